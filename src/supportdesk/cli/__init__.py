@@ -1,0 +1,1 @@
+"""The ``supportdesk`` command line: typer, one module per command group, imports kept lazy."""

@@ -1,0 +1,81 @@
+"""The ``supportdesk`` command: global options, the command groups, and error handling.
+
+Every heavy import (SQLAlchemy, Textual, FastAPI) happens inside the command that needs it, so
+``supportdesk --help`` stays instant. Errors become one line on stderr and an exit code (see
+:mod:`supportdesk.cli.errors`); no traceback reaches a user.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from supportdesk import __version__
+from supportdesk.cli import demo, tickets
+from supportdesk.cli.state import STATE
+
+app = typer.Typer(
+    name="supportdesk",
+    help="A terminal-first, offline-safe console for customer-support engineers.\n\n"
+    "Run without a command to open the console on the selected workspace.",
+    no_args_is_help=False,
+    invoke_without_command=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    rich_markup_mode=None,
+)
+app.add_typer(tickets.app, name="tickets")
+app.command("demo")(demo.demo)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"supportdesk {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    workspace: Annotated[
+        str | None,
+        typer.Option(
+            "--workspace",
+            "-w",
+            help="Workspace folder (default: $SUPPORTDESK_WORKSPACE, then the user data dir).",
+            show_default=False,
+        ),
+    ] = None,
+    profile: Annotated[str | None, typer.Option("--profile", help="Server profile to use.", show_default=False)] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    STATE.workspace_flag = workspace
+    STATE.profile_flag = profile
+    if ctx.invoked_subcommand is None:
+        open_console()
+
+
+def open_console() -> None:
+    """With no command: the console. Until it lands, the queue as a table."""
+    tickets.list_tickets(query="status<solved", limit=50)
+
+
+def run() -> None:
+    """Console-script entry point."""
+    from supportdesk.cli.errors import exit_code_for, print_error
+
+    try:
+        app()
+    except KeyboardInterrupt:
+        print_error("interrupted")
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.stderr.close()
+        sys.exit(0)
+    except Exception as error:
+        print_error(str(error) or type(error).__name__)
+        sys.exit(exit_code_for(error))

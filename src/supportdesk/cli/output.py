@@ -1,0 +1,186 @@
+"""Print records for people or for scripts, with customer text made safe in every format.
+
+``table`` (rich, the default on a terminal; plain columns when stdout is not a terminal or
+NO_COLOR is set), ``json`` (one document), ``jsonl``, ``csv`` and ``plain`` (tab-separated).
+Every string goes through :func:`make_visible` on the way out, so no escape byte a customer
+managed to send can ever reach the terminal or a pipe; rich cells are ``Text`` objects, never
+markup.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, TextIO
+
+from supportdesk.domain.text_safety import make_visible
+from supportdesk.store.times import iso
+
+
+class Format(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+    JSONL = "jsonl"
+    CSV = "csv"
+    PLAIN = "plain"
+
+
+def choose_format(*, json_: bool = False, jsonl: bool = False, csv_: bool = False, plain: bool = False) -> Format:
+    chosen = [
+        f
+        for f, on in (
+            (Format.JSON, json_),
+            (Format.JSONL, jsonl),
+            (Format.CSV, csv_),
+            (Format.PLAIN, plain),
+        )
+        if on
+    ]
+    if len(chosen) > 1:
+        from supportdesk.cli.errors import fail
+
+        fail("choose one of --json, --jsonl, --csv, --plain")
+    return chosen[0] if chosen else Format.TABLE
+
+
+def safe(value: Any) -> Any:
+    """A JSON-able copy of ``value`` with every string made safe and times in ISO 8601."""
+    if isinstance(value, str):
+        return make_visible(value)
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, Mapping):
+        return {make_visible(str(k)): safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [safe(v) for v in value]
+    return value
+
+
+def cell(value: Any) -> str:
+    """One value as text for a table, CSV or plain column."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return iso(value) or ""
+    if isinstance(value, list | tuple):
+        return ",".join(cell(v) for v in value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, Mapping):
+        return make_visible(json.dumps(value, default=str, ensure_ascii=False))
+    return make_visible(str(value)).replace("\n", " ").replace("\t", " ")
+
+
+def use_color(stream: TextIO) -> bool:
+    return stream.isatty() and "NO_COLOR" not in os.environ
+
+
+def emit_document(document: Any, stream: TextIO | None = None) -> None:
+    """One JSON document (``--json``)."""
+    out = stream or sys.stdout
+    json.dump(safe(document), out, ensure_ascii=False, indent=2)
+    out.write("\n")
+
+
+def emit_records(
+    records: Iterable[Mapping[str, Any]],
+    fields: Sequence[str],
+    fmt: Format,
+    *,
+    headers: bool = True,
+    title: str | None = None,
+    stream: TextIO | None = None,
+) -> int:
+    """Print ``records`` restricted to ``fields``; returns how many were printed.
+
+    Streams for jsonl/csv/plain (a listing of 100,000 tickets never sits in memory).
+    """
+    out = stream or sys.stdout
+    count = 0
+    if fmt == Format.JSON:
+        out.write("[")
+        for record in records:
+            out.write(",\n" if count else "\n")
+            out.write(json.dumps(safe({f: record.get(f) for f in fields}), ensure_ascii=False))
+            count += 1
+        out.write("\n]\n" if count else "]\n")
+        return count
+    if fmt == Format.JSONL:
+        for record in records:
+            out.write(json.dumps(safe({f: record.get(f) for f in fields}), ensure_ascii=False))
+            out.write("\n")
+            count += 1
+        return count
+    if fmt == Format.CSV:
+        writer = csv.writer(out, lineterminator="\n")
+        if headers:
+            writer.writerow(fields)
+        for record in records:
+            writer.writerow([_csv_cell(record.get(f)) for f in fields])
+            count += 1
+        return count
+    if fmt == Format.PLAIN or not use_color(out):
+        if headers:
+            out.write("\t".join(fields) + "\n")
+        for record in records:
+            out.write("\t".join(cell(record.get(f)) for f in fields) + "\n")
+            count += 1
+        return count
+    return _rich_table(records, fields, headers=headers, title=title, stream=out)
+
+
+def _csv_cell(value: Any) -> str:
+    text = cell(value)
+    # Spreadsheet formula injection: a cell starting with these is run by Excel and friends.
+    if text[:1] in ("=", "+", "-", "@") and not _is_number(text):
+        return "'" + text
+    return text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _rich_table(
+    records: Iterable[Mapping[str, Any]],
+    fields: Sequence[str],
+    *,
+    headers: bool,
+    title: str | None,
+    stream: TextIO,
+) -> int:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=Text(title) if title else None, show_header=headers, header_style="bold")
+    for name in fields:
+        table.add_column(Text(name), overflow="fold" if name == "subject" else "ellipsis")
+    count = 0
+    for record in records:
+        table.add_row(*(Text(cell(record.get(f))) for f in fields))
+        count += 1
+    Console(file=stream, highlight=False, soft_wrap=False).print(table)
+    return count
+
+
+def parse_fields(value: str | None, default: Sequence[str], allowed: Sequence[str]) -> list[str]:
+    """``--fields number,subject`` → a checked list (unknown names are a usage error)."""
+    if not value:
+        return list(default)
+    chosen = [f.strip() for f in value.split(",") if f.strip()]
+    unknown = [f for f in chosen if f not in allowed]
+    if unknown:
+        from supportdesk.cli.errors import fail
+
+        fail(f"unknown field {unknown[0]!r}: choose from {', '.join(allowed)}")
+    return chosen

@@ -1,0 +1,54 @@
+"""What every command shares: the settings and the workspace, opened only when needed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from supportdesk.config import Settings
+    from supportdesk.domain.context import Actor
+    from supportdesk.store.workspace import Workspace
+
+
+@dataclass
+class State:
+    workspace_flag: str | None = None
+    profile_flag: str | None = None
+    _settings: Settings | None = field(default=None, repr=False)
+    _workspace: Workspace | None = field(default=None, repr=False)
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            from supportdesk.config import load_settings
+
+            self._settings = load_settings(self.workspace_flag, self.profile_flag)
+        return self._settings
+
+    def workspace(self, *, create: bool = False) -> Workspace:
+        """The selected workspace; without ``create`` a missing one is an error with a hint."""
+        if self._workspace is None:
+            from supportdesk.cli.errors import NOT_FOUND, fail
+            from supportdesk.store.workspace import DB_NAME, Workspace
+
+            root = self.settings.workspace
+            if not create and not (root / DB_NAME).exists():
+                fail(
+                    f"no workspace at {root}: run 'supportdesk demo' to make a demo one, or pass --workspace",
+                    NOT_FOUND,
+                )
+            self._workspace = Workspace.open(root, create=True)
+        return self._workspace
+
+    def me(self) -> str | None:
+        """The id of the agent this workspace acts as."""
+        return self.workspace().setting("me")
+
+    def actor(self) -> Actor:
+        from supportdesk.domain.write import workspace_actor
+
+        return workspace_actor(self.workspace())
+
+
+STATE = State()

@@ -1,0 +1,1 @@
+"""The demo workspace: a fictional company and its support history, generated deterministically."""

@@ -1,0 +1,225 @@
+"""The only handle a mutator gets on the store: one open transaction plus its context.
+
+Written with SQLAlchemy Core so the same mutator runs on the agent's SQLite file and on the
+server's PostgreSQL. Every change goes through :meth:`Tx.insert`, :meth:`Tx.update` or
+:meth:`Tx.delete`, which write the audit events and remember what was touched (the server
+turns that into change-log records; the console into a refresh).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import Table, and_, delete, func, insert, select, update
+from sqlalchemy.engine import Connection
+from sqlmodel import SQLModel
+
+import supportdesk.store.models  # noqa: F401  (registers every table)
+from supportdesk.domain.context import MutationContext
+from supportdesk.domain.errors import NotFound
+
+#: What each entity is called in errors shown to people.
+ENTITY_NAMES = {
+    "ticket": "ticket",
+    "customer": "customer",
+    "agent": "agent",
+    "groups": "group",
+    "organization": "organization",
+    "macro": "macro",
+    "kb_article": "article",
+    "saved_view": "view",
+    "message": "message",
+    "identity": "identity",
+}
+
+
+def table(name: str) -> Table:
+    return SQLModel.metadata.tables[name]
+
+
+def _primary_key(tbl: Table) -> list[str]:
+    return [column.name for column in tbl.primary_key.columns]
+
+
+def audit_value(value: Any) -> Any:
+    """A JSON-able form of a column value for the audit trail."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    return value
+
+
+@dataclass(frozen=True)
+class Touched:
+    table: str
+    key: tuple[Any, ...]
+    op: str  # insert | update | delete
+
+
+class Tx:
+    def __init__(self, connection: Connection, context: MutationContext, mutation: str) -> None:
+        self.connection = connection
+        self.context = context
+        self.mutation = mutation
+        self.touched: list[Touched] = []
+
+    @property
+    def now(self) -> datetime:
+        return self.context.now
+
+    # --- reads ----------------------------------------------------------------------------
+
+    def row(self, table_name: str, key: Any) -> dict[str, Any] | None:
+        tbl = table(table_name)
+        keys = key if isinstance(key, tuple) else (key,)
+        conditions = [tbl.c[name] == value for name, value in zip(_primary_key(tbl), keys, strict=True)]
+        found = self.connection.execute(select(tbl).where(and_(*conditions))).mappings().first()
+        return dict(found) if found else None
+
+    def require(self, table_name: str, key: Any, *, field: str | None = None) -> dict[str, Any]:
+        found = self.row(table_name, key)
+        if found is None:
+            what = ENTITY_NAMES.get(table_name, table_name)
+            raise NotFound(f"no {what} with id {key}", field=field)
+        return found
+
+    def find(self, table_name: str, **where: Any) -> dict[str, Any] | None:
+        tbl = table(table_name)
+        conditions = [tbl.c[name] == value for name, value in where.items()]
+        found = self.connection.execute(select(tbl).where(and_(*conditions))).mappings().first()
+        return dict(found) if found else None
+
+    def select_all(self, table_name: str, order_by: str | None = None, **where: Any) -> list[dict[str, Any]]:
+        tbl = table(table_name)
+        statement = select(tbl).where(and_(*(tbl.c[k] == v for k, v in where.items())))
+        if order_by:
+            statement = statement.order_by(tbl.c[order_by])
+        return [dict(r) for r in self.connection.execute(statement).mappings()]
+
+    def scalar(self, statement: Any) -> Any:
+        return self.connection.execute(statement).scalar()
+
+    # --- writes ---------------------------------------------------------------------------
+
+    def insert(
+        self,
+        table_name: str,
+        values: dict[str, Any],
+        *,
+        audit_entity: tuple[str, str] | None = None,
+    ) -> None:
+        """Insert a row; in replay mode an existing row with the same key is overwritten."""
+        tbl = table(table_name)
+        key = tuple(values[name] for name in _primary_key(tbl))
+        if self.context.mode == "replay" and self.row(table_name, key) is not None:
+            self._write_update(tbl, key, {k: v for k, v in values.items() if k not in _primary_key(tbl)})
+        else:
+            self.connection.execute(insert(tbl).values(**values))
+        self.touched.append(Touched(table_name, key, "insert"))
+        if audit_entity:
+            entity, entity_id = audit_entity
+            self.audit(
+                entity,
+                entity_id,
+                f"{table_name}.created",
+                None,
+                key[0] if len(key) == 1 else list(key),
+            )
+
+    def update(
+        self,
+        table_name: str,
+        key: Any,
+        changes: dict[str, Any],
+        *,
+        current: dict[str, Any] | None = None,
+        touch: bool = True,
+    ) -> dict[str, Any]:
+        """Write the fields of ``changes`` that differ; audit each. Returns what changed."""
+        tbl = table(table_name)
+        keys = key if isinstance(key, tuple) else (key,)
+        current = current if current is not None else self.require(table_name, key)
+        changed = {k: v for k, v in changes.items() if _comparable(current.get(k)) != _comparable(v)}
+        if not changed:
+            return {}
+        values = dict(changed)
+        if touch and "updated_at" in tbl.c and "updated_at" not in values:
+            values["updated_at"] = self.now
+        self._write_update(tbl, keys, values)
+        entity_id = str(keys[0])
+        for field_name, after in changed.items():
+            self.audit(table_name, entity_id, field_name, current.get(field_name), after)
+        current.update(values)
+        self.touched.append(Touched(table_name, keys, "update"))
+        return changed
+
+    def write_quietly(self, table_name: str, key: Any, values: dict[str, Any]) -> None:
+        """Update bookkeeping fields (``updated_at``) that need no audit event of their own."""
+        keys = key if isinstance(key, tuple) else (key,)
+        self._write_update(table(table_name), keys, values)
+        self.touched.append(Touched(table_name, keys, "update"))
+
+    def _write_update(self, tbl: Table, keys: tuple[Any, ...], values: dict[str, Any]) -> None:
+        conditions = [tbl.c[name] == value for name, value in zip(_primary_key(tbl), keys, strict=True)]
+        self.connection.execute(update(tbl).where(and_(*conditions)).values(**values))
+
+    def delete(self, table_name: str, key: Any, *, audit_entity: tuple[str, str] | None = None) -> bool:
+        tbl = table(table_name)
+        keys = key if isinstance(key, tuple) else (key,)
+        conditions = [tbl.c[name] == value for name, value in zip(_primary_key(tbl), keys, strict=True)]
+        result = self.connection.execute(delete(tbl).where(and_(*conditions)))
+        if result.rowcount:
+            self.touched.append(Touched(table_name, keys, "delete"))
+            if audit_entity:
+                entity, entity_id = audit_entity
+                self.audit(
+                    entity,
+                    entity_id,
+                    f"{table_name}.deleted",
+                    list(keys) if len(keys) > 1 else keys[0],
+                    None,
+                )
+        return bool(result.rowcount)
+
+    def audit(self, entity: str, entity_id: str, field_name: str, before: Any, after: Any) -> None:
+        if self.context.mode == "replay":
+            return
+        self.connection.execute(
+            insert(table("audit_event")).values(
+                at=self.now,
+                actor_id=self.context.actor.id,
+                mutation=self.mutation,
+                mutation_ref=self.context.mutation_ref,
+                entity=entity,
+                entity_id=entity_id,
+                field=field_name,
+                before=audit_value(before),
+                after=audit_value(after),
+            )
+        )
+
+    def next_counter(self, name: str) -> int:
+        """Increment and return a named counter (ticket numbers on the authority)."""
+        counter = table("counter")
+        value = self.connection.execute(
+            update(counter).where(counter.c.name == name).values(value=counter.c.value + 1).returning(counter.c.value)
+        ).scalar()
+        if value is None:
+            self.connection.execute(insert(counter).values(name=name, value=1))
+            return 1
+        return int(value)
+
+    def count(self, table_name: str, **where: Any) -> int:
+        tbl = table(table_name)
+        statement = select(func.count()).select_from(tbl)
+        for name, value in where.items():
+            statement = statement.where(tbl.c[name] == value)
+        return int(self.connection.execute(statement).scalar() or 0)
+
+
+def _comparable(value: Any) -> Any:
+    return audit_value(value)

@@ -1,0 +1,255 @@
+"""The client side of the one write path.
+
+:func:`apply` runs one named mutation on the workspace in a single ``BEGIN IMMEDIATE``
+transaction that also appends the audit events and the outbox entry the sync layer will push.
+:func:`apply_many` runs a batch in one transaction with a savepoint per mutation, so a bulk
+change is fast and one refused item does not undo the others. Both retry when SQLite reports
+the file busy, so a user never sees "database is locked".
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+from pydantic import ValidationError as PydanticValidationError
+
+from supportdesk.domain.context import SYSTEM, Actor, MutationContext
+from supportdesk.domain.errors import DomainError, NotFound, ValidationFailed
+from supportdesk.domain.registry import Args, MutationSpec, get
+from supportdesk.domain.rules import check_role
+from supportdesk.store.enums import Role
+from supportdesk.store.times import utcnow
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+    from supportdesk.domain.tx import Touched, Tx
+    from supportdesk.store.workspace import Workspace
+
+LOCK_RETRIES = 8
+
+
+@dataclass
+class Outcome:
+    """What one mutation did (or, with ``error``, why it was refused)."""
+
+    name: str
+    args: dict[str, Any]
+    result: dict[str, Any] = field(default_factory=dict)
+    mutation_id: int | None = None
+    warnings: list[str] = field(default_factory=list)
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    touched: list[Touched] = field(default_factory=list)
+    error: DomainError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def validate_args(spec: MutationSpec, args: dict[str, Any] | BaseModel) -> Args:
+    """Parse arguments into the mutation's model; a bad field is a :class:`ValidationFailed`."""
+    if isinstance(args, spec.args):
+        return args
+    raw = args.model_dump() if isinstance(args, BaseModel) else args
+    try:
+        return spec.args.model_validate(raw)
+    except PydanticValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "args"
+        if first["type"] == "extra_forbidden":
+            message = f"{where} is not an argument of {spec.name}"
+        elif first["type"] == "missing":
+            message = f"{spec.name} needs {where}"
+        else:
+            message = f"{spec.name}: {where}: {first['msg']}"
+        raise ValidationFailed(message, field=where) from None
+
+
+def workspace_actor(workspace: Workspace, connection: Any = None) -> Actor:
+    """The agent this workspace acts as ("me"), or the system when none is chosen yet."""
+    from contextlib import closing
+
+    from supportdesk.store.workspace import read_setting
+
+    with closing(workspace.connect(readonly=True)) as reader:
+        agent_id = read_setting(reader, "me")
+        if not agent_id:
+            return SYSTEM
+        return load_actor(reader, agent_id)
+
+
+def load_actor(reader: Any, agent_id: str) -> Actor:
+    row = reader.execute("SELECT id, name, email, role FROM agent WHERE id = ?", (agent_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"the workspace's agent {agent_id} no longer exists")
+    groups = frozenset(r[0] for r in reader.execute("SELECT group_id FROM agent_group WHERE agent_id = ?", (agent_id,)))
+    return Actor(id=row[0], name=row[1], email=row[2], role=Role(row[3]), group_ids=groups)
+
+
+def is_authority(connection: Connection) -> bool:
+    """A workspace that follows no server numbers its own tickets."""
+    row = connection.exec_driver_sql("SELECT server_url FROM sync_state WHERE id = 1").first()
+    return row is None or row[0] is None
+
+
+def run_one(
+    connection: Connection,
+    spec: MutationSpec,
+    parsed: Args,
+    context: MutationContext,
+) -> tuple[dict[str, Any], Tx]:
+    """Run one mutator on an open transaction (shared by the client, the server and replay)."""
+    from supportdesk.domain.tx import Tx
+
+    check_role(context.actor, spec.roles, spec.name)
+    tx = Tx(connection, context, spec.name)
+    result = spec.run(tx, parsed) or {}
+    return result, tx
+
+
+def _append_outbox(connection: Connection, name: str, args: dict[str, Any], actor_id: str | None) -> int:
+    from supportdesk.store.times import to_db
+
+    cursor = connection.exec_driver_sql(
+        "INSERT INTO outbox (name, args, actor_id, created_at) VALUES (?, ?, ?, ?)",
+        (name, json.dumps(args), actor_id, to_db(utcnow())),
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def _locked(error: Exception) -> bool:
+    return "database is locked" in str(error) or "database is busy" in str(error)
+
+
+def _with_retries(work: Callable[[], Any]) -> Any:
+    from sqlalchemy.exc import OperationalError
+
+    delay = 0.05
+    for attempt in range(LOCK_RETRIES):
+        try:
+            return work()
+        except OperationalError as error:
+            if not _locked(error) or attempt == LOCK_RETRIES - 1:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _apply_in(
+    connection: Connection,
+    name: str,
+    args: dict[str, Any] | BaseModel,
+    actor: Actor,
+    *,
+    authority: bool,
+    dry_run: bool,
+) -> Outcome:
+    spec = get(name)
+    parsed = validate_args(spec, args)
+    dumped = parsed.model_dump(mode="json")
+    outcome = Outcome(name=name, args=dumped)
+    mutation_id = None if dry_run else _append_outbox(connection, name, dumped, actor.id)
+    context = MutationContext(
+        actor=actor,
+        authority=authority,
+        mode="local",
+        mutation_ref=f"local:{mutation_id}" if mutation_id else "dry-run",
+    )
+    result, tx = run_one(connection, spec, parsed, context)
+    outcome.result = result
+    outcome.mutation_id = mutation_id
+    outcome.warnings = list(context.warnings)
+    outcome.touched = list(tx.touched)
+    return outcome
+
+
+def apply(
+    workspace: Workspace,
+    name: str,
+    args: dict[str, Any] | BaseModel,
+    *,
+    actor: Actor | None = None,
+    dry_run: bool = False,
+) -> Outcome:
+    """Apply one mutation; raises its :class:`DomainError` when a rule refuses it."""
+    outcomes = apply_many(workspace, [(name, args)], actor=actor, dry_run=dry_run)
+    if outcomes[0].error is not None:
+        raise outcomes[0].error
+    return outcomes[0]
+
+
+def apply_many(
+    workspace: Workspace,
+    mutations: Iterable[tuple[str, dict[str, Any] | BaseModel]],
+    *,
+    actor: Actor | None = None,
+    dry_run: bool = False,
+) -> list[Outcome]:
+    """Apply a batch in one transaction, each in its own savepoint; errors are per item.
+
+    With ``dry_run`` everything runs and is then rolled back: the outcomes (and the audit
+    changes each would make) describe what would happen.
+    """
+    batch: Sequence[tuple[str, dict[str, Any] | BaseModel]] = list(mutations)
+    who = actor or workspace_actor(workspace)
+
+    def work() -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        with workspace.engine.connect() as connection:
+            transaction = connection.begin()
+            try:
+                authority = is_authority(connection)
+                for name, args in batch:
+                    savepoint = connection.begin_nested()
+                    try:
+                        outcome = _apply_in(connection, name, args, who, authority=authority, dry_run=dry_run)
+                        if dry_run:
+                            outcome.changes = _audit_since(connection, outcome)
+                        savepoint.commit()
+                    except DomainError as error:
+                        savepoint.rollback()
+                        outcome = Outcome(name=name, args=_plain(args), error=error)
+                    outcomes.append(outcome)
+                if dry_run:
+                    transaction.rollback()
+                else:
+                    transaction.commit()
+            except BaseException:
+                if transaction.is_active:
+                    transaction.rollback()
+                raise
+        return outcomes
+
+    result: list[Outcome] = _with_retries(work)
+    return result
+
+
+def _plain(args: dict[str, Any] | BaseModel) -> dict[str, Any]:
+    return args.model_dump(mode="json") if isinstance(args, BaseModel) else dict(args)
+
+
+def _audit_since(connection: Connection, outcome: Outcome) -> list[dict[str, Any]]:
+    """The audit events of the dry-run mutation just applied (read before the rollback)."""
+    rows = connection.exec_driver_sql(
+        "SELECT entity, entity_id, field, before, after FROM audit_event "
+        "WHERE mutation_ref = 'dry-run' AND mutation = ? ORDER BY id",
+        (outcome.name,),
+    ).all()
+    connection.exec_driver_sql("DELETE FROM audit_event WHERE mutation_ref = 'dry-run'")
+    return [
+        {
+            "entity": row[0],
+            "entity_id": row[1],
+            "field": row[2],
+            "before": json.loads(row[3]) if row[3] else None,
+            "after": json.loads(row[4]) if row[4] else None,
+        }
+        for row in rows
+    ]

@@ -1,0 +1,88 @@
+"""The closed vocabularies of the store.
+
+Plain ``StrEnum``s with no ORM import, so the fast read path (CLI listing, the console's first
+frame) can validate and order values without loading SQLModel.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    NEW = "new"
+    OPEN = "open"
+    PENDING = "pending"
+    ON_HOLD = "on_hold"
+    SOLVED = "solved"
+    CLOSED = "closed"
+
+
+class Priority(StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+    @property
+    def rank(self) -> int:
+        """Ordering used by ``priority>=high`` and by sorting: low < normal < high < urgent."""
+        return PRIORITY_RANK[self]
+
+
+PRIORITY_RANK: dict[Priority, int] = {
+    Priority.LOW: 1,
+    Priority.NORMAL: 2,
+    Priority.HIGH: 3,
+    Priority.URGENT: 4,
+}
+
+STATUS_RANK: dict[Status, int] = {s: i for i, s in enumerate(Status, start=1)}
+
+
+class TicketType(StrEnum):
+    QUESTION = "question"
+    INCIDENT = "incident"
+    PROBLEM = "problem"
+    TASK = "task"
+
+
+class Channel(StrEnum):
+    """Where a message came from or went to."""
+
+    EMAIL = "email"
+    CHAT = "chat"
+    PHONE = "phone"
+    SOCIAL = "social"
+    WEB = "web"
+    API = "api"
+
+
+class IdentityKind(StrEnum):
+    """The channels on which a customer has an address of their own."""
+
+    EMAIL = "email"
+    PHONE = "phone"
+    CHAT = "chat"
+    SOCIAL = "social"
+
+
+class Direction(StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
+class AuthorKind(StrEnum):
+    CUSTOMER = "customer"
+    AGENT = "agent"
+    SYSTEM = "system"
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    AGENT = "agent"
+    LIGHT_AGENT = "light_agent"
+
+
+#: Statuses a ticket can be in while somebody still has to act on it.
+UNSOLVED: frozenset[Status] = frozenset({Status.NEW, Status.OPEN, Status.PENDING, Status.ON_HOLD})

@@ -1,0 +1,278 @@
+"""Compile a parsed query into a parameterised SQL condition over ``ticket t``.
+
+Every user value travels as a bound parameter (``:p1``…, accepted by ``sqlite3`` and by
+SQLAlchemy's ``text()``). Free text becomes one FTS5 ``MATCH`` expression in which every token
+is double-quoted, so no input can produce an FTS or SQL syntax error. On PostgreSQL (the team
+server) free text uses ``ILIKE`` with escaped patterns instead.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from supportdesk.store.enums import PRIORITY_RANK, STATUS_RANK, Priority, Status
+from supportdesk.store.query.parser import Query, QueryError, Term, parse, parse_time_value
+from supportdesk.store.times import to_db, utcnow
+
+#: bm25 weights for ticket_fts(subject, body, people).
+BM25 = "bm25(ticket_fts, 5.0, 1.0, 2.0)"
+
+
+@dataclass
+class Compiled:
+    """``where`` is a SQL condition on ``ticket t``; ``fts`` the MATCH text, if any."""
+
+    where: str
+    params: dict[str, Any]
+    fts: str | None = None
+    sort: str = "updated-desc"
+    dialect: str = "sqlite"
+    notes: list[str] = field(default_factory=list)
+
+
+class _Params:
+    def __init__(self, dialect: str) -> None:
+        self.values: dict[str, Any] = {}
+        self.dialect = dialect
+
+    @property
+    def false(self) -> str:
+        return "0" if self.dialect == "sqlite" else "FALSE"
+
+    def add(self, value: Any) -> str:
+        name = f"p{len(self.values) + 1}"
+        if isinstance(value, datetime) and self.dialect == "sqlite":
+            value = to_db(value)
+        self.values[name] = value
+        return f":{name}"
+
+    def many(self, values: tuple[Any, ...] | list[Any]) -> str:
+        return ", ".join(self.add(v) for v in values)
+
+
+def fts_token(text: str, *, prefix: bool = False) -> str | None:
+    """Quote one free-text term for FTS5; None when it holds nothing the tokenizer indexes.
+
+    Control characters become spaces: FTS5 reads its query as a C string, so a NUL would end it
+    in the middle of a quoted token ("unterminated string").
+    """
+    text = "".join(ch if ch.isprintable() else " " for ch in text)
+    if not any(ch.isalnum() for ch in text):
+        return None
+    quoted = '"' + text.replace('"', '""') + '"'
+    return quoted + " *" if prefix else quoted
+
+
+def _local_midnight(day: date) -> datetime:
+    local = datetime.combine(day, time.min).astimezone()
+    return local.astimezone(UTC)
+
+
+def _time_bounds(value: str, now: datetime) -> tuple[datetime, datetime] | timedelta:
+    """A duration, or the [start, end) instants of a day / an instant."""
+    parsed = parse_time_value(value)
+    if isinstance(parsed, timedelta):
+        return parsed
+    if parsed in ("today", "yesterday"):
+        today = now.astimezone().date()
+        day = today if parsed == "today" else today - timedelta(days=1)
+        return _local_midnight(day), _local_midnight(day + timedelta(days=1))
+    if isinstance(parsed, datetime):
+        instant = parsed if parsed.tzinfo else parsed.astimezone()
+        instant = instant.astimezone(UTC)
+        return instant, instant
+    if isinstance(parsed, date):
+        return _local_midnight(parsed), _local_midnight(parsed + timedelta(days=1))
+    raise QueryError(f"{value!r} is not a time", 0)  # pragma: no cover - parser checked it
+
+
+_COLUMNS = {"created": "t.created_at", "updated": "t.updated_at", "solved": "t.solved_at"}
+
+
+def _time_condition(term: Term, params: _Params, now: datetime) -> str:
+    column = _COLUMNS[term.field or ""]
+    bounds = _time_bounds(term.values[0], now)
+    if isinstance(bounds, timedelta):
+        # An age: created>7d means older than seven days, updated<2h newer than two hours.
+        cutoff = params.add(now - bounds)
+        return {
+            ">": f"{column} < {cutoff}",
+            ">=": f"{column} <= {cutoff}",
+            "<": f"{column} > {cutoff}",
+            "<=": f"{column} >= {cutoff}",
+        }[term.op]
+    start, end = bounds
+    if start == end:
+        instant = params.add(start)
+        op = {":": "=", ">": ">", ">=": ">=", "<": "<", "<=": "<="}[term.op]
+        return f"{column} {op} {instant}"
+    if term.op == ":":
+        return f"({column} >= {params.add(start)} AND {column} < {params.add(end)})"
+    if term.op == ">":
+        return f"{column} >= {params.add(end)}"
+    if term.op == ">=":
+        return f"{column} >= {params.add(start)}"
+    if term.op == "<":
+        return f"{column} < {params.add(start)}"
+    return f"{column} < {params.add(end)}"
+
+
+def _ranked(term: Term, params: _Params, column: str, ranks: dict[Any, int], enum: type[Any]) -> str:
+    if term.op == ":":
+        return f"{column} IN ({params.many(list(term.values))})"
+    rank = ranks[enum(term.values[0])]
+    chosen = [member.value for member, r in ranks.items() if _compare(r, term.op, rank)]
+    if not chosen:
+        return params.false
+    return f"{column} IN ({params.many(chosen)})"
+
+
+def _compare(left: int, op: str, right: int) -> bool:
+    return {">": left > right, ">=": left >= right, "<": left < right, "<=": left <= right}[op]
+
+
+def _condition(term: Term, params: _Params, me: str | None, now: datetime) -> str:
+    name, values = term.field, term.values
+    if name == "status":
+        return _ranked(term, params, "t.status", STATUS_RANK, Status)
+    if name == "priority":
+        if term.op == ":":
+            return f"t.priority IN ({params.many(list(values))})"
+        rank = PRIORITY_RANK[Priority(values[0])]
+        op = {">": ">", ">=": ">=", "<": "<", "<=": "<="}[term.op]
+        return f"t.priority_rank {op} {params.add(rank)}"
+    if name in ("type", "channel"):
+        return f"t.{name} IN ({params.many(list(values))})"
+    if name == "tag":
+        return (
+            "EXISTS (SELECT 1 FROM ticket_tag tt WHERE tt.ticket_id = t.id "
+            f"AND tt.tag IN ({params.many(list(values))}))"
+        )
+    if name == "assignee":
+        return _any_of(values, lambda v: _assignee(v, params, me))
+    if name == "group":
+        return _any_of(values, lambda v: _group(v, params))
+    if name == "requester":
+        return _any_of(values, lambda v: _requester(v, params))
+    if name == "org":
+        return _any_of(
+            values,
+            lambda v: (
+                "t.requester_id IN (SELECT c.id FROM customer c JOIN organization o "
+                f"ON o.id = c.organization_id WHERE lower(o.name) = {params.add(v)} "
+                f"OR o.domain = {params.add(v)})"
+            ),
+        )
+    if name in _COLUMNS:
+        return _time_condition(term, params, now)
+    if name == "number":
+        if term.op == ":":
+            return f"t.number IN ({params.many([int(v) for v in values])})"
+        op = {">": ">", ">=": ">=", "<": "<", "<=": "<="}[term.op]
+        return f"t.number {op} {params.add(int(values[0]))}"
+    if name == "id":
+        return f"t.id IN ({params.many(list(values))})"
+    if name == "is":
+        return _any_of(values, lambda v: _flag(v))
+    raise QueryError(f"unknown field {name!r}", term.position)  # pragma: no cover
+
+
+def _any_of(values: tuple[str, ...], one: Any) -> str:
+    parts = [one(v) for v in values]
+    return parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
+
+
+def _assignee(value: str, params: _Params, me: str | None) -> str:
+    if value == "none":
+        return "t.assignee_id IS NULL"
+    if value == "me":
+        return f"t.assignee_id = {params.add(me)}" if me else params.false
+    p = params.add(value)
+    return (
+        f"t.assignee_id IN (SELECT a.id FROM agent a WHERE lower(a.email) = {p} OR lower(a.name) = {p} OR a.id = {p})"
+    )
+
+
+def _group(value: str, params: _Params) -> str:
+    if value == "none":
+        return "t.group_id IS NULL"
+    p = params.add(value)
+    return f"t.group_id IN (SELECT g.id FROM groups g WHERE lower(g.name) = {p} OR g.id = {p})"
+
+
+def _requester(value: str, params: _Params) -> str:
+    p = params.add(value)
+    return (
+        f"t.requester_id IN (SELECT i.customer_id FROM identity i WHERE i.value = {p} "
+        f"UNION SELECT c.id FROM customer c WHERE lower(c.name) = {p})"
+    )
+
+
+def _flag(value: str) -> str:
+    return {
+        "unread": ("NOT EXISTS (SELECT 1 FROM ticket_seen s WHERE s.ticket_id = t.id AND s.seen_at >= t.updated_at)"),
+        "unassigned": "t.assignee_id IS NULL",
+        "merged": "t.merged_into_id IS NOT NULL",
+        "followup": "t.follow_up_of_id IS NOT NULL",
+    }[value]
+
+
+def _like_pattern(text: str) -> str:
+    return "%" + re.sub(r"([\\%_])", r"\\\1", text) + "%"
+
+
+def _pg_text(term: Term, params: _Params) -> str:
+    p = params.add(_like_pattern(term.values[0]))
+    return (
+        f"(t.subject ILIKE {p} ESCAPE '\\' OR EXISTS (SELECT 1 FROM message m "
+        f"WHERE m.ticket_id = t.id AND m.body ILIKE {p} ESCAPE '\\'))"
+    )
+
+
+def compile_query(
+    query: Query | str,
+    *,
+    me: str | None = None,
+    now: datetime | None = None,
+    dialect: str = "sqlite",
+    sort: str | None = None,
+) -> Compiled:
+    """Turn a query into SQL. ``me`` is the current agent's id (for ``assignee:me``)."""
+    parsed = parse(query) if isinstance(query, str) else query
+    now = now or utcnow()
+    params = _Params(dialect)
+    conditions: list[str] = []
+    positive: list[str] = []
+    negative: list[str] = []
+    for term in parsed.terms:
+        if term.field is None:
+            if dialect != "sqlite":
+                text = _pg_text(term, params)
+                conditions.append(f"NOT coalesce({text}, FALSE)" if term.negated else text)
+                continue
+            token = fts_token(term.values[0], prefix=term.prefix)
+            if token is not None:
+                (negative if term.negated else positive).append(token)
+            continue
+        condition = _condition(term, params, me, now)
+        conditions.append(f"NOT coalesce(({condition}), {params.false})" if term.negated else condition)
+    fts = " AND ".join(positive) if positive else None
+    if negative:
+        conditions.append(
+            f"t.rowid NOT IN (SELECT rowid FROM ticket_fts WHERE ticket_fts MATCH {params.add(' OR '.join(negative))})"
+        )
+    chosen = sort or parsed.sort or ("newest" if fts else "updated-desc")
+    if chosen == "relevance" and not fts:
+        chosen = "updated-desc"
+    if dialect != "sqlite" and chosen in ("newest", "relevance"):
+        chosen = "created-desc"
+    return Compiled(
+        where=" AND ".join(f"({c})" for c in conditions) if conditions else f"NOT {params.false}",
+        params=params.values,
+        fts=fts,
+        sort=chosen,
+        dialect=dialect,
+    )

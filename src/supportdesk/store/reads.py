@@ -1,0 +1,622 @@
+"""Read queries of the local store, over a plain ``sqlite3`` connection.
+
+This is the fast path: the console's first frame and every CLI listing come from here without
+importing SQLAlchemy or SQLModel. Queue pages use keyset pagination (``(sort key, id)`` after
+the last row seen), never OFFSET, so page 5,000 costs what page 1 costs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from supportdesk.store.query import BM25, Compiled, compile_query, fts_token
+from supportdesk.store.times import from_db
+
+STATUS_ORDER_SQL = (
+    "CASE t.status WHEN 'new' THEN 1 WHEN 'open' THEN 2 WHEN 'pending' THEN 3 "
+    "WHEN 'on_hold' THEN 4 WHEN 'solved' THEN 5 WHEN 'closed' THEN 6 ELSE 7 END"
+)
+
+SORT_EXPRESSIONS: dict[str, str] = {
+    "updated": "t.updated_at",
+    "created": "t.created_at",
+    "number": "coalesce(t.number, 0)",
+    "priority": "t.priority_rank",
+    "status": STATUS_ORDER_SQL,
+    "subject": "lower(t.subject)",
+    "requester": "coalesce((SELECT lower(c.name) FROM customer c WHERE c.id = t.requester_id), '')",
+    "assignee": "coalesce((SELECT lower(a.name) FROM agent a WHERE a.id = t.assignee_id), '')",
+    "group": "coalesce((SELECT lower(g.name) FROM groups g WHERE g.id = t.group_id), '')",
+    "channel": "t.channel",
+}
+
+QUEUE_COLUMNS = """
+    t.id, t.number, t.subject, t.status, t.priority, t.type, t.channel,
+    t.created_at, t.updated_at, t.group_id, t.assignee_id, t.requester_id,
+    (SELECT c.name FROM customer c WHERE c.id = t.requester_id) AS requester,
+    (SELECT a.name FROM agent a WHERE a.id = t.assignee_id) AS assignee,
+    (SELECT g.name FROM groups g WHERE g.id = t.group_id) AS group_name,
+    EXISTS (SELECT 1 FROM ticket_seen s WHERE s.ticket_id = t.id AND s.seen_at >= t.updated_at)
+        AS seen
+"""
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    id: str
+    number: int | None
+    subject: str
+    status: str
+    priority: str
+    type: str
+    channel: str
+    created_at: datetime
+    updated_at: datetime
+    group_id: str | None
+    assignee_id: str | None
+    requester_id: str
+    requester: str
+    assignee: str | None
+    group: str | None
+    seen: bool
+    cursor: tuple[Any, str]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "number": self.number,
+            "subject": self.subject,
+            "status": self.status,
+            "priority": self.priority,
+            "type": self.type,
+            "channel": self.channel,
+            "group": self.group,
+            "assignee": self.assignee,
+            "requester": self.requester,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        }
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[QueueRow]
+    more: bool
+
+    @property
+    def next_cursor(self) -> tuple[Any, str] | None:
+        return self.rows[-1].cursor if self.rows and self.more else None
+
+
+@dataclass
+class QueuePlan:
+    """The SQL for one query and sort: reused for every page of it."""
+
+    compiled: Compiled
+    key: str
+    direction: str
+    text_driven: bool
+
+    @property
+    def descending(self) -> bool:
+        return self.direction == "DESC"
+
+
+def plan_queue(query: str | Compiled, *, me: str | None = None, sort: str | None = None) -> QueuePlan:
+    compiled = query if isinstance(query, Compiled) else compile_query(query, me=me, sort=sort)
+    chosen = compiled.sort
+    if chosen == "newest":
+        return QueuePlan(compiled, "t.rowid", "DESC", text_driven=bool(compiled.fts))
+    if chosen == "relevance":
+        return QueuePlan(compiled, BM25, "ASC", text_driven=True)
+    key, _, way = chosen.rpartition("-")
+    return QueuePlan(compiled, SORT_EXPRESSIONS[key], "DESC" if way == "desc" else "ASC", False)
+
+
+def _from_clause(plan: QueuePlan) -> tuple[str, str]:
+    """FROM and the text condition. Text queries are driven from the FTS index."""
+    if plan.compiled.fts is None:
+        return "ticket t", ""
+    if plan.text_driven:
+        return "ticket_fts JOIN ticket t ON t.rowid = ticket_fts.rowid", "ticket_fts MATCH :fts"
+    return "ticket t", "t.rowid IN (SELECT rowid FROM ticket_fts WHERE ticket_fts MATCH :fts)"
+
+
+def _sort_key_sql(plan: QueuePlan) -> str:
+    if plan.key == "t.rowid" and plan.text_driven:
+        return "ticket_fts.rowid"
+    return plan.key
+
+
+def queue_page(
+    connection: sqlite3.Connection,
+    plan: QueuePlan,
+    *,
+    after: tuple[Any, str] | None = None,
+    limit: int = 50,
+    reverse: bool = False,
+) -> Page:
+    """One page of the queue. ``after`` is the cursor of the last row already shown.
+
+    With ``reverse`` the page is read backwards from ``after`` (for scrolling up, or for ``G``
+    with ``after=None``) and returned in display order.
+    """
+    limit = max(1, min(limit, 1000))
+    source, text_condition = _from_clause(plan)
+    key = _sort_key_sql(plan)
+    descending = plan.descending != reverse
+    direction = "DESC" if descending else "ASC"
+    conditions = [plan.compiled.where]
+    params: dict[str, Any] = dict(plan.compiled.params)
+    if text_condition:
+        conditions.append(text_condition)
+        params["fts"] = plan.compiled.fts
+    if after is not None:
+        op = "<" if descending else ">"
+        conditions.append(f"({key}, t.id) {op} (:after_key, :after_id)")
+        params["after_key"], params["after_id"] = after
+    params["limit"] = limit + 1
+    sql = (
+        f"SELECT {QUEUE_COLUMNS}, {key} AS sort_key FROM {source} "
+        f"WHERE {' AND '.join(conditions)} "
+        f"ORDER BY {key} {direction}, t.id {direction} LIMIT :limit"
+    )
+    rows = connection.execute(sql, params).fetchall()
+    more = len(rows) > limit
+    result = [_queue_row(row) for row in rows[:limit]]
+    if reverse:
+        result.reverse()
+    return Page(result, more)
+
+
+def _queue_row(row: sqlite3.Row) -> QueueRow:
+    return QueueRow(
+        id=row["id"],
+        number=row["number"],
+        subject=row["subject"],
+        status=row["status"],
+        priority=row["priority"],
+        type=row["type"],
+        channel=row["channel"],
+        created_at=_time(row["created_at"]),
+        updated_at=_time(row["updated_at"]),
+        group_id=row["group_id"],
+        assignee_id=row["assignee_id"],
+        requester_id=row["requester_id"],
+        requester=row["requester"] or "",
+        assignee=row["assignee"],
+        group=row["group_name"],
+        seen=bool(row["seen"]),
+        cursor=(row["sort_key"], row["id"]),
+    )
+
+
+def _time(value: str) -> datetime:
+    parsed = from_db(value)
+    assert parsed is not None
+    return parsed
+
+
+def queue_count(connection: sqlite3.Connection, plan: QueuePlan) -> int:
+    source, text_condition = _from_clause(plan)
+    conditions = [plan.compiled.where]
+    params = dict(plan.compiled.params)
+    if text_condition:
+        conditions.append(text_condition)
+        params["fts"] = plan.compiled.fts
+    sql = f"SELECT count(*) FROM {source} WHERE {' AND '.join(conditions)}"
+    return int(connection.execute(sql, params).fetchone()[0])
+
+
+def queue_anchors(connection: sqlite3.Connection, plan: QueuePlan, every: int = 1000) -> list[tuple[Any, str]]:
+    """Every ``every``-th cursor of the whole result, for jumping to any position quickly.
+
+    One pass over the index; the console computes it in a worker and then reaches row N by a
+    keyset page from the nearest anchor instead of an OFFSET.
+    """
+    source, text_condition = _from_clause(plan)
+    key = _sort_key_sql(plan)
+    conditions = [plan.compiled.where]
+    params: dict[str, Any] = dict(plan.compiled.params)
+    if text_condition:
+        conditions.append(text_condition)
+        params["fts"] = plan.compiled.fts
+    params["every"] = max(1, every)
+    sql = (
+        f"SELECT sort_key, id FROM (SELECT {key} AS sort_key, t.id AS id, "
+        f"row_number() OVER (ORDER BY {key} {plan.direction}, t.id {plan.direction}) AS rn "
+        f"FROM {source} WHERE {' AND '.join(conditions)}) WHERE (rn - 1) % :every = 0 ORDER BY rn"
+    )
+    return [(row[0], row[1]) for row in connection.execute(sql, params)]
+
+
+# --- views ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ViewRow:
+    id: str
+    name: str
+    query: str
+    sort: str
+    shared: bool
+    position: int
+
+
+def list_views(connection: sqlite3.Connection, me: str | None) -> list[ViewRow]:
+    rows = connection.execute(
+        "SELECT id, name, query, sort, owner_id, position FROM saved_view "
+        "WHERE owner_id IS NULL OR owner_id = ? ORDER BY owner_id IS NOT NULL, position, name",
+        (me,),
+    ).fetchall()
+    return [ViewRow(r[0], r[1], r[2], r[3], r[4] is None, r[5]) for r in rows]
+
+
+def view_counts(connection: sqlite3.Connection, views: list[ViewRow], *, me: str | None) -> dict[str, int]:
+    """The number of tickets in each view (a view whose query no longer parses counts -1)."""
+    from supportdesk.store.query import QueryError
+
+    counts: dict[str, int] = {}
+    for view in views:
+        try:
+            counts[view.id] = queue_count(connection, plan_queue(view.query, me=me, sort=view.sort))
+        except QueryError:
+            counts[view.id] = -1
+    return counts
+
+
+# --- one ticket -----------------------------------------------------------------------------
+
+_NUMBER_REF = re.compile(r"^#?(\d{1,12})$")
+_ID_PREFIX = re.compile(r"^[0-9a-f][0-9a-f-]{7,35}$")
+
+
+def resolve_ticket(connection: sqlite3.Connection, ref: str) -> str | None:
+    """A ticket id from ``1042``, ``#1042``, a full id or an unambiguous id prefix (8+ chars)."""
+    ref = ref.strip().lower()
+    number = _NUMBER_REF.match(ref)
+    if number:
+        row = connection.execute("SELECT id FROM ticket WHERE number = ?", (int(number.group(1)),)).fetchone()
+        return row[0] if row else None
+    if not _ID_PREFIX.match(ref):
+        return None
+    if len(ref) == 36:
+        row = connection.execute("SELECT id FROM ticket WHERE id = ?", (ref,)).fetchone()
+        return row[0] if row else None
+    rows = connection.execute(
+        "SELECT id FROM ticket WHERE id >= ? AND id < ? LIMIT 2", (ref, ref + "\uffff")
+    ).fetchall()
+    return rows[0][0] if len(rows) == 1 else None
+
+
+@dataclass
+class TimelineEntry:
+    id: str
+    ticket_id: str
+    channel: str
+    direction: str
+    public: bool
+    author_kind: str
+    author: str
+    body: str
+    meta: dict[str, Any]
+    created_at: datetime
+    ticket_number: int | None = None
+    ticket_subject: str | None = None
+    attachments: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def visibility(self) -> str:
+        return "public" if self.public else "internal"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "channel": self.channel,
+            "direction": self.direction,
+            "visibility": self.visibility,
+            "author_kind": self.author_kind,
+            "author": self.author,
+            "body": self.body,
+            "meta": self.meta,
+            "created_at": self.created_at,
+            "attachments": self.attachments,
+        }
+
+
+@dataclass
+class TicketDetail:
+    ticket: dict[str, Any]
+    tags: list[str]
+    requester: dict[str, Any]
+    identities: list[dict[str, Any]]
+    organization: str | None
+    messages: list[TimelineEntry]
+
+    def as_dict(self) -> dict[str, Any]:
+        t = self.ticket
+        return {
+            "id": t["id"],
+            "number": t["number"],
+            "subject": t["subject"],
+            "status": t["status"],
+            "priority": t["priority"],
+            "type": t["type"],
+            "group": t["group_name"],
+            "assignee": t["assignee"],
+            "requester": self.requester.get("name"),
+            "requester_email": next((i["value"] for i in self.identities if i["kind"] == "email"), None),
+            "organization": self.organization,
+            "channel": t["channel"],
+            "tags": self.tags,
+            "created_at": t["created_at"],
+            "updated_at": t["updated_at"],
+            "first_response_at": t["first_response_at"],
+            "solved_at": t["solved_at"],
+            "problem_id": t["problem_id"],
+            "merged_into_id": t["merged_into_id"],
+            "follow_up_of_id": t["follow_up_of_id"],
+            "fields": t["fields"],
+            "messages": [m.as_dict() for m in self.messages],
+        }
+
+
+_MESSAGE_COLUMNS = """
+    m.id, m.ticket_id, m.channel, m.direction, m.public, m.author_kind, m.body, m.meta,
+    m.created_at,
+    coalesce(a.name, c.name, 'supportdesk') AS author
+"""
+
+
+def _entry(row: sqlite3.Row, **extra: Any) -> TimelineEntry:
+    return TimelineEntry(
+        id=row["id"],
+        ticket_id=row["ticket_id"],
+        channel=row["channel"],
+        direction=row["direction"],
+        public=bool(row["public"]),
+        author_kind=row["author_kind"],
+        author=row["author"],
+        body=row["body"],
+        meta=json.loads(row["meta"]) if row["meta"] else {},
+        created_at=_time(row["created_at"]),
+        **extra,
+    )
+
+
+def ticket_detail(connection: sqlite3.Connection, ticket_id: str) -> TicketDetail | None:
+    """A ticket with its names, tags, requester and the whole timeline in order."""
+    row = connection.execute(
+        "SELECT t.*, (SELECT a.name FROM agent a WHERE a.id = t.assignee_id) AS assignee, "
+        "(SELECT g.name FROM groups g WHERE g.id = t.group_id) AS group_name "
+        "FROM ticket t WHERE t.id = ?",
+        (ticket_id,),
+    ).fetchone()
+    if row is None:
+        return None
+    ticket = dict(row)
+    ticket["fields"] = json.loads(ticket["fields"]) if ticket["fields"] else {}
+    for name in ("created_at", "updated_at", "first_response_at", "solved_at"):
+        ticket[name] = from_db(ticket[name])
+    tags = [
+        r[0] for r in connection.execute("SELECT tag FROM ticket_tag WHERE ticket_id = ? ORDER BY tag", (ticket_id,))
+    ]
+    requester = connection.execute("SELECT * FROM customer WHERE id = ?", (ticket["requester_id"],)).fetchone()
+    identities = [
+        dict(r)
+        for r in connection.execute(
+            "SELECT kind, value, is_primary FROM identity WHERE customer_id = ? ORDER BY kind, is_primary DESC, value",
+            (ticket["requester_id"],),
+        )
+    ]
+    organization = None
+    if requester is not None and requester["organization_id"]:
+        org = connection.execute(
+            "SELECT name FROM organization WHERE id = ?", (requester["organization_id"],)
+        ).fetchone()
+        organization = org[0] if org else None
+    messages = [
+        _entry(r)
+        for r in connection.execute(
+            f"SELECT {_MESSAGE_COLUMNS} FROM message m "
+            "LEFT JOIN agent a ON a.id = m.author_agent_id "
+            "LEFT JOIN customer c ON c.id = m.author_customer_id "
+            "WHERE m.ticket_id = ? ORDER BY m.created_at, m.rowid",
+            (ticket_id,),
+        )
+    ]
+    if messages:
+        by_id = {m.id: m for m in messages}
+        placeholders = ",".join("?" * len(by_id))
+        for a in connection.execute(
+            "SELECT message_id, filename, size, content_type, sha256 FROM attachment "
+            f"WHERE message_id IN ({placeholders})",
+            list(by_id),
+        ):
+            by_id[a[0]].attachments.append({"filename": a[1], "size": a[2], "content_type": a[3], "sha256": a[4]})
+    return TicketDetail(
+        ticket=ticket,
+        tags=tags,
+        requester=dict(requester) if requester else {},
+        identities=identities,
+        organization=organization,
+        messages=messages,
+    )
+
+
+def tags_for(connection: sqlite3.Connection, ticket_ids: list[str]) -> dict[str, list[str]]:
+    """The tags of several tickets at once (for listings that show them)."""
+    tags: dict[str, list[str]] = {ticket_id: [] for ticket_id in ticket_ids}
+    for start in range(0, len(ticket_ids), 500):
+        chunk = ticket_ids[start : start + 500]
+        placeholders = ",".join("?" * len(chunk))
+        for ticket_id, tag in connection.execute(
+            f"SELECT ticket_id, tag FROM ticket_tag WHERE ticket_id IN ({placeholders}) ORDER BY tag",
+            chunk,
+        ):
+            tags[ticket_id].append(tag)
+    return tags
+
+
+# --- one customer ---------------------------------------------------------------------------
+
+
+@dataclass
+class CustomerDetail:
+    customer: dict[str, Any]
+    organization: str | None
+    identities: list[dict[str, Any]]
+    tickets: list[dict[str, Any]]
+
+
+def customer_detail(connection: sqlite3.Connection, customer_id: str, *, limit: int = 200) -> CustomerDetail | None:
+    """A customer with every address and every ticket of theirs, newest first, any channel."""
+    row = connection.execute("SELECT * FROM customer WHERE id = ?", (customer_id,)).fetchone()
+    if row is None:
+        return None
+    organization = None
+    if row["organization_id"]:
+        org = connection.execute("SELECT name FROM organization WHERE id = ?", (row["organization_id"],)).fetchone()
+        organization = org[0] if org else None
+    identities = [
+        dict(r)
+        for r in connection.execute(
+            "SELECT id, kind, value, is_primary FROM identity WHERE customer_id = ? "
+            "ORDER BY kind, is_primary DESC, value",
+            (customer_id,),
+        )
+    ]
+    tickets = [
+        {**dict(r), "updated_at": _time(r["updated_at"]), "created_at": _time(r["created_at"])}
+        for r in connection.execute(
+            "SELECT id, number, subject, status, priority, channel, created_at, updated_at "
+            "FROM ticket WHERE requester_id = ? ORDER BY updated_at DESC, id DESC LIMIT ?",
+            (customer_id, limit),
+        )
+    ]
+    return CustomerDetail(dict(row), organization, identities, tickets)
+
+
+def customer_timeline(connection: sqlite3.Connection, customer_id: str, *, limit: int = 500) -> list[TimelineEntry]:
+    """Every message on every ticket of one customer, across channels, newest first."""
+    return [
+        _entry(r, ticket_number=r["number"], ticket_subject=r["subject"])
+        for r in connection.execute(
+            f"SELECT {_MESSAGE_COLUMNS}, t.number, t.subject FROM message m "
+            "JOIN ticket t ON t.id = m.ticket_id "
+            "LEFT JOIN agent a ON a.id = m.author_agent_id "
+            "LEFT JOIN customer c ON c.id = m.author_customer_id "
+            "WHERE t.requester_id = ? ORDER BY m.created_at DESC, m.rowid DESC LIMIT ?",
+            (customer_id, limit),
+        )
+    ]
+
+
+def resolve_customer(connection: sqlite3.Connection, ref: str) -> str | None:
+    """A customer id from an id, an address (any channel) or an exact name."""
+    ref = ref.strip()
+    row = connection.execute("SELECT id FROM customer WHERE id = ?", (ref,)).fetchone()
+    if row is None:
+        row = connection.execute("SELECT customer_id FROM identity WHERE value = ?", (ref.lower(),)).fetchone()
+    if row is None:
+        rows = connection.execute("SELECT id FROM customer WHERE lower(name) = ? LIMIT 2", (ref.lower(),)).fetchall()
+        row = rows[0] if len(rows) == 1 else None
+    return row[0] if row else None
+
+
+# --- knowledge base and macros --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ArticleHit:
+    id: str
+    slug: str
+    title: str
+    snippet: str
+    tags: str
+    locale: str
+
+
+def search_articles(connection: sqlite3.Connection, text: str, *, limit: int = 20) -> list[ArticleHit]:
+    """Knowledge-base articles matching every word of ``text``, best first (bm25)."""
+    tokens = [t for t in (fts_token(word) for word in text.split()) if t]
+    if not tokens:
+        rows = connection.execute(
+            "SELECT id, slug, title, substr(body, 1, 160) AS snippet, tags, locale FROM kb_article "
+            "ORDER BY updated_at DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+    else:
+        rows = connection.execute(
+            "SELECT a.id, a.slug, a.title, "
+            "snippet(kb_fts, 1, '', '', '…', 16) AS snippet, a.tags, a.locale "
+            "FROM kb_fts JOIN kb_article a ON a.rowid = kb_fts.rowid "
+            "WHERE kb_fts MATCH ? ORDER BY bm25(kb_fts, 4.0, 1.0, 2.0) LIMIT ?",
+            (" AND ".join(tokens), limit),
+        ).fetchall()
+    return [ArticleHit(*row) for row in rows]
+
+
+_STOPWORDS = frozenset(
+    """
+    a an and are as at be but by can do for from has have how i if in is it its me my no not of
+    on or our please so that the their there this to was we what when why will with you your hi
+    hello thanks thank regards
+    """.split()
+)
+
+
+def suggest_articles(connection: sqlite3.Connection, ticket_id: str, *, limit: int = 5) -> list[ArticleHit]:
+    """Articles for a ticket, ranked from its subject and the customer's latest message.
+
+    The distinctive words (stopwords dropped, at most 12) are OR-ed so one rare word is enough
+    to match, and bm25 ranks articles sharing more of them first.
+    """
+    row = connection.execute("SELECT subject FROM ticket WHERE id = ?", (ticket_id,)).fetchone()
+    if row is None:
+        return []
+    latest = connection.execute(
+        "SELECT body FROM message WHERE ticket_id = ? AND author_kind = 'customer' "
+        "ORDER BY created_at DESC, rowid DESC LIMIT 1",
+        (ticket_id,),
+    ).fetchone()
+    text = f"{row[0]} {latest[0][:2000] if latest else ''}"
+    words: dict[str, None] = {}
+    for word in re.findall(r"[^\W_]{3,}", text.lower()):
+        if word not in _STOPWORDS:
+            words[word] = None
+    tokens = [t for t in (fts_token(w) for w in list(words)[:12]) if t]
+    if not tokens:
+        return []
+    rows = connection.execute(
+        "SELECT a.id, a.slug, a.title, snippet(kb_fts, 1, '', '', '…', 16), a.tags, a.locale "
+        "FROM kb_fts JOIN kb_article a ON a.rowid = kb_fts.rowid "
+        "WHERE kb_fts MATCH ? ORDER BY bm25(kb_fts, 4.0, 1.0, 2.0) LIMIT ?",
+        (" OR ".join(tokens), limit),
+    ).fetchall()
+    return [ArticleHit(*r) for r in rows]
+
+
+def list_macros(connection: sqlite3.Connection, *, include_inactive: bool = False) -> list[dict[str, Any]]:
+    sql = "SELECT id, name, description, actions, body, public, active FROM macro"
+    if not include_inactive:
+        sql += " WHERE active"
+    rows = connection.execute(sql + " ORDER BY name COLLATE NOCASE").fetchall()
+    return [
+        {
+            **dict(r),
+            "actions": json.loads(r["actions"]),
+            "public": bool(r["public"]),
+            "active": bool(r["active"]),
+        }
+        for r in rows
+    ]
+
+
+def agent_names(connection: sqlite3.Connection) -> dict[str, str]:
+    return {r[0]: r[1] for r in connection.execute("SELECT id, name FROM agent")}

@@ -1,0 +1,155 @@
+"""A workspace: one SQLite file plus an attachments folder, on one agent's machine.
+
+Opening is cheap when the file is current: the schema revision is read with plain ``sqlite3``
+and Alembic is only imported to create or upgrade the file. The raw connection from
+:meth:`Workspace.connect` is the fast read path; :attr:`Workspace.engine` is the SQLAlchemy
+engine the write path uses.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from supportdesk.store.engine import BUSY_TIMEOUT_MS, configure_sqlite, sqlite_url
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+DB_NAME = "supportdesk.db"
+
+
+class WorkspaceError(Exception):
+    """The workspace cannot be opened or used; the message says why."""
+
+
+class Workspace:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.db_path = root / DB_NAME
+        self.attachments_dir = root / "attachments"
+        self.upgraded_from: str | None = None
+        self.backup_path: Path | None = None
+
+    def __repr__(self) -> str:
+        return f"Workspace({str(self.root)!r})"
+
+    @classmethod
+    def open(cls, root: str | Path, *, create: bool = True) -> Workspace:
+        """Open the workspace at ``root``, creating or upgrading its schema when needed."""
+        from supportdesk.store.migrate import current_revision_sqlite
+        from supportdesk.store.schema import HEAD_REVISION
+
+        workspace = cls(Path(root).expanduser())
+        exists = workspace.db_path.exists()
+        if not exists and not create:
+            raise WorkspaceError(f"no workspace at {workspace.root}")
+        if exists and not workspace.db_path.is_file():
+            raise WorkspaceError(f"{workspace.db_path} is not a file")
+        try:
+            revision = current_revision_sqlite(workspace.db_path) if exists else None
+        except sqlite3.DatabaseError as error:
+            raise WorkspaceError(f"{workspace.db_path} is not a supportdesk workspace: {error}") from None
+        if revision != HEAD_REVISION:
+            workspace._migrate(revision, existed=exists)
+        return workspace
+
+    def _migrate(self, revision: str | None, *, existed: bool) -> None:
+        from supportdesk.store.migrate import backup_sqlite, upgrade
+
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            self.attachments_dir.mkdir(exist_ok=True)
+        except OSError as error:
+            raise WorkspaceError(f"cannot create {self.root}: {error.strerror}") from None
+        if existed and revision is not None:
+            self.backup_path = backup_sqlite(self.db_path, revision)
+            self.upgraded_from = revision
+        upgrade(self.engine)
+        with closing(self.connect()) as connection:
+            self._ensure_sync_state(connection)
+
+    @staticmethod
+    def _ensure_sync_state(connection: sqlite3.Connection) -> None:
+        from supportdesk.store.ids import uuid7
+
+        connection.execute(
+            "INSERT OR IGNORE INTO sync_state (id, client_id, cursor, last_acked_mutation_id,"
+            " bootstrap) VALUES (1, ?, 0, 0, '{}')",
+            (uuid7(),),
+        )
+
+    # --- connections ----------------------------------------------------------------------
+
+    def connect(self, *, readonly: bool = False) -> sqlite3.Connection:
+        """A plain sqlite3 connection with the workspace pragmas and ``sqlite3.Row`` rows.
+
+        The connection is in autocommit mode: callers that write start their own
+        ``BEGIN IMMEDIATE``. Close it, or use :meth:`reading`.
+        """
+        connection = sqlite3.connect(
+            self.db_path,
+            timeout=BUSY_TIMEOUT_MS / 1000,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+        connection.row_factory = sqlite3.Row
+        configure_sqlite(connection)
+        if readonly:
+            connection.execute("PRAGMA query_only=ON")
+        return connection
+
+    @contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """A read-only connection, closed afterwards."""
+        connection = self.connect(readonly=True)
+        try:
+            yield connection
+        finally:
+            connection.close()
+
+    @cached_property
+    def engine(self) -> Engine:
+        from supportdesk.store.engine import create_engine
+
+        return create_engine(sqlite_url(self.db_path))
+
+    def close(self) -> None:
+        if "engine" in self.__dict__:
+            self.engine.dispose()
+            del self.__dict__["engine"]
+
+    # --- small local facts ----------------------------------------------------------------
+
+    def setting(self, key: str, default: Any = None) -> Any:
+        with self.reading() as connection:
+            return read_setting(connection, key, default)
+
+    def set_setting(self, key: str, value: Any) -> None:
+        """Store a local, per-workspace setting (not shared data, so not a mutation)."""
+        with closing(self.connect()) as connection:
+            connection.execute(
+                "INSERT INTO workspace_setting(key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, json.dumps(value)),
+            )
+
+    def is_empty(self) -> bool:
+        """True when the workspace holds no shared data yet."""
+        with self.reading() as connection:
+            for table in ("ticket", "customer", "agent", "macro", "kb_article"):
+                if connection.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone():
+                    return False
+        return True
+
+
+def read_setting(connection: sqlite3.Connection, key: str, default: Any = None) -> Any:
+    row = connection.execute("SELECT value FROM workspace_setting WHERE key = ?", (key,)).fetchone()
+    if row is None or row[0] is None:
+        return default
+    return json.loads(row[0])

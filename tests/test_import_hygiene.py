@@ -1,0 +1,54 @@
+"""Layer boundaries and lazy imports, checked in a fresh interpreter (sys.modules)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+FORBIDDEN_BELOW_UI = ("textual", "typer", "fastapi")
+
+
+def loaded_after(code: str) -> set[str]:
+    probe = f"{code}\nimport sys, json\nprint(json.dumps(sorted(sys.modules)))"
+    output = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    return {name.split(".")[0] for name in json.loads(output.splitlines()[-1])} | set(
+        json.loads(output.splitlines()[-1])
+    )
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "supportdesk.store.models",
+        "supportdesk.store.reads",
+        "supportdesk.store.workspace",
+        "supportdesk.store.query",
+        "supportdesk.store.fts",
+        "supportdesk.domain.write",
+        "supportdesk.domain.mutations",
+        "supportdesk.domain.templates",
+        "supportdesk.demo.generator",
+    ],
+)
+def test_store_and_domain_never_import_ui_or_web_frameworks(module: str) -> None:
+    loaded = loaded_after(f"import {module}")
+    assert not loaded & set(FORBIDDEN_BELOW_UI), module
+
+
+def test_the_read_path_does_not_load_the_orm() -> None:
+    loaded = loaded_after("import supportdesk.store.reads, supportdesk.store.workspace, supportdesk.cli.output")
+    assert "sqlalchemy" not in loaded
+    assert "sqlmodel" not in loaded
+
+
+def test_help_imports_no_heavy_framework() -> None:
+    loaded = loaded_after(
+        "import sys\nsys.argv = ['supportdesk', '--help']\n"
+        "from supportdesk.cli.main import app\n"
+        "try:\n    app()\nexcept SystemExit:\n    pass"
+    )
+    for heavy in ("textual", "fastapi", "sqlalchemy", "sqlmodel", "alembic", "httpx", "jinja2"):
+        assert heavy not in loaded, heavy
