@@ -380,3 +380,42 @@ def test_a_batch_applies_what_it_can_and_reports_the_rest(team: Team) -> None:
     assert ticket(team, second["ticket_id"])["status"] == "pending"
     ids = [o.mutation_id for o in outcomes if o.ok]
     assert ids[1] == ids[0] + 1  # the refused one consumed no local mutation id
+
+
+def test_log_call_opens_a_ticket_for_an_unknown_caller_then_logs_on_it(team: Team) -> None:
+    opened = team.as_(
+        team.agent,
+        "ticket.log_call",
+        {"direction": "inbound", "number": "+1 (555) 010-2030", "duration_seconds": 240, "notes": "Cannot log in"},
+    ).result
+    assert opened["created"] is True
+    created = ticket(team, opened["ticket_id"])
+    assert (created["channel"], created["status"], created["assignee_id"]) == ("phone", "open", team.agent.id)
+    caller = row(team, "SELECT value FROM identity WHERE customer_id = ?", created["requester_id"])
+    assert caller["value"] == "+15550102030"
+    again = team.as_(
+        team.agent,
+        "ticket.log_call",
+        {
+            "ticket_id": opened["ticket_id"],
+            "direction": "outbound",
+            "number": "+15550102030",
+            "duration_seconds": 60,
+            "notes": "Called back, fixed",
+            "status": "solved",
+        },
+    ).result
+    message = row(team, "SELECT channel, meta FROM message WHERE id = ?", again["message_id"])
+    assert message["channel"] == "phone"
+    assert json.loads(message["meta"])["call"] == {
+        "direction": "outbound",
+        "number": "+15550102030",
+        "duration_seconds": 60,
+    }
+    assert ticket(team, opened["ticket_id"])["status"] == "solved"
+    with pytest.raises(ValidationFailed, match="not a phone number"):
+        team.as_(
+            team.agent,
+            "ticket.log_call",
+            {"direction": "inbound", "number": "abc", "duration_seconds": 1, "notes": "x"},
+        )

@@ -8,6 +8,7 @@ from pydantic import Field
 from sqlalchemy import select, update
 
 from supportdesk.domain.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
+from supportdesk.domain.identities import normalize_identity
 from supportdesk.domain.mutations.common import (
     KEEP,
     add_message,
@@ -27,7 +28,7 @@ from supportdesk.domain.registry import ALL_ROLES, Args, mutation
 from supportdesk.domain.rules import check_transition
 from supportdesk.domain.text_safety import sanitize_line, sanitize_text
 from supportdesk.domain.tx import Touched, Tx, table
-from supportdesk.store.enums import AuthorKind, Channel, Priority, Status, TicketType
+from supportdesk.store.enums import AuthorKind, Channel, Direction, IdentityKind, Priority, Status, TicketType
 from supportdesk.store.ids import uuid7
 
 FieldValue = str | int | float | bool | None
@@ -569,3 +570,78 @@ def link_problem(tx: Tx, args: LinkProblem) -> dict[str, Any]:
         changes["type"] = TicketType.INCIDENT
     changed = tx.update("ticket", ticket["id"], changes, current=ticket)
     return {"ticket_id": ticket["id"], "changed": sorted(changed)}
+
+
+class LogCall(Args):
+    """A phone call an agent took or made. Without ``ticket_id`` the call opens a new ticket for
+    the caller, found (or created) by phone number."""
+
+    ticket_id: str | None = None
+    direction: Direction
+    number: str
+    duration_seconds: int = Field(ge=0, le=86_400)
+    notes: str
+    caller_name: str | None = None
+    subject: str | None = None
+    group_id: str | None = None
+    status: Status | None = None
+    message_id: str = Field(default_factory=uuid7)
+    new_ticket_id: str = Field(default_factory=uuid7)
+    new_customer_id: str = Field(default_factory=uuid7)
+    new_identity_id: str = Field(default_factory=uuid7)
+
+
+@mutation("ticket.log_call", LogCall)
+def log_call(tx: Tx, args: LogCall) -> dict[str, Any]:
+    """Log a phone call on a ticket, or open a ticket for the caller."""
+    phone = normalize_identity(IdentityKind.PHONE, args.number)
+    notes = body_text(args.notes, field="notes")
+    result: dict[str, Any] = {"message_id": args.message_id}
+    if args.ticket_id is None:
+        requester_id = resolve_requester(
+            tx,
+            RequesterRef(
+                kind=IdentityKind.PHONE,
+                value=phone,
+                name=args.caller_name,
+                new_customer_id=args.new_customer_id,
+                new_identity_id=args.new_identity_id,
+            ),
+        )
+        _check_group(tx, args.group_id)
+        ticket = _new_ticket(
+            tx,
+            ticket_id=args.new_ticket_id,
+            subject=subject_text(args.subject or f"Call {args.direction.value} {phone}"),
+            requester_id=requester_id,
+            channel=Channel.PHONE,
+            status=Status.OPEN,
+            priority=Priority.NORMAL,
+            type_=TicketType.QUESTION,
+            group_id=args.group_id,
+            assignee_id=tx.context.actor.id,
+        )
+        result.update(ticket_id=ticket["id"], number=ticket["number"], created=True)
+    else:
+        ticket = load_ticket(tx, args.ticket_id)
+        if ticket["status"] == Status.CLOSED:
+            raise InvalidTransition(f"{label(ticket)} is closed, and closed is final", field="ticket_id")
+        result.update(ticket_id=ticket["id"], created=False)
+    add_message(
+        tx,
+        ticket,
+        message_id=args.message_id,
+        body=notes,
+        channel=Channel.PHONE,
+        public=True,
+        author_kind=AuthorKind.AGENT,
+        author_agent_id=tx.context.actor.id,
+        meta={"call": {"direction": args.direction.value, "number": phone, "duration_seconds": args.duration_seconds}},
+    )
+    if ticket["first_response_at"] is None:
+        tx.update("ticket", ticket["id"], {"first_response_at": tx.now}, current=ticket, touch=False)
+    if args.status is not None:
+        check_transition(ticket["status"], args.status, ticket["number"])
+        set_status(tx, ticket, args.status)
+    touch(tx, ticket)
+    return result
