@@ -168,11 +168,11 @@ class DemoBuilder:
         organizations = []
         seen_names: set[str] = set()
         for _ in range(org_count):
-            for _attempt in range(50):
-                name = f"{rng.choice(content.ORG_WORDS)} {rng.choice(content.ORG_SUFFIXES)}"
-                if name not in seen_names:
-                    break
-                name = f"{name} {rng.randint(2, 999)}"
+            base = f"{rng.choice(content.ORG_WORDS)} {rng.choice(content.ORG_SUFFIXES)}"
+            name, suffix = base, 1
+            while name in seen_names:
+                suffix += 1
+                name = f"{base} {suffix}"
             seen_names.add(name)
             slug = name.lower().replace(" ", "")
             organizations.append((self.ids.at(start_ms), name, f"{slug}.example"))
