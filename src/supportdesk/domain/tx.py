@@ -15,8 +15,8 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import Table, and_, bindparam, delete, func, insert, select, update
-from sqlalchemy.sql import Executable
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql import Executable
 from sqlmodel import SQLModel
 
 import supportdesk.store.models  # noqa: F401  (registers every table)
@@ -63,6 +63,12 @@ def _key_params(tbl: Table, keys: tuple[Any, ...]) -> dict[str, Any]:
 def _select_by_key(table_name: str) -> Executable:
     tbl = table(table_name)
     return select(tbl).where(_key_condition(tbl))
+
+
+@cache
+def _select_where(table_name: str, columns: tuple[str, ...]) -> Executable:
+    tbl = table(table_name)
+    return select(tbl).where(and_(*(tbl.c[name] == bindparam(f"w_{name}") for name in columns)))
 
 
 @cache
@@ -119,9 +125,9 @@ class Tx:
         return found
 
     def find(self, table_name: str, **where: Any) -> dict[str, Any] | None:
-        tbl = table(table_name)
-        conditions = [tbl.c[name] == value for name, value in where.items()]
-        found = self.connection.execute(select(tbl).where(and_(*conditions))).mappings().first()
+        names = tuple(sorted(where))
+        params = {f"w_{name}": where[name] for name in names}
+        found = self.connection.execute(_select_where(table_name, names), params).mappings().first()
         return dict(found) if found else None
 
     def select_all(self, table_name: str, order_by: str | None = None, **where: Any) -> list[dict[str, Any]]:
@@ -160,6 +166,22 @@ class Tx:
                 None,
                 key[0] if len(key) == 1 else list(key),
             )
+
+    def insert_many(self, table_name: str, rows: list[dict[str, Any]]) -> None:
+        """Insert several rows of one table in one statement (no audit: the caller writes one).
+
+        In replay mode each row goes through :meth:`insert`, which overwrites an existing row.
+        """
+        if self.context.mode == "replay":
+            for values in rows:
+                self.insert(table_name, values)
+            return
+        if not rows:
+            return
+        tbl = table(table_name)
+        self.connection.execute(_insert_into(table_name), rows)
+        names = _primary_key(tbl)
+        self.touched.extend(Touched(table_name, tuple(values[n] for n in names), "insert") for values in rows)
 
     def update(
         self,
