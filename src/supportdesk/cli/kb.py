@@ -178,6 +178,7 @@ def import_articles(
                 mutations.append(("article.create", args))
                 continue
             current = {**article_fields(existing), "body": existing["body"]}
+            current["tags"] = _tags(current["tags"])
             different = {k: v for k, v in wanted.items() if current[k] != v}
             if different:
                 mutations.append(("article.update", {"article_id": existing["id"], **different}))

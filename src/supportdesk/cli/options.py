@@ -52,5 +52,5 @@ def read_body(body: str | None, body_file: str | None, *, what: str = "message")
     else:
         fail(f"give the {what} with --body, --body-file or on stdin")
     if not text.strip():
-        fail(f"the {what} is empty")
+        fail(f"the {what} is empty: give it with --body, --body-file or on stdin")
     return text

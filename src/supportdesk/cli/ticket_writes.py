@@ -82,7 +82,7 @@ def create(
     Prints the new ticket's id (its number follows with the next sync on a synced workspace),
     or the whole ticket with --json.
 
-    Example: echo 'My card was charged twice' | supportdesk tickets create -s 'Double charge' -r ana@example.com
+    Example: supportdesk tickets create -s 'Double charge' -r ana@example.com --body-file mail.txt
     """
     from supportdesk.cli.options import read_body
     from supportdesk.cli.ticket_bulk import _enum_value, agent_ref, group_ref

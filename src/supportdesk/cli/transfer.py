@@ -65,6 +65,8 @@ MESSAGE_CSV = (
 )
 CSV_COLUMNS = TICKET_CSV + tuple(f"message_{name}" for name in MESSAGE_CSV)
 _JSON_CELLS = frozenset({"fields", "customers", "agents", "groups", "meta", "attachments"})
+#: Bodies are capped at 200,000 characters, but a cell holds JSON of many customers too.
+CSV_FIELD_LIMIT = 64 * 1024 * 1024
 #: Tickets per transaction when importing.
 IMPORT_CHUNK = 200
 
@@ -194,6 +196,7 @@ def _csv_cell(name: str, text: str) -> Any:
 def _read_csv(lines: Iterable[str], source: str) -> Iterator[dict[str, Any]]:
     from supportdesk.cli.errors import fail
 
+    csv.field_size_limit(CSV_FIELD_LIMIT)
     reader = csv.reader(lines)
     header = next(reader, None)
     if header is None:
