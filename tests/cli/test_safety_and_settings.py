@@ -191,3 +191,21 @@ def test_status_of_a_local_and_of_a_synced_workspace(cli: CLI, ws: Workspace) ->
     assert synced["last_error"] == "timed out" and number
     human = cli("status").stdout
     assert "pending     1 change to push" in human and "profile work" in human
+
+
+def test_start_up_builds_only_the_command_being_run() -> None:
+    from supportdesk.cli.main import app
+    from supportdesk.cli.startup import only_invoked
+
+    groups, commands = list(app.registered_groups), list(app.registered_commands)
+    tickets = next(g for g in groups if g.name == "tickets").typer_instance
+    ticket_commands = list(tickets.registered_commands)
+    with only_invoked(app, ["-w", "/somewhere", "tickets", "show", "12", "--json"]):
+        assert [g.name for g in app.registered_groups] == ["tickets"] and app.registered_commands == []
+        assert [c.name for c in tickets.registered_commands] == ["show"]
+    assert app.registered_groups == groups and tickets.registered_commands == ticket_commands
+    with only_invoked(app, ["--workspace", "tickets", "status"]):  # "tickets" is the option's value here
+        assert [c.name for c in app.registered_commands] == ["status"] and app.registered_groups == []
+    with only_invoked(app, ["--help"]), only_invoked(app, ["tickets", "nonsense"]):
+        assert len(app.registered_groups) == 1 and len(tickets.registered_commands) == len(ticket_commands)
+    assert app.registered_commands == commands

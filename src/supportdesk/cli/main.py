@@ -75,9 +75,11 @@ def open_console() -> None:
 def run() -> None:
     """Console-script entry point."""
     from supportdesk.cli.errors import exit_code_for, print_error
+    from supportdesk.cli.startup import only_invoked
 
     try:
-        app()
+        with only_invoked(app, sys.argv[1:]):
+            app()
     except KeyboardInterrupt:
         print_error("interrupted")
         sys.exit(130)
