@@ -61,10 +61,15 @@ class Selection:
 
                 compiled = compile_query(self.query, me=STATE.me())
                 return [ticket_id for page in id_pages(connection, compiled) for ticket_id in page], []
+            from supportdesk.store.selection import ids_by_number
+
+            refs = self._expanded()
+            numbers = [int(ref.lstrip("#")) for ref in refs if _is_number(ref)]
+            by_number = ids_by_number(connection, numbers)
             ids: dict[str, None] = {}
             missing: list[str] = []
-            for ref in self._expanded():
-                ticket_id = resolve_ticket(connection, ref)
+            for ref in refs:
+                ticket_id = by_number.get(int(ref.lstrip("#"))) if _is_number(ref) else resolve_ticket(connection, ref)
                 if ticket_id is None:
                     missing.append(ref)
                 else:
@@ -76,6 +81,11 @@ class Selection:
         for ref in self.refs:
             refs.extend(stdin_refs() if ref == "-" else [ref])
         return refs
+
+
+def _is_number(ref: str) -> bool:
+    digits = ref[1:] if ref.startswith("#") else ref
+    return digits.isdigit() and digits.isascii() and len(digits) <= 12
 
 
 def stdin_refs() -> list[str]:

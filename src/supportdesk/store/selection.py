@@ -42,6 +42,16 @@ def id_pages(connection: sqlite3.Connection, compiled: Compiled, *, page: int = 
         after = (rows[-1][1], rows[-1][0])
 
 
+def ids_by_number(connection: sqlite3.Connection, numbers: list[int]) -> dict[int, str]:
+    """The ids of the tickets with these numbers (a few queries for thousands of numbers)."""
+    found: dict[int, str] = {}
+    for start in range(0, len(numbers), PAGE):
+        chunk = numbers[start : start + PAGE]
+        marks = ",".join("?" * len(chunk))
+        found.update(connection.execute(f"SELECT number, id FROM ticket WHERE number IN ({marks})", chunk).fetchall())
+    return found
+
+
 @dataclass
 class TicketState:
     """The fields of a ticket a bulk change may touch, as they are now."""

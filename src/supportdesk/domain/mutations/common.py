@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from supportdesk.domain.errors import NotFound, ValidationFailed
 from supportdesk.domain.rules import can_access_ticket
@@ -59,9 +60,14 @@ def subject_text(subject: str) -> str:
     return text
 
 
-def ticket_tags(tx: Tx, ticket_id: str) -> list[str]:
+@cache
+def _tags_of_ticket() -> Any:
     tags = table("ticket_tag")
-    rows = tx.connection.execute(select(tags.c.tag).where(tags.c.ticket_id == ticket_id).order_by(tags.c.tag))
+    return select(tags.c.tag).where(tags.c.ticket_id == bindparam("ticket_id")).order_by(tags.c.tag)
+
+
+def ticket_tags(tx: Tx, ticket_id: str) -> list[str]:
+    rows = tx.connection.execute(_tags_of_ticket(), {"ticket_id": ticket_id})
     return [row[0] for row in rows]
 
 
