@@ -229,19 +229,26 @@ def _report(planned: list[Planned], unchanged: int, *, dry_run: bool, fmt: Forma
 
 
 def _dry_run_rows(planned: list[Planned]) -> list[dict[str, Any]]:
+    """One row per field that would change; agents and groups by name rather than id."""
+    with STATE.workspace().reading() as connection:
+        names = {
+            row[0]: row[1]
+            for row in connection.execute("SELECT id, name FROM agent UNION ALL SELECT id, name FROM groups")
+        }
     rows: list[dict[str, Any]] = []
     for item in planned:
         for outcome in item.outcomes:
             if outcome.error is not None:
                 continue
             for change in outcome.changes:
+                named = change["field"] in ("assignee_id", "group_id")
                 rows.append(
                     {
                         "ticket": item.state.label,
                         "mutation": outcome.name,
-                        "field": change["field"],
-                        "before": change["before"],
-                        "after": change["after"],
+                        "field": change["field"].removesuffix("_id") if named else change["field"],
+                        "before": names.get(change["before"], change["before"]) if named else change["before"],
+                        "after": names.get(change["after"], change["after"]) if named else change["after"],
                     }
                 )
     return rows

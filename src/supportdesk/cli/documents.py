@@ -15,7 +15,7 @@ FRONT = "---\n"
 
 
 def _yaml() -> Any:
-    import yaml
+    import yaml  # type: ignore[import-untyped]
 
     return yaml
 
@@ -58,7 +58,7 @@ def join_front_matter(fields: dict[str, Any], body: str) -> str:
     """Markdown with a YAML front-matter block; the body is kept byte for byte."""
     from supportdesk.cli.output import safe
 
-    return FRONT + dump_yaml(fields) + FRONT + safe(body)
+    return FRONT + dump_yaml(fields) + FRONT + str(safe(body))
 
 
 def split_front_matter(text: str, source: str) -> tuple[dict[str, Any], str]:

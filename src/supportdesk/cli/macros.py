@@ -92,7 +92,7 @@ def list_macros(
     )
     with STATE.workspace().reading() as connection:
         macros = [m for m in all_macros(connection) if all_ or m["active"]]
-    if fmt == Format.TABLE:
+    if fmt in (Format.TABLE, Format.PLAIN, Format.CSV):
         for macro in macros:
             macro["actions"] = _actions_text(macro["actions"])
     emit_records(macros, chosen, fmt, headers=not no_headers)
@@ -338,7 +338,9 @@ def _changes_from_document(document: dict[str, Any], source: str) -> dict[str, A
     unknown = sorted(set(document) - known)
     if unknown:
         fail(f"{source}: unknown field {unknown[0]!r} (macros have {', '.join(sorted(known))})")
-    changes = {k: document[k] for k in ("name", "description", "public", "active", "body") if k in document}
+    changes: dict[str, Any] = {
+        k: document[k] for k in ("name", "description", "public", "active", "body") if k in document
+    }
     if "actions" in document:
         changes["actions"] = _document_actions(document["actions"], source)
     for key in ("name", "description", "body"):

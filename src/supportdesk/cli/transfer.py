@@ -137,10 +137,10 @@ def _csv_writer(stream: TextIO) -> Any:
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
 
-    def cells(record: dict[str, Any], names: Iterable[str], prefix: str = "") -> list[str]:
+    def cells(record: dict[str, Any], names: Iterable[str]) -> list[str]:
         row = []
         for name in names:
-            value = record.get(name)
+            value: Any = record.get(name)
             if name in _JSON_CELLS:
                 value = json.dumps(value, ensure_ascii=False)
             elif name == "tags":

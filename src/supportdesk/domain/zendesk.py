@@ -144,7 +144,7 @@ class _People:
 
     def is_agent(self, user_id: int | None) -> bool:
         user = self.export.users.get(int(user_id)) if user_id is not None else None
-        return bool(user) and str(user.get("role")) in AGENT_ROLES
+        return user is not None and str(user.get("role")) in AGENT_ROLES
 
     def agent(self, user_id: int) -> dict[str, Any]:
         user = self.export.users[int(user_id)]
