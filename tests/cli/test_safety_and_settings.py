@@ -209,3 +209,17 @@ def test_start_up_builds_only_the_command_being_run() -> None:
     with only_invoked(app, ["--help"]), only_invoked(app, ["tickets", "nonsense"]):
         assert len(app.registered_groups) == 1 and len(tickets.registered_commands) == len(ticket_commands)
     assert app.registered_commands == commands
+
+
+def test_a_role_that_may_not_do_it_is_exit_4_not_a_list_of_failures(cli: CLI, tmp_path: Path) -> None:
+    exported = tmp_path / "some.jsonl"
+    assert cli("export", "-q", "number<=3", "-o", str(exported)).code == 0
+    assert cli("config", "set", "me", "yuki.sato@brightline.example").code == 0  # a light agent
+    bulk = cli("tickets", "update", "1", "2", "--set", "priority=high")
+    assert bulk.code == 4 and bulk.stderr.count("light agent") == 2
+    imported = cli("import", str(exported), workspace=tmp_path / "ws-copy")
+    assert imported.code == 0  # a new workspace acts as the system, which may import
+    assert cli("config", "set", "me", "marcus.oyelaran@brightline.example").code == 0
+    sample = Path(__file__).parent / "data" / "zendesk_export.jsonl"
+    refused = cli("import", "--from", "zendesk", str(sample))
+    assert refused.code == 4 and refused.stderr.count("\n") == 1

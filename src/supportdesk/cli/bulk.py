@@ -179,7 +179,7 @@ def run_change(
 ) -> None:
     """Select, plan, confirm, apply and report; exits 1 when some tickets were refused."""
     from supportdesk.cli.confirm import confirm
-    from supportdesk.cli.errors import NOT_FOUND, PARTIAL, fail, print_error
+    from supportdesk.cli.errors import NOT_FOUND, PARTIAL, SERVER, fail, print_error
 
     if change.empty:
         fail("nothing to change: give --set, --add-tag, --remove-tag, --assign, --group or --macro")
@@ -194,8 +194,17 @@ def run_change(
     if planned:
         apply_planned(planned, dry_run=dry_run, label="checking" if dry_run else "changing")
     failed = _report(planned, unchanged, dry_run=dry_run, fmt=fmt, headers=headers)
+    if failed and failed == len(planned) and _all_forbidden(planned):
+        raise typer.Exit(SERVER)  # a role problem, not a problem of some tickets
     if failed or missing:
         raise typer.Exit(PARTIAL)
+
+
+def _all_forbidden(planned: list[Planned]) -> bool:
+    from supportdesk.domain.errors import PermissionDenied
+
+    errors = [o.error for item in planned for o in item.outcomes if o.error is not None]
+    return bool(errors) and all(isinstance(e, PermissionDenied) for e in errors)
 
 
 def _report(planned: list[Planned], unchanged: int, *, dry_run: bool, fmt: Format, headers: bool) -> int:

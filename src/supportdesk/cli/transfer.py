@@ -383,6 +383,7 @@ def _import_args(run: ImportRun, record: dict[str, Any]) -> dict[str, Any]:
 
 def _import_chunk(run: ImportRun, records: list[dict[str, Any]]) -> None:
     from supportdesk.cli.errors import print_error, print_warning
+    from supportdesk.domain.errors import PermissionDenied
     from supportdesk.domain.write import apply_many
 
     present = _present([str(r.get("id")) for r in records])
@@ -394,6 +395,9 @@ def _import_chunk(run: ImportRun, records: list[dict[str, Any]]) -> None:
     people = len(mutations)
     mutations += [("ticket.import", _import_args(run, r)) for r in fresh]
     outcomes = apply_many(STATE.workspace(), mutations, actor=STATE.actor(), dry_run=run.dry_run)
+    forbidden = next((o.error for o in outcomes if isinstance(o.error, PermissionDenied)), None)
+    if forbidden is not None:
+        raise forbidden  # importing is for admins: say so once (exit 4), not once per ticket
     for outcome in outcomes[:people]:
         if outcome.error is not None:
             print_error(f"{outcome.args.get('email') or outcome.args.get('name')}: {outcome.error.message}")
