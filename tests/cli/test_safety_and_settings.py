@@ -77,32 +77,11 @@ def test_exit_codes_of_real_processes(ws: Workspace, tmp_path: Path) -> None:
         supportdesk("import", str(tmp_path / "missing.jsonl"), workspace=root),
     ]
     assert [r.returncode for r in not_found] == [3, 3, 3, 3, 3]
-    closed = supportdesk(
-        "tickets",
-        "list",
-        "-q",
-        "status:closed",
-        "--plain",
-        "--no-headers",
-        "--fields",
-        "number",
-        "-n",
-        "1",
-        workspace=root,
-    )
-    open_ = supportdesk(
-        "tickets",
-        "list",
-        "-q",
-        "status:open",
-        "--plain",
-        "--no-headers",
-        "--fields",
-        "number",
-        "-n",
-        "1",
-        workspace=root,
-    )
+    closed, open_ = (
+        supportdesk("tickets", "list", "-q", f"status:{status}", "--plain", "--no-headers", "--fields", "number",
+                    "-n", "1", workspace=root)
+        for status in ("closed", "open")
+    )  # fmt: skip
     partial = supportdesk(
         "tickets", "update", closed.stdout.strip(), open_.stdout.strip(), "--add-tag", "y", workspace=root
     )

@@ -200,13 +200,13 @@ def apply(
 
     Example: supportdesk macros apply 'Refund: first answer' 1042 1043 --dry-run
     """
-    from supportdesk.cli.bulk import Selection, run_change
-    from supportdesk.cli.output import choose_format
-    from supportdesk.cli.ticket_bulk import build_change
+    from supportdesk.cli.ticket_bulk import build_change, run_bulk
 
     change = build_change([], [], [], None, None, macro)
-    fmt = choose_format(json_=json_, jsonl=jsonl, csv_=csv_, plain=plain)
-    run_change(Selection(list(tickets or []), query), change, dry_run=dry_run, yes=yes, fmt=fmt, headers=not no_headers)
+    run_bulk(
+        tickets, query, change, dry_run=dry_run, yes=yes, json_=json_, jsonl=jsonl, csv_=csv_, plain=plain,
+        no_headers=no_headers,
+    )  # fmt: skip
 
 
 def _parse_actions(items: list[str]) -> list[dict[str, Any]]:

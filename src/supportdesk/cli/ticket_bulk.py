@@ -160,7 +160,7 @@ def build_change(
     return change
 
 
-def _run(
+def run_bulk(
     refs: list[str] | None,
     query: str | None,
     change: BulkChange,
@@ -173,6 +173,7 @@ def _run(
     plain: bool = False,
     no_headers: bool = False,
 ) -> None:
+    """Run ``change`` over the tickets chosen, printing in the format asked for."""
     from supportdesk.cli.bulk import Selection, run_change
     from supportdesk.cli.output import choose_format
 
@@ -215,7 +216,7 @@ def update(
     Example: supportdesk tickets update --query 'tag:refund status:pending' --set status=solved --add-tag done
     """
     change = build_change(sets or [], add_tag or [], remove_tag or [], assign, group, macro)
-    _run(
+    run_bulk(
         tickets,
         query,
         change,
@@ -239,7 +240,7 @@ def assign(
 
     Example: supportdesk tickets assign 1042 me --group "Tier 2"
     """
-    _run([ticket], None, build_change([], [], [], agent, group, None), dry_run=dry_run, yes=True)
+    run_bulk([ticket], None, build_change([], [], [], agent, group, None), dry_run=dry_run, yes=True)
 
 
 def tag(
@@ -251,7 +252,7 @@ def tag(
 
     Example: supportdesk tickets tag 1042 refund vip
     """
-    _run([ticket], None, build_change([], tags, [], None, None, None), dry_run=dry_run, yes=True)
+    run_bulk([ticket], None, build_change([], tags, [], None, None, None), dry_run=dry_run, yes=True)
 
 
 def untag(
@@ -263,7 +264,7 @@ def untag(
 
     Example: supportdesk tickets untag 1042 refund
     """
-    _run([ticket], None, build_change([], [], tags, None, None, None), dry_run=dry_run, yes=True)
+    run_bulk([ticket], None, build_change([], [], tags, None, None, None), dry_run=dry_run, yes=True)
 
 
 def close(
@@ -279,7 +280,7 @@ def close(
     Example: supportdesk tickets close 1042 1043
     """
     status = "closed" if final else "solved"
-    _run(tickets, None, build_change([f"status={status}"], [], [], None, None, None), dry_run=dry_run, yes=yes)
+    run_bulk(tickets, None, build_change([f"status={status}"], [], [], None, None, None), dry_run=dry_run, yes=yes)
 
 
 def reopen(
@@ -291,4 +292,4 @@ def reopen(
 
     Example: supportdesk tickets reopen 1042
     """
-    _run(tickets, None, build_change(["status=open"], [], [], None, None, None), dry_run=dry_run, yes=yes)
+    run_bulk(tickets, None, build_change(["status=open"], [], [], None, None, None), dry_run=dry_run, yes=yes)

@@ -25,44 +25,11 @@ import typer
 
 from supportdesk.cli.options import DryRunOpt
 from supportdesk.cli.state import STATE
+from supportdesk.store.exports import MESSAGE_COLUMNS, TICKET_COLUMNS
 
-TICKET_CSV = (
-    "id",
-    "number",
-    "subject",
-    "status",
-    "priority",
-    "type",
-    "channel",
-    "group_id",
-    "assignee_id",
-    "requester_id",
-    "problem_id",
-    "merged_into_id",
-    "follow_up_of_id",
-    "created_at",
-    "updated_at",
-    "first_response_at",
-    "solved_at",
-    "tags",
-    "fields",
-    "customers",
-    "agents",
-    "groups",
-)
-MESSAGE_CSV = (
-    "id",
-    "channel",
-    "direction",
-    "public",
-    "author_kind",
-    "author_agent_id",
-    "author_customer_id",
-    "body",
-    "meta",
-    "created_at",
-    "attachments",
-)
+#: A CSV row: the ticket's columns (repeated on each of its rows), then one message's.
+TICKET_CSV = (*TICKET_COLUMNS, "tags", "customers", "agents", "groups")
+MESSAGE_CSV = (*MESSAGE_COLUMNS, "attachments")
 CSV_COLUMNS = TICKET_CSV + tuple(f"message_{name}" for name in MESSAGE_CSV)
 _JSON_CELLS = frozenset({"fields", "customers", "agents", "groups", "meta", "attachments"})
 #: Bodies are capped at 200,000 characters, but a cell holds JSON of many customers too.
