@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from contextlib import closing
 from pathlib import Path
@@ -118,9 +119,27 @@ def test_every_command_has_help_with_an_example() -> None:
         assert "Example: supportdesk" in result.output, path
 
 
-def test_shell_completion_is_offered(tmp_path: Path) -> None:
-    shown = supportdesk("--show-completion", "bash", env={"SHELL": "/bin/bash"})
-    assert shown.returncode == 0 and "complete" in shown.stdout
+def test_shell_completion_is_offered(ws: Workspace) -> None:
+    import subprocess
+    import sys
+
+    program = str(Path(sys.executable).with_name("supportdesk"))
+
+    def run(env: dict[str, str], *args: str) -> str:
+        return subprocess.run(
+            [program, *args], capture_output=True, text=True, env={**os.environ, **env}, check=False
+        ).stdout
+
+    assert "_SUPPORTDESK_COMPLETE" in run({"SHELL": "/bin/bash"}, "--show-completion", "bash")
+
+    def complete(words: str) -> list[str]:
+        cword = str(len(words.split()) - 1)
+        return run({"_SUPPORTDESK_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": cword}).split("\n")
+
+    assert "tickets" in complete("supportdesk tick")
+    assert {"status=pending", "status=on_hold"} <= set(complete("supportdesk tickets update --set status="))
+    macros = complete(f"supportdesk -w {ws.root} tickets update --macro Card")
+    assert macros[:2] == ["Card declined: first answer", "Card declined: resolved"]
 
 
 def test_config_get_and_set_keep_the_rest_of_the_file(

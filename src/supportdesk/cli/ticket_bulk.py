@@ -35,9 +35,12 @@ def _complete_set(incomplete: str) -> Iterator[str]:
                 yield candidate
 
 
-def _complete_macro(incomplete: str) -> Iterator[str]:
+def _complete_macro(ctx: typer.Context, incomplete: str) -> Iterator[str]:
+    """Active macro names (completion parses the command line without running the root callback,
+    so the --workspace given there is read from the root context)."""
     from supportdesk.store.lookups import all_macros
 
+    STATE.workspace_flag = STATE.workspace_flag or ctx.find_root().params.get("workspace")
     try:
         with STATE.workspace().reading() as connection:
             names = [m["name"] for m in all_macros(connection) if m["active"]]
