@@ -264,12 +264,12 @@ class DemoBuilder:
                     int(seed.public),
                 )
             )
-        for topic in content.MACRO_EXTRA_TOPICS:
+        for theme in content.MACRO_EXTRA_TOPICS:
             for variant, (status, public) in enumerate((("pending", True), ("solved", True))):
-                name = f"{topic.capitalize()}: {'first answer' if variant == 0 else 'resolved'}"
+                name = f"{theme.capitalize()}: {'first answer' if variant == 0 else 'resolved'}"
                 body = (
                     "Hi {{ ticket.requester.first_name }},\n\n"
-                    f"Thanks for contacting us about {topic}. "
+                    f"Thanks for contacting us about {theme}. "
                     + (
                         "Here is what to do next; let me know whether it works for you."
                         if variant == 0
@@ -277,13 +277,13 @@ class DemoBuilder:
                     )
                     + "\n\n{{ agent.first_name }}"
                 )
-                tag = topic.replace(" ", "_").replace("-", "_").lower()
+                tag = theme.replace(" ", "_").replace("-", "_").lower()
                 actions = [_action("status", status), _action("add_tags", tag)]
                 macro_rows.append(
                     (
                         self.ids.at(self.now_ms),
                         name,
-                        f"Answer about {topic}",
+                        f"Answer about {theme}",
                         json.dumps(actions),
                         body,
                         int(public),
@@ -341,7 +341,9 @@ class DemoBuilder:
             ("Urgent and high", "priority>=high status<solved", "priority-desc"),
         ]
         shared += [(name, f'group:"{name.lower()}" status<solved', "updated-desc") for _gid, name in people.groups]
-        rows = [(self.ids.at(self.now_ms), n, q, s, None, i, created, created) for i, (n, q, s) in enumerate(shared)]
+        rows: list[tuple[object, ...]] = [
+            (self.ids.at(self.now_ms), n, q, s, None, i, created, created) for i, (n, q, s) in enumerate(shared)
+        ]
         personal = [
             ("My refunds", "tag:refund assignee:me", "updated-desc"),
             ("Waiting on customer > 3 days", "status:pending updated>3d", "updated-asc"),
