@@ -1,9 +1,9 @@
 """Build a deterministic, realistic demo workspace — 10,000 tickets by default, 1M for benchmarks.
 
 Rows go in with ``executemany`` on one raw sqlite3 connection, in chunks, with the secondary
-indexes and full-text triggers dropped (``store.bulk``); both are built in one pass at the end. (Measured on this design: ORM
-objects one by one manage ~9k rows/s, Core ~90k, raw sqlite3 ~400k.) The same seed and the
-same anchor time give the same workspace, byte for byte.
+indexes and full-text triggers dropped (``store.bulk``); both are built in one pass at the end.
+(ORM objects one by one manage ~9k rows/s, Core ~90k, raw sqlite3 ~400k.) The same seed and
+the same anchor time give the same workspace, byte for byte.
 
 The demo writes what ingest would have stored: every customer text goes through
 ``sanitize_text`` like a real inbound message, so the hostile tickets show what the console
