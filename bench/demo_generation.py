@@ -30,10 +30,12 @@ def main() -> None:
     started = time.perf_counter()
     build_demo(workspace, tickets=args.tickets, seed=args.seed)
     elapsed = time.perf_counter() - started
+    workspace.close()
     with closing(workspace.connect()) as connection:
         counts = {t: connection.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     total = sum(counts.values())
-    size = sum(p.stat().st_size for p in root.iterdir() if p.is_file()) / 1e9
+    size = workspace.db_path.stat().st_size / 1e9
     print(f"{args.tickets:,} tickets: {elapsed:.1f} s, {total:,} rows, {total / elapsed:,.0f} rows/s, {size:.2f} GB")
     for table, count in counts.items():
         print(f"  {table:12} {count:>12,}")
