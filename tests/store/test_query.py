@@ -129,7 +129,7 @@ def test_keyset_pages_walk_the_whole_result_in_order(demo_workspace: Workspace) 
             assert [r.id for r in backwards] == [r.id for r in everything[-20:]], sort
         anchors = reads.queue_anchors(connection, reads.plan_queue(""), every=100)
         first_rows = reads.queue_page(connection, reads.plan_queue(""), limit=1000).rows
-        assert [a[1] for a in anchors] == [r.id for r in first_rows[::100]]
+        assert [a[-1] for a in anchors] == [r.id for r in first_rows[::100]]
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -391,7 +391,11 @@ class DemoBuilder:
             first = customer_name.split()[0]
             channel = rng.choice(channels)
             ticket_id = self.ids.at(created_ms)
-            group_id = group_ids[topic.group] if rng.random() < 0.85 else group_ids["Tier 1"]
+            vip = rng.random() < 0.05
+            if vip:
+                group_id = group_ids["VIP"]
+            else:
+                group_id = group_ids[topic.group] if rng.random() < 0.85 else group_ids["Tier 1"]
             candidates = people.agents_by_group[group_id]
             age_days = (self.now_ms - created_ms) / 86_400_000
             status = _status_for_age(age_days, rng)
@@ -500,7 +504,7 @@ class DemoBuilder:
             for tag in topic.tags:
                 if rng.random() < 0.85:
                     tags.append((ticket_id, tag))
-            if rng.random() < 0.05:
+            if vip:
                 tags.append((ticket_id, "vip"))
             audits.append(
                 (

@@ -37,3 +37,6 @@ def bulk_load(connection: sqlite3.Connection, tables: tuple[str, ...] = BULK_TAB
     for _name, sql in saved:
         connection.execute(sql)
     fts.rebuild_and_restore(connection)
+    # Fresh statistics: with several indexes on ticket, the planner needs them to pick well.
+    connection.execute("PRAGMA analysis_limit=1000")
+    connection.execute("ANALYZE")
