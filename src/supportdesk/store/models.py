@@ -452,3 +452,5 @@ __all__ = [
     "TicketTag",
     "WorkspaceSetting",
 ]
+
+from supportdesk.store import models_channels  # noqa: E402, F401  (the channels' own tables)
