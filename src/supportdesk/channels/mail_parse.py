@@ -224,7 +224,9 @@ def _attachment(part: Message, parsed: ParsedMail, limits: MailLimits, stored: i
         parsed.defect(f"attachment {filename} could not be decoded ({type(error).__name__})")
         return stored
     reason = None
-    if len(data) > limits.max_attachment_bytes:
+    if len(parsed.attachments) >= limits.max_attachments:
+        reason = f"the mail has more than {limits.max_attachments} attachments"
+    elif len(data) > limits.max_attachment_bytes:
         reason = f"larger than {limits.max_attachment_bytes:,} bytes"
     elif stored + len(data) > limits.max_total_attachment_bytes:
         reason = f"the mail's attachments pass {limits.max_total_attachment_bytes:,} bytes"
@@ -272,7 +274,7 @@ def _read_body(message: Message, parsed: ParsedMail, limits: MailLimits) -> None
         if _is_body(part):
             target = plain if part.get_content_type() == "text/plain" else html
             if sum(len(t) for t in target) < limits.max_text_chars:
-                target.append(_decode_text(part, parsed))
+                target.append(_decode_text(part, parsed).replace("\r\n", "\n").replace("\r", "\n"))
             continue
         stored = _attachment(part, parsed, limits, stored)
     text = "\n\n".join(t.strip("\n") for t in plain if t.strip())

@@ -37,6 +37,7 @@ class MailLimits:
     max_bytes: int = 30 * 1024 * 1024
     max_parts: int = 200
     max_depth: int = 12
+    max_attachments: int = 100
     max_attachment_bytes: int = 15 * 1024 * 1024
     max_total_attachment_bytes: int = 25 * 1024 * 1024
     max_text_chars: int = 200_000
