@@ -19,7 +19,7 @@ _VOID = frozenset(
 _BLOCK = frozenset(
     {
         "address", "article", "aside", "blockquote", "div", "dl", "dt", "dd", "fieldset", "figure", "footer",
-        "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "li", "main", "nav", "ol", "p", "pre", "section",
+        "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "main", "nav", "ol", "p", "pre", "section",
         "table", "tr", "ul",
     }
 )  # fmt: skip
@@ -68,7 +68,7 @@ class _TextCollector(HTMLParser):
         if tag in _BLOCK:
             self.out.append("\n")
         if tag == "li":
-            self.out.append("- ")
+            self.out.append("\n- ")
         if tag == "a":
             href = (values.get("href") or "").strip()
             self.links.append((href if href.lower().startswith(_SAFE_SCHEMES) else None, len(self.out)))
