@@ -97,3 +97,33 @@ def test_reply_subjects_and_tags() -> None:
 
 def test_header_values_lose_every_line_break() -> None:
     assert header_safe("x\r\nBcc: evil\u2028y\x85z") == "x  Bcc: evil y z"
+
+
+def test_explanations_of_message_meta() -> None:
+    from supportdesk.channels.explain import channel_line, sender_lines, threading_line
+
+    meta = {
+        "email": {
+            "from": "ceo@acme-corp.test",
+            "from_name": "CEO",
+            "warnings": ["Reply-To (attacker@evil.test) differs from From (ceo@acme-corp.test)"],
+            "automated": [],
+            "authentication": {"verdict": "fail"},
+            "threading": {"method": "new", "refused": ["forged reference <x>: its signature is wrong"]},
+        }
+    }
+    assert threading_line(meta) == (
+        "new ticket: no trusted reference or tag · refused: forged reference <x>: its signature is wrong"
+    )
+    assert sender_lines(meta) == [
+        "from CEO <ceo@acme-corp.test>",
+        "Reply-To (attacker@evil.test) differs from From (ceo@acme-corp.test)",
+        "authentication: fail",
+    ]
+    assert threading_line({}) is None and sender_lines({}) == []
+    call = {"call": {"direction": "inbound", "number": "+49301234567", "duration_seconds": 245}}
+    assert channel_line(call) == "call inbound +49301234567 · 4:05"
+    assert (
+        channel_line({"social": {"network": "mastodon", "handle": "@sam", "private": True}})
+        == "mastodon @sam (private)"
+    )
