@@ -270,3 +270,21 @@ def test_a_reply_on_a_channel_without_outbound_url_is_recorded_as_undeliverable(
         assert queue_replies(connection, [answer.result["message_id"]], settings, now=utcnow()) == []
         row = connection.exec_driver_sql("SELECT status, last_error FROM channel_outbox").one()
     assert row[0] == "failed" and "no outbound_url" in row[1]
+
+
+def test_a_reply_to_a_closed_chat_ticket_still_reaches_the_conversation(
+    team: Team, hooks: WebhookIngest, settings: ChannelSettings
+) -> None:
+    first = post(hooks, "chat", CHAT)
+    write.apply(
+        team.workspace, "ticket.set_status", {"ticket_id": first.ticket_id, "status": "closed"}, actor=team.agent
+    )
+    answer = write.apply(
+        team.workspace, "ticket.reply", {"ticket_id": first.ticket_id, "body": "Late!"}, actor=team.agent
+    )
+    assert answer.result["follow_up"] is True
+    with team.workspace.engine.begin() as connection:
+        queued = queue_replies(connection, [answer.result["message_id"]], settings, now=utcnow())
+        payload = connection.exec_driver_sql("SELECT payload FROM channel_outbox").scalar_one()
+    assert queued == [f"chat:{answer.result['message_id']}"]
+    assert json.loads(payload)["conversation_id"] == "conv-1"

@@ -248,10 +248,13 @@ def _queue_webhook_reply(
     connection: Connection, message: dict[str, Any], settings: ChannelSettings, now: datetime
 ) -> str | None:
     channel = WEBHOOK_OF_CHANNEL[message["channel"]]
+    ticket = _row(connection, Ticket, message["ticket_id"])
     conversation = lookups.conversation_of_ticket(connection, channel, message["ticket_id"])
+    if conversation is None and ticket is not None and ticket["follow_up_of_id"]:
+        # a reply to a closed conversation's ticket lands on its follow-up
+        conversation = lookups.conversation_of_ticket(connection, channel, ticket["follow_up_of_id"])
     if conversation is None:
         return None
-    ticket = _row(connection, Ticket, message["ticket_id"])
     agent = _row(connection, Agent, message["author_agent_id"]) if message["author_agent_id"] else None
     hook = settings.webhook(channel)
     body = {
