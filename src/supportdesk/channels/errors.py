@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
+from supportdesk.domain.errors import DomainError
 
-class ChannelError(Exception):
-    """Outside input we refuse; ``str()`` is one sentence, ``field`` names what was wrong."""
+
+class ChannelError(DomainError):
+    """Outside input we refuse; ``str()`` is one sentence, ``field`` names what was wrong.
+
+    ``status`` is the HTTP status the server answers with (the body is ``as_dict()``).
+    """
 
     code = "channel"
     status = 400
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-    def as_dict(self) -> dict[str, str]:
-        data = {"code": self.code, "message": self.message}
-        if self.field:
-            data["field"] = self.field
-        return data
 
 
 class MailRejected(ChannelError):

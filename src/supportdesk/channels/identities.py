@@ -8,18 +8,13 @@ customers later with ``customer.merge``; identities and tickets then move togeth
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from sqlalchemy.engine import Engine
 
 from supportdesk.channels import lookups
+from supportdesk.channels.applier import Applier
 from supportdesk.domain.errors import Conflict
 from supportdesk.domain.identities import normalize_identity
 from supportdesk.store.enums import IdentityKind
-
-#: Runs one named mutation through the one write path and returns its result.
-Applier = Callable[[str, dict[str, Any]], dict[str, Any]]
 
 
 def find_customer(engine: Engine, kind: IdentityKind, value: str) -> str | None:

@@ -12,28 +12,25 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy.engine import Engine
-
 from supportdesk.channels import lookups
+from supportdesk.channels.applier import ChannelIngest
 from supportdesk.channels.attachments import store_bytes
 from supportdesk.channels.automation import automation_markers, take_auto_reply_slot
 from supportdesk.channels.errors import ChannelError, MailRejected
-from supportdesk.channels.identities import Applier, ensure_customer
+from supportdesk.channels.identities import ensure_customer
 from supportdesk.channels.mail_parse import ParsedMail, parse_mail
 from supportdesk.channels.mail_threading import ThreadDecision, thread_mail
 from supportdesk.channels.outbound import queue_auto_reply
 from supportdesk.channels.sender_checks import sender_record
-from supportdesk.channels.settings import ChannelSettings
 from supportdesk.domain.errors import DomainError, ValidationFailed
 from supportdesk.domain.identities import normalize_identity
 from supportdesk.store.enums import Channel, IdentityKind
 from supportdesk.store.ids import uuid7
-from supportdesk.store.times import iso, utcnow
+from supportdesk.store.times import iso
 
 log = logging.getLogger(__name__)
 
@@ -76,21 +73,8 @@ def _external_id(mail: ParsedMail, raw: bytes) -> str:
     return "sha256:" + hashlib.sha256(mail.message_id.encode() if mail.message_id else raw).hexdigest()
 
 
-class MailIngest:
+class MailIngest(ChannelIngest):
     """Turns raw mails into mutations; the SMTP listener and ``POST /v1/channels/email`` share it."""
-
-    def __init__(
-        self,
-        engine: Engine,
-        applier: Applier,
-        settings: ChannelSettings,
-        *,
-        clock: Callable[[], datetime] = utcnow,
-    ) -> None:
-        self.engine = engine
-        self.applier = applier
-        self.settings = settings
-        self.clock = clock
 
     def accepts(self, address: str) -> bool:
         """True when ``address`` is one of our groups' addresses (the SMTP listener's RCPT check)."""

@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from supportdesk.channels.applier import Applier
 from supportdesk.channels.delivery import OutboxWorker, Sender
-from supportdesk.channels.identities import Applier
 from supportdesk.channels.mail_ingest import MailIngest
 from supportdesk.channels.settings import WEBHOOK_CHANNELS, ChannelSettings
 from supportdesk.channels.webhook_ingest import WebhookIngest

@@ -16,24 +16,22 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from contextlib import suppress
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy.engine import Engine
 
 from supportdesk.channels import lookups
+from supportdesk.channels.applier import ChannelIngest
 from supportdesk.channels.errors import ChannelError, PayloadInvalid
-from supportdesk.channels.identities import Applier, ensure_customer, find_customer
+from supportdesk.channels.identities import ensure_customer, find_customer
 from supportdesk.channels.outbound import RECEIVED_FROM_CHANNEL
-from supportdesk.channels.settings import ChannelSettings
 from supportdesk.channels.signing import verify_webhook
 from supportdesk.channels.webhook_payloads import ChatLine, ChatPayload, SocialPayload, WebformPayload
 from supportdesk.domain.errors import Conflict
 from supportdesk.domain.identities import normalize_identity
 from supportdesk.store.enums import Channel, IdentityKind
 from supportdesk.store.ids import uuid7
-from supportdesk.store.times import iso, utcnow
+from supportdesk.store.times import iso
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
 
@@ -63,20 +61,7 @@ def parse_payload(model: type[BaseModel], body: bytes) -> Any:
         raise PayloadInvalid(f"{where}: {first['msg']}", field=where) from None
 
 
-class WebhookIngest:
-    def __init__(
-        self,
-        engine: Engine,
-        applier: Applier,
-        settings: ChannelSettings,
-        *,
-        clock: Callable[[], datetime] = utcnow,
-    ) -> None:
-        self.engine = engine
-        self.applier = applier
-        self.settings = settings
-        self.clock = clock
-
+class WebhookIngest(ChannelIngest):
     def handle(self, channel: str, body: bytes, headers: Mapping[str, str]) -> WebhookOutcome:
         """Verify the signature of a posted body and ingest it; raises :class:`ChannelError`."""
         hook = self.settings.webhook(channel)
