@@ -272,3 +272,20 @@ def test_the_20_mb_mail_becomes_a_ticket_with_a_capped_body(team: Team, mail_ing
     body = ticket(team, str(outcome.ticket_id)).messages[0].body
     assert len(body) <= 200_000
     assert "truncated" not in body or body.endswith("not stored⟩")
+
+
+def test_a_sender_that_failed_authentication_cannot_thread_by_tag(team: Team, mail_ingest: MailIngest) -> None:
+    first = mail_ingest.ingest(make_mail())
+    spoofed = mail_ingest.ingest(
+        make_mail(
+            subject="Re: Printer on fire [#1]",
+            headers={"Authentication-Results": "mx.acme.test; spf=fail smtp.mailfrom=example.com; dmarc=fail"},
+        )
+    )
+    assert spoofed.ticket_id != first.ticket_id and spoofed.threading == "new"
+    refused = ticket(team, str(spoofed.ticket_id)).messages[0].meta["email"]["threading"]["refused"]
+    assert refused == ["the sender's address failed authentication: only a signed reference could thread it"]
+    passed = mail_ingest.ingest(
+        make_mail(subject="Re: Printer on fire [#1]", headers={"Authentication-Results": "mx.acme.test; dmarc=pass"})
+    )
+    assert passed.ticket_id == first.ticket_id

@@ -25,7 +25,7 @@ from supportdesk.channels.identities import ensure_customer
 from supportdesk.channels.mail_parse import ParsedMail, parse_mail
 from supportdesk.channels.mail_threading import ThreadDecision, thread_mail
 from supportdesk.channels.outbound import queue_auto_reply
-from supportdesk.channels.sender_checks import sender_record
+from supportdesk.channels.sender_checks import authentication_passed, sender_record
 from supportdesk.domain.errors import DomainError, ValidationFailed
 from supportdesk.domain.identities import normalize_identity
 from supportdesk.store.enums import Channel, IdentityKind
@@ -173,6 +173,7 @@ class MailIngest(ChannelIngest):
                 references=mail.references,
                 subject=mail.subject,
                 sender_customer_id=sender_customer,
+                sender_verified=authentication_passed(mail),
             )
         attachments = [
             {

@@ -11,7 +11,8 @@ In order, first match wins:
 
 A reference shaped like ours with a wrong HMAC is a forgery and is recorded as such; a subject
 tag naming somebody else's ticket is ignored and recorded. Neither ever joins a mail to a ticket
-of another customer.
+of another customer. Steps 2 and 3 trust the From address, so a mail whose authentication
+failed (DMARC, DKIM or SPF ``fail``) may only be threaded by a signed reference.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ def thread_mail(
     references: list[str],
     subject: str,
     sender_customer_id: str | None,
+    sender_verified: bool = True,
 ) -> ThreadDecision:
     refused: list[str] = []
     candidates = list(dict.fromkeys([*in_reply_to, *reversed(references)]))
@@ -74,6 +76,10 @@ def thread_mail(
         if found is not None:
             return ThreadDecision(found, SIGNED_REFERENCE, f"answers our mail {ref}", refused)
         refused.append(f"reference {ref[:120]} names a ticket that no longer exists")
+
+    if not sender_verified:
+        refused.append("the sender's address failed authentication: only a signed reference could thread it")
+        return ThreadDecision(None, NEW, "no signed reference, and the sender is not verified", refused)
 
     if sender_customer_id is not None:
         for ref, ticket_id in lookups.tickets_for_refs(connection, "email", candidates):

@@ -15,6 +15,7 @@ from supportdesk.channels.mail_parse import ParsedMail
 
 _METHOD = re.compile(r"\b(spf|dkim|dmarc|arc)\s*=\s*([a-z]+)", re.IGNORECASE)
 _PRIORITY = ("dmarc", "dkim", "spf")
+FAILED = frozenset({"fail", "softfail", "permerror"})
 
 
 def authentication(header: str | None) -> dict[str, str] | None:
@@ -30,6 +31,12 @@ def authentication(header: str | None) -> dict[str, str] | None:
     return results
 
 
+def authentication_passed(mail: ParsedMail) -> bool:
+    """False when the receiving MTA says DMARC, DKIM or SPF failed for this mail."""
+    auth = authentication(mail.headers.get("authentication-results"))
+    return auth is None or not any(auth.get(method) in FAILED for method in _PRIORITY)
+
+
 def sender_warnings(mail: ParsedMail, auth: dict[str, str] | None) -> list[str]:
     """Short sentences for the agent about anything odd in who sent this mail."""
     warnings: list[str] = []
@@ -40,7 +47,7 @@ def sender_warnings(mail: ParsedMail, auth: dict[str, str] | None) -> list[str]:
         warnings.append(f"Reply-To ({', '.join(differing)}) differs from From ({mail.from_address})")
     if auth is not None:
         for method in _PRIORITY:
-            if auth.get(method) in ("fail", "softfail", "permerror"):
+            if auth.get(method) in FAILED:
                 warnings.append(f"{method.upper()} check: {auth[method]}")
     return warnings
 
