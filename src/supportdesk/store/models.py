@@ -456,3 +456,5 @@ __all__ = [
     "TicketTag",
     "WorkspaceSetting",
 ]
+
+from supportdesk.store import models_channels  # noqa: E402, F401  (the channels' own tables)
