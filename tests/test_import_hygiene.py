@@ -31,6 +31,11 @@ def loaded_after(code: str) -> set[str]:
         "supportdesk.domain.mutations",
         "supportdesk.domain.templates",
         "supportdesk.demo.generator",
+        "supportdesk.channels.mail_ingest",
+        "supportdesk.channels.smtp_in",
+        "supportdesk.channels.smtp_out",
+        "supportdesk.channels.webhook_ingest",
+        "supportdesk.channels.webhook_out",
     ],
 )
 def test_store_and_domain_never_import_ui_or_web_frameworks(module: str) -> None:
