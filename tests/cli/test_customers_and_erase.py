@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from supportdesk.channels.attachments import store_bytes
 from supportdesk.domain import write
 from supportdesk.store import fts
 from supportdesk.store.workspace import Workspace
@@ -87,7 +88,17 @@ def person(cli: CLI, ws: Workspace) -> dict[str, Any]:
     write.apply(ws, "ticket.set_subject", {"ticket_id": ticket_id, "subject": f"Refund: {NAME} ({EMAIL})"}, actor=actor)
     assert cli("tickets", "reply", ticket_id, "--body", f"Hi Zyrafina, we refunded {EMAIL}.").code == 0
     assert cli("tickets", "note", ticket_id, "--body", f"{NAME} called twice").code == 0
-    other = scalar(ws, "SELECT id FROM ticket WHERE status = 'open' AND requester_id != ? LIMIT 1", customer_id)
+    stored = store_bytes(ws.attachments_dir, f"Passport scan of {NAME}".encode())
+    shared = store_bytes(ws.attachments_dir, b"terms and conditions, sent to everyone")
+    files = [
+        {"sha256": stored.sha256, "filename": "passport-zyrafina.png", "size": stored.size},
+        {"sha256": shared.sha256, "filename": "terms.pdf", "size": shared.size},
+    ]
+    write.apply(ws, "ticket.receive", {"ticket_id": ticket_id, "body": "Here it is", "attachments": files}, actor=actor)
+    someone = scalar(ws, "SELECT id FROM ticket WHERE status = 'open' AND requester_id != ? LIMIT 1", customer_id)
+    write.apply(ws, "ticket.receive", {"ticket_id": someone, "body": "terms", "attachments": files[1:]}, actor=actor)
+    other = scalar(ws, "SELECT id FROM ticket WHERE status = 'open' AND requester_id != ? AND id != ? LIMIT 1",
+                   customer_id, someone)  # fmt: skip
     write.apply(
         ws, "ticket.receive", {"ticket_id": other, "customer_id": customer_id, "body": f"cc from {NAME}"}, actor=actor
     )
@@ -96,7 +107,13 @@ def person(cli: CLI, ws: Workspace) -> dict[str, Any]:
             "INSERT INTO draft (ticket_id, kind, body, state, updated_at) VALUES (?, 'reply', ?, '{}', '2026-01-01')",
             (ticket_id, f"Dear {NAME}"),
         )
-    return {"customer_id": customer_id, "old_customer": old_customer, "ticket_id": ticket_id, "other": other}
+    return {
+        "customer_id": customer_id,
+        "old_customer": old_customer,
+        "ticket_id": ticket_id,
+        "other": other,
+        "files": (stored.path, shared.path),
+    }
 
 
 def _statistics(ws: Workspace) -> list[tuple[Any, ...]]:
@@ -133,6 +150,7 @@ def test_erase_leaves_no_trace_and_keeps_the_statistics(cli: CLI, ws: Workspace,
     assert refused.code == 2 and "--yes" in refused.stderr  # no terminal to ask on
     dry = cli("customers", "erase", EMAIL, "--dry-run")
     assert dry.code == 0 and dry.stdout.startswith(f"would erase {person['customer_id']}: 2 tickets")
+    assert dry.stdout.strip().endswith("2 attachments")  # both rows of her message
     assert scalar(ws, "SELECT name FROM customer WHERE id = ?", person["customer_id"]) == NAME
 
     erased = cli("customers", "erase", PHONE, "--yes")
@@ -156,6 +174,9 @@ def test_erase_leaves_no_trace_and_keeps_the_statistics(cli: CLI, ws: Workspace,
     raw = ws.db_path.read_bytes() + (ws.db_path.with_name("supportdesk.db-wal").read_bytes()
                                      if ws.db_path.with_name("supportdesk.db-wal").exists() else b"")  # fmt: skip
     assert b"Quonkwright" not in raw and EMAIL.encode() not in raw
+
+    passport, terms = person["files"]
+    assert not passport.exists() and terms.exists()  # the shared file is still another ticket's
 
     after = _statistics(ws)
     assert after == before

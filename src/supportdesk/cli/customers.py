@@ -282,14 +282,18 @@ def _personal_words(customer_id: str) -> list[str]:
 
 
 def _forget_locally(result: dict[str, Any], erase_mutation_id: int | None, words: list[str]) -> int:
-    """Local bookkeeping after an erasure: on a workspace that follows no server, drop the outbox
-    entries about the person (they are never pushed); then fold the write-ahead log into the
-    file so old pages are gone. Returns how many unsynced entries still hold the data."""
+    """Local bookkeeping after an erasure: delete the attachment files nobody else uses; on a
+    workspace that follows no server, drop the outbox entries about the person (they are never
+    pushed); then fold the write-ahead log into the file so old pages are gone. Returns how many
+    unsynced entries still hold the data."""
     from contextlib import closing
 
+    from supportdesk.channels.attachments import path_for
     from supportdesk.store.exports import customer_ticket_ids
 
     workspace = STATE.workspace()
+    for sha256 in result.get("files", []):
+        path_for(workspace.attachments_dir, sha256).unlink(missing_ok=True)
     with closing(workspace.connect()) as connection:
         server, acked = connection.execute("SELECT server_url, last_acked_mutation_id FROM sync_state").fetchone()
         customer_id = result["customer_id"]

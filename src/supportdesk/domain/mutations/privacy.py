@@ -20,7 +20,9 @@ how much it touched, never what was erased.
 
 Writes go straight to the tables (never through :meth:`Tx.update`, which would copy the old
 values into the audit); the search index follows through its triggers and is then merged so
-that not even deleted entries keep the old words.
+that not even deleted entries keep the old words. Attachment bytes live outside the database,
+stored by hash: the result names the files no other message uses, for whoever keeps them (the
+CLI deletes them from the workspace).
 """
 
 from __future__ import annotations
@@ -114,8 +116,14 @@ def erase(tx: Tx, args: EraseCustomer) -> dict[str, Any]:
     identity_ids = _ids(tx, select(identities.c.id).where(identities.c.customer_id.in_(people)))
 
     attachments = table("attachment")
-    attachment_ids = _ids(tx, select(attachments.c.id).where(attachments.c.message_id.in_(message_ids)))
+    attachment_rows = tx.connection.execute(
+        select(attachments.c.id, attachments.c.sha256).where(attachments.c.message_id.in_(message_ids))
+    ).all()
+    attachment_ids = [row[0] for row in attachment_rows]
     tx.connection.execute(delete(attachments).where(attachments.c.id.in_(attachment_ids)))
+    still_used = set(
+        _ids(tx, select(attachments.c.sha256).where(attachments.c.sha256.in_({row[1] for row in attachment_rows})))
+    )
     _touch_all(tx, "attachment", attachment_ids, "delete")
     tx.connection.execute(delete(identities).where(identities.c.id.in_(identity_ids)))
     _touch_all(tx, "identity", identity_ids, "delete")
@@ -151,4 +159,6 @@ def erase(tx: Tx, args: EraseCustomer) -> dict[str, Any]:
         "audit_values": blanked,
     }
     tx.audit("customer", customer["id"], "erased", None, counts)
-    return {"customer_id": customer["id"], **counts}
+    # The stored files no other message refers to: whoever keeps the bytes removes them.
+    files = sorted({row[1] for row in attachment_rows} - still_used)
+    return {"customer_id": customer["id"], **counts, "files": files}
