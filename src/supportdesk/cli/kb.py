@@ -131,7 +131,7 @@ def export(
 def _tags(value: Any) -> list[str]:
     """Tags as the store keeps them, so an unchanged file compares equal."""
     from supportdesk.domain.errors import DomainError
-    from supportdesk.domain.mutations.common import normalize_tags
+    from supportdesk.domain.tags import normalize_tags
 
     if value is None:
         return []

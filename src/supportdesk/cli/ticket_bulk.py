@@ -130,7 +130,7 @@ def build_change(
     from supportdesk.cli.errors import fail
     from supportdesk.domain.bulk import BulkChange
     from supportdesk.domain.errors import DomainError
-    from supportdesk.domain.mutations.common import normalize_tags
+    from supportdesk.domain.tags import normalize_tags
     from supportdesk.store.enums import Priority, Status, TicketType
 
     change = BulkChange()

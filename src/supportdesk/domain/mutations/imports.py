@@ -19,8 +19,8 @@ from sqlalchemy import bindparam, select, update
 
 from supportdesk.domain.errors import Conflict, DomainError, NotFound, ValidationFailed
 from supportdesk.domain.identities import normalize_identity
-from supportdesk.domain.mutations.common import normalize_tag
 from supportdesk.domain.registry import ADMINS, Args, mutation
+from supportdesk.domain.tags import normalize_tag
 from supportdesk.domain.text_safety import sanitize_line, sanitize_text
 from supportdesk.domain.tx import Tx, table
 from supportdesk.store.enums import AuthorKind, Channel, Direction, IdentityKind, Priority, Status, TicketType
