@@ -15,7 +15,8 @@ import tempfile
 from contextlib import closing
 from pathlib import Path
 
-from cli_common import copy_workspace, demo_workspace, timed
+import cli_common
+from cli_common import copy_workspace, demo_workspace, load, timed
 
 CHANGES = (
     ("--set priority=urgent", ["--set", "priority=urgent"]),
@@ -42,11 +43,13 @@ def main() -> None:
                 ]
             piped = "\n".join(numbers) + "\n"
             command = ["--workspace", str(root), "tickets", "update", "-", *change, "--yes"]
+            print(load())
             first, output = timed(command, stdin=piped)
+            cpu = cli_common.LAST_CPU
             again, rerun = timed(command, stdin=piped)
-            print(f"{len(numbers):,} tickets {label:<32} {first:5.2f} s ({len(numbers) / first:,.0f} tickets/s)")
+            print(f"{len(numbers):,} tickets {label:<32} {first:5.2f} s wall, {cpu:5.2f} s cpu")
             print(f"  {output.strip()}")
-            print(f"  rerun {again:5.2f} s: {rerun.strip()}")
+            print(f"  rerun {again:5.2f} s wall, {cli_common.LAST_CPU:5.2f} s cpu: {rerun.strip()}")
 
 
 if __name__ == "__main__":

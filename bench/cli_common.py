@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import sqlite3
 import statistics
@@ -14,10 +15,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMAND = [str(Path(sys.executable).with_name("supportdesk"))]
+LAST_CPU = 0.0
 
 
 def timed(args: list[str], *, stdin: str | None = None, env: dict[str, str] | None = None) -> tuple[float, str]:
-    """Wall time of one whole process (start-up included) and its stdout; a failure stops the run."""
+    """Wall time of one whole process (start-up included) and its stdout; a failure stops the run.
+
+    The process's CPU time (user + system) is kept in ``LAST_CPU``: on a machine shared with
+    other work, wall time includes waiting for a core, CPU time does not.
+    """
+    global LAST_CPU
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     result = subprocess.run(
         [*COMMAND, *args],
@@ -28,16 +36,26 @@ def timed(args: list[str], *, stdin: str | None = None, env: dict[str, str] | No
         check=False,
     )
     elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    LAST_CPU = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if result.returncode != 0:
         raise SystemExit(f"{' '.join(args)} failed ({result.returncode}): {result.stderr.strip()}")
     return elapsed, result.stdout
 
 
-def median_of(runs: int, args: list[str]) -> tuple[float, float]:
-    """Median and best wall time of ``runs`` runs (after one warm-up run)."""
+def median_of(runs: int, args: list[str]) -> tuple[float, float, float]:
+    """Median and best wall time, and median CPU time, of ``runs`` runs (after a warm-up run)."""
     timed(args)
-    times = [timed(args)[0] for _ in range(runs)]
-    return statistics.median(times), min(times)
+    times, cpu = [], []
+    for _ in range(runs):
+        times.append(timed(args)[0])
+        cpu.append(LAST_CPU)
+    return statistics.median(times), min(times), statistics.median(cpu)
+
+
+def load() -> str:
+    """The machine's load average, printed with each result."""
+    return "load average " + " ".join(f"{value:.1f}" for value in os.getloadavg())
 
 
 def demo_workspace(path: Path, tickets: int) -> Path:

@@ -8,7 +8,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from cli_common import demo_workspace, timed
+import cli_common
+from cli_common import demo_workspace, load, timed
 
 
 def main() -> None:
@@ -17,6 +18,7 @@ def main() -> None:
     parser.add_argument("--tickets", type=int, default=100_000)
     args = parser.parse_args()
     root = str(demo_workspace(args.workspace, args.tickets))
+    print(load())
     for label, command in (
         ("tickets list --jsonl (all fields)", ["tickets", "list", "--jsonl"]),
         ("tickets list --jsonl --fields number,status", ["tickets", "list", "--jsonl", "--fields", "number,status"]),
@@ -26,7 +28,11 @@ def main() -> None:
         elapsed, output = timed(["--workspace", root, *command])
         rows = output.count("\n") - (1 if "--csv" in command else 0)
         size = len(output.encode()) / 1e6
-        print(f"{label:<46} {rows:>8,} lines in {elapsed:5.2f} s = {rows / elapsed:>8,.0f}/s ({size:,.0f} MB)")
+        cpu = cli_common.LAST_CPU
+        print(
+            f"{label:<44} {rows:>8,} lines in {elapsed:5.2f} s = {rows / elapsed:>7,.0f}/s"
+            f" (cpu {cpu:5.2f} s = {rows / cpu:>7,.0f}/s, {size:,.0f} MB)"
+        )
 
 
 if __name__ == "__main__":

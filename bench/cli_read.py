@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from cli_common import demo_workspace, median_of
+from cli_common import demo_workspace, load, median_of
 
 COMMANDS = (
     ("tickets show 1042", ["tickets", "show", "1042"]),
@@ -31,10 +31,11 @@ def main() -> None:
     parser.add_argument("--tickets", type=int, default=50_000)
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
+    print(load())
     root = demo_workspace(args.workspace, args.tickets)
     for label, command in COMMANDS:
-        median, best = median_of(args.runs, ["--workspace", str(root), *command])
-        print(f"{label:<48} median {median * 1000:6.0f} ms   best {best * 1000:6.0f} ms")
+        median, best, cpu = median_of(args.runs, ["--workspace", str(root), *command])
+        print(f"{label:<48} median {median * 1000:6.0f} ms   best {best * 1000:6.0f} ms   cpu {cpu * 1000:5.0f} ms")
 
 
 if __name__ == "__main__":
