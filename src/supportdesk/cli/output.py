@@ -52,6 +52,8 @@ def safe(value: Any) -> Any:
     """A JSON-able copy of ``value`` with every string made safe and times in ISO 8601."""
     if isinstance(value, str):
         return make_visible(value)
+    if value is None or isinstance(value, int | float):
+        return value
     if isinstance(value, datetime):
         return iso(value)
     if isinstance(value, Mapping):
