@@ -109,6 +109,13 @@ class Planned:
     def errors(self) -> list[str]:
         return [o.error.message for o in self.outcomes if o.error is not None]
 
+    @property
+    def outcome(self) -> str:
+        """changed, partly changed (some of its mutations refused) or refused."""
+        if not self.errors:
+            return "changed"
+        return "refused" if len(self.errors) == len(self.outcomes) else "partly changed"
+
 
 def plan(ticket_ids: list[str], change: BulkChange) -> tuple[list[Planned], int]:
     """The tickets that need mutations, and how many are already as asked."""
@@ -268,9 +275,7 @@ def _result_rows(planned: list[Planned]) -> list[dict[str, Any]]:
         {
             "ticket": item.state.label,
             "id": item.state.id,
-            "outcome": "refused"
-            if item.errors and len(item.errors) == len(item.outcomes)
-            else ("partly changed" if item.errors else "changed"),
+            "outcome": item.outcome,
             "mutations": [o.name for o in item.outcomes if o.ok],
             "error": item.errors[0] if item.errors else None,
         }
