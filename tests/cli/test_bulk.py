@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 from supportdesk.store.workspace import Workspace
@@ -172,7 +171,7 @@ def test_macro_in_a_bulk_change_is_not_applied_twice(cli: CLI, ws: Workspace) ->
     assert count == [(2,)]
 
 
-def test_a_closed_ticket_counts_as_solved_already(cli: CLI, ws: Workspace, tmp_path: Path) -> None:
+def test_a_closed_ticket_counts_as_solved_already(cli: CLI, ws: Workspace) -> None:
     closed = numbers(ws, "status = 'closed'", limit=1)
     result = cli("tickets", "close", str(closed[0]))
     assert result.code == 0 and result.stdout.strip() == "changed 0 tickets, 1 already as asked"
