@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from supportdesk import __version__
-from supportdesk.cli import demo, tickets
+from supportdesk.cli import demo, server, tickets
 from supportdesk.cli.state import STATE
 
 app = typer.Typer(
@@ -28,6 +28,10 @@ app = typer.Typer(
 )
 app.add_typer(tickets.app, name="tickets")
 app.command("demo")(demo.demo)
+app.add_typer(server.app, name="server")
+app.command("serve")(server.serve)
+app.command("login")(server.login)
+app.command("sync")(server.sync)
 
 
 def _version(value: bool) -> None:

@@ -452,3 +452,7 @@ __all__ = [
     "TicketTag",
     "WorkspaceSetting",
 ]
+
+from supportdesk.store.models_sync import OutboxTouched  # noqa: E402  (issue #4: sync client bookkeeping)
+
+__all__ += ["OutboxTouched"]
