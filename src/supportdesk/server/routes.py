@@ -3,7 +3,6 @@
 # No ``from __future__ import annotations`` here: FastAPI reads the endpoints' annotations, and
 # ``Caller`` is local to :func:`router`.
 
-
 import asyncio
 import base64
 import json

@@ -179,9 +179,12 @@ def _write_one(connection: sqlite3.Connection, table: TableSpec, values: tuple[A
         try:
             if other and connection.execute(update_sql(table.name), (*other, *key)).rowcount:
                 return
-            if not other and connection.execute(
-                f"SELECT 1 FROM {table.name} WHERE {' AND '.join(f'{c} = ?' for c in table.key)}", key
-            ).fetchone():
+            if (
+                not other
+                and connection.execute(
+                    f"SELECT 1 FROM {table.name} WHERE {' AND '.join(f'{c} = ?' for c in table.key)}", key
+                ).fetchone()
+            ):
                 return
             connection.execute(insert_sql(table.name), values)
             return
