@@ -147,12 +147,16 @@ def make_team(db_url: str) -> Team:
 class Replica:
     """One agent's workspace following the server, synced with the real engine."""
 
-    def __init__(self, root: Path, server: LiveServer, token: str, *, client: ServerClient | None = None) -> None:
+    def __init__(
+        self, root: Path, server: LiveServer, token: str, *, client: ServerClient | None = None, bootstrap: bool = True
+    ) -> None:
         self.workspace = Workspace.open(root)
         self.client = client or ServerClient(server.url, token, timeout=30)
         me = self.client.me()
         self.agent_id = str(me["id"])
         attach(self.workspace, Profile("test", server.url, me["email"], "file"), self.agent_id)
+        if bootstrap:
+            self.sync()
 
     def apply(self, name: str, args: dict[str, Any]) -> write.Outcome:
         return write.apply(self.workspace, name, args)

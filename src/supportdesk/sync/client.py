@@ -41,11 +41,14 @@ class ServerRefused(SyncError):
 class ServerClient:
     """A connection to one team server with one agent's token."""
 
-    def __init__(self, url: str, token: str, *, timeout: float = 30.0) -> None:
+    def __init__(
+        self, url: str, token: str, *, timeout: float = 30.0, transport: httpx.BaseTransport | None = None
+    ) -> None:
         self.url = url.rstrip("/")
         self.token = token
         self.http = httpx.Client(
             base_url=self.url,
+            transport=transport,
             headers={"Authorization": f"Bearer {token}", "User-Agent": "supportdesk-sync"},
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
         )
