@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
 
 import httpx
 import pytest
@@ -136,7 +135,7 @@ def test_the_server_restarts_mid_push_and_every_mutation_lands_once(deployment: 
         def first_attempt() -> None:
             try:
                 sam.sync()
-            except BaseException as error:  # noqa: BLE001 - collected for the assertion below
+            except BaseException as error:
                 errors.append(error)
 
         pushing = threading.Thread(target=first_attempt)

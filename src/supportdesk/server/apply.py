@@ -57,10 +57,23 @@ class Applied:
     warnings: list[str] = field(default_factory=list)
     records: list[Record] = field(default_factory=list)
     error: DomainError | None = None
+    raced: bool = False
 
 
 def run_mutation(connection: Connection, actor: Actor, name: str, args: dict[str, Any], ref: str) -> Applied:
-    """Run one mutator in a savepoint; a refusal rolls the savepoint back and is returned."""
+    """Run one mutator in a savepoint; a refusal rolls the savepoint back and is returned.
+
+    On PostgreSQL two writers can race to create the same row (two first emails from one new
+    address): the loser waits on the unique index and then fails. Run again, it sees the
+    winner's row (READ COMMITTED) and uses it, as it would have on SQLite.
+    """
+    applied = _run_once(connection, actor, name, args, ref)
+    if applied.raced and connection.dialect.name == "postgresql":
+        applied = _run_once(connection, actor, name, args, ref)
+    return applied
+
+
+def _run_once(connection: Connection, actor: Actor, name: str, args: dict[str, Any], ref: str) -> Applied:
     savepoint = connection.begin_nested()
     try:
         spec = get(name)
@@ -75,7 +88,8 @@ def run_mutation(connection: Connection, actor: Actor, name: str, args: dict[str
         return Applied(error=error)
     except IntegrityError:
         savepoint.rollback()
-        return Applied(error=Conflict(f"{name}: an id or a unique value in it is already used", field="args"))
+        conflict = Conflict(f"{name}: an id or a unique value in it is already used", field="args")
+        return Applied(error=conflict, raced=True)
     except DataError as error:
         savepoint.rollback()
         reason = str(error.orig).splitlines()[0] if error.orig else "a value does not fit"
