@@ -31,6 +31,9 @@ def loaded_after(code: str) -> set[str]:
         "supportdesk.domain.mutations",
         "supportdesk.domain.templates",
         "supportdesk.demo.generator",
+        "supportdesk.sync.engine",
+        "supportdesk.sync.service",
+        "supportdesk.sync.bootstrap",
     ],
 )
 def test_store_and_domain_never_import_ui_or_web_frameworks(module: str) -> None:
@@ -52,3 +55,9 @@ def test_help_imports_no_heavy_framework() -> None:
     )
     for heavy in ("textual", "fastapi", "sqlalchemy", "sqlmodel", "alembic", "httpx", "jinja2"):
         assert heavy not in loaded, heavy
+
+
+def test_the_server_imports_neither_the_console_nor_the_cli() -> None:
+    loaded = loaded_after("import supportdesk.server.app, supportdesk.server.routes, supportdesk.server.admin")
+    assert "textual" not in loaded and "typer" not in loaded
+    assert "supportdesk.tui" not in loaded and "supportdesk.cli" not in loaded
