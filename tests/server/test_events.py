@@ -19,7 +19,7 @@ def listen(url: str, token: str, events: queue.Queue[tuple[str, dict[str, Any]]]
             events.put(event)
             if stop.is_set():
                 return
-    except Exception as error:  # noqa: BLE001 - reported through the queue
+    except Exception as error:
         events.put(("error", {"error": str(error)}))
     finally:
         client.close()

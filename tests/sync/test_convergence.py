@@ -88,3 +88,36 @@ def test_a_ticket_moved_to_another_group_leaves_one_replica_and_reaches_another(
     finally:
         sam.close()
         bea.close()
+
+
+def test_a_reply_drafted_before_a_newer_customer_message_is_held_as_a_draft(deployment: Deployment) -> None:
+    from supportdesk.domain.context import SYSTEM
+    from supportdesk.server.apply import apply_as
+
+    sam = deployment.replica("sam")
+    try:
+        created = sam.apply(
+            "ticket.create",
+            {"subject": "Late news", "body": "first", "requester": {"value": "late@example.com"}},
+        ).result
+        sam.sync()
+        # offline, Sam answers the message he has seen …
+        sam.apply(
+            "ticket.reply",
+            {"ticket_id": created["ticket_id"], "body": "Try restarting.", "seen_message_id": created["message_id"]},
+        )
+        # … while the customer writes again (an inbound email, applied by the server itself)
+        apply_as(
+            deployment.team.db, SYSTEM, "ticket.receive", {"ticket_id": created["ticket_id"], "body": "It's fixed!"}
+        )
+        summary = sam.sync()
+        assert [r.code for r in summary.refused] == ["conflict"]
+        assert "newer message from the customer" in summary.refused[0].message
+        assert sam.rows("SELECT kind, body FROM draft WHERE ticket_id = ?", created["ticket_id"]) == [
+            ("reply", "Try restarting.")
+        ]
+        assert sam.rows("SELECT count(*) FROM message WHERE body = 'Try restarting.'") == [(0,)]
+        assert server_count(deployment.team.db, "SELECT count(*) FROM message WHERE body = 'Try restarting.'") == 0
+        assert not differences(server_view(deployment.team.db, sam.agent_id), replica_view(sam.workspace))
+    finally:
+        sam.close()
