@@ -11,12 +11,19 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
 from supportdesk.server import admin
 from supportdesk.server.db import open_database
+
+if TYPE_CHECKING:
+    from supportdesk.store.workspace import Workspace
+    from supportdesk.sync.client import ServerClient
 
 
 def free_port() -> int:
@@ -91,3 +98,28 @@ def fresh_postgres(name: str) -> str:
         connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         connection.execute(f"CREATE DATABASE {name}")
     return base.rsplit("/", 1)[0] + "/" + name
+
+
+@contextmanager
+def team_server(tmp: Path, agents: int = 2) -> Iterator[tuple[Server, list[str]]]:
+    """A running server over a fresh SQLite database with ``agents`` agents; yields their tokens."""
+    db = str(tmp / "server.db")
+    tokens = list(make_team(db, agents).values())
+    with Server(db, tmp / "server.log") as server:
+        yield server, tokens
+
+
+def replica(root: Path, url: str, token: str) -> tuple[Workspace, ServerClient]:
+    """A workspace logged in to ``url`` and bootstrapped."""
+    from supportdesk.store.workspace import Workspace
+    from supportdesk.sync.attach import attach
+    from supportdesk.sync.client import ServerClient
+    from supportdesk.sync.engine import SyncEngine
+    from supportdesk.sync.profiles import Profile
+
+    workspace = Workspace.open(root)
+    client = ServerClient(url, token)
+    me = client.me()
+    attach(workspace, Profile("bench", url, me["email"], "file"), str(me["id"]))
+    SyncEngine(workspace, client).sync_once()
+    return workspace, client

@@ -17,8 +17,7 @@ from supportdesk.domain import write
 from supportdesk.sync.client import ServerClient
 from supportdesk.sync.engine import SyncEngine
 from supportdesk.sync.service import SyncService
-from sync_harness import Server, make_team
-from sync_pull import replica
+from sync_harness import replica, team_server
 
 
 def main() -> None:
@@ -27,9 +26,7 @@ def main() -> None:
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
-        db = str(tmp / "server.db")
-        tokens = list(make_team(db).values())
-        with Server(db, tmp / "server.log") as server:
+        with team_server(tmp) as (server, tokens):
             writer, writer_client = replica(tmp / "a", server.url, tokens[0])
             reader, _ = replica(tmp / "b", server.url, tokens[1])
             service = SyncService(

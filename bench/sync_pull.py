@@ -12,21 +12,8 @@ import time
 from pathlib import Path
 
 from supportdesk.domain import write
-from supportdesk.store.workspace import Workspace
-from supportdesk.sync.attach import attach
-from supportdesk.sync.client import ServerClient
 from supportdesk.sync.engine import SyncEngine
-from supportdesk.sync.profiles import Profile
-from sync_harness import Server, make_team
-
-
-def replica(root: Path, url: str, token: str) -> tuple[Workspace, ServerClient]:
-    workspace = Workspace.open(root)
-    client = ServerClient(url, token)
-    me = client.me()
-    attach(workspace, Profile("bench", url, me["email"], "file"), str(me["id"]))
-    SyncEngine(workspace, client).sync_once()
-    return workspace, client
+from sync_harness import replica, team_server
 
 
 def main() -> None:
@@ -35,9 +22,7 @@ def main() -> None:
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
-        db = str(tmp / "server.db")
-        tokens = list(make_team(db).values())
-        with Server(db, tmp / "server.log") as server:
+        with team_server(tmp) as (server, tokens):
             writer, writer_client = replica(tmp / "a", server.url, tokens[0])
             reader, reader_client = replica(tmp / "b", server.url, tokens[1])
             start_cursor = SyncEngine(reader, reader_client).sync_once().cursor

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 
-from sync_harness import Server, make_team
+from sync_harness import Server, team_server
 
 
 async def hold(url: str, token: str, clients: int, server: Server) -> None:
@@ -70,10 +70,8 @@ def main() -> None:
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
-        db = str(tmp / "server.db")
-        token = next(iter(make_team(db).values()))
-        with Server(db, tmp / "server.log") as server:
-            asyncio.run(hold(server.url, token, options.clients, server))
+        with team_server(tmp) as (server, tokens):
+            asyncio.run(hold(server.url, tokens[0], options.clients, server))
 
 
 if __name__ == "__main__":

@@ -20,24 +20,23 @@ def add_group(database: ServerDatabase, name: str, email: str | None = None) -> 
     return str(result["group_id"])
 
 
-def group_id(database: ServerDatabase, ref: str) -> str:
+def _find(database: ServerDatabase, table: str, what: str, ref: str) -> str:
+    """The id of the row whose id, address or name (any case) is ``ref``."""
     with database.engine.connect() as connection:
         row = connection.execute(
-            text("SELECT id FROM groups WHERE id = :r OR lower(name) = lower(:r) OR email = lower(:r)"), {"r": ref}
+            text(f"SELECT id FROM {table} WHERE id = :r OR email = lower(:r) OR lower(name) = lower(:r)"), {"r": ref}
         ).first()
     if row is None:
-        raise NotFound(f"no group {ref}", field="group")
+        raise NotFound(f"no {what} {ref}", field=what)
     return str(row[0])
+
+
+def group_id(database: ServerDatabase, ref: str) -> str:
+    return _find(database, "groups", "group", ref)
 
 
 def agent_id(database: ServerDatabase, ref: str) -> str:
-    with database.engine.connect() as connection:
-        row = connection.execute(
-            text("SELECT id FROM agent WHERE id = :r OR email = lower(:r) OR lower(name) = lower(:r)"), {"r": ref}
-        ).first()
-    if row is None:
-        raise NotFound(f"no agent {ref}", field="agent")
-    return str(row[0])
+    return _find(database, "agent", "agent", ref)
 
 
 def add_agent(database: ServerDatabase, name: str, email: str, role: str, groups: list[str]) -> str:

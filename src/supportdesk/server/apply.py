@@ -96,8 +96,16 @@ def _run_once(connection: Connection, actor: Actor, name: str, args: dict[str, A
         return Applied(error=ValidationFailed(f"{name}: {reason}", field="args"))
 
 
+#: Called inside every server write transaction whose mutation succeeded, before the seq is taken:
+#: other packages add work that must commit with the write (the channels queue outbound replies).
+AFTER_WRITE: list[Callable[[Connection, Applied], None]] = []
+
+
 def _finish(connection: Connection, applied: Applied) -> int:
-    """Take the seqs and write the records: the last statements before commit."""
+    """Run the after-write hooks, then take the seqs and write the records (last before commit)."""
+    if applied.error is None:
+        for hook in AFTER_WRITE:
+            hook(connection, applied)
     if not applied.records:
         return 0
     last = take_seq(connection, len(applied.records))
@@ -107,24 +115,14 @@ def _finish(connection: Connection, applied: Applied) -> int:
 
 def _lock_client(connection: Connection, client_id: str, actor: Actor) -> int:
     """The client's last mutation id, its row locked for this transaction (made on first push)."""
-    if connection.dialect.name == "postgresql":
-        connection.execute(
-            text(
-                "INSERT INTO sync_client (client_id, agent_id, last_mutation_id, created_at, updated_at) "
-                "VALUES (:c, :a, 0, :now, :now) ON CONFLICT (client_id) DO NOTHING"
-            ),
-            {"c": client_id, "a": actor.id, "now": utcnow()},
-        )
-        lock = " FOR UPDATE"
-    else:
-        connection.execute(
-            text(
-                "INSERT OR IGNORE INTO sync_client (client_id, agent_id, last_mutation_id, created_at, updated_at) "
-                "VALUES (:c, :a, 0, :now, :now)"
-            ),
-            {"c": client_id, "a": actor.id, "now": utcnow()},
-        )
-        lock = ""
+    connection.execute(
+        text(
+            "INSERT INTO sync_client (client_id, agent_id, last_mutation_id, created_at, updated_at) "
+            "VALUES (:c, :a, 0, :now, :now) ON CONFLICT (client_id) DO NOTHING"
+        ),
+        {"c": client_id, "a": actor.id, "now": utcnow()},
+    )
+    lock = " FOR UPDATE" if connection.dialect.name == "postgresql" else ""
     row = connection.execute(
         text(f"SELECT agent_id, last_mutation_id FROM sync_client WHERE client_id = :c{lock}"), {"c": client_id}
     ).first()

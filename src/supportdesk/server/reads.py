@@ -132,7 +132,7 @@ def row_visible(connection: Connection, actor: Actor, table_name: str, row: dict
 
 # --- bootstrap --------------------------------------------------------------------------------
 
-BOOTSTRAP_CHUNK = 2000
+BOOTSTRAP_CHUNK = 5000
 
 
 def _scope(actor: Actor, table_name: str) -> tuple[str, str, dict[str, Any]]:

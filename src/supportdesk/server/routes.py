@@ -246,16 +246,27 @@ def _time_text(value: Any) -> str | None:
     return to_db(value) if isinstance(value, datetime) else str(value)
 
 
+def _json_text(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
 def _encoders(table: TableSpec, dialect: str) -> list[Any]:
-    """Per column: how to turn a driver value into its wire form (None: as it is)."""
+    """Per column: how to turn a driver value into the store's SQLite form (None: as it is).
+
+    Bootstrap rows travel in the form a workspace stores them (times as UTC text, JSON columns
+    as JSON text, booleans as 0/1), so a SQLite server sends what it reads and the client
+    inserts what it receives, with no per-value work on either side.
+    """
+    if dialect == "sqlite":
+        return [None] * len(table.columns)
     encoders: list[Any] = []
     for name in table.columns:
         if name in table.times:
-            encoders.append(to_db if dialect == "postgresql" else None)
+            encoders.append(to_db)
         elif name in table.json:
-            encoders.append(orjson.Fragment if dialect == "sqlite" else None)
+            encoders.append(_json_text)
         elif name in table.booleans:
-            encoders.append(bool if dialect == "sqlite" else None)
+            encoders.append(int)
         else:
             encoders.append(None)
     return encoders
@@ -277,7 +288,8 @@ def _bootstrap_lines(state: ServerState, actor: Actor, table: str | None, after:
                 for index, encode in active:
                     if row[index] is not None:
                         row[index] = encode(row[index])
-            yield orjson.dumps({"type": "rows", "table": table_name, "columns": columns, "rows": rows}) + b"\n"
+            line = {"type": "rows", "table": table_name, "columns": columns, "form": "store", "rows": rows}
+            yield orjson.dumps(line) + b"\n"
         yield orjson.dumps({"type": "end", "cursor": seq}) + b"\n"
 
 

@@ -1,10 +1,11 @@
 """Bootstrap: fill an empty workspace from the server's snapshot, fast and resumably.
 
-The NDJSON stream is written with ``executemany`` upserts on one raw connection, the full-text
-triggers dropped (the indexes are rebuilt once at the end) and foreign keys off (the copy is
-filtered). Every chunk commits together with the position reached (``sync_state.bootstrap``),
-so an interrupted bootstrap resumes from the last committed row; rows that changed meanwhile
-are corrected by the pull that follows, from the snapshot's cursor.
+The NDJSON stream (rows already in the store's SQLite form) is written with ``executemany``
+upserts on one raw connection, with the secondary indexes and the full-text triggers dropped
+(both are built once at the end) and foreign keys off (the copy is filtered). Every chunk
+commits together with the position reached (``sync_state.bootstrap``), so an interrupted
+bootstrap resumes from the last committed row; rows that changed meanwhile are corrected by the
+pull that follows, from the snapshot's cursor.
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-
-import orjson
 
 from supportdesk.store import fts
 from supportdesk.sync.rows import spec, upsert_sql
@@ -34,15 +33,20 @@ class BootstrapSummary:
     resumed: bool
 
 
-def _converters(table_name: str, columns: list[str]) -> list[tuple[int, Callable[[Any], Any]]]:
-    table = spec(table_name)
-    converters: list[tuple[int, Callable[[Any], Any]]] = []
-    for index, name in enumerate(columns):
-        if name in table.json:
-            converters.append((index, lambda v: orjson.dumps(v).decode()))
-        elif name in table.booleans:
-            converters.append((index, int))
-    return converters
+def _secondary_indexes(connection: sqlite3.Connection) -> list[str]:
+    """The CREATE statements of the shared tables' own indexes (not those of unique constraints)."""
+    from supportdesk.store.models import SHARED_TABLES
+
+    marks = ", ".join("?" * len(SHARED_TABLES))
+    rows = connection.execute(
+        f"SELECT sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ({marks})",
+        SHARED_TABLES,
+    )
+    return [row[0] for row in rows]
+
+
+def _index_name(create: str) -> str:
+    return create.split(" ON ", 1)[0].split()[-1]
 
 
 def _save(connection: sqlite3.Connection, progress: dict[str, Any]) -> None:
@@ -58,7 +62,10 @@ def bootstrap(workspace: Workspace, client: ServerClient, *, progress: Progress 
     try:
         state = read_state(connection).bootstrap
         resumed = bool(state.get("table"))
+        indexes: list[str] = state.get("indexes") or _secondary_indexes(connection)
         fts.drop_triggers(connection)
+        for create in indexes:
+            connection.execute(f"DROP INDEX IF EXISTS {_index_name(create)}")
         done = int(state.get("done", 0))
         total = int(state.get("total", 0))
         cursor = int(state.get("cursor", 0))
@@ -71,11 +78,6 @@ def bootstrap(workspace: Workspace, client: ServerClient, *, progress: Progress 
             elif kind == "rows":
                 table_name, columns, rows = line["table"], line["columns"], line["rows"]
                 table = spec(table_name)
-                converters = _converters(table_name, columns)
-                for row in rows:
-                    for index, convert in converters:
-                        if row[index] is not None:
-                            row[index] = convert(row[index])
                 if tuple(columns) == table.columns:
                     values = rows
                 else:
@@ -93,6 +95,7 @@ def bootstrap(workspace: Workspace, client: ServerClient, *, progress: Progress 
                         "after": [last_row[name] for name in table.key],
                         "done": done,
                         "total": max(total, done),
+                        "indexes": indexes,
                     },
                 )
                 connection.execute("COMMIT")
@@ -102,6 +105,8 @@ def bootstrap(workspace: Workspace, client: ServerClient, *, progress: Progress 
                 if progress:
                     progress("indexing", 0, 1)
                 connection.execute("BEGIN IMMEDIATE")
+                for create in indexes:
+                    connection.execute(create)
                 fts.rebuild_and_restore(connection)
                 connection.execute("UPDATE sync_state SET cursor = max(cursor, ?) WHERE id = 1", (cursor,))
                 _save(connection, {"complete": True, "cursor": cursor, "rows": done})

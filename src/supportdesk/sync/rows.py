@@ -22,24 +22,11 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
+from supportdesk.store.models import SHARED_TABLES
 from supportdesk.store.times import to_db
 
 #: Shared tables in an order that satisfies their foreign keys (parents first).
-TABLE_ORDER: tuple[str, ...] = (
-    "groups",
-    "agent",
-    "agent_group",
-    "organization",
-    "customer",
-    "identity",
-    "macro",
-    "kb_article",
-    "saved_view",
-    "ticket",
-    "ticket_tag",
-    "message",
-    "attachment",
-)
+TABLE_ORDER: tuple[str, ...] = SHARED_TABLES
 
 #: Rows that belong to one ticket: who may see them follows the ticket.
 TICKET_SCOPED = frozenset({"ticket", "ticket_tag", "message", "attachment"})
