@@ -25,13 +25,19 @@ def main() -> None:
         with team_server(tmp) as (server, tokens):
             writer, writer_client = replica(tmp / "a", server.url, tokens[0])
             reader, reader_client = replica(tmp / "b", server.url, tokens[1])
+            tickets = [
+                write.apply(
+                    writer,
+                    "ticket.create",
+                    {"subject": f"Pull {n}", "body": "b", "requester": {"value": f"p{n}@example.com"}},
+                ).result["ticket_id"]
+                for n in range(50)
+            ]
+            SyncEngine(writer, writer_client).sync_once()
             start_cursor = SyncEngine(reader, reader_client).sync_once().cursor
-            ticket = write.apply(
-                writer, "ticket.create", {"subject": "Pull", "body": "b", "requester": {"value": "p@example.com"}}
-            ).result["ticket_id"]
             # a note writes two change records (the message and the ticket's updated_at)
             for index in range(options.changes // 2):
-                write.apply(writer, "ticket.note", {"ticket_id": ticket, "body": f"note {index}"})
+                write.apply(writer, "ticket.note", {"ticket_id": tickets[index % 50], "body": f"note {index}"})
             SyncEngine(writer, writer_client).sync_once()
             started = time.perf_counter()
             summary = SyncEngine(reader, reader_client).sync_once()

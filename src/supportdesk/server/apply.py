@@ -115,17 +115,18 @@ def _finish(connection: Connection, applied: Applied) -> int:
 
 def _lock_client(connection: Connection, client_id: str, actor: Actor) -> int:
     """The client's last mutation id, its row locked for this transaction (made on first push)."""
-    connection.execute(
-        text(
-            "INSERT INTO sync_client (client_id, agent_id, last_mutation_id, created_at, updated_at) "
-            "VALUES (:c, :a, 0, :now, :now) ON CONFLICT (client_id) DO NOTHING"
-        ),
-        {"c": client_id, "a": actor.id, "now": utcnow()},
-    )
     lock = " FOR UPDATE" if connection.dialect.name == "postgresql" else ""
-    row = connection.execute(
-        text(f"SELECT agent_id, last_mutation_id FROM sync_client WHERE client_id = :c{lock}"), {"c": client_id}
-    ).first()
+    select_client = text(f"SELECT agent_id, last_mutation_id FROM sync_client WHERE client_id = :c{lock}")
+    row = connection.execute(select_client, {"c": client_id}).first()
+    if row is None:
+        connection.execute(
+            text(
+                "INSERT INTO sync_client (client_id, agent_id, last_mutation_id, created_at, updated_at) "
+                "VALUES (:c, :a, 0, :now, :now) ON CONFLICT (client_id) DO NOTHING"
+            ),
+            {"c": client_id, "a": actor.id, "now": utcnow()},
+        )
+        row = connection.execute(select_client, {"c": client_id}).first()
     assert row is not None
     if row[0] != actor.id:
         raise ApiError(403, "forbidden", "this client id belongs to another agent", field="client_id")

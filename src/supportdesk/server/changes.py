@@ -104,12 +104,14 @@ def records_for(connection: Connection, tx: Tx) -> list[Record]:
 
 def _visibility_moves(connection: Connection, tx: Tx, facts: TicketFacts) -> list[Record]:
     """``hide`` / ``reveal`` records for tickets whose group or assignee changed."""
-    if not tx.context.mutation_ref:
+    tickets = sorted({str(item.key[0]) for item in tx.touched if item.table == "ticket" and item.op == "update"})
+    if not tx.context.mutation_ref or not tickets:
         return []
     audit = sa_table("audit_event")
     rows = connection.execute(
         select(audit.c.entity_id, audit.c.field, audit.c.before)
-        .where(audit.c.mutation_ref == tx.context.mutation_ref, audit.c.entity == "ticket")
+        .where(audit.c.entity == "ticket", audit.c.entity_id.in_(tickets))  # ix_audit_entity
+        .where(audit.c.mutation_ref == tx.context.mutation_ref)
         .where(audit.c.field.in_(("group_id", "assignee_id")))
         .order_by(audit.c.id)
     ).all()

@@ -175,11 +175,12 @@ class SyncService:
         from supportdesk.sync.engine import SyncEngine
 
         backoff = 1.0
+        client: ServerClient | None = None
         while not self._stop.is_set():
             self._update(syncing=True)
             try:
-                with self._client() as client:
-                    summary = SyncEngine(self.workspace, client).sync_once()
+                client = client or self._client()
+                summary = SyncEngine(self.workspace, client).sync_once()
                 self._update(
                     connection="online",
                     syncing=False,
@@ -194,16 +195,20 @@ class SyncService:
                 wait = self.interval
                 self._resend_presence()
             except AuthFailed as error:
+                client = _closed(client)
                 self._update(connection="error", syncing=False, last_error=str(error))
                 wait = self.max_backoff
             except (Offline, OSError) as error:
+                client = _closed(client)
                 self._update(connection="offline", syncing=False, last_error=str(error))
                 wait, backoff = backoff, min(backoff * 2, self.max_backoff)
             except (SyncError, Exception) as error:
+                client = _closed(client)
                 self._update(connection="error", syncing=False, last_error=str(error) or type(error).__name__)
                 wait, backoff = backoff, min(backoff * 2, self.max_backoff)
             self._wake.wait(wait)
             self._wake.clear()
+        _closed(client)
 
     def _events_loop(self) -> None:
         backoff = 1.0
@@ -259,3 +264,10 @@ class SyncService:
         if self.on_change is not None:
             with contextlib.suppress(Exception):
                 self.on_change(status)
+
+
+def _closed(client: ServerClient | None) -> None:
+    """Close a client after a failure (the next round opens a fresh connection)."""
+    if client is not None:
+        with contextlib.suppress(Exception):
+            client.close()
