@@ -129,7 +129,7 @@ def test_keyset_pages_walk_the_whole_result_in_order(demo_workspace: Workspace) 
             assert [r.id for r in backwards] == [r.id for r in everything[-20:]], sort
         anchors = reads.queue_anchors(connection, reads.plan_queue(""), every=100)
         first_rows = reads.queue_page(connection, reads.plan_queue(""), limit=1000).rows
-        assert [a[1] for a in anchors] == [r.id for r in first_rows[::100]]
+        assert [a[-1] for a in anchors] == [r.id for r in first_rows[::100]]
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -192,3 +192,26 @@ def test_any_string_parses_or_fails_cleanly_and_never_breaks_sql(demo_workspace:
             reads.queue_count(connection, plan)
         except sqlite3.Error as error:  # pragma: no cover - this is the failure being tested for
             pytest.fail(f"{text!r} produced a SQL error: {error}")
+
+
+@pytest.mark.parametrize(
+    ("query", "sort"),
+    [
+        ("", "updated-desc"),
+        ("", "created-asc"),
+        ("", "priority-desc"),
+        ("assignee:me", "updated-desc"),
+        ("refund", None),  # free text: newest first, read from the FTS index in rowid order
+        ("refund status:open", None),
+        ('"card declined"', "newest"),
+    ],
+)
+def test_indexed_sorts_never_sort_the_whole_result(demo_workspace: Workspace, query: str, sort: str | None) -> None:
+    """A page must be an index walk that stops after the page, not a sort of every match."""
+    plan = reads.plan_queue(query, me="nobody", sort=sort)
+    with demo_workspace.reading() as connection:
+        first = reads.queue_page(connection, plan, limit=5)
+        for after in (None, first.rows[-1].cursor if first.rows else None):
+            sql, params = reads.queue_page_sql(plan, after=after, limit=5)
+            steps = [row[3] for row in connection.execute(f"EXPLAIN QUERY PLAN {sql}", params)]
+            assert not any("TEMP B-TREE FOR ORDER BY" in step for step in steps), steps

@@ -22,17 +22,24 @@ STATUS_ORDER_SQL = (
     "WHEN 'on_hold' THEN 4 WHEN 'solved' THEN 5 WHEN 'closed' THEN 6 ELSE 7 END"
 )
 
-SORT_EXPRESSIONS: dict[str, str] = {
-    "updated": "t.updated_at",
-    "created": "t.created_at",
-    "number": "coalesce(t.number, 0)",
-    "priority": "t.priority_rank",
-    "status": STATUS_ORDER_SQL,
-    "subject": "lower(t.subject)",
-    "requester": "coalesce((SELECT lower(c.name) FROM customer c WHERE c.id = t.requester_id), '')",
-    "assignee": "coalesce((SELECT lower(a.name) FROM agent a WHERE a.id = t.assignee_id), '')",
-    "group": "coalesce((SELECT lower(g.name) FROM groups g WHERE g.id = t.group_id), '')",
-    "channel": "t.channel",
+_REQUESTER_NAME = "coalesce((SELECT lower(c.name) FROM customer c WHERE c.id = t.requester_id), '')"
+_ASSIGNEE_NAME = "coalesce((SELECT lower(a.name) FROM agent a WHERE a.id = t.assignee_id), '')"
+_GROUP_NAME = "coalesce((SELECT lower(g.name) FROM groups g WHERE g.id = t.group_id), '')"
+
+#: The key of each sort, most significant first; ``t.id`` always breaks the last tie. Where a
+#: sort has an index (updated, created, priority …) the key matches it column for column, so a
+#: keyset page is an index range scan and never a sort of the whole result.
+SORT_KEYS: dict[str, tuple[str, ...]] = {
+    "updated": ("t.updated_at",),
+    "created": ("t.created_at",),
+    "number": ("coalesce(t.number, 0)",),
+    "priority": ("t.priority_rank", "t.updated_at"),
+    "status": (STATUS_ORDER_SQL, "t.updated_at"),
+    "subject": ("lower(t.subject)",),
+    "requester": (_REQUESTER_NAME, "t.updated_at"),
+    "assignee": (_ASSIGNEE_NAME, "t.updated_at"),
+    "group": (_GROUP_NAME, "t.updated_at"),
+    "channel": ("t.channel", "t.updated_at"),
 }
 
 QUEUE_COLUMNS = """
@@ -64,7 +71,7 @@ class QueueRow:
     assignee: str | None
     group: str | None
     seen: bool
-    cursor: tuple[Any, str]
+    cursor: tuple[Any, ...]
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -89,7 +96,7 @@ class Page:
     more: bool
 
     @property
-    def next_cursor(self) -> tuple[Any, str] | None:
+    def next_cursor(self) -> tuple[Any, ...] | None:
         return self.rows[-1].cursor if self.rows and self.more else None
 
 
@@ -98,7 +105,7 @@ class QueuePlan:
     """The SQL for one query and sort: reused for every page of it."""
 
     compiled: Compiled
-    key: str
+    keys: tuple[str, ...]
     direction: str
     text_driven: bool
 
@@ -111,11 +118,11 @@ def plan_queue(query: str | Compiled, *, me: str | None = None, sort: str | None
     compiled = query if isinstance(query, Compiled) else compile_query(query, me=me, sort=sort)
     chosen = compiled.sort
     if chosen == "newest":
-        return QueuePlan(compiled, "t.rowid", "DESC", text_driven=bool(compiled.fts))
+        return QueuePlan(compiled, ("t.rowid",), "DESC", text_driven=bool(compiled.fts))
     if chosen == "relevance":
-        return QueuePlan(compiled, BM25, "ASC", text_driven=True)
+        return QueuePlan(compiled, (BM25,), "ASC", text_driven=True)
     key, _, way = chosen.rpartition("-")
-    return QueuePlan(compiled, SORT_EXPRESSIONS[key], "DESC" if way == "desc" else "ASC", False)
+    return QueuePlan(compiled, SORT_KEYS[key], "DESC" if way == "desc" else "ASC", False)
 
 
 def _from_clause(plan: QueuePlan) -> tuple[str, str]:
@@ -127,17 +134,64 @@ def _from_clause(plan: QueuePlan) -> tuple[str, str]:
     return "ticket t", "t.rowid IN (SELECT rowid FROM ticket_fts WHERE ticket_fts MATCH :fts)"
 
 
-def _sort_key_sql(plan: QueuePlan) -> str:
-    if plan.key == "t.rowid" and plan.text_driven:
-        return "ticket_fts.rowid"
-    return plan.key
+def _ordering(keys: tuple[str, ...]) -> tuple[str, ...]:
+    """The ORDER BY terms: the keys, then ``t.id`` to break ties — unless the key is a rowid.
+
+    A rowid is already unique, and an extra term would stop SQLite from reading the FTS index
+    in rowid order and stopping after one page: it would sort every match first (measured on 1M
+    tickets: ``refund`` newest-first went from 4 ms to 2 s).
+    """
+    if keys[0] in ("t.rowid", "ticket_fts.rowid"):
+        return keys
+    return (*keys, "t.id")
+
+
+def _sort_keys_sql(plan: QueuePlan) -> tuple[str, ...]:
+    if plan.keys == ("t.rowid",) and plan.text_driven:
+        return ("ticket_fts.rowid",)
+    return plan.keys
+
+
+def queue_page_sql(
+    plan: QueuePlan,
+    *,
+    after: tuple[Any, ...] | None = None,
+    limit: int = 50,
+    reverse: bool = False,
+) -> tuple[str, dict[str, Any]]:
+    """The SQL and parameters of one queue page (see :func:`queue_page`)."""
+    source, text_condition = _from_clause(plan)
+    keys = _sort_keys_sql(plan)
+    descending = plan.descending != reverse
+    direction = "DESC" if descending else "ASC"
+    conditions = [plan.compiled.where]
+    params: dict[str, Any] = dict(plan.compiled.params)
+    if text_condition:
+        conditions.append(text_condition)
+        params["fts"] = plan.compiled.fts
+    ordering = _ordering(keys)
+    if after is not None:
+        if len(after) != len(keys) + 1:
+            raise ValueError("the cursor belongs to another sort")
+        op = "<" if descending else ">"
+        names = [f":after_{i}" for i in range(len(ordering))]
+        conditions.append(f"({', '.join(ordering)}) {op} ({', '.join(names)})")
+        params.update({name[1:]: value for name, value in zip(names, after, strict=False)})
+    params["limit"] = limit + 1
+    selected = ", ".join(f"{key} AS sort_key_{i}" for i, key in enumerate(keys))
+    order = ", ".join(f"{key} {direction}" for key in ordering)
+    sql = (
+        f"SELECT {QUEUE_COLUMNS}, {selected} FROM {source} "
+        f"WHERE {' AND '.join(conditions)} ORDER BY {order} LIMIT :limit"
+    )
+    return sql, params
 
 
 def queue_page(
     connection: sqlite3.Connection,
     plan: QueuePlan,
     *,
-    after: tuple[Any, str] | None = None,
+    after: tuple[Any, ...] | None = None,
     limit: int = 50,
     reverse: bool = False,
 ) -> Page:
@@ -147,34 +201,17 @@ def queue_page(
     with ``after=None``) and returned in display order.
     """
     limit = max(1, min(limit, 1000))
-    source, text_condition = _from_clause(plan)
-    key = _sort_key_sql(plan)
-    descending = plan.descending != reverse
-    direction = "DESC" if descending else "ASC"
-    conditions = [plan.compiled.where]
-    params: dict[str, Any] = dict(plan.compiled.params)
-    if text_condition:
-        conditions.append(text_condition)
-        params["fts"] = plan.compiled.fts
-    if after is not None:
-        op = "<" if descending else ">"
-        conditions.append(f"({key}, t.id) {op} (:after_key, :after_id)")
-        params["after_key"], params["after_id"] = after
-    params["limit"] = limit + 1
-    sql = (
-        f"SELECT {QUEUE_COLUMNS}, {key} AS sort_key FROM {source} "
-        f"WHERE {' AND '.join(conditions)} "
-        f"ORDER BY {key} {direction}, t.id {direction} LIMIT :limit"
-    )
+    sql, params = queue_page_sql(plan, after=after, limit=limit, reverse=reverse)
     rows = connection.execute(sql, params).fetchall()
     more = len(rows) > limit
-    result = [_queue_row(row) for row in rows[:limit]]
+    key_count = len(_sort_keys_sql(plan))
+    result = [_queue_row(row, key_count) for row in rows[:limit]]
     if reverse:
         result.reverse()
     return Page(result, more)
 
 
-def _queue_row(row: sqlite3.Row) -> QueueRow:
+def _queue_row(row: sqlite3.Row, key_count: int) -> QueueRow:
     return QueueRow(
         id=row["id"],
         number=row["number"],
@@ -192,7 +229,7 @@ def _queue_row(row: sqlite3.Row) -> QueueRow:
         assignee=row["assignee"],
         group=row["group_name"],
         seen=bool(row["seen"]),
-        cursor=(row["sort_key"], row["id"]),
+        cursor=(*(row[f"sort_key_{i}"] for i in range(key_count)), row["id"]),
     )
 
 
@@ -213,26 +250,29 @@ def queue_count(connection: sqlite3.Connection, plan: QueuePlan) -> int:
     return int(connection.execute(sql, params).fetchone()[0])
 
 
-def queue_anchors(connection: sqlite3.Connection, plan: QueuePlan, every: int = 1000) -> list[tuple[Any, str]]:
+def queue_anchors(connection: sqlite3.Connection, plan: QueuePlan, every: int = 1000) -> list[tuple[Any, ...]]:
     """Every ``every``-th cursor of the whole result, for jumping to any position quickly.
 
     One pass over the index; the console computes it in a worker and then reaches row N by a
     keyset page from the nearest anchor instead of an OFFSET.
     """
     source, text_condition = _from_clause(plan)
-    key = _sort_key_sql(plan)
+    keys = _sort_keys_sql(plan)
     conditions = [plan.compiled.where]
     params: dict[str, Any] = dict(plan.compiled.params)
     if text_condition:
         conditions.append(text_condition)
         params["fts"] = plan.compiled.fts
     params["every"] = max(1, every)
+    selected = ", ".join(f"{key} AS k{i}" for i, key in enumerate(keys))
+    names = ", ".join(f"k{i}" for i in range(len(keys)))
+    order = ", ".join(f"{key} {plan.direction}" for key in _ordering(keys))
     sql = (
-        f"SELECT sort_key, id FROM (SELECT {key} AS sort_key, t.id AS id, "
-        f"row_number() OVER (ORDER BY {key} {plan.direction}, t.id {plan.direction}) AS rn "
+        f"SELECT {names}, id FROM (SELECT {selected}, t.id AS id, "
+        f"row_number() OVER (ORDER BY {order}) AS rn "
         f"FROM {source} WHERE {' AND '.join(conditions)}) WHERE (rn - 1) % :every = 0 ORDER BY rn"
     )
-    return [(row[0], row[1]) for row in connection.execute(sql, params)]
+    return [tuple(row) for row in connection.execute(sql, params)]
 
 
 # --- views ----------------------------------------------------------------------------------

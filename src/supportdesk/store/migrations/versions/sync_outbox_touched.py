@@ -1,7 +1,7 @@
 """Sync client: the rows each pending outbox entry touched (``outbox_touched``).
 
-Revision ID: 0002_sync
-Revises: 0001_initial
+Revision ID: 0004_sync
+Revises: 0003_channels
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = "0002_sync"
-down_revision: str | None = "0001_initial"
+revision: str = "0004_sync"
+down_revision: str | None = "0003_channels"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
