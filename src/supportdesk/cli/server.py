@@ -174,7 +174,7 @@ def _read_token() -> str:
     from supportdesk.cli.errors import fail
 
     if sys.stdin.isatty():
-        token = typer.prompt("API token", hide_input=True)
+        token = str(typer.prompt("API token", hide_input=True))
     else:
         token = os.environ.get("SUPPORTDESK_TOKEN") or sys.stdin.readline()
     token = token.strip()

@@ -68,7 +68,7 @@ class SyncStatus:
         """A short plain-text line, e.g. ``online · 3 pending`` or ``offline · 12 pending``."""
         if self.connection == "local":
             return "local workspace"
-        parts = ["syncing" if self.syncing else self.connection]
+        parts: list[str] = ["syncing" if self.syncing else self.connection]
         if self.pending:
             parts.append(f"{self.pending} pending")
         if self.last_error and self.connection != "online":
@@ -266,8 +266,9 @@ class SyncService:
                 self.on_change(status)
 
 
-def _closed(client: ServerClient | None) -> None:
-    """Close a client after a failure (the next round opens a fresh connection)."""
+def _closed(client: ServerClient | None) -> ServerClient | None:
+    """Close a client after a failure; returns None (the next round opens a fresh connection)."""
     if client is not None:
         with contextlib.suppress(Exception):
             client.close()
+    return None
