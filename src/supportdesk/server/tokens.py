@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlalchemy import text
@@ -30,14 +29,6 @@ def hash_token(token: str) -> str:
 
 def new_token() -> str:
     return PREFIX + secrets.token_urlsafe(32)
-
-
-@dataclass(frozen=True)
-class TokenInfo:
-    id: str
-    agent_id: str
-    name: str
-    revoked: bool
 
 
 def create_token(connection: Connection, agent_id: str, name: str = "") -> tuple[str, str]:

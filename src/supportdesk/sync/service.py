@@ -33,7 +33,6 @@ if TYPE_CHECKING:
     from supportdesk.sync.engine import Refusal
 
 Connection = Literal["local", "connecting", "online", "offline", "error"]
-PRESENCE_REFRESH = 20.0
 PRESENCE_TTL = 45.0
 
 

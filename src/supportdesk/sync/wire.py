@@ -97,13 +97,3 @@ class RowsResponse(BaseModel):
 class PresenceIn(Strict):
     ticket_id: str = Field(min_length=1, max_length=36)
     state: Literal["viewing", "typing", "left"]
-
-
-class ErrorBody(BaseModel):
-    code: str
-    message: str
-    field: str | None = None
-
-
-class ErrorResponse(BaseModel):
-    error: ErrorBody
