@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from supportdesk import __version__
-from supportdesk.cli import config_cmd, customers, demo, kb, macros, status, tickets, transfer, views
+from supportdesk.cli import config_cmd, customers, demo, kb, macros, server, status, tickets, transfer, views
 from supportdesk.cli.state import STATE
 
 app = typer.Typer(
@@ -36,6 +36,10 @@ app.add_typer(config_cmd.app, name="config")
 app.command("status")(status.status)
 app.command("export")(transfer.export)
 app.command("import")(transfer.import_)
+app.add_typer(server.app, name="server")
+app.command("serve")(server.serve)
+app.command("login")(server.login)
+app.command("sync")(server.sync)
 
 
 def _version(value: bool) -> None:

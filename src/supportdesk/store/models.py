@@ -458,3 +458,6 @@ __all__ = [
 ]
 
 from supportdesk.store import models_channels  # noqa: E402, F401  (the channels' own tables)
+from supportdesk.store.models_sync import OutboxTouched  # noqa: E402  (issue #4: sync client bookkeeping)
+
+__all__ += ["OutboxTouched"]
