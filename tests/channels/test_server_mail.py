@@ -134,12 +134,12 @@ def test_a_mail_thread_goes_through_the_server_and_back(backend: str, tmp_path: 
             sam.close()
 
 
-def post_mail(running: ChannelServer, raw: bytes, token: str | None) -> tuple[int, dict[str, object]]:
+def post_mail(running: ChannelServer, raw: bytes, token: str | None, **envelope: str) -> tuple[int, dict[str, object]]:
     headers = {"Content-Type": "message/rfc822"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
     with running.deployment.api(None) as client:
-        response = client.post("/v1/channels/email", content=raw, headers=headers)
+        response = client.post("/v1/channels/email", content=raw, headers=headers, params=envelope)
     return response.status_code, response.json()
 
 
@@ -160,6 +160,12 @@ def test_raw_mail_over_http_needs_an_admin_or_the_email_token(tmp_path: Path) ->
 
         status, body = post_mail(running, b"Subject: no sender\r\n\r\nhello\r\n", EMAIL_TOKEN)
         assert status == 400 and body["error"]["field"] == "from"
+
+        # an MTA pipe hands over the envelope: its recipient routes the mail, as over SMTP
+        bcc = make_mail(to="someone@elsewhere.test", message_id="<http-3@example.com>", subject="Bcc'd")
+        status, body = post_mail(running, bcc, EMAIL_TOKEN, recipient="support@acme.test")
+        assert status == 200 and body["status"] == "created"
+        assert running.server_rows("SELECT group_id FROM ticket WHERE number = 2") == [(team.tier1,)]
 
         # bigger than a push may be (8 MiB), within the mail limit (30 MB); its attachment is kept
         big = make_mail(message_id="<http-2@example.com>", subject="Logs")

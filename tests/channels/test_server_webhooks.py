@@ -20,16 +20,8 @@ from tests.channels.server_helpers import (
     channel_server,
     wait_for,
 )
+from tests.channels.test_webhooks import CHAT
 from tests.live import Replica
-
-CHAT = {
-    "conversation_id": "conv-7",
-    "visitor": {"id": "visitor-42", "name": "Vera Visitor"},
-    "messages": [
-        {"id": "l1", "author": "bot", "author_name": "Helpbot", "text": "Hi! How can I help?"},
-        {"id": "l2", "author": "visitor", "text": "My order never arrived."},
-    ],
-}
 
 
 def post(running: ChannelServer, path: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
@@ -115,7 +107,7 @@ def test_a_chat_reply_reaches_the_platform_exactly_once(backend: str, tmp_path: 
             assert request["headers"]["Idempotency-Key"] == f"chat:{reply.result['message_id']}"
             verify_webhook(CHAT_OUT_SECRET, request["headers"], request["body"])
             sent = json.loads(request["body"])
-            assert (sent["conversation_id"], sent["text"]) == ("conv-7", "Sorry! It ships today.")
+            assert (sent["conversation_id"], sent["text"]) == ("conv-1", "Sorry! It ships today.")
             assert sent["author"] == {"name": "Sam Agent"}
 
             # the platform posts the whole transcript again, with its copy of our reply and a new line

@@ -17,6 +17,7 @@ Without the table the endpoints answer 404 and nothing else changes.
 
 import hashlib
 import hmac
+import logging
 import socket
 from collections.abc import Callable
 from contextlib import suppress
@@ -24,9 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from supportdesk.channels.errors import ChannelError
@@ -37,6 +39,8 @@ from supportdesk.domain.context import SYSTEM
 from supportdesk.server.app import ORJSONResponse, ServerState, authenticate
 from supportdesk.server.apply import AFTER_WRITE, ApiError, Applied, apply_as
 from supportdesk.server.db import normalize_url
+
+log = logging.getLogger(__name__)
 
 EMAIL_PATH = "/v1/channels/email"
 MIN_TOKEN_CHARS = 16
@@ -139,13 +143,24 @@ class ServerChannels:
         return self.service
 
     def after_write(self, connection: Connection, applied: Applied) -> None:
-        """Queue the public replies among the messages a write inserted, in its transaction."""
+        """Queue the public replies among the messages a write inserted, in its transaction.
+
+        A database error fails the write (the client pushes again); a fault in our own rendering
+        is logged and the write stands, so one odd ticket never jams an agent's outbox.
+        """
         from supportdesk.channels.outbound import queue_replies
         from supportdesk.store.times import utcnow
 
         messages = applied.inserted_ids("message")
-        if messages and self.options is not None:
-            queue_replies(connection, messages, self.options.settings, now=utcnow())
+        if not messages or self.options is None:
+            return
+        try:
+            with connection.begin_nested():
+                queue_replies(connection, messages, self.options.settings, now=utcnow())
+        except SQLAlchemyError:
+            raise
+        except Exception:
+            log.exception("queueing the replies among messages %s failed; they will not be sent", messages)
 
     def worker(self, state: ServerState) -> Callable[[], None]:
         """Start the hook, the SMTP listener and the outbox worker; returns what stops them."""
@@ -186,11 +201,22 @@ class ServerChannels:
             return service
 
         @api.post("/email")
-        async def email(request: Request, service: Annotated[ChannelService, Depends(mail_poster)]) -> Any:
-            """Ingest one raw RFC 822 mail (the body, as received); answers what became of it."""
+        async def email(
+            request: Request,
+            service: Annotated[ChannelService, Depends(mail_poster)],
+            recipient: Annotated[list[str], Query(max_length=50, description="Envelope recipients.")] = [],  # noqa: B006
+            sender: Annotated[str | None, Query(max_length=320, description="The envelope sender.")] = None,
+        ) -> Any:
+            """Ingest one raw RFC 822 mail (the body, as received); answers what became of it.
+
+            An MTA pipe passes the envelope: ``?sender=…&recipient=…`` (the recipient routes the
+            ticket, as over SMTP); without it the To, Cc and Delivered-To headers do.
+            """
             raw = await request.body()
             try:
-                outcome = await run_in_threadpool(service.mail.ingest, raw)
+                outcome = await run_in_threadpool(
+                    lambda: service.mail.ingest(raw, envelope_sender=sender, recipients=recipient or None)
+                )
             except ChannelError as error:
                 return channel_error(error)
             return outcome.as_dict()
