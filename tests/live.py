@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,12 +76,14 @@ def server_database(kind: str, tmp_path: Path) -> Iterator[str]:
 class LiveServer:
     """``supportdesk serve`` as a real process; ``kill`` and ``start`` again to restart it."""
 
-    def __init__(self, db: str, tmp_path: Path, *, rate: float = 0, keepalive: float = 1.0) -> None:
+    def __init__(
+        self, db: str, tmp_path: Path, *, rate: float = 0, keepalive: float = 1.0, extra: Sequence[str] = ()
+    ) -> None:
         self.db = db
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = tmp_path / f"server-{self.port}.log"
-        self.args = ["--rate-limit", str(rate), "--keepalive", str(keepalive)]
+        self.args = ["--rate-limit", str(rate), "--keepalive", str(keepalive), *extra]
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> LiveServer:

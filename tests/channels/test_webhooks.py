@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -22,6 +19,7 @@ from supportdesk.channels.webhook_out import WebhookSender
 from supportdesk.domain import write
 from supportdesk.store import reads
 from supportdesk.store.times import utcnow
+from tests.channels.http_helpers import Receiver, receiving
 from tests.conftest import Team
 
 SECRETS = {"chat": "chat-secret", "webform": "form-secret", "social": "social-secret"}
@@ -182,40 +180,10 @@ def test_a_chat_on_a_closed_ticket_moves_to_the_follow_up(team: Team, hooks: Web
 # --- replies out --------------------------------------------------------------------------------
 
 
-@dataclass
-class Receiver:
-    """A real HTTP endpoint on 127.0.0.1 standing in for the chat platform."""
-
-    requests: list[dict[str, Any]] = field(default_factory=list)
-    fail_next: int = 0
-    port: int = 0
-
-
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    state = Receiver()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            if state.fail_next:
-                state.fail_next -= 1
-                self.send_response(503)
-            else:
-                state.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
-                self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield state
-    server.shutdown()
-    server.server_close()
+    with receiving() as running:
+        yield running
 
 
 def test_chat_replies_go_to_the_outbound_webhook_once(

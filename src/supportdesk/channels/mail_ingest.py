@@ -202,6 +202,8 @@ class MailIngest(ChannelIngest):
                 },
             )
             status = "appended"
+            if not result.get("follow_up"):
+                result = {**result, "number": decision.ticket.get("number")}
         else:
             result = self.applier(
                 "ticket.create",

@@ -47,19 +47,53 @@ def serve(
     rate: Annotated[float, typer.Option("--rate-limit", min=0, help="Requests/s per token (0: none).")] = 100.0,
     burst: Annotated[int, typer.Option("--burst", min=1, help="Requests a token may send at once.")] = 400,
     keepalive: Annotated[float, typer.Option("--keepalive", min=0.1, help="Seconds between SSE keep-alives.")] = 15.0,
+    smtp_port: Annotated[
+        int | None,
+        typer.Option("--smtp-port", min=1, max=65535, help="Also receive mail over SMTP on this port ([channels])."),
+    ] = None,
+    smtp_host: Annotated[
+        str | None, typer.Option("--smtp-host", help="Address the SMTP listener binds (default: --host).")
+    ] = None,
+    relay: Annotated[
+        str | None,
+        typer.Option(
+            "--relay",
+            help="SMTP relay for outgoing mail, smtp://user:pass@host:port (overrides [channels] relay).",
+            envvar="SUPPORTDESK_RELAY",
+            show_default=False,
+        ),
+    ] = None,
+    outbox_interval: Annotated[
+        float, typer.Option("--outbox-interval", min=0.05, help="Seconds between looks at the outbox.")
+    ] = 2.0,
 ) -> None:
     """Run the team server (FastAPI + uvicorn); GET /v1/health answers when it is ready.
 
-    Example: supportdesk serve --db postgresql://support@localhost/supportdesk --port 8765
+    With a [channels] table in the config file it also takes mail and webhooks and delivers
+    agents' replies (see the README).
+    Example: supportdesk serve --db postgresql://support@localhost/supportdesk --smtp-port 2525
     """
     from supportdesk.cli.errors import SERVER, fail
+    from supportdesk.config import ConfigError
     from supportdesk.server.app import ServerConfig
+    from supportdesk.server.channels import ListenError, channel_options
     from supportdesk.server.db import DatabaseError
     from supportdesk.server.run import serve as run_server
 
+    settings = STATE.settings
     try:
-        run_server(db, host, port, ServerConfig(rate=rate, burst=burst, keepalive=keepalive))
-    except DatabaseError as error:
+        channels = channel_options(
+            settings.section("channels"),
+            db=db,
+            relay=relay,
+            smtp_host=smtp_host or host,
+            smtp_port=smtp_port,
+            interval=outbox_interval,
+        )
+        run_server(db, host, port, ServerConfig(rate=rate, burst=burst, keepalive=keepalive), channels=channels)
+    except ConfigError as error:
+        fail(f"{settings.config_file}: {error}")
+    except (DatabaseError, ListenError) as error:
         fail(str(error), SERVER)
 
 

@@ -39,6 +39,8 @@ class ServerConfig:
     burst: int = 400
     keepalive: float = 15.0
     max_body: int = wire.MAX_BODY_BYTES
+    #: Endpoints with a body limit of their own (path -> bytes), e.g. inbound raw mail.
+    max_body_by_path: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -153,7 +155,7 @@ def create_app(
     app.include_router(routes.router(state))
     for make in routers if routers is not None else ROUTERS:
         app.include_router(make(state))
-    app.add_middleware(BodyLimit, max_bytes=config.max_body)
+    app.add_middleware(BodyLimit, max_bytes=config.max_body, by_path=config.max_body_by_path)
     return app
 
 

@@ -58,6 +58,12 @@ class Applied:
     records: list[Record] = field(default_factory=list)
     error: DomainError | None = None
     raced: bool = False
+    #: ``(table, key)`` of every row the mutation inserted, for the after-write hooks.
+    inserted: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
+
+    def inserted_ids(self, table_name: str) -> list[str]:
+        """The ids of the rows the mutation inserted into ``table_name`` (a one-column key)."""
+        return [str(key[0]) for name, key in self.inserted if name == table_name]
 
 
 def run_mutation(connection: Connection, actor: Actor, name: str, args: dict[str, Any], ref: str) -> Applied:
@@ -80,7 +86,12 @@ def _run_once(connection: Connection, actor: Actor, name: str, args: dict[str, A
         parsed = validate_args(spec, args)
         context = MutationContext(actor=actor, mode="server", authority=True, mutation_ref=ref)
         result, tx = run_one(connection, spec, parsed, context)
-        applied = Applied(result=result, warnings=list(context.warnings), records=records_for(connection, tx))
+        applied = Applied(
+            result=result,
+            warnings=list(context.warnings),
+            records=records_for(connection, tx),
+            inserted=[(item.table, tuple(item.key)) for item in tx.touched if item.op == "insert"],
+        )
         savepoint.commit()
         return applied
     except DomainError as error:

@@ -22,20 +22,25 @@ class BodyTooLarge(Exception):
 
 
 class BodyLimit:
-    """ASGI middleware: a body over ``max_bytes`` is answered 413 before it is read whole."""
+    """ASGI middleware: a body over ``max_bytes`` is answered 413 before it is read whole.
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    ``by_path`` gives single endpoints their own limit (a raw mail may be larger than a push).
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int, by_path: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.by_path = dict(by_path or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.by_path.get(scope.get("path", ""), self.max_bytes)
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            await self._refuse(send)
+        if length is not None and length.isdigit() and int(length) > limit:
+            await self._refuse(send, limit)
             return
         seen = 0
         started = False
@@ -45,7 +50,7 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > limit:
                     raise BodyTooLarge
             return message
 
@@ -59,14 +64,14 @@ class BodyLimit:
             await self.app(scope, limited_receive, tracking_send)
         except BodyTooLarge:
             if not started:
-                await self._refuse(send)
+                await self._refuse(send, limit)
 
-    async def _refuse(self, send: Send) -> None:
+    async def _refuse(self, send: Send, limit: int) -> None:
         body = orjson.dumps(
             {
                 "error": {
                     "code": "too_large",
-                    "message": f"the request body is larger than {self.max_bytes} bytes",
+                    "message": f"the request body is larger than {limit} bytes",
                     "field": "body",
                 }
             }

@@ -1,0 +1,235 @@
+"""The channels on the team server: mail and webhooks in, agents' replies out.
+
+With a ``[channels]`` table in the config file, ``supportdesk serve``
+
+- answers ``POST /v1/channels/email`` (one raw RFC 822 mail, from an MTA pipe or a mail
+  provider's inbound webhook) for an admin's API token or the table's ``email_token``, and
+  ``POST /v1/channels/chat|webform|social``, whose bodies are signed with the channel's secret;
+- runs the SMTP listener (``--smtp-port``) and the outbox worker (when a relay or an outbound
+  URL is configured) for as long as the server runs;
+- queues, inside the transaction of every write it applies, the public replies that write added
+  (:meth:`ServerChannels.after_write`), so a reply is queued exactly when it exists, once.
+
+Without the table the endpoints answer 404 and nothing else changes.
+"""
+
+# No ``from __future__ import annotations`` here: FastAPI reads the endpoints' annotations.
+
+import hashlib
+import hmac
+import logging
+import socket
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
+
+from supportdesk.channels.errors import ChannelError
+from supportdesk.channels.service import ChannelService
+from supportdesk.channels.settings import ChannelSettings
+from supportdesk.config import ConfigError
+from supportdesk.domain.context import SYSTEM
+from supportdesk.server.app import ORJSONResponse, ServerState, authenticate
+from supportdesk.server.apply import AFTER_WRITE, ApiError, Applied, apply_as
+from supportdesk.server.db import normalize_url
+
+log = logging.getLogger(__name__)
+
+EMAIL_PATH = "/v1/channels/email"
+MIN_TOKEN_CHARS = 16
+
+
+@dataclass(frozen=True)
+class ChannelOptions:
+    """What ``supportdesk serve`` runs for the channels: settings, endpoint token, listener."""
+
+    settings: ChannelSettings
+    email_token: str | None = None
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int | None = None
+    interval: float = 2.0
+
+
+def attachments_dir(section: dict[str, Any], db: str | None) -> Path:
+    """``[channels] attachments_dir``, else a folder beside a SQLite database.
+
+    PostgreSQL servers must name one: several processes on several machines have to share it.
+    """
+    configured = section.get("attachments_dir")
+    if configured is not None:
+        if not isinstance(configured, str) or not configured.strip():
+            raise ConfigError("[channels] attachments_dir must be a folder path")
+        return Path(configured).expanduser()
+    url = normalize_url(db)
+    if url.startswith("sqlite:///") and not url.endswith(":memory:"):
+        database = Path(url.removeprefix("sqlite:///"))
+        return database.parent / f"{database.stem}-attachments"
+    raise ConfigError("[channels] attachments_dir is needed with PostgreSQL: a folder every server process can reach")
+
+
+def channel_options(
+    section: dict[str, Any],
+    *,
+    db: str | None,
+    relay: str | None = None,
+    smtp_host: str = "127.0.0.1",
+    smtp_port: int | None = None,
+    interval: float = 2.0,
+) -> ChannelOptions | None:
+    """The channels ``serve`` runs, from ``[channels]`` and its flags; None when there is no table."""
+    if not section:
+        if relay or smtp_port is not None:
+            raise ConfigError("--smtp-port and --relay need a [channels] table with a secret in the config file")
+        return None
+    if relay:
+        section = {**section, "relay": relay}
+    settings = ChannelSettings.from_section(section, attachments_dir=attachments_dir(section, db))
+    token = section.get("email_token")
+    if token is not None and (not isinstance(token, str) or len(token) < MIN_TOKEN_CHARS):
+        raise ConfigError(f"[channels] email_token must be a string of at least {MIN_TOKEN_CHARS} characters")
+    if smtp_port is not None:
+        _check_can_listen(smtp_host, smtp_port)
+    return ChannelOptions(settings, token, smtp_host, smtp_port, interval)
+
+
+class ListenError(Exception):
+    """The SMTP listener cannot take its port; the message says why."""
+
+
+def _check_can_listen(host: str, port: int) -> None:
+    """Refuse at start-up, in one line, a port the SMTP listener could not take."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise ListenError(f"cannot receive SMTP on {host}:{port}: {error.strerror or error}") from None
+
+
+def _same_secret(given: str, expected: str) -> bool:
+    return hmac.compare_digest(hashlib.sha256(given.encode()).digest(), hashlib.sha256(expected.encode()).digest())
+
+
+def channel_error(error: ChannelError) -> Response:
+    return ORJSONResponse({"error": error.as_dict()}, status_code=error.status)
+
+
+class ServerChannels:
+    """The channels of one server process: its router, its worker and its after-write hook."""
+
+    def __init__(self, options: ChannelOptions | None) -> None:
+        self.options = options
+        self.service: ChannelService | None = None
+
+    def _service(self, state: ServerState) -> ChannelService:
+        if self.options is None:
+            raise ApiError(
+                404, "not_configured", "the channels are not configured on this server ([channels] in its config)"
+            )
+        if self.service is None:
+
+            def apply(name: str, args: dict[str, Any]) -> dict[str, Any]:
+                return apply_as(state.database, SYSTEM, name, args, poke=state.events.poke)[0]
+
+            self.service = ChannelService(state.database.engine, apply, self.options.settings)
+        return self.service
+
+    def after_write(self, connection: Connection, applied: Applied) -> None:
+        """Queue the public replies among the messages a write inserted, in its transaction.
+
+        A database error fails the write (the client pushes again); a fault in our own rendering
+        is logged and the write stands, so one odd ticket never jams an agent's outbox.
+        """
+        from supportdesk.channels.outbound import queue_replies
+        from supportdesk.store.times import utcnow
+
+        messages = applied.inserted_ids("message")
+        if not messages or self.options is None:
+            return
+        try:
+            with connection.begin_nested():
+                queue_replies(connection, messages, self.options.settings, now=utcnow())
+        except SQLAlchemyError:
+            raise
+        except Exception:
+            log.exception("queueing the replies among messages %s failed; they will not be sent", messages)
+
+    def worker(self, state: ServerState) -> Callable[[], None]:
+        """Start the hook, the SMTP listener and the outbox worker; returns what stops them."""
+        if self.options is None:
+            return lambda: None
+        service = self._service(state)
+        AFTER_WRITE.append(self.after_write)
+        try:
+            service.start(
+                smtp_host=self.options.smtp_host, smtp_port=self.options.smtp_port, interval=self.options.interval
+            )
+        except BaseException:
+            AFTER_WRITE.remove(self.after_write)
+            raise
+
+        def stop() -> None:
+            service.stop()
+            with suppress(ValueError):
+                AFTER_WRITE.remove(self.after_write)
+
+        return stop
+
+    def router(self, state: ServerState) -> APIRouter:
+        api = APIRouter(prefix="/v1/channels", tags=["channels"])
+        current_actor = authenticate(state)
+
+        def mail_poster(request: Request) -> ChannelService:
+            """The service, for an admin's token or ``[channels] email_token`` (nobody else)."""
+            service = self._service(state)
+            assert self.options is not None
+            header = request.headers.get("authorization", "")
+            scheme, _, token = header.partition(" ")
+            expected = self.options.email_token
+            if expected and scheme.lower() == "bearer" and _same_secret(token.strip(), expected):
+                return service
+            if not current_actor(request).is_admin:
+                raise ApiError(403, "forbidden", "only an admin's token or the [channels] email_token may post mail")
+            return service
+
+        @api.post("/email")
+        async def email(
+            request: Request,
+            service: Annotated[ChannelService, Depends(mail_poster)],
+            recipient: Annotated[list[str], Query(max_length=50, description="Envelope recipients.")] = [],  # noqa: B006
+            sender: Annotated[str | None, Query(max_length=320, description="The envelope sender.")] = None,
+        ) -> Any:
+            """Ingest one raw RFC 822 mail (the body, as received); answers what became of it.
+
+            An MTA pipe passes the envelope: ``?sender=…&recipient=…`` (the recipient routes the
+            ticket, as over SMTP); without it the To, Cc and Delivered-To headers do.
+            """
+            raw = await request.body()
+            try:
+                outcome = await run_in_threadpool(
+                    lambda: service.mail.ingest(raw, envelope_sender=sender, recipients=recipient or None)
+                )
+            except ChannelError as error:
+                return channel_error(error)
+            return outcome.as_dict()
+
+        @api.post("/{channel}")
+        async def webhook(channel: Literal["chat", "webform", "social"], request: Request) -> Any:
+            """A signed chat, web-form or social webhook (X-Supportdesk-Timestamp and -Signature)."""
+            service = self._service(state)
+            raw = await request.body()
+            try:
+                outcome = await run_in_threadpool(service.webhooks.handle, channel, raw, request.headers)
+            except ChannelError as error:
+                return channel_error(error)
+            return outcome.as_dict()
+
+        return api
