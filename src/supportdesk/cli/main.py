@@ -60,8 +60,10 @@ def main(
 
 
 def open_console() -> None:
-    """With no command: the console. Until it lands, the queue as a table."""
-    tickets.list_tickets(query="status<solved", limit=50)
+    """With no command: the console on the selected workspace (Textual is imported only here)."""
+    from supportdesk.tui import run_console
+
+    run_console(STATE.workspace(), STATE.settings)
 
 
 def run() -> None:
