@@ -76,6 +76,7 @@ class TicketScreen(Screen[None]):
         self.macros: list[dict[str, Any]] = []
         self.plans: dict[str, MacroPlan] = {}
         self._macro_by_key: list[str] = []
+        self._unsaved: dict[tuple[str, str], local_state.Draft] = {}
         self.loaded_at: float | None = None
 
     @property
@@ -207,8 +208,11 @@ class TicketScreen(Screen[None]):
         return status if status in SUBMIT_STATUSES else "open"
 
     def open_composer(self, kind: str) -> None:
-        with self.console.db.read() as connection:
-            draft = local_state.load_draft(connection, self.ticket_id, kind)
+        """Show the draft of ``kind``: the one in memory if this pane has it, else the stored one."""
+        draft = self._unsaved.get((self.ticket_id, kind))
+        if draft is None:
+            with self.console.db.read() as connection:
+                draft = local_state.load_draft(connection, self.ticket_id, kind)
         self.composer.open(
             kind, draft.body if draft else "", draft.state if draft else {}, default_status=self._default_status()
         )
@@ -229,7 +233,9 @@ class TicketScreen(Screen[None]):
 
     @on(Composer.DraftChanged)
     def _draft_changed(self, message: Composer.DraftChanged) -> None:
-        self._save_draft(local_state.Draft(self.ticket_id, message.kind, message.body, message.state))
+        draft = local_state.Draft(self.ticket_id, message.kind, message.body, message.state)
+        self._unsaved[(self.ticket_id, message.kind)] = draft
+        self._save_draft(draft)
 
     @work(thread=True, group="draft-save", exit_on_error=False)
     def _save_draft(self, draft: local_state.Draft) -> None:
@@ -285,6 +291,7 @@ class TicketScreen(Screen[None]):
         self.console.write(mutations, sequential=True, done=sent, failed=kept)
 
     def _sent(self, kind: str, ticket_id: str, outcomes: list[Any]) -> None:
+        self._unsaved.pop((ticket_id, kind), None)
         self._delete_draft(ticket_id, kind)
         if ticket_id == self.ticket_id:
             composer = self.composer
@@ -447,8 +454,8 @@ class TicketScreen(Screen[None]):
         switcher.current = "macros"
         with self.console.db.read() as connection:
             self.macros = reads.list_macros(connection)
+        panel.focus_search(clear=True)
         panel.set_macros(self.macros)
-        panel.focus_search()
 
     def _close_side(self) -> None:
         self.query_one(ContentSwitcher).current = "customer"
@@ -561,7 +568,7 @@ class TicketScreen(Screen[None]):
             self._close_side()
             return
         switcher.current = "kb"
-        panel.focus_search()
+        panel.focus_search(clear=True)
         self._find_articles("")
 
     @on(KBPanel.Searching)

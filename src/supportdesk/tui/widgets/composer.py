@@ -158,6 +158,9 @@ class Composer(Vertical):
         self.query_one("#composer-hint", Static).update(Content(hint))
 
     def state(self) -> dict[str, Any]:
+        """What besides the text must survive a restart; nothing for an empty draft."""
+        if not self.text.strip() and self.macro is None:
+            return {}
         state: dict[str, Any] = {"status": self.submit_as} if self.kind == "reply" else {}
         if self.macro is not None:
             state["macro"] = self.macro.as_state()

@@ -100,8 +100,11 @@ class MacroPanel(Vertical):
         self.macros = macros
         self._narrow(self.query_one("#macro-search", Input).value)
 
-    def focus_search(self) -> None:
-        self.query_one("#macro-search", Input).focus()
+    def focus_search(self, *, clear: bool = False) -> None:
+        search = self.query_one("#macro-search", Input)
+        if clear:
+            search.value = ""
+        search.focus()
 
     def _narrow(self, text: str) -> None:
         text = text.strip()
@@ -211,8 +214,11 @@ class KBPanel(Vertical):
     def list(self) -> RowList:
         return self.query_one("#kb-list", RowList)
 
-    def focus_search(self) -> None:
-        self.query_one("#kb-search", Input).focus()
+    def focus_search(self, *, clear: bool = False) -> None:
+        search = self.query_one("#kb-search", Input)
+        if clear:
+            search.value = ""
+        search.focus()
 
     def set_hits(self, hits: list[ArticleHit], *, suggested: bool) -> None:
         self.hits = hits
