@@ -62,7 +62,9 @@ async def test_open_a_ticket_shows_it_and_marks_it_seen(make_app: AppFactory, co
         header = str(screen.query_one("#ticket-header").render())
         assert f"#{detail.ticket['number']}" in header
         assert len(screen.timeline.blocks) == len(detail.messages)
-        await until(pilot, lambda: bool(rows(console_workspace, "SELECT 1 FROM ticket_seen WHERE ticket_id = ?", ticket_id)))
+        await until(
+            pilot, lambda: bool(rows(console_workspace, "SELECT 1 FROM ticket_seen WHERE ticket_id = ?", ticket_id))
+        )
         await pilot.press("escape")
         assert isinstance(app.screen, QueueScreen)
 
@@ -97,7 +99,12 @@ async def test_internal_note_is_not_public(make_app: AppFactory, console_workspa
         await type_text(pilot, "checked the logs")
         await pilot.press("ctrl+s")
         await until(pilot, lambda: not screen.composer.is_open)
-        note = rows(console_workspace, "SELECT public FROM message WHERE ticket_id = ? AND body = ?", ticket_id, "checked the logs")
+        note = rows(
+            console_workspace,
+            "SELECT public FROM message WHERE ticket_id = ? AND body = ?",
+            ticket_id,
+            "checked the logs",
+        )
         assert [r["public"] for r in note] == [0]
 
 
@@ -134,7 +141,9 @@ async def test_macro_preview_apply_undo_and_send(make_app: AppFactory, console_w
         composer.text_area.focus()
         await pilot.press("ctrl+u")
         assert composer.macro is None and composer.text == "my own words"
-        assert not rows(console_workspace, "SELECT 1 FROM ticket_tag WHERE ticket_id = ? AND tag = 'refund_issued'", ticket_id)
+        assert not rows(
+            console_workspace, "SELECT 1 FROM ticket_tag WHERE ticket_id = ? AND tag = 'refund_issued'", ticket_id
+        )
         await pilot.press("escape", "m")
         await type_text(pilot, "refund issued")
         await pilot.press("enter")
@@ -157,7 +166,10 @@ async def test_kb_suggestions_search_and_insert(make_app: AppFactory, console_wo
         panel = screen.query_one("KBPanel")
         await until(pilot, lambda: bool(panel.hits))
         await type_text(pilot, "password")
-        await until(pilot, lambda: bool(panel.hits) and "password" in panel.hits[0].title.lower() + panel.hits[0].snippet.lower())
+        await until(
+            pilot,
+            lambda: bool(panel.hits) and "password" in panel.hits[0].title.lower() + panel.hits[0].snippet.lower(),
+        )
         slug = panel.hits[0].slug
         await pilot.press("enter")
         await until(pilot, lambda: screen.composer.is_open and slug in screen.composer.text)
@@ -231,8 +243,10 @@ async def test_edit_the_draft_in_editor(make_app: AppFactory, console_workspace:
         assert screen.composer.text == "start -- written in the editor"
         await until(
             pilot,
-            lambda: [r["body"] for r in rows(console_workspace, "SELECT body FROM draft WHERE ticket_id = ?", ticket_id)]
-            == ["start -- written in the editor"],
+            lambda: (
+                [r["body"] for r in rows(console_workspace, "SELECT body FROM draft WHERE ticket_id = ?", ticket_id)]
+                == ["start -- written in the editor"]
+            ),
         )
 
 
@@ -240,7 +254,9 @@ async def test_keymap_override_and_macro_key_from_config(
     make_app: AppFactory, console_workspace: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config = tmp_path / "config.toml"
-    config.write_text('[keys]\n"queue.solve" = "x"\n"nonsense.id" = "y"\n\n[macro_keys]\n"f5" = "Billing: refund issued"\n')
+    config.write_text(
+        '[keys]\n"queue.solve" = "x"\n"nonsense.id" = "y"\n\n[macro_keys]\n"f5" = "Billing: refund issued"\n'
+    )
     monkeypatch.setenv("SUPPORTDESK_CONFIG", str(config))
     app = make_app()
     async with app.run_test(size=(140, 40)) as pilot:
@@ -252,7 +268,10 @@ async def test_keymap_override_and_macro_key_from_config(
         await settle(pilot)
         assert rows(console_workspace, "SELECT status FROM ticket WHERE id = ?", row.id)[0]["status"] == row.status
         await pilot.press("x")
-        await until(pilot, lambda: rows(console_workspace, "SELECT status FROM ticket WHERE id = ?", row.id)[0]["status"] == "solved")
+        await until(
+            pilot,
+            lambda: rows(console_workspace, "SELECT status FROM ticket WHERE id = ?", row.id)[0]["status"] == "solved",
+        )
         await pilot.press("question_mark")
         help_text = str(app.screen.query_one("#help-body").render())
         assert "queue.solve *" in help_text and "Billing: refund issued" in help_text
@@ -289,7 +308,9 @@ async def test_refused_reply_keeps_the_draft(make_app: AppFactory, console_works
         await pilot.press("r")
         await type_text(pilot, "an answer to an old question")
         # the customer writes again from another process while the agent types
-        write.apply(console_workspace, "ticket.receive", {"ticket_id": ticket_id, "body": "are you there?"}, actor=SYSTEM)
+        write.apply(
+            console_workspace, "ticket.receive", {"ticket_id": ticket_id, "body": "are you there?"}, actor=SYSTEM
+        )
         await pilot.press("ctrl+s")
         await until(pilot, lambda: any("newer message" in str(n.message) for n in app._notifications))
         assert screen.composer.is_open and screen.composer.text == "an answer to an old question"
@@ -308,7 +329,9 @@ async def test_another_process_writing_refreshes_the_queue(make_app: AppFactory,
         row = queue.current_row
         assert row is not None
         assert not app.check_store()
-        write.apply(console_workspace, "ticket.set_subject", {"ticket_id": row.id, "subject": "Renamed elsewhere"}, actor=SYSTEM)
+        write.apply(
+            console_workspace, "ticket.set_subject", {"ticket_id": row.id, "subject": "Renamed elsewhere"}, actor=SYSTEM
+        )
         assert app.check_store()
         await until(pilot, lambda: (r := queue.current_row) is not None and r.subject == "Renamed elsewhere")
         assert "Renamed elsewhere" in queue.render_line(queue.cursor - round(queue.scroll_y)).text
@@ -352,7 +375,12 @@ async def test_log_a_call_opens_a_ticket_for_the_caller(make_app: AppFactory, co
         await pilot.click("#call-notes")
         await type_text(pilot, "wants a callback about invoices")
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: bool(rows(console_workspace, "SELECT 1 FROM message WHERE body = ?", "wants a callback about invoices")))
+        await until(
+            pilot,
+            lambda: bool(
+                rows(console_workspace, "SELECT 1 FROM message WHERE body = ?", "wants a callback about invoices")
+            ),
+        )
         ticket = rows(
             console_workspace,
             "SELECT t.channel, m.meta FROM message m JOIN ticket t ON t.id = m.ticket_id WHERE m.body = ?",
@@ -362,7 +390,7 @@ async def test_log_a_call_opens_a_ticket_for_the_caller(make_app: AppFactory, co
         assert json.loads(ticket["meta"])["call"]["duration_seconds"] == 270
 
 
-async def test_g_and_G_reach_both_ends_by_keyset(make_app: AppFactory) -> None:
+async def test_first_and_last_rows_are_reached_by_keyset(make_app: AppFactory) -> None:
     app = make_app()
     async with app.run_test(size=(140, 40)) as pilot:
         await settle(pilot)

@@ -161,7 +161,9 @@ ACTIONS: tuple[ConsoleAction, ...] = (
         priority=True,
         show=False,
     ),
-    _A("composer.close", "escape", "close", "Close", "Hide the composer (the draft is kept)", "composer", priority=True),
+    _A(
+        "composer.close", "escape", "close", "Close", "Hide the composer (the draft is kept)", "composer", priority=True
+    ),
     # macro panel
     _A("macros.apply", "enter", "apply", "Apply", "Stage the macro on the draft", "macros"),
     _A("macros.close", "escape", "close", "Close", "Close the panel", "macros"),

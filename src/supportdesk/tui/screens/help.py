@@ -34,10 +34,10 @@ def help_content(keymap: dict[str, str], macro_keys: dict[str, str], config_file
             keys = key_label(effective_keys(action.id, keymap))
             mark = " *" if action.id in keymap else ""
             lines.append(
-                Content(f"  {keys:<18}")
+                Content(f"  {keys:<16}")
+                + Content.styled(f"{action.id + mark:<24}", "italic dim")
                 + Content(f"{action.description:<16}")
-                + Content.styled(f"{action.help}", "dim")
-                + Content.styled(f"  {action.id}{mark}", "italic dim")
+                + Content.styled(action.help, "dim")
             )
         lines.append(Content(""))
     lines.append(Content.styled("Your macro keys", "bold underline"))

@@ -61,7 +61,10 @@ def header_content(
     second += field("assignee", t.get("assignee"))
     second += field("tags", ", ".join(detail.tags) if detail.tags else None)
     requester = safe_line(detail.requester.get("name") or "", cap=80) or "(no name)"
-    primary = next((i["value"] for i in detail.identities if i["is_primary"]), None)
+    primary = next(
+        (i["value"] for i in sorted(detail.identities, key=lambda i: (not i["is_primary"], i["kind"] != "email"))),
+        None,
+    )
     third = Content.styled("requester ", "dim") + Content(requester)
     if primary:
         third += Content(f" <{safe_line(primary, cap=120)}>")
