@@ -12,9 +12,7 @@ def load(workspace: Workspace, model: QueueModel, page: int) -> bool:
     if spec is None:
         return False
     with workspace.reading() as connection:
-        result = reads.queue_page(
-            connection, model.plan, after=spec.after, limit=spec.limit, reverse=spec.reverse, inclusive=spec.inclusive
-        )
+        result = reads.queue_page(connection, model.plan, after=spec.after, limit=spec.limit, reverse=spec.reverse)
     model.store(page, result.rows, result.more, forward=not spec.reverse)
     return True
 
@@ -40,7 +38,7 @@ def test_pages_by_neighbour_anchor_and_from_the_end_agree_with_one_long_read(con
     fresh = QueueModel(plan, 2)
     with console_workspace.reading() as connection:
         fresh.anchors = reads.queue_anchors(connection, plan, every=PAGE)
-    assert load(console_workspace, fresh, 1)  # from an anchor, inclusive
+    assert load(console_workspace, fresh, 1)  # backwards from the next page's anchor
     assert [fresh.row(i).id for i in range(PAGE, 2 * PAGE)] == expected[PAGE : 2 * PAGE]  # type: ignore[union-attr]
     for page in range(last + 1):
         assert page in fresh.pages or load(console_workspace, fresh, page)

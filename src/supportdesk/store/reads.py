@@ -140,13 +140,11 @@ def queue_page(
     after: tuple[Any, str] | None = None,
     limit: int = 50,
     reverse: bool = False,
-    inclusive: bool = False,
 ) -> Page:
     """One page of the queue. ``after`` is the cursor of the last row already shown.
 
     With ``reverse`` the page is read backwards from ``after`` (for scrolling up, or for ``G``
-    with ``after=None``) and returned in display order. With ``inclusive`` the row at ``after``
-    itself comes first (a page that starts at an anchor of :func:`queue_anchors`).
+    with ``after=None``) and returned in display order.
     """
     limit = max(1, min(limit, 1000))
     source, text_condition = _from_clause(plan)
@@ -159,7 +157,7 @@ def queue_page(
         conditions.append(text_condition)
         params["fts"] = plan.compiled.fts
     if after is not None:
-        op = ("<" if descending else ">") + ("=" if inclusive else "")
+        op = "<" if descending else ">"
         conditions.append(f"({key}, t.id) {op} (:after_key, :after_id)")
         params["after_key"], params["after_id"] = after
     params["limit"] = limit + 1

@@ -28,7 +28,7 @@ class CountLoaded(Message):
 
 
 class AnchorsLoaded(Message):
-    def __init__(self, generation: int, anchors: list[tuple[Any, str]]) -> None:
+    def __init__(self, generation: int, anchors: list[tuple[Any, ...]]) -> None:
         super().__init__()
         self.generation = generation
         self.anchors = anchors

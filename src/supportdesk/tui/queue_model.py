@@ -17,7 +17,7 @@ from supportdesk.store.reads import QueuePlan, QueueRow
 PAGE = 100
 MAX_PAGES = 48
 
-Cursor = tuple[Any, str]
+Cursor = tuple[Any, ...]
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,6 @@ class FetchSpec:
     after: Cursor | None
     limit: int = PAGE
     reverse: bool = False
-    inclusive: bool = False
 
 
 class QueueModel:
@@ -113,8 +112,9 @@ class QueueModel:
         before = self.pages.get(page - 1)
         if before and len(before) == PAGE:
             return FetchSpec(page, before[-1].cursor)
-        if self.anchors is not None and page < len(self.anchors):
-            return FetchSpec(page, self.anchors[page], inclusive=True)
+        if self.anchors is not None and page + 1 < len(self.anchors):
+            # anchors are the first rows of pages: page N is what precedes page N+1's anchor
+            return FetchSpec(page, self.anchors[page + 1], reverse=True)
         following = self.pages.get(page + 1)
         if following:
             return FetchSpec(page, following[0].cursor, reverse=True)

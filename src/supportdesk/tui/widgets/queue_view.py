@@ -268,7 +268,6 @@ class QueueView(ScrollView, can_focus=True):
                         after=spec.after,
                         limit=spec.limit,
                         reverse=spec.reverse,
-                        inclusive=spec.inclusive,
                     )
                 finally:
                     self._unregister(connection)
