@@ -70,8 +70,14 @@ def run() -> None:
     """Console-script entry point."""
     from supportdesk.cli.errors import exit_code_for, print_error
 
+    from supportdesk.cli.fast_console import console_options, open_console as open_fast
+
     try:
-        app()
+        options = console_options(sys.argv[1:])
+        if options is not None:
+            open_fast(options)
+        else:
+            app()
     except KeyboardInterrupt:
         print_error("interrupted")
         sys.exit(130)
