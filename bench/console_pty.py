@@ -128,13 +128,17 @@ class Console:
             self.send(char)
             time.sleep(pause)
 
-    def open_filter(self, query: str) -> None:
-        """``/``, clear, type ``query`` (not yet entered). Focus moves a moment after ``/``, so
-        wait before typing, as a person does, or the first letters would reach the queue."""
+    def open_filter(self, query: str, *, previous: str = "") -> None:
+        """``/``, erase ``previous``, type ``query`` (not yet entered). Focus moves a moment
+        after ``/``, so wait before typing, as a person does, or the first letters would reach
+        the queue."""
         self.send("/")
         time.sleep(0.15)
-        self.send("ctrl+u")
-        self.type(query)
+        for _ in range(len(previous) + 2):
+            self.send("\x7f")
+            time.sleep(0.01)
+        time.sleep(0.05)
+        self.type(query, pause=0.015)
 
     def key_to_frame(self, key: str, timeout: float = 5.0) -> float:
         """Seconds from writing ``key`` to the end of the frame drawn in answer."""
@@ -144,6 +148,13 @@ class Console:
         if not data:
             raise TimeoutError(f"no frame after {key!r}")
         return at - sent
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the console has used so far (load on the machine does not
+        inflate it the way it inflates wall-clock latency)."""
+        assert self.process is not None
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def rss_mb(self) -> float:
         assert self.process is not None
@@ -156,7 +167,10 @@ class Console:
             return
         try:
             os.write(self.master, b"\x11")  # ctrl+q
-            self.process.wait(timeout=5)
+            until = time.perf_counter() + 30
+            while self.process.poll() is None and time.perf_counter() < until:
+                self.read_burst(0.1)  # keep reading: a full terminal buffer would block its exit
+            self.process.wait(timeout=1)
         except (OSError, subprocess.TimeoutExpired):
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=5)

@@ -69,8 +69,8 @@ def open_console() -> None:
 def run() -> None:
     """Console-script entry point."""
     from supportdesk.cli.errors import exit_code_for, print_error
-
-    from supportdesk.cli.fast_console import console_options, open_console as open_fast
+    from supportdesk.cli.fast_console import console_options
+    from supportdesk.cli.fast_console import open_console as open_fast
 
     try:
         options = console_options(sys.argv[1:])

@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from supportdesk.store import reads
+
 if TYPE_CHECKING:
     from supportdesk.store.workspace import Workspace
 
@@ -22,6 +24,9 @@ if TYPE_CHECKING:
 class ConsoleDB:
     def __init__(self, workspace: Workspace, *, size: int = 4) -> None:
         self.workspace = workspace
+        self._watch = workspace.connect(readonly=True)
+        self._watch_lock = threading.Lock()
+        self._seen_version = self._version()
         self._idle: queue.LifoQueue[sqlite3.Connection] = queue.LifoQueue()
         self._size = size
         self._opened = 0
@@ -54,16 +59,46 @@ class ConsoleDB:
             return connection
         return self._idle.get()
 
+    # --- noticing other writers -----------------------------------------------------------
+
+    def _version(self) -> int:
+        return reads.data_version(self._watch)
+
+    def changed_elsewhere(self) -> bool:
+        """Whether anyone committed since the last call (SQLite's ``data_version``: microseconds).
+
+        Our own draft and "seen" writes are not news (see :meth:`local`); our mutations are, so
+        the screens re-read after them like after anyone else's.
+        """
+        if not self._watch_lock.acquire(blocking=False):
+            return False  # a local write is committing: look again at the next poll
+        try:
+            version = self._version()
+            changed, self._seen_version = version != self._seen_version, version
+        finally:
+            self._watch_lock.release()
+        return changed
+
     @contextmanager
     def local(self) -> Iterator[sqlite3.Connection]:
-        """A writable connection for local-only rows (drafts, seen marks), closed afterwards."""
+        """A writable connection for local-only rows (drafts, seen marks), closed afterwards.
+
+        The commit is absorbed into the change counter when nobody else committed meanwhile, so
+        saving a draft while typing does not make every screen re-read the store.
+        """
         connection = self.workspace.connect()
         try:
-            yield connection
+            with self._watch_lock:
+                before = self._version()
+                yield connection
+                after = self._version()
+                if before == self._seen_version and after == before + 1:
+                    self._seen_version = after
         finally:
             connection.close()
 
     def close(self) -> None:
+        self._watch.close()
         for connection in self._all:
             connection.close()
         self._all.clear()

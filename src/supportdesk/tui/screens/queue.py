@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from supportdesk.store import reads
 from supportdesk.store.query import QueryError, parse
@@ -21,6 +21,7 @@ from supportdesk.tui.messages import StoreChanged, ViewCounted
 from supportdesk.tui.screens.forms import CallLog, CallScreen, Choice, ConfirmScreen, PickerScreen, PromptScreen
 from supportdesk.tui.text import safe_line
 from supportdesk.tui.widgets.filter_bar import FilterBar
+from supportdesk.tui.widgets.key_bar import KeyBar
 from supportdesk.tui.widgets.queue_view import QueueHeader, QueueView
 from supportdesk.tui.widgets.row_list import RowList
 from supportdesk.tui.widgets.status_bar import StatusBar
@@ -63,7 +64,7 @@ class QueueScreen(Screen[None]):
                 yield QueueHeader(queue, id="queue-header")
                 yield queue
         yield StatusBar()
-        yield Footer()
+        yield KeyBar()
 
     @property
     def queue(self) -> QueueView:
@@ -296,9 +297,7 @@ class QueueScreen(Screen[None]):
         return row
 
     def open_ticket(self, row: QueueRow, mode: str | None = None) -> None:
-        from supportdesk.tui.screens.ticket import TicketScreen
-
-        self.app.push_screen(TicketScreen(row.id, mode=mode, queue=self))
+        self.app.push_screen(self.console.ticket_screen(row.id, mode=mode, queue=self))
 
     def action_open_ticket(self) -> None:
         if (row := self._row()) is not None:

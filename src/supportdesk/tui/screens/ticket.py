@@ -15,7 +15,7 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import ContentSwitcher, Footer
+from textual.widgets import ContentSwitcher
 
 from supportdesk.store import local_state, reads
 from supportdesk.tui import choices
@@ -25,6 +25,7 @@ from supportdesk.tui.screens.forms import CallLog, CallScreen, Choice, PickerScr
 from supportdesk.tui.text import safe, safe_line
 from supportdesk.tui.widgets.composer import SUBMIT_STATUSES, Composer, StagedMacro, SwitchKind
 from supportdesk.tui.widgets.customer_panel import CustomerPanel
+from supportdesk.tui.widgets.key_bar import KeyBar
 from supportdesk.tui.widgets.side_panels import KBPanel, MacroPanel, plan_content, plan_summary
 from supportdesk.tui.widgets.status_bar import StatusBar
 from supportdesk.tui.widgets.ticket_header import TicketHeader, header_content
@@ -94,7 +95,7 @@ class TicketScreen(Screen[None]):
                 yield MacroPanel(id="macros")
                 yield KBPanel(id="kb")
         yield StatusBar()
-        yield Footer()
+        yield KeyBar()
 
     @property
     def composer(self) -> Composer:
@@ -108,24 +109,60 @@ class TicketScreen(Screen[None]):
         for index, (key, name) in enumerate(self.console.user_keys.macro_keys.items()):
             self._macro_by_key.append(name)
             self._bindings.bind(key, f"macro_key({index})", f"Macro: {name}", show=False)
+
+    def show(self, ticket_id: str, *, mode: str | None = None, queue: QueueScreen | None = None) -> None:
+        """Point this pane at a ticket before it is pushed again (one pane is kept and reused:
+        composing a screen of thirty widgets on every enter would cost more than the ticket)."""
+        self.queue_screen = queue or self.queue_screen
+        self.mode = mode
+        self._fresh = True
+        if self.is_mounted:
+            self._clear(ticket_id)
+        else:
+            self.ticket_id = ticket_id
+
+    def _clear(self, ticket_id: str) -> None:
+        composer = self.composer
+        if composer.is_open:
+            composer.close()
+        composer.macro = None
+        self.ticket_id = ticket_id
+        self.data = None
+        self.plans.clear()
+        self.query_one(ContentSwitcher).current = "customer"
+        self.query_one(TicketHeader).show(Content.styled("loading…", "dim"))
+        self.timeline.set_entries([])
+
+    def on_screen_resume(self) -> None:
+        if not getattr(self, "_fresh", True):
+            return
+        self._fresh = False
         self.timeline.focus()
-        self.load()
+        # read on the spot (a few milliseconds, WAL readers never wait): the pane's first frame
+        # then already shows the ticket instead of "loading…" followed by a second full frame
+        self.on_ticket_loaded(TicketLoaded(self.ticket_id, self._read(self.ticket_id)))
+        self._mark_seen(self.ticket_id)
 
     # --- loading --------------------------------------------------------------------------
 
     def load(self) -> None:
         self._load(self.ticket_id)
 
-    @work(thread=True, group="ticket-load", exclusive=True, exit_on_error=False)
-    def _load(self, ticket_id: str) -> None:
+    def _read(self, ticket_id: str) -> TicketData | None:
         with self.console.db.read() as connection:
             detail = reads.ticket_detail(connection, ticket_id)
             if detail is None:
-                self.post_message(TicketLoaded(ticket_id, None))
-                return
+                return None
             customer = reads.customer_detail(connection, detail.ticket["requester_id"], limit=100)
             drafts = local_state.draft_kinds(connection, ticket_id)
-        self.post_message(TicketLoaded(ticket_id, TicketData(detail, customer, drafts)))
+        return TicketData(detail, customer, drafts)
+
+    @work(thread=True, group="ticket-load", exclusive=True, exit_on_error=False)
+    def _load(self, ticket_id: str) -> None:
+        self.post_message(TicketLoaded(ticket_id, self._read(ticket_id)))
+
+    @work(thread=True, group="ticket-seen", exit_on_error=False)
+    def _mark_seen(self, ticket_id: str) -> None:
         with self.console.db.local() as connection:
             local_state.mark_seen(connection, ticket_id)
 
@@ -137,6 +174,8 @@ class TicketScreen(Screen[None]):
             self.app.pop_screen()
             return
         same = self.data is not None and self.data.detail.ticket["id"] == message.ticket_id
+        if not same:
+            self._mark_seen(message.ticket_id)
         self.data = message.data
         self._show_header()
         self.timeline.set_entries(message.data.detail.messages, keep_position=same)

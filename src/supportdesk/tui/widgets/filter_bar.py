@@ -15,10 +15,12 @@ from supportdesk.tui.actions import bindings
 
 class FilterBar(Vertical):
     BINDINGS = bindings("filter")
+    # Always on screen (one line): focusing a widget that is still hidden would be ignored,
+    # and the letters typed right after "/" would reach the queue as commands.
     DEFAULT_CSS = """
-    FilterBar { height: auto; display: none; }
-    FilterBar.-open { display: block; }
-    FilterBar > Input { border: tall $accent; }
+    FilterBar { height: auto; }
+    FilterBar > Input { border: none; height: 1; padding: 0 1; background: $surface; }
+    FilterBar > Input:focus { border: none; background: $boost; }
     FilterBar > #filter-error { color: $error; height: auto; padding: 0 1; display: none; }
     FilterBar > #filter-error.-shown { display: block; }
     """
@@ -32,7 +34,10 @@ class FilterBar(Vertical):
         pass
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="status:open,pending priority>=high tag:refund assignee:me refund*", id="filter-input")
+        yield Input(
+            placeholder="/ filter: status:open,pending priority>=high tag:refund assignee:me refund*",
+            id="filter-input",
+        )
         yield Static(id="filter-error", markup=False)
 
     @property
@@ -44,7 +49,6 @@ class FilterBar(Vertical):
         return self.input.value
 
     def open(self) -> None:
-        self.add_class("-open")
         self.input.focus()
 
     def check(self, text: str) -> QueryError | None:
@@ -53,7 +57,7 @@ class FilterBar(Vertical):
         try:
             parse(text)
         except QueryError as error:
-            # the input has a border and one cell of padding on the left
+            # the input has one cell of padding on the left
             caret = " " * min(error.position + 1, 200) + "^ "
             error_line.update(Content(caret) + Content(str(error)))
             error_line.add_class("-shown")
@@ -74,7 +78,6 @@ class FilterBar(Vertical):
             self.post_message(self.Applied(event.value.strip()))
 
     def action_close_filter(self) -> None:
-        self.remove_class("-open")
         self.post_message(self.Closed())
 
     def action_clear_filter(self) -> None:

@@ -21,7 +21,7 @@ from rich.style import Style
 from textual import events, on, work
 from textual.geometry import Size
 from textual.message import Message
-from textual.reactive import reactive
+from textual.reactive import var
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widget import Widget
@@ -64,7 +64,7 @@ class QueueView(ScrollView, can_focus=True):
         "queue--dim",
     }
 
-    cursor = reactive(0, always_update=True)
+    cursor = var(0, always_update=True)
 
     class CursorMoved(Message):
         def __init__(self, index: int, row: QueueRow | None) -> None:
@@ -99,6 +99,7 @@ class QueueView(ScrollView, can_focus=True):
         self._follow_id: str | None = None
         self._active: dict[sqlite3.Connection, int] = {}
         self._lock = threading.Lock()
+        self._styles: dict[str, Style] = {}
 
     # --- the query ------------------------------------------------------------------------
 
@@ -140,6 +141,29 @@ class QueueView(ScrollView, can_focus=True):
         height = self.model.height if self.model else 0
         self.virtual_size = Size(self.scrollable_content_region.width, height)
 
+    # --- styles ---------------------------------------------------------------------------
+
+    def _style(self, name: str) -> Style:
+        """A component style, kept until the theme or CSS changes (``refresh`` would drop
+        Textual's own cache on every key)."""
+        style = self._styles.get(name)
+        if style is None:
+            style = self.rich_style if name == "base" else self.get_component_rich_style(name)
+            self._styles[name] = style
+        return style
+
+    def notify_style_update(self) -> None:
+        self._styles.clear()
+        super().notify_style_update()
+
+    def on_focus(self) -> None:
+        self._styles.clear()
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self._styles.clear()
+        self.refresh()
+
     # --- rows -----------------------------------------------------------------------------
 
     @property
@@ -163,22 +187,20 @@ class QueueView(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         self._fit_columns(width)
-        base = self.rich_style
+        base = self._style("base")
         model = self.model
         index = round(self.scroll_y) + y
         if model is None or index >= model.height:
             if y == 0 and model is not None and not model.loading and model.height == 0:
                 text = self.error or "no tickets match"
-                return Strip(
-                    [Segment(f"  {text}", base + self.get_component_rich_style("queue--dim"))]
-                ).adjust_cell_length(width, base)
+                return Strip([Segment(f"  {text}", base + self._style("queue--dim"))]).adjust_cell_length(width, base)
             return Strip.blank(width, base)
         row = model.row(index)
         if row is None:
             self._schedule_fetch()
-            style = base + self.get_component_rich_style("queue--placeholder")
+            style = base + self._style("queue--placeholder")
             if index == self.cursor:
-                style += self.get_component_rich_style("queue--cursor")
+                style += self._style("queue--cursor")
             return Strip([Segment("   ·", style)]).adjust_cell_length(width, style)
         return self._row_strip(row, index, width, base)
 
@@ -186,20 +208,19 @@ class QueueView(ScrollView, can_focus=True):
         style = base
         tagged = row.id in self.tagged
         if tagged:
-            style += self.get_component_rich_style("queue--tagged")
+            style += self._style("queue--tagged")
         if index == self.cursor:
-            style += self.get_component_rich_style("queue--cursor")
+            style += self._style("queue--cursor")
         unread = not row.seen
         segments: list[Segment] = []
         for column in self._columns:
             text, extra = self._value(row, column.key, unread, tagged)
-            cell_style = style + extra if extra is not None else style
-            segments.append(Segment(_cell(text, column), cell_style))
-            segments.append(Segment(" ", style))
+            # one segment per cell, its separating space included: fewer pieces per frame
+            segments.append(Segment(_cell(text, column) + " ", style + extra if extra is not None else style))
         return Strip(segments).adjust_cell_length(width, style)
 
     def _value(self, row: QueueRow, key: str, unread: bool, tagged: bool) -> tuple[str, Style | None]:
-        component = self.get_component_rich_style
+        component = self._style
         if key == "mark":
             mark = ("▶" if tagged else " ") + ("●" if unread else " ")
             return mark, component("queue--unread") if unread else None
@@ -356,7 +377,10 @@ class QueueView(ScrollView, can_focus=True):
             self.scroll_to(y=new, animate=False, immediate=True)
         elif new >= top + height:
             self.scroll_to(y=new - height + 1, animate=False, immediate=True)
-        self.refresh()
+        else:
+            # the rest of the screen is unchanged: repaint the two rows the cursor left and entered
+            self.refresh_line(old)
+            self.refresh_line(new)
         self.post_message(self.CursorMoved(new, self.current_row))
 
     def _move(self, index: int) -> None:

@@ -38,4 +38,5 @@ class StatusBar(Horizontal):
 
     def say(self, text: str) -> None:
         """The screen's own part: a count, a position, who else views the ticket."""
-        self.query_one("#status-context", Static).update(Content(text))
+        # a fixed-size cell: repaint it without laying the screen out again (this runs per key)
+        self.query_one("#status-context", Static).update(Content(text), layout=False)

@@ -62,13 +62,16 @@ class Block:
     width: int = -1
 
 
-def _wrap(text: str, width: int) -> list[str]:
+def _wrap(text: str, width: int, limit: int | None = None) -> list[str]:
+    """Word-wrap ``text`` to ``width`` cells; stop after ``limit`` lines (a folded body)."""
     out: list[str] = []
     for paragraph in text.split("\n"):
-        if not paragraph:
-            out.append("")
-            continue
-        out.extend(line.plain.rstrip() for line in Content(paragraph).wrap(width))
+        if limit is not None and len(out) > limit:
+            break
+        if len(paragraph) <= width and paragraph.isascii():
+            out.append(paragraph.rstrip())  # most lines fit: no need to measure cells
+        else:
+            out.extend(line.plain.rstrip() for line in Content(paragraph).wrap(width))
     return out
 
 
@@ -98,19 +101,32 @@ class Timeline(ScrollView, can_focus=True):
         self.blocks: list[Block] = []
         self._starts: list[int] = []
         self._height = 0
+        self._layout_width = -1
 
     def set_entries(self, entries: list[TimelineEntry], *, keep_position: bool = False) -> None:
-        states = {b.entry.id: (b.expanded, b.show_quoted) for b in self.blocks} if keep_position else {}
+        """Show ``entries``; with ``keep_position`` (a re-read of the same ticket) unchanged
+        messages keep their folding and their laid-out lines."""
+        old = {b.entry.id: b for b in self.blocks} if keep_position else {}
         self.blocks = []
         for entry in entries:
+            previous = old.get(entry.id)
+            if previous is not None and previous.entry.body == entry.body:
+                previous.entry = entry
+                self.blocks.append(previous)
+                continue
             body = entry.body
             text, quoted = split_quoted(body) if entry.channel == "email" else (body, "")
-            expanded, show_quoted = states.get(entry.id, (False, False))
-            self.blocks.append(Block(entry, text, quoted, expanded, show_quoted))
+            self.blocks.append(Block(entry, text, quoted))
         self._layout()
         if not keep_position:
             self.selected = len(self.blocks) - 1
-            self.scroll_to(y=self._starts[-1] if self._starts else 0, animate=False)
+            # after the next layout: a pane just pushed has no size yet to scroll within
+            self.call_after_refresh(self._show_latest)
+
+    def _show_latest(self) -> None:
+        if self.blocks:
+            self.selected = len(self.blocks) - 1
+            self.scroll_to(y=self._starts[-1], animate=False)
 
     # --- layout ---------------------------------------------------------------------------
 
@@ -139,7 +155,7 @@ class Timeline(ScrollView, can_focus=True):
         limit = EXPANDED_CHARS if block.expanded else FOLD_CHARS
         text = block.text
         cut = len(text) > limit
-        wrapped = _wrap(safe(text[:limit]), width)
+        wrapped = _wrap(safe(text[:limit]), width, None if block.expanded else FOLD_LINES)
         if not block.expanded and len(wrapped) > FOLD_LINES:
             hidden = len(wrapped) - FOLD_LINES
             lines += [(line, body_component) for line in wrapped[:FOLD_LINES]]
@@ -167,6 +183,7 @@ class Timeline(ScrollView, can_focus=True):
 
     def _layout(self) -> None:
         width = self._width()
+        self._layout_width = width
         self._starts = []
         y = 0
         for block in self.blocks:
@@ -184,12 +201,18 @@ class Timeline(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         base = self.rich_style
+        if self._width() != self._layout_width:
+            self._layout()  # a scrollbar came or went: the text wraps differently
         line_no = round(self.scroll_y) + y
         if line_no >= self._height or not self.blocks:
             return Strip.blank(width, base)
         index = bisect.bisect_right(self._starts, line_no) - 1
         block = self.blocks[index]
-        text, component = self._block_lines(block, self._width())[line_no - self._starts[index]]
+        lines = self._block_lines(block, self._layout_width)
+        offset = line_no - self._starts[index]
+        if offset >= len(lines):
+            return Strip.blank(width, base)
+        text, component = lines[offset]
         if component == "gap":
             return Strip.blank(width, base)
         entry = block.entry
