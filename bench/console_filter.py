@@ -16,7 +16,6 @@ import tempfile
 from pathlib import Path
 
 from console_pty import Console, first_row_marker, percentile
-
 from supportdesk.store import reads
 from supportdesk.store.query import parse
 from supportdesk.store.workspace import Workspace, read_setting
@@ -87,9 +86,8 @@ def main() -> None:
             rss = console.rss_mb()
     for name, values in (("structured", structured), ("free text", text)):
         ms = [v * 1000 for v in values]
-        print(
-            f"{name:<10} n={len(ms):<3} p50 {percentile(ms, 50):6.1f} ms   p95 {percentile(ms, 95):6.1f} ms   max {max(ms):6.1f} ms"
-        )
+        p50, p95 = percentile(ms, 50), percentile(ms, 95)
+        print(f"{name:<10} n={len(ms):<3} p50 {p50:6.1f} ms   p95 {p95:6.1f} ms   max {max(ms):6.1f} ms")
     print(
         f"'the sort:relevance': first frame after enter {relevance_first * 1000:.0f} ms (rows follow from the worker)"
     )
