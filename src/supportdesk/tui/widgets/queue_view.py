@@ -117,8 +117,11 @@ class QueueView(ScrollView, can_focus=True):
         self.cursor = 0
         self.scroll_to(y=0, animate=False)
         self._resize_virtual()
-        self._schedule_fetch()
-        self._count(self.model)
+        if self.is_mounted:
+            self._fetch_visible()  # now, not after the next frame: the page is what the agent waits for
+        else:
+            self._schedule_fetch()
+        # the count and the anchors follow the first page (see _page_loaded)
 
     def reload(self) -> None:
         """Re-read the visible pages and the count (the store changed); keep the cursor's ticket."""
@@ -332,6 +335,9 @@ class QueueView(ScrollView, can_focus=True):
         self.refresh()
         self._schedule_fetch()
         if first:
+            if model.total is None:
+                # only now: on two cores the count would otherwise slow the page it follows
+                self._count(model)
             self.post_message(self.FirstPage())
             self.post_message(self.CursorMoved(self.cursor, self.current_row))
 
