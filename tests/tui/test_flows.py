@@ -426,3 +426,35 @@ async def test_sort_by_clicking_a_column(make_app: AppFactory) -> None:
         assert screen.sort == "number-asc"
         numbers = [screen.queue.model.row(i).number for i in range(10)]  # type: ignore[union-attr]
         assert numbers == sorted(numbers)
+
+
+async def test_header_fields_are_edited_with_pickers(make_app: AppFactory, console_workspace: Workspace) -> None:
+    app = make_app()
+    async with app.run_test(size=(140, 40)) as pilot:
+        await settle(pilot)
+        await show_view(pilot, app, "All open")
+        screen, ticket_id = await open_first(pilot, app)
+
+        def field(name: str) -> object:
+            return rows(console_workspace, f"SELECT {name} FROM ticket WHERE id = ?", ticket_id)[0][0]
+
+        await pilot.press("p")
+        await type_text(pilot, "urgent")
+        await pilot.press("enter")
+        await until(pilot, lambda: field("priority") == "urgent")
+        await pilot.press("S")
+        await type_text(pilot, "pending")
+        await pilot.press("enter")
+        await until(pilot, lambda: field("status") == "pending")
+        await pilot.press("t")
+        await type_text(pilot, "vip escalated")
+        await pilot.press("enter")
+        await until(pilot, lambda: {"vip", "escalated"} <= set(screen.data.detail.tags))  # type: ignore[union-attr]
+        before = list(screen.data.detail.tags)  # type: ignore[union-attr]
+        await pilot.press("T", "enter")  # the first tag of the picker
+        await until(pilot, lambda: screen.data.detail.tags == before[1:])  # type: ignore[union-attr]
+        await pilot.press("E", "ctrl+u")
+        await type_text(pilot, "Renamed here")
+        await pilot.press("enter")
+        await until(pilot, lambda: field("subject") == "Renamed here")
+        await until(pilot, lambda: "Renamed here" in str(screen.query_one("#ticket-header").render()))

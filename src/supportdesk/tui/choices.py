@@ -1,6 +1,9 @@
-"""The values a picker offers for each ticket field, read from the store when asked."""
+"""Each ticket field an agent can change from a key: what the picker offers, and the mutation
+that makes the change (shared by the ticket pane and ``;`` on tagged rows)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from supportdesk.store import reads
 from supportdesk.store.enums import Priority, Status, TicketType
@@ -49,3 +52,56 @@ def macro_choices(db: ConsoleDB) -> list[Choice]:
 
 def value(choice: str) -> str | None:
     return None if choice == NONE else choice
+
+
+#: The picker's title for each field.
+TITLES = {
+    "status": "Status",
+    "priority": "Priority",
+    "type": "Type",
+    "group": "Group",
+    "assignee": "Assignee",
+    "tags": "Add tags",
+    "untag": "Remove which tag?",
+    "subject": "Subject",
+    "macro": "Apply macro",
+}
+_SCALARS = {"status": "ticket.set_status", "priority": "ticket.set_priority", "type": "ticket.set_type"}
+
+
+def choices_for(field: str, db: ConsoleDB, *, group_id: str | None = None, me: str | None = None) -> list[Choice]:
+    """What a picker offers for ``field`` (tags and the subject are typed, not picked)."""
+    if field == "status":
+        return status_choices()
+    if field == "priority":
+        return priority_choices()
+    if field == "type":
+        return type_choices()
+    if field == "group":
+        return group_choices(db)
+    if field == "assignee":
+        return agent_choices(db, group_id, me=me)
+    if field == "macro":
+        return macro_choices(db)
+    raise ValueError(field)
+
+
+def field_mutation(field: str, ticket_id: str, picked: str, *, seen: Any = None) -> tuple[str, dict[str, Any]]:
+    """The mutation that sets ``field`` of a ticket to what the agent picked or typed.
+
+    ``seen`` is the value the agent saw, so a change made meanwhile by someone else is reported.
+    """
+    if field in _SCALARS:
+        return _SCALARS[field], {"ticket_id": ticket_id, field: picked, "seen": seen}
+    if field == "subject":
+        return "ticket.set_subject", {"ticket_id": ticket_id, "subject": picked, "seen": seen}
+    if field == "assignee":
+        return "ticket.assign", {"ticket_id": ticket_id, "assignee_id": value(picked)}
+    if field == "group":
+        return "ticket.assign", {"ticket_id": ticket_id, "group_id": value(picked)}
+    if field in ("tags", "untag"):
+        tags = [t for t in picked.replace(",", " ").split() if t]
+        return ("ticket.tag" if field == "tags" else "ticket.untag"), {"ticket_id": ticket_id, "tags": tags}
+    if field == "macro":
+        return "macro.apply", {"ticket_id": ticket_id, "macro_id": picked}
+    raise ValueError(field)

@@ -15,29 +15,16 @@ if TYPE_CHECKING:
 ACTIONS = [
     Choice("status", "Set status"),
     Choice("priority", "Set priority"),
-    Choice("assign", "Assign to"),
+    Choice("assignee", "Assign to"),
     Choice("group", "Move to group"),
-    Choice("tag", "Add tags"),
+    Choice("tags", "Add tags"),
     Choice("macro", "Apply macro"),
 ]
 
 
 def mutations_for(kind: str, picked: str, rows: list[QueueRow]) -> list[tuple[str, dict[str, Any]]]:
     """The batch for one bulk action; every row gets its own mutation (each may be refused)."""
-    if kind == "status":
-        return [("ticket.set_status", {"ticket_id": r.id, "status": picked, "seen": r.status}) for r in rows]
-    if kind == "priority":
-        return [("ticket.set_priority", {"ticket_id": r.id, "priority": picked, "seen": r.priority}) for r in rows]
-    if kind == "assign":
-        return [("ticket.assign", {"ticket_id": r.id, "assignee_id": choices.value(picked)}) for r in rows]
-    if kind == "group":
-        return [("ticket.assign", {"ticket_id": r.id, "group_id": choices.value(picked)}) for r in rows]
-    if kind == "tag":
-        tags = [t.strip() for t in picked.replace(",", " ").split() if t.strip()]
-        return [("ticket.tag", {"ticket_id": r.id, "tags": tags}) for r in rows]
-    if kind == "macro":
-        return [("macro.apply", {"ticket_id": r.id, "macro_id": picked}) for r in rows]
-    raise ValueError(kind)
+    return [choices.field_mutation(kind, row.id, picked, seen=getattr(row, kind, None)) for row in rows]
 
 
 def run_bulk(screen: QueueScreen, rows: list[QueueRow], *, done: Callable[[], None]) -> None:
@@ -60,16 +47,10 @@ def run_bulk(screen: QueueScreen, rows: list[QueueRow], *, done: Callable[[], No
         if kind is None:
             return
         title = f"{next(c.label for c in ACTIONS if c.value == kind)} — {count} tickets"
-        if kind == "tag":
+        if kind == "tags":
             app.push_screen(PromptScreen(title, placeholder="tags, separated by spaces"), lambda v: apply(kind, v))
             return
-        options = {
-            "status": choices.status_choices,
-            "priority": choices.priority_choices,
-            "assign": lambda: choices.agent_choices(app.db, me=app.me),
-            "group": lambda: choices.group_choices(app.db),
-            "macro": lambda: choices.macro_choices(app.db),
-        }[kind]()
+        options = choices.choices_for(kind, app.db, me=app.me)
         app.push_screen(PickerScreen(title, options), lambda v: apply(kind, v))
 
     app.push_screen(PickerScreen(f"Apply to {count} tagged tickets", ACTIONS), ask_value)

@@ -140,11 +140,15 @@ class QueueScreen(Screen[None]):
     @on(QueueView.Counted)
     def _counted(self, event: QueueView.Counted) -> None:
         self._title(event.total)
+        self._say_position()
 
     @on(QueueView.CursorMoved)
     def _moved(self, event: QueueView.CursorMoved) -> None:
+        self._say_position()
+
+    def _say_position(self) -> None:
         total = self.queue.total
-        where = f"row {event.index + 1:,}" + (f" of {total:,}" if total is not None else "")
+        where = f"row {self.queue.cursor + 1:,}" + (f" of {total:,}" if total is not None else "")
         self.query_one(StatusBar).say(where)
 
     @on(QueueView.OpenRequested)

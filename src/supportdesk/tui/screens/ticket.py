@@ -387,77 +387,26 @@ class TicketScreen(Screen[None]):
             return
         tid = ticket["id"]
         app = self.console
+        seen = ticket.get(field)
 
-        def pick(title: str, options: list[Choice], current: str | None, build: Any) -> None:
-            def chosen(value: str | None) -> None:
-                if value is not None and value != current:
-                    self._write([build(value)], f"{field} changed")
+        def change(picked: str | None) -> None:
+            if picked and picked != (current or None):
+                self._write([choices.field_mutation(field, tid, picked, seen=seen)], f"{field} changed")
 
-            app.push_screen(PickerScreen(title, options, current=current), chosen)
-
-        if field == "status":
-            pick(
-                "Status",
-                choices.status_choices(),
-                ticket["status"],
-                lambda v: ("ticket.set_status", {"ticket_id": tid, "status": v, "seen": ticket["status"]}),
-            )
-        elif field == "priority":
-            pick(
-                "Priority",
-                choices.priority_choices(),
-                ticket["priority"],
-                lambda v: ("ticket.set_priority", {"ticket_id": tid, "priority": v, "seen": ticket["priority"]}),
-            )
-        elif field == "type":
-            pick(
-                "Type",
-                choices.type_choices(),
-                ticket["type"],
-                lambda v: ("ticket.set_type", {"ticket_id": tid, "type": v, "seen": ticket["type"]}),
-            )
-        elif field == "group":
-            pick(
-                "Group",
-                choices.group_choices(app.db),
-                ticket["group_id"] or choices.NONE,
-                lambda v: ("ticket.assign", {"ticket_id": tid, "group_id": choices.value(v)}),
-            )
-        elif field == "assignee":
-            pick(
-                "Assignee",
-                choices.agent_choices(app.db, ticket["group_id"], me=app.me),
-                ticket["assignee_id"] or choices.NONE,
-                lambda v: ("ticket.assign", {"ticket_id": tid, "assignee_id": choices.value(v)}),
-            )
-        elif field == "tags":
-
-            def add(text: str | None) -> None:
-                tags = [t for t in (text or "").replace(",", " ").split() if t]
-                if tags:
-                    self._write([("ticket.tag", {"ticket_id": tid, "tags": tags})], "tags added")
-
-            app.push_screen(PromptScreen("Add tags", placeholder="e.g. refund vip"), add)
-        elif field == "untag":
+        if field in ("tags", "subject"):
+            current = safe_line(ticket["subject"], cap=500) if field == "subject" else ""
+            hint = "" if field == "subject" else "e.g. refund vip"
+            app.push_screen(PromptScreen(choices.TITLES[field], value=current, placeholder=hint), change)
+            return
+        if field == "untag":
             if not self.data.detail.tags:
                 self.notify("the ticket has no tags", severity="warning")
                 return
-            pick(
-                "Remove which tag?",
-                [Choice(t, t) for t in self.data.detail.tags],
-                None,
-                lambda v: ("ticket.untag", {"ticket_id": tid, "tags": [v]}),
-            )
-        elif field == "subject":
-
-            def rename(text: str | None) -> None:
-                if text and text != ticket["subject"]:
-                    self._write(
-                        [("ticket.set_subject", {"ticket_id": tid, "subject": text, "seen": ticket["subject"]})],
-                        "subject changed",
-                    )
-
-            app.push_screen(PromptScreen("Subject", value=safe_line(ticket["subject"], cap=500)), rename)
+            options, current = [Choice(t, t) for t in self.data.detail.tags], ""
+        else:
+            options = choices.choices_for(field, app.db, group_id=ticket["group_id"], me=app.me)
+            current = {"group": ticket["group_id"], "assignee": ticket["assignee_id"]}.get(field, seen) or choices.NONE
+        app.push_screen(PickerScreen(choices.TITLES[field], options, current=current), change)
 
     def action_log_call(self) -> None:
         ticket = self._ticket()

@@ -23,6 +23,17 @@ from textual.style import Style as TextualStyle
 from supportdesk.tui.actions import bindings
 
 
+class RowMessage(Message):
+    def __init__(self, row_list: RowList, index: int) -> None:
+        super().__init__()
+        self.row_list = row_list
+        self.index = index
+
+    @property
+    def control(self) -> RowList:
+        return self.row_list
+
+
 class RowList(ScrollView, can_focus=True):
     """Rows of ``Content`` with a cursor; posts :class:`Highlighted` and :class:`Selected`."""
 
@@ -37,25 +48,11 @@ class RowList(ScrollView, can_focus=True):
 
     cursor = reactive(0, always_update=True)
 
-    class Highlighted(Message):
-        def __init__(self, row_list: RowList, index: int) -> None:
-            super().__init__()
-            self.row_list = row_list
-            self.index = index
+    class Highlighted(RowMessage):
+        """The cursor moved to row ``index``."""
 
-        @property
-        def control(self) -> RowList:
-            return self.row_list
-
-    class Selected(Message):
-        def __init__(self, row_list: RowList, index: int) -> None:
-            super().__init__()
-            self.row_list = row_list
-            self.index = index
-
-        @property
-        def control(self) -> RowList:
-            return self.row_list
+    class Selected(RowMessage):
+        """Row ``index`` was chosen (enter, or a click on the cursor row)."""
 
     def __init__(self, rows: Sequence[Content] = (), *, empty: str = "nothing here", **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
