@@ -352,12 +352,12 @@ async def test_saved_views_create_rename_delete(make_app: AppFactory, console_wo
         view = next(v for v in screen.views if v.name == "Hot")
         assert "priority:urgent" in view.query and not view.shared
         await until(pilot, lambda: screen.sidebar.counts.get(view.id, -1) >= 0)
-        screen.sidebar.list.cursor = screen.views.index(view)
+        screen.sidebar.row_list.cursor = screen.views.index(view)
         await pilot.press("R", *["backspace"] * 3)
         await type_text(pilot, "Burning")
         await pilot.press("enter")
         await until(pilot, lambda: any(v.name == "Burning" for v in screen.views))
-        screen.sidebar.list.cursor = next(i for i, v in enumerate(screen.views) if v.name == "Burning")
+        screen.sidebar.row_list.cursor = next(i for i, v in enumerate(screen.views) if v.name == "Burning")
         await pilot.press("D", "y")
         await until(pilot, lambda: not any(v.name == "Burning" for v in screen.views))
         assert not rows(console_workspace, "SELECT 1 FROM saved_view WHERE id = ?", view.id)
@@ -458,3 +458,33 @@ async def test_header_fields_are_edited_with_pickers(make_app: AppFactory, conso
         await pilot.press("enter")
         await until(pilot, lambda: field("subject") == "Renamed here")
         await until(pilot, lambda: "Renamed here" in str(screen.query_one("#ticket-header").render()))
+
+
+async def test_a_draft_stays_with_its_ticket_when_moving_on(make_app: AppFactory, console_workspace: Workspace) -> None:
+    app = make_app()
+    async with app.run_test(size=(140, 40)) as pilot:
+        await settle(pilot)
+        await show_view(pilot, app, "All open")
+        screen, first = await open_first(pilot, app)
+        await pilot.press("r")
+        await type_text(pilot, "for the first one")
+        await pilot.press("escape", "J")
+        await until(pilot, lambda: screen.data is not None and screen.ticket_id != first)
+        await settle(pilot)
+        drafts = rows(console_workspace, "SELECT ticket_id, body FROM draft")
+        assert [(d["ticket_id"], d["body"]) for d in drafts] == [(first, "for the first one")]
+
+
+@pytest.mark.parametrize(("key", "opened"), [("r", "reply"), ("n", "note"), ("m", "macros"), ("K", "kb")])
+async def test_queue_keys_open_the_ticket_ready_to_act(make_app: AppFactory, key: str, opened: str) -> None:
+    app = make_app()
+    async with app.run_test(size=(140, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press(key)
+        await until(pilot, lambda: isinstance(app.screen, TicketScreen) and app.screen.data is not None)
+        screen = app.screen
+        assert isinstance(screen, TicketScreen)
+        if opened in ("reply", "note"):
+            assert screen.composer.is_open and screen.composer.kind == opened
+        else:
+            assert screen.query_one("ContentSwitcher").current == opened

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 
 
 @dataclass(frozen=True)
@@ -190,7 +190,7 @@ ACTIONS: tuple[ConsoleAction, ...] = (
 BY_ID: dict[str, ConsoleAction] = {action.id: action for action in ACTIONS}
 
 
-def bindings(scope: str) -> list[Binding]:
+def bindings(scope: str) -> list[BindingType]:
     """The ``BINDINGS`` of one screen or widget."""
     return [action.binding for action in ACTIONS if action.scope == scope]
 

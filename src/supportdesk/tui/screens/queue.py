@@ -210,7 +210,7 @@ class QueueScreen(Screen[None]):
         self._count_views()
 
     def action_focus_views(self) -> None:
-        self.sidebar.list.focus()
+        self.sidebar.row_list.focus()
 
     def action_save_view(self) -> None:
         query = self.query_text()
@@ -232,7 +232,7 @@ class QueueScreen(Screen[None]):
         )
 
     def _selected_view(self) -> ViewRow | None:
-        index = self.sidebar.list.cursor
+        index = self.sidebar.row_list.cursor
         return self.views[index] if 0 <= index < len(self.views) else None
 
     def action_rename_view(self) -> None:

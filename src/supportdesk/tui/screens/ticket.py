@@ -187,7 +187,8 @@ class TicketScreen(Screen[None]):
             self._say_drafts()
         if self.mode is not None:
             mode, self.mode = self.mode, None
-            self.run_action({"reply": "reply", "note": "note", "macros": "macros", "kb": "knowledge_base"}[mode])
+            opening = {"reply": self.action_reply, "note": self.action_note, "macros": self.action_macros}
+            opening.get(mode, self.action_knowledge_base)()
 
     def _show_header(self) -> None:
         if self.data is None:
@@ -253,7 +254,11 @@ class TicketScreen(Screen[None]):
             with self.console.db.read() as connection:
                 draft = local_state.load_draft(connection, self.ticket_id, kind)
         self.composer.open(
-            kind, draft.body if draft else "", draft.state if draft else {}, default_status=self._default_status()
+            self.ticket_id,
+            kind,
+            draft.body if draft else "",
+            draft.state if draft else {},
+            default_status=self._default_status(),
         )
 
     def action_reply(self) -> None:
@@ -272,8 +277,8 @@ class TicketScreen(Screen[None]):
 
     @on(Composer.DraftChanged)
     def _draft_changed(self, message: Composer.DraftChanged) -> None:
-        draft = local_state.Draft(self.ticket_id, message.kind, message.body, message.state)
-        self._unsaved[(self.ticket_id, message.kind)] = draft
+        draft = local_state.Draft(message.ticket_id, message.kind, message.body, message.state)
+        self._unsaved[(message.ticket_id, message.kind)] = draft
         self._save_draft(draft)
 
     @work(thread=True, group="draft-save", exit_on_error=False)
@@ -379,7 +384,11 @@ class TicketScreen(Screen[None]):
             )
 
     def action_edit_menu(self) -> None:
-        self.app.push_screen(PickerScreen("Edit which field?", EDITABLE), lambda f: f and self.action_edit(f))
+        def chosen(field: str | None) -> None:
+            if field:
+                self.action_edit(field)
+
+        self.app.push_screen(PickerScreen("Edit which field?", EDITABLE), chosen)
 
     def action_edit(self, field: str) -> None:
         ticket = self._ticket()

@@ -69,8 +69,9 @@ class Composer(Vertical):
             self.macro = macro
 
     class DraftChanged(Message):
-        def __init__(self, kind: str, body: str, state: dict[str, Any]) -> None:
+        def __init__(self, ticket_id: str, kind: str, body: str, state: dict[str, Any]) -> None:
             super().__init__()
+            self.ticket_id = ticket_id
             self.kind = kind
             self.body = body
             self.state = state
@@ -80,6 +81,7 @@ class Composer(Vertical):
 
     def __init__(self, *, editor: str | None = None, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.ticket_id = ""
         self.kind = "reply"
         self.submit_as = "open"
         self.requester = ""
@@ -108,10 +110,12 @@ class Composer(Vertical):
     def is_open(self) -> bool:
         return self.has_class("-open")
 
-    def open(self, kind: str, body: str, state: dict[str, Any], *, default_status: str) -> None:
-        """Show the draft of ``kind`` (reply or note) with its saved text and state."""
+    def open(self, ticket_id: str, kind: str, body: str, state: dict[str, Any], *, default_status: str) -> None:
+        """Show the draft of ``kind`` (reply or note) of a ticket with its saved text and state."""
+        self.ticket_id = ticket_id
         self.kind = kind
-        self.submit_as = state.get("status") if state.get("status") in SUBMIT_STATUSES else default_status
+        saved = state.get("status")
+        self.submit_as = saved if isinstance(saved, str) and saved in SUBMIT_STATUSES else default_status
         macro = state.get("macro")
         self.macro = StagedMacro(**macro) if isinstance(macro, dict) else None
         self._loading = True
@@ -182,7 +186,7 @@ class Composer(Vertical):
             self._save_timer.stop()
             self._save_timer = None
         if self.is_open:
-            self.post_message(self.DraftChanged(self.kind, self.text, self.state()))
+            self.post_message(self.DraftChanged(self.ticket_id, self.kind, self.text, self.state()))
 
     # --- actions --------------------------------------------------------------------------
 

@@ -93,7 +93,7 @@ class MacroPanel(Vertical):
             yield Static(id="macro-preview", markup=False)
 
     @property
-    def list(self) -> RowList:
+    def row_list(self) -> RowList:
         return self.query_one("#macro-list", RowList)
 
     def set_macros(self, macros: list[dict[str, Any]]) -> None:
@@ -120,12 +120,12 @@ class MacroPanel(Vertical):
             if not macro["public"]:
                 row += Content.styled("  (note)", "dim")
             rows.append(row)
-        self.list.set_rows(rows, keep_cursor=False)
+        self.row_list.set_rows(rows, keep_cursor=False)
         self._preview_current()
 
     @property
     def current(self) -> dict[str, Any] | None:
-        index = self.list.cursor
+        index = self.row_list.cursor
         return self.shown[index] if 0 <= index < len(self.shown) else None
 
     def _preview_current(self) -> None:
@@ -162,10 +162,10 @@ class MacroPanel(Vertical):
         self.action_apply()
 
     def action_cursor_down(self) -> None:
-        self.list.action_cursor_down()
+        self.row_list.action_cursor_down()
 
     def action_cursor_up(self) -> None:
-        self.list.action_cursor_up()
+        self.row_list.action_cursor_up()
 
     def action_apply(self) -> None:
         if self.current is not None:
@@ -211,7 +211,7 @@ class KBPanel(Vertical):
             yield Static(id="kb-preview", markup=False)
 
     @property
-    def list(self) -> RowList:
+    def row_list(self) -> RowList:
         return self.query_one("#kb-list", RowList)
 
     def focus_search(self, *, clear: bool = False) -> None:
@@ -225,12 +225,12 @@ class KBPanel(Vertical):
         self.query_one("#kb-subtitle", Static).update(
             "Suggested for this ticket" if suggested else f"{len(hits)} articles match"
         )
-        self.list.set_rows([Content(safe_line(h.title, cap=160)) for h in hits], keep_cursor=False)
+        self.row_list.set_rows([Content(safe_line(h.title, cap=160)) for h in hits], keep_cursor=False)
         self._preview_current()
 
     @property
     def current(self) -> ArticleHit | None:
-        index = self.list.cursor
+        index = self.row_list.cursor
         return self.hits[index] if 0 <= index < len(self.hits) else None
 
     def _preview_current(self) -> None:
@@ -268,10 +268,10 @@ class KBPanel(Vertical):
         self.action_insert_link()
 
     def action_cursor_down(self) -> None:
-        self.list.action_cursor_down()
+        self.row_list.action_cursor_down()
 
     def action_cursor_up(self) -> None:
-        self.list.action_cursor_up()
+        self.row_list.action_cursor_up()
 
     def action_insert_link(self) -> None:
         if self.current is not None:

@@ -35,7 +35,7 @@ class ViewsSidebar(Vertical):
         yield ViewsList(empty="no saved views")
 
     @property
-    def list(self) -> ViewsList:
+    def row_list(self) -> ViewsList:
         return self.query_one(ViewsList)
 
     def set_views(self, views: list[ViewRow]) -> None:
@@ -50,7 +50,7 @@ class ViewsSidebar(Vertical):
         self.current = view_id
         for index, view in enumerate(self.views):
             if view.id == view_id:
-                self.list.cursor = index
+                self.row_list.cursor = index
         self._draw()
 
     def _draw(self) -> None:
@@ -70,4 +70,4 @@ class ViewsSidebar(Vertical):
             if not view.shared:
                 label += Content.styled(" ⌂", "dim")
             rows.append(label)
-        self.list.set_rows(rows)
+        self.row_list.set_rows(rows)
