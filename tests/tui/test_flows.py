@@ -488,3 +488,19 @@ async def test_queue_keys_open_the_ticket_ready_to_act(make_app: AppFactory, key
             assert screen.composer.is_open and screen.composer.kind == opened
         else:
             assert screen.query_one("ContentSwitcher").current == opened
+
+
+async def test_the_command_palette_runs_console_actions(make_app: AppFactory, console_workspace: Workspace) -> None:
+    app = make_app()
+    async with app.run_test(size=(140, 40)) as pilot:
+        await settle(pilot)
+        queue = await show_view(pilot, app, "All open")
+        row = queue.current_row
+        assert row is not None and row.status != "solved"
+        await pilot.press("ctrl+p")
+        await type_text(pilot, "Queue: Solve")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await until(
+            pilot, lambda: rows(console_workspace, "SELECT status FROM ticket WHERE id = ?", row.id)[0][0] == "solved"
+        )
