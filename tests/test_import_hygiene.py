@@ -30,6 +30,8 @@ def loaded_after(code: str) -> set[str]:
         "supportdesk.domain.write",
         "supportdesk.domain.mutations",
         "supportdesk.domain.templates",
+        "supportdesk.domain.preview",
+        "supportdesk.store.local_state",
         "supportdesk.demo.generator",
         "supportdesk.channels.mail_ingest",
         "supportdesk.channels.smtp_in",
@@ -99,3 +101,35 @@ def test_the_server_imports_neither_the_console_nor_the_cli() -> None:
     )
     assert "textual" not in loaded and "typer" not in loaded
     assert "supportdesk.tui" not in loaded and "supportdesk.cli" not in loaded
+
+
+def test_the_console_start_path_waits_for_no_orm_or_template_engine() -> None:
+    """Everything the first queue frame needs is imported by these modules; the write path is not."""
+    loaded = loaded_after(
+        "import supportdesk.tui.app, supportdesk.tui.screens.queue, supportdesk.tui.widgets.queue_view\n"
+        "import supportdesk.tui.screens.ticket, supportdesk.tui.screens.help"
+    )
+    for heavy in ("sqlalchemy", "sqlmodel", "jinja2", "alembic", "pydantic", "fastapi", "typer"):
+        assert heavy not in loaded, heavy
+
+
+def test_only_the_console_imports_textual() -> None:
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "src" / "supportdesk"
+    for path in root.rglob("*.py"):
+        if "tui" in path.relative_to(root).parts:
+            continue
+        text = path.read_text(encoding="utf-8")
+        assert "import textual" not in text and "from textual" not in text, path
+
+
+def test_the_queue_never_uses_the_slow_builtin_tables() -> None:
+    """DataTable takes ~20 s for 100k rows and parses cells as markup; the console draws its own."""
+    from pathlib import Path
+
+    tui = Path(__file__).resolve().parents[1] / "src" / "supportdesk" / "tui"
+    for path in tui.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        for banned in ("DataTable", "OptionList"):
+            assert banned not in text, f"{path}: {banned}"

@@ -72,18 +72,26 @@ def main(
 
 
 def open_console() -> None:
-    """With no command: the console. Until it lands, the queue as a table."""
-    tickets.list_tickets(query="status<solved", limit=50)
+    """With no command: the console on the selected workspace (Textual is imported only here)."""
+    from supportdesk.tui import run_console
+
+    run_console(STATE.workspace(), STATE.settings)
 
 
 def run() -> None:
     """Console-script entry point."""
     from supportdesk.cli.errors import exit_code_for, print_error
+    from supportdesk.cli.fast_console import console_options
+    from supportdesk.cli.fast_console import open_console as open_fast
     from supportdesk.cli.startup import only_invoked
 
     try:
-        with only_invoked(app, sys.argv[1:]):
-            app()
+        options = console_options(sys.argv[1:])
+        if options is not None:
+            open_fast(options)
+        else:
+            with only_invoked(app, sys.argv[1:]):
+                app()
     except KeyboardInterrupt:
         print_error("interrupted")
         sys.exit(130)

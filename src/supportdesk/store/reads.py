@@ -660,3 +660,74 @@ def list_macros(connection: sqlite3.Connection, *, include_inactive: bool = Fals
 
 def agent_names(connection: sqlite3.Connection) -> dict[str, str]:
     return {r[0]: r[1] for r in connection.execute("SELECT id, name FROM agent")}
+
+
+def list_groups(connection: sqlite3.Connection) -> list[tuple[str, str]]:
+    """Every group as ``(id, name)``, by name (for pickers)."""
+    return [(r[0], r[1]) for r in connection.execute("SELECT id, name FROM groups ORDER BY name COLLATE NOCASE")]
+
+
+@dataclass(frozen=True)
+class AgentRow:
+    id: str
+    name: str
+    email: str
+    role: str
+    group_ids: frozenset[str]
+
+
+def list_agents(connection: sqlite3.Connection) -> list[AgentRow]:
+    """Active agents with their groups, by name (for the assignee picker)."""
+    groups: dict[str, set[str]] = {}
+    for agent_id, group_id in connection.execute("SELECT agent_id, group_id FROM agent_group"):
+        groups.setdefault(agent_id, set()).add(group_id)
+    return [
+        AgentRow(r[0], r[1], r[2], r[3], frozenset(groups.get(r[0], ())))
+        for r in connection.execute("SELECT id, name, email, role FROM agent WHERE active ORDER BY name COLLATE NOCASE")
+    ]
+
+
+@dataclass(frozen=True)
+class Article:
+    id: str
+    slug: str
+    title: str
+    body: str
+    tags: str
+    locale: str
+    updated_at: datetime
+
+
+def article(connection: sqlite3.Connection, article_id: str) -> Article | None:
+    row = connection.execute(
+        "SELECT id, slug, title, body, tags, locale, updated_at FROM kb_article WHERE id = ?", (article_id,)
+    ).fetchone()
+    return Article(*row[:6], updated_at=_time(row[6])) if row else None
+
+
+@dataclass(frozen=True)
+class SyncSummary:
+    """What the status bar says about sync: which server, how much waits, the last error."""
+
+    server_url: str | None
+    pending: int
+    failed: int
+    last_error: str | None
+    last_pull_at: datetime | None
+
+
+def sync_summary(connection: sqlite3.Connection) -> SyncSummary:
+    row = connection.execute("SELECT server_url, last_error, last_pull_at FROM sync_state WHERE id = 1").fetchone()
+    pending, failed = connection.execute("SELECT count(*), count(error) FROM outbox").fetchone()
+    if row is None:
+        return SyncSummary(None, int(pending), int(failed), None, None)
+    return SyncSummary(row[0], int(pending), int(failed), row[1], from_db(row[2]))
+
+
+def data_version(connection: sqlite3.Connection) -> int:
+    """SQLite's counter of commits made by *other* connections to this file since this one opened.
+
+    Polling it costs microseconds, so the console notices a CLI command or the sync writing the
+    store without re-reading anything until it changes.
+    """
+    return int(connection.execute("PRAGMA data_version").fetchone()[0])

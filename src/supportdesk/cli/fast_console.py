@@ -1,0 +1,37 @@
+"""``supportdesk`` with no command opens the console without typer parsing the line.
+
+Typer builds a pydantic adapter for every option it parses, which imports pydantic (~0.4 s) —
+more than a third of the console's start-up budget. A line made only of the global options
+(``-w/--workspace``, ``--profile``) is read here instead; anything else goes to typer as usual.
+"""
+
+from __future__ import annotations
+
+_VALUED = {"-w": "workspace", "--workspace": "workspace", "--profile": "profile"}
+
+
+def console_options(argv: list[str]) -> dict[str, str] | None:
+    """The global options when ``argv`` holds nothing else, else None (typer handles it)."""
+    options: dict[str, str] = {}
+    index = 0
+    while index < len(argv):
+        arg = argv[index]
+        name, equals, value = arg.partition("=")
+        if name in _VALUED and equals and arg.startswith("--"):
+            options[_VALUED[name]] = value
+        elif arg in _VALUED and index + 1 < len(argv) and not argv[index + 1].startswith("-"):
+            options[_VALUED[arg]] = argv[index + 1]
+            index += 1
+        else:
+            return None
+        index += 1
+    return options
+
+
+def open_console(options: dict[str, str]) -> None:
+    from supportdesk.cli.main import open_console as open_selected
+    from supportdesk.cli.state import STATE
+
+    STATE.workspace_flag = options.get("workspace")
+    STATE.profile_flag = options.get("profile")
+    open_selected()

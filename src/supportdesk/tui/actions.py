@@ -1,0 +1,199 @@
+"""Every action of the console, once, with an id: the source of bindings, help and the palette.
+
+A binding's id (``queue.solve``) is what the ``[keys]`` table of the config file remaps; the
+footer, the help screen and the command palette all read this table, so a remapped key shows
+everywhere at once. ``scope`` names the screen or widget whose ``BINDINGS`` the action joins.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.binding import Binding, BindingType
+
+
+@dataclass(frozen=True)
+class ConsoleAction:
+    id: str
+    keys: str
+    action: str
+    description: str
+    help: str
+    scope: str
+    show: bool = True
+    priority: bool = False
+    palette: bool = True
+
+    @property
+    def binding(self) -> Binding:
+        return Binding(
+            self.keys,
+            self.action,
+            self.description,
+            show=self.show,
+            priority=self.priority,
+            tooltip=self.help,
+            id=self.id,
+        )
+
+
+SCOPES: dict[str, str] = {
+    "app": "Everywhere",
+    "queue": "Queue",
+    "queue-list": "Queue rows",
+    "views": "Saved views",
+    "filter": "Filter bar",
+    "ticket": "Ticket",
+    "timeline": "Timeline",
+    "composer": "Composer",
+    "macros": "Macro panel",
+    "kb": "Knowledge base panel",
+    "customer": "Customer panel",
+    "list": "Lists and pickers",
+}
+
+_A = ConsoleAction
+
+ACTIONS: tuple[ConsoleAction, ...] = (
+    # everywhere
+    _A("app.help", "question_mark", "help", "Help", "Every key, including yours", "app"),
+    _A("app.quit", "ctrl+q", "quit", "Quit", "Leave the console (drafts are kept)", "app", show=False),
+    _A("app.palette", "ctrl+p", "command_palette", "Commands", "Search every action", "app", show=False, palette=False),
+    # queue screen
+    _A("queue.open", "enter", "open_ticket", "Open", "Open the ticket under the cursor", "queue"),
+    _A("queue.tag_row", "space", "tag_row", "Tag", "Tag or untag the row (for ;)", "queue"),
+    _A("queue.bulk", "semicolon", "bulk", "Apply to tagged", "Apply one action to every tagged row", "queue"),
+    _A("queue.assign_me", "a", "assign_me", "Take", "Assign the ticket to me", "queue"),
+    _A("queue.solve", "s", "solve", "Solve", "Solve the ticket", "queue"),
+    _A("queue.reply", "r", "reply", "Reply", "Open the ticket with a public reply", "queue"),
+    _A("queue.note", "n", "note", "Note", "Open the ticket with an internal note", "queue"),
+    _A("queue.macro", "m", "macros", "Macro", "Open the ticket with the macro panel", "queue"),
+    _A("queue.kb", "K", "knowledge_base", "KB", "Open the ticket with the knowledge base", "queue", show=False),
+    _A("queue.filter", "slash", "filter", "Filter", "Filter with the query language", "queue"),
+    _A("queue.sort", "o", "sort", "Sort", "Sort by a column", "queue", show=False),
+    _A("queue.reverse", "O", "reverse_sort", "Reverse", "Reverse the sort", "queue", show=False),
+    _A("queue.save_view", "w", "save_view", "Save view", "Save the current filter as a view", "queue", show=False),
+    _A("queue.rename_view", "R", "rename_view", "Rename view", "Rename the selected view", "queue", show=False),
+    _A("queue.delete_view", "D", "delete_view", "Delete view", "Delete the selected view", "queue", show=False),
+    _A("queue.views", "v", "focus_views", "Views", "Move to the saved views", "queue", show=False),
+    _A("queue.call", "c", "log_call", "Call", "Log a phone call (opens a ticket for the caller)", "queue", show=False),
+    _A("queue.clear_tags", "ctrl+u", "clear_tags", "Untag all", "Clear every tag mark", "queue", show=False),
+    _A("queue.quit", "q", "quit", "Quit", "Leave the console", "queue", show=False),
+    # the rows themselves
+    _A("queue.down", "j,down", "cursor_down", "Down", "Next row", "queue-list", show=False, palette=False),
+    _A("queue.up", "k,up", "cursor_up", "Up", "Previous row", "queue-list", show=False, palette=False),
+    _A("queue.page_down", "pagedown", "page_down", "Page down", "Next page", "queue-list", show=False, palette=False),
+    _A("queue.page_up", "pageup", "page_up", "Page up", "Previous page", "queue-list", show=False, palette=False),
+    _A("queue.first", "g,home", "first", "First", "First row", "queue-list", show=False, palette=False),
+    _A("queue.last", "G,end", "last", "Last", "Last row", "queue-list", show=False, palette=False),
+    # views sidebar
+    _A("views.open", "enter", "select", "Show", "Show the view's tickets", "views", palette=False),
+    # filter bar
+    _A("filter.close", "escape", "close_filter", "Close", "Back to the queue (the filter stays)", "filter"),
+    _A("filter.clear", "ctrl+l", "clear_filter", "Clear", "Clear the filter", "filter"),
+    # ticket screen
+    _A("ticket.back", "escape,q", "back", "Back", "Back to the queue", "ticket"),
+    _A("ticket.reply", "r", "reply", "Reply", "Write a public reply", "ticket"),
+    _A("ticket.note", "n", "note", "Note", "Write an internal note", "ticket"),
+    _A("ticket.macro", "m", "macros", "Macros", "Search and apply a macro", "ticket"),
+    _A("ticket.kb", "k,K", "knowledge_base", "KB", "Search the knowledge base", "ticket"),
+    _A("ticket.customer", "i", "customer", "Customer", "The customer panel", "ticket", show=False),
+    _A("ticket.solve", "s", "solve", "Solve", "Solve the ticket", "ticket"),
+    _A("ticket.assign_me", "a", "assign_me", "Take", "Assign the ticket to me", "ticket", show=False),
+    _A("ticket.status", "S", "edit('status')", "Status", "Change the status", "ticket", show=False),
+    _A("ticket.priority", "p", "edit('priority')", "Priority", "Change the priority", "ticket", show=False),
+    _A("ticket.type", "y", "edit('type')", "Type", "Change the type", "ticket", show=False),
+    _A("ticket.group", "ctrl+g", "edit('group')", "Group", "Move to another group", "ticket", show=False),
+    _A("ticket.assignee", "A", "edit('assignee')", "Assignee", "Assign to an agent", "ticket", show=False),
+    _A("ticket.tags", "t", "edit('tags')", "Tag", "Add tags", "ticket", show=False),
+    _A("ticket.untag", "T", "edit('untag')", "Untag", "Remove tags", "ticket", show=False),
+    _A("ticket.subject", "E", "edit('subject')", "Subject", "Rename the ticket", "ticket", show=False),
+    _A("ticket.fields", "e", "edit_menu", "Edit", "Pick a field to edit", "ticket"),
+    _A(
+        "ticket.undo_macro", "U", "undo_macro", "Undo macro", "Undo the macro staged on the draft", "ticket", show=False
+    ),
+    _A("ticket.call", "c", "log_call", "Call", "Log a phone call on this ticket", "ticket", show=False),
+    _A("ticket.next", "J", "step(1)", "Next ticket", "Next ticket of the queue", "ticket", show=False),
+    _A("ticket.previous", "ctrl+k", "step(-1)", "Prev ticket", "Previous ticket of the queue", "ticket", show=False),
+    # timeline
+    _A("timeline.down", "down,j", "next_message", "Next", "Next message", "timeline", show=False, palette=False),
+    _A("timeline.up", "up", "previous_message", "Previous", "Previous message", "timeline", show=False, palette=False),
+    _A("timeline.fold", "enter,space", "toggle_fold", "More/less", "Show more or less of a message", "timeline"),
+    _A("timeline.quoted", "z", "toggle_quoted", "Quoted", "Show or hide quoted email history", "timeline"),
+    _A("timeline.top", "home,g", "first", "Top", "First message", "timeline", show=False, palette=False),
+    _A("timeline.bottom", "end,G", "last", "Bottom", "Latest message", "timeline", show=False, palette=False),
+    # composer
+    _A("composer.send", "ctrl+s", "send", "Send", "Send with the chosen status", "composer", priority=True),
+    _A(
+        "composer.status",
+        "ctrl+t",
+        "cycle_status",
+        "Submit as",
+        "Cycle open / pending / solved",
+        "composer",
+        priority=True,
+    ),
+    _A(
+        "composer.editor",
+        "ctrl+e",
+        "edit_external",
+        "$EDITOR",
+        "Edit the draft in your editor",
+        "composer",
+        priority=True,
+    ),
+    _A(
+        "composer.kind",
+        "ctrl+n",
+        "switch_kind",
+        "Reply/note",
+        "Switch between reply and internal note",
+        "composer",
+        priority=True,
+    ),
+    _A(
+        "composer.undo_macro",
+        "ctrl+u",
+        "undo_macro",
+        "Undo macro",
+        "Undo the staged macro",
+        "composer",
+        priority=True,
+        show=False,
+    ),
+    _A(
+        "composer.close", "escape", "close", "Close", "Hide the composer (the draft is kept)", "composer", priority=True
+    ),
+    # macro panel
+    _A("macros.apply", "enter", "apply", "Apply", "Stage the macro on the draft", "macros"),
+    _A("macros.close", "escape", "close", "Close", "Close the panel", "macros"),
+    _A("macros.down", "down", "cursor_down", "Down", "Next macro", "macros", show=False, palette=False),
+    _A("macros.up", "up", "cursor_up", "Up", "Previous macro", "macros", show=False, palette=False),
+    # knowledge base panel
+    _A("kb.link", "enter", "insert_link", "Insert link", "Insert the article's link", "kb"),
+    _A("kb.snippet", "ctrl+y", "insert_snippet", "Insert snippet", "Insert the article's first paragraph", "kb"),
+    _A("kb.close", "escape", "close", "Close", "Close the panel", "kb"),
+    _A("kb.down", "down", "cursor_down", "Down", "Next article", "kb", show=False, palette=False),
+    _A("kb.up", "up", "cursor_up", "Up", "Previous article", "kb", show=False, palette=False),
+    # customer panel
+    _A("customer.open", "enter", "open_other", "Open", "Open the customer's ticket", "customer"),
+    # lists and pickers
+    _A("list.down", "down,j", "cursor_down", "Down", "Next", "list", show=False, palette=False),
+    _A("list.up", "up,k", "cursor_up", "Up", "Previous", "list", show=False, palette=False),
+    _A("list.page_down", "pagedown", "page_down", "Page down", "Next page", "list", show=False, palette=False),
+    _A("list.page_up", "pageup", "page_up", "Page up", "Previous page", "list", show=False, palette=False),
+    _A("list.first", "home", "first", "First", "First", "list", show=False, palette=False),
+    _A("list.last", "end", "last", "Last", "Last", "list", show=False, palette=False),
+    _A("list.select", "enter", "select", "Choose", "Choose", "list", show=False, palette=False),
+)
+
+BY_ID: dict[str, ConsoleAction] = {action.id: action for action in ACTIONS}
+
+
+def bindings(scope: str) -> list[BindingType]:
+    """The ``BINDINGS`` of one screen or widget."""
+    return [action.binding for action in ACTIONS if action.scope == scope]
+
+
+def in_scope(scope: str) -> list[ConsoleAction]:
+    return [action for action in ACTIONS if action.scope == scope]

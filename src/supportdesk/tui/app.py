@@ -1,0 +1,232 @@
+"""The console application: the store connections, the write path, keys, themes and polling.
+
+Start-up does only what the first queue frame needs: open read connections, read who "me"
+is, push the queue screen. The write path (SQLAlchemy, pydantic, Jinja2) is imported in a
+thread worker afterwards. Another process writing the store is noticed by polling SQLite's
+``PRAGMA data_version`` (microseconds), and only then does a screen re-read what it shows.
+"""
+
+from __future__ import annotations
+
+import gc
+import sqlite3
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, ClassVar
+
+from textual import events, work
+from textual.app import App
+from textual.reactive import reactive
+
+from supportdesk.config import Settings
+from supportdesk.store import reads
+from supportdesk.store.times import utcnow
+from supportdesk.store.workspace import Workspace, read_setting
+from supportdesk.tui.actions import bindings
+from supportdesk.tui.commands import ConsoleCommands
+from supportdesk.tui.db import ConsoleDB
+from supportdesk.tui.keymap import UserKeys, load_user_keys
+from supportdesk.tui.messages import StoreChanged
+from supportdesk.tui.sync_status import PresenceChanged, SyncStatus, SyncStatusChanged
+from supportdesk.tui.writes import Mutation, WriteFinished, Writer, WriteRequest, refusals
+
+DEFAULT_KB_URL = "https://help.example.com/articles"
+
+
+class SupportDeskApp(App[None]):
+    TITLE = "supportdesk"
+    CSS_PATH = "console.tcss"
+    BINDINGS = bindings("app")
+    COMMANDS: ClassVar[set[Any]] = {*App.COMMANDS, ConsoleCommands}
+    ENABLE_COMMAND_PALETTE = True
+
+    sync_status: reactive[SyncStatus] = reactive(SyncStatus, init=False)
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        settings: Settings,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        poll_interval: float = 0.5,
+        warm_up: bool = True,
+    ) -> None:
+        self.started = time.perf_counter()
+        super().__init__()
+        self.workspace = workspace
+        self.settings = settings
+        self.clock = clock or utcnow
+        self.poll_interval = poll_interval
+        self.db = ConsoleDB(workspace)
+        self._watch = workspace.connect(readonly=True)
+        self.me: str | None = read_setting(self._watch, "me")
+        self.me_name, self.me_role = self._who()
+        self.writer = Writer(workspace, self.me)
+        self.user_keys: UserKeys = load_user_keys(settings.keys, settings.macro_keys)
+        self.set_keymap(self.user_keys.keymap)
+        self.kb_url = str(settings.section("console").get("kb_url", DEFAULT_KB_URL)).rstrip("/")
+        self.presence: dict[str, list[str]] = {}
+        self._warm_up = warm_up
+        self._ticket_screen: Any = None
+        self._last_input = time.monotonic()
+        self._last_full_collection = time.monotonic()
+
+    def _who(self) -> tuple[str, str]:
+        if self.me is None:
+            return "nobody (run supportdesk as an agent)", ""
+        row = self._watch.execute("SELECT name, role FROM agent WHERE id = ?", (self.me,)).fetchone()
+        return (row[0], row[1]) if row else ("unknown agent", "")
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    # --- start and stop -------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        from supportdesk.tui.screens.queue import QueueScreen
+
+        if self.settings.theme in self.available_themes:
+            self.theme = self.settings.theme
+        else:
+            self.notify(f"unknown theme {self.settings.theme!r}; using {self.theme}", severity="warning", markup=False)
+        for problem in self.user_keys.problems:
+            self.notify(problem, severity="warning", markup=False, timeout=8)
+        self.push_screen(QueueScreen())
+        self.set_interval(self.poll_interval, self.check_store, name="store-poll")
+        self.refresh_sync_status()
+        if self._warm_up:
+            self.call_after_refresh(self._warm)
+
+    def _warm(self) -> None:
+        self._run_warm_up()
+        self._pace_collector()
+
+    def _pace_collector(self) -> None:
+        """Collect cyclic garbage between keys instead of in the middle of a frame.
+
+        A full pass of Python's collector over what Textual holds took ~90 ms here — a dropped
+        frame whenever it struck during a key. What start-up built lives as long as the app, so
+        it is frozen out of future passes; automatic collection is then left to quiet moments.
+        """
+        gc.freeze()
+        gc.disable()
+        self._last_input = time.monotonic()
+        self._last_full_collection = time.monotonic()
+        self.set_interval(0.5, self._collect_when_quiet, name="gc-pacing")
+
+    def _collect_when_quiet(self) -> None:
+        now = time.monotonic()
+        young = gc.get_count()[0]
+        if now - self._last_input < 0.5 and young < 200_000:
+            return
+        if now - self._last_full_collection > 30 and now - self._last_input > 2:
+            gc.collect()
+            self._last_full_collection = now
+        elif young > 5_000:
+            gc.collect(1)
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key | events.MouseDown):
+            self._last_input = time.monotonic()
+        await super().on_event(event)
+
+    @work(thread=True, group="warm-up", exit_on_error=False)
+    def _run_warm_up(self) -> None:
+        self.writer.warm_up()
+
+    def on_unmount(self) -> None:
+        gc.enable()
+        self.db.close()
+        self._watch.close()
+        self.workspace.close()
+
+    # --- the store changing underneath us -------------------------------------------------
+
+    def check_store(self) -> bool:
+        """Tell the screens to re-read what they show if anyone committed since last time."""
+        try:
+            if not self.db.changed_elsewhere():
+                return False
+        except sqlite3.Error:
+            return False
+        self.refresh_sync_status()
+        for screen in self.screen_stack:
+            screen.post_message(StoreChanged())
+        return True
+
+    def refresh_sync_status(self) -> None:
+        try:
+            summary = reads.sync_summary(self._watch)
+        except sqlite3.Error:
+            return
+        self.sync_status = self.sync_status.with_summary(summary)
+
+    def on_sync_status_changed(self, message: SyncStatusChanged) -> None:
+        from dataclasses import replace
+
+        self.sync_status = replace(self.sync_status, online=message.online, last_error=message.last_error)
+
+    def on_presence_changed(self, message: PresenceChanged) -> None:
+        self.presence[message.ticket_id] = list(message.viewers)
+        for screen in self.screen_stack:
+            screen.post_message(StoreChanged())
+
+    # --- writing --------------------------------------------------------------------------
+
+    def write(
+        self,
+        mutations: list[Mutation],
+        *,
+        done: Callable[[list[Any]], None] | None = None,
+        failed: Callable[[str, list[Any]], None] | None = None,
+        sequential: bool = False,
+        quiet: bool = False,
+    ) -> None:
+        """Run mutations in a worker; refusals become notifications, ``done`` gets the outcomes."""
+        self._write(WriteRequest(mutations, sequential=sequential, done=done, failed=failed, quiet=quiet))
+
+    @work(thread=True, group="write", exit_on_error=False)
+    def _write(self, request: WriteRequest) -> None:
+        self.post_message(WriteFinished(self.writer.run(request)))
+
+    def on_write_finished(self, message: WriteFinished) -> None:
+        request = message.request
+        if request.error is not None:
+            self.notify(request.error, title="Not saved", severity="error", markup=False, timeout=8)
+            if request.failed:
+                request.failed(request.error, request.outcomes)
+        else:
+            problems = refusals(request.outcomes)
+            for problem in problems[:5]:
+                self.notify(problem, title="Refused", severity="error", markup=False, timeout=8)
+            if len(problems) > 5:
+                self.notify(f"… and {len(problems) - 5} more refused", severity="error", markup=False)
+            for outcome in request.outcomes:
+                for warning in outcome.warnings:
+                    self.notify(warning, severity="warning", markup=False)
+            if problems and request.failed and len(problems) == len(request.outcomes):
+                request.failed(problems[0], request.outcomes)
+            elif request.done:
+                request.done(request.outcomes)
+        self.check_store()
+
+    # --- screens --------------------------------------------------------------------------
+
+    def ticket_screen(self, ticket_id: str, *, mode: str | None = None, queue: Any = None) -> Any:
+        """The ticket pane, made once and pointed at ``ticket_id`` (see ``TicketScreen.show``)."""
+        from supportdesk.tui.screens.ticket import TicketScreen
+
+        if self._ticket_screen is None:
+            self._ticket_screen = TicketScreen(ticket_id, mode=mode, queue=queue)
+            self.install_screen(self._ticket_screen, name="ticket")
+        self._ticket_screen.show(ticket_id, mode=mode, queue=queue)
+        return self._ticket_screen
+
+    # --- actions --------------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        from supportdesk.tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())

@@ -1,0 +1,68 @@
+"""Typed messages that thread workers post back to the console (never touching widgets)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from textual.message import Message
+
+from supportdesk.store.reads import CustomerDetail, QueueRow, TicketDetail
+
+
+class PageLoaded(Message):
+    def __init__(self, generation: int, page: int, rows: list[QueueRow], more: bool, forward: bool) -> None:
+        super().__init__()
+        self.generation = generation
+        self.page = page
+        self.rows = rows
+        self.more = more
+        self.forward = forward
+
+
+class CountLoaded(Message):
+    def __init__(self, generation: int, total: int) -> None:
+        super().__init__()
+        self.generation = generation
+        self.total = total
+
+
+class AnchorsLoaded(Message):
+    def __init__(self, generation: int, anchors: list[tuple[Any, ...]]) -> None:
+        super().__init__()
+        self.generation = generation
+        self.anchors = anchors
+
+
+class QueueFailed(Message):
+    """A page or count query failed (a bad FTS term, an interrupted ranking)."""
+
+    def __init__(self, generation: int, error: str) -> None:
+        super().__init__()
+        self.generation = generation
+        self.error = error
+
+
+class ViewCounted(Message):
+    def __init__(self, view_id: str, count: int) -> None:
+        super().__init__()
+        self.view_id = view_id
+        self.count = count
+
+
+@dataclass
+class TicketData:
+    detail: TicketDetail
+    customer: CustomerDetail | None
+    drafts: list[str] = field(default_factory=list)
+
+
+class TicketLoaded(Message):
+    def __init__(self, ticket_id: str, data: TicketData | None) -> None:
+        super().__init__()
+        self.ticket_id = ticket_id
+        self.data = data
+
+
+class StoreChanged(Message):
+    """Another connection committed to the workspace (a CLI command, the sync, our own write)."""

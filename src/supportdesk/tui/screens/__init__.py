@@ -1,0 +1,1 @@
+"""The console's screens: the queue, a ticket, help, and the small modal forms."""

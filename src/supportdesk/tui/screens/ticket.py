@@ -1,0 +1,614 @@
+"""One ticket: its fields, the whole timeline, the customer, the composer, macros and the KB.
+
+Everything shown is read from the store in a thread worker (:class:`TicketLoaded`) and read
+again after every write and whenever another process changes the store. Writes are mutations
+through the app; a refused one leaves the draft exactly as it was.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import ContentSwitcher
+
+from supportdesk.store import local_state, reads
+from supportdesk.tui import choices
+from supportdesk.tui.actions import bindings
+from supportdesk.tui.messages import StoreChanged, TicketData, TicketLoaded
+from supportdesk.tui.screens.forms import CallLog, CallScreen, Choice, PickerScreen, PromptScreen
+from supportdesk.tui.text import safe, safe_line
+from supportdesk.tui.widgets.composer import SUBMIT_STATUSES, Composer, StagedMacro, SwitchKind
+from supportdesk.tui.widgets.customer_panel import CustomerPanel
+from supportdesk.tui.widgets.key_bar import KeyBar
+from supportdesk.tui.widgets.side_panels import KBPanel, MacroPanel, plan_content, plan_summary
+from supportdesk.tui.widgets.status_bar import StatusBar
+from supportdesk.tui.widgets.ticket_header import TicketHeader, header_content
+from supportdesk.tui.widgets.timeline import Timeline
+
+if TYPE_CHECKING:
+    from supportdesk.domain.mutations.library import MacroPlan
+    from supportdesk.tui.app import SupportDeskApp
+    from supportdesk.tui.screens.queue import QueueScreen
+
+EDITABLE = [
+    Choice("status", "Status"),
+    Choice("priority", "Priority"),
+    Choice("type", "Type"),
+    Choice("group", "Group"),
+    Choice("assignee", "Assignee"),
+    Choice("tags", "Add tags"),
+    Choice("untag", "Remove tags"),
+    Choice("subject", "Subject"),
+]
+
+
+class MacroPreviewed(Message):
+    def __init__(self, macro_id: str, plan: MacroPlan | None, error: str | None, stage: bool) -> None:
+        super().__init__()
+        self.macro_id = macro_id
+        self.plan = plan
+        self.error = error
+        self.stage = stage
+
+
+class ArticlesFound(Message):
+    def __init__(self, hits: list[reads.ArticleHit], suggested: bool) -> None:
+        super().__init__()
+        self.hits = hits
+        self.suggested = suggested
+
+
+class TicketScreen(Screen[None]):
+    BINDINGS = bindings("ticket")
+    PALETTE_SCOPES = ("ticket",)
+
+    def __init__(self, ticket_id: str, *, mode: str | None = None, queue: QueueScreen | None = None) -> None:
+        super().__init__()
+        self.ticket_id = ticket_id
+        self.mode = mode
+        self.queue_screen = queue
+        self.data: TicketData | None = None
+        self.macros: list[dict[str, Any]] = []
+        self.plans: dict[str, MacroPlan] = {}
+        self._macro_by_key: list[str] = []
+        self._unsaved: dict[tuple[str, str], local_state.Draft] = {}
+        self.loaded_at: float | None = None
+
+    @property
+    def console(self) -> SupportDeskApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield TicketHeader(Content.styled("loading…", "dim"), id="ticket-header")
+        with Horizontal(id="ticket-body"):
+            with Vertical(id="ticket-main"):
+                yield Timeline(self.console.now, id="timeline")
+                yield Composer(editor=self.console.settings.editor, id="composer")
+            with ContentSwitcher(initial="customer", id="side"):
+                yield CustomerPanel(id="customer")
+                yield MacroPanel(id="macros")
+                yield KBPanel(id="kb")
+        yield StatusBar()
+        yield KeyBar()
+
+    @property
+    def composer(self) -> Composer:
+        return self.query_one(Composer)
+
+    @property
+    def timeline(self) -> Timeline:
+        return self.query_one(Timeline)
+
+    def on_mount(self) -> None:
+        for index, (key, name) in enumerate(self.console.user_keys.macro_keys.items()):
+            self._macro_by_key.append(name)
+            self._bindings.bind(key, f"macro_key({index})", f"Macro: {name}", show=False)
+
+    def show(self, ticket_id: str, *, mode: str | None = None, queue: QueueScreen | None = None) -> None:
+        """Point this pane at a ticket before it is pushed again (one pane is kept and reused:
+        composing a screen of thirty widgets on every enter would cost more than the ticket)."""
+        self.queue_screen = queue or self.queue_screen
+        self.mode = mode
+        self._fresh = True
+        if self.is_mounted:
+            self._clear(ticket_id)
+        else:
+            self.ticket_id = ticket_id
+
+    def _clear(self, ticket_id: str) -> None:
+        composer = self.composer
+        if composer.is_open:
+            composer.close()
+        composer.macro = None
+        self.ticket_id = ticket_id
+        self.data = None
+        self.plans.clear()
+        self.query_one(ContentSwitcher).current = "customer"
+        self.query_one(TicketHeader).show(Content.styled("loading…", "dim"))
+        self.timeline.set_entries([])
+
+    def on_screen_resume(self) -> None:
+        if not getattr(self, "_fresh", True):
+            return
+        self._fresh = False
+        self.timeline.focus()
+        # read on the spot (a few milliseconds, WAL readers never wait): the pane's first frame
+        # then already shows the ticket instead of "loading…" followed by a second full frame
+        self.on_ticket_loaded(TicketLoaded(self.ticket_id, self._read(self.ticket_id)))
+        self._mark_seen(self.ticket_id)
+
+    # --- loading --------------------------------------------------------------------------
+
+    def load(self) -> None:
+        self._load(self.ticket_id)
+
+    def _read(self, ticket_id: str) -> TicketData | None:
+        with self.console.db.read() as connection:
+            detail = reads.ticket_detail(connection, ticket_id)
+            if detail is None:
+                return None
+            customer = reads.customer_detail(connection, detail.ticket["requester_id"], limit=100)
+            drafts = local_state.draft_kinds(connection, ticket_id)
+        return TicketData(detail, customer, drafts)
+
+    @work(thread=True, group="ticket-load", exclusive=True, exit_on_error=False)
+    def _load(self, ticket_id: str) -> None:
+        self.post_message(TicketLoaded(ticket_id, self._read(ticket_id)))
+
+    @work(thread=True, group="ticket-seen", exit_on_error=False)
+    def _mark_seen(self, ticket_id: str) -> None:
+        with self.console.db.local() as connection:
+            local_state.mark_seen(connection, ticket_id)
+
+    def on_ticket_loaded(self, message: TicketLoaded) -> None:
+        if message.ticket_id != self.ticket_id:
+            return
+        if message.data is None:
+            self.notify("this ticket no longer exists", severity="error")
+            self.app.pop_screen()
+            return
+        same = self.data is not None and self.data.detail.ticket["id"] == message.ticket_id
+        if not same:
+            self._mark_seen(message.ticket_id)
+        self.data = message.data
+        self._show_header()
+        self.timeline.set_entries(message.data.detail.messages, keep_position=same)
+        self.query_one(CustomerPanel).show(message.data.customer, self.ticket_id)
+        composer = self.composer
+        composer.requester = message.data.detail.requester.get("name") or ""
+        composer.channel = str(message.data.detail.ticket["channel"])
+        if not same:
+            self._say_drafts()
+        if self.mode is not None:
+            mode, self.mode = self.mode, None
+            opening = {"reply": self.action_reply, "note": self.action_note, "macros": self.action_macros}
+            opening.get(mode, self.action_knowledge_base)()
+
+    def _show_header(self) -> None:
+        if self.data is None:
+            return
+        self.query_one(TicketHeader).show(
+            header_content(
+                self.data.detail,
+                now=self.console.now(),
+                keymap=self.console.user_keys.keymap,
+                viewers=self.console.presence.get(self.ticket_id, []),
+                message_count=len(self.data.detail.messages),
+            )
+        )
+
+    def _say_drafts(self) -> None:
+        drafts = self.data.drafts if self.data else []
+        self.query_one(StatusBar).say(f"unsent draft: {', '.join(drafts)}" if drafts else "")
+
+    def on_store_changed(self, message: StoreChanged) -> None:
+        self.load()
+
+    def switch_to(self, ticket_id: str) -> None:
+        """Show another ticket in this pane (from the customer panel or J / ctrl+k)."""
+        if self.composer.is_open:
+            self.composer.close()
+        self.ticket_id = ticket_id
+        self.data = None
+        self.plans.clear()
+        self.query_one(ContentSwitcher).current = "customer"
+        self.load()
+
+    @on(CustomerPanel.OpenTicket)
+    def _open_other(self, event: CustomerPanel.OpenTicket) -> None:
+        if event.ticket_id != self.ticket_id:
+            self.switch_to(event.ticket_id)
+
+    def action_step(self, step: int) -> None:
+        if self.queue_screen is None:
+            return
+        queue = self.queue_screen.queue
+        queue._move(queue.cursor + step)
+        row = queue.current_row
+        if row is None:
+            self.notify("that row is still loading", severity="warning")
+        elif row.id != self.ticket_id:
+            self.switch_to(row.id)
+
+    def action_back(self) -> None:
+        if self.composer.is_open:
+            self.composer.flush()
+        self.app.pop_screen()
+
+    # --- the composer ---------------------------------------------------------------------
+
+    def _default_status(self) -> str:
+        status = str(self.data.detail.ticket["status"]) if self.data else "open"
+        return status if status in SUBMIT_STATUSES else "open"
+
+    def open_composer(self, kind: str) -> None:
+        """Show the draft of ``kind``: the one in memory if this pane has it, else the stored one."""
+        draft = self._unsaved.get((self.ticket_id, kind))
+        if draft is None:
+            with self.console.db.read() as connection:
+                draft = local_state.load_draft(connection, self.ticket_id, kind)
+        self.composer.open(
+            self.ticket_id,
+            kind,
+            draft.body if draft else "",
+            draft.state if draft else {},
+            default_status=self._default_status(),
+        )
+
+    def action_reply(self) -> None:
+        self.open_composer("reply")
+
+    def action_note(self) -> None:
+        self.open_composer("note")
+
+    @on(SwitchKind)
+    def _switch_kind(self, message: SwitchKind) -> None:
+        self.open_composer(message.kind)
+
+    @on(Composer.Closed)
+    def _composer_closed(self) -> None:
+        self.timeline.focus()
+
+    @on(Composer.DraftChanged)
+    def _draft_changed(self, message: Composer.DraftChanged) -> None:
+        draft = local_state.Draft(message.ticket_id, message.kind, message.body, message.state)
+        self._unsaved[(message.ticket_id, message.kind)] = draft
+        self._save_draft(draft)
+
+    @work(thread=True, group="draft-save", exit_on_error=False)
+    def _save_draft(self, draft: local_state.Draft) -> None:
+        with self.console.db.local() as connection:
+            local_state.save_draft(connection, draft)
+
+    def _latest_customer_message(self) -> str | None:
+        if self.data is None:
+            return None
+        for entry in reversed(self.data.detail.messages):
+            if entry.author_kind == "customer" and entry.public:
+                return entry.id
+        return None
+
+    @on(Composer.SendRequested)
+    def _send(self, message: Composer.SendRequested) -> None:
+        ticket_id = self.ticket_id
+        mutations: list[tuple[str, dict[str, Any]]] = []
+        if message.body.strip():
+            if message.kind == "reply":
+                mutations.append(
+                    (
+                        "ticket.reply",
+                        {
+                            "ticket_id": ticket_id,
+                            "body": message.body,
+                            "status": message.status,
+                            "seen_message_id": self._latest_customer_message(),
+                        },
+                    )
+                )
+            else:
+                mutations.append(("ticket.note", {"ticket_id": ticket_id, "body": message.body}))
+        macro = message.macro
+        if macro is not None and macro.has_field_changes:
+            mutations.append(("macro.apply", {"ticket_id": ticket_id, "macro_id": macro.macro_id, "body": ""}))
+            if message.kind == "reply" and macro.status and macro.status != message.status:
+                mutations.append(("ticket.set_status", {"ticket_id": ticket_id, "status": message.status}))
+        kind = message.kind
+        self.composer.sending = True
+
+        def sent(outcomes: list[Any]) -> None:
+            self.composer.sending = False
+            self._sent(kind, ticket_id, outcomes)
+
+        def kept(error: str, outcomes: list[Any]) -> None:
+            self.composer.sending = False
+            if outcomes:  # the message went out; what followed it was refused
+                self._sent(kind, ticket_id, outcomes)
+            else:
+                self.load()
+
+        self.console.write(mutations, sequential=True, done=sent, failed=kept)
+
+    def _sent(self, kind: str, ticket_id: str, outcomes: list[Any]) -> None:
+        self._unsaved.pop((ticket_id, kind), None)
+        self._delete_draft(ticket_id, kind)
+        if ticket_id == self.ticket_id:
+            composer = self.composer
+            composer.macro = None
+            composer._loading = True
+            composer.text_area.load_text("")
+            composer._loading = False
+            composer.close()
+            self.timeline.focus()
+        follow_up = next((o.result for o in outcomes if o.result.get("follow_up")), None)
+        if follow_up:
+            self.notify(f"the ticket was closed: your reply opened follow-up #{follow_up.get('number')}", markup=False)
+        else:
+            self.notify("internal note added" if kind == "note" else "reply sent", markup=False)
+        self.load()
+
+    @work(thread=True, group="draft-save", exit_on_error=False)
+    def _delete_draft(self, ticket_id: str, kind: str) -> None:
+        with self.console.db.local() as connection:
+            local_state.delete_draft(connection, ticket_id, kind)
+
+    def action_undo_macro(self) -> None:
+        self.composer.action_undo_macro()
+
+    # --- fields ---------------------------------------------------------------------------
+
+    def _ticket(self) -> dict[str, Any] | None:
+        return self.data.detail.ticket if self.data else None
+
+    def _write(self, mutations: list[tuple[str, dict[str, Any]]], what: str) -> None:
+        self.console.write(mutations, done=lambda _: self.notify(what, markup=False))
+
+    def action_solve(self) -> None:
+        ticket = self._ticket()
+        if ticket is not None:
+            self._write(
+                [("ticket.set_status", {"ticket_id": ticket["id"], "status": "solved", "seen": ticket["status"]})],
+                "solved",
+            )
+
+    def action_assign_me(self) -> None:
+        ticket = self._ticket()
+        if ticket is not None and self.console.me is not None:
+            self._write(
+                [("ticket.assign", {"ticket_id": ticket["id"], "assignee_id": self.console.me})], "assigned to you"
+            )
+
+    def action_edit_menu(self) -> None:
+        def chosen(field: str | None) -> None:
+            if field:
+                self.action_edit(field)
+
+        self.app.push_screen(PickerScreen("Edit which field?", EDITABLE), chosen)
+
+    def action_edit(self, field: str) -> None:
+        ticket = self._ticket()
+        if ticket is None or self.data is None:
+            return
+        tid = ticket["id"]
+        app = self.console
+        seen = ticket.get(field)
+
+        def change(picked: str | None) -> None:
+            if picked and picked != (current or None):
+                self._write([choices.field_mutation(field, tid, picked, seen=seen)], f"{field} changed")
+
+        if field in ("tags", "subject"):
+            current = safe_line(ticket["subject"], cap=500) if field == "subject" else ""
+            hint = "" if field == "subject" else "e.g. refund vip"
+            app.push_screen(PromptScreen(choices.TITLES[field], value=current, placeholder=hint), change)
+            return
+        if field == "untag":
+            if not self.data.detail.tags:
+                self.notify("the ticket has no tags", severity="warning")
+                return
+            options, current = [Choice(t, t) for t in self.data.detail.tags], ""
+        else:
+            options = choices.choices_for(field, app.db, group_id=ticket["group_id"], me=app.me)
+            current = {"group": ticket["group_id"], "assignee": ticket["assignee_id"]}.get(field, seen) or choices.NONE
+        app.push_screen(PickerScreen(choices.TITLES[field], options, current=current), change)
+
+    def action_log_call(self) -> None:
+        ticket = self._ticket()
+        if ticket is None or self.data is None:
+            return
+        phone = next((i["value"] for i in self.data.detail.identities if i["kind"] == "phone"), "")
+
+        def logged(call: CallLog | None) -> None:
+            if call is not None:
+                args = {
+                    "ticket_id": ticket["id"],
+                    "direction": call.direction,
+                    "number": call.number,
+                    "duration_seconds": call.duration_seconds,
+                    "notes": call.notes,
+                }
+                self._write([("ticket.log_call", args)], "call logged")
+
+        self.app.push_screen(CallScreen("Log a phone call on this ticket", number=phone, new_ticket=False), logged)
+
+    # --- side panels ----------------------------------------------------------------------
+
+    def action_customer(self) -> None:
+        self.query_one(ContentSwitcher).current = "customer"
+        self.query_one("#customer-tickets").focus()
+
+    def action_macros(self) -> None:
+        switcher = self.query_one(ContentSwitcher)
+        panel = self.query_one(MacroPanel)
+        if switcher.current == "macros" and panel.has_focus_within:
+            self._close_side()
+            return
+        switcher.current = "macros"
+        with self.console.db.read() as connection:
+            self.macros = reads.list_macros(connection)
+        panel.focus_search(clear=True)
+        panel.set_macros(self.macros)
+
+    def _close_side(self) -> None:
+        self.query_one(ContentSwitcher).current = "customer"
+        (self.composer.text_area if self.composer.is_open else self.timeline).focus()
+
+    @on(MacroPanel.Closed)
+    @on(KBPanel.Closed)
+    def _panel_closed(self) -> None:
+        self._close_side()
+
+    @on(MacroPanel.Previewing)
+    def _macro_previewing(self, message: MacroPanel.Previewing) -> None:
+        plan = self.plans.get(message.macro["id"])
+        if plan is not None:
+            self.query_one(MacroPanel).show_preview(message.macro["id"], plan_content(plan))
+        else:
+            self._preview(message.macro["id"], stage=False)
+
+    @on(MacroPanel.Applying)
+    def _macro_applying(self, message: MacroPanel.Applying) -> None:
+        self.stage_macro(message.macro["id"])
+
+    def stage_macro(self, macro_id: str) -> None:
+        plan = self.plans.get(macro_id)
+        if plan is None:
+            self._preview(macro_id, stage=True)
+        else:
+            self._stage(macro_id, plan)
+
+    @work(thread=True, group="macro-preview", exclusive=True, exit_on_error=False)
+    def _preview(self, macro_id: str, stage: bool) -> None:
+        from supportdesk.domain.errors import DomainError
+        from supportdesk.domain.preview import preview_macro
+
+        try:
+            plan = preview_macro(self.console.workspace, self.console.writer.actor(), macro_id, self.ticket_id)
+        except DomainError as error:
+            self.post_message(MacroPreviewed(macro_id, None, error.message, stage))
+            return
+        except Exception as error:
+            self.post_message(MacroPreviewed(macro_id, None, f"cannot preview: {error}", stage))
+            return
+        self.post_message(MacroPreviewed(macro_id, plan, None, stage))
+
+    def on_macro_previewed(self, message: MacroPreviewed) -> None:
+        panel = self.query_one(MacroPanel)
+        if message.plan is None:
+            panel.show_preview(message.macro_id, Content.styled(message.error or "", "bold"))
+            if message.stage:
+                self.notify(message.error or "the macro cannot be applied", severity="error", markup=False)
+            return
+        self.plans[message.macro_id] = message.plan
+        panel.show_preview(message.macro_id, plan_content(message.plan))
+        if message.stage:
+            self._stage(message.macro_id, message.plan)
+
+    def _stage(self, macro_id: str, plan: MacroPlan) -> None:
+        macro = next((m for m in self.macros if m["id"] == macro_id), None)
+        if macro is None:
+            with self.console.db.read() as connection:
+                macro = next((m for m in reads.list_macros(connection) if m["id"] == macro_id), None)
+        if macro is None:
+            return
+        kind = "reply" if plan.public else "note"
+        composer = self.composer
+        if not composer.is_open or composer.kind != kind:
+            self.open_composer(kind)
+        staged = StagedMacro(
+            macro_id=macro_id,
+            name=macro["name"],
+            public=plan.public,
+            status=plan.values.get("status"),
+            summary=plan_summary(plan),
+            previous_text=composer.text,
+            previous_kind=composer.kind,
+            previous_status=composer.submit_as,
+            has_field_changes=bool(plan.changes or plan.tags_added or plan.tags_removed),
+        )
+        composer.stage_macro(staged, plan.body)
+        self.notify(f"macro {safe_line(macro['name'], cap=80)} staged on the draft", markup=False)
+
+    def action_macro_key(self, index: int) -> None:
+        name = self._macro_by_key[index]
+        with self.console.db.read() as connection:
+            self.macros = reads.list_macros(connection)
+        macro = next((m for m in self.macros if m["name"] == name), None)
+        if macro is None:
+            self.notify(f"[macro_keys] no macro called {name!r}", severity="error", markup=False)
+            return
+        self.stage_macro(macro["id"])
+
+    def palette_commands(self) -> list[tuple[str, str, Any]]:
+        with self.console.db.read() as connection:
+            macros = reads.list_macros(connection)
+        return [
+            (
+                f"Macro: {safe_line(m['name'], cap=100)}",
+                "stage this macro on the draft",
+                lambda i=m["id"]: self.stage_macro(i),
+            )
+            for m in macros
+        ]
+
+    # --- knowledge base -------------------------------------------------------------------
+
+    def action_knowledge_base(self) -> None:
+        switcher = self.query_one(ContentSwitcher)
+        panel = self.query_one(KBPanel)
+        if switcher.current == "kb" and panel.has_focus_within:
+            self._close_side()
+            return
+        switcher.current = "kb"
+        panel.focus_search(clear=True)
+        self._find_articles("")
+
+    @on(KBPanel.Searching)
+    def _kb_search(self, message: KBPanel.Searching) -> None:
+        self._find_articles(message.text)
+
+    @work(thread=True, group="kb-search", exclusive=True, exit_on_error=False)
+    def _find_articles(self, text: str) -> None:
+        with self.console.db.read() as connection:
+            if text.strip():
+                hits = reads.search_articles(connection, text, limit=30)
+                self.post_message(ArticlesFound(hits, suggested=False))
+            else:
+                hits = reads.suggest_articles(connection, self.ticket_id, limit=8)
+                self.post_message(ArticlesFound(hits, suggested=True))
+
+    def on_articles_found(self, message: ArticlesFound) -> None:
+        self.query_one(KBPanel).set_hits(message.hits, suggested=message.suggested)
+
+    def _link(self, slug: str) -> str:
+        return f"{self.console.kb_url}/{slug}"
+
+    @on(KBPanel.Previewing)
+    def _kb_preview(self, message: KBPanel.Previewing) -> None:
+        with self.console.db.read() as connection:
+            article = reads.article(connection, message.hit.id)
+        if article is not None:
+            self.query_one(KBPanel).show_article(article, self._link(article.slug))
+
+    @on(KBPanel.Inserting)
+    def _kb_insert(self, message: KBPanel.Inserting) -> None:
+        with self.console.db.read() as connection:
+            article = reads.article(connection, message.hit.id)
+        if article is None:
+            return
+        link = self._link(article.slug)
+        title = safe_line(article.title, cap=200)
+        if message.snippet:
+            first = safe(article.body).strip().split("\n\n")[0].strip()
+            text = f"{first}\n\n{title}: {link}\n"
+        else:
+            text = f"{title}: {link}"
+        if not self.composer.is_open:
+            self.open_composer("reply")
+        self.composer.insert(text)
+        self.notify("snippet inserted" if message.snippet else "link inserted", markup=False)

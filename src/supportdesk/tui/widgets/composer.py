@@ -1,0 +1,281 @@
+"""The composer: a public reply or an internal note, saved as a draft as you type.
+
+``ctrl+s`` sends with the status chosen for "submit as" (open / pending / solved, like
+Zendesk); ``ctrl+e`` hands the draft to ``$EDITOR``. The screen owns the writes: the composer
+only says what the agent wants (:class:`SendRequested`, :class:`DraftChanged`).
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from textual.app import ComposeResult, SuspendNotSupported
+from textual.containers import Vertical
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import Static, TextArea
+
+from supportdesk.tui.actions import bindings
+from supportdesk.tui.keymap import effective_keys
+from supportdesk.tui.text import safe_line
+
+SUBMIT_STATUSES = ("open", "pending", "solved")
+SAVE_DELAY = 0.4
+
+
+@dataclass
+class StagedMacro:
+    """A macro applied to the draft and not sent yet: what to undo, what to apply on send."""
+
+    macro_id: str
+    name: str
+    public: bool
+    status: str | None
+    summary: str
+    previous_text: str
+    previous_kind: str
+    previous_status: str
+    has_field_changes: bool
+
+    def as_state(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+class Composer(Vertical):
+    BINDINGS = bindings("composer")
+    DEFAULT_CSS = """
+    Composer { height: 14; display: none; border-top: solid $accent; }
+    Composer.-open { display: block; }
+    Composer.-note { border-top: solid $warning; }
+    Composer > #composer-title { height: 1; padding: 0 1; }
+    Composer > #composer-macro { height: auto; padding: 0 1; color: $text-accent; display: none; }
+    Composer > #composer-macro.-shown { display: block; }
+    Composer > TextArea { height: 1fr; border: none; }
+    Composer > #composer-hint { height: 1; padding: 0 1; color: $text-muted; }
+    """
+
+    class SendRequested(Message):
+        def __init__(self, kind: str, body: str, status: str, macro: StagedMacro | None) -> None:
+            super().__init__()
+            self.kind = kind
+            self.body = body
+            self.status = status
+            self.macro = macro
+
+    class DraftChanged(Message):
+        def __init__(self, ticket_id: str, kind: str, body: str, state: dict[str, Any]) -> None:
+            super().__init__()
+            self.ticket_id = ticket_id
+            self.kind = kind
+            self.body = body
+            self.state = state
+
+    class Closed(Message):
+        pass
+
+    def __init__(self, *, editor: str | None = None, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.ticket_id = ""
+        self.kind = "reply"
+        self.submit_as = "open"
+        self.requester = ""
+        self.channel = ""
+        self.macro: StagedMacro | None = None
+        self.editor = editor
+        self.sending = False
+        self._save_timer: Any = None
+        self._loading = False
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="composer-title", markup=False)
+        yield Static(id="composer-macro", markup=False)
+        yield TextArea(id="composer-text", soft_wrap=True, show_line_numbers=False, tab_behavior="indent")
+        yield Static(id="composer-hint", markup=False)
+
+    @property
+    def text_area(self) -> TextArea:
+        return self.query_one(TextArea)
+
+    @property
+    def text(self) -> str:
+        return self.text_area.text
+
+    @property
+    def is_open(self) -> bool:
+        return self.has_class("-open")
+
+    def open(self, ticket_id: str, kind: str, body: str, state: dict[str, Any], *, default_status: str) -> None:
+        """Show the draft of ``kind`` (reply or note) of a ticket with its saved text and state."""
+        self.ticket_id = ticket_id
+        self.kind = kind
+        saved = state.get("status")
+        self.submit_as = saved if isinstance(saved, str) and saved in SUBMIT_STATUSES else default_status
+        macro = state.get("macro")
+        self.macro = StagedMacro(**macro) if isinstance(macro, dict) else None
+        self._loading = True
+        self.text_area.load_text(body)
+        self._loading = False
+        self.add_class("-open")
+        self.set_class(kind == "note", "-note")
+        self._draw()
+        self.text_area.focus()
+        self.text_area.move_cursor(self.text_area.document.end)
+
+    def close(self) -> None:
+        self.flush()
+        self.remove_class("-open")
+
+    def _draw(self) -> None:
+        keymap = getattr(self.app, "user_keys", None)
+        user = keymap.keymap if keymap is not None else {}
+
+        def key(action_id: str) -> str:
+            return effective_keys(action_id, user).split(",")[0]
+
+        if self.kind == "reply":
+            title = Content.styled("Public reply", "bold") + Content(
+                f" to {safe_line(self.requester, cap=60)} via {self.channel}"
+            )
+            title += Content.styled("   submit as ", "dim") + Content.styled(self.submit_as, "bold reverse")
+        else:
+            title = Content.styled("Internal note", "bold") + Content.styled("  (the customer never sees it)", "dim")
+        self.query_one("#composer-title", Static).update(title)
+        macro_line = self.query_one("#composer-macro", Static)
+        if self.macro is not None:
+            macro_line.update(
+                Content(f"macro {safe_line(self.macro.name, cap=80)} staged: {self.macro.summary}")
+                + Content.styled(f"   {key('composer.undo_macro')} undoes it", "dim")
+            )
+            macro_line.add_class("-shown")
+        else:
+            macro_line.remove_class("-shown")
+        hint = f"{key('composer.send')} send · "
+        if self.kind == "reply":
+            hint += f"{key('composer.status')} submit as · "
+        hint += f"{key('composer.editor')} $EDITOR · {key('composer.kind')} reply/note · esc hide (draft kept)"
+        self.query_one("#composer-hint", Static).update(Content(hint))
+
+    def state(self) -> dict[str, Any]:
+        """What besides the text must survive a restart; nothing for an empty draft."""
+        if not self.text.strip() and self.macro is None:
+            return {}
+        state: dict[str, Any] = {"status": self.submit_as} if self.kind == "reply" else {}
+        if self.macro is not None:
+            state["macro"] = self.macro.as_state()
+        return state
+
+    # --- saving as you type ---------------------------------------------------------------
+
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        event.stop()
+        if self._loading:
+            return
+        if self._save_timer is not None:
+            self._save_timer.stop()
+        self._save_timer = self.set_timer(SAVE_DELAY, self.flush)
+
+    def flush(self) -> None:
+        """Save the draft now (on a pause in typing, on close, before sending)."""
+        if self._save_timer is not None:
+            self._save_timer.stop()
+            self._save_timer = None
+        if self.is_open:
+            self.post_message(self.DraftChanged(self.ticket_id, self.kind, self.text, self.state()))
+
+    # --- actions --------------------------------------------------------------------------
+
+    def action_send(self) -> None:
+        if self.sending:
+            return
+        body = self.text
+        if not body.strip() and not (self.macro and self.macro.has_field_changes):
+            self.notify("the draft is empty", severity="warning")
+            return
+        self.flush()
+        self.post_message(self.SendRequested(self.kind, body, self.submit_as, self.macro))
+
+    def action_cycle_status(self) -> None:
+        if self.kind != "reply":
+            return
+        index = SUBMIT_STATUSES.index(self.submit_as) if self.submit_as in SUBMIT_STATUSES else -1
+        self.submit_as = SUBMIT_STATUSES[(index + 1) % len(SUBMIT_STATUSES)]
+        self._draw()
+        self.flush()
+
+    def action_switch_kind(self) -> None:
+        self.flush()
+        self.post_message(SwitchKind("note" if self.kind == "reply" else "reply"))
+
+    def action_close(self) -> None:
+        self.close()
+        self.post_message(self.Closed())
+
+    def action_undo_macro(self) -> None:
+        if self.macro is None:
+            self.notify("no macro to undo", severity="warning")
+            return
+        macro = self.macro
+        self.macro = None
+        self.submit_as = macro.previous_status
+        self._loading = True
+        self.text_area.load_text(macro.previous_text)
+        self._loading = False
+        self._draw()
+        self.flush()
+        self.notify(f"macro {safe_line(macro.name, cap=80)} undone", markup=False)
+
+    def stage_macro(self, macro: StagedMacro, body: str) -> None:
+        """Put a macro's rendered comment in the draft; its field changes are applied on send."""
+        self.macro = macro
+        if macro.status in SUBMIT_STATUSES:
+            self.submit_as = macro.status
+        text = self.text
+        self._loading = True
+        self.text_area.load_text(f"{text.rstrip()}\n\n{body}".lstrip("\n") if text.strip() else body)
+        self._loading = False
+        self._draw()
+        self.flush()
+
+    def insert(self, text: str) -> None:
+        """Insert text (a KB link or snippet) at the cursor."""
+        self.text_area.insert(text)
+        self.flush()
+
+    def action_edit_external(self) -> None:
+        command = self.editor or os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+        with tempfile.NamedTemporaryFile("w", suffix=".txt", prefix="supportdesk-draft-", delete=False) as handle:
+            handle.write(self.text)
+            path = Path(handle.name)
+        try:
+            try:
+                with self.app.suspend():
+                    result = subprocess.run([*shlex.split(command), str(path)], check=False)
+            except SuspendNotSupported:
+                result = subprocess.run(
+                    [*shlex.split(command), str(path)], check=False, stdin=subprocess.DEVNULL, capture_output=True
+                )
+            if result.returncode != 0:
+                self.notify(
+                    f"{command} exited with {result.returncode}; the draft is unchanged",
+                    severity="warning",
+                    markup=False,
+                )
+                return
+            self.text_area.load_text(path.read_text(encoding="utf-8", errors="replace").rstrip("\n"))
+            self.flush()
+        except OSError as error:
+            self.notify(f"cannot run {command}: {error.strerror or error}", severity="error", markup=False)
+        finally:
+            path.unlink(missing_ok=True)
+
+
+class SwitchKind(Message):
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.kind = kind

@@ -1,0 +1,485 @@
+"""The ticket queue: a Line-API view over a million rows.
+
+Only the visible lines are drawn (``render_line``), from a page cache (:class:`QueueModel`).
+A missing page is drawn as a placeholder while a thread worker reads it from SQLite by keyset
+and posts :class:`PageLoaded`; the count and the jump anchors come the same way. Cells are
+plain strings made safe (:mod:`supportdesk.tui.text`) and drawn as segments: nothing a customer
+typed is ever parsed as markup.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from typing import ClassVar
+
+from rich.cells import set_cell_size
+from rich.segment import Segment
+from rich.style import Style
+from textual import events, on, work
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import var
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.widget import Widget
+
+from supportdesk.store import reads
+from supportdesk.store.reads import QueuePlan, QueueRow
+from supportdesk.store.times import relative
+from supportdesk.tui.actions import bindings
+from supportdesk.tui.db import ConsoleDB
+from supportdesk.tui.messages import AnchorsLoaded, CountLoaded, PageLoaded, QueueFailed
+from supportdesk.tui.queue_model import PAGE, FetchSpec, QueueModel
+from supportdesk.tui.text import safe_line
+from supportdesk.tui.widgets.queue_columns import Column, layout
+
+PREFETCH = PAGE // 2
+
+
+def _cell(text: str, column: Column) -> str:
+    if column.align == "right":
+        text = text[-column.width :] if len(text) > column.width else text
+        return set_cell_size(text.rjust(column.width), column.width)
+    return set_cell_size(text, column.width)
+
+
+class QueueView(ScrollView, can_focus=True):
+    BINDINGS = bindings("queue-list")
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "queue--cursor",
+        "queue--tagged",
+        "queue--unread",
+        "queue--placeholder",
+        "queue--new",
+        "queue--open",
+        "queue--pending",
+        "queue--on_hold",
+        "queue--solved",
+        "queue--closed",
+        "queue--urgent",
+        "queue--high",
+        "queue--dim",
+    }
+
+    cursor = var(0, always_update=True)
+
+    class CursorMoved(Message):
+        def __init__(self, index: int, row: QueueRow | None) -> None:
+            super().__init__()
+            self.index = index
+            self.row = row
+
+    class OpenRequested(Message):
+        def __init__(self, row: QueueRow) -> None:
+            super().__init__()
+            self.row = row
+
+    class Counted(Message):
+        def __init__(self, total: int) -> None:
+            super().__init__()
+            self.total = total
+
+    class FirstPage(Message):
+        """The first page of a new query is on screen (the benchmarks and the title use it)."""
+
+    def __init__(self, db: ConsoleDB, clock: Callable[[], datetime], **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.db = db
+        self.clock = clock
+        self.model: QueueModel | None = None
+        self.tagged: dict[str, QueueRow] = {}
+        self.error: str | None = None
+        self._generation = 0
+        self._columns: list[Column] = layout(80)
+        self._layout_width = 80
+        self._fetch_scheduled = False
+        self._follow_id: str | None = None
+        self._active: dict[sqlite3.Connection, int] = {}
+        self._lock = threading.Lock()
+        self._styles: dict[str, Style] = {}
+
+    # --- the query ------------------------------------------------------------------------
+
+    @property
+    def columns(self) -> list[Column]:
+        return self._columns
+
+    def set_plan(self, plan: QueuePlan) -> None:
+        """Show a new query from its first row; running queries of the old one are interrupted."""
+        self._generation += 1
+        self._interrupt_stale()
+        self.model = QueueModel(plan, self._generation)
+        self.error = None
+        self._follow_id = None
+        self.cursor = 0
+        self.scroll_to(y=0, animate=False)
+        self._resize_virtual()
+        if self.is_mounted:
+            self._fetch_visible()  # now, not after the next frame: the page is what the agent waits for
+        else:
+            self._schedule_fetch()
+        # the count and the anchors follow the first page (see _page_loaded)
+
+    def reload(self) -> None:
+        """Re-read the visible pages and the count (the store changed); keep the cursor's ticket."""
+        if self.model is None:
+            return
+        current = self.current_row
+        self._follow_id = current.id if current else None
+        self.model.clear()
+        self._schedule_fetch()
+        self._count(self.model)
+        self.refresh()
+
+    def _interrupt_stale(self) -> None:
+        with self._lock:
+            for connection, generation in self._active.items():
+                if generation != self._generation:
+                    connection.interrupt()
+
+    def _resize_virtual(self) -> None:
+        height = self.model.height if self.model else 0
+        self.virtual_size = Size(self.scrollable_content_region.width, height)
+
+    # --- styles ---------------------------------------------------------------------------
+
+    def _style(self, name: str) -> Style:
+        """A component style, kept until the theme or CSS changes (``refresh`` would drop
+        Textual's own cache on every key)."""
+        style = self._styles.get(name)
+        if style is None:
+            style = self.rich_style if name == "base" else self.get_component_rich_style(name)
+            self._styles[name] = style
+        return style
+
+    def notify_style_update(self) -> None:
+        self._styles.clear()
+        super().notify_style_update()
+
+    def on_focus(self) -> None:
+        self._styles.clear()
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self._styles.clear()
+        self.refresh()
+
+    # --- rows -----------------------------------------------------------------------------
+
+    @property
+    def current_row(self) -> QueueRow | None:
+        return self.model.row(self.cursor) if self.model else None
+
+    @property
+    def total(self) -> int | None:
+        return self.model.total if self.model else None
+
+    def _fit_columns(self, width: int) -> None:
+        if width != self._layout_width:
+            self._layout_width = width
+            self._columns = layout(width)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit_columns(self.scrollable_content_region.width)
+        self._resize_virtual()
+        self._schedule_fetch()
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        self._fit_columns(width)
+        base = self._style("base")
+        model = self.model
+        index = round(self.scroll_y) + y
+        if model is None or index >= model.height:
+            if y == 0 and model is not None and not model.loading and model.height == 0:
+                text = self.error or "no tickets match"
+                return Strip([Segment(f"  {text}", base + self._style("queue--dim"))]).adjust_cell_length(width, base)
+            return Strip.blank(width, base)
+        row = model.row(index)
+        if row is None:
+            self._schedule_fetch()
+            style = base + self._style("queue--placeholder")
+            if index == self.cursor:
+                style += self._style("queue--cursor")
+            return Strip([Segment("   ·", style)]).adjust_cell_length(width, style)
+        return self._row_strip(row, index, width, base)
+
+    def _row_strip(self, row: QueueRow, index: int, width: int, base: Style) -> Strip:
+        style = base
+        tagged = row.id in self.tagged
+        if tagged:
+            style += self._style("queue--tagged")
+        if index == self.cursor:
+            style += self._style("queue--cursor")
+        unread = not row.seen
+        segments: list[Segment] = []
+        for column in self._columns:
+            text, extra = self._value(row, column.key, unread, tagged)
+            # one segment per cell, its separating space included: fewer pieces per frame
+            segments.append(Segment(_cell(text, column) + " ", style + extra if extra is not None else style))
+        return Strip(segments).adjust_cell_length(width, style)
+
+    def _value(self, row: QueueRow, key: str, unread: bool, tagged: bool) -> tuple[str, Style | None]:
+        component = self._style
+        if key == "mark":
+            mark = ("▶" if tagged else " ") + ("●" if unread else " ")
+            return mark, component("queue--unread") if unread else None
+        if key == "number":
+            return (str(row.number) if row.number is not None else "—"), None
+        if key == "subject":
+            return safe_line(row.subject, cap=300), component("queue--unread") if unread else None
+        if key == "requester":
+            return safe_line(row.requester, cap=80), None
+        if key == "status":
+            return row.status.replace("_", " "), component(f"queue--{row.status}")
+        if key == "priority":
+            extra = component(f"queue--{row.priority}") if row.priority in ("urgent", "high") else None
+            return row.priority, extra
+        if key == "assignee":
+            return (safe_line(row.assignee, cap=80) if row.assignee else "—"), None
+        if key == "group":
+            return (safe_line(row.group, cap=80) if row.group else "—"), None
+        if key == "channel":
+            return row.channel, None
+        if key == "updated":
+            return relative(row.updated_at, self.clock()), component("queue--dim")
+        return "", None
+
+    # --- fetching -------------------------------------------------------------------------
+
+    def _schedule_fetch(self) -> None:
+        if not self._fetch_scheduled:
+            self._fetch_scheduled = True
+            self.call_after_refresh(self._fetch_visible)
+
+    def _fetch_visible(self) -> None:
+        self._fetch_scheduled = False
+        model = self.model
+        if model is None:
+            return
+        top = round(self.scroll_y)
+        height = max(self.scrollable_content_region.height, 1)
+        wanted = sorted(
+            model.missing(top - PREFETCH, top + height + PREFETCH),
+            key=lambda page: abs(page * PAGE - top),
+        )
+        for page in wanted:
+            spec = model.fetch_spec(page)
+            if spec is not None:
+                model.pending.add(page)
+                self._load_page(model, spec)
+
+    def _register(self, connection: sqlite3.Connection, generation: int) -> None:
+        with self._lock:
+            self._active[connection] = generation
+
+    def _unregister(self, connection: sqlite3.Connection) -> None:
+        with self._lock:
+            self._active.pop(connection, None)
+
+    @work(thread=True, group="queue-pages", exit_on_error=False)
+    def _load_page(self, model: QueueModel, spec: FetchSpec) -> None:
+        try:
+            with self.db.read() as connection:
+                self._register(connection, model.generation)
+                try:
+                    page = reads.queue_page(
+                        connection,
+                        model.plan,
+                        after=spec.after,
+                        limit=spec.limit,
+                        reverse=spec.reverse,
+                    )
+                finally:
+                    self._unregister(connection)
+        except sqlite3.Error as error:
+            self.post_message(QueueFailed(model.generation, str(error)))
+            return
+        self.post_message(PageLoaded(model.generation, spec.page, page.rows, page.more, not spec.reverse))
+
+    @work(thread=True, group="queue-count", exit_on_error=False)
+    def _count(self, model: QueueModel) -> None:
+        try:
+            with self.db.read() as connection:
+                self._register(connection, model.generation)
+                try:
+                    total = reads.queue_count(connection, model.plan)
+                    self.post_message(CountLoaded(model.generation, total))
+                    if total > PAGE * 2:
+                        anchors = reads.queue_anchors(connection, model.plan, every=PAGE)
+                        self.post_message(AnchorsLoaded(model.generation, anchors))
+                finally:
+                    self._unregister(connection)
+        except sqlite3.Error as error:
+            if "interrupted" not in str(error):
+                self.post_message(QueueFailed(model.generation, str(error)))
+
+    @on(PageLoaded)
+    def _page_loaded(self, message: PageLoaded) -> None:
+        message.stop()
+        model = self.model
+        if model is None or message.generation != model.generation:
+            return
+        first = message.page == 0 and not model.pages
+        model.store(message.page, message.rows, message.more, forward=message.forward)
+        if self._follow_id is not None:
+            found = model.find(self._follow_id)
+            if found is not None:
+                self._follow_id = None
+                if found != self.cursor:
+                    self.cursor = found
+        self._resize_virtual()
+        self.refresh()
+        self._schedule_fetch()
+        if first:
+            if model.total is None:
+                # only now: on two cores the count would otherwise slow the page it follows
+                self._count(model)
+            self.post_message(self.FirstPage())
+            self.post_message(self.CursorMoved(self.cursor, self.current_row))
+
+    @on(CountLoaded)
+    def _count_loaded(self, message: CountLoaded) -> None:
+        message.stop()
+        if self.model is None or message.generation != self.model.generation:
+            return
+        self.model.set_total(message.total)
+        if self.cursor >= message.total:
+            self.cursor = max(message.total - 1, 0)
+        self._resize_virtual()
+        self.refresh()
+        self._schedule_fetch()
+        self.post_message(self.Counted(message.total))
+
+    @on(AnchorsLoaded)
+    def _anchors_loaded(self, message: AnchorsLoaded) -> None:
+        message.stop()
+        if self.model is None or message.generation != self.model.generation:
+            return
+        self.model.anchors = message.anchors
+        self._schedule_fetch()
+
+    @on(QueueFailed)
+    def _failed(self, message: QueueFailed) -> None:
+        message.stop()
+        if self.model is None or message.generation != self.model.generation:
+            return
+        if "interrupted" in message.error:
+            return
+        self.error = f"the query failed: {message.error}"
+        self.notify(self.error, severity="error", markup=False)
+        self.model.pending.clear()
+        self.refresh()
+
+    # --- cursor ---------------------------------------------------------------------------
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        top = round(self.scroll_y)
+        height = max(self.scrollable_content_region.height, 1)
+        if new < top:
+            self.scroll_to(y=new, animate=False, immediate=True)
+        elif new >= top + height:
+            self.scroll_to(y=new - height + 1, animate=False, immediate=True)
+        else:
+            # the rest of the screen is unchanged: repaint the two rows the cursor left and entered
+            self.refresh_line(old)
+            self.refresh_line(new)
+        self.post_message(self.CursorMoved(new, self.current_row))
+
+    def _move(self, index: int) -> None:
+        if self.model is None:
+            return
+        last = max(self.model.height - 1, 0)
+        self.cursor = max(0, min(index, last))
+
+    def action_cursor_down(self) -> None:
+        self._move(self.cursor + 1)
+
+    def action_cursor_up(self) -> None:
+        self._move(self.cursor - 1)
+
+    def action_page_down(self) -> None:
+        self._move(self.cursor + max(self.scrollable_content_region.height - 1, 1))
+
+    def action_page_up(self) -> None:
+        self._move(self.cursor - max(self.scrollable_content_region.height - 1, 1))
+
+    def action_first(self) -> None:
+        self._move(0)
+
+    def action_last(self) -> None:
+        if self.model is not None and self.model.total is None and not self.model.loading:
+            self._move(self.model.height - 1)
+        elif self.model is not None and self.model.total is not None:
+            self._move(self.model.total - 1)
+
+    def on_click(self, event: events.Click) -> None:
+        if self.model is None:
+            return
+        index = round(self.scroll_y) + event.y
+        if index >= self.model.height:
+            return
+        if index == self.cursor or event.chain > 1:
+            row = self.current_row
+            if row is not None:
+                self.post_message(self.OpenRequested(row))
+        else:
+            self.cursor = index
+
+    def toggle_tag(self) -> None:
+        row = self.current_row
+        if row is None:
+            return
+        if row.id in self.tagged:
+            del self.tagged[row.id]
+        else:
+            self.tagged[row.id] = row
+        self.refresh()
+
+
+class QueueHeader(Widget):
+    """The column titles; clicking one sorts by it (again: the other way)."""
+
+    DEFAULT_CSS = "QueueHeader { height: 1; }"
+
+    class SortClicked(Message):
+        def __init__(self, key: str) -> None:
+            super().__init__()
+            self.key = key
+
+    def __init__(self, queue: QueueView, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.queue = queue
+        self.sort_key = "updated"
+        self.descending = True
+
+    def set_sort(self, key: str, descending: bool) -> None:
+        self.sort_key, self.descending = key, descending
+        self.refresh()
+
+    def render_line(self, y: int) -> Strip:
+        style = self.rich_style
+        segments: list[Segment] = []
+        for column in self.queue.columns:
+            title = column.title
+            if column.key == self.sort_key:
+                title = f"{title}{'↓' if self.descending else '↑'}"
+            segments.append(Segment(_cell(title, column), style))
+            segments.append(Segment(" ", style))
+        scrollbar = self.queue.styles.scrollbar_size_vertical
+        return (
+            Strip(segments)
+            .adjust_cell_length(self.size.width - scrollbar, style)
+            .extend_cell_length(self.size.width, style)
+        )
+
+    def on_click(self, event: events.Click) -> None:
+        x = 0
+        for column in self.queue.columns:
+            if x <= event.x < x + column.width + 1 and column.key != "mark":
+                self.post_message(self.SortClicked(column.key))
+                return
+            x += column.width + 1

@@ -1,0 +1,118 @@
+"""Screenshots of every screen of the console on a fixed demo workspace (``--snapshot-update``
+rewrites them after a deliberate change; review the SVGs before committing)."""
+
+from __future__ import annotations
+
+from textual.pilot import Pilot
+
+from supportdesk.tui.screens.queue import QueueScreen
+from supportdesk.tui.screens.ticket import TicketScreen
+from tests.tui.conftest import AppFactory, settle, until
+
+SIZE = (150, 42)
+
+
+async def _all_open(pilot: Pilot[None]) -> None:
+    await settle(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, QueueScreen)
+    screen.show_view(next(v for v in screen.views if v.name == "All open"))
+    await settle(pilot)
+    await until(
+        pilot,
+        lambda: (
+            all(c is not None for c in screen.sidebar.counts.values())
+            and len(screen.sidebar.counts) == len(screen.views)
+        ),
+    )
+    await settle(pilot)
+
+
+async def _ticket(pilot: Pilot[None]) -> TicketScreen:
+    """The open ticket with the longest conversation (a reply, a note, quoted mail…)."""
+    await _all_open(pilot)
+    with pilot.app.db.read() as connection:  # type: ignore[attr-defined]
+        number = connection.execute(
+            "SELECT t.number FROM ticket t WHERE t.status = 'open' AND t.channel = 'email' "
+            "ORDER BY (SELECT count(*) FROM message m WHERE m.ticket_id = t.id) DESC, t.number LIMIT 1"
+        ).fetchone()[0]
+    pilot.app.screen.show_view(None)  # type: ignore[attr-defined]
+    await pilot.press("slash", *f"number:{number}", "enter")
+    await settle(pilot)
+    await pilot.press("enter")
+    await until(pilot, lambda: isinstance(pilot.app.screen, TicketScreen) and pilot.app.screen.data is not None)
+    await settle(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, TicketScreen)
+    return screen
+
+
+def test_queue(snap_compare, make_app: AppFactory) -> None:  # type: ignore[no-untyped-def]
+    async def run_before(pilot: Pilot[None]) -> None:
+        await _all_open(pilot)
+        await pilot.press("j", "j", "space", "space")
+
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_queue_filter_error(snap_compare, make_app: AppFactory) -> None:  # type: ignore[no-untyped-def]
+    async def run_before(pilot: Pilot[None]) -> None:
+        await _all_open(pilot)
+        await pilot.press("slash", *"priority>=hihg", "enter")
+
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_ticket_pane(snap_compare, make_app: AppFactory) -> None:  # type: ignore[no-untyped-def]
+    async def run_before(pilot: Pilot[None]) -> None:
+        await _ticket(pilot)
+
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_composer(snap_compare, make_app: AppFactory) -> None:  # type: ignore[no-untyped-def]
+    async def run_before(pilot: Pilot[None]) -> None:
+        await _ticket(pilot)
+        await pilot.press("r", *"Thanks,", "space", *"looking", "space", *"into", "space", *"it", "ctrl+t")
+
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_macro_panel(snap_compare, make_app: AppFactory) -> None:  # type: ignore[no-untyped-def]
+    async def run_before(pilot: Pilot[None]) -> None:
+        screen = await _ticket(pilot)
+        await pilot.press("m", *"refund")
+        await until(pilot, lambda: "Changes" in str(screen.query_one("#macro-preview").render()))
+        await settle(pilot)
+
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_kb_panel(snap_compare, make_app: AppFactory) -> None:  # type: ignore[no-untyped-def]
+    async def run_before(pilot: Pilot[None]) -> None:
+        screen = await _ticket(pilot)
+        await pilot.press("k", *"refund")
+        panel = screen.query_one("KBPanel")
+        await until(pilot, lambda: bool(panel.hits) and "match" in str(panel.query_one("#kb-subtitle").render()))
+        await settle(pilot)
+
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_help_screen(snap_compare, make_app: AppFactory) -> None:  # type: ignore[no-untyped-def]
+    async def run_before(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await settle(pilot)
+
+    assert snap_compare(make_app(), terminal_size=(150, 60), run_before=run_before)
+
+
+def test_hostile_queue(snap_compare, make_app: AppFactory) -> None:  # type: ignore[no-untyped-def]
+    async def run_before(pilot: Pilot[None]) -> None:
+        await _all_open(pilot)
+        pilot.app.screen.show_view(None)  # type: ignore[attr-defined]
+        await pilot.press("slash", *"requester:mallory@evil.example", "enter")
+        await settle(pilot)
+
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
