@@ -7,11 +7,19 @@ more than a third of the console's start-up budget. A line made only of the glob
 
 from __future__ import annotations
 
+import os
+
 _VALUED = {"-w": "workspace", "--workspace": "workspace", "--profile": "profile"}
 
 
 def console_options(argv: list[str]) -> dict[str, str] | None:
-    """The global options when ``argv`` holds nothing else, else None (typer handles it)."""
+    """The global options when ``argv`` holds nothing else, else None (typer handles it).
+
+    A shell asking for completions also calls us with no arguments (the request is in
+    ``_SUPPORTDESK_COMPLETE``): that is typer's to answer, not a console to open.
+    """
+    if "_SUPPORTDESK_COMPLETE" in os.environ:
+        return None
     options: dict[str, str] = {}
     index = 0
     while index < len(argv):
