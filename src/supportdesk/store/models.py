@@ -452,3 +452,8 @@ __all__ = [
     "TicketTag",
     "WorkspaceSetting",
 ]
+
+# Tables of other areas live in their own modules and register on the same metadata.
+from supportdesk.store.models_sla import SLA_SHARED_TABLES  # noqa: E402
+
+SHARED_TABLES = (*SHARED_TABLES, *SLA_SHARED_TABLES)

@@ -1,5 +1,5 @@
 """Importing this package registers every mutator with :mod:`supportdesk.domain.registry`."""
 
-from supportdesk.domain.mutations import customers, library, team, tickets
+from supportdesk.domain.mutations import customers, library, sla, team, tickets
 
-__all__ = ["customers", "library", "team", "tickets"]
+__all__ = ["customers", "library", "sla", "team", "tickets"]
