@@ -14,7 +14,7 @@ from supportdesk.domain import timing, write
 from supportdesk.domain.business_hours import Calendar
 from supportdesk.domain.context import SYSTEM
 from supportdesk.domain.errors import Conflict, ValidationFailed
-from supportdesk.store.models_sla import NO_DEADLINE
+from supportdesk.store.sla import NO_DEADLINE
 from supportdesk.store.workspace import Workspace
 from tests.conftest import Team
 from tests.timeline import at

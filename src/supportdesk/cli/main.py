@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from supportdesk import __version__
-from supportdesk.cli import demo, tickets
+from supportdesk.cli import demo, report, rules, sla, tickets
 from supportdesk.cli.state import STATE
 
 app = typer.Typer(
@@ -28,6 +28,9 @@ app = typer.Typer(
 )
 app.add_typer(tickets.app, name="tickets")
 app.command("demo")(demo.demo)
+app.add_typer(rules.app, name="rules")
+app.add_typer(sla.app, name="sla")
+app.command("report")(report.report)
 
 
 def _version(value: bool) -> None:

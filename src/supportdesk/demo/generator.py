@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from time import gmtime
 
-from supportdesk.demo import content
+from supportdesk.demo import content, service_levels
+from supportdesk.domain import timing
 from supportdesk.domain.text_safety import sanitize_line, sanitize_text
 from supportdesk.store import fts
 from supportdesk.store.ids import uuid7_at
@@ -100,11 +101,18 @@ class DemoBuilder:
             connection.execute("BEGIN IMMEDIATE")
             fts.drop_triggers(connection)
             people = self._people(connection)
+            self.book = service_levels.insert_service_levels(
+                connection,
+                lambda: self.ids.at(self.now_ms),
+                {name: gid for gid, name in people.groups},
+                _db_time(self.now_ms - (self.span_days + 30) * 86_400_000),
+            )
             self._library(connection, people)
             self._views(connection, people)
             self._tickets(connection, people)
             self._hostile(connection, people)
             self._relations(connection)
+            self._retime_the_rest(connection)
             connection.execute(
                 "UPDATE counter SET value = (SELECT coalesce(max(number), 0) FROM ticket) WHERE name = 'ticket_number'"
             )
@@ -378,6 +386,7 @@ class DemoBuilder:
         tags: list[tuple[str, str]] = []
         audits: list[tuple[object, ...]] = []
         seen: list[tuple[str, str]] = []
+        extras = _TicketExtras(self, people)
         number = 0
         total = self.ticket_count
         for created_ms in self._creation_times():
@@ -456,6 +465,8 @@ class DemoBuilder:
                     assignee = replier
             elif status in ("open", "pending", "on_hold") and assignee is None:
                 assignee = replier
+            if status == "new" and first_response_ms is not None:
+                status = "open"
             updated_ms = last_ms
             tickets.append(
                 (
@@ -498,81 +509,21 @@ class DemoBuilder:
                     tags.append((ticket_id, tag))
             if rng.random() < 0.05:
                 tags.append((ticket_id, "vip"))
-            audits.append(
-                (
-                    _db_time(created_ms),
-                    None,
-                    "ticket.create",
-                    "demo",
-                    "ticket",
-                    ticket_id,
-                    "ticket.created",
-                    None,
-                    json.dumps(ticket_id),
-                )
+            closed_ms = min(solved_ms + 4 * 86_400_000, self.now_ms) if solved_ms and status == "closed" else None
+            reopen = solved_ms is not None and rng.random() < 0.07
+            line = service_levels.timeline(
+                ticket_id, created_ms, conversation, status, solved_ms, closed_ms, assignee, reopen, _db_time, _iso
             )
-            if first_response_ms and replier:
-                audits.append(
-                    (
-                        _db_time(first_response_ms),
-                        replier,
-                        "ticket.reply",
-                        "demo",
-                        "ticket",
-                        ticket_id,
-                        "first_response_at",
-                        None,
-                        json.dumps(_iso(first_response_ms)),
-                    )
-                )
-                audits.append(
-                    (
-                        _db_time(first_response_ms),
-                        replier,
-                        "ticket.reply",
-                        "demo",
-                        "ticket",
-                        ticket_id,
-                        "status",
-                        json.dumps("new"),
-                        json.dumps("open"),
-                    )
-                )
-            if solved_ms:
-                audits.append(
-                    (
-                        _db_time(solved_ms),
-                        assignee,
-                        "ticket.set_status",
-                        "demo",
-                        "ticket",
-                        ticket_id,
-                        "status",
-                        json.dumps("open"),
-                        json.dumps("solved"),
-                    )
-                )
-                if status == "closed":
-                    closed_ms = min(solved_ms + 4 * 86_400_000, self.now_ms)
-                    audits.append(
-                        (
-                            _db_time(closed_ms),
-                            None,
-                            "ticket.set_status",
-                            "demo",
-                            "ticket",
-                            ticket_id,
-                            "status",
-                            json.dumps("solved"),
-                            json.dumps("closed"),
-                        )
-                    )
+            audits.extend(line.audits)
+            extras.add(ticket_id, created_ms, line.history, priority, group_id, conversation, solved_ms, channel)
             if age_days > 1.5 or rng.random() < 0.5:
                 seen.append((ticket_id, _db_time(updated_ms + 60_000)))
             if len(tickets) >= CHUNK:
                 self._flush(connection, tickets, messages, tags, audits, seen)
+                extras.flush(connection)
                 self.progress("tickets", number, total)
         self._flush(connection, tickets, messages, tags, audits, seen)
+        extras.flush(connection)
         self.progress("tickets", number, total)
         self.summary.tickets = number
 
@@ -687,6 +638,15 @@ class DemoBuilder:
             message_rows,
         )
         connection.execute("INSERT INTO ticket_tag (ticket_id, tag) VALUES (?, 'security')", (rows[0][0],))
+        connection.executemany(
+            "INSERT INTO audit_event (at, actor_id, mutation, mutation_ref, entity, entity_id, field, before, after) "
+            "VALUES (?, NULL, 'ticket.create', 'demo', 'ticket', ?, ?, NULL, ?)",
+            [
+                (row[12], row[0], name, json.dumps(row[0]))
+                for row in rows
+                for name in ("ticket.created", "message.inbound")
+            ],
+        )
         self.summary.tickets += len(rows)
         self.summary.messages += len(message_rows)
 
@@ -720,11 +680,17 @@ class DemoBuilder:
                 continue
             (target, target_number), (source, source_number) = owned[0], owned[1]
             connection.execute("UPDATE message SET ticket_id = ? WHERE ticket_id = ?", (target, source))
+            before = connection.execute("SELECT status FROM ticket WHERE id = ?", (source,)).fetchone()[0]
             connection.execute(
                 "UPDATE ticket SET status = 'closed', merged_into_id = ? WHERE id = ?",
                 (target, source),
             )
             when = _db_time(self.now_ms - 7_200_000)
+            connection.execute(
+                "INSERT INTO audit_event (at, mutation, mutation_ref, entity, entity_id, field, before, after) "
+                "VALUES (?, 'ticket.merge', 'demo', 'ticket', ?, 'status', ?, '\"closed\"')",
+                (when, source, json.dumps(before)),
+            )
             connection.executemany(
                 "INSERT INTO message (id, ticket_id, channel, direction, public, author_kind, author_agent_id, "
                 "author_customer_id, body, meta, created_at) "
@@ -745,6 +711,108 @@ class DemoBuilder:
                 ],
             )
             merges += 1
+
+    def _retime_the_rest(self, connection: sqlite3.Connection) -> None:
+        """Timing rows for the tickets made or changed after the main loop (hostile, merged)."""
+        stale = [
+            r[0]
+            for r in connection.execute(
+                "SELECT id FROM ticket WHERE merged_into_id IS NOT NULL "
+                "OR id NOT IN (SELECT ticket_id FROM ticket_timing)"
+            )
+        ]
+        timing.rebuild(connection, ticket_ids=stale)
+
+
+class _TicketExtras:
+    """Per-ticket rows beside the conversation: SLA timing, handle time, surveys and answers."""
+
+    def __init__(self, builder: DemoBuilder, people: _People) -> None:
+        self.builder = builder
+        self.rng = builder.rng
+        self.timings: list[tuple[object, ...]] = []
+        self.handle: list[tuple[object, ...]] = []
+        self.surveys: list[tuple[object, ...]] = []
+        self.messages: list[tuple[object, ...]] = []
+
+    def add(
+        self,
+        ticket_id: str,
+        created_ms: int,
+        history: list[list[object]],
+        priority: str,
+        group_id: str,
+        conversation: list[tuple[int, str, str, str | None, str, int]],
+        solved_ms: int | None,
+        channel: str,
+    ) -> None:
+        rng, ids, now_ms = self.rng, self.builder.ids, self.builder.now_ms
+        replies = [(ms, agent) for ms, kind, _b, agent, _d, public in conversation if public and kind == "agent"]
+        handle_s = 0
+        if replies and replies[-1][1]:
+            handle_s = sum(rng.randint(120, 900) for _ in replies)
+            last_ms, agent = replies[-1]
+            self.handle.append((ids.at(last_ms), ticket_id, agent, handle_s, _db_time(last_ms)))
+        row = timing.db_row(ticket_id, history, self.builder.book.targets(priority, group_id), handle_s)
+        self.timings.append(row)
+        if solved_ms is None or rng.random() >= 0.45:
+            return
+        survey_id = ids.at(solved_ms)
+        if rng.random() >= 0.55:
+            self.surveys.append((survey_id, ticket_id, _db_time(solved_ms), None, None, "", None, None, None))
+            return
+        answered_ms = min(solved_ms + rng.randint(10, 2880) * 60_000, now_ms - 60_000)
+        answer = service_levels.survey_answer(rng, breached=row[5] is not None)
+        message_id = ids.at(answered_ms)
+        meta = {"survey": {"id": survey_id, "csat": answer.csat, "ces": answer.ces, "nps": answer.nps}}
+        self.messages.append(
+            (
+                message_id,
+                ticket_id,
+                channel,
+                "outbound",
+                0,
+                "system",
+                None,
+                None,
+                service_levels.survey_body(answer),
+                json.dumps(meta),
+                _db_time(answered_ms),
+            )
+        )
+        self.surveys.append(
+            (
+                survey_id,
+                ticket_id,
+                _db_time(solved_ms),
+                _db_time(answered_ms),
+                answer.csat,
+                answer.comment,
+                answer.ces,
+                answer.nps,
+                message_id,
+            )
+        )
+
+    def flush(self, connection: sqlite3.Connection) -> None:
+        connection.executemany(timing.INSERT_TIMING, self.timings)
+        connection.executemany(
+            "INSERT INTO handle_time (id, ticket_id, agent_id, seconds, at) VALUES (?, ?, ?, ?, ?)", self.handle
+        )
+        connection.executemany(
+            "INSERT INTO survey (id, ticket_id, issued_at, answered_at, csat, comment, ces, nps, message_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            self.surveys,
+        )
+        connection.executemany(
+            "INSERT INTO message (id, ticket_id, channel, direction, public, author_kind, "
+            "author_agent_id, author_customer_id, body, meta, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            self.messages,
+        )
+        self.builder.summary.messages += len(self.messages)
+        for batch in (self.timings, self.handle, self.surveys, self.messages):
+            batch.clear()
 
 
 # --- text helpers ---------------------------------------------------------------------------

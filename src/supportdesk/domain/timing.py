@@ -31,7 +31,7 @@ from datetime import datetime
 from typing import Any
 
 from supportdesk.domain.business_hours import ALWAYS, Calendar, WorkingTime, from_epoch, to_epoch
-from supportdesk.store.models_sla import NO_DEADLINE
+from supportdesk.store.sla import NO_DEADLINE, ClockView
 
 PAUSING = frozenset({"pending", "on_hold"})
 RUNNING = frozenset({"new", "open"})
@@ -543,3 +543,40 @@ def db_row(ticket_id: str, history: list[Event], targets: Targets, handle_s: int
 
 def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
+
+
+# --- what the ticket pane and the CLI show --------------------------------------------------------
+
+
+def clock_views(connection: Any, ticket_id: str, now: datetime) -> list[ClockView]:
+    """Every SLA clock of a ticket as of ``now`` (plain sqlite3), oldest first."""
+    row = connection.execute(
+        "SELECT t.priority, t.group_id, s.clocks FROM ticket t JOIN ticket_timing s ON s.ticket_id = t.id "
+        "WHERE t.id = ?",
+        (ticket_id,),
+    ).fetchone()
+    if row is None or not row[2]:
+        return []
+    hours = load_book_sqlite(connection).targets(row[0], row[1]).hours
+    moment = to_epoch(now)
+    views = []
+    for clock in json.loads(row[2]):
+        since, deadline, breach = clock["since"], clock["deadline"], clock["breach"]
+        elapsed = clock["elapsed"] + (hours.elapsed(since, moment) if since is not None else 0.0)
+        if clock["stopped"] is not None:
+            state = "met" if clock["elapsed"] <= clock["target"] else "missed"
+        else:
+            state = "running" if since is not None else "paused"
+        if breach is None and deadline is not None and deadline <= moment:
+            breach = deadline
+        views.append(
+            ClockView(
+                metric=clock["metric"],
+                target_s=clock["target"],
+                elapsed_s=elapsed,
+                state=state,
+                deadline=_maybe(deadline),
+                breached_at=_maybe(breach),
+            )
+        )
+    return views

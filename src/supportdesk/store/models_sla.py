@@ -9,18 +9,14 @@ authority writes it like any shared row, a synced console receives clocks the se
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index
 from sqlmodel import Field, SQLModel
 
+from supportdesk.store.sla import NO_DEADLINE
 from supportdesk.store.times import utcnow
-
-#: ``ticket_timing.due_at`` of a ticket with no running clock: sorts after every real deadline,
-#: so "sort by time to breach" walks one index and tickets without a deadline come last.
-NO_DEADLINE = datetime(9999, 12, 31, tzinfo=UTC)
-NO_DEADLINE_DB = "9999-12-31 00:00:00.000000"
 
 
 def _json(nullable: bool = False) -> Any:

@@ -33,7 +33,10 @@ SORT_EXPRESSIONS: dict[str, str] = {
     "assignee": "coalesce((SELECT lower(a.name) FROM agent a WHERE a.id = t.assignee_id), '')",
     "group": "coalesce((SELECT lower(g.name) FROM groups g WHERE g.id = t.group_id), '')",
     "channel": "t.channel",
+    "sla": "s.due_at",
 }
+#: Sorts whose key lives in ``ticket_timing s`` (one row per ticket): the page walks its index.
+TIMING_SORTS = frozenset({"s.due_at"})
 
 QUEUE_COLUMNS = """
     t.id, t.number, t.subject, t.status, t.priority, t.type, t.channel,
@@ -120,11 +123,12 @@ def plan_queue(query: str | Compiled, *, me: str | None = None, sort: str | None
 
 def _from_clause(plan: QueuePlan) -> tuple[str, str]:
     """FROM and the text condition. Text queries are driven from the FTS index."""
+    tickets = "ticket_timing s JOIN ticket t ON t.id = s.ticket_id" if plan.key in TIMING_SORTS else "ticket t"
     if plan.compiled.fts is None:
-        return "ticket t", ""
+        return tickets, ""
     if plan.text_driven:
         return "ticket_fts JOIN ticket t ON t.rowid = ticket_fts.rowid", "ticket_fts MATCH :fts"
-    return "ticket t", "t.rowid IN (SELECT rowid FROM ticket_fts WHERE ticket_fts MATCH :fts)"
+    return tickets, "t.rowid IN (SELECT rowid FROM ticket_fts WHERE ticket_fts MATCH :fts)"
 
 
 def _sort_key_sql(plan: QueuePlan) -> str:
