@@ -137,11 +137,25 @@ def test_no_policy_means_no_clocks_but_facts_are_kept() -> None:
 
 def test_the_group_policy_wins_over_the_priority_policy() -> None:
     rows = [
-        {"id": "p1", "priority": "high", "group_id": None, "calendar_id": None, "first_reply_minutes": 60,
-         "next_reply_minutes": None, "resolution_minutes": None},
-        {"id": "p2", "priority": "high", "group_id": "g", "calendar_id": None, "first_reply_minutes": 15,
-         "next_reply_minutes": None, "resolution_minutes": None},
-    ]  # fmt: skip
+        {
+            "id": "p1",
+            "priority": "high",
+            "group_id": None,
+            "calendar_id": None,
+            "first_reply_minutes": 60,
+            "next_reply_minutes": None,
+            "resolution_minutes": None,
+        },
+        {
+            "id": "p2",
+            "priority": "high",
+            "group_id": "g",
+            "calendar_id": None,
+            "first_reply_minutes": 15,
+            "next_reply_minutes": None,
+            "resolution_minutes": None,
+        },
+    ]
     book = timing.PolicyBook.load(rows, [])
     assert book.targets("high", "g").policy_id == "p2"
     assert book.targets("high", "other").policy_id == "p1"
@@ -164,18 +178,28 @@ def office_policy(team: Team) -> str:
         team.workspace,
         datetime(2026, 11, 1, tzinfo=UTC),
         "sla.calendar.create",
-        {"name": "London office", "timezone": "Europe/London",
-         "hours": {d: [["09:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")}, "holidays": ["2026-12-25"]},
-    )["calendar_id"]  # fmt: skip
+        {
+            "name": "London office",
+            "timezone": "Europe/London",
+            "hours": {d: [["09:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")},
+            "holidays": ["2026-12-25"],
+        },
+    )["calendar_id"]
     return str(
         at(
             team.workspace,
             datetime(2026, 11, 1, tzinfo=UTC),
             "sla.policy.create",
-            {"name": "Normal", "priority": "normal", "calendar_id": calendar, "first_reply_minutes": 60,
-             "next_reply_minutes": 120, "resolution_minutes": 480},
+            {
+                "name": "Normal",
+                "priority": "normal",
+                "calendar_id": calendar,
+                "first_reply_minutes": 60,
+                "next_reply_minutes": 120,
+                "resolution_minutes": 480,
+            },
         )["policy_id"]
-    )  # fmt: skip
+    )
 
 
 def _new_ticket(team: Team, moment: datetime, **extra: Any) -> str:

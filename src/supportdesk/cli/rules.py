@@ -78,10 +78,14 @@ def list_rules(
         emit_document(rules)
         return
     records = [
-        {**rule, "when": ",".join(rule["when"]), "conditions": _summary(rule["conditions"]) or "(always)",
-         "actions": _summary(rule["actions"])}
+        {
+            **rule,
+            "when": ",".join(rule["when"]),
+            "conditions": _summary(rule["conditions"]) or "(always)",
+            "actions": _summary(rule["actions"]),
+        }
         for rule in rules
-    ]  # fmt: skip
+    ]
     emit_records(records, ["position", "name", "active", "when", "conditions", "actions"], fmt)
 
 

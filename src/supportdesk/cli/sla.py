@@ -12,8 +12,15 @@ from supportdesk.cli.state import STATE
 
 app = typer.Typer(help="SLA policies, business hours and each ticket's clocks.", no_args_is_help=True)
 
-POLICY_FIELDS = ("name", "priority", "group", "calendar", "first_reply_minutes", "next_reply_minutes",
-                 "resolution_minutes")  # fmt: skip
+POLICY_FIELDS = (
+    "name",
+    "priority",
+    "group",
+    "calendar",
+    "first_reply_minutes",
+    "next_reply_minutes",
+    "resolution_minutes",
+)
 
 
 def _current() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

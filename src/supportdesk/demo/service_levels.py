@@ -25,10 +25,19 @@ CALENDAR = {
     "timezone": "Europe/London",
     "hours": {day: [["08:00", "18:00"]] for day in WEEKDAYS},
     "holidays": [
-        "2025-12-25", "2025-12-26", "2026-01-01", "2026-04-03", "2026-04-06", "2026-05-04", "2026-05-25",
-        "2026-08-31", "2026-12-25", "2026-12-28", "2027-01-01",
+        "2025-12-25",
+        "2025-12-26",
+        "2026-01-01",
+        "2026-04-03",
+        "2026-04-06",
+        "2026-05-04",
+        "2026-05-25",
+        "2026-08-31",
+        "2026-12-25",
+        "2026-12-28",
+        "2027-01-01",
     ],
-}  # fmt: skip
+}
 # name, priority, group, office hours?, first reply, next reply, resolution (minutes)
 POLICIES: tuple[tuple[str, str, str | None, bool, int, int, int], ...] = (
     ("Urgent: round the clock", "urgent", None, False, 30, 60, 8 * 60),

@@ -90,7 +90,7 @@ def issue_surveys(tx: Tx, ticket_ids: Iterable[str]) -> list[str]:
     return issued
 
 
-def survey_token(tx_or_connection: Any, survey_id: str) -> str:
-    """The token for a survey (the authority re-makes it whenever it sends the link)."""
-    connection = getattr(tx_or_connection, "connection", tx_or_connection)
+def survey_token(connection: Any, survey_id: str) -> str:
+    """The token for a survey (SQLAlchemy connection); the authority re-makes it whenever it sends
+    the link, so tokens are never stored."""
     return make_token(secret_from(connection), survey_id)

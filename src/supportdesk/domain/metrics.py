@@ -238,7 +238,7 @@ def _finish(connection: sqlite3.Connection, rows: dict[Any, _Row], by: str | Non
         values = dict(row.values)
         values["first_reply_median_m"] = _round(median(row.first_replies), 60) if row.first_replies else None
         values["resolution_median_h"] = _round(median(row.resolutions), 3600) if row.resolutions else None
-        for name in ("created", "solved", "surveys"):
+        for name in ("created", "solved", "surveys", "backlog"):
             values.setdefault(name, 0)
         label = names.get(key, key) if by in ("agent", "group") else key
         if label is None:
