@@ -123,12 +123,18 @@ def plan_queue(query: str | Compiled, *, me: str | None = None, sort: str | None
 
 def _from_clause(plan: QueuePlan) -> tuple[str, str]:
     """FROM and the text condition. Text queries are driven from the FTS index."""
-    tickets = "ticket_timing s JOIN ticket t ON t.id = s.ticket_id" if plan.key in TIMING_SORTS else "ticket t"
+    # CROSS JOIN keeps ticket_timing the outer loop, so the page walks ix_ticket_timing_due.
+    tickets = "ticket_timing s CROSS JOIN ticket t ON t.id = s.ticket_id" if plan.key in TIMING_SORTS else "ticket t"
     if plan.compiled.fts is None:
         return tickets, ""
     if plan.text_driven:
         return "ticket_fts JOIN ticket t ON t.rowid = ticket_fts.rowid", "ticket_fts MATCH :fts"
     return tickets, "t.rowid IN (SELECT rowid FROM ticket_fts WHERE ticket_fts MATCH :fts)"
+
+
+def _id_sql(plan: QueuePlan) -> str:
+    """The tie-breaker column: the ticket id, from the table whose index orders the page."""
+    return "s.ticket_id" if plan.key in TIMING_SORTS else "t.id"
 
 
 def _sort_key_sql(plan: QueuePlan) -> str:
@@ -152,7 +158,7 @@ def queue_page(
     """
     limit = max(1, min(limit, 1000))
     source, text_condition = _from_clause(plan)
-    key = _sort_key_sql(plan)
+    key, ticket_id = _sort_key_sql(plan), _id_sql(plan)
     descending = plan.descending != reverse
     direction = "DESC" if descending else "ASC"
     conditions = [plan.compiled.where]
@@ -162,13 +168,13 @@ def queue_page(
         params["fts"] = plan.compiled.fts
     if after is not None:
         op = "<" if descending else ">"
-        conditions.append(f"({key}, t.id) {op} (:after_key, :after_id)")
+        conditions.append(f"({key}, {ticket_id}) {op} (:after_key, :after_id)")
         params["after_key"], params["after_id"] = after
     params["limit"] = limit + 1
     sql = (
         f"SELECT {QUEUE_COLUMNS}, {key} AS sort_key FROM {source} "
         f"WHERE {' AND '.join(conditions)} "
-        f"ORDER BY {key} {direction}, t.id {direction} LIMIT :limit"
+        f"ORDER BY {key} {direction}, {ticket_id} {direction} LIMIT :limit"
     )
     rows = connection.execute(sql, params).fetchall()
     more = len(rows) > limit
@@ -224,7 +230,7 @@ def queue_anchors(connection: sqlite3.Connection, plan: QueuePlan, every: int = 
     keyset page from the nearest anchor instead of an OFFSET.
     """
     source, text_condition = _from_clause(plan)
-    key = _sort_key_sql(plan)
+    key, ticket_id = _sort_key_sql(plan), _id_sql(plan)
     conditions = [plan.compiled.where]
     params: dict[str, Any] = dict(plan.compiled.params)
     if text_condition:
@@ -233,7 +239,7 @@ def queue_anchors(connection: sqlite3.Connection, plan: QueuePlan, every: int = 
     params["every"] = max(1, every)
     sql = (
         f"SELECT sort_key, id FROM (SELECT {key} AS sort_key, t.id AS id, "
-        f"row_number() OVER (ORDER BY {key} {plan.direction}, t.id {plan.direction}) AS rn "
+        f"row_number() OVER (ORDER BY {key} {plan.direction}, {ticket_id} {plan.direction}) AS rn "
         f"FROM {source} WHERE {' AND '.join(conditions)}) WHERE (rn - 1) % :every = 0 ORDER BY rn"
     )
     return [(row[0], row[1]) for row in connection.execute(sql, params)]
