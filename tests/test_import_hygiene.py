@@ -31,6 +31,11 @@ def loaded_after(code: str) -> set[str]:
         "supportdesk.domain.mutations",
         "supportdesk.domain.templates",
         "supportdesk.demo.generator",
+        "supportdesk.domain.timing",
+        "supportdesk.domain.triggers",
+        "supportdesk.domain.feedback",
+        "supportdesk.domain.metrics",
+        "supportdesk.store.sla",
     ],
 )
 def test_store_and_domain_never_import_ui_or_web_frameworks(module: str) -> None:
@@ -39,7 +44,10 @@ def test_store_and_domain_never_import_ui_or_web_frameworks(module: str) -> None
 
 
 def test_the_read_path_does_not_load_the_orm() -> None:
-    loaded = loaded_after("import supportdesk.store.reads, supportdesk.store.workspace, supportdesk.cli.output")
+    loaded = loaded_after(
+        "import supportdesk.store.reads, supportdesk.store.workspace, supportdesk.cli.output, supportdesk.store.sla, "
+        "supportdesk.domain.metrics"
+    )
     assert "sqlalchemy" not in loaded
     assert "sqlmodel" not in loaded
 
@@ -50,5 +58,5 @@ def test_help_imports_no_heavy_framework() -> None:
         "from supportdesk.cli.main import app\n"
         "try:\n    app()\nexcept SystemExit:\n    pass"
     )
-    for heavy in ("textual", "fastapi", "sqlalchemy", "sqlmodel", "alembic", "httpx", "jinja2"):
+    for heavy in ("textual", "fastapi", "sqlalchemy", "sqlmodel", "alembic", "httpx", "jinja2", "yaml"):
         assert heavy not in loaded, heavy

@@ -284,3 +284,29 @@ def test_every_ticket_gets_a_timing_row_even_without_policies(team: Team) -> Non
     ticket = _new_ticket(team, datetime.now(UTC) - timedelta(minutes=5))
     row = _timing(team.workspace, ticket)
     assert row["policy_id"] is None and row["clocks"] == "[]"
+
+
+def test_upgrading_a_workspace_from_before_slas_then_rebuilding(team: Team, office_policy: str) -> None:
+    """The migration gives every ticket an empty timing row; ``rebuild`` fills it from the audit trail."""
+    from alembic import command
+
+    from supportdesk.store.migrate import _alembic_config
+
+    ws = team.workspace
+    ticket = _new_ticket(team, when(t(23, 10, 0)))
+    at(ws, when(t(23, 10, 30)), "ticket.reply", {"ticket_id": ticket, "body": "Hello"}, team.agent)
+    kept = _timing(ws, ticket)
+    with ws.engine.begin() as connection:
+        command.downgrade(_alembic_config(connection), "0001_initial")
+        command.upgrade(_alembic_config(connection), "head")
+    empty = _timing(ws, ticket)
+    assert (empty["history"], empty["due_at"], empty["policy_id"]) == ("[]", "9999-12-31 00:00:00.000000", None)
+    connection = ws.connect()
+    try:
+        assert timing.rebuild(connection) == 1
+    finally:
+        connection.close()
+    rebuilt = _timing(ws, ticket)
+    assert rebuilt["history"] == kept["history"]
+    # the downgrade dropped the policies too, so the rebuilt row has facts but no clocks
+    assert (rebuilt["first_reply_s"], rebuilt["replies"], rebuilt["policy_id"]) == (1800, 1, None)
