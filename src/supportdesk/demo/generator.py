@@ -32,6 +32,7 @@ Progress = Callable[[str, int, int], None]
 CHANNEL_WEIGHTS = (("email", 55), ("chat", 18), ("web", 14), ("phone", 8), ("social", 5))
 PRIORITY_WEIGHTS = {"low": 20, "normal": 60, "high": 15, "urgent": 5}
 CHUNK = 5_000
+BREACH_AT = timing.TIMING_COLUMNS.index("breach_at")
 
 
 @dataclass
@@ -128,6 +129,7 @@ class DemoBuilder:
             fts.rebuild_and_restore(connection)
             self.progress("indexing", 1, 1)
             connection.execute("COMMIT")
+            connection.execute("ANALYZE ticket_timing")  # see the sla migration: no Bloom filter per page
             connection.execute("PRAGMA optimize")
         except BaseException:
             if connection.in_transaction:
@@ -515,7 +517,16 @@ class DemoBuilder:
                 ticket_id, created_ms, conversation, status, solved_ms, closed_ms, assignee, reopen, _db_time, _iso
             )
             audits.extend(line.audits)
-            extras.add(ticket_id, created_ms, line.history, priority, group_id, conversation, solved_ms, channel)
+            done = _when(solved_ms) if status in ("solved", "closed") else None
+            dims = {
+                "created_at": _when(created_ms),
+                "solved_at": done,
+                "done_at": done,
+                "channel": channel,
+                "group_id": group_id,
+                "assignee_id": assignee,
+            }
+            extras.add(ticket_id, line.history, priority, dims, conversation, solved_ms, channel)
             if age_days > 1.5 or rng.random() < 0.5:
                 seen.append((ticket_id, _db_time(updated_ms + 60_000)))
             if len(tickets) >= CHUNK:
@@ -738,10 +749,9 @@ class _TicketExtras:
     def add(
         self,
         ticket_id: str,
-        created_ms: int,
         history: list[list[object]],
         priority: str,
-        group_id: str,
+        dims: dict[str, object],
         conversation: list[tuple[int, str, str, str | None, str, int]],
         solved_ms: int | None,
         channel: str,
@@ -753,7 +763,8 @@ class _TicketExtras:
             handle_s = sum(rng.randint(120, 900) for _ in replies)
             last_ms, agent = replies[-1]
             self.handle.append((ids.at(last_ms), ticket_id, agent, handle_s, _db_time(last_ms)))
-        row = timing.db_row(ticket_id, history, self.builder.book.targets(priority, group_id), handle_s)
+        targets = self.builder.book.targets(priority, str(dims["group_id"]))
+        row = timing.db_row(ticket_id, history, targets, dims, handle_s)
         self.timings.append(row)
         if solved_ms is None or rng.random() >= 0.45:
             return
@@ -762,7 +773,7 @@ class _TicketExtras:
             self.surveys.append((survey_id, ticket_id, _db_time(solved_ms), None, None, "", None, None, None))
             return
         answered_ms = min(solved_ms + rng.randint(10, 2880) * 60_000, now_ms - 60_000)
-        answer = service_levels.survey_answer(rng, breached=row[5] is not None)
+        answer = service_levels.survey_answer(rng, breached=row[BREACH_AT] is not None)
         message_id = ids.at(answered_ms)
         meta = {"survey": {"id": survey_id, "csat": answer.csat, "ces": answer.ces, "nps": answer.nps}}
         self.messages.append(
@@ -823,6 +834,10 @@ def _agent_email(name: str) -> str:
 
     plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
     return f"{plain.lower().replace(' ', '.')}@{content.SUPPORT_DOMAIN}"
+
+
+def _when(ms: int | None) -> datetime | None:
+    return datetime.fromtimestamp(ms / 1000, UTC) if ms is not None else None
 
 
 def _iso(ms: int) -> str:

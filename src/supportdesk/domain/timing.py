@@ -306,6 +306,20 @@ def _maybe(epoch: float | None) -> datetime | None:
     return from_epoch(epoch) if epoch is not None else None
 
 
+def ticket_dims(ticket: Mapping[str, Any]) -> dict[str, Any]:
+    """The ticket's own columns a report groups and filters by, copied into its timing row."""
+    done = str(ticket["status"]) in SOLVED
+    solved_at = ticket["solved_at"] if done else None
+    return {
+        "created_at": ticket["created_at"],
+        "solved_at": solved_at,
+        "done_at": (solved_at or ticket["updated_at"]) if done else None,
+        "channel": str(ticket["channel"]),
+        "group_id": ticket["group_id"],
+        "assignee_id": ticket["assignee_id"],
+    }
+
+
 # --- policies ---------------------------------------------------------------------------------
 
 
@@ -398,6 +412,7 @@ def refresh_from_tx(tx: Any) -> None:
         history = list(current["history"]) if current else []
         history.extend(history_from_records(records, str(ticket["status"])))
         values = timing_row(history, book.targets(str(ticket["priority"]), ticket["group_id"]))
+        values.update(ticket_dims(ticket))
         if current is None:
             tx.insert("ticket_timing", {"ticket_id": ticket_id, "handle_s": 0, **values})
         elif _differs(current, values):
@@ -419,7 +434,7 @@ def retime_all(tx: Any) -> int:
     book = PolicyBook.load(policies, calendars)
     ticket, timing = table("ticket"), table("ticket_timing")
     rows = tx.connection.execute(
-        select(timing, ticket.c.priority, ticket.c.group_id)
+        select(timing, ticket.c.priority)
         .join(ticket, ticket.c.id == timing.c.ticket_id)
         .where(ticket.c.status.in_(("new", "open", "pending", "on_hold")))
     ).mappings()
@@ -452,10 +467,8 @@ def rebuild(connection: Any, *, ticket_ids: Sequence[str] | None = None, chunk: 
         ids = list(ticket_ids[offset : offset + chunk])
         marks = ",".join("?" * len(ids))
         tickets = {
-            row[0]: row[1:]
-            for row in connection.execute(
-                f"SELECT id, status, priority, group_id FROM ticket WHERE id IN ({marks})", ids
-            )
+            row[0]: dict(zip(_TICKET_COLUMNS, row, strict=True))
+            for row in connection.execute(f"SELECT {', '.join(_TICKET_COLUMNS)} FROM ticket WHERE id IN ({marks})", ids)
         }
         records: dict[str, list[tuple[float, str, Any, Any, str | None]]] = {ticket_id: [] for ticket_id in ids}
         for entity_id, at, field_name, before, after, actor_id in connection.execute(
@@ -470,20 +483,38 @@ def rebuild(connection: Any, *, ticket_ids: Sequence[str] | None = None, chunk: 
         for ticket_id in ids:
             if ticket_id not in tickets:
                 continue
-            status, priority, group_id = tickets[ticket_id]
-            history = history_from_records(records[ticket_id], status)
-            values = timing_row(history, book.targets(priority, group_id))
+            ticket = tickets[ticket_id]
+            for name in ("created_at", "updated_at", "solved_at"):
+                ticket[name] = from_db(ticket[name])
+            history = history_from_records(records[ticket_id], ticket["status"])
+            values = timing_row(history, book.targets(ticket["priority"], ticket["group_id"]))
+            values.update(ticket_dims(ticket))
             rows.append(_db_row(ticket_id, values, handle.get(ticket_id, 0), to_db))
         connection.executemany(INSERT_TIMING, rows)
         written += len(rows)
     return written
 
 
+_TICKET_COLUMNS = (
+    "id",
+    "status",
+    "priority",
+    "group_id",
+    "assignee_id",
+    "channel",
+    "created_at",
+    "updated_at",
+    "solved_at",
+)
 TIMING_COLUMNS = (
     "ticket_id",
+    "created_at",
+    "solved_at",
+    "done_at",
+    "channel",
+    "group_id",
+    "assignee_id",
     "policy_id",
-    "history",
-    "clocks",
     "due_at",
     "breach_at",
     "paused",
@@ -499,6 +530,8 @@ TIMING_COLUMNS = (
     "resolution_s",
     "reopens",
     "handle_s",
+    "history",
+    "clocks",
 )
 INSERT_TIMING = (
     f"INSERT OR REPLACE INTO ticket_timing ({', '.join(TIMING_COLUMNS)}) "
@@ -514,9 +547,13 @@ def _db_row(ticket_id: str, values: Mapping[str, Any], handle_s: int, to_db: Any
 
     return (
         ticket_id,
+        to_db(values["created_at"]),
+        when(values["solved_at"]),
+        when(values["done_at"]),
+        values["channel"],
+        values["group_id"],
+        values["assignee_id"],
         values["policy_id"],
-        json.dumps(values["history"]),
-        json.dumps(values["clocks"]),
         to_db(values["due_at"]),
         when(values["breach_at"]),
         int(values["paused"]),
@@ -532,13 +569,18 @@ def _db_row(ticket_id: str, values: Mapping[str, Any], handle_s: int, to_db: Any
         values["resolution_s"],
         values["reopens"],
         handle_s,
+        json.dumps(values["history"]),
+        json.dumps(values["clocks"]),
     )
 
 
-def db_row(ticket_id: str, history: list[Event], targets: Targets, handle_s: int = 0) -> tuple[Any, ...]:
+def db_row(
+    ticket_id: str, history: list[Event], targets: Targets, dims: Mapping[str, Any], handle_s: int = 0
+) -> tuple[Any, ...]:
+    """A ``ticket_timing`` row for bulk loaders; ``dims`` as :func:`ticket_dims` makes them."""
     from supportdesk.store.times import to_db
 
-    return _db_row(ticket_id, timing_row(history, targets), handle_s, to_db)
+    return _db_row(ticket_id, {**timing_row(history, targets), **dims}, handle_s, to_db)
 
 
 def _json(value: Any) -> Any:
