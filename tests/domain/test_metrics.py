@@ -144,3 +144,11 @@ def test_periods() -> None:
     assert since_from("2026-01-01", NOW) == datetime(2026, 1, 1, tzinfo=UTC)
     with pytest.raises(ValueError, match="not a period"):
         since_from("lately", NOW)
+
+
+def test_an_empty_period_reports_zeros_and_blanks(team: Team) -> None:
+    with team.workspace.reading() as connection:
+        report = build_report(connection, since=SINCE, until=NOW)
+    (row,) = report.rows
+    assert (row["created"], row["solved"], row["backlog"], row["surveys"]) == (0, 0, 0, 0)
+    assert (row["sla_attainment_pct"], row["csat_pct"], row["first_reply_median_m"], row["handle_h"]) == (None,) * 4

@@ -35,16 +35,13 @@ from __future__ import annotations
 
 import sqlite3
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from statistics import median
 from typing import Any
 
 from supportdesk.store.times import to_db
 
 GROUPINGS = ("agent", "group", "channel", "day", "week", "month")
-UNSOLVED_SQL = "('new', 'open', 'pending', 'on_hold')"
-DONE_AT = "coalesce(t.solved_at, CASE WHEN t.status = 'closed' THEN t.updated_at END)"
 
 FIELDS = (
     "created",
@@ -65,6 +62,7 @@ FIELDS = (
     "handle_h",
     "handle_per_ticket_m",
 )
+_DIMENSION = {"agent": "s.assignee_id", "group": "s.group_id", "channel": "s.channel"}
 
 
 def _bucket(column: str, by: str) -> str:
@@ -75,23 +73,16 @@ def _bucket(column: str, by: str) -> str:
     return f"substr({column}, 1, 7)"
 
 
-def _key(by: str | None, column: str, owner: str = "t.assignee_id") -> str:
+def _key(by: str | None, column: str) -> str:
+    """The grouping expression: a dimension of ``ticket_timing s`` or a bucket of ``column``."""
     if by is None:
         return "'all'"
-    if by == "agent":
-        return owner
-    if by == "group":
-        return "t.group_id"
-    if by == "channel":
-        return "t.channel"
-    return _bucket(column, by)
+    return _DIMENSION.get(by) or _bucket(column, by)
 
 
-@dataclass
-class _Row:
-    values: dict[str, Any] = field(default_factory=dict)
-    first_replies: list[int] = field(default_factory=list)
-    resolutions: list[int] = field(default_factory=list)
+def _group(by: str | None) -> str:
+    """No GROUP BY for one overall row: SQLite would sort every row on a constant key."""
+    return "" if by is None else " GROUP BY 1"
 
 
 def _pct(part: float, whole: float) -> float | None:
@@ -118,126 +109,136 @@ class Report:
         return [self.key, *FIELDS]
 
 
+def _medians(connection: sqlite3.Connection, key: str, value: str, where: str, period: dict[str, str]) -> Any:
+    """(key, median of ``value``) over the rows of ``ticket_timing s`` matching ``where``, in SQL."""
+    return connection.execute(
+        f"SELECT key, avg(v) FROM (SELECT {key} AS key, {value} AS v, "
+        f"row_number() OVER (PARTITION BY {key} ORDER BY {value}) AS rn, count(*) OVER (PARTITION BY {key}) AS n "
+        f"FROM ticket_timing s WHERE {where} AND {value} IS NOT NULL) "
+        "WHERE rn IN ((n + 1) / 2, (n + 2) / 2) GROUP BY key",
+        period,
+    )
+
+
 def build_report(connection: sqlite3.Connection, *, since: datetime, until: datetime, by: str | None = None) -> Report:
-    """Every metric for [since, until), grouped by ``by`` (None: one row for everything)."""
+    """Every metric for [since, until), grouped by ``by`` (None: one row for everything).
+
+    Reads ``ticket_timing`` through its covering indexes (no join with ``ticket``), ``survey``
+    and ``handle_time``.
+    """
     if by is not None and by not in GROUPINGS:
         raise ValueError(f"cannot group by {by!r}: choose one of {', '.join(GROUPINGS)}")
     period = {"since": to_db(since), "until": to_db(until), "now": to_db(until)}
-    rows: dict[Any, _Row] = defaultdict(_Row)
+    rows: dict[Any, dict[str, Any]] = defaultdict(dict)
 
-    created_key = _key(by, "t.created_at")
-    for key, created, met, missed, overdue, waits, wait_count, mean_first in connection.execute(
+    created_key = _key(by, "s.created_at")
+    created = "s.created_at >= :since AND s.created_at < :until"
+    for key, count, met, missed, overdue, waits, wait_count, mean_first in connection.execute(
         f"SELECT {created_key}, count(*), sum(s.sla_met), sum(s.sla_missed), "
         "sum(coalesce(s.first_reply_due < :now, 0) + coalesce(s.next_reply_due < :now, 0) "
         "+ coalesce(s.resolution_due < :now, 0)), sum(s.next_reply_total_s), sum(s.next_reply_count), "
-        "avg(s.first_reply_s) "
-        "FROM ticket t JOIN ticket_timing s ON s.ticket_id = t.id "
-        f"WHERE t.created_at >= :since AND t.created_at < :until GROUP BY 1",
+        f"avg(s.first_reply_s) FROM ticket_timing s WHERE {created}{_group(by)}",
         period,
     ):
-        row = rows[key].values
-        row["created"] = created
+        row = rows[key]
+        row["created"] = count
+        met, missed, overdue = met or 0, missed or 0, overdue or 0
         row["sla_attainment_pct"] = _pct(met, met + missed + overdue)
         row["next_reply_mean_m"] = _round(waits / wait_count if wait_count else None, 60)
         row["first_reply_mean_m"] = _round(mean_first, 60)
-    for key, seconds in connection.execute(
-        f"SELECT {created_key}, s.first_reply_s FROM ticket t JOIN ticket_timing s ON s.ticket_id = t.id "
-        "WHERE t.created_at >= :since AND t.created_at < :until AND s.first_reply_s IS NOT NULL",
-        period,
-    ):
-        rows[key].first_replies.append(seconds)
+    for key, middle in _medians(connection, created_key, "s.first_reply_s", created, period):
+        rows[key]["first_reply_median_m"] = _round(middle, 60)
 
-    solved_key = _key(by, "t.solved_at")
-    solved_where = "t.solved_at >= :since AND t.solved_at < :until AND t.status IN ('solved', 'closed')"
-    for key, solved, mean_resolution, first_contact, reopened in connection.execute(
+    solved_key = _key(by, "s.solved_at")
+    solved = "s.solved_at >= :since AND s.solved_at < :until"
+    for key, count, mean_resolution, first_contact, reopened in connection.execute(
         f"SELECT {solved_key}, count(*), avg(s.resolution_s), sum(s.replies = 1 AND s.reopens = 0), "
-        f"sum(s.reopens > 0) FROM ticket t JOIN ticket_timing s ON s.ticket_id = t.id WHERE {solved_where} GROUP BY 1",
+        f"sum(s.reopens > 0) FROM ticket_timing s WHERE {solved}{_group(by)}",
         period,
     ):
-        row = rows[key].values
-        row["solved"] = solved
+        row = rows[key]
+        row["solved"] = count
         row["resolution_mean_h"] = _round(mean_resolution, 3600)
-        row["fcr_pct"] = _pct(first_contact, solved)
-        row["reopen_pct"] = _pct(reopened, solved)
-    for key, seconds in connection.execute(
-        f"SELECT {solved_key}, s.resolution_s FROM ticket t JOIN ticket_timing s ON s.ticket_id = t.id "
-        f"WHERE {solved_where} AND s.resolution_s IS NOT NULL",
-        period,
-    ):
-        rows[key].resolutions.append(seconds)
+        row["fcr_pct"] = _pct(first_contact or 0, count)
+        row["reopen_pct"] = _pct(reopened or 0, count)
+    for key, middle in _medians(connection, solved_key, "s.resolution_s", solved, period):
+        rows[key]["resolution_median_h"] = _round(middle, 3600)
 
-    survey_key = _key(by, "v.answered_at")
+    tickets = "JOIN ticket_timing s ON s.ticket_id = {}.ticket_id" if by in _DIMENSION else ""
     for key, answers, good, rated, promoters, detractors, scored, effort in connection.execute(
-        f"SELECT {survey_key}, count(*), sum(v.csat = 'good'), sum(v.csat IS NOT NULL), sum(v.nps >= 9), "
-        "sum(v.nps <= 6), sum(v.nps IS NOT NULL), avg(v.ces) FROM survey v JOIN ticket t ON t.id = v.ticket_id "
-        "WHERE v.answered_at >= :since AND v.answered_at < :until GROUP BY 1",
+        f"SELECT {_key(by, 'v.answered_at')}, count(*), sum(v.csat = 'good'), sum(v.csat IS NOT NULL), "
+        "sum(v.nps >= 9), sum(v.nps <= 6), sum(v.nps IS NOT NULL), avg(v.ces) "
+        f"FROM survey v {tickets.format('v')} WHERE v.answered_at >= :since AND v.answered_at < :until{_group(by)}",
         period,
     ):
-        row = rows[key].values
+        row = rows[key]
         row["surveys"] = answers
-        row["csat_pct"] = _pct(good, rated)
-        row["nps"] = round(100.0 * (promoters - detractors) / scored, 1) if scored else None
+        row["csat_pct"] = _pct(good or 0, rated or 0)
+        row["nps"] = round(100.0 * ((promoters or 0) - (detractors or 0)) / scored, 1) if scored else None
         row["ces"] = round(effort, 2) if effort is not None else None
 
-    handle_key = _key(by, "h.at", owner="h.agent_id")
-    for key, seconds, tickets in connection.execute(
-        f"SELECT {handle_key}, sum(h.seconds), count(DISTINCT h.ticket_id) FROM handle_time h "
-        "JOIN ticket t ON t.id = h.ticket_id WHERE h.at >= :since AND h.at < :until GROUP BY 1",
+    handle_key = "h.agent_id" if by == "agent" else _key(by, "h.at")
+    join = tickets.format("h") if by in ("group", "channel") else ""
+    for key, seconds, handled in connection.execute(
+        f"SELECT {handle_key}, sum(h.seconds), count(DISTINCT h.ticket_id) FROM handle_time h {join} "
+        f"WHERE h.at >= :since AND h.at < :until{_group(by)}",
         period,
     ):
-        row = rows[key].values
+        row = rows[key]
+        if not handled:
+            continue
         row["handle_h"] = _round(seconds, 3600)
-        row["handle_per_ticket_m"] = _round(seconds / tickets if tickets else None, 60)
+        row["handle_per_ticket_m"] = _round(seconds / handled if handled else None, 60)
 
     if by in ("day", "week", "month"):
         _bucket_backlog(connection, rows, by, period)
     else:
         for key, waiting in connection.execute(
-            f"SELECT {_key(by, 't.created_at')}, count(*) FROM ticket t WHERE t.status IN {UNSOLVED_SQL} GROUP BY 1"
+            f"SELECT {_key(by, '')}, count(*) FROM ticket_timing s WHERE s.done_at IS NULL{_group(by)}"
         ):
-            rows[key].values["backlog"] = waiting
+            rows[key]["backlog"] = waiting
 
     return Report(by, since, until, _finish(connection, rows, by))
 
 
-def _bucket_backlog(connection: sqlite3.Connection, rows: dict[Any, _Row], by: str, period: dict[str, str]) -> None:
+def _bucket_backlog(
+    connection: sqlite3.Connection, rows: dict[Any, dict[str, Any]], by: str, period: dict[str, str]
+) -> None:
     """Backlog at the end of each bucket: created by then minus done by then."""
-    opened_before = connection.execute("SELECT count(*) FROM ticket t WHERE t.created_at < :since", period).fetchone()[
-        0
-    ]
-    done_before = connection.execute(f"SELECT count(*) FROM ticket t WHERE {DONE_AT} < :since", period).fetchone()[0]
+    opened_before = connection.execute(
+        "SELECT count(*) FROM ticket_timing s WHERE s.created_at < :since", period
+    ).fetchone()[0]
+    done_before = connection.execute(
+        "SELECT count(*) FROM ticket_timing s WHERE s.done_at < :since", period
+    ).fetchone()[0]
     created = dict(
         connection.execute(
-            f"SELECT {_bucket('t.created_at', by)}, count(*) FROM ticket t "
-            "WHERE t.created_at >= :since AND t.created_at < :until GROUP BY 1",
+            f"SELECT {_bucket('s.created_at', by)}, count(*) FROM ticket_timing s "
+            "WHERE s.created_at >= :since AND s.created_at < :until GROUP BY 1",
             period,
         ).fetchall()
     )
     done = dict(
         connection.execute(
-            f"SELECT {_bucket(DONE_AT, by)}, count(*) FROM ticket t "
-            f"WHERE {DONE_AT} >= :since AND {DONE_AT} < :until GROUP BY 1",
+            f"SELECT {_bucket('s.done_at', by)}, count(*) FROM ticket_timing s "
+            "WHERE s.done_at >= :since AND s.done_at < :until GROUP BY 1",
             period,
         ).fetchall()
     )
-    keys = sorted(set(created) | set(done) | set(rows))
     waiting = opened_before - done_before
-    for key in keys:
+    for key in sorted(set(created) | set(done) | set(rows)):
         waiting += created.get(key, 0) - done.get(key, 0)
-        rows[key].values["backlog"] = waiting
+        rows[key]["backlog"] = waiting
 
 
-def _finish(connection: sqlite3.Connection, rows: dict[Any, _Row], by: str | None) -> list[dict[str, Any]]:
+def _finish(connection: sqlite3.Connection, rows: dict[Any, dict[str, Any]], by: str | None) -> list[dict[str, Any]]:
     names: dict[Any, str] = {}
     if by == "agent":
         names = {r[0]: r[1] for r in connection.execute("SELECT id, name FROM agent")}
     elif by == "group":
         names = {r[0]: r[1] for r in connection.execute("SELECT id, name FROM groups")}
     finished = []
-    for key, row in rows.items():
-        values = dict(row.values)
-        values["first_reply_median_m"] = _round(median(row.first_replies), 60) if row.first_replies else None
-        values["resolution_median_h"] = _round(median(row.resolutions), 3600) if row.resolutions else None
+    for key, values in rows.items():
         for name in ("created", "solved", "surveys", "backlog"):
             values.setdefault(name, 0)
         label = names.get(key, key) if by in ("agent", "group") else key
