@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import random
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from time import gmtime
@@ -751,7 +751,7 @@ class _TicketExtras:
         ticket_id: str,
         history: list[list[object]],
         priority: str,
-        dims: dict[str, object],
+        dims: Mapping[str, object],
         conversation: list[tuple[int, str, str, str | None, str, int]],
         solved_ms: int | None,
         channel: str,

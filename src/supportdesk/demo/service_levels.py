@@ -195,6 +195,7 @@ def timeline(
     """
     result = Timeline()
     audits, history = result.audits, result.history
+    current = "new"
 
     def audit(ms: int, actor: str | None, mutation: str, field_name: str, before: Any, after: Any) -> None:
         audits.append((db_time(ms), actor, mutation, "demo", "ticket", ticket_id, field_name, _j(before), _j(after)))
@@ -206,7 +207,6 @@ def timeline(
             history.append([ms / 1000, "status", target])
             current = target
 
-    current = "new"
     audit(created_ms, None, "ticket.create", "ticket.created", None, ticket_id)
     history.append([created_ms / 1000, "created", "new"])
     public = [turn for turn in conversation if turn[5]]

@@ -108,7 +108,7 @@ class RuleDefinition(_Strict):
     description: str = ""
     position: int = 0
     active: bool = True
-    when: list[Event] = Field(default_factory=lambda: ["created"], min_length=1)
+    when: list[Event] = Field(default_factory=lambda: list[Event](["created"]), min_length=1)
     conditions: Conditions = Field(default_factory=Conditions)
     actions: list[dict[str, Any]] = Field(min_length=1, max_length=20)
 
@@ -350,7 +350,7 @@ def pick_round_robin(tx: Tx, group_id: str) -> str:
         tx.insert("assignment_cursor", {"group_id": group_id, "agent_id": chosen, "updated_at": tx.now})
     else:
         tx.write_quietly("assignment_cursor", group_id, {"agent_id": chosen, "updated_at": tx.now})
-    return chosen
+    return str(chosen)
 
 
 def pick_least_loaded(tx: Tx, group_id: str) -> str:
@@ -363,7 +363,7 @@ def pick_least_loaded(tx: Tx, group_id: str) -> str:
     if not agents:
         raise ValidationFailed("the group has no agents to assign to", field="assign")
     tickets = table("ticket")
-    loads = dict(
+    loads: dict[str, int] = dict(
         tx.connection.execute(
             select(tickets.c.assignee_id, func.count())
             .where(
