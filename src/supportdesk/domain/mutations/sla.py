@@ -22,6 +22,17 @@ Minutes = int | None
 TEN_YEARS = 10 * 366 * 24 * 60
 
 
+def _unique_name(tx: Tx, table_name: str, what: str, name: str, own_id: str | None = None) -> str:
+    """The cleaned name, refused when empty or when another row of ``table_name`` has it."""
+    clean = sanitize_line(name, cap=120)
+    if not clean:
+        raise ValidationFailed(f"the {what} needs a name", field="name")
+    other = tx.find(table_name, name=clean)
+    if other is not None and other["id"] != own_id:
+        raise Conflict(f"a {what} called {clean} already exists", field="name")
+    return clean
+
+
 # --- calendars ----------------------------------------------------------------------------------
 
 
@@ -43,11 +54,7 @@ class CreateCalendar(Args):
 @mutation("sla.calendar.create", CreateCalendar, roles=ADMINS)
 def create_calendar(tx: Tx, args: CreateCalendar) -> dict[str, Any]:
     """Add business hours (weekly hours in an IANA time zone, with holidays)."""
-    name = sanitize_line(args.name, cap=120)
-    if not name:
-        raise ValidationFailed("the calendar needs a name", field="name")
-    if tx.find("sla_calendar", name=name) is not None:
-        raise Conflict(f"a calendar called {name} already exists", field="name")
+    name = _unique_name(tx, "sla_calendar", "calendar", args.name)
     _checked_calendar(args.timezone, args.hours, args.holidays)
     tx.insert(
         "sla_calendar",
@@ -79,10 +86,7 @@ def update_calendar(tx: Tx, args: UpdateCalendar) -> dict[str, Any]:
     calendar = tx.require("sla_calendar", args.calendar_id, field="calendar_id")
     changes: dict[str, Any] = {}
     if args.name is not None:
-        changes["name"] = sanitize_line(args.name, cap=120)
-        other = tx.find("sla_calendar", name=changes["name"])
-        if not changes["name"] or (other is not None and other["id"] != calendar["id"]):
-            raise Conflict(f"a calendar called {changes['name']} already exists", field="name")
+        changes["name"] = _unique_name(tx, "sla_calendar", "calendar", args.name, calendar["id"])
     for name in ("timezone", "hours"):
         if getattr(args, name) is not None:
             changes[name] = getattr(args, name)
@@ -139,11 +143,7 @@ def _check_policy(tx: Tx, values: dict[str, Any], policy_id: str) -> None:
 @mutation("sla.policy.create", CreatePolicy, roles=ADMINS)
 def create_policy(tx: Tx, args: CreatePolicy) -> dict[str, Any]:
     """Add SLA targets for one priority (and optionally one group); unsolved tickets are re-timed."""
-    name = sanitize_line(args.name, cap=120)
-    if not name:
-        raise ValidationFailed("the policy needs a name", field="name")
-    if tx.find("sla_policy", name=name) is not None:
-        raise Conflict(f"a policy called {name} already exists", field="name")
+    name = _unique_name(tx, "sla_policy", "policy", args.name)
     values = args.model_dump(exclude={"policy_id", "name"})
     values["priority"] = args.priority.value
     _check_policy(tx, values, args.policy_id)
@@ -175,10 +175,7 @@ def update_policy(tx: Tx, args: UpdatePolicy) -> dict[str, Any]:
     policy = tx.require("sla_policy", args.policy_id, field="policy_id")
     changes: dict[str, Any] = {}
     if args.name is not None:
-        changes["name"] = sanitize_line(args.name, cap=120)
-        other = tx.find("sla_policy", name=changes["name"])
-        if not changes["name"] or (other is not None and other["id"] != policy["id"]):
-            raise Conflict(f"a policy called {changes['name']} already exists", field="name")
+        changes["name"] = _unique_name(tx, "sla_policy", "policy", args.name, policy["id"])
     if args.priority is not None:
         changes["priority"] = args.priority.value
     for name in ("group_id", "calendar_id"):
@@ -230,8 +227,7 @@ def _rule_values(tx: Tx, data: dict[str, Any]) -> dict[str, Any]:
 def create_rule(tx: Tx, args: SaveRule) -> dict[str, Any]:
     """Add a routing rule (validated, every group, agent and template checked now)."""
     values = _rule_values(tx, args.definition)
-    if tx.find("trigger_rule", name=values["name"]) is not None:
-        raise Conflict(f"a rule called {values['name']} already exists", field="name")
+    _unique_name(tx, "trigger_rule", "rule", values["name"])
     tx.insert(
         "trigger_rule",
         {"id": args.rule_id, **values, "created_at": tx.now, "updated_at": tx.now},
@@ -245,9 +241,7 @@ def update_rule(tx: Tx, args: SaveRule) -> dict[str, Any]:
     """Replace a rule's definition."""
     rule = tx.require("trigger_rule", args.rule_id, field="rule_id")
     values = _rule_values(tx, args.definition)
-    other = tx.find("trigger_rule", name=values["name"])
-    if other is not None and other["id"] != rule["id"]:
-        raise Conflict(f"a rule called {values['name']} already exists", field="name")
+    _unique_name(tx, "trigger_rule", "rule", values["name"], rule["id"])
     changed = tx.update("trigger_rule", rule["id"], values, current=rule)
     return {"rule_id": rule["id"], "name": values["name"], "changed": sorted(changed)}
 
