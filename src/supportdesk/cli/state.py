@@ -43,7 +43,8 @@ class State:
 
     def me(self) -> str | None:
         """The id of the agent this workspace acts as."""
-        return self.workspace().setting("me")
+        me = self.workspace().setting("me")
+        return str(me) if me else None
 
     def actor(self) -> Actor:
         from supportdesk.domain.write import workspace_actor

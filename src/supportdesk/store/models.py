@@ -132,6 +132,10 @@ class Ticket(SQLModel, table=True):
         Index("ix_ticket_requester_updated", "requester_id", "updated_at", "id"),
         Index("ix_ticket_priority_updated", "priority_rank", "updated_at", "id"),
         Index("ix_ticket_solved", "solved_at"),
+        Index("ix_ticket_assignee_status", "assignee_id", "status"),
+        Index("ix_ticket_group_status", "group_id", "status"),
+        Index("ix_ticket_status_priority", "status", "priority_rank"),
+        Index("ix_ticket_status_solved", "status", "solved_at"),
     )
 
     id: str = Field(primary_key=True, max_length=36)
@@ -453,7 +457,7 @@ __all__ = [
     "WorkspaceSetting",
 ]
 
-# Tables of other areas live in their own modules and register on the same metadata.
-from supportdesk.store.models_sla import SLA_SHARED_TABLES  # noqa: E402
+from supportdesk.store import models_channels  # noqa: E402, F401  (the channels' own tables)
+from supportdesk.store.models_sla import SLA_SHARED_TABLES  # noqa: E402  (SLAs, rules, surveys)
 
 SHARED_TABLES = (*SHARED_TABLES, *SLA_SHARED_TABLES)

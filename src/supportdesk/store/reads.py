@@ -22,21 +22,29 @@ STATUS_ORDER_SQL = (
     "WHEN 'on_hold' THEN 4 WHEN 'solved' THEN 5 WHEN 'closed' THEN 6 ELSE 7 END"
 )
 
-SORT_EXPRESSIONS: dict[str, str] = {
-    "updated": "t.updated_at",
-    "created": "t.created_at",
-    "number": "coalesce(t.number, 0)",
-    "priority": "t.priority_rank",
-    "status": STATUS_ORDER_SQL,
-    "subject": "lower(t.subject)",
-    "requester": "coalesce((SELECT lower(c.name) FROM customer c WHERE c.id = t.requester_id), '')",
-    "assignee": "coalesce((SELECT lower(a.name) FROM agent a WHERE a.id = t.assignee_id), '')",
-    "group": "coalesce((SELECT lower(g.name) FROM groups g WHERE g.id = t.group_id), '')",
-    "channel": "t.channel",
-    "sla": "s.due_at",
+_REQUESTER_NAME = "coalesce((SELECT lower(c.name) FROM customer c WHERE c.id = t.requester_id), '')"
+_ASSIGNEE_NAME = "coalesce((SELECT lower(a.name) FROM agent a WHERE a.id = t.assignee_id), '')"
+_GROUP_NAME = "coalesce((SELECT lower(g.name) FROM groups g WHERE g.id = t.group_id), '')"
+
+#: The key of each sort, most significant first; ``t.id`` always breaks the last tie. Where a
+#: sort has an index (updated, created, priority …) the key matches it column for column, so a
+#: keyset page is an index range scan and never a sort of the whole result.
+SORT_KEYS: dict[str, tuple[str, ...]] = {
+    "updated": ("t.updated_at",),
+    "created": ("t.created_at",),
+    "number": ("coalesce(t.number, 0)",),
+    "priority": ("t.priority_rank", "t.updated_at"),
+    "status": (STATUS_ORDER_SQL, "t.updated_at"),
+    "subject": ("lower(t.subject)",),
+    "requester": (_REQUESTER_NAME, "t.updated_at"),
+    "assignee": (_ASSIGNEE_NAME, "t.updated_at"),
+    "group": (_GROUP_NAME, "t.updated_at"),
+    "channel": ("t.channel", "t.updated_at"),
+    "sla": ("s.due_at",),
 }
-#: Sorts whose key lives in ``ticket_timing s`` (one row per ticket): the page walks its index.
-TIMING_SORTS = frozenset({"s.due_at"})
+#: Sorts whose key lives in ``ticket_timing s`` (one row per ticket, see store.sla): the page
+#: walks that table's ``(due_at, ticket_id)`` index (see :func:`_timing_page`).
+TIMING_SORTS = frozenset({("s.due_at",)})
 
 QUEUE_COLUMNS = """
     t.id, t.number, t.subject, t.status, t.priority, t.type, t.channel,
@@ -67,7 +75,7 @@ class QueueRow:
     assignee: str | None
     group: str | None
     seen: bool
-    cursor: tuple[Any, str]
+    cursor: tuple[Any, ...]
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -92,7 +100,7 @@ class Page:
     more: bool
 
     @property
-    def next_cursor(self) -> tuple[Any, str] | None:
+    def next_cursor(self) -> tuple[Any, ...] | None:
         return self.rows[-1].cursor if self.rows and self.more else None
 
 
@@ -101,7 +109,7 @@ class QueuePlan:
     """The SQL for one query and sort: reused for every page of it."""
 
     compiled: Compiled
-    key: str
+    keys: tuple[str, ...]
     direction: str
     text_driven: bool
 
@@ -114,33 +122,67 @@ def plan_queue(query: str | Compiled, *, me: str | None = None, sort: str | None
     compiled = query if isinstance(query, Compiled) else compile_query(query, me=me, sort=sort)
     chosen = compiled.sort
     if chosen == "newest":
-        return QueuePlan(compiled, "t.rowid", "DESC", text_driven=bool(compiled.fts))
+        return QueuePlan(compiled, ("t.rowid",), "DESC", text_driven=bool(compiled.fts))
     if chosen == "relevance":
-        return QueuePlan(compiled, BM25, "ASC", text_driven=True)
+        return QueuePlan(compiled, (BM25,), "ASC", text_driven=True)
     key, _, way = chosen.rpartition("-")
-    return QueuePlan(compiled, SORT_EXPRESSIONS[key], "DESC" if way == "desc" else "ASC", False)
+    return QueuePlan(compiled, SORT_KEYS[key], "DESC" if way == "desc" else "ASC", False)
 
 
 def _from_clause(plan: QueuePlan) -> tuple[str, str]:
     """FROM and the text condition. Text queries are driven from the FTS index."""
-    # CROSS JOIN keeps ticket_timing the outer loop, so the page walks ix_ticket_timing_due.
-    tickets = "ticket_timing s CROSS JOIN ticket t ON t.id = s.ticket_id" if plan.key in TIMING_SORTS else "ticket t"
     if plan.compiled.fts is None:
-        return tickets, ""
+        return "ticket t", ""
     if plan.text_driven:
         return "ticket_fts JOIN ticket t ON t.rowid = ticket_fts.rowid", "ticket_fts MATCH :fts"
-    return tickets, "t.rowid IN (SELECT rowid FROM ticket_fts WHERE ticket_fts MATCH :fts)"
+    return "ticket t", "t.rowid IN (SELECT rowid FROM ticket_fts WHERE ticket_fts MATCH :fts)"
 
 
-def _id_sql(plan: QueuePlan) -> str:
-    """The tie-breaker column: the ticket id, from the table whose index orders the page."""
-    return "s.ticket_id" if plan.key in TIMING_SORTS else "t.id"
+def _timing_source(plan: QueuePlan) -> tuple[str, str]:
+    """FROM and WHERE for a sort by time to breach: ``ticket_timing s`` walked in index order.
+
+    The query's conditions on the ticket go in an EXISTS probe rather than a join: joined,
+    SQLite may first build a Bloom filter over every ticket (its choice depends on sampled
+    statistics), which costs a full scan before the first row of a 50-row page.
+    """
+    conditions = [plan.compiled.where]
+    if plan.compiled.fts is not None:
+        conditions.append("t.rowid IN (SELECT rowid FROM ticket_fts WHERE ticket_fts MATCH :fts)")
+    return "ticket_timing s", f"EXISTS (SELECT 1 FROM ticket t WHERE t.id = s.ticket_id AND {' AND '.join(conditions)})"
 
 
-def _sort_key_sql(plan: QueuePlan) -> str:
-    if plan.key == "t.rowid" and plan.text_driven:
-        return "ticket_fts.rowid"
-    return plan.key
+def _timing_page(
+    connection: sqlite3.Connection, plan: QueuePlan, after: tuple[Any, ...] | None, limit: int, reverse: bool
+) -> Page:
+    direction = "DESC" if plan.descending != reverse else "ASC"
+    source, condition = _timing_source(plan)
+    conditions = [condition]
+    params: dict[str, Any] = dict(plan.compiled.params)
+    if plan.compiled.fts is not None:
+        params["fts"] = plan.compiled.fts
+    if after is not None:
+        if len(after) != 2:
+            raise ValueError("the cursor belongs to another sort")
+        conditions.append(f"(s.due_at, s.ticket_id) {'<' if direction == 'DESC' else '>'} (:after_0, :after_1)")
+        params.update(after_0=after[0], after_1=after[1])
+    params["limit"] = limit + 1
+    order = f"s.due_at {direction}, s.ticket_id {direction}"
+    sql = (
+        f"SELECT {QUEUE_COLUMNS}, s.due_at AS sort_key_0 FROM (SELECT s.ticket_id, s.due_at FROM {source} "
+        f"WHERE {' AND '.join(conditions)} ORDER BY {order} LIMIT :limit) s "
+        f"JOIN ticket t ON t.id = s.ticket_id ORDER BY {order}"
+    )
+    rows = connection.execute(sql, params).fetchall()
+    result = [_queue_row(row, 1) for row in rows[:limit]]
+    if reverse:
+        result.reverse()
+    return Page(result, len(rows) > limit)
+
+
+def _sort_keys_sql(plan: QueuePlan) -> tuple[str, ...]:
+    if plan.keys == ("t.rowid",) and plan.text_driven:
+        return ("ticket_fts.rowid",)
+    return plan.keys
 
 
 def queue_page(
@@ -157,8 +199,10 @@ def queue_page(
     with ``after=None``) and returned in display order.
     """
     limit = max(1, min(limit, 1000))
+    if plan.keys in TIMING_SORTS:
+        return _timing_page(connection, plan, after, limit, reverse)
     source, text_condition = _from_clause(plan)
-    key, ticket_id = _sort_key_sql(plan), _id_sql(plan)
+    keys = _sort_keys_sql(plan)
     descending = plan.descending != reverse
     direction = "DESC" if descending else "ASC"
     conditions = [plan.compiled.where]
@@ -167,24 +211,28 @@ def queue_page(
         conditions.append(text_condition)
         params["fts"] = plan.compiled.fts
     if after is not None:
+        if len(after) != len(keys) + 1:
+            raise ValueError("the cursor belongs to another sort")
         op = "<" if descending else ">"
-        conditions.append(f"({key}, {ticket_id}) {op} (:after_key, :after_id)")
-        params["after_key"], params["after_id"] = after
+        names = [f":after_{i}" for i in range(len(after))]
+        conditions.append(f"({', '.join(keys)}, t.id) {op} ({', '.join(names)})")
+        params.update({name[1:]: value for name, value in zip(names, after, strict=True)})
     params["limit"] = limit + 1
+    selected = ", ".join(f"{key} AS sort_key_{i}" for i, key in enumerate(keys))
+    order = ", ".join(f"{key} {direction}" for key in (*keys, "t.id"))
     sql = (
-        f"SELECT {QUEUE_COLUMNS}, {key} AS sort_key FROM {source} "
-        f"WHERE {' AND '.join(conditions)} "
-        f"ORDER BY {key} {direction}, {ticket_id} {direction} LIMIT :limit"
+        f"SELECT {QUEUE_COLUMNS}, {selected} FROM {source} "
+        f"WHERE {' AND '.join(conditions)} ORDER BY {order} LIMIT :limit"
     )
     rows = connection.execute(sql, params).fetchall()
     more = len(rows) > limit
-    result = [_queue_row(row) for row in rows[:limit]]
+    result = [_queue_row(row, len(keys)) for row in rows[:limit]]
     if reverse:
         result.reverse()
     return Page(result, more)
 
 
-def _queue_row(row: sqlite3.Row) -> QueueRow:
+def _queue_row(row: sqlite3.Row, key_count: int) -> QueueRow:
     return QueueRow(
         id=row["id"],
         number=row["number"],
@@ -202,7 +250,7 @@ def _queue_row(row: sqlite3.Row) -> QueueRow:
         assignee=row["assignee"],
         group=row["group_name"],
         seen=bool(row["seen"]),
-        cursor=(row["sort_key"], row["id"]),
+        cursor=(*(row[f"sort_key_{i}"] for i in range(key_count)), row["id"]),
     )
 
 
@@ -223,26 +271,35 @@ def queue_count(connection: sqlite3.Connection, plan: QueuePlan) -> int:
     return int(connection.execute(sql, params).fetchone()[0])
 
 
-def queue_anchors(connection: sqlite3.Connection, plan: QueuePlan, every: int = 1000) -> list[tuple[Any, str]]:
+def queue_anchors(connection: sqlite3.Connection, plan: QueuePlan, every: int = 1000) -> list[tuple[Any, ...]]:
     """Every ``every``-th cursor of the whole result, for jumping to any position quickly.
 
     One pass over the index; the console computes it in a worker and then reaches row N by a
     keyset page from the nearest anchor instead of an OFFSET.
     """
     source, text_condition = _from_clause(plan)
-    key, ticket_id = _sort_key_sql(plan), _id_sql(plan)
+    keys = _sort_keys_sql(plan)
     conditions = [plan.compiled.where]
     params: dict[str, Any] = dict(plan.compiled.params)
     if text_condition:
         conditions.append(text_condition)
         params["fts"] = plan.compiled.fts
+    ticket_id = "t.id"
+    if plan.keys in TIMING_SORTS:
+        source, condition = _timing_source(plan)
+        conditions, ticket_id = [condition], "s.ticket_id"
+        if plan.compiled.fts is not None:
+            params["fts"] = plan.compiled.fts
     params["every"] = max(1, every)
+    selected = ", ".join(f"{key} AS k{i}" for i, key in enumerate(keys))
+    names = ", ".join(f"k{i}" for i in range(len(keys)))
+    order = ", ".join(f"{key} {plan.direction}" for key in (*keys, ticket_id))
     sql = (
-        f"SELECT sort_key, id FROM (SELECT {key} AS sort_key, t.id AS id, "
-        f"row_number() OVER (ORDER BY {key} {plan.direction}, {ticket_id} {plan.direction}) AS rn "
+        f"SELECT {names}, id FROM (SELECT {selected}, {ticket_id} AS id, "
+        f"row_number() OVER (ORDER BY {order}) AS rn "
         f"FROM {source} WHERE {' AND '.join(conditions)}) WHERE (rn - 1) % :every = 0 ORDER BY rn"
     )
-    return [(row[0], row[1]) for row in connection.execute(sql, params)]
+    return [tuple(row) for row in connection.execute(sql, params)]
 
 
 # --- views ----------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 
 from supportdesk.domain.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from supportdesk.domain.identities import normalize_identity
+from supportdesk.domain.mutations.attachments import MAX_ATTACHMENTS, AttachmentIn, add_attachments
 from supportdesk.domain.mutations.common import (
     KEEP,
     add_message,
@@ -51,6 +52,7 @@ class CreateTicket(Args):
     tags: list[str] = Field(default_factory=list, max_length=50)
     fields: dict[str, FieldValue] = Field(default_factory=dict, max_length=100)
     meta: dict[str, Any] = Field(default_factory=dict)
+    attachments: list[AttachmentIn] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
 
 
 def _check_group(tx: Tx, group_id: str | None) -> None:
@@ -146,6 +148,7 @@ def create(tx: Tx, args: CreateTicket) -> dict[str, Any]:
         author_agent_id=None if by_customer else tx.context.actor.id,
         meta=args.meta,
     )
+    add_attachments(tx, args.message_id, args.attachments)
     for tag in tags:
         tx.insert("ticket_tag", {"ticket_id": ticket["id"], "tag": tag})
     return {
@@ -291,11 +294,16 @@ class Receive(Args):
     channel: Channel | None = None
     customer_id: str | None = None
     meta: dict[str, Any] = Field(default_factory=dict)
+    attachments: list[AttachmentIn] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
+    reopen: bool = True
 
 
 @mutation("ticket.receive", Receive)
 def receive(tx: Tx, args: Receive) -> dict[str, Any]:
-    """Append a message from the customer; it reopens a solved ticket, follows up a closed one."""
+    """Append a message from the customer; it reopens a solved ticket, follows up a closed one.
+
+    ``reopen=False`` is for automated mail (an out-of-office answer must not reopen a ticket).
+    """
     ticket = load_ticket(tx, args.ticket_id)
     author_id = args.customer_id or ticket["requester_id"]
     if tx.row("customer", author_id) is None:
@@ -315,7 +323,8 @@ def receive(tx: Tx, args: Receive) -> dict[str, Any]:
         author_customer_id=author_id,
         meta=args.meta,
     )
-    if ticket["status"] in (Status.PENDING, Status.ON_HOLD, Status.SOLVED):
+    add_attachments(tx, args.message_id, args.attachments)
+    if args.reopen and ticket["status"] in (Status.PENDING, Status.ON_HOLD, Status.SOLVED):
         set_status(tx, ticket, Status.OPEN)
     touch(tx, ticket)
     return result

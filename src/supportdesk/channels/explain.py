@@ -1,0 +1,68 @@
+"""One-line explanations of a message's channel meta, for the console's timeline and the CLI.
+
+Plain strings from plain dicts (no database, no UI import), so the console can show under a
+mail *how* it joined its ticket and what was odd about its sender, without knowing the layout
+of ``Message.meta`` itself. The caller still renders them as text, never as markup.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_METHODS = {
+    "signed-reference": "threaded: answers a mail we sent (signed Message-ID)",
+    "known-reference": "threaded: answers the requester's own earlier mail",
+    "subject-tag": "threaded: ticket number in the subject, sent by the requester",
+    "new": "new ticket: no trusted reference or tag",
+}
+
+
+def threading_line(meta: dict[str, Any]) -> str | None:
+    """How an inbound mail found its ticket, plus any reference that was refused."""
+    email = meta.get("email")
+    if not isinstance(email, dict) or not isinstance(email.get("threading"), dict):
+        return None
+    threading = email["threading"]
+    line = _METHODS.get(str(threading.get("method")), f"threaded: {threading.get('method')}")
+    refused = threading.get("refused") or []
+    if refused:
+        line += f" · refused: {'; '.join(str(reason) for reason in refused[:3])}"
+    return line
+
+
+def sender_lines(meta: dict[str, Any]) -> list[str]:
+    """The real From, automation and spoofing warnings of an inbound mail."""
+    email = meta.get("email")
+    if not isinstance(email, dict):
+        return []
+    lines = []
+    if email.get("from"):
+        name = email.get("from_name")
+        lines.append(f"from {name} <{email['from']}>" if name else f"from {email['from']}")
+    lines.extend(str(warning) for warning in email.get("warnings") or [])
+    automated = email.get("automated") or []
+    if automated:
+        lines.append(f"automated mail ({', '.join(str(reason) for reason in automated)}): no auto-reply sent")
+    auth = email.get("authentication")
+    if isinstance(auth, dict) and auth.get("verdict") not in (None, "none"):
+        lines.append(f"authentication: {auth['verdict']}")
+    return lines
+
+
+def channel_line(meta: dict[str, Any]) -> str | None:
+    """Where a chat, social or web-form message came from; a phone call's direction and length."""
+    if isinstance(meta.get("chat"), dict):
+        chat = meta["chat"]
+        who = chat.get("author_name") or chat.get("author")
+        return f"chat {chat.get('conversation_id')} · {who}"
+    if isinstance(meta.get("social"), dict):
+        social = meta["social"]
+        where = " (private)" if social.get("private") else ""
+        return f"{social.get('network')} {social.get('handle')}{where}"
+    if isinstance(meta.get("webform"), dict):
+        return f"web form {meta['webform'].get('form')}"
+    if isinstance(meta.get("call"), dict):
+        call = meta["call"]
+        minutes, seconds = divmod(int(call.get("duration_seconds") or 0), 60)
+        return f"call {call.get('direction')} {call.get('number')} · {minutes}:{seconds:02d}"
+    return None

@@ -1,0 +1,286 @@
+"""Queue what has to leave: agents' public replies, and auto-replies to new email tickets.
+
+:func:`queue_replies` is called by the server inside the same transaction that wrote the
+messages, so a reply is queued exactly when it exists. Each outbox row is keyed by what it
+delivers (``email:<message id>``): queueing twice is a no-op. Mail is rendered here, once, and
+stored as bytes, so every retry sends the very same mail with the very same Message-ID.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from supportdesk.channels import lookups
+from supportdesk.channels.compose import OutgoingMail, render, reply_subject
+from supportdesk.channels.settings import ChannelSettings
+from supportdesk.store.enums import AuthorKind, Channel, Direction, IdentityKind
+from supportdesk.store.models import Agent, Customer, Group, Identity, Message, Ticket
+from supportdesk.store.models_channels import ChannelOutbox
+from supportdesk.store.times import iso
+
+#: Which webhook carries replies for messages of each channel.
+WEBHOOK_OF_CHANNEL = {Channel.CHAT.value: "chat", Channel.WEB.value: "webform", Channel.SOCIAL.value: "social"}
+#: Set in a message's meta when it was copied in from the channel (a chat bot's line): it is
+#: already where it belongs and is never sent back.
+RECEIVED_FROM_CHANNEL = "received_from_channel"
+
+
+def _row(connection: Connection, model: Any, key: str) -> dict[str, Any] | None:
+    table = model.__table__
+    found = connection.execute(select(table).where(table.c.id == key)).mappings().first()
+    return dict(found) if found else None
+
+
+def _enqueue(connection: Connection, values: dict[str, Any]) -> bool:
+    outbox = ChannelOutbox.__table__  # type: ignore[attr-defined]
+    if connection.execute(select(outbox.c.key).where(outbox.c.key == values["key"])).first() is not None:
+        return False
+    try:
+        with connection.begin_nested():
+            connection.execute(insert(outbox).values(attempts=0, **values))
+    except IntegrityError:
+        return False
+    return True
+
+
+def queue_replies(
+    connection: Connection, message_ids: list[str], settings: ChannelSettings, *, now: datetime
+) -> list[str]:
+    """Queue delivery of every public agent reply among ``message_ids``; returns the new keys."""
+    queued: list[str] = []
+    for message_id in message_ids:
+        message = _row(connection, Message, message_id)
+        if message is None or not _is_outgoing(message):
+            continue
+        if message["channel"] == Channel.EMAIL.value:
+            key = _queue_email_reply(connection, message, settings, now)
+        elif message["channel"] in WEBHOOK_OF_CHANNEL:
+            key = _queue_webhook_reply(connection, message, settings, now)
+        else:
+            key = None
+        if key:
+            queued.append(key)
+    return queued
+
+
+def _is_outgoing(message: dict[str, Any]) -> bool:
+    return (
+        message["direction"] == Direction.OUTBOUND.value
+        and bool(message["public"])
+        and message["author_kind"] == AuthorKind.AGENT.value
+        and not (message["meta"] or {}).get(RECEIVED_FROM_CHANNEL)
+    )
+
+
+# --- email --------------------------------------------------------------------------------------
+
+
+def _latest_inbound_mail(connection: Connection, ticket: dict[str, Any]) -> dict[str, Any] | None:
+    """The meta of the newest mail the customer sent on this ticket (or the one it follows up)."""
+    messages = Message.__table__  # type: ignore[attr-defined]
+    for ticket_id in (ticket["id"], ticket.get("follow_up_of_id")):
+        if not ticket_id:
+            continue
+        row = connection.execute(
+            select(messages.c.meta, messages.c.author_customer_id)
+            .where(
+                messages.c.ticket_id == ticket_id,
+                messages.c.channel == Channel.EMAIL.value,
+                messages.c.direction == Direction.INBOUND.value,
+            )
+            .order_by(messages.c.created_at.desc(), messages.c.id.desc())
+            .limit(1)
+        ).first()
+        if row is not None and isinstance(row[0], dict) and isinstance(row[0].get("email"), dict):
+            return {**row[0]["email"], "author_customer_id": row[1]}
+    return None
+
+
+def _recipient(connection: Connection, ticket: dict[str, Any], last: dict[str, Any] | None) -> str | None:
+    identities = Identity.__table__  # type: ignore[attr-defined]
+    addresses = [
+        row[0]
+        for row in connection.execute(
+            select(identities.c.value)
+            .where(identities.c.customer_id == ticket["requester_id"], identities.c.kind == IdentityKind.EMAIL.value)
+            .order_by(identities.c.is_primary.desc(), identities.c.created_at)
+        )
+    ]
+    if last is not None and last.get("from") in addresses:
+        return str(last["from"])
+    return addresses[0] if addresses else None
+
+
+def _sender(ticket: dict[str, Any], group: dict[str, Any] | None, settings: ChannelSettings) -> tuple[str, str]:
+    if group is not None and group.get("email"):
+        return str(group["email"]), str(group["name"])
+    return settings.default_from or f"support@{settings.mail_domain}", group["name"] if group else "Support"
+
+
+def _queue_email(
+    connection: Connection,
+    *,
+    key: str,
+    kind: str,
+    ticket: dict[str, Any],
+    message_id: str | None,
+    token: str,
+    body: str,
+    settings: ChannelSettings,
+    now: datetime,
+) -> str | None:
+    outbox = ChannelOutbox.__table__  # type: ignore[attr-defined]
+    if connection.execute(select(outbox.c.key).where(outbox.c.key == key)).first() is not None:
+        return None
+    last = _latest_inbound_mail(connection, ticket)
+    recipient = _recipient(connection, ticket, last)
+    group = _row(connection, Group, ticket["group_id"]) if ticket["group_id"] else None
+    from_address, from_name = _sender(ticket, group, settings)
+    common = {"key": key, "channel": "email", "kind": kind, "ticket_id": ticket["id"], "message_id": message_id}
+    if recipient is None:
+        _enqueue(
+            connection,
+            {
+                **common,
+                "recipient": "",
+                "payload": "",
+                "status": "failed",
+                "last_error": "the requester has no email address",
+                "next_attempt_at": now,
+                "created_at": now,
+            },
+        )
+        return None
+    customer = _row(connection, Customer, ticket["requester_id"])
+    references = [
+        *(last or {}).get("references", []),
+        *([last["message_id"]] if last and last.get("message_id") else []),
+    ]
+    mail = OutgoingMail(
+        ticket_id=ticket["id"],
+        token=token,
+        from_address=from_address,
+        from_name=from_name,
+        to_address=recipient,
+        to_name=customer["name"] if customer else "",
+        subject=reply_subject(ticket["subject"], ticket["number"]),
+        body=body,
+        in_reply_to=last.get("message_id") if last else None,
+        references=references,
+        auto_reply=kind == "auto_reply",
+    )
+    header_id, raw = render(mail, secret=settings.secret_bytes, domain=settings.mail_domain, now=now)
+    values = {
+        **common,
+        "recipient": recipient,
+        "header_id": header_id,
+        "payload": raw.decode("ascii"),
+        "status": "queued",
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+    return key if _enqueue(connection, values) else None
+
+
+def _queue_email_reply(
+    connection: Connection, message: dict[str, Any], settings: ChannelSettings, now: datetime
+) -> str | None:
+    ticket = _row(connection, Ticket, message["ticket_id"])
+    if ticket is None:
+        return None
+    return _queue_email(
+        connection,
+        key=f"email:{message['id']}",
+        kind="reply",
+        ticket=ticket,
+        message_id=message["id"],
+        token=message["id"],
+        body=message["body"],
+        settings=settings,
+        now=now,
+    )
+
+
+def auto_reply_text(customer_name: str, number: int | None, group_name: str) -> str:
+    greeting = f"Hello {customer_name}," if customer_name else "Hello,"
+    ticket = f"ticket #{number}" if number else "a ticket"
+    return (
+        f"{greeting}\n\nwe have received your message and opened {ticket} for it. We will answer as soon as we "
+        "can; to add anything, reply to this mail and keep the ticket number in the subject.\n\n"
+        f"— {group_name}\n"
+    )
+
+
+def queue_auto_reply(
+    connection: Connection, ticket_id: str, inbound_message_id: str, settings: ChannelSettings, *, now: datetime
+) -> str | None:
+    """Queue the acknowledgement of a new email ticket (marked ``Auto-Submitted: auto-replied``)."""
+    ticket = _row(connection, Ticket, ticket_id)
+    if ticket is None:
+        return None
+    customer = _row(connection, Customer, ticket["requester_id"])
+    group = _row(connection, Group, ticket["group_id"]) if ticket["group_id"] else None
+    return _queue_email(
+        connection,
+        key=f"email:auto-reply:{inbound_message_id}",
+        kind="auto_reply",
+        ticket=ticket,
+        message_id=None,
+        token=f"ack{inbound_message_id}",
+        body=auto_reply_text(
+            customer["name"] if customer else "", ticket["number"], _sender(ticket, group, settings)[1]
+        ),
+        settings=settings,
+        now=now,
+    )
+
+
+# --- webhooks -----------------------------------------------------------------------------------
+
+
+def _queue_webhook_reply(
+    connection: Connection, message: dict[str, Any], settings: ChannelSettings, now: datetime
+) -> str | None:
+    channel = WEBHOOK_OF_CHANNEL[message["channel"]]
+    ticket = _row(connection, Ticket, message["ticket_id"])
+    conversation = lookups.conversation_of_ticket(connection, channel, message["ticket_id"])
+    if conversation is None and ticket is not None and ticket["follow_up_of_id"]:
+        # a reply to a closed conversation's ticket lands on its follow-up
+        conversation = lookups.conversation_of_ticket(connection, channel, ticket["follow_up_of_id"])
+    if conversation is None:
+        return None
+    agent = _row(connection, Agent, message["author_agent_id"]) if message["author_agent_id"] else None
+    hook = settings.webhook(channel)
+    body = {
+        "event": "reply",
+        "channel": channel,
+        "conversation_id": conversation,
+        "message_id": message["id"],
+        "ticket_id": message["ticket_id"],
+        "ticket_number": ticket["number"] if ticket else None,
+        "text": message["body"],
+        "author": {"name": agent["name"] if agent else "Support"},
+        "created_at": iso(message["created_at"]),
+    }
+    key = f"{channel}:{message['id']}"
+    values: dict[str, Any] = {
+        "key": key,
+        "channel": channel,
+        "kind": "reply",
+        "ticket_id": message["ticket_id"],
+        "message_id": message["id"],
+        "recipient": hook.outbound_url if hook and hook.outbound_url else "",
+        "payload": json.dumps(body, ensure_ascii=False),
+        "status": "queued",
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+    if not values["recipient"]:
+        values.update(status="failed", last_error=f"no outbound_url is configured for the {channel} webhook")
+    return key if _enqueue(connection, values) and values["status"] == "queued" else None

@@ -1,0 +1,76 @@
+"""Everything the team server runs for the channels, started and stopped as one.
+
+The server hands over its database engine, its own applier (its server-side write path) and the
+settings; it then routes ``POST /v1/channels/email`` to :attr:`ChannelService.mail` and
+``/chat|/webform|/social`` to :attr:`ChannelService.webhooks`, and after each write transaction
+that added messages calls :func:`supportdesk.channels.outbound.queue_replies` on the same
+connection. :meth:`start` starts the SMTP listener (when a port is given) and the outbox worker
+thread (mail through the relay when one is configured, webhook replies through httpx).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from supportdesk.channels.applier import Applier
+from supportdesk.channels.delivery import OutboxWorker, Sender
+from supportdesk.channels.mail_ingest import MailIngest
+from supportdesk.channels.settings import WEBHOOK_CHANNELS, ChannelSettings
+from supportdesk.channels.webhook_ingest import WebhookIngest
+
+
+class ChannelService:
+    def __init__(self, engine: Engine, applier: Applier, settings: ChannelSettings) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.mail = MailIngest(engine, applier, settings)
+        self.webhooks = WebhookIngest(engine, applier, settings)
+        self.worker: OutboxWorker | None = None
+        self._listener: Any = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._webhook_sender: Any = None
+
+    def senders(self) -> dict[str, Sender]:
+        """One sender per channel that has somewhere to deliver."""
+        senders: dict[str, Sender] = {}
+        if self.settings.relay is not None:
+            from supportdesk.channels.smtp_out import SmtpSender
+
+            senders["email"] = SmtpSender(self.settings.relay)
+        hooks = [name for name in WEBHOOK_CHANNELS if (hook := self.settings.webhook(name)) and hook.outbound_url]
+        if hooks:
+            from supportdesk.channels.webhook_out import WebhookSender
+
+            self._webhook_sender = WebhookSender(self.settings)
+            senders.update(dict.fromkeys(hooks, self._webhook_sender))
+        return senders
+
+    def start(self, *, smtp_host: str = "127.0.0.1", smtp_port: int | None = None, interval: float = 2.0) -> None:
+        if smtp_port is not None:
+            from supportdesk.channels.smtp_in import start_smtp_listener
+
+            self._listener = start_smtp_listener(self.mail, host=smtp_host, port=smtp_port)
+        senders = self.senders()
+        if senders:
+            self.worker = OutboxWorker(self.engine, senders)
+            self._stop.clear()
+            self._thread = threading.Thread(
+                target=self.worker.run, args=(self._stop,), kwargs={"interval": interval}, daemon=True
+            )
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None
+        if self._listener is not None:
+            self._listener.stop()
+            self._listener = None
+        if self._webhook_sender is not None:
+            self._webhook_sender.close()
+            self._webhook_sender = None

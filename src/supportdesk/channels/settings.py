@@ -1,0 +1,166 @@
+"""What the channels need to know: secrets, limits, addresses, the relay, the webhooks.
+
+Read from the ``[channels]`` table of the config file (``supportdesk serve`` passes it in), so a
+team configures email and webhooks in one place::
+
+    [channels]
+    secret = "long random text"            # signs our Message-IDs
+    mail_domain = "acme.test"              # right-hand side of our Message-IDs
+    default_from = "support@acme.test"     # for tickets whose group has no address
+    relay = "smtp://user:pass@mail.acme.test:587"
+    auto_reply = true
+    auto_reply_limit = 3                   # per address and window
+    auto_reply_window_minutes = 60
+
+    [channels.webhooks.chat]
+    secret = "shared with the chat platform"
+    outbound_url = "https://chat.example/hooks/reply"
+    outbound_secret = "..."                # defaults to secret
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from supportdesk.config import ConfigError
+
+WEBHOOK_CHANNELS = ("chat", "webform", "social")
+
+
+@dataclass(frozen=True)
+class MailLimits:
+    """Bounds on one inbound mail; past them the mail is refused or the excess is dropped."""
+
+    max_bytes: int = 30 * 1024 * 1024
+    max_parts: int = 200
+    max_depth: int = 12
+    max_attachments: int = 100
+    max_attachment_bytes: int = 15 * 1024 * 1024
+    max_total_attachment_bytes: int = 25 * 1024 * 1024
+    max_text_chars: int = 200_000
+
+
+@dataclass(frozen=True)
+class RelayURL:
+    """An SMTP relay written as ``smtp://user:pass@host:port`` (``smtps://`` for implicit TLS)."""
+
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+    implicit_tls: bool = False
+
+    @classmethod
+    def parse(cls, url: str) -> RelayURL:
+        parts = urlsplit(url.strip())
+        if parts.scheme not in ("smtp", "smtps"):
+            raise ConfigError(f"relay {url!r}: write it as smtp://user:pass@host:port")
+        if not parts.hostname:
+            raise ConfigError(f"relay {url!r} names no host")
+        try:
+            port = parts.port
+        except ValueError:
+            raise ConfigError(f"relay {url!r} has a bad port") from None
+        implicit = parts.scheme == "smtps"
+        return cls(
+            host=parts.hostname,
+            port=port or (465 if implicit else 25),
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+            implicit_tls=implicit,
+        )
+
+    def __str__(self) -> str:
+        who = f"{self.username}:***@" if self.username else ""
+        return f"{'smtps' if self.implicit_tls else 'smtp'}://{who}{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    """One webhook channel: the secret inbound requests are signed with, where replies go."""
+
+    secret: str
+    outbound_url: str | None = None
+    outbound_secret: str | None = None
+
+    @property
+    def reply_secret(self) -> str:
+        return self.outbound_secret or self.secret
+
+
+@dataclass(frozen=True)
+class ChannelSettings:
+    secret: str
+    mail_domain: str = "supportdesk.invalid"
+    default_from: str | None = None
+    attachments_dir: Path = Path("attachments")
+    limits: MailLimits = MailLimits()
+    relay: RelayURL | None = None
+    auto_reply: bool = True
+    auto_reply_limit: int = 3
+    auto_reply_window_seconds: int = 3600
+    signature_tolerance_seconds: int = 300
+    webhooks: dict[str, WebhookSettings] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if len(self.secret) < 16:
+            raise ConfigError("[channels] secret must be at least 16 characters (it signs our Message-IDs)")
+
+    @property
+    def secret_bytes(self) -> bytes:
+        return self.secret.encode()
+
+    def webhook(self, channel: str) -> WebhookSettings | None:
+        return self.webhooks.get(channel)
+
+    @classmethod
+    def from_section(cls, section: dict[str, Any], *, attachments_dir: Path) -> ChannelSettings:
+        """Build settings from the ``[channels]`` table; a wrong value is a one-line ConfigError."""
+        secret = section.get("secret")
+        if not isinstance(secret, str):
+            raise ConfigError("[channels] secret is missing: set a long random string")
+        relay = section.get("relay")
+        webhooks: dict[str, WebhookSettings] = {}
+        raw_hooks = section.get("webhooks", {})
+        if not isinstance(raw_hooks, dict):
+            raise ConfigError("[channels.webhooks] must be a table")
+        for name, hook in raw_hooks.items():
+            if name not in WEBHOOK_CHANNELS:
+                raise ConfigError(f"[channels.webhooks.{name}]: the webhook channels are {', '.join(WEBHOOK_CHANNELS)}")
+            if not isinstance(hook, dict) or not isinstance(hook.get("secret"), str):
+                raise ConfigError(f"[channels.webhooks.{name}] needs a secret")
+            webhooks[name] = WebhookSettings(
+                secret=hook["secret"],
+                outbound_url=_optional_str(hook, "outbound_url", name),
+                outbound_secret=_optional_str(hook, "outbound_secret", name),
+            )
+        return cls(
+            secret=secret,
+            mail_domain=str(section.get("mail_domain", cls.mail_domain)),
+            default_from=_optional_str(section, "default_from", "channels"),
+            attachments_dir=attachments_dir,
+            relay=RelayURL.parse(relay) if isinstance(relay, str) and relay else None,
+            auto_reply=bool(section.get("auto_reply", True)),
+            auto_reply_limit=_int(section, "auto_reply_limit", 3),
+            auto_reply_window_seconds=_int(section, "auto_reply_window_minutes", 60) * 60,
+            webhooks=webhooks,
+        )
+
+
+def _optional_str(table: dict[str, Any], key: str, where: str) -> str | None:
+    value = table.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ConfigError(f"[{where}] {key} must be a string")
+    return value
+
+
+def _int(table: dict[str, Any], key: str, default: int) -> int:
+    value = table.get(key, default)
+    if not isinstance(value, int) or value < 0:
+        raise ConfigError(f"[channels] {key} must be a whole number")
+    return value
