@@ -28,6 +28,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from supportdesk.domain.business_hours import ALWAYS, Calendar, WorkingTime, from_epoch, to_epoch
@@ -335,9 +336,9 @@ class PolicyBook:
         book = cls()
         for row in calendars:
             hours, holidays = row["hours"], row["holidays"]
-            hours = json.loads(hours) if isinstance(hours, str) else hours
-            holidays = json.loads(holidays) if isinstance(holidays, str) else holidays
-            book.calendars[row["id"]] = Calendar.from_definition(row["timezone"], hours, holidays)
+            hours = hours if isinstance(hours, str) else json.dumps(hours, sort_keys=True)
+            holidays = holidays if isinstance(holidays, str) else json.dumps(holidays)
+            book.calendars[row["id"]] = _calendar(row["timezone"], hours, holidays)
         for row in rows:
             book.policies[(row["priority"], row["group_id"])] = row
         return book
@@ -358,6 +359,12 @@ class PolicyBook:
             seconds(policy["resolution_minutes"]),
             hours,
         )
+
+
+@lru_cache(maxsize=64)
+def _calendar(timezone: str, hours: str, holidays: str) -> Calendar:
+    """One Calendar per definition, kept across transactions with its cache of opening days."""
+    return Calendar.from_definition(timezone, json.loads(hours), json.loads(holidays))
 
 
 def load_book_sqlite(connection: Any) -> PolicyBook:
