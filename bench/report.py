@@ -1,28 +1,24 @@
-"""How long ``supportdesk report`` takes on a big workspace.
+"""How long ``supportdesk report`` takes: ``python bench/report.py -w PATH``.
 
-    .venv/bin/python bench/report.py /path/to/workspace [--repeat 3]
-
-For each period (30 days, a year, everything) and each grouping (none, agent, group, channel,
-day) it prints the first (cold-ish) run and the median of ``--repeat`` warm runs of
-``domain.metrics.build_report``, the function behind the command.
+For each period (30 days, a year, everything) and grouping (none, agent, group, channel, day)
+it times ``domain.metrics.build_report``, the function behind the command, after one unmeasured
+run.
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
-from datetime import UTC
 from pathlib import Path
 
+from _timing import measure, percentile
 from supportdesk.domain.metrics import build_report, since_from
-from supportdesk.store.times import utcnow
+from supportdesk.store.times import to_db, utcnow
 from supportdesk.store.workspace import Workspace
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("workspace", type=Path)
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("-w", "--workspace", type=Path, required=True)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--since", nargs="*", default=["30d", "365d", "2000-01-01"])
     parser.add_argument("--by", nargs="*", default=["-", "agent", "group", "channel", "day"])
@@ -35,19 +31,18 @@ def main() -> None:
         for since in args.since:
             start = since_from(since, now)
             covered = connection.execute(
-                "SELECT count(*) FROM ticket WHERE created_at >= ?",
-                (start.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"),),
+                "SELECT count(*) FROM ticket WHERE created_at >= ?", (to_db(start),)
             ).fetchone()[0]
             for by in args.by:
                 group = None if by == "-" else by
-                samples = []
-                for _ in range(args.repeat + 1):
-                    started = time.perf_counter()
-                    report = build_report(connection, since=start, until=now, by=group)
-                    samples.append(time.perf_counter() - started)
+                samples = measure(
+                    lambda start=start, group=group: build_report(connection, since=start, until=now, by=group),
+                    repeat=args.repeat,
+                    warmup=1,
+                )
                 print(
-                    f"--since {since:<10} --by {by:<8} {covered:>9,} tickets in period, {len(report.rows):>4} rows: "
-                    f"first {samples[0]:6.2f} s, warm median {statistics.median(samples[1:]):6.2f} s"
+                    f"--since {since:<10} --by {by:<8} ({covered:>9,} tickets created in the period): "
+                    f"p50 {percentile(samples, 0.5) / 1000:6.2f} s"
                 )
 
 

@@ -151,7 +151,10 @@ class HandleTime(SQLModel, table=True):
     """Time an agent spent focused on a ticket, as the console measured it."""
 
     __tablename__ = "handle_time"
-    __table_args__ = (Index("ix_handle_time_at", "at"), Index("ix_handle_time_ticket", "ticket_id"))
+    __table_args__ = (
+        Index("ix_handle_time_at", "at", "agent_id", "ticket_id", "seconds"),  # covers the report
+        Index("ix_handle_time_ticket", "ticket_id"),
+    )
 
     id: str = Field(primary_key=True, max_length=36)
     ticket_id: str = Field(foreign_key="ticket.id", max_length=36)

@@ -138,7 +138,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["ticket_id"], ["ticket.id"]),
         sa.PrimaryKeyConstraint("id"),
     )
-    op.create_index("ix_handle_time_at", "handle_time", ["at"], unique=False)
+    op.create_index("ix_handle_time_at", "handle_time", ["at", "agent_id", "ticket_id", "seconds"], unique=False)
     op.create_index("ix_handle_time_ticket", "handle_time", ["ticket_id"], unique=False)
     op.create_table(
         "survey",
