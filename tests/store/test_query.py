@@ -257,3 +257,26 @@ def test_sorting_by_time_to_breach_walks_every_ticket_in_deadline_order(demo_wor
         explained = [row[-1] for row in connection.execute("EXPLAIN QUERY PLAN " + executed[-1])]
         assert any("ix_ticket_timing_due" in step for step in explained), explained
         assert not any("BLOOM" in step for step in explained), explained
+
+
+@pytest.mark.parametrize(
+    ("query", "sort"),
+    [
+        ("", "updated-desc"),
+        ("", "created-asc"),
+        ("", "priority-desc"),
+        ("assignee:me", "updated-desc"),
+        ("refund", None),  # free text: newest first, read from the FTS index in rowid order
+        ("refund status:open", None),
+        ('"card declined"', "newest"),
+    ],
+)
+def test_indexed_sorts_never_sort_the_whole_result(demo_workspace: Workspace, query: str, sort: str | None) -> None:
+    """A page must be an index walk that stops after the page, not a sort of every match."""
+    plan = reads.plan_queue(query, me="nobody", sort=sort)
+    with demo_workspace.reading() as connection:
+        first = reads.queue_page(connection, plan, limit=5)
+        for after in (None, first.rows[-1].cursor if first.rows else None):
+            sql, params = reads.queue_page_sql(plan, after=after, limit=5)
+            steps = [row[3] for row in connection.execute(f"EXPLAIN QUERY PLAN {sql}", params)]
+            assert not any("TEMP B-TREE FOR ORDER BY" in step for step in steps), steps

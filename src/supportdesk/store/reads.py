@@ -43,7 +43,7 @@ SORT_KEYS: dict[str, tuple[str, ...]] = {
     "sla": ("s.due_at",),
 }
 #: Sorts whose key lives in ``ticket_timing s`` (one row per ticket, see store.sla): the page
-#: walks that table's ``(due_at, ticket_id)`` index (see :func:`_timing_page`).
+#: walks that table's ``(due_at, ticket_id)`` index (see :func:`_timing_source`).
 TIMING_SORTS = frozenset({("s.due_at",)})
 
 QUEUE_COLUMNS = """
@@ -151,9 +151,10 @@ def _timing_source(plan: QueuePlan) -> tuple[str, str]:
     return "ticket_timing s", f"EXISTS (SELECT 1 FROM ticket t WHERE t.id = s.ticket_id AND {' AND '.join(conditions)})"
 
 
-def _timing_page(
-    connection: sqlite3.Connection, plan: QueuePlan, after: tuple[Any, ...] | None, limit: int, reverse: bool
-) -> Page:
+def _timing_page_sql(
+    plan: QueuePlan, after: tuple[Any, ...] | None, limit: int, reverse: bool
+) -> tuple[str, dict[str, Any]]:
+    """A page sorted by time to breach: the 50 ticket ids from the due index, then their rows."""
     direction = "DESC" if plan.descending != reverse else "ASC"
     source, condition = _timing_source(plan)
     conditions = [condition]
@@ -172,11 +173,19 @@ def _timing_page(
         f"WHERE {' AND '.join(conditions)} ORDER BY {order} LIMIT :limit) s "
         f"JOIN ticket t ON t.id = s.ticket_id ORDER BY {order}"
     )
-    rows = connection.execute(sql, params).fetchall()
-    result = [_queue_row(row, 1) for row in rows[:limit]]
-    if reverse:
-        result.reverse()
-    return Page(result, len(rows) > limit)
+    return sql, params
+
+
+def _ordering(keys: tuple[str, ...]) -> tuple[str, ...]:
+    """The ORDER BY terms: the keys, then ``t.id`` to break ties — unless the key is a rowid.
+
+    A rowid is already unique, and an extra term would stop SQLite from reading the FTS index
+    in rowid order and stopping after one page: it would sort every match first (measured on 1M
+    tickets: ``refund`` newest-first went from 4 ms to 2 s).
+    """
+    if keys[0] in ("t.rowid", "ticket_fts.rowid"):
+        return keys
+    return (*keys, "t.id")
 
 
 def _sort_keys_sql(plan: QueuePlan) -> tuple[str, ...]:
@@ -185,22 +194,16 @@ def _sort_keys_sql(plan: QueuePlan) -> tuple[str, ...]:
     return plan.keys
 
 
-def queue_page(
-    connection: sqlite3.Connection,
+def queue_page_sql(
     plan: QueuePlan,
     *,
-    after: tuple[Any, str] | None = None,
+    after: tuple[Any, ...] | None = None,
     limit: int = 50,
     reverse: bool = False,
-) -> Page:
-    """One page of the queue. ``after`` is the cursor of the last row already shown.
-
-    With ``reverse`` the page is read backwards from ``after`` (for scrolling up, or for ``G``
-    with ``after=None``) and returned in display order.
-    """
-    limit = max(1, min(limit, 1000))
+) -> tuple[str, dict[str, Any]]:
+    """The SQL and parameters of one queue page (see :func:`queue_page`)."""
     if plan.keys in TIMING_SORTS:
-        return _timing_page(connection, plan, after, limit, reverse)
+        return _timing_page_sql(plan, after, limit, reverse)
     source, text_condition = _from_clause(plan)
     keys = _sort_keys_sql(plan)
     descending = plan.descending != reverse
@@ -210,23 +213,43 @@ def queue_page(
     if text_condition:
         conditions.append(text_condition)
         params["fts"] = plan.compiled.fts
+    ordering = _ordering(keys)
     if after is not None:
         if len(after) != len(keys) + 1:
             raise ValueError("the cursor belongs to another sort")
         op = "<" if descending else ">"
-        names = [f":after_{i}" for i in range(len(after))]
-        conditions.append(f"({', '.join(keys)}, t.id) {op} ({', '.join(names)})")
-        params.update({name[1:]: value for name, value in zip(names, after, strict=True)})
+        names = [f":after_{i}" for i in range(len(ordering))]
+        conditions.append(f"({', '.join(ordering)}) {op} ({', '.join(names)})")
+        params.update({name[1:]: value for name, value in zip(names, after, strict=False)})
     params["limit"] = limit + 1
     selected = ", ".join(f"{key} AS sort_key_{i}" for i, key in enumerate(keys))
-    order = ", ".join(f"{key} {direction}" for key in (*keys, "t.id"))
+    order = ", ".join(f"{key} {direction}" for key in ordering)
     sql = (
         f"SELECT {QUEUE_COLUMNS}, {selected} FROM {source} "
         f"WHERE {' AND '.join(conditions)} ORDER BY {order} LIMIT :limit"
     )
+    return sql, params
+
+
+def queue_page(
+    connection: sqlite3.Connection,
+    plan: QueuePlan,
+    *,
+    after: tuple[Any, ...] | None = None,
+    limit: int = 50,
+    reverse: bool = False,
+) -> Page:
+    """One page of the queue. ``after`` is the cursor of the last row already shown.
+
+    With ``reverse`` the page is read backwards from ``after`` (for scrolling up, or for ``G``
+    with ``after=None``) and returned in display order.
+    """
+    limit = max(1, min(limit, 1000))
+    sql, params = queue_page_sql(plan, after=after, limit=limit, reverse=reverse)
     rows = connection.execute(sql, params).fetchall()
     more = len(rows) > limit
-    result = [_queue_row(row, len(keys)) for row in rows[:limit]]
+    key_count = len(_sort_keys_sql(plan))
+    result = [_queue_row(row, key_count) for row in rows[:limit]]
     if reverse:
         result.reverse()
     return Page(result, more)
@@ -284,16 +307,16 @@ def queue_anchors(connection: sqlite3.Connection, plan: QueuePlan, every: int = 
     if text_condition:
         conditions.append(text_condition)
         params["fts"] = plan.compiled.fts
-    ticket_id = "t.id"
+    ordering, ticket_id = _ordering(keys), "t.id"
     if plan.keys in TIMING_SORTS:
         source, condition = _timing_source(plan)
-        conditions, ticket_id = [condition], "s.ticket_id"
+        conditions, ordering, ticket_id = [condition], ("s.due_at", "s.ticket_id"), "s.ticket_id"
         if plan.compiled.fts is not None:
             params["fts"] = plan.compiled.fts
     params["every"] = max(1, every)
     selected = ", ".join(f"{key} AS k{i}" for i, key in enumerate(keys))
     names = ", ".join(f"k{i}" for i in range(len(keys)))
-    order = ", ".join(f"{key} {plan.direction}" for key in (*keys, ticket_id))
+    order = ", ".join(f"{key} {plan.direction}" for key in ordering)
     sql = (
         f"SELECT {names}, id FROM (SELECT {selected}, {ticket_id} AS id, "
         f"row_number() OVER (ORDER BY {order}) AS rn "
