@@ -243,7 +243,12 @@ def timeline(
 
 
 def _j(value: Any) -> str | None:
-    return None if value is None else json.dumps(value)
+    """JSON of an audit value; the demo's are ids, statuses and times, quoted without escapes."""
+    if value is None:
+        return None
+    if isinstance(value, str) and value.isascii() and value.isprintable() and '"' not in value and "\\" not in value:
+        return f'"{value}"'
+    return json.dumps(value)
 
 
 @dataclass
