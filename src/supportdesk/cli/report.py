@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from supportdesk.cli.state import STATE
+from supportdesk.cli.tickets import CsvOpt, FieldsOpt, JsonOpt, NoHeadersOpt, PlainOpt
 
 TABLE_FIELDS = (
     "created",
@@ -32,11 +33,11 @@ def report(
     by: Annotated[
         str | None, typer.Option("--by", help="Group by agent, group, channel, day, week or month.", show_default=False)
     ] = None,
-    json_: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
-    csv_: Annotated[bool, typer.Option("--csv", help="CSV with a header row.")] = False,
-    plain: Annotated[bool, typer.Option("--plain", help="Tab-separated columns.")] = False,
-    fields: Annotated[str | None, typer.Option("--fields", help="Comma-separated columns to print.")] = None,
-    no_headers: Annotated[bool, typer.Option("--no-headers", help="Leave out the header row.")] = False,
+    json_: JsonOpt = False,
+    csv_: CsvOpt = False,
+    plain: PlainOpt = False,
+    fields: FieldsOpt = None,
+    no_headers: NoHeadersOpt = False,
 ) -> None:
     """Report first reply and resolution times, FCR, reopens, handle time, SLA attainment, CSAT, NPS,
     CES, backlog and volume.

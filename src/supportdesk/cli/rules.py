@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from supportdesk.cli.state import STATE
+from supportdesk.cli.tickets import CsvOpt, JsonOpt, PlainOpt
 
 app = typer.Typer(help="List, show, import, export and delete routing rules (YAML).", no_args_is_help=True)
 
@@ -62,9 +63,9 @@ def _summary(value: Any) -> str:
 
 @app.command("list")
 def list_rules(
-    json_: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
-    csv_: Annotated[bool, typer.Option("--csv", help="CSV with a header row.")] = False,
-    plain: Annotated[bool, typer.Option("--plain", help="Tab-separated columns.")] = False,
+    json_: JsonOpt = False,
+    csv_: CsvOpt = False,
+    plain: PlainOpt = False,
 ) -> None:
     """List the routing rules in the order they run.
 

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from supportdesk.cli.state import STATE
+from supportdesk.cli.tickets import CsvOpt, JsonOpt, PlainOpt
 
 app = typer.Typer(help="SLA policies, business hours and each ticket's clocks.", no_args_is_help=True)
 
@@ -44,9 +45,9 @@ def _current() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
 
 @app.command("list")
 def list_policies(
-    json_: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
-    csv_: Annotated[bool, typer.Option("--csv", help="CSV with a header row.")] = False,
-    plain: Annotated[bool, typer.Option("--plain", help="Tab-separated columns.")] = False,
+    json_: JsonOpt = False,
+    csv_: CsvOpt = False,
+    plain: PlainOpt = False,
 ) -> None:
     """List the SLA policies (targets in working minutes).
 
@@ -145,7 +146,7 @@ def import_policies(
 @app.command("show")
 def show(
     ticket: Annotated[str, typer.Argument(help="Ticket number (1042 or #1042) or id.")],
-    json_: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
+    json_: JsonOpt = False,
 ) -> None:
     """Show every SLA clock of a ticket: target, working time used, what is left, deadline.
 

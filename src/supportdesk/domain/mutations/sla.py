@@ -254,6 +254,22 @@ def delete_rule(tx: Tx, args: DeleteSLAThing) -> dict[str, Any]:
     return {"rule_id": rule["id"], "name": rule["name"]}
 
 
+def _system_message(
+    tx: Tx, ticket: dict[str, Any], message_id: str, body: str, *, public: bool, meta: dict[str, Any]
+) -> None:
+    """A timeline entry written by supportdesk itself (an auto-reply, a survey answer)."""
+    add_message(
+        tx,
+        ticket,
+        message_id=message_id,
+        body=body,
+        channel=ticket["channel"],
+        public=public,
+        author_kind=AuthorKind.SYSTEM,
+        meta=meta,
+    )
+
+
 class AutoReply(Args):
     ticket_id: str
     rule_id: str
@@ -272,16 +288,7 @@ def auto_reply(tx: Tx, args: AutoReply) -> dict[str, Any]:
     body = templates.render(args.template, macro_context(tx, ticket)).strip("\n")
     if not body.strip():
         raise ValidationFailed("the auto-reply is empty", field="template")
-    add_message(
-        tx,
-        ticket,
-        message_id=args.message_id,
-        body=body,
-        channel=ticket["channel"],
-        public=True,
-        author_kind=AuthorKind.SYSTEM,
-        meta={"rule_id": args.rule_id, "auto_reply": True},
-    )
+    _system_message(tx, ticket, args.message_id, body, public=True, meta={"rule_id": args.rule_id, "auto_reply": True})
     touch(tx, ticket)
     return {"ticket_id": ticket["id"], "message_id": args.message_id}
 
@@ -361,15 +368,7 @@ def answer_survey(tx: Tx, args: AnswerSurvey) -> dict[str, Any]:
         },
         current=survey,
     )
-    add_message(
-        tx,
-        ticket,
-        message_id=args.message_id,
-        body=body,
-        channel=ticket["channel"],
-        public=False,
-        author_kind=AuthorKind.SYSTEM,
-        meta={"survey": {"id": survey_id, "csat": args.csat, "ces": args.ces, "nps": args.nps}},
-    )
-    tx.audit("ticket", ticket["id"], "survey.answered", None, {"csat": args.csat, "ces": args.ces, "nps": args.nps})
+    rating = {"csat": args.csat, "ces": args.ces, "nps": args.nps}
+    _system_message(tx, ticket, args.message_id, body, public=False, meta={"survey": {"id": survey_id, **rating}})
+    tx.audit("ticket", ticket["id"], "survey.answered", None, rating)
     return {"ticket_id": ticket["id"], "survey_id": survey_id, "message_id": args.message_id}
