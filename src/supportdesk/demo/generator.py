@@ -395,7 +395,7 @@ class DemoBuilder:
         tags: list[tuple[str, str]] = []
         audits: list[tuple[object, ...]] = []
         seen: list[tuple[str, str]] = []
-        extras = _TicketExtras(self, people)
+        extras = _TicketExtras(self)
         number = 0
         total = self.ticket_count
         for created_ms in self._creation_times():
@@ -749,7 +749,7 @@ class DemoBuilder:
 class _TicketExtras:
     """Per-ticket rows beside the conversation: SLA timing, handle time, surveys and answers."""
 
-    def __init__(self, builder: DemoBuilder, people: _People) -> None:
+    def __init__(self, builder: DemoBuilder) -> None:
         self.builder = builder
         self.rng = builder.service_rng
         self.timings: list[tuple[object, ...]] = []
