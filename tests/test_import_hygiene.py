@@ -65,3 +65,33 @@ def test_help_imports_no_heavy_framework() -> None:
     )
     for heavy in ("textual", "fastapi", "sqlalchemy", "sqlmodel", "alembic", "httpx", "jinja2", "yaml"):
         assert heavy not in loaded, heavy
+
+
+def test_cli_modules_import_nothing_heavy_up_front() -> None:
+    loaded = loaded_after(
+        "import supportdesk.cli.main, supportdesk.cli.bulk, supportdesk.cli.transfer, supportdesk.cli.documents"
+    )
+    for heavy in ("sqlalchemy", "sqlmodel", "pydantic", "yaml", "rich", "jinja2", "textual", "fastapi"):
+        assert heavy not in loaded, heavy
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["tickets", "show", "12", "--json"],
+        ["tickets", "list", "--query", "tag:refund status<solved", "--plain"],
+        ["tickets", "list", "--query", "refund", "--jsonl", "-n", "20"],
+    ],
+)
+def test_the_read_commands_never_load_the_orm_or_pydantic(demo_workspace: object, argv: list[str]) -> None:
+    root = str(demo_workspace.root)  # type: ignore[attr-defined]
+    loaded = loaded_after(
+        "import sys, io\n"
+        f"sys.argv = ['supportdesk', '--workspace', {root!r}, *{argv!r}]\n"
+        "sys.stdout = io.StringIO()\n"
+        "from supportdesk.cli.main import run\n"
+        "try:\n    run()\nexcept SystemExit as e:\n    assert e.code in (0, None), e.code\n"
+        "sys.stdout = sys.__stdout__"
+    )
+    for heavy in ("sqlalchemy", "sqlmodel", "pydantic", "alembic", "rich", "yaml"):
+        assert heavy not in loaded, heavy

@@ -52,3 +52,10 @@ def print_error(message: str) -> None:
 
     line = make_visible(message).replace("\n", " ")
     sys.stderr.write(f"supportdesk: error: {line}\n")
+
+
+def print_warning(message: str) -> None:
+    from supportdesk.domain.text_safety import make_visible
+
+    line = make_visible(message).replace("\n", " ")
+    sys.stderr.write(f"supportdesk: warning: {line}\n")

@@ -13,7 +13,20 @@ from typing import Annotated
 import typer
 
 from supportdesk import __version__
-from supportdesk.cli import demo, report, rules, sla, tickets
+from supportdesk.cli import (
+    config_cmd,
+    customers,
+    demo,
+    kb,
+    macros,
+    report,
+    rules,
+    sla,
+    status,
+    tickets,
+    transfer,
+    views,
+)
 from supportdesk.cli.state import STATE
 
 app = typer.Typer(
@@ -28,6 +41,14 @@ app = typer.Typer(
 )
 app.add_typer(tickets.app, name="tickets")
 app.command("demo")(demo.demo)
+app.add_typer(macros.app, name="macros")
+app.add_typer(kb.app, name="kb")
+app.add_typer(customers.app, name="customers")
+app.add_typer(views.app, name="views")
+app.add_typer(config_cmd.app, name="config")
+app.command("status")(status.status)
+app.command("export")(transfer.export)
+app.command("import")(transfer.import_)
 app.add_typer(rules.app, name="rules")
 app.add_typer(sla.app, name="sla")
 app.command("report")(report.report)
@@ -70,9 +91,11 @@ def open_console() -> None:
 def run() -> None:
     """Console-script entry point."""
     from supportdesk.cli.errors import exit_code_for, print_error
+    from supportdesk.cli.startup import only_invoked
 
     try:
-        app()
+        with only_invoked(app, sys.argv[1:]):
+            app()
     except KeyboardInterrupt:
         print_error("interrupted")
         sys.exit(130)

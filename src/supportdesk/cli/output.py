@@ -52,6 +52,8 @@ def safe(value: Any) -> Any:
     """A JSON-able copy of ``value`` with every string made safe and times in ISO 8601."""
     if isinstance(value, str):
         return make_visible(value)
+    if value is None or isinstance(value, int | float):
+        return value
     if isinstance(value, datetime):
         return iso(value)
     if isinstance(value, Mapping):
@@ -121,7 +123,7 @@ def emit_records(
         if headers:
             writer.writerow(fields)
         for record in records:
-            writer.writerow([_csv_cell(record.get(f)) for f in fields])
+            writer.writerow([csv_value(record.get(f)) for f in fields])
             count += 1
         return count
     if fmt == Format.PLAIN or not use_color(out):
@@ -134,12 +136,24 @@ def emit_records(
     return _rich_table(records, fields, headers=headers, title=title, stream=out)
 
 
-def _csv_cell(value: Any) -> str:
-    text = cell(value)
-    # Spreadsheet formula injection: a cell starting with these is run by Excel and friends.
-    if text[:1] in ("=", "+", "-", "@") and not _is_number(text):
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_value(value: Any, *, multiline: bool = False) -> str:
+    """One CSV cell. ``multiline`` keeps newlines (CSV quotes them) for data meant to be read back.
+
+    A cell a spreadsheet would run as a formula gets a leading ``'``; so does a cell that already
+    starts with one, which keeps the guard reversible: :func:`from_csv_value` drops exactly one.
+    """
+    text = make_visible(value) if multiline and isinstance(value, str) else cell(value)
+    if text[:1] == "'" or (text[:1] in _FORMULA_STARTS and not _is_number(text)):
         return "'" + text
     return text
+
+
+def from_csv_value(text: str) -> str:
+    """Undo :func:`csv_value`'s formula guard."""
+    return text[1:] if text[:1] == "'" else text
 
 
 def _is_number(text: str) -> bool:

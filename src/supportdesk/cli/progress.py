@@ -32,13 +32,14 @@ class Progress:
             self._progress.start()
         return self
 
-    def update(self, stage: str, done: int, total: int) -> None:
+    def update(self, stage: str, done: int, total: int | None) -> None:
+        """``total`` None (or 0) when it is not known: the bar just counts."""
         if self._progress is None:
             return
         task = self._tasks.get(stage)
         if task is None:
-            task = self._tasks[stage] = self._progress.add_task(f"{self.label}: {stage}", total=total)
-        self._progress.update(task, completed=done, total=total)
+            task = self._tasks[stage] = self._progress.add_task(f"{self.label}: {stage}", total=total or None)
+        self._progress.update(task, completed=done, total=total or None)
 
     def __exit__(
         self,

@@ -10,8 +10,8 @@ from typing import Annotated
 
 import typer
 
+from supportdesk.cli.options import CsvOpt, FieldsOpt, JsonOpt, NoHeadersOpt, PlainOpt
 from supportdesk.cli.state import STATE
-from supportdesk.cli.tickets import CsvOpt, FieldsOpt, JsonOpt, NoHeadersOpt, PlainOpt
 
 TABLE_FIELDS = (
     "created",

@@ -12,8 +12,8 @@ from typing import Annotated, Any
 
 import typer
 
+from supportdesk.cli.options import CsvOpt, JsonOpt, PlainOpt
 from supportdesk.cli.state import STATE
-from supportdesk.cli.tickets import CsvOpt, JsonOpt, PlainOpt
 
 app = typer.Typer(help="List, show, import, export and delete routing rules (YAML).", no_args_is_help=True)
 

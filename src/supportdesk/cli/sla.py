@@ -8,8 +8,8 @@ from typing import Annotated, Any
 
 import typer
 
+from supportdesk.cli.options import CsvOpt, JsonOpt, PlainOpt
 from supportdesk.cli.state import STATE
-from supportdesk.cli.tickets import CsvOpt, JsonOpt, PlainOpt
 
 app = typer.Typer(help="SLA policies, business hours and each ticket's clocks.", no_args_is_help=True)
 

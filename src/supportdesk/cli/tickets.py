@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from supportdesk.cli import ticket_bulk, ticket_writes
+from supportdesk.cli.options import CsvOpt, FieldsOpt, JsonlOpt, JsonOpt, NoHeadersOpt, PlainOpt
 from supportdesk.cli.state import STATE
 
 if TYPE_CHECKING:
@@ -42,13 +44,6 @@ DEFAULT_TABLE_FIELDS = (
     "group",
     "updated_at",
 )
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="One JSON document.")]
-JsonlOpt = Annotated[bool, typer.Option("--jsonl", help="One JSON object per line.")]
-CsvOpt = Annotated[bool, typer.Option("--csv", help="CSV with a header row.")]
-PlainOpt = Annotated[bool, typer.Option("--plain", help="Tab-separated columns.")]
-FieldsOpt = Annotated[str | None, typer.Option("--fields", help="Comma-separated columns to print.")]
-NoHeadersOpt = Annotated[bool, typer.Option("--no-headers", help="Leave out the header row.")]
 
 
 def _iter_tickets(plan: QueuePlan, limit: int | None, with_tags: bool) -> Iterator[dict[str, Any]]:
@@ -168,3 +163,17 @@ def _print_ticket(document: dict[str, Any]) -> None:
         lines.append(message["body"])
         lines.append("")
     typer.echo("\n".join(lines))
+
+
+app.command("create")(ticket_writes.create)
+app.command("update")(ticket_bulk.update)
+app.command("reply")(ticket_writes.reply)
+app.command("note")(ticket_writes.note)
+app.command("assign")(ticket_bulk.assign)
+app.command("tag")(ticket_bulk.tag)
+app.command("untag")(ticket_bulk.untag)
+app.command("close")(ticket_bulk.close)
+app.command("reopen")(ticket_bulk.reopen)
+app.command("merge")(ticket_writes.merge)
+app.command("link")(ticket_writes.link)
+app.command("log-call")(ticket_writes.log_call)

@@ -1,4 +1,9 @@
-"""Reading and writing the YAML files admins keep rules and SLA policies in."""
+"""The YAML files admins keep rules and SLA policies in (``rules`` and ``sla`` import/export).
+
+Writing goes through :func:`supportdesk.cli.documents.dump_yaml` (safe text, templates as
+blocks), reading through :func:`supportdesk.cli.options.read_text`; a file here is one document
+that may also be a plain list (of rules).
+"""
 
 from __future__ import annotations
 
@@ -9,16 +14,12 @@ from typing import Any
 
 def load(path: str) -> Any:
     """A YAML file (``-`` for stdin) as plain data; a bad file is one readable error."""
-    import yaml
+    import yaml  # type: ignore[import-untyped]
 
-    from supportdesk.cli.errors import NOT_FOUND, fail
+    from supportdesk.cli.errors import fail
+    from supportdesk.cli.options import read_text
 
-    try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        fail(f"no file {path}", NOT_FOUND)
-    except (OSError, UnicodeDecodeError) as error:
-        fail(f"cannot read {path}: {error}")
+    text = read_text(path)
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as error:
@@ -28,13 +29,10 @@ def load(path: str) -> Any:
         fail(f"{path}: {problem}{where}")
 
 
-def dump(data: Any) -> str:
-    """YAML for people: block style, keys in the order given, unicode kept, text made safe."""
-    import yaml
+def dump(document: dict[str, Any]) -> str:
+    from supportdesk.cli.documents import dump_yaml
 
-    from supportdesk.cli.output import safe
-
-    return str(yaml.safe_dump(safe(data), sort_keys=False, allow_unicode=True, default_flow_style=False, width=100))
+    return dump_yaml(document)
 
 
 def write(text: str, output: str | None) -> None:

@@ -11,10 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Table, and_, delete, func, insert, select, update
+from sqlalchemy import Table, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql import Executable
 from sqlmodel import SQLModel
 
 import supportdesk.store.models  # noqa: F401  (registers every table)
@@ -42,6 +44,42 @@ def table(name: str) -> Table:
 
 def _primary_key(tbl: Table) -> list[str]:
     return [column.name for column in tbl.primary_key.columns]
+
+
+# Statements are built once per table (and column set) and reused with bound values: building
+# and cache-keying a Core statement costs more than running it, and a bulk change runs the
+# same few statements thousands of times.
+
+
+def _key_condition(tbl: Table) -> Any:
+    return and_(*(tbl.c[name] == bindparam(f"pk_{name}") for name in _primary_key(tbl)))
+
+
+def _key_params(tbl: Table, keys: tuple[Any, ...]) -> dict[str, Any]:
+    return {f"pk_{name}": value for name, value in zip(_primary_key(tbl), keys, strict=True)}
+
+
+@cache
+def _select_by_key(table_name: str) -> Executable:
+    tbl = table(table_name)
+    return select(tbl).where(_key_condition(tbl))
+
+
+@cache
+def _select_where(table_name: str, columns: tuple[str, ...]) -> Executable:
+    tbl = table(table_name)
+    return select(tbl).where(and_(*(tbl.c[name] == bindparam(f"w_{name}") for name in columns)))
+
+
+@cache
+def _update_by_key(table_name: str, columns: tuple[str, ...]) -> Executable:
+    tbl = table(table_name)
+    return update(tbl).where(_key_condition(tbl)).values({name: bindparam(f"v_{name}") for name in columns})
+
+
+@cache
+def _insert_into(table_name: str) -> Executable:
+    return insert(table(table_name))
 
 
 def audit_value(value: Any) -> Any:
@@ -87,10 +125,9 @@ class Tx:
     # --- reads ----------------------------------------------------------------------------
 
     def row(self, table_name: str, key: Any) -> dict[str, Any] | None:
-        tbl = table(table_name)
         keys = key if isinstance(key, tuple) else (key,)
-        conditions = [tbl.c[name] == value for name, value in zip(_primary_key(tbl), keys, strict=True)]
-        found = self.connection.execute(select(tbl).where(and_(*conditions))).mappings().first()
+        params = _key_params(table(table_name), keys)
+        found = self.connection.execute(_select_by_key(table_name), params).mappings().first()
         return dict(found) if found else None
 
     def require(self, table_name: str, key: Any, *, field: str | None = None) -> dict[str, Any]:
@@ -101,9 +138,9 @@ class Tx:
         return found
 
     def find(self, table_name: str, **where: Any) -> dict[str, Any] | None:
-        tbl = table(table_name)
-        conditions = [tbl.c[name] == value for name, value in where.items()]
-        found = self.connection.execute(select(tbl).where(and_(*conditions))).mappings().first()
+        names = tuple(sorted(where))
+        params = {f"w_{name}": where[name] for name in names}
+        found = self.connection.execute(_select_where(table_name, names), params).mappings().first()
         return dict(found) if found else None
 
     def select_all(self, table_name: str, order_by: str | None = None, **where: Any) -> list[dict[str, Any]]:
@@ -133,7 +170,7 @@ class Tx:
         if self.context.mode == "replay" and self.row(table_name, key) is not None:
             self._write_update(tbl, key, {k: v for k, v in values.items() if k not in _primary_key(tbl)})
         else:
-            self.connection.execute(insert(tbl).values(**values))
+            self.connection.execute(_insert_into(table_name), values)
         self.touched.append(Touched(table_name, key, "insert"))
         if audit_entity:
             entity, entity_id = audit_entity
@@ -144,6 +181,22 @@ class Tx:
                 None,
                 key[0] if len(key) == 1 else list(key),
             )
+
+    def insert_many(self, table_name: str, rows: list[dict[str, Any]]) -> None:
+        """Insert several rows of one table in one statement (no audit: the caller writes one).
+
+        In replay mode each row goes through :meth:`insert`, which overwrites an existing row.
+        """
+        if self.context.mode == "replay":
+            for values in rows:
+                self.insert(table_name, values)
+            return
+        if not rows:
+            return
+        tbl = table(table_name)
+        self.connection.execute(_insert_into(table_name), rows)
+        names = _primary_key(tbl)
+        self.touched.extend(Touched(table_name, tuple(values[n] for n in names), "insert") for values in rows)
 
     def update(
         self,
@@ -179,8 +232,9 @@ class Tx:
         self.touched.append(Touched(table_name, keys, "update"))
 
     def _write_update(self, tbl: Table, keys: tuple[Any, ...], values: dict[str, Any]) -> None:
-        conditions = [tbl.c[name] == value for name, value in zip(_primary_key(tbl), keys, strict=True)]
-        self.connection.execute(update(tbl).where(and_(*conditions)).values(**values))
+        params = _key_params(tbl, keys)
+        params.update({f"v_{name}": value for name, value in values.items()})
+        self.connection.execute(_update_by_key(tbl.name, tuple(sorted(values))), params)
 
     def delete(self, table_name: str, key: Any, *, audit_entity: tuple[str, str] | None = None) -> bool:
         tbl = table(table_name)
@@ -205,17 +259,18 @@ class Tx:
         if self.context.mode == "replay":
             return
         self.connection.execute(
-            insert(table("audit_event")).values(
-                at=self.now,
-                actor_id=self.context.actor.id,
-                mutation=self.mutation,
-                mutation_ref=self.context.mutation_ref,
-                entity=entity,
-                entity_id=entity_id,
-                field=field_name,
-                before=audit_value(before),
-                after=audit_value(after),
-            )
+            _insert_into("audit_event"),
+            {
+                "at": self.now,
+                "actor_id": self.context.actor.id,
+                "mutation": self.mutation,
+                "mutation_ref": self.context.mutation_ref,
+                "entity": entity,
+                "entity_id": entity_id,
+                "field": field_name,
+                "before": audit_value(before),
+                "after": audit_value(after),
+            },
         )
 
     def next_counter(self, name: str) -> int:

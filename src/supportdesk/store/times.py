@@ -30,9 +30,9 @@ def from_db(text: str | None) -> datetime | None:
     if "T" in text:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    if "." not in text:
-        text = text + ".000000"
-    return datetime.strptime(text[:26], DB_FORMAT).replace(tzinfo=UTC)
+    # fromisoformat reads "YYYY-MM-DD HH:MM:SS[.ffffff]" ~20x faster than strptime, which a
+    # listing of 100,000 tickets calls 200,000 times.
+    return datetime.fromisoformat(text[:26]).replace(tzinfo=UTC)
 
 
 def iso(value: datetime | None) -> str | None:

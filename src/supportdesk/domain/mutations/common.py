@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import re
+from functools import cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from supportdesk.domain.errors import NotFound, ValidationFailed
 from supportdesk.domain.rules import can_access_ticket
+from supportdesk.domain.tags import normalize_tag as normalize_tag  # re-exported for the mutators
+from supportdesk.domain.tags import normalize_tags as normalize_tags
 from supportdesk.domain.text_safety import sanitize_line, sanitize_text
 from supportdesk.domain.tx import Tx, table
 from supportdesk.store.enums import AuthorKind, Direction, Role, Status
 
 KEEP = "keep"
-_TAG = re.compile(r"^[a-z0-9][a-z0-9_\-:./]{0,79}$")
 
 
 def load_ticket(tx: Tx, ticket_id: str, *, field: str = "ticket_id") -> dict[str, Any]:
@@ -27,22 +28,6 @@ def load_ticket(tx: Tx, ticket_id: str, *, field: str = "ticket_id") -> dict[str
 
 def label(ticket: dict[str, Any]) -> str:
     return f"ticket #{ticket['number']}" if ticket.get("number") else "this ticket"
-
-
-def normalize_tag(tag: str) -> str:
-    value = sanitize_line(tag, redact=False).lower().replace(" ", "_")
-    if not _TAG.match(value):
-        raise ValidationFailed(f"{tag!r} is not a tag: use letters, digits and _ - : . / (at most 80)", field="tags")
-    return value
-
-
-def normalize_tags(tags: list[str]) -> list[str]:
-    seen: dict[str, None] = {}
-    for tag in tags:
-        for part in tag.split(","):
-            if part.strip():
-                seen[normalize_tag(part)] = None
-    return list(seen)
 
 
 def body_text(body: str, *, field: str = "body") -> str:
@@ -59,9 +44,14 @@ def subject_text(subject: str) -> str:
     return text
 
 
-def ticket_tags(tx: Tx, ticket_id: str) -> list[str]:
+@cache
+def _tags_of_ticket() -> Any:
     tags = table("ticket_tag")
-    rows = tx.connection.execute(select(tags.c.tag).where(tags.c.ticket_id == ticket_id).order_by(tags.c.tag))
+    return select(tags.c.tag).where(tags.c.ticket_id == bindparam("ticket_id")).order_by(tags.c.tag)
+
+
+def ticket_tags(tx: Tx, ticket_id: str) -> list[str]:
+    rows = tx.connection.execute(_tags_of_ticket(), {"ticket_id": ticket_id})
     return [row[0] for row in rows]
 
 

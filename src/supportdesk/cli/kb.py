@@ -1,0 +1,187 @@
+"""``supportdesk kb …``: search and show knowledge-base articles, and keep them as Markdown files.
+
+An article file is Markdown with YAML front matter; the body after the closing ``---`` is the
+article, byte for byte::
+
+    ---
+    slug: reset-your-password
+    title: Reset your password
+    tags: [account, login]
+    locale: en
+    ---
+    Open **Settings → Security** and …
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from supportdesk.cli.options import CsvOpt, DryRunOpt, FieldsOpt, JsonlOpt, JsonOpt, NoHeadersOpt, PlainOpt
+from supportdesk.cli.state import STATE
+
+app = typer.Typer(help="The knowledge base: search, show, and keep articles as Markdown.", no_args_is_help=True)
+
+SEARCH_FIELDS = ("slug", "title", "snippet", "tags", "locale", "id")
+
+
+@app.command("search")
+def search(
+    text: Annotated[list[str] | None, typer.Argument(help="Words to look for (all must appear).")] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=500, help="At most this many.")] = 20,
+    json_: JsonOpt = False,
+    jsonl: JsonlOpt = False,
+    csv_: CsvOpt = False,
+    plain: PlainOpt = False,
+    fields: FieldsOpt = None,
+    no_headers: NoHeadersOpt = False,
+) -> None:
+    """Search the articles, best match first (all of them, newest first, without words).
+
+    Example: supportdesk kb search refund card --plain --fields slug,title
+    """
+    from supportdesk.cli.output import Format, choose_format, emit_records, parse_fields
+    from supportdesk.store.reads import search_articles
+
+    fmt = choose_format(json_=json_, jsonl=jsonl, csv_=csv_, plain=plain)
+    chosen = parse_fields(fields, ("slug", "title", "tags") if fmt == Format.TABLE else SEARCH_FIELDS, SEARCH_FIELDS)
+    with STATE.workspace().reading() as connection:
+        hits = search_articles(connection, " ".join(text or []), limit=limit)
+    emit_records(
+        ({**hit.__dict__, "tags": [t for t in hit.tags.split(",") if t]} for hit in hits),
+        chosen,
+        fmt,
+        headers=not no_headers,
+    )
+
+
+def _article(ref: str) -> dict[str, Any]:
+    from supportdesk.cli.errors import NOT_FOUND, fail
+    from supportdesk.store.lookups import find_article
+
+    with STATE.workspace().reading() as connection:
+        article = find_article(connection, ref)
+    if article is None:
+        fail(f"no article {ref}", NOT_FOUND)
+    return article
+
+
+def article_fields(article: dict[str, Any]) -> dict[str, Any]:
+    """The front matter of an article file."""
+    return {
+        "id": article["id"],
+        "slug": article["slug"],
+        "title": article["title"],
+        "tags": [t for t in article["tags"].split(",") if t],
+        "locale": article["locale"],
+    }
+
+
+@app.command("show")
+def show(
+    article: Annotated[str, typer.Argument(help="The article's slug or id.")],
+    json_: JsonOpt = False,
+) -> None:
+    """Show an article as Markdown with its front matter.
+
+    Example: supportdesk kb show reset-your-password
+    """
+    from supportdesk.cli.documents import join_front_matter
+    from supportdesk.cli.output import emit_document
+    from supportdesk.store.exports import export_time
+
+    found = _article(article)
+    if json_:
+        emit_document(
+            {
+                **article_fields(found),
+                "body": found["body"],
+                "created_at": export_time(found["created_at"]),
+                "updated_at": export_time(found["updated_at"]),
+            }
+        )
+        return
+    typer.echo(join_front_matter(article_fields(found), found["body"]), nl=not found["body"].endswith("\n"))
+
+
+@app.command("export")
+def export(
+    folder: Annotated[str, typer.Argument(help="Where to write one <slug>.md per article.")],
+) -> None:
+    """Write every article as a Markdown file with front matter.
+
+    Example: supportdesk kb export kb/
+    """
+    from supportdesk.cli.documents import file_name, join_front_matter
+    from supportdesk.store.lookups import all_articles
+
+    path = Path(folder).expanduser()
+    path.mkdir(parents=True, exist_ok=True)
+    with STATE.workspace().reading() as connection:
+        articles = all_articles(connection)
+    for article in articles:
+        (path / f"{file_name(article['slug'])}.md").write_text(
+            join_front_matter(article_fields(article), article["body"]), encoding="utf-8"
+        )
+    typer.echo(f"exported {len(articles)} articles to {path}")
+
+
+def _tags(value: Any) -> list[str]:
+    """Tags as the store keeps them, so an unchanged file compares equal."""
+    from supportdesk.domain.errors import DomainError
+    from supportdesk.domain.tags import normalize_tags
+
+    if value is None:
+        return []
+    tags = [t for t in value.split(",")] if isinstance(value, str) else [str(t) for t in value]
+    try:
+        return normalize_tags(tags)
+    except DomainError:
+        return tags  # the mutation will say which one is wrong
+
+
+@app.command("import")
+def import_articles(
+    paths: Annotated[list[str], typer.Argument(help="Markdown files, or folders of them.")],
+    dry_run: DryRunOpt = False,
+) -> None:
+    """Create or update articles from Markdown files (matched by id, then slug); unchanged ones
+    are left alone.
+
+    Example: supportdesk kb import kb/
+    """
+    from supportdesk.cli.documents import file_name, files_under, split_front_matter
+    from supportdesk.cli.errors import fail
+    from supportdesk.cli.writes import apply_and_report
+    from supportdesk.store.lookups import find_article
+
+    mutations: list[tuple[str, dict[str, Any]]] = []
+    unchanged = 0
+    with STATE.workspace().reading() as connection:
+        for path in files_under(paths, (".md", ".markdown")):
+            fields, body = split_front_matter(path.read_text(encoding="utf-8"), str(path))
+            title = str(fields.get("title") or "").strip()
+            if not title:
+                fail(f"{path}: an article needs a title in its front matter")
+            slug = str(fields.get("slug") or file_name(path.stem))
+            existing = find_article(connection, str(fields["id"])) if fields.get("id") else None
+            existing = existing or find_article(connection, slug)
+            wanted = {"title": title, "body": body, "tags": _tags(fields.get("tags"))}
+            if fields.get("locale"):
+                wanted["locale"] = str(fields["locale"])
+            if existing is None:
+                args = {**wanted, "slug": slug}
+                if fields.get("id"):
+                    args["article_id"] = str(fields["id"])
+                mutations.append(("article.create", args))
+                continue
+            current = {**article_fields(existing), "body": existing["body"]}
+            current["tags"] = _tags(current["tags"])
+            different = {k: v for k, v in wanted.items() if current[k] != v}
+            if different:
+                mutations.append(("article.update", {"article_id": existing["id"], **different}))
+            else:
+                unchanged += 1
+    apply_and_report(mutations, unchanged, dry_run=dry_run, what="title")

@@ -1,0 +1,70 @@
+"""``supportdesk status``: which workspace, which server, how far sync has got, what is pending."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from supportdesk.cli.options import JsonOpt
+from supportdesk.cli.state import STATE
+
+
+def status(json_: JsonOpt = False) -> None:
+    """Show the workspace, the server it follows (or local), the sync cursor and pending changes.
+
+    Example: supportdesk status --json
+    """
+    from supportdesk.cli.output import cell, emit_document
+    from supportdesk.store.exports import export_time
+    from supportdesk.store.schema import HEAD_REVISION
+
+    workspace = STATE.workspace()
+    with workspace.reading() as connection:
+        sync = dict(connection.execute("SELECT * FROM sync_state WHERE id = 1").fetchone())
+        outbox = connection.execute(
+            "SELECT count(*) FROM outbox WHERE id > ?", (sync["last_acked_mutation_id"],)
+        ).fetchone()[0]
+        revision = connection.execute("SELECT version_num FROM alembic_version").fetchone()[0]
+        tickets = connection.execute("SELECT count(*) FROM ticket").fetchone()[0]
+        me = STATE.me()
+        agent = connection.execute("SELECT name, email FROM agent WHERE id = ?", (me,)).fetchone() if me else None
+    local = sync["server_url"] is None
+    document: dict[str, Any] = {
+        "workspace": str(workspace.root),
+        "schema": revision,
+        "schema_current": revision == HEAD_REVISION,
+        "me": {"name": agent[0], "email": agent[1]} if agent else None,
+        "tickets": tickets,
+        "server": sync["server_url"] or "local",
+        "profile": sync["profile"],
+        "client_id": sync["client_id"],
+        "cursor": sync["cursor"],
+        "pending": None if local else outbox,
+        "last_pull_at": export_time(sync["last_pull_at"]),
+        "last_push_at": export_time(sync["last_push_at"]),
+        "last_error": sync["last_error"],
+    }
+    if json_:
+        emit_document(document)
+        return
+    shown = {k: cell(v) if v is not None else "—" for k, v in document.items() if k != "me"}
+    who = f"{cell(agent[0])} <{cell(agent[1])}>" if agent else "nobody (supportdesk config set me EMAIL)"
+    server = "local (follows no server; its own ticket numbers)" if local else shown["server"]
+    if not local and document["profile"]:
+        server += f" (profile {shown['profile']})"
+    lines = [
+        f"workspace   {shown['workspace']}",
+        f"acting as   {who}",
+        f"tickets     {tickets:,}",
+        f"server      {server}",
+    ]
+    if not local:
+        lines += [
+            f"cursor      {shown['cursor']}",
+            f"pending     {outbox:,} change{'s' if outbox != 1 else ''} to push",
+            f"last pull   {shown['last_pull_at']}",
+            f"last push   {shown['last_push_at']}",
+        ]
+    lines.append(f"last error  {shown['last_error']}")
+    typer.echo("\n".join(lines))

@@ -1,0 +1,403 @@
+"""``supportdesk export`` and ``supportdesk import``: whole tickets in and out, as JSONL or CSV,
+and a Zendesk incremental export in.
+
+JSONL holds one ticket per line, exactly the record :mod:`supportdesk.store.exports` builds. CSV
+holds one row per message, the ticket's columns repeated on each of its rows (nested values —
+fields, customers, agents, metadata — as JSON text), so a spreadsheet can read it and the importer
+can put the tickets back together. Exporting, importing into an empty workspace and exporting
+again gives the same file.
+
+Import is safe to re-run: tickets already in the workspace (same id) are skipped, agents and
+groups are matched by id, then by address or name, and only created when missing.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, TextIO
+
+import typer
+
+from supportdesk.cli.options import DryRunOpt
+from supportdesk.cli.state import STATE
+from supportdesk.store.exports import MESSAGE_COLUMNS, TICKET_COLUMNS
+
+#: A CSV row: the ticket's columns (repeated on each of its rows), then one message's.
+TICKET_CSV = (*TICKET_COLUMNS, "tags", "customers", "agents", "groups")
+MESSAGE_CSV = (*MESSAGE_COLUMNS, "attachments")
+CSV_COLUMNS = TICKET_CSV + tuple(f"message_{name}" for name in MESSAGE_CSV)
+_JSON_CELLS = frozenset({"fields", "customers", "agents", "groups", "meta", "attachments"})
+#: Bodies are capped at 200,000 characters, but a cell holds JSON of many customers too.
+CSV_FIELD_LIMIT = 64 * 1024 * 1024
+#: Tickets per transaction when importing.
+IMPORT_CHUNK = 200
+
+
+# --- export ---------------------------------------------------------------------------------
+
+
+def export(
+    query: Annotated[str, typer.Option("--query", "-q", help="Only the tickets matching this query.")] = "",
+    csv_: Annotated[bool, typer.Option("--csv", help="CSV, one row per message (default: JSONL).")] = False,
+    output: Annotated[
+        str, typer.Option("--output", "-o", help="Write to this file instead of stdout.", show_default=False)
+    ] = "-",
+) -> None:
+    """Export tickets with their messages, oldest first, as JSONL (or CSV).
+
+    Example: supportdesk export -q 'created>2026-01-01' -o tickets.jsonl
+    """
+    from supportdesk.cli.progress import Progress
+    from supportdesk.store.exports import ticket_records
+    from supportdesk.store.query import compile_query
+    from supportdesk.store.reads import plan_queue, queue_count
+    from supportdesk.store.selection import id_pages
+
+    compiled = compile_query(query, me=STATE.me())
+    stream, close = _open_output(output)
+    count = 0
+    try:
+        with STATE.workspace().reading() as connection, Progress("exporting") as progress:
+            total = queue_count(connection, plan_queue(compiled)) if sys.stderr.isatty() else 0
+            write = _csv_writer(stream) if csv_ else _jsonl_writer(stream)
+            for ids in id_pages(connection, compiled):
+                for record in ticket_records(connection, ids):
+                    write(record)
+                count += len(ids)
+                progress.update("tickets", count, total)
+    finally:
+        if close:
+            stream.close()
+    if output != "-":
+        typer.echo(f"exported {count:,} tickets to {output}", err=True)
+
+
+def _open_output(output: str) -> tuple[TextIO, bool]:
+    from supportdesk.cli.errors import fail
+
+    if output == "-":
+        return sys.stdout, False
+    try:
+        return Path(output).expanduser().open("w", encoding="utf-8", newline=""), True
+    except OSError as error:
+        fail(f"cannot write {output}: {error.strerror}")
+
+
+def _jsonl_writer(stream: TextIO) -> Any:
+    from supportdesk.cli.output import safe
+
+    def write(record: dict[str, Any]) -> None:
+        stream.write(json.dumps(safe(record), ensure_ascii=False))
+        stream.write("\n")
+
+    return write
+
+
+def _csv_writer(stream: TextIO) -> Any:
+    from supportdesk.cli.output import csv_value
+
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+
+    def cells(record: dict[str, Any], names: Iterable[str]) -> list[str]:
+        row = []
+        for name in names:
+            value: Any = record.get(name)
+            if name in _JSON_CELLS:
+                value = json.dumps(value, ensure_ascii=False)
+            elif name == "tags":
+                value = ",".join(value)
+            elif name == "public":
+                value = "true" if value else "false"
+            row.append(csv_value(value, multiline=True))
+        return row
+
+    def write(record: dict[str, Any]) -> None:
+        ticket = cells(record, TICKET_CSV)
+        for message in record["messages"] or [None]:
+            writer.writerow(ticket + (cells(message, MESSAGE_CSV) if message else [""] * len(MESSAGE_CSV)))
+
+    return write
+
+
+# --- reading records back -------------------------------------------------------------------
+
+
+def _read_jsonl(lines: Iterable[str], source: str) -> Iterator[dict[str, Any]]:
+    from supportdesk.cli.errors import fail
+
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            fail(f"{source} line {number} is not JSON: {error.msg}")
+        if not isinstance(record, dict):
+            fail(f"{source} line {number} is not a ticket record")
+        yield record
+
+
+def _csv_cell(name: str, text: str) -> Any:
+    from supportdesk.cli.output import from_csv_value
+
+    value = from_csv_value(text)
+    if name in _JSON_CELLS:
+        return json.loads(value) if value else ({} if name in ("fields", "meta") else [])
+    if name == "tags":
+        return [t for t in value.split(",") if t]
+    if name == "public":
+        return value == "true"
+    if name == "number":
+        return int(value) if value else None
+    if name in ("subject", "body"):
+        return value
+    return value or None
+
+
+def _read_csv(lines: Iterable[str], source: str) -> Iterator[dict[str, Any]]:
+    from supportdesk.cli.errors import fail
+
+    csv.field_size_limit(CSV_FIELD_LIMIT)
+    reader = csv.reader(lines)
+    header = next(reader, None)
+    if header is None:
+        return
+    missing = [c for c in CSV_COLUMNS if c not in header]
+    if missing:
+        fail(f"{source} is not a supportdesk CSV export: no column {missing[0]!r}")
+    index = {name: header.index(name) for name in CSV_COLUMNS}
+    current: dict[str, Any] | None = None
+    try:
+        for row in reader:
+            ticket_id = row[index["id"]]
+            if current is None or current["id"] != ticket_id:
+                if current is not None:
+                    yield current
+                current = {name: _csv_cell(name, row[index[name]]) for name in TICKET_CSV}
+                current["messages"] = []
+            if row[index["message_id"]]:
+                current["messages"].append(
+                    {name: _csv_cell(name, row[index[f"message_{name}"]]) for name in MESSAGE_CSV}
+                )
+    except (json.JSONDecodeError, IndexError, ValueError) as error:
+        fail(f"{source} line {reader.line_num}: {error}")
+    if current is not None:
+        yield current
+
+
+# --- import ---------------------------------------------------------------------------------
+
+
+@dataclass
+class ImportRun:
+    """Agents and groups already matched, links to set at the end, and the tallies."""
+
+    dry_run: bool
+    agents: dict[str, str | None] = field(default_factory=dict)
+    groups: dict[str, str | None] = field(default_factory=dict)
+    deferred: list[dict[str, Any]] = field(default_factory=list)
+    imported: int = 0
+    messages: int = 0
+    present: int = 0
+    refused: int = 0
+    created_agents: int = 0
+    created_groups: int = 0
+
+
+def import_(
+    file: Annotated[str, typer.Argument(help="The file to read ('-' for stdin).")],
+    source: Annotated[
+        str, typer.Option("--from", help="supportdesk (our export: JSONL or CSV) or zendesk (incremental export JSON).")
+    ] = "supportdesk",
+    dry_run: DryRunOpt = False,
+) -> None:
+    """Import tickets with their messages; tickets already here are skipped, so a rerun is safe.
+
+    A workspace that does not exist yet is created.
+
+    Example: supportdesk import --from zendesk zendesk-export.json
+    """
+    import itertools
+
+    from supportdesk.cli.errors import NOT_FOUND, PARTIAL, fail
+    from supportdesk.cli.options import read_text
+
+    if source not in ("supportdesk", "zendesk"):
+        fail(f"--from takes supportdesk or zendesk, not {source!r}")
+    STATE.workspace(create=True)  # importing is how a new workspace gets its history
+    if source == "zendesk":
+        from supportdesk.domain.zendesk import read_pages, records
+
+        run = _import_records(records(read_pages(read_text(file))), dry_run=dry_run)
+        if run.refused:
+            raise typer.Exit(PARTIAL)
+        return
+    stream: TextIO
+    if file == "-":
+        stream = sys.stdin
+    else:
+        path = Path(file).expanduser()
+        if not path.is_file():
+            fail(f"no file {file}", NOT_FOUND)
+        stream = path.open(encoding="utf-8", newline="")
+    with stream:
+        first = stream.readline()
+        lines = itertools.chain([first], stream)
+        is_csv = first.startswith("id,") or file.lower().endswith(".csv")
+        run = _import_records(_read_csv(lines, file) if is_csv else _read_jsonl(lines, file), dry_run=dry_run)
+    if run.refused:
+        raise typer.Exit(PARTIAL)
+
+
+def _import_records(records_in: Iterable[dict[str, Any]], *, dry_run: bool) -> ImportRun:
+    from supportdesk.cli.progress import Progress
+
+    run = ImportRun(dry_run=dry_run)
+    chunk: list[dict[str, Any]] = []
+    with Progress("importing") as progress:
+        for record in records_in:
+            chunk.append(record)
+            if len(chunk) >= IMPORT_CHUNK:
+                _import_chunk(run, chunk)
+                chunk = []
+                progress.update("tickets", run.imported + run.present + run.refused, None)
+        if chunk:
+            _import_chunk(run, chunk)
+        _restore_links(run)
+    verb = "would import" if dry_run else "imported"
+    parts = [f"{verb} {run.imported:,} tickets ({run.messages:,} messages)"]
+    if run.present:
+        parts.append(f"{run.present:,} already here")
+    if run.created_agents or run.created_groups:
+        parts.append(f"{run.created_agents} agents and {run.created_groups} groups added")
+    if run.refused:
+        parts.append(f"{run.refused:,} refused")
+    typer.echo(", ".join(parts))
+    return run
+
+
+def _present(ids: list[str]) -> set[str]:
+    """Which of ``ids`` are tickets of this workspace already."""
+    found: set[str] = set()
+    with STATE.workspace().reading() as connection:
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            found.update(row[0] for row in connection.execute(f"SELECT id FROM ticket WHERE id IN ({marks})", chunk))
+    return found
+
+
+def _match_people(run: ImportRun, records: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    """Map the records' agents and groups onto this workspace; the mutations creating the missing."""
+    from supportdesk.store.lookups import find_agent, find_group
+
+    creations: list[tuple[str, dict[str, Any]]] = []
+    with STATE.workspace().reading() as connection:
+        for record in records:
+            for group in record.get("groups") or []:
+                if group["id"] in run.groups:
+                    continue
+                found = find_group(connection, group["id"]) or find_group(connection, group.get("name") or "")
+                if found is None and group.get("email"):
+                    found = find_group(connection, group["email"])
+                if found is None and group.get("name"):
+                    args = {"group_id": group["id"], "name": group["name"], "email": group.get("email")}
+                    creations.append(("group.create", args))
+                    run.created_groups += 1
+                    run.groups[group["id"]] = group["id"]
+                else:
+                    run.groups[group["id"]] = found["id"] if found else None
+            for agent in record.get("agents") or []:
+                if agent["id"] in run.agents:
+                    continue
+                found = find_agent(connection, agent["id"]) or find_agent(connection, agent.get("email") or "")
+                if found is None and agent.get("email"):
+                    args = {
+                        "agent_id": agent["id"],
+                        "name": agent.get("name") or agent["email"],
+                        "email": agent["email"],
+                    }
+                    args["role"] = agent.get("role") or "agent"
+                    creations.append(("agent.create", args))
+                    run.created_agents += 1
+                    run.agents[agent["id"]] = agent["id"]
+                else:
+                    run.agents[agent["id"]] = found["id"] if found else None
+    return creations
+
+
+def _import_args(run: ImportRun, record: dict[str, Any]) -> dict[str, Any]:
+    """``ticket.import`` arguments from a record, its agents and group mapped to this workspace."""
+    args = {k: v for k, v in record.items() if k not in ("agents", "groups")}
+    if args.get("group_id"):
+        args["group_id"] = run.groups.get(args["group_id"], args["group_id"])
+    if args.get("assignee_id"):
+        args["assignee_id"] = run.agents.get(args["assignee_id"], args["assignee_id"])
+    args["messages"] = [
+        {**m, "author_agent_id": run.agents.get(m["author_agent_id"], m["author_agent_id"])}
+        if m.get("author_agent_id")
+        else m
+        for m in record.get("messages") or []
+    ]
+    return args
+
+
+def _import_chunk(run: ImportRun, records: list[dict[str, Any]]) -> None:
+    from supportdesk.cli.errors import print_error, print_warning
+    from supportdesk.domain.errors import PermissionDenied
+    from supportdesk.domain.write import apply_many
+
+    present = _present([str(r.get("id")) for r in records])
+    fresh = [r for r in records if r.get("id") not in present]
+    run.present += len(records) - len(fresh)
+    if not fresh:
+        return
+    mutations = _match_people(run, fresh)
+    people = len(mutations)
+    mutations += [("ticket.import", _import_args(run, r)) for r in fresh]
+    outcomes = apply_many(STATE.workspace(), mutations, actor=STATE.actor(), dry_run=run.dry_run)
+    forbidden = next((o.error for o in outcomes if isinstance(o.error, PermissionDenied)), None)
+    if forbidden is not None:
+        raise forbidden  # importing is for admins: say so once (exit 4), not once per ticket
+    for outcome in outcomes[:people]:
+        if outcome.error is not None:
+            print_error(f"{outcome.args.get('email') or outcome.args.get('name')}: {outcome.error.message}")
+    for record, outcome in zip(fresh, outcomes[people:], strict=True):
+        label = f"#{record['number']}" if record.get("number") else str(record.get("id"))
+        for warning in outcome.warnings:
+            print_warning(f"{label}: {warning}")
+        if outcome.error is not None:
+            print_error(f"{label}: {outcome.error.message}")
+            run.refused += 1
+            continue
+        run.imported += 1
+        run.messages += len(record.get("messages") or [])
+        if outcome.result.get("deferred"):
+            run.deferred.append({"ticket_id": outcome.result["ticket_id"], **outcome.result["deferred"]})
+
+
+def _restore_links(run: ImportRun) -> None:
+    """Set the links that pointed at tickets imported later; warn about targets never seen."""
+    from supportdesk.cli.errors import print_warning
+    from supportdesk.domain.write import apply_many
+
+    if not run.deferred or run.dry_run:
+        return
+    targets = {v for links in run.deferred for k, v in links.items() if k != "ticket_id"}
+    here = _present(sorted(targets))
+    mutations = []
+    for links in run.deferred:
+        known = {k: v for k, v in links.items() if k == "ticket_id" or v in here}
+        for name, target in links.items():
+            if name != "ticket_id" and target not in here:
+                print_warning(f"{links['ticket_id']}: {name} points at {target}, which is not here")
+        if len(known) > 1:
+            mutations.append(("ticket.import_links", known))
+    for start in range(0, len(mutations), 500):
+        apply_many(STATE.workspace(), mutations[start : start + 500], actor=STATE.actor())
