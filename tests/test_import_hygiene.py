@@ -36,6 +36,9 @@ def loaded_after(code: str) -> set[str]:
         "supportdesk.channels.smtp_out",
         "supportdesk.channels.webhook_ingest",
         "supportdesk.channels.webhook_out",
+        "supportdesk.sync.engine",
+        "supportdesk.sync.service",
+        "supportdesk.sync.bootstrap",
         "supportdesk.domain.timing",
         "supportdesk.domain.triggers",
         "supportdesk.domain.feedback",
@@ -95,3 +98,9 @@ def test_the_read_commands_never_load_the_orm_or_pydantic(demo_workspace: object
     )
     for heavy in ("sqlalchemy", "sqlmodel", "pydantic", "alembic", "rich", "yaml"):
         assert heavy not in loaded, heavy
+
+
+def test_the_server_imports_neither_the_console_nor_the_cli() -> None:
+    loaded = loaded_after("import supportdesk.server.app, supportdesk.server.routes, supportdesk.server.admin")
+    assert "textual" not in loaded and "typer" not in loaded
+    assert "supportdesk.tui" not in loaded and "supportdesk.cli" not in loaded

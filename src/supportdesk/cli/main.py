@@ -21,6 +21,7 @@ from supportdesk.cli import (
     macros,
     report,
     rules,
+    server,
     sla,
     status,
     tickets,
@@ -49,6 +50,10 @@ app.add_typer(config_cmd.app, name="config")
 app.command("status")(status.status)
 app.command("export")(transfer.export)
 app.command("import")(transfer.import_)
+app.add_typer(server.app, name="server")
+app.command("serve")(server.serve)
+app.command("login")(server.login)
+app.command("sync")(server.sync)
 app.add_typer(rules.app, name="rules")
 app.add_typer(sla.app, name="sla")
 app.command("report")(report.report)

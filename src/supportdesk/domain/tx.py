@@ -168,7 +168,9 @@ class Tx:
         tbl = table(table_name)
         key = tuple(values[name] for name in _primary_key(tbl))
         if self.context.mode == "replay" and self.row(table_name, key) is not None:
-            self._write_update(tbl, key, {k: v for k, v in values.items() if k not in _primary_key(tbl)})
+            rest = {k: v for k, v in values.items() if k not in _primary_key(tbl)}
+            if rest:  # a row that is all key (a tag, a group membership) is already there
+                self._write_update(tbl, key, rest)
         else:
             self.connection.execute(_insert_into(table_name), values)
         self.touched.append(Touched(table_name, key, "insert"))

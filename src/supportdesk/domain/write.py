@@ -130,6 +130,16 @@ def _append_outbox(connection: Connection, name: str, args: dict[str, Any], acto
     return int(cursor.lastrowid or 0)
 
 
+def record_touched(connection: Connection, mutation_id: int, touched: Iterable[Touched]) -> None:
+    """Remember the rows an outbox entry changed optimistically (the sync rebase reverts them)."""
+    keys = {(item.table, json.dumps(list(item.key), default=str)) for item in touched}
+    if keys:
+        connection.exec_driver_sql(
+            "INSERT OR IGNORE INTO outbox_touched (outbox_id, tbl, key) VALUES (?, ?, ?)",
+            [(mutation_id, table_name, key) for table_name, key in sorted(keys)],
+        )
+
+
 def _locked(error: Exception) -> bool:
     return "database is locked" in str(error) or "database is busy" in str(error)
 
@@ -170,6 +180,8 @@ def _apply_in(
         mutation_ref=f"local:{mutation_id}" if mutation_id else "dry-run",
     )
     result, tx = run_one(connection, spec, parsed, context)
+    if mutation_id and not authority:
+        record_touched(connection, mutation_id, tx.touched)
     outcome.result = result
     outcome.mutation_id = mutation_id
     outcome.warnings = list(context.warnings)

@@ -4,8 +4,8 @@ Every existing ticket gets an empty ``ticket_timing`` row, so sorting the queue 
 breach (which walks that table's index) still lists every ticket; ``supportdesk sla rebuild``
 then fills clocks and report facts from the audit trail.
 
-Revision ID: 0004_sla
-Revises: 0003_channels
+Revision ID: 0005_sla
+Revises: 0004_sync
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = "0004_sla"
-down_revision: str | None = "0003_channels"
+revision: str = "0005_sla"
+down_revision: str | None = "0004_sync"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,272 @@
+"""``supportdesk serve``, ``supportdesk server …`` (administration), ``login`` and ``sync``.
+
+FastAPI, uvicorn and httpx are imported inside the commands, so ``--help`` stays instant.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from supportdesk.cli.state import STATE
+
+DbOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="Server database: a SQLite file (default ./supportdesk-server.db) or postgresql://user@host/db.",
+        envvar="SUPPORTDESK_DB",
+        show_default=False,
+    ),
+]
+
+app = typer.Typer(help="Administer a team server's database (groups, agents, tokens).", no_args_is_help=True)
+group_app = typer.Typer(help="Groups of agents.", no_args_is_help=True)
+agent_app = typer.Typer(help="Agents.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens (shown once, stored hashed).", no_args_is_help=True)
+app.add_typer(group_app, name="group")
+app.add_typer(agent_app, name="agent")
+app.add_typer(token_app, name="token")
+
+
+def _database(db: str | None):  # type: ignore[no-untyped-def]
+    from supportdesk.cli.errors import SERVER, fail
+    from supportdesk.server.db import DatabaseError, open_database
+
+    try:
+        return open_database(db)
+    except DatabaseError as error:
+        fail(str(error), SERVER)
+
+
+def serve(
+    db: DbOpt = None,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8765,
+    rate: Annotated[float, typer.Option("--rate-limit", min=0, help="Requests/s per token (0: none).")] = 100.0,
+    burst: Annotated[int, typer.Option("--burst", min=1, help="Requests a token may send at once.")] = 400,
+    keepalive: Annotated[float, typer.Option("--keepalive", min=0.1, help="Seconds between SSE keep-alives.")] = 15.0,
+) -> None:
+    """Run the team server (FastAPI + uvicorn); GET /v1/health answers when it is ready.
+
+    Example: supportdesk serve --db postgresql://support@localhost/supportdesk --port 8765
+    """
+    from supportdesk.cli.errors import SERVER, fail
+    from supportdesk.server.app import ServerConfig
+    from supportdesk.server.db import DatabaseError
+    from supportdesk.server.run import serve as run_server
+
+    try:
+        run_server(db, host, port, ServerConfig(rate=rate, burst=burst, keepalive=keepalive))
+    except DatabaseError as error:
+        fail(str(error), SERVER)
+
+
+@app.command("init")
+def init(db: DbOpt = None) -> None:
+    """Create or upgrade the server database.
+
+    Example: supportdesk server init --db /srv/supportdesk/server.db
+    """
+    database = _database(db)
+    typer.echo(f"Server database ready ({database.dialect}).")
+    database.dispose()
+
+
+@group_app.command("add")
+def group_add(
+    name: Annotated[str, typer.Argument(help="The group's name, e.g. 'Tier 1'.")],
+    email: Annotated[str | None, typer.Option("--email", help="The group's support address.")] = None,
+    db: DbOpt = None,
+) -> None:
+    """Add a group.
+
+    Example: supportdesk server group add Billing --email billing@example.com
+    """
+    from supportdesk.server.admin import add_group
+
+    database = _database(db)
+    group_id = add_group(database, name, email)
+    typer.echo(f"Group {name} added ({group_id}).")
+
+
+@agent_app.command("add")
+def agent_add(
+    name: Annotated[str, typer.Argument(help="The agent's full name.")],
+    email: Annotated[str, typer.Option("--email", help="The agent's address (their login).")],
+    role: Annotated[str, typer.Option("--role", help="admin, agent or light_agent.")] = "agent",
+    group: Annotated[list[str] | None, typer.Option("--group", help="A group (name or id); repeatable.")] = None,
+    db: DbOpt = None,
+) -> None:
+    """Add an agent with a role and groups.
+
+    Example: supportdesk server agent add 'Dana Scully' --email dana@example.com --role agent --group Billing
+    """
+    from supportdesk.cli.errors import fail
+    from supportdesk.server.admin import add_agent
+
+    if role not in ("admin", "agent", "light_agent"):
+        fail(f"{role!r} is not a role: choose admin, agent or light_agent")
+    database = _database(db)
+    agent_id = add_agent(database, name, email, role, group or [])
+    typer.echo(f"Agent {name} added ({agent_id}).")
+
+
+@token_app.command("create")
+def token_create(
+    agent: Annotated[str, typer.Argument(help="The agent: email, name or id.")],
+    name: Annotated[str, typer.Option("--name", help="What the token is for, e.g. 'laptop'.")] = "",
+    db: DbOpt = None,
+) -> None:
+    """Make an API token for an agent. It is printed once; the server keeps only its hash.
+
+    Example: supportdesk server token create dana@example.com --name laptop
+    """
+    from supportdesk.server.admin import new_token
+
+    database = _database(db)
+    token_id, token = new_token(database, agent, name)
+    typer.echo(token)
+    typer.echo(f"token id {token_id}: store the token now, it is not shown again", err=True)
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token_id: Annotated[str | None, typer.Argument(help="The token's id (or a prefix of it).")] = None,
+    agent: Annotated[str | None, typer.Option("--agent", help="Revoke every token of this agent.")] = None,
+    db: DbOpt = None,
+) -> None:
+    """Revoke a token (by id) or every token of an agent; they stop working at once.
+
+    Example: supportdesk server token revoke --agent dana@example.com
+    """
+    from supportdesk.cli.errors import NOT_FOUND, fail
+    from supportdesk.server.admin import revoke_tokens
+
+    if not token_id and not agent:
+        fail("name a token id or --agent")
+    database = _database(db)
+    count = revoke_tokens(database, token_id=token_id, agent_ref=agent)
+    if count == 0:
+        fail("no live token matched", NOT_FOUND)
+    typer.echo(f"Revoked {count} token(s).")
+
+
+@token_app.command("list")
+def token_list(db: DbOpt = None) -> None:
+    """List tokens (never the tokens themselves).
+
+    Example: supportdesk server token list --db postgresql://supportdesk@db.internal/supportdesk
+    """
+    from supportdesk.cli.output import Format, emit_records
+    from supportdesk.server.admin import list_tokens
+
+    database = _database(db)
+    emit_records(
+        list_tokens(database),
+        ["id", "agent", "name", "created_at", "last_used_at", "revoked_at"],
+        Format.PLAIN,
+    )
+
+
+def _read_token() -> str:
+    import os
+    import sys
+
+    from supportdesk.cli.errors import fail
+
+    if sys.stdin.isatty():
+        token = str(typer.prompt("API token", hide_input=True))
+    else:
+        token = os.environ.get("SUPPORTDESK_TOKEN") or sys.stdin.readline()
+    token = token.strip()
+    if not token:
+        fail("no token given: type it at the prompt, pipe it on stdin or set SUPPORTDESK_TOKEN")
+    return token
+
+
+def login(
+    server_url: Annotated[str, typer.Option("--server", help="The team server, e.g. https://support.example.com.")],
+    name: Annotated[str | None, typer.Option("--name", help="Profile name (default: --profile or 'default').")] = None,
+    insecure_storage: Annotated[
+        bool, typer.Option("--insecure-storage", help="Keep the token in a 0600 file instead of the OS keyring.")
+    ] = False,
+    no_sync: Annotated[bool, typer.Option("--no-sync", help="Do not download the team's data now.")] = False,
+) -> None:
+    """Log in to a team server: store the token and make this workspace follow the server.
+
+    The token is read from a prompt, or from stdin / SUPPORTDESK_TOKEN when not on a terminal.
+    Example: supportdesk -w ~/support/acme login --server https://support.acme.test
+    """
+    from supportdesk.cli.errors import SERVER, fail
+    from supportdesk.cli.progress import Progress
+    from supportdesk.sync.attach import AttachError, attach
+    from supportdesk.sync.bootstrap import bootstrap
+    from supportdesk.sync.client import ServerClient, SyncError
+    from supportdesk.sync.profiles import Profile, ProfileError, save_profile, store_token
+
+    if not server_url.startswith(("http://", "https://")):
+        fail(f"{server_url!r} is not a server address: use http://host:port or https://host")
+    token = _read_token()
+    profile = Profile(
+        name=name or STATE.profile_flag or "default",
+        server=server_url.rstrip("/"),
+        storage="file" if insecure_storage else "keyring",
+    )
+    workspace = STATE.workspace(create=True)
+    try:
+        with ServerClient(profile.server, token, timeout=30) as client:
+            me = client.me()
+            profile = Profile(profile.name, profile.server, me["email"], profile.storage)
+            attach(workspace, profile, str(me["id"]))
+            store_token(profile, token)
+            save_profile(profile)
+            typer.echo(f"Logged in to {profile.server} as {me['name']} <{me['email']}> (profile {profile.name}).")
+            if not no_sync:
+                with Progress("syncing") as progress:
+                    summary = bootstrap(workspace, client, progress=progress.update)
+                typer.echo(f"Downloaded {summary.rows:,} rows; the workspace is up to date at change {summary.cursor}.")
+    except (AttachError, ProfileError) as error:
+        fail(str(error))
+    except SyncError as error:
+        fail(str(error), SERVER)
+
+
+def sync(
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing when all went well.")] = False,
+) -> None:
+    """Send pending changes to the team server and bring in everyone else's (one round).
+
+    Example: supportdesk sync
+    """
+    from supportdesk.cli.errors import PARTIAL, SERVER, fail
+    from supportdesk.cli.progress import Progress
+    from supportdesk.sync.attach import AttachError, open_client
+    from supportdesk.sync.client import AuthFailed, SyncError
+    from supportdesk.sync.engine import SyncEngine
+    from supportdesk.sync.profiles import ProfileError
+
+    workspace = STATE.workspace()
+    try:
+        with open_client(workspace, STATE.profile_flag) as client, Progress("syncing") as progress:
+            summary = SyncEngine(workspace, client).sync_once(progress=progress.update)
+    except (AttachError, ProfileError) as error:
+        fail(str(error))
+    except AuthFailed as error:
+        fail(str(error), SERVER)
+    except SyncError as error:
+        fail(str(error), SERVER)
+    from supportdesk.cli.errors import print_error
+
+    for warning in summary.warnings:
+        typer.echo(f"note: {warning}", err=True)
+    for refusal in summary.refused:
+        print_error(f"the server refused {refusal.name} (change {refusal.mutation_id}): {refusal.message}")
+    if not quiet or summary.refused:
+        typer.echo(
+            f"Pushed {summary.pushed}, pulled {summary.pulled} change(s); at change {summary.cursor}; "
+            f"{summary.pending} pending."
+        )
+    if summary.refused:
+        raise typer.Exit(PARTIAL)

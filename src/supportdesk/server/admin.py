@@ -1,0 +1,74 @@
+"""Administration of a server database (``supportdesk server …``), run beside or without the server.
+
+Groups and agents are shared data, so they are made by mutations (as the system) and reach every
+client through the change log; tokens are server-only rows.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from supportdesk.domain.context import SYSTEM
+from supportdesk.domain.errors import NotFound
+from supportdesk.server.apply import apply_as
+from supportdesk.server.db import ServerDatabase
+from supportdesk.server.tokens import create_token, revoke
+
+
+def add_group(database: ServerDatabase, name: str, email: str | None = None) -> str:
+    result, _ = apply_as(database, SYSTEM, "group.create", {"name": name, "email": email})
+    return str(result["group_id"])
+
+
+def _find(database: ServerDatabase, table: str, what: str, ref: str) -> str:
+    """The id of the row whose id, address or name (any case) is ``ref``."""
+    with database.engine.connect() as connection:
+        row = connection.execute(
+            text(f"SELECT id FROM {table} WHERE id = :r OR email = lower(:r) OR lower(name) = lower(:r)"), {"r": ref}
+        ).first()
+    if row is None:
+        raise NotFound(f"no {what} {ref}", field=what)
+    return str(row[0])
+
+
+def group_id(database: ServerDatabase, ref: str) -> str:
+    return _find(database, "groups", "group", ref)
+
+
+def agent_id(database: ServerDatabase, ref: str) -> str:
+    return _find(database, "agent", "agent", ref)
+
+
+def add_agent(database: ServerDatabase, name: str, email: str, role: str, groups: list[str]) -> str:
+    group_ids = [group_id(database, ref) for ref in groups]
+    result, _ = apply_as(
+        database, SYSTEM, "agent.create", {"name": name, "email": email, "role": role, "group_ids": group_ids}
+    )
+    return str(result["agent_id"])
+
+
+def new_token(database: ServerDatabase, agent_ref: str, name: str = "") -> tuple[str, str]:
+    """``(token id, token)`` for an agent; the token is shown once and stored only hashed."""
+    agent = agent_id(database, agent_ref)
+    with database.engine.connect() as connection, connection.begin():
+        return create_token(connection, agent, name)
+
+
+def revoke_tokens(database: ServerDatabase, *, token_id: str | None = None, agent_ref: str | None = None) -> int:
+    agent = agent_id(database, agent_ref) if agent_ref else None
+    with database.engine.connect() as connection, connection.begin():
+        return revoke(connection, token_id=token_id, agent_id=agent)
+
+
+def list_tokens(database: ServerDatabase) -> list[dict[str, object]]:
+    with database.engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT t.id, a.email, t.name, t.created_at, t.last_used_at, t.revoked_at FROM api_token t "
+                "JOIN agent a ON a.id = t.agent_id ORDER BY t.created_at"
+            )
+        ).all()
+    return [
+        {"id": r[0], "agent": r[1], "name": r[2], "created_at": r[3], "last_used_at": r[4], "revoked_at": r[5]}
+        for r in rows
+    ]

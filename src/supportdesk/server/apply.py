@@ -1,0 +1,213 @@
+"""Applying mutations on the server: pushed by a client, or made by the server itself.
+
+Each mutation runs in its own transaction: the mutator (the same code a client ran
+optimistically), its change-log records, and — for a pushed one — the client's last mutation id
+and the stored result, so a replayed id returns what the first attempt answered and never
+applies twice. A mutation a rule refuses still consumes its id and returns its error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import text
+from sqlalchemy.exc import DataError, IntegrityError
+
+from supportdesk.domain.context import Actor, MutationContext
+from supportdesk.domain.errors import Conflict, DomainError, ValidationFailed
+from supportdesk.domain.registry import get
+from supportdesk.domain.write import run_one, validate_args
+from supportdesk.server.changes import Record, records_for, take_seq, write_records
+from supportdesk.store.ids import uuid7
+from supportdesk.store.times import utcnow
+from supportdesk.sync.wire import MutationIn, MutationOutcome
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+    from supportdesk.server.db import ServerDatabase
+
+Poke = Callable[[int], None]
+
+
+class ApiError(Exception):
+    """A request the server refuses as a whole, answered with ``status`` and a JSON error."""
+
+    def __init__(self, status: int, code: str, message: str, *, field: str | None = None, **extra: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field = field
+        self.extra = extra
+
+    def body(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.field:
+            error["field"] = self.field
+        error.update(self.extra)
+        return {"error": error}
+
+
+@dataclass
+class Applied:
+    result: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    records: list[Record] = field(default_factory=list)
+    error: DomainError | None = None
+    raced: bool = False
+
+
+def run_mutation(connection: Connection, actor: Actor, name: str, args: dict[str, Any], ref: str) -> Applied:
+    """Run one mutator in a savepoint; a refusal rolls the savepoint back and is returned.
+
+    On PostgreSQL two writers can race to create the same row (two first emails from one new
+    address): the loser waits on the unique index and then fails. Run again, it sees the
+    winner's row (READ COMMITTED) and uses it, as it would have on SQLite.
+    """
+    applied = _run_once(connection, actor, name, args, ref)
+    if applied.raced and connection.dialect.name == "postgresql":
+        applied = _run_once(connection, actor, name, args, ref)
+    return applied
+
+
+def _run_once(connection: Connection, actor: Actor, name: str, args: dict[str, Any], ref: str) -> Applied:
+    savepoint = connection.begin_nested()
+    try:
+        spec = get(name)
+        parsed = validate_args(spec, args)
+        context = MutationContext(actor=actor, mode="server", authority=True, mutation_ref=ref)
+        result, tx = run_one(connection, spec, parsed, context)
+        applied = Applied(result=result, warnings=list(context.warnings), records=records_for(connection, tx))
+        savepoint.commit()
+        return applied
+    except DomainError as error:
+        savepoint.rollback()
+        return Applied(error=error)
+    except IntegrityError:
+        savepoint.rollback()
+        conflict = Conflict(f"{name}: an id or a unique value in it is already used", field="args")
+        return Applied(error=conflict, raced=True)
+    except DataError as error:
+        savepoint.rollback()
+        reason = str(error.orig).splitlines()[0] if error.orig else "a value does not fit"
+        return Applied(error=ValidationFailed(f"{name}: {reason}", field="args"))
+
+
+#: Called inside every server write transaction whose mutation succeeded, before the seq is taken:
+#: other packages add work that must commit with the write (the channels queue outbound replies).
+AFTER_WRITE: list[Callable[[Connection, Applied], None]] = []
+
+
+def _finish(connection: Connection, applied: Applied) -> int:
+    """Run the after-write hooks, then take the seqs and write the records (last before commit)."""
+    if applied.error is None:
+        for hook in AFTER_WRITE:
+            hook(connection, applied)
+    if not applied.records:
+        return 0
+    last = take_seq(connection, len(applied.records))
+    write_records(connection, applied.records, last)
+    return last
+
+
+def _lock_client(connection: Connection, client_id: str, actor: Actor) -> int:
+    """The client's last mutation id, its row locked for this transaction (made on first push)."""
+    lock = " FOR UPDATE" if connection.dialect.name == "postgresql" else ""
+    select_client = text(f"SELECT agent_id, last_mutation_id FROM sync_client WHERE client_id = :c{lock}")
+    row = connection.execute(select_client, {"c": client_id}).first()
+    if row is None:
+        connection.execute(
+            text(
+                "INSERT INTO sync_client (client_id, agent_id, last_mutation_id, created_at, updated_at) "
+                "VALUES (:c, :a, 0, :now, :now) ON CONFLICT (client_id) DO NOTHING"
+            ),
+            {"c": client_id, "a": actor.id, "now": utcnow()},
+        )
+        row = connection.execute(select_client, {"c": client_id}).first()
+    assert row is not None
+    if row[0] != actor.id:
+        raise ApiError(403, "forbidden", "this client id belongs to another agent", field="client_id")
+    return int(row[1])
+
+
+def stored_outcome(connection: Connection, client_id: str, mutation_id: int) -> MutationOutcome:
+    from sqlalchemy import select
+
+    from supportdesk.domain.tx import table
+
+    results = table("mutation_result")
+    stored = connection.execute(
+        select(results.c.result).where(results.c.client_id == client_id, results.c.mutation_id == mutation_id)
+    ).scalar()
+    if not stored:
+        return MutationOutcome(id=mutation_id, ok=True, replayed=True)
+    return MutationOutcome(**{**stored, "id": mutation_id, "replayed": True})
+
+
+def apply_pushed(database: ServerDatabase, actor: Actor, client_id: str, mutation: MutationIn) -> MutationOutcome:
+    """Apply one pushed mutation exactly once (see the module docstring)."""
+    from sqlalchemy import insert
+
+    from supportdesk.domain.tx import table
+
+    with database.engine.connect() as connection, connection.begin():
+        last = _lock_client(connection, client_id, actor)
+        if mutation.id <= last:
+            return stored_outcome(connection, client_id, mutation.id)
+        if mutation.id != last + 1:
+            raise ApiError(
+                409,
+                "gap",
+                f"mutation {mutation.id} arrived but {last + 1} was expected next",
+                field="mutations.id",
+                expected=last + 1,
+            )
+        applied = run_mutation(connection, actor, mutation.name, mutation.args, f"{client_id}:{mutation.id}")
+        connection.execute(
+            text("UPDATE sync_client SET last_mutation_id = :m, updated_at = :now WHERE client_id = :c"),
+            {"m": mutation.id, "now": utcnow(), "c": client_id},
+        )
+        seq = _finish(connection, applied)
+        outcome = MutationOutcome(
+            id=mutation.id,
+            ok=applied.error is None,
+            result=applied.result,
+            error=applied.error.as_dict() if applied.error else None,
+            warnings=applied.warnings,
+            seq=seq,
+        )
+        connection.execute(
+            insert(table("mutation_result")).values(
+                client_id=client_id,
+                mutation_id=mutation.id,
+                result=outcome.model_dump(exclude={"id", "replayed"}),
+                at=utcnow(),
+            )
+        )
+    return outcome
+
+
+def apply_as(
+    database: ServerDatabase,
+    actor: Actor,
+    name: str,
+    args: dict[str, Any],
+    *,
+    poke: Poke | None = None,
+) -> tuple[dict[str, Any], list[str]]:
+    """Apply a mutation the server makes itself (an inbound email, a webhook, an admin command).
+
+    Returns the mutator's result and warnings; raises the :class:`DomainError` when a rule
+    refuses it. ``poke`` (``ServerEvents.poke`` of a running server) wakes the clients.
+    """
+    with database.engine.connect() as connection, connection.begin():
+        applied = run_mutation(connection, actor, name, args, f"server:{uuid7()}")
+        if applied.error is not None:
+            raise applied.error
+        seq = _finish(connection, applied)
+    if seq and poke is not None:
+        poke(seq)
+    return applied.result, applied.warnings

@@ -1,0 +1,162 @@
+"""The change log: what a server write changed, as records every client can pull.
+
+Each record carries the whole row as it stands after the write (so applying records in seq
+order converges, whatever a client missed in between) and the group of the ticket it belongs
+to (so a pull can leave out what the caller may not see). The seq comes from the one-row
+counter ``seq``, incremented as the last step of the write transaction: its row lock is held
+until commit, so on PostgreSQL too a higher seq never commits before a lower one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import insert, select, text
+
+from supportdesk.domain.tx import table as sa_table
+from supportdesk.store.models import SHARED_TABLES
+from supportdesk.sync.rows import TICKET_SCOPED, spec, wire_row
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+    from supportdesk.domain.tx import Tx
+
+
+@dataclass
+class Record:
+    entity: str
+    entity_id: str
+    op: str
+    data: dict[str, Any]
+    group_id: str | None
+
+
+def read_row(connection: Connection, table_name: str, key: Sequence[Any]) -> dict[str, Any] | None:
+    """One row in wire form, or None when it does not exist."""
+    table = spec(table_name)
+    where = " AND ".join(f"{name} = :k{index}" for index, name in enumerate(table.key))
+    params = {f"k{index}": value for index, value in enumerate(key)}
+    found = connection.execute(text(f"SELECT {', '.join(table.columns)} FROM {table_name} WHERE {where}"), params)
+    values = found.first()
+    return wire_row(table, tuple(values)) if values is not None else None
+
+
+class TicketFacts:
+    """Group and assignee of tickets, read once per write."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self._tickets: dict[str, tuple[str | None, str | None]] = {}
+        self._messages: dict[str, str | None] = {}
+
+    def of_ticket(self, ticket_id: str | None) -> tuple[str | None, str | None]:
+        if ticket_id is None:
+            return None, None
+        if ticket_id not in self._tickets:
+            row = self.connection.execute(
+                text("SELECT group_id, assignee_id FROM ticket WHERE id = :id"), {"id": ticket_id}
+            ).first()
+            self._tickets[ticket_id] = (row[0], row[1]) if row else (None, None)
+        return self._tickets[ticket_id]
+
+    def ticket_of_message(self, message_id: str) -> str | None:
+        if message_id not in self._messages:
+            row = self.connection.execute(
+                text("SELECT ticket_id FROM message WHERE id = :id"), {"id": message_id}
+            ).first()
+            self._messages[message_id] = row[0] if row else None
+        return self._messages[message_id]
+
+    def ticket_id(self, entity: str, row: dict[str, Any] | None, key: Sequence[Any]) -> str | None:
+        if entity in ("ticket", "ticket_tag"):
+            return str(key[0])
+        if entity == "message":
+            return row["ticket_id"] if row else None
+        if entity == "attachment" and row is not None:
+            return self.ticket_of_message(row["message_id"])
+        return None
+
+
+def records_for(connection: Connection, tx: Tx) -> list[Record]:
+    """The change records of one mutation just run on ``connection``."""
+    touched: dict[tuple[str, tuple[Any, ...]], None] = {}
+    for item in tx.touched:
+        if item.table in SHARED_TABLES:
+            touched.setdefault((item.table, tuple(item.key)), None)
+    facts = TicketFacts(connection)
+    records: list[Record] = []
+    for table_name, key in touched:
+        row = read_row(connection, table_name, key)
+        group_id = None
+        if table_name in TICKET_SCOPED:
+            group_id = facts.of_ticket(facts.ticket_id(table_name, row, key))[0]
+        entity_id = spec(table_name).entity_id(key)
+        if row is None:
+            records.append(Record(table_name, entity_id, "delete", {"key": list(key)}, group_id))
+        else:
+            records.append(Record(table_name, entity_id, "upsert", row, group_id))
+    records.extend(_visibility_moves(connection, tx, facts))
+    return records
+
+
+def _visibility_moves(connection: Connection, tx: Tx, facts: TicketFacts) -> list[Record]:
+    """``hide`` / ``reveal`` records for tickets whose group or assignee changed."""
+    tickets = sorted({str(item.key[0]) for item in tx.touched if item.table == "ticket" and item.op == "update"})
+    if not tx.context.mutation_ref or not tickets:
+        return []
+    audit = sa_table("audit_event")
+    rows = connection.execute(
+        select(audit.c.entity_id, audit.c.field, audit.c.before)
+        .where(audit.c.entity == "ticket", audit.c.entity_id.in_(tickets))  # ix_audit_entity
+        .where(audit.c.mutation_ref == tx.context.mutation_ref)
+        .where(audit.c.field.in_(("group_id", "assignee_id")))
+        .order_by(audit.c.id)
+    ).all()
+    before: dict[str, dict[str, Any]] = {}
+    for ticket_id, field, value in rows:
+        before.setdefault(ticket_id, {}).setdefault(field, value)
+    moves: list[Record] = []
+    for ticket_id, old in before.items():
+        group_id, assignee_id = facts.of_ticket(ticket_id)
+        now = {"group_id": group_id, "assignee_id": assignee_id}
+        then = {"group_id": old.get("group_id", group_id), "assignee_id": old.get("assignee_id", assignee_id)}
+        data = {"ticket_id": ticket_id, "from": then, "to": now}
+        moves.append(Record("ticket", ticket_id, "hide", data, then["group_id"]))
+        moves.append(Record("ticket", ticket_id, "reveal", data, group_id))
+    return moves
+
+
+def take_seq(connection: Connection, count: int) -> int:
+    """Reserve ``count`` seqs; returns the last. Locks the counter row until commit."""
+    value = connection.execute(
+        text("UPDATE counter SET value = value + :n WHERE name = 'seq' RETURNING value"), {"n": count}
+    ).scalar()
+    if value is None:  # pragma: no cover - the initial migration creates the row
+        raise RuntimeError("the seq counter is missing")
+    return int(value)
+
+
+def write_records(connection: Connection, records: list[Record], last_seq: int) -> None:
+    """Insert the records with the seqs ending at ``last_seq`` (from :func:`take_seq`)."""
+    from supportdesk.store.times import utcnow
+
+    first = last_seq - len(records) + 1
+    now = utcnow()
+    connection.execute(
+        insert(sa_table("change_log")),
+        [
+            {
+                "seq": first + index,
+                "entity": record.entity,
+                "entity_id": record.entity_id,
+                "op": record.op,
+                "data": record.data,
+                "group_id": record.group_id,
+                "at": now,
+            }
+            for index, record in enumerate(records)
+        ],
+    )

@@ -1,0 +1,104 @@
+"""The server's database: a SQLite file by default, PostgreSQL when given a ``postgresql://`` URL.
+
+Both run the same Alembic migrations and the same store models; PostgreSQL is reached with
+psycopg 3.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+DEFAULT_DB = "supportdesk-server.db"
+
+
+class DatabaseError(Exception):
+    """The server database cannot be used; the message says why."""
+
+
+def normalize_url(db: str | Path | None) -> str:
+    """A SQLAlchemy URL from ``--db``: a file path, ``sqlite:///…`` or ``postgresql://…``."""
+    text = str(db) if db else DEFAULT_DB
+    if text.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg://" + text.split("://", 1)[1]
+    if text.startswith(("postgresql+psycopg://", "sqlite:")):
+        return text
+    if "://" in text:
+        raise DatabaseError(f"{text}: use a file path, sqlite:///PATH or postgresql://…")
+    return f"sqlite:///{Path(text).expanduser().resolve()}"
+
+
+@dataclass
+class ServerDatabase:
+    """``engine`` writes (``BEGIN IMMEDIATE`` on SQLite); ``read_engine`` reads in snapshots.
+
+    On SQLite reads use deferred transactions, so a pull or a bootstrap stream never holds the
+    write lock; on PostgreSQL both are one engine.
+    """
+
+    url: str
+    engine: Engine
+    read_engine: Engine
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.dialect == "postgresql"
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+        if self.read_engine is not self.engine:
+            self.read_engine.dispose()
+
+
+def _sqlite_read_engine(url: str) -> Engine:
+    import sqlite3
+    from typing import Any
+
+    from sqlalchemy import create_engine, event
+
+    from supportdesk.store.engine import BUSY_TIMEOUT_MS, configure_sqlite
+
+    engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+        dbapi_connection.isolation_level = None
+        configure_sqlite(dbapi_connection)
+        dbapi_connection.execute("PRAGMA query_only=ON")
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+    return engine
+
+
+def open_database(db: str | Path | None, *, migrate: bool = True, pool_size: int = 10) -> ServerDatabase:
+    """Open (and bring up to date) the server database named by ``--db``."""
+    from sqlalchemy.exc import OperationalError
+
+    from supportdesk.store.engine import create_engine
+
+    url = normalize_url(db)
+    kwargs = {"pool_size": pool_size, "max_overflow": pool_size} if url.startswith("postgresql") else {}
+    engine = create_engine(url, **kwargs)
+    read_engine = engine if url.startswith("postgresql") else _sqlite_read_engine(url)
+    database = ServerDatabase(url, engine, read_engine)
+    if migrate:
+        try:
+            from supportdesk.store.migrate import upgrade
+
+            upgrade(engine)
+        except OperationalError as error:
+            database.dispose()
+            reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+            raise DatabaseError(f"cannot open the server database: {reason}") from None
+    return database

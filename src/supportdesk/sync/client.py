@@ -1,0 +1,171 @@
+"""The HTTP side of the sync client: one small method per endpoint of the team server.
+
+Failures become three exceptions a caller can act on: :class:`Offline` (the server cannot be
+reached: retry later), :class:`AuthFailed` (the token is wrong or revoked: log in again) and
+:class:`ServerRefused` (a 4xx with the server's JSON error, naming the field).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import orjson
+
+from supportdesk.sync import wire
+
+
+class SyncError(Exception):
+    """Sync could not complete; the message is one sentence for the agent."""
+
+
+class Offline(SyncError):
+    pass
+
+
+class AuthFailed(SyncError):
+    pass
+
+
+class ServerRefused(SyncError):
+    def __init__(self, status: int, error: dict[str, Any]) -> None:
+        super().__init__(str(error.get("message") or f"the server answered {status}"))
+        self.status = status
+        self.code = str(error.get("code", "error"))
+        self.field = error.get("field")
+        self.error = error
+
+
+class ServerClient:
+    """A connection to one team server with one agent's token."""
+
+    def __init__(
+        self, url: str, token: str, *, timeout: float = 30.0, transport: httpx.BaseTransport | None = None
+    ) -> None:
+        self.url = url.rstrip("/")
+        self.token = token
+        self.http = httpx.Client(
+            base_url=self.url,
+            transport=transport,
+            headers={"Authorization": f"Bearer {token}", "User-Agent": "supportdesk-sync"},
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+        )
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> ServerClient:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # --- plumbing ---------------------------------------------------------------------------
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = self.http.request(method, path, **kwargs)
+        except httpx.TransportError as error:
+            raise Offline(f"cannot reach {self.url}: {_reason(error)}") from None
+        check(response, self.url)
+        return response
+
+    def _json(self, method: str, path: str, **kwargs: Any) -> Any:
+        if "json" in kwargs:
+            kwargs["content"] = orjson.dumps(kwargs.pop("json"))
+            kwargs.setdefault("headers", {})["Content-Type"] = "application/json"
+        return orjson.loads(self._request(method, path, **kwargs).content)
+
+    # --- endpoints --------------------------------------------------------------------------
+
+    def health(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._json("GET", "/v1/health")
+        return result
+
+    def me(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._json("GET", "/v1/me")
+        return result
+
+    def push(self, client_id: str, mutations: list[dict[str, Any]]) -> wire.PushResponse:
+        body = {"client_id": client_id, "schema_version": wire.SCHEMA_VERSION, "mutations": mutations}
+        return wire.PushResponse.model_validate(self._json("POST", "/v1/push", json=body))
+
+    def pull(self, cursor: int, client_id: str, limit: int = wire.DEFAULT_PAGE) -> wire.PullResponse:
+        params = {"cursor": cursor, "limit": limit, "client_id": client_id}
+        return wire.PullResponse.model_validate(self._json("GET", "/v1/pull", params=params))
+
+    def rows(self, keys: list[tuple[str, list[Any]]]) -> list[wire.RowState]:
+        states: list[wire.RowState] = []
+        for start in range(0, len(keys), wire.MAX_ROW_KEYS):
+            chunk = [{"table": table, "key": key} for table, key in keys[start : start + wire.MAX_ROW_KEYS]]
+            response = wire.RowsResponse.model_validate(self._json("POST", "/v1/rows", json={"keys": chunk}))
+            states.extend(response.rows)
+        return states
+
+    def presence(self, ticket_id: str, state: str) -> None:
+        self._request("POST", "/v1/presence", json={"ticket_id": ticket_id, "state": state})
+
+    def bootstrap(self, table: str | None = None, after: list[Any] | None = None) -> Iterator[dict[str, Any]]:
+        """The bootstrap stream, one decoded NDJSON line at a time."""
+        params: dict[str, str] = {}
+        if table is not None:
+            params["table"] = table
+        if after is not None:
+            params["after"] = json.dumps(after)
+        try:
+            with self.http.stream("GET", "/v1/bootstrap", params=params, timeout=httpx.Timeout(120.0)) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    check(response, self.url)
+                for line in response.iter_lines():
+                    if line:
+                        yield orjson.loads(line)
+        except httpx.TransportError as error:
+            raise Offline(f"the bootstrap from {self.url} was cut: {_reason(error)}") from None
+
+    def events(self, read_timeout: float = 60.0) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Server-Sent Events as ``(event, data)``; keep-alives are yielded as ``("keep-alive", {})``."""
+        timeout = httpx.Timeout(10.0, read=read_timeout)
+        try:
+            with self.http.stream("GET", "/v1/events", timeout=timeout) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    check(response, self.url)
+                event, data = "message", ""
+                for line in response.iter_lines():
+                    if line.startswith(":"):
+                        yield "keep-alive", {}
+                    elif line.startswith("event:"):
+                        event = line[6:].strip()
+                    elif line.startswith("data:"):
+                        data += line[5:].strip()
+                    elif not line:
+                        if data:
+                            yield event, orjson.loads(data)
+                        event, data = "message", ""
+        except httpx.TransportError as error:
+            raise Offline(f"lost the live connection to {self.url}: {_reason(error)}") from None
+
+
+def check(response: httpx.Response, url: str) -> None:
+    """Raise the matching :class:`SyncError` for a failed response."""
+    if response.status_code < 400:
+        return
+    try:
+        error = orjson.loads(response.content).get("error") or {}
+    except (orjson.JSONDecodeError, AttributeError):
+        error = {}
+    if response.status_code in (401, 403) and error.get("code") in ("unauthenticated", None):
+        raise AuthFailed(f"{url} refused the token: {error.get('message', 'unauthorized')}; run 'supportdesk login'")
+    if response.status_code == 429:
+        raise Offline(f"{url} asks to slow down (retry after {response.headers.get('Retry-After', '?')} s)")
+    if response.status_code >= 500:
+        raise Offline(f"{url} failed ({response.status_code}): {error.get('message', 'server error')}")
+    raise ServerRefused(response.status_code, error or {"message": f"{url} answered {response.status_code}"})
+
+
+def _reason(error: Exception) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

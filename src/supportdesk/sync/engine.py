@@ -1,0 +1,173 @@
+"""One sync round: push the outbox, pull what changed, rebase — used by ``supportdesk sync``
+and by the background :class:`~supportdesk.sync.service.SyncService`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from supportdesk.sync import local
+from supportdesk.sync.client import ServerClient, ServerRefused, SyncError
+from supportdesk.sync.rebase import StaleRebase, change_keys, keys_json, outbox_max, rebase
+from supportdesk.sync.rows import TABLE_ORDER
+from supportdesk.sync.wire import MAX_BATCH, Change
+
+if TYPE_CHECKING:
+    from supportdesk.store.workspace import Workspace
+
+Progress = Callable[[str, int, int], None]
+
+#: Changes gathered before one rebase; a longer catch-up rebases in several steps.
+MAX_CHANGES_PER_REBASE = 50_000
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A mutation the server refused: the console shows ``message`` and keeps the text as a draft."""
+
+    mutation_id: int
+    name: str
+    args: dict[str, Any]
+    code: str
+    message: str
+    field: str | None
+
+
+@dataclass
+class SyncSummary:
+    pushed: int = 0
+    refused: list[Refusal] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    pulled: int = 0
+    cursor: int = 0
+    pending: int = 0
+    replay_errors: list[tuple[int, str]] = field(default_factory=list)
+
+
+class SyncEngine:
+    def __init__(self, workspace: Workspace, client: ServerClient) -> None:
+        self.workspace = workspace
+        self.client = client
+
+    def sync_once(self, progress: Progress | None = None) -> SyncSummary:
+        """Push everything pending, then pull until up to date. Raises :class:`SyncError`."""
+        summary = SyncSummary()
+        try:
+            state = local.state(self.workspace)
+            if not state.bootstrapped:
+                from supportdesk.sync.bootstrap import bootstrap
+
+                bootstrap(self.workspace, self.client, progress=progress)
+            self.push(summary, progress)
+            self.pull(summary, progress)
+        except SyncError as error:
+            local.set_error(self.workspace, str(error))
+            raise
+        summary.pending = local.pending_count(self.workspace)
+        return summary
+
+    # --- push -----------------------------------------------------------------------------------
+
+    def push(self, summary: SyncSummary, progress: Progress | None = None) -> None:
+        state = local.state(self.workspace)
+        with self.workspace.reading() as connection:
+            total = int(
+                connection.execute("SELECT count(*) FROM outbox WHERE id > ?", (state.last_acked,)).fetchone()[0]
+            )
+        last = state.last_acked
+        while True:
+            with self.workspace.reading() as connection:
+                batch = local.pending(connection, last, MAX_BATCH)
+            if not batch:
+                return
+            try:
+                response = self.client.push(
+                    state.client_id, [{"id": e.id, "name": e.name, "args": e.args} for e in batch]
+                )
+            except ServerRefused as error:
+                if error.code == "gap":
+                    raise SyncError(
+                        f"the server expected mutation {error.error.get('expected')} next but this workspace "
+                        f"has {batch[0].id}: its history differs from the server's (restored from a backup?)"
+                    ) from None
+                raise
+            by_id = {e.id: e for e in batch}
+            for outcome in response.results:
+                entry = by_id.get(outcome.id)
+                summary.warnings.extend(outcome.warnings)
+                if not outcome.ok and entry is not None and outcome.error:
+                    summary.refused.append(
+                        Refusal(
+                            outcome.id,
+                            entry.name,
+                            entry.args,
+                            str(outcome.error.get("code", "invalid")),
+                            str(outcome.error.get("message", "refused")),
+                            outcome.error.get("field"),
+                        )
+                    )
+                    keep_as_draft(self.workspace, entry.name, entry.args)
+            last = response.last_mutation_id
+            local.set_acked(self.workspace, last)
+            summary.pushed += len(response.results)
+            if progress:
+                progress("pushing", summary.pushed, max(total, summary.pushed))
+
+    # --- pull -----------------------------------------------------------------------------------
+
+    def pull(self, summary: SyncSummary, progress: Progress | None = None) -> None:
+        for _attempt in range(5):
+            try:
+                self._pull(summary, progress)
+                return
+            except StaleRebase:
+                continue
+        raise SyncError("the workspace kept changing during sync; try again")
+
+    def _pull(self, summary: SyncSummary, progress: Progress | None) -> None:
+        while True:
+            state = local.state(self.workspace)
+            changes: list[Change] = []
+            cursor, last_acked, more = state.cursor, state.last_acked, True
+            while more and len(changes) < MAX_CHANGES_PER_REBASE:
+                page = self.client.pull(cursor, state.client_id)
+                changes.extend(page.changes)
+                cursor, more = page.cursor, page.more
+                last_acked = max(last_acked, page.last_mutation_id)
+                if progress:
+                    progress("pulling", len(changes), len(changes) + (1 if more else 0))
+            with self.workspace.reading() as connection:
+                top = outbox_max(connection)
+                touched = {k for k in local.touched_keys(connection) if k[0] in TABLE_ORDER}
+            refresh = touched - change_keys(changes)
+            refreshed = self.client.rows(keys_json(refresh)) if refresh else []
+            result = rebase(
+                self.workspace, changes, cursor=cursor, last_acked=last_acked, refreshed=refreshed, outbox_top=top
+            )
+            summary.pulled += len(changes)
+            summary.cursor = result.cursor
+            summary.replay_errors.extend(result.replay_errors)
+            if not more:
+                return
+
+
+def keep_as_draft(workspace: Workspace, name: str, args: dict[str, Any]) -> None:
+    """A refused reply or note goes back to the composer's draft, unless a newer draft exists."""
+    kind = {"ticket.reply": "reply", "ticket.note": "note"}.get(name)
+    if kind is None or not args.get("ticket_id") or not args.get("body"):
+        return
+    import json
+
+    from supportdesk.store.times import to_db, utcnow
+
+    connection = workspace.connect()
+    try:
+        connection.execute(
+            "INSERT INTO draft (ticket_id, kind, body, state, updated_at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT(ticket_id, kind) DO NOTHING",
+            (args["ticket_id"], kind, args["body"], json.dumps({"refused": True}), to_db(utcnow())),
+        )
+    finally:
+        connection.close()

@@ -1,0 +1,116 @@
+"""Server profiles and where their tokens live.
+
+A profile names one server and one agent (``profiles.json`` in the user config directory, no
+secrets in it). The token goes to the OS keyring (the ``keyring`` package); only with an
+explicit ``--insecure-storage`` is it written to a file readable by its owner alone (0600).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+KEYRING_SERVICE = "supportdesk"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+class ProfileError(Exception):
+    """A profile or its token cannot be used; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    server: str
+    agent_email: str = ""
+    storage: str = "keyring"  # or "file"
+
+
+def profiles_path() -> Path:
+    from supportdesk.config import config_dir
+
+    return config_dir() / "profiles.json"
+
+
+def _token_file(name: str) -> Path:
+    from supportdesk.config import config_dir
+
+    return config_dir() / "tokens" / name
+
+
+def load_profiles() -> dict[str, Profile]:
+    path = profiles_path()
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text())
+        return {name: Profile(**value) for name, value in data.items()}
+    except (ValueError, TypeError) as error:
+        raise ProfileError(f"{path} is damaged: {error}") from None
+
+
+def save_profile(profile: Profile) -> None:
+    if not _NAME.match(profile.name):
+        raise ProfileError(f"{profile.name!r} is not a profile name: letters, digits, _ . - (at most 64)")
+    profiles = load_profiles()
+    profiles[profile.name] = profile
+    path = profiles_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({name: asdict(p) for name, p in profiles.items()}, indent=2) + "\n")
+
+
+def get_profile(name: str) -> Profile:
+    profiles = load_profiles()
+    if name not in profiles:
+        known = ", ".join(sorted(profiles)) or "none yet"
+        raise ProfileError(f"no server profile {name!r} (known: {known}): run 'supportdesk login --server URL'")
+    return profiles[name]
+
+
+def store_token(profile: Profile, token: str) -> None:
+    if profile.storage == "file":
+        path = _token_file(profile.name)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(token)
+        path.chmod(0o600)
+        return
+    import keyring
+    from keyring.errors import KeyringError, NoKeyringError
+
+    try:
+        keyring.set_password(KEYRING_SERVICE, _keyring_user(profile), token)
+    except NoKeyringError:
+        raise ProfileError(
+            "no OS keyring is available here: pass --insecure-storage to keep the token in a file only you can read"
+        ) from None
+    except KeyringError as error:
+        raise ProfileError(f"the OS keyring refused the token: {error}") from None
+
+
+def load_token(profile: Profile) -> str:
+    """The profile's token; ``SUPPORTDESK_TOKEN`` is used when none is stored."""
+    token: str | None = None
+    if profile.storage == "file":
+        path = _token_file(profile.name)
+        token = path.read_text().strip() if path.exists() else None
+    else:
+        import keyring
+        from keyring.errors import KeyringError
+
+        try:
+            token = keyring.get_password(KEYRING_SERVICE, _keyring_user(profile))
+        except KeyringError:
+            token = None
+    token = token or os.environ.get("SUPPORTDESK_TOKEN")
+    if not token:
+        raise ProfileError(f"no token stored for profile {profile.name!r}: run 'supportdesk login' again")
+    return token
+
+
+def _keyring_user(profile: Profile) -> str:
+    return f"{profile.name}@{profile.server}"

@@ -1,0 +1,225 @@
+"""Rows of shared tables as they travel between the server and a workspace.
+
+On the wire a row is a JSON object of its columns: times as the store's UTC text
+(``YYYY-MM-DD HH:MM:SS.ffffff``, the form SQLite already holds, so neither side parses them),
+JSON columns as nested values, booleans as booleans. The server encodes what its driver returns
+(text on SQLite, ``datetime`` on PostgreSQL); a workspace writes rows with plain ``sqlite3``
+upserts (an ``UPDATE``, then an ``INSERT`` when no row was there). Neither ``INSERT OR REPLACE`` (its
+implicit delete skips the full-text triggers' delete path) nor ``INSERT … ON CONFLICT DO
+UPDATE`` (SQLite fires the BEFORE INSERT trigger and then the UPDATE triggers, so the old
+full-text tokens are removed twice and the index is corrupted) is safe while the triggers are
+installed; the true upsert is kept for bulk loads, which drop the triggers first.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from supportdesk.store.models import SHARED_TABLES
+from supportdesk.store.times import to_db
+
+#: Shared tables in an order that satisfies their foreign keys (parents first).
+TABLE_ORDER: tuple[str, ...] = SHARED_TABLES
+
+#: Rows that belong to one ticket: who may see them follows the ticket.
+TICKET_SCOPED = frozenset({"ticket", "ticket_tag", "message", "attachment"})
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """What the sync layer needs to know about one shared table."""
+
+    name: str
+    columns: tuple[str, ...]
+    key: tuple[str, ...]
+    times: frozenset[str]
+    json: frozenset[str]
+    booleans: frozenset[str]
+
+    def key_of(self, row: Mapping[str, Any]) -> tuple[Any, ...]:
+        return tuple(row[name] for name in self.key)
+
+    def entity_id(self, key: Sequence[Any]) -> str:
+        """The change log's ``entity_id``: the first key column (a ticket's id for its tags)."""
+        return str(key[0])
+
+
+@cache
+def spec(table_name: str) -> TableSpec:
+    """The spec of a shared table, read from the SQLModel metadata (computed columns left out)."""
+    from sqlalchemy import JSON, Boolean, DateTime
+    from sqlmodel import SQLModel
+
+    import supportdesk.store.models  # noqa: F401
+
+    table = SQLModel.metadata.tables[table_name]
+    columns = [c for c in table.columns if c.computed is None]
+    return TableSpec(
+        name=table_name,
+        columns=tuple(c.name for c in columns),
+        key=tuple(c.name for c in table.primary_key.columns),
+        times=frozenset(c.name for c in columns if isinstance(c.type, DateTime) or _is_time(c.type)),
+        json=frozenset(c.name for c in columns if isinstance(c.type, JSON)),
+        booleans=frozenset(c.name for c in columns if isinstance(c.type, Boolean)),
+    )
+
+
+def _is_time(column_type: Any) -> bool:
+    from sqlalchemy import DateTime
+
+    impl = getattr(column_type, "impl", None)
+    return isinstance(impl, DateTime) or impl is DateTime
+
+
+# --- server side: encode what the driver returned -----------------------------------------------
+
+
+def wire_value(table: TableSpec, column: str, value: Any) -> Any:
+    """One column value in wire form, from whatever the database driver returned."""
+    if value is None:
+        return None
+    if column in table.times:
+        return to_db(value) if isinstance(value, datetime) else str(value)[:26]
+    if column in table.json:
+        return json.loads(value) if isinstance(value, str | bytes) else value
+    if column in table.booleans:
+        return bool(value)
+    return value
+
+
+def wire_row(table: TableSpec, values: Sequence[Any]) -> dict[str, Any]:
+    """A row (values in ``table.columns`` order) as a wire object."""
+    return {name: wire_value(table, name, value) for name, value in zip(table.columns, values, strict=True)}
+
+
+# --- client side: write wire rows into a workspace -------------------------------------------------
+
+
+def local_value(table: TableSpec, column: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if column in table.json:
+        return json.dumps(value, ensure_ascii=False)
+    if column in table.booleans:
+        return 1 if value else 0
+    return value
+
+
+@cache
+def upsert_sql(table_name: str) -> str:
+    table = spec(table_name)
+    names = ", ".join(table.columns)
+    marks = ", ".join("?" * len(table.columns))
+    updates = ", ".join(f"{c} = excluded.{c}" for c in table.columns if c not in table.key)
+    conflict = ", ".join(table.key)
+    action = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
+    return f"INSERT INTO {table_name} ({names}) VALUES ({marks}) ON CONFLICT({conflict}) {action}"
+
+
+@cache
+def update_sql(table_name: str) -> str:
+    table = spec(table_name)
+    sets = ", ".join(f"{c} = ?" for c in table.columns if c not in table.key)
+    where = " AND ".join(f"{c} = ?" for c in table.key)
+    return f"UPDATE {table_name} SET {sets} WHERE {where}"
+
+
+@cache
+def insert_sql(table_name: str) -> str:
+    table = spec(table_name)
+    return f"INSERT INTO {table_name} ({', '.join(table.columns)}) VALUES ({', '.join('?' * len(table.columns))})"
+
+
+def local_tuple(table: TableSpec, row: Mapping[str, Any]) -> tuple[Any, ...]:
+    return tuple(local_value(table, name, row.get(name)) for name in table.columns)
+
+
+_UNIQUE = re.compile(r"UNIQUE constraint failed: (.+)$")
+
+
+def upsert_rows(connection: sqlite3.Connection, table_name: str, rows: Iterable[Mapping[str, Any]]) -> int:
+    """Write server rows over the local copies; returns how many were written.
+
+    The server is the authority: a local row that holds a unique value (an address, a name, a
+    ticket number) the server gives to another row is stale, so it is removed first.
+    """
+    table = spec(table_name)
+    count = 0
+    for row in rows:
+        _write_one(connection, table, local_tuple(table, row))
+        count += 1
+    return count
+
+
+def _write_one(connection: sqlite3.Connection, table: TableSpec, values: tuple[Any, ...]) -> None:
+    key_positions = [table.columns.index(name) for name in table.key]
+    other = [v for i, v in enumerate(values) if i not in key_positions]
+    key = [values[i] for i in key_positions]
+    for _ in range(8):
+        try:
+            if other and connection.execute(update_sql(table.name), (*other, *key)).rowcount:
+                return
+            if (
+                not other
+                and connection.execute(
+                    f"SELECT 1 FROM {table.name} WHERE {' AND '.join(f'{c} = ?' for c in table.key)}", key
+                ).fetchone()
+            ):
+                return
+            connection.execute(insert_sql(table.name), values)
+            return
+        except sqlite3.IntegrityError as error:
+            match = _UNIQUE.search(str(error))
+            if match is None:
+                raise
+            columns = [part.strip().split(".", 1)[1] for part in match.group(1).split(",")]
+            if tuple(columns) == table.key:
+                raise
+            row = dict(zip(table.columns, values, strict=True))
+            where = " AND ".join(f"{c} = ?" for c in columns)
+            not_same = " OR ".join(f"{k} <> ?" for k in table.key)
+            stale = connection.execute(
+                f"SELECT {', '.join(table.key)} FROM {table.name} WHERE {where} AND ({not_same})",
+                [row[c] for c in columns] + [row[k] for k in table.key],
+            ).fetchall()
+            for key in stale:
+                delete_row(connection, table.name, tuple(key))
+    raise sqlite3.IntegrityError(f"cannot write {table.name} row {values[0]!r}")
+
+
+def delete_row(connection: sqlite3.Connection, table_name: str, key: Sequence[Any]) -> None:
+    """Remove a local row; a ticket goes with its tags, messages and their attachments."""
+    table = spec(table_name)
+    if table_name == "ticket":
+        delete_ticket(connection, str(key[0]))
+        return
+    if table_name == "message":
+        connection.execute("DELETE FROM attachment WHERE message_id = ?", (key[0],))
+    where = " AND ".join(f"{name} = ?" for name in table.key)
+    connection.execute(f"DELETE FROM {table_name} WHERE {where}", tuple(key))
+
+
+def delete_ticket(connection: sqlite3.Connection, ticket_id: str) -> None:
+    connection.execute(
+        "DELETE FROM attachment WHERE message_id IN (SELECT id FROM message WHERE ticket_id = ?)", (ticket_id,)
+    )
+    connection.execute("DELETE FROM message WHERE ticket_id = ?", (ticket_id,))
+    connection.execute("DELETE FROM ticket_tag WHERE ticket_id = ?", (ticket_id,))
+    connection.execute("DELETE FROM draft WHERE ticket_id = ?", (ticket_id,))
+    connection.execute("DELETE FROM ticket WHERE id = ?", (ticket_id,))
+
+
+def key_from_wire(table_name: str, key: Sequence[Any] | Mapping[str, Any]) -> tuple[Any, ...]:
+    table = spec(table_name)
+    if isinstance(key, Mapping):
+        return tuple(key[name] for name in table.key)
+    if len(key) != len(table.key):
+        raise ValueError(f"{table_name} is keyed by {', '.join(table.key)}")
+    return tuple(key)

@@ -1,0 +1,273 @@
+"""The background sync of a running console, and the status it shows.
+
+Usage from the console (issue #3)::
+
+    service = SyncService(workspace, on_change=lambda status: app.call_from_thread(bar.show, status))
+    service.start()              # no-op status "not connected" when the workspace follows no server
+    service.sync_now()           # after a local mutation: push it soon
+    service.set_presence(ticket_id, "viewing")   # or "typing", "left"
+    service.viewers(ticket_id)   # who else views or types in it
+    service.stop()
+
+``on_change`` is called from the service's threads with an immutable :class:`SyncStatus`;
+a Textual app hands it to the UI thread with ``call_from_thread`` (never touch widgets here).
+The service pulls on every poke from the server's event stream, on reconnect and on a timer,
+and retries with exponential backoff while the server cannot be reached.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+from supportdesk.store.times import utcnow
+from supportdesk.sync.client import AuthFailed, Offline, ServerClient, SyncError
+
+if TYPE_CHECKING:
+    from supportdesk.store.workspace import Workspace
+    from supportdesk.sync.engine import Refusal
+
+Connection = Literal["local", "connecting", "online", "offline", "error"]
+PRESENCE_TTL = 45.0
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Somebody else in a ticket: ``state`` is ``viewing`` or ``typing``."""
+
+    agent_id: str
+    agent_name: str
+    ticket_id: str
+    state: str
+    at: float
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    """What the status bar shows: online / offline / N pending / last error."""
+
+    connection: Connection = "local"
+    server: str | None = None
+    pending: int = 0
+    syncing: bool = False
+    cursor: int = 0
+    last_sync_at: datetime | None = None
+    last_error: str | None = None
+    refusals: tuple[Refusal, ...] = ()
+    warnings: tuple[str, ...] = ()
+    presence: tuple[Viewer, ...] = field(default_factory=tuple)
+
+    @property
+    def label(self) -> str:
+        """A short plain-text line, e.g. ``online · 3 pending`` or ``offline · 12 pending``."""
+        if self.connection == "local":
+            return "local workspace"
+        parts: list[str] = ["syncing" if self.syncing else self.connection]
+        if self.pending:
+            parts.append(f"{self.pending} pending")
+        if self.last_error and self.connection != "online":
+            parts.append(self.last_error)
+        return " · ".join(parts)
+
+    def viewers(self, ticket_id: str, *, exclude: str | None = None) -> list[Viewer]:
+        now = time.time()
+        return [
+            v for v in self.presence if v.ticket_id == ticket_id and v.agent_id != exclude and now - v.at < PRESENCE_TTL
+        ]
+
+
+class SyncService:
+    """Keeps one workspace in sync with its server while the console runs."""
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        *,
+        on_change: Callable[[SyncStatus], None] | None = None,
+        interval: float = 30.0,
+        max_backoff: float = 60.0,
+        profile: str | None = None,
+        client_factory: Callable[[], ServerClient] | None = None,
+    ) -> None:
+        self.workspace = workspace
+        self.on_change = on_change
+        self.interval = interval
+        self.max_backoff = max_backoff
+        self.profile = profile
+        self._client_factory = client_factory
+        self._status = SyncStatus()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._presence: dict[tuple[str, str], Viewer] = {}
+        self._my_presence: dict[str, str] = {}
+        self._events_client: ServerClient | None = None
+
+    # --- public ---------------------------------------------------------------------------
+
+    @property
+    def status(self) -> SyncStatus:
+        return self._status
+
+    def start(self) -> None:
+        from supportdesk.sync.local import pending_count, state
+
+        current = state(self.workspace)
+        if current.server_url is None:
+            self._update(connection="local", pending=0)
+            return
+        self._update(connection="connecting", server=current.server_url, pending=pending_count(self.workspace))
+        for target, name in ((self._sync_loop, "sync"), (self._events_loop, "sync-events")):
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._events_client is not None:
+            with contextlib.suppress(Exception):
+                self._events_client.close()
+        for thread in self._threads:
+            thread.join(timeout)
+
+    def sync_now(self) -> None:
+        """Ask for a sync round as soon as possible (after a local change)."""
+        from supportdesk.sync.local import pending_count
+
+        with contextlib.suppress(Exception):
+            self._update(pending=pending_count(self.workspace))
+        self._wake.set()
+
+    def set_presence(self, ticket_id: str, state: str) -> None:
+        """Tell the others this agent views / types in / left a ticket (sent in the background)."""
+        if state == "left":
+            self._my_presence.pop(ticket_id, None)
+        else:
+            self._my_presence[ticket_id] = state
+        threading.Thread(target=self._send_presence, args=(ticket_id, state), daemon=True).start()
+
+    def viewers(self, ticket_id: str) -> list[Viewer]:
+        from supportdesk.domain.write import workspace_actor
+
+        me = None
+        with contextlib.suppress(Exception):
+            me = workspace_actor(self.workspace).id
+        return self._status.viewers(ticket_id, exclude=me)
+
+    # --- threads ----------------------------------------------------------------------------
+
+    def _client(self, timeout: float = 30.0) -> ServerClient:
+        if self._client_factory is not None:
+            return self._client_factory()
+        from supportdesk.sync.attach import open_client
+
+        return open_client(self.workspace, self.profile, timeout=timeout)
+
+    def _sync_loop(self) -> None:
+        from supportdesk.sync.engine import SyncEngine
+
+        backoff = 1.0
+        client: ServerClient | None = None
+        while not self._stop.is_set():
+            self._update(syncing=True)
+            try:
+                client = client or self._client()
+                summary = SyncEngine(self.workspace, client).sync_once()
+                self._update(
+                    connection="online",
+                    syncing=False,
+                    pending=summary.pending,
+                    cursor=summary.cursor,
+                    last_sync_at=utcnow(),
+                    last_error=None,
+                    refusals=self._status.refusals + tuple(summary.refused),
+                    warnings=tuple(summary.warnings),
+                )
+                backoff = 1.0
+                wait = self.interval
+                self._resend_presence()
+            except AuthFailed as error:
+                client = _closed(client)
+                self._update(connection="error", syncing=False, last_error=str(error))
+                wait = self.max_backoff
+            except (Offline, OSError) as error:
+                client = _closed(client)
+                self._update(connection="offline", syncing=False, last_error=str(error))
+                wait, backoff = backoff, min(backoff * 2, self.max_backoff)
+            except (SyncError, Exception) as error:
+                client = _closed(client)
+                self._update(connection="error", syncing=False, last_error=str(error) or type(error).__name__)
+                wait, backoff = backoff, min(backoff * 2, self.max_backoff)
+            self._wake.wait(wait)
+            self._wake.clear()
+        _closed(client)
+
+    def _events_loop(self) -> None:
+        backoff = 1.0
+        while not self._stop.is_set():
+            try:
+                client = self._client(timeout=30.0)
+                self._events_client = client
+                with client:
+                    for event, data in client.events(read_timeout=max(60.0, self.interval * 2)):
+                        if self._stop.is_set():
+                            return
+                        backoff = 1.0
+                        if event == "hello":
+                            self._wake.set()  # (re)connected: catch up
+                            self._resend_presence()
+                        elif event == "poke":
+                            if int(data.get("seq", 0)) > self._status.cursor:
+                                self._wake.set()
+                        elif event == "presence":
+                            self._on_presence(data)
+            except Exception as error:
+                if self._stop.is_set():
+                    return
+                if self._status.connection == "online":
+                    self._update(connection="offline", last_error=str(error) or type(error).__name__)
+            self._stop.wait(backoff)
+            backoff = min(backoff * 2, self.max_backoff)
+
+    def _on_presence(self, data: dict[str, Any]) -> None:
+        key = (str(data["agent_id"]), str(data["ticket_id"]))
+        with self._lock:
+            if data.get("state") == "left":
+                self._presence.pop(key, None)
+            else:
+                self._presence[key] = Viewer(
+                    key[0], str(data.get("agent_name", "")), key[1], str(data["state"]), float(data.get("at", 0))
+                )
+            viewers = tuple(self._presence.values())
+        self._update(presence=viewers)
+
+    def _send_presence(self, ticket_id: str, state: str) -> None:
+        with contextlib.suppress(Exception), self._client(timeout=5.0) as client:
+            client.presence(ticket_id, state)
+
+    def _resend_presence(self) -> None:
+        for ticket_id, state in list(self._my_presence.items()):
+            self._send_presence(ticket_id, state)
+
+    def _update(self, **changes: Any) -> None:
+        with self._lock:
+            self._status = replace(self._status, **changes)
+            status = self._status
+        if self.on_change is not None:
+            with contextlib.suppress(Exception):
+                self.on_change(status)
+
+
+def _closed(client: ServerClient | None) -> ServerClient | None:
+    """Close a client after a failure; returns None (the next round opens a fresh connection)."""
+    if client is not None:
+        with contextlib.suppress(Exception):
+            client.close()
+    return None

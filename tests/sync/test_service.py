@@ -1,0 +1,96 @@
+"""The console's background sync: pulls on pokes, shows online/offline/pending, carries presence."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from supportdesk.sync.client import ServerClient
+from supportdesk.sync.service import SyncService, SyncStatus
+from tests.live import Deployment, Replica
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError("the condition did not hold in time")
+
+
+def service_for(deployment: Deployment, replica: Replica, who: str, seen: list[SyncStatus]) -> SyncService:
+    url, token = deployment.server.url, deployment.team.tokens[who]
+    return SyncService(
+        replica.workspace,
+        on_change=seen.append,
+        interval=600,  # the timer never fires here: only pokes and sync_now() trigger rounds
+        max_backoff=0.5,
+        client_factory=lambda: ServerClient(url, token, timeout=5),
+    )
+
+
+def test_a_push_reaches_another_console_through_a_poke_and_presence_is_shared(deployment: Deployment) -> None:
+    sam, tom, bea = deployment.replica("sam"), deployment.replica("tom"), deployment.replica("bea")
+    sam_seen: list[SyncStatus] = []
+    tom_seen: list[SyncStatus] = []
+    bea_seen: list[SyncStatus] = []
+    services = [
+        service_for(deployment, sam, "sam", sam_seen),
+        service_for(deployment, tom, "tom", tom_seen),
+        service_for(deployment, bea, "bea", bea_seen),
+    ]
+    sam_service, tom_service, bea_service = services
+    try:
+        for service in services:
+            service.start()
+        wait_for(lambda: all(s.status.connection == "online" for s in services))
+        created = sam.apply(
+            "ticket.create",
+            {
+                "subject": "Live",
+                "body": "poke me",
+                "requester": {"value": "live@example.com"},
+                "group_id": deployment.team.tier1,
+            },
+        ).result
+        sam_service.sync_now()
+        wait_for(lambda: tom.rows("SELECT number FROM ticket WHERE id = ?", created["ticket_id"]) == [(1,)])
+        assert sam_service.status.pending == 0
+        sam_service.set_presence(created["ticket_id"], "typing")
+        wait_for(lambda: [v.agent_name for v in tom_service.viewers(created["ticket_id"])] == ["Sam Agent"])
+        assert tom_service.viewers(created["ticket_id"])[0].state == "typing"
+        assert sam_service.viewers(created["ticket_id"]) == []  # not oneself
+        time.sleep(0.5)
+        assert bea_service.viewers(created["ticket_id"]) == []  # another group's ticket
+        sam_service.set_presence(created["ticket_id"], "left")
+        wait_for(lambda: tom_service.viewers(created["ticket_id"]) == [])
+        assert tom_seen[-1].label.startswith("online")
+
+        deployment.server.kill()
+        wait_for(lambda: sam_service.status.connection == "offline")
+        sam.apply("ticket.note", {"ticket_id": created["ticket_id"], "body": "written offline"})
+        sam_service.sync_now()
+        wait_for(lambda: sam_service.status.pending == 1 and sam_service.status.connection == "offline")
+        assert "offline" in sam_service.status.label and "1 pending" in sam_service.status.label
+        deployment.server.start()
+        wait_for(lambda: sam_service.status.connection == "online" and sam_service.status.pending == 0)
+        wait_for(lambda: tom.rows("SELECT count(*) FROM message WHERE body = 'written offline'") == [(1,)])
+    finally:
+        for service in services:
+            service.stop()
+        for replica in (sam, tom, bea):
+            replica.close()
+
+
+def test_a_workspace_without_a_server_reports_local(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from supportdesk.store.workspace import Workspace
+
+    assert isinstance(tmp_path, Path)
+    seen: list[SyncStatus] = []
+    service = SyncService(Workspace.open(tmp_path / "ws"), on_change=seen.append)
+    service.start()
+    service.stop()
+    assert seen[-1].connection == "local" and seen[-1].label == "local workspace"
