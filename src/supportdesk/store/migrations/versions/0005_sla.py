@@ -11,6 +11,7 @@ Revises: 0004_sync
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 import sqlmodel
@@ -38,6 +39,8 @@ REPORT_CREATED = (
 REPORT_SOLVED = ("solved_at", *DIMENSIONS, "resolution_s", "replies", "reopens")
 _ID = sqlmodel.sql.sqltypes.AutoString(length=36)
 _TIME = sqlmodel.sql.sqltypes.UTCDateTime()
+#: ``ticket_timing.due_at`` when no clock runs (a frozen copy of store.sla.NO_DEADLINE).
+NO_DEADLINE = datetime(9999, 12, 31, tzinfo=UTC)
 
 
 def upgrade() -> None:
@@ -156,13 +159,21 @@ def upgrade() -> None:
     )
     op.create_index("ix_survey_answered", "survey", ["answered_at"], unique=False)
     op.create_index("ix_survey_ticket", "survey", ["ticket_id"], unique=False)
+    # Values are bound, not written as SQLite literals: PostgreSQL wants a boolean for ``paused``
+    # and a time with its zone for ``due_at`` (UTCDateTime binds each engine's own form).
     op.execute(
-        "INSERT INTO ticket_timing (ticket_id, created_at, solved_at, done_at, channel, group_id, assignee_id, "
-        "history, clocks, due_at, paused, sla_met, sla_missed, replies, next_reply_total_s, next_reply_count, "
-        "reopens, handle_s) "
-        "SELECT id, created_at, CASE WHEN status IN ('solved', 'closed') THEN solved_at END, "
-        "CASE WHEN status IN ('solved', 'closed') THEN coalesce(solved_at, updated_at) END, channel, group_id, "
-        "assignee_id, '[]', '[]', '9999-12-31 00:00:00.000000', 0, 0, 0, 0, 0, 0, 0, 0 FROM ticket"
+        sa.text(
+            "INSERT INTO ticket_timing (ticket_id, created_at, solved_at, done_at, channel, group_id, assignee_id, "
+            "history, clocks, due_at, paused, sla_met, sla_missed, replies, next_reply_total_s, next_reply_count, "
+            "reopens, handle_s) "
+            "SELECT id, created_at, CASE WHEN status IN ('solved', 'closed') THEN solved_at END, "
+            "CASE WHEN status IN ('solved', 'closed') THEN coalesce(solved_at, updated_at) END, channel, group_id, "
+            "assignee_id, :empty, :empty, :no_deadline, :paused, 0, 0, 0, 0, 0, 0, 0 FROM ticket"
+        ).bindparams(
+            sa.bindparam("empty", [], type_=sa.JSON()),
+            sa.bindparam("no_deadline", NO_DEADLINE, type_=_TIME),
+            sa.bindparam("paused", False, type_=sa.Boolean()),
+        )
     )
     if op.get_bind().dialect.name == "sqlite":
         # Without statistics SQLite may build a Bloom filter over every ticket before the first
