@@ -8,7 +8,7 @@ import pytest
 
 from supportdesk.domain import feedback, write
 from supportdesk.domain.context import SYSTEM
-from supportdesk.domain.errors import Conflict, PermissionDenied, ValidationFailed
+from supportdesk.domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from supportdesk.store import reads
 from tests.conftest import Team
 
@@ -81,8 +81,19 @@ def test_forged_tokens_are_refused(team: Team, forge: Any) -> None:
 
 
 def test_a_genuine_token_for_a_survey_that_does_not_exist_is_refused(team: Team) -> None:
-    with pytest.raises(PermissionDenied, match="not valid"):
+    with pytest.raises(NotFound, match="no longer exists"):
         answer(team, token_for(team, "0190c0de-0000-7000-8000-000000000000"), csat="good")
+
+
+def test_erasing_the_customer_erases_their_survey_comment_and_keeps_the_rating(team: Team) -> None:
+    ticket_id = solved_ticket(team)
+    (survey,) = surveys(team, ticket_id)
+    answer(team, token_for(team, survey["id"]), csat="bad", comment="Kim Example here, call me on 555-0100")
+    with team.workspace.reading() as connection:
+        customer_id = connection.execute("SELECT requester_id FROM ticket WHERE id = ?", (ticket_id,)).fetchone()[0]
+    write.apply(team.workspace, "customer.erase", {"customer_id": customer_id}, actor=SYSTEM)
+    (erased,) = surveys(team, ticket_id)
+    assert (erased["comment"], erased["csat"]) == ("(erased)", "bad")
 
 
 def test_an_answer_needs_a_rating_in_range(team: Team) -> None:

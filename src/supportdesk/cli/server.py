@@ -47,6 +47,9 @@ def serve(
     rate: Annotated[float, typer.Option("--rate-limit", min=0, help="Requests/s per token (0: none).")] = 100.0,
     burst: Annotated[int, typer.Option("--burst", min=1, help="Requests a token may send at once.")] = 400,
     keepalive: Annotated[float, typer.Option("--keepalive", min=0.1, help="Seconds between SSE keep-alives.")] = 15.0,
+    feedback_limit: Annotated[
+        int, typer.Option("--feedback-limit", min=0, help="Survey requests a minute per address (0: none).")
+    ] = 30,
 ) -> None:
     """Run the team server (FastAPI + uvicorn); GET /v1/health answers when it is ready.
 
@@ -58,7 +61,8 @@ def serve(
     from supportdesk.server.run import serve as run_server
 
     try:
-        run_server(db, host, port, ServerConfig(rate=rate, burst=burst, keepalive=keepalive))
+        config = ServerConfig(rate=rate, burst=burst, keepalive=keepalive, feedback_limit=feedback_limit)
+        run_server(db, host, port, config)
     except DatabaseError as error:
         fail(str(error), SERVER)
 

@@ -54,18 +54,44 @@ def link(base_url: str, token: str) -> str:
     return f"{base_url.rstrip('/')}/v1/feedback/{token}"
 
 
-def secret_from(connection: Any) -> bytes:
-    """The authority's signing secret (SQLAlchemy connection), made on first use."""
-    from sqlalchemy import insert, select
+def stored_secret(connection: Any) -> bytes | None:
+    """The authority's signing secret (SQLAlchemy connection), None before the first survey link."""
+    from sqlalchemy import select
 
     from supportdesk.domain.tx import table
 
     settings = table("workspace_setting")
     value = connection.execute(select(settings.c.value).where(settings.c.key == SECRET_KEY)).scalar()
-    if not value:
-        value = secrets.token_hex(32)
-        connection.execute(insert(settings).values(key=SECRET_KEY, value=value))
-    return bytes.fromhex(str(value))
+    return bytes.fromhex(str(value)) if value else None
+
+
+def secret_from(connection: Any) -> bytes:
+    """The authority's signing secret (SQLAlchemy connection), made on first use."""
+    from sqlalchemy import insert
+
+    from supportdesk.domain.tx import table
+
+    secret = stored_secret(connection)
+    if secret is None:
+        secret = secrets.token_bytes(32)
+        connection.execute(insert(table("workspace_setting")).values(key=SECRET_KEY, value=secret.hex()))
+    return secret
+
+
+def lock_survey(tx: Tx, survey_id: str) -> dict[str, Any] | None:
+    """The survey row, locked until the answer commits.
+
+    On PostgreSQL two answers to one link may race: the second waits here for the first to
+    commit and then sees it answered. SQLite writers are serial already (no FOR UPDATE there).
+    """
+    from sqlalchemy import select
+
+    from supportdesk.domain.tx import table
+
+    surveys = table("survey")
+    statement = select(surveys).where(surveys.c.id == survey_id).with_for_update()
+    found = tx.connection.execute(statement).mappings().first()
+    return dict(found) if found else None
 
 
 def issue_surveys(tx: Tx, ticket_ids: Iterable[str]) -> list[str]:

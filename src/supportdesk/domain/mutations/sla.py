@@ -338,9 +338,9 @@ def answer_survey(tx: Tx, args: AnswerSurvey) -> dict[str, Any]:
     if not tx.context.authority:
         raise PermissionDenied("survey answers are recorded by the server", field="token")
     survey_id = feedback.verify_token(feedback.secret_from(tx.connection), args.token)
-    survey = tx.row("survey", survey_id)
+    survey = feedback.lock_survey(tx, survey_id)
     if survey is None:
-        raise feedback.InvalidToken("this survey link is not valid", field="token")
+        raise NotFound("this survey no longer exists", field="token")
     if survey["answered_at"] is not None:
         raise Conflict("this survey was already answered", field="token")
     if args.csat is None and args.ces is None and args.nps is None:
