@@ -9,10 +9,11 @@ from typing import Any
 from supportdesk.domain.context import SYSTEM
 from supportdesk.server.apply import apply_as
 from supportdesk.server.changes import read_row
-from supportdesk.store.sla import page_sla
+from supportdesk.store.sla import NO_DEADLINE, page_sla
 from supportdesk.store.times import to_db
 from supportdesk.sync.rows import spec, wire_row
 from supportdesk.sync.wire import SCHEMA_VERSION
+from tests.cli.helpers import supportdesk
 from tests.live import Deployment, Replica
 from tests.sync.compare import differences, replica_view, server_count, server_view
 
@@ -147,3 +148,53 @@ def test_clocks_on_a_synced_client_are_the_servers(deployment: Deployment) -> No
     finally:
         sam.close()
         tom.close()
+
+
+def test_a_server_upgraded_from_before_slas_rebuilds_its_clocks_and_the_replicas_get_them(
+    deployment: Deployment,
+) -> None:
+    team = deployment.team
+    policy = {"name": "Normal", "priority": "normal", "first_reply_minutes": 60, "resolution_minutes": 600}
+    apply_as(team.db, SYSTEM, "sla.policy.create", policy)
+    sam = deployment.replica("sam")
+    try:
+        ticket_id = sam.apply(
+            "ticket.create", {"subject": "Slow site", "body": "Very slow.", "requester": {"value": "lu@example.com"}}
+        ).result["ticket_id"]
+        sam.apply("ticket.reply", {"ticket_id": ticket_id, "body": "Looking.", "status": "pending"})
+        sam.sync()
+        kept = server_timing(deployment, ticket_id)
+        assert kept["first_reply_s"] is not None and kept["paused"] is True
+        # what the 0005 migration leaves on both sides: an empty row per ticket
+        with team.db.engine.begin() as connection:
+            connection.execute(empty_timing(), EMPTY)
+        with sam.workspace.engine.begin() as connection:
+            connection.execute(empty_timing(), EMPTY)
+        refused = supportdesk("-w", str(sam.workspace.root), "sla", "rebuild")
+        assert refused.returncode == 2 and refused.stderr.count("\n") == 1
+        assert "takes its clocks from it" in refused.stderr
+        done = supportdesk("sla", "rebuild", "--db", deployment.server.db)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith("rebuilt the clocks of 1 tickets")
+        assert server_timing(deployment, ticket_id) == kept
+        sam.sync()
+        assert replica_timing(sam, ticket_id) == kept
+    finally:
+        sam.close()
+
+
+EMPTY = {"nothing": [], "no_deadline": NO_DEADLINE, "no": False}
+
+
+def empty_timing() -> Any:
+    from sqlalchemy import JSON, Boolean, bindparam, text
+    from sqlmodel.sql.sqltypes import UTCDateTime
+
+    return text(
+        "UPDATE ticket_timing SET history = :nothing, clocks = :nothing, due_at = :no_deadline, paused = :no, "
+        "policy_id = NULL, first_reply_s = NULL, replies = 0, first_reply_due = NULL, breach_at = NULL"
+    ).bindparams(
+        bindparam("nothing", type_=JSON()),
+        bindparam("no_deadline", type_=UTCDateTime()),
+        bindparam("no", type_=Boolean()),
+    )

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from supportdesk.cli.options import CsvOpt, JsonOpt, PlainOpt
+from supportdesk.cli.server import DbOpt
 from supportdesk.cli.state import STATE
 
 app = typer.Typer(help="SLA policies, business hours and each ticket's clocks.", no_args_is_help=True)
@@ -171,20 +172,32 @@ def show(
 
 
 @app.command("rebuild")
-def rebuild() -> None:
+def rebuild(db: DbOpt = None) -> None:
     """Recompute every ticket's clocks and report facts from the audit trail.
 
-    Needed once after upgrading a workspace made before SLAs existed, or after a bulk import.
+    Needed once after upgrading a workspace or a team server made before SLAs existed, or after
+    a bulk import. With --db it rebuilds a team server's database (the rows that change reach
+    every synced workspace with its next pull); a workspace that follows a server takes the
+    server's clocks and refuses.
 
-    Example: supportdesk sla rebuild
+    Example: supportdesk sla rebuild --db postgresql://support@localhost/supportdesk
     """
     import time
 
+    started = time.perf_counter()
+    count = _rebuild_server(db) if db else _rebuild_workspace()
+    typer.echo(f"rebuilt the clocks of {count:,} tickets in {time.perf_counter() - started:.1f}s")
+
+
+def _rebuild_workspace() -> int:
+    from supportdesk.cli.errors import fail
     from supportdesk.domain.timing import rebuild as rebuild_all
 
-    started = time.perf_counter()
     connection = STATE.workspace().connect()
     try:
+        server = connection.execute("SELECT server_url FROM sync_state WHERE id = 1").fetchone()
+        if server and server[0]:
+            fail(f"this workspace follows {server[0]} and takes its clocks from it: rebuild the server's (--db)")
         connection.execute("BEGIN IMMEDIATE")
         count = rebuild_all(connection)
         connection.execute("COMMIT")
@@ -194,4 +207,23 @@ def rebuild() -> None:
         raise
     finally:
         connection.close()
-    typer.echo(f"rebuilt the clocks of {count:,} tickets in {time.perf_counter() - started:.1f}s")
+    return count
+
+
+def _rebuild_server(db: str) -> int:
+    """Rebuild a server's tickets through its write path, a thousand tickets a transaction."""
+    from sqlalchemy import text
+
+    from supportdesk.cli.server import _database
+    from supportdesk.domain.context import SYSTEM
+    from supportdesk.server.apply import apply_as
+
+    database = _database(db)
+    try:
+        with database.engine.connect() as connection:
+            ticket_ids = [row[0] for row in connection.execute(text("SELECT id FROM ticket ORDER BY id"))]
+        for start in range(0, len(ticket_ids), 1000):
+            apply_as(database, SYSTEM, "sla.rebuild", {"ticket_ids": ticket_ids[start : start + 1000]})
+    finally:
+        database.dispose()
+    return len(ticket_ids)

@@ -40,6 +40,7 @@ SOLVED = frozenset({"solved", "closed"})
 METRICS = ("first_reply", "next_reply", "resolution")
 
 Event = list[Any]  # [epoch seconds, kind, value]
+Record = tuple[float, str, Any, Any, str | None]  # a ticket's audit record: at, field, before, after, actor
 
 
 # --- history ----------------------------------------------------------------------------------
@@ -58,7 +59,7 @@ def event_for(field_name: str, before: Any, after: Any, actor_id: str | None, at
     return None
 
 
-def history_from_records(records: Iterable[tuple[float, str, Any, Any, str | None]], status_now: str) -> list[Event]:
+def history_from_records(records: Iterable[Record], status_now: str) -> list[Event]:
     """Events from ``(at, field, before, after, actor_id)`` records of one ticket, in order.
 
     A ``created`` event takes the status the ticket had before its first status change, or its
@@ -393,11 +394,7 @@ def refresh_from_tx(tx: Any) -> None:
     Runs in the mutation's transaction (see :mod:`supportdesk.domain.automation`). The row is
     derived data: it is written without audit events of its own.
     """
-    from sqlalchemy import select
-
-    from supportdesk.domain.tx import table
-
-    new_events: dict[str, list[tuple[float, str, Any, Any, str | None]]] = {}
+    new_events: dict[str, list[Record]] = {}
     for record in tx.audited:
         if record.entity == "ticket":
             new_events.setdefault(record.entity_id, []).append(
@@ -408,9 +405,7 @@ def refresh_from_tx(tx: Any) -> None:
             new_events.setdefault(str(touched.key[0]), [])
     if not new_events:
         return
-    policies = [dict(r) for r in tx.connection.execute(select(table("sla_policy"))).mappings()]
-    calendars = [dict(r) for r in tx.connection.execute(select(table("sla_calendar"))).mappings()] if policies else []
-    book = PolicyBook.load(policies, calendars)
+    book = load_book(tx)
     for ticket_id, records in new_events.items():
         ticket = tx.row("ticket", ticket_id)
         if ticket is None:
@@ -430,15 +425,24 @@ def _differs(current: Mapping[str, Any], values: Mapping[str, Any]) -> bool:
     return any(current.get(key) != value for key, value in values.items())
 
 
+def load_book(tx: Any) -> PolicyBook:
+    """The policies and calendars, read in the mutation's transaction (either engine)."""
+    from sqlalchemy import select
+
+    from supportdesk.domain.tx import table
+
+    policies = [dict(r) for r in tx.connection.execute(select(table("sla_policy"))).mappings()]
+    calendars = [dict(r) for r in tx.connection.execute(select(table("sla_calendar"))).mappings()] if policies else []
+    return PolicyBook.load(policies, calendars)
+
+
 def retime_all(tx: Any) -> int:
     """Recompute the clocks of every unsolved ticket (after a policy or calendar change)."""
     from sqlalchemy import select
 
     from supportdesk.domain.tx import table
 
-    policies = [dict(r) for r in tx.connection.execute(select(table("sla_policy"))).mappings()]
-    calendars = [dict(r) for r in tx.connection.execute(select(table("sla_calendar"))).mappings()]
-    book = PolicyBook.load(policies, calendars)
+    book = load_book(tx)
     ticket, timing = table("ticket"), table("ticket_timing")
     rows = tx.connection.execute(
         select(timing, ticket.c.priority)
@@ -455,6 +459,55 @@ def retime_all(tx: Any) -> int:
 
 
 # --- rebuilding from the audit trail ----------------------------------------------------------
+
+
+def derived_row(ticket: Mapping[str, Any], records: Sequence[Record], book: PolicyBook) -> dict[str, Any]:
+    """A ticket's timing columns (all but the key and handle time) from its audit records."""
+    history = history_from_records(records, str(ticket["status"]))
+    values = timing_row(history, book.targets(str(ticket["priority"]), ticket["group_id"]))
+    values.update(ticket_dims(ticket))
+    return values
+
+
+def rebuild_tickets(tx: Any, ticket_ids: Sequence[str]) -> int:
+    """:func:`rebuild` on the write path (SQLAlchemy, either engine): the rows that change are
+    written like any other, so on the server they reach every replica. Returns how many changed."""
+    from sqlalchemy import func, select
+
+    from supportdesk.domain.tx import table
+
+    book = load_book(tx)
+    audit, handles = table("audit_event"), table("handle_time")
+    records: dict[str, list[Record]] = {ticket_id: [] for ticket_id in ticket_ids}
+    found = tx.connection.execute(
+        select(audit.c.entity_id, audit.c.at, audit.c.field, audit.c.before, audit.c.after, audit.c.actor_id)
+        .where(audit.c.entity == "ticket", audit.c.entity_id.in_(list(ticket_ids)))
+        .order_by(audit.c.entity_id, audit.c.id)
+    )
+    for entity_id, at, field_name, before, after, actor_id in found:
+        records[entity_id].append((at.timestamp(), field_name, before, after, actor_id))
+    handle = dict(
+        tx.connection.execute(
+            select(handles.c.ticket_id, func.sum(handles.c.seconds))
+            .where(handles.c.ticket_id.in_(list(ticket_ids)))
+            .group_by(handles.c.ticket_id)
+        ).all()
+    )
+    changed = 0
+    for ticket_id in ticket_ids:
+        ticket = tx.row("ticket", ticket_id)
+        if ticket is None:
+            continue
+        values = {**derived_row(ticket, records[ticket_id], book), "handle_s": int(handle.get(ticket_id) or 0)}
+        current = tx.row("ticket_timing", ticket_id)
+        if current is None:
+            tx.insert("ticket_timing", {"ticket_id": ticket_id, **values})
+        elif _differs(current, values):
+            tx.write_quietly("ticket_timing", ticket_id, values)
+        else:
+            continue
+        changed += 1
+    return changed
 
 
 def rebuild(connection: Any, *, ticket_ids: Sequence[str] | None = None, chunk: int = 2000) -> int:
@@ -477,7 +530,7 @@ def rebuild(connection: Any, *, ticket_ids: Sequence[str] | None = None, chunk: 
             row[0]: dict(zip(_TICKET_COLUMNS, row, strict=True))
             for row in connection.execute(f"SELECT {', '.join(_TICKET_COLUMNS)} FROM ticket WHERE id IN ({marks})", ids)
         }
-        records: dict[str, list[tuple[float, str, Any, Any, str | None]]] = {ticket_id: [] for ticket_id in ids}
+        records: dict[str, list[Record]] = {ticket_id: [] for ticket_id in ids}
         for entity_id, at, field_name, before, after, actor_id in connection.execute(
             "SELECT entity_id, at, field, before, after, actor_id FROM audit_event "
             f"WHERE entity = 'ticket' AND entity_id IN ({marks}) ORDER BY entity_id, id",
@@ -493,10 +546,9 @@ def rebuild(connection: Any, *, ticket_ids: Sequence[str] | None = None, chunk: 
             ticket = tickets[ticket_id]
             for name in ("created_at", "updated_at", "solved_at"):
                 ticket[name] = from_db(ticket[name])
-            history = history_from_records(records[ticket_id], ticket["status"])
-            values = timing_row(history, book.targets(ticket["priority"], ticket["group_id"]))
-            values.update(ticket_dims(ticket))
-            rows.append(_db_row(ticket_id, values, handle.get(ticket_id, 0), to_db))
+            rows.append(
+                _db_row(ticket_id, derived_row(ticket, records[ticket_id], book), handle.get(ticket_id, 0), to_db)
+            )
         connection.executemany(INSERT_TIMING, rows)
         written += len(rows)
     return written

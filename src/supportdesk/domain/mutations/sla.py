@@ -199,6 +199,19 @@ def delete_policy(tx: Tx, args: DeleteSLAThing) -> dict[str, Any]:
     return {"policy_id": args.id, "retimed": timing.retime_all(tx)}
 
 
+class RebuildTimings(Args):
+    ticket_ids: list[str] = Field(min_length=1, max_length=1000)
+
+
+@mutation("sla.rebuild", RebuildTimings, roles=ADMINS)
+def rebuild_timings(tx: Tx, args: RebuildTimings) -> dict[str, Any]:
+    """Derive tickets' clocks and report facts again from the audit trail (the authority only:
+    a synced workspace holds just its own part of the trail, and takes the server's rows)."""
+    if not tx.context.authority:
+        raise PermissionDenied("clocks are rebuilt where the whole audit trail is: on the server", field="ticket_ids")
+    return {"rebuilt": timing.rebuild_tickets(tx, args.ticket_ids)}
+
+
 # --- routing rules ------------------------------------------------------------------------------
 
 
