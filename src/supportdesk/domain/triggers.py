@@ -337,11 +337,21 @@ def _group_agents(tx: Tx, group_id: str) -> list[dict[str, Any]]:
 
 
 def pick_round_robin(tx: Tx, group_id: str) -> str:
-    """The group's next agent after the one it last gave a ticket to (by name order)."""
+    """The group's next agent after the one it last gave a ticket to (by name order).
+
+    The cursor row stays locked until the write commits, so two tickets arriving at once on
+    PostgreSQL go to two agents (SQLite writers are serial already).
+    """
+    from sqlalchemy import select
+
+    from supportdesk.domain.tx import table
+
     agents = _group_agents(tx, group_id)
     if not agents:
         raise ValidationFailed("the group has no agents to assign to", field="assign")
-    cursor = tx.row("assignment_cursor", group_id)
+    cursors = table("assignment_cursor")
+    locked = select(cursors).where(cursors.c.group_id == group_id).with_for_update()
+    cursor = tx.connection.execute(locked).mappings().first()
     ids = [a["id"] for a in agents]
     chosen = ids[0]
     if cursor is not None and cursor["agent_id"] in ids:

@@ -1,13 +1,18 @@
-"""SLA rows (clocks, surveys, handle time) travel only with their ticket; policies and rules are
-team-wide; the survey signing secret never leaves the server."""
+"""SLAs on the team server, on both engines: SLA rows (clocks, surveys, handle time) travel only
+with their ticket, policies and rules are team-wide, the survey signing secret never leaves the
+server, the query language's ``sla:`` terms work over REST, and round-robin survives a rush."""
 
 from __future__ import annotations
 
 import json
+import threading
+from collections import Counter
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
+from sqlmodel.sql.sqltypes import UTCDateTime
 
 from supportdesk.domain import feedback
 from supportdesk.domain.context import SYSTEM
@@ -127,3 +132,77 @@ def test_the_survey_secret_never_leaves_the_server(deployment: Deployment) -> No
         everything += admin.get("/v1/tickets/1").text
     assert "survey_secret" not in everything
     assert secret.hex() not in everything
+
+
+def test_sla_terms_of_the_query_language_work_over_rest(deployment: Deployment) -> None:
+    db = deployment.team.db
+    apply_as(db, SYSTEM, "sla.policy.create", {"name": "Normal", "priority": "normal", "first_reply_minutes": 30})
+    apply_as(db, SYSTEM, "sla.policy.create", {"name": "High", "priority": "high", "first_reply_minutes": 300})
+    with deployment.api("sam") as sam:
+        create_ticket(sam, "sam-sla-queries", 1, subject="Soon")
+        create_ticket(sam, "sam-sla-queries", 2, subject="Later", priority="high")
+        paused = create_ticket(sam, "sam-sla-queries", 3, subject="Paused")
+        create_ticket(sam, "sam-sla-queries", 4, subject="No policy", priority="low")
+        change = {"ticket_id": paused["ticket_id"], "status": "on_hold"}
+        assert push(sam, "sam-sla-queries", [{"id": 5, "name": "ticket.set_status", "args": change}]).json()["results"][
+            0
+        ]["ok"]
+
+        def subjects(query: str) -> list[str]:
+            found = sam.get("/v1/tickets", params={"query": query})
+            assert found.status_code == 200, found.text
+            return sorted(t["subject"] for t in found.json()["tickets"])
+
+        assert subjects("sla:due<1h") == ["Soon"]
+        assert subjects("sla:due>1h") == ["Later"]
+        assert subjects("sla:paused") == ["Paused"]
+        assert subjects("sla:active") == ["Later", "Soon"]
+        assert subjects("sla:none") == ["No policy"]
+        assert subjects("sla:breached") == []
+        soon = sam.get("/v1/tickets", params={"query": "sla:due<1h"}).json()["tickets"][0]["id"]
+        with db.engine.begin() as connection:  # as if its half hour had passed
+            hour_ago = datetime.now(UTC) - timedelta(hours=1)
+            connection.execute(
+                text("UPDATE ticket_timing SET breach_at = :at WHERE ticket_id = :t").bindparams(
+                    bindparam("at", type_=UTCDateTime())
+                ),
+                {"at": hour_ago, "t": soon},
+            )
+        assert subjects("sla:breached") == ["Soon"]
+
+
+def test_round_robin_gives_tickets_moved_in_at_once_to_each_agent_in_turn(deployment: Deployment) -> None:
+    """Moving tickets into a group does not take the ticket-number lock that serialises
+    creations, so only the cursor's own row lock keeps two of them from going to one agent."""
+    team = deployment.team
+    tickets = [
+        apply_as(
+            team.db, SYSTEM, "ticket.create", {"subject": f"Rush {n}", "body": "?", "requester": {"value": "r@x.test"}}
+        )[0]["ticket_id"]
+        for n in range(8)
+    ]
+    rule = {
+        "name": "Tier 1 round robin",
+        "when": ["updated"],
+        "conditions": {"group": "Tier 1"},
+        "actions": [{"assign": "round_robin"}],
+    }
+    apply_as(team.db, SYSTEM, "rule.create", {"definition": rule})
+    start = threading.Barrier(len(tickets))
+    outcomes: list[bool] = []
+
+    def move(index: int) -> None:
+        with deployment.api("ada") as client:
+            mutation = {"id": 1, "name": "ticket.assign", "args": {"ticket_id": tickets[index], "group_id": team.tier1}}
+            start.wait()
+            outcomes.append(push(client, f"rush-client-{index}", [mutation]).json()["results"][0]["ok"])
+
+    threads = [threading.Thread(target=move, args=(index,)) for index in range(len(tickets))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes == [True] * len(tickets)
+    with team.db.engine.connect() as connection:
+        assignees = Counter(row[0] for row in connection.execute(text("SELECT assignee_id FROM ticket")))
+    assert assignees == {team.ids["sam"]: 4, team.ids["tom"]: 4}
