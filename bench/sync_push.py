@@ -1,8 +1,10 @@
 """Pushes per second on SQLite and on PostgreSQL, one mutation per push and 500 per push.
 
-Usage: python bench/sync_push.py [--count 1000] [--postgres]   (PostgreSQL needs
+Usage: python bench/sync_push.py [--count 1000] [--postgres] [--sla]   (PostgreSQL needs
 SUPPORTDESK_TEST_PG_URL, see the README). Each mutation is an internal note on one of 50
 tickets (a ticket's full-text document holds all its messages, so notes spread as in real use).
+With --sla the server has an SLA policy on business hours and three routing rules, and each
+mutation is a public reply instead, which rewrites its ticket's clocks (issue #7's write hook).
 """
 
 from __future__ import annotations
@@ -19,8 +21,42 @@ from sync_harness import Server, fresh_postgres, make_team
 TICKETS = 50
 
 
-def run(db: str, tmp: Path, count: int) -> tuple[float, float]:
+RULES = [
+    {
+        "name": f"Rule {n}",
+        "when": ["created", "updated"],
+        "conditions": {"words": [f"word{n}"]},
+        "actions": [{"add_tags": [f"t{n}"]}],
+    }
+    for n in range(3)
+]
+
+
+def add_service_levels(db: str) -> None:
+    """A business-hours policy for every ticket the benchmark makes, and rules that never match."""
+    from supportdesk.domain.context import SYSTEM
+    from supportdesk.server.apply import apply_as
+    from supportdesk.server.db import open_database
+
+    database = open_database(db)
+    try:
+        hours = {day: [["08:00", "18:00"]] for day in ("mon", "tue", "wed", "thu", "fri")}
+        calendar = {"name": "Office", "timezone": "Europe/London", "hours": hours, "holidays": ["2026-12-25"]}
+        calendar_id = apply_as(database, SYSTEM, "sla.calendar.create", calendar)[0]["calendar_id"]
+        targets = {"first_reply_minutes": 60, "next_reply_minutes": 120, "resolution_minutes": 2400}
+        policy = {"name": "Normal", "priority": "normal", "calendar_id": calendar_id, **targets}
+        apply_as(database, SYSTEM, "sla.policy.create", policy)
+        for rule in RULES:
+            apply_as(database, SYSTEM, "rule.create", {"definition": rule})
+    finally:
+        database.dispose()
+
+
+def run(db: str, tmp: Path, count: int, sla: bool = False) -> tuple[float, float]:
     tokens = make_team(db)
+    if sla:
+        add_service_levels(db)
+    name = "ticket.reply" if sla else "ticket.note"
     token = next(iter(tokens.values()))
     with (
         Server(db, tmp / "server.log") as server,
@@ -44,7 +80,7 @@ def run(db: str, tmp: Path, count: int) -> tuple[float, float]:
                 json={
                     "client_id": "bench-single",
                     "schema_version": 1,
-                    "mutations": [{"id": index, "name": "ticket.note", "args": args}],
+                    "mutations": [{"id": index, "name": name, "args": args}],
                 },
             )
             assert response.json()["results"][0]["ok"]
@@ -52,7 +88,7 @@ def run(db: str, tmp: Path, count: int) -> tuple[float, float]:
         started = time.perf_counter()
         for start in range(1, count + 1, 500):
             batch = [
-                {"id": i, "name": "ticket.note", "args": {"ticket_id": tickets[i % TICKETS], "body": f"batched {i}"}}
+                {"id": i, "name": name, "args": {"ticket_id": tickets[i % TICKETS], "body": f"batched {i}"}}
                 for i in range(start, min(start + 500, count + 1))
             ]
             response = client.post(
@@ -67,13 +103,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--postgres", action="store_true", help="Also measure PostgreSQL.")
+    parser.add_argument("--sla", action="store_true", help="SLA policy and rules on; push public replies.")
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
-        single, batched = run(str(tmp / "server.db"), tmp, options.count)
+        single, batched = run(str(tmp / "server.db"), tmp, options.count, options.sla)
         print(f"SQLite:     {single:,.0f} pushes/s (1 mutation each), {batched:,.0f} mutations/s in pushes of 500")
         if options.postgres:
-            single, batched = run(fresh_postgres("bench_push"), tmp, options.count)
+            single, batched = run(fresh_postgres("bench_push"), tmp, options.count, options.sla)
             print(f"PostgreSQL: {single:,.0f} pushes/s (1 mutation each), {batched:,.0f} mutations/s in pushes of 500")
 
 

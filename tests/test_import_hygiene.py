@@ -41,6 +41,11 @@ def loaded_after(code: str) -> set[str]:
         "supportdesk.sync.engine",
         "supportdesk.sync.service",
         "supportdesk.sync.bootstrap",
+        "supportdesk.domain.timing",
+        "supportdesk.domain.triggers",
+        "supportdesk.domain.feedback",
+        "supportdesk.domain.metrics",
+        "supportdesk.store.sla",
     ],
 )
 def test_store_and_domain_never_import_ui_or_web_frameworks(module: str) -> None:
@@ -49,7 +54,10 @@ def test_store_and_domain_never_import_ui_or_web_frameworks(module: str) -> None
 
 
 def test_the_read_path_does_not_load_the_orm() -> None:
-    loaded = loaded_after("import supportdesk.store.reads, supportdesk.store.workspace, supportdesk.cli.output")
+    loaded = loaded_after(
+        "import supportdesk.store.reads, supportdesk.store.workspace, supportdesk.cli.output, supportdesk.store.sla, "
+        "supportdesk.domain.metrics"
+    )
     assert "sqlalchemy" not in loaded
     assert "sqlmodel" not in loaded
 
@@ -60,7 +68,7 @@ def test_help_imports_no_heavy_framework() -> None:
         "from supportdesk.cli.main import app\n"
         "try:\n    app()\nexcept SystemExit:\n    pass"
     )
-    for heavy in ("textual", "fastapi", "sqlalchemy", "sqlmodel", "alembic", "httpx", "jinja2"):
+    for heavy in ("textual", "fastapi", "sqlalchemy", "sqlmodel", "alembic", "httpx", "jinja2", "yaml"):
         assert heavy not in loaded, heavy
 
 
@@ -97,7 +105,7 @@ def test_the_read_commands_never_load_the_orm_or_pydantic(demo_workspace: object
 def test_the_server_imports_neither_the_console_nor_the_cli() -> None:
     loaded = loaded_after(
         "import supportdesk.server.app, supportdesk.server.routes, supportdesk.server.admin, "
-        "supportdesk.server.channels"
+        "supportdesk.server.channels, supportdesk.server.feedback"
     )
     assert "textual" not in loaded and "typer" not in loaded
     assert "supportdesk.tui" not in loaded and "supportdesk.cli" not in loaded

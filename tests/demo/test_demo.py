@@ -83,3 +83,24 @@ def test_hostile_tickets_keep_markup_but_lose_escape_sequences(demo_workspace: W
     everything = "".join(subjects + bodies)
     assert "\x1b" not in everything and "\x9b" not in everything and "\u202e" not in everything
     assert any(b.endswith("characters not stored⟩") for b in bodies)
+
+
+def test_the_demo_has_slas_rules_surveys_and_history(demo_workspace: Workspace) -> None:
+    with closing(demo_workspace.connect()) as connection:
+
+        def scalar(sql: str) -> int:
+            return int(connection.execute(sql).fetchone()[0])
+
+        assert scalar("SELECT count(*) FROM sla_policy") == 5
+        assert scalar("SELECT count(*) FROM sla_calendar") == 1
+        assert scalar("SELECT count(*) FROM trigger_rule") >= 5
+        assert scalar("SELECT count(*) FROM ticket_timing") == scalar("SELECT count(*) FROM ticket")
+        assert scalar("SELECT count(*) FROM ticket_timing WHERE reopens > 0") > 0
+        assert scalar("SELECT count(*) FROM ticket_timing WHERE paused") > 0
+        assert scalar("SELECT count(*) FROM ticket_timing WHERE sla_met > 0") > 0
+        assert scalar("SELECT count(*) FROM ticket_timing WHERE sla_missed > 0") > 0
+        assert scalar("SELECT count(*) FROM survey WHERE answered_at IS NOT NULL") > 0
+        assert scalar("SELECT count(DISTINCT csat) FROM survey WHERE csat IS NOT NULL") == 2
+        assert scalar("SELECT count(*) FROM handle_time") > 0
+        # months of history for trends
+        assert scalar("SELECT count(DISTINCT substr(created_at, 1, 7)) FROM ticket") >= 6

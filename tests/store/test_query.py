@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -10,6 +11,8 @@ from hypothesis import strategies as st
 
 from supportdesk.store import reads
 from supportdesk.store.query import QueryError, compile_query, parse
+from supportdesk.store.sla import NO_DEADLINE_DB
+from supportdesk.store.times import to_db, utcnow
 from supportdesk.store.workspace import Workspace
 
 
@@ -174,6 +177,15 @@ def test_keyset_pages_walk_the_whole_result_in_order(demo_workspace: Workspace) 
                     "\\",
                     "\x00",
                     "é",
+                    "sla:",
+                    "breached",
+                    "paused",
+                    "due<",
+                    "due>",
+                    "1h",
+                    "sla-asc",
+                    "<",
+                    ">",
                 ]
             ),
             max_size=12,
@@ -192,6 +204,59 @@ def test_any_string_parses_or_fails_cleanly_and_never_breaks_sql(demo_workspace:
             reads.queue_count(connection, plan)
         except sqlite3.Error as error:  # pragma: no cover - this is the failure being tested for
             pytest.fail(f"{text!r} produced a SQL error: {error}")
+
+
+def test_sla_filters_select_what_they_say(demo_workspace: Workspace) -> None:
+    now = utcnow()
+    with demo_workspace.reading() as connection:
+
+        def numbers(query: str) -> set[int]:
+            plan = reads.plan_queue(compile_query(query, now=now))
+            return {r.number for r in reads.queue_page(connection, plan, limit=1000).rows if r.number}
+
+        def column(where: str, *params: object) -> set[int]:
+            sql = f"SELECT t.number FROM ticket t JOIN ticket_timing s ON s.ticket_id = t.id WHERE {where}"
+            return {row[0] for row in connection.execute(sql, params)}
+
+        assert numbers("sla:breached") == column("s.breach_at <= ?", to_db(now)) != set()
+        assert numbers("sla:paused") == column("s.paused") != set()
+        assert numbers("sla:none") == column("s.policy_id IS NULL")
+        assert numbers("sla:active") == column("s.due_at < ?", NO_DEADLINE_DB) != set()
+        due_soon = numbers("sla:due<1h")
+        assert due_soon == column("s.due_at <= ?", to_db(now + timedelta(hours=1)))
+        assert numbers("sla:due>1h") == numbers("sla:active") - due_soon
+        assert numbers("sla:breached,paused") == numbers("sla:breached") | numbers("sla:paused")
+        assert numbers("-sla:breached status<solved") == numbers("status<solved") - numbers("sla:breached")
+
+
+def test_sorting_by_time_to_breach_walks_every_ticket_in_deadline_order(demo_workspace: Workspace) -> None:
+    with demo_workspace.reading() as connection:
+        for sort in ("sla-asc", "sla-desc"):
+            plan = reads.plan_queue("status<solved", sort=sort)
+            walked, cursor = [], None
+            while True:
+                page = reads.queue_page(connection, plan, after=cursor, limit=40)
+                walked.extend(page.rows)
+                if not page.more:
+                    break
+                cursor = page.rows[-1].cursor
+            assert len(walked) == reads.queue_count(connection, reads.plan_queue("status<solved"))
+            keys = [r.cursor for r in walked]
+            assert keys == sorted(keys, reverse=sort.endswith("desc"))
+        first = reads.queue_page(connection, reads.plan_queue("status<solved sort:sla-asc"), limit=1).rows[0]
+        soonest = connection.execute(
+            "SELECT min(s.due_at) FROM ticket_timing s JOIN ticket t ON t.id = s.ticket_id "
+            "WHERE t.status IN ('new', 'open', 'pending', 'on_hold')"
+        ).fetchone()[0]
+        assert first.cursor[0] == soonest
+        # the plan of the very statement a page runs: the due index, no Bloom filter over tickets
+        executed: list[str] = []
+        connection.set_trace_callback(executed.append)
+        reads.queue_page(connection, reads.plan_queue("status<solved tag:billing", sort="sla-asc"), limit=50)
+        connection.set_trace_callback(None)
+        explained = [row[-1] for row in connection.execute("EXPLAIN QUERY PLAN " + executed[-1])]
+        assert any("ix_ticket_timing_due" in step for step in explained), explained
+        assert not any("BLOOM" in step for step in explained), explained
 
 
 @pytest.mark.parametrize(

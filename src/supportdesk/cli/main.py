@@ -13,7 +13,21 @@ from typing import Annotated
 import typer
 
 from supportdesk import __version__
-from supportdesk.cli import config_cmd, customers, demo, kb, macros, server, status, tickets, transfer, views
+from supportdesk.cli import (
+    config_cmd,
+    customers,
+    demo,
+    kb,
+    macros,
+    report,
+    rules,
+    server,
+    sla,
+    status,
+    tickets,
+    transfer,
+    views,
+)
 from supportdesk.cli.state import STATE
 
 app = typer.Typer(
@@ -40,6 +54,9 @@ app.add_typer(server.app, name="server")
 app.command("serve")(server.serve)
 app.command("login")(server.login)
 app.command("sync")(server.sync)
+app.add_typer(rules.app, name="rules")
+app.add_typer(sla.app, name="sla")
+app.command("report")(report.report)
 
 
 def _version(value: bool) -> None:

@@ -66,6 +66,9 @@ def serve(
     outbox_interval: Annotated[
         float, typer.Option("--outbox-interval", min=0.05, help="Seconds between looks at the outbox.")
     ] = 2.0,
+    feedback_limit: Annotated[
+        int, typer.Option("--feedback-limit", min=0, help="Survey requests a minute per address (0: none).")
+    ] = 30,
 ) -> None:
     """Run the team server (FastAPI + uvicorn); GET /v1/health answers when it is ready.
 
@@ -90,7 +93,13 @@ def serve(
             smtp_port=smtp_port,
             interval=outbox_interval,
         )
-        run_server(db, host, port, ServerConfig(rate=rate, burst=burst, keepalive=keepalive), channels=channels)
+        run_server(
+            db,
+            host,
+            port,
+            ServerConfig(rate=rate, burst=burst, keepalive=keepalive, feedback_limit=feedback_limit),
+            channels=channels,
+        )
     except ConfigError as error:
         fail(f"{settings.config_file}: {error}")
     except (DatabaseError, ListenError) as error:

@@ -15,14 +15,15 @@ from __future__ import annotations
 import json
 import random
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from time import gmtime
 
-from supportdesk.demo import content
+from supportdesk.demo import content, service_levels
+from supportdesk.domain import timing
 from supportdesk.domain.text_safety import sanitize_line, sanitize_text
-from supportdesk.store.bulk import bulk_load
+from supportdesk.store.bulk import BULK_TABLES, bulk_load
 from supportdesk.store.ids import uuid7_at
 from supportdesk.store.workspace import Workspace
 
@@ -31,6 +32,7 @@ Progress = Callable[[str, int, int], None]
 CHANNEL_WEIGHTS = (("email", 55), ("chat", 18), ("web", 14), ("phone", 8), ("social", 5))
 PRIORITY_WEIGHTS = {"low": 20, "normal": 60, "high": 15, "urgent": 5}
 CHUNK = 5_000
+BREACH_AT = timing.TIMING_COLUMNS.index("breach_at")
 
 
 @dataclass
@@ -84,6 +86,10 @@ class DemoBuilder:
         self.workspace = workspace
         self.ticket_count = tickets
         self.rng = random.Random(seed)
+        # SLA history, surveys and handle time draw from their own stream, so adding them left
+        # every ticket, message and customer of a given seed as it was
+        self.service_rng = random.Random(seed * 7919 + 1)
+        self.service_ids = _Ids(self.service_rng)
         self.ids = _Ids(self.rng)
         anchor = now or datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
         self.now_ms = int(anchor.timestamp() * 1000)
@@ -98,8 +104,14 @@ class DemoBuilder:
         try:
             connection.execute("PRAGMA synchronous=OFF")
             connection.execute("BEGIN IMMEDIATE")
-            with bulk_load(connection):
+            with bulk_load(connection, (*BULK_TABLES, "ticket_timing", "handle_time", "survey")):
                 people = self._people(connection)
+                self.book = service_levels.insert_service_levels(
+                    connection,
+                    lambda: self.service_ids.at(self.now_ms),
+                    {name: gid for gid, name in people.groups},
+                    _db_time(self.now_ms - (self.span_days + 30) * 86_400_000),
+                )
                 self._library(connection, people)
                 self._views(connection, people)
                 self._tickets(connection, people)
@@ -121,6 +133,7 @@ class DemoBuilder:
             # after the indexes are back: merges look messages up by ticket, and the live FTS
             # triggers keep the moved messages searchable under their new ticket
             self._relations(connection)
+            self._retime_the_rest(connection)
             connection.execute("COMMIT")
             connection.execute("PRAGMA optimize")
         except BaseException:
@@ -382,6 +395,7 @@ class DemoBuilder:
         tags: list[tuple[str, str]] = []
         audits: list[tuple[object, ...]] = []
         seen: list[tuple[str, str]] = []
+        extras = _TicketExtras(self)
         number = 0
         total = self.ticket_count
         for created_ms in self._creation_times():
@@ -464,6 +478,8 @@ class DemoBuilder:
                     assignee = replier
             elif status in ("open", "pending", "on_hold") and assignee is None:
                 assignee = replier
+            if status == "new" and first_response_ms is not None:
+                status = "open"
             updated_ms = last_ms
             tickets.append(
                 (
@@ -506,81 +522,30 @@ class DemoBuilder:
                     tags.append((ticket_id, tag))
             if vip:
                 tags.append((ticket_id, "vip"))
-            audits.append(
-                (
-                    _db_time(created_ms),
-                    None,
-                    "ticket.create",
-                    "demo",
-                    "ticket",
-                    ticket_id,
-                    "ticket.created",
-                    None,
-                    json.dumps(ticket_id),
-                )
+            closed_ms = min(solved_ms + 4 * 86_400_000, self.now_ms) if solved_ms and status == "closed" else None
+            reopen = solved_ms is not None and self.service_rng.random() < 0.07
+            line = service_levels.timeline(
+                ticket_id, created_ms, conversation, status, solved_ms, closed_ms, assignee, reopen, _db_time, _iso
             )
-            if first_response_ms and replier:
-                audits.append(
-                    (
-                        _db_time(first_response_ms),
-                        replier,
-                        "ticket.reply",
-                        "demo",
-                        "ticket",
-                        ticket_id,
-                        "first_response_at",
-                        None,
-                        json.dumps(_iso(first_response_ms)),
-                    )
-                )
-                audits.append(
-                    (
-                        _db_time(first_response_ms),
-                        replier,
-                        "ticket.reply",
-                        "demo",
-                        "ticket",
-                        ticket_id,
-                        "status",
-                        json.dumps("new"),
-                        json.dumps("open"),
-                    )
-                )
-            if solved_ms:
-                audits.append(
-                    (
-                        _db_time(solved_ms),
-                        assignee,
-                        "ticket.set_status",
-                        "demo",
-                        "ticket",
-                        ticket_id,
-                        "status",
-                        json.dumps("open"),
-                        json.dumps("solved"),
-                    )
-                )
-                if status == "closed":
-                    closed_ms = min(solved_ms + 4 * 86_400_000, self.now_ms)
-                    audits.append(
-                        (
-                            _db_time(closed_ms),
-                            None,
-                            "ticket.set_status",
-                            "demo",
-                            "ticket",
-                            ticket_id,
-                            "status",
-                            json.dumps("solved"),
-                            json.dumps("closed"),
-                        )
-                    )
+            audits.extend(line.audits)
+            done = _when(solved_ms) if status in ("solved", "closed") else None
+            dims = {
+                "created_at": _when(created_ms),
+                "solved_at": done,
+                "done_at": done,
+                "channel": channel,
+                "group_id": group_id,
+                "assignee_id": assignee,
+            }
+            extras.add(ticket_id, line.history, priority, dims, conversation, solved_ms, channel)
             if age_days > 1.5 or rng.random() < 0.5:
                 seen.append((ticket_id, _db_time(updated_ms + 60_000)))
             if len(tickets) >= CHUNK:
                 self._flush(connection, tickets, messages, tags, audits, seen)
+                extras.flush(connection)
                 self.progress("tickets", number, total)
         self._flush(connection, tickets, messages, tags, audits, seen)
+        extras.flush(connection)
         self.progress("tickets", number, total)
         self.summary.tickets = number
 
@@ -695,6 +660,15 @@ class DemoBuilder:
             message_rows,
         )
         connection.execute("INSERT INTO ticket_tag (ticket_id, tag) VALUES (?, 'security')", (rows[0][0],))
+        connection.executemany(
+            "INSERT INTO audit_event (at, actor_id, mutation, mutation_ref, entity, entity_id, field, before, after) "
+            "VALUES (?, NULL, 'ticket.create', 'demo', 'ticket', ?, ?, NULL, ?)",
+            [
+                (row[12], row[0], name, json.dumps(row[0]))
+                for row in rows
+                for name in ("ticket.created", "message.inbound")
+            ],
+        )
         self.summary.tickets += len(rows)
         self.summary.messages += len(message_rows)
 
@@ -728,11 +702,17 @@ class DemoBuilder:
                 continue
             (target, target_number), (source, source_number) = owned[0], owned[1]
             connection.execute("UPDATE message SET ticket_id = ? WHERE ticket_id = ?", (target, source))
+            before = connection.execute("SELECT status FROM ticket WHERE id = ?", (source,)).fetchone()[0]
             connection.execute(
                 "UPDATE ticket SET status = 'closed', merged_into_id = ? WHERE id = ?",
                 (target, source),
             )
             when = _db_time(self.now_ms - 7_200_000)
+            connection.execute(
+                "INSERT INTO audit_event (at, mutation, mutation_ref, entity, entity_id, field, before, after) "
+                "VALUES (?, 'ticket.merge', 'demo', 'ticket', ?, 'status', ?, '\"closed\"')",
+                (when, source, json.dumps(before)),
+            )
             connection.executemany(
                 "INSERT INTO message (id, ticket_id, channel, direction, public, author_kind, author_agent_id, "
                 "author_customer_id, body, meta, created_at) "
@@ -754,6 +734,108 @@ class DemoBuilder:
             )
             merges += 1
 
+    def _retime_the_rest(self, connection: sqlite3.Connection) -> None:
+        """Timing rows for the tickets made or changed after the main loop (hostile, merged)."""
+        stale = [
+            r[0]
+            for r in connection.execute(
+                "SELECT id FROM ticket WHERE merged_into_id IS NOT NULL "
+                "OR id NOT IN (SELECT ticket_id FROM ticket_timing)"
+            )
+        ]
+        timing.rebuild(connection, ticket_ids=stale)
+
+
+class _TicketExtras:
+    """Per-ticket rows beside the conversation: SLA timing, handle time, surveys and answers."""
+
+    def __init__(self, builder: DemoBuilder) -> None:
+        self.builder = builder
+        self.rng = builder.service_rng
+        self.timings: list[tuple[object, ...]] = []
+        self.handle: list[tuple[object, ...]] = []
+        self.surveys: list[tuple[object, ...]] = []
+        self.messages: list[tuple[object, ...]] = []
+
+    def add(
+        self,
+        ticket_id: str,
+        history: list[list[object]],
+        priority: str,
+        dims: Mapping[str, object],
+        conversation: list[tuple[int, str, str, str | None, str, int]],
+        solved_ms: int | None,
+        channel: str,
+    ) -> None:
+        rng, ids, now_ms = self.rng, self.builder.service_ids, self.builder.now_ms
+        replies = [(ms, agent) for ms, kind, _b, agent, _d, public in conversation if public and kind == "agent"]
+        handle_s = 0
+        if replies and replies[-1][1]:
+            handle_s = sum(rng.randint(120, 900) for _ in replies)
+            last_ms, agent = replies[-1]
+            self.handle.append((ids.at(last_ms), ticket_id, agent, handle_s, _db_time(last_ms)))
+        targets = self.builder.book.targets(priority, str(dims["group_id"]))
+        row = timing.db_row(ticket_id, history, targets, dims, handle_s)
+        self.timings.append(row)
+        if solved_ms is None or rng.random() >= 0.45:
+            return
+        survey_id = ids.at(solved_ms)
+        if rng.random() >= 0.55:
+            self.surveys.append((survey_id, ticket_id, _db_time(solved_ms), None, None, "", None, None, None))
+            return
+        answered_ms = min(solved_ms + rng.randint(10, 2880) * 60_000, now_ms - 60_000)
+        answer = service_levels.survey_answer(rng, breached=row[BREACH_AT] is not None)
+        message_id = ids.at(answered_ms)
+        meta = {"survey": {"id": survey_id, "csat": answer.csat, "ces": answer.ces, "nps": answer.nps}}
+        self.messages.append(
+            (
+                message_id,
+                ticket_id,
+                channel,
+                "outbound",
+                0,
+                "system",
+                None,
+                None,
+                service_levels.survey_body(answer),
+                json.dumps(meta),
+                _db_time(answered_ms),
+            )
+        )
+        self.surveys.append(
+            (
+                survey_id,
+                ticket_id,
+                _db_time(solved_ms),
+                _db_time(answered_ms),
+                answer.csat,
+                answer.comment,
+                answer.ces,
+                answer.nps,
+                message_id,
+            )
+        )
+
+    def flush(self, connection: sqlite3.Connection) -> None:
+        connection.executemany(timing.INSERT_TIMING, self.timings)
+        connection.executemany(
+            "INSERT INTO handle_time (id, ticket_id, agent_id, seconds, at) VALUES (?, ?, ?, ?, ?)", self.handle
+        )
+        connection.executemany(
+            "INSERT INTO survey (id, ticket_id, issued_at, answered_at, csat, comment, ces, nps, message_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            self.surveys,
+        )
+        connection.executemany(
+            "INSERT INTO message (id, ticket_id, channel, direction, public, author_kind, "
+            "author_agent_id, author_customer_id, body, meta, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            self.messages,
+        )
+        self.builder.summary.messages += len(self.messages)
+        for batch in (self.timings, self.handle, self.surveys, self.messages):
+            batch.clear()
+
 
 # --- text helpers ---------------------------------------------------------------------------
 
@@ -763,6 +845,10 @@ def _agent_email(name: str) -> str:
 
     plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
     return f"{plain.lower().replace(' ', '.')}@{content.SUPPORT_DOMAIN}"
+
+
+def _when(ms: int | None) -> datetime | None:
+    return datetime.fromtimestamp(ms / 1000, UTC) if ms is not None else None
 
 
 def _iso(ms: int) -> str:

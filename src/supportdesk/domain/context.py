@@ -43,7 +43,8 @@ class MutationContext:
     ``authority`` is true on the server, and on a workspace that follows no server: only an
     authority hands out ticket numbers. ``mode`` is ``local`` (an agent's machine), ``server``
     or ``replay`` (a client re-running its pending mutations on top of pulled changes: no
-    audit, inserts become upserts).
+    audit, inserts become upserts). ``automated`` marks the mutations a routing rule runs:
+    they start no rule pass of their own, which is what keeps rules from ever looping.
     """
 
     actor: Actor
@@ -51,4 +52,5 @@ class MutationContext:
     authority: bool = True
     mode: str = "local"
     mutation_ref: str = ""
+    automated: bool = False
     warnings: list[str] = field(default_factory=list)

@@ -98,12 +98,25 @@ class Touched:
     op: str  # insert | update | delete
 
 
+@dataclass(frozen=True)
+class Audited:
+    """One audit record of this transaction, kept in memory (also in replay mode, which writes
+    none) so that hooks after the mutator can see what it did without reading it back."""
+
+    entity: str
+    entity_id: str
+    field: str
+    before: Any
+    after: Any
+
+
 class Tx:
     def __init__(self, connection: Connection, context: MutationContext, mutation: str) -> None:
         self.connection = connection
         self.context = context
         self.mutation = mutation
         self.touched: list[Touched] = []
+        self.audited: list[Audited] = []
 
     @property
     def now(self) -> datetime:
@@ -132,7 +145,9 @@ class Tx:
 
     def select_all(self, table_name: str, order_by: str | None = None, **where: Any) -> list[dict[str, Any]]:
         tbl = table(table_name)
-        statement = select(tbl).where(and_(*(tbl.c[k] == v for k, v in where.items())))
+        statement = select(tbl)
+        if where:
+            statement = statement.where(and_(*(tbl.c[k] == v for k, v in where.items())))
         if order_by:
             statement = statement.order_by(tbl.c[order_by])
         return [dict(r) for r in self.connection.execute(statement).mappings()]
@@ -242,6 +257,7 @@ class Tx:
         return bool(result.rowcount)
 
     def audit(self, entity: str, entity_id: str, field_name: str, before: Any, after: Any) -> None:
+        self.audited.append(Audited(entity, entity_id, field_name, audit_value(before), audit_value(after)))
         if self.context.mode == "replay":
             return
         self.connection.execute(

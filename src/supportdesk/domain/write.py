@@ -104,12 +104,19 @@ def run_one(
     parsed: Args,
     context: MutationContext,
 ) -> tuple[dict[str, Any], Tx]:
-    """Run one mutator on an open transaction (shared by the client, the server and replay)."""
+    """Run one mutator on an open transaction (shared by the client, the server and replay).
+
+    After the mutator, in the same transaction, :func:`supportdesk.domain.automation.after_mutation`
+    keeps each touched ticket's SLA clocks current and, on the authority only, runs the routing
+    rules and issues satisfaction surveys; what those write is added to ``tx.touched``.
+    """
+    from supportdesk.domain.automation import after_mutation
     from supportdesk.domain.tx import Tx
 
     check_role(context.actor, spec.roles, spec.name)
     tx = Tx(connection, context, spec.name)
     result = spec.run(tx, parsed) or {}
+    after_mutation(tx)
     return result, tx
 
 

@@ -41,6 +41,8 @@ class ServerConfig:
     max_body: int = wire.MAX_BODY_BYTES
     #: Endpoints with a body limit of their own (path -> bytes), e.g. inbound raw mail.
     max_body_by_path: dict[str, int] = field(default_factory=dict)
+    #: Survey requests a minute per client address (0: none); the feedback link needs no token.
+    feedback_limit: int = 30
 
 
 @dataclass
@@ -127,7 +129,7 @@ def create_app(
     workers: list[Callable[[ServerState], Callable[[], None]]] | None = None,
 ) -> FastAPI:
     """The server application over ``database``; ``routers``/``workers`` default to the registries."""
-    from supportdesk.server import routes
+    from supportdesk.server import feedback, routes
 
     config = config or ServerConfig()
     state = ServerState(database, config, ServerEvents(database), RateLimiter(config.rate, config.burst))
@@ -153,6 +155,7 @@ def create_app(
     app.state.server = state
     install_error_handlers(app)
     app.include_router(routes.router(state))
+    app.include_router(feedback.router(state))
     for make in routers if routers is not None else ROUTERS:
         app.include_router(make(state))
     app.add_middleware(BodyLimit, max_bytes=config.max_body, by_path=config.max_body_by_path)

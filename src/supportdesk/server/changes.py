@@ -71,13 +71,14 @@ class TicketFacts:
         return self._messages[message_id]
 
     def ticket_id(self, entity: str, row: dict[str, Any] | None, key: Sequence[Any]) -> str | None:
-        if entity in ("ticket", "ticket_tag"):
+        """The ticket a row of a ticket-scoped table belongs to (None: a deleted row keyed otherwise)."""
+        if entity == "ticket" or spec(entity).key[0] == "ticket_id":
             return str(key[0])
-        if entity == "message":
-            return row["ticket_id"] if row else None
-        if entity == "attachment" and row is not None:
+        if row is None:
+            return None
+        if entity == "attachment":
             return self.ticket_of_message(row["message_id"])
-        return None
+        return str(row["ticket_id"])
 
 
 def records_for(connection: Connection, tx: Tx) -> list[Record]:

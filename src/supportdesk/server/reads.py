@@ -16,7 +16,7 @@ from supportdesk.domain.context import Actor
 from supportdesk.domain.tx import table as sa_table
 from supportdesk.server.changes import read_row
 from supportdesk.server.visibility import record_visible, sees_ticket, ticket_condition
-from supportdesk.sync.rows import TABLE_ORDER, TICKET_SCOPED, spec, wire_value
+from supportdesk.sync.rows import TABLE_ORDER, TICKET_ROWS, TICKET_SCOPED, spec, wire_value
 from supportdesk.sync.wire import Change, PullResponse, RowKey, RowState
 
 if TYPE_CHECKING:
@@ -71,16 +71,15 @@ def pull(database: ServerDatabase, actor: Actor, *, cursor: int, limit: int, cli
 
 
 def ticket_bundle(connection: Connection, actor: Actor, ticket_id: str) -> dict[str, list[dict[str, Any]]]:
-    """A ticket with its tags, messages and attachments, for a client that just gained sight of it."""
+    """A ticket with every row that belongs to it (tags, messages, attachments, SLA timing,
+    handle time, surveys), for a client that just gained sight of it."""
     ticket = read_row(connection, "ticket", (ticket_id,))
     if ticket is None or not sees_ticket(actor, ticket["group_id"], ticket["assignee_id"]):
         return {}
     bundle: dict[str, list[dict[str, Any]]] = {"ticket": [ticket]}
-    for table_name, condition in (
-        ("ticket_tag", "ticket_id = :t"),
-        ("message", "ticket_id = :t"),
-        ("attachment", "message_id IN (SELECT id FROM message WHERE ticket_id = :t)"),
-    ):
+    conditions = {name: "ticket_id = :t" for name in TICKET_ROWS}
+    conditions["attachment"] = "message_id IN (SELECT id FROM message WHERE ticket_id = :t)"
+    for table_name, condition in sorted(conditions.items(), key=lambda item: TABLE_ORDER.index(item[0])):
         table = spec(table_name)
         found = connection.execute(
             text(f"SELECT {', '.join(table.columns)} FROM {table_name} WHERE {condition}"), {"t": ticket_id}
@@ -93,9 +92,9 @@ def ticket_bundle(connection: Connection, actor: Actor, ticket_id: str) -> dict[
 
 
 def _ticket_id_for(connection: Connection, table_name: str, row: dict[str, Any]) -> str | None:
-    if table_name in ("ticket",):
+    if table_name == "ticket":
         return str(row["id"])
-    if table_name in ("ticket_tag", "message"):
+    if table_name != "attachment":
         return str(row["ticket_id"])
     found = connection.execute(text("SELECT ticket_id FROM message WHERE id = :m"), {"m": row["message_id"]}).first()
     return found[0] if found else None
@@ -141,7 +140,7 @@ def _scope(actor: Actor, table_name: str) -> tuple[str, str, dict[str, Any]]:
     everything = actor.is_admin or actor.is_system
     if table_name == "ticket" and not everything:
         return "ticket x JOIN ticket t ON t.id = x.id", condition, params
-    if table_name in ("ticket_tag", "message") and not everything:
+    if table_name in TICKET_ROWS and not everything:
         return f"{table_name} x JOIN ticket t ON t.id = x.ticket_id", condition, params
     if table_name == "attachment" and not everything:
         return (

@@ -1,9 +1,10 @@
 """Who may see what: the same rule for REST reads, pulls, bootstraps and pushes.
 
-A ticket (with its tags, messages and attachments) is visible to admins, to agents of its
-group, to everyone when it has no group, and to its assignee (``domain.rules.can_access_ticket``).
-Personal saved views are visible to their owner only. Everything else (the team, customers,
-macros, articles) is shared.
+A ticket (with its tags, messages, attachments, SLA timing, surveys and handle time: every row
+of ``sync.rows.TICKET_SCOPED``) is visible to admins, to agents of its group, to everyone when it
+has no group, and to its assignee (``domain.rules.can_access_ticket``). Personal saved views are
+visible to their owner only. Everything else (the team, customers, macros, articles, SLA
+policies and calendars, routing rules) is shared.
 """
 
 from __future__ import annotations

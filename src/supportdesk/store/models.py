@@ -461,3 +461,7 @@ from supportdesk.store import models_channels  # noqa: E402, F401  (the channels
 from supportdesk.store.models_sync import OutboxTouched  # noqa: E402  (issue #4: sync client bookkeeping)
 
 __all__ += ["OutboxTouched"]
+
+from supportdesk.store.models_sla import SLA_SHARED_TABLES  # noqa: E402  (SLAs, rules, surveys)
+
+SHARED_TABLES = (*SHARED_TABLES, *SLA_SHARED_TABLES)

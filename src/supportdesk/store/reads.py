@@ -40,7 +40,11 @@ SORT_KEYS: dict[str, tuple[str, ...]] = {
     "assignee": (_ASSIGNEE_NAME, "t.updated_at"),
     "group": (_GROUP_NAME, "t.updated_at"),
     "channel": ("t.channel", "t.updated_at"),
+    "sla": ("s.due_at",),
 }
+#: Sorts whose key lives in ``ticket_timing s`` (one row per ticket, see store.sla): the page
+#: walks that table's ``(due_at, ticket_id)`` index (see :func:`_timing_source`).
+TIMING_SORTS = frozenset({("s.due_at",)})
 
 QUEUE_COLUMNS = """
     t.id, t.number, t.subject, t.status, t.priority, t.type, t.channel,
@@ -134,6 +138,44 @@ def _from_clause(plan: QueuePlan) -> tuple[str, str]:
     return "ticket t", "t.rowid IN (SELECT rowid FROM ticket_fts WHERE ticket_fts MATCH :fts)"
 
 
+def _timing_source(plan: QueuePlan) -> tuple[str, str]:
+    """FROM and WHERE for a sort by time to breach: ``ticket_timing s`` walked in index order.
+
+    The query's conditions on the ticket go in an EXISTS probe rather than a join: joined,
+    SQLite may first build a Bloom filter over every ticket (its choice depends on sampled
+    statistics), which costs a full scan before the first row of a 50-row page.
+    """
+    conditions = [plan.compiled.where]
+    if plan.compiled.fts is not None:
+        conditions.append("t.rowid IN (SELECT rowid FROM ticket_fts WHERE ticket_fts MATCH :fts)")
+    return "ticket_timing s", f"EXISTS (SELECT 1 FROM ticket t WHERE t.id = s.ticket_id AND {' AND '.join(conditions)})"
+
+
+def _timing_page_sql(
+    plan: QueuePlan, after: tuple[Any, ...] | None, limit: int, reverse: bool
+) -> tuple[str, dict[str, Any]]:
+    """A page sorted by time to breach: the 50 ticket ids from the due index, then their rows."""
+    direction = "DESC" if plan.descending != reverse else "ASC"
+    source, condition = _timing_source(plan)
+    conditions = [condition]
+    params: dict[str, Any] = dict(plan.compiled.params)
+    if plan.compiled.fts is not None:
+        params["fts"] = plan.compiled.fts
+    if after is not None:
+        if len(after) != 2:
+            raise ValueError("the cursor belongs to another sort")
+        conditions.append(f"(s.due_at, s.ticket_id) {'<' if direction == 'DESC' else '>'} (:after_0, :after_1)")
+        params.update(after_0=after[0], after_1=after[1])
+    params["limit"] = limit + 1
+    order = f"s.due_at {direction}, s.ticket_id {direction}"
+    sql = (
+        f"SELECT {QUEUE_COLUMNS}, s.due_at AS sort_key_0 FROM (SELECT s.ticket_id, s.due_at FROM {source} "
+        f"WHERE {' AND '.join(conditions)} ORDER BY {order} LIMIT :limit) s "
+        f"JOIN ticket t ON t.id = s.ticket_id ORDER BY {order}"
+    )
+    return sql, params
+
+
 def _ordering(keys: tuple[str, ...]) -> tuple[str, ...]:
     """The ORDER BY terms: the keys, then ``t.id`` to break ties — unless the key is a rowid.
 
@@ -160,6 +202,8 @@ def queue_page_sql(
     reverse: bool = False,
 ) -> tuple[str, dict[str, Any]]:
     """The SQL and parameters of one queue page (see :func:`queue_page`)."""
+    if plan.keys in TIMING_SORTS:
+        return _timing_page_sql(plan, after, limit, reverse)
     source, text_condition = _from_clause(plan)
     keys = _sort_keys_sql(plan)
     descending = plan.descending != reverse
@@ -263,12 +307,18 @@ def queue_anchors(connection: sqlite3.Connection, plan: QueuePlan, every: int = 
     if text_condition:
         conditions.append(text_condition)
         params["fts"] = plan.compiled.fts
+    ordering, ticket_id = _ordering(keys), "t.id"
+    if plan.keys in TIMING_SORTS:
+        source, condition = _timing_source(plan)
+        conditions, ordering, ticket_id = [condition], ("s.due_at", "s.ticket_id"), "s.ticket_id"
+        if plan.compiled.fts is not None:
+            params["fts"] = plan.compiled.fts
     params["every"] = max(1, every)
     selected = ", ".join(f"{key} AS k{i}" for i, key in enumerate(keys))
     names = ", ".join(f"k{i}" for i in range(len(keys)))
-    order = ", ".join(f"{key} {plan.direction}" for key in _ordering(keys))
+    order = ", ".join(f"{key} {plan.direction}" for key in ordering)
     sql = (
-        f"SELECT {names}, id FROM (SELECT {selected}, t.id AS id, "
+        f"SELECT {names}, id FROM (SELECT {selected}, {ticket_id} AS id, "
         f"row_number() OVER (ORDER BY {order}) AS rn "
         f"FROM {source} WHERE {' AND '.join(conditions)}) WHERE (rn - 1) % :every = 0 ORDER BY rn"
     )

@@ -90,10 +90,10 @@ def apply_changes(raw: sqlite3.Connection, changes: Sequence[Change]) -> int:
         elif change.op == "hide":
             delete_ticket(raw, str(change.data["ticket_id"]))
         elif change.op == "reveal":
-            for table_name in ("ticket", "ticket_tag", "message", "attachment"):
-                rows = change.data.get("rows", {}).get(table_name) or []
-                if rows:
-                    upsert_rows(raw, table_name, rows)
+            bundle = change.data.get("rows", {})
+            for table_name in sorted((name for name in bundle if name in TABLE_ORDER), key=_order):
+                if bundle[table_name]:
+                    upsert_rows(raw, table_name, bundle[table_name])
     if run:
         upsert_rows(raw, run_table, run)
     return len(changes)

@@ -28,8 +28,21 @@ from supportdesk.store.times import to_db
 #: Shared tables in an order that satisfies their foreign keys (parents first).
 TABLE_ORDER: tuple[str, ...] = SHARED_TABLES
 
-#: Rows that belong to one ticket: who may see them follows the ticket.
-TICKET_SCOPED = frozenset({"ticket", "ticket_tag", "message", "attachment"})
+
+def _ticket_rows() -> tuple[str, ...]:
+    from sqlmodel import SQLModel
+
+    return tuple(name for name in SHARED_TABLES if name != "ticket" and "ticket_id" in SQLModel.metadata.tables[name].c)
+
+
+#: Shared tables whose rows belong to one ticket through their ``ticket_id`` (tags, messages,
+#: SLA timing, handle time, surveys), parents first. Derived, so a new table with a ticket_id
+#: follows its ticket's visibility without anyone remembering to add it.
+TICKET_ROWS: tuple[str, ...] = _ticket_rows()
+
+#: Rows that belong to one ticket: who may see them follows the ticket (attachments through
+#: their message).
+TICKET_SCOPED = frozenset({"ticket", "attachment", *TICKET_ROWS})
 
 
 @dataclass(frozen=True)
@@ -207,11 +220,12 @@ def delete_row(connection: sqlite3.Connection, table_name: str, key: Sequence[An
 
 
 def delete_ticket(connection: sqlite3.Connection, ticket_id: str) -> None:
+    """Remove a ticket with every row that belongs to it (children first, for the foreign keys)."""
     connection.execute(
         "DELETE FROM attachment WHERE message_id IN (SELECT id FROM message WHERE ticket_id = ?)", (ticket_id,)
     )
-    connection.execute("DELETE FROM message WHERE ticket_id = ?", (ticket_id,))
-    connection.execute("DELETE FROM ticket_tag WHERE ticket_id = ?", (ticket_id,))
+    for table_name in reversed(TICKET_ROWS):
+        connection.execute(f"DELETE FROM {table_name} WHERE ticket_id = ?", (ticket_id,))
     connection.execute("DELETE FROM draft WHERE ticket_id = ?", (ticket_id,))
     connection.execute("DELETE FROM ticket WHERE id = ?", (ticket_id,))
 

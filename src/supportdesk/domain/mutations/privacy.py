@@ -10,6 +10,7 @@ What counts as the customer's personal data, and so leaves every table:
   the agents' replies and notes too, since they speak to and about the person;
 - the body and metadata of any message they wrote on someone else's ticket;
 - composer drafts on their tickets;
+- the comments they left in satisfaction surveys (the ratings stay);
 - earlier audit values that held any of it (old names, old subjects, notes).
 
 What stays, anonymised: the customer row itself (so counts per customer still add up), every
@@ -131,6 +132,11 @@ def erase(tx: Tx, args: EraseCustomer) -> dict[str, Any]:
         chunk = message_ids[start : start + 500]
         tx.connection.execute(update(messages).where(messages.c.id.in_(chunk)).values(body=ERASED_TEXT, meta={}))
     _touch_all(tx, "message", message_ids, "update")
+    surveys = table("survey")
+    survey_ids = _ids(tx, select(surveys.c.id).where(surveys.c.ticket_id.in_(ticket_ids), surveys.c.comment != ""))
+    if survey_ids:
+        tx.connection.execute(update(surveys).where(surveys.c.id.in_(survey_ids)).values(comment=ERASED_TEXT))
+    _touch_all(tx, "survey", survey_ids, "update")
     if ticket_ids:
         tx.connection.execute(
             update(tickets).where(tickets.c.id.in_(ticket_ids)).values(subject=ERASED_TEXT, fields={})

@@ -14,7 +14,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from supportdesk.store.enums import PRIORITY_RANK, STATUS_RANK, Priority, Status
-from supportdesk.store.query.parser import Query, QueryError, Term, parse, parse_time_value
+from supportdesk.store.query.parser import Query, QueryError, Term, parse, parse_sla_due, parse_time_value
+from supportdesk.store.sla import NO_DEADLINE
 from supportdesk.store.times import to_db, utcnow
 
 #: bm25 weights for ticket_fts(subject, body, people).
@@ -177,6 +178,8 @@ def _condition(term: Term, params: _Params, me: str | None, now: datetime) -> st
         return f"t.id IN ({params.many(list(values))})"
     if name == "is":
         return _any_of(values, lambda v: _flag(v))
+    if name == "sla":
+        return _any_of(values, lambda v: _sla(v, params, now))
     raise QueryError(f"unknown field {name!r}", term.position)  # pragma: no cover
 
 
@@ -218,6 +221,31 @@ def _flag(value: str) -> str:
         "merged": "t.merged_into_id IS NOT NULL",
         "followup": "t.follow_up_of_id IS NOT NULL",
     }[value]
+
+
+def _sla(value: str, params: _Params, now: datetime) -> str:
+    """SLA states from ``ticket_timing`` (one row per ticket, see store.models_sla).
+
+    ``breached``: some clock is past its target (now, or it was when it stopped or paused);
+    ``paused``: the clocks wait while the ticket is pending or on hold; ``active``: a clock is
+    running; ``none``: no SLA policy applies; ``due<1h``: the nearest running deadline is less
+    than an hour away, or already passed; ``due>1h``: it is more than an hour away.
+    """
+    probe = "EXISTS (SELECT 1 FROM ticket_timing s WHERE s.ticket_id = t.id AND {})"
+    if value == "breached":
+        return probe.format(f"s.breach_at <= {params.add(now)}")
+    if value == "paused":
+        return probe.format(f"s.paused = {params.add(True)}")
+    if value == "active":
+        return probe.format(f"s.due_at < {params.add(NO_DEADLINE)}")
+    if value == "none":
+        return probe.format("s.policy_id IS NULL")
+    due = parse_sla_due(value)
+    assert due is not None  # the parser checked it
+    op, duration = due
+    if op == "<":
+        return probe.format(f"s.due_at <= {params.add(now + duration)}")
+    return probe.format(f"s.due_at > {params.add(now + duration)} AND s.due_at < {params.add(NO_DEADLINE)}")
 
 
 def _like_pattern(text: str) -> str:

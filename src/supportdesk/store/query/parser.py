@@ -14,7 +14,7 @@ parser never raises anything else, whatever the input.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from supportdesk.store.enums import Channel, Priority, Status, TicketType
 from supportdesk.store.times import parse_duration
@@ -43,6 +43,8 @@ class FieldSpec:
 
 
 _EQ = frozenset({":"})
+#: ``sla:`` values besides ``due<AGE`` / ``due>AGE`` (see the compiler for their meaning).
+SLA_STATES = ("breached", "paused", "active", "none")
 _ORDERED = frozenset({":", ">", ">=", "<", "<="})
 
 FIELDS: dict[str, FieldSpec] = {
@@ -63,6 +65,7 @@ FIELDS: dict[str, FieldSpec] = {
         FieldSpec("number", _ORDERED, "number", help="number:1042"),
         FieldSpec("id", _EQ, "id", help="id:0190c0de-…"),
         FieldSpec("is", _EQ, "flag", ("unread", "unassigned", "merged", "followup"), "is:unread"),
+        FieldSpec("sla", _EQ, "sla", SLA_STATES, "sla:breached, sla:due<1h"),
         FieldSpec("sort", _EQ, "sort", help="sort:updated-desc"),
     )
 }
@@ -78,6 +81,7 @@ SORT_KEYS = (
     "assignee",
     "group",
     "channel",
+    "sla",
 )
 SORTS: tuple[str, ...] = (
     *(f"{key}-{way}" for key in SORT_KEYS for way in ("desc", "asc")),
@@ -261,7 +265,7 @@ def _split_field(word: str) -> tuple[str | None, str, str]:
 
 
 def _canonical(spec: FieldSpec, value: str) -> str:
-    if spec.kind in ("enum", "flag", "sort"):
+    if spec.kind in ("enum", "flag", "sort", "sla"):
         return value.lower().replace("-", "_") if spec.kind == "enum" else value.lower()
     if spec.kind in ("text",):
         return value.lower()
@@ -292,6 +296,12 @@ def _check_values(spec: FieldSpec, op: str, values: tuple[str, ...], position: i
                 offset - 1,
                 f"{spec.name}<{value} (newer) or {spec.name}>{value} (older)",
             )
+        if spec.kind == "sla" and lowered not in spec.choices and parse_sla_due(lowered) is None:
+            raise QueryError(
+                f"{value!r} is not an SLA state",
+                offset,
+                f"one of {', '.join(spec.choices)}, or due<AGE / due>AGE such as due<1h",
+            )
         if spec.kind == "id" and len(value) > 36:
             raise QueryError(f"{value!r} is not a ticket id", offset, "a UUID")
         offset += len(value) + 1
@@ -316,3 +326,11 @@ def parse_time_value(value: str) -> object | None:
     except ValueError:
         return None
     return None
+
+
+def parse_sla_due(value: str) -> tuple[str, timedelta] | None:
+    """``due<1h`` → ("<", 1 hour); ``due>30m`` → (">", 30 minutes); anything else → None."""
+    if not value.startswith("due") or len(value) < 5 or value[3] not in "<>":
+        return None
+    duration = parse_duration(value[4:])
+    return (value[3], duration) if duration is not None else None

@@ -1,0 +1,282 @@
+"""Support metrics over a period, overall or by agent, group, channel, day, week or month.
+
+Every per-ticket fact comes from the ticket's history — the audit trail, kept as
+``ticket_timing`` by the write path (and rebuilt from ``audit_event`` by ``supportdesk sla
+rebuild``) — so a report is a handful of grouped SQL aggregates over indexed columns, never a
+replay of events: fast on a million tickets. Definitions (README, "SLAs, rules, feedback and
+metrics", says the same):
+
+- **created** — tickets created in the period (volume; by channel: volume by channel).
+- **solved** — tickets solved in the period and still solved or closed.
+- **backlog** — unsolved tickets (new, open, pending, on hold) now; by day/week/month, at the
+  end of that bucket: created by then and not yet solved (or closed) by then.
+- **first reply** — from the customer's first message to the first public agent reply, for
+  tickets created in the period (wall-clock minutes; median and mean).
+- **next reply** — from a customer message that arrives after an agent replied to the next
+  public agent reply, averaged over every such wait of tickets created in the period.
+- **resolution** — from creation to the (final) solve, for tickets solved in the period (hours).
+- **FCR** — of the tickets solved in the period, the share solved after exactly one public
+  agent reply and never reopened.
+- **reopen rate** — of the tickets solved in the period, the share reopened at least once.
+- **handle time** — time agents recorded focused on tickets in the period (hours), and per
+  ticket handled (minutes).
+- **SLA attainment** — of the SLA targets of tickets created in the period that are decided,
+  the share met: a target is met when its clock stopped within the target, missed when it ran
+  past it (a running clock counts as missed from its deadline on).
+- **CSAT** — good ÷ (good + bad) of the survey answers given in the period; **NPS** — % of
+  promoters (9–10) minus % of detractors (0–6); **CES** — mean effort score (1–7).
+
+By agent, ticket metrics go to the ticket's assignee and handle time to the agent who spent it;
+by group or channel, to the ticket's group or channel. Days, weeks (from Monday) and months are
+UTC.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from statistics import median
+from typing import Any
+
+from supportdesk.store.times import to_db
+
+GROUPINGS = ("agent", "group", "channel", "day", "week", "month")
+
+FIELDS = (
+    "created",
+    "solved",
+    "backlog",
+    "first_reply_median_m",
+    "first_reply_mean_m",
+    "next_reply_mean_m",
+    "resolution_median_h",
+    "resolution_mean_h",
+    "fcr_pct",
+    "reopen_pct",
+    "sla_attainment_pct",
+    "csat_pct",
+    "nps",
+    "ces",
+    "surveys",
+    "handle_h",
+    "handle_per_ticket_m",
+)
+_DIMENSION = {"agent": "s.assignee_id", "group": "s.group_id", "channel": "s.channel"}
+
+
+def _bucket(column: str, by: str) -> str:
+    if by == "day":
+        return f"substr({column}, 1, 10)"
+    if by == "week":
+        return f"date({column}, '-6 days', 'weekday 1')"
+    return f"substr({column}, 1, 7)"
+
+
+def _key(by: str | None, column: str) -> str:
+    """The grouping expression: a dimension of ``ticket_timing s`` or a bucket of ``column``."""
+    if by is None:
+        return "'all'"
+    return _DIMENSION.get(by) or _bucket(column, by)
+
+
+def _group(by: str | None) -> str:
+    """No GROUP BY for one overall row: SQLite would sort every row on a constant key."""
+    return "" if by is None else " GROUP BY 1"
+
+
+def _pct(part: float, whole: float) -> float | None:
+    return round(100.0 * part / whole, 1) if whole else None
+
+
+def _round(value: float | None, unit: float) -> float | None:
+    return None if value is None else round(value / unit, 1)
+
+
+@dataclass
+class Report:
+    by: str | None
+    since: datetime
+    until: datetime
+    rows: list[dict[str, Any]]
+
+    @property
+    def key(self) -> str:
+        return self.by or "scope"
+
+    @property
+    def fields(self) -> list[str]:
+        return [self.key, *FIELDS]
+
+
+def _medians(
+    connection: sqlite3.Connection, key: str, value: str, where: str, period: dict[str, str]
+) -> list[tuple[Any, float]]:
+    """(key, median of ``value``) over the rows of ``ticket_timing s`` matching ``where``.
+
+    The values come from the covering index and the median is taken in Python: measured on a
+    million tickets, several times faster than SQL window functions (which sort twice).
+    """
+    values: dict[Any, list[int]] = defaultdict(list)
+    for group, number in connection.execute(
+        f"SELECT {key}, {value} FROM ticket_timing s WHERE {where} AND {value} IS NOT NULL", period
+    ):
+        values[group].append(number)
+    return [(group, median(numbers)) for group, numbers in values.items()]
+
+
+def build_report(connection: sqlite3.Connection, *, since: datetime, until: datetime, by: str | None = None) -> Report:
+    """Every metric for [since, until), grouped by ``by`` (None: one row for everything).
+
+    Reads ``ticket_timing`` through its covering indexes (no join with ``ticket``), ``survey``
+    and ``handle_time``.
+    """
+    if by is not None and by not in GROUPINGS:
+        raise ValueError(f"cannot group by {by!r}: choose one of {', '.join(GROUPINGS)}")
+    period = {"since": to_db(since), "until": to_db(until), "now": to_db(until)}
+    rows: dict[Any, dict[str, Any]] = defaultdict(dict)
+
+    created_key = _key(by, "s.created_at")
+    created = "s.created_at >= :since AND s.created_at < :until"
+    for key, count, met, missed, overdue, waits, wait_count, mean_first in connection.execute(
+        f"SELECT {created_key}, count(*), sum(s.sla_met), sum(s.sla_missed), "
+        "sum(coalesce(s.first_reply_due < :now, 0) + coalesce(s.next_reply_due < :now, 0) "
+        "+ coalesce(s.resolution_due < :now, 0)), sum(s.next_reply_total_s), sum(s.next_reply_count), "
+        f"avg(s.first_reply_s) FROM ticket_timing s WHERE {created}{_group(by)}",
+        period,
+    ):
+        row = rows[key]
+        row["created"] = count
+        met, missed, overdue = met or 0, missed or 0, overdue or 0
+        row["sla_attainment_pct"] = _pct(met, met + missed + overdue)
+        row["next_reply_mean_m"] = _round(waits / wait_count if wait_count else None, 60)
+        row["first_reply_mean_m"] = _round(mean_first, 60)
+    for key, middle in _medians(connection, created_key, "s.first_reply_s", created, period):
+        rows[key]["first_reply_median_m"] = _round(middle, 60)
+
+    solved_key = _key(by, "s.solved_at")
+    solved = "s.solved_at >= :since AND s.solved_at < :until"
+    for key, count, mean_resolution, first_contact, reopened in connection.execute(
+        f"SELECT {solved_key}, count(*), avg(s.resolution_s), sum(s.replies = 1 AND s.reopens = 0), "
+        f"sum(s.reopens > 0) FROM ticket_timing s WHERE {solved}{_group(by)}",
+        period,
+    ):
+        row = rows[key]
+        row["solved"] = count
+        row["resolution_mean_h"] = _round(mean_resolution, 3600)
+        row["fcr_pct"] = _pct(first_contact or 0, count)
+        row["reopen_pct"] = _pct(reopened or 0, count)
+    for key, middle in _medians(connection, solved_key, "s.resolution_s", solved, period):
+        rows[key]["resolution_median_h"] = _round(middle, 3600)
+
+    tickets = "JOIN ticket_timing s ON s.ticket_id = {}.ticket_id" if by in _DIMENSION else ""
+    for key, answers, good, rated, promoters, detractors, scored, effort in connection.execute(
+        f"SELECT {_key(by, 'v.answered_at')}, count(*), sum(v.csat = 'good'), sum(v.csat IS NOT NULL), "
+        "sum(v.nps >= 9), sum(v.nps <= 6), sum(v.nps IS NOT NULL), avg(v.ces) "
+        f"FROM survey v {tickets.format('v')} WHERE v.answered_at >= :since AND v.answered_at < :until{_group(by)}",
+        period,
+    ):
+        row = rows[key]
+        row["surveys"] = answers
+        row["csat_pct"] = _pct(good or 0, rated or 0)
+        row["nps"] = round(100.0 * ((promoters or 0) - (detractors or 0)) / scored, 1) if scored else None
+        row["ces"] = round(effort, 2) if effort is not None else None
+
+    handle_key = "h.agent_id" if by == "agent" else _key(by, "h.at")
+    join = tickets.format("h") if by in ("group", "channel") else ""
+    for key, seconds, handled in connection.execute(
+        f"SELECT {handle_key}, sum(h.seconds), count(DISTINCT h.ticket_id) FROM handle_time h {join} "
+        f"WHERE h.at >= :since AND h.at < :until{_group(by)}",
+        period,
+    ):
+        row = rows[key]
+        if not handled:
+            continue
+        row["handle_h"] = _round(seconds, 3600)
+        row["handle_per_ticket_m"] = _round(seconds / handled if handled else None, 60)
+
+    if by in ("day", "week", "month"):
+        _bucket_backlog(connection, rows, by, period)
+    else:
+        for key, waiting in connection.execute(
+            f"SELECT {_key(by, '')}, count(*) FROM ticket_timing s WHERE s.done_at IS NULL{_group(by)}"
+        ):
+            rows[key]["backlog"] = waiting
+
+    return Report(by, since, until, _finish(connection, rows, by))
+
+
+def _bucket_backlog(
+    connection: sqlite3.Connection, rows: dict[Any, dict[str, Any]], by: str, period: dict[str, str]
+) -> None:
+    """Backlog at the end of each bucket: created by then minus done by then."""
+    opened_before = connection.execute(
+        "SELECT count(*) FROM ticket_timing s WHERE s.created_at < :since", period
+    ).fetchone()[0]
+    done_before = connection.execute(
+        "SELECT count(*) FROM ticket_timing s WHERE s.done_at < :since", period
+    ).fetchone()[0]
+    created = dict(
+        connection.execute(
+            f"SELECT {_bucket('s.created_at', by)}, count(*) FROM ticket_timing s "
+            "WHERE s.created_at >= :since AND s.created_at < :until GROUP BY 1",
+            period,
+        ).fetchall()
+    )
+    done = dict(
+        connection.execute(
+            f"SELECT {_bucket('s.done_at', by)}, count(*) FROM ticket_timing s "
+            "WHERE s.done_at >= :since AND s.done_at < :until GROUP BY 1",
+            period,
+        ).fetchall()
+    )
+    waiting = opened_before - done_before
+    for key in sorted(set(created) | set(done) | set(rows)):
+        waiting += created.get(key, 0) - done.get(key, 0)
+        rows[key]["backlog"] = waiting
+
+
+def _finish(connection: sqlite3.Connection, rows: dict[Any, dict[str, Any]], by: str | None) -> list[dict[str, Any]]:
+    names: dict[Any, str] = {}
+    if by == "agent":
+        names = {r[0]: r[1] for r in connection.execute("SELECT id, name FROM agent")}
+    elif by == "group":
+        names = {r[0]: r[1] for r in connection.execute("SELECT id, name FROM groups")}
+    finished = []
+    for key, values in rows.items():
+        for name in ("created", "solved", "surveys", "backlog"):
+            values.setdefault(name, 0)
+        label = names.get(key, key) if by in ("agent", "group") else key
+        if label is None:
+            label = "(unassigned)" if by == "agent" else "(no group)"
+        finished.append({by or "scope": label, **{f: values.get(f) for f in FIELDS}})
+    if by in ("day", "week", "month"):
+        finished.sort(key=lambda r: str(r[by]))
+    elif by is not None:
+        finished.sort(key=lambda r: (-(r["created"] or 0), str(r[by])))
+    return finished
+
+
+def since_from(text: str, now: datetime) -> datetime:
+    """``30d``, ``12w``, ``6h`` → that long before ``now``; ``2026-01-01`` → that UTC midnight."""
+    from datetime import UTC, date
+
+    from supportdesk.store.times import parse_duration
+
+    duration = parse_duration(text)
+    if duration is not None:
+        return now - duration
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(
+            f"{text!r} is not a period: use an age such as 30d or 12w, or a date such as 2026-01-01"
+        ) from None
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def series(report: Report, metric: str) -> list[tuple[str, float | None]]:
+    """One metric over the buckets of a day/week/month report, for a chart."""
+    assert report.by in ("day", "week", "month")
+    return [(str(row[report.by]), row.get(metric)) for row in report.rows]

@@ -1,0 +1,464 @@
+"""Routing rules (triggers): when a ticket arrives or changes and the conditions hold, act.
+
+A rule, as written in YAML (``supportdesk rules import``)::
+
+    name: Refunds go to Billing
+    when: [created]                 # created, updated or both
+    conditions:
+      all:                          # every entry must hold …
+        channel: [email, web]
+        words: [refund, chargeback] # in the subject or the customer's latest message
+      any:                          # … and at least one of these (if given)
+        priority: [high, urgent]
+        tags: [vip]
+    actions:
+      - set_group: Billing
+      - set_priority: high
+      - add_tags: [refund]
+      - assign: round_robin         # least_loaded, or an agent's email
+      - auto_reply: |
+          Hi {{ ticket.requester.first_name }}, we got your message about a refund.
+
+Conditions: ``channel``, ``priority``, ``status``, ``type``, ``group`` (name or ``none``),
+``requester`` (an address or an exact name), ``organization`` (name or domain), ``tags`` (has
+any), ``not_tags`` (has none), ``words`` / ``subject_words`` / ``body_words`` (any of the words,
+whole words, any case). Each takes one value or a list meaning "any of".
+
+**No loops, by construction.** Rules run once per mutation a person or a channel made, in
+``position`` order, on the authority; each rule sees what the rules before it did and fires at
+most once per ticket per pass. Their actions are mutations marked ``automated``, which start no
+pass of their own — so whatever a rule changes, it can never make itself (or any rule) fire
+again. A pass therefore fires each rule at most once per ticket. Each firing is audited as
+``rule.fired``; a rule whose actions fail is rolled back alone and audited as ``rule.failed``,
+and the change that started the pass stands.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ValidationError as PydanticValidationError
+
+from supportdesk.domain.errors import DomainError, NotFound, ValidationFailed
+from supportdesk.store.enums import UNSOLVED, Channel, Priority, Status, TicketType
+
+if TYPE_CHECKING:
+    from supportdesk.domain.tx import Tx
+
+Event = Literal["created", "updated"]
+CONDITION_KEYS = (
+    "channel",
+    "priority",
+    "status",
+    "type",
+    "group",
+    "requester",
+    "organization",
+    "tags",
+    "not_tags",
+    "words",
+    "subject_words",
+    "body_words",
+)
+ACTION_KEYS = ("set_group", "set_priority", "add_tags", "remove_tags", "assign", "auto_reply")
+_ENUMS: dict[str, type[Any]] = {"channel": Channel, "priority": Priority, "status": Status, "type": TicketType}
+#: Audit fields that are not a change of the ticket (they never start a rule pass).
+QUIET_FIELDS = frozenset({"rule.fired", "rule.failed", "survey.issued", "survey.answered"})
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Conditions(_Strict):
+    all: dict[str, list[str]] = Field(default_factory=dict)
+    any: dict[str, list[str]] = Field(default_factory=dict)
+
+    @field_validator("all", "any", mode="before")
+    @classmethod
+    def _lists(cls, value: Any) -> Any:
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            raise ValueError("give a mapping of condition: value(s)")
+        cleaned: dict[str, list[str]] = {}
+        for key, item in value.items():
+            if key not in CONDITION_KEYS:
+                raise ValueError(f"{key!r} is not a condition: use one of {', '.join(CONDITION_KEYS)}")
+            items = item if isinstance(item, list) else [item]
+            if not items:
+                raise ValueError(f"{key} needs at least one value")
+            cleaned[key] = [str(i).strip() for i in items]
+            if key in _ENUMS:
+                choices = {m.value for m in _ENUMS[key]}
+                for one in cleaned[key]:
+                    if one.lower() not in choices:
+                        raise ValueError(f"{one!r} is not a {key}: use one of {', '.join(sorted(choices))}")
+                cleaned[key] = [one.lower() for one in cleaned[key]]
+        return cleaned
+
+
+class RuleDefinition(_Strict):
+    """A rule as people write it; ``actions`` is a list of one-key mappings."""
+
+    name: str = Field(min_length=1, max_length=120)
+    description: str = ""
+    position: int = 0
+    active: bool = True
+    when: list[Event] = Field(default_factory=lambda: list[Event](["created"]), min_length=1)
+    conditions: Conditions = Field(default_factory=Conditions)
+    actions: list[dict[str, Any]] = Field(min_length=1, max_length=20)
+
+    @field_validator("conditions", mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        if isinstance(value, Mapping) and not set(value) <= {"all", "any"}:
+            return {"all": dict(value)}
+        return value
+
+    @field_validator("actions")
+    @classmethod
+    def _actions(cls, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        for action in value:
+            if len(action) != 1:
+                raise ValueError("each action is one 'name: value' entry")
+            ((key, item),) = action.items()
+            if key not in ACTION_KEYS:
+                raise ValueError(f"{key!r} is not an action: use one of {', '.join(ACTION_KEYS)}")
+            if key in ("add_tags", "remove_tags"):
+                action[key] = item if isinstance(item, list) else [t for t in str(item).split(",") if t.strip()]
+            elif key == "set_priority":
+                if str(item).lower() not in {p.value for p in Priority}:
+                    raise ValueError(f"{item!r} is not a priority")
+                action[key] = str(item).lower()
+            elif not isinstance(item, str) or not item.strip():
+                raise ValueError(f"{key} takes one text value")
+        return value
+
+
+def parse_definition(data: Any) -> RuleDefinition:
+    """A :class:`RuleDefinition` from plain data; a bad one is a :class:`ValidationFailed`."""
+    try:
+        return RuleDefinition.model_validate(data)
+    except PydanticValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "rule"
+        name = data.get("name") if isinstance(data, Mapping) else None
+        message = str(first["msg"]).removeprefix("Value error, ")
+        if first["type"] == "extra_forbidden":
+            message = "is not a field of a rule (name, description, position, active, when, conditions, actions)"
+        raise ValidationFailed(f"rule {name or '?'}: {where}: {message}", field=where) from None
+
+
+def check_references(tx: Tx, rule: RuleDefinition) -> None:
+    """Refuse a rule naming a group or agent that does not exist, or a broken template."""
+    from supportdesk.domain.mutations.library import _check_template
+
+    for key in ("all", "any"):
+        for name in getattr(rule.conditions, key).get("group", []):
+            if name.lower() != "none":
+                _group(tx, name)
+    for action in rule.actions:
+        ((key, value),) = action.items()
+        if key == "set_group":
+            _group(tx, value)
+        elif key == "assign" and value not in ("round_robin", "least_loaded"):
+            _agent(tx, value)
+        elif key == "auto_reply":
+            _check_template(value)
+
+
+def _group(tx: Tx, name: str) -> dict[str, Any]:
+    from sqlalchemy import func, or_, select
+
+    from supportdesk.domain.tx import table
+
+    groups = table("groups")
+    found = (
+        tx.connection.execute(select(groups).where(or_(groups.c.id == name, func.lower(groups.c.name) == name.lower())))
+        .mappings()
+        .first()
+    )
+    if found is None:
+        raise NotFound(f"no group called {name}", field="actions")
+    return dict(found)
+
+
+def _agent(tx: Tx, email: str) -> dict[str, Any]:
+    agent = tx.find("agent", email=email.strip().lower()) or tx.row("agent", email)
+    if agent is None:
+        raise NotFound(f"no agent {email}", field="actions")
+    return agent
+
+
+# --- evaluating ---------------------------------------------------------------------------------
+
+
+class TicketFacts:
+    """What conditions look at, read lazily from the transaction."""
+
+    def __init__(self, tx: Tx, ticket: dict[str, Any]) -> None:
+        self.tx = tx
+        self.ticket = ticket
+        self._cache: dict[str, Any] = {}
+
+    def _get(self, key: str, load: Any) -> Any:
+        if key not in self._cache:
+            self._cache[key] = load()
+        return self._cache[key]
+
+    def tags(self) -> set[str]:
+        from supportdesk.domain.mutations.common import ticket_tags
+
+        return set(self._get("tags", lambda: ticket_tags(self.tx, self.ticket["id"])))
+
+    def group_name(self) -> str | None:
+        def load() -> str | None:
+            group = self.tx.row("groups", self.ticket["group_id"]) if self.ticket["group_id"] else None
+            return group["name"] if group else None
+
+        return self._get("group", load)  # type: ignore[no-any-return]
+
+    def requester(self) -> tuple[set[str], dict[str, Any] | None]:
+        def load() -> tuple[set[str], dict[str, Any] | None]:
+            customer = self.tx.row("customer", self.ticket["requester_id"])
+            names = {
+                i["value"].lower() for i in self.tx.select_all("identity", customer_id=self.ticket["requester_id"])
+            }
+            if customer:
+                names.add(customer["name"].lower())
+            organization = (
+                self.tx.row("organization", customer["organization_id"])
+                if customer and customer["organization_id"]
+                else None
+            )
+            return names, organization
+
+        return self._get("requester", load)  # type: ignore[no-any-return]
+
+    def body(self) -> str:
+        def load() -> str:
+            from sqlalchemy import select
+
+            from supportdesk.domain.tx import table
+
+            messages = table("message")
+            row = self.tx.connection.execute(
+                select(messages.c.body)
+                .where(messages.c.ticket_id == self.ticket["id"], messages.c.author_kind == "customer")
+                .order_by(messages.c.created_at.desc(), messages.c.id.desc())
+                .limit(1)
+            ).first()
+            return str(row[0]) if row else ""
+
+        return self._get("body", load)  # type: ignore[no-any-return]
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"[^\W_]+", text.lower()))
+
+
+def _holds(facts: TicketFacts, key: str, values: list[str]) -> bool:
+    ticket = facts.ticket
+    wanted = {v.lower() for v in values}
+    if key in _ENUMS:
+        return str(ticket[key]) in wanted
+    if key == "group":
+        name = facts.group_name()
+        return (name is None and "none" in wanted) or (name is not None and name.lower() in wanted)
+    if key == "requester":
+        names, _organization = facts.requester()
+        return bool(names & wanted)
+    if key == "organization":
+        _names, organization = facts.requester()
+        return organization is not None and bool(
+            {organization["name"].lower(), (organization["domain"] or "").lower()} & wanted
+        )
+    if key == "tags":
+        return bool(facts.tags() & wanted)
+    if key == "not_tags":
+        return not facts.tags() & wanted
+    words = {w for v in wanted for w in _words(v)}
+    if key == "subject_words":
+        return bool(_words(ticket["subject"]) & words)
+    if key == "body_words":
+        return bool(_words(facts.body()) & words)
+    return bool((_words(ticket["subject"]) | _words(facts.body())) & words)
+
+
+def matches(facts: TicketFacts, conditions: Mapping[str, Any]) -> bool:
+    every = conditions.get("all") or {}
+    some = conditions.get("any") or {}
+    if not all(_holds(facts, key, values) for key, values in every.items()):
+        return False
+    return not some or any(_holds(facts, key, values) for key, values in some.items())
+
+
+# --- acting -------------------------------------------------------------------------------------
+
+
+def _child(tx: Tx, name: str, args: dict[str, Any], rule: Mapping[str, Any]) -> dict[str, Any]:
+    """Run one action as a mutation of the system, in this transaction, marked automated."""
+    from supportdesk.domain.context import SYSTEM, MutationContext
+    from supportdesk.domain.registry import get
+    from supportdesk.domain.write import run_one, validate_args
+
+    spec = get(name)
+    context = MutationContext(
+        actor=SYSTEM,
+        now=tx.now,
+        authority=True,
+        mode=tx.context.mode,
+        mutation_ref=f"{tx.context.mutation_ref}/rule:{rule['id']}",
+        automated=True,
+    )
+    result, child = run_one(tx.connection, spec, validate_args(spec, args), context)
+    tx.touched.extend(child.touched)
+    tx.audited.extend(r for r in child.audited if r.field == "status")
+    return result
+
+
+def _group_agents(tx: Tx, group_id: str) -> list[dict[str, Any]]:
+    from sqlalchemy import select
+
+    from supportdesk.domain.tx import table
+
+    agents, members = table("agent"), table("agent_group")
+    rows = tx.connection.execute(
+        select(agents)
+        .join(members, members.c.agent_id == agents.c.id)
+        .where(members.c.group_id == group_id, agents.c.active.is_(True), agents.c.role != "light_agent")
+        .order_by(agents.c.name, agents.c.id)
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+def pick_round_robin(tx: Tx, group_id: str) -> str:
+    """The group's next agent after the one it last gave a ticket to (by name order).
+
+    The cursor row stays locked until the write commits, so two tickets arriving at once on
+    PostgreSQL go to two agents (SQLite writers are serial already).
+    """
+    from sqlalchemy import select
+
+    from supportdesk.domain.tx import table
+
+    agents = _group_agents(tx, group_id)
+    if not agents:
+        raise ValidationFailed("the group has no agents to assign to", field="assign")
+    cursors = table("assignment_cursor")
+    locked = select(cursors).where(cursors.c.group_id == group_id).with_for_update()
+    cursor = tx.connection.execute(locked).mappings().first()
+    ids = [a["id"] for a in agents]
+    chosen = ids[0]
+    if cursor is not None and cursor["agent_id"] in ids:
+        chosen = ids[(ids.index(cursor["agent_id"]) + 1) % len(ids)]
+    if cursor is None:
+        tx.insert("assignment_cursor", {"group_id": group_id, "agent_id": chosen, "updated_at": tx.now})
+    else:
+        tx.write_quietly("assignment_cursor", group_id, {"agent_id": chosen, "updated_at": tx.now})
+    return str(chosen)
+
+
+def pick_least_loaded(tx: Tx, group_id: str) -> str:
+    """The group's agent with the fewest unsolved tickets (ties: name order)."""
+    from sqlalchemy import func, select
+
+    from supportdesk.domain.tx import table
+
+    agents = _group_agents(tx, group_id)
+    if not agents:
+        raise ValidationFailed("the group has no agents to assign to", field="assign")
+    tickets = table("ticket")
+    loads: dict[str, int] = dict(
+        tx.connection.execute(
+            select(tickets.c.assignee_id, func.count())
+            .where(
+                tickets.c.assignee_id.in_([a["id"] for a in agents]),
+                tickets.c.status.in_([s.value for s in UNSOLVED]),
+            )
+            .group_by(tickets.c.assignee_id)
+        ).all()
+    )
+    return str(min(agents, key=lambda a: loads.get(a["id"], 0))["id"])
+
+
+def _act(tx: Tx, ticket_id: str, action: Mapping[str, Any], rule: Mapping[str, Any]) -> None:
+    from supportdesk.domain.mutations.common import KEEP
+
+    ((key, value),) = action.items()
+    if key == "set_group":
+        _child(tx, "ticket.assign", {"ticket_id": ticket_id, "group_id": _group(tx, value)["id"]}, rule)
+    elif key == "set_priority":
+        _child(tx, "ticket.set_priority", {"ticket_id": ticket_id, "priority": value}, rule)
+    elif key == "add_tags":
+        _child(tx, "ticket.tag", {"ticket_id": ticket_id, "tags": list(value)}, rule)
+    elif key == "remove_tags":
+        _child(tx, "ticket.untag", {"ticket_id": ticket_id, "tags": list(value)}, rule)
+    elif key == "assign":
+        ticket = tx.require("ticket", ticket_id)
+        if value in ("round_robin", "least_loaded"):
+            if ticket["group_id"] is None:
+                raise ValidationFailed(f"{value} needs the ticket to be in a group", field="assign")
+            pick = pick_round_robin if value == "round_robin" else pick_least_loaded
+            agent_id = pick(tx, ticket["group_id"])
+        else:
+            agent_id = _agent(tx, value)["id"]
+        _child(tx, "ticket.assign", {"ticket_id": ticket_id, "assignee_id": agent_id, "group_id": KEEP}, rule)
+    elif key == "auto_reply":
+        _child(tx, "ticket.auto_reply", {"ticket_id": ticket_id, "rule_id": rule["id"], "template": value}, rule)
+
+
+def changed_tickets(tx: Tx) -> dict[str, str]:
+    """Ticket id → ``created`` or ``updated`` for what this mutation did to tickets."""
+    changed: dict[str, str] = {}
+    for record in tx.audited:
+        if record.entity != "ticket" or record.field in QUIET_FIELDS:
+            continue
+        if record.field == "ticket.created":
+            changed[record.entity_id] = "created"
+        else:
+            changed.setdefault(record.entity_id, "updated")
+    return changed
+
+
+def run_rules(tx: Tx) -> set[str]:
+    """One pass of the active rules over the tickets this mutation created or changed.
+
+    Returns the tickets the rules solved (so they get a survey too).
+    """
+    changed = changed_tickets(tx)
+    if not changed:
+        return set()
+    rules = [r for r in tx.select_all("trigger_rule", order_by="position") if r["active"]]
+    if not rules:
+        return set()
+    rules.sort(key=lambda r: (r["position"], r["name"]))
+    solved: set[str] = set()
+    for ticket_id, event in changed.items():
+        for rule in rules:
+            if event not in rule["events"]:
+                continue
+            ticket = tx.row("ticket", ticket_id)
+            if ticket is None or ticket["status"] == Status.CLOSED:
+                break
+            if not matches(TicketFacts(tx, ticket), rule["conditions"]):
+                continue
+            before, touched = len(tx.audited), len(tx.touched)
+            savepoint = tx.connection.begin_nested()
+            try:
+                for action in rule["actions"]:
+                    _act(tx, ticket_id, action, rule)
+            except DomainError as error:
+                savepoint.rollback()
+                del tx.audited[before:]
+                del tx.touched[touched:]
+                tx.audit("ticket", ticket_id, "rule.failed", None, {"rule": rule["name"], "error": error.message})
+                continue
+            savepoint.commit()
+            solved |= {r.entity_id for r in tx.audited[before:] if r.field == "status" and r.after == "solved"}
+            tx.audit("ticket", ticket_id, "rule.fired", None, rule["name"])
+    return solved
