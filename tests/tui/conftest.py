@@ -84,3 +84,7 @@ async def until(pilot: Pilot[None], condition: Callable[[], bool], timeout: floa
             raise AssertionError(f"timed out waiting for {getattr(condition, '__name__', condition)}")
         await pilot.pause(0.02)
         await pilot.app.workers.wait_for_complete()
+
+
+# a real team server for the console's sync tests (see tests/live.py)
+from tests.live import sqlite_deployment  # noqa: E402, F401

@@ -3,10 +3,16 @@ rewrites them after a deliberate change; review the SVGs before committing)."""
 
 from __future__ import annotations
 
+import time
+
 from textual.pilot import Pilot
 
+from supportdesk.domain import write
+from supportdesk.store.workspace import Workspace
+from supportdesk.sync.service import SyncStatus, Viewer
 from supportdesk.tui.screens.queue import QueueScreen
 from supportdesk.tui.screens.ticket import TicketScreen
+from supportdesk.tui.sync_status import SyncReported
 from tests.tui.conftest import AppFactory, settle, until
 
 SIZE = (150, 42)
@@ -116,3 +122,28 @@ def test_hostile_queue(snap_compare, make_app: AppFactory) -> None:  # type: ign
         await settle(pilot)
 
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_ticket_pane_with_presence(snap_compare, make_app: AppFactory, console_workspace: Workspace) -> None:  # type: ignore[no-untyped-def]
+    """A workspace following a server: the bar says online with two changes to push, and the
+    header names the two other agents in the ticket (the reports a running sync would post)."""
+    with console_workspace.connect() as connection:
+        connection.execute("UPDATE sync_state SET server_url = 'https://support.example.test' WHERE id = 1")
+        closed = connection.execute("SELECT id FROM ticket WHERE status = 'solved' ORDER BY number LIMIT 1").fetchone()
+        others = connection.execute("SELECT id, name FROM agent ORDER BY name LIMIT 3").fetchall()
+    for tag in ("audit", "later"):
+        write.apply(console_workspace, "ticket.tag", {"ticket_id": closed[0], "tags": [tag]})
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        screen = await _ticket(pilot)
+        me = pilot.app.me  # type: ignore[attr-defined]
+        viewers = [row for row in others if row[0] != me][:2]
+        presence = tuple(
+            Viewer(agent_id, name, screen.ticket_id, state, time.time())
+            for (agent_id, name), state in zip(viewers, ("typing", "viewing"), strict=True)
+        )
+        pilot.app.post_message(SyncReported(SyncStatus(connection="online", server="x", presence=presence)))
+        await until(pilot, lambda: screen.ticket_id in pilot.app.presence)  # type: ignore[attr-defined]
+        await settle(pilot)
+
+    assert snap_compare(make_app(sync=False), terminal_size=SIZE, run_before=run_before)

@@ -767,8 +767,13 @@ class SyncSummary:
 
 
 def sync_summary(connection: sqlite3.Connection) -> SyncSummary:
-    row = connection.execute("SELECT server_url, last_error, last_pull_at FROM sync_state WHERE id = 1").fetchone()
-    pending, failed = connection.execute("SELECT count(*), count(error) FROM outbox").fetchone()
+    """Pending counts the changes the server has not acknowledged (acknowledged ones wait in the
+    outbox only until the next pull drops them)."""
+    row = connection.execute(
+        "SELECT server_url, last_error, last_pull_at, last_acked_mutation_id FROM sync_state WHERE id = 1"
+    ).fetchone()
+    acked = int(row[3]) if row is not None else 0
+    pending, failed = connection.execute("SELECT count(*), count(error) FROM outbox WHERE id > ?", (acked,)).fetchone()
     if row is None:
         return SyncSummary(None, int(pending), int(failed), None, None)
     return SyncSummary(row[0], int(pending), int(failed), row[1], from_db(row[2]))

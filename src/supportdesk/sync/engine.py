@@ -142,6 +142,10 @@ class SyncEngine:
                 top = outbox_max(connection)
                 touched = {k for k in local.touched_keys(connection) if k[0] in TABLE_ORDER}
             refresh = touched - change_keys(changes)
+            idle = not (changes or refresh or more or top or cursor != state.cursor or last_acked != state.last_acked)
+            if idle and _pulled_lately(state.last_pull_at):
+                summary.cursor = cursor
+                return  # nothing to apply and nothing pending: leave the store (and its readers) alone
             refreshed = self.client.rows(keys_json(refresh)) if refresh else []
             result = rebase(
                 self.workspace, changes, cursor=cursor, last_acked=last_acked, refreshed=refreshed, outbox_top=top
@@ -153,10 +157,22 @@ class SyncEngine:
                 return
 
 
+def _pulled_lately(last_pull_at: str | None) -> bool:
+    """Whether the recorded pull time is under a minute old (``supportdesk status`` shows it)."""
+    from datetime import timedelta
+
+    from supportdesk.store.times import from_db, utcnow
+
+    pulled = from_db(last_pull_at) if last_pull_at else None
+    return pulled is not None and utcnow() - pulled < timedelta(seconds=60)
+
+
 def keep_as_draft(workspace: Workspace, name: str, args: dict[str, Any]) -> None:
-    """A refused reply or note goes back to the composer's draft, unless a newer draft exists."""
+    """A refused reply or note goes back to the composer's draft; a draft written since keeps
+    its text, and the refused one follows it (unless it is already there)."""
     kind = {"ticket.reply": "reply", "ticket.note": "note"}.get(name)
-    if kind is None or not args.get("ticket_id") or not args.get("body"):
+    body = args.get("body")
+    if kind is None or not args.get("ticket_id") or not isinstance(body, str) or not body.strip():
         return
     import json
 
@@ -164,10 +180,23 @@ def keep_as_draft(workspace: Workspace, name: str, args: dict[str, Any]) -> None
 
     connection = workspace.connect()
     try:
-        connection.execute(
-            "INSERT INTO draft (ticket_id, kind, body, state, updated_at) VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT(ticket_id, kind) DO NOTHING",
-            (args["ticket_id"], kind, args["body"], json.dumps({"refused": True}), to_db(utcnow())),
-        )
+        connection.execute("BEGIN IMMEDIATE")
+        row = connection.execute(
+            "SELECT body FROM draft WHERE ticket_id = ? AND kind = ?", (args["ticket_id"], kind)
+        ).fetchone()
+        if row is None or not row[0].strip():
+            connection.execute(
+                "INSERT INTO draft (ticket_id, kind, body, state, updated_at) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT(ticket_id, kind) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
+                (args["ticket_id"], kind, body, json.dumps({"refused": True}), to_db(utcnow())),
+            )
+        elif body.strip() not in row[0]:
+            connection.execute(
+                "UPDATE draft SET body = ?, updated_at = ? WHERE ticket_id = ? AND kind = ?",
+                (f"{row[0].rstrip()}\n\n{body}", to_db(utcnow()), args["ticket_id"], kind),
+            )
+        connection.execute("COMMIT")
     finally:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
         connection.close()

@@ -29,6 +29,7 @@ class SyncState:
     last_acked: int
     bootstrap: dict[str, Any]
     last_error: str | None
+    last_pull_at: str | None = None  # the store's UTC text
 
     @property
     def bootstrapped(self) -> bool:
@@ -37,8 +38,8 @@ class SyncState:
 
 def read_state(connection: sqlite3.Connection) -> SyncState:
     row = connection.execute(
-        "SELECT client_id, server_url, profile, cursor, last_acked_mutation_id, bootstrap, last_error "
-        "FROM sync_state WHERE id = 1"
+        "SELECT client_id, server_url, profile, cursor, last_acked_mutation_id, bootstrap, last_error, "
+        "last_pull_at FROM sync_state WHERE id = 1"
     ).fetchone()
     return SyncState(
         client_id=row[0],
@@ -48,6 +49,7 @@ def read_state(connection: sqlite3.Connection) -> SyncState:
         last_acked=int(row[4]),
         bootstrap=json.loads(row[5]) if row[5] else {},
         last_error=row[6],
+        last_pull_at=row[7],
     )
 
 
@@ -65,7 +67,10 @@ def set_error(workspace: Workspace, message: str | None) -> None:
                 "UPDATE sync_state SET last_error = NULL, last_pull_at = ? WHERE id = 1", (to_db(utcnow()),)
             )
         else:
-            connection.execute("UPDATE sync_state SET last_error = ? WHERE id = 1", (message[:1000],))
+            # written only when it changes: a console retrying offline must not look like news
+            connection.execute(
+                "UPDATE sync_state SET last_error = ?1 WHERE id = 1 AND last_error IS NOT ?1", (message[:1000],)
+            )
 
 
 def set_acked(workspace: Workspace, last_acked: int) -> None:

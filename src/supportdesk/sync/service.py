@@ -18,6 +18,7 @@ and retries with exponential backoff while the server cannot be reached.
 from __future__ import annotations
 
 import contextlib
+import queue
 import threading
 import time
 from collections.abc import Callable
@@ -107,6 +108,8 @@ class SyncService:
         self._threads: list[threading.Thread] = []
         self._presence: dict[tuple[str, str], Viewer] = {}
         self._my_presence: dict[str, str] = {}
+        self._presence_queue: queue.Queue[tuple[str, str] | None] = queue.Queue()
+        self._presence_thread: threading.Thread | None = None
         self._events_client: ServerClient | None = None
 
     # --- public ---------------------------------------------------------------------------
@@ -129,8 +132,12 @@ class SyncService:
             self._threads.append(thread)
 
     def stop(self, timeout: float = 5.0) -> None:
+        """Stop the threads; presence changes already asked for are sent first (within ``timeout``)."""
         self._stop.set()
         self._wake.set()
+        self._presence_queue.put(None)
+        if self._presence_thread is not None:
+            self._presence_thread.join(timeout)
         if self._events_client is not None:
             with contextlib.suppress(Exception):
                 self._events_client.close()
@@ -146,12 +153,17 @@ class SyncService:
         self._wake.set()
 
     def set_presence(self, ticket_id: str, state: str) -> None:
-        """Tell the others this agent views / types in / left a ticket (sent in the background)."""
+        """Tell the others this agent views / types in / left a ticket (sent in the background,
+        in the order asked)."""
         if state == "left":
             self._my_presence.pop(ticket_id, None)
         else:
             self._my_presence[ticket_id] = state
-        threading.Thread(target=self._send_presence, args=(ticket_id, state), daemon=True).start()
+        self._presence_queue.put((ticket_id, state))
+        with self._lock:
+            if self._presence_thread is None:
+                self._presence_thread = threading.Thread(target=self._presence_loop, name="sync-presence", daemon=True)
+                self._presence_thread.start()
 
     def viewers(self, ticket_id: str) -> list[Viewer]:
         from supportdesk.domain.write import workspace_actor
@@ -248,13 +260,24 @@ class SyncService:
             viewers = tuple(self._presence.values())
         self._update(presence=viewers)
 
-    def _send_presence(self, ticket_id: str, state: str) -> None:
-        with contextlib.suppress(Exception), self._client(timeout=5.0) as client:
-            client.presence(ticket_id, state)
+    def _presence_loop(self) -> None:
+        """Send presence changes one after another over one connection (a stale "typing" must
+        never overtake the "viewing" that followed it)."""
+        client: ServerClient | None = None
+        while True:
+            item = self._presence_queue.get()
+            if item is None:
+                break
+            try:
+                client = client or self._client(timeout=5.0)
+                client.presence(*item)
+            except Exception:
+                client = _closed(client)
+        _closed(client)
 
     def _resend_presence(self) -> None:
         for ticket_id, state in list(self._my_presence.items()):
-            self._send_presence(ticket_id, state)
+            self._presence_queue.put((ticket_id, state))
 
     def _update(self, **changes: Any) -> None:
         with self._lock:

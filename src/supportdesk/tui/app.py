@@ -28,7 +28,8 @@ from supportdesk.tui.commands import ConsoleCommands
 from supportdesk.tui.db import ConsoleDB
 from supportdesk.tui.keymap import UserKeys, load_user_keys
 from supportdesk.tui.messages import StoreChanged
-from supportdesk.tui.sync_status import PresenceChanged, SyncStatus, SyncStatusChanged
+from supportdesk.tui.sync_link import SyncLink
+from supportdesk.tui.sync_status import SyncReported, SyncStatus
 from supportdesk.tui.writes import Mutation, WriteFinished, Writer, WriteRequest, refusals
 
 DEFAULT_KB_URL = "https://help.example.com/articles"
@@ -51,6 +52,8 @@ class SupportDeskApp(App[None]):
         clock: Callable[[], datetime] | None = None,
         poll_interval: float = 0.5,
         warm_up: bool = True,
+        sync: bool = True,
+        sync_interval: float = 30.0,
     ) -> None:
         self.started = time.perf_counter()
         super().__init__()
@@ -66,7 +69,9 @@ class SupportDeskApp(App[None]):
         self.user_keys: UserKeys = load_user_keys(settings.keys, settings.macro_keys)
         self.set_keymap(self.user_keys.keymap)
         self.kb_url = str(settings.section("console").get("kb_url", DEFAULT_KB_URL)).rstrip("/")
-        self.presence: dict[str, list[str]] = {}
+        self.presence: dict[str, list[str]] = {}  # ticket id → other agents in it (see SyncLink)
+        self.sync_link = SyncLink(self, interval=sync_interval)
+        self._sync = sync  # start the background sync when the workspace follows a server
         self._warm_up = warm_up
         self._ticket_screen: Any = None
         self._last_input = time.monotonic()
@@ -95,6 +100,9 @@ class SupportDeskApp(App[None]):
         self.push_screen(QueueScreen())
         self.set_interval(self.poll_interval, self.check_store, name="store-poll")
         self.refresh_sync_status()
+        if self._sync and not self.sync_status.local:
+            self.call_after_refresh(self._start_sync)
+            self.set_interval(3.0, self.sync_link.tick, name="presence")
         if self._warm_up:
             self.call_after_refresh(self._warm)
 
@@ -135,8 +143,13 @@ class SupportDeskApp(App[None]):
     def _run_warm_up(self) -> None:
         self.writer.warm_up()
 
+    @work(thread=True, group="sync", exit_on_error=False)
+    def _start_sync(self) -> None:
+        self.sync_link.start()
+
     def on_unmount(self) -> None:
         gc.enable()
+        self.sync_link.stop()
         self.db.close()
         self._watch.close()
         self.workspace.close()
@@ -162,15 +175,9 @@ class SupportDeskApp(App[None]):
             return
         self.sync_status = self.sync_status.with_summary(summary)
 
-    def on_sync_status_changed(self, message: SyncStatusChanged) -> None:
-        from dataclasses import replace
-
-        self.sync_status = replace(self.sync_status, online=message.online, last_error=message.last_error)
-
-    def on_presence_changed(self, message: PresenceChanged) -> None:
-        self.presence[message.ticket_id] = list(message.viewers)
-        for screen in self.screen_stack:
-            screen.post_message(StoreChanged())
+    def on_sync_reported(self, message: SyncReported) -> None:
+        self.sync_status = self.sync_status.with_service(message.status)
+        self.sync_link.reported(message.status)
 
     # --- writing --------------------------------------------------------------------------
 
@@ -189,6 +196,7 @@ class SupportDeskApp(App[None]):
     @work(thread=True, group="write", exit_on_error=False)
     def _write(self, request: WriteRequest) -> None:
         self.post_message(WriteFinished(self.writer.run(request)))
+        self.sync_link.push_soon()
 
     def on_write_finished(self, message: WriteFinished) -> None:
         request = message.request
@@ -222,6 +230,10 @@ class SupportDeskApp(App[None]):
             self.install_screen(self._ticket_screen, name="ticket")
         self._ticket_screen.show(ticket_id, mode=mode, queue=queue)
         return self._ticket_screen
+
+    def ticket_screen_if_open(self) -> Any:
+        """The ticket pane when it is on the screen stack, else None."""
+        return self._ticket_screen if self._ticket_screen in self.screen_stack else None
 
     # --- actions --------------------------------------------------------------------------
 

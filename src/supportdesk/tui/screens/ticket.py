@@ -22,6 +22,7 @@ from supportdesk.tui import choices
 from supportdesk.tui.actions import bindings
 from supportdesk.tui.messages import StoreChanged, TicketData, TicketLoaded
 from supportdesk.tui.screens.forms import CallLog, CallScreen, Choice, PickerScreen, PromptScreen
+from supportdesk.tui.sync_status import PresenceChanged
 from supportdesk.tui.text import safe, safe_line
 from supportdesk.tui.widgets.composer import SUBMIT_STATUSES, Composer, StagedMacro, SwitchKind
 from supportdesk.tui.widgets.customer_panel import CustomerPanel
@@ -142,6 +143,7 @@ class TicketScreen(Screen[None]):
         # then already shows the ticket instead of "loading…" followed by a second full frame
         self.on_ticket_loaded(TicketLoaded(self.ticket_id, self._read(self.ticket_id)))
         self._mark_seen(self.ticket_id)
+        self.console.sync_link.entered(self.ticket_id)
 
     # --- loading --------------------------------------------------------------------------
 
@@ -171,6 +173,7 @@ class TicketScreen(Screen[None]):
             return
         if message.data is None:
             self.notify("this ticket no longer exists", severity="error")
+            self.console.sync_link.left()
             self.app.pop_screen()
             return
         same = self.data is not None and self.data.detail.ticket["id"] == message.ticket_id
@@ -183,8 +186,7 @@ class TicketScreen(Screen[None]):
         composer = self.composer
         composer.requester = message.data.detail.requester.get("name") or ""
         composer.channel = str(message.data.detail.ticket["channel"])
-        if not same:
-            self._say_drafts()
+        self._say_drafts()
         if self.mode is not None:
             mode, self.mode = self.mode, None
             opening = {"reply": self.action_reply, "note": self.action_note, "macros": self.action_macros}
@@ -210,6 +212,10 @@ class TicketScreen(Screen[None]):
     def on_store_changed(self, message: StoreChanged) -> None:
         self.load()
 
+    def on_presence_changed(self, message: PresenceChanged) -> None:
+        if message.ticket_id == self.ticket_id:
+            self._show_header()
+
     def switch_to(self, ticket_id: str) -> None:
         """Show another ticket in this pane (from the customer panel or J / ctrl+k)."""
         if self.composer.is_open:
@@ -219,6 +225,7 @@ class TicketScreen(Screen[None]):
         self.plans.clear()
         self.query_one(ContentSwitcher).current = "customer"
         self.load()
+        self.console.sync_link.entered(ticket_id)
 
     @on(CustomerPanel.OpenTicket)
     def _open_other(self, event: CustomerPanel.OpenTicket) -> None:
@@ -239,6 +246,7 @@ class TicketScreen(Screen[None]):
     def action_back(self) -> None:
         if self.composer.is_open:
             self.composer.flush()
+        self.console.sync_link.left()
         self.app.pop_screen()
 
     # --- the composer ---------------------------------------------------------------------
@@ -274,6 +282,20 @@ class TicketScreen(Screen[None]):
     @on(Composer.Closed)
     def _composer_closed(self) -> None:
         self.timeline.focus()
+        self.console.sync_link.stopped_typing()
+
+    @on(Composer.Typing)
+    def _typing(self, message: Composer.Typing) -> None:
+        if message.ticket_id == self.ticket_id:
+            self.console.sync_link.typed(self.ticket_id)
+
+    def take_back(self, ticket_id: str, kind: str, body: str) -> None:
+        """A reply or note the server refused is a draft again: show it where the agent looks."""
+        self._unsaved.pop((ticket_id, kind), None)
+        composer = self.composer
+        if ticket_id == self.ticket_id and composer.is_open and composer.kind == kind:
+            composer.append(body)
+        self.load()
 
     @on(Composer.DraftChanged)
     def _draft_changed(self, message: Composer.DraftChanged) -> None:
@@ -345,6 +367,7 @@ class TicketScreen(Screen[None]):
             composer._loading = False
             composer.close()
             self.timeline.focus()
+            self.console.sync_link.stopped_typing()
         follow_up = next((o.result for o in outcomes if o.result.get("follow_up")), None)
         if follow_up:
             self.notify(f"the ticket was closed: your reply opened follow-up #{follow_up.get('number')}", markup=False)

@@ -11,6 +11,7 @@ import os
 import shlex
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from supportdesk.tui.text import safe_line
 
 SUBMIT_STATUSES = ("open", "pending", "solved")
 SAVE_DELAY = 0.4
+TYPING_EVERY = 2.0
 
 
 @dataclass
@@ -79,6 +81,13 @@ class Composer(Vertical):
     class Closed(Message):
         pass
 
+    class Typing(Message):
+        """The agent is typing (at most one every :data:`TYPING_EVERY` seconds), for presence."""
+
+        def __init__(self, ticket_id: str) -> None:
+            super().__init__()
+            self.ticket_id = ticket_id
+
     def __init__(self, *, editor: str | None = None, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.ticket_id = ""
@@ -91,6 +100,7 @@ class Composer(Vertical):
         self.sending = False
         self._save_timer: Any = None
         self._loading = False
+        self._typed_at = 0.0
 
     def compose(self) -> ComposeResult:
         yield Static(id="composer-title", markup=False)
@@ -179,6 +189,10 @@ class Composer(Vertical):
         if self._save_timer is not None:
             self._save_timer.stop()
         self._save_timer = self.set_timer(SAVE_DELAY, self.flush)
+        now = time.monotonic()
+        if now - self._typed_at > TYPING_EVERY:
+            self._typed_at = now
+            self.post_message(self.Typing(self.ticket_id))
 
     def flush(self) -> None:
         """Save the draft now (on a pause in typing, on close, before sending)."""
@@ -241,6 +255,15 @@ class Composer(Vertical):
         self._loading = False
         self._draw()
         self.flush()
+
+    def append(self, text: str) -> None:
+        """Put text back at the end of the draft (a reply the server refused), unless it is there."""
+        current = self.text
+        if text.strip() and text.strip() not in current:
+            self._loading = True
+            self.text_area.load_text(f"{current.rstrip()}\n\n{text}" if current.strip() else text)
+            self._loading = False
+            self.flush()
 
     def insert(self, text: str) -> None:
         """Insert text (a KB link or snippet) at the cursor."""

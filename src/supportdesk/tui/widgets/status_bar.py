@@ -34,7 +34,7 @@ class StatusBar(Horizontal):
     def _show_sync(self, status: SyncStatus) -> None:
         label = self.query_one("#status-sync", Static)
         label.update(Content(status.label()))
-        label.set_class(bool(status.last_error or status.failed or status.online is False), "-problem")
+        label.set_class(status.problem, "-problem")
 
     def say(self, text: str) -> None:
         """The screen's own part: a count, a position, who else views the ticket."""
