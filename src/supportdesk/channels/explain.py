@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+#: Authentication-Results verdicts that mean the check failed.
+FAILED_VERDICTS = frozenset({"fail", "softfail", "permerror"})
+
 _METHODS = {
     "signed-reference": "threaded: answers a mail we sent (signed Message-ID)",
     "known-reference": "threaded: answers the requester's own earlier mail",
@@ -32,21 +35,26 @@ def threading_line(meta: dict[str, Any]) -> str | None:
 
 def sender_lines(meta: dict[str, Any]) -> list[str]:
     """The real From, automation and spoofing warnings of an inbound mail."""
+    return [text for text, _warning in sender_notes(meta)]
+
+
+def sender_notes(meta: dict[str, Any]) -> list[tuple[str, bool]]:
+    """:func:`sender_lines`, each with whether it is a warning (the console colours those)."""
     email = meta.get("email")
     if not isinstance(email, dict):
         return []
-    lines = []
+    notes: list[tuple[str, bool]] = []
     if email.get("from"):
         name = email.get("from_name")
-        lines.append(f"from {name} <{email['from']}>" if name else f"from {email['from']}")
-    lines.extend(str(warning) for warning in email.get("warnings") or [])
+        notes.append((f"from {name} <{email['from']}>" if name else f"from {email['from']}", False))
+    notes.extend((str(warning), True) for warning in email.get("warnings") or [])
     automated = email.get("automated") or []
     if automated:
-        lines.append(f"automated mail ({', '.join(str(reason) for reason in automated)}): no auto-reply sent")
+        notes.append((f"automated mail ({', '.join(str(reason) for reason in automated)}): no auto-reply sent", True))
     auth = email.get("authentication")
     if isinstance(auth, dict) and auth.get("verdict") not in (None, "none"):
-        lines.append(f"authentication: {auth['verdict']}")
-    return lines
+        notes.append((f"authentication: {auth['verdict']}", auth["verdict"] in FAILED_VERDICTS))
+    return notes
 
 
 def channel_line(meta: dict[str, Any]) -> str | None:

@@ -11,11 +11,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from supportdesk.channels.explain import FAILED_VERDICTS as FAILED
 from supportdesk.channels.mail_parse import ParsedMail
 
 _METHOD = re.compile(r"\b(spf|dkim|dmarc|arc)\s*=\s*([a-z]+)", re.IGNORECASE)
 _PRIORITY = ("dmarc", "dkim", "spf")
-FAILED = frozenset({"fail", "softfail", "permerror"})
 
 
 def authentication(header: str | None) -> dict[str, str] | None:

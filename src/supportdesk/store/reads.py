@@ -619,6 +619,58 @@ def resolve_customer(connection: sqlite3.Connection, ref: str) -> str | None:
     return row[0] if row else None
 
 
+@dataclass(frozen=True)
+class CustomerHit:
+    """A customer found by name or address, for pickers (a merge, a requester)."""
+
+    id: str
+    name: str
+    address: str | None
+    tickets: int
+
+
+_IDENTITY_KINDS = ("email", "phone", "chat", "social")
+
+
+def search_customers(
+    connection: sqlite3.Connection, text: str, *, limit: int = 20, exclude: str | None = None
+) -> list[CustomerHit]:
+    """Live customers whose name, or any address on any channel, starts with ``text``.
+
+    Addresses are found through the ``(kind, value)`` index, one range per channel; names by a
+    scan that stops after ``limit`` matches (run it in a worker: a rare name reads every customer).
+    """
+    needle = text.strip().lower()
+    if not needle:
+        return []
+    found: dict[str, None] = {}
+    for kind in _IDENTITY_KINDS:
+        for row in connection.execute(
+            "SELECT i.customer_id FROM identity i JOIN customer c ON c.id = i.customer_id "
+            "WHERE i.kind = ? AND i.value >= ? AND i.value < ? AND c.merged_into_id IS NULL LIMIT ?",
+            (kind, needle, needle + "\uffff", limit),
+        ):
+            found[row[0]] = None
+    pattern = re.sub(r"([\\%_])", r"\\\1", needle)
+    for row in connection.execute(
+        "SELECT id FROM customer WHERE merged_into_id IS NULL "
+        "AND (lower(name) LIKE ? ESCAPE '\\' OR lower(name) LIKE ? ESCAPE '\\') LIMIT ?",
+        (f"{pattern}%", f"% {pattern}%", limit),
+    ):
+        found[row[0]] = None
+    found.pop(exclude or "", None)
+    hits = []
+    for customer_id in list(found)[:limit]:
+        name = connection.execute("SELECT name FROM customer WHERE id = ?", (customer_id,)).fetchone()[0]
+        address = connection.execute(
+            "SELECT value FROM identity WHERE customer_id = ? ORDER BY is_primary DESC, kind != 'email', value LIMIT 1",
+            (customer_id,),
+        ).fetchone()
+        count = connection.execute("SELECT count(*) FROM ticket WHERE requester_id = ?", (customer_id,)).fetchone()[0]
+        hits.append(CustomerHit(customer_id, name, address[0] if address else None, int(count)))
+    return sorted(hits, key=lambda hit: (hit.name.lower(), hit.id))
+
+
 # --- knowledge base and macros --------------------------------------------------------------
 
 

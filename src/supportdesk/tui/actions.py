@@ -177,6 +177,7 @@ ACTIONS: tuple[ConsoleAction, ...] = (
     _A("kb.up", "up", "cursor_up", "Up", "Previous article", "kb", show=False, palette=False),
     # customer panel
     _A("customer.open", "enter", "open_other", "Open", "Open the customer's ticket", "customer"),
+    _A("customer.merge", "M", "merge_customer", "Merge", "Merge this customer with another record", "customer"),
     # lists and pickers
     _A("list.down", "down,j", "cursor_down", "Down", "Next", "list", show=False, palette=False),
     _A("list.up", "up,k", "cursor_up", "Up", "Previous", "list", show=False, palette=False),

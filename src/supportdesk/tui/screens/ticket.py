@@ -227,6 +227,14 @@ class TicketScreen(Screen[None]):
         self.load()
         self.console.sync_link.entered(ticket_id)
 
+    @on(CustomerPanel.MergeRequested)
+    def _merge_customer(self) -> None:
+        from supportdesk.tui.screens.customer_picker import merge_customers
+
+        customer = self.query_one(CustomerPanel).customer
+        if customer is not None:
+            merge_customers(self.console, customer)
+
     @on(CustomerPanel.OpenTicket)
     def _open_other(self, event: CustomerPanel.OpenTicket) -> None:
         if event.ticket_id != self.ticket_id:

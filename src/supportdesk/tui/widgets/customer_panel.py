@@ -1,5 +1,6 @@
 """The customer beside the ticket: every address on every channel, the organization, and
-their other tickets across channels — enter opens one."""
+their other tickets across channels — enter opens one, ``M`` merges the customer with another
+record of the same person."""
 
 from __future__ import annotations
 
@@ -24,6 +25,9 @@ class CustomerTickets(RowList):
     def action_open_other(self) -> None:
         self.action_select()
 
+    def action_merge_customer(self) -> None:
+        self.post_message(CustomerPanel.MergeRequested())
+
 
 class CustomerPanel(Vertical):
     DEFAULT_CSS = """
@@ -33,6 +37,9 @@ class CustomerPanel(Vertical):
     CustomerPanel > CustomerTickets { height: 1fr; }
     """
 
+    class MergeRequested(Message):
+        """The agent wants to merge the customer shown with another one."""
+
     class OpenTicket(Message):
         def __init__(self, ticket_id: str) -> None:
             super().__init__()
@@ -41,6 +48,7 @@ class CustomerPanel(Vertical):
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.ticket_ids: list[str] = []
+        self.customer: CustomerDetail | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="customer-card")
@@ -49,6 +57,7 @@ class CustomerPanel(Vertical):
 
     def show(self, customer: CustomerDetail | None, current_ticket: str) -> None:
         card = self.query_one("#customer-card", Static)
+        self.customer = customer
         if customer is None:
             card.update(Content("unknown customer"))
             self.query_one(CustomerTickets).set_rows([])

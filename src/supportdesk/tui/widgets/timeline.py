@@ -1,10 +1,12 @@
 """A ticket's timeline: every message in order, drawn line by line.
 
 Each message is a block — a heading (channel, direction, author, time, public reply or
-internal note) and its body. Long bodies are folded after a few lines with "show more";
-quoted email history (``> …`` lines, "On … wrote:") is collapsed. A folded body is wrapped only
-up to a few thousand characters and only visible lines are drawn, so a ticket with hundreds of
-messages or a multi-megabyte paste opens at once.
+internal note), what its channel says about it (:mod:`supportdesk.tui.channel_notes`: threading
+and sender warnings of a mail, a post's network and handle, a call's details) and its body.
+Long bodies are folded after a few lines with "show more"; quoted email history (``> …`` lines,
+"On … wrote:") is collapsed. A folded body is wrapped only up to a few thousand characters and
+only visible lines are drawn, so a ticket with hundreds of messages or a multi-megabyte paste
+opens at once.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from textual.strip import Strip
 from supportdesk.store.reads import TimelineEntry
 from supportdesk.store.times import relative
 from supportdesk.tui.actions import bindings
+from supportdesk.tui.channel_notes import arrow, attachment_line, kind_label, notes
 from supportdesk.tui.text import safe, safe_line
 
 FOLD_LINES = 12
@@ -87,6 +90,8 @@ class Timeline(ScrollView, can_focus=True):
         "timeline--note-bar",
         "timeline--customer-bar",
         "timeline--fold",
+        "timeline--meta",
+        "timeline--warn",
         "timeline--selected",
     }
 
@@ -139,18 +144,11 @@ class Timeline(ScrollView, can_focus=True):
         entry = block.entry
         note = not entry.public
         who = safe_line(entry.author, cap=80)
-        arrow = "←" if entry.direction == "inbound" else "→"
-        kind = "INTERNAL NOTE" if note else ("customer" if entry.author_kind == "customer" else "public reply")
         when = entry.created_at.astimezone().strftime("%Y-%m-%d %H:%M")
         age = relative(entry.created_at, self.clock())
-        call = entry.meta.get("call") if isinstance(entry.meta, dict) else None
-        extra = ""
-        if isinstance(call, dict):
-            seconds = int(call.get("duration_seconds") or 0)
-            extra = f" · call {safe_line(str(call.get('number', '')), cap=40)} {seconds // 60}:{seconds % 60:02d}"
-        heading = f"{arrow} {entry.channel} · {kind} · {who} · {when} ({age}){extra}"
+        heading = f"{arrow(entry)} {entry.channel} · {kind_label(entry)} · {who} · {when} ({age})"
         component = "note-heading" if note else ("customer-heading" if entry.author_kind == "customer" else "heading")
-        lines: list[tuple[str, str]] = [(heading, component)]
+        lines: list[tuple[str, str]] = [(heading, component), *notes(entry)]
         body_component = "note" if note else "body"
         limit = EXPANDED_CHARS if block.expanded else FOLD_CHARS
         text = block.text
@@ -167,9 +165,7 @@ class Timeline(ScrollView, can_focus=True):
                 lines.append((f"⋯ {len(text) - limit:,} more characters not shown", "fold"))
             elif block.expanded and len(wrapped) > FOLD_LINES:
                 lines.append(("⋯ show less — enter", "fold"))
-        for attachment in entry.attachments:
-            name = safe_line(str(attachment.get("filename", "")), cap=120)
-            lines.append((f"📎 {name} ({int(attachment.get('size') or 0):,} bytes)", "fold"))
+        lines += [(attachment_line(attachment), "meta") for attachment in entry.attachments]
         if block.quoted:
             if block.show_quoted:
                 lines += [(line, "fold") for line in _wrap(safe(block.quoted[:FOLD_CHARS]), width)]
