@@ -6,6 +6,7 @@ frame) can validate and order values without loading SQLModel.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 
 
@@ -38,6 +39,16 @@ PRIORITY_RANK: dict[Priority, int] = {
 }
 
 STATUS_RANK: dict[Status, int] = {s: i for i, s in enumerate(Status, start=1)}
+
+#: Statuses of the tickets still to work on, in rank order ("All open", ``status<solved``).
+UNSOLVED: tuple[Status, ...] = (Status.NEW, Status.OPEN, Status.PENDING, Status.ON_HOLD)
+
+
+def status_in(statuses: Iterable[Status], column: str = "t.status") -> str:
+    """``t.status IN ('new', 'open')``: statuses written into SQL as literals — our own values,
+    never user text — so a query can match a partial index's condition word for word."""
+    literals = ", ".join(f"'{Status(status).value}'" for status in statuses)
+    return f"{column} IN ({literals})"
 
 
 class TicketType(StrEnum):

@@ -14,10 +14,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Computed, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Column, Computed, Index, Integer, String, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from supportdesk.store.enums import (
+    UNSOLVED,
     AuthorKind,
     Channel,
     Direction,
@@ -26,6 +27,7 @@ from supportdesk.store.enums import (
     Role,
     Status,
     TicketType,
+    status_in,
 )
 from supportdesk.store.times import utcnow
 
@@ -136,6 +138,14 @@ class Ticket(SQLModel, table=True):
         Index("ix_ticket_group_status", "group_id", "status"),
         Index("ix_ticket_status_priority", "status", "priority_rank"),
         Index("ix_ticket_status_solved", "status", "solved_at"),
+        # the few unsolved tickets in queue order (see migration 0006_console)
+        Index(
+            "ix_ticket_unsolved_updated",
+            "updated_at",
+            "id",
+            sqlite_where=text(status_in(UNSOLVED, column="status")),
+            postgresql_where=text(status_in(UNSOLVED, column="status")),
+        ),
     )
 
     id: str = Field(primary_key=True, max_length=36)

@@ -129,13 +129,28 @@ def plan_queue(query: str | Compiled, *, me: str | None = None, sort: str | None
     return QueuePlan(compiled, SORT_KEYS[key], "DESC" if way == "desc" else "ASC", False)
 
 
-def _from_clause(plan: QueuePlan) -> tuple[str, str]:
-    """FROM and the text condition. Text queries are driven from the FTS index."""
-    if plan.compiled.fts is None:
-        return "ticket t", ""
-    if plan.text_driven:
-        return "ticket_fts JOIN ticket t ON t.rowid = ticket_fts.rowid", "ticket_fts MATCH :fts"
-    return "ticket t", "t.rowid IN (SELECT rowid FROM ticket_fts WHERE ticket_fts MATCH :fts)"
+def _source(plan: QueuePlan) -> tuple[str, list[str], dict[str, Any]]:
+    """FROM, the WHERE conditions and their parameters of a queue query.
+
+    Text queries are driven from the FTS index, newest match first. When the query also keeps to
+    unsolved statuses, each match is checked against the rowids of those few tickets, gathered
+    once from the status index, instead of by reading the matching ticket's row: on 1M tickets,
+    ``status:new refund`` read 156k ticket rows to find 24 (65 ms) and now reads none (5 ms). The
+    ``+`` keeps that check away from the FTS table, which would otherwise seek every listed rowid.
+    """
+    compiled = plan.compiled
+    params: dict[str, Any] = dict(compiled.params)
+    if compiled.fts is None:
+        return "ticket t", [compiled.where], params
+    params["fts"] = compiled.fts
+    if not plan.text_driven:
+        matching = "t.rowid IN (SELECT rowid FROM ticket_fts WHERE ticket_fts MATCH :fts)"
+        return "ticket t", [compiled.where, matching], params
+    source = "ticket_fts JOIN ticket t ON t.rowid = ticket_fts.rowid"
+    if compiled.unsolved is not None and compiled.rest is not None:
+        few = f"+ticket_fts.rowid IN (SELECT t.rowid FROM ticket t WHERE {compiled.unsolved})"
+        return source, [compiled.rest, "ticket_fts MATCH :fts", few], params
+    return source, [compiled.where, "ticket_fts MATCH :fts"], params
 
 
 def _timing_source(plan: QueuePlan) -> tuple[str, str]:
@@ -204,15 +219,10 @@ def queue_page_sql(
     """The SQL and parameters of one queue page (see :func:`queue_page`)."""
     if plan.keys in TIMING_SORTS:
         return _timing_page_sql(plan, after, limit, reverse)
-    source, text_condition = _from_clause(plan)
+    source, conditions, params = _source(plan)
     keys = _sort_keys_sql(plan)
     descending = plan.descending != reverse
     direction = "DESC" if descending else "ASC"
-    conditions = [plan.compiled.where]
-    params: dict[str, Any] = dict(plan.compiled.params)
-    if text_condition:
-        conditions.append(text_condition)
-        params["fts"] = plan.compiled.fts
     ordering = _ordering(keys)
     if after is not None:
         if len(after) != len(keys) + 1:
@@ -284,12 +294,7 @@ def _time(value: str) -> datetime:
 
 
 def queue_count(connection: sqlite3.Connection, plan: QueuePlan) -> int:
-    source, text_condition = _from_clause(plan)
-    conditions = [plan.compiled.where]
-    params = dict(plan.compiled.params)
-    if text_condition:
-        conditions.append(text_condition)
-        params["fts"] = plan.compiled.fts
+    source, conditions, params = _source(plan)
     sql = f"SELECT count(*) FROM {source} WHERE {' AND '.join(conditions)}"
     return int(connection.execute(sql, params).fetchone()[0])
 
@@ -300,19 +305,12 @@ def queue_anchors(connection: sqlite3.Connection, plan: QueuePlan, every: int = 
     One pass over the index; the console computes it in a worker and then reaches row N by a
     keyset page from the nearest anchor instead of an OFFSET.
     """
-    source, text_condition = _from_clause(plan)
+    source, conditions, params = _source(plan)
     keys = _sort_keys_sql(plan)
-    conditions = [plan.compiled.where]
-    params: dict[str, Any] = dict(plan.compiled.params)
-    if text_condition:
-        conditions.append(text_condition)
-        params["fts"] = plan.compiled.fts
     ordering, ticket_id = _ordering(keys), "t.id"
     if plan.keys in TIMING_SORTS:
         source, condition = _timing_source(plan)
         conditions, ordering, ticket_id = [condition], ("s.due_at", "s.ticket_id"), "s.ticket_id"
-        if plan.compiled.fts is not None:
-            params["fts"] = plan.compiled.fts
     params["every"] = max(1, every)
     selected = ", ".join(f"{key} AS k{i}" for i, key in enumerate(keys))
     names = ", ".join(f"k{i}" for i in range(len(keys)))

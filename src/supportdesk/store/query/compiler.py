@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from supportdesk.store.enums import PRIORITY_RANK, STATUS_RANK, Priority, Status
+from supportdesk.store.enums import PRIORITY_RANK, STATUS_RANK, UNSOLVED, Priority, Status, status_in
 from supportdesk.store.query.parser import Query, QueryError, Term, parse, parse_sla_due, parse_time_value
 from supportdesk.store.sla import NO_DEADLINE
 from supportdesk.store.times import to_db, utcnow
@@ -24,7 +24,13 @@ BM25 = "bm25(ticket_fts, 5.0, 1.0, 2.0)"
 
 @dataclass
 class Compiled:
-    """``where`` is a SQL condition on ``ticket t``; ``fts`` the MATCH text, if any."""
+    """``where`` is a SQL condition on ``ticket t``; ``fts`` the MATCH text, if any.
+
+    ``unsolved`` is the query's status condition when it keeps to unsolved statuses (few tickets
+    in any workspace that has lived a while), and ``rest`` is ``where`` without it: a text search
+    checks its matches against that small set of ticket rowids instead of reading each matching
+    ticket's row (see ``store.reads``).
+    """
 
     where: str
     params: dict[str, Any]
@@ -32,6 +38,8 @@ class Compiled:
     sort: str = "updated-desc"
     dialect: str = "sqlite"
     notes: list[str] = field(default_factory=list)
+    unsolved: str | None = None
+    rest: str | None = None
 
 
 class _Params:
@@ -121,14 +129,27 @@ def _time_condition(term: Term, params: _Params, now: datetime) -> str:
     return f"{column} < {params.add(end)}"
 
 
-def _ranked(term: Term, params: _Params, column: str, ranks: dict[Any, int], enum: type[Any]) -> str:
+def _status_set(term: Term) -> list[Status]:
+    """The statuses a ``status`` term asks for, in rank order."""
     if term.op == ":":
-        return f"{column} IN ({params.many(list(term.values))})"
-    rank = ranks[enum(term.values[0])]
-    chosen = [member.value for member, r in ranks.items() if _compare(r, term.op, rank)]
-    if not chosen:
-        return params.false
-    return f"{column} IN ({params.many(chosen)})"
+        wanted = {Status(value) for value in term.values}
+    else:
+        rank = STATUS_RANK[Status(term.values[0])]
+        wanted = {status for status, r in STATUS_RANK.items() if _compare(r, term.op, rank)}
+    return [status for status in Status if status in wanted]
+
+
+def _statuses(term: Term, params: _Params) -> str:
+    """Statuses as literals of our own enum (never the user's text), always in rank order.
+
+    The unsolved set then reads exactly like the condition of the partial index
+    ``ix_ticket_unsolved_updated`` (see store.models), which SQLite uses only for a query
+    holding the very same term — and that index is what keeps "All open" fast whatever else is
+    asked: it tells the planner how few unsolved tickets there are, which the statistics of a
+    status index (an average over six values) cannot.
+    """
+    wanted = _status_set(term)
+    return status_in(wanted) if wanted else params.false
 
 
 def _compare(left: int, op: str, right: int) -> bool:
@@ -138,7 +159,7 @@ def _compare(left: int, op: str, right: int) -> bool:
 def _condition(term: Term, params: _Params, me: str | None, now: datetime) -> str:
     name, values = term.field, term.values
     if name == "status":
-        return _ranked(term, params, "t.status", STATUS_RANK, Status)
+        return _statuses(term, params)
     if name == "priority":
         if term.op == ":":
             return f"t.priority IN ({params.many(list(values))})"
@@ -275,6 +296,7 @@ def compile_query(
     conditions: list[str] = []
     positive: list[str] = []
     negative: list[str] = []
+    unsolved: str | None = None
     for term in parsed.terms:
         if term.field is None:
             if dialect != "sqlite":
@@ -286,6 +308,8 @@ def compile_query(
                 (negative if term.negated else positive).append(token)
             continue
         condition = _condition(term, params, me, now)
+        if term.field == "status" and not term.negated and unsolved is None and set(_status_set(term)) <= set(UNSOLVED):
+            unsolved = condition
         conditions.append(f"NOT coalesce(({condition}), {params.false})" if term.negated else condition)
     fts = " AND ".join(positive) if positive else None
     if negative:
@@ -297,10 +321,21 @@ def compile_query(
         chosen = "updated-desc"
     if dialect != "sqlite" and chosen in ("newest", "relevance"):
         chosen = "created-desc"
+
+    def joined(parts: list[str]) -> str:
+        return " AND ".join(f"({c})" for c in parts) if parts else f"NOT {params.false}"
+
+    rest = None
+    if unsolved is not None:
+        others = list(conditions)
+        others.remove(unsolved)
+        rest = joined(others)
     return Compiled(
-        where=" AND ".join(f"({c})" for c in conditions) if conditions else f"NOT {params.false}",
+        where=joined(conditions),
         params=params.values,
         fts=fts,
         sort=chosen,
         dialect=dialect,
+        unsolved=unsolved,
+        rest=rest,
     )
