@@ -93,7 +93,3 @@ class Role(StrEnum):
     ADMIN = "admin"
     AGENT = "agent"
     LIGHT_AGENT = "light_agent"
-
-
-#: Statuses a ticket can be in while somebody still has to act on it.
-UNSOLVED: frozenset[Status] = frozenset({Status.NEW, Status.OPEN, Status.PENDING, Status.ON_HOLD})

@@ -802,7 +802,10 @@ def article(connection: sqlite3.Connection, article_id: str) -> Article | None:
     row = connection.execute(
         "SELECT id, slug, title, body, tags, locale, updated_at FROM kb_article WHERE id = ?", (article_id,)
     ).fetchone()
-    return Article(*row[:6], updated_at=_time(row[6])) if row else None
+    if row is None:
+        return None
+    found_id, slug, title, body, tags, locale, updated_at = row
+    return Article(found_id, slug, title, body, tags, locale, _time(updated_at))
 
 
 @dataclass(frozen=True)

@@ -111,9 +111,13 @@ class SyncLink:
         from supportdesk.sync.service import SyncService
 
         app = self.app
+
+        def report(status: ServiceStatus) -> None:
+            app.post_message(SyncReported(status))
+
         service = SyncService(
             app.workspace,
-            on_change=lambda status: app.post_message(SyncReported(status)),
+            on_change=report,
             interval=self.interval,
             profile=app.settings.profile,
         )

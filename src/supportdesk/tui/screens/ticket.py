@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
@@ -80,6 +80,7 @@ class TicketScreen(Screen[None]):
         self._macro_by_key: list[str] = []
         self._unsaved: dict[tuple[str, str], local_state.Draft] = {}
         self.loaded_at: float | None = None
+        self._styled_theme: str | None = None
 
     @property
     def console(self) -> SupportDeskApp:
@@ -134,7 +135,11 @@ class TicketScreen(Screen[None]):
         self.query_one(TicketHeader).show(Content.styled("loading…", "dim"))
         self.timeline.set_entries([])
 
-    def on_screen_resume(self) -> None:
+    def on_screen_resume(self, event: events.ScreenResume) -> None:
+        # Textual re-applies every CSS rule to a pushed screen (7 ms for this pane's widgets);
+        # this pane is reused, and nothing about its styles changed while it waited unless the theme did
+        event.refresh_styles = self._styled_theme != self.app.theme
+        self._styled_theme = self.app.theme
         if not getattr(self, "_fresh", True):
             return
         self._fresh = False

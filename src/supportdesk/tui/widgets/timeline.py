@@ -37,6 +37,9 @@ from supportdesk.tui.text import safe, safe_line
 FOLD_LINES = 12
 FOLD_CHARS = 4_000
 EXPANDED_CHARS = 400_000
+#: Lines laid out exactly when a ticket opens (from its latest message up); the blocks above
+#: are measured after the first frame, their heights estimated until then.
+FIRST_LINES = 150
 _QUOTE_HEAD = re.compile(r"^(On .{4,200} wrote:|-{2,} ?Original Message ?-{2,}|From: .+)$")
 
 
@@ -57,12 +60,33 @@ def split_quoted(body: str) -> tuple[str, str]:
 @dataclass
 class Block:
     entry: TimelineEntry
-    text: str
-    quoted: str
     expanded: bool = False
     show_quoted: bool = False
     lines: list[tuple[str, str]] = field(default_factory=list)  # (text, component)
     width: int = -1
+    _parts: tuple[str, str] | None = None
+
+    @property
+    def text(self) -> str:
+        return self.parts[0]
+
+    @property
+    def quoted(self) -> str:
+        return self.parts[1]
+
+    @property
+    def parts(self) -> tuple[str, str]:
+        """The new text and the quoted history, split when first needed."""
+        if self._parts is None:
+            body = self.entry.body
+            self._parts = split_quoted(body) if self.entry.channel == "email" else (body, "")
+        return self._parts
+
+    def estimate(self) -> int:
+        """Lines this block will take, roughly, without wrapping anything."""
+        if self.lines:
+            return len(self.lines)
+        return 3 + min(self.entry.body.count("\n", 0, FOLD_CHARS) + 1, FOLD_LINES + 1) + len(self.entry.attachments)
 
 
 def _wrap(text: str, width: int, limit: int | None = None) -> list[str]:
@@ -117,16 +141,27 @@ class Timeline(ScrollView, can_focus=True):
             previous = old.get(entry.id)
             if previous is not None and previous.entry.body == entry.body:
                 previous.entry = entry
+                previous.width = -1  # its channel notes may have changed
                 self.blocks.append(previous)
                 continue
-            body = entry.body
-            text, quoted = split_quoted(body) if entry.channel == "email" else (body, "")
-            self.blocks.append(Block(entry, text, quoted))
-        self._layout()
-        if not keep_position:
-            self.selected = len(self.blocks) - 1
-            # after the next layout: a pane just pushed has no size yet to scroll within
-            self.call_after_refresh(self._show_latest)
+            self.blocks.append(Block(entry))
+        if keep_position:
+            self._layout()
+            return
+        self._layout(exact=FIRST_LINES)
+        self.selected = len(self.blocks) - 1
+        # after the first frame: measure the blocks above, then show the latest message (a pane
+        # just pushed has no size yet to scroll within)
+        self.call_after_refresh(self._finish_layout)
+
+    def _finish_layout(self) -> None:
+        if any(not block.lines for block in self.blocks):
+            latest = self.selected == len(self.blocks) - 1
+            self._layout()
+            if not latest and 0 <= self.selected < len(self._starts):
+                self.scroll_to(y=self._starts[self.selected], animate=False)
+                return
+        self._show_latest()
 
     def _show_latest(self) -> None:
         if self.blocks:
@@ -177,14 +212,26 @@ class Timeline(ScrollView, can_focus=True):
         block.lines, block.width = lines, width
         return lines
 
-    def _layout(self) -> None:
+    def _layout(self, exact: int | None = None) -> None:
+        """Lay every block out; with ``exact``, only that many lines from the end, and estimate
+        the heights of the blocks above (a ticket of hundreds of messages opens at once)."""
         width = self._width()
         self._layout_width = width
+        heights = [0] * len(self.blocks)
+        budget = exact if exact is not None else -1
+        for index in range(len(self.blocks) - 1, -1, -1):
+            block = self.blocks[index]
+            if budget != 0 or (block.width == width and block.lines):
+                heights[index] = len(self._block_lines(block, width))
+                budget = max(budget - heights[index], 0) if budget > 0 else budget
+            else:
+                block.lines, block.width = [], -1
+                heights[index] = block.estimate()
         self._starts = []
         y = 0
-        for block in self.blocks:
+        for height in heights:
             self._starts.append(y)
-            y += len(self._block_lines(block, width))
+            y += height
         self._height = y
         self.virtual_size = Size(self.scrollable_content_region.width, y)
         self.refresh()
@@ -279,7 +326,11 @@ class Timeline(ScrollView, can_focus=True):
             return
         index = bisect.bisect_right(self._starts, line_no) - 1
         self.selected = index
-        text, component = self.blocks[index].lines[line_no - self._starts[index]]
+        lines = self._block_lines(self.blocks[index], self._layout_width)
+        offset = line_no - self._starts[index]
+        if offset >= len(lines):
+            return
+        text, component = lines[offset]
         if component == "fold":
             if "quoted" in text:
                 self.action_toggle_quoted()
