@@ -273,7 +273,7 @@ class AuditEvent(SQLModel, table=True):
     at: datetime = Field(default_factory=utcnow)
     actor_id: str | None = Field(default=None, max_length=36)
     mutation: str = Field(max_length=60)
-    mutation_ref: str = Field(default="", max_length=80)
+    mutation_ref: str = Field(default="", max_length=200)
     entity: str = Field(max_length=40)
     entity_id: str = Field(max_length=36)
     field: str = Field(max_length=60)
