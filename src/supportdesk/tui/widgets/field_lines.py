@@ -70,7 +70,7 @@ class FieldLinesView(Widget):
         return self._text.render(self.content_region.width or 1000)
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        return self._text.render(width).get_height(self.styles, width)
+        return self._text.render(width).get_height(self.styles, width)  # type: ignore[arg-type]  # as Widget does
 
 
 def _as_lines(text: FieldLines | Content | None) -> FieldLines:

@@ -42,7 +42,7 @@ from supportdesk.tui.text import safe_line
 from supportdesk.tui.widgets.queue_columns import Column, column_starts, layout
 
 PREFETCH = PAGE // 2
-#: Component styles that colour a whole row; the others colour one cell.
+#: The SLA cell's colour for each state (``tui.sla_text.sla_cell``); running ones stay plain.
 SLA_STYLES = {
     "breached": "queue--sla-breached",
     "due": "queue--sla-due",
@@ -50,6 +50,7 @@ SLA_STYLES = {
     "met": "queue--sla-met",
     "none": "queue--dim",
 }
+#: Component styles that colour a whole row; the others colour one cell.
 ROW_STYLES = frozenset({"queue--cursor", "queue--tagged", "queue--placeholder"})
 #: Seconds between looks at whether a visible SLA countdown changed.
 SLA_TICK = 1.0
