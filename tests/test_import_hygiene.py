@@ -115,7 +115,8 @@ def test_the_console_start_path_waits_for_no_orm_or_template_engine() -> None:
     """Everything the first queue frame needs is imported by these modules; the write path is not."""
     loaded = loaded_after(
         "import supportdesk.tui.app, supportdesk.tui.screens.queue, supportdesk.tui.widgets.queue_view\n"
-        "import supportdesk.tui.screens.ticket, supportdesk.tui.screens.help"
+        "import supportdesk.tui.screens.ticket, supportdesk.tui.screens.help\n"
+        "import supportdesk.tui.screens.dashboard, supportdesk.tui.screens.rules"
     )
     for heavy in ("sqlalchemy", "sqlmodel", "jinja2", "alembic", "pydantic", "fastapi", "typer"):
         assert heavy not in loaded, heavy

@@ -41,8 +41,15 @@ def write_config(tables: dict[str, dict[str, Any]]) -> Path:
     return path
 
 
-def channel_tables(receiver_url: str, attachments: Path | None) -> dict[str, dict[str, Any]]:
-    channels: dict[str, Any] = {"secret": SECRET, "mail_domain": "acme.test", "email_token": EMAIL_TOKEN}
+def channel_tables(
+    receiver_url: str, attachments: Path | None, extra: dict[str, Any] | None = None
+) -> dict[str, dict[str, Any]]:
+    channels: dict[str, Any] = {
+        "secret": SECRET,
+        "mail_domain": "acme.test",
+        "email_token": EMAIL_TOKEN,
+        **(extra or {}),
+    }
     if attachments is not None:
         channels["attachments_dir"] = str(attachments)
     return {
@@ -92,12 +99,13 @@ class ChannelServer:
 
 
 @contextmanager
-def channel_server(backend: str, tmp_path: Path) -> Iterator[ChannelServer]:
-    """A running server on ``backend`` with email, chat and web form configured."""
+def channel_server(backend: str, tmp_path: Path, channels: dict[str, Any] | None = None) -> Iterator[ChannelServer]:
+    """A running server on ``backend`` with email, chat and web form configured (``channels``
+    adds keys to the ``[channels]`` table)."""
     recorder = RecordingRelay()
     with receiving() as receiver, relay(recorder) as relay_port:
         configured = tmp_path / "mail-attachments" if backend == "postgresql" else None
-        write_config(channel_tables(receiver.url, configured))
+        write_config(channel_tables(receiver.url, configured, channels))
         smtp_port = free_port()
         extra = [
             "--smtp-port",

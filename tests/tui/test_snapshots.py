@@ -10,6 +10,7 @@ from textual.pilot import Pilot
 from supportdesk.domain import write
 from supportdesk.store.workspace import Workspace
 from supportdesk.sync.service import SyncStatus, Viewer
+from supportdesk.tui.screens.dashboard import DashboardScreen
 from supportdesk.tui.screens.queue import QueueScreen
 from supportdesk.tui.screens.ticket import TicketScreen
 from supportdesk.tui.sync_status import SyncReported
@@ -147,3 +148,56 @@ def test_ticket_pane_with_presence(snap_compare, make_app: AppFactory, console_w
         await settle(pilot)
 
     assert snap_compare(make_app(sync=False), terminal_size=SIZE, run_before=run_before)
+
+
+NARROW = (80, 32)
+
+
+def test_queue_80_columns(snap_compare, make_app: AppFactory) -> None:  # type: ignore[no-untyped-def]
+    async def run_before(pilot: Pilot[None]) -> None:
+        await _all_open(pilot)
+        await pilot.press("j", "j", "space", "space")
+
+    assert snap_compare(make_app(), terminal_size=NARROW, run_before=run_before)
+
+
+def test_ticket_pane_80_columns(snap_compare, make_app: AppFactory) -> None:  # type: ignore[no-untyped-def]
+    async def run_before(pilot: Pilot[None]) -> None:
+        await _ticket(pilot)
+
+    assert snap_compare(make_app(), terminal_size=NARROW, run_before=run_before)
+
+
+def test_queue_by_time_to_breach(snap_compare, make_app: AppFactory) -> None:  # type: ignore[no-untyped-def]
+    async def run_before(pilot: Pilot[None]) -> None:
+        await _all_open(pilot)
+        await pilot.press("slash", *"sort:sla-asc", "enter")
+        await settle(pilot)
+
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
+
+
+async def _dashboard(pilot: Pilot[None]) -> None:
+    await settle(pilot)
+    await pilot.press("f2")
+    screen = pilot.app.screen
+    assert isinstance(screen, DashboardScreen)
+    await until(pilot, lambda: screen.trend is not None and screen.table is not None)
+    await settle(pilot)
+
+
+def test_dashboard(snap_compare, make_app: AppFactory) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(make_app(), terminal_size=(150, 50), run_before=_dashboard)
+
+
+def test_dashboard_80_columns(snap_compare, make_app: AppFactory) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(make_app(), terminal_size=(80, 40), run_before=_dashboard)
+
+
+def test_rules_screen(snap_compare, make_app: AppFactory) -> None:  # type: ignore[no-untyped-def]
+    async def run_before(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        await pilot.press("f3", "down", "down")
+        await settle(pilot)
+
+    assert snap_compare(make_app(), terminal_size=(150, 30), run_before=run_before)

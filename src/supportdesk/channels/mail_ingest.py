@@ -24,7 +24,7 @@ from supportdesk.channels.errors import ChannelError, MailRejected
 from supportdesk.channels.identities import ensure_customer
 from supportdesk.channels.mail_parse import ParsedMail, parse_mail
 from supportdesk.channels.mail_threading import ThreadDecision, thread_mail
-from supportdesk.channels.outbound import queue_auto_reply
+from supportdesk.channels.outbound import has_auto_reply, queue_auto_reply
 from supportdesk.channels.sender_checks import authentication_passed, sender_record
 from supportdesk.domain.errors import DomainError, ValidationFailed
 from supportdesk.domain.identities import normalize_identity
@@ -132,6 +132,8 @@ class MailIngest(ChannelIngest):
         with self.engine.begin() as connection:
             lookups.settle_message(connection, "email", sender, external_id, str(outcome.ticket_id))
             wants_auto_reply = outcome.status == "created" and not markers and self.settings.auto_reply
+            # a routing rule may have answered already, in the write itself: one auto-reply is enough
+            wants_auto_reply = wants_auto_reply and not has_auto_reply(connection, str(outcome.ticket_id))
             if wants_auto_reply and take_auto_reply_slot(
                 connection,
                 sender,

@@ -1,4 +1,4 @@
-"""Queue what has to leave: agents' public replies, and auto-replies to new email tickets.
+"""Queue what has to leave: agents' public replies, auto-replies and survey links.
 
 :func:`queue_replies` is called by the server inside the same transaction that wrote the
 messages, so a reply is queued exactly when it exists. Each outbox row is keyed by what it
@@ -70,12 +70,17 @@ def queue_replies(
 
 
 def _is_outgoing(message: dict[str, Any]) -> bool:
-    return (
-        message["direction"] == Direction.OUTBOUND.value
-        and bool(message["public"])
-        and message["author_kind"] == AuthorKind.AGENT.value
-        and not (message["meta"] or {}).get(RECEIVED_FROM_CHANNEL)
-    )
+    """An agent's public reply, or a routing rule's auto-reply (a public system message)."""
+    meta = message["meta"] or {}
+    if message["direction"] != Direction.OUTBOUND.value or not message["public"] or meta.get(RECEIVED_FROM_CHANNEL):
+        return False
+    if message["author_kind"] == AuthorKind.AGENT.value:
+        return True
+    return message["author_kind"] == AuthorKind.SYSTEM.value and bool(meta.get("auto_reply"))
+
+
+def _is_rule_auto_reply(message: dict[str, Any]) -> bool:
+    return message["author_kind"] == AuthorKind.SYSTEM.value and bool((message["meta"] or {}).get("auto_reply"))
 
 
 # --- email --------------------------------------------------------------------------------------
@@ -194,14 +199,89 @@ def _queue_email_reply(
     ticket = _row(connection, Ticket, message["ticket_id"])
     if ticket is None:
         return None
+    auto = _is_rule_auto_reply(message)
+    if auto and not _may_auto_reply(connection, ticket, settings, now):
+        return None
     return _queue_email(
         connection,
         key=f"email:{message['id']}",
-        kind="reply",
+        kind="auto_reply" if auto else "reply",
         ticket=ticket,
         message_id=message["id"],
         token=message["id"],
         body=message["body"],
+        settings=settings,
+        now=now,
+    )
+
+
+def _may_auto_reply(connection: Connection, ticket: dict[str, Any], settings: ChannelSettings, now: datetime) -> bool:
+    """The loop guards every auto-reply obeys, a rule's included (RFC 3834): never to automated
+    mail, at most ``auto_reply_limit`` per address and window."""
+    from supportdesk.channels.automation import take_auto_reply_slot
+
+    last = _latest_inbound_mail(connection, ticket)
+    if last is not None and last.get("automated"):
+        return False
+    recipient = _recipient(connection, ticket, last)
+    if recipient is None:
+        return True  # queued as failed, with the reason, by _queue_email
+    return take_auto_reply_slot(
+        connection,
+        recipient,
+        now=now,
+        limit=settings.auto_reply_limit,
+        window_seconds=settings.auto_reply_window_seconds,
+    )
+
+
+def has_auto_reply(connection: Connection, ticket_id: str) -> bool:
+    """Whether an auto-reply (the acknowledgement or a rule's) is already queued for a ticket."""
+    outbox = ChannelOutbox.__table__  # type: ignore[attr-defined]
+    found = connection.execute(
+        select(outbox.c.key).where(outbox.c.ticket_id == ticket_id, outbox.c.kind == "auto_reply").limit(1)
+    ).first()
+    return found is not None
+
+
+def survey_text(customer_name: str, number: int | None, url: str) -> str:
+    greeting = f"Hello {customer_name}," if customer_name else "Hello,"
+    ticket = f"ticket #{number}" if number else "your ticket"
+    return (
+        f"{greeting}\n\nwe have solved {ticket}. How did we do? One click tells us:\n\n{url}\n\n"
+        "The link works once and only for this ticket.\n"
+    )
+
+
+def queue_survey(connection: Connection, survey_id: str, settings: ChannelSettings, *, now: datetime) -> str | None:
+    """Mail the customer the signed link of a survey just issued for a solved ticket.
+
+    Sent only where the ticket came in by email and the server knows its public address
+    (``[channels] public_url``); marked ``Auto-Submitted: auto-replied`` like every message a
+    person did not write, and never sent to automated mail.
+    """
+    from supportdesk.domain.feedback import link, survey_token
+    from supportdesk.store.models_sla import Survey
+
+    if not settings.public_url:
+        return None
+    survey = _row(connection, Survey, survey_id)
+    ticket = _row(connection, Ticket, survey["ticket_id"]) if survey else None
+    if survey is None or ticket is None or ticket["channel"] != Channel.EMAIL.value:
+        return None
+    last = _latest_inbound_mail(connection, ticket)
+    if last is not None and last.get("automated"):
+        return None
+    customer = _row(connection, Customer, ticket["requester_id"])
+    url = link(settings.public_url, survey_token(connection, survey_id))
+    return _queue_email(
+        connection,
+        key=f"email:survey:{survey_id}",
+        kind="auto_reply",
+        ticket=ticket,
+        message_id=None,
+        token=f"survey{survey_id}",
+        body=survey_text(customer["name"] if customer else "", ticket["number"], url),
         settings=settings,
         now=now,
     )

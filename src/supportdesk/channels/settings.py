@@ -103,6 +103,8 @@ class ChannelSettings:
     auto_reply_limit: int = 3
     auto_reply_window_seconds: int = 3600
     signature_tolerance_seconds: int = 300
+    #: The address customers reach this server at (for survey links), e.g. https://support.acme.test
+    public_url: str | None = None
     webhooks: dict[str, WebhookSettings] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -146,6 +148,7 @@ class ChannelSettings:
             auto_reply=bool(section.get("auto_reply", True)),
             auto_reply_limit=_int(section, "auto_reply_limit", 3),
             auto_reply_window_seconds=_int(section, "auto_reply_window_minutes", 60) * 60,
+            public_url=_optional_str(section, "public_url", "channels"),
             webhooks=webhooks,
         )
 

@@ -7,7 +7,6 @@ control. The rule language is described in :mod:`supportdesk.domain.triggers`.
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 import typer
@@ -21,27 +20,10 @@ RULE_KEYS = ("name", "description", "position", "active", "when", "conditions", 
 
 
 def _rules() -> list[dict[str, Any]]:
+    from supportdesk.store.routing import routing_rules
+
     with STATE.workspace().reading() as connection:
-        rows = connection.execute(
-            "SELECT id, name, description, position, active, events, conditions, actions FROM trigger_rule "
-            "ORDER BY position, name"
-        ).fetchall()
-    rules = []
-    for row in rows:
-        conditions = {k: v for k, v in json.loads(row["conditions"]).items() if v}
-        rule = {
-            "name": row["name"],
-            "description": row["description"],
-            "position": row["position"],
-            "active": bool(row["active"]),
-            "when": json.loads(row["events"]),
-            "conditions": conditions,
-            "actions": json.loads(row["actions"]),
-        }
-        if not rule["description"]:
-            del rule["description"]
-        rules.append({"id": row["id"], **rule})
-    return rules
+        return routing_rules(connection)
 
 
 def _find(name: str) -> dict[str, Any]:
@@ -51,14 +33,6 @@ def _find(name: str) -> dict[str, Any]:
         if rule["name"].lower() == name.strip().lower() or rule["id"] == name.strip():
             return rule
     fail(f"no rule called {name}", NOT_FOUND)
-
-
-def _summary(value: Any) -> str:
-    if isinstance(value, dict):
-        return "; ".join(f"{k}: {_summary(v)}" for k, v in value.items())
-    if isinstance(value, list):
-        return ", ".join(_summary(v) for v in value)
-    return str(value).replace("\n", " ")[:60]
 
 
 @app.command("list")
@@ -72,6 +46,7 @@ def list_rules(
     Example: supportdesk rules list --plain
     """
     from supportdesk.cli.output import Format, choose_format, emit_document, emit_records
+    from supportdesk.store.routing import summary
 
     fmt = choose_format(json_=json_, csv_=csv_, plain=plain)
     rules = _rules()
@@ -82,8 +57,8 @@ def list_rules(
         {
             **rule,
             "when": ",".join(rule["when"]),
-            "conditions": _summary(rule["conditions"]) or "(always)",
-            "actions": _summary(rule["actions"]),
+            "conditions": summary(rule["conditions"]) or "(always)",
+            "actions": summary(rule["actions"]),
         }
         for rule in rules
     ]

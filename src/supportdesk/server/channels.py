@@ -143,20 +143,24 @@ class ServerChannels:
         return self.service
 
     def after_write(self, connection: Connection, applied: Applied) -> None:
-        """Queue the public replies among the messages a write inserted, in its transaction.
+        """Queue the replies, auto-replies and survey links a write produced, in its transaction.
 
         A database error fails the write (the client pushes again); a fault in our own rendering
         is logged and the write stands, so one odd ticket never jams an agent's outbox.
         """
-        from supportdesk.channels.outbound import queue_replies
+        from supportdesk.channels.outbound import queue_replies, queue_survey
         from supportdesk.store.times import utcnow
 
         messages = applied.inserted_ids("message")
-        if not messages or self.options is None:
+        surveys = applied.inserted_ids("survey")
+        if not (messages or surveys) or self.options is None:
             return
         try:
             with connection.begin_nested():
-                queue_replies(connection, messages, self.options.settings, now=utcnow())
+                now = utcnow()
+                queue_replies(connection, messages, self.options.settings, now=now)
+                for survey_id in surveys:
+                    queue_survey(connection, survey_id, self.options.settings, now=now)
         except SQLAlchemyError:
             raise
         except Exception:

@@ -138,7 +138,7 @@ class Ticket(SQLModel, table=True):
         Index("ix_ticket_group_status", "group_id", "status"),
         Index("ix_ticket_status_priority", "status", "priority_rank"),
         Index("ix_ticket_status_solved", "status", "solved_at"),
-        # the few unsolved tickets in queue order (see migration 0006_console)
+        # the few unsolved tickets in queue order (see migration 0007_console)
         Index(
             "ix_ticket_unsolved_updated",
             "updated_at",
@@ -283,7 +283,7 @@ class AuditEvent(SQLModel, table=True):
     at: datetime = Field(default_factory=utcnow)
     actor_id: str | None = Field(default=None, max_length=36)
     mutation: str = Field(max_length=60)
-    mutation_ref: str = Field(default="", max_length=80)
+    mutation_ref: str = Field(default="", max_length=200)
     entity: str = Field(max_length=40)
     entity_id: str = Field(max_length=36)
     field: str = Field(max_length=60)

@@ -49,6 +49,8 @@ SCOPES: dict[str, str] = {
     "macros": "Macro panel",
     "kb": "Knowledge base panel",
     "customer": "Customer panel",
+    "dashboard": "Dashboard",
+    "rules": "Routing rules",
     "list": "Lists and pickers",
 }
 
@@ -59,6 +61,8 @@ ACTIONS: tuple[ConsoleAction, ...] = (
     _A("app.help", "question_mark", "help", "Help", "Every key, including yours", "app"),
     _A("app.quit", "ctrl+q", "quit", "Quit", "Leave the console (drafts are kept)", "app", show=False),
     _A("app.palette", "ctrl+p", "command_palette", "Commands", "Search every action", "app", show=False, palette=False),
+    _A("app.dashboard", "f2", "dashboard", "Dashboard", "Charts and metrics: volume, backlog, replies, SLA", "app"),
+    _A("app.rules", "f3", "rules", "Rules", "The routing rules, in the order they run", "app", show=False),
     # queue screen
     _A("queue.open", "enter", "open_ticket", "Open", "Open the ticket under the cursor", "queue"),
     _A("queue.tag_row", "space", "tag_row", "Tag", "Tag or untag the row (for ;)", "queue"),
@@ -178,6 +182,15 @@ ACTIONS: tuple[ConsoleAction, ...] = (
     # customer panel
     _A("customer.open", "enter", "open_other", "Open", "Open the customer's ticket", "customer"),
     _A("customer.merge", "M", "merge_customer", "Merge", "Merge this customer with another record", "customer"),
+    # dashboard
+    _A("dashboard.back", "escape,q", "back", "Back", "Back to where you were", "dashboard"),
+    _A("dashboard.period", "p", "period", "Period", "30 days by day, 12 weeks by week, a year by month", "dashboard"),
+    _A("dashboard.agent", "a", "by('agent')", "By agent", "The table by agent", "dashboard"),
+    _A("dashboard.group", "g", "by('group')", "By group", "The table by group", "dashboard"),
+    _A("dashboard.channel", "c", "by('channel')", "By channel", "The table by channel", "dashboard"),
+    _A("dashboard.refresh", "r", "recompute", "Refresh", "Compute every figure again", "dashboard"),
+    # routing rules
+    _A("rules.back", "escape,q", "back", "Back", "Back to where you were", "rules"),
     # lists and pickers
     _A("list.down", "down,j", "cursor_down", "Down", "Next", "list", show=False, palette=False),
     _A("list.up", "up,k", "cursor_up", "Up", "Previous", "list", show=False, palette=False),

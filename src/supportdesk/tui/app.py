@@ -26,6 +26,7 @@ from supportdesk.store.workspace import Workspace, read_setting
 from supportdesk.tui.actions import bindings
 from supportdesk.tui.commands import ConsoleCommands
 from supportdesk.tui.db import ConsoleDB
+from supportdesk.tui.handle_time import HandleClock, handle_time_mutations
 from supportdesk.tui.keymap import UserKeys, load_user_keys
 from supportdesk.tui.messages import StoreChanged
 from supportdesk.tui.sync_link import SyncLink
@@ -33,6 +34,8 @@ from supportdesk.tui.sync_status import SyncReported, SyncStatus
 from supportdesk.tui.writes import Mutation, WriteFinished, Writer, WriteRequest, refusals
 
 DEFAULT_KB_URL = "https://help.example.com/articles"
+#: Seconds between looks at idleness and at the handle-time batch.
+HANDLE_TICK = 15.0
 
 
 class SupportDeskApp(App[None]):
@@ -50,6 +53,7 @@ class SupportDeskApp(App[None]):
         settings: Settings,
         *,
         clock: Callable[[], datetime] | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
         poll_interval: float = 0.5,
         warm_up: bool = True,
         sync: bool = True,
@@ -76,6 +80,7 @@ class SupportDeskApp(App[None]):
         self._ticket_screen: Any = None
         self._last_input = time.monotonic()
         self._last_full_collection = time.monotonic()
+        self.handle_time = HandleClock(monotonic)
 
     def _who(self) -> tuple[str, str]:
         if self.me is None:
@@ -99,6 +104,9 @@ class SupportDeskApp(App[None]):
             self.notify(problem, severity="warning", markup=False, timeout=8)
         self.push_screen(QueueScreen())
         self.set_interval(self.poll_interval, self.check_store, name="store-poll")
+        self.set_interval(HANDLE_TICK, self._handle_time_tick, name="handle-time")
+        # back from $EDITOR (the app was suspended): the agent worked on the ticket all along
+        self.app_resume_signal.subscribe(self, lambda _app: self.handle_time.input())
         self.refresh_sync_status()
         if self._sync and not self.sync_status.local:
             self.call_after_refresh(self._start_sync)
@@ -137,6 +145,9 @@ class SupportDeskApp(App[None]):
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key | events.MouseDown):
             self._last_input = time.monotonic()
+            self.handle_time.input()
+        elif isinstance(event, events.MouseScrollDown | events.MouseScrollUp):
+            self.handle_time.input()
         await super().on_event(event)
 
     @work(thread=True, group="warm-up", exit_on_error=False)
@@ -149,6 +160,7 @@ class SupportDeskApp(App[None]):
 
     def on_unmount(self) -> None:
         gc.enable()
+        self._record_handle_time_now()
         self.sync_link.stop()
         self.db.close()
         self._watch.close()
@@ -200,6 +212,11 @@ class SupportDeskApp(App[None]):
 
     def on_write_finished(self, message: WriteFinished) -> None:
         request = message.request
+        if request.quiet:  # bookkeeping the agent did not ask for (handle time): logged, not shown
+            for problem in [request.error] if request.error else refusals(request.outcomes):
+                self.log.warning(f"not saved: {problem}")
+            self.check_store()
+            return
         if request.error is not None:
             self.notify(request.error, title="Not saved", severity="error", markup=False, timeout=8)
             if request.failed:
@@ -218,6 +235,34 @@ class SupportDeskApp(App[None]):
             elif request.done:
                 request.done(request.outcomes)
         self.check_store()
+
+    # --- handle time ----------------------------------------------------------------------
+
+    def on_app_focus(self) -> None:
+        self.handle_time.focus(True)
+
+    def on_app_blur(self) -> None:
+        self.handle_time.focus(False)
+
+    def _handle_time_tick(self) -> None:
+        self.handle_time.check_idle()
+        if self.handle_time.due():
+            self.record_handle_time()
+
+    def record_handle_time(self) -> None:
+        """Write the finished visits to tickets (``ticket.record_handle_time``) in one batch."""
+        visits = self.handle_time.take()
+        if visits and self.me is not None:
+            self.write(handle_time_mutations(visits), quiet=True)
+
+    def _record_handle_time_now(self) -> None:
+        """On the way out: every counted second, the open visit's too, written before the store
+        closes (on this thread: a worker started now would not run)."""
+        visits = self.handle_time.take(everything=True)
+        if visits and self.me is not None:
+            request = self.writer.run(WriteRequest(handle_time_mutations(visits), quiet=True))
+            for problem in [request.error] if request.error else refusals(request.outcomes):
+                self.log.warning(f"handle time not recorded: {problem}")
 
     # --- screens --------------------------------------------------------------------------
 
@@ -242,3 +287,15 @@ class SupportDeskApp(App[None]):
 
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
+
+    def action_dashboard(self) -> None:
+        from supportdesk.tui.screens.dashboard import DashboardScreen
+
+        if not isinstance(self.screen, DashboardScreen):
+            self.push_screen(DashboardScreen())
+
+    def action_rules(self) -> None:
+        from supportdesk.tui.screens.rules import RulesScreen
+
+        if not isinstance(self.screen, RulesScreen):
+            self.push_screen(RulesScreen())

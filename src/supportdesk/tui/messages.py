@@ -8,16 +8,26 @@ from typing import Any
 from textual.message import Message
 
 from supportdesk.store.reads import CustomerDetail, QueueRow, TicketDetail
+from supportdesk.store.sla import ClockView, RowSLA
 
 
 class PageLoaded(Message):
-    def __init__(self, generation: int, page: int, rows: list[QueueRow], more: bool, forward: bool) -> None:
+    def __init__(
+        self,
+        generation: int,
+        page: int,
+        rows: list[QueueRow],
+        more: bool,
+        forward: bool,
+        sla: dict[str, RowSLA] | None = None,
+    ) -> None:
         super().__init__()
         self.generation = generation
         self.page = page
         self.rows = rows
         self.more = more
         self.forward = forward
+        self.sla = sla
 
 
 class CountLoaded(Message):
@@ -55,6 +65,7 @@ class TicketData:
     detail: TicketDetail
     customer: CustomerDetail | None
     drafts: list[str] = field(default_factory=list)
+    clocks: list[ClockView] = field(default_factory=list)
 
 
 class TicketLoaded(Message):
@@ -62,6 +73,15 @@ class TicketLoaded(Message):
         super().__init__()
         self.ticket_id = ticket_id
         self.data = data
+
+
+class ClocksLoaded(Message):
+    """A ticket's SLA clocks read again (the pane's clock lines move with working time)."""
+
+    def __init__(self, ticket_id: str, clocks: list[ClockView]) -> None:
+        super().__init__()
+        self.ticket_id = ticket_id
+        self.clocks = clocks
 
 
 class StoreChanged(Message):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from supportdesk.store.reads import QueuePlan, QueueRow
+from supportdesk.store.sla import RowSLA
 
 PAGE = 100
 MAX_PAGES = 48
@@ -37,6 +38,8 @@ class QueueModel:
         self.total: int | None = None
         self.anchors: list[Cursor] | None = None
         self.pages: OrderedDict[int, list[QueueRow]] = OrderedDict()
+        #: Each loaded page's SLA rows (``store.sla.page_sla``), read with the page, evicted with it.
+        self.sla: dict[int, dict[str, RowSLA]] = {}
         self.pending: set[int] = set()
         self._end_seen: int | None = None
         self._known = 0
@@ -60,6 +63,7 @@ class QueueModel:
         self.total = total
         for page in [p for p in self.pages if p * PAGE >= total]:
             del self.pages[page]
+            self.sla.pop(page, None)
 
     # --- rows -----------------------------------------------------------------------------
 
@@ -71,6 +75,10 @@ class QueueModel:
         offset = index % PAGE
         return page[offset] if offset < len(page) else None
 
+    def row_sla(self, index: int, ticket_id: str) -> RowSLA | None:
+        page = self.sla.get(index // PAGE)
+        return page.get(ticket_id) if page is not None else None
+
     def find(self, ticket_id: str) -> int | None:
         """The index of a loaded row, for keeping the cursor on a ticket across refreshes."""
         for page, rows in self.pages.items():
@@ -79,12 +87,22 @@ class QueueModel:
                     return page * PAGE + offset
         return None
 
-    def store(self, page: int, rows: list[QueueRow], more: bool, *, forward: bool = True) -> None:
+    def store(
+        self,
+        page: int,
+        rows: list[QueueRow],
+        more: bool,
+        *,
+        forward: bool = True,
+        sla: dict[str, RowSLA] | None = None,
+    ) -> None:
         self.pending.discard(page)
         self.pages[page] = rows
+        self.sla[page] = sla or {}
         self.pages.move_to_end(page)
         while len(self.pages) > MAX_PAGES:
-            self.pages.popitem(last=False)
+            evicted, _ = self.pages.popitem(last=False)
+            self.sla.pop(evicted, None)
         end = page * PAGE + len(rows)
         if forward and not more:
             self._end_seen = end
@@ -93,6 +111,7 @@ class QueueModel:
     def clear(self) -> None:
         """Forget loaded rows (the store changed); the size and anchors stay until recounted."""
         self.pages.clear()
+        self.sla.clear()
         self.pending.clear()
 
     # --- fetching -------------------------------------------------------------------------

@@ -36,7 +36,7 @@ def help_content(keymap: dict[str, str], macro_keys: dict[str, str], config_file
             lines.append(
                 Content(f"  {keys:<16}")
                 + Content.styled(f"{action.id + mark:<24}", "italic dim")
-                + Content(f"{action.description:<16}")
+                + Content(f"{action.description:<16} ")
                 + Content.styled(action.help, "dim")
             )
         lines.append(Content(""))

@@ -14,13 +14,14 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import ContentSwitcher
 
+from supportdesk.domain.timing import clock_views
 from supportdesk.store import local_state, reads
 from supportdesk.tui import choices
 from supportdesk.tui.actions import bindings
-from supportdesk.tui.messages import StoreChanged, TicketData, TicketLoaded
+from supportdesk.tui.messages import ClocksLoaded, StoreChanged, TicketData, TicketLoaded
 from supportdesk.tui.screens.forms import CallLog, CallScreen, Choice, PickerScreen, PromptScreen
 from supportdesk.tui.sync_status import PresenceChanged
 from supportdesk.tui.text import safe, safe_line
@@ -28,6 +29,7 @@ from supportdesk.tui.widgets.composer import SUBMIT_STATUSES, Composer, StagedMa
 from supportdesk.tui.widgets.customer_panel import CustomerPanel
 from supportdesk.tui.widgets.key_bar import KeyBar
 from supportdesk.tui.widgets.side_panels import KBPanel, MacroPanel, plan_content, plan_summary
+from supportdesk.tui.widgets.sla_clocks import SlaClocks
 from supportdesk.tui.widgets.status_bar import StatusBar
 from supportdesk.tui.widgets.ticket_header import TicketHeader, header_content
 from supportdesk.tui.widgets.timeline import Timeline
@@ -36,6 +38,9 @@ if TYPE_CHECKING:
     from supportdesk.domain.mutations.library import MacroPlan
     from supportdesk.tui.app import SupportDeskApp
     from supportdesk.tui.screens.queue import QueueScreen
+
+#: Seconds between re-reads of the open ticket's SLA clocks.
+CLOCKS_EVERY = 30.0
 
 EDITABLE = [
     Choice("status", "Status"),
@@ -88,6 +93,7 @@ class TicketScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield TicketHeader(Content.styled("loading…", "dim"), id="ticket-header")
+        yield SlaClocks(id="sla-clocks", markup=False)
         with Horizontal(id="ticket-body"):
             with Vertical(id="ticket-main"):
                 yield Timeline(self.console.now, id="timeline")
@@ -111,6 +117,7 @@ class TicketScreen(Screen[None]):
         for index, (key, name) in enumerate(self.console.user_keys.macro_keys.items()):
             self._macro_by_key.append(name)
             self._bindings.bind(key, f"macro_key({index})", f"Macro: {name}", show=False)
+        self.set_interval(CLOCKS_EVERY, self.refresh_clocks, name="sla-clocks")
 
     def show(self, ticket_id: str, *, mode: str | None = None, queue: QueueScreen | None = None) -> None:
         """Point this pane at a ticket before it is pushed again (one pane is kept and reused:
@@ -133,6 +140,7 @@ class TicketScreen(Screen[None]):
         self.plans.clear()
         self.query_one(ContentSwitcher).current = "customer"
         self.query_one(TicketHeader).show(Content.styled("loading…", "dim"))
+        self.query_one(SlaClocks).show([], self.console.now())
         self.timeline.set_entries([])
 
     def on_screen_resume(self, event: events.ScreenResume) -> None:
@@ -140,6 +148,7 @@ class TicketScreen(Screen[None]):
         # this pane is reused, and nothing about its styles changed while it waited unless the theme did
         event.refresh_styles = self._styled_theme != self.app.theme
         self._styled_theme = self.app.theme
+        self.console.handle_time.open(self.ticket_id)
         if not getattr(self, "_fresh", True):
             return
         self._fresh = False
@@ -162,7 +171,8 @@ class TicketScreen(Screen[None]):
                 return None
             customer = reads.customer_detail(connection, detail.ticket["requester_id"], limit=100)
             drafts = local_state.draft_kinds(connection, ticket_id)
-        return TicketData(detail, customer, drafts)
+            clocks = clock_views(connection, ticket_id, self.console.now())
+        return TicketData(detail, customer, drafts, clocks)
 
     @work(thread=True, group="ticket-load", exclusive=True, exit_on_error=False)
     def _load(self, ticket_id: str) -> None:
@@ -209,10 +219,36 @@ class TicketScreen(Screen[None]):
                 message_count=len(self.data.detail.messages),
             )
         )
+        self.query_one(SlaClocks).show(self.data.clocks, self.console.now())
+
+    def refresh_clocks(self) -> None:
+        """Read the clocks again: their used and left times move with working time."""
+        if self.data is not None and self.is_current and self.data.clocks:
+            self._read_clocks(self.ticket_id)
+
+    @work(thread=True, group="ticket-clocks", exclusive=True, exit_on_error=False)
+    def _read_clocks(self, ticket_id: str) -> None:
+        with self.console.db.read() as connection:
+            clocks = clock_views(connection, ticket_id, self.console.now())
+        self.post_message(ClocksLoaded(ticket_id, clocks))
+
+    def on_clocks_loaded(self, message: ClocksLoaded) -> None:
+        if self.data is not None and message.ticket_id == self.ticket_id:
+            self.data.clocks = message.clocks
+            self.query_one(SlaClocks).show(message.clocks, self.console.now())
 
     def _say_drafts(self) -> None:
         drafts = self.data.drafts if self.data else []
         self.query_one(StatusBar).say(f"unsent draft: {', '.join(drafts)}" if drafts else "")
+
+    def on_screen_suspend(self) -> None:
+        """Handle time: a picker over the pane still counts; another screen pauses it; back to
+        the queue ends the visit and writes the batch of visits."""
+        if self not in self.app.screen_stack:
+            self.console.handle_time.leave()
+            self.console.record_handle_time()
+        elif not isinstance(self.app.screen, ModalScreen):
+            self.console.handle_time.cover(True)
 
     def on_store_changed(self, message: StoreChanged) -> None:
         self.load()
@@ -226,6 +262,7 @@ class TicketScreen(Screen[None]):
         if self.composer.is_open:
             self.composer.close()
         self.ticket_id = ticket_id
+        self.console.handle_time.open(ticket_id)
         self.data = None
         self.plans.clear()
         self.query_one(ContentSwitcher).current = "customer"

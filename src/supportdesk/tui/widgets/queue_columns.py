@@ -1,4 +1,8 @@
-"""The queue's columns and how they share the terminal's width."""
+"""The queue's columns and how they share the terminal's width.
+
+Every cell is cut or padded to its column's width and followed by one space, the header
+included, so a column starts at the same x on every line whatever the row holds.
+"""
 
 from __future__ import annotations
 
@@ -13,12 +17,14 @@ class Column:
     align: str = "left"
 
 
+#: ``▶`` for a tagged row, ``●`` for one updated since it was last opened: a column of its own.
 MARK = Column("mark", "", 2)
 COLUMNS: tuple[Column, ...] = (
     MARK,
     Column("number", "#", 7, "right"),
     Column("subject", "Subject", 0),
     Column("requester", "Requester", 16),
+    Column("sla", "SLA", 8, "right"),
     Column("status", "Status", 7),
     Column("priority", "Priority", 8),
     Column("assignee", "Assignee", 14),
@@ -26,7 +32,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("channel", "Channel", 7),
     Column("updated", "Updated", 8, "right"),
 )
-#: Which columns give way first when the terminal is narrow.
+#: Which columns give way first when the terminal is narrow (the SLA and the status stay).
 DROP_ORDER = ("channel", "group", "assignee", "priority", "requester", "updated")
 MIN_SUBJECT = 28
 
@@ -44,3 +50,12 @@ def layout(width: int) -> list[Column]:
         chosen = [c for c in chosen if c.key != key]
     subject = max(width - fixed() - 1, 8)
     return [Column(c.key, c.title, subject, c.align) if c.key == "subject" else c for c in chosen]
+
+
+def column_starts(columns: list[Column]) -> dict[str, int]:
+    """The x of each column's first cell (a cell is its width plus one space)."""
+    starts, x = {}, 0
+    for column in columns:
+        starts[column.key] = x
+        x += column.width + 1
+    return starts

@@ -5,6 +5,9 @@ A missing page is drawn as a placeholder while a thread worker reads it from SQL
 and posts :class:`PageLoaded`; the count and the jump anchors come the same way. Cells are
 plain strings made safe (:mod:`supportdesk.tui.text`) and drawn as segments: nothing a customer
 typed is ever parsed as markup.
+
+The SLA column is read with its page (``store.sla.page_sla``: one query) and drawn against the
+clock, so its countdowns tick on a timer that repaints only when a visible cell changes.
 """
 
 from __future__ import annotations
@@ -28,15 +31,29 @@ from textual.widget import Widget
 
 from supportdesk.store import reads
 from supportdesk.store.reads import QueuePlan, QueueRow
+from supportdesk.store.sla import RowSLA, page_sla
 from supportdesk.store.times import relative
 from supportdesk.tui.actions import bindings
 from supportdesk.tui.db import ConsoleDB
 from supportdesk.tui.messages import AnchorsLoaded, CountLoaded, PageLoaded, QueueFailed
 from supportdesk.tui.queue_model import PAGE, FetchSpec, QueueModel
+from supportdesk.tui.sla_text import sla_cell
 from supportdesk.tui.text import safe_line
-from supportdesk.tui.widgets.queue_columns import Column, layout
+from supportdesk.tui.widgets.queue_columns import Column, column_starts, layout
 
 PREFETCH = PAGE // 2
+#: The SLA cell's colour for each state (``tui.sla_text.sla_cell``); running ones stay plain.
+SLA_STYLES = {
+    "breached": "queue--sla-breached",
+    "due": "queue--sla-due",
+    "paused": "queue--sla-paused",
+    "met": "queue--sla-met",
+    "none": "queue--dim",
+}
+#: Component styles that colour a whole row; the others colour one cell.
+ROW_STYLES = frozenset({"queue--cursor", "queue--tagged", "queue--placeholder"})
+#: Seconds between looks at whether a visible SLA countdown changed.
+SLA_TICK = 1.0
 
 
 def _cell(text: str, column: Column) -> str:
@@ -62,6 +79,10 @@ class QueueView(ScrollView, can_focus=True):
         "queue--urgent",
         "queue--high",
         "queue--dim",
+        "queue--sla-breached",
+        "queue--sla-due",
+        "queue--sla-paused",
+        "queue--sla-met",
     }
 
     cursor = var(0, always_update=True)
@@ -100,6 +121,10 @@ class QueueView(ScrollView, can_focus=True):
         self._active: dict[sqlite3.Connection, int] = {}
         self._lock = threading.Lock()
         self._styles: dict[str, Style] = {}
+        self._countdowns: tuple[str, ...] = ()
+
+    def on_mount(self) -> None:
+        self.set_interval(SLA_TICK, self.tick, name="sla-countdown")
 
     # --- the query ------------------------------------------------------------------------
 
@@ -148,10 +173,18 @@ class QueueView(ScrollView, can_focus=True):
 
     def _style(self, name: str) -> Style:
         """A component style, kept until the theme or CSS changes (``refresh`` would drop
-        Textual's own cache on every key)."""
+        Textual's own cache on every key).
+
+        The row's background (cursor, tagged) is laid on the whole line; a cell's own style
+        (a status colour, bold for unread) is partial, so it never paints the widget's
+        background over the row's.
+        """
         style = self._styles.get(name)
         if style is None:
-            style = self.rich_style if name == "base" else self.get_component_rich_style(name)
+            if name == "base":
+                style = self.rich_style
+            else:
+                style = self.get_component_rich_style(name, partial=name not in ROW_STYLES)
             self._styles[name] = style
         return style
 
@@ -215,14 +248,21 @@ class QueueView(ScrollView, can_focus=True):
         if index == self.cursor:
             style += self._style("queue--cursor")
         unread = not row.seen
+        sla = self.model.row_sla(index, row.id) if self.model is not None else None
+        now = self.clock()
+        # the focused cursor row is drawn in the cursor's colours, the cells' own included
+        over = self._style("queue--cursor") if index == self.cursor and self.has_focus else None
         segments: list[Segment] = []
         for column in self._columns:
-            text, extra = self._value(row, column.key, unread, tagged)
+            text, extra = self._value(row, column.key, unread, tagged, sla, now)
+            cell = style if extra is None else style + extra if over is None else style + extra + over
             # one segment per cell, its separating space included: fewer pieces per frame
-            segments.append(Segment(_cell(text, column) + " ", style + extra if extra is not None else style))
+            segments.append(Segment(_cell(text, column) + " ", cell))
         return Strip(segments).adjust_cell_length(width, style)
 
-    def _value(self, row: QueueRow, key: str, unread: bool, tagged: bool) -> tuple[str, Style | None]:
+    def _value(
+        self, row: QueueRow, key: str, unread: bool, tagged: bool, sla: RowSLA | None, now: datetime
+    ) -> tuple[str, Style | None]:
         component = self._style
         if key == "mark":
             mark = ("▶" if tagged else " ") + ("●" if unread else " ")
@@ -244,9 +284,32 @@ class QueueView(ScrollView, can_focus=True):
             return (safe_line(row.group, cap=80) if row.group else "—"), None
         if key == "channel":
             return row.channel, None
+        if key == "sla":
+            text, state = sla_cell(sla, now)
+            name = SLA_STYLES.get(state)
+            return text, component(name) if name else None
         if key == "updated":
-            return relative(row.updated_at, self.clock()), component("queue--dim")
+            return relative(row.updated_at, now), component("queue--dim")
         return "", None
+
+    # --- SLA countdowns -------------------------------------------------------------------
+
+    def tick(self) -> None:
+        """Repaint if a visible SLA cell reads differently now (no query: the rows hold the deadlines)."""
+        model = self.model
+        if model is None or not any(column.key == "sla" for column in self._columns):
+            return
+        now = self.clock()
+        top = round(self.scroll_y)
+        shown = []
+        for index in range(top, min(top + self.scrollable_content_region.height, model.height)):
+            row = model.row(index)
+            if row is not None:
+                shown.append(sla_cell(model.row_sla(index, row.id), now)[0])
+        countdowns = tuple(shown)
+        if countdowns != self._countdowns:
+            self._countdowns = countdowns
+            self.refresh()
 
     # --- fetching -------------------------------------------------------------------------
 
@@ -293,12 +356,13 @@ class QueueView(ScrollView, can_focus=True):
                         limit=spec.limit,
                         reverse=spec.reverse,
                     )
+                    sla = page_sla(connection, [row.id for row in page.rows])
                 finally:
                     self._unregister(connection)
         except sqlite3.Error as error:
             self.post_message(QueueFailed(model.generation, str(error)))
             return
-        self.post_message(PageLoaded(model.generation, spec.page, page.rows, page.more, not spec.reverse))
+        self.post_message(PageLoaded(model.generation, spec.page, page.rows, page.more, not spec.reverse, sla))
 
     @work(thread=True, group="queue-count", exit_on_error=False)
     def _count(self, model: QueueModel) -> None:
@@ -324,7 +388,7 @@ class QueueView(ScrollView, can_focus=True):
         if model is None or message.generation != model.generation:
             return
         first = message.page == 0 and not model.pages
-        model.store(message.page, message.rows, message.more, forward=message.forward)
+        model.store(message.page, message.rows, message.more, forward=message.forward, sla=message.sla)
         if self._follow_id is not None:
             found = model.find(self._follow_id)
             if found is not None:
@@ -469,17 +533,17 @@ class QueueHeader(Widget):
                 title = f"{title}{'↓' if self.descending else '↑'}"
             segments.append(Segment(_cell(title, column), style))
             segments.append(Segment(" ", style))
-        scrollbar = self.queue.styles.scrollbar_size_vertical
+        # as wide as the rows under it: the queue's width less its scrollbar when it shows one
         return (
             Strip(segments)
-            .adjust_cell_length(self.size.width - scrollbar, style)
+            .adjust_cell_length(self.queue.scrollable_content_region.width, style)
             .extend_cell_length(self.size.width, style)
         )
 
     def on_click(self, event: events.Click) -> None:
-        x = 0
+        starts = column_starts(self.queue.columns)
         for column in self.queue.columns:
+            x = starts[column.key]
             if x <= event.x < x + column.width + 1 and column.key != "mark":
                 self.post_message(self.SortClicked(column.key))
                 return
-            x += column.width + 1

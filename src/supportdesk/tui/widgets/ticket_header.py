@@ -7,12 +7,12 @@ from datetime import datetime
 from typing import Any
 
 from textual.content import Content
-from textual.widgets import Static
 
 from supportdesk.store.reads import TicketDetail
 from supportdesk.store.times import relative
 from supportdesk.tui.keymap import effective_keys
 from supportdesk.tui.text import safe_line
+from supportdesk.tui.widgets.field_lines import FieldLines, FieldLinesView, field
 
 FIELD_KEYS = {
     "status": "ticket.status",
@@ -24,8 +24,8 @@ FIELD_KEYS = {
 }
 
 
-def _key(field: str, keymap: dict[str, str]) -> str:
-    return effective_keys(FIELD_KEYS[field], keymap).split(",")[0]
+def _key(name: str, keymap: dict[str, str]) -> str:
+    return effective_keys(FIELD_KEYS[name], keymap).split(",")[0]
 
 
 def header_content(
@@ -35,59 +35,54 @@ def header_content(
     keymap: dict[str, str],
     viewers: list[str],
     message_count: int,
-) -> Content:
-    """Three lines: number and subject; the fields with their keys; requester and times."""
+) -> FieldLines:
+    """Number and subject; the fields with the keys that edit them; requester and times."""
     t: dict[str, Any] = detail.ticket
     number = f"#{t['number']}" if t["number"] is not None else "(number pending)"
     subject = safe_line(t["subject"], cap=300)
-    first = Content.styled(number, "bold") + Content("  ") + Content.styled(subject, "bold")
+    title = Content.styled(number, "bold") + Content("  ") + Content.styled(subject, "bold")
     if t.get("merged_into_id"):
-        first += Content.styled("  (merged)", "italic")
+        title += Content.styled("  (merged)", "italic")
 
-    def field(name: str, value: str | None) -> Content:
-        shown = safe_line(value, cap=60) if value else "—"
-        return (
-            Content.styled(f"{name} ", "dim")
-            + Content(shown)
-            + Content.styled(f" [{_key(name, keymap)}]", "dim")
-            + Content("   ")
-        )
+    def editable(name: str, value: str | None) -> Content:
+        return field(name, safe_line(value, cap=60) if value else "—", _key(name, keymap))
 
-    second = Content("")
-    second += field("status", str(t["status"]).replace("_", " "))
-    second += field("priority", str(t["priority"]))
-    second += field("type", str(t["type"]))
-    second += field("group", t.get("group_name"))
-    second += field("assignee", t.get("assignee"))
-    second += field("tags", ", ".join(detail.tags) if detail.tags else None)
+    fields = (
+        editable("status", str(t["status"]).replace("_", " ")),
+        editable("priority", str(t["priority"])),
+        editable("type", str(t["type"])),
+        editable("group", t.get("group_name")),
+        editable("assignee", t.get("assignee")),
+        editable("tags", ", ".join(detail.tags) if detail.tags else None),
+    )
     requester = safe_line(detail.requester.get("name") or "", cap=80) or "(no name)"
     primary = next(
         (i["value"] for i in sorted(detail.identities, key=lambda i: (not i["is_primary"], i["kind"] != "email"))),
         None,
     )
-    third = Content.styled("requester ", "dim") + Content(requester)
     if primary:
-        third += Content(f" <{safe_line(primary, cap=120)}>")
+        requester += f" <{safe_line(primary, cap=120)}>"
     created: datetime = t["created_at"]
     updated: datetime = t["updated_at"]
-    third += Content.styled("   via ", "dim") + Content(str(t["channel"]))
-    third += Content.styled("   created ", "dim") + Content(
-        f"{created.astimezone():%Y-%m-%d %H:%M} ({relative(created, now)})"
-    )
-    third += Content.styled("   updated ", "dim") + Content(relative(updated, now))
-    third += Content.styled(f"   {message_count} messages", "dim")
+    about = [
+        field("requester", requester),
+        field("via", str(t["channel"])),
+        field("created", f"{created.astimezone():%Y-%m-%d %H:%M} ({relative(created, now)})"),
+        field("updated", relative(updated, now)),
+        Content.styled(f"{message_count} messages", "dim"),
+    ]
     if viewers:
-        third += Content.styled("   also here: ", "dim") + Content.styled(
-            ", ".join(safe_line(v, cap=40) for v in viewers), "bold"
+        about.append(
+            Content.styled("also here: ", "dim")
+            + Content.styled(", ".join(safe_line(v, cap=40) for v in viewers), "bold")
         )
-    return Content("\n").join([first, second, third])
+    return FieldLines(title, (fields, tuple(about)))
 
 
-class TicketHeader(Static):
+class TicketHeader(FieldLinesView):
+    """The fields are laid out again when the width changes, so none is cut in two."""
+
     DEFAULT_CSS = "TicketHeader { height: auto; padding: 0 1; background: $boost; }"
-
-    def show(self, content: Content) -> None:
-        self.update(content)
 
 
 Clock = Callable[[], datetime]

@@ -7,8 +7,8 @@ needed 0.6 s for a page that holds nothing. This partial index is as small as th
 so the planner sees that, and its order is the queue's. The query compiler writes the unsolved
 statuses exactly as in the index's condition (a partial index is used only for the same term).
 
-Revision ID: 0006_console
-Revises: 0005_sla
+Revision ID: 0007_console
+Revises: 0006_audit_ref_length
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006_console"
-down_revision: str | None = "0005_sla"
+revision: str = "0007_console"
+down_revision: str | None = "0006_audit_ref_length"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,137 @@
+"""The routing rules, in the order they run, and the whole of the one under the cursor.
+
+Read-only: rules are edited as YAML with ``supportdesk rules import`` (each change a mutation
+checked against the groups and agents it names). Names and values are admins' text, drawn as
+``Content``, never as markup.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.content import Content
+from textual.screen import Screen
+from textual.widgets import Static
+
+from supportdesk.store.routing import routing_rules, summary
+from supportdesk.tui.actions import bindings
+from supportdesk.tui.messages import StoreChanged
+from supportdesk.tui.text import safe, safe_line
+from supportdesk.tui.widgets.key_bar import KeyBar
+from supportdesk.tui.widgets.row_list import RowList
+
+if TYPE_CHECKING:
+    from supportdesk.tui.app import SupportDeskApp
+
+
+def rule_row(rule: dict[str, Any]) -> Content:
+    when = ", ".join(rule["when"])
+    row = Content(f"{rule['position']:>4}  ") + Content(safe_line(rule["name"], cap=80))
+    row += Content.styled(f"  on {when}", "dim")
+    if not rule["active"]:
+        row += Content.styled("  (inactive)", "italic dim")
+    return row
+
+
+def _value(value: Any) -> str:
+    """A condition's or action's value in full: lists joined, text on one line."""
+    if isinstance(value, list):
+        return ", ".join(_value(item) for item in value)
+    if isinstance(value, dict):
+        return summary(value)
+    return safe_line(str(value), cap=200)
+
+
+def rule_detail(rule: dict[str, Any]) -> Content:
+    """The rule as the agent needs to read it: when, every condition, every action."""
+    lines = [Content.styled(safe_line(rule["name"], cap=200), "bold")]
+    if rule.get("description"):
+        lines.append(Content(safe(rule["description"])))
+    state = "active" if rule["active"] else "inactive"
+    lines.append(Content.styled(f"position {rule['position']} · {state} · on {', '.join(rule['when'])}", "dim"))
+    lines.append(Content(""))
+    lines.append(Content.styled("When", "bold"))
+    conditions = rule["conditions"]
+    if not conditions:
+        lines.append(Content("  always"))
+    for key, value in conditions.items():
+        if key in ("all", "any") and isinstance(value, dict):
+            lines.append(Content.styled(f"  {'all of' if key == 'all' else 'any of'}", "italic"))
+            lines.extend(Content(f"    {name}: {_value(item)}") for name, item in value.items())
+        else:
+            lines.append(Content(f"  {key}: {_value(value)}"))
+    lines.append(Content(""))
+    lines.append(Content.styled("Then", "bold"))
+    for action in rule["actions"]:
+        for name, value in action.items() if isinstance(action, dict) else [(str(action), "")]:
+            if isinstance(value, str) and "\n" in value:
+                lines.append(Content(f"  {name}:"))
+                lines.extend(Content(f"    {line}") for line in safe(value).split("\n"))
+            else:
+                lines.append(Content(f"  {name}: {_value(value)}" if value != "" else f"  {name}"))
+    return Content("\n").join(lines)
+
+
+class RulesScreen(Screen[None]):
+    BINDINGS = bindings("rules")
+    PALETTE_SCOPES = ("rules",)
+    AUTO_FOCUS = "#rules-list"
+    DEFAULT_CSS = """
+    RulesScreen #rules-title { height: auto; padding: 0 1; background: $boost; }
+    RulesScreen #rules-body { height: 1fr; }
+    RulesScreen #rules-list { width: 1fr; height: 1fr; max-height: 100%; }
+    RulesScreen #rule-box { width: 1fr; border-left: vkey $foreground 20%; padding: 0 1; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rules: list[dict[str, Any]] = []
+
+    @property
+    def console(self) -> SupportDeskApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="rules-title")
+        with Horizontal(id="rules-body"):
+            yield RowList(empty="no routing rules", id="rules-list")
+            with VerticalScroll(id="rule-box"):
+                yield Static(id="rule-detail")
+        yield KeyBar()
+
+    def on_mount(self) -> None:
+        self.load()
+
+    def load(self) -> None:
+        """A handful of rows: read on the spot."""
+        with self.console.db.read() as connection:
+            self.rules = routing_rules(connection)
+        count = len(self.rules)
+        self.query_one("#rules-title", Static).update(
+            Content.styled(f"Routing rules · {count}", "bold")
+            + Content.styled(
+                "  run in this order when a ticket arrives or changes · edit with supportdesk rules import", "dim"
+            )
+        )
+        self.query_one(RowList).set_rows([rule_row(rule) for rule in self.rules])
+        self._show(self.query_one(RowList).cursor)
+
+    def _show(self, index: int) -> None:
+        detail = self.query_one("#rule-detail", Static)
+        if 0 <= index < len(self.rules):
+            detail.update(rule_detail(self.rules[index]))
+        else:
+            detail.update(Content.styled("Rules are added with supportdesk rules import FILE.yaml", "dim"))
+
+    @on(RowList.Highlighted)
+    def _highlighted(self, event: RowList.Highlighted) -> None:
+        self._show(event.index)
+
+    def on_store_changed(self, message: StoreChanged) -> None:
+        self.load()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
