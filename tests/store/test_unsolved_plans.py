@@ -31,6 +31,7 @@ MILLION = {
     "ix_ticket_assignee_updated": "1000006 52632 1 1",
     "ix_ticket_assignee_status": "1000006 52632 9260",
     "ix_ticket_unsolved_updated": "11597 1 1",
+    "ix_ticket_unsolved_assignee": "11597 611 1 1",
 }
 
 
@@ -67,6 +68,17 @@ def plan_steps(workspace: Workspace, query: str, sort: str | None = "updated-des
 def test_unsolved_queues_walk_their_own_index(million_stats: Workspace, query: str) -> None:
     steps = plan_steps(million_stats, query)
     assert any("ix_ticket_unsolved_updated" in step for step in steps), steps
+    assert not any("TEMP B-TREE FOR ORDER BY" in step for step in steps), steps
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["assignee:me status<solved tag:refund", "assignee:me status<solved created>30d", "assignee:none status<solved"],
+)
+def test_one_agents_unsolved_queue_walks_only_their_unsolved_tickets(million_stats: Workspace, query: str) -> None:
+    """'My open' with a filter that matches less than a page: not every ticket the agent ever had."""
+    steps = plan_steps(million_stats, query)
+    assert any("ix_ticket_unsolved_assignee" in step for step in steps), steps
     assert not any("TEMP B-TREE FOR ORDER BY" in step for step in steps), steps
 
 

@@ -146,6 +146,15 @@ class Ticket(SQLModel, table=True):
             sqlite_where=text(status_in(UNSOLVED, column="status")),
             postgresql_where=text(status_in(UNSOLVED, column="status")),
         ),
+        # one agent's unsolved tickets in queue order: "My open" (see migration 0008)
+        Index(
+            "ix_ticket_unsolved_assignee",
+            "assignee_id",
+            "updated_at",
+            "id",
+            sqlite_where=text(status_in(UNSOLVED, column="status")),
+            postgresql_where=text(status_in(UNSOLVED, column="status")),
+        ),
     )
 
     id: str = Field(primary_key=True, max_length=36)
