@@ -135,7 +135,8 @@ class QueueScreen(Screen[None]):
         parts.append("counting…" if total is None else f"{total:,} tickets")
         if self.queue.tagged:
             parts.append(f"{len(self.queue.tagged)} tagged")
-        self.query_one("#queue-title", Static).update(Content("  ·  ".join(parts)))
+        # one line of a fixed height: a new title never needs the screen laid out again
+        self.query_one("#queue-title", Static).update(Content("  ·  ".join(parts)), layout=False)
 
     @on(QueueView.Counted)
     def _counted(self, event: QueueView.Counted) -> None:

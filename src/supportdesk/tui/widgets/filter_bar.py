@@ -33,6 +33,9 @@ class FilterBar(Vertical):
     class Closed(Message):
         pass
 
+    #: The error on show, None when the query parses.
+    _error: Content | None = None
+
     def compose(self) -> ComposeResult:
         yield Input(
             placeholder="/ filter: status:open,pending priority>=high tag:refund assignee:me refund*",
@@ -53,18 +56,25 @@ class FilterBar(Vertical):
 
     def check(self, text: str) -> QueryError | None:
         """Parse ``text``; show the error under the character where it went wrong."""
-        error_line = self.query_one("#filter-error", Static)
         try:
             parse(text)
         except QueryError as error:
             # the input has one cell of padding on the left
             caret = " " * min(error.position + 1, 200) + "^ "
-            error_line.update(Content(caret) + Content(str(error)))
-            error_line.add_class("-shown")
+            self._show_error(Content(caret) + Content(str(error)))
             return error
-        error_line.update("")
-        error_line.remove_class("-shown")
+        self._show_error(None)
         return None
+
+    def _show_error(self, message: Content | None) -> None:
+        """Show or hide the error line, touching it only when it changes: each change lays the
+        screen out again, which costs a frame on every keystroke of a valid query otherwise."""
+        if message == self._error:
+            return
+        self._error = message
+        error_line = self.query_one("#filter-error", Static)
+        error_line.update(message or "")
+        error_line.set_class(message is not None, "-shown")
 
     @on(Input.Changed)
     def _changed(self, event: Input.Changed) -> None:

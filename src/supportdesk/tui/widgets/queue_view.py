@@ -27,6 +27,7 @@ from textual.message import Message
 from textual.reactive import var
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.timer import Timer
 from textual.widget import Widget
 
 from supportdesk.store import reads
@@ -52,6 +53,8 @@ SLA_STYLES = {
 }
 #: Component styles that colour a whole row; the others colour one cell.
 ROW_STYLES = frozenset({"queue--cursor", "queue--tagged", "queue--placeholder"})
+#: Seconds the rows of the previous query stay on screen while a new query's first page loads.
+HOLD = 0.15
 #: Seconds between looks at whether a visible SLA countdown changed.
 SLA_TICK = 1.0
 
@@ -111,6 +114,9 @@ class QueueView(ScrollView, can_focus=True):
         self.db = db
         self.clock = clock
         self.model: QueueModel | None = None
+        #: The previous query's rows, drawn until the new query's first page arrives.
+        self._held: QueueModel | None = None
+        self._hold_timer: Timer | None = None
         self.tagged: dict[str, QueueRow] = {}
         self.error: str | None = None
         self._generation = 0
@@ -136,12 +142,18 @@ class QueueView(ScrollView, can_focus=True):
         """Show a new query from its first row; running queries of the old one are interrupted."""
         self._generation += 1
         self._interrupt_stale()
+        previous = self.model
         self.model = QueueModel(plan, self._generation)
         self.error = None
         self._follow_id = None
+        if self.is_mounted and previous is not None and previous.pages:
+            # Keep the old rows on screen until the first page comes (at most HOLD seconds): an
+            # empty frame drawn meanwhile would delay the one the agent waits for by a frame or two.
+            self._hold(previous)
         self.cursor = 0
         self.scroll_to(y=0, animate=False)
-        self._resize_virtual()
+        if self._held is None:
+            self._resize_virtual()
         if self.is_mounted:
             self._fetch_visible()  # now, not after the next frame: the page is what the agent waits for
         else:
@@ -159,6 +171,23 @@ class QueueView(ScrollView, can_focus=True):
         self._count(self.model)
         self.refresh()
 
+    def _hold(self, previous: QueueModel) -> None:
+        if self._held is None:
+            self._held = previous
+        if self._hold_timer is not None:
+            self._hold_timer.stop()
+        self._hold_timer = self.set_timer(HOLD, self._release)
+
+    def _release(self) -> None:
+        """Draw the current query from now on (its first page arrived, it failed, or time is up)."""
+        if self._hold_timer is not None:
+            self._hold_timer.stop()
+            self._hold_timer = None
+        if self._held is not None:
+            self._held = None
+            self._resize_virtual()
+            self.refresh()
+
     def _interrupt_stale(self) -> None:
         with self._lock:
             for connection, generation in self._active.items():
@@ -166,8 +195,23 @@ class QueueView(ScrollView, can_focus=True):
                     connection.interrupt()
 
     def _resize_virtual(self) -> None:
-        height = self.model.height if self.model else 0
-        self.virtual_size = Size(self.scrollable_content_region.width, height)
+        """Give the queue its new number of rows.
+
+        Textual's ``virtual_size`` reactive lays the whole screen out again and repaints it
+        (about 15 ms at 160×48), and a new query changes the height twice (its first page, then
+        its count) — on the path from enter to the first row. Only this widget's scrollbar
+        depends on it, so once mounted the size is set quietly and the scrollbar updated here;
+        a scrollbar that appears or goes still lays the screen out, through Textual.
+        """
+        size = Size(self.scrollable_content_region.width, self.model.height if self.model else 0)
+        if size == self.virtual_size:
+            return
+        if not self.is_mounted or not self.container_size:
+            self.virtual_size = size
+            return
+        self.set_reactive(QueueView.virtual_size, size)
+        self._scroll_update(size)  # Textual's own step for a new virtual size (textual is pinned)
+        self.refresh()
 
     # --- styles ---------------------------------------------------------------------------
 
@@ -224,7 +268,7 @@ class QueueView(ScrollView, can_focus=True):
         width = self.scrollable_content_region.width
         self._fit_columns(width)
         base = self._style("base")
-        model = self.model
+        model = self._held or self.model
         index = round(self.scroll_y) + y
         if model is None or index >= model.height:
             if y == 0 and model is not None and not model.loading and model.height == 0:
@@ -233,14 +277,15 @@ class QueueView(ScrollView, can_focus=True):
             return Strip.blank(width, base)
         row = model.row(index)
         if row is None:
-            self._schedule_fetch()
+            if model is self.model:
+                self._schedule_fetch()
             style = base + self._style("queue--placeholder")
             if index == self.cursor:
                 style += self._style("queue--cursor")
             return Strip([Segment("   ·", style)]).adjust_cell_length(width, style)
-        return self._row_strip(row, index, width, base)
+        return self._row_strip(model, row, index, width, base)
 
-    def _row_strip(self, row: QueueRow, index: int, width: int, base: Style) -> Strip:
+    def _row_strip(self, model: QueueModel, row: QueueRow, index: int, width: int, base: Style) -> Strip:
         style = base
         tagged = row.id in self.tagged
         if tagged:
@@ -248,7 +293,7 @@ class QueueView(ScrollView, can_focus=True):
         if index == self.cursor:
             style += self._style("queue--cursor")
         unread = not row.seen
-        sla = self.model.row_sla(index, row.id) if self.model is not None else None
+        sla = model.row_sla(index, row.id)
         now = self.clock()
         # the focused cursor row is drawn in the cursor's colours, the cells' own included
         over = self._style("queue--cursor") if index == self.cursor and self.has_focus else None
@@ -389,6 +434,8 @@ class QueueView(ScrollView, can_focus=True):
             return
         first = message.page == 0 and not model.pages
         model.store(message.page, message.rows, message.more, forward=message.forward, sla=message.sla)
+        if self._held is not None:
+            self._release()
         if self._follow_id is not None:
             found = model.find(self._follow_id)
             if found is not None:
@@ -400,8 +447,9 @@ class QueueView(ScrollView, can_focus=True):
         self._schedule_fetch()
         if first:
             if model.total is None:
-                # only now: on two cores the count would otherwise slow the page it follows
-                self._count(model)
+                # only once this page is drawn: on two cores the count (and the anchors after
+                # it) would otherwise compete with the page and its frame
+                self.call_after_refresh(self._count, model)
             self.post_message(self.FirstPage())
             self.post_message(self.CursorMoved(self.cursor, self.current_row))
 
@@ -433,6 +481,7 @@ class QueueView(ScrollView, can_focus=True):
             return
         if "interrupted" in message.error:
             return
+        self._release()
         self.error = f"the query failed: {message.error}"
         self.notify(self.error, severity="error", markup=False)
         self.model.pending.clear()
