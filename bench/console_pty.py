@@ -115,7 +115,8 @@ class Console:
             seen = (seen + plain(chunk))[-200_000:]
             if text in seen:
                 return at
-        raise TimeoutError(f"{text!r} did not appear within {timeout}s")
+        tail = " ".join(seen[-1500:].split())
+        raise TimeoutError(f"{text!r} did not appear within {timeout}s; the last output read: {tail}")
 
     def send(self, key: str) -> float:
         data = KEYS.get(key, key.encode())
