@@ -15,12 +15,11 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
-from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.widgets import Input, Label, Static
 
 from supportdesk.store import reads
-from supportdesk.tui.screens.forms import Choice, PickerScreen
+from supportdesk.tui.screens.forms import Choice, ListPicker, PickerScreen
 from supportdesk.tui.text import safe_line
 from supportdesk.tui.widgets.row_list import RowList
 
@@ -39,13 +38,11 @@ class CustomersFound(Message):
         self.hits = hits
 
 
-class CustomerPickerScreen(ModalScreen[reads.CustomerHit | None]):
+class CustomerPickerScreen(ListPicker[reads.CustomerHit]):
     """Type part of a name, an email address, a phone number or a handle; enter picks."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss_none", "Cancel", id="customer-picker.cancel"),
-        Binding("down", "move(1)", show=False, priority=True),
-        Binding("up", "move(-1)", show=False, priority=True),
     ]
 
     def __init__(self, title: str, db: ConsoleDB, *, exclude: str | None = None) -> None:
@@ -90,29 +87,9 @@ class CustomerPickerScreen(ModalScreen[reads.CustomerHit | None]):
         picker.empty = "nobody matches" if message.text.strip() else "type to search"
         picker.set_rows(rows, keep_cursor=False)
 
-    def action_move(self, step: int) -> None:
-        rows = self.query_one(RowList)
-        if step > 0:
-            rows.action_cursor_down()
-        else:
-            rows.action_cursor_up()
-
-    @on(Input.Submitted, "#customer-input")
-    def _submit(self, event: Input.Submitted) -> None:
-        event.stop()
-        self._choose(self.query_one(RowList).cursor)
-
-    @on(RowList.Selected)
-    def _selected(self, event: RowList.Selected) -> None:
-        event.stop()
-        self._choose(event.index)
-
     def _choose(self, index: int) -> None:
         if 0 <= index < len(self.hits):
             self.dismiss(self.hits[index])
-
-    def action_dismiss_none(self) -> None:
-        self.dismiss(None)
 
 
 def merge_customers(app: SupportDeskApp, customer: CustomerDetail) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -16,6 +16,8 @@ from textual.widgets import Input, Label, Select, Static
 
 from supportdesk.tui.widgets.row_list import RowList
 
+T = TypeVar("T")
+
 
 @dataclass(frozen=True)
 class Choice:
@@ -24,13 +26,45 @@ class Choice:
     hint: str = ""
 
 
-class PickerScreen(ModalScreen[str | None]):
+class ListPicker(ModalScreen[T | None]):
+    """A modal with one input over a :class:`RowList`: the arrows move in the list while the
+    input keeps the focus, enter or a click picks the row, escape dismisses with None.
+    Subclasses fill the list and say what a row index is worth (:meth:`_choose`)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("down", "move(1)", show=False, priority=True),
+        Binding("up", "move(-1)", show=False, priority=True),
+    ]
+
+    def action_move(self, step: int) -> None:
+        rows = self.query_one(RowList)
+        if step > 0:
+            rows.action_cursor_down()
+        else:
+            rows.action_cursor_up()
+
+    @on(Input.Submitted)
+    def _submit(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._choose(self.query_one(RowList).cursor)
+
+    @on(RowList.Selected)
+    def _selected(self, event: RowList.Selected) -> None:
+        event.stop()
+        self._choose(event.index)
+
+    def _choose(self, index: int) -> None:
+        raise NotImplementedError
+
+    def action_dismiss_none(self) -> None:
+        self.dismiss(None)
+
+
+class PickerScreen(ListPicker[str]):
     """Choose one value; typing narrows the list (fuzzy), enter picks, escape cancels."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss_none", "Cancel", id="picker.cancel"),
-        Binding("down", "move(1)", show=False, priority=True),
-        Binding("up", "move(-1)", show=False, priority=True),
     ]
 
     def __init__(self, title: str, choices: list[Choice], *, current: str | None = None) -> None:
@@ -74,29 +108,9 @@ class PickerScreen(ModalScreen[str | None]):
             self.shown = [c for score, c in sorted(scored, key=lambda pair: -pair[0]) if score > 0]
         self._draw()
 
-    def action_move(self, step: int) -> None:
-        rows = self.query_one(RowList)
-        if step > 0:
-            rows.action_cursor_down()
-        else:
-            rows.action_cursor_up()
-
-    @on(Input.Submitted, "#picker-input")
-    def _submit(self, event: Input.Submitted) -> None:
-        event.stop()
-        self._choose(self.query_one(RowList).cursor)
-
-    @on(RowList.Selected)
-    def _selected(self, event: RowList.Selected) -> None:
-        event.stop()
-        self._choose(event.index)
-
     def _choose(self, index: int) -> None:
         if 0 <= index < len(self.shown):
             self.dismiss(self.shown[index].value)
-
-    def action_dismiss_none(self) -> None:
-        self.dismiss(None)
 
 
 class PromptScreen(ModalScreen[str | None]):
