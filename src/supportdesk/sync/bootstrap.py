@@ -66,7 +66,8 @@ def _after_tickets(table_name: str) -> bool:
 
 def _drop_unstreamed(connection: sqlite3.Connection) -> int:
     """Remove the local tickets a rescope's stream did not hold (``temp.rescope_seen``), with
-    every row of theirs; a ticket a pending outbox entry refers to stays until it is answered."""
+    every row of theirs. A ticket a pending outbox entry refers to is kept (its mutation is yet to be
+    answered); it leaves at the next change of scope."""
     gone = [
         ticket_id
         for (ticket_id,) in connection.execute(
