@@ -15,7 +15,7 @@ from sqlalchemy import select, text
 from supportdesk.domain.context import Actor
 from supportdesk.domain.tx import table as sa_table
 from supportdesk.server.changes import read_row
-from supportdesk.server.visibility import record_visible, sees_ticket, ticket_condition
+from supportdesk.server.visibility import record_visible, sees_ticket, ticket_condition, visibility_scope
 from supportdesk.sync.rows import TABLE_ORDER, TICKET_ROWS, TICKET_SCOPED, spec, wire_value
 from supportdesk.sync.wire import Change, PullResponse, RowKey, RowState
 
@@ -67,7 +67,13 @@ def pull(database: ServerDatabase, actor: Actor, *, cursor: int, limit: int, cli
             changes.append(Change(seq=seq, entity=entity, op=op, data=data))
         more = len(rows) == limit
         new_cursor = rows[-1][0] if rows else cursor
-    return PullResponse(changes=changes, cursor=new_cursor, more=more, last_mutation_id=last_mutation_id)
+    return PullResponse(
+        changes=changes,
+        cursor=new_cursor,
+        more=more,
+        last_mutation_id=last_mutation_id,
+        scope=visibility_scope(actor),
+    )
 
 
 def ticket_bundle(connection: Connection, actor: Actor, ticket_id: str) -> dict[str, list[dict[str, Any]]]:

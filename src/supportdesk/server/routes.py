@@ -30,7 +30,7 @@ from supportdesk.server.reads import (
     snapshot,
     ticket_bundle,
 )
-from supportdesk.server.visibility import ticket_condition
+from supportdesk.server.visibility import ticket_condition, visibility_scope
 from supportdesk.store.times import from_db, to_db
 from supportdesk.sync import wire
 from supportdesk.sync.rows import TABLE_ORDER, TableSpec, spec
@@ -278,7 +278,8 @@ def _bootstrap_lines(state: ServerState, actor: Actor, table: str | None, after:
         seq = current_seq(connection)
         tables = list(TABLE_ORDER) if table is None else list(TABLE_ORDER)[list(TABLE_ORDER).index(table) :]
         counts = bootstrap_counts(connection, actor, tables)
-        yield orjson.dumps({"type": "begin", "cursor": seq, "counts": counts}) + b"\n"
+        begin = {"type": "begin", "cursor": seq, "counts": counts, "scope": visibility_scope(actor)}
+        yield orjson.dumps(begin) + b"\n"
         encoders: dict[str, list[Any]] = {}
         for table_name, columns, rows in bootstrap_chunks(connection, actor, start_table=table, after=after):
             if table_name not in encoders:

@@ -9,6 +9,7 @@ policies and calendars, routing rules) is shared.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -52,3 +53,14 @@ def ticket_condition(actor: Actor, alias: str = "t") -> tuple[str, dict[str, Any
         names.append(f":vis_g{index}")
     in_groups = f" OR {alias}.group_id IN ({', '.join(names)})" if names else ""
     return f"({alias}.group_id IS NULL{in_groups} OR {alias}.assignee_id = :vis_me)", params
+
+
+def visibility_scope(actor: Actor) -> str:
+    """A short fingerprint of everything :func:`ticket_condition` depends on for ``actor``.
+
+    A client remembers the scope its copy was filled under; when a pull reports another one
+    (the agent joined or left a group, became or stopped being an admin), the client fills its
+    copy again, because the change log alone never re-sends a group's unchanged tickets.
+    """
+    seen = "all" if actor.is_admin or actor.is_system else "groups:" + ",".join(sorted(actor.group_ids))
+    return hashlib.sha256(f"{actor.id}|{seen}".encode()).hexdigest()[:16]

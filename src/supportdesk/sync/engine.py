@@ -44,6 +44,12 @@ class SyncSummary:
     cursor: int = 0
     pending: int = 0
     replay_errors: list[tuple[int, str]] = field(default_factory=list)
+    rescoped: bool = False  # the agent's groups or role changed: the copy was filled again
+    dropped: int = 0  # tickets removed because the agent may no longer see them
+
+
+class _ScopeMoved(Exception):
+    """A pull reported another scope than the one the copy was filled under."""
 
 
 class SyncEngine:
@@ -59,7 +65,10 @@ class SyncEngine:
             if not state.bootstrapped:
                 from supportdesk.sync.bootstrap import bootstrap
 
-                bootstrap(self.workspace, self.client, progress=progress)
+                if state.bootstrap.get("rescope"):
+                    self.rescope(summary, progress, resuming=True)
+                else:
+                    bootstrap(self.workspace, self.client, progress=progress)
             self.push(summary, progress)
             self.pull(summary, progress)
         except SyncError as error:
@@ -124,15 +133,40 @@ class SyncEngine:
                 return
             except StaleRebase:
                 continue
+            except _ScopeMoved:
+                self.rescope(summary, progress)
         raise SyncError("the workspace kept changing during sync; try again")
+
+    def rescope(self, summary: SyncSummary, progress: Progress | None = None, *, resuming: bool = False) -> None:
+        """Fill the copy again under the agent's new groups or role: the change log never re-sends
+        a newly visible group's unchanged tickets, nor takes back a group the agent left.
+
+        Pending mutations go first (they were written under the old scope); the bootstrap then
+        upserts what is visible and removes the tickets that no longer are; pulling goes on from
+        the old cursor, so deletes logged since (never in a snapshot) still arrive.
+        """
+        from supportdesk.sync.bootstrap import bootstrap
+
+        self.push(summary, progress)
+        if not resuming:
+            local.start_rescope(self.workspace)
+        result = bootstrap(self.workspace, self.client, progress=progress)
+        summary.rescoped = True
+        summary.dropped += result.dropped
 
     def _pull(self, summary: SyncSummary, progress: Progress | None) -> None:
         while True:
             state = local.state(self.workspace)
+            known_scope = state.scope
             changes: list[Change] = []
             cursor, last_acked, more = state.cursor, state.last_acked, True
             while more and len(changes) < MAX_CHANGES_PER_REBASE:
                 page = self.client.pull(cursor, state.client_id)
+                if page.scope is not None and page.scope != known_scope:
+                    if known_scope is not None:
+                        raise _ScopeMoved
+                    local.adopt_scope(self.workspace, page.scope)
+                    known_scope = page.scope
                 changes.extend(page.changes)
                 cursor, more = page.cursor, page.more
                 last_acked = max(last_acked, page.last_mutation_id)

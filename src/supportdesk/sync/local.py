@@ -35,6 +35,12 @@ class SyncState:
     def bootstrapped(self) -> bool:
         return bool(self.bootstrap.get("complete"))
 
+    @property
+    def scope(self) -> str | None:
+        """The server's fingerprint of what the agent could see when this copy was filled."""
+        scope = self.bootstrap.get("scope")
+        return str(scope) if scope else None
+
 
 def read_state(connection: sqlite3.Connection) -> SyncState:
     row = connection.execute(
@@ -82,6 +88,19 @@ def set_acked(workspace: Workspace, last_acked: int) -> None:
             "WHERE id = 1",
             (last_acked, to_db(utcnow())),
         )
+
+
+def start_rescope(workspace: Workspace) -> None:
+    """Mark the copy for filling again under a new scope: the next bootstrap run (or its resumption
+    after an interruption) upserts everything visible and removes what no longer is."""
+    with _autocommit(workspace) as connection:
+        connection.execute("UPDATE sync_state SET bootstrap = ? WHERE id = 1", (json.dumps({"rescope": True}),))
+
+
+def adopt_scope(workspace: Workspace, scope: str) -> None:
+    """Remember the scope of a copy filled before servers reported one (nothing to fill again)."""
+    with _autocommit(workspace) as connection:
+        connection.execute("UPDATE sync_state SET bootstrap = json_set(bootstrap, '$.scope', ?) WHERE id = 1", (scope,))
 
 
 @contextmanager

@@ -73,6 +73,9 @@ class PullResponse(BaseModel):
     cursor: int
     more: bool
     last_mutation_id: int
+    scope: str | None = Field(
+        default=None, description="A fingerprint of what the caller may see; None from servers that predate it."
+    )
 
 
 class RowKey(Strict):
