@@ -132,3 +132,40 @@ def test_login_keeps_the_token_in_the_os_keyring(admin_db: str, tmp_path: Path) 
         assert no_keyring.returncode == 2 and "--insecure-storage" in no_keyring.stderr
     finally:
         server.stop()
+
+
+def test_an_admin_changes_an_agents_groups_and_their_next_sync_follows(admin_db: str, tmp_path: Path) -> None:
+    assert supportdesk("server", "group", "add", "Billing", "--db", admin_db).returncode == 0
+    token = supportdesk("server", "token", "create", "sam@acme.test", "--db", admin_db).stdout.strip()
+    server = LiveServer(admin_db, tmp_path).start()
+    workspace = tmp_path / "ws"
+    try:
+        login = supportdesk("login", "--server", server.url, "--insecure-storage", workspace=workspace, stdin=token)
+        assert login.returncode == 0, login.stderr
+        quiet = supportdesk("sync", workspace=workspace)
+        assert quiet.returncode == 0 and "groups or role changed" not in quiet.stderr
+
+        nothing = supportdesk("server", "agent", "update", "sam@acme.test", "--db", admin_db)
+        assert nothing.returncode == 2 and nothing.stderr.startswith("supportdesk: error: nothing to change")
+        unknown = supportdesk("server", "agent", "update", "nobody@acme.test", "--role", "agent", "--db", admin_db)
+        assert unknown.returncode == 3 and unknown.stderr.count("\n") == 1
+        moved = supportdesk(
+            "server", "agent", "update", "sam@acme.test", "--group", "Tier 1", "--group", "Billing", "--db", admin_db
+        )
+        assert moved.returncode == 0, moved.stderr
+
+        followed = supportdesk("sync", workspace=workspace)
+        assert followed.returncode == 0, followed.stderr
+        assert "your groups or role changed on the server" in followed.stderr
+        groups = Workspace.open(workspace)
+        with groups.reading() as connection:
+            held = connection.execute(
+                "SELECT g.name FROM agent_group ag JOIN groups g ON g.id = ag.group_id "
+                "JOIN agent a ON a.id = ag.agent_id WHERE a.email = 'sam@acme.test' ORDER BY g.name"
+            ).fetchall()
+        groups.close()
+        assert [row[0] for row in held] == ["Billing", "Tier 1"]
+        again = supportdesk("sync", workspace=workspace)
+        assert again.returncode == 0 and "groups or role changed" not in again.stderr
+    finally:
+        server.stop()

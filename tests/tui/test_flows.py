@@ -504,3 +504,12 @@ async def test_the_command_palette_runs_console_actions(make_app: AppFactory, co
         await until(
             pilot, lambda: rows(console_workspace, "SELECT status FROM ticket WHERE id = ?", row.id)[0][0] == "solved"
         )
+
+
+async def test_q_in_the_queue_leaves_the_console(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(140, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("q")
+        await pilot.pause()
+        assert app.return_code == 0

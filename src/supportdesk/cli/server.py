@@ -156,6 +156,38 @@ def agent_add(
     typer.echo(f"Agent {name} added ({agent_id}).")
 
 
+@agent_app.command("update")
+def agent_update(
+    agent: Annotated[str, typer.Argument(help="The agent's address (or id).")],
+    role: Annotated[str | None, typer.Option("--role", help="admin, agent or light_agent.")] = None,
+    group: Annotated[
+        list[str] | None, typer.Option("--group", help="Their groups from now on (name or id); repeatable.")
+    ] = None,
+    no_groups: Annotated[bool, typer.Option("--no-groups", help="Take them out of every group.")] = False,
+    active: Annotated[
+        bool | None, typer.Option("--active/--inactive", help="Whether they may sign in.", show_default=False)
+    ] = None,
+    db: DbOpt = None,
+) -> None:
+    """Change an agent's role or groups, or deactivate them; their workspaces follow at the next sync.
+
+    Example: supportdesk server agent update dana@example.com --group Billing --group 'Tier 1'
+    """
+    from supportdesk.cli.errors import fail
+    from supportdesk.server.admin import update_agent
+
+    if role is not None and role not in ("admin", "agent", "light_agent"):
+        fail(f"{role!r} is not a role: choose admin, agent or light_agent")
+    if no_groups and group:
+        fail("--group and --no-groups cannot be used together")
+    if role is None and group is None and not no_groups and active is None:
+        fail("nothing to change: give --role, --group, --no-groups or --active/--inactive")
+    database = _database(db)
+    groups = [] if no_groups else group
+    changed = update_agent(database, agent, role=role, groups=groups, active=active)
+    typer.echo(f"Agent {agent} updated" + (f" ({', '.join(changed)})." if changed else "."))
+
+
 @token_app.command("create")
 def token_create(
     agent: Annotated[str, typer.Argument(help="The agent: email, name or id.")],
@@ -304,6 +336,12 @@ def sync(
 
     for warning in summary.warnings:
         typer.echo(f"note: {warning}", err=True)
+    if summary.rescoped:
+        typer.echo(
+            "note: your groups or role changed on the server; the workspace was filled again"
+            f" and {summary.dropped:,} ticket(s) you may no longer see were removed",
+            err=True,
+        )
     for refusal in summary.refused:
         print_error(f"the server refused {refusal.name} (change {refusal.mutation_id}): {refusal.message}")
     if not quiet or summary.refused:

@@ -47,6 +47,28 @@ def add_agent(database: ServerDatabase, name: str, email: str, role: str, groups
     return str(result["agent_id"])
 
 
+def update_agent(
+    database: ServerDatabase,
+    agent_ref: str,
+    *,
+    role: str | None = None,
+    groups: list[str] | None = None,
+    active: bool | None = None,
+) -> list[str]:
+    """Change an agent's role, their whole set of groups, or whether they may sign in; returns
+    the fields that changed. Their replicas follow at the next sync (see ``visibility_scope``)."""
+    agent = agent_id(database, agent_ref)
+    args: dict[str, object] = {"agent_id": agent}
+    if role is not None:
+        args["role"] = role
+    if groups is not None:
+        args["group_ids"] = [group_id(database, ref) for ref in groups]
+    if active is not None:
+        args["active"] = active
+    result, _ = apply_as(database, SYSTEM, "agent.update", args)
+    return [str(name) for name in result["changed"]]
+
+
 def new_token(database: ServerDatabase, agent_ref: str, name: str = "") -> tuple[str, str]:
     """``(token id, token)`` for an agent; the token is shown once and stored only hashed."""
     agent = agent_id(database, agent_ref)

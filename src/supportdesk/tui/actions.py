@@ -82,7 +82,7 @@ ACTIONS: tuple[ConsoleAction, ...] = (
     _A("queue.views", "v", "focus_views", "Views", "Move to the saved views", "queue", show=False),
     _A("queue.call", "c", "log_call", "Call", "Log a phone call (opens a ticket for the caller)", "queue", show=False),
     _A("queue.clear_tags", "ctrl+u", "clear_tags", "Untag all", "Clear every tag mark", "queue", show=False),
-    _A("queue.quit", "q", "quit", "Quit", "Leave the console", "queue", show=False),
+    _A("queue.quit", "q", "app.quit", "Quit", "Leave the console (drafts are kept)", "queue", show=False),
     # the rows themselves
     _A("queue.down", "j,down", "cursor_down", "Down", "Next row", "queue-list", show=False, palette=False),
     _A("queue.up", "k,up", "cursor_up", "Up", "Previous row", "queue-list", show=False, palette=False),

@@ -69,7 +69,7 @@ def header_content(
         field("via", str(t["channel"])),
         field("created", f"{created.astimezone():%Y-%m-%d %H:%M} ({relative(created, now)})"),
         field("updated", relative(updated, now)),
-        Content.styled(f"{message_count} messages", "dim"),
+        Content.styled(f"{message_count} message{'' if message_count == 1 else 's'}", "dim"),
     ]
     if viewers:
         about.append(
