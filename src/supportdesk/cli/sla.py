@@ -193,21 +193,11 @@ def _rebuild_workspace() -> int:
     from supportdesk.cli.errors import fail
     from supportdesk.domain.timing import rebuild as rebuild_all
 
-    connection = STATE.workspace().connect()
-    try:
+    with STATE.workspace().writing() as connection:
         server = connection.execute("SELECT server_url FROM sync_state WHERE id = 1").fetchone()
         if server and server[0]:
             fail(f"this workspace follows {server[0]} and takes its clocks from it: rebuild the server's (--db)")
-        connection.execute("BEGIN IMMEDIATE")
-        count = rebuild_all(connection)
-        connection.execute("COMMIT")
-    except BaseException:
-        if connection.in_transaction:
-            connection.execute("ROLLBACK")
-        raise
-    finally:
-        connection.close()
-    return count
+        return rebuild_all(connection)
 
 
 def _rebuild_server(db: str) -> int:

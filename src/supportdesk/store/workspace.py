@@ -113,6 +113,21 @@ class Workspace:
         finally:
             connection.close()
 
+    @contextmanager
+    def writing(self) -> Iterator[sqlite3.Connection]:
+        """A plain connection inside one ``BEGIN IMMEDIATE`` transaction: committed when the block
+        ends, rolled back if it raises, closed either way. For the few writes that are not
+        mutations (sync bookkeeping, drafts, derived tables); shared data goes through ``domain``."""
+        connection = self.connect()
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            yield connection
+            connection.execute("COMMIT")
+        finally:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            connection.close()
+
     @cached_property
     def engine(self) -> Engine:
         from supportdesk.store.engine import create_engine

@@ -41,9 +41,7 @@ def attach(workspace: Workspace, profile: Profile, agent_id: str) -> bool:
             f"{workspace.root} already holds local data (a demo, or another team's): "
             "log in with an empty workspace, e.g. --workspace ~/support/team"
         )
-    connection = workspace.connect()
-    try:
-        connection.execute("BEGIN IMMEDIATE")
+    with workspace.writing() as connection:
         connection.execute("DELETE FROM outbox")
         connection.execute("DELETE FROM outbox_touched")
         connection.execute("DELETE FROM sqlite_sequence WHERE name = 'outbox'")
@@ -57,11 +55,6 @@ def attach(workspace: Workspace, profile: Profile, agent_id: str) -> bool:
             "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             (agent_id,),
         )
-        connection.execute("COMMIT")
-    finally:
-        if connection.in_transaction:
-            connection.execute("ROLLBACK")
-        connection.close()
     return True
 
 

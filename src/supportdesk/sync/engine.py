@@ -212,9 +212,7 @@ def keep_as_draft(workspace: Workspace, name: str, args: dict[str, Any]) -> None
 
     from supportdesk.store.times import to_db, utcnow
 
-    connection = workspace.connect()
-    try:
-        connection.execute("BEGIN IMMEDIATE")
+    with workspace.writing() as connection:
         row = connection.execute(
             "SELECT body FROM draft WHERE ticket_id = ? AND kind = ?", (args["ticket_id"], kind)
         ).fetchone()
@@ -229,8 +227,3 @@ def keep_as_draft(workspace: Workspace, name: str, args: dict[str, Any]) -> None
                 "UPDATE draft SET body = ?, updated_at = ? WHERE ticket_id = ? AND kind = ?",
                 (f"{row[0].rstrip()}\n\n{body}", to_db(utcnow()), args["ticket_id"], kind),
             )
-        connection.execute("COMMIT")
-    finally:
-        if connection.in_transaction:
-            connection.execute("ROLLBACK")
-        connection.close()
