@@ -2,23 +2,99 @@
 
 A migrated workspace is made once per session and copied for each test that writes, so every
 test gets its own real file without paying for the migration again.
+
+**One "now" for the whole suite.** The demo workspaces are built at ``DEMO_NOW``, and every test
+reads the same calendar: ``DEMO_NOW`` is the moment this suite started, and the clock runs on
+from there. This process's clock (``store.times``) is the autouse ``clock`` fixture, and every
+subprocess the suite starts (CLI commands, servers) inherits ``SUPPORTDESK_NOW`` with the same
+anchor, so a server and the test that drives it agree to the microsecond. A test that needs time
+to stand still freezes the fixture; one that needs it to pass winds it. The suite therefore
+passes on any date; ``.ci/run`` proves it by running the date-sensitive tiers a year ahead under
+``faketime``.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from supportdesk.domain import write
 from supportdesk.domain.context import SYSTEM, Actor
+from supportdesk.store import times
 from supportdesk.store.workspace import DB_NAME, Workspace
 
 DEMO_NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+SUITE_STARTED = time.time()
+# Subprocesses (the CLI, uvicorn servers, session fixtures started before any test) read this.
+os.environ[times.NOW_VARIABLE] = f"{DEMO_NOW.isoformat()}@{SUITE_STARTED!r}"
+
+
+class TestClock:
+    """The suite's clock: ``DEMO_NOW`` at the suite's start and running on with the system clock
+    (like every subprocess's), unless a test freezes it or winds it forward."""
+
+    __test__ = False
+
+    def __init__(self) -> None:
+        self._running = times.running_from(DEMO_NOW, SUITE_STARTED)
+        self._frozen: datetime | None = None
+        self._wound = timedelta()
+
+    def __call__(self) -> datetime:
+        return (self._frozen or self._running()) + self._wound
+
+    def freeze(self, at: datetime | None = None) -> None:
+        self._frozen, self._wound = at or self(), timedelta()
+
+    def advance(self, delta: timedelta) -> None:
+        self._wound += delta
+
+
+#: Fixtures that start a server, a listener or a receiver on 127.0.0.1.
+LIVE_FIXTURES = frozenset(
+    {"deployment", "sqlite_deployment", "pg_deployment", "demo_server", "listener", "receiver", "live_server"}
+)
+#: Folders and files whose tests drive subprocesses, servers or the console's pilot.
+INTEGRATION_PATHS = (
+    "tests/cli/",
+    "tests/server/",
+    "tests/sync/",
+    "tests/tui/",
+    "tests/channels/test_server_",
+    "tests/test_import_hygiene.py",
+)
+#: Exceptions inside those paths: pure logic, no pilot, no process.
+UNIT_PATHS = ("tests/tui/test_queue_model.py",)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The two tiers: ``integration`` (real servers, subprocesses, the console's pilot) is marked
+    here, so ``make test-fast`` (``-m "not integration"``) is the unit tier for the edit-test loop
+    and ``make test`` runs both. A new test lands in the right tier by where it lives or by the
+    fixtures it takes; a unit-tier file that starts a process marks that test itself."""
+    root = Path(str(config.rootpath))
+    for item in items:
+        where = Path(str(item.path)).relative_to(root).as_posix()
+        live = LIVE_FIXTURES.intersection(getattr(item, "fixturenames", ()))
+        if (live or where.startswith(INTEGRATION_PATHS)) and not where.startswith(UNIT_PATHS):
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(autouse=True)
+def clock() -> Iterator[TestClock]:
+    """This process's one clock for the test (see the module docstring)."""
+    test_clock = TestClock()
+    previous = times.set_clock(test_clock)
+    yield test_clock
+    times.set_clock(previous)
 
 
 @pytest.fixture(autouse=True)

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from supportdesk.channels.signing import sign_webhook, verify_webhook
+from supportdesk.store.times import utcnow
 from tests.channels.server_helpers import (
     CHAT_OUT_SECRET,
     CHAT_SECRET,
@@ -41,7 +42,7 @@ def test_webhook_signatures_and_fields_over_http(tmp_path: Path) -> None:
         body = json.dumps(CHAT).encode()
         missing = post(running, "chat", body, {})
         wrong = post(running, "chat", body, sign_webhook("not-the-secret", body))
-        stale = post(running, "chat", body, sign_webhook(CHAT_SECRET, body, timestamp=int(time.time()) - 600))
+        stale = post(running, "chat", body, sign_webhook(CHAT_SECRET, body, timestamp=int(utcnow().timestamp()) - 600))
         reformatted = post(running, "chat", json.dumps(CHAT, indent=1).encode(), sign_webhook(CHAT_SECRET, body))
         for refused in (missing, wrong, stale, reformatted):
             assert refused.status_code == 401, refused.text

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -79,7 +78,7 @@ def test_an_unsigned_or_stale_webhook_changes_nothing(team: Team, hooks: Webhook
     with pytest.raises(SignatureError):
         hooks.handle("chat", body, {})
     with pytest.raises(SignatureError):
-        hooks.handle("chat", body, sign_webhook("chat-secret", body, timestamp=int(time.time()) - 3600))
+        hooks.handle("chat", body, sign_webhook("chat-secret", body, timestamp=int(utcnow().timestamp()) - 3600))
     with pytest.raises(SignatureError):
         hooks.handle("chat", body, sign_webhook("form-secret", body))  # another channel's secret
     with team.workspace.reading() as connection:

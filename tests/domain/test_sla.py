@@ -15,6 +15,7 @@ from supportdesk.domain.business_hours import Calendar
 from supportdesk.domain.context import SYSTEM
 from supportdesk.domain.errors import Conflict, ValidationFailed
 from supportdesk.store.sla import NO_DEADLINE
+from supportdesk.store.times import utcnow
 from supportdesk.store.workspace import Workspace
 from tests.conftest import Team
 from tests.timeline import at
@@ -281,7 +282,7 @@ def test_policies_and_calendars_are_checked(team: Team, office_policy: str) -> N
 
 
 def test_every_ticket_gets_a_timing_row_even_without_policies(team: Team) -> None:
-    ticket = _new_ticket(team, datetime.now(UTC) - timedelta(minutes=5))
+    ticket = _new_ticket(team, utcnow() - timedelta(minutes=5))
     row = _timing(team.workspace, ticket)
     assert row["policy_id"] is None and row["clocks"] == "[]"
 

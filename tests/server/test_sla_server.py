@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -17,6 +17,7 @@ from sqlmodel.sql.sqltypes import UTCDateTime
 from supportdesk.domain import feedback
 from supportdesk.domain.context import SYSTEM
 from supportdesk.server.apply import apply_as
+from supportdesk.store.times import utcnow
 from supportdesk.sync.rows import TICKET_SCOPED
 from tests.live import Deployment
 from tests.server.test_api import create_ticket, push
@@ -161,7 +162,7 @@ def test_sla_terms_of_the_query_language_work_over_rest(deployment: Deployment) 
         assert subjects("sla:breached") == []
         soon = sam.get("/v1/tickets", params={"query": "sla:due<1h"}).json()["tickets"][0]["id"]
         with db.engine.begin() as connection:  # as if its half hour had passed
-            hour_ago = datetime.now(UTC) - timedelta(hours=1)
+            hour_ago = utcnow() - timedelta(hours=1)
             connection.execute(
                 text("UPDATE ticket_timing SET breach_at = :at WHERE ticket_id = :t").bindparams(
                     bindparam("at", type_=UTCDateTime())

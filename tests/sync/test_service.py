@@ -54,14 +54,22 @@ def test_a_push_reaches_another_console_through_a_poke_and_presence_is_shared(de
                 "group_id": deployment.team.tier1,
             },
         ).result
+        shared = sam.apply(
+            "ticket.create",
+            {"subject": "Ungrouped", "body": "everyone sees me", "requester": {"value": "u@example.com"}},
+        ).result
         sam_service.sync_now()
         wait_for(lambda: tom.rows("SELECT number FROM ticket WHERE id = ?", created["ticket_id"]) == [(1,)])
-        assert sam_service.status.pending == 0
+        wait_for(lambda: sam_service.status.pending == 0)
+        wait_for(lambda: bea.rows("SELECT count(*) FROM ticket WHERE id = ?", shared["ticket_id"]) == [(1,)])
         sam_service.set_presence(created["ticket_id"], "typing")
         wait_for(lambda: [v.agent_name for v in tom_service.viewers(created["ticket_id"])] == ["Sam Agent"])
         assert tom_service.viewers(created["ticket_id"])[0].state == "typing"
         assert sam_service.viewers(created["ticket_id"]) == []  # not oneself
-        time.sleep(0.5)
+        # Presence on a ticket Bea may see, sent after: once it reaches her, the earlier one
+        # would have too, had the server not kept another group's ticket from her.
+        sam_service.set_presence(shared["ticket_id"], "viewing")
+        wait_for(lambda: [v.agent_name for v in bea_service.viewers(shared["ticket_id"])] == ["Sam Agent"])
         assert bea_service.viewers(created["ticket_id"]) == []  # another group's ticket
         sam_service.set_presence(created["ticket_id"], "left")
         wait_for(lambda: tom_service.viewers(created["ticket_id"]) == [])

@@ -16,7 +16,7 @@ from textual.worker import WorkerCancelled
 from supportdesk.config import load_settings
 from supportdesk.store.workspace import DB_NAME, Workspace
 from supportdesk.tui.app import SupportDeskApp
-from tests.conftest import DEMO_NOW
+from tests.conftest import DEMO_NOW, TestClock
 
 CONSOLE_TICKETS = 300
 CONSOLE_SEED = 5
@@ -60,10 +60,14 @@ AppFactory = Callable[..., SupportDeskApp]
 
 
 @pytest.fixture
-def make_app(console_workspace: Workspace) -> AppFactory:
+def make_app(console_workspace: Workspace, clock: TestClock) -> AppFactory:
+    """A console on the demo copy; the suite's clock stands still at ``DEMO_NOW`` so countdowns
+    and ages in screenshots are the same on every run."""
+    clock.freeze(DEMO_NOW)
+
     def make(workspace: Workspace | None = None, **kwargs: object) -> SupportDeskApp:
         chosen = workspace or console_workspace
-        options: dict[str, object] = {"clock": lambda: DEMO_NOW, "poll_interval": 3600.0, "warm_up": False}
+        options: dict[str, object] = {"poll_interval": 3600.0, "warm_up": False}
         options.update(kwargs)
         return SupportDeskApp(chosen, load_settings(chosen.root), **options)  # type: ignore[arg-type]
 

@@ -15,11 +15,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from supportdesk.channels.errors import SignatureError
+from supportdesk.store.times import utcnow
 
 SIG_HEX = 32
 TIMESTAMP_HEADER = "X-Supportdesk-Timestamp"
@@ -76,7 +76,7 @@ def looks_like_ours(value: str) -> bool:
 
 def sign_webhook(secret: str, body: bytes, timestamp: int | None = None) -> dict[str, str]:
     """The headers that sign ``body``: a timestamp and ``sha256=<hex>`` over both."""
-    stamp = str(int(time.time()) if timestamp is None else timestamp)
+    stamp = str(int(utcnow().timestamp()) if timestamp is None else timestamp)
     digest = hmac.new(secret.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
     return {TIMESTAMP_HEADER: stamp, SIGNATURE_HEADER: f"sha256={digest}"}
 
@@ -97,7 +97,7 @@ def verify_webhook(
         raise SignatureError("the request is not signed: send X-Supportdesk-Timestamp and X-Supportdesk-Signature")
     if not stamp.isdigit() or len(stamp) > 12:
         raise SignatureError("X-Supportdesk-Timestamp must be a unix time in seconds", field=TIMESTAMP_HEADER)
-    age = (time.time() if now is None else now) - int(stamp)
+    age = (utcnow().timestamp() if now is None else now) - int(stamp)
     if abs(age) > tolerance_seconds:
         raise SignatureError(
             f"the request was signed {int(abs(age))} s {'ago' if age > 0 else 'in the future'}; "

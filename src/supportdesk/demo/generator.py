@@ -25,6 +25,7 @@ from supportdesk.domain import timing
 from supportdesk.domain.text_safety import sanitize_line, sanitize_text
 from supportdesk.store.bulk import BULK_TABLES, bulk_load
 from supportdesk.store.ids import uuid7_at
+from supportdesk.store.times import utcnow
 from supportdesk.store.workspace import Workspace
 
 Progress = Callable[[str, int, int], None]
@@ -91,7 +92,7 @@ class DemoBuilder:
         self.service_rng = random.Random(seed * 7919 + 1)
         self.service_ids = _Ids(self.service_rng)
         self.ids = _Ids(self.rng)
-        anchor = now or datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+        anchor = now or utcnow().replace(minute=0, second=0, microsecond=0)
         self.now_ms = int(anchor.timestamp() * 1000)
         self.progress = progress or (lambda _stage, _done, _total: None)
         self.summary = DemoSummary()

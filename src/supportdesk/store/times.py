@@ -1,4 +1,14 @@
-"""Time handling: every stored time is timezone-aware UTC.
+"""Time handling: one clock for the whole process, and every stored time timezone-aware UTC.
+
+**The clock.** Every layer asks :func:`utcnow` for "now" — the demo, the query compiler
+(``created>7d``), SLA clocks, reports, the console, the server, webhook signatures. It reads the
+system clock unless something pinned it: :func:`set_clock` (tests, and a console told ``clock=``)
+or the ``SUPPORTDESK_NOW`` environment variable. ``SUPPORTDESK_NOW=2026-11-25T12:00:00Z`` starts
+this process's clock at that instant and lets it run on; ``2026-11-25T12:00:00Z@1764000000.5``
+says the instant was the system's unix time ``1764000000.5``, so every process started with the
+same value (a test's CLI commands and servers) reads one and the same calendar. Nothing else may
+read the wall clock for "now": a suite that mixes a pinned demo with the real date passes on one
+day and fails on another.
 
 On SQLite, SQLModel's ``UTCDateTime`` writes ``YYYY-MM-DD HH:MM:SS.ffffff`` (always with
 microseconds, always UTC). That text sorts in time order, so the raw ``sqlite3`` read path and
@@ -7,13 +17,86 @@ the bulk writers use :func:`to_db` / :func:`from_db` to speak exactly the same f
 
 from __future__ import annotations
 
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 DB_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
+NOW_VARIABLE = "SUPPORTDESK_NOW"
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+def parse_instant(text: str) -> datetime:
+    """An ISO 8601 instant (``2026-11-25T12:00:00Z``); a naive one is taken as UTC."""
+    try:
+        parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{text!r} is not an ISO 8601 instant such as 2026-11-25T12:00:00Z") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def running_from(start: datetime, at: float | None = None) -> Clock:
+    """A clock that read ``start`` at the system's unix time ``at`` (default: now) and runs on."""
+    shift = start.timestamp() - (time.time() if at is None else at)
+
+    def clock() -> datetime:
+        return datetime.fromtimestamp(time.time() + shift, UTC)
+
+    return clock
+
+
+def fixed(instant: datetime) -> Clock:
+    """A clock that always reads ``instant`` (tests wind it with :func:`set_clock`)."""
+    return lambda: instant
+
+
+def _clock_from_environment() -> Clock | None:
+    text = os.environ.get(NOW_VARIABLE)
+    if not text:
+        return None
+    instant, _, at = text.partition("@")
+    try:
+        anchor = float(at) if at else None
+    except ValueError:
+        raise ValueError(f"{NOW_VARIABLE}: {at!r} is not a unix time in seconds") from None
+    return running_from(parse_instant(instant), anchor)
+
+
+_UNREAD = object()
+_clock: Clock | object | None = _UNREAD
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """Now, from the process's one clock (see the module docstring)."""
+    global _clock
+    if _clock is _UNREAD:
+        _clock = _clock_from_environment()  # a bad value raises here, with a sentence, every time
+    return _clock() if callable(_clock) else datetime.now(UTC)
+
+
+def set_clock(clock: Clock | None) -> Clock | None:
+    """Pin the process's clock; ``None`` goes back to ``SUPPORTDESK_NOW`` or else the system clock.
+    Returns the pinned clock it replaces (``None`` if there was none)."""
+    global _clock
+    previous = _clock if callable(_clock) else None
+    _clock = _UNREAD if clock is None else clock
+    return previous
+
+
+@contextmanager
+def using_clock(clock: Clock) -> Iterator[None]:
+    previous = set_clock(clock)
+    try:
+        yield
+    finally:
+        set_clock(previous)
 
 
 def to_db(value: datetime) -> str:
