@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO := .demo
 
-.PHONY: run test lint format bench clean demo
+.PHONY: run test test-fast test-calendar lint format bench clean demo
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "supportdesk needs Python 3.11 or newer")'
@@ -30,6 +30,15 @@ test: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The unit tier for the edit-test loop: no server, no subprocess, no console pilot.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not integration" $(PYTEST_ARGS)
+
+# The unit tier and the console's date-sensitive tests a year ahead of today (Debian's faketime):
+# a suite that passes only near the day its fixtures were written fails here.
+test-calendar: $(STAMP)
+	faketime -f '+365d' $(BIN)/python -m pytest -q -m "not integration or calendar" $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -7,6 +7,8 @@ import time
 from dataclasses import replace
 from typing import Any
 
+import pytest
+
 from supportdesk.channels.service import ChannelService
 from supportdesk.channels.settings import ChannelSettings, RelayURL
 from tests.channels.conftest import make_mail
@@ -14,6 +16,7 @@ from tests.channels.smtp_helpers import RecordingRelay, free_port, relay
 from tests.conftest import Team
 
 
+@pytest.mark.integration  # a real SMTP listener and relay
 def test_the_service_receives_and_its_worker_delivers(team: Team, settings: ChannelSettings, applier: Any) -> None:
     recorder = RecordingRelay()
     with relay(recorder) as relay_port:

@@ -107,6 +107,7 @@ WRITER = textwrap.dedent(
 
 
 @pytest.mark.slow
+@pytest.mark.integration
 def test_three_processes_writing_at_once_never_see_a_lock(tmp_path: Path) -> None:
     from supportdesk.domain import write
     from supportdesk.domain.context import SYSTEM
