@@ -39,6 +39,22 @@ def test_demo_builds_then_refuses_to_overwrite_without_force(tmp_path: Path) -> 
     assert len(json.loads(listed.stdout)) == 106
 
 
+def test_demo_now_builds_the_history_up_to_that_instant(tmp_path: Path) -> None:
+    built = supportdesk("demo", "-n", "60", "--now", "2025-01-01T10:00:00Z", workspace=tmp_path / "ws")
+    assert built.returncode == 0, built.stderr
+    newest = supportdesk(
+        "tickets", "list", "--jsonl", "--fields", "created_at", "-q", "sort:created-desc", workspace=tmp_path / "ws"
+    )
+    assert newest.stdout.splitlines()[0] <= '{"created_at": "2025-01-01T10:00:00Z"}'
+    assert newest.stdout.splitlines()[0] > '{"created_at": "2024-12-31'
+    refused = supportdesk("demo", "--now", "tomorrow", workspace=tmp_path / "other")
+    assert refused.returncode == 2
+    assert (
+        refused.stderr
+        == "supportdesk: error: --now: 'tomorrow' is not an ISO 8601 instant such as 2026-11-25T12:00:00Z\n"
+    )
+
+
 def test_list_json_has_the_documented_fields(demo_workspace: Workspace) -> None:
     result = supportdesk(
         "tickets", "list", "--query", "status:open,pending tag:billing", "--json", workspace=demo_workspace.root

@@ -13,6 +13,10 @@ def demo(
     tickets: Annotated[int, typer.Option("--tickets", "-n", min=1, max=5_000_000, help="How many tickets.")] = 10_000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same workspace.")] = 7,
     force: Annotated[bool, typer.Option("--force", help="Replace a workspace that already holds data.")] = False,
+    now: Annotated[
+        str | None,
+        typer.Option("--now", metavar="INSTANT", help="Build the history up to this ISO 8601 instant (default: now)."),
+    ] = None,
 ) -> None:
     """Build a realistic demo workspace (deterministic for a given seed).
 
@@ -23,8 +27,13 @@ def demo(
     from supportdesk.cli.errors import fail
     from supportdesk.cli.progress import Progress
     from supportdesk.demo.generator import build_demo
+    from supportdesk.store.times import parse_instant
     from supportdesk.store.workspace import Workspace
 
+    try:
+        anchor = parse_instant(now) if now is not None else None
+    except ValueError as error:
+        fail(f"--now: {error}")
     root = STATE.settings.workspace
     workspace = Workspace.open(root, create=True)
     if not workspace.is_empty():
@@ -36,7 +45,7 @@ def demo(
         workspace = Workspace.open(root, create=True)
     started = time.perf_counter()
     with Progress("building demo") as progress:
-        summary = build_demo(workspace, tickets=tickets, seed=seed, progress=progress.update)
+        summary = build_demo(workspace, tickets=tickets, seed=seed, now=anchor, progress=progress.update)
     elapsed = time.perf_counter() - started
     typer.echo(
         f"Demo workspace ready at {root}: {summary.tickets:,} tickets, {summary.messages:,} "
