@@ -159,7 +159,7 @@ def export(
     """
     from dataclasses import replace
 
-    from supportdesk.cli.options import Format
+    from supportdesk.cli.formats import Format
     from supportdesk.cli.refs import customer_id
 
     if customer is not None:

@@ -74,7 +74,7 @@ def list_macros(
 
     Example: supportdesk macros list --plain --fields name,actions
     """
-    from supportdesk.cli.options import Format
+    from supportdesk.cli.formats import Format
     from supportdesk.store.lookups import all_macros
 
     chosen = out.columns(LIST_FIELDS, table=("name", "description", "actions", "public"))

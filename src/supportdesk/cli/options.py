@@ -12,11 +12,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TextIO
 
 import typer
+
+from supportdesk.cli.formats import Format, choose_format
 
 OUTPUT_PANEL = "Output"
 
@@ -47,32 +48,6 @@ OUTPUT_FLAGS: dict[str, tuple[str, object, object]] = {
     "fields": ("fields", None, FieldsOpt),
     "no_headers": ("no_headers", False, NoHeadersOpt),
 }
-
-
-class Format(StrEnum):
-    TABLE = "table"
-    JSON = "json"
-    JSONL = "jsonl"
-    CSV = "csv"
-    PLAIN = "plain"
-
-
-def choose_format(*, json_: bool = False, jsonl: bool = False, csv_: bool = False, plain: bool = False) -> Format:
-    chosen = [
-        f
-        for f, on in (
-            (Format.JSON, json_),
-            (Format.JSONL, jsonl),
-            (Format.CSV, csv_),
-            (Format.PLAIN, plain),
-        )
-        if on
-    ]
-    if len(chosen) > 1:
-        from supportdesk.cli.errors import fail
-
-        fail("choose one of --json, --jsonl, --csv, --plain")
-    return chosen[0] if chosen else Format.TABLE
 
 
 #: Every output flag: a listing command takes all six.

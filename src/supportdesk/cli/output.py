@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TextIO
 
-from supportdesk.cli.options import Format as Format  # re-exported: commands print with it
+from supportdesk.cli.formats import Format as Format  # re-exported: commands print with it
 from supportdesk.domain.text_safety import make_visible
 from supportdesk.store.times import iso
 

@@ -158,7 +158,7 @@ def show(session: Session, out: Output, ticket: TicketArg) -> None:
 
     Example: supportdesk sla show 1042
     """
-    from supportdesk.cli.options import Format
+    from supportdesk.cli.formats import Format
     from supportdesk.cli.output import emit_records
     from supportdesk.cli.refs import ticket_id
     from supportdesk.domain.timing import clock_views
