@@ -114,13 +114,14 @@ class Sms(WebhookChannel):
         body = "\n\n".join(lines)
 
         def create(ticket_id: str, message_id: str) -> dict[str, Any]:
+            # not the number: the subject is free text, where card redaction may mistake a long number for a card
             first = body.splitlines()[0][:80] if body else ""
             return hooks.applier(
                 "ticket.create",
                 {
                     "ticket_id": ticket_id,
                     "message_id": message_id,
-                    "subject": f"SMS from {number}: {first}",
+                    "subject": f"SMS: {first}",
                     "body": body,
                     "requester": {"kind": IdentityKind.PHONE.value, "value": number},
                     "channel": self.message_channel.value,
