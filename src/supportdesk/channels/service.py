@@ -10,6 +10,7 @@ thread (mail through the relay when one is configured, webhook replies through h
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any
 
@@ -20,6 +21,8 @@ from supportdesk.channels.delivery import OutboxWorker, Sender
 from supportdesk.channels.mail_ingest import MailIngest
 from supportdesk.channels.settings import ChannelSettings
 from supportdesk.channels.webhook_ingest import WebhookIngest
+
+log = logging.getLogger(__name__)
 
 
 class ChannelService:
@@ -51,6 +54,13 @@ class ChannelService:
         return senders
 
     def start(self, *, smtp_host: str = "127.0.0.1", smtp_port: int | None = None, interval: float = 2.0) -> None:
+        if not self.settings.authserv_ids:
+            log.warning(
+                "[channels] authserv_id is not set: no Authentication-Results header is believed, so no sender "
+                "is verified and no mail joins a ticket by its subject tag alone"
+            )
+        if self.settings.relay is not None and self.settings.relay.username and self.settings.relay_login_without_tls:
+            log.warning("[channels] relay_login_without_tls is on: the relay's password may cross the network in clear")
         if smtp_port is not None:
             from supportdesk.channels.smtp_in import start_smtp_listener
 
