@@ -38,7 +38,8 @@ def token_weights(vocabulary: int, a: float = 3e-3) -> np.ndarray:
 
     rank = np.arange(vocabulary, dtype=np.float64) + 10.0
     frequency = 1.0 / (rank * np.log(vocabulary + 10.0))
-    return (a / (a + frequency)).astype(np.float32)
+    weights: np.ndarray = (a / (a + frequency)).astype(np.float32)
+    return weights
 
 
 class Embedder:
@@ -66,7 +67,8 @@ class Embedder:
         return out
 
     def embed_one(self, text: str, *, cleaned: bool = False) -> np.ndarray:
-        return self.embed([text], cleaned=cleaned)[0]
+        row: np.ndarray = self.embed([text], cleaned=cleaned)[0]
+        return row
 
     def _pool(self, texts: list[str]) -> np.ndarray:
         import numpy as np

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 Progress = Callable[[int, int], None]
 #: Candidates the bit codes pass to the exact ranking.
-CANDIDATES = 2000
+CANDIDATES = 400
 _SCALE = 127.0
 
 
@@ -96,7 +96,8 @@ def dequantize(blobs: Sequence[bytes]) -> np.ndarray:
     floats = matrix.astype(np.float32)
     norms = np.linalg.norm(floats, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
-    return floats / norms
+    unit: np.ndarray = floats / norms
+    return unit
 
 
 def missing_rowids(connection: sqlite3.Connection) -> list[int]:
@@ -257,7 +258,8 @@ def _hamming(codes: np.ndarray, query: np.ndarray) -> np.ndarray:
     import numpy as np
 
     counts = np.bitwise_count(codes ^ query)
-    return (counts[:, 0] + counts[:, 1] + counts[:, 2] + counts[:, 3]).astype(np.uint16)
+    total: np.ndarray = (counts[:, 0] + counts[:, 1] + counts[:, 2] + counts[:, 3]).astype(np.uint16)
+    return total
 
 
 def _closest(distances: np.ndarray, want: int) -> np.ndarray:

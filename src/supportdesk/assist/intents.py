@@ -73,7 +73,7 @@ class LabelledText:
 
 def parse(text: str) -> list[Intent]:
     """Intents from YAML (see :data:`SEED_FILE`); a bad file raises :class:`IntentFileError`."""
-    import yaml
+    import yaml  # type: ignore[import-untyped]
 
     try:
         data = yaml.safe_load(text)

@@ -27,8 +27,11 @@ if TYPE_CHECKING:
 
 #: Weights of the two rankings in the fusion, and the usual RRF constant.
 EMBEDDING_WEIGHT = 1.0
-BM25_WEIGHT = 1.0
+BM25_WEIGHT = 0.5
 RRF_K = 10
+#: Items this similar to a better-ranked one are the same answer (an article and its
+#: "(admins)" copy): only the first is suggested.
+SAME_ANSWER = 0.97
 #: Distinctive words of a ticket that go into the bm25 query.
 QUERY_WORDS = 16
 ARTICLE_CHARS = 1500
@@ -181,17 +184,22 @@ def _fuse(corpus: _Corpus, vector: np.ndarray, bm25_rowids: list[int], limit: in
         scores[:] = 0.0
     for n, rank in bm25_rank.items():
         scores[n] += BM25_WEIGHT / (RRF_K + rank)
-    order = np.lexsort((np.arange(len(corpus.items)), -scores))[:limit]
+    chosen: list[int] = []
+    for n in np.lexsort((np.arange(len(corpus.items)), -scores)):
+        if scores[n] <= 0 or len(chosen) >= limit:
+            break
+        if chosen and float(np.max(corpus.vectors[chosen] @ corpus.vectors[n])) >= SAME_ANSWER:
+            continue
+        chosen.append(int(n))
     return [
         Suggestion(
             corpus.items[n].id,
             corpus.items[n].title,
             round(float(scores[n]), 6),
             round(float(similarities[n]), 4),
-            bm25_rank.get(int(n)),
+            bm25_rank.get(n),
         )
-        for n in order
-        if scores[n] > 0
+        for n in chosen
     ]
 
 

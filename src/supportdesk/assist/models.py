@@ -66,7 +66,7 @@ def _once(key: str, load: Callable[[], T]) -> T:
             found = load()
             _times[key] = time.perf_counter() - started
             _loaded[key] = found
-    return found  # type: ignore[no-any-return]
+    return found
 
 
 def load_times() -> dict[str, float]:
@@ -85,7 +85,7 @@ def _import_wordllama() -> Any:
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
     try:
-        import wordllama
+        import wordllama  # type: ignore[import-untyped]
     finally:
         for handler in root.handlers[:]:
             if handler not in handlers:
@@ -100,10 +100,9 @@ def _load_token_embeddings() -> TokenEmbeddings:
         wordllama = _import_wordllama()
     except ImportError:
         raise ModelUnavailable("the embedding model needs the 'wordllama' package: pip install wordllama") from None
+    import numpy as np
     from safetensors import safe_open
     from tokenizers import Tokenizer
-
-    import numpy as np
 
     package = Path(wordllama.__file__).parent
     weights = package / "weights" / "l2_supercat_256.safetensors"
@@ -149,9 +148,11 @@ def vader() -> Any:
     def load() -> Any:
         _offline()
         try:
-            from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+            from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer  # type: ignore[import-untyped]
         except ImportError:
-            raise ModelUnavailable("English sentiment needs the 'vaderSentiment' package: pip install vaderSentiment") from None
+            raise ModelUnavailable(
+                "English sentiment needs the 'vaderSentiment' package: pip install vaderSentiment"
+            ) from None
         return SentimentIntensityAnalyzer()
 
     return _once("vader", load)

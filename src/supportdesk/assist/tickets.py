@@ -69,7 +69,9 @@ class TicketText:
     text: str
 
 
-def iter_texts(connection: sqlite3.Connection, rowids: Sequence[int], *, batch: int = 2000) -> Iterator[list[TicketText]]:
+def iter_texts(
+    connection: sqlite3.Connection, rowids: Sequence[int], *, batch: int = 2000
+) -> Iterator[list[TicketText]]:
     """Batches of model texts for the tickets with these rowids (the index builder's reader)."""
     for start in range(0, len(rowids), batch):
         chunk = list(rowids[start : start + batch])

@@ -83,7 +83,5 @@ def triager(
     from the workspace's tagged tickets and agents' corrections when ``connection`` is given."""
     chosen = list(intent_list) if intent_list is not None else intents.seed()
     model = embedding.embedder()
-    learned = (
-        intents.learn(connection, chosen, corrections=corrections, per_intent=per_intent) if connection else []
-    )
+    learned = intents.learn(connection, chosen, corrections=corrections, per_intent=per_intent) if connection else []
     return Triager(intents.IntentModel.build(model, chosen, learned), languages=languages, embedder=model)
