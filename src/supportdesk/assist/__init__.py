@@ -35,7 +35,7 @@ _EXPORTS = {
     "find_duplicates": ("supportdesk.assist.duplicates", "find"),
     "duplicate_score": ("supportdesk.assist.duplicates", "score"),
     "summarize": "supportdesk.assist.summary",
-    "trends": "supportdesk.assist.trends",
+    "trends": "supportdesk.assist.trending",
     "build_index": ("supportdesk.assist.index", "build"),
     "forget_tickets": "supportdesk.assist.index",
     "forget_customer": "supportdesk.assist.index",

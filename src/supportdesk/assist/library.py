@@ -13,6 +13,7 @@ check).
 
 from __future__ import annotations
 
+import hashlib
 import re
 import sqlite3
 import threading
@@ -29,9 +30,6 @@ if TYPE_CHECKING:
 EMBEDDING_WEIGHT = 1.0
 BM25_WEIGHT = 0.5
 RRF_K = 10
-#: Items this similar to a better-ranked one are the same answer (an article and its
-#: "(admins)" copy): only the first is suggested.
-SAME_ANSWER = 0.97
 #: Distinctive words of a ticket that go into the bm25 query.
 QUERY_WORDS = 16
 ARTICLE_CHARS = 1500
@@ -80,6 +78,7 @@ class _Corpus:
     signature: tuple[object, ...]
     items: list[LibraryItem]
     vectors: np.ndarray
+    answers: list[str]  # items with the same answer text share a key: only the first is suggested
     fts: sqlite3.Connection | None = None  # macros only: their in-memory index
 
 
@@ -90,6 +89,13 @@ _lock = threading.Lock()
 def _key(connection: sqlite3.Connection, kind: str) -> tuple[str, str]:
     row = connection.execute("PRAGMA database_list").fetchone()
     return (str(row[2] or id(connection)), kind)
+
+
+def answer_key(body: str) -> str:
+    """What an article or macro answers, without its own heading: an article and its
+    "(admins)" copy have the same key, so suggesting both would show one answer twice."""
+    lines = {re.sub(r"^\d+\.\s*", "", line.strip()) for line in body.splitlines() if not line.startswith("# ")}
+    return hashlib.sha256("\n".join(sorted(lines)).encode("utf-8", "replace")).hexdigest()
 
 
 def article_text(title: str, body: str) -> str:
@@ -109,7 +115,7 @@ def _articles(connection: sqlite3.Connection, model: embedding.Embedder) -> _Cor
     rows = connection.execute("SELECT rowid, id, title, body FROM kb_article ORDER BY rowid").fetchall()
     items = [LibraryItem(row[1], row[2], row[0]) for row in rows]
     vectors = model.embed([article_text(row[2], row[3]) for row in rows])
-    corpus = _Corpus(signature, items, vectors)
+    corpus = _Corpus(signature, items, vectors, [answer_key(row[3] or "") or row[1] for row in rows])
     with _lock:
         _cache[key] = corpus
     return corpus
@@ -135,7 +141,8 @@ def _macros(connection: sqlite3.Connection, model: embedding.Embedder) -> _Corpu
         "INSERT INTO macro_fts(rowid, name, body) VALUES (?, ?, ?)",
         ((row[0], f"{row[2]} {row[3] or ''}", _TEMPLATE.sub(" ", row[4] or "")) for row in rows),
     )
-    corpus = _Corpus(signature, items, vectors, fts)
+    answers = [answer_key(f"{row[3] or ''}\n{row[4] or ''}") for row in rows]
+    corpus = _Corpus(signature, items, vectors, answers, fts)
     with _lock:
         _cache[key] = corpus
     return corpus
@@ -185,11 +192,13 @@ def _fuse(corpus: _Corpus, vector: np.ndarray, bm25_rowids: list[int], limit: in
     for n, rank in bm25_rank.items():
         scores[n] += BM25_WEIGHT / (RRF_K + rank)
     chosen: list[int] = []
+    answered: set[str] = set()
     for n in np.lexsort((np.arange(len(corpus.items)), -scores)):
         if scores[n] <= 0 or len(chosen) >= limit:
             break
-        if chosen and float(np.max(corpus.vectors[chosen] @ corpus.vectors[n])) >= SAME_ANSWER:
+        if corpus.answers[n] in answered:
             continue
+        answered.add(corpus.answers[n])
         chosen.append(int(n))
     return [
         Suggestion(
