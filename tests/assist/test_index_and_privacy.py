@@ -48,12 +48,16 @@ def test_build_is_incremental_with_progress(writable_demo: Workspace) -> None:
 def test_a_changed_ticket_is_embedded_again(writable_demo: Workspace) -> None:
     with closing(writable_demo.connect()) as connection:
         ticket_id = connection.execute("SELECT id FROM ticket WHERE status = 'open' LIMIT 1").fetchone()[0]
-    write.apply(writable_demo, "ticket.set_subject", {"ticket_id": ticket_id, "subject": "Slack is silent"}, actor=SYSTEM)
+    write.apply(
+        writable_demo, "ticket.set_subject", {"ticket_id": ticket_id, "subject": "Slack is silent"}, actor=SYSTEM
+    )
     assert not _has_vector(writable_demo, ticket_id)
     with closing(writable_demo.connect()) as connection:
         assert index.build(connection).embedded == 1
     assert _has_vector(writable_demo, ticket_id)
-    write.apply(writable_demo, "ticket.receive", {"ticket_id": ticket_id, "body": "Still nothing in Slack"}, actor=SYSTEM)
+    write.apply(
+        writable_demo, "ticket.receive", {"ticket_id": ticket_id, "body": "Still nothing in Slack"}, actor=SYSTEM
+    )
     assert not _has_vector(writable_demo, ticket_id)
 
 

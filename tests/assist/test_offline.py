@@ -43,7 +43,9 @@ with closing(workspace.connect()) as connection:
     assert found.articles and found.macros
     assist.find_duplicates(connection, ticket_id)
     assist.semantic_search(connection, "money taken twice")
-    long = connection.execute("SELECT ticket_id FROM message GROUP BY ticket_id HAVING count(*) >= 4 LIMIT 1").fetchone()[0]
+    long = connection.execute(
+        "SELECT ticket_id FROM message GROUP BY ticket_id HAVING count(*) >= 4 LIMIT 1"
+    ).fetchone()[0]
     assert assist.summarize(connection, long) is not None
     assist.trends(connection, now=parse_instant("2026-11-25T12:00:00Z"))
     assist.forget_tickets(connection, [ticket_id])

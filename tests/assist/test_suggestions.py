@@ -7,8 +7,6 @@ from datetime import timedelta
 
 from supportdesk.assist import duplicates, index, library, similar, suggest, summary, trending
 from supportdesk.assist.tickets import compose, ticket_texts
-from supportdesk.domain import write
-from supportdesk.domain.context import SYSTEM
 from supportdesk.store.workspace import Workspace
 from tests.conftest import Team, TestClock
 
@@ -70,7 +68,9 @@ def test_semantic_search_finds_tickets_by_meaning(indexed_demo: Workspace) -> No
 
 def test_a_repeat_from_the_same_requester_is_a_possible_duplicate(team: Team) -> None:
     def create(subject: str, body: str, email: str) -> str:
-        outcome = team.as_(team.agent, "ticket.create", {"subject": subject, "body": body, "requester": {"value": email}})
+        outcome = team.as_(
+            team.agent, "ticket.create", {"subject": subject, "body": body, "requester": {"value": email}}
+        )
         return str(outcome.result["ticket_id"])
 
     first = create("Charged twice", "My card was charged twice for the March invoice.", "ana@example.com")
@@ -100,9 +100,11 @@ def test_summary_quotes_the_ticket_and_templates_the_rest(indexed_demo: Workspac
         assert summary.summarize(connection, short_id) is None
         found = summary.summarize(connection, long_id)
         assert found is not None and found.asks
-        bodies = " ".join(
-            r[0] for r in connection.execute("SELECT body FROM message WHERE ticket_id = ?", (long_id,))
-        ) + " " + str(connection.execute("SELECT subject FROM ticket WHERE id = ?", (long_id,)).fetchone()[0])
+        bodies = (
+            " ".join(r[0] for r in connection.execute("SELECT body FROM message WHERE ticket_id = ?", (long_id,)))
+            + " "
+            + str(connection.execute("SELECT subject FROM ticket WHERE id = ?", (long_id,)).fetchone()[0])
+        )
         flat = " ".join(bodies.split())
         for line in [*found.asks, *found.tried]:
             assert line.text.rstrip("…") in flat or line.text.rstrip("…")[:100] in flat

@@ -14,8 +14,15 @@ console). See ARCHITECTURE.md, "Assist", for the calls phase 2 makes.
 
 from __future__ import annotations
 
+import os
 from importlib import import_module
 from typing import Any
+
+# Our matrix products are small (one ticket against a few thousand vectors); a multi-threaded
+# BLAS spins up threads for each and, on a busy machine, turns 0.1 ms into 10 ms. Set before
+# numpy is first imported (nothing else in supportdesk imports it); a user's setting wins.
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
 
 _EXPORTS = {
     "Triage": "supportdesk.assist.triage",

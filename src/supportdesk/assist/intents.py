@@ -189,7 +189,7 @@ def learn(
     intents: Sequence[Intent],
     *,
     corrections: Mapping[str, str] | None = None,
-    per_intent: int = 200,
+    per_intent: int = 50,
 ) -> list[LabelledText]:
     """Examples from the workspace: corrected tickets, then the newest tickets tagged as each
     intent (``per_intent`` at most). Erased and empty tickets teach nothing."""

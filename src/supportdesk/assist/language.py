@@ -17,7 +17,7 @@ DEFAULT_LANGUAGES: tuple[str, ...] = ("en", "de", "fr", "es", "it", "pt", "nl", 
 UNKNOWN = "unknown"
 #: Fewer letters than this and the text (an emoji, "ok", a number) says nothing about a language.
 MIN_LETTERS = 3
-_READ_CHARS = 1000
+_READ_CHARS = 400
 
 
 @dataclass(frozen=True)

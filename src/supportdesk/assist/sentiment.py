@@ -25,7 +25,7 @@ NEGATIVE, NEUTRAL, POSITIVE = "negative", "neutral", "positive"
 THRESHOLD = 0.3
 #: How much of VADER's English compound enters the English score (our lexicon supplies the rest).
 VADER_SHARE = 0.6
-_READ_CHARS = 2000
+_READ_CHARS = 1200
 
 
 @dataclass(frozen=True)

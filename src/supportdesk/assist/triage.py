@@ -77,7 +77,7 @@ def triager(
     intent_list: Sequence[intents.Intent] | None = None,
     corrections: Mapping[str, str] | None = None,
     languages: tuple[str, ...] = language.DEFAULT_LANGUAGES,
-    per_intent: int = 200,
+    per_intent: int = 50,
 ) -> Triager:
     """A triager whose intents are ``intent_list`` (default: the shipped seed), learned further
     from the workspace's tagged tickets and agents' corrections when ``connection`` is given."""
