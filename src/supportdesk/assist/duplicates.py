@@ -3,7 +3,8 @@
 Customers write again when an answer is slow: in other words, often angrier, sometimes in a new
 ticket instead of a reply. The score of two texts is their embedding cosine plus a share of
 their word overlap (the same rare words — a row number, an invoice month, "429" — are strong
-evidence); a pair at or above :data:`THRESHOLD` is a possible duplicate. Only the same
+evidence), less a penalty when both name specifics and share none ("the March invoice", "the
+April invoice"); a pair at or above :data:`THRESHOLD` is a possible duplicate. Only the same
 requester's open tickets are compared, so the candidates are few and no index is needed: this
 runs on the server as a ticket arrives as well as on a replica.
 """
@@ -19,10 +20,21 @@ from supportdesk.assist.text import clean, words
 from supportdesk.assist.tickets import ticket_texts
 from supportdesk.store.times import to_db
 
-#: Score at or above which a pair is a possible duplicate (chosen on the tuning split of
-#: bench/assist_evaluation.yaml for precision ≥ 95 %; see bench/README.md).
-THRESHOLD = 0.5
+#: Score at or above which a pair is a possible duplicate (the best F1 on the tuning split of
+#: bench/assist_evaluation.yaml; see bench/README.md).
+THRESHOLD = 0.55
 OVERLAP_WEIGHT = 0.5
+#: Taken off when both texts name specifics (numbers, months) and share none: "the March
+#: invoice" and "the April invoice" are two matters however alike the words.
+CONFLICT_PENALTY = 0.75
+_MONTHS = frozenset(
+    """
+    january february march april may june july august september october november december
+    januar februar märz juni juli oktober dezember janvier février mars avril mai juin juillet
+    août septembre octobre novembre décembre enero febrero marzo abril mayo junio julio agosto
+    septiembre octubre noviembre diciembre
+    """.split()
+)
 #: How far back an open ticket of the requester still counts.
 WINDOW = timedelta(days=30)
 _SHORT = 3
@@ -40,6 +52,25 @@ def _content_words(text: str) -> set[str]:
     return {w for w in words(text) if len(w) > _SHORT} | {t for t in text.split() if any(c.isdigit() for c in t)}
 
 
+def specifics(text: str) -> set[str]:
+    """Numbers and month names: what tells one matter from another of the same kind."""
+    numbers = {"".join(ch for ch in token if ch.isdigit()) for token in text.split() if any(c.isdigit() for c in token)}
+    return {n for n in numbers if n} | {w for w in words(text) if w in _MONTHS}
+
+
+def conflict(first: str, second: str) -> bool:
+    a, b = specifics(first), specifics(second)
+    return bool(a and b and not a & b)
+
+
+def pair_score(first: str, second: str, similarity: float) -> float:
+    """The duplicate score of two cleaned texts whose embedding cosine is ``similarity``."""
+    value = similarity + OVERLAP_WEIGHT * overlap(first, second)
+    if conflict(first, second):
+        value -= CONFLICT_PENALTY
+    return round(value, 4)
+
+
 def overlap(first: str, second: str) -> float:
     """Share of the shorter text's content words the other one also has (0..1)."""
     a, b = _content_words(first), _content_words(second)
@@ -55,7 +86,7 @@ def score(first: str, second: str, *, embedder: embedding.Embedder | None = None
     if not a or not b:
         return 0.0
     vectors = model.embed([a, b], cleaned=True)
-    return round(float(vectors[0] @ vectors[1]) + OVERLAP_WEIGHT * overlap(a, b), 4)
+    return pair_score(a, b, float(vectors[0] @ vectors[1]))
 
 
 def find(
@@ -90,7 +121,7 @@ def find(
     vectors = model.embed([mine, *[texts[o[0]] for o in candidates]], cleaned=True)
     found: list[DuplicateCandidate] = []
     for n, other in enumerate(candidates, start=1):
-        value = float(vectors[0] @ vectors[n]) + OVERLAP_WEIGHT * overlap(mine, texts[other[0]])
+        value = pair_score(mine, texts[other[0]], float(vectors[0] @ vectors[n]))
         if value >= threshold:
             found.append(DuplicateCandidate(other[0], other[1], other[2] or "", round(value, 4)))
     found.sort(key=lambda c: (-c.score, c.ticket_id))
