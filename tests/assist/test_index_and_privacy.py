@@ -127,3 +127,24 @@ def test_erasing_a_customer_drops_their_vectors_in_the_same_write(writable_demo:
         index.build(connection)
     # erased tickets read as empty text: their new vectors are zero and match nothing
     assert all(blob.count(0) == embedding.DIMENSIONS for blob in _vector_bytes(writable_demo, ticket_ids))
+
+
+def test_the_bucket_scan_reads_the_nearest_buckets_first() -> None:
+    import numpy as np
+
+    generator = np.random.default_rng(5)
+    codes = generator.integers(0, 2**63, size=(50_000, 4), dtype=np.uint64)
+    keys = (codes[:, 0] & np.uint64(0xFFFF)).astype(np.uint16)
+    order = np.argsort(keys, kind="stable")
+    bucket_keys, starts, sizes = np.unique(keys[order], return_index=True, return_counts=True)
+    loaded = index.LoadedIndex(
+        np.arange(50_000, dtype=np.int64)[order], codes[order], bucket_keys, starts, sizes, 0, 0.0
+    )
+    query = codes[123]
+    positions = loaded.scan_positions(query, 2_000)
+    assert len(positions) >= 2_000 and len(set(positions.tolist())) == len(positions)
+    assert 123 in loaded.rowids[positions].tolist()  # its own bucket is read
+    distances = np.bitwise_count(keys[loaded.rowids[positions]] ^ np.uint16(int(query[0]) & 0xFFFF))
+    outside = np.bitwise_count(np.setdiff1d(keys, keys[loaded.rowids[positions]]) ^ np.uint16(int(query[0]) & 0xFFFF))
+    assert distances.max() <= outside.min()  # every bucket read is at least as near as any left out
+    assert len(loaded.scan_positions(query, 10**6)) == 50_000

@@ -41,14 +41,20 @@ def clean(text: str | None, *, limit: int = MAX_CHARS) -> str:
     if not text:
         return ""
     text = text[: limit * 4]
-    text = _CONTROL.sub(" ", text)
-    text = _VISIBLE_MARK.sub(" ", text)
-    text = _INVISIBLE.sub("", text)
-    text = unicodedata.normalize("NFC", text)
-    text = _TAG.sub(" ", text)
-    quoted = _QUOTED_TAIL.search(text)
-    if quoted and quoted.start() > 0:
-        text = text[: quoted.start()]
+    # each pass only when its characters occur: most text is plain, and an index build cleans
+    # every message of a million tickets
+    if not text.replace("\n", " ").replace("\t", " ").isprintable():
+        text = _CONTROL.sub(" ", text)
+    if not text.isascii():
+        text = _VISIBLE_MARK.sub(" ", text)
+        text = _INVISIBLE.sub("", text)
+        text = unicodedata.normalize("NFC", text)
+    if "<" in text or "[" in text:
+        text = _TAG.sub(" ", text)
+    if " wrote:" in text or (":" in text and "\n" in text):
+        quoted = _QUOTED_TAIL.search(text)
+        if quoted and quoted.start() > 0:
+            text = text[: quoted.start()]
     lines: list[str] = []
     for line in text.splitlines():
         stripped = line.strip()
