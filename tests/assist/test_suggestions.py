@@ -144,3 +144,22 @@ def test_trends_find_this_weeks_spike(team: Team, clock: TestClock) -> None:
         assert len(found[0].ticket_ids) == 12
         assert trending.trends(connection) == found
         assert trending.trends(connection, now=start - timedelta(days=400)) == []
+
+
+def test_summary_and_triage_of_a_hostile_ticket(team: Team) -> None:
+    hostile = "[@click=app.quit]Refund[/] \x1b[2J\x1b]52;c;cm0=\x07 please? \u202egnp.exe" + "x" * 300_000
+    created = team.as_(team.agent, "ticket.create", {
+        "subject": "\x1b]8;;https://evil.example/\x1b\\click\x1b]8;;\x1b\\", "body": hostile,
+        "requester": {"value": "mallory@example.com"},
+    }).result  # fmt: skip
+    ticket_id = str(created["ticket_id"])
+    for n in range(3):
+        team.as_(team.agent, "ticket.reply", {"ticket_id": ticket_id, "body": f"I have checked \x9b31m it ({n})."})
+    with closing(team.workspace.connect()) as connection:
+        found = summary.summarize(connection, ticket_id)
+        assert found is not None
+        text = found.text()
+        assert "\x1b" not in text and "\x9b" not in text and "\u202e" not in text and "[@click" not in text
+        assert all(len(line.text) <= summary.SENTENCE_CHARS for line in [*found.asks, *found.tried])
+        index.build(connection)
+        assert suggest.suggestions(connection, ticket_id).articles is not None
