@@ -130,9 +130,16 @@ def test_only_an_admin_erases_and_a_replay_erases_nothing_twice(sqlite_deploymen
         assert not refused["ok"] and refused["error"]["code"] == "forbidden"
         assert NAME.lower() in json.dumps(sam.get("/v1/pull", params={"cursor": 0}).json()).lower()
 
-        done = push(ada, "ada-client", [{**erase, "id": 1}]).json()["results"][0]
-        replay = push(ada, "ada-client", [{**erase, "id": 1}]).json()["results"][0]
+        typo = {"customer_id": customer_id, "kind": "email", "value": "olwethu.b@@bracken-mail.example"}
+        mistyped = push(ada, "ada-client", [{"id": 1, "name": "customer.add_identity", "args": typo}])
+        assert "olwethu.b@@" in mistyped.json()["results"][0]["error"]["message"]  # a refusal quotes it
+
+        done = push(ada, "ada-client", [{**erase, "id": 2}]).json()["results"][0]
+        replay = push(ada, "ada-client", [{**erase, "id": 2}]).json()["results"][0]
         assert done["ok"] and replay["replayed"] and replay["result"] == done["result"]
+        assert done["result"]["stored_outcomes"] == 1
+        stored = push(ada, "ada-client", [{"id": 1, "name": "customer.add_identity", "args": typo}]).json()
+        assert stored["results"][0]["replayed"] and "olwethu" not in json.dumps(stored).lower()
         pulled = sam.get("/v1/pull", params={"cursor": 0}).json()["changes"]
         assert [w for w in WORDS if w in json.dumps(pulled).lower()] == []
         tombstones = [c for c in pulled if c["op"] == "erase"]
@@ -143,15 +150,15 @@ def test_only_an_admin_erases_and_a_replay_erases_nothing_twice(sqlite_deploymen
         )
         new = create_ticket(sam, "sam-client", 4, requester={"value": "new@example.com", "name": "Secret Newname"})
         new_customer = requester_of(deployment, new["ticket_id"])
-        merge = {"id": 2, "name": "customer.merge", "args": {"source_id": old, "target_id": new_customer}}
+        merge = {"id": 3, "name": "customer.merge", "args": {"source_id": old, "target_id": new_customer}}
         assert push(ada, "ada-client", [merge]).json()["results"][0]["ok"]
-        wrong = push(ada, "ada-client", [{"id": 3, "name": "customer.erase", "args": {"customer_id": old}}])
+        wrong = push(ada, "ada-client", [{"id": 4, "name": "customer.erase", "args": {"customer_id": old}}])
         error = wrong.json()["results"][0]["error"]
         assert error["field"] == "customer_id" and new_customer in error["message"]
         assert "Newname" not in error["message"]
-        unknown = push(ada, "ada-client", [{"id": 4, "name": "customer.erase", "args": {"customer_id": "no-such-id"}}])
+        unknown = push(ada, "ada-client", [{"id": 5, "name": "customer.erase", "args": {"customer_id": "no-such-id"}}])
         assert unknown.json()["results"][0]["error"]["code"] == "not_found"
-        extra = push(ada, "ada-client", [{"id": 5, "name": "customer.erase", "args": {"customer_id": old, "x": 1}}])
+        extra = push(ada, "ada-client", [{"id": 6, "name": "customer.erase", "args": {"customer_id": old, "x": 1}}])
         assert extra.json()["results"][0]["error"]["field"] == "x"
 
 

@@ -19,6 +19,7 @@ earlier versions until they are recycled or expire; those are the database opera
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,8 @@ from supportdesk.domain.mutations.privacy import ERASE
 if TYPE_CHECKING:
     from supportdesk.server.apply import Applied
     from supportdesk.server.db import ServerDatabase
+
+log = logging.getLogger(__name__)
 
 #: Tables that can hold a customer's data (or an earlier version of it).
 PERSONAL_TABLES = (
@@ -48,23 +51,36 @@ PERSONAL_TABLES = (
 )
 
 
+#: SQLite servers whose log still holds pages from before an erasure (a reader held it then).
+_UNFOLDED: set[str] = set()
+#: How long the write that finished an erasure waits for readers (a long bootstrap stream may hold
+#: the log for minutes; the fold is then tried again after each later write).
+FOLD_WAIT_MS = 5000
+
+
 def after_erase(database: ServerDatabase, applied: Applied) -> None:
-    """After an erasure commits on SQLite: fold the write-ahead log into the file."""
-    if applied.name == ERASE and not database.is_postgres:
-        fold_log(database)
+    """After an erasure commits on SQLite (or any write while an earlier fold is owed): fold the
+    write-ahead log into the file."""
+    if database.is_postgres or (applied.name != ERASE and database.url not in _UNFOLDED):
+        return
+    if fold_log(database, wait_ms=FOLD_WAIT_MS):
+        _UNFOLDED.discard(database.url)
+    else:
+        _UNFOLDED.add(database.url)
+        log.warning("a reader held the write-ahead log after an erasure; it is folded after a later write")
 
 
-def fold_log(database: ServerDatabase) -> bool:
+def fold_log(database: ServerDatabase, *, wait_ms: int | None = None) -> bool:
     """Fold a SQLite server's write-ahead log into its file (False: a reader held it; True on PostgreSQL)."""
     if database.is_postgres:
         return True
-    from supportdesk.store.engine import fold_wal
+    from supportdesk.store.engine import BUSY_TIMEOUT_MS, fold_wal
 
     raw = database.engine.raw_connection()
     try:
         driver = raw.driver_connection
         assert driver is not None
-        return fold_wal(driver)
+        return fold_wal(driver, wait_ms=BUSY_TIMEOUT_MS if wait_ms is None else wait_ms)
     finally:
         raw.close()
 

@@ -38,15 +38,19 @@ def configure_sqlite(connection: sqlite3.Connection) -> None:
         connection.execute(pragma)
 
 
-def fold_wal(connection: sqlite3.Connection) -> bool:
+def fold_wal(connection: sqlite3.Connection, *, wait_ms: int = BUSY_TIMEOUT_MS) -> bool:
     """Copy the write-ahead log into the database file and truncate the log to zero bytes.
 
     The log keeps whole earlier page images until it is overwritten, so after an erasure it is
-    folded in: then neither file holds the old text. Waits (the busy timeout) for readers on an
+    folded in: then neither file holds the old text. Waits up to ``wait_ms`` for readers on an
     older snapshot; returns False when one still held the log at the end. ``connection`` must be
     outside a transaction.
     """
-    row = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    connection.execute(f"PRAGMA busy_timeout={int(wait_ms)}")
+    try:
+        row = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    finally:
+        connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     return row is None or int(row[0]) == 0
 
 

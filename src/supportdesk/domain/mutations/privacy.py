@@ -38,11 +38,12 @@ reply from an agent whose copy had not heard of the erasure yet — is stored as
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import String, cast, delete, func, or_, select, update
 
 from supportdesk.domain.errors import ValidationFailed
 from supportdesk.domain.registry import ADMINS, Args, mutation
@@ -107,8 +108,24 @@ class Person:
 
     @property
     def words(self) -> list[str]:
-        """Their names and addresses, lower-cased: personal wherever they appear."""
-        return sorted({w.lower() for w in (*self.names, *self.addresses) if w and w != ERASED_NAME})
+        """Their names and addresses, lower-cased, and the parts of them that name the person on
+        their own (each word of a name, the part of an email address before the @, a handle),
+        four characters or more: personal wherever they appear."""
+        found: set[str] = set()
+        for name in self.names:
+            if name and name != ERASED_NAME:
+                found.add(name.lower())
+                found.update(part for part in re.split(r"\W+", name.lower()) if len(part) >= 4)
+        for address in self.addresses:
+            lowered = address.lower()
+            found.add(lowered)
+            if ":" in lowered:  # a social handle, network:@handle
+                own = lowered.split(":", 1)[1].lstrip("@")
+            else:  # an email's part before the @ (the domain is everyone's)
+                own = lowered.split("@", 1)[0] if "@" in lowered else ""
+            if len(own) >= 4:
+                found.add(own)
+        return sorted(w for w in found if w)
 
     @property
     def hashes(self) -> set[str]:
@@ -205,6 +222,7 @@ def erase(tx: Tx, args: EraseCustomer) -> dict[str, Any]:
     channel_records = forget_channel_records(tx.connection, person)
     unsent = _outbox_about(tx, person)
     blanked = forget_locally(tx.connection, person, merge_index=tx.context.mutation_ref != "dry-run")
+    outcomes = scrub_stored_results(tx.connection, person)
     counts = {
         "records": len(person.records),
         "identities": len(person.identities),
@@ -213,6 +231,7 @@ def erase(tx: Tx, args: EraseCustomer) -> dict[str, Any]:
         "attachments": len(person.attachments),
         "audit_values": blanked,
         "channel_records": channel_records,
+        "stored_outcomes": outcomes,
     }
     tx.audit("customer", customer["id"], "erased", None, counts)
     # The stored files no other message refers to: removed after the commit (finish_erase).
@@ -388,6 +407,47 @@ def scrub_audit(connection: Connection, person: Person) -> int:
                     connection.execute(update(audit).where(audit.c.id == row_id).values(**values))
                     blanked += 1
     return blanked
+
+
+def _blank_strings(value: Any, words: Sequence[str]) -> Any:
+    """``value`` (a JSON value) with every string that holds one of ``words`` made "(erased)"."""
+    if isinstance(value, str):
+        return ERASED_TEXT if any(w in value.lower() for w in words) else value
+    if isinstance(value, list):
+        return [_blank_strings(item, words) for item in value]
+    if isinstance(value, dict):
+        return {key: _blank_strings(item, words) for key, item in value.items()}
+    return value
+
+
+def scrub_stored_results(connection: Connection, person: Person) -> int:
+    """Blank the person's names and addresses in the outcomes the server keeps for replays (a
+    refusal may quote an address an agent mistyped); returns how many outcomes changed.
+
+    Outcomes name rows by id only, so this reads the table once for the words (an erasure is
+    rare; the table has one row per pushed mutation)."""
+    words = [w for w in person.words if len(w) >= 4]
+    if not words:
+        return 0
+    results = table("mutation_result")
+    text = func.lower(cast(results.c.result, String))
+    rows = connection.execute(
+        select(results.c.client_id, results.c.mutation_id, results.c.result).where(
+            or_(*(text.contains(w, autoescape=True) for w in words))
+        )
+    ).all()
+    changed = 0
+    for client_id, mutation_id, stored in rows:
+        value = json.loads(stored) if isinstance(stored, str) else stored
+        blanked = _blank_strings(value, words)
+        if blanked != value:
+            connection.execute(
+                update(results)
+                .where(results.c.client_id == client_id, results.c.mutation_id == mutation_id)
+                .values(result=blanked)
+            )
+            changed += 1
+    return changed
 
 
 # --- keeping them forgotten -----------------------------------------------------------------------
