@@ -62,7 +62,15 @@ def erased_customer(team: Team) -> tuple[str, str]:
     return ticket_id, customer_id
 
 
-def test_text_written_to_an_erased_customers_ticket_is_erased_too(team: Team) -> None:
+def ticket_and_customer(team: Team, ticket_id: str) -> tuple[str, str]:
+    with team.workspace.reading() as connection:
+        row = connection.execute("SELECT id, requester_id FROM ticket WHERE id = ?", (ticket_id,)).fetchone()
+    return row[0], row[1]
+
+
+def test_an_erased_customer_stays_erased(team: Team) -> None:
+    """Text written later to their tickets is erased too; their record takes no new name,
+    address or ticket."""
     ticket_id, _ = erased_customer(team)
     reply = team.as_(team.agent, "ticket.reply", {"ticket_id": ticket_id, "body": f"Dear {NAME}, IBAN {IBAN} done"})
     assert any("was erased: the text written there was not kept" in w for w in reply.warnings), reply.warnings
@@ -75,6 +83,14 @@ def test_text_written_to_an_erased_customers_ticket_is_erased_too(team: Team) ->
     text = every_text(team.workspace)
     assert [w for w in WORDS if w in text] == []
 
+    _, customer_id = ticket_and_customer(team, ticket_id)
+    for name, args in (
+        ("customer.update", {"customer_id": customer_id, "name": NAME}),
+        ("customer.add_identity", {"customer_id": customer_id, "kind": "email", "value": EMAIL}),
+        ("ticket.create", {"subject": "x", "body": "y", "requester": {"customer_id": customer_id}}),
+    ):
+        refused = write.apply_many(team.workspace, [(name, args)], actor=team.admin)[0]
+        assert refused.error is not None and "was erased" in refused.error.message, name
     other = team.as_(
         team.agent,
         "ticket.create",
