@@ -5,8 +5,8 @@ outside Message-IDs, conversations and rendered mails in the outbox). Those tabl
 for ingest only; on a server with millions of received mails the erasure would scan them inside
 its write transaction.
 
-Revision ID: 0009_erasure
-Revises: 0008_unsolved_assignee
+Revision ID: 0010_erasure
+Revises: 0009_assist_vectors
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0009_erasure"
-down_revision: str | None = "0008_unsolved_assignee"
+revision: str = "0010_erasure"
+down_revision: str | None = "0009_assist_vectors"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
