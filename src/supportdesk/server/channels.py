@@ -38,9 +38,11 @@ from supportdesk.channels.service import ChannelService
 from supportdesk.channels.settings import ChannelSettings
 from supportdesk.config import ConfigError
 from supportdesk.domain.context import SYSTEM
+from supportdesk.domain.mutations.privacy import ERASE
 from supportdesk.server.app import ORJSONResponse, ServerState, authenticate
-from supportdesk.server.apply import AFTER_WRITE, ApiError, Applied, apply_as
-from supportdesk.server.db import normalize_url
+from supportdesk.server.apply import AFTER_COMMIT, AFTER_WRITE, ApiError, Applied, apply_as
+from supportdesk.server.db import ServerDatabase, normalize_url
+from supportdesk.server.erasure import remove_unused_files
 
 log = logging.getLogger(__name__)
 
@@ -168,24 +170,37 @@ class ServerChannels:
         except Exception:
             log.exception("queueing the replies among messages %s failed; they will not be sent", messages)
 
+    def after_commit(self, database: ServerDatabase, applied: Applied) -> None:
+        """After an erasure commits: remove the attachment files no row names any more."""
+        if applied.name != ERASE or self.options is None:
+            return
+        try:
+            remove_unused_files(database, self.options.settings.attachments_dir, applied.result.get("files", []))
+        except (OSError, SQLAlchemyError):
+            log.exception("removing the files of an erasure failed; 'supportdesk server compact' does not retry it")
+
     def worker(self, state: ServerState) -> Callable[[], None]:
-        """Start the hook, the SMTP listener and the outbox worker; returns what stops them."""
+        """Start the hooks, the SMTP listener and the outbox worker; returns what stops them."""
         if self.options is None:
             return lambda: None
         service = self._service(state)
         AFTER_WRITE.append(self.after_write)
+        AFTER_COMMIT.append(self.after_commit)
         try:
             service.start(
                 smtp_host=self.options.smtp_host, smtp_port=self.options.smtp_port, interval=self.options.interval
             )
         except BaseException:
             AFTER_WRITE.remove(self.after_write)
+            AFTER_COMMIT.remove(self.after_commit)
             raise
 
         def stop() -> None:
             service.stop()
             with suppress(ValueError):
                 AFTER_WRITE.remove(self.after_write)
+            with suppress(ValueError):
+                AFTER_COMMIT.remove(self.after_commit)
 
         return stop
 
