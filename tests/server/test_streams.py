@@ -117,9 +117,13 @@ def test_a_token_holds_at_most_four_streams_and_others_are_not_affected(sqlite_d
     url, tokens = sqlite_deployment.server.url, sqlite_deployment.team.tokens
     streams = [open_stream(sqlite_deployment, "sam") for _ in range(4)]
     try:
-        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {tokens['sam']}"}) as client:
-            refused = client.get("/v1/events")
-        assert refused.status_code == 429
+        headers = {"Authorization": f"Bearer {tokens['sam']}"}
+        with (
+            httpx.Client(base_url=url, headers=headers, timeout=30) as client,
+            client.stream("GET", "/v1/events") as refused,
+        ):
+            assert refused.status_code == 429, "a fifth stream was opened"
+            refused.read()
         error = refused.json()["error"]
         assert error["code"] == "too_many_streams" and "4" in error["message"]
         assert int(refused.headers["Retry-After"]) >= 1
