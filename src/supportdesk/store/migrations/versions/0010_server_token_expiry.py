@@ -3,8 +3,8 @@
 A token past it is refused with a 401 that says it expired; existing tokens keep working until
 revoked (the column is empty for them).
 
-Revision ID: 0009_server_token_expiry
-Revises: 0008_unsolved_assignee
+Revision ID: 0010_server_token_expiry
+Revises: 0009_assist_vectors
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = "0009_server_token_expiry"
-down_revision: str | None = "0008_unsolved_assignee"
+revision: str = "0010_server_token_expiry"
+down_revision: str | None = "0009_assist_vectors"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
