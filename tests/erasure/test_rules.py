@@ -18,10 +18,10 @@ from supportdesk.channels.signing import make_message_id
 from supportdesk.domain import write
 from supportdesk.domain.context import SYSTEM
 from supportdesk.domain.mutations.privacy import ERASED_TEXT, anonymised_row
+from supportdesk.protocol import Change
 from supportdesk.store.files import path_for, remove_files
 from supportdesk.store.workspace import Workspace
 from supportdesk.sync import erasure
-from supportdesk.sync.wire import Change
 from tests.channels.conftest import make_mail
 from tests.conftest import Team
 from tests.live import Deployment

@@ -20,8 +20,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from supportdesk.domain.mutations.privacy import Person, find_person, finish_erase, forget_locally
+from supportdesk.protocol import Change
 from supportdesk.store import fts
-from supportdesk.sync.wire import Change
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection

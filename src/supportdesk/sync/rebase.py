@@ -26,10 +26,10 @@ from typing import TYPE_CHECKING, Any
 
 from supportdesk.domain.context import SYSTEM, Actor, MutationContext
 from supportdesk.domain.errors import DomainError
+from supportdesk.protocol import Change, RowState
 from supportdesk.sync import erasure
 from supportdesk.sync.local import pending, sync_transaction
 from supportdesk.sync.rows import TABLE_ORDER, delete_row, delete_ticket, spec, upsert_rows
-from supportdesk.sync.wire import Change, RowState
 
 if TYPE_CHECKING:
     from supportdesk.store.workspace import Workspace
