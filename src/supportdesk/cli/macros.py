@@ -161,26 +161,10 @@ def show(
 def _preview(macro: dict[str, Any], ticket_ref: str) -> dict[str, Any]:
     """What applying ``macro`` to the ticket would do, worked out by the domain's own planner."""
     from supportdesk.cli.tickets import resolve
-    from supportdesk.domain.context import MutationContext
-    from supportdesk.domain.mutations.common import label, load_ticket
-    from supportdesk.domain.mutations.library import plan_macro
-    from supportdesk.domain.tx import Tx
+    from supportdesk.domain.preview import preview_document, preview_macro
 
-    ticket_id = resolve(ticket_ref)
-    with STATE.workspace().engine.connect() as connection:
-        tx = Tx(connection, MutationContext(actor=STATE.actor()), "macro.preview")
-        row = load_ticket(tx, ticket_id)
-        plan = plan_macro(tx, tx.require("macro", macro["id"]), row)
-        connection.rollback()
-    return {
-        "macro": macro["name"],
-        "ticket": label(row),
-        "changes": [{"field": name, "before": before, "after": after} for name, before, after in plan.changes],
-        "tags_added": plan.tags_added,
-        "tags_removed": plan.tags_removed,
-        "public": plan.public,
-        "comment": plan.body,
-    }
+    plan = preview_macro(STATE.workspace(), STATE.actor(), macro["id"], resolve(ticket_ref))
+    return preview_document(plan, macro["name"])
 
 
 @app.command("apply")
@@ -352,8 +336,7 @@ def _changes_from_document(document: dict[str, Any], source: str) -> dict[str, A
 def _differences(macro: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     """Only the fields that differ from the macro as it is (actions compared as stored)."""
     from supportdesk.domain.errors import DomainError
-    from supportdesk.domain.mutations.library import MacroAction
-    from supportdesk.domain.mutations.library import _validate_actions as stored_actions
+    from supportdesk.domain.macros import MacroAction, stored_actions
 
     different: dict[str, Any] = {}
     for key, value in changes.items():

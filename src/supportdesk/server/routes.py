@@ -16,9 +16,9 @@ from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import text
 
 from supportdesk import __version__
+from supportdesk.domain.catalog import get
 from supportdesk.domain.context import Actor
 from supportdesk.domain.errors import UnknownMutation
-from supportdesk.domain.registry import get
 from supportdesk.server.app import PageLimit, ServerState, authenticate
 from supportdesk.server.apply import ApiError, apply_pushed
 from supportdesk.server.reads import (

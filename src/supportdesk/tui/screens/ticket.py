@@ -35,7 +35,7 @@ from supportdesk.tui.widgets.ticket_header import TicketHeader, header_content
 from supportdesk.tui.widgets.timeline import Timeline
 
 if TYPE_CHECKING:
-    from supportdesk.domain.mutations.library import MacroPlan
+    from supportdesk.domain.macros import MacroPlan
     from supportdesk.tui.app import SupportDeskApp
     from supportdesk.tui.screens.queue import QueueScreen
 
