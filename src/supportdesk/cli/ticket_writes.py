@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from supportdesk.cli.options import BodyFileOpt, BodyOpt, JsonOpt
+from supportdesk.cli.options import BodyFileOpt, BodyOpt, JsonOpt, YesOpt
 from supportdesk.cli.state import STATE
 from supportdesk.cli.writes import apply_one
 
@@ -169,18 +169,39 @@ def merge(
     comment: Annotated[
         str | None, typer.Option("--comment", help="A line for both internal notes.", show_default=False)
     ] = None,
+    yes: YesOpt = False,
 ) -> None:
     """Merge a duplicate into another ticket: its messages move and it closes.
 
+    Tickets of two different requesters merge only after you confirm (on a terminal), or with
+    --yes; such a merge is audited.
+
     Example: supportdesk tickets merge 1043 1042 --comment 'Same double charge'
     """
+    from supportdesk.cli.confirm import confirm
+    from supportdesk.cli.output import safe
+
     source_id, target_id = _resolve(source), _resolve(target)
     with STATE.workspace().reading() as connection:
-        merged_into = connection.execute("SELECT merged_into_id FROM ticket WHERE id = ?", (source_id,)).fetchone()[0]
-    if merged_into == target_id:
+        found = {
+            row[0]: row[1:]
+            for row in connection.execute(
+                "SELECT t.id, t.merged_into_id, t.requester_id, c.name FROM ticket t "
+                "JOIN customer c ON c.id = t.requester_id WHERE t.id IN (?, ?)",
+                (source_id, target_id),
+            )
+        }
+    if found[source_id][0] == target_id:
         typer.echo(f"{ticket_label(source_id)} is already merged into {ticket_label(target_id)}")
         return
     args: dict[str, Any] = {"source_id": source_id, "target_id": target_id}
+    if source_id != target_id and found[source_id][1] != found[target_id][1]:
+        confirm(
+            f"{ticket_label(source_id)} is from {safe(found[source_id][2])!r} and {ticket_label(target_id)} "
+            f"from {safe(found[target_id][2])!r}: merge tickets of different requesters?",
+            yes=yes,
+        )
+        args["different_requesters"] = True
     if comment:
         args["comment"] = comment
     outcome = apply_one("ticket.merge", args)
