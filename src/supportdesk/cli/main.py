@@ -97,7 +97,7 @@ def open_console() -> None:
 
 def run() -> None:
     """Console-script entry point."""
-    from supportdesk.cli.errors import exit_code_for, print_error
+    from supportdesk.cli.errors import print_error, report
     from supportdesk.cli.fast_console import console_options
     from supportdesk.cli.fast_console import open_console as open_fast
     from supportdesk.cli.startup import only_invoked
@@ -116,5 +116,4 @@ def run() -> None:
         sys.stderr.close()
         sys.exit(0)
     except Exception as error:
-        print_error(str(error) or type(error).__name__)
-        sys.exit(exit_code_for(error))
+        sys.exit(report(error))

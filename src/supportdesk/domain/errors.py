@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from supportdesk.errors import SupportdeskError
 
-class DomainError(Exception):
+
+class DomainError(SupportdeskError):
     code = "invalid"
 
     def __init__(self, message: str, *, field: str | None = None) -> None:

@@ -14,10 +14,11 @@ from typing import Any
 import httpx
 import orjson
 
+from supportdesk.errors import SupportdeskError
 from supportdesk.sync import wire
 
 
-class SyncError(Exception):
+class SyncError(SupportdeskError):
     """Sync could not complete; the message is one sentence for the agent."""
 
 

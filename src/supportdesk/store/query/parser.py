@@ -16,11 +16,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from supportdesk.errors import SupportdeskError
 from supportdesk.store.enums import Channel, Priority, Status, TicketType
 from supportdesk.store.times import parse_duration
 
 
-class QueryError(ValueError):
+class QueryError(SupportdeskError, ValueError):
     """A query that does not parse; ``position`` is a 0-based index into the query text."""
 
     def __init__(self, message: str, position: int, expected: str | None = None) -> None:
