@@ -13,6 +13,7 @@ import typer
 from supportdesk.cli import ticket_bulk, ticket_writes
 from supportdesk.cli.options import CsvOpt, FieldsOpt, JsonlOpt, JsonOpt, NoHeadersOpt, PlainOpt
 from supportdesk.cli.state import STATE
+from supportdesk.store import ticket_fields
 
 if TYPE_CHECKING:
     from supportdesk.store.reads import QueuePlan
@@ -33,6 +34,7 @@ LIST_FIELDS = (
     "created_at",
     "updated_at",
     "id",
+    *(f.name for f in ticket_fields.plain_fields()),
 )
 DEFAULT_TABLE_FIELDS = (
     "number",

@@ -1,4 +1,4 @@
-"""Mutations of tickets: create, reply, note, receive, fields, assignment, tags, merge, links."""
+"""Mutations of tickets: create, reply, note, receive, fields, assignment, tags, merge, links, calls."""
 
 from __future__ import annotations
 
@@ -33,9 +33,10 @@ from supportdesk.domain.mutations.common import (
 )
 from supportdesk.domain.mutations.customers import RequesterRef, resolve_requester
 from supportdesk.domain.registry import ALL_ROLES, Args, mutation
-from supportdesk.domain.rules import check_transition
+from supportdesk.domain.rules import check_role, check_transition
 from supportdesk.domain.text_safety import sanitize_line, sanitize_text
 from supportdesk.domain.tx import Touched, Tx, table
+from supportdesk.store import ticket_fields
 from supportdesk.store.enums import AuthorKind, Channel, Direction, IdentityKind, Priority, Status, TicketType
 from supportdesk.store.ids import uuid7
 
@@ -420,6 +421,31 @@ def set_type(tx: Tx, args: SetType) -> dict[str, Any]:
                 field="type",
             )
     return _set_field(tx, args.ticket_id, "type", args.type, args.seen)
+
+
+class SetField(Args):
+    """A field of ``store.ticket_fields`` changed by this mutation (``value`` None clears it)."""
+
+    ticket_id: str
+    field: str = Field(max_length=40)
+    value: str | None = Field(default=None, max_length=2000)
+    seen: str | None = Field(default=None, max_length=2000)
+
+
+@mutation("ticket.set_field", SetField, roles=ALL_ROLES)
+def set_field(tx: Tx, args: SetField) -> dict[str, Any]:
+    """Change a ticket field that has no mutation of its own (its row in the field table says
+    who may write it and which values it takes); the change is audited under the field's column."""
+    field = ticket_fields.BY_NAME.get(args.field)
+    if field is None or field.mutation != ticket_fields.SET_FIELD:
+        names = ", ".join(f.name for f in ticket_fields.plain_fields()) or "none yet"
+        raise ValidationFailed(f"{args.field!r} is not a field ticket.set_field changes ({names})", field="field")
+    check_role(tx.context.actor, field.writers, f"ticket.set_field {field.name}")
+    try:
+        value = field.clean(args.value)
+    except ticket_fields.FieldValueError as error:
+        raise ValidationFailed(str(error), field="value") from None
+    return _set_field(tx, args.ticket_id, field.store_column, value, args.seen)
 
 
 @mutation("ticket.set_subject", SetSubject)
