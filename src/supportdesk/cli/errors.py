@@ -45,13 +45,30 @@ def exit_code_for(error: BaseException) -> int:
     return SERVER
 
 
+#: Packages only the ``server`` extra installs: agents' machines run the console and CLI without them.
+SERVER_EXTRA = frozenset({"fastapi", "starlette", "uvicorn", "aiosmtpd", "psycopg", "psycopg_binary"})
+
+
+def missing_server_extra(error: BaseException) -> str | None:
+    """The sentence for a server command run where ``supportdesk[server]`` is not installed."""
+    if isinstance(error, ModuleNotFoundError) and (error.name or "").split(".")[0] in SERVER_EXTRA:
+        return (
+            f"this command needs the team server's packages (missing: {error.name}): pip install 'supportdesk[server]'"
+        )
+    return None
+
+
 def report(error: BaseException) -> int:
     """Print ``error`` as one line on stderr and return its exit code.
 
     A :class:`SupportdeskError` (the user's mistake) or an ``OSError`` (their file system) is
     its own sentence. Anything else is our bug: one line that says so, and the traceback too
-    when ``SUPPORTDESK_DEBUG=1``.
+    when ``SUPPORTDESK_DEBUG=1``. A server command run without the ``server`` extra is told so.
     """
+    extra = missing_server_extra(error)
+    if extra:
+        print_error(extra)
+        return USAGE
     if isinstance(error, SupportdeskError | OSError):
         print_error(str(error) or type(error).__name__)
         return exit_code_for(error)

@@ -274,7 +274,7 @@ def login(
     The token is read from a prompt, or from stdin / SUPPORTDESK_TOKEN when not on a terminal.
     Example: supportdesk -w ~/support/acme login --server https://support.acme.test
     """
-    from supportdesk.cli.errors import SERVER, fail
+    from supportdesk.cli.errors import SERVER, fail, print_warning
     from supportdesk.cli.progress import Progress
     from supportdesk.sync.attach import AttachError, attach
     from supportdesk.sync.bootstrap import bootstrap
@@ -295,7 +295,9 @@ def login(
             me = client.me()
             profile = Profile(profile.name, profile.server, me["email"], profile.storage)
             attach(workspace, profile, str(me["id"]))
-            store_token(profile, token)
+            stored_as = store_token(profile, token)
+            if stored_as:
+                print_warning(stored_as)
             save_profile(profile)
             typer.echo(f"Logged in to {profile.server} as {me['name']} <{me['email']}> (profile {profile.name}).")
             if not no_sync:
