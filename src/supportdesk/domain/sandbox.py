@@ -147,7 +147,7 @@ def _format_string(text: Any) -> None:
 # --- filters ------------------------------------------------------------------------------------
 
 
-def _before_filter(name: str, value: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+def _before_filter(name: str, value: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """Refuse, before running it, a filter call whose *work* would be the harm; return its value
     (a joined iterable is read into a list first, so it can be measured)."""
     size = _length(value)
@@ -188,7 +188,7 @@ def _before_filter(name: str, value: Any, args: tuple[Any, ...], kwargs: dict[st
         start = args[1] if len(args) > 1 else kwargs.get("start", 0)
         if not isinstance(start, (int, float)):
             raise LimitExceeded("sum adds numbers only in a macro", field="body")
-    return (value,)
+    return value
 
 
 def _guard_filter(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
@@ -200,7 +200,7 @@ def _guard_filter(name: str, function: Callable[..., Any]) -> Callable[..., Any]
         budget = _budget()
         budget.step()
         if len(args) > offset:
-            (value,) = _before_filter(name, args[offset], args[offset + 1 :], kwargs)
+            value = _before_filter(name, args[offset], args[offset + 1 :], kwargs)
             args = (*args[:offset], value, *args[offset + 1 :])
         return _checked(function(*args, **kwargs), budget)
 
