@@ -221,6 +221,17 @@ def release_conversation(connection: Connection, channel: str, external_id: str,
     )
 
 
+def conversations_of_ticket(connection: Connection, ticket_id: str) -> list[tuple[str, str]]:
+    """(channel, outside conversation id) of every conversation that points at a ticket, newest first."""
+    conversations = _t(ChannelConversation)
+    rows = connection.execute(
+        select(conversations.c.channel, conversations.c.external_id)
+        .where(conversations.c.ticket_id == ticket_id)
+        .order_by(conversations.c.updated_at.desc(), conversations.c.external_id)
+    ).all()
+    return [(row[0], row[1]) for row in rows]
+
+
 def conversation_of_ticket(connection: Connection, channel: str, ticket_id: str) -> str | None:
     conversations = _t(ChannelConversation)
     row = connection.execute(

@@ -4,7 +4,9 @@ With a ``[channels]`` table in the config file, ``supportdesk serve``
 
 - answers ``POST /v1/channels/email`` (one raw RFC 822 mail, from an MTA pipe or a mail
   provider's inbound webhook) for an admin's API token or the table's ``email_token``, and
-  ``POST /v1/channels/chat|webform|social``, whose bodies are signed with the channel's secret;
+  ``POST /v1/channels/<name>`` for every webhook channel registered in
+  :mod:`supportdesk.channels.webhooks` (chat, webform, social, sms …), whose bodies are signed
+  with the channel's secret;
 - runs the SMTP listener (``--smtp-port``) and the outbox worker (when a relay or an outbound
   URL is configured) for as long as the server runs;
 - queues, inside the transaction of every write it applies, the public replies that write added
@@ -23,7 +25,7 @@ from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
@@ -226,8 +228,12 @@ class ServerChannels:
             return outcome.as_dict()
 
         @api.post("/{channel}")
-        async def webhook(channel: Literal["chat", "webform", "social"], request: Request) -> Any:
-            """A signed chat, web-form or social webhook (X-Supportdesk-Timestamp and -Signature)."""
+        async def webhook(channel: str, request: Request) -> Any:
+            """A signed webhook of a registered channel: chat, webform, social, sms …
+
+            Signed with the channel's secret (X-Supportdesk-Timestamp and X-Supportdesk-Signature);
+            an unknown channel is a 422 naming ``channel``.
+            """
             service = self._service(state)
             raw = await request.body()
             try:
