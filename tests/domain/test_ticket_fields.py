@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 
 from supportdesk.domain import catalog, write
-from supportdesk.domain.bulk import BulkChange
 from supportdesk.domain.errors import PermissionDenied, ValidationFailed
 from supportdesk.store import reads, ticket_fields
 from supportdesk.store.query import FIELDS as TERMS
@@ -99,36 +98,47 @@ def test_a_choice_term_finds_the_tickets_that_have_it(team: Team, field: TicketF
 
 @pytest.mark.parametrize("field", WITH_SET_KEY, ids=_ids(WITH_SET_KEY))
 def test_set_accepts_the_field_and_plans_its_mutation(team: Team, field: TicketField) -> None:
-    """``--set KEY=VALUE`` parses (choices and text here; agents and groups resolve through the
-    CLI's lookups, tested in tests/cli), and the bulk planner turns it into the field's mutation."""
+    """``--set KEY=VALUE`` parses and resolves (choices checked, agents and groups looked up by
+    the CLI's lookups), and the bulk planner turns it into the field's mutation."""
+    from supportdesk.cli.session import Session
     from supportdesk.cli.ticket_bulk import build_change
 
-    if field.kind in ("choice", "text"):
-        value = field.settable_choices[-1] if field.kind == "choice" else "Deutsch"
-        change = build_change([f"{field.set_key}={value}"], [], [], None, None, None)
-        assert change.fields == {field.name: field.clean(value)}
+    typed, wanted = {
+        "agent": ("sam@acme.test", team.agent.id),
+        "group": ("Billing", team.billing),
+        "text": ("de", "de"),
+    }.get(field.kind, ("", None))
     created = new_ticket(team)
-    wanted = {"agent": team.agent.id, "group": team.billing}.get(field.kind)
     if field.kind == "choice":
-        wanted = next(c for c in field.settable_choices if c != ticket(team, created["ticket_id"])[field.store_column])
-    elif field.kind == "text":
-        wanted = "de"
+        current = ticket(team, created["ticket_id"])[field.store_column]
+        wanted = next(c for c in field.settable_choices if c != current)
+        typed = wanted.upper().replace("_", "-")
+    session = Session(workspace_flag=str(team.workspace.root))
+    try:
+        change = build_change(session, [f"{field.set_key}={typed}"], [], [], None, None, None)
+    finally:
+        session.close()
+    assert change.fields == {field.name: wanted}
     with team.workspace.reading() as connection:
         state = ticket_states(connection, [str(created["ticket_id"])])[str(created["ticket_id"])]
-    mutations = BulkChange(fields={field.name: wanted}).plan(state)
+    mutations = change.plan(state)
     assert mutations, field.name
     assert mutations[-1][0] == field.mutation
 
 
 def test_set_refuses_a_key_or_value_the_table_does_not_have() -> None:
     from supportdesk.cli.errors import CLIError
+    from supportdesk.cli.session import Session
     from supportdesk.cli.ticket_bulk import build_change
 
+    session = Session()
     with pytest.raises(CLIError, match="a field among status, priority, type, group, assignee"):
-        build_change(["mood=happy"], [], [], None, None, None)
+        build_change(session, ["mood=happy"], [], [], None, None, None)
     with pytest.raises(CLIError, match="'urgentest' is not a priority: choose one of low, normal, high, urgent"):
-        build_change(["priority=urgentest"], [], [], None, None, None)
-    assert build_change(["status=hold"], [], [], None, None, None).fields == {"status": "on_hold"}
+        build_change(session, ["priority=urgentest"], [], [], None, None, None)
+    with pytest.raises(CLIError, match="at most 35 characters"):
+        build_change(session, [f"language={'x' * 36}"], [], [], None, None, None)
+    assert build_change(session, ["status=hold"], [], [], None, None, None).fields == {"status": "on_hold"}
 
 
 @pytest.mark.parametrize("field", WITH_MUTATION, ids=_ids(WITH_MUTATION))

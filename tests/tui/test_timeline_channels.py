@@ -86,7 +86,7 @@ async def test_mail_social_phone_and_rule_entries_say_where_they_came_from(team:
     )
     social = SOCIAL.ingest(WebhookIngest(workspace.engine, applier, settings), post)
 
-    app = SupportDeskApp(workspace, load_settings(workspace.root), poll_interval=3600, warm_up=False)
+    app = SupportDeskApp(workspace, load_settings(workspace.root), poll_interval=3600, warm_up=False, strict_reads=True)
     async with app.run_test(size=(150, 50)) as pilot:
         screen = await open_ticket(pilot, app, first.ticket_id)
         spoof, automatic, phone, auto_reply = screen.timeline.blocks
