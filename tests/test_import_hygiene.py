@@ -105,7 +105,7 @@ def test_the_read_commands_never_load_the_orm_or_pydantic(demo_workspace: object
 def test_the_server_imports_neither_the_console_nor_the_cli() -> None:
     loaded = loaded_after(
         "import supportdesk.server.app, supportdesk.server.routes, supportdesk.server.admin, "
-        "supportdesk.server.channels, supportdesk.server.feedback"
+        "supportdesk.server.channels, supportdesk.server.routes.feedback, supportdesk.server.routes.sync"
     )
     assert "textual" not in loaded and "typer" not in loaded
     assert "supportdesk.tui" not in loaded and "supportdesk.cli" not in loaded

@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from supportdesk.sync.wire import MAX_BATCH, SCHEMA_VERSION
+from supportdesk.protocol import MAX_BATCH, SCHEMA_VERSION
 from tests.live import Deployment, LiveServer
 
 
@@ -23,6 +23,17 @@ def create_ticket(client: httpx.Client, client_id: str, mutation_id: int, **extr
     outcome = response.json()["results"][0]
     assert outcome["ok"], outcome
     return dict(outcome["result"])
+
+
+def customer_ticket(deployment: Deployment, **extra: Any) -> dict[str, Any]:
+    """A ticket a customer opened: the server writes it as its channels do, as the system (an
+    agent's push can only open a ticket as the agent)."""
+    from supportdesk.domain.context import SYSTEM
+    from supportdesk.server.apply import apply_as
+
+    args = {"subject": "Printer on fire", "body": "It smokes.", "requester": {"value": "alice@example.com"}}
+    args.update(extra)
+    return apply_as(deployment.team.db, SYSTEM, "ticket.create", args)[0]
 
 
 def error_of(response: httpx.Response) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from supportdesk.server.apply import apply_as
 from supportdesk.store.times import utcnow
 from supportdesk.sync.rows import TICKET_SCOPED
 from tests.live import Deployment
-from tests.server.test_api import create_ticket, push
+from tests.server.test_api import customer_ticket, push
 from tests.sync.compare import differences, replica_view, server_view
 
 SLA_TICKET_ROWS = ("ticket_timing", "survey", "handle_time")
@@ -40,12 +40,12 @@ def team_wide_setup(deployment: Deployment) -> None:
 
 def billing_ticket_with_sla_rows(deployment: Deployment) -> tuple[str, dict[str, list[Any]]]:
     """A Billing ticket Bea answered, solved (a survey) and spent time on: its id and SLA row keys."""
+    ticket = customer_ticket(deployment, group_id=deployment.team.billing, subject="Invoice wrong")
     with deployment.api("bea") as bea:
-        ticket = create_ticket(bea, "bea-sla-client", 1, group_id=deployment.team.billing, subject="Invoice wrong")
         ticket_id = ticket["ticket_id"]
         mutations = [
-            {"id": 2, "name": "ticket.reply", "args": {"ticket_id": ticket_id, "body": "Fixed.", "status": "solved"}},
-            {"id": 3, "name": "ticket.record_handle_time", "args": {"ticket_id": ticket_id, "seconds": 300}},
+            {"id": 1, "name": "ticket.reply", "args": {"ticket_id": ticket_id, "body": "Fixed.", "status": "solved"}},
+            {"id": 2, "name": "ticket.record_handle_time", "args": {"ticket_id": ticket_id, "seconds": 300}},
         ]
         assert all(r["ok"] for r in push(bea, "bea-sla-client", mutations).json()["results"])
     keys: dict[str, list[Any]] = {"ticket_timing": [[ticket_id]]}
@@ -139,13 +139,13 @@ def test_sla_terms_of_the_query_language_work_over_rest(deployment: Deployment) 
     db = deployment.team.db
     apply_as(db, SYSTEM, "sla.policy.create", {"name": "Normal", "priority": "normal", "first_reply_minutes": 30})
     apply_as(db, SYSTEM, "sla.policy.create", {"name": "High", "priority": "high", "first_reply_minutes": 300})
+    customer_ticket(deployment, subject="Soon")
+    customer_ticket(deployment, subject="Later", priority="high")
+    paused = customer_ticket(deployment, subject="Paused")
+    customer_ticket(deployment, subject="No policy", priority="low")
     with deployment.api("sam") as sam:
-        create_ticket(sam, "sam-sla-queries", 1, subject="Soon")
-        create_ticket(sam, "sam-sla-queries", 2, subject="Later", priority="high")
-        paused = create_ticket(sam, "sam-sla-queries", 3, subject="Paused")
-        create_ticket(sam, "sam-sla-queries", 4, subject="No policy", priority="low")
         change = {"ticket_id": paused["ticket_id"], "status": "on_hold"}
-        assert push(sam, "sam-sla-queries", [{"id": 5, "name": "ticket.set_status", "args": change}]).json()["results"][
+        assert push(sam, "sam-sla-queries", [{"id": 1, "name": "ticket.set_status", "args": change}]).json()["results"][
             0
         ]["ok"]
 

@@ -17,6 +17,8 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from supportdesk.store.files import path_for
+
 MAX_NAME_CHARS = 200
 _RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³]|conin\$|conout\$)$", re.IGNORECASE)
 _BAD_CHARS = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f-\x9f]')
@@ -51,16 +53,12 @@ class StoredFile:
     path: Path
 
 
-def path_for(root: Path, sha256: str) -> Path:
-    return root / sha256[:2] / sha256
-
-
 def store_bytes(root: Path, data: bytes) -> StoredFile:
     """Write ``data`` under its hash (atomically; a file already there is kept as it is)."""
     digest = hashlib.sha256(data).hexdigest()
     target = path_for(root, digest)
     if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
+        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
         try:
             with os.fdopen(handle, "wb") as file:

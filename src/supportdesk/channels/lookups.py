@@ -85,6 +85,15 @@ def ticket(connection: Connection, ticket_id: str) -> dict[str, Any] | None:
     return None
 
 
+def customer_erased(connection: Connection, customer_id: str | None) -> bool:
+    """Whether the customer was erased (their tickets take no new text: ``privacy.keep_erased``)."""
+    if customer_id is None:
+        return False
+    customers = _t(Customer)
+    row = connection.execute(select(customers.c.erased_at).where(customers.c.id == customer_id)).first()
+    return row is not None and row[0] is not None
+
+
 def ticket_by_number(connection: Connection, number: int) -> dict[str, Any] | None:
     tickets = _t(Ticket)
     row = connection.execute(select(tickets.c.id).where(tickets.c.number == number)).first()

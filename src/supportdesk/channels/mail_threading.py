@@ -12,11 +12,12 @@ In order, first match wins:
 
 A reference shaped like ours with a wrong HMAC is a forgery and is recorded as such; a subject
 tag naming somebody else's ticket is ignored and recorded. Neither ever joins a mail to a ticket
-of another customer. Steps 2 and 3 trust the From address, which anyone can write: a mail whose
-authentication failed (DMARC, DKIM or SPF ``fail``) may only be threaded by a signed reference,
-and one that our server did not verify never joins a ticket by its subject tag alone — a ticket
-number is no secret (it is in every subject we send), a Message-ID the customer's own client made
-at least is not guessable.
+of another customer, nor to a ticket of an erased customer (their new mail is a new ticket, not
+text for an anonymised one). Steps 2 and 3 trust the From address, which anyone can write: a mail
+whose authentication failed (DMARC, DKIM or SPF ``fail``) may only be threaded by a signed
+reference, and one that our server did not verify never joins a ticket by its subject tag alone —
+a ticket number is no secret (it is in every subject we send), a Message-ID the customer's own
+client made at least is not guessable.
 """
 
 from __future__ import annotations
@@ -78,6 +79,9 @@ def thread_mail(
                 refused.append(f"forged reference {ref[:120]}: its signature is wrong")
             continue
         found = lookups.ticket(connection, signed.ticket_id)
+        if found is not None and lookups.customer_erased(connection, found["requester_id"]):
+            refused.append(f"reference {ref[:120]} names a ticket whose customer was erased: it starts a new one")
+            continue
         if found is not None:
             return ThreadDecision(found, SIGNED_REFERENCE, f"answers our mail {ref}", refused)
         refused.append(f"reference {ref[:120]} names a ticket that no longer exists")

@@ -234,6 +234,7 @@ def erase(
     from supportdesk.cli.confirm import confirm
     from supportdesk.cli.errors import print_warning
     from supportdesk.cli.writes import apply_one
+    from supportdesk.domain.mutations.privacy import finish_erase
     from supportdesk.domain.write import apply
 
     customer_id, _ = _live(resolve_customer(customer))
@@ -250,11 +251,13 @@ def erase(
         typer.echo(f"would erase {customer_id}: {counts}")
         return
     confirm(f"Erase every personal detail of {customer_id} ({counts})? This cannot be undone.", yes=yes)
-    words = _personal_words(customer_id)
     outcome = apply_one(STATE, "customer.erase", {"customer_id": customer_id})
-    left = _forget_locally(outcome.result, outcome.mutation_id, words)
-    if left:
-        print_warning(f"{left} changes not yet synced still carry this customer's data until the next sync")
+    if not finish_erase(STATE.workspace(), outcome.result.get("files", [])):
+        print_warning("a reader kept the write-ahead log from being folded in; it is folded at the next checkpoint")
+    if outcome.result.get("unsent"):
+        print_warning(
+            f"{outcome.result['unsent']} changes not yet synced still carry this customer's data until the next sync"
+        )
     typer.echo(f"erased {customer_id}: {_counts(outcome.result)}")
 
 
@@ -263,52 +266,3 @@ def _counts(result: dict[str, Any]) -> str:
         f"{result['tickets']} tickets, {result['messages']} messages, {result['identities']} addresses, "
         f"{result['attachments']} attachments"
     )
-
-
-def _personal_words(customer_id: str) -> list[str]:
-    """The names and addresses of the person (all their merged records), lower-cased."""
-    with STATE.workspace().reading() as connection:
-        rows = connection.execute(
-            "SELECT name FROM customer WHERE id = ?1 OR merged_into_id = ?1 UNION ALL "
-            "SELECT value FROM identity WHERE customer_id IN "
-            "(SELECT id FROM customer WHERE id = ?1 OR merged_into_id = ?1)",
-            (customer_id,),
-        ).fetchall()
-    return [row[0].lower() for row in rows if row[0]]
-
-
-def _forget_locally(result: dict[str, Any], erase_mutation_id: int | None, words: list[str]) -> int:
-    """Local bookkeeping after an erasure: delete the attachment files nobody else uses; on a
-    workspace that follows no server, drop the outbox entries about the person (they are never
-    pushed); then fold the write-ahead log into the file so old pages are gone. Returns how many
-    unsynced entries still hold the data."""
-    from contextlib import closing
-
-    from supportdesk.channels.attachments import path_for
-    from supportdesk.store.exports import customer_ticket_ids
-
-    workspace = STATE.workspace()
-    for sha256 in result.get("files", []):
-        path_for(workspace.attachments_dir, sha256).unlink(missing_ok=True)
-    with closing(workspace.connect()) as connection:
-        server, acked = connection.execute("SELECT server_url, last_acked_mutation_id FROM sync_state").fetchone()
-        customer_id = result["customer_id"]
-        ids = {customer_id, *customer_ticket_ids(connection, customer_id)}
-        ids.update(
-            row[0] for row in connection.execute("SELECT id FROM customer WHERE merged_into_id = ?", (customer_id,))
-        )
-        about = []
-        for entry_id, args in connection.execute(
-            "SELECT id, args FROM outbox WHERE id != ?", (erase_mutation_id or 0,)
-        ):
-            text = json.dumps(json.loads(args), ensure_ascii=False).lower()
-            if any(i in text for i in ids) or any(w in text for w in words):
-                about.append(entry_id)
-        left = 0
-        if server is None:
-            connection.execute("PRAGMA secure_delete=ON")
-            connection.executemany("DELETE FROM outbox WHERE id = ?", [(i,) for i in about])
-        else:
-            left = sum(1 for i in about if i > acked)
-        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    return left

@@ -44,9 +44,17 @@ def serve(
     db: DbOpt = None,
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8765,
-    rate: Annotated[float, typer.Option("--rate-limit", min=0, help="Requests/s per token (0: none).")] = 100.0,
-    burst: Annotated[int, typer.Option("--burst", min=1, help="Requests a token may send at once.")] = 400,
-    keepalive: Annotated[float, typer.Option("--keepalive", min=0.1, help="Seconds between SSE keep-alives.")] = 15.0,
+    rate: Annotated[
+        float,
+        typer.Option("--rate-limit", min=0, help="Requests/s per token (0: none).", envvar="SUPPORTDESK_RATE_LIMIT"),
+    ] = 100.0,
+    burst: Annotated[
+        int, typer.Option("--burst", min=1, help="Requests a token may send at once.", envvar="SUPPORTDESK_BURST")
+    ] = 400,
+    keepalive: Annotated[
+        float,
+        typer.Option("--keepalive", min=0.1, help="Seconds between SSE keep-alives.", envvar="SUPPORTDESK_KEEPALIVE"),
+    ] = 15.0,
     smtp_port: Annotated[
         int | None,
         typer.Option("--smtp-port", min=1, max=65535, help="Also receive mail over SMTP on this port ([channels])."),
@@ -67,8 +75,58 @@ def serve(
         float, typer.Option("--outbox-interval", min=0.05, help="Seconds between looks at the outbox.")
     ] = 2.0,
     feedback_limit: Annotated[
-        int, typer.Option("--feedback-limit", min=0, help="Survey requests a minute per address (0: none).")
+        int,
+        typer.Option(
+            "--feedback-limit",
+            min=0,
+            help="Survey requests a minute per address (0: none).",
+            envvar="SUPPORTDESK_FEEDBACK_LIMIT",
+        ),
     ] = 30,
+    auth_failures: Annotated[
+        int,
+        typer.Option(
+            "--auth-failures",
+            min=0,
+            help="Requests with a bad token a minute per client address before it gets 429 (0: no limit).",
+            envvar="SUPPORTDESK_AUTH_FAILURES",
+        ),
+    ] = 30,
+    streams_per_token: Annotated[
+        int,
+        typer.Option(
+            "--streams-per-token",
+            min=0,
+            help="Open event streams (SSE) per token and server process; one more gets 429 (0: no limit).",
+            envvar="SUPPORTDESK_STREAMS_PER_TOKEN",
+        ),
+    ] = 4,
+    header_timeout: Annotated[
+        float,
+        typer.Option(
+            "--header-timeout",
+            min=0,
+            help="Seconds a client may take to send a request's headers (0: no limit).",
+            envvar="SUPPORTDESK_HEADER_TIMEOUT",
+        ),
+    ] = 10.0,
+    body_timeout: Annotated[
+        float,
+        typer.Option(
+            "--body-timeout",
+            min=0,
+            help="Seconds a client may take to send a request's body (0: no limit).",
+            envvar="SUPPORTDESK_BODY_TIMEOUT",
+        ),
+    ] = 120.0,
+    forwarded_allow_ips: Annotated[
+        str,
+        typer.Option(
+            "--forwarded-allow-ips",
+            help="Proxies whose X-Forwarded-For names the client (comma-separated addresses, or '*').",
+            envvar="SUPPORTDESK_FORWARDED_ALLOW_IPS",
+        ),
+    ] = "127.0.0.1",
 ) -> None:
     """Run the team server (FastAPI + uvicorn); GET /v1/health answers when it is ready.
 
@@ -78,10 +136,10 @@ def serve(
     """
     from supportdesk.cli.errors import SERVER, fail
     from supportdesk.config import ConfigError
-    from supportdesk.server.app import ServerConfig
     from supportdesk.server.channels import ListenError, channel_options
     from supportdesk.server.db import DatabaseError
     from supportdesk.server.run import serve as run_server
+    from supportdesk.server.state import ServerConfig
 
     settings = STATE.settings
     try:
@@ -93,13 +151,17 @@ def serve(
             smtp_port=smtp_port,
             interval=outbox_interval,
         )
-        run_server(
-            db,
-            host,
-            port,
-            ServerConfig(rate=rate, burst=burst, keepalive=keepalive, feedback_limit=feedback_limit),
-            channels=channels,
+        config = ServerConfig(
+            rate=rate,
+            burst=burst,
+            keepalive=keepalive,
+            feedback_limit=feedback_limit,
+            auth_failures=auth_failures,
+            streams_per_token=streams_per_token,
+            header_timeout=header_timeout,
+            body_timeout=body_timeout,
         )
+        run_server(db, host, port, config, channels=channels, forwarded_allow_ips=forwarded_allow_ips)
     except ConfigError as error:
         fail(f"{settings.config_file}: {error}")
     except (DatabaseError, ListenError) as error:
@@ -115,6 +177,29 @@ def init(db: DbOpt = None) -> None:
     database = _database(db)
     typer.echo(f"Server database ready ({database.dialect}).")
     database.dispose()
+
+
+@app.command("compact")
+def compact(db: DbOpt = None) -> None:
+    """Rewrite the tables that hold customers' data, so no old row version keeps erased text.
+
+    On PostgreSQL this runs VACUUM FULL over them: each table is locked while it is rewritten, so
+    run it at a quiet hour after erasing customers. On SQLite it runs VACUUM and folds the log.
+    Example: supportdesk server compact --db postgresql://supportdesk@db.internal/supportdesk
+    """
+    from supportdesk.server.erasure import compact as compact_tables
+
+    database = _database(db)
+    try:
+        done = compact_tables(database)
+    finally:
+        database.dispose()
+    what = "every table" if done.tables == ("*",) else f"{len(done.tables)} tables"
+    typer.echo(f"Compacted {what} ({database.dialect}).")
+    if not done.log_folded:
+        from supportdesk.cli.errors import print_warning
+
+        print_warning("a reader kept the write-ahead log from being folded in; run it again when the server is idle")
 
 
 @group_app.command("add")
@@ -192,23 +277,41 @@ def agent_update(
 def token_create(
     agent: Annotated[str, typer.Argument(help="The agent: email, name or id.")],
     name: Annotated[str, typer.Option("--name", help="What the token is for, e.g. 'laptop'.")] = "",
+    expires: Annotated[
+        str | None,
+        typer.Option(
+            "--expires",
+            metavar="LIFETIME|DATE",
+            help="When the token stops working: a lifetime (12h, 90d, 8w, 1y) or a date (2027-01-01, UTC).",
+            show_default=False,
+        ),
+    ] = None,
     db: DbOpt = None,
 ) -> None:
     """Make an API token for an agent. It is printed once; the server keeps only its hash.
 
-    Example: supportdesk server token create dana@example.com --name laptop
+    Example: supportdesk server token create dana@example.com --name laptop --expires 90d
     """
+    from supportdesk.cli.errors import fail
     from supportdesk.server.admin import new_token
+    from supportdesk.server.tokens import TokenError, parse_expiry
 
+    try:
+        expires_at = parse_expiry(expires) if expires is not None else None
+    except TokenError as error:
+        fail(str(error))
     database = _database(db)
-    token_id, token = new_token(database, agent, name)
+    token_id, token = new_token(database, agent, name, expires_at=expires_at)
     typer.echo(token)
-    typer.echo(f"token id {token_id}: store the token now, it is not shown again", err=True)
+    until = f"; it expires at {expires_at:%Y-%m-%d %H:%M} UTC" if expires_at else ""
+    typer.echo(f"token id {token_id}: store the token now, it is not shown again{until}", err=True)
 
 
 @token_app.command("revoke")
 def token_revoke(
-    token_id: Annotated[str | None, typer.Argument(help="The token's id (or a prefix of it).")] = None,
+    token_id: Annotated[
+        str | None, typer.Argument(help="The token's whole id, as 'server token list' shows it.")
+    ] = None,
     agent: Annotated[str | None, typer.Option("--agent", help="Revoke every token of this agent.")] = None,
     db: DbOpt = None,
 ) -> None:
@@ -230,7 +333,7 @@ def token_revoke(
 
 @token_app.command("list")
 def token_list(db: DbOpt = None) -> None:
-    """List tokens (never the tokens themselves).
+    """List tokens (never the tokens themselves) with their last use, expiry and revocation.
 
     Example: supportdesk server token list --db postgresql://supportdesk@db.internal/supportdesk
     """
@@ -240,7 +343,7 @@ def token_list(db: DbOpt = None) -> None:
     database = _database(db)
     emit_records(
         list_tokens(database),
-        ["id", "agent", "name", "created_at", "last_used_at", "revoked_at"],
+        ["id", "agent", "name", "created_at", "last_used_at", "expires_at", "revoked_at"],
         Format.PLAIN,
     )
 

@@ -6,6 +6,8 @@ client through the change log; tokens are server-only rows.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import text
 
 from supportdesk.domain.context import SYSTEM
@@ -69,28 +71,44 @@ def update_agent(
     return [str(name) for name in result["changed"]]
 
 
-def new_token(database: ServerDatabase, agent_ref: str, name: str = "") -> tuple[str, str]:
-    """``(token id, token)`` for an agent; the token is shown once and stored only hashed."""
+def new_token(
+    database: ServerDatabase, agent_ref: str, name: str = "", *, expires_at: datetime | None = None
+) -> tuple[str, str]:
+    """``(token id, token)`` for an agent; the token is shown once and stored only hashed.
+    ``expires_at`` (see :func:`supportdesk.server.tokens.parse_expiry`) ends it by itself."""
     agent = agent_id(database, agent_ref)
     with database.engine.connect() as connection, connection.begin():
-        return create_token(connection, agent, name)
+        return create_token(connection, agent, name, expires_at=expires_at)
 
 
 def revoke_tokens(database: ServerDatabase, *, token_id: str | None = None, agent_ref: str | None = None) -> int:
+    """Revoke the token whose id is exactly ``token_id``, or every token of an agent."""
     agent = agent_id(database, agent_ref) if agent_ref else None
     with database.engine.connect() as connection, connection.begin():
         return revoke(connection, token_id=token_id, agent_id=agent)
 
 
 def list_tokens(database: ServerDatabase) -> list[dict[str, object]]:
+    """Every token (never the token itself) with its agent, use, expiry and revocation."""
+    from sqlalchemy import select
+
+    from supportdesk.domain.tx import table
+
+    tokens, agents = table("api_token"), table("agent")
+    query = (
+        select(
+            tokens.c.id,
+            agents.c.email,
+            tokens.c.name,
+            tokens.c.created_at,
+            tokens.c.last_used_at,
+            tokens.c.expires_at,
+            tokens.c.revoked_at,
+        )
+        .join_from(tokens, agents, agents.c.id == tokens.c.agent_id)
+        .order_by(tokens.c.created_at, tokens.c.id)
+    )
     with database.engine.connect() as connection:
-        rows = connection.execute(
-            text(
-                "SELECT t.id, a.email, t.name, t.created_at, t.last_used_at, t.revoked_at FROM api_token t "
-                "JOIN agent a ON a.id = t.agent_id ORDER BY t.created_at"
-            )
-        ).all()
-    return [
-        {"id": r[0], "agent": r[1], "name": r[2], "created_at": r[3], "last_used_at": r[4], "revoked_at": r[5]}
-        for r in rows
-    ]
+        rows = connection.execute(query).all()
+    names = ("id", "agent", "name", "created_at", "last_used_at", "expires_at", "revoked_at")
+    return [dict(zip(names, row, strict=True)) for row in rows]

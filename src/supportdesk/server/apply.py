@@ -8,7 +8,7 @@ applies twice. A mutation a rule refuses still consumes its id and returns its e
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -19,10 +19,13 @@ from supportdesk.domain.catalog import get
 from supportdesk.domain.context import Actor, MutationContext
 from supportdesk.domain.errors import Conflict, DomainError, ValidationFailed
 from supportdesk.domain.write import run_one, validate_args
+from supportdesk.protocol import MutationIn, MutationOutcome
 from supportdesk.server.changes import Record, records_for, take_seq, write_records
+from supportdesk.server.erasure import after_erase
+from supportdesk.server.errors import ApiError
+from supportdesk.server.trust import pushed_args
 from supportdesk.store.ids import uuid7
 from supportdesk.store.times import utcnow
-from supportdesk.sync.wire import MutationIn, MutationOutcome
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -32,27 +35,9 @@ if TYPE_CHECKING:
 Poke = Callable[[int], None]
 
 
-class ApiError(Exception):
-    """A request the server refuses as a whole, answered with ``status`` and a JSON error."""
-
-    def __init__(self, status: int, code: str, message: str, *, field: str | None = None, **extra: Any) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.field = field
-        self.extra = extra
-
-    def body(self) -> dict[str, Any]:
-        error: dict[str, Any] = {"code": self.code, "message": self.message}
-        if self.field:
-            error["field"] = self.field
-        error.update(self.extra)
-        return {"error": error}
-
-
 @dataclass
 class Applied:
+    name: str = ""
     result: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     records: list[Record] = field(default_factory=list)
@@ -87,6 +72,7 @@ def _run_once(connection: Connection, actor: Actor, name: str, args: dict[str, A
         context = MutationContext(actor=actor, mode="server", authority=True, mutation_ref=ref)
         result, tx = run_one(connection, spec, parsed, context)
         applied = Applied(
+            name=name,
             result=result,
             warnings=list(context.warnings),
             records=records_for(connection, tx),
@@ -107,15 +93,29 @@ def _run_once(connection: Connection, actor: Actor, name: str, args: dict[str, A
         return Applied(error=ValidationFailed(f"{name}: {reason}", field="args"))
 
 
-#: Called inside every server write transaction whose mutation succeeded, before the seq is taken:
-#: other packages add work that must commit with the write (the channels queue outbound replies).
-AFTER_WRITE: list[Callable[[Connection, Applied], None]] = []
+AfterWrite = Callable[["Connection", Applied], None]
+"""Work that must commit with a write: called inside its transaction when its mutation succeeded,
+before the seq is taken (the channels queue the replies it added). Hooks belong to one app
+(``ServerState.after_write``); a write made outside a running server has none."""
 
 
-def _finish(connection: Connection, applied: Applied) -> int:
+AfterCommit = Callable[["ServerDatabase", Applied], None]
+"""Work that must not happen when the write rolls back, run after its transaction committed
+(and only when its mutation succeeded): an erasure's attachment files (the channels' hook,
+``ServerState.after_commit``). :func:`supportdesk.server.erasure.after_erase` (folding a SQLite
+server's write-ahead log after an erasure) runs after every write, app or not."""
+
+
+def _after_commit(database: ServerDatabase, applied: Applied, after_commit: Sequence[AfterCommit]) -> None:
+    if applied.error is None:
+        for hook in (after_erase, *after_commit):
+            hook(database, applied)
+
+
+def _finish(connection: Connection, applied: Applied, after_write: Sequence[AfterWrite]) -> int:
     """Run the after-write hooks, then take the seqs and write the records (last before commit)."""
     if applied.error is None:
-        for hook in AFTER_WRITE:
+        for hook in after_write:
             hook(connection, applied)
     if not applied.records:
         return 0
@@ -158,8 +158,21 @@ def stored_outcome(connection: Connection, client_id: str, mutation_id: int) -> 
     return MutationOutcome(**{**stored, "id": mutation_id, "replayed": True})
 
 
-def apply_pushed(database: ServerDatabase, actor: Actor, client_id: str, mutation: MutationIn) -> MutationOutcome:
-    """Apply one pushed mutation exactly once (see the module docstring)."""
+def apply_pushed(
+    database: ServerDatabase,
+    actor: Actor,
+    client_id: str,
+    mutation: MutationIn,
+    *,
+    after_write: Sequence[AfterWrite] = (),
+    after_commit: Sequence[AfterCommit] = (),
+) -> MutationOutcome:
+    """Apply one pushed mutation exactly once (see the module docstring).
+
+    What a client may not claim (that a customer wrote a message, what a channel recorded about
+    it) is taken out of its arguments or refused first (:func:`supportdesk.server.trust.pushed_args`);
+    a refusal consumes the id like any rule's.
+    """
     from sqlalchemy import insert
 
     from supportdesk.domain.tx import table
@@ -176,12 +189,16 @@ def apply_pushed(database: ServerDatabase, actor: Actor, client_id: str, mutatio
                 field="mutations.id",
                 expected=last + 1,
             )
-        applied = run_mutation(connection, actor, mutation.name, mutation.args, f"{client_id}:{mutation.id}")
+        args, refusal = pushed_args(actor, mutation.name, mutation.args)
+        if refusal is not None:
+            applied = Applied(error=refusal)
+        else:
+            applied = run_mutation(connection, actor, mutation.name, args, f"{client_id}:{mutation.id}")
         connection.execute(
             text("UPDATE sync_client SET last_mutation_id = :m, updated_at = :now WHERE client_id = :c"),
             {"m": mutation.id, "now": utcnow(), "c": client_id},
         )
-        seq = _finish(connection, applied)
+        seq = _finish(connection, applied, after_write)
         outcome = MutationOutcome(
             id=mutation.id,
             ok=applied.error is None,
@@ -198,6 +215,7 @@ def apply_pushed(database: ServerDatabase, actor: Actor, client_id: str, mutatio
                 at=utcnow(),
             )
         )
+    _after_commit(database, applied, after_commit)
     return outcome
 
 
@@ -208,17 +226,21 @@ def apply_as(
     args: dict[str, Any],
     *,
     poke: Poke | None = None,
+    after_write: Sequence[AfterWrite] = (),
+    after_commit: Sequence[AfterCommit] = (),
 ) -> tuple[dict[str, Any], list[str]]:
     """Apply a mutation the server makes itself (an inbound email, a webhook, an admin command).
 
     Returns the mutator's result and warnings; raises the :class:`DomainError` when a rule
-    refuses it. ``poke`` (``ServerEvents.poke`` of a running server) wakes the clients.
+    refuses it. ``poke`` (``ServerEvents.poke`` of a running server) wakes the clients; a running
+    server passes its ``after_write`` hooks (``ServerState.apply_as`` does both).
     """
     with database.engine.connect() as connection, connection.begin():
         applied = run_mutation(connection, actor, name, args, f"server:{uuid7()}")
         if applied.error is not None:
             raise applied.error
-        seq = _finish(connection, applied)
+        seq = _finish(connection, applied, after_write)
+    _after_commit(database, applied, after_commit)
     if seq and poke is not None:
         poke(seq)
     return applied.result, applied.warnings

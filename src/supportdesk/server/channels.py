@@ -12,7 +12,9 @@ With a ``[channels]`` table in the config file, ``supportdesk serve``
 - queues, inside the transaction of every write it applies, the public replies that write added
   (:meth:`ServerChannels.after_write`), so a reply is queued exactly when it exists, once.
 
-Without the table the endpoints answer 404 and nothing else changes.
+:func:`install` plugs all of this into one app: its router, its worker and its after-write hook
+go to that app's state, nowhere else. Without the table the endpoints answer 404 and nothing else
+changes.
 """
 
 # No ``from __future__ import annotations`` here: FastAPI reads the endpoints' annotations.
@@ -22,12 +24,11 @@ import hmac
 import logging
 import socket
 from collections.abc import Callable
-from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
@@ -38,9 +39,15 @@ from supportdesk.channels.service import ChannelService
 from supportdesk.channels.settings import ChannelSettings
 from supportdesk.config import ConfigError
 from supportdesk.domain.context import SYSTEM
-from supportdesk.server.app import ORJSONResponse, ServerState, authenticate
-from supportdesk.server.apply import AFTER_WRITE, ApiError, Applied, apply_as
-from supportdesk.server.db import normalize_url
+from supportdesk.domain.mutations.privacy import ERASE
+from supportdesk.server.apply import Applied
+from supportdesk.server.auth import current_actor
+from supportdesk.server.db import ServerDatabase, normalize_url
+from supportdesk.server.erasure import remove_unused_files
+from supportdesk.server.errors import ApiError
+from supportdesk.server.handlers import ORJSONResponse
+from supportdesk.server.state import ServerState, server_state
+from supportdesk.store.private_files import private_dir
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +132,7 @@ def channel_error(error: ChannelError) -> Response:
 
 
 class ServerChannels:
-    """The channels of one server process: its router, its worker and its after-write hook."""
+    """The channels of one server app: its service, its worker and its after-write hook."""
 
     def __init__(self, options: ChannelOptions | None) -> None:
         self.options = options
@@ -139,7 +146,7 @@ class ServerChannels:
         if self.service is None:
 
             def apply(name: str, args: dict[str, Any]) -> dict[str, Any]:
-                return apply_as(state.database, SYSTEM, name, args, poke=state.events.poke)[0]
+                return state.apply_as(SYSTEM, name, args)[0]
 
             self.service = ChannelService(state.database.engine, apply, self.options.settings)
         return self.service
@@ -168,78 +175,103 @@ class ServerChannels:
         except Exception:
             log.exception("queueing the replies among messages %s failed; they will not be sent", messages)
 
+    def after_commit(self, database: ServerDatabase, applied: Applied) -> None:
+        """After an erasure commits: remove the attachment files no row names any more."""
+        if applied.name != ERASE or self.options is None:
+            return
+        try:
+            remove_unused_files(database, self.options.settings.attachments_dir, applied.result.get("files", []))
+        except (OSError, SQLAlchemyError):
+            log.exception("removing the files of an erasure failed; 'supportdesk server compact' does not retry it")
+
     def worker(self, state: ServerState) -> Callable[[], None]:
-        """Start the hook, the SMTP listener and the outbox worker; returns what stops them."""
+        """Start the SMTP listener and the outbox worker; returns what stops them."""
         if self.options is None:
             return lambda: None
         service = self._service(state)
-        AFTER_WRITE.append(self.after_write)
-        try:
-            service.start(
-                smtp_host=self.options.smtp_host, smtp_port=self.options.smtp_port, interval=self.options.interval
-            )
-        except BaseException:
-            AFTER_WRITE.remove(self.after_write)
-            raise
+        service.start(
+            smtp_host=self.options.smtp_host, smtp_port=self.options.smtp_port, interval=self.options.interval
+        )
+        return service.stop
 
-        def stop() -> None:
-            service.stop()
-            with suppress(ValueError):
-                AFTER_WRITE.remove(self.after_write)
 
-        return stop
+def install(app: FastAPI, options: ChannelOptions | None) -> ServerChannels:
+    """Plug the channels into ``app``: the endpoints, and — when ``[channels]`` is configured —
+    the after-write and after-commit hooks, the worker, the inbound mail's body limit and a private attachments
+    folder (0700)."""
+    state: ServerState = app.state.server
+    channels = ServerChannels(options)
+    state.extensions["channels"] = channels
+    app.include_router(router)
+    if options is not None:
+        private_dir(options.settings.attachments_dir)
+        state.config.max_body_by_path[EMAIL_PATH] = options.settings.limits.max_bytes
+        state.after_write.append(channels.after_write)
+        state.after_commit.append(channels.after_commit)
+        state.workers.append(channels.worker)
+    return channels
 
-    def router(self, state: ServerState) -> APIRouter:
-        api = APIRouter(prefix="/v1/channels", tags=["channels"])
-        current_actor = authenticate(state)
 
-        def mail_poster(request: Request) -> ChannelService:
-            """The service, for an admin's token or ``[channels] email_token`` (nobody else)."""
-            service = self._service(state)
-            assert self.options is not None
-            header = request.headers.get("authorization", "")
-            scheme, _, token = header.partition(" ")
-            expected = self.options.email_token
-            if expected and scheme.lower() == "bearer" and _same_secret(token.strip(), expected):
-                return service
-            if not current_actor(request).is_admin:
-                raise ApiError(403, "forbidden", "only an admin's token or the [channels] email_token may post mail")
-            return service
+def _channels(request: Request) -> ChannelService:
+    """The channels' service of the app serving ``request`` (404 when not configured)."""
+    state = server_state(request)
+    channels = state.extensions.get("channels")
+    if not isinstance(channels, ServerChannels):
+        raise ApiError(404, "not_configured", "the channels are not configured on this server")
+    return channels._service(state)
 
-        @api.post("/email")
-        async def email(
-            request: Request,
-            service: Annotated[ChannelService, Depends(mail_poster)],
-            recipient: Annotated[list[str], Query(max_length=50, description="Envelope recipients.")] = [],  # noqa: B006
-            sender: Annotated[str | None, Query(max_length=320, description="The envelope sender.")] = None,
-        ) -> Any:
-            """Ingest one raw RFC 822 mail (the body, as received); answers what became of it.
 
-            An MTA pipe passes the envelope: ``?sender=…&recipient=…`` (the recipient routes the
-            ticket, as over SMTP); without it the To, Cc and Delivered-To headers do.
-            """
-            raw = await request.body()
-            try:
-                outcome = await run_in_threadpool(
-                    lambda: service.mail.ingest(raw, envelope_sender=sender, recipients=recipient or None)
-                )
-            except ChannelError as error:
-                return channel_error(error)
-            return outcome.as_dict()
+router = APIRouter(prefix="/v1/channels", tags=["channels"])
 
-        @api.post("/{channel}")
-        async def webhook(channel: str, request: Request) -> Any:
-            """A signed webhook of a registered channel: chat, webform, social, sms …
 
-            Signed with the channel's secret (X-Supportdesk-Timestamp and X-Supportdesk-Signature);
-            an unknown channel is a 422 naming ``channel``.
-            """
-            service = self._service(state)
-            raw = await request.body()
-            try:
-                outcome = await run_in_threadpool(service.webhooks.handle, channel, raw, request.headers)
-            except ChannelError as error:
-                return channel_error(error)
-            return outcome.as_dict()
+def mail_poster(request: Request) -> ChannelService:
+    """The service, for an admin's token or ``[channels] email_token`` (nobody else)."""
+    service = _channels(request)
+    channels = server_state(request).extensions["channels"]
+    assert channels.options is not None
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    expected = channels.options.email_token
+    if expected and scheme.lower() == "bearer" and _same_secret(token.strip(), expected):
+        return service
+    if not current_actor(request).is_admin:
+        raise ApiError(403, "forbidden", "only an admin's token or the [channels] email_token may post mail")
+    return service
 
-        return api
+
+@router.post("/email")
+async def email(
+    request: Request,
+    service: Annotated[ChannelService, Depends(mail_poster)],
+    recipient: Annotated[list[str], Query(max_length=50, description="Envelope recipients.")] = [],  # noqa: B006
+    sender: Annotated[str | None, Query(max_length=320, description="The envelope sender.")] = None,
+) -> Any:
+    """Ingest one raw RFC 822 mail (the body, as received); answers what became of it.
+
+    An MTA pipe passes the envelope: ``?sender=…&recipient=…`` (the recipient routes the
+    ticket, as over SMTP); without it the To, Cc and Delivered-To headers do.
+    """
+    raw = await request.body()
+    try:
+        outcome = await run_in_threadpool(
+            lambda: service.mail.ingest(raw, envelope_sender=sender, recipients=recipient or None)
+        )
+    except ChannelError as error:
+        return channel_error(error)
+    return outcome.as_dict()
+
+
+@router.post("/{channel}")
+async def webhook(channel: str, request: Request) -> Any:
+    """A signed webhook of a registered channel: chat, webform, social, sms …
+
+    Signed with the channel's secret (X-Supportdesk-Timestamp and X-Supportdesk-Signature);
+    an unknown channel is a 422 naming ``channel``.
+    """
+    service = _channels(request)
+    raw = await request.body()
+    try:
+        outcome = await run_in_threadpool(service.webhooks.handle, channel, raw, request.headers)
+    except ChannelError as error:
+        return channel_error(error)
+    return outcome.as_dict()

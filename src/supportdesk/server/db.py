@@ -1,14 +1,14 @@
 """The server's database: a SQLite file by default, PostgreSQL when given a ``postgresql://`` URL.
 
 Both run the same Alembic migrations and the same store models; PostgreSQL is reached with
-psycopg 3.
+psycopg 3. A SQLite file is its owner's only (0600, and so its ``-wal`` and ``-shm``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -58,15 +58,25 @@ class ServerDatabase:
             self.read_engine.dispose()
 
 
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL (None for PostgreSQL or an in-memory database)."""
+    if not url.startswith("sqlite:///") or url.endswith(":memory:"):
+        return None
+    return Path(url.removeprefix("sqlite:///"))
+
+
 def _sqlite_read_engine(url: str) -> Engine:
     import sqlite3
-    from typing import Any
 
     from sqlalchemy import create_engine, event
 
     from supportdesk.store.engine import BUSY_TIMEOUT_MS, configure_sqlite
 
-    engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False})
+    engine = create_engine(
+        url,
+        connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+        hide_parameters=True,
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
@@ -88,7 +98,18 @@ def open_database(db: str | Path | None, *, migrate: bool = True, pool_size: int
     from supportdesk.store.engine import create_engine
 
     url = normalize_url(db)
-    kwargs = {"pool_size": pool_size, "max_overflow": pool_size} if url.startswith("postgresql") else {}
+    path = sqlite_path(url)
+    if path is not None:
+        from supportdesk.store.private_files import private_database
+
+        try:
+            private_database(path)
+        except OSError as error:
+            raise DatabaseError(f"cannot open the server database {path}: {error.strerror or error}") from None
+    # Parameters never appear in a database error's text: they may be customers' words.
+    kwargs: dict[str, Any] = {"hide_parameters": True}
+    if url.startswith("postgresql"):
+        kwargs.update(pool_size=pool_size, max_overflow=pool_size)
     engine = create_engine(url, **kwargs)
     read_engine = engine if url.startswith("postgresql") else _sqlite_read_engine(url)
     database = ServerDatabase(url, engine, read_engine)

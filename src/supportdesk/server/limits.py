@@ -1,4 +1,5 @@
-"""Limits every request obeys: body size (413) and a request rate per token (429)."""
+"""Limits every request obeys: body size (413), a request rate per token and a rate of failed
+sign-ins per client address (429)."""
 
 from __future__ import annotations
 
@@ -87,13 +88,20 @@ class BodyLimit:
 
 
 class RateLimiter:
-    """A token bucket per API token: ``rate`` requests a second, bursts up to ``burst``."""
+    """A token bucket per key (an API token, a client address): ``rate`` a second, bursts up to
+    ``burst``. Keys whose bucket is full again are forgotten once there are more than
+    ``max_keys``, so a flood of new addresses cannot grow the table without bound."""
 
-    def __init__(self, rate: float, burst: int) -> None:
+    def __init__(self, rate: float, burst: int, *, max_keys: int = 10_000) -> None:
         self.rate = rate
         self.burst = burst
+        self.max_keys = max_keys
         self._buckets: dict[str, tuple[float, float]] = {}
         self._lock = threading.Lock()
+
+    def _level(self, key: str, now: float) -> float:
+        tokens, stamp = self._buckets.get(key, (float(self.burst), now))
+        return min(float(self.burst), tokens + (now - stamp) * self.rate)
 
     def take(self, key: str) -> float:
         """0 when the request may go ahead, else the seconds to wait before retrying."""
@@ -101,13 +109,34 @@ class RateLimiter:
             return 0.0
         now = time.monotonic()
         with self._lock:
-            tokens, stamp = self._buckets.get(key, (float(self.burst), now))
-            tokens = min(float(self.burst), tokens + (now - stamp) * self.rate)
+            tokens = self._level(key, now)
             if tokens >= 1.0:
                 self._buckets[key] = (tokens - 1.0, now)
+                self._prune(now)
                 return 0.0
             self._buckets[key] = (tokens, now)
             return (1.0 - tokens) / self.rate
+
+    def wait(self, key: str) -> float:
+        """The seconds until ``key`` may go ahead again (0: now), without taking anything."""
+        if self.rate <= 0:
+            return 0.0
+        now = time.monotonic()
+        with self._lock:
+            if key not in self._buckets:
+                return 0.0
+            tokens = self._level(key, now)
+        return 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.rate
+
+    def _prune(self, now: float) -> None:
+        if len(self._buckets) <= self.max_keys:
+            return
+        for key in [k for k in self._buckets if self._level(k, now) >= self.burst]:
+            del self._buckets[key]
+        if len(self._buckets) > self.max_keys:
+            by_age = sorted(self._buckets, key=lambda k: self._buckets[k][1])
+            for key in by_age[: len(by_age) - self.max_keys // 2]:
+                del self._buckets[key]
 
 
 def retry_after(seconds: float) -> str:

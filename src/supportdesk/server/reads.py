@@ -14,10 +14,10 @@ from sqlalchemy import select, text
 
 from supportdesk.domain.context import Actor
 from supportdesk.domain.tx import table as sa_table
+from supportdesk.protocol import Change, PullResponse, RowKey, RowState
 from supportdesk.server.changes import read_row
 from supportdesk.server.visibility import record_visible, sees_ticket, ticket_condition, visibility_scope
 from supportdesk.sync.rows import TABLE_ORDER, TICKET_ROWS, TICKET_SCOPED, spec, wire_value
-from supportdesk.sync.wire import Change, PullResponse, RowKey, RowState
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection

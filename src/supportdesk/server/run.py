@@ -1,11 +1,17 @@
-"""``supportdesk serve``: open the database, build the app, run uvicorn until stopped."""
+"""``supportdesk serve``: open the database, build the app, plug the channels in, run uvicorn.
+
+uvicorn reads requests through :mod:`supportdesk.server.timeouts` (deadlines for headers and
+bodies) and trusts ``X-Forwarded-For`` only from ``forwarded_allow_ips``, so the client address
+that limits and throttles count is the real one behind a proxy and cannot be forged around one.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from supportdesk.server.app import ROUTERS, WORKERS, ServerConfig, create_app
+from supportdesk.server.app import create_app
 from supportdesk.server.db import open_database
+from supportdesk.server.state import ServerConfig
 
 if TYPE_CHECKING:
     from supportdesk.server.channels import ChannelOptions
@@ -19,19 +25,29 @@ def serve(
     *,
     channels: ChannelOptions | None = None,
     log_level: str = "info",
+    forwarded_allow_ips: str = "127.0.0.1",
 ) -> None:
     """Serve until stopped; ``channels`` (from ``[channels]``) adds mail, webhooks and delivery."""
     import uvicorn
 
-    from supportdesk.server.channels import EMAIL_PATH, ServerChannels
+    from supportdesk.server import channels as channel_routes
+    from supportdesk.server.timeouts import protocol_with_deadlines
 
     config = config or ServerConfig()
-    if channels is not None:
-        config.max_body_by_path[EMAIL_PATH] = channels.settings.limits.max_bytes
-    plugged = ServerChannels(channels)
     database = open_database(db)
-    app = create_app(database, config, routers=[*ROUTERS, plugged.router], workers=[*WORKERS, plugged.worker])
+    app = create_app(database, config)
+    channel_routes.install(app, channels)
     try:
-        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False, timeout_graceful_shutdown=3)
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            log_level=log_level,
+            access_log=False,
+            timeout_graceful_shutdown=3,
+            http=protocol_with_deadlines(config.header_timeout, config.body_timeout),
+            proxy_headers=True,
+            forwarded_allow_ips=forwarded_allow_ips,
+        )
     finally:
         database.dispose()

@@ -429,6 +429,8 @@ class ApiToken(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     last_used_at: datetime | None = None
     revoked_at: datetime | None = None
+    #: After this instant the token is refused (None: it works until revoked).
+    expires_at: datetime | None = None
 
 
 #: Tables whose rows are shared data (synced from the server); the rest are local or server-only.

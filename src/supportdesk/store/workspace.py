@@ -58,18 +58,34 @@ class Workspace:
             raise WorkspaceError(f"{workspace.db_path} is not a supportdesk workspace: {error}") from None
         if revision != HEAD_REVISION:
             workspace._migrate(revision, existed=exists)
+        else:
+            workspace._keep_private()
         return workspace
+
+    def _keep_private(self) -> None:
+        """The database (and its -wal, -shm) 0600 and the attachments folder 0700: customers'
+        mail is for this account only (see :mod:`supportdesk.store.files`)."""
+        from supportdesk.store.private_files import private_database, private_dir
+
+        try:
+            private_database(self.db_path)
+            private_dir(self.attachments_dir)
+        except OSError as error:
+            raise WorkspaceError(f"cannot protect {self.root}: {error.strerror or error}") from None
 
     def _migrate(self, revision: str | None, *, existed: bool) -> None:
         from supportdesk.store.migrate import backup_sqlite, upgrade
 
         try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            self.attachments_dir.mkdir(exist_ok=True)
+            self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as error:
             raise WorkspaceError(f"cannot create {self.root}: {error.strerror}") from None
+        self._keep_private()
         if existed and revision is not None:
             self.backup_path = backup_sqlite(self.db_path, revision)
+            from supportdesk.store.private_files import private_database
+
+            private_database(self.backup_path)
             self.upgraded_from = revision
         upgrade(self.engine)
         with closing(self.connect()) as connection:

@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import orjson
 
+from supportdesk import protocol
 from supportdesk.errors import SupportdeskError
-from supportdesk.sync import wire
 
 
 class SyncError(SupportdeskError):
@@ -89,19 +89,19 @@ class ServerClient:
         result: dict[str, Any] = self._json("GET", "/v1/me")
         return result
 
-    def push(self, client_id: str, mutations: list[dict[str, Any]]) -> wire.PushResponse:
-        body = {"client_id": client_id, "schema_version": wire.SCHEMA_VERSION, "mutations": mutations}
-        return wire.PushResponse.model_validate(self._json("POST", "/v1/push", json=body))
+    def push(self, client_id: str, mutations: list[dict[str, Any]]) -> protocol.PushResponse:
+        body = {"client_id": client_id, "schema_version": protocol.SCHEMA_VERSION, "mutations": mutations}
+        return protocol.PushResponse.model_validate(self._json("POST", "/v1/push", json=body))
 
-    def pull(self, cursor: int, client_id: str, limit: int = wire.DEFAULT_PAGE) -> wire.PullResponse:
+    def pull(self, cursor: int, client_id: str, limit: int = protocol.DEFAULT_PAGE) -> protocol.PullResponse:
         params = {"cursor": cursor, "limit": limit, "client_id": client_id}
-        return wire.PullResponse.model_validate(self._json("GET", "/v1/pull", params=params))
+        return protocol.PullResponse.model_validate(self._json("GET", "/v1/pull", params=params))
 
-    def rows(self, keys: list[tuple[str, list[Any]]]) -> list[wire.RowState]:
-        states: list[wire.RowState] = []
-        for start in range(0, len(keys), wire.MAX_ROW_KEYS):
-            chunk = [{"table": table, "key": key} for table, key in keys[start : start + wire.MAX_ROW_KEYS]]
-            response = wire.RowsResponse.model_validate(self._json("POST", "/v1/rows", json={"keys": chunk}))
+    def rows(self, keys: list[tuple[str, list[Any]]]) -> list[protocol.RowState]:
+        states: list[protocol.RowState] = []
+        for start in range(0, len(keys), protocol.MAX_ROW_KEYS):
+            chunk = [{"table": table, "key": key} for table, key in keys[start : start + protocol.MAX_ROW_KEYS]]
+            response = protocol.RowsResponse.model_validate(self._json("POST", "/v1/rows", json={"keys": chunk}))
             states.extend(response.rows)
         return states
 
@@ -158,7 +158,7 @@ def check(response: httpx.Response, url: str) -> None:
         error = orjson.loads(response.content).get("error") or {}
     except (orjson.JSONDecodeError, AttributeError):
         error = {}
-    if response.status_code in (401, 403) and error.get("code") in ("unauthenticated", None):
+    if response.status_code == 401 or (response.status_code == 403 and error.get("code") in ("unauthenticated", None)):
         raise AuthFailed(f"{url} refused the token: {error.get('message', 'unauthorized')}; run 'supportdesk login'")
     if response.status_code == 429:
         raise Offline(f"{url} asks to slow down (retry after {response.headers.get('Retry-After', '?')} s)")

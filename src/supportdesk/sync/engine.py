@@ -8,11 +8,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from supportdesk.protocol import MAX_BATCH, Change
 from supportdesk.sync import local
 from supportdesk.sync.client import ServerClient, ServerRefused, SyncError
 from supportdesk.sync.rebase import StaleRebase, change_keys, keys_json, outbox_max, rebase
 from supportdesk.sync.rows import TABLE_ORDER
-from supportdesk.sync.wire import MAX_BATCH, Change
 
 if TYPE_CHECKING:
     from supportdesk.store.workspace import Workspace

@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -76,7 +75,7 @@ class SyncStatus:
         return " · ".join(parts)
 
     def viewers(self, ticket_id: str, *, exclude: str | None = None) -> list[Viewer]:
-        now = time.time()
+        now = utcnow().timestamp()
         return [
             v for v in self.presence if v.ticket_id == ticket_id and v.agent_id != exclude and now - v.at < PRESENCE_TTL
         ]

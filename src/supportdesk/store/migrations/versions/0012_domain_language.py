@@ -3,8 +3,8 @@
 A field of the ticket field table (``store.ticket_fields``) changed with ``ticket.set_field``;
 empty until an agent (or, later, triage) sets it.
 
-Revision ID: 0010_domain_language
-Revises: 0009_assist_vectors
+Revision ID: 0012_domain_language
+Revises: 0011_server_token_expiry
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0010_domain_language"
-down_revision: str | None = "0009_assist_vectors"
+revision: str = "0012_domain_language"
+down_revision: str | None = "0011_server_token_expiry"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

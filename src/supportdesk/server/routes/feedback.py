@@ -28,10 +28,12 @@ from starlette.concurrency import run_in_threadpool
 from supportdesk.domain import feedback
 from supportdesk.domain.context import SYSTEM
 from supportdesk.domain.errors import DomainError
-from supportdesk.server.app import ORJSONResponse, ServerState, error_response
-from supportdesk.server.apply import ApiError, apply_as
-from supportdesk.server.limits import RateLimiter, retry_after
+from supportdesk.server.auth import client_address
+from supportdesk.server.errors import ApiError
+from supportdesk.server.handlers import ORJSONResponse, error_response
+from supportdesk.server.limits import retry_after
 from supportdesk.server.reads import snapshot
+from supportdesk.server.state import ServerState, State
 
 MAX_ANSWER_BYTES = 16 * 1024
 #: Error codes of the write path and the status each is answered with here (the rest: 422).
@@ -67,58 +69,53 @@ QUESTIONS = {
 }
 
 
-def router(state: ServerState) -> APIRouter:
-    api = APIRouter(prefix="/v1/feedback", tags=["feedback"])
-    per_minute = state.config.feedback_limit
-    limiter = RateLimiter(per_minute / 60.0, max(1, per_minute))
+router = APIRouter(prefix="/v1/feedback", tags=["feedback"])
 
-    def admit(request: Request) -> None:
-        address = request.client.host if request.client else "unknown"
-        wait = limiter.take(address)
-        if wait > 0:
-            message = "too many survey requests from this address: try again later"
-            raise ApiError(429, "rate_limited", message, retry_after=wait)
-
-    @api.get("/{token}", summary="The questions of a survey")
-    def show(token: Token, request: Request) -> Response:
-        """The survey's questions: an HTML form for a browser, JSON for anything else."""
-        browser = "text/html" in request.headers.get("accept", "")
-        try:
-            admit(request)
-            number = _waiting_survey(state, token)
-        except ApiError as error:
-            return _refusal(error, browser)
-        if browser:
-            return HTMLResponse(_form_page(number), headers=PAGE_HEADERS)
-        return ORJSONResponse({"ticket": number, "questions": QUESTIONS})
-
-    @api.post(
-        "/{token}",
-        summary="Answer a survey",
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {"schema": SurveyAnswer.model_json_schema()},
-                    "application/x-www-form-urlencoded": {"schema": SurveyAnswer.model_json_schema()},
-                },
-            }
+ANSWER_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": SurveyAnswer.model_json_schema()},
+            "application/x-www-form-urlencoded": {"schema": SurveyAnswer.model_json_schema()},
         },
-    )
-    async def answer(token: Token, request: Request) -> Response:
-        """Record the customer's ratings (CSAT, CES, NPS) and comment; a link answers once."""
-        form = request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded")
-        try:
-            admit(request)
-            rating = _parse_answer(await _read_body(request), form)
-            await run_in_threadpool(_record, state, token, rating)
-        except ApiError as error:
-            return _refusal(error, form)
-        if form:
-            return HTMLResponse(_page("Thank you", "<p>Your answer was recorded.</p>"), headers=PAGE_HEADERS)
-        return ORJSONResponse({"recorded": True})
+    }
+}
 
-    return api
+
+def _admit(state: ServerState, request: Request) -> None:
+    wait = state.feedback_limiter.take(client_address(request))
+    if wait > 0:
+        message = "too many survey requests from this address: try again later"
+        raise ApiError(429, "rate_limited", message, retry_after=wait)
+
+
+@router.get("/{token}", summary="The questions of a survey")
+def show(token: Token, request: Request, state: State) -> Response:
+    """The survey's questions: an HTML form for a browser, JSON for anything else."""
+    browser = "text/html" in request.headers.get("accept", "")
+    try:
+        _admit(state, request)
+        number = _waiting_survey(state, token)
+    except ApiError as error:
+        return _refusal(error, browser)
+    if browser:
+        return HTMLResponse(_form_page(number), headers=PAGE_HEADERS)
+    return ORJSONResponse({"ticket": number, "questions": QUESTIONS})
+
+
+@router.post("/{token}", summary="Answer a survey", openapi_extra=ANSWER_BODY)
+async def answer(token: Token, request: Request, state: State) -> Response:
+    """Record the customer's ratings (CSAT, CES, NPS) and comment; a link answers once."""
+    form = request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded")
+    try:
+        _admit(state, request)
+        rating = _parse_answer(await _read_body(request), form)
+        await run_in_threadpool(_record, state, token, rating)
+    except ApiError as error:
+        return _refusal(error, form)
+    if form:
+        return HTMLResponse(_page("Thank you", "<p>Your answer was recorded.</p>"), headers=PAGE_HEADERS)
+    return ORJSONResponse({"recorded": True})
 
 
 def _waiting_survey(state: ServerState, token: str) -> int | None:
@@ -145,7 +142,7 @@ def _waiting_survey(state: ServerState, token: str) -> int | None:
 def _record(state: ServerState, token: str, rating: SurveyAnswer) -> None:
     args = {"token": token, **rating.model_dump()}
     try:
-        apply_as(state.database, SYSTEM, "survey.answer", args, poke=state.events.poke)
+        state.apply_as(SYSTEM, "survey.answer", args)
     except DomainError as error:
         raise _api_error(error) from None
 

@@ -1,0 +1,143 @@
+"""REST reads for integrations: ``GET /v1/tickets?query=…`` (the console's query language, a keyset
+page at a time) and ``GET /v1/tickets/{number}`` (one ticket with its timeline), filtered by what
+the caller may see like every other read."""
+
+# No ``from __future__ import annotations``: FastAPI reads the endpoints' annotations.
+
+import base64
+import binascii
+from datetime import datetime
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Path, Query
+from sqlalchemy import text
+
+from supportdesk import protocol
+from supportdesk.domain.context import Actor
+from supportdesk.server.auth import Caller
+from supportdesk.server.errors import ApiError
+from supportdesk.server.reads import snapshot, ticket_bundle
+from supportdesk.server.state import ServerState, State
+from supportdesk.server.visibility import ticket_condition
+from supportdesk.store import ticket_fields
+from supportdesk.store.times import from_db, to_db
+
+router = APIRouter(prefix="/v1", tags=["tickets"])
+
+TicketNumber = Annotated[int, Path(ge=1, le=protocol.MAX_TICKET_NUMBER, description="The ticket's number.")]
+
+
+@router.get("/tickets")
+def list_tickets(
+    actor: Caller,
+    state: State,
+    query: Annotated[
+        str, Query(max_length=2000, pattern=r"^[^\x00]*$", description="The query language, as in the console.")
+    ] = "",
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    after: Annotated[str | None, Query(max_length=400, description="`next` of the previous page.")] = None,
+) -> dict[str, Any]:
+    """Tickets matching a query that the caller may see, a keyset page at a time."""
+    return _ticket_page(state, actor, query, limit, after)
+
+
+@router.get("/tickets/{number}")
+def show_ticket(number: TicketNumber, actor: Caller, state: State) -> dict[str, Any]:
+    """One ticket with its tags and whole timeline."""
+    with snapshot(state.database) as connection:
+        found = connection.execute(text("SELECT id FROM ticket WHERE number = :n"), {"n": number}).first()
+        bundle = ticket_bundle(connection, actor, found[0]) if found else {}
+    if not bundle:
+        raise ApiError(404, "not_found", f"no ticket #{number}", field="number")
+    ticket = bundle["ticket"][0]
+    messages = sorted(bundle["message"], key=lambda m: (m["created_at"], m["id"]))
+    return {**ticket, "tags": sorted(t["tag"] for t in bundle["ticket_tag"]), "messages": messages}
+
+
+_SORTS = {
+    "updated-desc": ("t.updated_at", "DESC"),
+    "updated-asc": ("t.updated_at", "ASC"),
+    "created-desc": ("t.created_at", "DESC"),
+    "created-asc": ("t.created_at", "ASC"),
+    "number-desc": ("t.number", "DESC"),
+    "number-asc": ("t.number", "ASC"),
+}
+
+
+def _time_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return to_db(value) if isinstance(value, datetime) else str(value)
+
+
+def _ticket_page(state: ServerState, actor: Actor, query: str, limit: int, after: str | None) -> dict[str, Any]:
+    from supportdesk.store.query import QueryError, compile_query
+
+    dialect = state.database.dialect
+    try:
+        compiled = compile_query(query, me=actor.id, dialect=dialect)
+    except QueryError as error:
+        raise ApiError(422, "invalid_query", str(error), field="query") from None
+    sort = compiled.sort if compiled.sort in _SORTS else "updated-desc"
+    column, direction = _SORTS[sort]
+    visible, params = ticket_condition(actor)
+    params.update(compiled.params)
+    conditions = [compiled.where, visible]
+    if compiled.fts:
+        conditions.append("t.rowid IN (SELECT rowid FROM ticket_fts WHERE ticket_fts MATCH :fts)")
+        params["fts"] = compiled.fts
+    if after:
+        key, ticket_id = _decode_after(after, column, dialect)
+        op = "<" if direction == "DESC" else ">"
+        conditions.append(f"({column}, t.id) {op} (:after_key, :after_id)")
+        params.update(after_key=key, after_id=ticket_id)
+    # the ticket's columns as the ticket field table lists them for REST (store.ticket_fields)
+    names = ticket_fields.columns(rest=True)
+    times = frozenset(f.store_column for f in ticket_fields.FIELDS if f.kind == "time")
+    sql = (
+        f"SELECT {', '.join(f't.{name}' for name in names)}, {column} AS sort_key FROM ticket t "
+        f"WHERE {' AND '.join(f'({c})' for c in conditions)} "
+        f"ORDER BY {column} {direction}, t.id {direction} LIMIT {limit + 1}"
+    )
+    with snapshot(state.database) as connection:
+        found = connection.execute(text(sql), params).all()
+    tickets = [
+        {name: _time_text(value) if name in times else value for name, value in zip(names, row, strict=False)}
+        for row in found[:limit]
+    ]
+    more = len(found) > limit
+    next_after = _encode_after(found[limit - 1][-1], found[limit - 1][0]) if more else None
+    return {"tickets": tickets, "next": next_after, "sort": sort}
+
+
+def _encode_after(key: Any, ticket_id: str) -> str:
+    value = to_db(key) if isinstance(key, datetime) else key
+    return base64.urlsafe_b64encode(orjson.dumps([value, ticket_id])).decode()
+
+
+def _decode_after(after: str, column: str, dialect: str) -> tuple[Any, str]:
+    """The sort key and ticket id of a page cursor, each checked for the sort's column: a forged
+    cursor is a 422 naming ``after``, never a value the database chokes on."""
+    refusal = ApiError(422, "invalid", "after is not a page cursor from this server", field="after")
+    try:
+        decoded = orjson.loads(base64.urlsafe_b64decode(after.encode()))
+    except (ValueError, binascii.Error):
+        raise refusal from None
+    if not isinstance(decoded, list) or len(decoded) != 2:
+        raise refusal
+    key, ticket_id = decoded
+    if not isinstance(ticket_id, str) or not 0 < len(ticket_id) <= 36 or "\x00" in ticket_id:
+        raise refusal
+    if column.endswith("_at"):
+        if not isinstance(key, str) or len(key) > 40:
+            raise refusal
+        try:
+            instant = from_db(key)
+        except ValueError:
+            raise refusal from None
+        assert instant is not None
+        return (instant if dialect == "postgresql" else to_db(instant)), ticket_id
+    if key is not None and (isinstance(key, bool) or not isinstance(key, int) or abs(key) > protocol.MAX_SEQ):
+        raise refusal
+    return key, ticket_id

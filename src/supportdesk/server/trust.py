@@ -1,0 +1,47 @@
+"""What a client may claim in a pushed mutation, and what only the server says.
+
+A message's author, its direction and what a channel recorded about it (mail headers and their
+DMARC verdict, a signed reference, a chat line, the survey it answers) decide where replies go
+and what an agent believes. Channels ingest as the system actor inside the server
+(``ServerState.apply_as``); a client pushes as its agent. So for every pushed mutation:
+
+- the mutations only the server's own parts make — a customer's message (``ticket.receive``), a
+  rule's automatic reply, a customer's survey answer — are refused, whoever pushes them;
+- ``meta`` (channel metadata) is dropped from the arguments: the server records none for an
+  agent's message beyond what the mutator itself derives (a logged call's number and length);
+- ``ticket.create`` records its first message as written by the pushing agent. An agent who
+  opens a ticket *for* a customer (``author: customer``: what they said on the phone, a mail
+  they forwarded to the agent) gets that text as their own internal note — it is theirs, and
+  it is not sent back to the customer; with ``author: agent`` the first message is the agent's
+  public message to the customer (a proactive ticket, sent through its channel).
+
+Admins' imports (``ticket.import``) keep the authors and metadata of the history they carry: an
+import moves a team's past, and only an admin may run one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from supportdesk.domain.context import Actor
+from supportdesk.domain.errors import DomainError, PermissionDenied
+
+#: Mutations made by the server's own parts only: channels, routing rules, the survey link.
+SERVER_ONLY = {
+    "ticket.receive": "a customer's message arrives through a channel, never from a client",
+    "ticket.auto_reply": "automatic replies are sent by the server's routing rules",
+    "survey.answer": "survey answers come from the customer's survey link",
+}
+
+
+def pushed_args(actor: Actor, name: str, args: dict[str, Any]) -> tuple[dict[str, Any], DomainError | None]:
+    """The arguments of a pushed mutation with the server-owned ones set, or the refusal."""
+    if actor.is_system:
+        return args, None
+    if name in SERVER_ONLY:
+        return args, PermissionDenied(f"{name} cannot be pushed: {SERVER_ONLY[name]}", field="name")
+    if "meta" in args:
+        args = {key: value for key, value in args.items() if key != "meta"}
+    if name == "ticket.create" and args.get("author", "customer") != "agent":
+        args = {**args, "author": "agent", "public": False}
+    return args, None
