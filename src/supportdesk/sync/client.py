@@ -15,9 +15,10 @@ import httpx
 import orjson
 
 from supportdesk import protocol
+from supportdesk.errors import SupportdeskError
 
 
-class SyncError(Exception):
+class SyncError(SupportdeskError):
     """Sync could not complete; the message is one sentence for the agent."""
 
 

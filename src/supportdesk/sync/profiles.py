@@ -13,11 +13,13 @@ import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from supportdesk.errors import SupportdeskError
+
 KEYRING_SERVICE = "supportdesk"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
-class ProfileError(Exception):
+class ProfileError(SupportdeskError):
     """A profile or its token cannot be used; the message says what to do."""
 
 

@@ -126,7 +126,7 @@ def rebase(
     outbox_top: int,
 ) -> RebaseResult:
     """Run steps 1–5 of the module docstring in one transaction."""
-    from supportdesk.domain.registry import get
+    from supportdesk.domain.catalog import get
     from supportdesk.domain.write import record_touched, run_one, validate_args
     from supportdesk.store.times import to_db, utcnow
 

@@ -460,7 +460,7 @@ def keep_erased(tx: Tx) -> None:
     the person; a survey link may still be answered. The row stays (the statistics count it), its
     text becomes "(erased)", its old values leave the audit and the search index, and the writer
     gets a warning. Runs
-    after every mutator (:func:`supportdesk.domain.automation.after_mutation`), on the client, the
+    after every mutator (:func:`supportdesk.domain.execute.run_mutator`), on the client, the
     server and in replay alike.
     """
     if tx.mutation == ERASE:
