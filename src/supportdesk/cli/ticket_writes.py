@@ -142,6 +142,9 @@ def reply(
 
     ticket_id = _resolve(ticket)
     args: dict[str, Any] = {"ticket_id": ticket_id, "body": read_body(body, body_file, what="reply")}
+    seen = _latest_customer_message(ticket_id)
+    if seen is not None:  # as the console does: a newer customer message on the server refuses it
+        args["seen_message_id"] = seen
     if status is not None:
         args["status"] = _enum_value("status", status)
     outcome = apply_one("ticket.reply", args)
@@ -149,6 +152,17 @@ def reply(
         typer.echo(f"{ticket_label(ticket_id)} is closed: replied on its follow-up {outcome.result['ticket_id']}")
     else:
         typer.echo(f"replied on {ticket_label(ticket_id)}")
+
+
+def _latest_customer_message(ticket_id: str) -> str | None:
+    """The customer's newest public message this workspace holds: what the reply answers."""
+    with STATE.workspace().reading() as connection:
+        row = connection.execute(
+            "SELECT id FROM message WHERE ticket_id = ? AND author_kind = 'customer' AND public "
+            "ORDER BY created_at DESC, id DESC LIMIT 1",
+            (ticket_id,),
+        ).fetchone()
+    return str(row[0]) if row else None
 
 
 def note(ticket: TicketArg, body: BodyOpt = None, body_file: BodyFileOpt = None) -> None:

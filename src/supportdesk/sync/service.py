@@ -12,7 +12,9 @@ Usage from the console (issue #3)::
 ``on_change`` is called from the service's threads with an immutable :class:`SyncStatus`;
 a Textual app hands it to the UI thread with ``call_from_thread`` (never touch widgets here).
 The service pulls on every poke from the server's event stream, on reconnect and on a timer,
-and retries with exponential backoff while the server cannot be reached.
+and retries with exponential backoff while the server cannot be reached. Its rounds take the
+workspace's sync lock like every other (:mod:`supportdesk.sync.round_lock`): while
+``supportdesk sync`` runs on the same workspace, the console's round waits for it.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from supportdesk.store.times import utcnow
 from supportdesk.sync.client import AuthFailed, Offline, ServerClient, SyncError
+from supportdesk.sync.round_lock import SyncCancelled
 
 if TYPE_CHECKING:
     from supportdesk.store.workspace import Workspace
@@ -191,7 +194,8 @@ class SyncService:
             self._update(syncing=True)
             try:
                 client = client or self._client()
-                summary = SyncEngine(self.workspace, client).sync_once()
+                engine = SyncEngine(self.workspace, client, what="console", wait=None, cancelled=self._stop.is_set)
+                summary = engine.sync_once()
                 self._update(
                     connection="online",
                     syncing=False,
@@ -205,6 +209,8 @@ class SyncService:
                 backoff = 1.0
                 wait = self.interval
                 self._resend_presence()
+            except SyncCancelled:
+                break
             except AuthFailed as error:
                 client = _closed(client)
                 self._update(connection="error", syncing=False, last_error=str(error))
@@ -212,11 +218,11 @@ class SyncService:
             except (Offline, OSError) as error:
                 client = _closed(client)
                 self._update(connection="offline", syncing=False, last_error=str(error))
-                wait, backoff = backoff, min(backoff * 2, self.max_backoff)
+                wait, backoff = jittered(backoff), min(backoff * 2, self.max_backoff)
             except (SyncError, Exception) as error:
                 client = _closed(client)
                 self._update(connection="error", syncing=False, last_error=str(error) or type(error).__name__)
-                wait, backoff = backoff, min(backoff * 2, self.max_backoff)
+                wait, backoff = jittered(backoff), min(backoff * 2, self.max_backoff)
             self._wake.wait(wait)
             self._wake.clear()
         _closed(client)
@@ -245,7 +251,7 @@ class SyncService:
                     return
                 if self._status.connection == "online":
                     self._update(connection="offline", last_error=str(error) or type(error).__name__)
-            self._stop.wait(backoff)
+            self._stop.wait(jittered(backoff))
             backoff = min(backoff * 2, self.max_backoff)
 
     def _on_presence(self, data: dict[str, Any]) -> None:
@@ -286,6 +292,14 @@ class SyncService:
         if self.on_change is not None:
             with contextlib.suppress(Exception):
                 self.on_change(status)
+
+
+def jittered(seconds: float) -> float:
+    """A wait between half and all of ``seconds``: a server that comes back after a restart is
+    not met by every console at the same instant."""
+    import random
+
+    return seconds * random.uniform(0.5, 1.0)
 
 
 def _closed(client: ServerClient | None) -> ServerClient | None:
