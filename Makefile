@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
 DEMO := .demo
 
 .PHONY: run test test-fast test-calendar lint format bench clean demo
@@ -14,21 +15,29 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# The console and the command line only: no server stack, no test tools (so no plaintext
+# keyring backend from keyrings.alt either).
+$(RUN_STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $(RUN_STAMP)
+
+# Everything `make test` needs: the server extra and the dev tools.
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	@touch $(STAMP)
+	@touch $(STAMP) $(RUN_STAMP)
 
-$(DEMO)/supportdesk.db: | $(STAMP)
+$(DEMO)/supportdesk.db: | $(RUN_STAMP)
 	$(BIN)/supportdesk --workspace $(DEMO) demo
 
 demo: $(DEMO)/supportdesk.db
 
-run: $(STAMP) $(DEMO)/supportdesk.db
+run: $(RUN_STAMP) $(DEMO)/supportdesk.db
 	$(BIN)/supportdesk --workspace $(DEMO)
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The unit tier for the edit-test loop: no server, no subprocess, no console pilot.
@@ -43,6 +52,7 @@ test-calendar: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	$(BIN)/lint-imports
 	$(BIN)/mypy
 
 format: $(STAMP)

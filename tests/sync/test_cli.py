@@ -61,6 +61,7 @@ def test_login_then_sync_with_the_token_on_stdin_in_a_0600_file(admin_db: str, t
         assert login.returncode == 0, login.stderr
         assert "Logged in" in login.stdout and "Sam Agent" in login.stdout
         token_file = Path(os.environ["XDG_CONFIG_HOME"]) / "supportdesk" / "tokens" / "default"
+        assert f"warning: the token is kept in plain text in {token_file}" in login.stderr
         assert token_file.read_text() == token
         assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
         assert token not in (Path(os.environ["XDG_CONFIG_HOME"]) / "supportdesk" / "profiles.json").read_text()
@@ -116,6 +117,11 @@ def test_login_keeps_the_token_in_the_os_keyring(admin_db: str, tmp_path: Path) 
             "--profile", "acme", "login", "--server", server.url, workspace=tmp_path / "ws", stdin=token, env=env
         )
         assert login.returncode == 0, login.stderr
+        # keyrings.alt's plaintext file is a keyring too, but never a silent one
+        assert (
+            "supportdesk: warning: the keyring in use here (keyrings.alt.file.PlaintextKeyring) "
+            "keeps the token in plain text on disk" in login.stderr
+        )
         assert not (Path(os.environ["XDG_CONFIG_HOME"]) / "supportdesk" / "tokens").exists()
         stored = list((tmp_path / "keyring-data").rglob("keyring_pass.cfg"))
         assert stored and "[supportdesk]" in stored[0].read_text() and "acme_40" in stored[0].read_text()

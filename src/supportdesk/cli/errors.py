@@ -43,6 +43,19 @@ def exit_code_for(error: BaseException) -> int:
     return SERVER
 
 
+#: Packages only the ``server`` extra installs: agents' machines run the console and CLI without them.
+SERVER_EXTRA = frozenset({"fastapi", "starlette", "uvicorn", "aiosmtpd", "psycopg", "psycopg_binary"})
+
+
+def missing_server_extra(error: BaseException) -> str | None:
+    """The sentence for a server command run where ``supportdesk[server]`` is not installed."""
+    if isinstance(error, ModuleNotFoundError) and (error.name or "").split(".")[0] in SERVER_EXTRA:
+        return (
+            f"this command needs the team server's packages (missing: {error.name}): pip install 'supportdesk[server]'"
+        )
+    return None
+
+
 def fail(message: str, code: int = USAGE) -> NoReturn:
     raise CLIError(message, code)
 

@@ -97,7 +97,7 @@ def open_console() -> None:
 
 def run() -> None:
     """Console-script entry point."""
-    from supportdesk.cli.errors import exit_code_for, print_error
+    from supportdesk.cli.errors import USAGE, exit_code_for, missing_server_extra, print_error
     from supportdesk.cli.fast_console import console_options
     from supportdesk.cli.fast_console import open_console as open_fast
     from supportdesk.cli.startup import only_invoked
@@ -116,5 +116,9 @@ def run() -> None:
         sys.stderr.close()
         sys.exit(0)
     except Exception as error:
+        extra = missing_server_extra(error)
+        if extra:
+            print_error(extra)
+            sys.exit(USAGE)
         print_error(str(error) or type(error).__name__)
         sys.exit(exit_code_for(error))

@@ -287,7 +287,7 @@ def login(
     refused (use another --workspace and --profile).
     Example: supportdesk -w ~/support/acme login --server https://support.acme.test
     """
-    from supportdesk.cli.errors import SERVER, fail
+    from supportdesk.cli.errors import SERVER, fail, print_warning
     from supportdesk.cli.progress import Progress
     from supportdesk.sync.attach import AttachError, attach, check_agent
     from supportdesk.sync.client import ServerClient, SyncError
@@ -314,8 +314,10 @@ def login(
             check_profile_owner(profile)
             with sync_round(workspace, "login", wait=wait):
                 attach(workspace, profile, str(me["id"]))
-                store_token(profile, token)
+                stored_as = store_token(profile, token)
                 save_profile(profile)
+            if stored_as:
+                print_warning(stored_as)
             typer.echo(f"Logged in to {profile.server} as {me['name']} <{me['email']}> (profile {profile.name}).")
             if not no_sync:
                 filled = state(workspace).bootstrapped

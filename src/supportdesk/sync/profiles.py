@@ -84,7 +84,9 @@ def get_profile(name: str) -> Profile:
     return profiles[name]
 
 
-def store_token(profile: Profile, token: str) -> None:
+def store_token(profile: Profile, token: str) -> str | None:
+    """Keep the token; returns a sentence when it now lies in plain text on this disk, which the
+    caller must show: plaintext storage is never silent, whoever chose it."""
     if profile.storage == "file":
         path = _token_file(profile.name)
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -92,10 +94,11 @@ def store_token(profile: Profile, token: str) -> None:
         with os.fdopen(descriptor, "w") as handle:
             handle.write(token)
         path.chmod(0o600)
-        return
+        return f"the token is kept in plain text in {path} (readable by you alone)"
     import keyring
     from keyring.errors import KeyringError, NoKeyringError
 
+    plaintext = _plaintext_backend(keyring.get_keyring())
     try:
         keyring.set_password(KEYRING_SERVICE, _keyring_user(profile), token)
     except NoKeyringError:
@@ -104,6 +107,21 @@ def store_token(profile: Profile, token: str) -> None:
         ) from None
     except KeyringError as error:
         raise ProfileError(f"the OS keyring refused the token: {error}") from None
+    if plaintext:
+        return f"the keyring in use here ({plaintext}) keeps the token in plain text on disk"
+    return None
+
+
+def _plaintext_backend(backend: object) -> str | None:
+    """The name of a keyring backend that writes secrets unencrypted (keyrings.alt's plaintext
+    file, which test and server setups install), looking inside a chain of backends."""
+    inner = getattr(backend, "backends", None)
+    for candidate in inner if isinstance(inner, list | tuple) else [backend]:
+        kind = type(candidate)
+        name = f"{kind.__module__}.{kind.__qualname__}"
+        if "plaintext" in name.lower():
+            return name
+    return None
 
 
 def load_token(profile: Profile) -> str:
