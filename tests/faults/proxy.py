@@ -5,7 +5,8 @@ servers (a dead one is skipped, as a health-checking balancer would), so two ser
 one database serve one team. What happens to each request is drawn from a seeded generator:
 
 - ``pass``: forwarded as it is;
-- ``delay``: held 10–400 ms before it goes on;
+- ``delay``: the request, or its answer, held 10–400 ms before it goes on (a slow answer lets
+  a round that started later finish first);
 - ``refuse``: the connection is reset before the server sees the request;
 - ``lose``: the server gets the request and answers, the answer is thrown away and the
   connection reset (the server committed, the client never hears: the classic lost
@@ -97,6 +98,8 @@ class FaultyProxy:
     def _draw(self) -> tuple[str, float, int]:
         with self._rng_lock:
             fault = self.weather.draw(self.rng)
+            if fault == "delay" and self.rng.random() < 0.5:
+                fault = "slow"  # the answer is delayed instead of the request
             self.counts[fault] += 1
             return fault, self.rng.uniform(0.01, 0.4), self.rng.randrange(1, 200)
 
@@ -162,7 +165,7 @@ class FaultyProxy:
         selector.register(client, selectors.EVENT_READ, "up")
         selector.register(upstream, selectors.EVENT_READ, "down")
         answer = "pass"  # what happens to the answer of the last request
-        allowance = 0
+        allowance, delay = 0, 0.0
         try:
             while not self._stop.is_set():
                 for key, _ in selector.select(timeout=0.5):
@@ -190,6 +193,9 @@ class FaultyProxy:
                         _reset(upstream)
                         return
                     else:
+                        if answer == "slow":
+                            time.sleep(delay)
+                            answer = "pass"
                         client.sendall(data)
         finally:
             selector.close()
