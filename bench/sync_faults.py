@@ -54,7 +54,9 @@ def main() -> None:
                 anomalies=len(report.anomalies),
                 writes=report.writes,
                 replies=report.replies,
+                replies_accepted=report.replies_accepted,
                 replies_once=report.replies_once,
+                replies_refused=report.replies_refused,
                 refused_kept=report.refused_kept,
             )
             totals.update(report.faults)
@@ -67,8 +69,9 @@ def main() -> None:
     print(
         f"\n{options.backend}: {totals['seeds']} seeds in {minutes:.1f} min — lost {totals['lost']}, "
         f"doubled {totals['doubled']}, diverged {totals['diverged']} (anomalies {totals['anomalies']}); "
-        f"{totals['writes']} writes, {totals['replies_once']} of {totals['replies']} replies arrived exactly once, "
-        f"{totals['refused_kept']} refused replies and notes kept as drafts"
+        f"{totals['writes']} writes; {totals['replies']} replies: {totals['replies_once']} of the "
+        f"{totals['replies_accepted']} accepted arrived exactly once, {totals['replies_refused']} refused "
+        f"({totals['refused_kept']} refused replies and notes found in their drafts)"
     )
     faults = {k: v for k, v in sorted(totals.items()) if k not in {"seeds", "lost", "doubled", "diverged"}}
     print(f"faults injected: {faults}")

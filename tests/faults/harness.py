@@ -9,7 +9,9 @@ groups, three agents with their workspaces) and then, for a few dozen steps draw
   priorities, claims, moves to the other group, statuses) and customers write in;
 - sync rounds run in threads, and as ``supportdesk sync`` processes (some SIGKILLed mid-round),
   while Sam's console runs its background sync the whole time — so rounds overlap on one
-  workspace all the time;
+  workspace all the time; a *race* starts a round of Sam's through a slow lane (a pull sent
+  late and answered later still) between two changes Tom makes to the same ticket, the interleaving that let an older
+  round write over a newer one;
 - servers are SIGKILLed and restarted, the proxy's weather turns, every open connection is cut;
 - each client process and each restarted server runs with its own clock (``SUPPORTDESK_NOW``
   skewed by up to minutes).
@@ -84,7 +86,9 @@ class FaultRun:
     proxy: FaultyProxy
     template: Path
     zygote: Zygote
+    slow_lane: FaultyProxy
     restarts: int = 0
+    log_offsets: dict[int, int] = field(default_factory=dict)
 
     def alive(self) -> list[LiveServer]:
         return [s for s in self.servers if s.process is not None and s.process.poll() is None]
@@ -94,6 +98,22 @@ class FaultRun:
         server.env = {"SUPPORTDESK_NOW": skewed_now(skew)}
         server.start()
         self.restarts += 1
+
+    def server_trouble(self) -> list[str]:
+        """Tracebacks and 500s the servers logged since the last call."""
+        found: list[str] = []
+        for server in self.servers:
+            size = server.log.stat().st_size if server.log.exists() else 0
+            start = self.log_offsets.get(server.port, 0)
+            if size > start:
+                with server.log.open("rb") as log:
+                    log.seek(start)
+                    text = log.read().decode(errors="replace")
+                self.log_offsets[server.port] = size
+                for line in text.splitlines():
+                    if "Traceback" in line or '" 500' in line or "ERROR" in line:
+                        found.append(f"server {server.port}: {line.strip()[:300]}")
+        return found
 
     def all_up(self) -> None:
         for server in self.servers:
@@ -115,14 +135,17 @@ def fault_run(backend: str, root: Path, *, seed: int = 0) -> Iterator[FaultRun]:
         count = 2 if backend == "postgresql" else 1
         servers = [LiveServer(url, root, keepalive=1.0) for _ in range(count)]
         proxy = FaultyProxy([s.port for s in servers], seed)
+        slow_lane = FaultyProxy([s.port for s in servers], seed, delays=(0.5, 2.0), only=b"GET /v1/pull")
+        slow_lane.weather = Weather(stall=1.0)
         zygote = Zygote()
         try:
             for server in servers:
                 server.env = {"SUPPORTDESK_NOW": skewed_now(0.0)}
                 server.start()
-            yield FaultRun(backend, root, url, database, servers, proxy, template / DB_NAME, zygote)
+            yield FaultRun(backend, root, url, database, servers, proxy, template / DB_NAME, zygote, slow_lane)
         finally:
             zygote.close()
+            slow_lane.close()
             proxy.close()
             for server in servers:
                 server.stop()
@@ -164,10 +187,12 @@ class SeedReport:
     diverged: list[str] = field(default_factory=list)
     anomalies: list[str] = field(default_factory=list)
     writes: int = 0
-    replies: int = 0
-    replies_once: int = 0
-    refused_kept: int = 0
-    refused_other: int = 0
+    replies: int = 0  # written by agents
+    replies_accepted: int = 0  # the server applied them
+    replies_once: int = 0  # … and each is on the server exactly once
+    replies_refused: int = 0  # the server refused them (a newer customer message, a ticket gone)
+    refused_kept: int = 0  # refused replies and notes found in their drafts
+    refused_other: int = 0  # refused mutations without text (a lost claim, a closed ticket)
     faults: Counter[str] = field(default_factory=Counter)
     phases: dict[str, float] = field(default_factory=dict)
 
@@ -179,7 +204,8 @@ class SeedReport:
         state = "ok" if self.ok else "VIOLATED"
         return (
             f"seed {self.seed} {self.backend}: {state} in {self.seconds:.1f} s — {self.writes} writes, "
-            f"{self.replies_once}/{self.replies} replies exactly once, {self.refused_kept} refused kept as drafts; "
+            f"{self.replies_once}/{self.replies_accepted} accepted replies exactly once, "
+            f"{self.refused_kept} refused kept as drafts; "
             f"lost {len(self.lost)}, doubled {len(self.doubled)}, diverged {len(self.diverged)}; "
             f"faults {dict(sorted(self.faults.items()))}"
         )
@@ -272,10 +298,12 @@ class Seed:
                 self.sync_in_thread(agent)
             elif roll < 0.80:
                 self.sync_in_process(agent)
-            elif roll < 0.85:
+            elif roll < 0.82:
                 self.sync_in_process(sam)
                 self.sync_in_thread(sam)
                 self.report.faults["overlap"] += 1
+            elif roll < 0.86:
+                self.race(step)
             elif roll < 0.89:
                 if not self.report.faults["server-sigkill"] and rng.random() < 0.5:
                     self.kill_server(step)  # once a seed at most: a restart costs seconds
@@ -385,6 +413,39 @@ class Seed:
         with contextlib.suppress(DomainError):
             apply_as(self.run.database, SYSTEM, "ticket.receive", {"ticket_id": self.rng.choice(found), "body": body})
             self.customer_bodies.append(body)
+
+    def race(self, step: int) -> None:
+        """A round of Sam's starts through the slow lane while Tom changes a ticket Sam sees twice,
+        syncing each time (which pokes Sam's console): the slow round's pull may land between the
+        two changes and its answer after the console's round applied the second one — it must
+        not write its older copy over it."""
+        sam, tom = self.agents["sam"], self.agents["tom"]
+        shared = [t for t in self.tickets(tom) if t[3] == self.groups["front"]]
+        if not shared:
+            return
+        ticket_id = self.rng.choice(shared)[0]
+        self.report.faults["race"] += 1
+        from supportdesk.sync.profiles import get_profile, load_token
+
+        slow = ServerClient(self.run.slow_lane.url, load_token(get_profile(sam.profile)), timeout=15)
+        thread = threading.Thread(target=self._slow_round, args=(sam, slow), daemon=True)
+        thread.start()
+        self.threads.append(thread)
+        for _turn in range(2):
+            args = {"ticket_id": ticket_id, "priority": self.rng.choice(["low", "normal", "high", "urgent"])}
+            with contextlib.suppress(DomainError):
+                outcome = write.apply(tom.workspace, "ticket.set_priority", args)
+                assert outcome.mutation_id is not None
+                self.written.append(Written("tom", outcome.mutation_id, "ticket.set_priority", ticket_id, None, None))
+            self.sync(tom, wait=30)
+
+    def _slow_round(self, agent: Agent, client: ServerClient) -> None:
+        try:
+            SyncEngine(agent.workspace, client, wait=60).sync_once()
+        except SyncError:
+            pass
+        finally:
+            client.close()
 
     def sync_in_thread(self, agent: Agent) -> None:
         thread = threading.Thread(target=self.sync, args=(agent,), kwargs={"wait": 60.0}, daemon=True)
@@ -541,6 +602,9 @@ class Seed:
         if stored is None:
             return  # reported with the missing ids
         outcome = json.loads(stored) if isinstance(stored, str) else stored
+        if item.name == "ticket.reply":
+            report.replies_accepted += bool(outcome.get("ok"))
+            report.replies_refused += not outcome.get("ok")
         if outcome.get("ok"):
             if item.message_id is None:
                 return
@@ -555,6 +619,10 @@ class Seed:
                     report.replies_once += 1
             elif count == 0:
                 report.lost.append(f"{agent.who}: {item.name} {item.mutation_id} accepted but its message is missing")
+            else:
+                report.doubled.append(
+                    f"{agent.who}: {item.name} {item.mutation_id}: {count} messages, {by_body} bodies"
+                )
             return
         if item.name in ("ticket.reply", "ticket.note") and item.body:
             kind = "reply" if item.name == "ticket.reply" else "note"
@@ -583,12 +651,20 @@ def run_seed(run: FaultRun, seed: int, *, steps: int = 40, keep: bool = False) -
     run.proxy.reseed(seed)
     run.proxy.weather = Weather.calm()
     seed_run = Seed(run, seed, steps)
+    run.server_trouble()  # what earlier seeds left in the logs is theirs
     try:
         for phase in (seed_run.make_team, seed_run.run_steps, seed_run.quiesce, seed_run.check):
             begun = time.monotonic()
             phase()
             seed_run.report.phases[phase.__name__] = round(time.monotonic() - begun, 2)
+    except Exception as error:  # the harness's own failure: reported, and the next seed goes on
+        import traceback
+
+        seed_run.report.anomalies.append(f"harness error: {''.join(traceback.format_exception(error))[-1500:]}")
+        with contextlib.suppress(Exception):
+            seed_run.quiesce()
     finally:
+        seed_run.report.anomalies.extend(run.server_trouble())
         report = seed_run.report
         report.faults.update({f"proxy-{k}": v for k, v in run.proxy.counts.items()})
         report.seconds = time.monotonic() - started

@@ -5,8 +5,9 @@ servers (a dead one is skipped, as a health-checking balancer would), so two ser
 one database serve one team. What happens to each request is drawn from a seeded generator:
 
 - ``pass``: forwarded as it is;
-- ``delay``: the request, or its answer, held 10–400 ms before it goes on (a slow answer lets
-  a round that started later finish first);
+- ``delay``: the request held for a while (10–400 ms by default) before it goes on;
+- ``slow``: the answer held as long (a slow answer lets a round that started later finish first);
+- ``stall``: both, the request held half as long as its answer;
 - ``refuse``: the connection is reset before the server sees the request;
 - ``lose``: the server gets the request and answers, the answer is thrown away and the
   connection reset (the server committed, the client never hears: the classic lost
@@ -30,7 +31,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-FAULTS = ("delay", "refuse", "lose", "cut")
+FAULTS = ("delay", "slow", "stall", "refuse", "lose", "cut")
 
 
 @dataclass
@@ -38,6 +39,8 @@ class Weather:
     """How often each fault strikes (the rest passes)."""
 
     delay: float = 0.0
+    slow: float = 0.0
+    stall: float = 0.0
     refuse: float = 0.0
     lose: float = 0.0
     cut: float = 0.0
@@ -49,7 +52,8 @@ class Weather:
     @classmethod
     def stormy(cls, rng: random.Random) -> Weather:
         return cls(
-            delay=rng.uniform(0.05, 0.3),
+            delay=rng.uniform(0.02, 0.15),
+            slow=rng.uniform(0.02, 0.15),
             refuse=rng.uniform(0.0, 0.08),
             lose=rng.uniform(0.0, 0.12),
             cut=rng.uniform(0.0, 0.08),
@@ -75,8 +79,18 @@ def _reset(sock: socket.socket) -> None:
 class FaultyProxy:
     """Listens on 127.0.0.1; ``url`` is what clients are given instead of a server's."""
 
-    def __init__(self, upstreams: Sequence[int], seed: int) -> None:
+    def __init__(
+        self,
+        upstreams: Sequence[int],
+        seed: int,
+        *,
+        delays: tuple[float, float] = (0.01, 0.4),
+        only: bytes | None = None,
+    ) -> None:
+        """``only``: strike only requests starting with these bytes (``b"GET /v1/pull"``)."""
         self.upstreams = list(upstreams)
+        self.delays = delays
+        self.only = only
         self.rng = random.Random(seed)
         self._rng_lock = threading.Lock()
         self.weather = Weather.calm()
@@ -98,10 +112,8 @@ class FaultyProxy:
     def _draw(self) -> tuple[str, float, int]:
         with self._rng_lock:
             fault = self.weather.draw(self.rng)
-            if fault == "delay" and self.rng.random() < 0.5:
-                fault = "slow"  # the answer is delayed instead of the request
             self.counts[fault] += 1
-            return fault, self.rng.uniform(0.01, 0.4), self.rng.randrange(1, 200)
+            return fault, self.rng.uniform(*self.delays), self.rng.randrange(1, 200)
 
     def cut_all(self) -> None:
         """Reset every open connection (the balancer restarted)."""
@@ -175,12 +187,14 @@ class FaultyProxy:
                         return
                     if key.data == "up":
                         fault, delay, allowance = self._draw()
+                        if self.only is not None and not data.startswith(self.only):
+                            fault = "pass"
                         if fault == "refuse":
                             _reset(client)
                             _reset(upstream)
                             return
-                        if fault == "delay":
-                            time.sleep(delay)
+                        if fault in ("delay", "stall"):
+                            time.sleep(delay / 2 if fault == "stall" else delay)
                         answer = fault
                         upstream.sendall(data)
                     elif answer == "lose":
@@ -193,7 +207,7 @@ class FaultyProxy:
                         _reset(upstream)
                         return
                     else:
-                        if answer == "slow":
+                        if answer in ("slow", "stall"):
                             time.sleep(delay)
                             answer = "pass"
                         client.sendall(data)

@@ -17,9 +17,9 @@ from tests.live import postgres_url
 
 pytestmark = pytest.mark.integration
 
-SEEDS = {"sqlite": (3, 6, 7), "postgresql": (1, 2, 3)}
+SEEDS = {"sqlite": (207, 218, 224), "postgresql": (207, 218, 224)}
 STEPS = 30
-EVERY_FAULT = ("cli-round", "cli-sigkill", "thread-round", "overlap", "server-sigkill", "cut-all", "weather")
+EVERY_FAULT = ("cli-round", "cli-sigkill", "thread-round", "overlap", "race", "server-sigkill", "cut-all", "weather")
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
@@ -42,6 +42,4 @@ def test_fixed_seeds_lose_nothing_double_nothing_and_converge(backend: str, tmp_
     missing = [name for name in EVERY_FAULT if not faults[name]]
     assert not missing, f"these seeds no longer inject {missing}: {dict(faults)}"
     assert sum(faults[f"proxy-{name}"] for name in ("lose", "cut", "refuse", "delay")) > 0
-    assert sum(r.replies for r in reports) == sum(r.replies_once + r.refused_kept for r in reports) or all(
-        r.ok for r in reports
-    )
+    assert sum(r.replies_accepted for r in reports) == sum(r.replies_once for r in reports)
