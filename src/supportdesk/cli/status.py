@@ -30,6 +30,9 @@ def status(json_: JsonOpt = False) -> None:
         me = STATE.me()
         agent = connection.execute("SELECT name, email FROM agent WHERE id = ?", (me,)).fetchone() if me else None
     local = sync["server_url"] is None
+    from supportdesk.sync.round_lock import running
+
+    syncing = None if local else running(workspace)
     document: dict[str, Any] = {
         "workspace": str(workspace.root),
         "schema": revision,
@@ -44,6 +47,7 @@ def status(json_: JsonOpt = False) -> None:
         "last_pull_at": export_time(sync["last_pull_at"]),
         "last_push_at": export_time(sync["last_push_at"]),
         "last_error": sync["last_error"],
+        "syncing_now": syncing,
     }
     if json_:
         emit_document(document)
@@ -66,5 +70,7 @@ def status(json_: JsonOpt = False) -> None:
             f"last pull   {shown['last_pull_at']}",
             f"last push   {shown['last_push_at']}",
         ]
+        if syncing:
+            lines.append(f"syncing now {cell(syncing)}")
     lines.append(f"last error  {shown['last_error']}")
     typer.echo("\n".join(lines))

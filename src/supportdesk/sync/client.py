@@ -15,10 +15,9 @@ import httpx
 import orjson
 
 from supportdesk.sync import wire
+from supportdesk.sync.errors import SyncError
 
-
-class SyncError(Exception):
-    """Sync could not complete; the message is one sentence for the agent."""
+__all__ = ["AuthFailed", "Offline", "ServerClient", "ServerRefused", "SyncError", "check"]
 
 
 class Offline(SyncError):

@@ -20,12 +20,13 @@ import contextlib
 import fcntl
 import json
 import os
+import stat
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from supportdesk.sync.client import SyncError
+from supportdesk.sync.errors import SyncError
 
 if TYPE_CHECKING:
     from supportdesk.store.workspace import Workspace
@@ -75,7 +76,7 @@ def sync_round(
     :class:`SyncBusy` when the wait runs out, :class:`SyncCancelled` when cancelled.
     """
     path = lock_path(workspace)
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    descriptor = _open(path)
     try:
         _acquire(descriptor, path, wait=wait, on_wait=on_wait, cancelled=cancelled)
         try:
@@ -83,6 +84,37 @@ def sync_round(
             yield
         finally:
             fcntl.flock(descriptor, fcntl.LOCK_UN)
+    finally:
+        os.close(descriptor)
+
+
+def _open(path: Path) -> int:
+    """The lock file, never through a symbolic link (``_describe`` truncates what it opens)."""
+    try:
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o600)
+    except OSError as error:
+        raise SyncError(
+            f"cannot use the sync lock {path}: {error.strerror or error} (remove it; it is remade)"
+        ) from None
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        os.close(descriptor)
+        raise SyncError(f"{path} is not a plain file: remove it (the sync lock is remade)")
+    return descriptor
+
+
+def running(workspace: Workspace | Path) -> str | None:
+    """Who is running a sync round on ``workspace`` right now (None: nobody), without waiting."""
+    try:
+        descriptor = os.open(lock_path(workspace), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return holder(workspace)
+        fcntl.flock(descriptor, fcntl.LOCK_UN)
+        return None
     finally:
         os.close(descriptor)
 
