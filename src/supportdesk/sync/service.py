@@ -38,6 +38,11 @@ if TYPE_CHECKING:
 
 Connection = Literal["local", "connecting", "online", "offline", "error"]
 PRESENCE_TTL = 45.0
+#: The longest wait between two attempts to reopen the event stream. Pokes arrive only through
+#: it, and nothing else tells a console that its server is back: with the sync loop's backoff
+#: (up to a minute) a console reconnected up to a minute after a restart, and meanwhile saw no
+#: one's changes. A reconnect costs one request, so it is tried every few seconds.
+RECONNECT_MAX = 5.0
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,7 @@ class SyncService:
         on_change: Callable[[SyncStatus], None] | None = None,
         interval: float = 30.0,
         max_backoff: float = 60.0,
+        reconnect_max: float = RECONNECT_MAX,
         profile: str | None = None,
         client_factory: Callable[[], ServerClient] | None = None,
     ) -> None:
@@ -102,11 +108,14 @@ class SyncService:
         self.on_change = on_change
         self.interval = interval
         self.max_backoff = max_backoff
+        self.reconnect_max = min(reconnect_max, max_backoff)
         self.profile = profile
         self._client_factory = client_factory
         self._status = SyncStatus()
         self._lock = threading.Lock()
         self._wake = threading.Event()
+        self._reconnect = threading.Event()  # a round succeeded while the event stream was down
+        self._events_up = False
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._presence: dict[tuple[str, str], Viewer] = {}
@@ -138,6 +147,7 @@ class SyncService:
         """Stop the threads; presence changes already asked for are sent first (within ``timeout``)."""
         self._stop.set()
         self._wake.set()
+        self._reconnect.set()
         self._presence_queue.put(None)
         if self._presence_thread is not None:
             self._presence_thread.join(timeout)
@@ -209,6 +219,8 @@ class SyncService:
                 backoff = 1.0
                 wait = self.interval
                 self._resend_presence()
+                if not self._events_up:
+                    self._reconnect.set()  # the server answers: reopen the event stream now
             except SyncCancelled:
                 break
             except AuthFailed as error:
@@ -238,6 +250,7 @@ class SyncService:
                         if self._stop.is_set():
                             return
                         backoff = 1.0
+                        self._events_up = True
                         if event == "hello":
                             self._wake.set()  # (re)connected: catch up
                             self._resend_presence()
@@ -251,8 +264,10 @@ class SyncService:
                     return
                 if self._status.connection == "online":
                     self._update(connection="offline", last_error=str(error) or type(error).__name__)
-            self._stop.wait(jittered(backoff))
-            backoff = min(backoff * 2, self.max_backoff)
+            self._events_up = False
+            self._reconnect.clear()
+            self._reconnect.wait(jittered(backoff))
+            backoff = min(backoff * 2, self.reconnect_max)
 
     def _on_presence(self, data: dict[str, Any]) -> None:
         key = (str(data["agent_id"]), str(data["ticket_id"]))
