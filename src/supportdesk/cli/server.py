@@ -309,7 +309,8 @@ def login(
         with ServerClient(profile.server, token, timeout=30) as client:
             me = client.me()
             profile = Profile(profile.name, profile.server, me["email"], profile.storage)
-            if state(workspace).server_url is not None:
+            following = state(workspace).server_url
+            if following is not None and following.rstrip("/") == profile.server:
                 check_agent(workspace, me)  # the workspace's owner first: the clearest refusal
             check_profile_owner(profile)
             with sync_round(workspace, "login", wait=wait):
