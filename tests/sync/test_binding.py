@@ -180,3 +180,54 @@ def test_a_reply_from_a_stale_cli_workspace_is_refused_and_kept_as_a_draft(team_
         database.dispose()
     finally:
         server.stop()
+
+
+def test_a_note_refused_on_a_ticket_that_left_the_workspace_is_shown_with_its_text(
+    team_db: str, tmp_path: Path
+) -> None:
+    from supportdesk.domain.context import SYSTEM
+    from supportdesk.server.admin import group_id
+    from supportdesk.server.apply import apply_as
+    from supportdesk.server.db import open_database
+
+    server = LiveServer(team_db, tmp_path).start()
+    sams = tmp_path / "sam"
+    database = open_database(team_db)
+    try:
+        _ok(
+            "login",
+            "--server",
+            server.url,
+            "--insecure-storage",
+            workspace=sams,
+            stdin=_token(team_db, "sam@acme.test"),
+        )
+        _ok(
+            "tickets",
+            "create",
+            "-s",
+            "Invoice",
+            "-r",
+            "ana@example.com",
+            "--group",
+            "Tier 1",
+            "--body",
+            "hi",
+            workspace=sams,
+        )
+        _ok("sync", workspace=sams)
+        ticket_id = _one(sams, "SELECT id FROM ticket")
+        _ok("tickets", "note", "1", "--body", "Refund approved\nby finance.", workspace=sams)
+        moved = {"ticket_id": ticket_id, "group_id": group_id(database, "Billing"), "assignee_id": None}
+        apply_as(database, SYSTEM, "ticket.assign", moved)
+
+        synced = supportdesk("sync", workspace=sams)
+        assert synced.returncode == 1, synced.stderr
+        line = synced.stderr.strip()
+        assert line.count("\n") == 0 and "the server refused ticket.note" in line
+        assert "no longer in this workspace; its draft keeps the text: Refund approved by finance." in line
+        assert _count(sams, "SELECT count(*) FROM ticket") == 0
+        assert _one(sams, "SELECT body FROM draft") == "Refund approved\nby finance."
+    finally:
+        database.dispose()
+        server.stop()

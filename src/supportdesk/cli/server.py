@@ -5,11 +5,14 @@ FastAPI, uvicorn and httpx are imported inside the commands, so ``--help`` stays
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from supportdesk.cli.state import STATE
+
+if TYPE_CHECKING:
+    from supportdesk.sync.engine import Refusal
 
 DbOpt = Annotated[
     str | None,
@@ -375,8 +378,9 @@ def sync(
             err=True,
         )
     for refusal in summary.refused:
-        kept = " (the text is back in the ticket's draft)" if refusal.name in ("ticket.reply", "ticket.note") else ""
-        print_error(f"the server refused {refusal.name} (change {refusal.mutation_id}): {refusal.message}{kept}")
+        print_error(
+            f"the server refused {refusal.name} (change {refusal.mutation_id}): {refusal.message}{_kept(refusal)}"
+        )
     if not quiet or summary.refused:
         typer.echo(
             f"Pushed {summary.pushed}, pulled {summary.pulled} change(s); at change {summary.cursor}; "
@@ -384,3 +388,18 @@ def sync(
         )
     if summary.refused:
         raise typer.Exit(PARTIAL)
+
+
+def _kept(refusal: Refusal) -> str:
+    """Where a refused reply or note went: its ticket's draft — and when the ticket has left the
+    workspace (moved to a group the agent is not in), the start of the text, which no screen shows."""
+    if refusal.name not in ("ticket.reply", "ticket.note"):
+        return ""
+    ticket_id = refusal.args.get("ticket_id")
+    with STATE.workspace().reading() as connection:
+        here = connection.execute("SELECT 1 FROM ticket WHERE id = ?", (ticket_id,)).fetchone()
+    if here:
+        return " (the text is back in the ticket's draft)"
+    body = " ".join(str(refusal.args.get("body") or "").split())
+    shown = body if len(body) <= 200 else body[:200] + "…"
+    return f" (the ticket is no longer in this workspace; its draft keeps the text: {shown})"
