@@ -19,6 +19,10 @@ from tests.conftest import Team
 
 FIXTURES = Path(__file__).with_name("fixtures")
 SECRET = "channel-test-secret-0123456789"
+#: Our receiving mail server (``[channels] authserv_id``) and its verdict that the sender is who
+#: the From says: what lets a mail thread by its subject tag.
+OUR_MX = "mx.acme.test"
+VERIFIED = {"Authentication-Results": f"{OUR_MX}; dkim=pass header.d=example.com; dmarc=pass header.from=example.com"}
 
 Applier = Callable[[str, dict[str, Any]], dict[str, Any]]
 
@@ -29,10 +33,12 @@ def settings(workspace: Workspace) -> ChannelSettings:
         secret=SECRET,
         mail_domain="acme.test",
         attachments_dir=workspace.attachments_dir,
+        authserv_ids=(OUR_MX,),
         webhooks={
             "chat": WebhookSettings(secret="chat-secret", outbound_url="http://127.0.0.1:9/chat"),
             "webform": WebhookSettings(secret="form-secret"),
             "social": WebhookSettings(secret="social-secret", outbound_url="http://127.0.0.1:9/social"),
+            "sms": WebhookSettings(secret="sms-secret", outbound_url="http://127.0.0.1:9/sms"),
         },
     )
 

@@ -42,7 +42,10 @@ def write_config(tables: dict[str, dict[str, Any]]) -> Path:
 
 
 def channel_tables(
-    receiver_url: str, attachments: Path | None, extra: dict[str, Any] | None = None
+    receiver_url: str,
+    attachments: Path | None,
+    extra: dict[str, Any] | None = None,
+    webhooks: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, dict[str, Any]]:
     channels: dict[str, Any] = {
         "secret": SECRET,
@@ -52,15 +55,12 @@ def channel_tables(
     }
     if attachments is not None:
         channels["attachments_dir"] = str(attachments)
-    return {
-        "channels": channels,
-        "channels.webhooks.chat": {
-            "secret": CHAT_SECRET,
-            "outbound_url": receiver_url,
-            "outbound_secret": CHAT_OUT_SECRET,
-        },
-        "channels.webhooks.webform": {"secret": FORM_SECRET},
-    }
+    if webhooks is None:
+        webhooks = {
+            "chat": {"secret": CHAT_SECRET, "outbound_url": receiver_url, "outbound_secret": CHAT_OUT_SECRET},
+            "webform": {"secret": FORM_SECRET},
+        }
+    return {"channels": channels, **{f"channels.webhooks.{name}": table for name, table in webhooks.items()}}
 
 
 def wait_for(probe: Callable[[], T], what: str, timeout: float = 30.0) -> T:
@@ -99,13 +99,19 @@ class ChannelServer:
 
 
 @contextmanager
-def channel_server(backend: str, tmp_path: Path, channels: dict[str, Any] | None = None) -> Iterator[ChannelServer]:
+def channel_server(
+    backend: str,
+    tmp_path: Path,
+    channels: dict[str, Any] | None = None,
+    webhooks: Callable[[str], dict[str, dict[str, Any]]] | None = None,
+) -> Iterator[ChannelServer]:
     """A running server on ``backend`` with email, chat and web form configured (``channels``
-    adds keys to the ``[channels]`` table)."""
+    adds keys to the ``[channels]`` table; ``webhooks(receiver_url)`` replaces the webhook tables)."""
     recorder = RecordingRelay()
     with receiving() as receiver, relay(recorder) as relay_port:
         configured = tmp_path / "mail-attachments" if backend == "postgresql" else None
-        write_config(channel_tables(receiver.url, configured, channels))
+        hooks = webhooks(receiver.url) if webhooks is not None else None
+        write_config(channel_tables(receiver.url, configured, channels, hooks))
         smtp_port = free_port()
         extra = [
             "--smtp-port",

@@ -123,26 +123,61 @@ def test_two_workers_never_send_the_same_mail_twice(team: Team, mail_ingest: Mai
     assert {r["status"] for r in rows(team)} == {"sent"}
 
 
-@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
-def test_credentials_from_the_relay_url_are_used(team: Team, mail_ingest: MailIngest) -> None:
+def tls_contexts(tmp_path: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """A relay's server context and a client context that trusts it (a self-signed localhost)."""
+    cert, key = self_signed_certificate(tmp_path)
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(cert, key)
+    return server_context, ssl.create_default_context(cafile=str(cert))
+
+
+def test_credentials_from_the_relay_url_are_used(team: Team, mail_ingest: MailIngest, tmp_path: Path) -> None:
     mail_ingest.ingest(make_mail())
     recorder = RecordingRelay()
-    options = {"authenticator": authenticator("desk", "s3cret"), "auth_required": True, "auth_require_tls": False}
+    server_context, client_context = tls_contexts(tmp_path)
+    options = {"authenticator": authenticator("desk", "s3cret"), "auth_required": True, "tls_context": server_context}
     with relay(recorder, **options) as port:
-        [wrong] = worker(team, f"smtp://desk:nope@127.0.0.1:{port}").deliver_due()
+        url = f"smtp://desk:nope@localhost:{port}"
+        [wrong] = worker(team, url, tls_context=client_context).deliver_due()
         assert wrong.status == "queued" and "credentials" in str(wrong.error)
         assert recorder.received == []
         clock = Clock()
         clock.now += timedelta(minutes=5)
-        [right] = worker(team, f"smtp://desk:s3cret@127.0.0.1:{port}", clock).deliver_due()
-    assert right.status == "sent" and len(recorder.received) == 1
+        [right] = worker(team, f"smtp://desk:s3cret@localhost:{port}", clock, tls_context=client_context).deliver_due()
+    assert right.status == "sent" and len(recorder.received) == 1 and recorder.received[0].tls is True
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_the_relay_password_never_crosses_without_tls_unless_the_config_says_so(
+    team: Team, mail_ingest: MailIngest
+) -> None:
+    mail_ingest.ingest(make_mail())
+    recorder = RecordingRelay()
+    tried: list[str] = []
+    check = authenticator("desk", "s3cret")
+
+    def recording(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> Any:
+        tried.append(mechanism)
+        return check(server, session, envelope, mechanism, data)
+
+    # a relay that offers no STARTTLS (or whose offer an attacker on the path stripped)
+    options = {"authenticator": recording, "auth_required": True, "auth_require_tls": False}
+    with relay(recorder, **options) as port:
+        [refused] = worker(team, f"smtp://desk:s3cret@127.0.0.1:{port}").deliver_due()
+        assert refused.status == "queued"  # retried: fixing the relay or the setting sends it
+        assert "offers no STARTTLS, so its password was not sent" in str(refused.error)
+        assert "relay_login_without_tls = true" in str(refused.error)
+        assert tried == [] and recorder.received == []
+
+        clock = Clock()
+        clock.now += timedelta(minutes=5)
+        sender = SmtpSender(RelayURL.parse(f"smtp://desk:s3cret@127.0.0.1:{port}"), login_without_tls=True)
+        [sent] = OutboxWorker(team.workspace.engine, {"email": sender}, clock=clock).deliver_due()
+    assert sent.status == "sent" and tried and len(recorder.received) == 1 and recorder.received[0].tls is False
 
 
 def test_starttls_is_used_when_the_relay_offers_it(team: Team, mail_ingest: MailIngest, tmp_path: Path) -> None:
-    cert, key = self_signed_certificate(tmp_path)
-    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server_context.load_cert_chain(cert, key)
-    client_context = ssl.create_default_context(cafile=str(cert))
+    server_context, client_context = tls_contexts(tmp_path)
     mail_ingest.ingest(make_mail())
     recorder = RecordingRelay()
     with relay(recorder, tls_context=server_context, require_starttls=True) as port:
@@ -162,13 +197,32 @@ def test_settings_come_from_the_channels_table(tmp_path: Path) -> None:
         attachments_dir=tmp_path,
     )
     assert settings.relay == RelayURL("relay.acme.test", 2525, "u", "p")
-    assert settings.auto_reply_limit == 5
+    assert settings.relay_login_without_tls is False and settings.authserv_ids == ()
+    assert settings.auto_reply_limit == 5 and settings.auto_reply_global_limit == 500
     assert settings.webhook("chat") is not None and settings.webhook("social") is None
     with pytest.raises(ConfigError, match="secret is missing"):
         ChannelSettings.from_section({}, attachments_dir=tmp_path)
     with pytest.raises(ConfigError, match="at least 16 characters"):
         ChannelSettings.from_section({"secret": "short"}, attachments_dir=tmp_path)
-    with pytest.raises(ConfigError, match="webhook channels are"):
+    with pytest.raises(ConfigError, match="webhook channels are chat, webform, social, sms"):
         ChannelSettings.from_section(
             {"secret": "a-long-enough-secret", "webhooks": {"fax": {}}}, attachments_dir=tmp_path
         )
+    # a typo is an error naming the key, never a setting silently left at its default
+    with pytest.raises(ConfigError, match="no setting 'authserv-id'"):
+        ChannelSettings.from_section({"secret": "a-long-enough-secret", "authserv-id": "mx"}, attachments_dir=tmp_path)
+    with pytest.raises(ConfigError, match=r"\[channels.webhooks.sms\] has no setting 'outbound-url'"):
+        ChannelSettings.from_section(
+            {"secret": "a-long-enough-secret", "webhooks": {"sms": {"secret": "x", "outbound-url": "u"}}},
+            attachments_dir=tmp_path,
+        )
+    with pytest.raises(ConfigError, match="relay_login_without_tls must be true or false"):
+        ChannelSettings.from_section(
+            {"secret": "a-long-enough-secret", "relay_login_without_tls": "yes"}, attachments_dir=tmp_path
+        )
+    with pytest.raises(ConfigError, match="authserv_id must be a host name"):
+        ChannelSettings.from_section({"secret": "a-long-enough-secret", "authserv_id": [""]}, attachments_dir=tmp_path)
+    listed = ChannelSettings.from_section(
+        {"secret": "a-long-enough-secret", "authserv_id": ["MX1.acme.test", "mx2.acme.test"]}, attachments_dir=tmp_path
+    )
+    assert listed.authserv_ids == ("mx1.acme.test", "mx2.acme.test")

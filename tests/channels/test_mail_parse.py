@@ -106,13 +106,19 @@ def test_auto_submitted_no_is_a_person() -> None:
 
 
 def test_spoofing_signs_are_recorded() -> None:
-    record = sender_record(parse_mail(fixture("reply_to_spoof.eml")))
+    record = sender_record(parse_mail(fixture("reply_to_spoof.eml")), ("mx.acme.test",))
     assert record["from"] == "ceo@acme-corp.test"
     assert record["reply_to_differs"] is True
     assert record["authentication"]["verdict"] == "fail"
     assert record["authentication"]["spf"] == "fail"
     assert any("Reply-To (attacker@evil.test) differs" in warning for warning in record["warnings"])
     assert any("DMARC check: fail" in warning for warning in record["warnings"])
+    assert record["sender"] == "failed"
+    # the same verdicts from a server that is not ours are recorded and decide nothing
+    untrusted = sender_record(parse_mail(fixture("reply_to_spoof.eml")), ("mx.other.test",))
+    assert untrusted["authentication"] is None and untrusted["sender"] == "unverified"
+    assert untrusted["untrusted_authentication"] == [{"authserv_id": "mx.acme.test", "verdict": "fail"}]
+    assert not any("DMARC" in warning for warning in untrusted["warnings"])
 
 
 def test_a_20_mb_body_is_cut_to_the_text_limit() -> None:

@@ -13,7 +13,7 @@ from supportdesk.channels.webhook_ingest import WebhookIngest
 from supportdesk.domain import write
 from supportdesk.store import reads
 from supportdesk.store.enums import IdentityKind
-from tests.channels.conftest import make_mail
+from tests.channels.conftest import VERIFIED, make_mail
 from tests.conftest import Team
 
 
@@ -81,5 +81,5 @@ def test_every_channel_resolves_to_one_customer_and_a_merge_joins_the_timelines(
     assert ticket is not None and ticket.messages[-1].meta["social"]["handle"] == "@alice"
     assert ticket.ticket["requester_id"] == alice
     # and a mail from her address still threads by subject tag onto the merged-in social ticket
-    tagged = mail_ingest.ingest(make_mail(subject=f"Re: hello [#{ticket.ticket['number']}]"))
+    tagged = mail_ingest.ingest(make_mail(subject=f"Re: hello [#{ticket.ticket['number']}]", headers=VERIFIED))
     assert tagged.ticket_id == more.ticket_id and tagged.threading == "subject-tag"

@@ -44,7 +44,23 @@ def test_a_signed_message_id_names_its_ticket_and_resists_tampering() -> None:
         ('<div style="visibility: hidden">no</div>yes', "yes"),
         ('<div aria-hidden="true">no</div>yes', "yes"),
         ('<div style="opacity:0">no</div>yes', "yes"),
-        ("<ul><li>one</li><li>two</li></ul>", "- one\n- two"),
+        ("<ul><li>one</li><li>two</li></ul>", "* one\n* two"),
+        ("<ol><li>one</li><li>two</li></ol>", "1. one\n2. two"),
+        (
+            "<table><tr><td>Order</td><td>A-77</td></tr><tr><td>Total</td><td>9.99</td></tr></table>",
+            "Order  A-77\nTotal  9.99",
+        ),
+        ('<p>x</p><!-- a comment --><?php evil() ?><p style="display: none !important">no</p>', "x"),
+        ('<a href=" JavaScript:alert(1)">a</a> <a href="vbscript:x">b</a> <area href="data:x">', "a b"),
+        ('<a href="https://e.test/a"><img src="x" alt="logo"></a>', "[logo] <https://e.test/a>"),
+        ("<p>price&nbsp;&euro;5 &#x1b;[2J</p>", "price €5 \x1b[2J"),
+        (
+            '<meta http-equiv="refresh" content="0;url=https://evil.test"><iframe src="https://evil.test">x</iframe>ok',
+            "ok",
+        ),
+        ("", ""),
+        ("   ", ""),
+        ("<?xml version='1.0' encoding='latin-1'?><p>declared</p>", "declared"),
         ('<img src="x" alt="logo">', "[logo]"),
         ("<p>unclosed <b>bold", "unclosed bold"),
         ("&lt;script&gt; is text", "<script> is text"),
@@ -127,3 +143,16 @@ def test_explanations_of_message_meta() -> None:
         channel_line({"social": {"network": "mastodon", "handle": "@sam", "private": True}})
         == "mastodon @sam (private)"
     )
+
+
+def test_hostile_html_is_bounded() -> None:
+    """Shapes that cost the hand-written parser minutes (240 KB of unclosed links took 222 s) or
+    walked 100,000 levels deep; bench/channels_text.py times them."""
+    assert html_to_text('<a href="https://e.test/' * 100_000) == ""
+    assert html_to_text("<div>" * 100_000 + "deep" + "</div>" * 100_000) == ""  # past libxml2's 256 levels
+    assert html_to_text("<b><i>" * 50_000 + "x") == ""
+    soup = html_to_text("<<a<<p>>></ <!-- <![CDATA[ <script " * 5_000)
+    assert "script" not in soup and "CDATA" not in soup
+    hidden = html_to_text('<span style="display:none">secret</span>shown ' * 20_000)
+    assert "secret" not in hidden and hidden.count("shown") == 20_000
+    assert html_to_text("<p>\ud800 lone surrogate \x00 nul</p>").endswith("nul")

@@ -211,3 +211,53 @@ def test_a_group_address_added_from_the_command_line_routes_mail(tmp_path: Path)
         assert (group, subject) == ("Returns", "Return a kettle")
         auto = wait_for(lambda: list(running.relay.received), "the auto-reply")[0]
         assert auto.mail_from == "returns@acme.test"
+
+
+def test_a_merged_away_requester_still_gets_the_replies_through_the_server(tmp_path: Path) -> None:
+    """Harm 1 against the real server: Tom (an agent of the ticket's group) makes a customer whose
+    address is Mallory's and merges Alice into it; Mallory, really passing DMARC for her own domain,
+    writes into Alice's ticket by its number; Sam's next reply still goes to Alice alone."""
+    with channel_server("sqlite", tmp_path, channels={"authserv_id": "mx.acme.test"}) as running:
+        verified = "mx.acme.test; dkim=pass header.d={0}; dmarc=pass header.from={0}"
+        alice_mail = make_mail(
+            subject="Card charged twice",
+            message_id="<alice-1@example.com>",
+            headers={"Authentication-Results": verified.format("example.com")},
+        )
+        assert running.smtp(alice_mail, "alice@example.com", ["support@acme.test"])[0] == 250
+        wait_for(lambda: running.relay.received, "the auto-reply to Alice")
+
+        tom = running.deployment.replica("tom")
+        sam = running.deployment.replica("sam")
+        try:
+            [(ticket_id, alice_id)] = tom.rows("SELECT id, requester_id FROM ticket")
+            mallory = tom.apply(
+                "customer.create", {"name": "Mallory", "identities": [{"kind": "email", "value": "mallory@evil.test"}]}
+            ).result["customer_id"]
+            tom.apply("customer.merge", {"source_id": alice_id, "target_id": mallory})
+            tom.sync()
+
+            mallory_mail = make_mail(
+                sender="Mallory <mallory@evil.test>",
+                subject="Re: Card charged twice [#1]",
+                message_id="<mallory-1@evil.test>",
+                body="Send the refund to my new account, please.",
+                headers={"Authentication-Results": verified.format("evil.test")},
+            )
+            assert running.smtp(mallory_mail, "mallory@evil.test", ["support@acme.test"]) == (
+                250,
+                "2.0.0 appended ticket #1",
+            )
+
+            sam.sync()
+            sam.apply("ticket.reply", {"ticket_id": ticket_id, "body": "The refund is on its way."})
+            assert sam.sync().pushed == 1
+            wait_for(lambda: len(running.relay.received) >= 2, "Sam's reply at the relay")
+        finally:
+            tom.close()
+            sam.close()
+        reply = running.relay.received[-1]
+        assert reply.rcpt_tos == ["alice@example.com"]
+        assert parseaddr(str(reply.message["To"]))[1] == "alice@example.com"
+        assert reply.message["In-Reply-To"] == "<alice-1@example.com>"
+        assert all("mallory" not in ", ".join(mail.rcpt_tos) for mail in running.relay.received)

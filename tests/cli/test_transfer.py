@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from supportdesk.cli.transfer import CSV_FIELD_LIMIT
+from supportdesk.cli.ticket_files import CSV_FIELD_LIMIT
 from supportdesk.store.workspace import Workspace
 from tests.cli.conftest import CLI
 

@@ -67,7 +67,8 @@ def make_app(console_workspace: Workspace, clock: TestClock) -> AppFactory:
 
     def make(workspace: Workspace | None = None, **kwargs: object) -> SupportDeskApp:
         chosen = workspace or console_workspace
-        options: dict[str, object] = {"poll_interval": 3600.0, "warm_up": False}
+        # strict_reads: a read that grows with the store, asked for on the UI thread, fails the test
+        options: dict[str, object] = {"poll_interval": 3600.0, "warm_up": False, "strict_reads": True}
         options.update(kwargs)
         return SupportDeskApp(chosen, load_settings(chosen.root), **options)  # type: ignore[arg-type]
 

@@ -219,7 +219,7 @@ async def test_bad_filter_shows_the_error_in_place_and_keeps_the_queue(make_app:
         await type_text(pilot, "pending")
         await pilot.press("enter")
         await settle(pilot)
-        with app.db.read() as connection:
+        with app.workspace.reading() as connection:
             expected = reads.queue_count(connection, queue.model.plan)  # type: ignore[union-attr]
         assert queue.total == expected > 0
         shown = [queue.model.row(i) for i in range(min(expected, 20))]  # type: ignore[union-attr]
@@ -405,7 +405,7 @@ async def test_first_and_last_rows_are_reached_by_keyset(make_app: AppFactory) -
         await pilot.press("G")
         await until(pilot, lambda: queue.current_row is not None)
         assert queue.cursor == total - 1
-        with app.db.read() as connection:
+        with app.workspace.reading() as connection:
             last = reads.queue_page(connection, queue.model.plan, reverse=True, limit=1).rows[0]  # type: ignore[union-attr]
         assert queue.current_row.id == last.id  # type: ignore[union-attr]
         await pilot.press("g")

@@ -84,7 +84,13 @@ def console(workspace: Workspace, clocks: Clocks) -> SupportDeskApp:
     """The console on the hand-made workspace, on the test's clocks."""
     settings = load_settings(workspace.root)
     return SupportDeskApp(
-        workspace, settings, clock=clocks.wall, monotonic=clocks.mono, poll_interval=3600.0, warm_up=False
+        workspace,
+        settings,
+        clock=clocks.wall,
+        monotonic=clocks.mono,
+        poll_interval=3600.0,
+        warm_up=False,
+        strict_reads=True,
     )
 
 

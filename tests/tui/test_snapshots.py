@@ -42,7 +42,7 @@ async def _all_open(pilot: Pilot[None]) -> None:
 async def _ticket(pilot: Pilot[None]) -> TicketScreen:
     """The open ticket with the longest conversation (a reply, a note, quoted mail…)."""
     await _all_open(pilot)
-    with pilot.app.db.read() as connection:  # type: ignore[attr-defined]
+    with pilot.app.workspace.reading() as connection:  # type: ignore[attr-defined]
         number = connection.execute(
             "SELECT t.number FROM ticket t WHERE t.status = 'open' AND t.channel = 'email' "
             "ORDER BY (SELECT count(*) FROM message m WHERE m.ticket_id = t.id) DESC, t.number LIMIT 1"
@@ -105,6 +105,12 @@ def test_kb_panel(snap_compare, make_app: AppFactory) -> None:  # type: ignore[n
         await pilot.press("k", *"refund")
         panel = screen.query_one("KBPanel")
         await until(pilot, lambda: bool(panel.hits) and "match" in str(panel.query_one("#kb-subtitle").render()))
+        # the search field has the focus: a blinking cursor would be drawn or not depending on when
+        # the picture is taken (a busy machine made this test fail one run in two, and the snapshot
+        # was recorded in either phase); hold it in the recorded one, hidden
+        search = panel.query_one("#kb-search")
+        search.cursor_blink = False  # type: ignore[attr-defined]
+        search._cursor_visible = False  # type: ignore[attr-defined]
         await settle(pilot)
 
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)

@@ -30,7 +30,9 @@ def follow(deployment: Deployment, who: str) -> Replica:
 
 def console(replica: Replica) -> SupportDeskApp:
     settings = load_settings(replica.workspace.root)
-    return SupportDeskApp(replica.workspace, settings, poll_interval=0.1, warm_up=False, sync_interval=600)
+    return SupportDeskApp(
+        replica.workspace, settings, poll_interval=0.1, warm_up=False, sync_interval=600, strict_reads=True
+    )
 
 
 def notified(app: SupportDeskApp, text: str) -> Callable[[], bool]:

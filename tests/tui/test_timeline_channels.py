@@ -10,7 +10,8 @@ from typing import Any
 from supportdesk.channels.mail_ingest import MailIngest
 from supportdesk.channels.settings import ChannelSettings
 from supportdesk.channels.webhook_ingest import WebhookIngest
-from supportdesk.channels.webhook_payloads import SocialPayload
+from supportdesk.channels.webhooks.social import CHANNEL as SOCIAL
+from supportdesk.channels.webhooks.social import SocialPayload
 from supportdesk.config import load_settings
 from supportdesk.domain import write
 from supportdesk.domain.context import SYSTEM
@@ -44,6 +45,7 @@ def automatic_answer(number: int) -> bytes:
     mail["To"] = "support@acme.test"
     mail["Subject"] = f"Out of office: Re: Change my bank details [#{number}]"
     mail["Auto-Submitted"] = "auto-replied"
+    mail["Authentication-Results"] = "mx.acme.test; dmarc=pass header.from=acme-corp.test"
     mail.set_content("I am away until Monday.")
     return mail.as_bytes()
 
@@ -64,7 +66,9 @@ async def open_ticket(pilot: Any, app: SupportDeskApp, ticket_id: str) -> Ticket
 
 async def test_mail_social_phone_and_rule_entries_say_where_they_came_from(team: Team) -> None:
     workspace = team.workspace
-    settings = ChannelSettings(secret="console-channels-0123456789", attachments_dir=workspace.attachments_dir)
+    settings = ChannelSettings(
+        secret="console-channels-0123456789", attachments_dir=workspace.attachments_dir, authserv_ids=("mx.acme.test",)
+    )
 
     def applier(name: str, args: dict[str, Any]) -> dict[str, Any]:
         return write.apply(workspace, name, args, actor=SYSTEM).result
@@ -80,9 +84,9 @@ async def test_mail_social_phone_and_rule_entries_say_where_they_came_from(team:
     post = SocialPayload(
         network="mastodon", thread_id="t-1", message_id="m-1", handle="pat", name="Pat", text="Is the app down?"
     )
-    social = WebhookIngest(workspace.engine, applier, settings).social(post)
+    social = SOCIAL.ingest(WebhookIngest(workspace.engine, applier, settings), post)
 
-    app = SupportDeskApp(workspace, load_settings(workspace.root), poll_interval=3600, warm_up=False)
+    app = SupportDeskApp(workspace, load_settings(workspace.root), poll_interval=3600, warm_up=False, strict_reads=True)
     async with app.run_test(size=(150, 50)) as pilot:
         screen = await open_ticket(pilot, app, first.ticket_id)
         spoof, automatic, phone, auto_reply = screen.timeline.blocks

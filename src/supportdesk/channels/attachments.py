@@ -17,6 +17,8 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from supportdesk.store.files import path_for
+
 MAX_NAME_CHARS = 200
 _RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³]|conin\$|conout\$)$", re.IGNORECASE)
 _BAD_CHARS = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f-\x9f]')
@@ -49,10 +51,6 @@ class StoredFile:
     sha256: str
     size: int
     path: Path
-
-
-def path_for(root: Path, sha256: str) -> Path:
-    return root / sha256[:2] / sha256
 
 
 def store_bytes(root: Path, data: bytes) -> StoredFile:

@@ -54,11 +54,28 @@ def sender_notes(meta: dict[str, Any]) -> list[tuple[str, bool]]:
     auth = email.get("authentication")
     if isinstance(auth, dict) and auth.get("verdict") not in (None, "none"):
         notes.append((f"authentication: {auth['verdict']}", auth["verdict"] in FAILED_VERDICTS))
+    for other in (email.get("untrusted_authentication") or [])[:3]:
+        if isinstance(other, dict):
+            notes.append(
+                (f"ignored Authentication-Results from {other.get('authserv_id')} (not our mail server)", False)
+            )
     return notes
 
 
 def channel_line(meta: dict[str, Any]) -> str | None:
-    """Where a chat, social or web-form message came from; a phone call's direction and length."""
+    """Where a webhook channel's message came from; a phone call's direction and length.
+
+    A webhook channel writes its own line into its meta (``meta[<channel>]["via"]``, see
+    :mod:`supportdesk.channels.webhooks.base`), so this module knows no channel by name; the
+    chat, social and web-form branches below read messages stored before that line existed.
+    """
+    if isinstance(meta.get("call"), dict):
+        call = meta["call"]
+        minutes, seconds = divmod(int(call.get("duration_seconds") or 0), 60)
+        return f"call {call.get('direction')} {call.get('number')} · {minutes}:{seconds:02d}"
+    for value in meta.values():
+        if isinstance(value, dict) and isinstance(value.get("via"), str):
+            return str(value["via"])
     if isinstance(meta.get("chat"), dict):
         chat = meta["chat"]
         who = chat.get("author_name") or chat.get("author")
@@ -69,8 +86,4 @@ def channel_line(meta: dict[str, Any]) -> str | None:
         return f"{social.get('network')} {social.get('handle')}{where}"
     if isinstance(meta.get("webform"), dict):
         return f"web form {meta['webform'].get('form')}"
-    if isinstance(meta.get("call"), dict):
-        call = meta["call"]
-        minutes, seconds = divmod(int(call.get("duration_seconds") or 0), 60)
-        return f"call {call.get('direction')} {call.get('number')} · {minutes}:{seconds:02d}"
     return None

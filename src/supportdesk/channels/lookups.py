@@ -85,6 +85,15 @@ def ticket(connection: Connection, ticket_id: str) -> dict[str, Any] | None:
     return None
 
 
+def customer_erased(connection: Connection, customer_id: str | None) -> bool:
+    """Whether the customer was erased (their tickets take no new text: ``privacy.keep_erased``)."""
+    if customer_id is None:
+        return False
+    customers = _t(Customer)
+    row = connection.execute(select(customers.c.erased_at).where(customers.c.id == customer_id)).first()
+    return row is not None and row[0] is not None
+
+
 def ticket_by_number(connection: Connection, number: int) -> dict[str, Any] | None:
     tickets = _t(Ticket)
     row = connection.execute(select(tickets.c.id).where(tickets.c.number == number)).first()
@@ -219,6 +228,17 @@ def release_conversation(connection: Connection, channel: str, external_id: str,
             conversations.c.ticket_id == ticket_id,
         )
     )
+
+
+def conversations_of_ticket(connection: Connection, ticket_id: str) -> list[tuple[str, str]]:
+    """(channel, outside conversation id) of every conversation that points at a ticket, newest first."""
+    conversations = _t(ChannelConversation)
+    rows = connection.execute(
+        select(conversations.c.channel, conversations.c.external_id)
+        .where(conversations.c.ticket_id == ticket_id)
+        .order_by(conversations.c.updated_at.desc(), conversations.c.external_id)
+    ).all()
+    return [(row[0], row[1]) for row in rows]
 
 
 def conversation_of_ticket(connection: Connection, channel: str, ticket_id: str) -> str | None:

@@ -22,10 +22,10 @@ from supportdesk.channels.attachments import store_bytes
 from supportdesk.channels.automation import automation_markers, take_auto_reply_slot
 from supportdesk.channels.errors import ChannelError, MailRejected
 from supportdesk.channels.identities import ensure_customer
-from supportdesk.channels.mail_parse import ParsedMail, parse_mail
+from supportdesk.channels.mail_parse import ParsedMail, parse_mail, trim_references
 from supportdesk.channels.mail_threading import ThreadDecision, thread_mail
 from supportdesk.channels.outbound import has_auto_reply, queue_auto_reply
-from supportdesk.channels.sender_checks import authentication_passed, sender_record
+from supportdesk.channels.sender_checks import sender_auth, sender_record
 from supportdesk.domain.errors import DomainError, ValidationFailed
 from supportdesk.domain.identities import normalize_identity
 from supportdesk.store.enums import Channel, IdentityKind
@@ -134,13 +134,7 @@ class MailIngest(ChannelIngest):
             wants_auto_reply = outcome.status == "created" and not markers and self.settings.auto_reply
             # a routing rule may have answered already, in the write itself: one auto-reply is enough
             wants_auto_reply = wants_auto_reply and not has_auto_reply(connection, str(outcome.ticket_id))
-            if wants_auto_reply and take_auto_reply_slot(
-                connection,
-                sender,
-                now=now,
-                limit=self.settings.auto_reply_limit,
-                window_seconds=self.settings.auto_reply_window_seconds,
-            ):
+            if wants_auto_reply and take_auto_reply_slot(connection, sender, self.settings, now=now):
                 outcome.auto_reply = queue_auto_reply(
                     connection, str(outcome.ticket_id), claim.message_id, self.settings, now=now
                 )
@@ -175,7 +169,7 @@ class MailIngest(ChannelIngest):
                 references=mail.references,
                 subject=mail.subject,
                 sender_customer_id=sender_customer,
-                sender_verified=authentication_passed(mail),
+                sender=sender_auth(mail, self.settings.authserv_ids),
             )
         attachments = [
             {
@@ -240,8 +234,8 @@ class MailIngest(ChannelIngest):
         return {
             "message_id": mail.message_id,
             "in_reply_to": mail.in_reply_to[:5],
-            "references": mail.references[-20:],
-            **sender_record(mail),
+            "references": trim_references(mail.references, 20),
+            **sender_record(mail, self.settings.authserv_ids),
             "to": mail.to[:20],
             "cc": mail.cc[:20],
             "subject": mail.subject,

@@ -30,6 +30,7 @@ from supportdesk.store.enums import IdentityKind
 
 MAX_DEFECTS = 30
 MAX_REFERENCES = 50
+MAX_AUTH_RESULTS = 20
 #: Headers kept verbatim (sanitized) for the automation and spoofing checks and for the record.
 KEPT_HEADERS = (
     "auto-submitted",
@@ -39,7 +40,6 @@ KEPT_HEADERS = (
     "x-auto-response-suppress",
     "return-path",
     "list-id",
-    "authentication-results",
     "delivered-to",
     "x-original-to",
 )
@@ -73,6 +73,8 @@ class ParsedMail:
     attachments: list[MailPart] = field(default_factory=list)
     skipped_attachments: list[dict[str, Any]] = field(default_factory=list)
     headers: dict[str, str] = field(default_factory=dict)
+    #: Every Authentication-Results header, topmost (added last, by the nearest server) first.
+    authentication_results: list[str] = field(default_factory=list)
     defects: list[str] = field(default_factory=list)
     size: int = 0
 
@@ -148,11 +150,16 @@ def message_ids(text: str | None) -> list[str]:
     return list(seen)
 
 
+def trim_references(ids: list[str], keep: int) -> list[str]:
+    """At most ``keep`` ids: the thread's first and the latest (RFC 5322 3.6.4)."""
+    return ids if len(ids) <= keep else [ids[0], *ids[-(keep - 1) :]]
+
+
 def _read_headers(message: Message, parsed: ParsedMail) -> None:
     ids = message_ids(header_text(message, "message-id", parsed))
     parsed.message_id = sanitize_line(ids[0], redact=False) if ids else None
     parsed.in_reply_to = message_ids(header_text(message, "in-reply-to", parsed))[:MAX_REFERENCES]
-    parsed.references = message_ids(header_text(message, "references", parsed))[-MAX_REFERENCES:]
+    parsed.references = trim_references(message_ids(header_text(message, "references", parsed)), MAX_REFERENCES)
     senders = _addresses(message, "from", parsed)
     if senders:
         parsed.from_name, parsed.from_address = senders[0]
@@ -172,6 +179,10 @@ def _read_headers(message: Message, parsed: ParsedMail) -> None:
         value = header_text(message, name, parsed)
         if value is not None:
             parsed.headers[name] = sanitize_line(value, cap=998, redact=False)
+    for _key, raw in [item for item in message.raw_items() if item[0].lower() == "authentication-results"][
+        :MAX_AUTH_RESULTS
+    ]:
+        parsed.authentication_results.append(sanitize_line(str(raw), cap=2000, redact=False))
 
 
 # --- body and attachments -----------------------------------------------------------------------

@@ -19,16 +19,10 @@ from sqlalchemy.exc import IntegrityError
 from supportdesk.channels import lookups
 from supportdesk.channels.compose import OutgoingMail, render, reply_subject
 from supportdesk.channels.settings import ChannelSettings
+from supportdesk.channels.webhooks.base import RECEIVED_FROM_CHANNEL, Reply, WebhookChannel
 from supportdesk.store.enums import AuthorKind, Channel, Direction, IdentityKind
 from supportdesk.store.models import Agent, Customer, Group, Identity, Message, Ticket
 from supportdesk.store.models_channels import ChannelOutbox
-from supportdesk.store.times import iso
-
-#: Which webhook carries replies for messages of each channel.
-WEBHOOK_OF_CHANNEL = {Channel.CHAT.value: "chat", Channel.WEB.value: "webform", Channel.SOCIAL.value: "social"}
-#: Set in a message's meta when it was copied in from the channel (a chat bot's line): it is
-#: already where it belongs and is never sent back.
-RECEIVED_FROM_CHANNEL = "received_from_channel"
 
 
 def _row(connection: Connection, model: Any, key: str) -> dict[str, Any] | None:
@@ -60,10 +54,8 @@ def queue_replies(
             continue
         if message["channel"] == Channel.EMAIL.value:
             key = _queue_email_reply(connection, message, settings, now)
-        elif message["channel"] in WEBHOOK_OF_CHANNEL:
-            key = _queue_webhook_reply(connection, message, settings, now)
         else:
-            key = None
+            key = _queue_webhook_reply(connection, message, settings, now)
         if key:
             queued.append(key)
     return queued
@@ -107,9 +99,14 @@ def _latest_inbound_mail(connection: Connection, ticket: dict[str, Any]) -> dict
     return None
 
 
-def _recipient(connection: Connection, ticket: dict[str, Any], last: dict[str, Any] | None) -> str | None:
+MAX_FOLLOW_UPS = 10
+MAX_MAILS_LOOKED_AT = 200
+
+
+def _requester_addresses(connection: Connection, ticket: dict[str, Any]) -> list[str]:
+    """The requester's email addresses, primary first."""
     identities = Identity.__table__  # type: ignore[attr-defined]
-    addresses = [
+    return [
         row[0]
         for row in connection.execute(
             select(identities.c.value)
@@ -117,9 +114,98 @@ def _recipient(connection: Connection, ticket: dict[str, Any], last: dict[str, A
             .order_by(identities.c.is_primary.desc(), identities.c.created_at)
         )
     ]
-    if last is not None and last.get("from") in addresses:
-        return str(last["from"])
-    return addresses[0] if addresses else None
+
+
+def _first_inbound_from(connection: Connection, ticket_id: str, known: set[str]) -> tuple[datetime, str] | None:
+    """When and from which of ``known`` the first mail on a ticket came."""
+    messages = Message.__table__  # type: ignore[attr-defined]
+    rows = connection.execute(
+        select(messages.c.created_at, messages.c.meta)
+        .where(
+            messages.c.ticket_id == ticket_id,
+            messages.c.channel == Channel.EMAIL.value,
+            messages.c.direction == Direction.INBOUND.value,
+        )
+        .order_by(messages.c.created_at, messages.c.id)
+        .limit(MAX_MAILS_LOOKED_AT)
+    )
+    for created_at, meta in rows:
+        email = meta.get("email") if isinstance(meta, dict) else None
+        if isinstance(email, dict) and email.get("from") in known:
+            return created_at, str(email["from"])
+    return None
+
+
+def _first_mailed_to(connection: Connection, ticket_id: str, known: set[str]) -> tuple[datetime, str] | None:
+    """When and to which of ``known`` we first queued mail on a ticket."""
+    outbox = ChannelOutbox.__table__  # type: ignore[attr-defined]
+    rows = connection.execute(
+        select(outbox.c.created_at, outbox.c.recipient)
+        .where(outbox.c.ticket_id == ticket_id, outbox.c.channel == "email", outbox.c.recipient != "")
+        .order_by(outbox.c.created_at, outbox.c.key)
+        .limit(MAX_MAILS_LOOKED_AT)
+    )
+    for created_at, recipient in rows:
+        if recipient in known:
+            return created_at, str(recipient)
+    return None
+
+
+def conversation_address(connection: Connection, ticket: dict[str, Any]) -> str | None:
+    """The address this ticket's email conversation uses: the only one its replies go to.
+
+    It is the requester's address the conversation started with — the first mail the requester
+    sent on the ticket, or the first mail we sent on it, whichever came first (looking back
+    through the tickets it follows up) — and, for a ticket with no mail yet, the requester's
+    primary address, which the first reply then pins. What the customer record says *now* does
+    not move it: a ``customer.merge`` that makes someone else's address primary, or a mail from
+    another of the customer's addresses joining the ticket, leaves the replies where they were
+    going. None when the requester has no email address at all.
+    """
+    addresses = _requester_addresses(connection, ticket)
+    if not addresses:
+        return None
+    known = set(addresses)
+    current: dict[str, Any] | None = ticket
+    for _ in range(MAX_FOLLOW_UPS):
+        if current is None:
+            break
+        found = [
+            hit
+            for hit in (
+                _first_inbound_from(connection, current["id"], known),
+                _first_mailed_to(connection, current["id"], known),
+            )
+            if hit is not None
+        ]
+        if found:
+            return min(found)[1]
+        current = _row(connection, Ticket, current["follow_up_of_id"]) if current.get("follow_up_of_id") else None
+    return addresses[0]
+
+
+def _thread_of(connection: Connection, ticket: dict[str, Any], address: str) -> dict[str, Any] | None:
+    """The meta of the newest mail ``address`` sent on this ticket (or the one it follows up):
+    our reply continues that thread (In-Reply-To, References)."""
+    messages = Message.__table__  # type: ignore[attr-defined]
+    for ticket_id in (ticket["id"], ticket.get("follow_up_of_id")):
+        if not ticket_id:
+            continue
+        rows = connection.execute(
+            select(messages.c.meta)
+            .where(
+                messages.c.ticket_id == ticket_id,
+                messages.c.channel == Channel.EMAIL.value,
+                messages.c.direction == Direction.INBOUND.value,
+            )
+            .order_by(messages.c.created_at.desc(), messages.c.id.desc())
+            .limit(MAX_MAILS_LOOKED_AT)
+        )
+        for (meta,) in rows:
+            email = meta.get("email") if isinstance(meta, dict) else None
+            if isinstance(email, dict) and email.get("from") == address:
+                return dict(email)
+    return None
 
 
 def _sender(ticket: dict[str, Any], group: dict[str, Any] | None, settings: ChannelSettings) -> tuple[str, str]:
@@ -143,8 +229,8 @@ def _queue_email(
     outbox = ChannelOutbox.__table__  # type: ignore[attr-defined]
     if connection.execute(select(outbox.c.key).where(outbox.c.key == key)).first() is not None:
         return None
-    last = _latest_inbound_mail(connection, ticket)
-    recipient = _recipient(connection, ticket, last)
+    recipient = conversation_address(connection, ticket)
+    last = _thread_of(connection, ticket, recipient) if recipient else None
     group = _row(connection, Group, ticket["group_id"]) if ticket["group_id"] else None
     from_address, from_name = _sender(ticket, group, settings)
     common = {"key": key, "channel": "email", "kind": kind, "ticket_id": ticket["id"], "message_id": message_id}
@@ -173,7 +259,8 @@ def _queue_email(
         from_address=from_address,
         from_name=from_name,
         to_address=recipient,
-        to_name=customer["name"] if customer else "",
+        # the name this address wrote under, not what the customer record is called now
+        to_name=(last or {}).get("from_name") or (customer["name"] if customer else ""),
         subject=reply_subject(ticket["subject"], ticket["number"]),
         body=body,
         in_reply_to=last.get("message_id") if last else None,
@@ -217,22 +304,17 @@ def _queue_email_reply(
 
 def _may_auto_reply(connection: Connection, ticket: dict[str, Any], settings: ChannelSettings, now: datetime) -> bool:
     """The loop guards every auto-reply obeys, a rule's included (RFC 3834): never to automated
-    mail, at most ``auto_reply_limit`` per address and window."""
+    mail, at most ``auto_reply_limit`` per address and ``auto_reply_global_limit`` in all per
+    window."""
     from supportdesk.channels.automation import take_auto_reply_slot
 
     last = _latest_inbound_mail(connection, ticket)
     if last is not None and last.get("automated"):
         return False
-    recipient = _recipient(connection, ticket, last)
+    recipient = conversation_address(connection, ticket)
     if recipient is None:
         return True  # queued as failed, with the reason, by _queue_email
-    return take_auto_reply_slot(
-        connection,
-        recipient,
-        now=now,
-        limit=settings.auto_reply_limit,
-        window_seconds=settings.auto_reply_window_seconds,
-    )
+    return take_auto_reply_slot(connection, recipient, settings, now=now)
 
 
 def has_auto_reply(connection: Connection, ticket_id: str) -> bool:
@@ -324,43 +406,54 @@ def queue_auto_reply(
 # --- webhooks -----------------------------------------------------------------------------------
 
 
+def _conversation(
+    connection: Connection, message: dict[str, Any], ticket: dict[str, Any] | None
+) -> tuple[WebhookChannel, str] | None:
+    """The webhook channel and outside conversation a reply on this ticket goes back to.
+
+    The ticket's own conversation, else (a reply to a closed conversation's ticket lands on its
+    follow-up) the conversation of the ticket it follows up; only a channel whose messages are of
+    the reply's kind (a chat reply to a chat conversation, never a phone note to it).
+    """
+    from supportdesk.channels import webhooks
+
+    for ticket_id in (message["ticket_id"], ticket["follow_up_of_id"] if ticket else None):
+        if not ticket_id:
+            continue
+        for name, conversation in lookups.conversations_of_ticket(connection, ticket_id):
+            plugin = webhooks.get(name)
+            if plugin is not None and plugin.message_channel.value == message["channel"]:
+                return plugin, conversation
+    return None
+
+
 def _queue_webhook_reply(
     connection: Connection, message: dict[str, Any], settings: ChannelSettings, now: datetime
 ) -> str | None:
-    channel = WEBHOOK_OF_CHANNEL[message["channel"]]
     ticket = _row(connection, Ticket, message["ticket_id"])
-    conversation = lookups.conversation_of_ticket(connection, channel, message["ticket_id"])
-    if conversation is None and ticket is not None and ticket["follow_up_of_id"]:
-        # a reply to a closed conversation's ticket lands on its follow-up
-        conversation = lookups.conversation_of_ticket(connection, channel, ticket["follow_up_of_id"])
-    if conversation is None:
+    found = _conversation(connection, message, ticket)
+    if found is None:
         return None
+    plugin, conversation = found
     agent = _row(connection, Agent, message["author_agent_id"]) if message["author_agent_id"] else None
-    hook = settings.webhook(channel)
-    body = {
-        "event": "reply",
-        "channel": channel,
-        "conversation_id": conversation,
-        "message_id": message["id"],
-        "ticket_id": message["ticket_id"],
-        "ticket_number": ticket["number"] if ticket else None,
-        "text": message["body"],
-        "author": {"name": agent["name"] if agent else "Support"},
-        "created_at": iso(message["created_at"]),
-    }
-    key = f"{channel}:{message['id']}"
+    reply = Reply(conversation, message, ticket, agent["name"] if agent else "Support")
+    hook = settings.webhook(plugin.name)
+    key = f"{plugin.name}:{message['id']}"
     values: dict[str, Any] = {
         "key": key,
-        "channel": channel,
+        "channel": plugin.name,
         "kind": "reply",
         "ticket_id": message["ticket_id"],
         "message_id": message["id"],
         "recipient": hook.outbound_url if hook and hook.outbound_url else "",
-        "payload": json.dumps(body, ensure_ascii=False),
+        "payload": json.dumps(plugin.reply_body(reply), ensure_ascii=False),
         "status": "queued",
         "next_attempt_at": now,
         "created_at": now,
     }
-    if not values["recipient"]:
-        values.update(status="failed", last_error=f"no outbound_url is configured for the {channel} webhook")
+    refused = plugin.refuse_reply(reply)
+    if refused:
+        values.update(status="failed", last_error=refused)
+    elif not values["recipient"]:
+        values.update(status="failed", last_error=f"no outbound_url is configured for the {plugin.name} webhook")
     return key if _enqueue(connection, values) and values["status"] == "queued" else None

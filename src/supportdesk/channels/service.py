@@ -2,7 +2,7 @@
 
 The server hands over its database engine, its own applier (its server-side write path) and the
 settings; it then routes ``POST /v1/channels/email`` to :attr:`ChannelService.mail` and
-``/chat|/webform|/social`` to :attr:`ChannelService.webhooks`, and after each write transaction
+``/<channel>`` (every registered webhook channel) to :attr:`ChannelService.webhooks`, and after each write transaction
 that added messages calls :func:`supportdesk.channels.outbound.queue_replies` on the same
 connection. :meth:`start` starts the SMTP listener (when a port is given) and the outbox worker
 thread (mail through the relay when one is configured, webhook replies through httpx).
@@ -10,6 +10,7 @@ thread (mail through the relay when one is configured, webhook replies through h
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any
 
@@ -18,8 +19,10 @@ from sqlalchemy.engine import Engine
 from supportdesk.channels.applier import Applier
 from supportdesk.channels.delivery import OutboxWorker, Sender
 from supportdesk.channels.mail_ingest import MailIngest
-from supportdesk.channels.settings import WEBHOOK_CHANNELS, ChannelSettings
+from supportdesk.channels.settings import ChannelSettings
 from supportdesk.channels.webhook_ingest import WebhookIngest
+
+log = logging.getLogger(__name__)
 
 
 class ChannelService:
@@ -32,7 +35,7 @@ class ChannelService:
         self._listener: Any = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._webhook_sender: Any = None
+        self._opened: list[Any] = []
 
     def senders(self) -> dict[str, Sender]:
         """One sender per channel that has somewhere to deliver."""
@@ -40,16 +43,24 @@ class ChannelService:
         if self.settings.relay is not None:
             from supportdesk.channels.smtp_out import SmtpSender
 
-            senders["email"] = SmtpSender(self.settings.relay)
-        hooks = [name for name in WEBHOOK_CHANNELS if (hook := self.settings.webhook(name)) and hook.outbound_url]
-        if hooks:
-            from supportdesk.channels.webhook_out import WebhookSender
+            senders["email"] = SmtpSender(self.settings.relay, login_without_tls=self.settings.relay_login_without_tls)
+        from supportdesk.channels.webhooks import CHANNELS
 
-            self._webhook_sender = WebhookSender(self.settings)
-            senders.update(dict.fromkeys(hooks, self._webhook_sender))
+        for channel in CHANNELS:
+            hook = self.settings.webhook(channel.name)
+            if hook is not None and hook.outbound_url:
+                senders[channel.name] = sender = channel.make_sender(self.settings)
+                self._opened.append(sender)
         return senders
 
     def start(self, *, smtp_host: str = "127.0.0.1", smtp_port: int | None = None, interval: float = 2.0) -> None:
+        if not self.settings.authserv_ids:
+            log.warning(
+                "[channels] authserv_id is not set: no Authentication-Results header is believed, so no sender "
+                "is verified and no mail joins a ticket by its subject tag alone"
+            )
+        if self.settings.relay is not None and self.settings.relay.username and self.settings.relay_login_without_tls:
+            log.warning("[channels] relay_login_without_tls is on: the relay's password may cross the network in clear")
         if smtp_port is not None:
             from supportdesk.channels.smtp_in import start_smtp_listener
 
@@ -71,6 +82,8 @@ class ChannelService:
         if self._listener is not None:
             self._listener.stop()
             self._listener = None
-        if self._webhook_sender is not None:
-            self._webhook_sender.close()
-            self._webhook_sender = None
+        for sender in self._opened:
+            close = getattr(sender, "close", None)
+            if close is not None:
+                close()
+        self._opened.clear()

@@ -8,11 +8,14 @@ team configures email and webhooks in one place::
     mail_domain = "acme.test"              # right-hand side of our Message-IDs
     default_from = "support@acme.test"     # for tickets whose group has no address
     relay = "smtp://user:pass@mail.acme.test:587"
+    relay_login_without_tls = false        # never send the relay password in clear (the default)
+    authserv_id = "mx.acme.test"           # whose Authentication-Results we believe (RFC 8601)
     auto_reply = true
     auto_reply_limit = 3                   # per address and window
+    auto_reply_global_limit = 500          # for all addresses together, per window
     auto_reply_window_minutes = 60
 
-    [channels.webhooks.chat]
+    [channels.webhooks.chat]               # one table per webhook channel: chat, webform, social, sms
     secret = "shared with the chat platform"
     outbound_url = "https://chat.example/hooks/reply"
     outbound_secret = "..."                # defaults to secret
@@ -27,7 +30,15 @@ from urllib.parse import unquote, urlsplit
 
 from supportdesk.config import ConfigError
 
-WEBHOOK_CHANNELS = ("chat", "webform", "social")
+#: The keys ``[channels]`` may hold (a typo is an error naming it, never a silently unset option).
+KNOWN_KEYS = frozenset(
+    {
+        "secret", "mail_domain", "default_from", "relay", "relay_login_without_tls", "authserv_id",
+        "auto_reply", "auto_reply_limit", "auto_reply_global_limit", "auto_reply_window_minutes",
+        "public_url", "email_token", "attachments_dir", "webhooks",
+    }
+)  # fmt: skip
+WEBHOOK_KEYS = frozenset({"secret", "outbound_url", "outbound_secret"})
 
 
 @dataclass(frozen=True)
@@ -101,8 +112,14 @@ class ChannelSettings:
     relay: RelayURL | None = None
     auto_reply: bool = True
     auto_reply_limit: int = 3
+    auto_reply_global_limit: int = 500
     auto_reply_window_seconds: int = 3600
     signature_tolerance_seconds: int = 300
+    #: The authserv-ids (RFC 8601) of our own receiving mail servers: only their
+    #: Authentication-Results are believed. Empty: no verdict is believed, no sender is verified.
+    authserv_ids: tuple[str, ...] = ()
+    #: Send the relay's credentials over a connection without TLS (off: refused, and said so).
+    relay_login_without_tls: bool = False
     #: The address customers reach this server at (for survey links), e.g. https://support.acme.test
     public_url: str | None = None
     webhooks: dict[str, WebhookSettings] = field(default_factory=dict)
@@ -121,6 +138,13 @@ class ChannelSettings:
     @classmethod
     def from_section(cls, section: dict[str, Any], *, attachments_dir: Path) -> ChannelSettings:
         """Build settings from the ``[channels]`` table; a wrong value is a one-line ConfigError."""
+        from supportdesk.channels import webhooks as registry
+
+        unknown = sorted(set(section) - KNOWN_KEYS)
+        if unknown:
+            raise ConfigError(
+                f"[channels] has no setting {unknown[0]!r}; the settings are {', '.join(sorted(KNOWN_KEYS))}"
+            )
         secret = section.get("secret")
         if not isinstance(secret, str):
             raise ConfigError("[channels] secret is missing: set a long random string")
@@ -130,10 +154,16 @@ class ChannelSettings:
         if not isinstance(raw_hooks, dict):
             raise ConfigError("[channels.webhooks] must be a table")
         for name, hook in raw_hooks.items():
-            if name not in WEBHOOK_CHANNELS:
-                raise ConfigError(f"[channels.webhooks.{name}]: the webhook channels are {', '.join(WEBHOOK_CHANNELS)}")
+            if registry.get(name) is None:
+                raise ConfigError(f"[channels.webhooks.{name}]: the webhook channels are {', '.join(registry.names())}")
             if not isinstance(hook, dict) or not isinstance(hook.get("secret"), str):
                 raise ConfigError(f"[channels.webhooks.{name}] needs a secret")
+            stray = sorted(set(hook) - WEBHOOK_KEYS)
+            if stray:
+                raise ConfigError(
+                    f"[channels.webhooks.{name}] has no setting {stray[0]!r}; "
+                    f"they are {', '.join(sorted(WEBHOOK_KEYS))}"
+                )
             webhooks[name] = WebhookSettings(
                 secret=hook["secret"],
                 outbound_url=_optional_str(hook, "outbound_url", name),
@@ -147,7 +177,10 @@ class ChannelSettings:
             relay=RelayURL.parse(relay) if isinstance(relay, str) and relay else None,
             auto_reply=bool(section.get("auto_reply", True)),
             auto_reply_limit=_int(section, "auto_reply_limit", 3),
+            auto_reply_global_limit=_int(section, "auto_reply_global_limit", 500),
             auto_reply_window_seconds=_int(section, "auto_reply_window_minutes", 60) * 60,
+            authserv_ids=_authserv_ids(section.get("authserv_id")),
+            relay_login_without_tls=_bool(section, "relay_login_without_tls", False),
             public_url=_optional_str(section, "public_url", "channels"),
             webhooks=webhooks,
         )
@@ -160,6 +193,23 @@ def _optional_str(table: dict[str, Any], key: str, where: str) -> str | None:
     if not isinstance(value, str):
         raise ConfigError(f"[{where}] {key} must be a string")
     return value
+
+
+def _bool(table: dict[str, Any], key: str, default: bool) -> bool:
+    value = table.get(key, default)
+    if not isinstance(value, bool):
+        raise ConfigError(f"[channels] {key} must be true or false")
+    return value
+
+
+def _authserv_ids(value: Any) -> tuple[str, ...]:
+    """``authserv_id = "mx.acme.test"`` or a list of them, compared without case."""
+    if value is None:
+        return ()
+    values = [value] if isinstance(value, str) else value
+    if not isinstance(values, list) or not all(isinstance(item, str) and item.strip() for item in values):
+        raise ConfigError("[channels] authserv_id must be a host name or a list of them (our receiving mail servers)")
+    return tuple(item.strip().lower() for item in values)
 
 
 def _int(table: dict[str, Any], key: str, default: int) -> int:

@@ -1,8 +1,12 @@
 """Sending mail through the team's SMTP relay with the standard library's ``smtplib``.
 
 STARTTLS is used whenever the relay offers it (``smtps://`` relays speak TLS from the start);
-credentials are only sent when the URL carries them. Refusals of the 5xx kind are permanent,
-everything else — 4xx answers, timeouts, a relay that is down — is worth another try.
+credentials are only sent when the URL carries them, and only over TLS: a relay that offers no
+STARTTLS (or one whose offer someone on the path stripped) never sees the password, unless
+``relay_login_without_tls = true`` says the team accepts that (a relay on the same machine, say).
+That refusal is a temporary failure with the reason, so the mail goes out once the relay or the
+setting is fixed. Refusals of the 5xx kind are permanent, everything else — 4xx answers,
+timeouts, a relay that is down — is worth another try.
 """
 
 from __future__ import annotations
@@ -17,11 +21,23 @@ from supportdesk.channels.delivery import OutboxEntry, PermanentFailure, Tempora
 from supportdesk.channels.settings import RelayURL
 
 
+class PlaintextLoginRefused(Exception):
+    """The relay's credentials would have crossed the network unencrypted."""
+
+
 class SmtpSender:
-    def __init__(self, relay: RelayURL, *, timeout: float = 30.0, tls_context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self,
+        relay: RelayURL,
+        *,
+        timeout: float = 30.0,
+        tls_context: ssl.SSLContext | None = None,
+        login_without_tls: bool = False,
+    ) -> None:
         self.relay = relay
         self.timeout = timeout
         self.tls_context = tls_context or ssl.create_default_context()
+        self.login_without_tls = login_without_tls
 
     def _connect(self) -> smtplib.SMTP:
         if self.relay.implicit_tls:
@@ -35,12 +51,22 @@ class SmtpSender:
         try:
             with self._connect() as smtp:
                 smtp.ehlo()
-                if not self.relay.implicit_tls and smtp.has_extn("starttls"):
+                encrypted = self.relay.implicit_tls
+                if not encrypted and smtp.has_extn("starttls"):
                     smtp.starttls(context=self.tls_context)
                     smtp.ehlo()
+                    encrypted = True
                 if self.relay.username:
+                    if not encrypted and not self.login_without_tls:
+                        raise PlaintextLoginRefused(
+                            f"the relay {self.relay} offers no STARTTLS, so its password was not sent: "
+                            "use a relay with TLS (smtps:// or STARTTLS), or set relay_login_without_tls = true "
+                            "in [channels] to send it in clear"
+                        )
                     smtp.login(self.relay.username, self.relay.password or "")
                 refused = smtp.sendmail(envelope_from, [entry.recipient], raw)
+        except PlaintextLoginRefused as error:
+            raise TemporaryFailure(str(error)) from None
         except smtplib.SMTPAuthenticationError as error:
             raise TemporaryFailure(f"the relay refused our credentials: {_reply(error)}") from None
         except smtplib.SMTPRecipientsRefused as error:

@@ -16,10 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from supportdesk.cli.state import STATE
-
 if TYPE_CHECKING:
-    from supportdesk.cli.output import Format
+    from supportdesk.cli.options import Output
+    from supportdesk.cli.session import Session
     from supportdesk.domain.bulk import BulkChange
     from supportdesk.domain.write import Outcome
     from supportdesk.store.selection import TicketState
@@ -49,17 +48,17 @@ class Selection:
         if self.query is None and not self.refs:
             fail("choose tickets: give numbers, '-' to read them from stdin, or --query")
 
-    def resolve(self) -> tuple[list[str], list[str]]:
+    def resolve(self, session: Session) -> tuple[list[str], list[str]]:
         """The ids chosen (each once, in order) and the references that matched nothing."""
         from supportdesk.store.reads import resolve_ticket
 
         self.check()
-        with STATE.workspace().reading() as connection:
+        with session.workspace().reading() as connection:
             if self.query is not None:
                 from supportdesk.store.query import compile_query
                 from supportdesk.store.selection import id_pages
 
-                compiled = compile_query(self.query, me=STATE.me())
+                compiled = compile_query(self.query, me=session.me())
                 return [ticket_id for page in id_pages(connection, compiled) for ticket_id in page], []
             from supportdesk.store.selection import ids_by_number
 
@@ -117,13 +116,13 @@ class Planned:
         return "refused" if len(self.errors) == len(self.outcomes) else "partly changed"
 
 
-def plan(ticket_ids: list[str], change: BulkChange) -> tuple[list[Planned], int]:
+def plan(session: Session, ticket_ids: list[str], change: BulkChange) -> tuple[list[Planned], int]:
     """The tickets that need mutations, and how many are already as asked."""
     from supportdesk.store.selection import macro_applied, ticket_states
 
     planned: list[Planned] = []
     unchanged = 0
-    with STATE.workspace().reading() as connection:
+    with session.workspace().reading() as connection:
         for start in range(0, len(ticket_ids), CHUNK):
             chunk = ticket_ids[start : start + CHUNK]
             states = ticket_states(connection, chunk)
@@ -142,13 +141,13 @@ def plan(ticket_ids: list[str], change: BulkChange) -> tuple[list[Planned], int]
     return planned, unchanged
 
 
-def apply_planned(planned: list[Planned], *, dry_run: bool, label: str) -> None:
+def apply_planned(session: Session, planned: list[Planned], *, dry_run: bool, label: str) -> None:
     """Run every planned mutation in chunks, filling in each ticket's outcomes."""
     from supportdesk.cli.progress import Progress
     from supportdesk.domain.write import apply_many
 
-    workspace = STATE.workspace()
-    actor = STATE.actor()
+    workspace = session.workspace()
+    actor = session.actor()
     batch: list[Planned] = []
     size = 0
     done = 0
@@ -176,13 +175,13 @@ def apply_planned(planned: list[Planned], *, dry_run: bool, label: str) -> None:
 
 
 def run_change(
+    session: Session,
     selection: Selection,
     change: BulkChange,
     *,
     dry_run: bool,
     yes: bool,
-    fmt: Format,
-    headers: bool = True,
+    out: Output,
 ) -> None:
     """Select, plan, confirm, apply and report; exits 1 when some tickets were refused."""
     from supportdesk.cli.confirm import confirm
@@ -190,17 +189,18 @@ def run_change(
 
     if change.empty:
         fail("nothing to change: give --set, --add-tag, --remove-tag, --assign, --group or --macro")
-    ticket_ids, missing = selection.resolve()
+    columns = out.columns(DRY_RUN_FIELDS if dry_run else RESULT_FIELDS)  # a bad --fields fails before any write
+    ticket_ids, missing = selection.resolve(session)
     for ref in missing:
         print_error(f"no ticket {ref}")
     if not ticket_ids and missing:
         raise typer.Exit(NOT_FOUND)
-    planned, unchanged = plan(ticket_ids, change)
+    planned, unchanged = plan(session, ticket_ids, change)
     if planned and not dry_run and len(planned) > CONFIRM_OVER:
         confirm(f"Change {len(planned):,} tickets?", yes=yes)
     if planned:
-        apply_planned(planned, dry_run=dry_run, label="checking" if dry_run else "changing")
-    failed = _report(planned, unchanged, dry_run=dry_run, fmt=fmt, headers=headers)
+        apply_planned(session, planned, dry_run=dry_run, label="checking" if dry_run else "changing")
+    failed = _report(session, planned, unchanged, dry_run=dry_run, out=out, columns=columns)
     if failed and failed == len(planned) and _all_forbidden(planned):
         raise typer.Exit(SERVER)  # a role problem, not a problem of some tickets
     if failed or missing:
@@ -214,9 +214,10 @@ def _all_forbidden(planned: list[Planned]) -> bool:
     return bool(errors) and all(isinstance(e, PermissionDenied) for e in errors)
 
 
-def _report(planned: list[Planned], unchanged: int, *, dry_run: bool, fmt: Format, headers: bool) -> int:
+def _report(
+    session: Session, planned: list[Planned], unchanged: int, *, dry_run: bool, out: Output, columns: list[str]
+) -> int:
     from supportdesk.cli.errors import print_error, print_warning
-    from supportdesk.cli.output import Format, emit_records
 
     failed = 0
     for item in planned:
@@ -228,25 +229,25 @@ def _report(planned: list[Planned], unchanged: int, *, dry_run: bool, fmt: Forma
         failed += bool(item.errors)
     changed = len(planned) - failed
     if dry_run:
-        emit_records(_dry_run_rows(planned), DRY_RUN_FIELDS, fmt, headers=headers)
-    elif fmt != Format.TABLE:
-        emit_records(_result_rows(planned), RESULT_FIELDS, fmt, headers=headers)
+        out.records(_dry_run_rows(session, planned), columns)
+    elif not out.table:
+        out.records(_result_rows(planned), columns)
     parts = [f"{'would change' if dry_run else 'changed'} {changed:,} ticket{'s' if changed != 1 else ''}"]
     if unchanged:
         parts.append(f"{unchanged:,} already as asked")
     if failed:
         parts.append(f"{failed:,} {'would be ' if dry_run else ''}refused")
     summary = ", ".join(parts)
-    if fmt == Format.TABLE:
+    if out.table:
         typer.echo(summary)
     else:
         sys.stderr.write(summary + "\n")
     return failed
 
 
-def _dry_run_rows(planned: list[Planned]) -> list[dict[str, Any]]:
+def _dry_run_rows(session: Session, planned: list[Planned]) -> list[dict[str, Any]]:
     """One row per field that would change; agents and groups by name rather than id."""
-    with STATE.workspace().reading() as connection:
+    with session.workspace().reading() as connection:
         names = {
             row[0]: row[1]
             for row in connection.execute("SELECT id, name FROM agent UNION ALL SELECT id, name FROM groups")

@@ -1,141 +1,184 @@
 """``supportdesk config get | set``: the settings file, and who this workspace acts as.
 
-Keys are ``section.key`` in the TOML settings file (``general.editor``, ``console.theme``,
-``keys.reply`` …), plus ``me``: the agent this workspace acts as, kept in the workspace itself.
-Setting a key edits that one line of the file and leaves comments and everything else alone.
+Keys are TOML dotted keys into the settings file (``general.editor``, ``console.theme``,
+``keys."queue.solve"`` — a binding id holds a dot, so it is quoted as in the file), plus ``me``:
+the agent this workspace acts as, kept in the workspace itself. Setting a key edits that one
+value with tomlkit, which keeps comments, blank lines and the order of everything else.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator, Mapping
 from typing import Annotated, Any
 
 import typer
 
-from supportdesk.cli.options import JsonOpt
-from supportdesk.cli.state import STATE
+from supportdesk.cli.options import DOCUMENT, Output
+from supportdesk.cli.session import Session
+from supportdesk.cli.wiring import command
 
 app = typer.Typer(help="Settings: the config file's keys, and 'me' (who this workspace acts as).", no_args_is_help=True)
 
 _BARE = re.compile(r"^[A-Za-z0-9_-]+$")
+KeyArg = Annotated[
+    str, typer.Argument(metavar="KEY", help='section.key (quote a part with a dot: keys."queue.solve"), or me.')
+]
 
 
-def _split(key: str) -> tuple[str, str]:
+def parse_key(key: str) -> list[str]:
+    """``keys."queue.solve"`` → ``["keys", "queue.solve"]``, read the way TOML reads a key.
+
+    A setting lives in a section, so a key has at least two parts; anything TOML would not take
+    as one dotted key (spaces around nothing, an ``=``, a second line) is a usage error.
+    """
+    import tomlkit
+    from tomlkit.exceptions import TOMLKitError
+
     from supportdesk.cli.errors import fail
 
-    section, _, name = key.partition(".")
-    if not name or not _BARE.match(section) or not _BARE.match(name):
-        fail(f"{key!r} is not a setting: write section.key (e.g. general.editor, console.theme) or me")
-    return section, name
+    problem = f'{key!r} is not a setting: write section.key (e.g. general.editor, keys."queue.solve") or me'
+    if not key.strip() or "\n" in key or "\r" in key:
+        fail(problem)
+    try:
+        document: Any = tomlkit.parse(f"{key} = 0").unwrap()
+    except TOMLKitError:
+        fail(problem)
+    path: list[str] = []
+    while isinstance(document, dict) and len(document) == 1:
+        name, document = next(iter(document.items()))
+        path.append(name)
+    if type(document) is not int or document != 0 or len(path) < 2:
+        fail(problem)
+    return path
 
 
-def _me() -> dict[str, Any] | None:
-    me = STATE.me()
+def key_text(path: list[str]) -> str:
+    """A key path written back as TOML: bare parts where they can be, quoted otherwise."""
+    return ".".join(part if _BARE.match(part) else json.dumps(part, ensure_ascii=False) for part in path)
+
+
+def _leaves(table: Mapping[str, Any], path: list[str]) -> Iterator[tuple[list[str], Any]]:
+    for name, value in table.items():
+        if isinstance(value, Mapping):
+            yield from _leaves(value, [*path, name])
+        else:
+            yield [*path, name], value
+
+
+def _file_values(session: Session) -> dict[str, Any]:
+    """Every value of the settings file by its dotted key."""
+    from supportdesk.config import read_config_file
+
+    return {key_text(path): value for path, value in _leaves(read_config_file(session.settings.config_file), [])}
+
+
+def _me(session: Session) -> dict[str, Any] | None:
+    me = session.me()
     if not me:
         return None
-    with STATE.workspace().reading() as connection:
+    with session.workspace().reading() as connection:
         row = connection.execute("SELECT id, name, email, role FROM agent WHERE id = ?", (me,)).fetchone()
     return dict(row) if row else {"id": me}
 
 
-def _file_values() -> dict[str, Any]:
-    from supportdesk.config import read_config_file
-
-    values: dict[str, Any] = {}
-    for section, table in read_config_file(STATE.settings.config_file).items():
-        if isinstance(table, dict):
-            values.update({f"{section}.{k}": v for k, v in table.items() if not isinstance(v, dict)})
-        else:
-            values[section] = table
-    return values
-
-
 @app.command("get")
+@command(DOCUMENT)
 def get(
-    key: Annotated[str | None, typer.Argument(help="section.key, or me; leave out for every setting.")] = None,
-    json_: JsonOpt = False,
+    session: Session,
+    out: Output,
+    key: Annotated[
+        str | None,
+        typer.Argument(metavar="[KEY]", help="section.key, or me; leave out for every setting.", show_default=False),
+    ] = None,
 ) -> None:
     """Print one setting, or every setting of the file (and me).
 
     Example: supportdesk config get general.editor
     """
     from supportdesk.cli.errors import NOT_FOUND, fail
-    from supportdesk.cli.output import cell, emit_document
+    from supportdesk.cli.output import cell
 
     if key == "me":
-        me = _me()
+        me = _me(session)
         if me is None:
             fail("this workspace acts as nobody yet: run 'supportdesk config set me EMAIL'", NOT_FOUND)
-        if json_:
-            emit_document(me)
+        if out.json:
+            out.document(me)
         else:
             typer.echo(cell(me.get("email") or me["id"]))
         return
-    values = _file_values()
+    values = _file_values(session)
     if key is not None:
-        _split(key)
-        if key not in values:
-            fail(f"{key} is not set in {STATE.settings.config_file}", NOT_FOUND)
-        if json_:
-            emit_document(values[key])
+        wanted = key_text(parse_key(key))
+        if wanted not in values:
+            fail(f"{wanted} is not set in {session.settings.config_file}", NOT_FOUND)
+        if out.json:
+            out.document(values[wanted])
         else:
-            typer.echo(cell(values[key]))
+            typer.echo(cell(values[wanted]))
         return
-    if STATE.settings.workspace.joinpath("supportdesk.db").exists():
-        me = _me()
+    if session.settings.workspace.joinpath("supportdesk.db").exists():
+        me = _me(session)
         if me is not None:
             values["me"] = me.get("email") or me["id"]
-    if json_:
-        emit_document(values)
+    if out.json:
+        out.document(values)
         return
     for name, value in values.items():
         typer.echo(f"{name} = {cell(value)}")
 
 
-def _toml_value(value: str, *, as_string: bool) -> str:
+def typed_value(value: str, *, as_string: bool) -> bool | int | str:
+    """``true``/``false`` and whole numbers are typed, everything else is text (``--string``: all text)."""
     if not as_string:
         if value in ("true", "false"):
-            return value
+            return value == "true"
         if re.fullmatch(r"-?\d{1,18}", value):
-            return value
-    return json.dumps(value, ensure_ascii=False)
+            return int(value)
+    return value
 
 
-def set_in_toml(text: str, section: str, name: str, rendered: str) -> str:
-    """``text`` with ``name = rendered`` under ``[section]``, every other line untouched."""
-    lines = text.splitlines(keepends=True)
-    if lines and not lines[-1].endswith("\n"):
-        lines[-1] += "\n"
-    header = re.compile(rf"^\s*\[\s*{re.escape(section)}\s*\]\s*(#.*)?$")
-    start = next((i for i, line in enumerate(lines) if header.match(line)), None)
-    if start is None:
-        gap = "\n" if lines and lines[-1].strip() else ""
-        return "".join(lines) + f"{gap}[{section}]\n{name} = {rendered}\n"
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].lstrip().startswith("[")), len(lines))
-    assignment = re.compile(rf"^\s*{re.escape(name)}\s*=")
-    for i in range(start + 1, end):
-        if assignment.match(lines[i]):
-            lines[i] = f"{name} = {rendered}\n"
-            return "".join(lines)
-    last = end
-    while last - 1 > start and not lines[last - 1].strip():
-        last -= 1
-    lines.insert(last, f"{name} = {rendered}\n")
-    return "".join(lines)
+def set_in_toml(text: str, path: list[str], value: bool | int | str) -> str:
+    """``text`` with the value at ``path`` set (tables made as needed), everything else as it was."""
+    import tomlkit
+    from tomlkit.exceptions import TOMLKitError
+
+    from supportdesk.cli.errors import fail
+
+    try:
+        document = tomlkit.parse(text)
+    except TOMLKitError as error:
+        fail(f"the settings file is not valid TOML ({error}): fix it first")
+    table: Any = document
+    for depth, name in enumerate(path[:-1]):
+        if name not in table:
+            table[name] = tomlkit.table()
+        table = table[name]
+        if not isinstance(table, dict):
+            fail(f"{key_text(path[: depth + 1])} is a value, not a section")
+    if isinstance(table.get(path[-1]), dict):
+        fail(f"{key_text(path)} is a section: set one of its keys")
+    table[path[-1]] = value
+    return tomlkit.dumps(document)
 
 
 @app.command("set")
+@command()
 def set_(
-    key: Annotated[str, typer.Argument(help="section.key, or me.")],
-    value: Annotated[str, typer.Argument(help="The value; true/false and whole numbers are typed unless --string.")],
+    session: Session,
+    key: KeyArg,
+    value: Annotated[
+        str, typer.Argument(metavar="VALUE", help="The value; true/false and whole numbers are typed unless --string.")
+    ],
     as_string: Annotated[
         bool, typer.Option("--string", help="Store the value as text whatever it looks like.")
     ] = False,
 ) -> None:
-    """Change one setting (or who this workspace acts as, with me).
+    """Change one setting (or who this workspace acts as, with me); comments and layout stay.
 
-    Example: supportdesk config set console.theme nord
+    Example: supportdesk config set 'keys."queue.solve"' x
     """
     import tomllib
 
@@ -143,21 +186,23 @@ def set_(
     from supportdesk.store.lookups import find_agent
 
     if key == "me":
-        with STATE.workspace().reading() as connection:
+        with session.workspace().reading() as connection:
             agent = find_agent(connection, value)
         if agent is None:
             fail(f"no agent {value}", NOT_FOUND)
-        STATE.workspace().set_setting("me", agent["id"])
+        session.workspace().set_setting("me", agent["id"])
         typer.echo(f"this workspace now acts as {agent['name']} <{agent['email']}>")
         return
-    section, name = _split(key)
-    path = STATE.settings.config_file
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
-    updated = set_in_toml(text, section, name, _toml_value(value, as_string=as_string))
+    path = parse_key(key)
+    config = session.settings.config_file
+    text = config.read_text(encoding="utf-8") if config.exists() else ""
+    typed = typed_value(value, as_string=as_string)
+    updated = set_in_toml(text, path, typed)
     try:
         tomllib.loads(updated)
     except tomllib.TOMLDecodeError as error:
-        fail(f"{path} would not be valid TOML after this change ({error}): left as it was")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(updated, encoding="utf-8")
-    typer.echo(f"{key} = {_toml_value(value, as_string=as_string)}  ({path})")
+        fail(f"{config} would not be valid TOML after this change ({error}): left as it was")
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(updated, encoding="utf-8")
+    shown = json.dumps(typed, ensure_ascii=False) if isinstance(typed, str) else str(typed).lower()
+    typer.echo(f"{key_text(path)} = {shown}  ({config})")

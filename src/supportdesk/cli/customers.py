@@ -12,62 +12,52 @@ from typing import Annotated, Any
 
 import typer
 
-from supportdesk.cli.options import CsvOpt, DryRunOpt, FieldsOpt, JsonlOpt, JsonOpt, NoHeadersOpt, PlainOpt, YesOpt
+from supportdesk.cli.options import DOCUMENT, LISTING, DryRunOpt, Output, YesOpt
+from supportdesk.cli.session import Session
 from supportdesk.cli.state import STATE
+from supportdesk.cli.wiring import command
 
 app = typer.Typer(help="Customers: show, merge, export, erase.", no_args_is_help=True)
 
-CustomerArg = Annotated[str, typer.Argument(help="An email, phone number, handle, exact name or customer id.")]
+CustomerArg = Annotated[
+    str, typer.Argument(metavar="CUSTOMER", help="An email, phone number, handle, exact name or customer id.")
+]
 LIST_FIELDS = ("id", "name", "organization", "email", "phone", "chat", "social", "locale", "erased_at", "created_at")
 
 
 def resolve_customer(ref: str) -> str:
-    """A customer id from any address (normalised as the channel would), a name or an id."""
-    from supportdesk.cli.errors import NOT_FOUND, fail
-    from supportdesk.domain.errors import DomainError
-    from supportdesk.domain.identities import guess_kind, normalize_identity
-    from supportdesk.store.reads import resolve_customer as by_ref
+    """:func:`supportdesk.cli.refs.customer_id` on the process's session (for ``erase``)."""
+    from supportdesk.cli.refs import customer_id
 
-    with STATE.workspace().reading() as connection:
-        customer_id = by_ref(connection, ref)
-        if customer_id is None:
-            try:
-                customer_id = by_ref(connection, normalize_identity(guess_kind(ref), ref))
-            except DomainError:
-                customer_id = None
-    if customer_id is None:
-        fail(f"no customer {ref}", NOT_FOUND)
-    return customer_id
+    return customer_id(STATE, ref)
 
 
 def _live(customer_id: str) -> tuple[str, bool]:
-    """The record that survived merges, and whether ``customer_id`` was merged away."""
-    with STATE.workspace().reading() as connection:
-        current, hops = customer_id, 0
-        while hops < 10:
-            row = connection.execute("SELECT merged_into_id FROM customer WHERE id = ?", (current,)).fetchone()
-            if row is None or row[0] is None:
-                break
-            current, hops = row[0], hops + 1
-    return current, current != customer_id
+    """:func:`supportdesk.cli.refs.live_customer` on the process's session (for ``erase``)."""
+    from supportdesk.cli.refs import live_customer
+
+    return live_customer(STATE, customer_id)
 
 
 @app.command("show")
+@command(DOCUMENT)
 def show(
+    session: Session,
+    out: Output,
     customer: CustomerArg,
     timeline: Annotated[bool, typer.Option("--timeline", help="Every message of theirs, newest first.")] = False,
-    json_: JsonOpt = False,
 ) -> None:
     """Show a customer: addresses, organization and tickets on every channel.
 
     Example: supportdesk customers show ana@example.com --timeline
     """
-    from supportdesk.cli.output import cell, emit_document, safe
+    from supportdesk.cli.output import cell, safe
+    from supportdesk.cli.refs import customer_id as find_customer
     from supportdesk.store.exports import export_time
     from supportdesk.store.reads import customer_detail, customer_timeline
 
-    customer_id = resolve_customer(customer)
-    with STATE.workspace().reading() as connection:
+    customer_id = find_customer(session, customer)
+    with session.workspace().reading() as connection:
         detail = customer_detail(connection, customer_id)
         messages = customer_timeline(connection, customer_id) if timeline else []
     assert detail is not None
@@ -88,8 +78,8 @@ def show(
     }
     if timeline:
         document["timeline"] = [{**m.as_dict(), "ticket": m.ticket_number} for m in messages]
-    if json_:
-        emit_document(document)
+    if out.json:
+        out.document(document)
         return
     shown = safe(document)
     lines = [f"{cell(shown['name'])}  ({shown['id']})"]
@@ -116,26 +106,31 @@ def show(
 
 
 @app.command("merge")
+@command()
 def merge(
-    source: Annotated[str, typer.Argument(help="The duplicate record (its addresses and tickets move).")],
-    target: Annotated[str, typer.Argument(help="The record that stays.")],
+    session: Session,
+    source: Annotated[
+        str, typer.Argument(metavar="DUPLICATE", help="The duplicate record (its addresses and tickets move).")
+    ],
+    target: Annotated[str, typer.Argument(metavar="CUSTOMER", help="The record that stays.")],
 ) -> None:
     """Merge two records of the same person: addresses, tickets and messages move to the target.
 
     Example: supportdesk customers merge ana.old@example.com ana@example.com
     """
+    from supportdesk.cli import refs
     from supportdesk.cli.errors import fail
     from supportdesk.cli.writes import apply_one
 
-    source_id, target_id = resolve_customer(source), resolve_customer(target)
-    live_source, merged = _live(source_id)
-    live_target, _ = _live(target_id)
+    source_id, target_id = refs.customer_id(session, source), refs.customer_id(session, target)
+    live_source, merged = refs.live_customer(session, source_id)
+    live_target, _ = refs.live_customer(session, target_id)
     if merged and live_source == live_target:
         typer.echo(f"{source} is already merged into {target}")
         return
     if source_id == live_target:
         fail("a customer cannot be merged into itself")
-    outcome = apply_one("customer.merge", {"source_id": source_id, "target_id": target_id})
+    outcome = apply_one(session, "customer.merge", {"source_id": source_id, "target_id": target_id})
     moved = outcome.result["moved"]
     typer.echo(
         f"merged into {outcome.result['customer_id']}: {moved['identity']} addresses, {moved['ticket']} tickets, "
@@ -144,40 +139,41 @@ def merge(
 
 
 @app.command("export")
+@command(LISTING)
 def export(
+    session: Session,
+    out: Output,
     customer: Annotated[
         str | None,
         typer.Argument(
-            help="One customer: everything held about them, as JSON. Leave out to list all.", show_default=False
+            metavar="[CUSTOMER]",
+            help="One customer: everything held about them, as JSON. Leave out to list all.",
+            show_default=False,
         ),
     ] = None,
-    json_: JsonOpt = False,
-    jsonl: JsonlOpt = False,
-    csv_: CsvOpt = False,
-    plain: PlainOpt = False,
-    fields: FieldsOpt = None,
-    no_headers: NoHeadersOpt = False,
 ) -> None:
-    """Export one customer's data (a data-access request) or list every customer.
+    """Export one customer's data (a data-access request) or list every customer (JSONL unless
+    another format is asked for).
 
     Example: supportdesk customers export ana@example.com > ana.json
     """
-    from supportdesk.cli.output import Format, choose_format, emit_document, emit_records, parse_fields
+    from dataclasses import replace
+
+    from supportdesk.cli.formats import Format
+    from supportdesk.cli.refs import customer_id
 
     if customer is not None:
-        emit_document(_person_document(resolve_customer(customer)))
+        out.document(_person_document(session, customer_id(session, customer)))
         return
-    fmt = choose_format(json_=json_, jsonl=jsonl, csv_=csv_, plain=plain)
-    if fmt == Format.TABLE:
-        fmt = Format.JSONL
-    chosen = parse_fields(fields, LIST_FIELDS, LIST_FIELDS)
-    emit_records(_all_customers(), chosen, fmt, headers=not no_headers)
+    if out.table:
+        out = replace(out, format=Format.JSONL)
+    out.records(_all_customers(session), out.columns(LIST_FIELDS))
 
 
-def _person_document(customer_id: str) -> dict[str, Any]:
+def _person_document(session: Session, customer_id: str) -> dict[str, Any]:
     from supportdesk.store.exports import customer_records, customer_ticket_ids, ticket_records
 
-    with STATE.workspace().reading() as connection:
+    with session.workspace().reading() as connection:
         person = customer_records(connection, [customer_id])[customer_id]
         merged = [
             row[0] for row in connection.execute("SELECT id FROM customer WHERE merged_into_id = ?", (customer_id,))
@@ -188,10 +184,10 @@ def _person_document(customer_id: str) -> dict[str, Any]:
     return {"customer": person, "merged_records": merged, "tickets": tickets}
 
 
-def _all_customers() -> Any:
+def _all_customers(session: Session) -> Any:
     from supportdesk.store.exports import export_time
 
-    with STATE.workspace().reading() as connection:
+    with session.workspace().reading() as connection:
         after = 0
         while True:
             rows = connection.execute(
@@ -238,6 +234,7 @@ def erase(
     from supportdesk.cli.confirm import confirm
     from supportdesk.cli.errors import print_warning
     from supportdesk.cli.writes import apply_one
+    from supportdesk.domain.mutations.privacy import finish_erase
     from supportdesk.domain.write import apply
 
     customer_id, _ = _live(resolve_customer(customer))
@@ -254,11 +251,13 @@ def erase(
         typer.echo(f"would erase {customer_id}: {counts}")
         return
     confirm(f"Erase every personal detail of {customer_id} ({counts})? This cannot be undone.", yes=yes)
-    words = _personal_words(customer_id)
-    outcome = apply_one("customer.erase", {"customer_id": customer_id})
-    left = _forget_locally(outcome.result, outcome.mutation_id, words)
-    if left:
-        print_warning(f"{left} changes not yet synced still carry this customer's data until the next sync")
+    outcome = apply_one(STATE, "customer.erase", {"customer_id": customer_id})
+    if not finish_erase(STATE.workspace(), outcome.result.get("files", [])):
+        print_warning("a reader kept the write-ahead log from being folded in; it is folded at the next checkpoint")
+    if outcome.result.get("unsent"):
+        print_warning(
+            f"{outcome.result['unsent']} changes not yet synced still carry this customer's data until the next sync"
+        )
     typer.echo(f"erased {customer_id}: {_counts(outcome.result)}")
 
 
@@ -267,52 +266,3 @@ def _counts(result: dict[str, Any]) -> str:
         f"{result['tickets']} tickets, {result['messages']} messages, {result['identities']} addresses, "
         f"{result['attachments']} attachments"
     )
-
-
-def _personal_words(customer_id: str) -> list[str]:
-    """The names and addresses of the person (all their merged records), lower-cased."""
-    with STATE.workspace().reading() as connection:
-        rows = connection.execute(
-            "SELECT name FROM customer WHERE id = ?1 OR merged_into_id = ?1 UNION ALL "
-            "SELECT value FROM identity WHERE customer_id IN "
-            "(SELECT id FROM customer WHERE id = ?1 OR merged_into_id = ?1)",
-            (customer_id,),
-        ).fetchall()
-    return [row[0].lower() for row in rows if row[0]]
-
-
-def _forget_locally(result: dict[str, Any], erase_mutation_id: int | None, words: list[str]) -> int:
-    """Local bookkeeping after an erasure: delete the attachment files nobody else uses; on a
-    workspace that follows no server, drop the outbox entries about the person (they are never
-    pushed); then fold the write-ahead log into the file so old pages are gone. Returns how many
-    unsynced entries still hold the data."""
-    from contextlib import closing
-
-    from supportdesk.channels.attachments import path_for
-    from supportdesk.store.exports import customer_ticket_ids
-
-    workspace = STATE.workspace()
-    for sha256 in result.get("files", []):
-        path_for(workspace.attachments_dir, sha256).unlink(missing_ok=True)
-    with closing(workspace.connect()) as connection:
-        server, acked = connection.execute("SELECT server_url, last_acked_mutation_id FROM sync_state").fetchone()
-        customer_id = result["customer_id"]
-        ids = {customer_id, *customer_ticket_ids(connection, customer_id)}
-        ids.update(
-            row[0] for row in connection.execute("SELECT id FROM customer WHERE merged_into_id = ?", (customer_id,))
-        )
-        about = []
-        for entry_id, args in connection.execute(
-            "SELECT id, args FROM outbox WHERE id != ?", (erase_mutation_id or 0,)
-        ):
-            text = json.dumps(json.loads(args), ensure_ascii=False).lower()
-            if any(i in text for i in ids) or any(w in text for w in words):
-                about.append(entry_id)
-        left = 0
-        if server is None:
-            connection.execute("PRAGMA secure_delete=ON")
-            connection.executemany("DELETE FROM outbox WHERE id = ?", [(i,) for i in about])
-        else:
-            left = sum(1 for i in about if i > acked)
-        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    return left

@@ -6,12 +6,19 @@ from typing import Annotated
 
 import typer
 
-from supportdesk.cli.state import STATE
+from supportdesk.cli.session import Session
+from supportdesk.cli.wiring import command
 
 
+@command()
 def demo(
-    tickets: Annotated[int, typer.Option("--tickets", "-n", min=1, max=5_000_000, help="How many tickets.")] = 10_000,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same workspace.")] = 7,
+    session: Session,
+    tickets: Annotated[
+        int, typer.Option("--tickets", "-n", metavar="N", min=1, max=5_000_000, help="How many tickets (up to 5M).")
+    ] = 10_000,
+    seed: Annotated[
+        int, typer.Option("--seed", metavar="N", help="Random seed: the same seed gives the same workspace.")
+    ] = 7,
     force: Annotated[bool, typer.Option("--force", help="Replace a workspace that already holds data.")] = False,
     now: Annotated[
         str | None,
@@ -34,7 +41,7 @@ def demo(
         anchor = parse_instant(now) if now is not None else None
     except ValueError as error:
         fail(f"--now: {error}")
-    root = STATE.settings.workspace
+    root = session.settings.workspace
     workspace = Workspace.open(root, create=True)
     if not workspace.is_empty():
         if not force:

@@ -3,11 +3,17 @@
 Typer builds a pydantic adapter for every option it parses, which imports pydantic (~0.4 s) —
 more than a third of the console's start-up budget. A line made only of the global options
 (``-w/--workspace``, ``--profile``) is read here instead; anything else goes to typer as usual.
+The root command (:mod:`supportdesk.cli.main`) opens the console through :func:`open_console`
+too, so this module needs nothing from it.
 """
 
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from supportdesk.cli.session import Session
 
 _VALUED = {"-w": "workspace", "--workspace": "workspace", "--profile": "profile"}
 
@@ -36,10 +42,8 @@ def console_options(argv: list[str]) -> dict[str, str] | None:
     return options
 
 
-def open_console(options: dict[str, str]) -> None:
-    from supportdesk.cli.main import open_console as open_selected
-    from supportdesk.cli.state import STATE
+def open_console(session: Session) -> None:
+    """The console on the session's workspace (Textual is imported only here)."""
+    from supportdesk.tui import run_console
 
-    STATE.workspace_flag = options.get("workspace")
-    STATE.profile_flag = options.get("profile")
-    open_selected()
+    run_console(session.workspace(), session.settings)

@@ -19,8 +19,9 @@ from typing import Annotated, Any
 
 import typer
 
-from supportdesk.cli.options import CsvOpt, DryRunOpt, FieldsOpt, JsonlOpt, JsonOpt, NoHeadersOpt, PlainOpt
-from supportdesk.cli.state import STATE
+from supportdesk.cli.options import DOCUMENT, LISTING, DryRunOpt, Output
+from supportdesk.cli.session import Session
+from supportdesk.cli.wiring import command
 
 app = typer.Typer(help="The knowledge base: search, show, and keep articles as Markdown.", no_args_is_help=True)
 
@@ -28,40 +29,35 @@ SEARCH_FIELDS = ("slug", "title", "snippet", "tags", "locale", "id")
 
 
 @app.command("search")
+@command(LISTING)
 def search(
-    text: Annotated[list[str] | None, typer.Argument(help="Words to look for (all must appear).")] = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=500, help="At most this many.")] = 20,
-    json_: JsonOpt = False,
-    jsonl: JsonlOpt = False,
-    csv_: CsvOpt = False,
-    plain: PlainOpt = False,
-    fields: FieldsOpt = None,
-    no_headers: NoHeadersOpt = False,
+    session: Session,
+    out: Output,
+    text: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="[WORD]…", help="Words to look for (all must appear).", show_default=False),
+    ] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", metavar="N", min=1, max=500, help="At most N articles (1–500).")
+    ] = 20,
 ) -> None:
     """Search the articles, best match first (all of them, newest first, without words).
 
     Example: supportdesk kb search refund card --plain --fields slug,title
     """
-    from supportdesk.cli.output import Format, choose_format, emit_records, parse_fields
     from supportdesk.store.reads import search_articles
 
-    fmt = choose_format(json_=json_, jsonl=jsonl, csv_=csv_, plain=plain)
-    chosen = parse_fields(fields, ("slug", "title", "tags") if fmt == Format.TABLE else SEARCH_FIELDS, SEARCH_FIELDS)
-    with STATE.workspace().reading() as connection:
+    chosen = out.columns(SEARCH_FIELDS, table=("slug", "title", "tags"))
+    with session.workspace().reading() as connection:
         hits = search_articles(connection, " ".join(text or []), limit=limit)
-    emit_records(
-        ({**hit.__dict__, "tags": [t for t in hit.tags.split(",") if t]} for hit in hits),
-        chosen,
-        fmt,
-        headers=not no_headers,
-    )
+    out.records(({**hit.__dict__, "tags": [t for t in hit.tags.split(",") if t]} for hit in hits), chosen)
 
 
-def _article(ref: str) -> dict[str, Any]:
+def _article(session: Session, ref: str) -> dict[str, Any]:
     from supportdesk.cli.errors import NOT_FOUND, fail
     from supportdesk.store.lookups import find_article
 
-    with STATE.workspace().reading() as connection:
+    with session.workspace().reading() as connection:
         article = find_article(connection, ref)
     if article is None:
         fail(f"no article {ref}", NOT_FOUND)
@@ -80,21 +76,22 @@ def article_fields(article: dict[str, Any]) -> dict[str, Any]:
 
 
 @app.command("show")
+@command(DOCUMENT)
 def show(
-    article: Annotated[str, typer.Argument(help="The article's slug or id.")],
-    json_: JsonOpt = False,
+    session: Session,
+    out: Output,
+    article: Annotated[str, typer.Argument(metavar="ARTICLE", help="The article's slug or id.")],
 ) -> None:
     """Show an article as Markdown with its front matter.
 
     Example: supportdesk kb show reset-your-password
     """
     from supportdesk.cli.documents import join_front_matter
-    from supportdesk.cli.output import emit_document
     from supportdesk.store.exports import export_time
 
-    found = _article(article)
-    if json_:
-        emit_document(
+    found = _article(session, article)
+    if out.json:
+        out.document(
             {
                 **article_fields(found),
                 "body": found["body"],
@@ -107,8 +104,10 @@ def show(
 
 
 @app.command("export")
+@command()
 def export(
-    folder: Annotated[str, typer.Argument(help="Where to write one <slug>.md per article.")],
+    session: Session,
+    folder: Annotated[str, typer.Argument(metavar="FOLDER", help="Where to write one <slug>.md per article.")],
 ) -> None:
     """Write every article as a Markdown file with front matter.
 
@@ -119,7 +118,7 @@ def export(
 
     path = Path(folder).expanduser()
     path.mkdir(parents=True, exist_ok=True)
-    with STATE.workspace().reading() as connection:
+    with session.workspace().reading() as connection:
         articles = all_articles(connection)
     for article in articles:
         (path / f"{file_name(article['slug'])}.md").write_text(
@@ -143,8 +142,10 @@ def _tags(value: Any) -> list[str]:
 
 
 @app.command("import")
+@command()
 def import_articles(
-    paths: Annotated[list[str], typer.Argument(help="Markdown files, or folders of them.")],
+    session: Session,
+    paths: Annotated[list[str], typer.Argument(metavar="PATH…", help="Markdown files, or folders of them.")],
     dry_run: DryRunOpt = False,
 ) -> None:
     """Create or update articles from Markdown files (matched by id, then slug); unchanged ones
@@ -159,7 +160,7 @@ def import_articles(
 
     mutations: list[tuple[str, dict[str, Any]]] = []
     unchanged = 0
-    with STATE.workspace().reading() as connection:
+    with session.workspace().reading() as connection:
         for path in files_under(paths, (".md", ".markdown")):
             fields, body = split_front_matter(path.read_text(encoding="utf-8"), str(path))
             title = str(fields.get("title") or "").strip()
@@ -184,4 +185,4 @@ def import_articles(
                 mutations.append(("article.update", {"article_id": existing["id"], **different}))
             else:
                 unchanged += 1
-    apply_and_report(mutations, unchanged, dry_run=dry_run, what="title")
+    apply_and_report(session, mutations, unchanged, dry_run=dry_run, what="title")

@@ -25,40 +25,34 @@ from typing import Annotated, Any
 import typer
 
 from supportdesk.cli.options import (
+    DOCUMENT,
+    LISTING,
     BodyFileOpt,
     BodyOpt,
-    CsvOpt,
     DryRunOpt,
-    FieldsOpt,
-    JsonlOpt,
-    JsonOpt,
-    NoHeadersOpt,
-    PlainOpt,
+    Output,
+    QueryOpt,
+    TicketsArg,
     YesOpt,
 )
-from supportdesk.cli.state import STATE
-from supportdesk.cli.ticket_bulk import QueryOpt, TicketsArg
+from supportdesk.cli.session import Session
+from supportdesk.cli.wiring import command
 
 app = typer.Typer(help="Canned responses: list, preview, apply, and keep them as YAML files.", no_args_is_help=True)
 
 LIST_FIELDS = ("name", "description", "actions", "public", "active", "id")
 ACTION_FIELDS = ("status", "priority", "type", "group", "assignee", "add_tags", "remove_tags")
-MacroArg = Annotated[str, typer.Argument(help="The macro's name or id.")]
+MacroArg = Annotated[str, typer.Argument(metavar="MACRO", help="The macro's name or id.")]
 ActionOpt = Annotated[
     list[str] | None,
-    typer.Option("--action", "-a", help="field=value: status, priority, type, group, assignee, add_tags, remove_tags."),
+    typer.Option(
+        "--action",
+        "-a",
+        metavar="FIELD=VALUE",
+        help="field=value: status, priority, type, group, assignee, add_tags, remove_tags.",
+        show_default=False,
+    ),
 ]
-
-
-def _macro(ref: str) -> dict[str, Any]:
-    from supportdesk.cli.errors import NOT_FOUND, fail
-    from supportdesk.store.lookups import find_macro
-
-    with STATE.workspace().reading() as connection:
-        macro = find_macro(connection, ref)
-    if macro is None:
-        fail(f"no macro {ref}", NOT_FOUND)
-    return macro
 
 
 def _actions_text(actions: list[dict[str, Any]]) -> str:
@@ -70,32 +64,26 @@ def _actions_text(actions: list[dict[str, Any]]) -> str:
 
 
 @app.command("list")
+@command(LISTING)
 def list_macros(
+    session: Session,
+    out: Output,
     all_: Annotated[bool, typer.Option("--all", help="Inactive macros too.")] = False,
-    json_: JsonOpt = False,
-    jsonl: JsonlOpt = False,
-    csv_: CsvOpt = False,
-    plain: PlainOpt = False,
-    fields: FieldsOpt = None,
-    no_headers: NoHeadersOpt = False,
 ) -> None:
     """List the macros by name.
 
     Example: supportdesk macros list --plain --fields name,actions
     """
-    from supportdesk.cli.output import Format, choose_format, emit_records, parse_fields
+    from supportdesk.cli.formats import Format
     from supportdesk.store.lookups import all_macros
 
-    fmt = choose_format(json_=json_, jsonl=jsonl, csv_=csv_, plain=plain)
-    chosen = parse_fields(
-        fields, ("name", "description", "actions", "public") if fmt == Format.TABLE else LIST_FIELDS, LIST_FIELDS
-    )
-    with STATE.workspace().reading() as connection:
+    chosen = out.columns(LIST_FIELDS, table=("name", "description", "actions", "public"))
+    with session.workspace().reading() as connection:
         macros = [m for m in all_macros(connection) if all_ or m["active"]]
-    if fmt in (Format.TABLE, Format.PLAIN, Format.CSV):
+    if out.format in (Format.TABLE, Format.PLAIN, Format.CSV):
         for macro in macros:
             macro["actions"] = _actions_text(macro["actions"])
-    emit_records(macros, chosen, fmt, headers=not no_headers)
+    out.records(macros, chosen)
 
 
 def macro_document(macro: dict[str, Any]) -> dict[str, Any]:
@@ -118,34 +106,40 @@ def macro_document(macro: dict[str, Any]) -> dict[str, Any]:
 
 
 @app.command("show")
+@command(DOCUMENT)
 def show(
+    session: Session,
+    out: Output,
     macro: MacroArg,
     ticket: Annotated[
         str | None,
         typer.Option(
-            "--ticket", "-t", help="Preview the macro on this ticket: changes and comment.", show_default=False
+            "--ticket",
+            "-t",
+            metavar="TICKET",
+            help="Preview the macro on this ticket: changes and comment.",
+            show_default=False,
         ),
     ] = None,
-    json_: JsonOpt = False,
 ) -> None:
     """Show a macro as YAML, or what it would do to a ticket (nothing is changed).
 
     Example: supportdesk macros show 'Refund: first answer' --ticket 1042
     """
+    from supportdesk.cli import refs
     from supportdesk.cli.documents import dump_yaml
-    from supportdesk.cli.output import emit_document
 
-    found = _macro(macro)
+    found = refs.macro(session, macro)
     if ticket is None:
         document = macro_document(found)
-        if json_:
-            emit_document(document)
+        if out.json:
+            out.document(document)
         else:
             typer.echo(dump_yaml(document), nl=False)
         return
-    preview = _preview(found, ticket)
-    if json_:
-        emit_document(preview)
+    preview = macro_preview(session, found, ticket)
+    if out.json:
+        out.document(preview)
         return
     from supportdesk.cli.output import safe
 
@@ -158,23 +152,17 @@ def show(
     typer.echo("\n".join(lines))
 
 
-def _preview(macro: dict[str, Any], ticket_ref: str) -> dict[str, Any]:
-    """What applying ``macro`` to the ticket would do, worked out by the domain's own planner."""
-    from supportdesk.cli.tickets import resolve
-    from supportdesk.domain.context import MutationContext
-    from supportdesk.domain.mutations.common import label, load_ticket
-    from supportdesk.domain.mutations.library import plan_macro
-    from supportdesk.domain.tx import Tx
+def macro_preview(session: Session, macro: dict[str, Any], ticket_ref: str) -> dict[str, Any]:
+    """What applying ``macro`` to the ticket would do, worked out by the domain's own planner
+    (:func:`supportdesk.domain.preview.preview_macro`: a transaction that is always rolled back)."""
+    from supportdesk.cli import refs
+    from supportdesk.domain.preview import preview_macro
 
-    ticket_id = resolve(ticket_ref)
-    with STATE.workspace().engine.connect() as connection:
-        tx = Tx(connection, MutationContext(actor=STATE.actor()), "macro.preview")
-        row = load_ticket(tx, ticket_id)
-        plan = plan_macro(tx, tx.require("macro", macro["id"]), row)
-        connection.rollback()
+    ticket_id = refs.ticket_id(session, ticket_ref)
+    plan = preview_macro(session.workspace(), session.actor(), macro["id"], ticket_id)
     return {
         "macro": macro["name"],
-        "ticket": label(row),
+        "ticket": refs.ticket_label(session, ticket_id),
         "changes": [{"field": name, "before": before, "after": after} for name, before, after in plan.changes],
         "tags_added": plan.tags_added,
         "tags_removed": plan.tags_removed,
@@ -184,17 +172,15 @@ def _preview(macro: dict[str, Any], ticket_ref: str) -> dict[str, Any]:
 
 
 @app.command("apply")
+@command(LISTING)
 def apply(
+    session: Session,
+    out: Output,
     macro: MacroArg,
     tickets: TicketsArg = None,
     query: QueryOpt = None,
     dry_run: DryRunOpt = False,
     yes: YesOpt = False,
-    json_: JsonOpt = False,
-    jsonl: JsonlOpt = False,
-    csv_: CsvOpt = False,
-    plain: PlainOpt = False,
-    no_headers: NoHeadersOpt = False,
 ) -> None:
     """Apply a macro to tickets (a ticket that already has the macro's comment is skipped).
 
@@ -202,11 +188,8 @@ def apply(
     """
     from supportdesk.cli.ticket_bulk import build_change, run_bulk
 
-    change = build_change([], [], [], None, None, macro)
-    run_bulk(
-        tickets, query, change, dry_run=dry_run, yes=yes, json_=json_, jsonl=jsonl, csv_=csv_, plain=plain,
-        no_headers=no_headers,
-    )  # fmt: skip
+    change = build_change(session, [], [], [], None, None, macro)
+    run_bulk(session, tickets, query, change, dry_run=dry_run, yes=yes, out=out)
 
 
 def _parse_actions(items: list[str]) -> list[dict[str, Any]]:
@@ -239,9 +222,11 @@ def _document_actions(value: Any, source: str) -> list[dict[str, Any]]:
 
 
 @app.command("create")
+@command()
 def create(
-    name: Annotated[str, typer.Option("--name", help="The macro's name.")],
-    description: Annotated[str, typer.Option("--description", help="What it is for.")] = "",
+    session: Session,
+    name: Annotated[str, typer.Option("--name", metavar="NAME", help="The macro's name.")],
+    description: Annotated[str, typer.Option("--description", metavar="TEXT", help="What it is for.")] = "",
     actions: ActionOpt = None,
     body: BodyOpt = None,
     body_file: BodyFileOpt = None,
@@ -256,6 +241,7 @@ def create(
 
     text = body if body is not None else (read_text(body_file) if body_file else "")
     outcome = apply_one(
+        session,
         "macro.create",
         {
             "name": name,
@@ -269,10 +255,14 @@ def create(
 
 
 @app.command("edit")
+@command()
 def edit(
+    session: Session,
     macro: MacroArg,
-    name: Annotated[str | None, typer.Option("--name", help="Rename it.", show_default=False)] = None,
-    description: Annotated[str | None, typer.Option("--description", show_default=False)] = None,
+    name: Annotated[str | None, typer.Option("--name", metavar="NAME", help="Rename it.", show_default=False)] = None,
+    description: Annotated[
+        str | None, typer.Option("--description", metavar="TEXT", help="What it is for.", show_default=False)
+    ] = None,
     actions: ActionOpt = None,
     clear_actions: Annotated[bool, typer.Option("--clear-actions", help="Remove every action.")] = False,
     body: BodyOpt = None,
@@ -287,9 +277,10 @@ def edit(
 
     Example: supportdesk macros edit 'Chase up' --inactive
     """
+    from supportdesk.cli import refs
     from supportdesk.cli.options import read_text
 
-    found = _macro(macro)
+    found = refs.macro(session, macro)
     changes: dict[str, Any] = {}
     if name is not None:
         changes["name"] = name
@@ -304,11 +295,11 @@ def edit(
     if active is not None:
         changes["active"] = active
     if not changes:
-        changes = _edit_in_editor(found)
-    _update(found, changes)
+        changes = _edit_in_editor(session, found)
+    _update(session, found, changes)
 
 
-def _edit_in_editor(macro: dict[str, Any]) -> dict[str, Any]:
+def _edit_in_editor(session: Session, macro: dict[str, Any]) -> dict[str, Any]:
     import os
     import shlex
     import subprocess
@@ -317,7 +308,7 @@ def _edit_in_editor(macro: dict[str, Any]) -> dict[str, Any]:
     from supportdesk.cli.documents import dump_yaml, load_yaml_documents
     from supportdesk.cli.errors import fail
 
-    editor = STATE.settings.editor or os.environ.get("VISUAL") or os.environ.get("EDITOR")
+    editor = session.settings.editor or os.environ.get("VISUAL") or os.environ.get("EDITOR")
     if not editor:
         fail("nothing to change: give --name, --action, --body … (or set $EDITOR to edit the YAML)")
     with tempfile.TemporaryDirectory() as folder:
@@ -369,21 +360,23 @@ def _differences(macro: dict[str, Any], changes: dict[str, Any]) -> dict[str, An
     return different
 
 
-def _update(macro: dict[str, Any], changes: dict[str, Any]) -> bool:
+def _update(session: Session, macro: dict[str, Any], changes: dict[str, Any]) -> bool:
     from supportdesk.cli.writes import apply_one
 
     different = _differences(macro, changes)
     if not different:
         typer.echo(f"{macro['name']}: nothing to change")
         return False
-    apply_one("macro.update", {"macro_id": macro["id"], **different})
+    apply_one(session, "macro.update", {"macro_id": macro["id"], **different})
     typer.echo(f"updated {different.get('name', macro['name'])}")
     return True
 
 
 @app.command("import")
+@command()
 def import_macros(
-    paths: Annotated[list[str], typer.Argument(help="YAML files, or folders of them.")],
+    session: Session,
+    paths: Annotated[list[str], typer.Argument(metavar="PATH…", help="YAML files, or folders of them.")],
     dry_run: DryRunOpt = False,
 ) -> None:
     """Create or update macros from YAML files (matched by id, then name); unchanged ones are left alone.
@@ -397,7 +390,7 @@ def import_macros(
 
     mutations: list[tuple[str, dict[str, Any]]] = []
     unchanged = 0
-    with STATE.workspace().reading() as connection:
+    with session.workspace().reading() as connection:
         for path in files_under(paths, (".yaml", ".yml")):
             for document in load_yaml_documents(path.read_text(encoding="utf-8"), str(path)):
                 changes = _changes_from_document(document, str(path))
@@ -416,12 +409,16 @@ def import_macros(
                     mutations.append(("macro.update", {"macro_id": existing["id"], **different}))
                 else:
                     unchanged += 1
-    apply_and_report(mutations, unchanged, dry_run=dry_run)
+    apply_and_report(session, mutations, unchanged, dry_run=dry_run)
 
 
 @app.command("export")
+@command()
 def export(
-    target: Annotated[str, typer.Argument(help="A folder (one file per macro), a .yaml file, or - for stdout.")] = "-",
+    session: Session,
+    target: Annotated[
+        str, typer.Argument(metavar="[TARGET]", help="A folder (one file per macro), a .yaml file, or - for stdout.")
+    ] = "-",
 ) -> None:
     """Write every macro, active or not, as YAML (one document per macro).
 
@@ -430,7 +427,7 @@ def export(
     from supportdesk.cli.documents import dump_yaml, file_name
     from supportdesk.store.lookups import all_macros
 
-    with STATE.workspace().reading() as connection:
+    with session.workspace().reading() as connection:
         macros = all_macros(connection)
     documents = [dump_yaml(macro_document(m)) for m in macros]
     if target == "-":

@@ -1,10 +1,15 @@
 """Print records for people or for scripts, with customer text made safe in every format.
 
-``table`` (rich, the default on a terminal; plain columns when stdout is not a terminal or
-NO_COLOR is set), ``json`` (one document), ``jsonl``, ``csv`` and ``plain`` (tab-separated).
+``table`` (rich, the default on a terminal; tab-separated columns when stdout is not a
+terminal), ``json`` (one document), ``jsonl``, ``csv`` and ``plain`` (tab-separated).
+``NO_COLOR`` only drops colour: a terminal still gets the table, a pipe still gets columns.
 Every string goes through :func:`make_visible` on the way out, so no escape byte a customer
 managed to send can ever reach the terminal or a pipe; rich cells are ``Text`` objects, never
 markup.
+
+A command asks for the six output flags with ``LISTING`` (or ``--json`` alone with
+``DOCUMENT``) and receives them as one :class:`~supportdesk.cli.options.Output`, whose methods
+print through this module.
 """
 
 from __future__ import annotations
@@ -15,37 +20,11 @@ import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from enum import StrEnum
 from typing import Any, TextIO
 
+from supportdesk.cli.formats import Format as Format  # re-exported: commands print with it
 from supportdesk.domain.text_safety import make_visible
 from supportdesk.store.times import iso
-
-
-class Format(StrEnum):
-    TABLE = "table"
-    JSON = "json"
-    JSONL = "jsonl"
-    CSV = "csv"
-    PLAIN = "plain"
-
-
-def choose_format(*, json_: bool = False, jsonl: bool = False, csv_: bool = False, plain: bool = False) -> Format:
-    chosen = [
-        f
-        for f, on in (
-            (Format.JSON, json_),
-            (Format.JSONL, jsonl),
-            (Format.CSV, csv_),
-            (Format.PLAIN, plain),
-        )
-        if on
-    ]
-    if len(chosen) > 1:
-        from supportdesk.cli.errors import fail
-
-        fail("choose one of --json, --jsonl, --csv, --plain")
-    return chosen[0] if chosen else Format.TABLE
 
 
 def safe(value: Any) -> Any:
@@ -78,8 +57,17 @@ def cell(value: Any) -> str:
     return make_visible(str(value)).replace("\n", " ").replace("\t", " ")
 
 
+def is_terminal(stream: TextIO) -> bool:
+    """Whether people read ``stream`` (a table) rather than a program (columns)."""
+    try:
+        return stream.isatty()
+    except ValueError:  # a closed stream
+        return False
+
+
 def use_color(stream: TextIO) -> bool:
-    return stream.isatty() and "NO_COLOR" not in os.environ
+    """Colour only on a terminal, and never with ``NO_COLOR`` set (https://no-color.org)."""
+    return is_terminal(stream) and not os.environ.get("NO_COLOR")
 
 
 def emit_document(document: Any, stream: TextIO | None = None) -> None:
@@ -126,7 +114,7 @@ def emit_records(
             writer.writerow([csv_value(record.get(f)) for f in fields])
             count += 1
         return count
-    if fmt == Format.PLAIN or not use_color(out):
+    if fmt == Format.PLAIN or not is_terminal(out):
         if headers:
             out.write("\t".join(fields) + "\n")
         for record in records:
@@ -183,7 +171,7 @@ def _rich_table(
     for record in records:
         table.add_row(*(Text(cell(record.get(f))) for f in fields))
         count += 1
-    Console(file=stream, highlight=False, soft_wrap=False).print(table)
+    Console(file=stream, highlight=False, soft_wrap=False, no_color=not use_color(stream)).print(table)
     return count
 
 

@@ -10,8 +10,9 @@ from typing import Annotated
 
 import typer
 
-from supportdesk.cli.options import CsvOpt, FieldsOpt, JsonOpt, NoHeadersOpt, PlainOpt
-from supportdesk.cli.state import STATE
+from supportdesk.cli.options import LISTING, Output
+from supportdesk.cli.session import Session
+from supportdesk.cli.wiring import command
 
 TABLE_FIELDS = (
     "created",
@@ -26,18 +27,22 @@ TABLE_FIELDS = (
 )
 
 
+@command(LISTING)
 def report(
+    session: Session,
+    out: Output,
     since: Annotated[
-        str, typer.Option("--since", help="Period start: an age (30d, 12w, 24h) or a date (2026-01-01).")
+        str,
+        typer.Option(
+            "--since", metavar="AGE|DATE", help="Period start: an age (30d, 12w, 24h) or a date (2026-01-01)."
+        ),
     ] = "30d",
     by: Annotated[
-        str | None, typer.Option("--by", help="Group by agent, group, channel, day, week or month.", show_default=False)
+        str | None,
+        typer.Option(
+            "--by", metavar="GROUPING", help="Group by agent, group, channel, day, week or month.", show_default=False
+        ),
     ] = None,
-    json_: JsonOpt = False,
-    csv_: CsvOpt = False,
-    plain: PlainOpt = False,
-    fields: FieldsOpt = None,
-    no_headers: NoHeadersOpt = False,
 ) -> None:
     """Report first reply and resolution times, FCR, reopens, handle time, SLA attainment, CSAT, NPS,
     CES, backlog and volume.
@@ -45,7 +50,6 @@ def report(
     Example: supportdesk report --since 30d --by agent --csv
     """
     from supportdesk.cli.errors import fail
-    from supportdesk.cli.output import Format, choose_format, emit_document, emit_records, parse_fields
     from supportdesk.domain.metrics import GROUPINGS, build_report, since_from
     from supportdesk.store.times import iso, utcnow
 
@@ -58,13 +62,11 @@ def report(
         fail(str(error))
     if start >= now:
         fail(f"--since {since} is not in the past")
-    fmt = choose_format(json_=json_, csv_=csv_, plain=plain)
-    with STATE.workspace().reading() as connection:
+    with session.workspace().reading() as connection:
         result = build_report(connection, since=start, until=now, by=by)
-    if fmt == Format.JSON and not fields:
-        emit_document({"since": iso(start), "until": iso(now), "by": by, "rows": result.rows})
+    if out.json and not out.fields:
+        out.document({"since": iso(start), "until": iso(now), "by": by, "rows": result.rows})
         return
-    default = [result.key, *TABLE_FIELDS] if fmt == Format.TABLE else result.fields
-    chosen = parse_fields(fields, default, result.fields)
+    chosen = out.columns(result.fields, table=[result.key, *TABLE_FIELDS])
     title = f"{iso(start)} – {iso(now)}" + (f" by {by}" if by else "")
-    emit_records(result.rows, chosen, fmt, headers=not no_headers, title=title)
+    out.records(result.rows, chosen, title=title)

@@ -11,48 +11,47 @@ from typing import Annotated, Any
 
 import typer
 
-from supportdesk.cli.options import CsvOpt, JsonOpt, PlainOpt
-from supportdesk.cli.state import STATE
+from supportdesk.cli.options import DOCUMENT, LISTING, DryRunOpt, Output
+from supportdesk.cli.session import Session
+from supportdesk.cli.wiring import command
 
 app = typer.Typer(help="List, show, import, export and delete routing rules (YAML).", no_args_is_help=True)
 
 RULE_KEYS = ("name", "description", "position", "active", "when", "conditions", "actions")
+LIST_FIELDS = ("position", "name", "active", "when", "conditions", "actions", "description", "id")
+RuleArg = Annotated[str, typer.Argument(metavar="RULE", help="The rule's name (or id).")]
 
 
-def _rules() -> list[dict[str, Any]]:
+def _rules(session: Session) -> list[dict[str, Any]]:
     from supportdesk.store.routing import routing_rules
 
-    with STATE.workspace().reading() as connection:
+    with session.workspace().reading() as connection:
         return routing_rules(connection)
 
 
-def _find(name: str) -> dict[str, Any]:
+def _find(session: Session, name: str) -> dict[str, Any]:
     from supportdesk.cli.errors import NOT_FOUND, fail
 
-    for rule in _rules():
+    for rule in _rules(session):
         if rule["name"].lower() == name.strip().lower() or rule["id"] == name.strip():
             return rule
     fail(f"no rule called {name}", NOT_FOUND)
 
 
 @app.command("list")
-def list_rules(
-    json_: JsonOpt = False,
-    csv_: CsvOpt = False,
-    plain: PlainOpt = False,
-) -> None:
-    """List the routing rules in the order they run.
+@command(LISTING)
+def list_rules(session: Session, out: Output) -> None:
+    """List the routing rules in the order they run (--json: each rule whole, as stored).
 
     Example: supportdesk rules list --plain
     """
-    from supportdesk.cli.output import Format, choose_format, emit_document, emit_records
     from supportdesk.store.routing import summary
 
-    fmt = choose_format(json_=json_, csv_=csv_, plain=plain)
-    rules = _rules()
-    if fmt == Format.JSON:
-        emit_document(rules)
+    rules = _rules(session)
+    if out.json and not out.fields:
+        out.document(rules)
         return
+    chosen = out.columns(LIST_FIELDS, default=LIST_FIELDS[:6])
     records = [
         {
             **rule,
@@ -62,31 +61,35 @@ def list_rules(
         }
         for rule in rules
     ]
-    emit_records(records, ["position", "name", "active", "when", "conditions", "actions"], fmt)
+    out.records(records, chosen)
 
 
 @app.command("show")
-def show(
-    name: Annotated[str, typer.Argument(help="The rule's name (or id).")],
-    json_: Annotated[bool, typer.Option("--json", help="JSON instead of YAML.")] = False,
-) -> None:
-    """Show one rule as YAML.
+@command(DOCUMENT)
+def show(session: Session, out: Output, name: RuleArg) -> None:
+    """Show one rule as YAML (--json: as JSON).
 
     Example: supportdesk rules show "Refunds go to Billing"
     """
     from supportdesk.cli import yamlio
-    from supportdesk.cli.output import emit_document
 
-    rule = {k: v for k, v in _find(name).items() if k != "id"}
-    if json_:
-        emit_document(rule)
+    rule = {k: v for k, v in _find(session, name).items() if k != "id"}
+    if out.json:
+        out.document(rule)
         return
     yamlio.write(yamlio.dump(rule), None)
 
 
 @app.command("export")
+@command()
 def export(
-    output: Annotated[str | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
+    session: Session,
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "--output", "-o", metavar="FILE", help="Write to this file instead of stdout.", show_default=False
+        ),
+    ] = None,
 ) -> None:
     """Write every rule as one YAML document (the input of ``rules import``).
 
@@ -94,14 +97,18 @@ def export(
     """
     from supportdesk.cli import yamlio
 
-    rules = [{k: v for k, v in rule.items() if k != "id"} for rule in _rules()]
+    rules = [{k: v for k, v in rule.items() if k != "id"} for rule in _rules(session)]
     yamlio.write(yamlio.dump({"rules": rules}), output)
 
 
 @app.command("import")
+@command()
 def import_rules(
-    path: Annotated[str, typer.Argument(help="A YAML file ('-' for stdin): a list of rules or {rules: [...]}.")],
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check and report, change nothing.")] = False,
+    session: Session,
+    path: Annotated[
+        str, typer.Argument(metavar="FILE", help="A YAML file ('-' for stdin): a list of rules or {rules: [...]}.")
+    ],
+    dry_run: DryRunOpt = False,
 ) -> None:
     """Create the rules of a YAML file, replacing rules of the same name.
 
@@ -118,7 +125,7 @@ def import_rules(
         data = [data]
     if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
         fail(f"{path}: expected a list of rules (each a mapping with name, when, conditions, actions)")
-    existing = {rule["name"].lower(): rule["id"] for rule in _rules()}
+    existing = {rule["name"].lower(): rule["id"] for rule in _rules(session)}
     batch: list[tuple[str, dict[str, Any]]] = []
     for item in data:
         definition = {k: v for k, v in item.items() if k != "id"}
@@ -127,7 +134,7 @@ def import_rules(
             batch.append(("rule.update", {"rule_id": rule_id, "definition": definition}))
         else:
             batch.append(("rule.create", {"definition": definition}))
-    outcomes = apply_many(STATE.workspace(), batch, actor=STATE.actor(), dry_run=dry_run)
+    outcomes = apply_many(session.workspace(), batch, actor=session.actor(), dry_run=dry_run)
     errors = []
     for (name, args), outcome in zip(batch, outcomes, strict=True):
         if outcome.error is not None:
@@ -141,13 +148,14 @@ def import_rules(
 
 
 @app.command("delete")
-def delete(name: Annotated[str, typer.Argument(help="The rule's name (or id).")]) -> None:
+@command()
+def delete(session: Session, name: RuleArg) -> None:
     """Delete a rule.
 
     Example: supportdesk rules delete "Acknowledge web forms"
     """
-    from supportdesk.domain.write import apply
+    from supportdesk.cli.writes import apply_one
 
-    rule = _find(name)
-    apply(STATE.workspace(), "rule.delete", {"id": rule["id"]}, actor=STATE.actor())
+    rule = _find(session, name)
+    apply_one(session, "rule.delete", {"id": rule["id"]})
     typer.echo(f"deleted: {rule['name']}")

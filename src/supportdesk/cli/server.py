@@ -120,6 +120,29 @@ def init(db: DbOpt = None) -> None:
     database.dispose()
 
 
+@app.command("compact")
+def compact(db: DbOpt = None) -> None:
+    """Rewrite the tables that hold customers' data, so no old row version keeps erased text.
+
+    On PostgreSQL this runs VACUUM FULL over them: each table is locked while it is rewritten, so
+    run it at a quiet hour after erasing customers. On SQLite it runs VACUUM and folds the log.
+    Example: supportdesk server compact --db postgresql://supportdesk@db.internal/supportdesk
+    """
+    from supportdesk.server.erasure import compact as compact_tables
+
+    database = _database(db)
+    try:
+        done = compact_tables(database)
+    finally:
+        database.dispose()
+    what = "every table" if done.tables == ("*",) else f"{len(done.tables)} tables"
+    typer.echo(f"Compacted {what} ({database.dialect}).")
+    if not done.log_folded:
+        from supportdesk.cli.errors import print_warning
+
+        print_warning("a reader kept the write-ahead log from being folded in; run it again when the server is idle")
+
+
 @group_app.command("add")
 def group_add(
     name: Annotated[str, typer.Argument(help="The group's name, e.g. 'Tier 1'.")],

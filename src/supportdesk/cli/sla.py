@@ -8,9 +8,10 @@ from typing import Annotated, Any
 
 import typer
 
-from supportdesk.cli.options import CsvOpt, JsonOpt, PlainOpt
+from supportdesk.cli.options import DOCUMENT, LISTING, Output, TicketArg
 from supportdesk.cli.server import DbOpt
-from supportdesk.cli.state import STATE
+from supportdesk.cli.session import Session
+from supportdesk.cli.wiring import command
 
 app = typer.Typer(help="SLA policies, business hours and each ticket's clocks.", no_args_is_help=True)
 
@@ -25,8 +26,8 @@ POLICY_FIELDS = (
 )
 
 
-def _current() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    with STATE.workspace().reading() as connection:
+def _current(session: Session) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    with session.workspace().reading() as connection:
         calendars = [
             {"id": r[0], "name": r[1], "timezone": r[2], "hours": json.loads(r[3]), "holidays": json.loads(r[4])}
             for r in connection.execute("SELECT id, name, timezone, hours, holidays FROM sla_calendar ORDER BY name")
@@ -45,31 +46,33 @@ def _current() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
 
 
 @app.command("list")
-def list_policies(
-    json_: JsonOpt = False,
-    csv_: CsvOpt = False,
-    plain: PlainOpt = False,
-) -> None:
-    """List the SLA policies (targets in working minutes).
+@command(LISTING)
+def list_policies(session: Session, out: Output) -> None:
+    """List the SLA policies (targets in working minutes; --json: calendars and policies whole).
 
     Example: supportdesk sla list
     """
-    from supportdesk.cli.output import Format, choose_format, emit_document, emit_records
-
-    fmt = choose_format(json_=json_, csv_=csv_, plain=plain)
-    calendars, policies = _current()
-    if fmt == Format.JSON:
-        emit_document({"calendars": calendars, "policies": policies})
+    calendars, policies = _current(session)
+    if out.json and not out.fields:
+        out.document({"calendars": calendars, "policies": policies})
         return
+    chosen = out.columns((*POLICY_FIELDS, "id"), default=POLICY_FIELDS)
     for policy in policies:
         policy["calendar"] = policy["calendar"] or "round the clock"
         policy["group"] = policy["group"] or "any"
-    emit_records(policies, POLICY_FIELDS, fmt)
+    out.records(policies, chosen)
 
 
 @app.command("export")
+@command()
 def export(
-    output: Annotated[str | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
+    session: Session,
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "--output", "-o", metavar="FILE", help="Write to this file instead of stdout.", show_default=False
+        ),
+    ] = None,
 ) -> None:
     """Write calendars and policies as YAML (the input of ``sla import``).
 
@@ -77,7 +80,7 @@ def export(
     """
     from supportdesk.cli import yamlio
 
-    calendars, policies = _current()
+    calendars, policies = _current(session)
     document = {
         "calendars": [{k: v for k, v in c.items() if k != "id"} for c in calendars],
         "policies": [{k: v for k, v in p.items() if k != "id" and v is not None} for p in policies],
@@ -86,8 +89,12 @@ def export(
 
 
 @app.command("import")
+@command()
 def import_policies(
-    path: Annotated[str, typer.Argument(help="A YAML file ('-' for stdin) with calendars: and policies:.")],
+    session: Session,
+    path: Annotated[
+        str, typer.Argument(metavar="FILE", help="A YAML file ('-' for stdin) with calendars: and policies:.")
+    ],
 ) -> None:
     """Create calendars and policies from YAML, replacing those of the same name.
 
@@ -101,10 +108,10 @@ def import_policies(
     data = yamlio.load(path)
     if not isinstance(data, dict) or not set(data) <= {"calendars", "policies"}:
         fail(f"{path}: expected a mapping with calendars: and policies:")
-    calendars, policies = _current()
+    calendars, policies = _current(session)
     calendar_ids = {c["name"].lower(): c["id"] for c in calendars}
     policy_ids = {p["name"].lower(): p["id"] for p in policies}
-    with STATE.workspace().reading() as connection:
+    with session.workspace().reading() as connection:
         group_ids = {r[1].lower(): r[0] for r in connection.execute("SELECT id, name FROM groups")}
     batch: list[tuple[str, dict[str, Any]]] = []
     for item in data.get("calendars") or []:
@@ -130,7 +137,7 @@ def import_policies(
                 fail(f"{path}: policy {item.get('name')}: no {label} called {value}", NOT_FOUND)
         known = policy_ids.get(str(item.get("name", "")).lower())
         batch.append(("sla.policy.update", {"policy_id": known, **args}) if known else ("sla.policy.create", args))
-    outcomes = apply_many(STATE.workspace(), batch, actor=STATE.actor())
+    outcomes = apply_many(session.workspace(), batch, actor=session.actor())
     errors = []
     for (name, args), outcome in zip(batch, outcomes, strict=True):
         if outcome.error is not None:
@@ -145,34 +152,34 @@ def import_policies(
 
 
 @app.command("show")
-def show(
-    ticket: Annotated[str, typer.Argument(help="Ticket number (1042 or #1042) or id.")],
-    json_: JsonOpt = False,
-) -> None:
+@command(DOCUMENT)
+def show(session: Session, out: Output, ticket: TicketArg) -> None:
     """Show every SLA clock of a ticket: target, working time used, what is left, deadline.
 
     Example: supportdesk sla show 1042
     """
-    from supportdesk.cli.output import Format, choose_format, emit_document, emit_records
-    from supportdesk.cli.tickets import resolve
+    from supportdesk.cli.formats import Format
+    from supportdesk.cli.output import emit_records
+    from supportdesk.cli.refs import ticket_id
     from supportdesk.domain.timing import clock_views
     from supportdesk.store.times import utcnow
 
-    ticket_id = resolve(ticket)
-    with STATE.workspace().reading() as connection:
-        views = [view.as_dict() for view in clock_views(connection, ticket_id, utcnow())]
-    if choose_format(json_=json_) == Format.JSON:
-        emit_document(views)
+    found = ticket_id(session, ticket)
+    with session.workspace().reading() as connection:
+        views = [view.as_dict() for view in clock_views(connection, found, utcnow())]
+    if out.json:
+        out.document(views)
         return
     if not views:
         typer.echo("no SLA policy applies to this ticket")
         return
     fields = ["metric", "state", "target_minutes", "elapsed_minutes", "remaining_minutes", "deadline", "breached_at"]
-    emit_records(views, fields, Format.TABLE)
+    emit_records(views, fields, Format.TABLE, stream=out.stream)
 
 
 @app.command("rebuild")
-def rebuild(db: DbOpt = None) -> None:
+@command()
+def rebuild(session: Session, db: DbOpt = None) -> None:
     """Recompute every ticket's clocks and report facts from the audit trail.
 
     Needed once after upgrading a workspace or a team server made before SLAs existed, or after
@@ -185,15 +192,15 @@ def rebuild(db: DbOpt = None) -> None:
     import time
 
     started = time.perf_counter()
-    count = _rebuild_server(db) if db else _rebuild_workspace()
+    count = _rebuild_server(db) if db else _rebuild_workspace(session)
     typer.echo(f"rebuilt the clocks of {count:,} tickets in {time.perf_counter() - started:.1f}s")
 
 
-def _rebuild_workspace() -> int:
+def _rebuild_workspace(session: Session) -> int:
     from supportdesk.cli.errors import fail
     from supportdesk.domain.timing import rebuild as rebuild_all
 
-    with STATE.workspace().writing() as connection:
+    with session.workspace().writing() as connection:
         server = connection.execute("SELECT server_url FROM sync_state WHERE id = 1").fetchone()
         if server and server[0]:
             fail(f"this workspace follows {server[0]} and takes its clocks from it: rebuild the server's (--db)")

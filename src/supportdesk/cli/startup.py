@@ -3,8 +3,9 @@
 Typer turns every registered command into a click command (reading each function's signature and
 annotations) on every start, about 60 ms for the whole tree here — a quarter of the budget for
 ``supportdesk tickets show``. While typer runs, :func:`only_invoked` hides the groups and
-commands the command line does not name (and puts them back afterwards). Help for the whole
-program, a name that matches nothing, and shell completion keep the full tree.
+commands the command line does not name (and puts them back afterwards). Help lists a group's
+commands by name, so ``--help`` on a group also hides what its sub-groups hold. A name that
+matches nothing and shell completion keep the full tree.
 """
 
 from __future__ import annotations
@@ -39,6 +40,11 @@ def _words(argv: Sequence[str]) -> list[str]:
     return words
 
 
+def _asks_for_help(argv: Sequence[str]) -> bool:
+    words = list(argv)[: list(argv).index("--")] if "--" in argv else list(argv)
+    return "--help" in words or "-h" in words
+
+
 def _name(info: Any) -> str | None:
     if getattr(info, "name", None):
         return str(info.name)
@@ -58,18 +64,25 @@ def only_invoked(app: Any, argv: Sequence[str]) -> Iterator[None]:
         saved.append((typer_app, typer_app.registered_commands, typer_app.registered_groups))
         typer_app.registered_commands, typer_app.registered_groups = commands, groups
 
-    words = [] if any(k.startswith("_") and k.endswith("_COMPLETE") for k in os.environ) else _words(argv)
+    completing = any(k.startswith("_") and k.endswith("_COMPLETE") for k in os.environ)
+    words = [] if completing else _words(argv)
+    shown = app  # the group whose help a --help would print
     if words:
         groups = [g for g in app.registered_groups if _name(g) == words[0]]
         commands = [c for c in app.registered_commands if _name(c) == words[0]]
         if groups or commands:
             keep(app, commands, groups)
+        shown = groups[0].typer_instance if groups and not commands else None
         if groups and len(words) > 1:
             group = groups[0].typer_instance
             chosen = [c for c in group.registered_commands if _name(c) == words[1]]
             nested = [g for g in group.registered_groups if _name(g) == words[1]]
             if chosen or nested:
                 keep(group, chosen, nested)
+                shown = nested[0].typer_instance if nested and not chosen else None
+    if shown is not None and not completing and _asks_for_help(argv):
+        for sub in shown.registered_groups:
+            keep(sub.typer_instance, [], [])
     try:
         yield
     finally:

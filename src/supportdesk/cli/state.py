@@ -1,55 +1,13 @@
-"""What every command shares: the settings and the workspace, opened only when needed."""
+"""The session of this process, for code that does not take one as a parameter yet.
+
+Command bodies get their :class:`~supportdesk.cli.session.Session` from
+:mod:`supportdesk.cli.wiring`; the root command fills in this one instance from the global
+options, so both see the same workspace. ``State`` is the session's former name.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from supportdesk.cli.session import Session
 
-if TYPE_CHECKING:
-    from supportdesk.config import Settings
-    from supportdesk.domain.context import Actor
-    from supportdesk.store.workspace import Workspace
-
-
-@dataclass
-class State:
-    workspace_flag: str | None = None
-    profile_flag: str | None = None
-    _settings: Settings | None = field(default=None, repr=False)
-    _workspace: Workspace | None = field(default=None, repr=False)
-
-    @property
-    def settings(self) -> Settings:
-        if self._settings is None:
-            from supportdesk.config import load_settings
-
-            self._settings = load_settings(self.workspace_flag, self.profile_flag)
-        return self._settings
-
-    def workspace(self, *, create: bool = False) -> Workspace:
-        """The selected workspace; without ``create`` a missing one is an error with a hint."""
-        if self._workspace is None:
-            from supportdesk.cli.errors import NOT_FOUND, fail
-            from supportdesk.store.workspace import DB_NAME, Workspace
-
-            root = self.settings.workspace
-            if not create and not (root / DB_NAME).exists():
-                fail(
-                    f"no workspace at {root}: run 'supportdesk demo' to make a demo one, or pass --workspace",
-                    NOT_FOUND,
-                )
-            self._workspace = Workspace.open(root, create=True)
-        return self._workspace
-
-    def me(self) -> str | None:
-        """The id of the agent this workspace acts as."""
-        me = self.workspace().setting("me")
-        return str(me) if me else None
-
-    def actor(self) -> Actor:
-        from supportdesk.domain.write import workspace_actor
-
-        return workspace_actor(self.workspace())
-
-
-STATE = State()
+State = Session
+STATE = Session()

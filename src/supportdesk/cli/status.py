@@ -6,20 +6,22 @@ from typing import Any
 
 import typer
 
-from supportdesk.cli.options import JsonOpt
-from supportdesk.cli.state import STATE
+from supportdesk.cli.options import DOCUMENT, Output
+from supportdesk.cli.session import Session
+from supportdesk.cli.wiring import command
 
 
-def status(json_: JsonOpt = False) -> None:
+@command(DOCUMENT)
+def status(session: Session, out: Output) -> None:
     """Show the workspace, the server it follows (or local), the sync cursor and pending changes.
 
     Example: supportdesk status --json
     """
-    from supportdesk.cli.output import cell, emit_document
+    from supportdesk.cli.output import cell
     from supportdesk.store.exports import export_time
     from supportdesk.store.schema import HEAD_REVISION
 
-    workspace = STATE.workspace()
+    workspace = session.workspace()
     with workspace.reading() as connection:
         sync = dict(connection.execute("SELECT * FROM sync_state WHERE id = 1").fetchone())
         outbox = connection.execute(
@@ -27,7 +29,7 @@ def status(json_: JsonOpt = False) -> None:
         ).fetchone()[0]
         revision = connection.execute("SELECT version_num FROM alembic_version").fetchone()[0]
         tickets = connection.execute("SELECT count(*) FROM ticket").fetchone()[0]
-        me = STATE.me()
+        me = session.me()
         agent = connection.execute("SELECT name, email FROM agent WHERE id = ?", (me,)).fetchone() if me else None
     local = sync["server_url"] is None
     from supportdesk.sync.round_lock import running
@@ -49,8 +51,8 @@ def status(json_: JsonOpt = False) -> None:
         "last_error": sync["last_error"],
         "syncing_now": syncing,
     }
-    if json_:
-        emit_document(document)
+    if out.json:
+        out.document(document)
         return
     shown = {k: cell(v) if v is not None else "—" for k, v in document.items() if k != "me"}
     who = f"{cell(agent[0])} <{cell(agent[1])}>" if agent else "nobody (supportdesk config set me EMAIL)"

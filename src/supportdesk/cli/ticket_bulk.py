@@ -8,21 +8,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from supportdesk.cli.options import CsvOpt, DryRunOpt, JsonlOpt, JsonOpt, NoHeadersOpt, PlainOpt, YesOpt
-from supportdesk.cli.state import STATE
+from supportdesk.cli.options import LISTING, DryRunOpt, Output, QueryOpt, TicketArg, TicketsArg, YesOpt
+from supportdesk.cli.session import Session
+from supportdesk.cli.wiring import command, session_of
 
 if TYPE_CHECKING:
     from supportdesk.domain.bulk import BulkChange, MacroChoice
 
 SET_FIELDS = ("status", "priority", "type", "assignee", "group")
-
-TicketsArg = Annotated[
-    list[str] | None,
-    typer.Argument(help="Ticket numbers (1042 or #1042) or ids; '-' reads them from stdin.", show_default=False),
-]
-QueryOpt = Annotated[
-    str | None, typer.Option("--query", "-q", help="Choose the tickets with a query instead.", show_default=False)
-]
 
 
 def _complete_set(incomplete: str) -> Iterator[str]:
@@ -35,63 +28,28 @@ def _complete_set(incomplete: str) -> Iterator[str]:
                 yield candidate
 
 
-def _complete_macro(ctx: typer.Context, incomplete: str) -> Iterator[str]:
+def complete_macro(ctx: typer.Context, incomplete: str) -> Iterator[str]:
     """Active macro names (completion parses the command line without running the root callback,
     so the --workspace given there is read from the root context)."""
     from supportdesk.store.lookups import all_macros
 
-    STATE.workspace_flag = STATE.workspace_flag or ctx.find_root().params.get("workspace")
+    session = session_of(ctx)
+    session.workspace_flag = session.workspace_flag or ctx.find_root().params.get("workspace")
     try:
-        with STATE.workspace().reading() as connection:
+        with session.workspace().reading() as connection:
             names = [m["name"] for m in all_macros(connection) if m["active"]]
     except Exception:  # completion never fails loudly
         return
     yield from (name for name in names if name.lower().startswith(incomplete.lower()))
 
 
-def agent_ref(value: str) -> str | None:
-    """``me``, ``none`` or an agent's email, name or id → the agent id (None for none)."""
-    from supportdesk.cli.errors import NOT_FOUND, fail
-    from supportdesk.store.lookups import find_agent
-
-    if value.strip().lower() == "none":
-        return None
-    if value.strip().lower() == "me":
-        me = STATE.me()
-        if not me:
-            fail("this workspace acts as nobody yet: run 'supportdesk config set me EMAIL'")
-        return str(me)
-    with STATE.workspace().reading() as connection:
-        agent = find_agent(connection, value)
-    if agent is None:
-        fail(f"no agent {value}", NOT_FOUND)
-    return str(agent["id"])
-
-
-def group_ref(value: str) -> str | None:
-    """``none`` or a group's name, address or id → the group id (None for none)."""
-    from supportdesk.cli.errors import NOT_FOUND, fail
-    from supportdesk.store.lookups import find_group
-
-    if value.strip().lower() == "none":
-        return None
-    with STATE.workspace().reading() as connection:
-        group = find_group(connection, value)
-    if group is None:
-        fail(f"no group {value}", NOT_FOUND)
-    return str(group["id"])
-
-
-def macro_choice(ref: str) -> MacroChoice:
+def macro_choice(session: Session, ref: str) -> MacroChoice:
     """The macro called ``ref`` with its group and assignee actions resolved."""
-    from supportdesk.cli.errors import NOT_FOUND, fail
+    from supportdesk.cli import refs
+    from supportdesk.cli.errors import fail
     from supportdesk.domain.bulk import MacroChoice
-    from supportdesk.store.lookups import find_macro
 
-    with STATE.workspace().reading() as connection:
-        macro = find_macro(connection, ref)
-    if macro is None:
-        fail(f"no macro {ref}", NOT_FOUND)
+    macro = refs.macro(session, ref)
     if not macro["active"]:
         fail(f"macro {macro['name']} is inactive")
     choice = MacroChoice(
@@ -99,26 +57,14 @@ def macro_choice(ref: str) -> MacroChoice:
     )
     for action in macro["actions"]:
         if action["field"] == "group":
-            choice.group_id = group_ref(str(action.get("value") or "none"))
+            choice.group_id = refs.group_id(session, str(action.get("value") or "none"))
         elif action["field"] == "assignee":
-            choice.assignee_id = agent_ref(str(action.get("value") or "none"))
+            choice.assignee_id = refs.agent_id(session, str(action.get("value") or "none"))
     return choice
 
 
-def _enum_value(name: str, value: str) -> str:
-    from supportdesk.cli.errors import fail
-    from supportdesk.store.enums import Priority, Status, TicketType
-
-    enum = {"status": Status, "priority": Priority, "type": TicketType}[name]
-    cleaned = value.strip().lower().replace("-", "_")
-    cleaned = "on_hold" if cleaned == "hold" else cleaned
-    try:
-        return str(enum(cleaned).value)
-    except ValueError:
-        fail(f"{value!r} is not a {name}: choose one of {', '.join(m.value for m in enum)}")
-
-
 def build_change(
+    session: Session,
     sets: list[str],
     add_tags: list[str],
     remove_tags: list[str],
@@ -127,6 +73,7 @@ def build_change(
     macro: str | None,
 ) -> BulkChange:
     """A :class:`BulkChange` from the command-line flags, every name resolved and checked."""
+    from supportdesk.cli import refs
     from supportdesk.cli.errors import fail
     from supportdesk.domain.bulk import BulkChange
     from supportdesk.domain.errors import DomainError
@@ -144,72 +91,80 @@ def build_change(
         elif name == "group":
             group = value
         elif name == "status":
-            change.status = Status(_enum_value(name, value))
+            change.status = Status(refs.enum_value(name, value))
         elif name == "priority":
-            change.priority = Priority(_enum_value(name, value))
+            change.priority = Priority(refs.enum_value(name, value))
         else:
-            change.type = TicketType(_enum_value(name, value))
+            change.type = TicketType(refs.enum_value(name, value))
     if assign is not None:
-        change.assignee_id = agent_ref(assign)
+        change.assignee_id = refs.agent_id(session, assign)
     if group is not None:
-        change.group_id = group_ref(group)
+        change.group_id = refs.group_id(session, group)
     try:
         change.add_tags = normalize_tags(add_tags)
         change.remove_tags = normalize_tags(remove_tags)
     except DomainError as error:
         fail(error.message)
     if macro is not None:
-        change.macro = macro_choice(macro)
+        change.macro = macro_choice(session, macro)
     return change
 
 
 def run_bulk(
+    session: Session,
     refs: list[str] | None,
     query: str | None,
     change: BulkChange,
     *,
     dry_run: bool,
     yes: bool,
-    json_: bool = False,
-    jsonl: bool = False,
-    csv_: bool = False,
-    plain: bool = False,
-    no_headers: bool = False,
+    out: Output | None = None,
 ) -> None:
     """Run ``change`` over the tickets chosen, printing in the format asked for."""
     from supportdesk.cli.bulk import Selection, run_change
-    from supportdesk.cli.output import choose_format
 
-    fmt = choose_format(json_=json_, jsonl=jsonl, csv_=csv_, plain=plain)
-    run_change(Selection(list(refs or []), query), change, dry_run=dry_run, yes=yes, fmt=fmt, headers=not no_headers)
+    run_change(session, Selection(list(refs or []), query), change, dry_run=dry_run, yes=yes, out=out or Output())
 
 
+@command(LISTING)
 def update(
+    session: Session,
+    out: Output,
     tickets: TicketsArg = None,
     query: QueryOpt = None,
     sets: Annotated[
         list[str] | None,
         typer.Option(
             "--set",
+            metavar="FIELD=VALUE",
             help="field=value for status, priority, type, assignee or group (repeatable).",
             autocompletion=_complete_set,
             show_default=False,
         ),
     ] = None,
-    add_tag: Annotated[list[str] | None, typer.Option("--add-tag", help="Add a tag (repeatable).")] = None,
-    remove_tag: Annotated[list[str] | None, typer.Option("--remove-tag", help="Remove a tag (repeatable).")] = None,
-    assign: Annotated[str | None, typer.Option("--assign", help="An agent's email or name, me, or none.")] = None,
-    group: Annotated[str | None, typer.Option("--group", help="A group's name, or none.")] = None,
+    add_tag: Annotated[
+        list[str] | None,
+        typer.Option("--add-tag", metavar="TAG", help="Add a tag (repeatable).", show_default=False),
+    ] = None,
+    remove_tag: Annotated[
+        list[str] | None,
+        typer.Option("--remove-tag", metavar="TAG", help="Remove a tag (repeatable).", show_default=False),
+    ] = None,
+    assign: Annotated[
+        str | None,
+        typer.Option("--assign", metavar="AGENT", help="An agent's email or name, me, or none.", show_default=False),
+    ] = None,
+    group: Annotated[
+        str | None, typer.Option("--group", metavar="GROUP", help="A group's name, or none.", show_default=False)
+    ] = None,
     macro: Annotated[
-        str | None, typer.Option("--macro", help="Apply a macro by name.", autocompletion=_complete_macro)
+        str | None,
+        typer.Option(
+            "--macro", metavar="MACRO", help="Apply a macro by name.", autocompletion=complete_macro, show_default=False
+        ),
     ] = None,
     dry_run: DryRunOpt = False,
     yes: YesOpt = False,
-    json_: JsonOpt = False,
-    jsonl: JsonlOpt = False,
-    csv_: CsvOpt = False,
-    plain: PlainOpt = False,
-    no_headers: NoHeadersOpt = False,
 ) -> None:
     """Change many tickets at once; tickets already as asked are left alone.
 
@@ -218,59 +173,61 @@ def update(
 
     Example: supportdesk tickets update --query 'tag:refund status:pending' --set status=solved --add-tag done
     """
-    change = build_change(sets or [], add_tag or [], remove_tag or [], assign, group, macro)
-    run_bulk(
-        tickets,
-        query,
-        change,
-        dry_run=dry_run,
-        yes=yes,
-        json_=json_,
-        jsonl=jsonl,
-        csv_=csv_,
-        plain=plain,
-        no_headers=no_headers,
-    )
+    change = build_change(session, sets or [], add_tag or [], remove_tag or [], assign, group, macro)
+    run_bulk(session, tickets, query, change, dry_run=dry_run, yes=yes, out=out)
 
 
+@command()
 def assign(
-    ticket: Annotated[str, typer.Argument(help="Ticket number or id.")],
-    agent: Annotated[str, typer.Argument(help="An agent's email or name, me, or none.")],
-    group: Annotated[str | None, typer.Option("--group", help="Move it to this group too.")] = None,
+    session: Session,
+    ticket: TicketArg,
+    agent: Annotated[str, typer.Argument(metavar="AGENT", help="An agent's email or name, me, or none.")],
+    group: Annotated[
+        str | None, typer.Option("--group", metavar="GROUP", help="Move it to this group too.", show_default=False)
+    ] = None,
     dry_run: DryRunOpt = False,
 ) -> None:
     """Assign a ticket to an agent (and optionally a group).
 
     Example: supportdesk tickets assign 1042 me --group "Tier 2"
     """
-    run_bulk([ticket], None, build_change([], [], [], agent, group, None), dry_run=dry_run, yes=True)
+    change = build_change(session, [], [], [], agent, group, None)
+    run_bulk(session, [ticket], None, change, dry_run=dry_run, yes=True)
 
 
+@command()
 def tag(
-    ticket: Annotated[str, typer.Argument(help="Ticket number or id.")],
-    tags: Annotated[list[str], typer.Argument(help="Tags to add.")],
+    session: Session,
+    ticket: TicketArg,
+    tags: Annotated[list[str], typer.Argument(metavar="TAG…", help="Tags to add.")],
     dry_run: DryRunOpt = False,
 ) -> None:
     """Add tags to a ticket.
 
     Example: supportdesk tickets tag 1042 refund vip
     """
-    run_bulk([ticket], None, build_change([], tags, [], None, None, None), dry_run=dry_run, yes=True)
+    change = build_change(session, [], tags, [], None, None, None)
+    run_bulk(session, [ticket], None, change, dry_run=dry_run, yes=True)
 
 
+@command()
 def untag(
-    ticket: Annotated[str, typer.Argument(help="Ticket number or id.")],
-    tags: Annotated[list[str], typer.Argument(help="Tags to remove.")],
+    session: Session,
+    ticket: TicketArg,
+    tags: Annotated[list[str], typer.Argument(metavar="TAG…", help="Tags to remove.")],
     dry_run: DryRunOpt = False,
 ) -> None:
     """Remove tags from a ticket.
 
     Example: supportdesk tickets untag 1042 refund
     """
-    run_bulk([ticket], None, build_change([], [], tags, None, None, None), dry_run=dry_run, yes=True)
+    change = build_change(session, [], [], tags, None, None, None)
+    run_bulk(session, [ticket], None, change, dry_run=dry_run, yes=True)
 
 
+@command()
 def close(
+    session: Session,
     tickets: TicketsArg = None,
     final: Annotated[
         bool, typer.Option("--final", help="Close for good (status closed) instead of marking solved.")
@@ -282,11 +239,13 @@ def close(
 
     Example: supportdesk tickets close 1042 1043
     """
-    status = "closed" if final else "solved"
-    run_bulk(tickets, None, build_change([f"status={status}"], [], [], None, None, None), dry_run=dry_run, yes=yes)
+    change = build_change(session, [f"status={'closed' if final else 'solved'}"], [], [], None, None, None)
+    run_bulk(session, tickets, None, change, dry_run=dry_run, yes=yes)
 
 
+@command()
 def reopen(
+    session: Session,
     tickets: TicketsArg = None,
     dry_run: DryRunOpt = False,
     yes: YesOpt = False,
@@ -295,4 +254,5 @@ def reopen(
 
     Example: supportdesk tickets reopen 1042
     """
-    run_bulk(tickets, None, build_change(["status=open"], [], [], None, None, None), dry_run=dry_run, yes=yes)
+    change = build_change(session, ["status=open"], [], [], None, None, None)
+    run_bulk(session, tickets, None, change, dry_run=dry_run, yes=yes)

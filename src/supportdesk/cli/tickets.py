@@ -1,6 +1,8 @@
-"""``supportdesk tickets …``: list and show tickets from the local workspace.
+"""``supportdesk tickets …``: the group, and ``list`` and ``show`` from the local workspace.
 
-Reads use the plain-sqlite3 read path (no ORM import), so a listing starts in a blink.
+Reads use the plain-sqlite3 read path (no ORM import), so a listing starts in a blink. The
+commands that change tickets live in :mod:`~supportdesk.cli.ticket_writes` (one ticket, one
+mutation) and :mod:`~supportdesk.cli.ticket_bulk` (many tickets, the bulk runner).
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from supportdesk.cli import ticket_bulk, ticket_writes
-from supportdesk.cli.options import CsvOpt, FieldsOpt, JsonlOpt, JsonOpt, NoHeadersOpt, PlainOpt
-from supportdesk.cli.state import STATE
+from supportdesk.cli.options import DOCUMENT, LISTING, Output, TicketArg
+from supportdesk.cli.session import Session
+from supportdesk.cli.wiring import command
 
 if TYPE_CHECKING:
     from supportdesk.store.reads import QueuePlan
@@ -44,14 +47,16 @@ DEFAULT_TABLE_FIELDS = (
     "group",
     "updated_at",
 )
+#: A table on a terminal stops here unless --limit says otherwise.
+TABLE_LIMIT = 200
 
 
-def _iter_tickets(plan: QueuePlan, limit: int | None, with_tags: bool) -> Iterator[dict[str, Any]]:
+def iter_tickets(session: Session, plan: QueuePlan, limit: int | None, with_tags: bool) -> Iterator[dict[str, Any]]:
+    """The tickets of ``plan`` page by page (500 rows a query), never the whole result at once."""
     from supportdesk.store import reads
 
-    workspace = STATE.workspace()
     remaining = limit
-    with workspace.reading() as connection:
+    with session.workspace().reading() as connection:
         cursor = None
         while remaining is None or remaining > 0:
             size = 500 if remaining is None else min(500, remaining)
@@ -70,78 +75,72 @@ def _iter_tickets(plan: QueuePlan, limit: int | None, with_tags: bool) -> Iterat
 
 
 @app.command("list")
+@command(LISTING)
 def list_tickets(
-    query: Annotated[str, typer.Option("--query", "-q", help="Query language, e.g. 'status:open tag:refund'.")] = "",
-    sort: Annotated[str | None, typer.Option("--sort", help="e.g. updated-desc, created-asc, priority-desc.")] = None,
-    limit: Annotated[int | None, typer.Option("--limit", "-n", min=1, help="At most this many tickets.")] = None,
-    json_: JsonOpt = False,
-    jsonl: JsonlOpt = False,
-    csv_: CsvOpt = False,
-    plain: PlainOpt = False,
-    fields: FieldsOpt = None,
-    no_headers: NoHeadersOpt = False,
+    session: Session,
+    out: Output,
+    query: Annotated[
+        str, typer.Option("--query", "-q", metavar="QUERY", help="Query language, e.g. 'status:open tag:refund'.")
+    ] = "",
+    sort: Annotated[
+        str | None,
+        typer.Option(
+            "--sort", metavar="ORDER", help="e.g. updated-desc, created-asc, priority-desc.", show_default=False
+        ),
+    ] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit", "-n", metavar="N", min=1, help=f"At most N tickets (a table: {TABLE_LIMIT}).", show_default=False
+        ),
+    ] = None,
 ) -> None:
     """List tickets matching a query, newest activity first.
 
     Example: supportdesk tickets list --query 'status:open,pending assignee:me' --plain --fields number,subject
     """
-    from supportdesk.cli.output import Format, choose_format, emit_records, parse_fields
     from supportdesk.store.query import SORTS
+    from supportdesk.store.reads import plan_queue
 
     if sort is not None and sort not in SORTS:
         from supportdesk.cli.errors import fail
 
         fail(f"{sort!r} is not a sort: choose one of {', '.join(SORTS)}")
-    fmt = choose_format(json_=json_, jsonl=jsonl, csv_=csv_, plain=plain)
-    default = DEFAULT_TABLE_FIELDS if fmt == Format.TABLE else LIST_FIELDS
-    chosen = parse_fields(fields, default, LIST_FIELDS)
-    if fmt == Format.TABLE and limit is None:
-        limit = 200
-    from supportdesk.store.reads import plan_queue
-
-    plan = plan_queue(query, me=STATE.me(), sort=sort)  # a bad query fails before any output
-    records = _iter_tickets(plan, limit, with_tags="tags" in chosen)
-    emit_records(records, chosen, fmt, headers=not no_headers, title=None)
-
-
-def resolve(ref: str) -> str:
-    """A ticket id from a number (``1042``/``#1042``), an id or an id prefix; exit 3 if none."""
-    from supportdesk.cli.errors import NOT_FOUND, fail
-    from supportdesk.store.reads import resolve_ticket
-
-    with STATE.workspace().reading() as connection:
-        ticket_id = resolve_ticket(connection, ref)
-    if ticket_id is None:
-        fail(f"no ticket {ref}", NOT_FOUND)
-    return ticket_id
+    chosen = out.columns(LIST_FIELDS, table=DEFAULT_TABLE_FIELDS)
+    if out.table and limit is None:
+        limit = TABLE_LIMIT
+    plan = plan_queue(query, me=session.me(), sort=sort)  # a bad query fails before any output
+    out.records(iter_tickets(session, plan, limit, with_tags="tags" in chosen), chosen)
 
 
 @app.command("show")
+@command(DOCUMENT)
 def show(
-    ticket: Annotated[str, typer.Argument(help="Ticket number (1042 or #1042) or id.")],
-    json_: JsonOpt = False,
+    session: Session,
+    out: Output,
+    ticket: TicketArg,
 ) -> None:
     """Show one ticket with its whole timeline.
 
     Example: supportdesk tickets show 1042 --json
     """
     from supportdesk.cli.errors import NOT_FOUND, fail
-    from supportdesk.cli.output import emit_document
+    from supportdesk.cli.refs import ticket_id
     from supportdesk.store.reads import ticket_detail
 
-    ticket_id = resolve(ticket)
-    with STATE.workspace().reading() as connection:
-        detail = ticket_detail(connection, ticket_id)
+    found = ticket_id(session, ticket)
+    with session.workspace().reading() as connection:
+        detail = ticket_detail(connection, found)
     if detail is None:
         fail(f"no ticket {ticket}", NOT_FOUND)
-    document = detail.as_dict()
-    if json_:
-        emit_document(document)
-        return
-    _print_ticket(document)
+    if out.json:
+        out.document(detail.as_dict())
+    else:
+        typer.echo(ticket_text(detail.as_dict()))
 
 
-def _print_ticket(document: dict[str, Any]) -> None:
+def ticket_text(document: dict[str, Any]) -> str:
+    """A ticket and its timeline as people read it in a terminal."""
     from supportdesk.cli.output import cell, safe
 
     doc = safe(document)
@@ -162,7 +161,7 @@ def _print_ticket(document: dict[str, Any]) -> None:
         lines.append(f"── {message['created_at']} · {message['channel']} · {kind} · {cell(message['author'])}")
         lines.append(message["body"])
         lines.append("")
-    typer.echo("\n".join(lines))
+    return "\n".join(lines)
 
 
 app.command("create")(ticket_writes.create)

@@ -1,11 +1,8 @@
 """``supportdesk export`` and ``supportdesk import``: whole tickets in and out, as JSONL or CSV,
 and a Zendesk incremental export in.
 
-JSONL holds one ticket per line, exactly the record :mod:`supportdesk.store.exports` builds. CSV
-holds one row per message, the ticket's columns repeated on each of its rows (nested values —
-fields, customers, agents, metadata — as JSON text), so a spreadsheet can read it and the importer
-can put the tickets back together. Exporting, importing into an empty workspace and exporting
-again gives the same file.
+The file formats are in :mod:`supportdesk.cli.ticket_files`. Exporting, importing into an empty
+workspace and exporting again gives the same file.
 
 Import is safe to re-run: tickets already in the workspace (same id) are skipped, agents and
 groups are matched by id, then by address or name, and only created when missing.
@@ -13,27 +10,18 @@ groups are matched by id, then by address or name, and only created when missing
 
 from __future__ import annotations
 
-import csv
-import json
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, TextIO
 
 import typer
 
-from supportdesk.cli.options import DryRunOpt
-from supportdesk.cli.state import STATE
-from supportdesk.store.exports import MESSAGE_COLUMNS, TICKET_COLUMNS
+from supportdesk.cli.options import CsvOpt, DryRunOpt
+from supportdesk.cli.session import Session
+from supportdesk.cli.wiring import command
 
-#: A CSV row: the ticket's columns (repeated on each of its rows), then one message's.
-TICKET_CSV = (*TICKET_COLUMNS, "tags", "customers", "agents", "groups")
-MESSAGE_CSV = (*MESSAGE_COLUMNS, "attachments")
-CSV_COLUMNS = TICKET_CSV + tuple(f"message_{name}" for name in MESSAGE_CSV)
-_JSON_CELLS = frozenset({"fields", "customers", "agents", "groups", "meta", "attachments"})
-#: Bodies are capped at 200,000 characters, but a cell holds JSON of many customers too.
-CSV_FIELD_LIMIT = 64 * 1024 * 1024
 #: Tickets per transaction when importing.
 IMPORT_CHUNK = 200
 
@@ -41,30 +29,38 @@ IMPORT_CHUNK = 200
 # --- export ---------------------------------------------------------------------------------
 
 
+@command()
 def export(
-    query: Annotated[str, typer.Option("--query", "-q", help="Only the tickets matching this query.")] = "",
-    csv_: Annotated[bool, typer.Option("--csv", help="CSV, one row per message (default: JSONL).")] = False,
+    session: Session,
+    query: Annotated[
+        str, typer.Option("--query", "-q", metavar="QUERY", help="Only the tickets matching this query.")
+    ] = "",
+    csv_: CsvOpt = False,
     output: Annotated[
-        str, typer.Option("--output", "-o", help="Write to this file instead of stdout.", show_default=False)
+        str,
+        typer.Option(
+            "--output", "-o", metavar="FILE", help="Write to this file instead of stdout.", show_default=False
+        ),
     ] = "-",
 ) -> None:
-    """Export tickets with their messages, oldest first, as JSONL (or CSV).
+    """Export tickets with their messages, oldest first, as JSONL (or CSV: one row per message).
 
     Example: supportdesk export -q 'created>2026-01-01' -o tickets.jsonl
     """
     from supportdesk.cli.progress import Progress
+    from supportdesk.cli.ticket_files import csv_writer, jsonl_writer
     from supportdesk.store.exports import ticket_records
     from supportdesk.store.query import compile_query
     from supportdesk.store.reads import plan_queue, queue_count
     from supportdesk.store.selection import id_pages
 
-    compiled = compile_query(query, me=STATE.me())
+    compiled = compile_query(query, me=session.me())
     stream, close = _open_output(output)
     count = 0
     try:
-        with STATE.workspace().reading() as connection, Progress("exporting") as progress:
+        with session.workspace().reading() as connection, Progress("exporting") as progress:
             total = queue_count(connection, plan_queue(compiled)) if sys.stderr.isatty() else 0
-            write = _csv_writer(stream) if csv_ else _jsonl_writer(stream)
+            write = csv_writer(stream) if csv_ else jsonl_writer(stream)
             for ids in id_pages(connection, compiled):
                 for record in ticket_records(connection, ids):
                     write(record)
@@ -88,109 +84,6 @@ def _open_output(output: str) -> tuple[TextIO, bool]:
         fail(f"cannot write {output}: {error.strerror}")
 
 
-def _jsonl_writer(stream: TextIO) -> Any:
-    from supportdesk.cli.output import safe
-
-    def write(record: dict[str, Any]) -> None:
-        stream.write(json.dumps(safe(record), ensure_ascii=False))
-        stream.write("\n")
-
-    return write
-
-
-def _csv_writer(stream: TextIO) -> Any:
-    from supportdesk.cli.output import csv_value
-
-    writer = csv.writer(stream, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-
-    def cells(record: dict[str, Any], names: Iterable[str]) -> list[str]:
-        row = []
-        for name in names:
-            value: Any = record.get(name)
-            if name in _JSON_CELLS:
-                value = json.dumps(value, ensure_ascii=False)
-            elif name == "tags":
-                value = ",".join(value)
-            elif name == "public":
-                value = "true" if value else "false"
-            row.append(csv_value(value, multiline=True))
-        return row
-
-    def write(record: dict[str, Any]) -> None:
-        ticket = cells(record, TICKET_CSV)
-        for message in record["messages"] or [None]:
-            writer.writerow(ticket + (cells(message, MESSAGE_CSV) if message else [""] * len(MESSAGE_CSV)))
-
-    return write
-
-
-# --- reading records back -------------------------------------------------------------------
-
-
-def _read_jsonl(lines: Iterable[str], source: str) -> Iterator[dict[str, Any]]:
-    from supportdesk.cli.errors import fail
-
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            fail(f"{source} line {number} is not JSON: {error.msg}")
-        if not isinstance(record, dict):
-            fail(f"{source} line {number} is not a ticket record")
-        yield record
-
-
-def _csv_cell(name: str, text: str) -> Any:
-    from supportdesk.cli.output import from_csv_value
-
-    value = from_csv_value(text)
-    if name in _JSON_CELLS:
-        return json.loads(value) if value else ({} if name in ("fields", "meta") else [])
-    if name == "tags":
-        return [t for t in value.split(",") if t]
-    if name == "public":
-        return value == "true"
-    if name == "number":
-        return int(value) if value else None
-    if name in ("subject", "body"):
-        return value
-    return value or None
-
-
-def _read_csv(lines: Iterable[str], source: str) -> Iterator[dict[str, Any]]:
-    from supportdesk.cli.errors import fail
-
-    csv.field_size_limit(CSV_FIELD_LIMIT)
-    reader = csv.reader(lines)
-    header = next(reader, None)
-    if header is None:
-        return
-    missing = [c for c in CSV_COLUMNS if c not in header]
-    if missing:
-        fail(f"{source} is not a supportdesk CSV export: no column {missing[0]!r}")
-    index = {name: header.index(name) for name in CSV_COLUMNS}
-    current: dict[str, Any] | None = None
-    try:
-        for row in reader:
-            ticket_id = row[index["id"]]
-            if current is None or current["id"] != ticket_id:
-                if current is not None:
-                    yield current
-                current = {name: _csv_cell(name, row[index[name]]) for name in TICKET_CSV}
-                current["messages"] = []
-            if row[index["message_id"]]:
-                current["messages"].append(
-                    {name: _csv_cell(name, row[index[f"message_{name}"]]) for name in MESSAGE_CSV}
-                )
-    except (json.JSONDecodeError, IndexError, ValueError) as error:
-        fail(f"{source} line {reader.line_num}: {error}")
-    if current is not None:
-        yield current
-
-
 # --- import ---------------------------------------------------------------------------------
 
 
@@ -198,6 +91,7 @@ def _read_csv(lines: Iterable[str], source: str) -> Iterator[dict[str, Any]]:
 class ImportRun:
     """Agents and groups already matched, links to set at the end, and the tallies."""
 
+    session: Session
     dry_run: bool
     agents: dict[str, str | None] = field(default_factory=dict)
     groups: dict[str, str | None] = field(default_factory=dict)
@@ -210,10 +104,17 @@ class ImportRun:
     created_groups: int = 0
 
 
+@command()
 def import_(
-    file: Annotated[str, typer.Argument(help="The file to read ('-' for stdin).")],
+    session: Session,
+    file: Annotated[str, typer.Argument(metavar="FILE", help="The file to read ('-' for stdin).")],
     source: Annotated[
-        str, typer.Option("--from", help="supportdesk (our export: JSONL or CSV) or zendesk (incremental export JSON).")
+        str,
+        typer.Option(
+            "--from",
+            metavar="FORMAT",
+            help="supportdesk (our export: JSONL or CSV) or zendesk (incremental export JSON).",
+        ),
     ] = "supportdesk",
     dry_run: DryRunOpt = False,
 ) -> None:
@@ -227,14 +128,15 @@ def import_(
 
     from supportdesk.cli.errors import NOT_FOUND, PARTIAL, fail
     from supportdesk.cli.options import read_text
+    from supportdesk.cli.ticket_files import read_csv, read_jsonl
 
     if source not in ("supportdesk", "zendesk"):
         fail(f"--from takes supportdesk or zendesk, not {source!r}")
-    STATE.workspace(create=True)  # importing is how a new workspace gets its history
+    session.workspace(create=True)  # importing is how a new workspace gets its history
     if source == "zendesk":
         from supportdesk.domain.zendesk import read_pages, records
 
-        run = _import_records(records(read_pages(read_text(file))), dry_run=dry_run)
+        run = _import_records(session, records(read_pages(read_text(file))), dry_run=dry_run)
         if run.refused:
             raise typer.Exit(PARTIAL)
         return
@@ -250,15 +152,16 @@ def import_(
         first = stream.readline()
         lines = itertools.chain([first], stream)
         is_csv = first.startswith("id,") or file.lower().endswith(".csv")
-        run = _import_records(_read_csv(lines, file) if is_csv else _read_jsonl(lines, file), dry_run=dry_run)
+        tickets = read_csv(lines, file) if is_csv else read_jsonl(lines, file)
+        run = _import_records(session, tickets, dry_run=dry_run)
     if run.refused:
         raise typer.Exit(PARTIAL)
 
 
-def _import_records(records_in: Iterable[dict[str, Any]], *, dry_run: bool) -> ImportRun:
+def _import_records(session: Session, records_in: Iterable[dict[str, Any]], *, dry_run: bool) -> ImportRun:
     from supportdesk.cli.progress import Progress
 
-    run = ImportRun(dry_run=dry_run)
+    run = ImportRun(session, dry_run=dry_run)
     chunk: list[dict[str, Any]] = []
     with Progress("importing") as progress:
         for record in records_in:
@@ -282,10 +185,10 @@ def _import_records(records_in: Iterable[dict[str, Any]], *, dry_run: bool) -> I
     return run
 
 
-def _present(ids: list[str]) -> set[str]:
+def _present(session: Session, ids: list[str]) -> set[str]:
     """Which of ``ids`` are tickets of this workspace already."""
     found: set[str] = set()
-    with STATE.workspace().reading() as connection:
+    with session.workspace().reading() as connection:
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
@@ -298,7 +201,7 @@ def _match_people(run: ImportRun, records: list[dict[str, Any]]) -> list[tuple[s
     from supportdesk.store.lookups import find_agent, find_group
 
     creations: list[tuple[str, dict[str, Any]]] = []
-    with STATE.workspace().reading() as connection:
+    with run.session.workspace().reading() as connection:
         for record in records:
             for group in record.get("groups") or []:
                 if group["id"] in run.groups:
@@ -353,7 +256,7 @@ def _import_chunk(run: ImportRun, records: list[dict[str, Any]]) -> None:
     from supportdesk.domain.errors import PermissionDenied
     from supportdesk.domain.write import apply_many
 
-    present = _present([str(r.get("id")) for r in records])
+    present = _present(run.session, [str(r.get("id")) for r in records])
     fresh = [r for r in records if r.get("id") not in present]
     run.present += len(records) - len(fresh)
     if not fresh:
@@ -361,7 +264,7 @@ def _import_chunk(run: ImportRun, records: list[dict[str, Any]]) -> None:
     mutations = _match_people(run, fresh)
     people = len(mutations)
     mutations += [("ticket.import", _import_args(run, r)) for r in fresh]
-    outcomes = apply_many(STATE.workspace(), mutations, actor=STATE.actor(), dry_run=run.dry_run)
+    outcomes = apply_many(run.session.workspace(), mutations, actor=run.session.actor(), dry_run=run.dry_run)
     forbidden = next((o.error for o in outcomes if isinstance(o.error, PermissionDenied)), None)
     if forbidden is not None:
         raise forbidden  # importing is for admins: say so once (exit 4), not once per ticket
@@ -390,7 +293,7 @@ def _restore_links(run: ImportRun) -> None:
     if not run.deferred or run.dry_run:
         return
     targets = {v for links in run.deferred for k, v in links.items() if k != "ticket_id"}
-    here = _present(sorted(targets))
+    here = _present(run.session, sorted(targets))
     mutations = []
     for links in run.deferred:
         known = {k: v for k, v in links.items() if k == "ticket_id" or v in here}
@@ -400,4 +303,4 @@ def _restore_links(run: ImportRun) -> None:
         if len(known) > 1:
             mutations.append(("ticket.import_links", known))
     for start in range(0, len(mutations), 500):
-        apply_many(STATE.workspace(), mutations[start : start + 500], actor=STATE.actor())
+        apply_many(run.session.workspace(), mutations[start : start + 500], actor=run.session.actor())

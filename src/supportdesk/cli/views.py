@@ -6,8 +6,9 @@ from typing import Annotated
 
 import typer
 
-from supportdesk.cli.options import CsvOpt, FieldsOpt, JsonlOpt, JsonOpt, NoHeadersOpt, PlainOpt
-from supportdesk.cli.state import STATE
+from supportdesk.cli.options import LISTING, Output
+from supportdesk.cli.session import Session
+from supportdesk.cli.wiring import command
 
 app = typer.Typer(help="Saved views: named queries of the queue.", no_args_is_help=True)
 
@@ -15,41 +16,41 @@ LIST_FIELDS = ("name", "query", "sort", "shared", "count", "position", "id")
 
 
 @app.command("list")
+@command(LISTING)
 def list_views(
+    session: Session,
+    out: Output,
     counts: Annotated[bool, typer.Option("--counts", help="Count the tickets in each view.")] = False,
-    json_: JsonOpt = False,
-    jsonl: JsonlOpt = False,
-    csv_: CsvOpt = False,
-    plain: PlainOpt = False,
-    fields: FieldsOpt = None,
-    no_headers: NoHeadersOpt = False,
 ) -> None:
     """List the views this agent sees: their own, then the shared ones.
 
     Example: supportdesk views list --counts
     """
-    from supportdesk.cli.output import Format, choose_format, emit_records, parse_fields
     from supportdesk.store.reads import list_views, view_counts
 
-    fmt = choose_format(json_=json_, jsonl=jsonl, csv_=csv_, plain=plain)
-    default = [f for f in LIST_FIELDS if (counts or f != "count") and (fmt != Format.TABLE or f != "id")]
-    chosen = parse_fields(fields, default, LIST_FIELDS)
-    me = STATE.me()
-    with STATE.workspace().reading() as connection:
+    default = [f for f in LIST_FIELDS if (counts or f != "count") and (not out.table or f != "id")]
+    chosen = out.columns(LIST_FIELDS, default=default)
+    me = session.me()
+    with session.workspace().reading() as connection:
         views = list_views(connection, me)
         numbers = view_counts(connection, views, me=me) if counts or "count" in chosen else {}
-    emit_records(
-        ({**view.__dict__, "count": numbers.get(view.id)} for view in views), chosen, fmt, headers=not no_headers
-    )
+    out.records(({**view.__dict__, "count": numbers.get(view.id)} for view in views), chosen)
 
 
 @app.command("create")
+@command()
 def create(
-    name: Annotated[str, typer.Argument(help="The view's name.")],
-    query: Annotated[str, typer.Option("--query", "-q", help="The query language, e.g. 'status<solved tag:vip'.")],
-    sort: Annotated[str, typer.Option("--sort", help="e.g. updated-desc, priority-desc.")] = "updated-desc",
+    session: Session,
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The view's name.")],
+    query: Annotated[
+        str,
+        typer.Option("--query", "-q", metavar="QUERY", help="The query language, e.g. 'status<solved tag:vip'."),
+    ],
+    sort: Annotated[str, typer.Option("--sort", metavar="ORDER", help="e.g. updated-desc, priority-desc.")] = (
+        "updated-desc"
+    ),
     shared: Annotated[bool, typer.Option("--shared", help="For the whole team (admins only).")] = False,
-    position: Annotated[int, typer.Option("--position", help="Where it sits in the list.")] = 0,
+    position: Annotated[int, typer.Option("--position", metavar="N", help="Where it sits in the list.")] = 0,
 ) -> None:
     """Save a query as a view (a view of the same name with the same query is left as it is).
 
@@ -59,21 +60,24 @@ def create(
     from supportdesk.cli.writes import apply_one
     from supportdesk.store.lookups import find_view
 
-    with STATE.workspace().reading() as connection:
-        existing = find_view(connection, name, STATE.me())
-    if existing is not None and existing["owner_id"] == (None if shared else STATE.me()):
+    with session.workspace().reading() as connection:
+        existing = find_view(connection, name, session.me())
+    if existing is not None and existing["owner_id"] == (None if shared else session.me()):
         if existing["query"] == query and existing["sort"] == sort:
             typer.echo(f"view {name} already exists")
             return
         fail(f"a view called {name} already exists with another query: delete it first")
     outcome = apply_one(
-        "view.create", {"name": name, "query": query, "sort": sort, "shared": shared, "position": position}
+        session, "view.create", {"name": name, "query": query, "sort": sort, "shared": shared, "position": position}
     )
     typer.echo(outcome.result["view_id"])
 
 
 @app.command("delete")
-def delete(view: Annotated[str, typer.Argument(help="The view's name or id.")]) -> None:
+@command()
+def delete(
+    session: Session, view: Annotated[str, typer.Argument(metavar="VIEW", help="The view's name or id.")]
+) -> None:
     """Delete a saved view.
 
     Example: supportdesk views delete 'VIP waiting'
@@ -82,9 +86,9 @@ def delete(view: Annotated[str, typer.Argument(help="The view's name or id.")]) 
     from supportdesk.cli.writes import apply_one
     from supportdesk.store.lookups import find_view
 
-    with STATE.workspace().reading() as connection:
-        found = find_view(connection, view, STATE.me())
+    with session.workspace().reading() as connection:
+        found = find_view(connection, view, session.me())
     if found is None:
         fail(f"no view {view}", NOT_FOUND)
-    apply_one("view.delete", {"id": found["id"]})
+    apply_one(session, "view.delete", {"id": found["id"]})
     typer.echo(f"deleted view {found['name']}")

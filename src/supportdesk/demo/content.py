@@ -684,3 +684,154 @@ ARTICLE_TITLES = (
     "Using custom fields",
     "Browser requirements",
 )
+
+
+@dataclass(frozen=True)
+class ArticleAbout:
+    """What one article title is about: the topic whose questions and answers its body quotes
+    (empty for a general article), the section it sits in, and the sentence that opens it."""
+
+    topic: str
+    section: str
+    lead: str
+
+
+#: Each title's subject, so that an article's body answers the question its title promises.
+ARTICLE_ABOUT: dict[str, ArticleAbout] = {
+    "How to reset your password": ArticleAbout(
+        "password",
+        "security",
+        "Reset a forgotten password from the login page, and what to do when the reset email does not arrive.",
+    ),
+    "Setting up two-factor authentication": ArticleAbout(
+        "2fa", "security", "Protect your account with codes from an authenticator app on your phone."
+    ),
+    "Recovering access when you lose your 2FA device": ArticleAbout(
+        "2fa",
+        "security",
+        "Lost or replaced your phone? This is how we reset two-factor authentication after checking it is really you.",
+    ),
+    "Configuring SAML single sign-on with Okta": ArticleAbout(
+        "sso", "security", "Connect Okta to Brightline with SAML so your team signs in with their company account."
+    ),
+    "Configuring single sign-on with Azure AD": ArticleAbout(
+        "sso", "security", "Let your team sign in with Microsoft Entra ID (Azure AD) accounts through SAML."
+    ),
+    "Understanding API rate limits": ArticleAbout(
+        "api-rate-limit",
+        "integration",
+        "How many API requests a token may make each minute, and how to back off when you get HTTP 429.",
+    ),
+    "Retrying webhook deliveries": ArticleAbout(
+        "webhook",
+        "integration",
+        "How failed webhook deliveries are retried, and how to replay them from the delivery log.",
+    ),
+    "Why webhooks are disabled automatically": ArticleAbout(
+        "webhook",
+        "integration",
+        "An endpoint that keeps failing or timing out is switched off; this is how to turn it back on.",
+    ),
+    "Downloading invoices": ArticleAbout(
+        "invoice", "billing", "Every invoice and receipt can be downloaded as a PDF from the billing settings."
+    ),
+    "Adding your VAT number to invoices": ArticleAbout(
+        "invoice", "billing", "Put your company's VAT or tax id on invoices, including ones already issued."
+    ),
+    "Changing your billing address": ArticleAbout(
+        "invoice", "billing", "Update the company name and postal address printed on your invoices."
+    ),
+    "How refunds work": ArticleAbout(
+        "refund", "billing", "When we refund a payment, how long the money takes to come back, and where it goes."
+    ),
+    "Why was my card declined?": ArticleAbout(
+        "card-declined", "billing", "A payment that fails is almost always refused by the bank; here is what to check."
+    ),
+    "Understanding authorisation holds": ArticleAbout(
+        "double-charge", "billing", "Why you may see two charges for one payment, and when the extra one disappears."
+    ),
+    "Adding and removing seats": ArticleAbout(
+        "seats", "billing", "Add users to your plan or stop paying for people who left, and how seats are counted."
+    ),
+    "Cancelling your subscription": ArticleAbout(
+        "cancel", "billing", "End your plan at the close of the billing period, or downgrade to the free plan."
+    ),
+    "Deleting your workspace": ArticleAbout(
+        "cancel", "account", "Close your account for good and have all of its data removed."
+    ),
+    "Exporting your data to CSV": ArticleAbout(
+        "export", "data", "Download reports and lists as spreadsheet files, and why an export can come out empty."
+    ),
+    "Requesting a full data export": ArticleAbout(
+        "export", "data", "Get a complete copy of everything in your workspace, for example before a contract ends."
+    ),
+    "Importing customers from a spreadsheet": ArticleAbout(
+        "import-error", "data", "Bring your customer list in from a spreadsheet, and fix the rows the import rejects."
+    ),
+    "Fixing date and time zone problems in imports": ArticleAbout(
+        "import-error", "data", "Dates that shift by a day or an hour after an import come from a missing time zone."
+    ),
+    "Changing the workspace time zone": ArticleAbout(
+        "timezone", "account", "Choose the time zone that due dates and reports use, for the workspace or for yourself."
+    ),
+    "Managing email notifications": ArticleAbout(
+        "notifications", "account", "Choose which emails you receive, and what to do when they stop arriving."
+    ),
+    "Switching to a daily digest": ArticleAbout(
+        "notifications", "account", "Receive one summary email a day instead of a message for every change."
+    ),
+    "Connecting Slack": ArticleAbout(
+        "slack", "integration", "Post updates to a Slack channel, and reconnect when messages stop appearing."
+    ),
+    "Fixing duplicate Slack notifications": ArticleAbout(
+        "slack", "integration", "Every update appearing twice in Slack means the integration is installed twice."
+    ),
+    "Installing the iOS app": ArticleAbout(
+        "mobile-crash",
+        "mobile",
+        "Get Brightline on your iPhone or iPad, and what to do if it will not start after an update.",
+    ),
+    "Installing the Android app": ArticleAbout(
+        "mobile-crash", "mobile", "Get Brightline on your Android phone, and what to do if it closes unexpectedly."
+    ),
+    "What to do when the mobile app crashes": ArticleAbout(
+        "mobile-crash", "mobile", "The app closes or freezes: update it, then send us a crash report."
+    ),
+    "Checking the status page during an outage": ArticleAbout(
+        "outage",
+        "troubleshooting",
+        "When Brightline is down or shows server errors, the status page says what is happening.",
+    ),
+    "Speeding up large dashboards": ArticleAbout(
+        "slow-dashboard", "troubleshooting", "What makes a dashboard slow to load and how to make it fast again."
+    ),
+    "Scheduling reports in the background": ArticleAbout(
+        "slow-dashboard",
+        "troubleshooting",
+        "Long reports run in the background and arrive by email instead of timing out.",
+    ),
+    "Your rights under the GDPR": ArticleAbout(
+        "gdpr", "data", "Ask for a copy of your personal data or for it to be deleted, and how long that takes."
+    ),
+    "Signing our data processing agreement": ArticleAbout(
+        "gdpr", "data", "Sign the data processing agreement your company needs under the GDPR."
+    ),
+    "Inviting your team": ArticleAbout(
+        "", "account", "Send invitations to colleagues by email; they join once they accept."
+    ),
+    "Roles and permissions": ArticleAbout(
+        "", "account", "Owners, admins and members: what each role can see and change."
+    ),
+    "Creating your first project": ArticleAbout(
+        "", "account", "Start a project, add tasks and share it with your team."
+    ),
+    "Keyboard shortcuts": ArticleAbout("", "account", "Move around and edit faster without the mouse."),
+    "Using custom fields": ArticleAbout(
+        "feature-request", "account", "Add your own fields to tasks and projects to track what matters to your team."
+    ),
+    "Browser requirements": ArticleAbout(
+        "",
+        "troubleshooting",
+        "The browsers and versions Brightline supports, and what to try when a page does not work.",
+    ),
+}

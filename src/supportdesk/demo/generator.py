@@ -315,17 +315,23 @@ class DemoBuilder:
         articles = []
         slugs: set[str] = set()
         topic_texts = {t.key: t for t in content.TOPICS}
+        sections = {section[1]: section for section in content.ARTICLE_SECTIONS}
         for index in range(150):
             base = content.ARTICLE_TITLES[index % len(content.ARTICLE_TITLES)]
             round_ = index // len(content.ARTICLE_TITLES)
-            section = content.ARTICLE_SECTIONS[index % len(content.ARTICLE_SECTIONS)]
+            about = content.ARTICLE_ABOUT[base]
+            section = sections[about.section]
             title = base if round_ == 0 else f"{base} ({('admins', 'owners', 'mobile users', 'API users')[round_ - 1]})"
             slug = _slugify(title)
             while slug in slugs:
                 slug += "-2"
             slugs.add(slug)
-            topic = list(topic_texts.values())[index % len(content.TOPICS)]
-            body = _article_body(title, section, topic, self.rng)
+            # The random draws stay those of the earlier generator (one shuffle of the answers of
+            # the topic at this position), so the tickets built after the articles do not change.
+            drawn = list(topic_texts.values())[index % len(content.TOPICS)]
+            order = self.rng.sample(range(len(drawn.answers)), len(drawn.answers))
+            topic = topic_texts.get(about.topic)
+            body = _article_body(title, section, about.lead, topic, order)
             locale = "en" if index % 10 else "de"
             articles.append(
                 (
@@ -333,7 +339,7 @@ class DemoBuilder:
                     slug,
                     title,
                     body,
-                    ",".join((section[1], *topic.tags[:2])),
+                    ",".join((section[1], *(topic.tags[:2] if topic else ()))),
                     locale,
                     created,
                     created,
@@ -918,11 +924,23 @@ def _message_meta(channel: str, ms: int, rng: random.Random) -> str:
     return "{}"
 
 
-def _article_body(title: str, section: tuple[str, str, str], topic: content.Topic, rng: random.Random) -> str:
-    steps = "\n".join(f"{i}. {line}" for i, line in enumerate(rng.sample(topic.answers, len(topic.answers)), start=1))
+def _article_body(
+    title: str, section: tuple[str, str, str], lead: str, topic: content.Topic | None, order: list[int]
+) -> str:
+    """An article that answers what its title promises: its topic's questions and answers (in
+    the drawn order), or a general how-to when the title has no ticket topic."""
+    if topic is None:
+        return (
+            f"# {title}\n\n{lead}\n\n{section[2]}\n\n## What to do\n\n"
+            "1. Open Settings and choose the section named in the title.\n"
+            "2. Follow the steps shown there; changes apply to the whole workspace at once.\n\n"
+            "## Still stuck?\n\nContact Brightline Support with a screenshot of what you see."
+        )
+    answers = [topic.answers[i] for i in order] if len(order) == len(topic.answers) else list(topic.answers)
+    steps = "\n".join(f"{i}. {line}" for i, line in enumerate(answers, start=1))
     questions = "\n".join(f"- {q}" for q in topic.openings)
     return (
-        f"# {title}\n\n{section[2]}\n\n## When you need this\n\n{questions}\n\n"
+        f"# {title}\n\n{lead}\n\n{section[2]}\n\n## When you need this\n\n{questions}\n\n"
         f"## What to do\n\n{steps}\n\n## Still stuck?\n\nContact Brightline Support with the "
         f"exact error message and the time it happened. Related topics: {', '.join(topic.tags)}."
     )

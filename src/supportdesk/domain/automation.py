@@ -1,5 +1,7 @@
 """What runs after every mutator, inside its transaction.
 
+0. Text written to an erased customer's ticket is erased too
+   (:func:`supportdesk.domain.mutations.privacy.keep_erased`), everywhere.
 1. Each ticket the mutation touched gets its history extended and its SLA clocks and report facts
    rewritten (:func:`supportdesk.domain.timing.refresh_from_tx`) — everywhere, including a
    client's optimistic write and its replay, because the console's countdown reads them.
@@ -24,7 +26,9 @@ if TYPE_CHECKING:
 
 def after_mutation(tx: Tx) -> None:
     from supportdesk.domain import timing
+    from supportdesk.domain.mutations.privacy import keep_erased
 
+    keep_erased(tx)
     timing.refresh_from_tx(tx)
     context = tx.context
     if not context.authority or context.mode == "replay" or context.automated:

@@ -20,6 +20,7 @@ from supportdesk.domain.errors import Conflict, DomainError, ValidationFailed
 from supportdesk.domain.registry import get
 from supportdesk.domain.write import run_one, validate_args
 from supportdesk.server.changes import Record, records_for, take_seq, write_records
+from supportdesk.server.erasure import after_erase
 from supportdesk.store.ids import uuid7
 from supportdesk.store.times import utcnow
 from supportdesk.sync.wire import MutationIn, MutationOutcome
@@ -53,6 +54,7 @@ class ApiError(Exception):
 
 @dataclass
 class Applied:
+    name: str = ""
     result: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     records: list[Record] = field(default_factory=list)
@@ -87,6 +89,7 @@ def _run_once(connection: Connection, actor: Actor, name: str, args: dict[str, A
         context = MutationContext(actor=actor, mode="server", authority=True, mutation_ref=ref)
         result, tx = run_one(connection, spec, parsed, context)
         applied = Applied(
+            name=name,
             result=result,
             warnings=list(context.warnings),
             records=records_for(connection, tx),
@@ -110,6 +113,17 @@ def _run_once(connection: Connection, actor: Actor, name: str, args: dict[str, A
 #: Called inside every server write transaction whose mutation succeeded, before the seq is taken:
 #: other packages add work that must commit with the write (the channels queue outbound replies).
 AFTER_WRITE: list[Callable[[Connection, Applied], None]] = []
+
+
+#: Called after the transaction of a write that succeeded has committed, for work that must not
+#: happen when it rolls back: an erasure's attachment files and the SQLite write-ahead log.
+AFTER_COMMIT: list[Callable[[ServerDatabase, Applied], None]] = [after_erase]
+
+
+def _after_commit(database: ServerDatabase, applied: Applied) -> None:
+    if applied.error is None:
+        for hook in AFTER_COMMIT:
+            hook(database, applied)
 
 
 def _finish(connection: Connection, applied: Applied) -> int:
@@ -198,6 +212,7 @@ def apply_pushed(database: ServerDatabase, actor: Actor, client_id: str, mutatio
                 at=utcnow(),
             )
         )
+    _after_commit(database, applied)
     return outcome
 
 
@@ -219,6 +234,7 @@ def apply_as(
         if applied.error is not None:
             raise applied.error
         seq = _finish(connection, applied)
+    _after_commit(database, applied)
     if seq and poke is not None:
         poke(seq)
     return applied.result, applied.warnings

@@ -5,6 +5,11 @@ order converges, whatever a client missed in between) and the group of the ticke
 to (so a pull can leave out what the caller may not see). The seq comes from the one-row
 counter ``seq``, incremented as the last step of the write transaction: its row lock is held
 until commit, so on PostgreSQL too a higher seq never commits before a lower one.
+
+An erasure (``customer.erase``) also rewrites history: every earlier record of a row it touched
+is erased the same way (:func:`erase_history`), so a pull from cursor 0 hands out nothing of the
+person, and its last record is a tombstone (``op = "erase"``) that tells every replica to forget
+what it kept beside the rows (:mod:`supportdesk.sync.erasure`).
 """
 
 from __future__ import annotations
@@ -13,8 +18,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, select, text, update
 
+from supportdesk.domain.mutations.privacy import ANONYMISED, DELETED, ERASE, anonymised_row
 from supportdesk.domain.tx import table as sa_table
 from supportdesk.store.models import SHARED_TABLES
 from supportdesk.sync.rows import TICKET_SCOPED, spec, wire_row
@@ -100,7 +106,69 @@ def records_for(connection: Connection, tx: Tx) -> list[Record]:
         else:
             records.append(Record(table_name, entity_id, "upsert", row, group_id))
     records.extend(_visibility_moves(connection, tx, facts))
+    if tx.mutation == ERASE:
+        records.extend(erase_history(connection, tx))
     return records
+
+
+def erase_history(connection: Connection, tx: Tx) -> list[Record]:
+    """Erase what the log already holds of the rows an erasure touched; returns its tombstone.
+
+    Earlier upserts of anonymised rows (customer records, tickets, messages, surveys) keep
+    their place in seq order with the personal columns erased, exactly as the tables now hold
+    them; earlier upserts of deleted rows (addresses, attachments) become deletes, and so do the
+    upserts of addresses the person had removed before. The tombstone names the records erased
+    (ids only) and goes to every caller: customers are visible to all.
+    """
+    erased = [a.entity_id for a in tx.audited if a.entity == "customer" and a.field == "erased"]
+    if not erased:
+        return []
+    log = sa_table("change_log")
+    keys: dict[str, set[str]] = {}
+    for item in tx.touched:
+        if item.table in ANONYMISED or item.table in DELETED:
+            keys.setdefault(item.table, set()).add(spec(item.table).entity_id(item.key))
+    people = sorted(keys.get("customer", set()))
+    found: list[tuple[int, str, dict[str, Any]]] = []
+    for table_name, ids in keys.items():
+        ordered = sorted(ids)
+        for start in range(0, len(ordered), 500):
+            found += [
+                (row[0], table_name, row[1])
+                for row in connection.execute(
+                    select(log.c.seq, log.c.data).where(
+                        log.c.entity == table_name,
+                        log.c.entity_id.in_(ordered[start : start + 500]),
+                        log.c.op == "upsert",
+                    )
+                )
+            ]
+    for start in range(0, len(people), 500):
+        found += [
+            (row[0], "identity", row[1])
+            for row in connection.execute(
+                select(log.c.seq, log.c.data).where(
+                    log.c.entity == "identity",
+                    log.c.op == "upsert",
+                    log.c.data["customer_id"].as_string().in_(people[start : start + 500]),
+                )
+            )
+        ]
+    rewritten: set[int] = set()
+    for seq, table_name, data in found:
+        if seq in rewritten or not isinstance(data, dict):
+            continue
+        rewritten.add(seq)
+        if table_name in DELETED:
+            values: dict[str, Any] = {"op": "delete", "data": {"key": list(spec(table_name).key_of(data))}}
+        else:
+            scrubbed = anonymised_row(table_name, data)
+            if scrubbed == data:
+                continue
+            values = {"data": scrubbed}
+        connection.execute(update(log).where(log.c.seq == seq).values(**values))
+    tombstone = {"customer_id": erased[0], "records": people}
+    return [Record("customer", erased[0], "erase", tombstone, None)]
 
 
 def _visibility_moves(connection: Connection, tx: Tx, facts: TicketFacts) -> list[Record]:

@@ -4,7 +4,9 @@ With a ``[channels]`` table in the config file, ``supportdesk serve``
 
 - answers ``POST /v1/channels/email`` (one raw RFC 822 mail, from an MTA pipe or a mail
   provider's inbound webhook) for an admin's API token or the table's ``email_token``, and
-  ``POST /v1/channels/chat|webform|social``, whose bodies are signed with the channel's secret;
+  ``POST /v1/channels/<name>`` for every webhook channel registered in
+  :mod:`supportdesk.channels.webhooks` (chat, webform, social, sms …), whose bodies are signed
+  with the channel's secret;
 - runs the SMTP listener (``--smtp-port``) and the outbox worker (when a relay or an outbound
   URL is configured) for as long as the server runs;
 - queues, inside the transaction of every write it applies, the public replies that write added
@@ -23,7 +25,7 @@ from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
@@ -36,9 +38,11 @@ from supportdesk.channels.service import ChannelService
 from supportdesk.channels.settings import ChannelSettings
 from supportdesk.config import ConfigError
 from supportdesk.domain.context import SYSTEM
+from supportdesk.domain.mutations.privacy import ERASE
 from supportdesk.server.app import ORJSONResponse, ServerState, authenticate
-from supportdesk.server.apply import AFTER_WRITE, ApiError, Applied, apply_as
-from supportdesk.server.db import normalize_url
+from supportdesk.server.apply import AFTER_COMMIT, AFTER_WRITE, ApiError, Applied, apply_as
+from supportdesk.server.db import ServerDatabase, normalize_url
+from supportdesk.server.erasure import remove_unused_files
 
 log = logging.getLogger(__name__)
 
@@ -166,24 +170,37 @@ class ServerChannels:
         except Exception:
             log.exception("queueing the replies among messages %s failed; they will not be sent", messages)
 
+    def after_commit(self, database: ServerDatabase, applied: Applied) -> None:
+        """After an erasure commits: remove the attachment files no row names any more."""
+        if applied.name != ERASE or self.options is None:
+            return
+        try:
+            remove_unused_files(database, self.options.settings.attachments_dir, applied.result.get("files", []))
+        except (OSError, SQLAlchemyError):
+            log.exception("removing the files of an erasure failed; 'supportdesk server compact' does not retry it")
+
     def worker(self, state: ServerState) -> Callable[[], None]:
-        """Start the hook, the SMTP listener and the outbox worker; returns what stops them."""
+        """Start the hooks, the SMTP listener and the outbox worker; returns what stops them."""
         if self.options is None:
             return lambda: None
         service = self._service(state)
         AFTER_WRITE.append(self.after_write)
+        AFTER_COMMIT.append(self.after_commit)
         try:
             service.start(
                 smtp_host=self.options.smtp_host, smtp_port=self.options.smtp_port, interval=self.options.interval
             )
         except BaseException:
             AFTER_WRITE.remove(self.after_write)
+            AFTER_COMMIT.remove(self.after_commit)
             raise
 
         def stop() -> None:
             service.stop()
             with suppress(ValueError):
                 AFTER_WRITE.remove(self.after_write)
+            with suppress(ValueError):
+                AFTER_COMMIT.remove(self.after_commit)
 
         return stop
 
@@ -226,8 +243,12 @@ class ServerChannels:
             return outcome.as_dict()
 
         @api.post("/{channel}")
-        async def webhook(channel: Literal["chat", "webform", "social"], request: Request) -> Any:
-            """A signed chat, web-form or social webhook (X-Supportdesk-Timestamp and -Signature)."""
+        async def webhook(channel: str, request: Request) -> Any:
+            """A signed webhook of a registered channel: chat, webform, social, sms …
+
+            Signed with the channel's secret (X-Supportdesk-Timestamp and X-Supportdesk-Signature);
+            an unknown channel is a 422 naming ``channel``.
+            """
             service = self._service(state)
             raw = await request.body()
             try:

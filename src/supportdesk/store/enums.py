@@ -66,6 +66,7 @@ class Channel(StrEnum):
     PHONE = "phone"
     SOCIAL = "social"
     WEB = "web"
+    SMS = "sms"
     API = "api"
 
 

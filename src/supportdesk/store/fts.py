@@ -223,6 +223,17 @@ def rebuild_and_restore(connection: sqlite3.Connection) -> None:
     _execute_all(connection, (f"CREATE TRIGGER IF NOT EXISTS {n} {b}" for n, b in TRIGGERS.items()))
 
 
+def merge_statements(tables: Iterable[str] = ("ticket_fts", "customer_fts")) -> list[str]:
+    """Statements that merge each index into one segment.
+
+    FTS5 records a deletion as a marker in a newer segment; the deleted document's words stay in
+    the older segment until the two are merged. After an erasure every segment is merged, so
+    the index keeps no word of the erased text (the pages it frees are zeroed by
+    ``secure_delete``). The cost is one rewrite of the index.
+    """
+    return [f"INSERT INTO {table}({table}) VALUES ('optimize')" for table in tables if table in FTS_TABLES]
+
+
 def integrity_check(connection: sqlite3.Connection) -> None:
     """Raise ``sqlite3.DatabaseError`` if an index disagrees with its content."""
     for table in FTS_TABLES:

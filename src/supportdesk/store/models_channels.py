@@ -26,7 +26,11 @@ class ChannelMessageRef(SQLModel, table=True):
     """
 
     __tablename__ = "channel_message_ref"
-    __table_args__ = (Index("ix_channel_message_ref_external", "channel", "external_id"),)
+    __table_args__ = (
+        Index("ix_channel_message_ref_external", "channel", "external_id"),
+        Index("ix_channel_message_ref_ticket", "ticket_id"),
+        Index("ix_channel_message_ref_message", "message_id"),
+    )
 
     channel: str = Field(primary_key=True, max_length=20)
     scope: str = Field(primary_key=True, max_length=320)
@@ -64,6 +68,7 @@ class ChannelOutbox(SQLModel, table=True):
     __tablename__ = "channel_outbox"
     __table_args__ = (
         Index("ix_channel_outbox_due", "status", "next_attempt_at"),
+        Index("ix_channel_outbox_ticket", "ticket_id"),
         UniqueConstraint("header_id", name="uq_channel_outbox_header_id"),
     )
 

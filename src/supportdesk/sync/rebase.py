@@ -10,6 +10,10 @@ In one local transaction:
 3. acknowledged outbox entries are dropped;
 4. pending entries are re-run on top, in order (replay mode: no audit, inserts are upserts);
 5. the cursor moves.
+
+A pulled tombstone (``erase``) also makes the replica forget what it keeps of the person beside
+the rows (drafts, audit values, index entries; files and the log after the commit):
+:mod:`supportdesk.sync.erasure`.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from supportdesk.domain.context import SYSTEM, Actor, MutationContext
 from supportdesk.domain.errors import DomainError
+from supportdesk.sync import erasure
 from supportdesk.sync.local import pending, sync_transaction
 from supportdesk.sync.rows import TABLE_ORDER, delete_row, delete_ticket, spec, upsert_rows
 from supportdesk.sync.wire import Change, RowState
@@ -44,6 +49,7 @@ class RebaseResult:
     replayed: int = 0
     replay_errors: list[tuple[int, str]] = field(default_factory=list)
     cursor: int = 0
+    erased: int = 0  # customers whose erasure arrived with this pull
 
 
 def change_keys(changes: Iterable[Change]) -> set[Key]:
@@ -138,6 +144,7 @@ def rebase(
             raise StaleRebase
         if since is not None and since != _position(raw):
             raise StaleRebase
+        erased = erasure.prepare(connection, changes)
         apply_row_states(raw, refreshed, deletes=True)
         result.applied = apply_changes(raw, changes)
         apply_row_states(raw, refreshed, deletes=False)
@@ -163,11 +170,14 @@ def rebase(
                 savepoint.rollback()
                 raw.execute("UPDATE outbox SET error = ? WHERE id = ?", (str(error), entry.id))
                 result.replay_errors.append((entry.id, str(error)))
+        erasure.forget(connection, erased)
+        result.erased = len(erased)
         raw.execute(
             "UPDATE sync_state SET cursor = max(cursor, ?), last_acked_mutation_id = max(last_acked_mutation_id, ?), "
             "last_pull_at = ?, last_error = NULL WHERE id = 1",
             (cursor, last_acked, to_db(utcnow())),
         )
+    erasure.finish(workspace, erased)
     return result
 
 

@@ -58,13 +58,15 @@ class Change(BaseModel):
     """One change-log record as a client sees it.
 
     ``op`` is ``upsert`` (``data`` is the whole row), ``delete`` (``data.key``), ``hide`` (the
-    ticket left what the caller may see: drop it and its messages) or ``reveal`` (the ticket
-    came into view: ``data.rows`` holds it with its tags, messages and requester).
+    ticket left what the caller may see: drop it and its messages), ``reveal`` (the ticket
+    came into view: ``data.rows`` holds it with its tags, messages and requester) or ``erase``
+    (a tombstone: the customer ``data.customer_id`` and their records ``data.records`` were
+    erased; the replica forgets what it keeps of them beside the rows, see ``sync.erasure``).
     """
 
     seq: int
     entity: str
-    op: Literal["upsert", "delete", "hide", "reveal"]
+    op: Literal["upsert", "delete", "hide", "reveal", "erase"]
     data: dict[str, Any]
 
 

@@ -3,6 +3,12 @@
 A binding's id (``queue.solve``) is what the ``[keys]`` table of the config file remaps; the
 footer, the help screen and the command palette all read this table, so a remapped key shows
 everywhere at once. ``scope`` names the screen or widget whose ``BINDINGS`` the action joins.
+
+:data:`CONTEXTS` says which scopes answer a key together (the focused widget, its parents, the
+screen, the app), and :data:`SHARED` which keys two actions share on purpose; with them
+:func:`supportdesk.tui.keymap.clashes` finds two actions answering one key — in this table, in a
+user's ``[keys]`` or ``[macro_keys]`` — and ``tests/tui/test_keymap.py`` checks the console's
+live binding chains against both declarations.
 """
 
 from __future__ import annotations
@@ -202,6 +208,56 @@ ACTIONS: tuple[ConsoleAction, ...] = (
 )
 
 BY_ID: dict[str, ConsoleAction] = {action.id: action for action in ACTIONS}
+
+
+@dataclass(frozen=True)
+class Context:
+    """Where a key is pressed: the scopes that may answer it, innermost first.
+
+    ``typing``: a text field has the focus and takes every printable key, so only the others
+    (``ctrl+…``, ``escape``, arrows, function keys) reach the scopes around it.
+    """
+
+    name: str
+    scopes: tuple[str, ...]
+    typing: bool = False
+
+
+CONTEXTS: tuple[Context, ...] = (
+    Context("the queue's rows", ("queue-list", "queue", "app")),
+    Context("the saved views", ("views", "list", "queue", "app")),
+    Context("the filter bar", ("filter", "queue", "app"), typing=True),
+    Context("the ticket's timeline", ("timeline", "ticket", "app")),
+    Context("the composer", ("composer", "ticket", "app"), typing=True),
+    Context("the customer panel", ("list", "customer", "ticket", "app")),
+    Context("the macro search", ("macros", "ticket", "app"), typing=True),
+    Context("the macro list", ("list", "macros", "ticket", "app")),
+    Context("the knowledge-base search", ("kb", "ticket", "app"), typing=True),
+    Context("the knowledge-base list", ("list", "kb", "ticket", "app")),
+    Context("the dashboard", ("dashboard", "app")),
+    Context("the routing rules", ("list", "rules", "app")),
+    Context("a routing rule's detail", ("rules", "app")),
+)
+
+#: Keys two actions share on purpose: (the one that answers, the one it hides) → why. The inner
+#: one is nearer the focus; the outer one still answers everywhere else.
+SHARED: dict[tuple[str, str], str] = {
+    ("views.open", "queue.open"): "enter on a saved view shows it; on a row it opens the ticket",
+    ("list.select", "queue.open"): "the saved views are a list: enter there is views.open",
+    ("list.up", "ticket.kb"): "k moves up in a list, as in the queue; K opens the knowledge base anywhere",
+    ("list.select", "macros.apply"): "enter on a macro in the list applies it, as enter in the search does",
+    ("list.select", "kb.link"): "enter on an article in the list inserts its link, as enter in the search does",
+    ("list.select", "customer.open"): "enter on one of the customer's tickets opens it",
+    ("composer.close", "ticket.back"): "esc hides the composer first, then leaves the ticket",
+    ("macros.close", "ticket.back"): "esc closes the macro panel first, then leaves the ticket",
+    ("kb.close", "ticket.back"): "esc closes the knowledge-base panel first, then leaves the ticket",
+    ("help.close", "app.help"): "? closes the help screen it opened",
+}
+
+
+def shared(inner: str, outer: str) -> bool:
+    """Whether ``inner`` and ``outer`` (binding ids) share a key on purpose, either way round."""
+    return (inner, outer) in SHARED or (outer, inner) in SHARED
 
 
 def bindings(scope: str) -> list[BindingType]:

@@ -9,7 +9,6 @@ thread worker afterwards. Another process writing the store is noticed by pollin
 from __future__ import annotations
 
 import gc
-import sqlite3
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -18,13 +17,14 @@ from typing import Any, ClassVar
 from textual import events, work
 from textual.app import App
 from textual.reactive import reactive
+from textual.screen import Screen
 
 from supportdesk.config import Settings
-from supportdesk.store import reads
 from supportdesk.store.times import utcnow
-from supportdesk.store.workspace import Workspace, read_setting
+from supportdesk.store.workspace import Workspace
 from supportdesk.tui.actions import bindings
 from supportdesk.tui.commands import ConsoleCommands
+from supportdesk.tui.console import Console, TicketList, TicketPane
 from supportdesk.tui.db import ConsoleDB
 from supportdesk.tui.handle_time import HandleClock, handle_time_mutations
 from supportdesk.tui.keymap import UserKeys, load_user_keys
@@ -38,7 +38,7 @@ DEFAULT_KB_URL = "https://help.example.com/articles"
 HANDLE_TICK = 15.0
 
 
-class SupportDeskApp(App[None]):
+class SupportDeskApp(Console):
     TITLE = "supportdesk"
     CSS_PATH = "console.tcss"
     BINDINGS = bindings("app")
@@ -46,6 +46,7 @@ class SupportDeskApp(App[None]):
     ENABLE_COMMAND_PALETTE = True
 
     sync_status: reactive[SyncStatus] = reactive(SyncStatus, init=False)
+    sync_link: SyncLink
 
     def __init__(
         self,
@@ -58,6 +59,7 @@ class SupportDeskApp(App[None]):
         warm_up: bool = True,
         sync: bool = True,
         sync_interval: float = 30.0,
+        strict_reads: bool = False,
     ) -> None:
         self.started = time.perf_counter()
         super().__init__()
@@ -65,9 +67,8 @@ class SupportDeskApp(App[None]):
         self.settings = settings
         self.clock = clock or utcnow
         self.poll_interval = poll_interval
-        self.db = ConsoleDB(workspace)
-        self._watch = workspace.connect(readonly=True)
-        self.me: str | None = read_setting(self._watch, "me")
+        self.db = ConsoleDB(workspace, strict=strict_reads)
+        self.me = self.db.setting("me")
         self.me_name, self.me_role = self._who()
         self.writer = Writer(workspace, self.me)
         self.user_keys: UserKeys = load_user_keys(settings.keys, settings.macro_keys)
@@ -85,8 +86,7 @@ class SupportDeskApp(App[None]):
     def _who(self) -> tuple[str, str]:
         if self.me is None:
             return "nobody (run supportdesk as an agent)", ""
-        row = self._watch.execute("SELECT name, role FROM agent WHERE id = ?", (self.me,)).fetchone()
-        return (row[0], row[1]) if row else ("unknown agent", "")
+        return self.db.who(self.me) or ("unknown agent", "")
 
     def now(self) -> datetime:
         return self.clock()
@@ -163,17 +163,13 @@ class SupportDeskApp(App[None]):
         self._record_handle_time_now()
         self.sync_link.stop()
         self.db.close()
-        self._watch.close()
         self.workspace.close()
 
     # --- the store changing underneath us -------------------------------------------------
 
     def check_store(self) -> bool:
         """Tell the screens to re-read what they show if anyone committed since last time."""
-        try:
-            if not self.db.changed_elsewhere():
-                return False
-        except sqlite3.Error:
+        if not self.db.changed_elsewhere():
             return False
         self.refresh_sync_status()
         for screen in self.screen_stack:
@@ -181,11 +177,9 @@ class SupportDeskApp(App[None]):
         return True
 
     def refresh_sync_status(self) -> None:
-        try:
-            summary = reads.sync_summary(self._watch)
-        except sqlite3.Error:
-            return
-        self.sync_status = self.sync_status.with_summary(summary)
+        summary = self.db.sync_summary()
+        if summary is not None:
+            self.sync_status = self.sync_status.with_summary(summary)
 
     def on_sync_reported(self, message: SyncReported) -> None:
         self.sync_status = self.sync_status.with_service(message.status)
@@ -266,17 +260,18 @@ class SupportDeskApp(App[None]):
 
     # --- screens --------------------------------------------------------------------------
 
-    def ticket_screen(self, ticket_id: str, *, mode: str | None = None, queue: Any = None) -> Any:
+    def ticket_screen(self, ticket_id: str, *, mode: str | None = None, queue: TicketList | None = None) -> Screen[Any]:
         """The ticket pane, made once and pointed at ``ticket_id`` (see ``TicketScreen.show``)."""
         from supportdesk.tui.screens.ticket import TicketScreen
 
-        if self._ticket_screen is None:
-            self._ticket_screen = TicketScreen(ticket_id, mode=mode, queue=queue)
-            self.install_screen(self._ticket_screen, name="ticket")
-        self._ticket_screen.show(ticket_id, mode=mode, queue=queue)
-        return self._ticket_screen
+        pane = self._ticket_screen
+        if not isinstance(pane, TicketScreen):
+            pane = self._ticket_screen = TicketScreen(ticket_id, mode=mode, queue=queue)
+            self.install_screen(pane, name="ticket")
+        pane.show(ticket_id, mode=mode, queue=queue)
+        return pane
 
-    def ticket_screen_if_open(self) -> Any:
+    def ticket_screen_if_open(self) -> TicketPane | None:
         """The ticket pane when it is on the screen stack, else None."""
         return self._ticket_screen if self._ticket_screen in self.screen_stack else None
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from supportdesk.store import reads
 from supportdesk.store.enums import Priority, Status, TicketType
 from supportdesk.tui.db import ConsoleDB
 from supportdesk.tui.screens.forms import Choice
@@ -27,15 +26,13 @@ def type_choices() -> list[Choice]:
 
 
 def group_choices(db: ConsoleDB) -> list[Choice]:
-    with db.read() as connection:
-        groups = reads.list_groups(connection)
+    groups = db.groups()
     return [Choice(NONE, "no group"), *(Choice(gid, safe_line(name, cap=80)) for gid, name in groups)]
 
 
 def agent_choices(db: ConsoleDB, group_id: str | None = None, *, me: str | None = None) -> list[Choice]:
     """Agents who may hold a ticket of ``group_id`` (its members and the admins), me first."""
-    with db.read() as connection:
-        agents = reads.list_agents(connection)
+    agents = db.agents()
     chosen = [a for a in agents if group_id is None or a.role == "admin" or group_id in a.group_ids]
     chosen.sort(key=lambda a: (a.id != me, a.name.lower()))
     return [
@@ -45,8 +42,7 @@ def agent_choices(db: ConsoleDB, group_id: str | None = None, *, me: str | None 
 
 
 def macro_choices(db: ConsoleDB) -> list[Choice]:
-    with db.read() as connection:
-        macros = reads.list_macros(connection)
+    macros = db.macros()
     return [Choice(m["id"], safe_line(m["name"], cap=120)) for m in macros]
 
 

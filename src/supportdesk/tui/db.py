@@ -1,29 +1,128 @@
-"""The console's connections to the workspace: a small pool of plain ``sqlite3`` readers.
+"""The console's one door to the workspace: typed reads, local-only writes, nothing else.
 
-Thread workers borrow a connection for one query and give it back, so pages, counts and ticket
-loads run side by side (WAL lets readers proceed while a writer commits) without a connection
-per thread or a lock around one shared connection. Local-only rows (drafts, seen marks) are
-written through :meth:`ConsoleDB.local`; shared data is only ever written by mutations.
+Screens and widgets ask :class:`ConsoleDB` for what they show — a queue page, a ticket with its
+customer, the macros — and get the store's typed objects back (``QueueRow``, ``TicketDetail``,
+``ArticleHit`` …); they never see a connection or a row. Shared data is only ever written by
+mutations (:mod:`supportdesk.tui.writes`); the local-only rows (drafts, "seen" marks) are written
+here.
+
+**The UI-thread rule.** A read the agent waits for on every key must never stall a frame, so
+each method says where it may run:
+
+- *on the UI thread*: bounded reads by key — one ticket, one article, a draft, the views, the
+  macros, the rules, the sync summary (milliseconds at most, WAL readers never wait);
+- *in a worker only* (``@worker_only``): everything whose cost grows with the store — queue
+  pages, counts and anchors, view counts, searches, reports, macro previews — and the local
+  writes, which may wait for another process's write lock.
+
+A worker-only method called on the UI thread is a bug: with ``strict`` (the test suite) it
+raises :class:`UIThreadRead`; otherwise it is logged and served.
+
+Thread workers borrow a pooled read-only connection for one call and give it back, so pages,
+counts and ticket loads run side by side without a connection per thread or a lock around one
+shared connection. SQLite errors come out as :class:`ReadFailed`.
 """
 
 from __future__ import annotations
 
+import functools
+import logging
 import queue
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
-from supportdesk.store import reads
+from supportdesk.store import local_state, reads
+from supportdesk.store.workspace import read_setting
 
 if TYPE_CHECKING:
+    from supportdesk.domain.context import Actor
+    from supportdesk.domain.metrics import Report
+    from supportdesk.domain.mutations.library import MacroPlan
+    from supportdesk.store.sla import ClockView, RowSLA
     from supportdesk.store.workspace import Workspace
+
+log = logging.getLogger(__name__)
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class UIThreadRead(RuntimeError):
+    """A read that grows with the store was asked for on the thread that draws the console."""
+
+
+class ReadFailed(Exception):
+    """A read the store could not answer (a bad full-text term, a query interrupted by a newer one)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    @property
+    def interrupted(self) -> bool:
+        return "interrupted" in self.message
+
+
+@dataclass
+class TicketData:
+    """Everything the ticket pane shows, read in one go."""
+
+    detail: reads.TicketDetail
+    customer: reads.CustomerDetail | None
+    drafts: list[str] = field(default_factory=list)
+    clocks: list[ClockView] = field(default_factory=list)
+
+
+class Interrupts:
+    """The running queries of one widget, so a newer query can stop the stale ones at once
+    (SQLite's ``interrupt``: the query raises, its worker ends, the connection is reusable)."""
+
+    def __init__(self) -> None:
+        self._running: dict[sqlite3.Connection, int] = {}
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def _running_as(self, connection: sqlite3.Connection, generation: int) -> Iterator[None]:
+        with self._lock:
+            self._running[connection] = generation
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._running.pop(connection, None)
+
+    def stop_all_but(self, generation: int) -> None:
+        with self._lock:
+            for connection, running in self._running.items():
+                if running != generation:
+                    connection.interrupt()
+
+
+def worker_only(method: Callable[P, R]) -> Callable[P, R]:
+    """Mark a read whose cost grows with the store: it must run in a thread worker."""
+
+    @functools.wraps(method)
+    def checked(*args: P.args, **kwargs: P.kwargs) -> R:
+        if threading.current_thread() is threading.main_thread():
+            self = args[0]
+            message = f"ConsoleDB.{method.__name__} reads on the UI thread: run it in a thread worker"
+            if getattr(self, "strict", False):
+                raise UIThreadRead(message)
+            log.warning(message)
+        return method(*args, **kwargs)
+
+    checked.worker_only = True  # type: ignore[attr-defined]
+    return checked
 
 
 class ConsoleDB:
-    def __init__(self, workspace: Workspace, *, size: int = 4) -> None:
+    def __init__(self, workspace: Workspace, *, size: int = 4, strict: bool = False) -> None:
         self.workspace = workspace
+        self.strict = strict
         self._watch = workspace.connect(readonly=True)
         self._watch_lock = threading.Lock()
         self._seen_version = self._version()
@@ -33,12 +132,16 @@ class ConsoleDB:
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
 
+    # --- connections (private: nobody outside this class sees one) --------------------------
+
     @contextmanager
-    def read(self) -> Iterator[sqlite3.Connection]:
-        """A read-only connection for the duration of the block."""
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """A pooled read-only connection for the duration of the block."""
         connection = self._borrow()
         try:
             yield connection
+        except sqlite3.Error as error:
+            raise ReadFailed(str(error)) from error
         finally:
             if connection.in_transaction:
                 connection.rollback()
@@ -59,28 +162,8 @@ class ConsoleDB:
             return connection
         return self._idle.get()
 
-    # --- noticing other writers -----------------------------------------------------------
-
-    def _version(self) -> int:
-        return reads.data_version(self._watch)
-
-    def changed_elsewhere(self) -> bool:
-        """Whether anyone committed since the last call (SQLite's ``data_version``: microseconds).
-
-        Our own draft and "seen" writes are not news (see :meth:`local`); our mutations are, so
-        the screens re-read after them like after anyone else's.
-        """
-        if not self._watch_lock.acquire(blocking=False):
-            return False  # a local write is committing: look again at the next poll
-        try:
-            version = self._version()
-            changed, self._seen_version = version != self._seen_version, version
-        finally:
-            self._watch_lock.release()
-        return changed
-
     @contextmanager
-    def local(self) -> Iterator[sqlite3.Connection]:
+    def _local(self) -> Iterator[sqlite3.Connection]:
         """A writable connection for local-only rows (drafts, seen marks), closed afterwards.
 
         The commit is absorbed into the change counter when nobody else committed meanwhile, so
@@ -96,6 +179,189 @@ class ConsoleDB:
                     self._seen_version = after
         finally:
             connection.close()
+
+    # --- noticing other writers (UI thread: microseconds) ------------------------------------
+
+    def _version(self) -> int:
+        return reads.data_version(self._watch)
+
+    def changed_elsewhere(self) -> bool:
+        """Whether anyone committed since the last call (SQLite's ``data_version``: microseconds).
+
+        Our own draft and "seen" writes are not news (see :meth:`_local`); our mutations are, so
+        the screens re-read after them like after anyone else's.
+        """
+        if not self._watch_lock.acquire(blocking=False):
+            return False  # a local write is committing: look again at the next poll
+        try:
+            version = self._version()
+            changed, self._seen_version = version != self._seen_version, version
+        except sqlite3.Error:
+            return False
+        finally:
+            self._watch_lock.release()
+        return changed
+
+    # --- on the UI thread: bounded reads by key ----------------------------------------------
+
+    def setting(self, key: str) -> Any:
+        with self._read() as connection:
+            return read_setting(connection, key)
+
+    def who(self, agent_id: str) -> tuple[str, str] | None:
+        """An agent's name and role (active or not): who this workspace acts as."""
+        with self._read() as connection:
+            row = connection.execute("SELECT name, role FROM agent WHERE id = ?", (agent_id,)).fetchone()
+        return (str(row[0]), str(row[1])) if row else None
+
+    def agents(self) -> list[reads.AgentRow]:
+        with self._read() as connection:
+            return reads.list_agents(connection)
+
+    def groups(self) -> list[tuple[str, str]]:
+        with self._read() as connection:
+            return reads.list_groups(connection)
+
+    def sync_summary(self) -> reads.SyncSummary | None:
+        try:
+            with self._read() as connection:
+                return reads.sync_summary(connection)
+        except ReadFailed:
+            return None
+
+    def views(self, me: str | None) -> list[reads.ViewRow]:
+        with self._read() as connection:
+            return reads.list_views(connection, me)
+
+    def ticket(self, ticket_id: str, now: datetime) -> TicketData | None:
+        """One ticket with its timeline, its customer (their latest 100 tickets), which drafts it
+        has and its SLA clocks (4 ms for 201 messages: read on the spot when the pane opens)."""
+        from supportdesk.domain.timing import clock_views
+
+        with self._read() as connection:
+            detail = reads.ticket_detail(connection, ticket_id)
+            if detail is None:
+                return None
+            customer = reads.customer_detail(connection, detail.ticket["requester_id"], limit=100)
+            drafts = local_state.draft_kinds(connection, ticket_id)
+            clocks = clock_views(connection, ticket_id, now)
+        return TicketData(detail, customer, drafts, clocks)
+
+    def ticket_number(self, ticket_id: str) -> int | None:
+        with self._read() as connection:
+            row = connection.execute("SELECT number FROM ticket WHERE id = ?", (ticket_id,)).fetchone()
+        return int(row[0]) if row and row[0] is not None else None
+
+    def clocks(self, ticket_id: str, now: datetime) -> list[ClockView]:
+        from supportdesk.domain.timing import clock_views
+
+        with self._read() as connection:
+            return clock_views(connection, ticket_id, now)
+
+    def draft(self, ticket_id: str, kind: str) -> local_state.Draft | None:
+        with self._read() as connection:
+            return local_state.load_draft(connection, ticket_id, kind)
+
+    def macros(self) -> list[dict[str, Any]]:
+        """The active macros by name (a few hundred at most)."""
+        with self._read() as connection:
+            return reads.list_macros(connection)
+
+    def article(self, article_id: str) -> reads.Article | None:
+        with self._read() as connection:
+            return reads.article(connection, article_id)
+
+    def rules(self) -> list[dict[str, Any]]:
+        """The routing rules in the order they run (a handful)."""
+        from supportdesk.store.routing import routing_rules
+
+        with self._read() as connection:
+            return routing_rules(connection)
+
+    # --- in a worker only: reads that grow with the store -------------------------------------
+
+    @worker_only
+    def queue_page(
+        self,
+        plan: reads.QueuePlan,
+        *,
+        after: tuple[Any, ...] | None,
+        limit: int,
+        reverse: bool,
+        interrupts: Interrupts,
+        generation: int,
+    ) -> tuple[reads.Page, dict[str, RowSLA]]:
+        """A page of the queue by keyset, and the SLA of its rows (one query)."""
+        from supportdesk.store.sla import page_sla
+
+        with self._read() as connection, interrupts._running_as(connection, generation):
+            page = reads.queue_page(connection, plan, after=after, limit=limit, reverse=reverse)
+            return page, page_sla(connection, [row.id for row in page.rows])
+
+    @worker_only
+    def queue_count(self, plan: reads.QueuePlan, *, interrupts: Interrupts, generation: int) -> int:
+        with self._read() as connection, interrupts._running_as(connection, generation):
+            return reads.queue_count(connection, plan)
+
+    @worker_only
+    def queue_anchors(
+        self, plan: reads.QueuePlan, every: int, *, interrupts: Interrupts, generation: int
+    ) -> list[tuple[Any, ...]]:
+        with self._read() as connection, interrupts._running_as(connection, generation):
+            return reads.queue_anchors(connection, plan, every=every)
+
+    @worker_only
+    def view_count(self, view: reads.ViewRow, me: str | None) -> int:
+        """How many tickets a saved view holds (-1 when its query cannot be counted)."""
+        with self._read() as connection:
+            return reads.view_counts(connection, [view], me=me).get(view.id, -1)
+
+    @worker_only
+    def search_articles(self, text: str, *, limit: int) -> list[reads.ArticleHit]:
+        with self._read() as connection:
+            return reads.search_articles(connection, text, limit=limit)
+
+    @worker_only
+    def suggest_articles(self, ticket_id: str, *, limit: int) -> list[reads.ArticleHit]:
+        with self._read() as connection:
+            return reads.suggest_articles(connection, ticket_id, limit=limit)
+
+    @worker_only
+    def search_customers(self, text: str, *, limit: int, exclude: str | None) -> list[reads.CustomerHit]:
+        with self._read() as connection:
+            return reads.search_customers(connection, text, limit=limit, exclude=exclude)
+
+    @worker_only
+    def report(self, *, since: datetime, until: datetime, by: str | None) -> Report:
+        from supportdesk.domain.metrics import build_report
+
+        with self._read() as connection:
+            return build_report(connection, since=since, until=until, by=by)
+
+    @worker_only
+    def macro_preview(self, actor: Actor, macro_id: str, ticket_id: str) -> MacroPlan:
+        """What a macro would do to a ticket, by the code that applies it (rolled back; raises a
+        DomainError). Loads the write path on first use."""
+        from supportdesk.domain.preview import preview_macro
+
+        return preview_macro(self.workspace, actor, macro_id, ticket_id)
+
+    # --- in a worker only: local-only writes ---------------------------------------------------
+
+    @worker_only
+    def save_draft(self, draft: local_state.Draft) -> None:
+        with self._local() as connection:
+            local_state.save_draft(connection, draft)
+
+    @worker_only
+    def delete_draft(self, ticket_id: str, kind: str) -> None:
+        with self._local() as connection:
+            local_state.delete_draft(connection, ticket_id, kind)
+
+    @worker_only
+    def mark_seen(self, ticket_id: str) -> None:
+        with self._local() as connection:
+            local_state.mark_seen(connection, ticket_id)
 
     def close(self) -> None:
         self._watch.close()

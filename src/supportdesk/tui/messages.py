@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from textual.message import Message
 
-from supportdesk.store.reads import CustomerDetail, QueueRow, TicketDetail
+from supportdesk.store.reads import QueueRow
 from supportdesk.store.sla import ClockView, RowSLA
+from supportdesk.tui.db import TicketData
 
 
 class PageLoaded(Message):
@@ -58,14 +58,6 @@ class ViewCounted(Message):
         super().__init__()
         self.view_id = view_id
         self.count = count
-
-
-@dataclass
-class TicketData:
-    detail: TicketDetail
-    customer: CustomerDetail | None
-    drafts: list[str] = field(default_factory=list)
-    clocks: list[ClockView] = field(default_factory=list)
 
 
 class TicketLoaded(Message):

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from supportdesk.sync.engine import Refusal
     from supportdesk.sync.service import SyncService
     from supportdesk.sync.service import SyncStatus as ServiceStatus
-    from supportdesk.tui.app import SupportDeskApp
+    from supportdesk.tui.console import Console
 
 #: Seconds without a keystroke after which "typing" becomes "viewing" again.
 TYPING_QUIET = 6.0
@@ -90,7 +90,7 @@ def others_by_ticket(status: ServiceStatus, me: str | None) -> dict[str, list[st
 
 
 class SyncLink:
-    def __init__(self, app: SupportDeskApp, *, interval: float = 30.0) -> None:
+    def __init__(self, app: Console, *, interval: float = 30.0) -> None:
         self.app = app
         self.interval = interval
         self.service: SyncService | None = None
@@ -198,9 +198,8 @@ class SyncLink:
         kind = DRAFT_KINDS.get(refusal.name)
         label = ""
         if ticket_id:
-            with app.db.read() as connection:
-                row = connection.execute("SELECT number FROM ticket WHERE id = ?", (ticket_id,)).fetchone()
-            label = f" on #{row[0]}" if row and row[0] is not None else ""
+            number = app.db.ticket_number(ticket_id)
+            label = f" on #{number}" if number is not None else ""
         text = refusal.message
         if kind and refusal.args.get("body"):
             text += f"\nYour {'reply' if kind == 'reply' else 'internal note'}{label} is back in its draft."

@@ -32,7 +32,9 @@ class RequesterRef(Args):
 
 
 def _live_customer(tx: Tx, customer_id: str, field: str) -> dict[str, Any]:
-    """The customer, following merges to the surviving record."""
+    """The customer, following merges to the surviving record; an erased record is refused, so it
+    never gathers a name, an address or a ticket again (``privacy.keep_erased`` keeps its tickets'
+    text erased)."""
     customer = tx.row("customer", customer_id)
     hops = 0
     while customer is not None and customer["merged_into_id"] and hops < 10:
@@ -40,6 +42,11 @@ def _live_customer(tx: Tx, customer_id: str, field: str) -> dict[str, Any]:
         hops += 1
     if customer is None:
         raise NotFound(f"no customer with id {customer_id}", field=field)
+    if customer["erased_at"] is not None:
+        raise ValidationFailed(
+            f"customer {customer['id']} was erased: the record takes no new personal data (make a new customer)",
+            field=field,
+        )
     return customer
 
 

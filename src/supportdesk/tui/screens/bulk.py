@@ -10,7 +10,7 @@ from supportdesk.tui import choices
 from supportdesk.tui.screens.forms import Choice, PickerScreen, PromptScreen
 
 if TYPE_CHECKING:
-    from supportdesk.tui.screens.queue import QueueScreen
+    from supportdesk.tui.console import Console
 
 ACTIONS = [
     Choice("status", "Set status"),
@@ -27,8 +27,8 @@ def mutations_for(kind: str, picked: str, rows: list[QueueRow]) -> list[tuple[st
     return [choices.field_mutation(kind, row.id, picked, seen=getattr(row, kind, None)) for row in rows]
 
 
-def run_bulk(screen: QueueScreen, rows: list[QueueRow], *, done: Callable[[], None]) -> None:
-    app = screen.console
+def run_bulk(app: Console, rows: list[QueueRow], *, done: Callable[[], None]) -> None:
+    """Ask which action and which value, then write one mutation per tagged row."""
     count = len(rows)
 
     def apply(kind: str, picked: str | None) -> None:
@@ -38,7 +38,7 @@ def run_bulk(screen: QueueScreen, rows: list[QueueRow], *, done: Callable[[], No
         def finished(outcomes: list[Any]) -> None:
             applied = sum(1 for o in outcomes if o.ok)
             refused = len(outcomes) - applied
-            screen.notify(f"{applied} of {count} applied" + (f", {refused} refused" if refused else ""), markup=False)
+            app.notify(f"{applied} of {count} applied" + (f", {refused} refused" if refused else ""), markup=False)
             done()
 
         app.write(mutations_for(kind, picked, rows), done=finished)

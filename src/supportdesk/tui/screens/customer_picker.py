@@ -25,7 +25,7 @@ from supportdesk.tui.widgets.row_list import RowList
 
 if TYPE_CHECKING:
     from supportdesk.store.reads import CustomerDetail
-    from supportdesk.tui.app import SupportDeskApp
+    from supportdesk.tui.console import Console
     from supportdesk.tui.db import ConsoleDB
 
 SEARCH_DELAY = 0.15
@@ -68,9 +68,7 @@ class CustomerPickerScreen(ListPicker[reads.CustomerHit]):
 
     @work(thread=True, group="customer-search", exclusive=True, exit_on_error=False)
     def _search(self, text: str) -> None:
-        with self.db.read() as connection:
-            hits = reads.search_customers(connection, text, limit=30, exclude=self.exclude)
-        self.post_message(CustomersFound(text, hits))
+        self.post_message(CustomersFound(text, self.db.search_customers(text, limit=30, exclude=self.exclude)))
 
     def on_customers_found(self, message: CustomersFound) -> None:
         if message.text != self.query_one("#customer-input", Input).value:
@@ -92,7 +90,7 @@ class CustomerPickerScreen(ListPicker[reads.CustomerHit]):
             self.dismiss(self.hits[index])
 
 
-def merge_customers(app: SupportDeskApp, customer: CustomerDetail) -> None:
+def merge_customers(app: Console, customer: CustomerDetail) -> None:
     """``M`` in the customer panel: pick the other record of this person, say which one stays,
     then ``customer.merge`` (identities and tickets move to the one that stays)."""
     this_id = str(customer.customer["id"])

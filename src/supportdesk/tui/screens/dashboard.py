@@ -8,7 +8,6 @@ second) and posted back as messages; the screen only draws what they bring.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -21,15 +20,16 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Static
 
-from supportdesk.domain.metrics import Report, build_report, series
+from supportdesk.domain.metrics import Report, series
 from supportdesk.tui.actions import bindings
+from supportdesk.tui.db import ReadFailed
 from supportdesk.tui.text import safe_line
 from supportdesk.tui.widgets.bar_chart import BarChart
 from supportdesk.tui.widgets.field_lines import FieldLines, FieldLinesView, field
 from supportdesk.tui.widgets.key_bar import KeyBar
 
 if TYPE_CHECKING:
-    from supportdesk.tui.app import SupportDeskApp
+    from supportdesk.tui.console import Console
 
 
 @dataclass(frozen=True)
@@ -216,7 +216,7 @@ class DashboardScreen(Screen[None]):
         self.table: Report | None = None
 
     @property
-    def console(self) -> SupportDeskApp:
+    def console(self) -> Console:
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
@@ -262,16 +262,15 @@ class DashboardScreen(Screen[None]):
         )
 
     def _report(self, since: datetime, until: datetime, by: str | None) -> Report:
-        with self.console.db.read() as connection:
-            return build_report(connection, since=since, until=until, by=by)
+        return self.console.db.report(since=since, until=until, by=by)
 
     @work(thread=True, group="dashboard-trend", exclusive=True, exit_on_error=False)
     def _compute_trend(self, period: Period, since: datetime, until: datetime) -> None:
         try:
             overall = self._report(since, until, None)
             trend = self._report(since, until, period.by)
-        except sqlite3.Error as error:
-            self.post_message(DashboardFailed(str(error)))
+        except ReadFailed as error:
+            self.post_message(DashboardFailed(error.message))
             return
         self.post_message(TrendComputed(period, overall, trend))
 
@@ -279,8 +278,8 @@ class DashboardScreen(Screen[None]):
     def _compute_table(self, period: Period, by: str, since: datetime, until: datetime) -> None:
         try:
             report = self._report(since, until, by)
-        except sqlite3.Error as error:
-            self.post_message(DashboardFailed(str(error)))
+        except ReadFailed as error:
+            self.post_message(DashboardFailed(error.message))
             return
         self.post_message(TableComputed(period, by, report))
 

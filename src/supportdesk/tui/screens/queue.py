@@ -1,9 +1,12 @@
-"""The queue screen: saved views on the left, the filter bar, the million-row queue."""
+"""The queue screen: saved views on the left, the filter bar, the million-row queue.
+
+The keys that act on the row under the cursor (solve, take, reply …) are the shared ticket
+actions (:mod:`supportdesk.tui.ticket_actions`); this screen only says which row.
+"""
 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -17,9 +20,11 @@ from supportdesk.store.query import QueryError, parse
 from supportdesk.store.query.parser import SORT_KEYS
 from supportdesk.store.reads import QueueRow, ViewRow
 from supportdesk.tui.actions import bindings
+from supportdesk.tui.db import ReadFailed
 from supportdesk.tui.messages import StoreChanged, ViewCounted
-from supportdesk.tui.screens.forms import CallLog, CallScreen, Choice, ConfirmScreen, PickerScreen, PromptScreen
+from supportdesk.tui.screens.forms import Choice, ConfirmScreen, PickerScreen, PromptScreen
 from supportdesk.tui.text import safe_line
+from supportdesk.tui.ticket_actions import TicketActions, TicketRef
 from supportdesk.tui.widgets.filter_bar import FilterBar
 from supportdesk.tui.widgets.key_bar import KeyBar
 from supportdesk.tui.widgets.queue_view import QueueHeader, QueueView
@@ -27,17 +32,15 @@ from supportdesk.tui.widgets.row_list import RowList
 from supportdesk.tui.widgets.status_bar import StatusBar
 from supportdesk.tui.widgets.views_sidebar import ViewsList, ViewsSidebar
 
-if TYPE_CHECKING:
-    from supportdesk.tui.app import SupportDeskApp
-
 #: At most one recount of every view per this many seconds, however often the store changes.
 COUNT_EVERY = 5.0
 
 
-class QueueScreen(Screen[None]):
+class QueueScreen(TicketActions, Screen[None]):
     BINDINGS = bindings("queue")
     PALETTE_SCOPES = ("queue",)
     AUTO_FOCUS = "QueueView"
+    CALL_OPENS_A_TICKET = True
 
     def __init__(self) -> None:
         super().__init__()
@@ -49,10 +52,6 @@ class QueueScreen(Screen[None]):
         self._count_again = False
         self.sort_key = "updated"
         self.descending = True
-
-    @property
-    def console(self) -> SupportDeskApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         queue = QueueView(self.console.db, self.console.now, id="queue")
@@ -75,8 +74,7 @@ class QueueScreen(Screen[None]):
         return self.query_one(ViewsSidebar)
 
     def on_mount(self) -> None:
-        with self.console.db.read() as connection:
-            self.views = reads.list_views(connection, self.console.me)
+        self.views = self.console.db.views(self.console.me)
         self.sidebar.set_views(self.views)
         start = str(self.console.settings.section("console").get("start_view", ""))
         chosen = next((v for v in self.views if v.name == start), self.views[0] if self.views else None)
@@ -154,7 +152,7 @@ class QueueScreen(Screen[None]):
 
     @on(QueueView.OpenRequested)
     def _open_clicked(self, event: QueueView.OpenRequested) -> None:
-        self.open_ticket(event.row)
+        self.open_ticket(None, self._ref(event.row))
 
     @on(QueueHeader.SortClicked)
     def _sort_clicked(self, event: QueueHeader.SortClicked) -> None:
@@ -191,17 +189,18 @@ class QueueScreen(Screen[None]):
     @work(thread=True, group="view-counts", exclusive=True, exit_on_error=False)
     def _run_counts(self, views: list[ViewRow]) -> None:
         me = self.console.me
-        with self.console.db.read() as connection:
-            for view in views:
-                count = reads.view_counts(connection, [view], me=me).get(view.id, -1)
-                self.post_message(ViewCounted(view.id, count))
+        for view in views:
+            try:
+                count = self.console.db.view_count(view, me)
+            except ReadFailed:
+                count = -1
+            self.post_message(ViewCounted(view.id, count))
 
     def on_view_counted(self, message: ViewCounted) -> None:
         self.sidebar.set_count(message.view_id, message.count)
 
     def reload_views(self, select: str | None = None) -> None:
-        with self.console.db.read() as connection:
-            self.views = reads.list_views(connection, self.console.me)
+        self.views = self.console.db.views(self.console.me)
         self.sidebar.set_views(self.views)
         if select is not None:
             view = next((v for v in self.views if v.id == select), None)
@@ -293,56 +292,28 @@ class QueueScreen(Screen[None]):
         if self.sort_key in SORT_KEYS:
             self.set_sort(self.sort_key, not self.descending)
 
-    # --- acting on rows -------------------------------------------------------------------
+    # --- acting on rows (the actions themselves: supportdesk.tui.ticket_actions) ---------------
 
-    def _row(self) -> QueueRow | None:
+    def acted_on(self) -> TicketRef | None:
         row = self.queue.current_row
         if row is None:
             self.notify("no ticket under the cursor", severity="warning")
-        return row
+            return None
+        return self._ref(row)
 
-    def open_ticket(self, row: QueueRow, mode: str | None = None) -> None:
-        self.app.push_screen(self.console.ticket_screen(row.id, mode=mode, queue=self))
+    @staticmethod
+    def _ref(row: QueueRow) -> TicketRef:
+        return TicketRef(row.id, row.number, row.status)
 
-    def action_open_ticket(self) -> None:
-        if (row := self._row()) is not None:
-            self.open_ticket(row)
+    def ticket_list(self) -> QueueScreen:
+        return self
 
-    def action_reply(self) -> None:
-        if (row := self._row()) is not None:
-            self.open_ticket(row, "reply")
-
-    def action_note(self) -> None:
-        if (row := self._row()) is not None:
-            self.open_ticket(row, "note")
-
-    def action_macros(self) -> None:
-        if (row := self._row()) is not None:
-            self.open_ticket(row, "macros")
-
-    def action_knowledge_base(self) -> None:
-        if (row := self._row()) is not None:
-            self.open_ticket(row, "kb")
-
-    def action_assign_me(self) -> None:
-        row = self._row()
-        if row is None:
-            return
-        if self.console.me is None:
-            self.notify("this workspace acts as nobody: set who you are first", severity="error")
-            return
-        self.console.write(
-            [("ticket.assign", {"ticket_id": row.id, "assignee_id": self.console.me})],
-            done=lambda _: self.notify(f"#{row.number} is yours", markup=False),
-        )
-
-    def action_solve(self) -> None:
-        row = self._row()
-        if row is not None:
-            self.console.write(
-                [("ticket.set_status", {"ticket_id": row.id, "status": "solved", "seen": row.status})],
-                done=lambda _: self.notify(f"#{row.number} solved", markup=False),
-            )
+    def step(self, step: int) -> str | None:
+        """Move the cursor by ``step`` rows (``J`` / ``ctrl+k`` in the pane); the ticket there."""
+        queue = self.queue
+        queue._move(queue.cursor + step)
+        row = queue.current_row
+        return row.id if row is not None else None
 
     def action_tag_row(self) -> None:
         self.queue.toggle_tag()
@@ -360,27 +331,7 @@ class QueueScreen(Screen[None]):
         if not self.queue.tagged:
             self.notify("tag rows with space first, then ; applies one action to all of them", severity="warning")
             return
-        run_bulk(self, list(self.queue.tagged.values()), done=self.action_clear_tags)
-
-    def action_log_call(self) -> None:
-        def logged(call: CallLog | None) -> None:
-            if call is None:
-                return
-            args: dict[str, Any] = {
-                "direction": call.direction,
-                "number": call.number,
-                "duration_seconds": call.duration_seconds,
-                "notes": call.notes,
-                "caller_name": call.caller_name,
-            }
-            self.console.write(
-                [("ticket.log_call", args)],
-                done=lambda outcomes: self.notify(
-                    f"call logged on new ticket #{outcomes[0].result.get('number') or '—'}", markup=False
-                ),
-            )
-
-        self.app.push_screen(CallScreen("Log a phone call (opens a ticket for the caller)"), logged)
+        run_bulk(self.console, list(self.queue.tagged.values()), done=self.action_clear_tags)
 
     # --- the store changed ----------------------------------------------------------------
 

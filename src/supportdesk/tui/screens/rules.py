@@ -16,7 +16,7 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Static
 
-from supportdesk.store.routing import routing_rules, summary
+from supportdesk.store.routing import summary
 from supportdesk.tui.actions import bindings
 from supportdesk.tui.messages import StoreChanged
 from supportdesk.tui.text import safe, safe_line
@@ -24,7 +24,7 @@ from supportdesk.tui.widgets.key_bar import KeyBar
 from supportdesk.tui.widgets.row_list import RowList
 
 if TYPE_CHECKING:
-    from supportdesk.tui.app import SupportDeskApp
+    from supportdesk.tui.console import Console
 
 
 def rule_row(rule: dict[str, Any]) -> Content:
@@ -91,7 +91,7 @@ class RulesScreen(Screen[None]):
         self.rules: list[dict[str, Any]] = []
 
     @property
-    def console(self) -> SupportDeskApp:
+    def console(self) -> Console:
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
@@ -107,8 +107,7 @@ class RulesScreen(Screen[None]):
 
     def load(self) -> None:
         """A handful of rows: read on the spot."""
-        with self.console.db.read() as connection:
-            self.rules = routing_rules(connection)
+        self.rules = self.console.db.rules()
         count = len(self.rules)
         self.query_one("#rules-title", Static).update(
             Content.styled(f"Routing rules · {count}", "bold")

@@ -1,8 +1,10 @@
 """One ticket: its fields, the whole timeline, the customer, the composer, macros and the KB.
 
-Everything shown is read from the store in a thread worker (:class:`TicketLoaded`) and read
-again after every write and whenever another process changes the store. Writes are mutations
-through the app; a refused one leaves the draft exactly as it was.
+Everything shown is read through the console's read facade (:class:`~supportdesk.tui.db.ConsoleDB`)
+— on the spot when the pane opens, in a thread worker (:class:`TicketLoaded`) after every write
+and whenever another process changes the store. Writes are mutations through the app; a refused
+one leaves the draft exactly as it was. Solve, take, reply, note, macros, KB and log a call are
+the shared ticket actions (:mod:`supportdesk.tui.ticket_actions`).
 """
 
 from __future__ import annotations
@@ -17,14 +19,15 @@ from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import ContentSwitcher
 
-from supportdesk.domain.timing import clock_views
 from supportdesk.store import local_state, reads
 from supportdesk.tui import choices
 from supportdesk.tui.actions import bindings
-from supportdesk.tui.messages import ClocksLoaded, StoreChanged, TicketData, TicketLoaded
-from supportdesk.tui.screens.forms import CallLog, CallScreen, Choice, PickerScreen, PromptScreen
+from supportdesk.tui.db import ReadFailed, TicketData
+from supportdesk.tui.messages import ClocksLoaded, StoreChanged, TicketLoaded
+from supportdesk.tui.screens.forms import Choice, PickerScreen, PromptScreen
 from supportdesk.tui.sync_status import PresenceChanged
 from supportdesk.tui.text import safe, safe_line
+from supportdesk.tui.ticket_actions import TicketActions, TicketRef
 from supportdesk.tui.widgets.composer import SUBMIT_STATUSES, Composer, StagedMacro, SwitchKind
 from supportdesk.tui.widgets.customer_panel import CustomerPanel
 from supportdesk.tui.widgets.key_bar import KeyBar
@@ -36,8 +39,7 @@ from supportdesk.tui.widgets.timeline import Timeline
 
 if TYPE_CHECKING:
     from supportdesk.domain.mutations.library import MacroPlan
-    from supportdesk.tui.app import SupportDeskApp
-    from supportdesk.tui.screens.queue import QueueScreen
+    from supportdesk.tui.console import TicketList
 
 #: Seconds between re-reads of the open ticket's SLA clocks.
 CLOCKS_EVERY = 30.0
@@ -64,17 +66,18 @@ class MacroPreviewed(Message):
 
 
 class ArticlesFound(Message):
-    def __init__(self, hits: list[reads.ArticleHit], suggested: bool) -> None:
+    def __init__(self, text: str, hits: list[reads.ArticleHit], suggested: bool) -> None:
         super().__init__()
+        self.text = text
         self.hits = hits
         self.suggested = suggested
 
 
-class TicketScreen(Screen[None]):
+class TicketScreen(TicketActions, Screen[None]):
     BINDINGS = bindings("ticket")
     PALETTE_SCOPES = ("ticket",)
 
-    def __init__(self, ticket_id: str, *, mode: str | None = None, queue: QueueScreen | None = None) -> None:
+    def __init__(self, ticket_id: str, *, mode: str | None = None, queue: TicketList | None = None) -> None:
         super().__init__()
         self.ticket_id = ticket_id
         self.mode = mode
@@ -86,10 +89,6 @@ class TicketScreen(Screen[None]):
         self._unsaved: dict[tuple[str, str], local_state.Draft] = {}
         self.loaded_at: float | None = None
         self._styled_theme: str | None = None
-
-    @property
-    def console(self) -> SupportDeskApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         yield TicketHeader(Content.styled("loading…", "dim"), id="ticket-header")
@@ -119,10 +118,17 @@ class TicketScreen(Screen[None]):
             self._bindings.bind(key, f"macro_key({index})", f"Macro: {name}", show=False)
         self.set_interval(CLOCKS_EVERY, self.refresh_clocks, name="sla-clocks")
 
-    def show(self, ticket_id: str, *, mode: str | None = None, queue: QueueScreen | None = None) -> None:
+    def show(self, ticket_id: str, *, mode: str | None = None, queue: TicketList | None = None) -> None:
         """Point this pane at a ticket before it is pushed again (one pane is kept and reused:
-        composing a screen of thirty widgets on every enter would cost more than the ticket)."""
+        composing a screen of thirty widgets on every enter would cost more than the ticket).
+        On the screen already with this ticket, ``mode`` opens on the spot (``r`` in the pane)."""
         self.queue_screen = queue or self.queue_screen
+        if self.is_current and ticket_id == self.ticket_id:
+            if mode is not None and self.data is None:
+                self.mode = mode  # opens when the ticket has loaded
+            elif mode is not None:
+                self.enter_mode(mode)
+            return
         self.mode = mode
         self._fresh = True
         if self.is_mounted:
@@ -165,14 +171,11 @@ class TicketScreen(Screen[None]):
         self._load(self.ticket_id)
 
     def _read(self, ticket_id: str) -> TicketData | None:
-        with self.console.db.read() as connection:
-            detail = reads.ticket_detail(connection, ticket_id)
-            if detail is None:
-                return None
-            customer = reads.customer_detail(connection, detail.ticket["requester_id"], limit=100)
-            drafts = local_state.draft_kinds(connection, ticket_id)
-            clocks = clock_views(connection, ticket_id, self.console.now())
-        return TicketData(detail, customer, drafts, clocks)
+        try:
+            return self.console.db.ticket(ticket_id, self.console.now())
+        except ReadFailed as error:
+            self.log.warning(f"the ticket could not be read: {error.message}")
+            return None
 
     @work(thread=True, group="ticket-load", exclusive=True, exit_on_error=False)
     def _load(self, ticket_id: str) -> None:
@@ -180,8 +183,7 @@ class TicketScreen(Screen[None]):
 
     @work(thread=True, group="ticket-seen", exit_on_error=False)
     def _mark_seen(self, ticket_id: str) -> None:
-        with self.console.db.local() as connection:
-            local_state.mark_seen(connection, ticket_id)
+        self.console.db.mark_seen(ticket_id)
 
     def on_ticket_loaded(self, message: TicketLoaded) -> None:
         if message.ticket_id != self.ticket_id:
@@ -204,8 +206,7 @@ class TicketScreen(Screen[None]):
         self._say_drafts()
         if self.mode is not None:
             mode, self.mode = self.mode, None
-            opening = {"reply": self.action_reply, "note": self.action_note, "macros": self.action_macros}
-            opening.get(mode, self.action_knowledge_base)()
+            self.enter_mode(mode)
 
     def _show_header(self) -> None:
         if self.data is None:
@@ -228,9 +229,7 @@ class TicketScreen(Screen[None]):
 
     @work(thread=True, group="ticket-clocks", exclusive=True, exit_on_error=False)
     def _read_clocks(self, ticket_id: str) -> None:
-        with self.console.db.read() as connection:
-            clocks = clock_views(connection, ticket_id, self.console.now())
-        self.post_message(ClocksLoaded(ticket_id, clocks))
+        self.post_message(ClocksLoaded(ticket_id, self.console.db.clocks(ticket_id, self.console.now())))
 
     def on_clocks_loaded(self, message: ClocksLoaded) -> None:
         if self.data is not None and message.ticket_id == self.ticket_id:
@@ -285,13 +284,11 @@ class TicketScreen(Screen[None]):
     def action_step(self, step: int) -> None:
         if self.queue_screen is None:
             return
-        queue = self.queue_screen.queue
-        queue._move(queue.cursor + step)
-        row = queue.current_row
-        if row is None:
+        ticket_id = self.queue_screen.step(step)
+        if ticket_id is None:
             self.notify("that row is still loading", severity="warning")
-        elif row.id != self.ticket_id:
-            self.switch_to(row.id)
+        elif ticket_id != self.ticket_id:
+            self.switch_to(ticket_id)
 
     def action_back(self) -> None:
         if self.composer.is_open:
@@ -309,8 +306,7 @@ class TicketScreen(Screen[None]):
         """Show the draft of ``kind``: the one in memory if this pane has it, else the stored one."""
         draft = self._unsaved.get((self.ticket_id, kind))
         if draft is None:
-            with self.console.db.read() as connection:
-                draft = local_state.load_draft(connection, self.ticket_id, kind)
+            draft = self.console.db.draft(self.ticket_id, kind)
         self.composer.open(
             self.ticket_id,
             kind,
@@ -318,12 +314,6 @@ class TicketScreen(Screen[None]):
             draft.state if draft else {},
             default_status=self._default_status(),
         )
-
-    def action_reply(self) -> None:
-        self.open_composer("reply")
-
-    def action_note(self) -> None:
-        self.open_composer("note")
 
     @on(SwitchKind)
     def _switch_kind(self, message: SwitchKind) -> None:
@@ -355,8 +345,7 @@ class TicketScreen(Screen[None]):
 
     @work(thread=True, group="draft-save", exit_on_error=False)
     def _save_draft(self, draft: local_state.Draft) -> None:
-        with self.console.db.local() as connection:
-            local_state.save_draft(connection, draft)
+        self.console.db.save_draft(draft)
 
     def _latest_customer_message(self) -> str | None:
         if self.data is None:
@@ -427,8 +416,7 @@ class TicketScreen(Screen[None]):
 
     @work(thread=True, group="draft-save", exit_on_error=False)
     def _delete_draft(self, ticket_id: str, kind: str) -> None:
-        with self.console.db.local() as connection:
-            local_state.delete_draft(connection, ticket_id, kind)
+        self.console.db.delete_draft(ticket_id, kind)
 
     def action_undo_macro(self) -> None:
         self.composer.action_undo_macro()
@@ -438,23 +426,28 @@ class TicketScreen(Screen[None]):
     def _ticket(self) -> dict[str, Any] | None:
         return self.data.detail.ticket if self.data else None
 
+    def acted_on(self) -> TicketRef | None:
+        """The ticket shown (None while it loads: a key pressed in that moment does nothing)."""
+        if self.data is None:
+            return None
+        ticket = self.data.detail.ticket
+        phone = next((i["value"] for i in self.data.detail.identities if i["kind"] == "phone"), "")
+        return TicketRef(str(ticket["id"]), ticket["number"], str(ticket["status"]), phone)
+
+    def ticket_list(self) -> TicketList | None:
+        return self.queue_screen
+
+    def enter_mode(self, mode: str) -> None:
+        """Open what a mode names: the reply or note composer, the macro or KB panel."""
+        if mode in ("reply", "note"):
+            self.open_composer(mode)
+        elif mode == "macros":
+            self._toggle_macros()
+        elif mode == "kb":
+            self._toggle_knowledge_base()
+
     def _write(self, mutations: list[tuple[str, dict[str, Any]]], what: str) -> None:
         self.console.write(mutations, done=lambda _: self.notify(what, markup=False))
-
-    def action_solve(self) -> None:
-        ticket = self._ticket()
-        if ticket is not None:
-            self._write(
-                [("ticket.set_status", {"ticket_id": ticket["id"], "status": "solved", "seen": ticket["status"]})],
-                "solved",
-            )
-
-    def action_assign_me(self) -> None:
-        ticket = self._ticket()
-        if ticket is not None and self.console.me is not None:
-            self._write(
-                [("ticket.assign", {"ticket_id": ticket["id"], "assignee_id": self.console.me})], "assigned to you"
-            )
 
     def action_edit_menu(self) -> None:
         def chosen(field: str | None) -> None:
@@ -490,40 +483,20 @@ class TicketScreen(Screen[None]):
             current = {"group": ticket["group_id"], "assignee": ticket["assignee_id"]}.get(field, seen) or choices.NONE
         app.push_screen(PickerScreen(choices.TITLES[field], options, current=current), change)
 
-    def action_log_call(self) -> None:
-        ticket = self._ticket()
-        if ticket is None or self.data is None:
-            return
-        phone = next((i["value"] for i in self.data.detail.identities if i["kind"] == "phone"), "")
-
-        def logged(call: CallLog | None) -> None:
-            if call is not None:
-                args = {
-                    "ticket_id": ticket["id"],
-                    "direction": call.direction,
-                    "number": call.number,
-                    "duration_seconds": call.duration_seconds,
-                    "notes": call.notes,
-                }
-                self._write([("ticket.log_call", args)], "call logged")
-
-        self.app.push_screen(CallScreen("Log a phone call on this ticket", number=phone, new_ticket=False), logged)
-
     # --- side panels ----------------------------------------------------------------------
 
     def action_customer(self) -> None:
         self.query_one(ContentSwitcher).current = "customer"
         self.query_one("#customer-tickets").focus()
 
-    def action_macros(self) -> None:
+    def _toggle_macros(self) -> None:
         switcher = self.query_one(ContentSwitcher)
         panel = self.query_one(MacroPanel)
         if switcher.current == "macros" and panel.has_focus_within:
             self._close_side()
             return
         switcher.current = "macros"
-        with self.console.db.read() as connection:
-            self.macros = reads.list_macros(connection)
+        self.macros = self.console.db.macros()
         panel.focus_search(clear=True)
         panel.set_macros(self.macros)
 
@@ -558,10 +531,9 @@ class TicketScreen(Screen[None]):
     @work(thread=True, group="macro-preview", exclusive=True, exit_on_error=False)
     def _preview(self, macro_id: str, stage: bool) -> None:
         from supportdesk.domain.errors import DomainError
-        from supportdesk.domain.preview import preview_macro
 
         try:
-            plan = preview_macro(self.console.workspace, self.console.writer.actor(), macro_id, self.ticket_id)
+            plan = self.console.db.macro_preview(self.console.writer.actor(), macro_id, self.ticket_id)
         except DomainError as error:
             self.post_message(MacroPreviewed(macro_id, None, error.message, stage))
             return
@@ -585,8 +557,7 @@ class TicketScreen(Screen[None]):
     def _stage(self, macro_id: str, plan: MacroPlan) -> None:
         macro = next((m for m in self.macros if m["id"] == macro_id), None)
         if macro is None:
-            with self.console.db.read() as connection:
-                macro = next((m for m in reads.list_macros(connection) if m["id"] == macro_id), None)
+            macro = next((m for m in self.console.db.macros() if m["id"] == macro_id), None)
         if macro is None:
             return
         kind = "reply" if plan.public else "note"
@@ -609,8 +580,7 @@ class TicketScreen(Screen[None]):
 
     def action_macro_key(self, index: int) -> None:
         name = self._macro_by_key[index]
-        with self.console.db.read() as connection:
-            self.macros = reads.list_macros(connection)
+        self.macros = self.console.db.macros()
         macro = next((m for m in self.macros if m["name"] == name), None)
         if macro is None:
             self.notify(f"[macro_keys] no macro called {name!r}", severity="error", markup=False)
@@ -618,8 +588,7 @@ class TicketScreen(Screen[None]):
         self.stage_macro(macro["id"])
 
     def palette_commands(self) -> list[tuple[str, str, Any]]:
-        with self.console.db.read() as connection:
-            macros = reads.list_macros(connection)
+        macros = self.console.db.macros()
         return [
             (
                 f"Macro: {safe_line(m['name'], cap=100)}",
@@ -631,7 +600,7 @@ class TicketScreen(Screen[None]):
 
     # --- knowledge base -------------------------------------------------------------------
 
-    def action_knowledge_base(self) -> None:
+    def _toggle_knowledge_base(self) -> None:
         switcher = self.query_one(ContentSwitcher)
         panel = self.query_one(KBPanel)
         if switcher.current == "kb" and panel.has_focus_within:
@@ -647,31 +616,30 @@ class TicketScreen(Screen[None]):
 
     @work(thread=True, group="kb-search", exclusive=True, exit_on_error=False)
     def _find_articles(self, text: str) -> None:
-        with self.console.db.read() as connection:
-            if text.strip():
-                hits = reads.search_articles(connection, text, limit=30)
-                self.post_message(ArticlesFound(hits, suggested=False))
-            else:
-                hits = reads.suggest_articles(connection, self.ticket_id, limit=8)
-                self.post_message(ArticlesFound(hits, suggested=True))
+        if text.strip():
+            self.post_message(ArticlesFound(text, self.console.db.search_articles(text, limit=30), suggested=False))
+        else:
+            hits = self.console.db.suggest_articles(self.ticket_id, limit=8)
+            self.post_message(ArticlesFound(text, hits, suggested=True))
 
     def on_articles_found(self, message: ArticlesFound) -> None:
-        self.query_one(KBPanel).set_hits(message.hits, suggested=message.suggested)
+        panel = self.query_one(KBPanel)
+        if message.text != panel.search_text:
+            return  # an older search answered late (a cancelled thread worker still finishes)
+        panel.set_hits(message.hits, suggested=message.suggested)
 
     def _link(self, slug: str) -> str:
         return f"{self.console.kb_url}/{slug}"
 
     @on(KBPanel.Previewing)
     def _kb_preview(self, message: KBPanel.Previewing) -> None:
-        with self.console.db.read() as connection:
-            article = reads.article(connection, message.hit.id)
+        article = self.console.db.article(message.hit.id)
         if article is not None:
             self.query_one(KBPanel).show_article(article, self._link(article.slug))
 
     @on(KBPanel.Inserting)
     def _kb_insert(self, message: KBPanel.Inserting) -> None:
-        with self.console.db.read() as connection:
-            article = reads.article(connection, message.hit.id)
+        article = self.console.db.article(message.hit.id)
         if article is None:
             return
         link = self._link(article.slug)

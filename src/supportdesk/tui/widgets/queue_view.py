@@ -12,8 +12,6 @@ clock, so its countdowns tick on a timer that repaints only when a visible cell 
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 from collections.abc import Callable
 from datetime import datetime
 from typing import ClassVar
@@ -30,12 +28,11 @@ from textual.strip import Strip
 from textual.timer import Timer
 from textual.widget import Widget
 
-from supportdesk.store import reads
 from supportdesk.store.reads import QueuePlan, QueueRow
-from supportdesk.store.sla import RowSLA, page_sla
+from supportdesk.store.sla import RowSLA
 from supportdesk.store.times import relative
 from supportdesk.tui.actions import bindings
-from supportdesk.tui.db import ConsoleDB
+from supportdesk.tui.db import ConsoleDB, Interrupts, ReadFailed
 from supportdesk.tui.messages import AnchorsLoaded, CountLoaded, PageLoaded, QueueFailed
 from supportdesk.tui.queue_model import PAGE, FetchSpec, QueueModel
 from supportdesk.tui.sla_text import sla_cell
@@ -124,8 +121,7 @@ class QueueView(ScrollView, can_focus=True):
         self._layout_width = 80
         self._fetch_scheduled = False
         self._follow_id: str | None = None
-        self._active: dict[sqlite3.Connection, int] = {}
-        self._lock = threading.Lock()
+        self._interrupts = Interrupts()
         self._styles: dict[str, Style] = {}
         self._countdowns: tuple[str, ...] = ()
 
@@ -189,10 +185,7 @@ class QueueView(ScrollView, can_focus=True):
             self.refresh()
 
     def _interrupt_stale(self) -> None:
-        with self._lock:
-            for connection, generation in self._active.items():
-                if generation != self._generation:
-                    connection.interrupt()
+        self._interrupts.stop_all_but(self._generation)
 
     def _resize_virtual(self) -> None:
         """Give the queue its new number of rows.
@@ -380,51 +373,34 @@ class QueueView(ScrollView, can_focus=True):
                 model.pending.add(page)
                 self._load_page(model, spec)
 
-    def _register(self, connection: sqlite3.Connection, generation: int) -> None:
-        with self._lock:
-            self._active[connection] = generation
-
-    def _unregister(self, connection: sqlite3.Connection) -> None:
-        with self._lock:
-            self._active.pop(connection, None)
-
     @work(thread=True, group="queue-pages", exit_on_error=False)
     def _load_page(self, model: QueueModel, spec: FetchSpec) -> None:
         try:
-            with self.db.read() as connection:
-                self._register(connection, model.generation)
-                try:
-                    page = reads.queue_page(
-                        connection,
-                        model.plan,
-                        after=spec.after,
-                        limit=spec.limit,
-                        reverse=spec.reverse,
-                    )
-                    sla = page_sla(connection, [row.id for row in page.rows])
-                finally:
-                    self._unregister(connection)
-        except sqlite3.Error as error:
-            self.post_message(QueueFailed(model.generation, str(error)))
+            page, sla = self.db.queue_page(
+                model.plan,
+                after=spec.after,
+                limit=spec.limit,
+                reverse=spec.reverse,
+                interrupts=self._interrupts,
+                generation=model.generation,
+            )
+        except ReadFailed as error:
+            self.post_message(QueueFailed(model.generation, error.message))
             return
         self.post_message(PageLoaded(model.generation, spec.page, page.rows, page.more, not spec.reverse, sla))
 
     @work(thread=True, group="queue-count", exit_on_error=False)
     def _count(self, model: QueueModel) -> None:
+        interrupts, generation = self._interrupts, model.generation
         try:
-            with self.db.read() as connection:
-                self._register(connection, model.generation)
-                try:
-                    total = reads.queue_count(connection, model.plan)
-                    self.post_message(CountLoaded(model.generation, total))
-                    if total > PAGE * 2:
-                        anchors = reads.queue_anchors(connection, model.plan, every=PAGE)
-                        self.post_message(AnchorsLoaded(model.generation, anchors))
-                finally:
-                    self._unregister(connection)
-        except sqlite3.Error as error:
-            if "interrupted" not in str(error):
-                self.post_message(QueueFailed(model.generation, str(error)))
+            total = self.db.queue_count(model.plan, interrupts=interrupts, generation=generation)
+            self.post_message(CountLoaded(generation, total))
+            if total > PAGE * 2:
+                anchors = self.db.queue_anchors(model.plan, PAGE, interrupts=interrupts, generation=generation)
+                self.post_message(AnchorsLoaded(generation, anchors))
+        except ReadFailed as error:
+            if not error.interrupted:
+                self.post_message(QueueFailed(model.generation, error.message))
 
     @on(PageLoaded)
     def _page_loaded(self, message: PageLoaded) -> None:

@@ -214,6 +214,10 @@ class KBPanel(Vertical):
     def row_list(self) -> RowList:
         return self.query_one("#kb-list", RowList)
 
+    @property
+    def search_text(self) -> str:
+        return self.query_one("#kb-search", Input).value
+
     def focus_search(self, *, clear: bool = False) -> None:
         search = self.query_one("#kb-search", Input)
         if clear:

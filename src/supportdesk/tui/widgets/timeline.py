@@ -3,8 +3,9 @@
 Each message is a block — a heading (channel, direction, author, time, public reply or
 internal note), what its channel says about it (:mod:`supportdesk.tui.channel_notes`: threading
 and sender warnings of a mail, a post's network and handle, a call's details) and its body.
-Long bodies are folded after a few lines with "show more"; quoted email history (``> …`` lines,
-"On … wrote:") is collapsed. A folded body is wrapped only up to a few thousand characters and
+Long bodies are folded after a few lines with "show more"; quoted email history (found by
+:mod:`supportdesk.channels.quoted`: "On … wrote:" in nine languages, Outlook's headers, ``> …``
+lines) is collapsed. A folded body is wrapped only up to a few thousand characters and
 only visible lines are drawn, so a ticket with hundreds of messages or a multi-megabyte paste
 opens at once.
 """
@@ -12,7 +13,6 @@ opens at once.
 from __future__ import annotations
 
 import bisect
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,6 +28,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from supportdesk.channels.quoted import split_quoted
 from supportdesk.store.reads import TimelineEntry
 from supportdesk.store.times import relative
 from supportdesk.tui.actions import bindings
@@ -40,21 +41,6 @@ EXPANDED_CHARS = 400_000
 #: Lines laid out exactly when a ticket opens (from its latest message up); the blocks above
 #: are measured after the first frame, their heights estimated until then.
 FIRST_LINES = 150
-_QUOTE_HEAD = re.compile(r"^(On .{4,200} wrote:|-{2,} ?Original Message ?-{2,}|From: .+)$")
-
-
-def split_quoted(body: str) -> tuple[str, str]:
-    """The new text of an email and the history it quotes (``("", "")`` parts when absent)."""
-    lines = body.split("\n")
-    for index, line in enumerate(lines):
-        stripped = line.strip()
-        if _QUOTE_HEAD.match(stripped) and index > 0:
-            return "\n".join(lines[:index]).rstrip(), "\n".join(lines[index:])
-        if stripped.startswith(">") and all(
-            not rest.strip() or rest.lstrip().startswith(">") for rest in lines[index:]
-        ):
-            return "\n".join(lines[:index]).rstrip(), "\n".join(lines[index:])
-    return body, ""
 
 
 @dataclass

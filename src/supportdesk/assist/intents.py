@@ -1,0 +1,269 @@
+"""What the customer wants: the nearest labelled examples decide.
+
+An **intent** is a name, the tags that mark a past ticket as one (a ticket carrying all of them
+— and no more specific intent's — is an example), and example phrases an admin wrote. The
+model embeds every example and scores a new ticket against each intent by the mean similarity
+of its three nearest examples; the best intent wins if it is close enough, with a confidence
+from how far it leads the runner-up.
+
+Examples come from three places, in this order of authority:
+
+1. **corrections**: an agent set a ticket's intent by hand (phase 2 records it as an audited
+   mutation; :func:`learn` takes them as ``{ticket_id: intent}``) — that ticket's text becomes
+   an example of the corrected intent and stops being one of any other;
+2. **the YAML**: the phrases admins wrote (:data:`SEED_FILE` is seeded from the demo's topics);
+3. **past tickets' tags**: the newest tickets tagged as an intent, up to ``per_intent`` each.
+
+The model is plain data (names, a matrix, labels), deterministic for the same inputs, cheap to
+rebuild (a few thousand examples embed in well under a second).
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from supportdesk.assist.embedding import Embedder
+
+if TYPE_CHECKING:
+    import numpy as np
+
+SEED_FILE = Path(__file__).with_name("intents.yaml")
+UNKNOWN = "unknown"
+NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+MAX_INTENTS = 200
+MAX_EXAMPLES = 500  # per intent, from the YAML
+MAX_EXAMPLE_CHARS = 1000
+#: Below this mean similarity of the nearest examples, no intent fits.
+MIN_SIMILARITY = 0.25
+NEAREST = 3
+_SOFTMAX_TEMPERATURE = 0.03
+
+
+class IntentFileError(ValueError):
+    """The intents YAML is not valid; the message names the entry and what is wrong."""
+
+
+@dataclass(frozen=True)
+class Intent:
+    name: str
+    tags: tuple[str, ...]
+    examples: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class IntentGuess:
+    name: str  # an intent's name, or "unknown"
+    confidence: float  # 0..1
+    similarity: float  # mean similarity of the nearest examples of that intent
+
+
+@dataclass(frozen=True)
+class LabelledText:
+    """One learned example: where it came from (a ticket id, or "yaml") and its text."""
+
+    intent: str
+    text: str
+    source: str
+
+
+def parse(text: str) -> list[Intent]:
+    """Intents from YAML (see :data:`SEED_FILE`); a bad file raises :class:`IntentFileError`."""
+    import yaml  # type: ignore[import-untyped]
+
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise IntentFileError(f"not valid YAML: {str(error).splitlines()[0]}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("intents"), list):
+        raise IntentFileError("expected a mapping with a list under 'intents'")
+    entries = data["intents"]
+    if len(entries) > MAX_INTENTS:
+        raise IntentFileError(f"{len(entries)} intents: at most {MAX_INTENTS}")
+    intents: list[Intent] = []
+    seen: set[str] = set()
+    for position, entry in enumerate(entries, start=1):
+        if not isinstance(entry, dict):
+            raise IntentFileError(f"intent {position}: expected a mapping with name, tags and examples")
+        name = entry.get("name")
+        if not isinstance(name, str) or not NAME.match(name):
+            raise IntentFileError(f"intent {position}: name must be lower-case letters, digits, - or _ (≤ 40)")
+        if name in seen or name == UNKNOWN:
+            raise IntentFileError(f"intent {name!r}: the name is used twice or reserved")
+        seen.add(name)
+        tags = entry.get("tags") or []
+        examples = entry.get("examples") or []
+        if not isinstance(tags, list) or not all(isinstance(t, str) and 0 < len(t) <= 80 for t in tags):
+            raise IntentFileError(f"intent {name!r}: tags must be a list of tag names")
+        if not isinstance(examples, list) or not all(isinstance(e, str) for e in examples):
+            raise IntentFileError(f"intent {name!r}: examples must be a list of phrases")
+        if len(examples) > MAX_EXAMPLES:
+            raise IntentFileError(f"intent {name!r}: {len(examples)} examples, at most {MAX_EXAMPLES}")
+        cleaned = tuple(e.strip()[:MAX_EXAMPLE_CHARS] for e in examples if e.strip())
+        intents.append(Intent(name, tuple(t.strip().lower() for t in tags), cleaned))
+    return intents
+
+
+def seed() -> list[Intent]:
+    """The intents shipped with supportdesk (one per demo topic)."""
+    return parse(SEED_FILE.read_text(encoding="utf-8"))
+
+
+def intent_for_tags(intents: Sequence[Intent], tags: Iterable[str]) -> str | None:
+    """The intent a ticket with these tags is an example of: the one whose tags it carries
+    all of, the most specific if several (``payment`` + ``card_declined`` beats ``payment``);
+    ``None`` when none or a tie."""
+    present = set(tags)
+    matches = [i for i in intents if i.tags and set(i.tags) <= present]
+    if not matches:
+        return None
+    widest = max(len(i.tags) for i in matches)
+    best = [i for i in matches if len(i.tags) == widest]
+    return best[0].name if len(best) == 1 else None
+
+
+@dataclass
+class IntentModel:
+    """Example vectors and their intents; :meth:`classify` finds the nearest."""
+
+    names: tuple[str, ...]
+    labels: np.ndarray  # (examples,) index into names
+    vectors: np.ndarray  # (examples, dimensions) unit rows
+    sources: tuple[str, ...] = field(default=())
+
+    @classmethod
+    def build(cls, embedder: Embedder, intents: Sequence[Intent], learned: Iterable[LabelledText] = ()) -> IntentModel:
+        import numpy as np
+
+        names = tuple(i.name for i in intents)
+        index = {name: n for n, name in enumerate(names)}
+        texts: list[str] = []
+        labels: list[int] = []
+        sources: list[str] = []
+        for intent in intents:
+            for example in intent.examples:
+                texts.append(example)
+                labels.append(index[intent.name])
+                sources.append("yaml")
+        for item in learned:
+            if item.intent in index and item.text.strip():
+                texts.append(item.text)
+                labels.append(index[item.intent])
+                sources.append(item.source)
+        vectors = embedder.embed(texts) if texts else np.zeros((0, 256), dtype=np.float32)
+        keep = np.linalg.norm(vectors, axis=1) > 0
+        return cls(
+            names,
+            np.asarray(labels, dtype=np.int32)[keep],
+            vectors[keep],
+            tuple(s for s, k in zip(sources, keep, strict=True) if k),
+        )
+
+    def classify(self, vector: np.ndarray) -> IntentGuess:
+        """The intent nearest to a unit ``vector`` (from the same embedder)."""
+        import numpy as np
+
+        if not self.names or len(self.labels) == 0 or not np.any(vector):
+            return IntentGuess(UNKNOWN, 0.0, 0.0)
+        similarities = self.vectors @ vector
+        scores = np.full(len(self.names), -1.0, dtype=np.float64)
+        for label in range(len(self.names)):
+            mine = similarities[self.labels == label]
+            if len(mine):
+                nearest = np.sort(mine)[-NEAREST:]
+                scores[label] = float(nearest.mean())
+        best = int(np.argmax(scores))
+        if scores[best] < MIN_SIMILARITY:
+            return IntentGuess(UNKNOWN, 0.0, round(float(scores[best]), 4))
+        shifted = np.exp((scores - scores[best]) / _SOFTMAX_TEMPERATURE)
+        confidence = float(shifted[best] / shifted.sum())
+        return IntentGuess(self.names[best], round(confidence, 4), round(float(scores[best]), 4))
+
+
+def learn(
+    connection: sqlite3.Connection,
+    intents: Sequence[Intent],
+    *,
+    corrections: Mapping[str, str] | None = None,
+    per_intent: int = 50,
+) -> list[LabelledText]:
+    """Examples from the workspace: corrected tickets, then the newest tickets tagged as each
+    intent (``per_intent`` at most). Erased and empty tickets teach nothing."""
+    from supportdesk.assist.tickets import ticket_texts
+
+    corrections = dict(corrections or {})
+    chosen: dict[str, str] = {}
+    for intent in intents:
+        if not intent.tags:
+            continue
+        rarest = _rarest_tag(connection, intent.tags)
+        rows = connection.execute(
+            "SELECT t.id FROM ticket_tag g JOIN ticket t ON t.id = g.ticket_id "
+            "WHERE g.tag = ? AND t.merged_into_id IS NULL ORDER BY t.created_at DESC LIMIT ?",
+            (rarest, per_intent * 3),
+        ).fetchall()
+        ids = [row[0] for row in rows if row[0] not in corrections]
+        tags = _tags_of(connection, ids)
+        taken = 0
+        for ticket_id in ids:
+            if taken >= per_intent:
+                break
+            if intent_for_tags(intents, tags.get(ticket_id, ())) == intent.name:
+                chosen[ticket_id] = intent.name
+                taken += 1
+    known = {i.name for i in intents}
+    for ticket_id, name in corrections.items():
+        if name in known:
+            chosen[ticket_id] = name
+    texts = ticket_texts(connection, list(chosen))
+    return [
+        LabelledText(chosen[ticket_id], text, ticket_id)
+        for ticket_id, text in texts.items()
+        if text and ticket_id in chosen
+    ]
+
+
+def _rarest_tag(connection: sqlite3.Connection, tags: Sequence[str]) -> str:
+    if len(tags) == 1:
+        return tags[0]
+    counts = {t: connection.execute("SELECT count(*) FROM ticket_tag WHERE tag = ?", (t,)).fetchone()[0] for t in tags}
+    return min(tags, key=lambda t: (counts[t], t))
+
+
+def _tags_of(connection: sqlite3.Connection, ticket_ids: list[str]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for start in range(0, len(ticket_ids), 500):
+        chunk = ticket_ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for ticket_id, tag in connection.execute(
+            f"SELECT ticket_id, tag FROM ticket_tag WHERE ticket_id IN ({marks})", chunk
+        ):
+            found.setdefault(ticket_id, []).append(tag)
+    return found
+
+
+def corrections_from_audit(
+    connection: sqlite3.Connection, *, mutation: str = "ticket.triage", field: str = "intent"
+) -> dict[str, str]:
+    """Intents agents set by hand, newest last: the audit rows of the triage mutation whose
+    actor is an agent (the server's own triage writes with no actor). Phase 2 names the
+    mutation; the default is the name this module expects."""
+    rows = connection.execute(
+        "SELECT entity_id, after FROM audit_event WHERE entity = 'ticket' AND mutation = ? AND field = ? "
+        "AND actor_id IS NOT NULL ORDER BY id",
+        (mutation, field),
+    ).fetchall()
+    found: dict[str, str] = {}
+    for ticket_id, after in rows:
+        value: Any = after
+        if isinstance(value, str) and value.startswith('"'):
+            import json
+
+            value = json.loads(value)
+        if isinstance(value, str) and value:
+            found[ticket_id] = value
+    return found

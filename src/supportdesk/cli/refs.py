@@ -1,0 +1,158 @@
+"""What people type for a ticket, an agent, a group, a macro or a customer, turned into ids.
+
+Every command names things the same way: a ticket by number (``1042``, ``#1042``), id or id
+prefix; an agent by email, name, id or ``me``; a group by name, address or id; ``none`` clears.
+A name that matches nothing is a one-line error with exit code 3.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from supportdesk.cli.session import Session
+
+
+def ticket_id(session: Session, ref: str) -> str:
+    """A ticket id from a number (``1042``/``#1042``), an id or an id prefix; exit 3 if none."""
+    from supportdesk.cli.errors import NOT_FOUND, fail
+    from supportdesk.store.reads import resolve_ticket
+
+    with session.workspace().reading() as connection:
+        found = resolve_ticket(connection, ref)
+    if found is None:
+        fail(f"no ticket {ref}", NOT_FOUND)
+    return found
+
+
+def ticket_label(session: Session, ticket_id: str) -> str:
+    """``#1042``, or the id of a ticket that has no number yet."""
+    with session.workspace().reading() as connection:
+        row = connection.execute("SELECT number FROM ticket WHERE id = ?", (ticket_id,)).fetchone()
+    return f"#{row[0]}" if row and row[0] else ticket_id
+
+
+def agent_id(session: Session, value: str) -> str | None:
+    """``me``, ``none`` or an agent's email, name or id → the agent id (None for none)."""
+    from supportdesk.cli.errors import NOT_FOUND, fail
+    from supportdesk.store.lookups import find_agent
+
+    if value.strip().lower() == "none":
+        return None
+    if value.strip().lower() == "me":
+        me = session.me()
+        if not me:
+            fail("this workspace acts as nobody yet: run 'supportdesk config set me EMAIL'")
+        return str(me)
+    with session.workspace().reading() as connection:
+        agent = find_agent(connection, value)
+    if agent is None:
+        fail(f"no agent {value}", NOT_FOUND)
+    return str(agent["id"])
+
+
+def group_id(session: Session, value: str) -> str | None:
+    """``none`` or a group's name, address or id → the group id (None for none)."""
+    from supportdesk.cli.errors import NOT_FOUND, fail
+    from supportdesk.store.lookups import find_group
+
+    if value.strip().lower() == "none":
+        return None
+    with session.workspace().reading() as connection:
+        group = find_group(connection, value)
+    if group is None:
+        fail(f"no group {value}", NOT_FOUND)
+    return str(group["id"])
+
+
+def macro(session: Session, ref: str) -> dict[str, Any]:
+    """The macro called ``ref`` (by name or id); exit 3 if none."""
+    from supportdesk.cli.errors import NOT_FOUND, fail
+    from supportdesk.store.lookups import find_macro
+
+    with session.workspace().reading() as connection:
+        found = find_macro(connection, ref)
+    if found is None:
+        fail(f"no macro {ref}", NOT_FOUND)
+    return found
+
+
+def customer_id(session: Session, ref: str) -> str:
+    """A customer id from any address (normalised as the channel would), a name or an id."""
+    from supportdesk.cli.errors import NOT_FOUND, fail
+    from supportdesk.domain.errors import DomainError
+    from supportdesk.domain.identities import guess_kind, normalize_identity
+    from supportdesk.store.reads import resolve_customer
+
+    with session.workspace().reading() as connection:
+        found = resolve_customer(connection, ref)
+        if found is None:
+            try:
+                found = resolve_customer(connection, normalize_identity(guess_kind(ref), ref))
+            except DomainError:
+                found = None
+    if found is None:
+        fail(f"no customer {ref}", NOT_FOUND)
+    return found
+
+
+def live_customer(session: Session, customer_id: str) -> tuple[str, bool]:
+    """The record that survived merges, and whether ``customer_id`` was merged away."""
+    with session.workspace().reading() as connection:
+        current, hops = customer_id, 0
+        while hops < 10:
+            row = connection.execute("SELECT merged_into_id FROM customer WHERE id = ?", (current,)).fetchone()
+            if row is None or row[0] is None:
+                break
+            current, hops = row[0], hops + 1
+    return current, current != customer_id
+
+
+def enum_value(name: str, value: str) -> str:
+    """A status, priority or type as typed (``Pending``, ``on-hold``, ``hold``) → its stored value."""
+    from supportdesk.cli.errors import fail
+    from supportdesk.store.enums import Priority, Status, TicketType
+
+    enum = {"status": Status, "priority": Priority, "type": TicketType}[name]
+    cleaned = value.strip().lower().replace("-", "_")
+    cleaned = "on_hold" if cleaned == "hold" else cleaned
+    try:
+        return str(enum(cleaned).value)
+    except ValueError:
+        fail(f"{value!r} is not a {name}: choose one of {', '.join(m.value for m in enum)}")
+
+
+def requester(session: Session, address: str, name: str | None) -> dict[str, Any]:
+    """A requester reference: an existing customer (by id or any address) or a new address."""
+    from supportdesk.cli.errors import fail
+    from supportdesk.domain.errors import DomainError
+    from supportdesk.domain.identities import guess_kind, normalize_identity
+    from supportdesk.store.reads import resolve_customer
+
+    with session.workspace().reading() as connection:
+        row = connection.execute("SELECT id FROM customer WHERE id = ?", (address.strip(),)).fetchone()
+    if row:
+        return {"customer_id": row[0]}
+    kind = guess_kind(address)
+    try:
+        value = normalize_identity(kind, address)
+    except DomainError as error:
+        fail(f"--requester: {error.message}")
+    with session.workspace().reading() as connection:
+        known = resolve_customer(connection, value)
+    if known:
+        return {"customer_id": known}
+    return {"kind": kind.value, "value": value, "name": name}
+
+
+def seconds(text: str) -> int:
+    """``300``, ``90s``, ``5m``, ``1h`` → seconds; anything else is a usage error."""
+    from supportdesk.cli.errors import fail
+    from supportdesk.store.times import parse_duration
+
+    if text.isdigit():
+        return int(text)
+    duration = parse_duration(text)
+    if duration is None:
+        fail(f"{text!r} is not a duration: write 300, 90s, 5m or 1h")
+    return int(duration.total_seconds())

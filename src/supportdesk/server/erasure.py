@@ -1,0 +1,128 @@
+"""The team server's side of an erasure after its transaction, and ``supportdesk server compact``.
+
+Inside the transaction the mutator erases the rows, the channels' records and the audit values
+(:mod:`supportdesk.domain.mutations.privacy`) and the change log is rewritten
+(:mod:`supportdesk.server.changes`). After the commit:
+
+- a SQLite database folds its write-ahead log into the file: the log's earlier page images hold
+  the erased text, while freed space in the file is already zeroed (``secure_delete``);
+- the channels remove the attachment files no row names any more
+  (:meth:`supportdesk.server.channels.ServerChannels.after_commit`, through :func:`remove_unused_files`).
+
+PostgreSQL keeps an updated row's old version in the table's files until ``VACUUM``, and
+``VACUUM`` only marks that space free: the bytes leave the files when ``VACUUM FULL`` rewrites the
+table. That takes an exclusive lock on each table, so it never runs by itself: :func:`compact`
+(``supportdesk server compact``) runs it over the tables that hold customers' data, at an hour the
+team chooses. PostgreSQL's write-ahead log segments and any base backups or WAL archives keep
+earlier versions until they are recycled or expire; those are the database operator's to age out.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from supportdesk.domain.mutations.privacy import ERASE
+
+if TYPE_CHECKING:
+    from supportdesk.server.apply import Applied
+    from supportdesk.server.db import ServerDatabase
+
+log = logging.getLogger(__name__)
+
+#: Tables that can hold a customer's data (or an earlier version of it).
+PERSONAL_TABLES = (
+    "customer",
+    "identity",
+    "ticket",
+    "message",
+    "attachment",
+    "survey",
+    "audit_event",
+    "change_log",
+    "mutation_result",
+    "channel_message_ref",
+    "channel_conversation",
+    "channel_outbox",
+    "channel_autoreply",
+)
+
+
+#: SQLite servers whose log still holds pages from before an erasure (a reader held it then).
+_UNFOLDED: set[str] = set()
+#: How long the write that finished an erasure waits for readers (a long bootstrap stream may hold
+#: the log for minutes; the fold is then tried again after each later write).
+FOLD_WAIT_MS = 5000
+
+
+def after_erase(database: ServerDatabase, applied: Applied) -> None:
+    """After an erasure commits on SQLite (or any write while an earlier fold is owed): fold the
+    write-ahead log into the file."""
+    if database.is_postgres or (applied.name != ERASE and database.url not in _UNFOLDED):
+        return
+    if fold_log(database, wait_ms=FOLD_WAIT_MS):
+        _UNFOLDED.discard(database.url)
+    else:
+        _UNFOLDED.add(database.url)
+        log.warning("a reader held the write-ahead log after an erasure; it is folded after a later write")
+
+
+def fold_log(database: ServerDatabase, *, wait_ms: int | None = None) -> bool:
+    """Fold a SQLite server's write-ahead log into its file (False: a reader held it; True on PostgreSQL)."""
+    if database.is_postgres:
+        return True
+    from supportdesk.store.engine import BUSY_TIMEOUT_MS, fold_wal
+
+    raw = database.engine.raw_connection()
+    try:
+        driver = raw.driver_connection
+        assert driver is not None
+        return fold_wal(driver, wait_ms=BUSY_TIMEOUT_MS if wait_ms is None else wait_ms)
+    finally:
+        raw.close()
+
+
+def remove_unused_files(database: ServerDatabase, root: Path, hashes: Iterable[str]) -> int:
+    """Remove the files among ``hashes`` that no attachment row names; returns how many went."""
+    from sqlalchemy import select
+
+    from supportdesk.domain.tx import table
+    from supportdesk.store.files import remove_files
+
+    wanted = sorted(set(hashes))
+    if not wanted:
+        return 0
+    attachments = table("attachment")
+    with database.engine.connect() as connection:
+        used = {
+            row[0] for row in connection.execute(select(attachments.c.sha256).where(attachments.c.sha256.in_(wanted)))
+        }
+    return remove_files(root, [h for h in wanted if h not in used])
+
+
+@dataclass(frozen=True)
+class Compacted:
+    tables: tuple[str, ...]
+    log_folded: bool
+
+
+def compact(database: ServerDatabase) -> Compacted:
+    """Rewrite the tables that hold customers' data so no old row version or freed page keeps
+    erased bytes: ``VACUUM FULL`` on PostgreSQL (one exclusive lock per table while it runs),
+    ``VACUUM`` and a folded log on SQLite (only needed for files from before ``secure_delete``)."""
+    if database.is_postgres:
+        with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            for name in PERSONAL_TABLES:
+                connection.exec_driver_sql(f"VACUUM FULL {name}")
+        return Compacted(PERSONAL_TABLES, True)
+    raw = database.engine.raw_connection()
+    try:
+        driver = raw.driver_connection
+        assert driver is not None
+        driver.execute("VACUUM")
+    finally:
+        raw.close()
+    return Compacted(("*",), fold_log(database))

@@ -1,0 +1,140 @@
+"""What an agent does to one ticket — solve, take, reply, note, macros, KB, log a call — written once.
+
+The queue acts on the row under the cursor and the ticket pane on the ticket it shows; both mix
+in :class:`TicketActions` and say only *which* ticket (:meth:`TicketActions.acted_on`). So ``s``
+solves the same way on either screen, and a new ticket action (snooze, say) is one method here
+plus its rows in :mod:`supportdesk.tui.actions` — never one copy per screen.
+
+Opening the ticket with a mode (``r`` reply, ``n`` note, ``m`` macros, ``k`` KB) goes through
+:meth:`Console.ticket_screen <supportdesk.tui.console.Console.ticket_screen>`: from the queue it
+pushes the pane, in the pane it opens the composer or the side panel on the spot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from supportdesk.tui.screens.forms import CallLog, CallScreen
+
+if TYPE_CHECKING:
+    from supportdesk.tui.console import Console, TicketList
+
+
+@dataclass(frozen=True)
+class TicketRef:
+    """The ticket an action is about, as the agent saw it when they pressed the key."""
+
+    id: str
+    number: int | None
+    status: str  # sent as the value "seen", so a change made meanwhile is reported
+    phone: str = ""  # the requester's number, when the screen knows it (to log a call)
+
+    @property
+    def label(self) -> str:
+        return f"#{self.number}" if self.number is not None else "the ticket"
+
+
+class TicketActions:
+    """The ticket actions of a screen (a mixin for a Textual ``Screen``)."""
+
+    #: From the queue ``c`` opens a ticket for the caller; in the pane it logs on the ticket shown.
+    CALL_OPENS_A_TICKET = False
+
+    @property
+    def console(self) -> Console:
+        return self.app  # type: ignore[attr-defined, no-any-return]
+
+    def acted_on(self) -> TicketRef | None:
+        """The ticket the keys act on now (None: nothing to act on, and the agent was told)."""
+        raise NotImplementedError
+
+    def ticket_list(self) -> TicketList | None:
+        """The queue ``J`` / ``ctrl+k`` walk in the pane opened from here."""
+        return None
+
+    def _say(self, text: str, *, error: bool = False) -> None:
+        self.console.notify(text, severity="error" if error else "information", markup=False)
+
+    # --- changes ----------------------------------------------------------------------------
+
+    def action_solve(self) -> None:
+        ticket = self.acted_on()
+        if ticket is not None:
+            self.console.write(
+                [("ticket.set_status", {"ticket_id": ticket.id, "status": "solved", "seen": ticket.status})],
+                done=lambda _: self._say(f"{ticket.label} solved"),
+            )
+
+    def action_assign_me(self) -> None:
+        ticket = self.acted_on()
+        if ticket is None:
+            return
+        me = self.console.me
+        if me is None:
+            self._say("this workspace acts as nobody: set who you are first", error=True)
+            return
+        self.console.write(
+            [("ticket.assign", {"ticket_id": ticket.id, "assignee_id": me})],
+            done=lambda _: self._say(f"{ticket.label} is yours"),
+        )
+
+    # --- the ticket pane, opened with a mode --------------------------------------------------
+
+    def open_ticket(self, mode: str | None, ticket: TicketRef | None = None) -> None:
+        """The ticket pane on ``ticket`` (default: the one acted on), opening with ``mode``."""
+        ticket = ticket or self.acted_on()
+        if ticket is None:
+            return
+        pane = self.console.ticket_screen(ticket.id, mode=mode, queue=self.ticket_list())
+        if pane is not self.console.screen:
+            self.console.push_screen(pane)
+
+    def action_open_ticket(self) -> None:
+        self.open_ticket(None)
+
+    def action_reply(self) -> None:
+        self.open_ticket("reply")
+
+    def action_note(self) -> None:
+        self.open_ticket("note")
+
+    def action_macros(self) -> None:
+        self.open_ticket("macros")
+
+    def action_knowledge_base(self) -> None:
+        self.open_ticket("kb")
+
+    # --- a phone call ---------------------------------------------------------------------------
+
+    def action_log_call(self) -> None:
+        ticket = None if self.CALL_OPENS_A_TICKET else self.acted_on()
+        if ticket is None and not self.CALL_OPENS_A_TICKET:
+            return
+
+        def logged(call: CallLog | None) -> None:
+            if call is None:
+                return
+            args: dict[str, Any] = {
+                "direction": call.direction,
+                "number": call.number,
+                "duration_seconds": call.duration_seconds,
+                "notes": call.notes,
+            }
+            if ticket is not None:
+                args["ticket_id"] = ticket.id
+                self.console.write([("ticket.log_call", args)], done=lambda _: self._say("call logged"))
+                return
+            args["caller_name"] = call.caller_name
+            self.console.write(
+                [("ticket.log_call", args)],
+                done=lambda outcomes: self._say(
+                    f"call logged on new ticket #{outcomes[0].result.get('number') or '—'}"
+                ),
+            )
+
+        if ticket is None:
+            screen = CallScreen("Log a phone call (opens a ticket for the caller)")
+        else:
+            screen = CallScreen("Log a phone call on this ticket", number=ticket.phone, new_ticket=False)
+        self.console.push_screen(screen, logged)

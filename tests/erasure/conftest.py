@@ -1,0 +1,3 @@
+from tests.live import sqlite_deployment
+
+__all__ = ["sqlite_deployment"]
