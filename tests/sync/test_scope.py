@@ -182,3 +182,28 @@ def test_a_note_refused_because_its_ticket_moved_away_stays_as_a_draft(deploymen
     finally:
         sam.close()
         ada.close()
+
+
+def test_a_kept_refused_draft_goes_when_its_customer_is_erased(sqlite_deployment: Deployment) -> None:
+    """A refused note kept after its ticket left the replica still belongs to the ticket's
+    customer: erasing the customer takes it, though the ticket is no longer there to find."""
+    deployment = sqlite_deployment
+    team = deployment.team
+    sam, ada = deployment.replica("sam"), deployment.replica("ada")
+    try:
+        ticket_id = _create(sam, "Secret", team.tier1)
+        sam.sync()
+        sam.apply("ticket.note", {"ticket_id": ticket_id, "body": "Kim's passport is X1234567."})
+        ada.sync()
+        ada.apply("ticket.assign", {"ticket_id": ticket_id, "group_id": team.billing, "assignee_id": None})
+        ada.sync()
+        sam.sync()
+        assert sam.rows("SELECT count(*) FROM draft WHERE ticket_id = ?", ticket_id) == [(1,)]
+        requester = ada.rows("SELECT requester_id FROM ticket WHERE id = ?", ticket_id)[0][0]
+        ada.apply("customer.erase", {"customer_id": requester})
+        ada.sync()
+        sam.sync()
+        assert sam.rows("SELECT count(*) FROM draft") == [(0,)]
+    finally:
+        sam.close()
+        ada.close()
