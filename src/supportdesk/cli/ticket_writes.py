@@ -124,6 +124,9 @@ def reply(
 
     ticket_id = refs.ticket_id(session, ticket)
     args: dict[str, Any] = {"ticket_id": ticket_id, "body": read_body(body, body_file, what="reply")}
+    seen = _latest_customer_message(session, ticket_id)
+    if seen is not None:  # as the console does: a newer customer message on the server refuses it
+        args["seen_message_id"] = seen
     if status is not None:
         args["status"] = refs.enum_value("status", status)
     outcome = apply_one(session, "ticket.reply", args)
@@ -132,6 +135,17 @@ def reply(
         typer.echo(f"{label} is closed: replied on its follow-up {outcome.result['ticket_id']}")
     else:
         typer.echo(f"replied on {label}")
+
+
+def _latest_customer_message(session: Session, ticket_id: str) -> str | None:
+    """The customer's newest public message this workspace holds: what the reply answers."""
+    with session.workspace().reading() as connection:
+        row = connection.execute(
+            "SELECT id FROM message WHERE ticket_id = ? AND author_kind = 'customer' AND public "
+            "ORDER BY created_at DESC, id DESC LIMIT 1",
+            (ticket_id,),
+        ).fetchone()
+    return str(row[0]) if row else None
 
 
 @command()
