@@ -68,9 +68,7 @@ def test_an_exact_replay_of_a_signed_webhook_stores_nothing_twice(team: Team, ho
         pytest.param(b"", id="empty"),
     ],
 )
-def test_a_signed_webhook_body_that_is_not_json_is_refused_and_writes_nothing(
-    team: Team, hooks: WebhookIngest, body: bytes
-) -> None:
+def test_a_signed_webhook_that_is_not_json_writes_nothing(team: Team, hooks: WebhookIngest, body: bytes) -> None:
     before = counts(team)
     with pytest.raises(ChannelError) as refused:
         hooks.handle("chat", body, sign_webhook("chat-secret", body))

@@ -125,7 +125,14 @@ def test_a_body_file_that_is_not_utf8_or_too_long_writes_nothing(
 
 @pytest.mark.parametrize(
     "tag",
-    ["[@click=app.quit]", "a\x1b[2Jb", "x" * 81, "\u202etag", "tag\x00", "ünïcode?"],
+    [
+        pytest.param("[@click=app.quit]", id="markup"),
+        pytest.param("a\x1b[2Jb", id="escape"),
+        pytest.param("x" * 81, id="81-characters"),
+        pytest.param("\u202etag", id="bidi"),
+        pytest.param("tag\x00", id="nul"),
+        pytest.param("ünïcode?", id="outside-the-tag-alphabet"),
+    ],
 )
 def test_a_hostile_tag_is_refused_and_the_tags_stay(
     cli: CLI, ws: Workspace, tag: str, open_number: int, before: dict[str, list[tuple[object, ...]]]
@@ -135,7 +142,16 @@ def test_a_hostile_tag_is_refused_and_the_tags_stay(
     assert fingerprint(ws) == before
 
 
-@pytest.mark.parametrize("who", ["%", "_%", "*", "' OR '1'='1", "%@%"])
+@pytest.mark.parametrize(
+    "who",
+    [
+        pytest.param("%", id="percent"),
+        pytest.param("_%", id="underscore-percent"),
+        pytest.param("*", id="star"),
+        pytest.param("' OR '1'='1", id="sql"),
+        pytest.param("%@%", id="any-address"),
+    ],
+)
 def test_a_wildcard_never_names_a_customer_or_an_agent(
     cli: CLI, ws: Workspace, who: str, open_number: int, before: dict[str, list[tuple[object, ...]]]
 ) -> None:

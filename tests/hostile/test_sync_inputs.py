@@ -113,9 +113,7 @@ def test_a_hostile_token_file_is_one_line_and_sends_nothing(live: Deployment, tm
         pytest.param("http://user:pass@127.0.0.1:1/\r\nHost: evil", 2, id="newline-in-url"),
     ],
 )
-def test_a_hostile_server_address_at_login_is_one_line_and_stores_no_profile(
-    tmp_path: Path, server: str, code: int
-) -> None:
+def test_a_hostile_server_address_at_login_is_one_line(tmp_path: Path, server: str, code: int) -> None:
     ws = tmp_path / "ws"
     refused = supportdesk("login", "--server", server, "--insecure-storage", workspace=ws, stdin="sdt_token")
     one_line(refused, code)
