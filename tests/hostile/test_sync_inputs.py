@@ -12,10 +12,9 @@ import pytest
 
 from supportdesk.server import admin
 from supportdesk.store.workspace import Workspace
+from tests.cli.conftest import CLI
 from tests.cli.helpers import supportdesk
 from tests.live import Deployment
-
-pytestmark = pytest.mark.integration
 
 PENDING = "SELECT count(*) FROM outbox WHERE id > (SELECT last_acked_mutation_id FROM sync_state)"
 
@@ -36,7 +35,9 @@ def ok(*args: str, workspace: Path, stdin: str | None = None, env: dict[str, str
 
 
 def one_line(done: Any, code: int, *words: str) -> str:
-    assert done.returncode == code, (done.returncode, done.stdout[-500:], done.stderr[-2000:])
+    """The one line a refusal prints (``done`` is a finished process or an in-process result)."""
+    returncode = getattr(done, "returncode", getattr(done, "code", None))
+    assert returncode == code, (returncode, done.stdout[-500:], done.stderr[-2000:])
     line = done.stderr.strip()
     assert line.startswith("supportdesk: error: ") and "\n" not in line, done.stderr[-2000:]
     assert "Traceback" not in done.stderr and "a bug in supportdesk" not in line, line
@@ -45,6 +46,7 @@ def one_line(done: Any, code: int, *words: str) -> str:
     return line
 
 
+@pytest.mark.integration
 def test_a_sync_after_the_token_was_revoked_is_exit_4_and_keeps_the_unsent_note(
     live: Deployment, tmp_path: Path
 ) -> None:
@@ -75,19 +77,24 @@ def test_a_sync_after_the_token_was_revoked_is_exit_4_and_keeps_the_unsent_note(
         pytest.param("sdt_% _%", id="wildcards-and-space"),
     ],
 )
-def test_a_hostile_token_at_login_is_one_line_and_stores_nothing(tmp_path: Path, token: str) -> None:
-    """The token goes into an HTTP header; one that cannot is refused before any request."""
+def test_a_hostile_token_at_login_is_one_line_and_stores_nothing(
+    cli: CLI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, token: str
+) -> None:
+    """The token goes into an HTTP header; one that cannot is refused before any request (the
+    address is one where nothing listens: a request would fail differently)."""
     ws = tmp_path / "ws"
     login = ("login", "--server", "http://127.0.0.1:1", "--insecure-storage")
     if "\x00" in token:  # an environment variable cannot hold NUL: piped on stdin
-        refused = supportdesk(*login, workspace=ws, stdin=token)
+        refused = cli(*login, workspace=ws, stdin=token)
     else:
-        refused = supportdesk(*login, workspace=ws, stdin="", env={"SUPPORTDESK_TOKEN": token})
+        monkeypatch.setenv("SUPPORTDESK_TOKEN", token)
+        refused = cli(*login, workspace=ws)
     line = one_line(refused, 2, "not an API token")
     assert "\x1b" not in line and "sdt_x" not in line and len(line) < 300
     assert not (Path(os.environ["XDG_CONFIG_HOME"]) / "supportdesk" / "tokens").exists()
 
 
+@pytest.mark.integration
 def test_a_hostile_token_file_is_one_line_and_sends_nothing(live: Deployment, tmp_path: Path) -> None:
     """A token file edited by hand (or by someone else) with what no header can carry."""
     ws = tmp_path / "sam"
@@ -113,9 +120,10 @@ def test_a_hostile_token_file_is_one_line_and_sends_nothing(live: Deployment, tm
         pytest.param("http://user:pass@127.0.0.1:1/\r\nHost: evil", 2, id="newline-in-url"),
     ],
 )
-def test_a_hostile_server_address_at_login_is_one_line(tmp_path: Path, server: str, code: int) -> None:
+def test_a_hostile_server_address_at_login_is_one_line(cli: CLI, tmp_path: Path, server: str, code: int) -> None:
     ws = tmp_path / "ws"
-    refused = supportdesk("login", "--server", server, "--insecure-storage", workspace=ws, stdin="sdt_token")
+    refused = cli("login", "--server", server, "--insecure-storage", workspace=ws, stdin="sdt_token")
     one_line(refused, code)
-    profiles = supportdesk("status", "--json", workspace=ws)
-    assert "sdt_token" not in profiles.stdout + profiles.stderr
+    status = cli("status", "--json", workspace=ws)
+    assert "sdt_token" not in status.stdout + status.stderr
+    assert not (Path(os.environ["XDG_CONFIG_HOME"]) / "supportdesk" / "tokens").exists()
