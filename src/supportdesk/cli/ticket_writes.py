@@ -138,13 +138,22 @@ def reply(
 
 
 def _latest_customer_message(session: Session, ticket_id: str) -> str | None:
-    """The customer's newest public message this workspace holds: what the reply answers."""
+    """The customer's newest public message this workspace holds: what the reply answers.
+
+    A ticket an agent opened holds no customer message until the customer answers; then its
+    first message stands for "seen none", so a customer message the server has and this workspace
+    has not pulled still refuses the reply (without it, a stale reply went through).
+    """
     with session.workspace().reading() as connection:
         row = connection.execute(
             "SELECT id FROM message WHERE ticket_id = ? AND author_kind = 'customer' AND public "
             "ORDER BY created_at DESC, id DESC LIMIT 1",
             (ticket_id,),
         ).fetchone()
+        if row is None:
+            row = connection.execute(
+                "SELECT id FROM message WHERE ticket_id = ? ORDER BY created_at, id LIMIT 1", (ticket_id,)
+            ).fetchone()
     return str(row[0]) if row else None
 
 

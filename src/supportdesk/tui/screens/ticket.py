@@ -341,10 +341,13 @@ class TicketScreen(TicketActions, Screen[None]):
     def _latest_customer_message(self) -> str | None:
         if self.data is None:
             return None
-        for entry in reversed(self.data.detail.messages):
+        messages = self.data.detail.messages
+        for entry in reversed(messages):
             if entry.author_kind == "customer" and entry.public:
                 return entry.id
-        return None
+        # no customer message yet (an agent opened the ticket): the first message stands for
+        # "seen none", so one the server has and this copy has not still refuses the reply
+        return messages[0].id if messages else None
 
     @on(Composer.SendRequested)
     def _send(self, message: Composer.SendRequested) -> None:
