@@ -351,6 +351,10 @@ def token_list(db: DbOpt = None) -> None:
     )
 
 
+#: Ours are 47 characters; a value much longer is a paste gone wrong, not a token.
+MAX_TOKEN_LENGTH = 256
+
+
 def _read_token() -> str:
     import os
     import sys
@@ -364,6 +368,9 @@ def _read_token() -> str:
     token = token.strip()
     if not token:
         fail("no token given: type it at the prompt, pipe it on stdin or set SUPPORTDESK_TOKEN")
+    if not (token.isascii() and token.isprintable()) or " " in token or len(token) > MAX_TOKEN_LENGTH:
+        # it would go into an HTTP header as it is: refuse it here, not as a failed request
+        fail("that is not an API token: a token is printable ASCII without spaces (sdt_…)")
     return token
 
 
@@ -402,7 +409,7 @@ def login(
     from supportdesk.sync.profiles import Profile, ProfileError, check_profile_owner, save_profile, store_token
     from supportdesk.sync.round_lock import sync_round
 
-    if not server_url.startswith(("http://", "https://")):
+    if not server_url.startswith(("http://", "https://")) or not server_url.isprintable() or " " in server_url:
         fail(f"{server_url!r} is not a server address: use http://host:port or https://host")
     token = _read_token()
     profile = Profile(
