@@ -73,8 +73,7 @@ def check(visit: Visit, fields: dict[str, str]) -> dict[str, str]:
     """One message per field that cannot be sent as it is."""
     settings = visit.center.settings
 
-    def _(message: str) -> str:
-        return visit.center.gettext(visit.lang, message)
+    _ = visit.gettext
 
     errors: dict[str, str] = {}
     email = fields["email"]
@@ -102,8 +101,7 @@ async def send(request: Request) -> Response:
     center = help_center(request)
     visit = Visit(center, request)
 
-    def _(message: str) -> str:
-        return center.gettext(visit.lang, message)
+    _ = visit.gettext
 
     raw = await read_form(request)
     if raw is None:

@@ -62,6 +62,12 @@ class Visit:
         if self.browser is None:
             self.browser = browser.new_browser()
 
+    def gettext(self, message: str) -> str:
+        return self.center.gettext(self.lang, message)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return self.center.ngettext(self.lang, singular, plural, n)
+
     def context(self, **extra: Any) -> dict[str, Any]:
         return {**self.center.base_context(self.lang), "query": "", **extra}
 
@@ -116,14 +122,14 @@ async def search_page(request: Request, q: Q = "") -> Response:
     if not query:
         return visit.page("search.html", hits=[])
     if visit.limited("reads"):
-        return visit.message(429, visit.center.gettext(visit.lang, "Too many searches"), _too_many(visit))
+        return visit.message(429, visit.gettext("Too many searches"), _too_many(visit))
     hits = await run_in_threadpool(center.search.search, query, limit=20)
     await run_in_threadpool(activity.count, center.database, "search" if hits else "search_empty")
     return visit.page("search.html", hits=hits, query=query)
 
 
 def _too_many(visit: Visit) -> str:
-    return visit.center.gettext(visit.lang, "Too many requests from your network. Please wait a minute and try again.")
+    return visit.gettext("Too many requests from your network. Please wait a minute and try again.")
 
 
 @router.get("/search.json")
@@ -134,9 +140,7 @@ async def search_json(request: Request, q: Q = "") -> Response:
     if visit.limited("reads"):
         return visit.json({"error": {"code": "rate_limited", "message": _too_many(visit), "field": None}}, 429)
     hits = await run_in_threadpool(center.search.search, q.strip(), limit=8)
-    status = center.ngettext(visit.lang, "%(num)d article found", "%(num)d articles found", len(hits)) % {
-        "num": len(hits)
-    }
+    status = visit.ngettext("%(num)d article found", "%(num)d articles found", len(hits)) % {"num": len(hits)}
     return visit.json({"hits": [_hit(hit) for hit in hits], "status": status})
 
 
@@ -163,10 +167,8 @@ def section(request: Request, name: Annotated[str, Query(max_length=120)] = "") 
 
 
 def _not_found(visit: Visit) -> Response:
-    _ = visit.center.gettext
-    return visit.message(
-        404, _(visit.lang, "Page not found"), _(visit.lang, "There is no such page in the help center.")
-    )
+    _ = visit.gettext
+    return visit.message(404, _("Page not found"), _("There is no such page in the help center."))
 
 
 def _voted(center: HelpCenter, article_id: str, browser_id: str | None) -> bool | None:
@@ -234,20 +236,20 @@ async def vote(request: Request, slug: str) -> Response:
     """ "Was this helpful?": the browser's answer, counted once (a second answer replaces it)."""
     center = help_center(request)
     visit = Visit(center, request)
-    _ = center.gettext
+    _ = visit.gettext
     back = f"{ROOT}/articles/{quote(slug)}?lang={visit.lang}"
     fields = await read_form(request, 4096)
     if fields is None or fields.get("helpful") not in ("yes", "no"):
-        return visit.message(400, _(visit.lang, "Vote not recorded"), _(visit.lang, "The answer was not understood."))
+        return visit.message(400, _("Vote not recorded"), _("The answer was not understood."))
     if visit.new_browser or not browser.csrf_ok(center.settings.secret, visit.browser, fields.get("csrf")):
         return visit.message(
             403,
-            _(visit.lang, "Vote not recorded"),
-            _(visit.lang, "This page has expired or your browser refused our cookie. Reload the page and try again."),
+            _("Vote not recorded"),
+            _("This page has expired or your browser refused our cookie. Reload the page and try again."),
             back=back,
         )
     if visit.limited("reads"):
-        return visit.message(429, _(visit.lang, "Vote not recorded"), _too_many(visit), back=back)
+        return visit.message(429, _("Vote not recorded"), _too_many(visit), back=back)
 
     def record() -> bool:
         with snapshot(center.database) as connection:
