@@ -1,0 +1,156 @@
+"""A real team server with the help center on: ``supportdesk serve`` in a subprocess, its
+``[help]`` and ``[channels]`` tables in its own config file, articles written before it starts
+through the server's write path (``apply_as``), among them hostile ones."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from supportdesk.domain.context import SYSTEM
+from supportdesk.server import admin
+from supportdesk.server.apply import apply_as
+from supportdesk.server.db import open_database
+from tests.live import LiveServer
+
+SECRET = "help-center-test-secret-0123456789"
+HOSTILE_TITLE = '<script>window.pwned = 1</script> "Quoted" & <b>bold</b>'
+HOSTILE_BODY = (
+    "Try this:\n\n<script>window.pwned = 2</script>\n\n"
+    "[click me](javascript:window.pwned=3) and <img src=x onerror=window.pwned=4>\n\n"
+    '<a href="javascript:window.pwned=5">raw link</a>\n'
+)
+
+ARTICLES: list[dict[str, Any]] = [
+    {
+        "slug": "refunds",
+        "title": "Refunds and returns",
+        "body": "# Refunds\n\nOpen **Orders**, choose the order and press *Return*. "
+        "The money is back on your card within five working days.",
+        "tags": ["billing"],
+        "section": "Billing",
+    },
+    {
+        "slug": "reset-password",
+        "title": "Reset your password",
+        "body": "Press *Forgot password* on the sign-in page; we mail you a link that works for an hour.",
+        "tags": ["account"],
+        "section": "Account",
+    },
+    {
+        "slug": "change-delivery-address",
+        "title": "Change the delivery address",
+        "body": "Until an order ships you can change where it goes under **Orders → Delivery**.",
+        "tags": ["shipping"],
+        "section": "Orders",
+    },
+    {"slug": "hostile", "title": HOSTILE_TITLE, "body": HOSTILE_BODY, "tags": [], "section": "Account"},
+]
+INTERNAL = {
+    "slug": "internal-escalations",
+    "title": "Escalations to engineering (internal)",
+    "body": "Page the on-call.",
+}
+
+
+def write_config(path: Path, help_table: dict[str, Any]) -> None:
+    tables = {
+        "help": help_table,
+        "channels": {"secret": SECRET, "mail_domain": "acme.test"},
+        "channels.webhooks.webform": {"secret": "form-inbound-secret"},
+    }
+    lines: list[str] = []
+    for name, values in tables.items():
+        lines.append(f"[{name}]")
+        lines.extend(f"{key} = {json.dumps(value)}" for key, value in values.items())
+        lines.append("")
+    path.write_text("\n".join(lines))
+
+
+@dataclass
+class HelpServer:
+    server: LiveServer
+    url: str
+    admin_token: str
+    ids: dict[str, str]
+
+    def client(self, **headers: str) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=30, headers=headers)
+
+    def admin(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=30, headers={"Authorization": f"Bearer {self.admin_token}"})
+
+    def scalar(self, sql: str, **params: Any) -> Any:
+        from sqlalchemy import text
+
+        database = open_database(self.server.db)
+        try:
+            with database.engine.connect() as connection:
+                return connection.execute(text(sql), params).scalar()
+        finally:
+            database.dispose()
+
+
+def start_help_server(root: Path, help_table: dict[str, Any]) -> HelpServer:
+    root.mkdir(parents=True, exist_ok=True)
+    config = root / "config.toml"
+    write_config(config, help_table)
+    db = str(root / "server.db")
+    database = open_database(db)
+    ids: dict[str, str] = {}
+    try:
+        admin.add_group(database, "Tier 1", "support@acme.test")
+        admin.add_agent(database, "Ada Admin", "ada@acme.test", "admin", [])
+        token = admin.new_token(database, "ada@acme.test")[1]
+        for article in ARTICLES:
+            created, _ = apply_as(
+                database,
+                SYSTEM,
+                "article.create",
+                {k: article[k] for k in ("slug", "title", "body", "tags")},
+            )
+            ids[article["slug"]] = created["article_id"]
+            apply_as(
+                database,
+                SYSTEM,
+                "article.publish",
+                {"article_id": created["article_id"], "section": article["section"]},
+            )
+        created, _ = apply_as(database, SYSTEM, "article.create", INTERNAL)
+        ids[INTERNAL["slug"]] = created["article_id"]
+    finally:
+        database.dispose()
+    server = LiveServer(db, root, env={"SUPPORTDESK_CONFIG": str(config)}).start()
+    return HelpServer(server, server.url, token, ids)
+
+
+HELP_TABLE = {
+    "brand": "Acme Help",
+    "colour": "#0b6e4f",
+    "support_email": "support@acme.test",
+    "secret": "help-secret-for-tests-0123456789",
+    "deflection_minutes": 0,
+    "form_per_ip": 100,
+    "form_per_address": 2,
+}
+
+
+@pytest.fixture(scope="module")
+def help_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HelpServer]:
+    started = start_help_server(tmp_path_factory.mktemp("help"), HELP_TABLE)
+    yield started
+    started.server.stop()
+
+
+def hidden(html: str, name: str) -> str:
+    """The value of a hidden field of a page."""
+    found = re.search(rf'name="{name}" value="([^"]*)"', html)
+    assert found, f"no field {name}"
+    return found.group(1)
