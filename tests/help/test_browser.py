@@ -80,7 +80,8 @@ def axe_violations(driver: Any) -> list[dict[str, Any]]:
     driver.execute_script(script.read_text(encoding="utf-8"))
     result = driver.execute_async_script(
         "const done = arguments[arguments.length - 1];"
-        "axe.run(document, {resultTypes: ['violations']}).then(r => done(r.violations), e => done([{id: String(e), impact: 'critical'}]));"
+        "axe.run(document, {resultTypes: ['violations']})"
+        ".then(r => done(r.violations), e => done([{id: String(e), impact: 'critical'}]));"
     )
     return [v for v in result if v.get("impact") in ("serious", "critical")]
 
