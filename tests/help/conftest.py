@@ -60,10 +60,10 @@ INTERNAL = {
 }
 
 
-def write_config(path: Path, help_table: dict[str, Any]) -> None:
+def write_config(path: Path, help_table: dict[str, Any], *, attachments: Path) -> None:
     tables = {
         "help": help_table,
-        "channels": {"secret": SECRET, "mail_domain": "acme.test"},
+        "channels": {"secret": SECRET, "mail_domain": "acme.test", "attachments_dir": str(attachments)},
         "channels.webhooks.webform": {"secret": "form-inbound-secret"},
     }
     lines: list[str] = []
@@ -98,11 +98,12 @@ class HelpServer:
             database.dispose()
 
 
-def start_help_server(root: Path, help_table: dict[str, Any]) -> HelpServer:
+def start_help_server(root: Path, help_table: dict[str, Any], db: str | None = None) -> HelpServer:
+    """A server over ``db`` (default: a SQLite file in ``root``) with the test articles."""
     root.mkdir(parents=True, exist_ok=True)
     config = root / "config.toml"
-    write_config(config, help_table)
-    db = str(root / "server.db")
+    write_config(config, help_table, attachments=root / "attachments")
+    db = db or str(root / "server.db")
     database = open_database(db)
     ids: dict[str, str] = {}
     try:
