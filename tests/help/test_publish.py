@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from supportdesk.config import ConfigError
@@ -94,3 +97,28 @@ def test_settings_refuse_what_would_break_a_page(section: dict[str, object], mes
 def test_settings_fall_back_to_the_channels_secret() -> None:
     assert HelpSettings.from_section({}, fallback_secret="s3cret").secret == "s3cret"
     assert HelpSettings.from_section({"secret": "mine"}, fallback_secret="s3cret").secret == "mine"
+
+
+def test_kb_files_carry_the_help_center_flag(cli: CLI, ws: Workspace, tmp_path: Path) -> None:  # noqa: F811
+    folder = tmp_path / "kb"
+    (folder).mkdir()
+    (folder / "track-a-parcel.md").write_text(
+        "---\ntitle: Track a parcel\npublic: true\nsection: Orders\n---\nOpen **Orders**.\n", encoding="utf-8"
+    )
+    imported = cli("kb", "import", str(folder))
+    assert imported.code == 0, imported.stderr
+    shown_out = cli("kb", "show", "track-a-parcel", "--json")
+    assert shown_out.code == 0, shown_out.stderr
+    shown = json.loads(shown_out.stdout)
+    assert (shown["public"], shown["section"]) == (True, "Orders")
+    exported = tmp_path / "out"
+    assert cli("kb", "export", str(exported)).code == 0
+    text = (exported / "track-a-parcel.md").read_text(encoding="utf-8")
+    assert "public: true" in text and "section: Orders" in text
+    (exported / "track-a-parcel.md").write_text(text.replace("public: true", "public: false"), encoding="utf-8")
+    assert cli("kb", "import", str(exported)).stdout.startswith("created 0, updated 1,")
+    with ws.reading() as connection:
+        assert connection.execute("SELECT public FROM kb_article WHERE slug = 'track-a-parcel'").fetchone()[0] == 0
+    (exported / "track-a-parcel.md").write_text(text.replace("public: true", "public: maybe"), encoding="utf-8")
+    refused = cli("kb", "import", str(exported))
+    assert refused.code != 0 and "public must be true or false" in refused.stderr

@@ -8,6 +8,8 @@ article, byte for byte::
     title: Reset your password
     tags: [account, login]
     locale: en
+    public: true        # shown in the help center (/help)
+    section: Account    # its section there
     ---
     Open **Settings → Security** and …
 """
@@ -72,6 +74,8 @@ def article_fields(article: dict[str, Any]) -> dict[str, Any]:
         "title": article["title"],
         "tags": [t for t in article["tags"].split(",") if t],
         "locale": article["locale"],
+        "public": bool(article["public"]),
+        "section": article["section"],
     }
 
 
@@ -213,6 +217,12 @@ def import_articles(
             wanted = {"title": title, "body": body, "tags": _tags(fields.get("tags"))}
             if fields.get("locale"):
                 wanted["locale"] = str(fields["locale"])
+            if "public" in fields:
+                if not isinstance(fields["public"], bool):
+                    fail(f"{path}: public must be true or false")
+                wanted["public"] = fields["public"]
+            if "section" in fields:
+                wanted["section"] = str(fields["section"] or "")
             if existing is None:
                 args = {**wanted, "slug": slug}
                 if fields.get("id"):

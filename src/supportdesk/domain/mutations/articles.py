@@ -28,6 +28,9 @@ class CreateArticle(Args):
     tags: list[str] = Field(default_factory=list, max_length=30)
     locale: str = "en"
     slug: str | None = None
+    #: Shown in the help center at once (``kb import`` of a file whose front matter says so).
+    public: bool = False
+    section: str = Field(default="", max_length=120)
 
 
 @mutation("article.create", CreateArticle)
@@ -48,6 +51,8 @@ def create_article(tx: Tx, args: CreateArticle) -> dict[str, Any]:
             "body": sanitize_text(args.body),
             "tags": ",".join(normalize_tags(args.tags)),
             "locale": sanitize_line(args.locale, cap=20) or "en",
+            "public": args.public,
+            "section": sanitize_line(args.section, cap=120),
             "created_at": tx.now,
             "updated_at": tx.now,
         },
@@ -62,6 +67,8 @@ class UpdateArticle(Args):
     body: str | None = None
     tags: list[str] | None = None
     locale: str | None = None
+    public: bool | None = None
+    section: str | None = Field(default=None, max_length=120)
 
 
 @mutation("article.update", UpdateArticle)
@@ -79,6 +86,10 @@ def update_article(tx: Tx, args: UpdateArticle) -> dict[str, Any]:
         changes["tags"] = ",".join(normalize_tags(args.tags))
     if args.locale is not None:
         changes["locale"] = sanitize_line(args.locale, cap=20) or "en"
+    if args.public is not None:
+        changes["public"] = args.public
+    if args.section is not None:
+        changes["section"] = sanitize_line(args.section, cap=120)
     changed = tx.update("kb_article", article["id"], changes, current=article)
     return {"article_id": article["id"], "changed": sorted(changed)}
 
