@@ -214,7 +214,7 @@ def import_articles(
             slug = str(fields.get("slug") or file_name(path.stem))
             existing = find_article(connection, str(fields["id"])) if fields.get("id") else None
             existing = existing or find_article(connection, slug)
-            wanted = {"title": title, "body": body, "tags": _tags(fields.get("tags"))}
+            wanted: dict[str, Any] = {"title": title, "body": body, "tags": _tags(fields.get("tags"))}
             if fields.get("locale"):
                 wanted["locale"] = str(fields["locale"])
             if "public" in fields:
