@@ -21,6 +21,12 @@ from supportdesk.server.db import open_database
 from tests.live import LiveServer
 
 SECRET = "help-center-test-secret-0123456789"
+#: A 1×1 PNG, the brand's logo.
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360f8cfc0f01f0005000201b1d1cd"
+    "2a0000000049454e44ae426082"
+)
 HOSTILE_TITLE = '<script>window.pwned = 1</script> "Quoted" & <b>bold</b>'
 HOSTILE_BODY = (
     "Try this:\n\n<script>window.pwned = 2</script>\n\n"
@@ -102,6 +108,9 @@ def start_help_server(root: Path, help_table: dict[str, Any], db: str | None = N
     """A server over ``db`` (default: a SQLite file in ``root``) with the test articles."""
     root.mkdir(parents=True, exist_ok=True)
     config = root / "config.toml"
+    logo = root / "logo.png"
+    logo.write_bytes(PNG)
+    help_table = {"logo": str(logo), **help_table}
     write_config(config, help_table, attachments=root / "attachments")
     db = db or str(root / "server.db")
     database = open_database(db)

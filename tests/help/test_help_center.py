@@ -30,6 +30,9 @@ def test_every_page_is_html_with_a_strict_policy(help_server: HelpServer) -> Non
             assert page.headers["x-content-type-options"] == "nosniff"
             assert "Acme Help" in page.text
         assert "--brand: #0b6e4f" in client.get("/help/brand.css").text
+        logo = client.get("/help/logo")
+        assert logo.headers["content-type"] == "image/png" and logo.content.startswith(b"\x89PNG")
+        assert 'src="/help/logo"' in client.get("/help").text
         assert client.get("/help/static/../../pyproject.toml").status_code == 404
         assert client.get("/help/static/nothing.js").status_code == 404
 
@@ -147,6 +150,11 @@ def test_language_follows_accept_language_and_the_switch(help_server: HelpServer
         assert "How can we help?" in english.text
         assert "How can we help?" in client.get("/help").text  # the switch is remembered
         assert client.get("/help", params={"lang": "xx"}).headers["content-language"] == "en"
+        searched = client.get("/help/search", params={"q": "<refund>"}).text
+        assert 'href="/help/search?q=%3Crefund%3E&amp;lang=de"' in searched  # the switch keeps the query
+        assert (
+            "Ergebnisse für „&lt;refund&gt;“" in client.get("/help/search", params={"q": "<refund>", "lang": "de"}).text
+        )
 
 
 def _form(client: object) -> tuple[str, str]:

@@ -94,6 +94,19 @@ def test_settings_refuse_what_would_break_a_page(section: dict[str, object], mes
         HelpSettings.from_section(section)
 
 
+def test_a_logo_must_be_a_small_raster_image(tmp_path: Path) -> None:
+    svg = tmp_path / "logo.svg"
+    svg.write_text("<svg onload='alert(1)'/>")
+    with pytest.raises(ConfigError, match="logo must be a"):
+        HelpSettings.from_section({"logo": str(svg)})
+    with pytest.raises(ConfigError, match=r"logo .*missing\.png"):
+        HelpSettings.from_section({"logo": str(tmp_path / "missing.png")})
+    big = tmp_path / "big.png"
+    big.write_bytes(b"\0" * (600 * 1024))
+    with pytest.raises(ConfigError, match="larger than 512 KiB"):
+        HelpSettings.from_section({"logo": str(big)})
+
+
 def test_settings_fall_back_to_the_channels_secret() -> None:
     assert HelpSettings.from_section({}, fallback_secret="s3cret").secret == "s3cret"
     assert HelpSettings.from_section({"secret": "mine"}, fallback_secret="s3cret").secret == "mine"

@@ -33,9 +33,18 @@ class HelpCenter:
     search: HelpSearch
     limiters: dict[str, RateLimiter] = field(default_factory=dict)
     i18n_cookie: str = i18n.COOKIE
+    #: The logo's bytes and media type, read once at start (None: no logo).
+    logo: tuple[bytes, str] | None = None
 
     @classmethod
     def create(cls, state: ServerState, settings: HelpSettings, *, semantic: bool = True) -> HelpCenter:
+        from pathlib import Path
+
+        from supportdesk.server.help.settings import logo_type
+
+        logo = None
+        if settings.logo:
+            logo = (Path(settings.logo).expanduser().read_bytes(), logo_type(settings.logo))
         return cls(
             state,
             settings,
@@ -45,6 +54,7 @@ class HelpCenter:
                 "form_ip": RateLimiter(settings.form_per_ip / HOUR, max(1, settings.form_per_ip)),
                 "form_address": RateLimiter(settings.form_per_address / HOUR, max(1, settings.form_per_address)),
             },
+            logo=logo,
         )
 
     @property
@@ -79,6 +89,7 @@ class HelpCenter:
             "root": "/help",
             "brand": self.settings.brand,
             "support_email": self.settings.support_email,
+            "logo": self.logo is not None,
             "lang": lang,
             "languages": [(code, LANGUAGE_NAMES[code]) for code in self.settings.languages],
             "_": catalogue.gettext,

@@ -69,7 +69,23 @@ class Visit:
         return self.center.ngettext(self.lang, singular, plural, n)
 
     def context(self, **extra: Any) -> dict[str, Any]:
-        return {**self.center.base_context(self.lang), "query": "", **extra}
+        return {**self.center.base_context(self.lang), "query": "", "switch": self.switch_links(), **extra}
+
+    def switch_links(self) -> list[tuple[str, str, str]]:
+        """The language switch: this page (its query kept, a form's page left for its blank
+        form) in each offered language."""
+        from urllib.parse import urlencode
+
+        from supportdesk.server.help.context import LANGUAGE_NAMES
+
+        kept = [(k, v) for k, v in self.request.query_params.multi_items() if k in ("q", "name")]
+        path = self.request.url.path
+        if self.request.method != "GET":
+            path = path if path == f"{ROOT}/new" else ROOT
+        return [
+            (code, LANGUAGE_NAMES[code], f"{path}?{urlencode([*kept, ('lang', code)])}")
+            for code in self.center.settings.languages
+        ]
 
     def finish(self, response: Response) -> Response:
         response.headers.update(HEADERS)
@@ -282,6 +298,14 @@ def brand_css(request: Request) -> Response:
     settings = help_center(request).settings
     css = f":root {{ --brand: {settings.colour}; --on-brand: {settings.on_colour}; }}\n"
     return Response(css, media_type="text/css; charset=utf-8", headers={**HEADERS, "Cache-Control": "max-age=300"})
+
+
+@router.get("/logo")
+def logo(request: Request) -> Response:
+    found = help_center(request).logo
+    if found is None:
+        return Response("not found", status_code=404, media_type="text/plain", headers=HEADERS)
+    return Response(found[0], media_type=found[1], headers={**HEADERS, "Cache-Control": "max-age=300"})
 
 
 @router.get("/static/{name}")

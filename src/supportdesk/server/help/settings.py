@@ -30,6 +30,8 @@ class HelpSettings:
     #: Text on ``colour`` (buttons, the header).
     on_colour: str = "#ffffff"
     support_email: str = ""
+    #: A PNG, JPEG, WebP or GIF file shown before the brand name (read once at start).
+    logo: str = ""
     #: Languages offered in the switch, the first being the default.
     languages: tuple[str, ...] = LANGUAGES
     #: Signs the web form's CSRF tokens and hashes voters; ``[channels] secret`` when not set.
@@ -55,7 +57,7 @@ class HelpSettings:
         if unknown:
             raise ConfigError(f"[help] has no setting {unknown[0]!r}; the settings are {', '.join(sorted(known))}")
         values: dict[str, Any] = {}
-        for key in ("brand", "colour", "on_colour", "support_email", "secret", "form_name"):
+        for key in ("brand", "colour", "on_colour", "support_email", "secret", "form_name", "logo"):
             if key in section:
                 value = section[key]
                 if not isinstance(value, str):
@@ -79,6 +81,8 @@ class HelpSettings:
                 if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                     raise ConfigError(f"[help] {key} must be a whole number ≥ 0")
                 values[key] = value
+        if values.get("logo"):
+            logo_type(values["logo"])
         if "enabled" in section:
             if not isinstance(section["enabled"], bool):
                 raise ConfigError("[help] enabled must be true or false")
@@ -91,3 +95,31 @@ class HelpSettings:
         if not values.get("secret"):
             values["secret"] = fallback_secret
         return cls(**values)
+
+
+LOGO_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".webp": "image/webp",
+    ".gif": "image/gif",
+}
+MAX_LOGO_BYTES = 512 * 1024
+
+
+def logo_type(path: str) -> str:
+    """The media type of a logo file; a ConfigError when it is missing, too large or not an image
+    a browser shows safely (no SVG: it may carry script)."""
+    from pathlib import Path
+
+    file = Path(path).expanduser()
+    kind = LOGO_TYPES.get(file.suffix.lower())
+    if kind is None:
+        raise ConfigError(f"[help] logo must be a {', '.join(sorted(LOGO_TYPES))} file")
+    try:
+        size = file.stat().st_size
+    except OSError as error:
+        raise ConfigError(f"[help] logo {path}: {error.strerror or error}") from None
+    if size > MAX_LOGO_BYTES:
+        raise ConfigError(f"[help] logo is larger than {MAX_LOGO_BYTES // 1024} KiB")
+    return kind
