@@ -59,6 +59,12 @@ ARTICLES: list[dict[str, Any]] = [
     },
     {"slug": "hostile", "title": HOSTILE_TITLE, "body": HOSTILE_BODY, "tags": [], "section": "Account"},
 ]
+ACKNOWLEDGE = {
+    "name": "Acknowledge web forms",
+    "when": ["created"],
+    "conditions": {"channel": "web"},
+    "actions": [{"auto_reply": "Hi {{ ticket.requester.first_name }}, we have your request #{{ ticket.number }}."}],
+}
 INTERNAL = {
     "slug": "internal-escalations",
     "title": "Escalations to engineering (internal)",
@@ -133,6 +139,8 @@ def start_help_server(root: Path, help_table: dict[str, Any], db: str | None = N
                 "article.publish",
                 {"article_id": created["article_id"], "section": article["section"]},
             )
+        # the confirmation mail of a web-form request is the team's auto-reply rule (README)
+        apply_as(database, SYSTEM, "rule.create", {"definition": ACKNOWLEDGE})
         created, _ = apply_as(database, SYSTEM, "article.create", INTERNAL)
         ids[INTERNAL["slug"]] = created["article_id"]
     finally:

@@ -184,6 +184,17 @@ def test_the_form_files_a_ticket_through_the_web_form_channel_once(help_server: 
     number = int(reference.removeprefix("#"))
     assert help_server.scalar("SELECT count(*) FROM ticket WHERE subject LIKE 'Kettle leaks%'") == 1
     assert help_server.scalar("SELECT channel FROM ticket WHERE number = :n", n=number) == "web"
+    # the team's acknowledgement rule queued exactly one confirmation mail to the customer
+    ticket = "(SELECT id FROM ticket WHERE number = :n)"
+    assert (
+        help_server.scalar(
+            f"SELECT recipient FROM channel_outbox WHERE kind = 'auto_reply' AND ticket_id = {ticket}", n=number
+        )
+        == email
+    )
+    assert f"we have your request {reference}" in help_server.scalar(
+        f"SELECT body FROM message WHERE author_kind = 'system' AND ticket_id = {ticket}", n=number
+    )
     assert (
         help_server.scalar(
             "SELECT count(*) FROM channel_conversation WHERE channel = 'webform' AND ticket_id = "
