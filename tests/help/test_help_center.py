@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -331,3 +335,37 @@ def test_per_ip_limit(tmp_path_factory: pytest.TempPathFactory) -> None:
         assert started.scalar("SELECT count(*) FROM ticket") == 1
     finally:
         started.server.stop()
+
+
+def test_a_bad_help_table_stops_serve_with_one_line(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[help]\ncolour = "red; background: url(//evil)"\n')
+    done = subprocess.run(
+        [sys.executable, "-m", "supportdesk", "serve", "--db", str(tmp_path / "s.db"), "--port", "1"],
+        env={**os.environ, "SUPPORTDESK_CONFIG": str(config)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f"supportdesk: error: {config}: [help] colour must be a colour like #1f5f99"
+    ]
+
+
+def test_the_customers_own_text_comes_back_escaped(help_server: HelpServer) -> None:
+    with help_server.client() as client:
+        csrf, form_id = _form(client)
+        page = client.post(
+            "/help/new",
+            data={
+                "csrf": csrf,
+                "form_id": form_id,
+                "name": '"><script>x()</script>',
+                "email": "bad",
+                "subject": "<img src=x onerror=y()>",
+                "description": "</textarea><script>z()</script>",
+            },
+        ).text
+    assert "<script>x()" not in page and "<img src=x" not in page and "</textarea><script>" not in page
+    assert "&lt;/textarea&gt;&lt;script&gt;z()&lt;/script&gt;" in page
