@@ -157,5 +157,12 @@ def test_german_pages(browser: Any, help_server: HelpServer) -> None:
 
     browser.get(f"{help_server.url}/help?lang=de")
     assert browser.find_element(By.TAG_NAME, "h1").text == "Wie können wir helfen?"
+    assert axe_violations(browser) == []
     photograph(browser, "home-de")
+    browser.get(f"{help_server.url}/help/section?name=Account")
+    assert axe_violations(browser) == []
+    photograph(browser, "section-de")
+    browser.get(f"{help_server.url}/help/articles/no-such-article")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Seite nicht gefunden"
+    assert axe_violations(browser) == []
     browser.get(f"{help_server.url}/help?lang=en")
