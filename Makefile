@@ -60,7 +60,7 @@ lint: $(STAMP)
 HELP := src/supportdesk/server/help
 help-catalogues: $(STAMP)
 	cd $(HELP) && $(CURDIR)/$(BIN)/pybabel extract -F babel.cfg --no-location --omit-header -o locales/messages.pot .
-	$(BIN)/pybabel update -i $(HELP)/locales/messages.pot -d $(HELP)/locales -D messages --no-location
+	$(BIN)/pybabel update -i $(HELP)/locales/messages.pot -d $(HELP)/locales -D messages --width 100
 	$(BIN)/pybabel compile -d $(HELP)/locales -D messages --statistics
 
 format: $(STAMP)

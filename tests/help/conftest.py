@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,7 @@ import pytest
 from supportdesk.domain.context import SYSTEM
 from supportdesk.server import admin
 from supportdesk.server.apply import apply_as
-from supportdesk.server.db import open_database
+from supportdesk.server.db import ServerDatabase, open_database
 from tests.live import LiveServer
 
 SECRET = "help-center-test-secret-0123456789"
@@ -72,10 +72,17 @@ INTERNAL = {
 }
 
 
-def write_config(path: Path, help_table: dict[str, Any], *, attachments: Path) -> None:
+def write_config(
+    path: Path, help_table: dict[str, Any], *, attachments: Path, channels: dict[str, Any] | None = None
+) -> None:
     tables = {
         "help": help_table,
-        "channels": {"secret": SECRET, "mail_domain": "acme.test", "attachments_dir": str(attachments)},
+        "channels": {
+            "secret": SECRET,
+            "mail_domain": "acme.test",
+            "attachments_dir": str(attachments),
+            **(channels or {}),
+        },
         "channels.webhooks.webform": {"secret": "form-inbound-secret"},
     }
     lines: list[str] = []
@@ -110,15 +117,25 @@ class HelpServer:
             database.dispose()
 
 
-def start_help_server(root: Path, help_table: dict[str, Any], db: str | None = None) -> HelpServer:
-    """A server over ``db`` (default: a SQLite file in ``root``) with the test articles."""
+def start_help_server(
+    root: Path,
+    help_table: dict[str, Any],
+    db: str | None = None,
+    *,
+    relay_port: int | None = None,
+    prepare: Callable[[ServerDatabase], None] | None = None,
+) -> HelpServer:
+    """A server over ``db`` (default: a SQLite file in ``root``) with the test articles; with
+    ``relay_port`` its mail goes to that SMTP relay and its links name its own address."""
     root.mkdir(parents=True, exist_ok=True)
     config = root / "config.toml"
     logo = root / "logo.png"
     logo.write_bytes(PNG)
     help_table = {"logo": str(logo), **help_table}
-    write_config(config, help_table, attachments=root / "attachments")
     db = db or str(root / "server.db")
+    server = LiveServer(db, root, env={"SUPPORTDESK_CONFIG": str(config)}, extra=["--outbox-interval", "0.1"])
+    channels = {"relay": f"smtp://127.0.0.1:{relay_port}", "public_url": server.url} if relay_port else None
+    write_config(config, help_table, attachments=root / "attachments", channels=channels)
     database = open_database(db)
     ids: dict[str, str] = {}
     try:
@@ -143,9 +160,11 @@ def start_help_server(root: Path, help_table: dict[str, Any], db: str | None = N
         apply_as(database, SYSTEM, "rule.create", {"definition": ACKNOWLEDGE})
         created, _ = apply_as(database, SYSTEM, "article.create", INTERNAL)
         ids[INTERNAL["slug"]] = created["article_id"]
+        if prepare is not None:
+            prepare(database)
     finally:
         database.dispose()
-    server = LiveServer(db, root, env={"SUPPORTDESK_CONFIG": str(config)}).start()
+    server.start()
     return HelpServer(server, server.url, token, ids)
 
 

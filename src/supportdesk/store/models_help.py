@@ -4,8 +4,9 @@ The articles themselves, their ``public`` flag, section and vote counts live on 
 (shared, written by named mutations). What stays here is what only the server needs and what
 must not travel to every agent's replica: how often pages were viewed and searched (a counter
 per day, kind and article, so a busy help center adds no change-log rows), which anonymous
-browser voted how on which article (so a vote can be changed but not counted twice), and the
-articles opened from the web form's suggestions that become deflections when no request follows.
+browser voted how on which article (so a vote can be changed but not counted twice), the
+articles opened from the web form's suggestions that become deflections when no request follows,
+and the portal's sign-in links and sessions (their secrets kept as hashes or HMACs only).
 """
 
 from __future__ import annotations
@@ -51,6 +52,35 @@ class HelpVote(SQLModel, table=True):
     voter: str = Field(primary_key=True, max_length=64)
     helpful: bool = True
     at: datetime = Field(default_factory=utcnow)
+
+
+class HelpLogin(SQLModel, table=True):
+    """A sign-in link mailed to a customer for the portal: single use, 30 minutes.
+
+    The link carries ``id`` and an HMAC of it; an unknown address gets no row and no mail, and
+    the same page as a known one.
+    """
+
+    __tablename__ = "help_login"
+    __table_args__ = (Index("ix_help_login_expires", "expires_at"),)
+
+    id: str = Field(primary_key=True, max_length=36)
+    customer_id: str = Field(max_length=36)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime = Field(default_factory=utcnow)
+    used_at: datetime | None = None
+
+
+class HelpSession(SQLModel, table=True):
+    """A customer signed in to the portal; the cookie's token is stored only as its SHA-256."""
+
+    __tablename__ = "help_session"
+    __table_args__ = (Index("ix_help_session_customer", "customer_id"),)
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    customer_id: str = Field(max_length=36)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime = Field(default_factory=utcnow)
 
 
 class HelpDeflection(SQLModel, table=True):

@@ -5,7 +5,8 @@
 app state's ``extensions``. Imported only by the server (Jinja2, Babel and the templates load
 with it, never at console launch).
 
-- :mod:`.pages` — home, search, sections, articles, votes; :mod:`.form` — the web form.
+- :mod:`.pages` — home, search, sections, articles, votes; :mod:`.form` — the web form;
+  :mod:`.portal` — the customer's requests, signed in by a mailed link.
 - :mod:`.search` — the public articles' index (bm25 and meaning, as the agents' KB ranks).
 - :mod:`.activity` — views, searches, votes and deflections (the server's own bookkeeping).
 - :mod:`.browser` — the anonymous browser cookie, CSRF tokens and voter hashes.
@@ -30,7 +31,7 @@ def install(app: FastAPI, settings: HelpSettings | None = None, *, semantic: boo
     """Serve the help center on ``app`` with ``settings`` (defaults: the unbranded ones)."""
     import secrets
 
-    from supportdesk.server.help import figures, form, pages
+    from supportdesk.server.help import figures, form, pages, portal
     from supportdesk.server.help.context import HelpCenter
 
     state = app.state.server
@@ -43,6 +44,6 @@ def install(app: FastAPI, settings: HelpSettings | None = None, *, semantic: boo
     center = HelpCenter.create(state, settings, semantic=semantic)
     state.extensions["help"] = center
     state.config.max_body_by_path[form.NEW_PATH] = pages.MAX_FORM_BYTES * 2
-    for router in (pages.router, form.router, figures.router):
+    for router in (pages.router, form.router, portal.router, figures.router):
         app.include_router(router)
     return center

@@ -53,6 +53,9 @@ class HelpCenter:
                 "reads": RateLimiter(settings.reads_per_minute / 60.0, max(1, settings.reads_per_minute)),
                 "form_ip": RateLimiter(settings.form_per_ip / HOUR, max(1, settings.form_per_ip)),
                 "form_address": RateLimiter(settings.form_per_address / HOUR, max(1, settings.form_per_address)),
+                # sign-in links: the form's limits, asked for separately
+                "login_ip": RateLimiter(settings.form_per_ip / HOUR, max(1, settings.form_per_ip)),
+                "login_address": RateLimiter(settings.form_per_address / HOUR, max(1, settings.form_per_address)),
             },
             logo=logo,
         )

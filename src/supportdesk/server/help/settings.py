@@ -39,6 +39,8 @@ class HelpSettings:
     #: Web-form submissions allowed an hour per client address and per email address.
     form_per_ip: int = 5
     form_per_address: int = 3
+    #: Hours a portal sign-in lasts.
+    session_hours: int = 12
     #: Searches and votes a minute per client address.
     reads_per_minute: int = 120
     max_subject: int = 200
@@ -75,6 +77,7 @@ class HelpSettings:
             "max_subject",
             "max_description",
             "deflection_minutes",
+            "session_hours",
         ):
             if key in section:
                 value = section[key]

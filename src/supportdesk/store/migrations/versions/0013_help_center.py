@@ -1,8 +1,8 @@
 """The help center: public articles in sections with their votes, and the server's own counters.
 
 ``kb_article`` gains ``public`` (shown at ``/help``), ``section`` and the two vote counts; the
-server keeps page views, searches, each browser's latest vote and the web form's pending
-deflections in three tables of its own (never synced).
+server keeps page views, searches, each browser's latest vote, the web form's pending
+deflections and the portal's sign-in links and sessions in tables of its own (never synced).
 
 Revision ID: 0013_help_center
 Revises: 0012_domain_language
@@ -53,9 +53,32 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("form_id", "article_id"),
     )
     op.create_index("ix_help_deflection_opened", "help_deflection", ["opened_at"])
+    op.create_table(
+        "help_login",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("customer_id", sa.String(length=36), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("expires_at", sa.DateTime(), nullable=False),
+        sa.Column("used_at", sa.DateTime(), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_help_login_expires", "help_login", ["expires_at"])
+    op.create_table(
+        "help_session",
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("customer_id", sa.String(length=36), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("expires_at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("token_hash"),
+    )
+    op.create_index("ix_help_session_customer", "help_session", ["customer_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_help_session_customer", table_name="help_session")
+    op.drop_table("help_session")
+    op.drop_index("ix_help_login_expires", table_name="help_login")
+    op.drop_table("help_login")
     op.drop_index("ix_help_deflection_opened", table_name="help_deflection")
     op.drop_table("help_deflection")
     op.drop_table("help_vote")
