@@ -39,7 +39,9 @@ def _tickets(database: ServerDatabase) -> None:
 def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[HelpServer, RecordingRelay]]:
     handler = RecordingRelay()
     with relay(handler) as port:
-        started = start_help_server(tmp_path_factory.mktemp("portal"), HELP_TABLE, relay_port=port, prepare=_tickets)
+        started = start_help_server(
+            tmp_path_factory.mktemp("portal"), {**HELP_TABLE, "form_per_address": 10}, relay_port=port, prepare=_tickets
+        )
         try:
             yield started, handler
         finally:
@@ -116,6 +118,29 @@ def test_a_reply_becomes_the_customers_message(portal: tuple[HelpServer, Recordi
         == 1
     )
     assert server.scalar("SELECT count(*) FROM message WHERE body = 'forged'") == 0
+
+
+def test_the_customer_solves_and_rates(portal: tuple[HelpServer, RecordingRelay]) -> None:
+    server, handler = portal
+    rita = TICKETS["rita@example.com"]
+    with handler.lock:
+        seen = len([m for m in handler.received if "rita@example.com" in m.rcpt_tos])
+    with server.client() as client:
+        _ask_link(client, "rita@example.com")
+        client.get(_link_for(handler, "rita@example.com", seen).removeprefix(server.url))
+        page = client.get(f"/help/requests/{rita['number']}").text
+        assert client.post(f"/help/requests/{rita['number']}/solve", data={"csrf": "1" * 64}).status_code == 403
+        assert server.scalar("SELECT status FROM ticket WHERE id = :t", t=rita["ticket_id"]) != "solved"
+        solved = client.post(
+            f"/help/requests/{rita['number']}/solve", data={"csrf": hidden(page, "csrf")}, follow_redirects=True
+        )
+        assert "This request is solved." in solved.text
+        assert server.scalar("SELECT status FROM ticket WHERE id = :t", t=rita["ticket_id"]) == "solved"
+        rate = re.search(r'href="(/v1/feedback/[^"]+)"', solved.text)
+        assert rate, "a solved ticket links to its satisfaction survey"
+        answered = client.post(rate.group(1), json={"csat": "good"})
+        assert answered.status_code == 200, answered.text
+        assert "Rate our help" not in client.get(f"/help/requests/{rita['number']}").text
 
 
 def test_an_erased_customers_session_and_links_stop_working(portal: tuple[HelpServer, RecordingRelay]) -> None:

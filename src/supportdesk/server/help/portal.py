@@ -288,7 +288,18 @@ def _own_ticket(center: HelpCenter, customer: str, number: int) -> dict[str, Any
             .mappings()
             .all()
         )
-    return {**row, "messages": [dict(m) for m in messages]}
+        survey = connection.execute(
+            text("SELECT id FROM survey WHERE ticket_id = :t AND answered_at IS NULL ORDER BY issued_at DESC LIMIT 1"),
+            {"t": row["id"]},
+        ).scalar()
+    rate = None
+    if survey is not None and row["status"] == "solved":
+        from supportdesk.domain.feedback import survey_token
+
+        # the signing secret is made on its first use: a write, so not in the read snapshot
+        with center.database.engine.begin() as connection:
+            rate = f"/v1/feedback/{survey_token(connection, survey)}"
+    return {**row, "messages": [dict(m) for m in messages], "rate": rate}
 
 
 @router.get("/{number}")
@@ -344,6 +355,31 @@ async def reply(request: Request, number: str) -> Response:
         )
 
     await run_in_threadpool(receive)
+    return visit.finish(Response(status_code=303, headers={"Location": f"{ROOT}/requests/{ticket['number']}"}))
+
+
+@router.post("/{number}/solve")
+async def solve(request: Request, number: str) -> Response:
+    """ "My problem is solved": the customer solves their own ticket (it may issue a survey)."""
+    center = help_center(request)
+    visit = Visit(center, request)
+    _ = visit.gettext
+    customer = signed_in(center, request)
+    if customer is None:
+        return _sign_in_page(visit, 401)
+    ticket = _own_ticket(center, customer, int(number)) if number.isdigit() and len(number) < 12 else None
+    if ticket is None:
+        return visit.message(404, _("Page not found"), _("There is no such page in the help center."))
+    fields = await read_form(request, 4096)
+    if fields is None or not browser.csrf_ok(center.settings.secret, visit.browser, fields.get("csrf")):
+        message = _("This form has expired or your browser refused our cookie. Check your text and send it again.")
+        return visit.page("request.html", 403, ticket=ticket, csrf=_csrf(visit), errors={"form": message})
+    if ticket["status"] not in ("solved", "closed"):
+
+        def mark() -> None:
+            center.state.apply_as(SYSTEM, "ticket.set_status", {"ticket_id": ticket["id"], "status": "solved"})
+
+        await run_in_threadpool(mark)
     return visit.finish(Response(status_code=303, headers={"Location": f"{ROOT}/requests/{ticket['number']}"}))
 
 
