@@ -17,7 +17,9 @@ from typing import Any
 
 import pytest
 
+from tests.channels.smtp_helpers import RecordingRelay
 from tests.help.conftest import HelpServer
+from tests.help.test_portal import TICKETS, _link_for, portal  # noqa: F401  (the portal's server and relay)
 
 pytestmark = pytest.mark.integration
 
@@ -166,3 +168,44 @@ def test_german_pages(browser: Any, help_server: HelpServer) -> None:
     assert browser.find_element(By.TAG_NAME, "h1").text == "Seite nicht gefunden"
     assert axe_violations(browser) == []
     browser.get(f"{help_server.url}/help?lang=en")
+
+
+def test_portal_sign_in_by_mail_answer_and_see_the_reply(
+    browser: Any,
+    portal: tuple[HelpServer, RecordingRelay],  # noqa: F811
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    from supportdesk.domain.context import SYSTEM
+    from supportdesk.server.apply import apply_as
+    from supportdesk.server.db import open_database
+
+    server, handler = portal
+    bob = TICKETS["bob@example.com"]
+    browser.delete_all_cookies()
+    browser.get(f"{server.url}/help/requests")
+    assert axe_violations(browser) == []
+    photograph(browser, "portal-sign-in")
+    browser.find_element(By.ID, "email").send_keys("bob@example.com")
+    browser.find_element(By.CSS_SELECTOR, "form[action$=sign-in] button").click()
+    wait_until(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "p.ok"))
+    with handler.lock:
+        seen = len([m for m in handler.received if "bob@example.com" in m.rcpt_tos]) - 1
+    browser.get(_link_for(handler, "bob@example.com", max(seen, 0)))
+    link = wait_until(browser, lambda d: d.find_elements(By.PARTIAL_LINK_TEXT, "private matter"))[0]
+    assert axe_violations(browser) == []
+    photograph(browser, "portal-requests")
+    link.click()
+    box = wait_until(browser, lambda d: d.find_elements(By.ID, "body"))[0]
+    box.send_keys("Any news? <b>soon</b>")
+    browser.find_element(By.CSS_SELECTOR, "form[action$=reply] button").click()
+    wait_until(browser, lambda d: "Any news? <b>soon</b>" in d.find_element(By.CSS_SELECTOR, "ol.conversation").text)
+    database = open_database(server.server.db)
+    try:
+        apply_as(database, SYSTEM, "ticket.reply", {"ticket_id": bob["ticket_id"], "body": "It ships tomorrow."})
+    finally:
+        database.dispose()
+    browser.refresh()
+    wait_until(browser, lambda d: "It ships tomorrow." in d.find_element(By.CSS_SELECTOR, "ol.conversation").text)
+    assert axe_violations(browser) == []
+    photograph(browser, "portal-request")
