@@ -75,7 +75,7 @@ def test_hostile_article_is_shown_as_text(help_server: HelpServer) -> None:
         assert "&lt;script&gt;window.pwned = 1&lt;/script&gt;" in html
     tags = _tags(page)
     assert [dict(t[1]).get("src") for t in tags if t[0] == "script"] == ["/help/static/help.js"]
-    assert not [t for t in tags if t[0] == "img"]
+    assert [dict(t[1]).get("src") for t in tags if t[0] == "img"] == ["/help/logo"]  # the brand logo only
     assert not [(t, k) for t in tags for k, v in t[1] if k.startswith("on") or (v or "").startswith("javascript")]
     assert "[click me](javascript:window.pwned=3)" in page  # the refused link stays visible as text
     assert found["hits"][0]["title"].startswith("<script>")  # JSON carries text; help.js sets textContent
