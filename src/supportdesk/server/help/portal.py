@@ -209,20 +209,58 @@ def _mail_link(center: HelpCenter, service: Any, email: str, visit: Visit) -> No
         )
 
 
-@router.get("/sign-in/{token}")
-def follow_link(request: Request, token: str) -> Response:
-    center = help_center(request)
-    visit = Visit(center, request)
+def _link_refused(visit: Visit) -> Response:
     _ = visit.gettext
-    login_id, _dot, mac = token.partition(".")
-    refused = visit.message(
+    return visit.message(
         403,
         _("This link does not work"),
         _("Sign-in links work once and for %(minutes)d minutes. Ask for a new one.") % {"minutes": LINK_MINUTES},
         back=f"{ROOT}/requests",
     )
+
+
+def _link_id(center: HelpCenter, token: str) -> str | None:
+    """The login a link names, when its HMAC is ours (whether it may still be used is not checked)."""
+    login_id, _dot, mac = token.partition(".")
     if len(token) > 100 or not mac or not hmac.compare_digest(mac, _mac(center.settings.secret, login_id)):
-        return refused
+        return None
+    return login_id
+
+
+@router.get("/sign-in/{token}")
+def confirm_link(request: Request, token: str) -> Response:
+    """The link's page: one button that signs in. Opening the link uses nothing, so a mail
+    scanner that fetches every link cannot spend it before the customer clicks."""
+    center = help_center(request)
+    visit = Visit(center, request)
+    login_id = _link_id(center, token)
+    if login_id is None:
+        return _link_refused(visit)
+    with center.database.read_engine.connect() as connection:
+        usable = connection.execute(
+            text(
+                "SELECT 1 FROM help_login l JOIN customer c ON c.id = l.customer_id "
+                "WHERE l.id = :id AND l.used_at IS NULL AND l.expires_at > :now AND c.erased_at IS NULL"
+            ),
+            {"id": login_id, "now": utcnow()},
+        ).first()
+    if usable is None:
+        return _link_refused(visit)
+    return visit.page("sign-in-confirm.html", csrf=_csrf(visit), token=token)
+
+
+@router.post("/sign-in/{token}")
+async def follow_link(request: Request, token: str) -> Response:
+    """Spend the link (once, before it expires) and open a session."""
+    center = help_center(request)
+    visit = Visit(center, request)
+    fields = await read_form(request, 4096)
+    login_id = _link_id(center, token)
+    if login_id is None:
+        return _link_refused(visit)
+    if fields is None or not browser.csrf_ok(center.settings.secret, visit.browser, fields.get("csrf")):
+        return visit.page("sign-in-confirm.html", 403, csrf=_csrf(visit), token=token, expired=True)
+    refused = _link_refused(visit)
     now = utcnow()
     session = secrets.token_urlsafe(32)
     with center.database.engine.begin() as connection:
