@@ -5,9 +5,10 @@
   ``[channels] public_url`` (never on the request's Host header, which a caller chooses). Known and
   unknown addresses get the same page, so addresses cannot be probed; both are limited per
   client address and per address typed.
-- **The link** is ``<id>.<HMAC of id>``; using it marks it used in the same statement that checks
-  it (a replay, a second tab, an expired link: all refused alike) and opens a session whose
-  cookie is random and stored only as its SHA-256.
+- **The link** is ``<id>.<HMAC of id>``. Opening it shows one button and spends nothing (mail
+  scanners fetch links); pressing it marks the link used in the same statement that checks it (a
+  replay, a second tab, an expired link: all refused alike) and opens a session whose cookie is
+  random and stored only as its SHA-256.
 - **What is shown** is the signed-in customer's own tickets and their public messages — never
   internal notes. Another customer's ticket number answers exactly like a missing one. Every
   request re-reads the customer: an erased customer's session and links stop working.
