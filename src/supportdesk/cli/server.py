@@ -134,7 +134,7 @@ def serve(
     """Run the team server (FastAPI + uvicorn); GET /v1/health answers when it is ready.
 
     With a [channels] table in the config file it also takes mail and webhooks and delivers
-    agents' replies (see the README).
+    agents' replies; the help center for customers is at /help, branded by [help] (see the README).
     Example: supportdesk serve --db postgresql://support@localhost/supportdesk --smtp-port 2525
     """
     from supportdesk.cli.errors import SERVER, fail
@@ -164,7 +164,20 @@ def serve(
             header_timeout=header_timeout,
             body_timeout=body_timeout,
         )
-        run_server(db, host, port, config, channels=channels, forwarded_allow_ips=forwarded_allow_ips)
+        from supportdesk.server.help import HelpSettings
+
+        channel_section = settings.section("channels")
+        secret = channel_section.get("secret") if isinstance(channel_section.get("secret"), str) else ""
+        help_settings = HelpSettings.from_section(settings.section("help"), fallback_secret=secret or "")
+        run_server(
+            db,
+            host,
+            port,
+            config,
+            channels=channels,
+            help_settings=help_settings,
+            forwarded_allow_ips=forwarded_allow_ips,
+        )
     except ConfigError as error:
         fail(f"{settings.config_file}: {error}")
     except (DatabaseError, ListenError) as error:
