@@ -14,18 +14,20 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import text
 
-from supportdesk.channels.imap_fetch import ImapFailure, LoginRefused, MailboxFetcher
+from supportdesk.channels.imap_fetch import HeldElsewhere, ImapFailure, LoginRefused, MailboxFetcher
 from supportdesk.channels.imap_settings import ImapMailbox, parse_imap
 from supportdesk.channels.mail_ingest import MailIngest
-from supportdesk.channels.settings import MailLimits
+from supportdesk.channels.settings import ChannelSettings, MailLimits
 from tests.channels.conftest import FIXTURES, make_mail
 from tests.channels.imap_dovecot import Dovecot, dovecot
 from tests.conftest import Team
+from tests.live import fresh_postgres_database, make_team
 
 pytestmark = pytest.mark.integration
 
@@ -374,3 +376,22 @@ def test_a_connection_dropped_mid_fetch_loses_nothing_and_doubles_nothing(
     bodies = rows(team, "SELECT body FROM message WHERE body LIKE 'A long log%'")
     assert len(bodies) == 1 and bodies[0][0].count("log line with some words") == 5_000
     assert state(team)["ingested"] == 2
+
+
+def test_on_postgresql_one_server_process_fetches_a_mailbox_at_a_time(imap: Dovecot, tmp_path: Path) -> None:
+    with fresh_postgres_database() as url:
+        team = make_team(url)
+        try:
+            settings = ChannelSettings(secret="imap-test-secret-0123456789", attachments_dir=tmp_path / "files")
+
+            def refuse(name: str, args: dict[str, Any]) -> dict[str, Any]:
+                raise AssertionError("the mailbox is empty: nothing is written")
+
+            box = mailbox(imap)
+            first = MailboxFetcher(box, MailIngest(team.db.engine, refuse, settings))
+            second = MailboxFetcher(box, MailIngest(team.db.engine, refuse, settings))
+            with first.session(), pytest.raises(HeldElsewhere):
+                second.fetch_once()
+            assert second.fetch_once().ingested == 0, "the mailbox is free again once the first lets go"
+        finally:
+            team.db.dispose()

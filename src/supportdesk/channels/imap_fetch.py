@@ -14,6 +14,7 @@ stopping server is never held up longer than that.
 
 from __future__ import annotations
 
+import hashlib
 import imaplib
 import logging
 import ssl
@@ -41,6 +42,8 @@ log = logging.getLogger(__name__)
 SIZE_BATCH = 200
 #: A mail our own code fails on (not the database, not the network) is kept aside after this many tries.
 MAX_ATTEMPTS = 3
+#: How often a process that waits for another's mailbox (PostgreSQL) tries to take it over.
+HANDOVER_SECONDS = 15.0
 SEEN = b"\\Seen"
 DELETED = b"\\Deleted"
 FLAGGED = b"\\Flagged"
@@ -52,6 +55,10 @@ class ImapFailure(Exception):
 
 class LoginRefused(ImapFailure):
     """The server refused the user name and password (or token): retried only after retry_seconds."""
+
+
+class HeldElsewhere(Exception):
+    """Another server process fetches this mailbox (PostgreSQL): this one waits its turn."""
 
 
 @dataclass
@@ -93,6 +100,11 @@ class MailboxFetcher:
                     while not stop.is_set():
                         self.fetch_new(client, uidvalidity, stop)
                         self._wait(client, stop)
+            except HeldElsewhere:
+                delay = min(self.mailbox.retry_seconds, HANDOVER_SECONDS)
+                if stop.wait(delay):
+                    break
+                continue
             except LoginRefused as error:
                 self._report(str(error))
                 delay = self.mailbox.retry_seconds
@@ -129,7 +141,36 @@ class MailboxFetcher:
     @contextmanager
     def session(self) -> Iterator[tuple[IMAPClient, int]]:
         """A logged-in connection with the folder selected, and the folder's UIDVALIDITY."""
-        client = self._connect()
+        with self._only_fetcher():
+            client = self._connect()
+            with self._logged_in(client) as selected:
+                yield selected
+
+    @contextmanager
+    def _only_fetcher(self) -> Iterator[None]:
+        """On PostgreSQL, a session-level advisory lock per mailbox: of several server processes
+        reading the same ``[[channels.imap]]``, one fetches and the others wait; the lock goes
+        with the connection, so a killed process hands the mailbox over at once."""
+        if self.engine.dialect.name != "postgresql":
+            yield
+            return
+        from sqlalchemy import text
+
+        key = int.from_bytes(hashlib.sha256(self.mailbox.key.encode()).digest()[:8], "big", signed=True)
+        with self.engine.connect() as connection:
+            taken = connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar_one()
+            connection.commit()
+            if not taken:
+                raise HeldElsewhere(str(self.mailbox))
+            try:
+                yield
+            finally:
+                with suppress(SQLAlchemyError):  # a lost connection has released it already
+                    connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                    connection.commit()
+
+    @contextmanager
+    def _logged_in(self, client: IMAPClient) -> Iterator[tuple[IMAPClient, int]]:
         try:
             uidvalidity = self._select(client)
             if not self.ingest.accepts(self.mailbox.address):
@@ -403,4 +444,4 @@ class ImapFetchers:
         self._threads.clear()
 
 
-__all__ = ["ImapFailure", "ImapFetchers", "LoginRefused", "MailboxFetcher", "RoundResult"]
+__all__ = ["HeldElsewhere", "ImapFailure", "ImapFetchers", "LoginRefused", "MailboxFetcher", "RoundResult"]

@@ -78,7 +78,7 @@ class ImapMailbox:
     @property
     def key(self) -> str:
         """What the remembered UIDs belong to: this user's folder on this server."""
-        return f"imaps://{self.username}@{self.host}:{self.port}/{self.folder}"[:600]
+        return f"imap://{self.username}@{self.host}:{self.port}/{self.folder}"[:600]
 
     def __str__(self) -> str:
         return f"{self.folder} of {self.username} on {self.host}:{self.port} (for {self.address})"
