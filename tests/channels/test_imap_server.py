@@ -7,6 +7,8 @@ mail becomes exactly one ticket. A wrong password is reported and the server goe
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -52,6 +54,12 @@ def mailbox_row(deployment: Deployment) -> dict[str, Any]:
     return dict(row) if row else {}
 
 
+def mailboxes_command(deployment: Deployment) -> subprocess.CompletedProcess[str]:
+    """``supportdesk server mailboxes``, the admin's look at the mailboxes, as a real process."""
+    command = [sys.executable, "-m", "supportdesk", "server", "mailboxes", "--db", deployment.server.db]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+
+
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_a_server_killed_mid_mailbox_takes_every_mail_exactly_once(backend: str, tmp_path: Path) -> None:
     total = 120
@@ -75,6 +83,10 @@ def test_a_server_killed_mid_mailbox_takes_every_mail_exactly_once(backend: str,
             # and later mail arrives while the server idles, and reaches the agents by sync
             imap.append(make_mail(subject="After the restart"))
             wait_for(lambda: count(deployment, "SELECT count(*) FROM ticket") == total + 1, "the new mail", 60)
+            wait_for(lambda: mailbox_row(deployment).get("last_uid") == total + 1, "the new mail's UID", 60)
+            check = mailboxes_command(deployment)
+            assert check.returncode == 0, check.stderr
+            assert "support@acme.test" in check.stdout and str(total + 1) in check.stdout
             sam = deployment.replica("sam")
             try:
                 found = sam.rows("SELECT count(*) FROM ticket WHERE subject = 'After the restart'")
@@ -101,6 +113,9 @@ def test_a_wrong_password_is_reported_and_the_server_keeps_serving(tmp_path: Pat
                 timeout=30,
             )
             assert posted.status_code == 200 and posted.json()["status"] == "created"
+            check = mailboxes_command(deployment)
+            assert check.returncode == 1, "a failing mailbox fails the check (for monitoring)"
+            assert "refused the login of support@acme.test" in check.stdout and "wrong-password" not in check.stdout
         log = deployment.server.log.read_text()
         assert "refused the login of support@acme.test" in log
         assert log.count("refused the login") == 1, "one line per change, not one per retry"
