@@ -68,6 +68,12 @@ class RoundResult:
     ingested: int = 0
     duplicates: int = 0
     kept_aside: list[str] = field(default_factory=list)
+    #: UIDs looked at (taken, duplicates, kept aside, or gone meanwhile).
+    handled: int = 0
+
+    @property
+    def empty(self) -> bool:
+        return self.handled == 0
 
 
 def _reason(error: BaseException) -> str:
@@ -98,7 +104,12 @@ class MailboxFetcher:
                 with self.session() as (client, uidvalidity):
                     delay = 1.0
                     while not stop.is_set():
-                        self.fetch_new(client, uidvalidity, stop)
+                        taken = self.fetch_new(client, uidvalidity, stop)
+                        if not taken.empty:
+                            # look again before idling: the commands after the search may have
+                            # carried the news of a mail that arrived meanwhile (an EXISTS the
+                            # client consumed), which IDLE would then never repeat
+                            continue
                         self._wait(client, stop)
             except HeldElsewhere:
                 delay = min(self.mailbox.retry_seconds, HANDOVER_SECONDS)
@@ -270,6 +281,7 @@ class MailboxFetcher:
             if stop.is_set():
                 break
             self._take(client, uid, result)
+            result.handled += 1
         state.checked(self.engine, box)
         return result
 
@@ -374,8 +386,15 @@ class MailboxFetcher:
         if not (self.mailbox.idle and client.has_capability("IDLE")):
             stop.wait(self.mailbox.poll_seconds)
             return
+        # imaplib files the untagged responses that come with a command (or before IDLE's "+")
+        # under their name; IMAPClient's idle() leaves them there. Counts from before the IDLE
+        # are stale (the last search saw those mails); one filed while IDLE began is new mail.
+        pending = client._imap.untagged_responses
+        pending.pop("EXISTS", None)
         client.idle()
         try:
+            if pending.pop("EXISTS", None):
+                return
             deadline = time.monotonic() + self.mailbox.idle_seconds
             at_once = 0
             while not stop.is_set() and time.monotonic() < deadline:
