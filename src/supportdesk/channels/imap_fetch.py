@@ -381,6 +381,21 @@ class MailboxFetcher:
 
     # --- waiting for more --------------------------------------------------------------------
 
+    def _answer_waiting(self, client: IMAPClient) -> bool:
+        """Whether the server already sent more than IDLE's "+": read off the socket together with
+        it (into imaplib's buffer, or the TLS layer's), where ``idle_check``'s poll() cannot see
+        it. Dovecot sends the EXISTS of a mail that came since the last search right behind "+"."""
+        sock = client.socket()
+        if isinstance(sock, ssl.SSLSocket) and sock.pending():
+            return True
+        sock.setblocking(False)
+        try:
+            return bool(client._imap.file.peek(1))
+        except (OSError, ValueError):
+            return False  # nothing buffered, and nothing on the socket yet
+        finally:
+            sock.settimeout(self.mailbox.timeout_seconds)
+
     def _wait(self, client: IMAPClient, stop: threading.Event) -> None:
         """Until new mail may be there: IDLE (woken by EXISTS), or one poll interval."""
         if not (self.mailbox.idle and client.has_capability("IDLE")):
@@ -393,7 +408,7 @@ class MailboxFetcher:
         pending.pop("EXISTS", None)
         client.idle()
         try:
-            if pending.pop("EXISTS", None):
+            if pending.pop("EXISTS", None) or self._answer_waiting(client):
                 return
             deadline = time.monotonic() + self.mailbox.idle_seconds
             at_once = 0
