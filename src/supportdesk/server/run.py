@@ -37,6 +37,10 @@ def serve(
     database = open_database(db)
     app = create_app(database, config)
     channel_routes.install(app, channels)
+    if config.triage:
+        from supportdesk.server import assist
+
+        assist.install(app.state.server)
     try:
         uvicorn.run(
             app,

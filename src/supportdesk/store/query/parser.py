@@ -224,7 +224,7 @@ def parse(text: str) -> Query:
                 )
             )
             continue
-        spec = FIELDS.get(field_name.lower())
+        spec = FIELDS.get(ticket_fields.ALIASES.get(field_name.lower(), field_name.lower()))
         if spec is None:
             raise QueryError(
                 f"unknown field {field_name!r}",
