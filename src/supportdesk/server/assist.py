@@ -7,9 +7,9 @@ ticket's subject and customer messages, runs the assist engine's triage
 ``ServerState.apply_as`` — so the rules loop sees the fields (a routing rule on
 ``sentiment:negative`` fires) and every replica pulls them like any change.
 
-Why a worker and not the request: the models load once (a few seconds, the first time) and
-triage takes milliseconds; neither belongs inside a customer's webhook or an agent's push, and a
-fault in triage must never fail the write that created the ticket. The server keeps no vectors
+Why a worker and not the request: triage takes milliseconds but must never fail (or slow) the
+write that created the ticket, a customer's webhook or an agent's push. The models load once,
+while the server starts (``--no-triage`` skips them). The server keeps no vectors
 and learns intents from the shipped seed only (``assist.triager`` learns from a workspace).
 """
 
@@ -58,6 +58,13 @@ class ServerTriage:
                 self.pending.put(ticket_id)
 
     def worker(self, _state: ServerState) -> Callable[[], None]:
+        """Load the models, then start the thread. Loading holds the interpreter for seconds
+        (Lingua's models are read by native code), so it happens while the server starts, not
+        while it answers: a request waiting that long would be cut by the header deadline."""
+        from supportdesk.assist.triage import triager
+
+        self.triager = triager()
+        self.triager.triage("warm up", ["load every model now"])
         thread = threading.Thread(target=self._run, name="supportdesk-triage", daemon=True)
         thread.start()
 
@@ -111,7 +118,14 @@ def _ticket_text(database: ServerDatabase, ticket_id: str) -> tuple[str, list[st
                 ),
                 {"t": ticket_id},
             )
-            return str(subject), [str(row[0] or "") for row in rows]
+            bodies = [str(row[0] or "") for row in rows]
+            if not bodies:  # an agent opened it (a call logged): their first message tells the ask
+                first = connection.execute(
+                    text("SELECT body FROM message WHERE ticket_id = :t ORDER BY created_at, id LIMIT 1"),
+                    {"t": ticket_id},
+                ).scalar()
+                bodies = [str(first or "")]
+            return str(subject), bodies
     except SQLAlchemyError:
         log.exception("reading ticket %s for triage failed", ticket_id)
         return None
