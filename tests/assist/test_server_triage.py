@@ -67,7 +67,9 @@ def test_the_server_triages_a_new_ticket_and_replicas_pull_it(triaging: Deployme
         audits = [
             (row[0], row[1] is None)
             for row in connection.execute(
-                text("SELECT mutation, actor_id FROM audit_event WHERE entity_id = :t AND field = 'intent' ORDER BY id"),
+                text(
+                    "SELECT mutation, actor_id FROM audit_event WHERE entity_id = :t AND field = 'intent' ORDER BY id"
+                ),
                 {"t": ticket_id},
             )
         ]

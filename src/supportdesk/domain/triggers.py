@@ -115,9 +115,8 @@ class Conditions(_Strict):
             if key in TRIAGE_KEYS:
                 field = ticket_fields.field(key)
                 cleaned[key] = [one.lower() if one.lower() == "none" else field.clean(one) for one in cleaned[key]]
-            if key == SCORE_BELOW:
-                if len(cleaned[key]) != 1 or not _is_score(cleaned[key][0]):
-                    raise ValueError(f"{key} takes one number from -1 to 1, such as -0.5")
+            if key == SCORE_BELOW and (len(cleaned[key]) != 1 or not _is_score(cleaned[key][0])):
+                raise ValueError(f"{key} takes one number from -1 to 1, such as -0.5")
         return cleaned
 
 

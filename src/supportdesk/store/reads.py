@@ -490,6 +490,7 @@ class TicketDetail:
             "follow_up_of_id": t["follow_up_of_id"],
             "fields": t["fields"],
             **{f.name: t[f.store_column] for f in ticket_fields.plain_fields()},
+            **{f.name: t.get(f.store_column) for f in ticket_fields.FIELDS if f.kind == "score"},
             "messages": [m.as_dict() for m in self.messages],
         }
 

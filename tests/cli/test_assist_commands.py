@@ -1,0 +1,95 @@
+"""The assist engine from the command line: suggestions, similar tickets, triage, summaries and
+trends, with ``--json``, their errors and exit codes, and another group's tickets not found."""
+
+from __future__ import annotations
+
+import json
+
+from supportdesk.store.workspace import Workspace
+from tests.cli.conftest import CLI
+
+
+def _numbers(ws: Workspace, sql: str, *params: object) -> list[int]:
+    with ws.reading() as connection:
+        return [row[0] for row in connection.execute(sql, params)]
+
+
+def _refund_ticket(ws: Workspace) -> int:
+    return _numbers(
+        ws,
+        "SELECT number FROM ticket WHERE subject LIKE '%refund%' OR subject LIKE '%charged%' ORDER BY number LIMIT 1",
+    )[0]
+
+
+def test_kb_and_macros_suggest_rank_for_a_ticket(cli: CLI, ws: Workspace) -> None:
+    number = _refund_ticket(ws)
+    result = cli("kb", "suggest", str(number), "--json")
+    assert result.code == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["articles"] and document["articles"][0]["rank"] == 1
+    assert all(set(a) == {"rank", "title", "score", "similarity", "id"} for a in document["articles"])
+    plain = cli("macros", "suggest", f"#{number}", "-n", "2", "--plain", "--no-headers", "--fields", "rank,title")
+    assert plain.code == 0, plain.stderr
+    assert len(plain.stdout.strip().splitlines()) == 2
+
+
+def test_similar_tickets_solved_first_with_their_solution(cli: CLI, ws: Workspace) -> None:
+    number = _refund_ticket(ws)
+    result = cli("tickets", "similar", str(number), "--json", "-n", "5")
+    assert result.code == 0, result.stderr
+    similar = json.loads(result.stdout)["similar"]
+    assert similar and number not in [s["number"] for s in similar]
+    solved = [s["status"] in ("solved", "closed") for s in similar]
+    assert solved == sorted(solved, reverse=True)  # solved ones first
+    assert all(s["solution"] for s in similar if s["status"] in ("solved", "closed"))
+
+
+def test_unknown_and_other_groups_tickets_are_not_found(cli: CLI, ws: Workspace) -> None:
+    for command in (("kb", "suggest"), ("macros", "suggest"), ("tickets", "similar"), ("tickets", "triage")):
+        result = cli(*command, "999999")
+        assert result.code == 3 and "no ticket 999999" in result.stderr, (command, result)
+    with ws.reading() as connection:
+        agent, group = connection.execute(
+            "SELECT a.id, ag.group_id FROM agent a JOIN agent_group ag ON ag.agent_id = a.id "
+            "WHERE a.role = 'agent' ORDER BY a.email LIMIT 1"
+        ).fetchone()
+        other = connection.execute(
+            "SELECT number FROM ticket WHERE group_id IS NOT NULL AND group_id != ? AND (assignee_id IS NULL "
+            "OR assignee_id != ?) ORDER BY number LIMIT 1",
+            (group, agent),
+        ).fetchone()[0]
+    ws.set_setting("me", agent)
+    for command in (("kb", "suggest"), ("macros", "suggest"), ("tickets", "similar"), ("tickets", "triage")):
+        result = cli(*command, str(other))
+        assert result.code == 3 and f"no ticket {other}" in result.stderr, (command, result)
+    result = cli("tickets", "show", str(other), "--summary")
+    assert result.code == 3
+    assert cli("kb", "suggest", "1", "-n", "0").code == 2
+
+
+def test_show_summary_and_triage(cli: CLI, ws: Workspace) -> None:
+    long = _numbers(
+        ws,
+        "SELECT t.number FROM ticket t WHERE (SELECT count(*) FROM message m WHERE m.ticket_id = t.id) >= 4 "
+        "AND t.status NOT IN ('closed') ORDER BY t.number LIMIT 1",
+    )[0]
+    result = cli("tickets", "show", str(long), "--summary", "--json")
+    assert result.code == 0, result.stderr
+    summary = json.loads(result.stdout)["summary"]
+    assert summary["messages"] >= 4 and summary["text"].startswith("Asks:")
+    assert "Summary" in cli("tickets", "show", str(long), "--summary").stdout
+    triaged = cli("tickets", "triage", str(long), "--json")
+    assert triaged.code == 0, triaged.stderr
+    (row,) = json.loads(triaged.stdout)
+    assert row["sentiment"] in ("negative", "neutral", "positive") and row["language"]
+    shown = json.loads(cli("tickets", "show", str(long), "--json").stdout)
+    assert shown["intent"] == row["intent"] and shown["intent_confidence"] is not None
+
+
+def test_report_trends(cli: CLI) -> None:
+    result = cli("report", "trends", "--json")
+    assert result.code == 0, result.stderr
+    trends = json.loads(result.stdout)["trends"]
+    assert all(t["term"].startswith('~"') for t in trends)
+    bad = cli("report", "weather")
+    assert bad.code == 2 and "not a report" in bad.stderr
