@@ -93,3 +93,12 @@ def test_report_trends(cli: CLI) -> None:
     assert all(t["term"].startswith('~"') for t in trends)
     bad = cli("report", "weather")
     assert bad.code == 2 and "not a report" in bad.stderr
+
+
+def test_a_semantic_term_in_tickets_list(cli: CLI) -> None:
+    result = cli("tickets", "list", "--query", '~"money taken twice" -tag:nothing', "--json", "--fields", "number")
+    assert result.code == 0, result.stderr
+    numbers = [row["number"] for row in json.loads(result.stdout)]
+    assert numbers
+    bad = cli("tickets", "list", "--query", "~money")
+    assert bad.code == 2 and "quoted phrase" in bad.stderr
