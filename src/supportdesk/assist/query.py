@@ -4,8 +4,9 @@
 model) makes every workspace connection answer ``~"money taken twice"`` with the tickets whose
 meaning is closest (near the best match: :data:`RELATIVE`), up to :data:`LIMIT`. Tickets not
 yet embedded are scored from their text and then stored from a connection of our own
-(incremental: usually none or a few), so a term never misses a ticket that just arrived. A workspace without a vector index, or models that cannot load, match
-nothing and say so once on the log, rather than failing the whole query.
+(incremental: usually none or a few), so a term never misses a ticket that just arrived. A
+workspace without a vector index, or models that cannot load, match nothing and say so on the
+log, rather than failing the whole query.
 """
 
 from __future__ import annotations
