@@ -743,6 +743,22 @@ def search_articles(connection: sqlite3.Connection, text: str, *, limit: int = 2
     return [ArticleHit(*row) for row in rows]
 
 
+def articles_by_id(connection: sqlite3.Connection, article_ids: list[str]) -> list[ArticleHit]:
+    """These articles, in the order given (the assist engine's ranking); missing ones left out."""
+    if not article_ids:
+        return []
+    marks = ",".join("?" * len(article_ids))
+    rows = {
+        row[0]: row
+        for row in connection.execute(
+            "SELECT id, slug, title, substr(body, 1, 160) AS snippet, tags, locale FROM kb_article "
+            f"WHERE id IN ({marks})",
+            article_ids,
+        )
+    }
+    return [ArticleHit(*rows[i]) for i in article_ids if i in rows]
+
+
 _STOPWORDS = frozenset(
     """
     a an and are as at be but by can do for from has have how i if in is it its me my no not of
