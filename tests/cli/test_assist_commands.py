@@ -102,3 +102,24 @@ def test_a_semantic_term_in_tickets_list(cli: CLI) -> None:
     assert numbers
     bad = cli("tickets", "list", "--query", "~money")
     assert bad.code == 2 and "quoted phrase" in bad.stderr
+
+
+def test_create_with_triage_fills_the_fields_at_once(cli: CLI, ws: Workspace) -> None:
+    result = cli(
+        "tickets",
+        "create",
+        "-s",
+        "Rückerstattung",
+        "-r",
+        "kim@example.com",
+        "--triage",
+        "--json",
+        stdin="Sie haben mir zweimal Geld abgebucht, das ist eine Frechheit! Bitte erstatten Sie es sofort.",
+    )
+    assert result.code == 0, result.stderr
+    ticket_id = json.loads(result.stdout)["id"]
+    with ws.reading() as connection:
+        row = connection.execute(
+            "SELECT language, sentiment, intent, intent_confidence FROM ticket WHERE id = ?", (ticket_id,)
+        ).fetchone()
+    assert (row[0], row[1]) == ("de", "negative") and row[2] and row[3] is not None
