@@ -123,3 +123,25 @@ def test_create_with_triage_fills_the_fields_at_once(cli: CLI, ws: Workspace) ->
             "SELECT language, sentiment, intent, intent_confidence FROM ticket WHERE id = ?", (ticket_id,)
         ).fetchone()
     assert (row[0], row[1]) == ("de", "negative") and row[2] and row[3] is not None
+
+
+def test_customer_text_cannot_reach_the_terminal_raw(cli: CLI, ws: Workspace) -> None:
+    hostile = "Charged twice \x1b[2J\x1b]0;owned\x07 [bold red]refund[/] <script>x</script>"
+    first = cli("tickets", "create", "-s", hostile, "-r", "eve@example.com", "--json", stdin=hostile + "\nplease")
+    second = cli("tickets", "create", "-s", hostile, "-r", "eve@example.com", "--json", stdin=hostile + "\nagain")
+    assert first.code == 0 and second.code == 0, (first.stderr, second.stderr)
+    number = json.loads(second.stdout)["id"]
+    # solved, the first is the top similar ticket (solved ones come first), with its solution
+    answer = "Refunded \x1b[31mthe[/] duplicate [link=http://x]here[/link]"
+    assert cli("tickets", "reply", json.loads(first.stdout)["id"], "--status", "solved", stdin=answer).code == 0
+    for flags in (("--json",), ("--plain",)):
+        result = cli("tickets", "similar", number, *flags)
+        assert result.code == 0, result.stderr
+        assert "\x1b" not in result.stdout and "\x07" not in result.stdout
+    top = json.loads(cli("tickets", "similar", number, "--json").stdout)["similar"][0]
+    assert top["id"] == json.loads(first.stdout)["id"]
+    assert "[bold red]refund[/]" in top["subject"] and "duplicate" in top["solution"]  # shown, not styled
+    for _ in range(3):
+        cli("tickets", "note", number, stdin=hostile)
+    shown = cli("tickets", "show", number, "--summary")
+    assert shown.code == 0 and "\x1b" not in shown.stdout and "Summary" in shown.stdout
