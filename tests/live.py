@@ -87,7 +87,9 @@ class LiveServer:
         env: dict[str, str] | None = None,
     ) -> None:
         self.db = db
-        self.env = dict(env or {})  # on top of this process's environment (e.g. a skewed SUPPORTDESK_NOW)
+        # on top of this process's environment (e.g. a skewed SUPPORTDESK_NOW); triage (the
+        # assist models, a ticket.triage after each new ticket) only where a test asks for it
+        self.env = {"SUPPORTDESK_TRIAGE": "0", **(env or {})}
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = tmp_path / f"server-{self.port}.log"

@@ -48,6 +48,16 @@ with closing(workspace.connect()) as connection:
     ).fetchone()[0]
     assert assist.summarize(connection, long) is not None
     assist.trends(connection, now=parse_instant("2026-11-25T12:00:00Z"))
+    # phase 2: triage written as ticket fields, and ~"…" in the query language
+    from supportdesk.assist import arrival, query
+    from supportdesk.domain.context import SYSTEM
+    from supportdesk.store import reads
+    chosen = assist.triager(connection, languages=("de", "en", "fr"))
+    assert arrival.triage_new(workspace, [ticket_id], actor=SYSTEM, chosen=chosen)
+    assert connection.execute("SELECT sentiment FROM ticket WHERE id = ?", (ticket_id,)).fetchone()[0]
+    query.register()
+    with workspace.reading() as reading:
+        assert reads.queue_page(reading, reads.plan_queue('~"money taken twice" -status:closed')).rows is not None
     assist.forget_tickets(connection, [ticket_id])
     print("triage", triage.fields())
 print("attempts", len(attempts))

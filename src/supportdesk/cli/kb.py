@@ -21,6 +21,7 @@ from typing import Annotated, Any
 
 import typer
 
+from supportdesk.cli import assist as assist_commands
 from supportdesk.cli.options import DOCUMENT, LISTING, DryRunOpt, Output
 from supportdesk.cli.session import Session
 from supportdesk.cli.wiring import command
@@ -237,3 +238,6 @@ def import_articles(
             else:
                 unchanged += 1
     apply_and_report(session, mutations, unchanged, dry_run=dry_run, what="title")
+
+
+app.command("suggest")(assist_commands.kb_suggest)

@@ -24,6 +24,7 @@ from typing import Annotated, Any
 
 import typer
 
+from supportdesk.cli import assist as assist_commands
 from supportdesk.cli.options import (
     DOCUMENT,
     LISTING,
@@ -445,3 +446,6 @@ def export(
             used.add(name)
             (path / f"{name}.yaml").write_text(text, encoding="utf-8")
     typer.echo(f"exported {len(macros)} macros to {path}", err=True)
+
+
+app.command("suggest")(assist_commands.macros_suggest)

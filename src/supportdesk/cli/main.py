@@ -114,10 +114,12 @@ def _usage_error(error: Any) -> int:
 
 def run() -> None:
     """Console-script entry point."""
+    from supportdesk.assist.query import register
     from supportdesk.cli.errors import print_error, report
     from supportdesk.cli.fast_console import console_options, open_console
     from supportdesk.cli.startup import only_invoked
 
+    register()  # ~"…" in queries, views and the console (loads no model until one is asked)
     try:
         options = console_options(sys.argv[1:])
         if options is not None:

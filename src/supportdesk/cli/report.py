@@ -31,6 +31,12 @@ TABLE_FIELDS = (
 def report(
     session: Session,
     out: Output,
+    what: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[trends]", help="trends: what spiked this week (clusters of tickets).", show_default=False
+        ),
+    ] = None,
     since: Annotated[
         str,
         typer.Option(
@@ -45,14 +51,22 @@ def report(
     ] = None,
 ) -> None:
     """Report first reply and resolution times, FCR, reopens, handle time, SLA attainment, CSAT, NPS,
-    CES, backlog and volume.
+    CES, backlog and volume; or, with trends, what spiked this week (clusters of the last 7 days'
+    tickets against the 4 weeks before, each with its ~"…" query term).
 
-    Example: supportdesk report --since 30d --by agent --csv
+    Example: supportdesk report --since 30d --by agent --csv; supportdesk report trends --json
     """
     from supportdesk.cli.errors import fail
     from supportdesk.domain.metrics import GROUPINGS, build_report, since_from
     from supportdesk.store.times import iso, utcnow
 
+    if what is not None:
+        if what != "trends":
+            fail(f"{what!r} is not a report: give none for the metrics, or trends")
+        from supportdesk.cli.assist import trends
+
+        trends(session, out)
+        return
     if by is not None and by not in GROUPINGS:
         fail(f"cannot group by {by!r}: choose one of {', '.join(GROUPINGS)}")
     now = utcnow()

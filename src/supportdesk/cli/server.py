@@ -122,6 +122,14 @@ def serve(
             envvar="SUPPORTDESK_BODY_TIMEOUT",
         ),
     ] = 120.0,
+    triage: Annotated[
+        bool,
+        typer.Option(
+            "--triage/--no-triage",
+            help="Triage every new ticket (language, sentiment, intent) with the offline models.",
+            envvar="SUPPORTDESK_TRIAGE",
+        ),
+    ] = True,
     forwarded_allow_ips: Annotated[
         str,
         typer.Option(
@@ -163,6 +171,7 @@ def serve(
             streams_per_token=streams_per_token,
             header_timeout=header_timeout,
             body_timeout=body_timeout,
+            triage=triage,
         )
         from supportdesk.server.help import HelpSettings
 

@@ -58,6 +58,13 @@ def create(
     ] = False,
     body: BodyOpt = None,
     body_file: BodyFileOpt = None,
+    triage: Annotated[
+        bool,
+        typer.Option(
+            "--triage",
+            help="Triage it now, offline (language, sentiment, intent; the server's triage replaces it).",
+        ),
+    ] = False,
 ) -> None:
     """Open a ticket; its first message comes from --body, --body-file or stdin.
 
@@ -91,6 +98,10 @@ def create(
         args["assignee_id"] = refs.agent_id(session, assign)
     outcome = apply_one(session, "ticket.create", args)
     ticket_id = str(outcome.result["ticket_id"])
+    if triage:
+        from supportdesk.assist.arrival import triage_new
+
+        triage_new(session.workspace(), [ticket_id], actor=session.actor())
     if out.json:
         from supportdesk.store.reads import ticket_detail
 

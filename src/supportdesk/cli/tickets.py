@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from supportdesk.cli import assist as assist_commands
 from supportdesk.cli import ticket_bulk, ticket_writes
 from supportdesk.cli.options import DOCUMENT, LISTING, Output, TicketArg
 from supportdesk.cli.session import Session
@@ -121,6 +122,13 @@ def show(
     session: Session,
     out: Output,
     ticket: TicketArg,
+    summary: Annotated[
+        bool,
+        typer.Option(
+            "--summary",
+            help="Start with a summary (four or more messages): the ask, what was tried, the state, who is next.",
+        ),
+    ] = False,
 ) -> None:
     """Show one ticket with its whole timeline.
 
@@ -130,15 +138,18 @@ def show(
     from supportdesk.cli.refs import ticket_id
     from supportdesk.store.reads import ticket_detail
 
-    found = ticket_id(session, ticket)
+    found = assist_commands.visible_ticket(session, ticket) if summary else ticket_id(session, ticket)
     with session.workspace().reading() as connection:
         detail = ticket_detail(connection, found)
     if detail is None:
         fail(f"no ticket {ticket}", NOT_FOUND)
+    document = detail.as_dict()
+    if summary:
+        document["summary"] = assist_commands.summary_document(session, found)
     if out.json:
-        out.document(detail.as_dict())
+        out.document(document)
     else:
-        typer.echo(ticket_text(detail.as_dict()))
+        typer.echo(ticket_text(document))
 
 
 def ticket_text(document: dict[str, Any]) -> str:
@@ -158,6 +169,9 @@ def ticket_text(document: dict[str, Any]) -> str:
         f"created {doc['created_at']} · updated {doc['updated_at']}",
         "",
     ]
+    if "summary" in doc:
+        summary = doc["summary"]
+        lines[-1:-1] = ["", "Summary", summary["text"] if summary else "(fewer than four messages: no summary)"]
     for message in doc["messages"]:
         kind = "internal note" if message["visibility"] == "internal" else message["direction"]
         lines.append(f"── {message['created_at']} · {message['channel']} · {kind} · {cell(message['author'])}")
@@ -178,3 +192,5 @@ app.command("reopen")(ticket_bulk.reopen)
 app.command("merge")(ticket_writes.merge)
 app.command("link")(ticket_writes.link)
 app.command("log-call")(ticket_writes.log_call)
+app.command("similar")(assist_commands.similar)
+app.command("triage")(assist_commands.triage)

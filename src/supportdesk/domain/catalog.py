@@ -22,6 +22,7 @@ from supportdesk.domain.mutations import (  # noqa: F401  (importing a module re
     surveys,
     team,
     tickets,
+    triage,
     views,
 )
 from supportdesk.domain.registry import MutationSpec, registered

@@ -3,7 +3,7 @@
 A rule, as written in YAML (``supportdesk rules import``)::
 
     name: Refunds go to Billing
-    when: [created]                 # created, updated or both
+    when: [created]                 # created, updated, triaged (any of them)
     conditions:
       all:                          # every entry must hold …
         channel: [email, web]
@@ -22,7 +22,14 @@ A rule, as written in YAML (``supportdesk rules import``)::
 Conditions: ``channel``, ``priority``, ``status``, ``type``, ``group`` (name or ``none``),
 ``requester`` (an address or an exact name), ``organization`` (name or domain), ``tags`` (has
 any), ``not_tags`` (has none), ``words`` / ``subject_words`` / ``body_words`` (any of the words,
-whole words, any case). Each takes one value or a list meaning "any of".
+whole words, any case), and the fields triage fills (``store.ticket_fields.TRIAGED``):
+``language``, ``sentiment``, ``intent`` (a value, or ``none`` for empty) and
+``sentiment_score_below`` (one number from -1 to 1: "very negative" is ``-0.5``). Each takes one
+value or a list meaning "any of".
+
+``when: [triaged]`` runs a rule after triage wrote a ticket's fields on arrival
+(``ticket.triage``), which is when ``language``, ``sentiment`` and ``intent`` are known: route
+German tickets to a group, raise the priority of a very negative one.
 
 This module reads rules and decides: which conditions hold, and which mutation carries out
 each action (:func:`action_mutation`). It writes nothing itself; the pass that runs rules after
@@ -42,12 +49,18 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from supportdesk.domain.errors import NotFound, ValidationFailed
+from supportdesk.store import ticket_fields
 from supportdesk.store.enums import UNSOLVED, Channel, Priority, Status, TicketType
 
 if TYPE_CHECKING:
     from supportdesk.domain.tx import Tx
 
-Event = Literal["created", "updated"]
+Event = Literal["created", "updated", "triaged"]
+#: The mutation whose changes are the ``triaged`` event (not ``updated``: no person acted).
+TRIAGE = "ticket.triage"
+#: Conditions on the fields triage fills, by the field table.
+TRIAGE_KEYS = tuple(f.name for f in ticket_fields.TRIAGED)
+SCORE_BELOW = "sentiment_score_below"
 CONDITION_KEYS = (
     "channel",
     "priority",
@@ -61,6 +74,8 @@ CONDITION_KEYS = (
     "words",
     "subject_words",
     "body_words",
+    *TRIAGE_KEYS,
+    SCORE_BELOW,
 )
 ACTION_KEYS = ("set_group", "set_priority", "add_tags", "remove_tags", "assign", "auto_reply")
 _ENUMS: dict[str, type[Any]] = {"channel": Channel, "priority": Priority, "status": Status, "type": TicketType}
@@ -97,6 +112,11 @@ class Conditions(_Strict):
                     if one.lower() not in choices:
                         raise ValueError(f"{one!r} is not a {key}: use one of {', '.join(sorted(choices))}")
                 cleaned[key] = [one.lower() for one in cleaned[key]]
+            if key in TRIAGE_KEYS:
+                field = ticket_fields.field(key)
+                cleaned[key] = [one.lower() if one.lower() == "none" else field.clean(one) for one in cleaned[key]]
+            if key == SCORE_BELOW and (len(cleaned[key]) != 1 or not _is_score(cleaned[key][0])):
+                raise ValueError(f"{key} takes one number from -1 to 1, such as -0.5")
         return cleaned
 
 
@@ -256,6 +276,13 @@ class TicketFacts:
         return self._get("body", load)  # type: ignore[no-any-return]
 
 
+def _is_score(value: str) -> bool:
+    try:
+        return -1.0 <= float(value) <= 1.0
+    except ValueError:
+        return False
+
+
 def _words(text: str) -> set[str]:
     return set(re.findall(r"[^\W_]+", text.lower()))
 
@@ -276,6 +303,12 @@ def _holds(facts: TicketFacts, key: str, values: list[str]) -> bool:
         return organization is not None and bool(
             {organization["name"].lower(), (organization["domain"] or "").lower()} & wanted
         )
+    if key in TRIAGE_KEYS:
+        value = ticket.get(ticket_fields.field(key).store_column)
+        return ("none" in wanted) if value is None else str(value).lower() in wanted
+    if key == SCORE_BELOW:
+        score = ticket.get("sentiment_score")
+        return score is not None and float(score) < float(values[0])
     if key == "tags":
         return bool(facts.tags() & wanted)
     if key == "not_tags":
@@ -402,7 +435,9 @@ def changed_tickets(tx: Tx) -> dict[str, str]:
     for record in tx.audited:
         if record.entity != "ticket" or record.field in QUIET_FIELDS:
             continue
-        if record.field == "ticket.created":
+        if tx.mutation == TRIAGE:
+            changed[record.entity_id] = "triaged"
+        elif record.field == "ticket.created":
             changed[record.entity_id] = "created"
         else:
             changed.setdefault(record.entity_id, "updated")

@@ -44,6 +44,10 @@ def serve(
         from supportdesk.server import help as help_center
 
         help_center.install(app, help_settings)
+    if config.triage:
+        from supportdesk.server import assist
+
+        assist.install(app.state.server)
     try:
         uvicorn.run(
             app,

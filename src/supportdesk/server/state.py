@@ -50,6 +50,8 @@ class ServerConfig:
     #: Seconds a client may take to send a request's headers, and then its body (0: no limit).
     header_timeout: float = 10.0
     body_timeout: float = 120.0
+    #: Triage every new ticket (language, sentiment, intent) with the offline assist engine.
+    triage: bool = True
 
 
 Worker = Callable[["ServerState"], Callable[[], None]]

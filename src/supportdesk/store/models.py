@@ -134,6 +134,7 @@ class Ticket(SQLModel, table=True):
         Index("ix_ticket_requester_updated", "requester_id", "updated_at", "id"),
         Index("ix_ticket_priority_updated", "priority_rank", "updated_at", "id"),
         Index("ix_ticket_solved", "solved_at"),
+        Index("ix_ticket_sentiment", "sentiment"),
         Index("ix_ticket_assignee_status", "assignee_id", "status"),
         Index("ix_ticket_group_status", "group_id", "status"),
         Index("ix_ticket_status_priority", "status", "priority_rank"),
@@ -180,6 +181,13 @@ class Ticket(SQLModel, table=True):
     first_response_at: datetime | None = None
     solved_at: datetime | None = None
     language: str | None = Field(default=None, max_length=35)
+    # triage (``ticket.triage``; see store.ticket_fields): a confidence is empty when a person set the value
+    language_confidence: float | None = None
+    sentiment: str | None = Field(default=None, max_length=20)
+    sentiment_score: float | None = None
+    sentiment_confidence: float | None = None
+    intent: str | None = Field(default=None, max_length=40)
+    intent_confidence: float | None = None
 
 
 class TicketTag(SQLModel, table=True):

@@ -490,6 +490,7 @@ class TicketDetail:
             "follow_up_of_id": t["follow_up_of_id"],
             "fields": t["fields"],
             **{f.name: t[f.store_column] for f in ticket_fields.plain_fields()},
+            **{f.name: t.get(f.store_column) for f in ticket_fields.FIELDS if f.kind == "score"},
             "messages": [m.as_dict() for m in self.messages],
         }
 
@@ -760,6 +761,22 @@ def search_articles(connection: sqlite3.Connection, text: str, *, limit: int = 2
             (" AND ".join(tokens), limit),
         ).fetchall()
     return [ArticleHit(*row) for row in rows]
+
+
+def articles_by_id(connection: sqlite3.Connection, article_ids: list[str]) -> list[ArticleHit]:
+    """These articles, in the order given (the assist engine's ranking); missing ones left out."""
+    if not article_ids:
+        return []
+    marks = ",".join("?" * len(article_ids))
+    rows = {
+        row[0]: row
+        for row in connection.execute(
+            "SELECT id, slug, title, substr(body, 1, 160) AS snippet, tags, locale FROM kb_article "
+            f"WHERE id IN ({marks})",
+            article_ids,
+        )
+    }
+    return [ArticleHit(*rows[i]) for i in article_ids if i in rows]
 
 
 _STOPWORDS = frozenset(

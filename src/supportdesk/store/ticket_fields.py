@@ -20,6 +20,7 @@ nothing above the store's own vocabularies.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -28,8 +29,11 @@ from supportdesk.store.enums import Channel, Priority, Role, Status, TicketType
 
 #: ``choice``: one of ``choices``; ``text``: free text; ``agent`` / ``group`` / ``customer`` /
 #: ``ticket``: the id of such a row; ``number``, ``time``, ``id``, ``json``: what they say;
-#: ``tags``: the ticket's tags (rows of ``ticket_tag``, not a column).
-Kind = Literal["choice", "text", "agent", "group", "customer", "ticket", "number", "time", "id", "json", "tags"]
+#: ``tags``: the ticket's tags (rows of ``ticket_tag``, not a column); ``score``: a number a
+#: model gave (a confidence 0..1, a sentiment score -1..1), written by ``ticket.triage`` only.
+Kind = Literal[
+    "choice", "text", "agent", "group", "customer", "ticket", "number", "time", "id", "json", "tags", "score"
+]
 
 FULL_AGENTS = frozenset({Role.ADMIN, Role.AGENT})
 #: The generic mutation for a field that has none of its own (see ``ticket.set_field``).
@@ -96,6 +100,14 @@ class TicketField:
     help: str = ""
     #: The largest text a ``text`` field takes.
     max_length: int = 200
+    #: Other query terms for it (``lang:de`` as well as ``language:de``).
+    aliases: tuple[str, ...] = ()
+    #: The column of the model's confidence in the value, for a field triage fills
+    #: (``ticket.triage``). A change by hand clears it: a value with no confidence is a
+    #: person's, and triage never overwrites it (and learns from an intent set so).
+    confidence: str | None = None
+    #: A ``text`` field whose values are names: lower-cased, and matching this pattern.
+    name_pattern: str | None = None
 
     @property
     def store_column(self) -> str:
@@ -122,6 +134,12 @@ class TicketField:
             text = " ".join(str(value).split())
             if len(text) > self.max_length:
                 raise FieldValueError(f"a {self.name} is at most {self.max_length} characters")
+            if self.name_pattern and text:
+                text = text.lower()
+                if not re.fullmatch(self.name_pattern, text):
+                    raise FieldValueError(
+                        f"{value!r} is not a {self.name}: a name of letters, digits, - and _ (such as refund)"
+                    )
             return text or None
         return value
 
@@ -322,8 +340,73 @@ FIELDS: tuple[TicketField, ...] = (
         seen=True,
         audit="language",
         max_length=35,
-        example="language:de",
-        help="the customer's language, a tag such as de or pt-BR",
+        aliases=("lang",),
+        confidence="language_confidence",
+        example="language:de, lang:de",
+        help="the customer's language, a tag such as de or pt-BR (triage fills it)",
+    ),
+    TicketField(
+        "sentiment",
+        "Sentiment",
+        "choice",
+        choices=("negative", "neutral", "positive"),
+        term="sentiment",
+        set_key="sentiment",
+        picker=72,
+        sortable=True,
+        mutation=SET_FIELD,
+        argument="value",
+        seen=True,
+        audit="sentiment",
+        confidence="sentiment_confidence",
+        example="sentiment:negative",
+        help="how the customer sounds: negative, neutral or positive (triage fills it)",
+    ),
+    TicketField(
+        "intent",
+        "Intent",
+        "text",
+        term="intent",
+        set_key="intent",
+        picker=74,
+        sortable=True,
+        mutation=SET_FIELD,
+        argument="value",
+        seen=True,
+        audit="intent",
+        max_length=40,
+        name_pattern=r"[a-z0-9][a-z0-9_-]{0,39}",
+        confidence="intent_confidence",
+        example="intent:refund",
+        help="what the customer wants, an intent of the intents file (triage fills it; a correction teaches it)",
+    ),
+    TicketField(
+        "language_confidence",
+        "Language confidence",
+        "score",
+        export=False,
+        help="triage's confidence in the language, 0 to 1 (empty when a person set it)",
+    ),
+    TicketField(
+        "sentiment_score",
+        "Sentiment score",
+        "score",
+        export=False,
+        help="from -1 (very negative) to 1 (very positive)",
+    ),
+    TicketField(
+        "sentiment_confidence",
+        "Sentiment confidence",
+        "score",
+        export=False,
+        help="triage's confidence in the sentiment, 0 to 1",
+    ),
+    TicketField(
+        "intent_confidence",
+        "Intent confidence",
+        "score",
+        export=False,
+        help="triage's confidence in the intent, 0 to 1",
     ),
     TicketField(
         "tags",
@@ -345,6 +428,10 @@ FIELDS: tuple[TicketField, ...] = (
 
 BY_NAME: dict[str, TicketField] = {f.name: f for f in FIELDS}
 BY_TERM: dict[str, TicketField] = {f.term: f for f in FIELDS if f.term}
+#: Other names of terms (``lang`` → ``language``).
+ALIASES: dict[str, str] = {alias: f.term for f in FIELDS if f.term for alias in f.aliases}
+#: The fields triage fills (the ones with a confidence column).
+TRIAGED: tuple[TicketField, ...] = tuple(f for f in FIELDS if f.confidence)
 BY_SET_KEY: dict[str, TicketField] = {f.set_key: f for f in FIELDS if f.set_key}
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from supportdesk.errors import SupportdeskError
+from supportdesk.store import semantic
 from supportdesk.store.engine import BUSY_TIMEOUT_MS, configure_sqlite, sqlite_url
 
 if TYPE_CHECKING:
@@ -117,6 +118,7 @@ class Workspace:
         )
         connection.row_factory = sqlite3.Row
         configure_sqlite(connection)
+        semantic.install(connection)
         if readonly:
             connection.execute("PRAGMA query_only=ON")
         return connection

@@ -328,8 +328,18 @@ class ConsoleDB:
 
     @worker_only
     def suggest_articles(self, ticket_id: str, *, limit: int) -> list[reads.ArticleHit]:
+        """Articles for the ticket ranked by the offline assist engine (bm25 and meaning
+        together; its embeddings load on the first call, here in the worker), or by bm25 alone
+        when its models cannot load."""
+        from supportdesk import assist
+
         with self._read() as connection:
-            return reads.suggest_articles(connection, ticket_id, limit=limit)
+            try:
+                ranked = assist.articles_for(connection, ticket_id, limit=limit)
+            except assist.ModelUnavailable as error:
+                log.warning("suggestions by meaning are not available: %s", error)
+                return reads.suggest_articles(connection, ticket_id, limit=limit)
+            return reads.articles_by_id(connection, [item.id for item in ranked])
 
     @worker_only
     def search_customers(self, text: str, *, limit: int, exclude: str | None) -> list[reads.CustomerHit]:

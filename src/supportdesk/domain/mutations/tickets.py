@@ -397,12 +397,14 @@ class SetSubject(Args):
     seen: str | None = None
 
 
-def _set_field(tx: Tx, ticket_id: str, field: str, value: Any, seen: Any) -> dict[str, Any]:
+def _set_field(
+    tx: Tx, ticket_id: str, field: str, value: Any, seen: Any, also: dict[str, Any] | None = None
+) -> dict[str, Any]:
     ticket = load_ticket(tx, ticket_id)
     if ticket["status"] == Status.CLOSED:
         raise InvalidTransition(f"{label(ticket)} is closed, and closed is final", field=field)
     _note_changed_meanwhile(tx, ticket, field, seen)
-    changed = tx.update("ticket", ticket["id"], {field: value}, current=ticket)
+    changed = tx.update("ticket", ticket["id"], {field: value, **(also or {})}, current=ticket)
     return {"ticket_id": ticket["id"], "changed": sorted(changed)}
 
 
@@ -448,7 +450,11 @@ def set_field(tx: Tx, args: SetField) -> dict[str, Any]:
         value = field.clean(args.value)
     except ticket_fields.FieldValueError as error:
         raise ValidationFailed(str(error), field="value") from None
-    return _set_field(tx, args.ticket_id, field.store_column, value, args.seen)
+    # a value a person set has no model confidence, and triage leaves it alone (ticket.triage)
+    also = {field.confidence: None} if field.confidence else None
+    if field.name == "sentiment":
+        also = {**(also or {}), "sentiment_score": None}
+    return _set_field(tx, args.ticket_id, field.store_column, value, args.seen, also)
 
 
 @mutation("ticket.set_subject", SetSubject)

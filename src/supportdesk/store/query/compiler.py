@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from supportdesk.store import ticket_fields
+from supportdesk.store import semantic, ticket_fields
 from supportdesk.store.enums import PRIORITY_RANK, STATUS_RANK, UNSOLVED, Priority, Status, status_in
-from supportdesk.store.query.parser import Query, QueryError, Term, parse, parse_sla_due, parse_time_value
+from supportdesk.store.query.parser import SEMANTIC, Query, QueryError, Term, parse, parse_sla_due, parse_time_value
 from supportdesk.store.sla import NO_DEADLINE
 from supportdesk.store.ticket_fields import TicketField
 from supportdesk.store.times import to_db, utcnow
@@ -317,6 +317,12 @@ def compile_query(
             token = fts_token(term.values[0], prefix=term.prefix)
             if token is not None:
                 (negative if term.negated else positive).append(token)
+            continue
+        if term.field == SEMANTIC:
+            if dialect != "sqlite" or not semantic.available():
+                raise QueryError('searching by meaning (~"…") works on an agent\'s workspace, not here', term.position)
+            condition = semantic.condition(params.add(term.values[0]))
+            conditions.append(f"NOT coalesce(({condition}), {params.false})" if term.negated else condition)
             continue
         condition = _condition(term, params, me, now)
         if term.field == "status" and not term.negated and unsolved is None and set(_status_set(term)) <= set(UNSOLVED):

@@ -105,6 +105,9 @@ SORTS: tuple[str, ...] = (
 )
 
 _OPS = (">=", "<=", ":", ">", "<")
+#: The field name of a ``~"…"`` term (search by meaning; see ``store.semantic``).
+SEMANTIC = "~"
+MAX_SEMANTIC = 300
 _TIME_WORDS = ("today", "yesterday")
 
 
@@ -126,6 +129,10 @@ class Query:
     terms: tuple[Term, ...]
     sort: str | None = None
     text: str = ""
+
+    @property
+    def semantic(self) -> tuple[Term, ...]:
+        return tuple(t for t in self.terms if t.field == SEMANTIC)
 
     @property
     def filters(self) -> tuple[Term, ...]:
@@ -198,6 +205,21 @@ def parse(text: str) -> Query:
         if scanner.peek() == "-" and scanner.pos + 1 < len(text) and not text[scanner.pos + 1].isspace():
             negated = True
             scanner.pos += 1
+        if scanner.peek() == "~":
+            scanner.pos += 1
+            if scanner.peek() != '"':
+                raise QueryError("~ searches by meaning and takes a quoted phrase", scanner.pos, '~"what it is about"')
+            quote = scanner.pos
+            phrase = scanner.quoted()
+            _expect_separator(scanner)
+            if not phrase.strip():
+                raise QueryError("~ needs something to look for", quote, '~"what it is about"')
+            if len(phrase) > MAX_SEMANTIC:
+                raise QueryError(
+                    "the phrase is too long to search by meaning", quote, f"at most {MAX_SEMANTIC} characters"
+                )
+            terms.append(Term(SEMANTIC, ":", (phrase,), negated, start, phrase=True))
+            continue
         if scanner.peek() == '"':
             phrase = scanner.quoted()
             _expect_separator(scanner)
@@ -224,7 +246,7 @@ def parse(text: str) -> Query:
                 )
             )
             continue
-        spec = FIELDS.get(field_name.lower())
+        spec = FIELDS.get(ticket_fields.ALIASES.get(field_name.lower(), field_name.lower()))
         if spec is None:
             raise QueryError(
                 f"unknown field {field_name!r}",

@@ -1,0 +1,64 @@
+"""``~"…"`` answered by the real assist engine: tickets by meaning, combined with other terms,
+new tickets embedded before the term is answered (issue 15, phase 2)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import closing
+
+import pytest
+
+from supportdesk.assist import query, similar
+from supportdesk.domain import write
+from supportdesk.domain.context import SYSTEM
+from supportdesk.store import reads, semantic
+from supportdesk.store.workspace import Workspace
+
+
+@pytest.fixture
+def registered() -> Iterator[None]:
+    saved = list(semantic._resolver)
+    query.register()
+    yield
+    semantic._resolver[:] = saved
+
+
+def _ids(workspace: Workspace, text: str) -> list[str]:
+    with workspace.reading() as connection:
+        page = reads.queue_page(connection, reads.plan_queue(text), limit=500)
+    return [row.id for row in page.rows]
+
+
+def test_a_semantic_term_finds_tickets_by_meaning_and_combines(registered: None, writable_demo: Workspace) -> None:
+    with closing(writable_demo.connect()) as connection:
+        rowids = query.resolve(connection, "money taken twice")
+        marks = ",".join("?" * len(rowids))
+        expected = {r[0] for r in connection.execute(f"SELECT id FROM ticket WHERE rowid IN ({marks})", rowids)}
+        best = similar.semantic_search(connection, "money taken twice", limit=3)
+        statuses = dict(connection.execute("SELECT id, status FROM ticket").fetchall())
+    assert all(m.rowid in rowids for m in best)  # the term keeps the closest matches
+    found = _ids(writable_demo, '~"money taken twice"')
+    assert found and set(found) == expected
+    status = statuses[found[0]]
+    narrowed = _ids(writable_demo, f'~"money taken twice" status:{status}')
+    assert narrowed and set(narrowed) == {t for t in expected if statuses[t] == status}
+    assert _ids(writable_demo, '~"money taken twice" number:1') == []
+    others = _ids(writable_demo, '-~"money taken twice"')
+    assert others and not set(others) & expected
+    with writable_demo.reading() as connection:
+        count = reads.queue_count(connection, reads.plan_queue('-~"money taken twice"'))
+    assert count == len(statuses) - len(expected)
+
+
+def test_a_new_ticket_is_embedded_before_the_term_is_answered(registered: None, writable_demo: Workspace) -> None:
+    created = write.apply(
+        writable_demo,
+        "ticket.create",
+        {
+            "subject": "Abgebucht zweimal <b>x</b>\x1b[2J",
+            "body": "You took the money from my card two times for one order, please give one payment back",
+            "requester": {"value": "new@example.com"},
+        },
+        actor=SYSTEM,
+    ).result
+    assert created["ticket_id"] in _ids(writable_demo, '~"took the money from my card two times"')
