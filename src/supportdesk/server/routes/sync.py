@@ -18,7 +18,7 @@ from supportdesk.domain.context import Actor
 from supportdesk.domain.errors import UnknownMutation
 from supportdesk.domain.registry import get
 from supportdesk.server.apply import apply_pushed
-from supportdesk.server.auth import Caller
+from supportdesk.server.auth import AnyCaller, Caller
 from supportdesk.server.errors import ApiError
 from supportdesk.server.events import CLOSE_MESSAGES, Subscriber
 from supportdesk.server.reads import bootstrap_chunks, bootstrap_counts, current_seq, pull, row_states, snapshot
@@ -45,7 +45,7 @@ def health(state: State) -> dict[str, Any]:
 
 
 @router.get("/me", tags=["server"])
-def me(actor: Caller) -> dict[str, Any]:
+def me(actor: AnyCaller, request: Request) -> dict[str, Any]:
     """The agent the token belongs to."""
     return {
         "id": actor.id,
@@ -54,6 +54,7 @@ def me(actor: Caller) -> dict[str, Any]:
         "role": actor.role.value,
         "group_ids": sorted(actor.group_ids),
         "schema_version": protocol.SCHEMA_VERSION,
+        "scopes": sorted(scopes) if (scopes := request.state.token.scopes) is not None else None,
     }
 
 
