@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
     from supportdesk.domain.tx import Audited
-
     from supportdesk.server.db import ServerDatabase
 
 Poke = Callable[[int], None]

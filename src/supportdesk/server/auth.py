@@ -75,9 +75,7 @@ def current_actor(request: Request) -> Actor:
             error.code = "token_expired"
         raise error
     own = check.rate_per_minute
-    admission = state.limiter.admit(
-        check.token_id, rate=own / 60.0 if own else None, burst=own if own else None
-    )
+    admission = state.limiter.admit(check.token_id, rate=own / 60.0 if own else None, burst=own if own else None)
     request.state.rate_limit = admission
     if admission.wait > 0:
         raise ApiError(429, "rate_limited", "too many requests with this token: slow down", retry_after=admission.wait)

@@ -21,6 +21,7 @@ limit, a stale ``If-Match`` — stores nothing, so the same key may be sent agai
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -39,6 +40,18 @@ LIFETIME = timedelta(hours=24)
 #: What a key may look like: 1-255 printable ASCII characters without spaces (a UUID is usual).
 KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
 HEADER = "Idempotency-Key"
+
+
+_KEY = re.compile(KEY_PATTERN)
+
+
+def checked_key(value: str | None) -> str | None:
+    """The ``Idempotency-Key`` header as given, or a 400 naming it when it is not a key."""
+    if value is not None and _KEY.match(value) is None:
+        raise ApiError(
+            400, "invalid", "Idempotency-Key must be 1-255 printable ASCII characters without spaces", field=HEADER
+        )
+    return value
 
 
 def _table() -> Any:
@@ -76,15 +89,16 @@ def claim(connection: Connection, agent_id: str, key: str, print_: str, now: dat
     """
     table = _table()
     values = {"agent_id": agent_id, "key": key, "fingerprint": print_, "status": 0, "created_at": now}
-    inserted = connection.execute(_insert_new(connection, values))
-    if inserted.rowcount == 1:
+    # RETURNING, not rowcount: a driver may not count the rows of ON CONFLICT DO NOTHING
+    if connection.execute(_insert_new(connection, values).returning(table.c.key)).first() is not None:
         return None
     expired = connection.execute(
         update(table)
         .where(table.c.agent_id == agent_id, table.c.key == key, table.c.created_at < now - LIFETIME)
         .values(fingerprint=print_, status=0, response=None, headers=None, created_at=now)
-    )
-    if expired.rowcount == 1:
+        .returning(table.c.key)
+    ).first()
+    if expired is not None:
         return None
     row = connection.execute(
         select(table.c.fingerprint, table.c.status, table.c.response, table.c.headers).where(

@@ -59,7 +59,9 @@ def lock_ticket(connection: Connection, ticket_id: str) -> None:
 def changed_since(connection: Connection, ticket_id: str, version: int) -> list[str] | None:
     """The fields of the ticket that changed after ``version`` (None: not a version of it)."""
     then = connection.execute(
-        text("SELECT data FROM change_log WHERE seq = :seq AND entity = 'ticket' AND entity_id = :id AND op = 'upsert'"),
+        text(
+            "SELECT data FROM change_log WHERE seq = :seq AND entity = 'ticket' AND entity_id = :id AND op = 'upsert'"
+        ),
         {"seq": version, "id": ticket_id},
     ).scalar()
     if isinstance(then, str):
