@@ -289,22 +289,53 @@ def token_create(
             show_default=False,
         ),
     ] = None,
+    scope: Annotated[
+        str | None,
+        typer.Option(
+            "--scope",
+            metavar="SCOPES",
+            help="For a machine: only these, comma-separated (tickets:read, tickets:write, customers:read, "
+            "customers:write, kb:read, kb:write, admin); such a token cannot sync. Default: a full token.",
+            show_default=False,
+        ),
+    ] = None,
+    group: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--group", help="Only tickets of this group (repeat for more; needs --scope).", show_default=False
+        ),
+    ] = None,
+    rate: Annotated[
+        int | None,
+        typer.Option(
+            "--rate", min=1, help="Requests a minute for this token (default: the server's limit).", show_default=False
+        ),
+    ] = None,
     db: DbOpt = None,
 ) -> None:
     """Make an API token for an agent. It is printed once; the server keeps only its hash.
 
     Example: supportdesk server token create dana@example.com --name laptop --expires 90d
+
+    Example: supportdesk server token create shop@example.com --name shop --scope tickets:write --group Billing
     """
     from supportdesk.cli.errors import fail
     from supportdesk.server.admin import new_token
+    from supportdesk.server.scopes import ScopeError, parse_scopes
     from supportdesk.server.tokens import TokenError, parse_expiry
 
     try:
         expires_at = parse_expiry(expires) if expires is not None else None
-    except TokenError as error:
+        scopes = parse_scopes(scope) if scope is not None else None
+    except (TokenError, ScopeError) as error:
         fail(str(error))
     database = _database(db)
-    token_id, token = new_token(database, agent, name, expires_at=expires_at)
+    try:
+        token_id, token = new_token(
+            database, agent, name, expires_at=expires_at, scopes=scopes, groups=group, rate_per_minute=rate
+        )
+    except ScopeError as error:
+        fail(str(error))
     typer.echo(token)
     until = f"; it expires at {expires_at:%Y-%m-%d %H:%M} UTC" if expires_at else ""
     typer.echo(f"token id {token_id}: store the token now, it is not shown again{until}", err=True)
@@ -334,6 +365,11 @@ def token_revoke(
     typer.echo(f"Revoked {count} token(s).")
 
 
+#: New columns go last: scripts read the first ones by position.
+TOKEN_COLUMNS = ["id", "agent", "name", "created_at", "last_used_at", "expires_at", "revoked_at"]
+TOKEN_COLUMNS += ["scopes", "group_ids", "rate_per_minute"]
+
+
 @token_app.command("list")
 def token_list(db: DbOpt = None) -> None:
     """List tokens (never the tokens themselves) with their last use, expiry and revocation.
@@ -346,7 +382,7 @@ def token_list(db: DbOpt = None) -> None:
     database = _database(db)
     emit_records(
         list_tokens(database),
-        ["id", "agent", "name", "created_at", "last_used_at", "expires_at", "revoked_at"],
+        TOKEN_COLUMNS,
         Format.PLAIN,
     )
 

@@ -169,10 +169,14 @@ class TicketPatch(Strict):
 # --- finding what a request names --------------------------------------------------------------
 
 
-def _group_id(connection: Connection, ref: str) -> str:
+def _group_id(connection: Connection, ref: str, within: frozenset[str] | None) -> str:
+    """The group a request names (id or name); a token restricted to groups (``within``) may
+    not put a ticket into another one."""
     found = connection.execute(text("SELECT id FROM groups WHERE id = :r OR name = :r LIMIT 1"), {"r": ref}).first()
     if found is None:
         raise ApiError(422, "invalid", f"no group {ref!r}", field="group")
+    if within is not None and found[0] not in within:
+        raise ApiError(403, "forbidden", f"this token is restricted to other groups than {ref!r}", field="group")
     return str(found[0])
 
 
@@ -226,6 +230,12 @@ def _respond(answer: Answer) -> ORJSONResponse:
     return ORJSONResponse(answer.body, status_code=answer.status, headers=answer.headers)
 
 
+def _restriction(request: Request) -> frozenset[str] | None:
+    """The groups a restricted token keeps to (None: not restricted)."""
+    groups: frozenset[str] | None = request.state.token.group_ids
+    return groups
+
+
 def _writer(request: Request, actor: Actor) -> Writer:
     return Writer(actor=actor, token_id=str(request.state.token_id), token_name=token_name(request))
 
@@ -248,6 +258,9 @@ def create_ticket(
 ) -> ORJSONResponse:
     """Open a ticket (``ticket.create``) for a customer by id or email; answers the ticket with
     its ``ETag`` and ``Location``."""
+    within = _restriction(request)
+    if within is not None and ticket.group is None:
+        raise ApiError(403, "forbidden", "this token is restricted to groups: name the ticket's group", field="group")
 
     def plan(connection: Connection) -> list[Step]:
         requester: dict[str, Any] = {"name": ticket.requester.name}
@@ -265,7 +278,7 @@ def create_ticket(
             "status": ticket.status.value if ticket.status else None,
             "priority": ticket.priority.value,
             "type": ticket.type.value,
-            "group_id": _group_id(connection, ticket.group) if ticket.group else None,
+            "group_id": _group_id(connection, ticket.group, within) if ticket.group else None,
             "assignee_id": _agent_id(connection, ticket.assignee) if ticket.assignee else None,
             "tags": ticket.tags,
             "fields": ticket.fields,
@@ -344,6 +357,7 @@ def change_ticket(
     ticket is still the version read."""
     expected = parse_if_match(if_match) if if_match is not None else None
     given = patch.model_fields_set
+    within = _restriction(request)
     found: list[str] = []
 
     def plan(connection: Connection) -> list[Step]:
@@ -360,7 +374,9 @@ def change_ticket(
         if "group" in given or "assignee" in given:
             assign: dict[str, Any] = {"ticket_id": ticket_id}
             if "group" in given:
-                assign["group_id"] = _group_id(connection, patch.group) if patch.group else None
+                if patch.group is None and within is not None:
+                    raise ApiError(403, "forbidden", "this token is restricted to groups: name one", field="group")
+                assign["group_id"] = _group_id(connection, patch.group, within) if patch.group else None
             if "assignee" in given:
                 assign["assignee_id"] = _agent_id(connection, patch.assignee) if patch.assignee else None
             steps.append(Step("ticket.assign", assign))
