@@ -31,6 +31,8 @@ token_app = typer.Typer(help="API tokens (shown once, stored hashed).", no_args_
 app.add_typer(group_app, name="group")
 app.add_typer(agent_app, name="agent")
 app.add_typer(token_app, name="token")
+webhook_app = typer.Typer(help="Outgoing webhooks: endpoints told about events, signed.", no_args_is_help=True)
+app.add_typer(webhook_app, name="webhook")
 
 
 def _database(db: str | None):  # type: ignore[no-untyped-def]
@@ -130,6 +132,15 @@ def serve(
             envvar="SUPPORTDESK_FORWARDED_ALLOW_IPS",
         ),
     ] = "127.0.0.1",
+    webhook_retry: Annotated[
+        float,
+        typer.Option(
+            "--webhook-retry",
+            min=0.05,
+            help="Seconds before a failed webhook delivery's first retry (doubling each time, at most an hour).",
+            envvar="SUPPORTDESK_WEBHOOK_RETRY",
+        ),
+    ] = 10.0,
 ) -> None:
     """Run the team server (FastAPI + uvicorn); GET /v1/health answers when it is ready.
 
@@ -163,6 +174,7 @@ def serve(
             streams_per_token=streams_per_token,
             header_timeout=header_timeout,
             body_timeout=body_timeout,
+            webhook_retry_base=webhook_retry,
         )
         run_server(db, host, port, config, channels=channels, forwarded_allow_ips=forwarded_allow_ips)
     except ConfigError as error:
@@ -542,3 +554,142 @@ def _kept(refusal: Refusal) -> str:
     body = " ".join(str(refusal.args.get("body") or "").split())
     shown = body if len(body) <= 200 else body[:200] + "…"
     return f" (the ticket is no longer in this workspace; its draft keeps the text: {shown})"
+
+
+@webhook_app.command("add")
+def webhook_add(
+    url: Annotated[str, typer.Argument(help="Where to POST events (http or https).")],
+    events: Annotated[
+        str,
+        typer.Option(
+            "--events",
+            help="Comma-separated: ticket.created, ticket.updated, ticket.solved, message.created, feedback.received.",
+        ),
+    ],
+    group: Annotated[
+        list[str] | None,
+        typer.Option("--group", help="Only this group's tickets (repeat for more).", show_default=False),
+    ] = None,
+    description: Annotated[str, typer.Option("--description", help="What the endpoint is.")] = "",
+    db: DbOpt = None,
+) -> None:
+    """Register an endpoint. Its signing secret is printed once.
+
+    Example: supportdesk server webhook add https://chat.acme.test/hooks/support --events ticket.solved
+    """
+    from supportdesk.cli.errors import fail
+    from supportdesk.server.admin import group_id
+    from supportdesk.server.webhooks import WebhookError, add_endpoint
+
+    database = _database(db)
+    groups = [group_id(database, ref) for ref in group] if group else None
+    try:
+        with database.engine.connect() as connection, connection.begin():
+            endpoint_id, secret = add_endpoint(connection, url, events, group_ids=groups, description=description)
+    except WebhookError as error:
+        fail(str(error))
+    typer.echo(secret)
+    typer.echo(f"endpoint {endpoint_id}: store the secret now, it is not shown again", err=True)
+
+
+@webhook_app.command("list")
+def webhook_list(db: DbOpt = None) -> None:
+    """List endpoints (never their secrets) with their last success and why one was disabled.
+
+    Example: supportdesk server webhook list
+    """
+    from supportdesk.cli.output import Format, emit_records
+    from supportdesk.server.webhooks import ENDPOINT_COLUMNS, list_endpoints
+
+    database = _database(db)
+    with database.engine.connect() as connection:
+        endpoints = list_endpoints(connection)
+    for endpoint in endpoints:
+        endpoint["events"] = ",".join(endpoint["events"])
+        endpoint["group_ids"] = ",".join(endpoint["group_ids"] or [])
+    emit_records(endpoints, list(ENDPOINT_COLUMNS), Format.PLAIN)
+
+
+@webhook_app.command("remove")
+def webhook_remove(
+    endpoint_id: Annotated[str, typer.Argument(help="The endpoint's id, as 'webhook list' shows it.")],
+    db: DbOpt = None,
+) -> None:
+    """Remove an endpoint and its queued deliveries.
+
+    Example: supportdesk server webhook remove 01939b1e-…
+    """
+    from supportdesk.cli.errors import NOT_FOUND, fail
+    from supportdesk.server.webhooks import remove_endpoint
+
+    database = _database(db)
+    with database.engine.connect() as connection, connection.begin():
+        if not remove_endpoint(connection, endpoint_id):
+            fail(f"no webhook endpoint {endpoint_id}", NOT_FOUND)
+    typer.echo(f"Removed endpoint {endpoint_id}.")
+
+
+@webhook_app.command("enable")
+def webhook_enable(
+    endpoint_id: Annotated[str, typer.Argument(help="The endpoint's id.")],
+    db: DbOpt = None,
+) -> None:
+    """Turn on an endpoint that was disabled after a day of failures (replay what it missed).
+
+    Example: supportdesk server webhook enable 01939b1e-…
+    """
+    from supportdesk.cli.errors import NOT_FOUND, fail
+    from supportdesk.server.webhooks import enable_endpoint
+
+    database = _database(db)
+    with database.engine.connect() as connection, connection.begin():
+        if not enable_endpoint(connection, endpoint_id):
+            fail(f"no webhook endpoint {endpoint_id}", NOT_FOUND)
+    typer.echo(f"Enabled endpoint {endpoint_id}.")
+
+
+@webhook_app.command("deliveries")
+def webhook_deliveries(
+    endpoint: Annotated[str | None, typer.Option("--endpoint", help="Only this endpoint's.")] = None,
+    status: Annotated[
+        str | None, typer.Option("--status", help="pending, delivered or failed.", show_default=False)
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=5000, help="How many, newest first.")] = 50,
+    db: DbOpt = None,
+) -> None:
+    """Deliveries, newest first: status, attempts, the last answer or error.
+
+    Example: supportdesk server webhook deliveries --status failed
+    """
+    from supportdesk.cli.errors import fail
+    from supportdesk.cli.output import Format, emit_records
+    from supportdesk.server.webhooks import DELIVERY_COLUMNS, list_deliveries
+
+    if status is not None and status not in ("pending", "delivered", "failed"):
+        fail(f"--status {status!r}: choose pending, delivered or failed")
+    database = _database(db)
+    with database.engine.connect() as connection:
+        found = list_deliveries(connection, endpoint_id=endpoint, status=status, limit=limit)
+    emit_records(found, list(DELIVERY_COLUMNS), Format.PLAIN)
+
+
+@webhook_app.command("replay")
+def webhook_replay(
+    delivery_id: Annotated[str, typer.Argument(help="The delivery's id, as 'webhook deliveries' shows it.")],
+    db: DbOpt = None,
+) -> None:
+    """Send a delivery's event again (the same event id) to its endpoint, now.
+
+    Example: supportdesk server webhook replay 01939b1f-…
+    """
+    from supportdesk.cli.errors import NOT_FOUND, fail
+    from supportdesk.server.errors import ApiError
+    from supportdesk.server.webhooks import replay
+
+    database = _database(db)
+    try:
+        with database.engine.connect() as connection, connection.begin():
+            new_id = replay(connection, delivery_id)
+    except ApiError as error:
+        fail(error.message, NOT_FOUND)
+    typer.echo(f"Queued delivery {new_id} (a replay of {delivery_id}).")

@@ -33,7 +33,7 @@ DESCRIPTION = (
 def create_app(database: ServerDatabase, config: ServerConfig | None = None) -> FastAPI:
     """The server application over ``database`` (see the module docstring)."""
     from supportdesk.server import docs
-    from supportdesk.server.routes import admin, feedback, sync, ticket_writes, tickets
+    from supportdesk.server.routes import admin, feedback, sync, ticket_writes, tickets, webhooks
 
     config = config or ServerConfig()
     per_minute = config.feedback_limit
@@ -70,10 +70,32 @@ def create_app(database: ServerDatabase, config: ServerConfig | None = None) -> 
         responses={"4XX": {"model": protocol.ErrorBody, "description": "The request was refused."}},
     )
     app.state.server = state
+    _install_webhooks(state)
     install_error_handlers(app)
-    for router in (sync.router, tickets.router, ticket_writes.router, admin.router, feedback.router, docs.router):
+    for router in (
+        sync.router,
+        tickets.router,
+        ticket_writes.router,
+        admin.router,
+        webhooks.router,
+        feedback.router,
+        docs.router,
+    ):
         app.include_router(router)
     app.add_middleware(BodyLimit, max_bytes=config.max_body, by_path=config.max_body_by_path)
     app.add_middleware(RateLimitHeaders)
     app.add_middleware(CatchAll)
     return app
+
+
+def _install_webhooks(state: ServerState) -> None:
+    """Every write records its events for the registered endpoints (in its transaction), and a
+    sender thread delivers them (:mod:`supportdesk.server.webhooks`, :mod:`.webhook_sender`)."""
+    from supportdesk.server.webhook_sender import Sender
+    from supportdesk.server.webhooks import record_events
+
+    sender = Sender(state.database, base=state.config.webhook_retry_base)
+    state.extensions["webhooks"] = sender
+    state.after_write.append(record_events)
+    state.after_commit.append(sender.after_commit)
+    state.workers.append(sender.start)

@@ -50,6 +50,8 @@ class ServerConfig:
     #: Seconds a client may take to send a request's headers, and then its body (0: no limit).
     header_timeout: float = 10.0
     body_timeout: float = 120.0
+    #: Seconds before a failed webhook delivery is first retried (doubling each time).
+    webhook_retry_base: float = 10.0
 
 
 Worker = Callable[["ServerState"], Callable[[], None]]

@@ -97,9 +97,12 @@ def upgrade() -> None:
     op.create_index("ix_webhook_delivery_due", "webhook_delivery", ["status", "next_attempt_at"])
     op.create_index("ix_webhook_delivery_order", "webhook_delivery", ["endpoint_id", "ticket_id", "position"])
     op.create_index("ix_webhook_delivery_event", "webhook_delivery", ["event_id"])
+    # the events' positions (webhooks.record_events), a row made up front so two first events cannot race
+    op.execute("INSERT INTO counter (name, value) VALUES ('webhook_event', 0)")
 
 
 def downgrade() -> None:
+    op.execute("DELETE FROM counter WHERE name = 'webhook_event'")
     op.drop_table("webhook_delivery")
     op.drop_table("webhook_event")
     op.drop_table("webhook_endpoint")
