@@ -221,6 +221,12 @@ def test_hostile_writes_are_refused_with_one_clear_error(sqlite_deployment: Depl
         assert client.post(f"/v1/tickets/{tier1}/notes", json={"body": "\x00"}, headers=headers).status_code == 422
         assert client.post(f"/v1/tickets/{tier1}/notes", json={"body": "fine"}, headers=headers).status_code == 201
 
+        # a method a path does not take: 405 with every method it does take
+        for path, allowed in ((f"/v1/tickets/{tier1}", "GET, HEAD, PATCH"), ("/v1/tickets", "GET, HEAD, POST")):
+            wrong = client.put(path, json={})
+            assert wrong.status_code == 405 and wrong.headers["Allow"] == allowed
+            assert wrong.json()["error"]["code"] == "method_not_allowed"
+
     with deployment.api("tom") as other_agent:
         # the same key from another agent is another key
         again = other_agent.post(f"/v1/tickets/{tier1}/notes", json={"body": "fine"}, headers=headers)

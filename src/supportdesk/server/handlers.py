@@ -159,6 +159,31 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(validation_error(error))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, error: StarletteHTTPException) -> Response:
+    async def _http(request: Request, error: StarletteHTTPException) -> Response:
         code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
+        if error.status_code == 405:
+            allowed = allowed_methods(request)
+            message = f"{request.method} is not allowed here: use {', '.join(allowed)}"
+            answer = error_response(ApiError(405, code, message))
+            answer.headers["Allow"] = ", ".join(allowed)
+            return answer
         return error_response(ApiError(error.status_code, code, str(error.detail)))
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method the API takes at this path (RFC 9110 asks a 405 to list them in ``Allow``;
+    Starlette names only the first route's, and a path may have several: GET and PATCH). Read
+    from the OpenAPI description, so ``Allow`` and the contract cannot disagree."""
+    import re
+
+    table: list[tuple[re.Pattern[str], set[str]]] | None = getattr(request.app.state, "allowed_methods", None)
+    if table is None:
+        table = []
+        for template, operations in request.app.openapi().get("paths", {}).items():
+            pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template))
+            table.append((re.compile(f"^{pattern}$"), {method.upper() for method in operations}))
+        request.app.state.allowed_methods = table
+    methods = {method for pattern, verbs in table if pattern.match(request.url.path) for method in verbs}
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
