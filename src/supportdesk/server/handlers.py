@@ -56,6 +56,11 @@ def _field_path(location: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) or "body"
 
 
+def _about_nul(pattern: str) -> bool:
+    """Whether a field's pattern only keeps NUL out (most of ours): then NUL is what broke it."""
+    return "\\x00" in pattern or "\x00" in pattern
+
+
 def validation_error(error: RequestValidationError) -> ApiError:
     first = error.errors()[0]
     if first.get("type") == "json_invalid":
@@ -63,12 +68,18 @@ def validation_error(error: RequestValidationError) -> ApiError:
         return ApiError(400, "malformed_json", f"the body is not valid JSON: {reason}", field="body")
     where = _field_path(first.get("loc", ()))
     kind = first.get("type")
+    location = first.get("loc", ("",))[0]
+    if location == "header" and kind == "string_pattern_mismatch":
+        # a header is the request's frame, not its content: Idempotency-Key, If-Match
+        return ApiError(400, "invalid", f"{where} is not in the form this API takes (see its description)", field=where)
     if kind == "extra_forbidden":
         message = f"{where} is not a field of this request"
     elif kind == "missing":
         message = f"{where} is required"
-    elif kind == "string_pattern_mismatch":
+    elif kind == "string_pattern_mismatch" and _about_nul(str(first.get("ctx", {}).get("pattern", "\\x00"))):
         message = f"{where} holds a character that is not allowed (NUL)"
+    elif kind == "string_pattern_mismatch":
+        message = f"{where} is not in the form this field takes (see the API's description)"
     else:
         message = f"{where}: {first.get('msg', 'invalid')}"
     return ApiError(422, "invalid", message, field=where)

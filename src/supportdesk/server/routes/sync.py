@@ -122,7 +122,12 @@ def rows(body: protocol.RowsRequest, actor: Caller, state: State) -> protocol.Ro
     return protocol.RowsResponse(rows=row_states(state.database, actor, body.keys))
 
 
-@router.get("/bootstrap", tags=["sync"])
+@router.get(
+    "/bootstrap",
+    tags=["sync"],
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/x-ndjson": {}}, "description": "One JSON object a line."}},
+)
 def bootstrap(
     actor: Caller,
     state: State,
@@ -167,7 +172,11 @@ class EventStream(StreamingResponse):
 @router.get(
     "/events",
     tags=["sync"],
-    responses={429: {"model": protocol.ErrorBody, "description": "Too many open streams for this token."}},
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"text/event-stream": {}}, "description": "Server-Sent Events."},
+        429: {"model": protocol.ErrorBody, "description": "Too many open streams for this token."},
+    },
 )
 async def events(request: Request, actor: Caller, state: State) -> StreamingResponse:
     """Server-Sent Events: ``hello``, ``poke`` {seq}, ``presence``, keep-alive comments, and a last

@@ -18,7 +18,7 @@ through a channel.
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
@@ -33,7 +33,7 @@ from supportdesk.server.representations import message_view, ticket_view
 from supportdesk.server.rest import Answer, Step, Writer, run_write
 from supportdesk.server.routes.tickets import TicketNumber
 from supportdesk.server.state import State
-from supportdesk.server.versions import check_if_match, etag, lock_ticket, parse_if_match
+from supportdesk.server.versions import IF_MATCH_PATTERN, check_if_match, etag, lock_ticket, parse_if_match
 from supportdesk.server.visibility import sees_ticket
 from supportdesk.store.enums import Channel, Priority, Status, TicketType
 
@@ -44,6 +44,7 @@ IdempotencyKey = Annotated[
     str | None,
     Header(
         alias="Idempotency-Key",
+        pattern=idempotency.KEY_PATTERN,
         description="Any unique string (a UUID; 1-255 printable ASCII characters, no spaces): the same key "
         "and body within 24 h return the first answer; the same key with another body is a 422.",
     ),
@@ -52,6 +53,7 @@ IfMatch = Annotated[
     str | None,
     Header(
         alias="If-Match",
+        pattern=IF_MATCH_PATTERN,
         description='The ticket\'s ETag as read (`"1042"`): a ticket changed since is a 412 naming the fields.',
     ),
 ]
@@ -85,18 +87,21 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class RequesterIn(Strict):
-    """Who the ticket is for: an existing customer by id, or an email address (new ones are added)."""
+class CustomerRef(Strict):
+    """An existing customer, by id."""
 
-    customer_id: str | None = Field(default=None, max_length=36, pattern=_NO_NUL)
-    email: str | None = Field(default=None, max_length=320, pattern=_NO_NUL)
+    customer_id: str = Field(min_length=1, max_length=36, pattern=_NO_NUL)
     name: str | None = Field(default=None, max_length=200, pattern=_NO_NUL)
 
-    @model_validator(mode="after")
-    def _one_of(self) -> "RequesterIn":
-        if (self.customer_id is None) == (self.email is None):
-            raise ValueError("give either customer_id or email")
-        return self
+
+class EmailRef(Strict):
+    """A customer by email address: one we know, or a new one (added with ``name``)."""
+
+    email: str = Field(min_length=3, max_length=320, pattern=r"^[^\x00\s@]+@[^\x00\s@]+$")
+    name: str | None = Field(default=None, max_length=200, pattern=_NO_NUL)
+
+
+RequesterIn = CustomerRef | EmailRef
 
 
 class TicketIn(Strict):
@@ -264,7 +269,7 @@ def create_ticket(
 
     def plan(connection: Connection) -> list[Step]:
         requester: dict[str, Any] = {"name": ticket.requester.name}
-        if ticket.requester.customer_id is not None:
+        if isinstance(ticket.requester, CustomerRef):
             requester["customer_id"] = ticket.requester.customer_id
         else:
             requester.update(kind="email", value=ticket.requester.email)
@@ -389,9 +394,7 @@ def change_ticket(
             steps.append(Step("ticket.set_field", {"ticket_id": ticket_id, "field": name, "value": text_value}))
         if patch.status is not None:  # last: a solve after the fields it may need
             steps.append(Step("ticket.set_status", {"ticket_id": ticket_id, "status": patch.status.value}))
-        if not steps:
-            raise ApiError(422, "invalid", "the request changes nothing: name a field to change", field="body")
-        return steps
+        return steps  # none: the ticket as it is (a PATCH that changes nothing changes nothing)
 
     def respond(connection: Connection, done: list[Applied]) -> Answer:
         return _ticket_answer(connection, actor, found[0], 200)

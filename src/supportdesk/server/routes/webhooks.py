@@ -3,7 +3,7 @@ list, remove, enable, and see or replay deliveries — the same as ``supportdesk
 
 # No ``from __future__ import annotations``: FastAPI reads the endpoints' annotations.
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
@@ -26,6 +26,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         422: "A field is invalid (named in `field`).",
     }.items()
 }
+EventType = Literal["ticket.created", "ticket.updated", "ticket.solved", "message.created", "feedback.received"]
 Id = Annotated[str, Path(max_length=36, pattern=r"^[0-9A-Za-z-]+$")]
 
 
@@ -37,8 +38,8 @@ class EndpointIn(BaseModel):
         },
     )
 
-    url: str = Field(max_length=2000)
-    events: list[str] = Field(min_length=1, max_length=len(webhooks.EVENT_TYPES))
+    url: str = Field(max_length=2000, pattern=r"^https?://[^\s/@]+(/\S*)?$")
+    events: list[EventType] = Field(min_length=1, max_length=len(webhooks.EVENT_TYPES))
     groups: list[Annotated[str, Field(max_length=200)]] | None = Field(
         default=None, max_length=100, description="Only these groups' tickets (names or ids); null: every ticket."
     )
@@ -67,7 +68,7 @@ def add(endpoint: EndpointIn, actor: Caller, state: State) -> dict[str, Any]:
             endpoint_id, secret = webhooks.add_endpoint(
                 connection,
                 endpoint.url,
-                endpoint.events,
+                list(endpoint.events),
                 group_ids=groups,
                 description=endpoint.description,
                 created_by=actor.id,
