@@ -87,8 +87,13 @@ def parse_events(text_or_list: str | list[str]) -> list[str]:
 
 
 def check_url(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > 2000:
+    """An http(s) URL of printable ASCII (an internationalised host in its ``xn--`` form)."""
+    try:
+        parts = urlsplit(url)
+        printable = url.isascii() and url.isprintable() and " " not in url
+    except ValueError:
+        printable = False
+    if not printable or parts.scheme not in ("http", "https") or not parts.hostname or len(url) > 2000:
         raise WebhookError(f"{url!r} is not an http(s) URL")
     if parts.username or parts.password:
         raise WebhookError("put no credentials in the URL: deliveries are signed with the endpoint's secret")

@@ -38,7 +38,7 @@ class EndpointIn(BaseModel):
         },
     )
 
-    url: str = Field(max_length=2000, pattern=r"^https?://[^\s/@]+(/\S*)?$")
+    url: str = Field(max_length=2000, pattern=r"^https?://[\x21-\x2e\x30-\x3f\x41-\x7e]+(/[\x21-\x7e]*)?$")
     events: list[EventType] = Field(min_length=1, max_length=len(webhooks.EVENT_TYPES))
     groups: list[Annotated[str, Field(max_length=200)]] | None = Field(
         default=None, max_length=100, description="Only these groups' tickets (names or ids); null: every ticket."
