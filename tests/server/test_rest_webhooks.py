@@ -207,3 +207,52 @@ def test_an_endpoint_restricted_to_a_group_hears_only_its_tickets(tmp_path: Path
             )
         listed = supportdesk("server", "webhook", "list", "--db", db)
         assert billing_hook.url in listed.stdout and "whsec_" not in listed.stdout
+
+
+def test_an_endpoint_that_fails_for_a_day_gives_up_and_is_disabled(tmp_path: Path, clock: Any) -> None:
+    """The sender's rounds driven by hand on the suite's clock: a refused connection is retried
+    with a doubling wait, the delivery is given up after 24 hours and its endpoint disabled."""
+
+    import httpx
+
+    from supportdesk.domain.context import SYSTEM
+    from supportdesk.server.apply import apply_as
+    from supportdesk.server.webhook_sender import deliver_due
+    from supportdesk.server.webhooks import add_endpoint, list_deliveries, list_endpoints, record_events
+    from tests.live import free_port, make_team
+
+    team = make_team(str(tmp_path / "server.db"))
+    clock.freeze()
+    dead = f"http://127.0.0.1:{free_port()}/hook"  # nothing listens there: every attempt is refused
+    with team.db.engine.connect() as connection, connection.begin():
+        endpoint_id, _ = add_endpoint(connection, dead, ["ticket.created"])
+    args = {"subject": "S", "body": "B", "requester": {"value": "h@example.com"}}
+    apply_as(team.db, SYSTEM, "ticket.create", args, after_write=[record_events])
+
+    waits = []
+    with httpx.Client(timeout=5) as client:
+        assert deliver_due(team.db, client, base=10) == 1
+        assert deliver_due(team.db, client, base=10) == 0  # not due again yet
+        for _ in range(40):
+            with team.db.engine.connect() as connection:
+                (delivery,) = list_deliveries(connection)
+            if delivery["status"] != "pending":
+                break
+            due = datetime_of(delivery["next_attempt_at"])
+            waits.append((due - clock()).total_seconds())
+            clock.advance(due - clock())
+            assert deliver_due(team.db, client, base=10) == 1
+    assert waits[:4] == [10, 20, 40, 80] and max(waits) == 3600  # doubling, at most an hour
+    assert delivery["status"] == "failed" and delivery["last_status"] is None
+    assert "ConnectError" in delivery["last_error"]
+    with team.db.engine.connect() as connection:
+        (endpoint,) = list_endpoints(connection)
+    assert endpoint["id"] == endpoint_id and endpoint["active"] is False
+    assert "failed for 24 hours" in endpoint["disabled_reason"]
+    team.db.dispose()
+
+
+def datetime_of(text: str) -> Any:
+    from datetime import datetime
+
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))

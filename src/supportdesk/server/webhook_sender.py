@@ -147,7 +147,8 @@ def _record(database: ServerDatabase, row: tuple[Any, ...], status: int | None, 
             )
             return
         give_up = instant(give_up_at)
-        retry_at = now + backoff(attempts + 1, base)
+        # the last attempt is at the 24-hour mark itself, so a day of failures is seen whole
+        retry_at = min(now + backoff(attempts + 1, base), give_up)
         connection.execute(
             timed(
                 "UPDATE webhook_delivery SET status = :state, attempts = :a, last_status = :s, last_error = :err, "
@@ -155,7 +156,7 @@ def _record(database: ServerDatabase, row: tuple[Any, ...], status: int | None, 
                 "next",
             ),
             {
-                "state": "failed" if retry_at > give_up else "pending",
+                "state": "failed" if now >= give_up else "pending",
                 "a": attempts + 1,
                 "s": status,
                 "err": error,
