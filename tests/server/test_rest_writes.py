@@ -238,3 +238,22 @@ def test_hostile_writes_are_refused_with_one_clear_error(sqlite_deployment: Depl
         reply = light.post(f"/v1/tickets/{tier1}/replies", json={"body": "hello"})
         assert reply.status_code == 403 and reply.json()["error"]["code"] == "forbidden"
         assert light.post("/v1/tickets", json=NEW_TICKET).status_code == 403
+
+
+def test_erasing_a_customer_reaches_the_answers_kept_under_keys(sqlite_deployment: Deployment) -> None:
+    deployment = sqlite_deployment
+    headers = key()
+    body = {**NEW_TICKET, "subject": "Zebediah's refund", "requester": {"email": "zebediah@example.com"}}
+    with deployment.api("sam") as client:
+        created = client.post("/v1/tickets", json=body, headers=headers)
+        assert created.status_code == 201
+        noted = client.post(f"/v1/tickets/{created.json()['number']}/notes", json={"body": "Zebediah called"})
+        assert noted.status_code == 201
+    apply_as(deployment.team.db, SYSTEM, "customer.erase", {"customer_id": created.json()["requester_id"]})
+    assert count(deployment, "SELECT count(*) FROM api_idempotency WHERE lower(response) LIKE '%zebediah%'") == 0
+    with deployment.api("sam") as client:
+        replayed = client.post("/v1/tickets", json=body, headers=headers)
+    assert replayed.status_code == 201 and replayed.json() == {"erased": True}
+    assert (
+        count(deployment, "SELECT count(*) FROM ticket WHERE requester_id = :c", c=created.json()["requester_id"]) == 1
+    )
