@@ -5,8 +5,8 @@
 write's transaction, delivered and retried by the server); ``api_token`` gains ``scopes``,
 ``group_ids`` and ``rate_per_minute`` (all empty for existing tokens: they keep working as before).
 
-Revision ID: 0014_api_integrations
-Revises: 0013_help_center
+Revision ID: 0015_api_integrations
+Revises: 0014_imap_mailbox_state
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = "0014_api_integrations"
-down_revision: str | None = "0013_help_center"
+revision: str = "0015_api_integrations"
+down_revision: str | None = "0014_imap_mailbox_state"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
