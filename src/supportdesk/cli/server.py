@@ -31,6 +31,8 @@ token_app = typer.Typer(help="API tokens (shown once, stored hashed).", no_args_
 app.add_typer(group_app, name="group")
 app.add_typer(agent_app, name="agent")
 app.add_typer(token_app, name="token")
+webhook_app = typer.Typer(help="Outgoing webhooks: endpoints told about events, signed.", no_args_is_help=True)
+app.add_typer(webhook_app, name="webhook")
 
 
 def _database(db: str | None):  # type: ignore[no-untyped-def]
@@ -138,6 +140,15 @@ def serve(
             envvar="SUPPORTDESK_FORWARDED_ALLOW_IPS",
         ),
     ] = "127.0.0.1",
+    webhook_retry: Annotated[
+        float,
+        typer.Option(
+            "--webhook-retry",
+            min=0.05,
+            help="Seconds before a failed webhook delivery's first retry (doubling each time, at most an hour).",
+            envvar="SUPPORTDESK_WEBHOOK_RETRY",
+        ),
+    ] = 10.0,
 ) -> None:
     """Run the team server (FastAPI + uvicorn); GET /v1/health answers when it is ready.
 
@@ -172,6 +183,7 @@ def serve(
             header_timeout=header_timeout,
             body_timeout=body_timeout,
             triage=triage,
+            webhook_retry_base=webhook_retry,
         )
         from supportdesk.server.help import HelpSettings
 
@@ -311,22 +323,53 @@ def token_create(
             show_default=False,
         ),
     ] = None,
+    scope: Annotated[
+        str | None,
+        typer.Option(
+            "--scope",
+            metavar="SCOPES",
+            help="For a machine: only these, comma-separated (tickets:read, tickets:write, customers:read, "
+            "customers:write, kb:read, kb:write, admin); such a token cannot sync. Default: a full token.",
+            show_default=False,
+        ),
+    ] = None,
+    group: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--group", help="Only tickets of this group (repeat for more; needs --scope).", show_default=False
+        ),
+    ] = None,
+    rate: Annotated[
+        int | None,
+        typer.Option(
+            "--rate", min=1, help="Requests a minute for this token (default: the server's limit).", show_default=False
+        ),
+    ] = None,
     db: DbOpt = None,
 ) -> None:
     """Make an API token for an agent. It is printed once; the server keeps only its hash.
 
     Example: supportdesk server token create dana@example.com --name laptop --expires 90d
+
+    Example: supportdesk server token create shop@example.com --name shop --scope tickets:write --group Billing
     """
     from supportdesk.cli.errors import fail
     from supportdesk.server.admin import new_token
+    from supportdesk.server.scopes import ScopeError, parse_scopes
     from supportdesk.server.tokens import TokenError, parse_expiry
 
     try:
         expires_at = parse_expiry(expires) if expires is not None else None
-    except TokenError as error:
+        scopes = parse_scopes(scope) if scope is not None else None
+    except (TokenError, ScopeError) as error:
         fail(str(error))
     database = _database(db)
-    token_id, token = new_token(database, agent, name, expires_at=expires_at)
+    try:
+        token_id, token = new_token(
+            database, agent, name, expires_at=expires_at, scopes=scopes, groups=group, rate_per_minute=rate
+        )
+    except ScopeError as error:
+        fail(str(error))
     typer.echo(token)
     until = f"; it expires at {expires_at:%Y-%m-%d %H:%M} UTC" if expires_at else ""
     typer.echo(f"token id {token_id}: store the token now, it is not shown again{until}", err=True)
@@ -356,6 +399,11 @@ def token_revoke(
     typer.echo(f"Revoked {count} token(s).")
 
 
+#: New columns go last: scripts read the first ones by position.
+TOKEN_COLUMNS = ["id", "agent", "name", "created_at", "last_used_at", "expires_at", "revoked_at"]
+TOKEN_COLUMNS += ["scopes", "group_ids", "rate_per_minute"]
+
+
 @token_app.command("list")
 def token_list(db: DbOpt = None) -> None:
     """List tokens (never the tokens themselves) with their last use, expiry and revocation.
@@ -368,7 +416,7 @@ def token_list(db: DbOpt = None) -> None:
     database = _database(db)
     emit_records(
         list_tokens(database),
-        ["id", "agent", "name", "created_at", "last_used_at", "expires_at", "revoked_at"],
+        TOKEN_COLUMNS,
         Format.PLAIN,
     )
 
@@ -570,3 +618,142 @@ def _kept(refusal: Refusal) -> str:
     body = " ".join(str(refusal.args.get("body") or "").split())
     shown = body if len(body) <= 200 else body[:200] + "…"
     return f" (the ticket is no longer in this workspace; its draft keeps the text: {shown})"
+
+
+@webhook_app.command("add")
+def webhook_add(
+    url: Annotated[str, typer.Argument(help="Where to POST events (http or https).")],
+    events: Annotated[
+        str,
+        typer.Option(
+            "--events",
+            help="Comma-separated: ticket.created, ticket.updated, ticket.solved, message.created, feedback.received.",
+        ),
+    ],
+    group: Annotated[
+        list[str] | None,
+        typer.Option("--group", help="Only this group's tickets (repeat for more).", show_default=False),
+    ] = None,
+    description: Annotated[str, typer.Option("--description", help="What the endpoint is.")] = "",
+    db: DbOpt = None,
+) -> None:
+    """Register an endpoint. Its signing secret is printed once.
+
+    Example: supportdesk server webhook add https://chat.acme.test/hooks/support --events ticket.solved
+    """
+    from supportdesk.cli.errors import fail
+    from supportdesk.server.admin import group_id
+    from supportdesk.server.webhooks import WebhookError, add_endpoint
+
+    database = _database(db)
+    groups = [group_id(database, ref) for ref in group] if group else None
+    try:
+        with database.engine.connect() as connection, connection.begin():
+            endpoint_id, secret = add_endpoint(connection, url, events, group_ids=groups, description=description)
+    except WebhookError as error:
+        fail(str(error))
+    typer.echo(secret)
+    typer.echo(f"endpoint {endpoint_id}: store the secret now, it is not shown again", err=True)
+
+
+@webhook_app.command("list")
+def webhook_list(db: DbOpt = None) -> None:
+    """List endpoints (never their secrets) with their last success and why one was disabled.
+
+    Example: supportdesk server webhook list
+    """
+    from supportdesk.cli.output import Format, emit_records
+    from supportdesk.server.webhooks import ENDPOINT_COLUMNS, list_endpoints
+
+    database = _database(db)
+    with database.engine.connect() as connection:
+        endpoints = list_endpoints(connection)
+    for endpoint in endpoints:
+        endpoint["events"] = ",".join(endpoint["events"])
+        endpoint["group_ids"] = ",".join(endpoint["group_ids"] or [])
+    emit_records(endpoints, list(ENDPOINT_COLUMNS), Format.PLAIN)
+
+
+@webhook_app.command("remove")
+def webhook_remove(
+    endpoint_id: Annotated[str, typer.Argument(help="The endpoint's id, as 'webhook list' shows it.")],
+    db: DbOpt = None,
+) -> None:
+    """Remove an endpoint and its queued deliveries.
+
+    Example: supportdesk server webhook remove 01939b1e-…
+    """
+    from supportdesk.cli.errors import NOT_FOUND, fail
+    from supportdesk.server.webhooks import remove_endpoint
+
+    database = _database(db)
+    with database.engine.connect() as connection, connection.begin():
+        if not remove_endpoint(connection, endpoint_id):
+            fail(f"no webhook endpoint {endpoint_id}", NOT_FOUND)
+    typer.echo(f"Removed endpoint {endpoint_id}.")
+
+
+@webhook_app.command("enable")
+def webhook_enable(
+    endpoint_id: Annotated[str, typer.Argument(help="The endpoint's id.")],
+    db: DbOpt = None,
+) -> None:
+    """Turn on an endpoint that was disabled after a day of failures (replay what it missed).
+
+    Example: supportdesk server webhook enable 01939b1e-…
+    """
+    from supportdesk.cli.errors import NOT_FOUND, fail
+    from supportdesk.server.webhooks import enable_endpoint
+
+    database = _database(db)
+    with database.engine.connect() as connection, connection.begin():
+        if not enable_endpoint(connection, endpoint_id):
+            fail(f"no webhook endpoint {endpoint_id}", NOT_FOUND)
+    typer.echo(f"Enabled endpoint {endpoint_id}.")
+
+
+@webhook_app.command("deliveries")
+def webhook_deliveries(
+    endpoint: Annotated[str | None, typer.Option("--endpoint", help="Only this endpoint's.")] = None,
+    status: Annotated[
+        str | None, typer.Option("--status", help="pending, delivered or failed.", show_default=False)
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=5000, help="How many, newest first.")] = 50,
+    db: DbOpt = None,
+) -> None:
+    """Deliveries, newest first: status, attempts, the last answer or error.
+
+    Example: supportdesk server webhook deliveries --status failed
+    """
+    from supportdesk.cli.errors import fail
+    from supportdesk.cli.output import Format, emit_records
+    from supportdesk.server.webhooks import DELIVERY_COLUMNS, list_deliveries
+
+    if status is not None and status not in ("pending", "delivered", "failed"):
+        fail(f"--status {status!r}: choose pending, delivered or failed")
+    database = _database(db)
+    with database.engine.connect() as connection:
+        found = list_deliveries(connection, endpoint_id=endpoint, status=status, limit=limit)
+    emit_records(found, list(DELIVERY_COLUMNS), Format.PLAIN)
+
+
+@webhook_app.command("replay")
+def webhook_replay(
+    delivery_id: Annotated[str, typer.Argument(help="The delivery's id, as 'webhook deliveries' shows it.")],
+    db: DbOpt = None,
+) -> None:
+    """Send a delivery's event again (the same event id) to its endpoint, now.
+
+    Example: supportdesk server webhook replay 01939b1f-…
+    """
+    from supportdesk.cli.errors import NOT_FOUND, fail
+    from supportdesk.server.errors import ApiError
+    from supportdesk.server.webhooks import replay
+
+    database = _database(db)
+    try:
+        with database.engine.connect() as connection, connection.begin():
+            new_id = replay(connection, delivery_id)
+    except ApiError as error:
+        fail(error.message, NOT_FOUND)
+    typer.echo(f"Queued delivery {new_id} (a replay of {delivery_id}).")

@@ -72,13 +72,36 @@ def update_agent(
 
 
 def new_token(
-    database: ServerDatabase, agent_ref: str, name: str = "", *, expires_at: datetime | None = None
+    database: ServerDatabase,
+    agent_ref: str,
+    name: str = "",
+    *,
+    expires_at: datetime | None = None,
+    scopes: list[str] | None = None,
+    groups: list[str] | None = None,
+    rate_per_minute: int | None = None,
 ) -> tuple[str, str]:
     """``(token id, token)`` for an agent; the token is shown once and stored only hashed.
-    ``expires_at`` (see :func:`supportdesk.server.tokens.parse_expiry`) ends it by itself."""
+    ``expires_at`` (see :func:`supportdesk.server.tokens.parse_expiry`) ends it by itself;
+    ``scopes`` (None: a full token), ``groups`` (names or ids) and ``rate_per_minute`` limit it
+    (:mod:`supportdesk.server.scopes`); a combination that could not work is a ``ScopeError``."""
+    from supportdesk.server.scopes import check_combination
+    from supportdesk.store.enums import Role
+
     agent = agent_id(database, agent_ref)
+    group_ids = [group_id(database, ref) for ref in groups] if groups is not None else None
     with database.engine.connect() as connection, connection.begin():
-        return create_token(connection, agent, name, expires_at=expires_at)
+        role = connection.execute(text("SELECT role FROM agent WHERE id = :a"), {"a": agent}).scalar_one()
+        check_combination(scopes, group_ids, Role(role))
+        return create_token(
+            connection,
+            agent,
+            name,
+            expires_at=expires_at,
+            scopes=scopes,
+            group_ids=group_ids,
+            rate_per_minute=rate_per_minute,
+        )
 
 
 def revoke_tokens(database: ServerDatabase, *, token_id: str | None = None, agent_ref: str | None = None) -> int:
@@ -104,11 +127,25 @@ def list_tokens(database: ServerDatabase) -> list[dict[str, object]]:
             tokens.c.last_used_at,
             tokens.c.expires_at,
             tokens.c.revoked_at,
+            tokens.c.scopes,
+            tokens.c.group_ids,
+            tokens.c.rate_per_minute,
         )
         .join_from(tokens, agents, agents.c.id == tokens.c.agent_id)
         .order_by(tokens.c.created_at, tokens.c.id)
     )
     with database.engine.connect() as connection:
         rows = connection.execute(query).all()
-    names = ("id", "agent", "name", "created_at", "last_used_at", "expires_at", "revoked_at")
+    names = (
+        "id",
+        "agent",
+        "name",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "revoked_at",
+        "scopes",
+        "group_ids",
+        "rate_per_minute",
+    )
     return [dict(zip(names, row, strict=True)) for row in rows]

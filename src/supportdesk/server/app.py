@@ -20,11 +20,12 @@ from supportdesk import __version__, protocol
 from supportdesk.server.db import ServerDatabase
 from supportdesk.server.events import ServerEvents
 from supportdesk.server.handlers import CatchAll, ORJSONResponse, install_error_handlers
-from supportdesk.server.limits import BodyLimit, RateLimiter
+from supportdesk.server.limits import BodyLimit, RateLimiter, RateLimitHeaders
 from supportdesk.server.state import ServerConfig, ServerState
 
 DESCRIPTION = (
-    "Sync (push, pull, bootstrap, events), REST reads and administration for supportdesk. "
+    "Sync (push, pull, bootstrap, events), REST reads and writes (with `Idempotency-Key` and "
+    "`If-Match`) and administration for supportdesk. "
     "Every refusal is a JSON error `{error: {code, message, field}}`."
 )
 
@@ -32,7 +33,7 @@ DESCRIPTION = (
 def create_app(database: ServerDatabase, config: ServerConfig | None = None) -> FastAPI:
     """The server application over ``database`` (see the module docstring)."""
     from supportdesk.server import docs
-    from supportdesk.server.routes import admin, feedback, sync, tickets
+    from supportdesk.server.routes import admin, feedback, sync, ticket_writes, tickets, webhooks
 
     config = config or ServerConfig()
     per_minute = config.feedback_limit
@@ -69,9 +70,32 @@ def create_app(database: ServerDatabase, config: ServerConfig | None = None) -> 
         responses={"4XX": {"model": protocol.ErrorBody, "description": "The request was refused."}},
     )
     app.state.server = state
+    _install_webhooks(state)
     install_error_handlers(app)
-    for router in (sync.router, tickets.router, admin.router, feedback.router, docs.router):
+    for router in (
+        sync.router,
+        tickets.router,
+        ticket_writes.router,
+        admin.router,
+        webhooks.router,
+        feedback.router,
+        docs.router,
+    ):
         app.include_router(router)
     app.add_middleware(BodyLimit, max_bytes=config.max_body, by_path=config.max_body_by_path)
+    app.add_middleware(RateLimitHeaders)
     app.add_middleware(CatchAll)
     return app
+
+
+def _install_webhooks(state: ServerState) -> None:
+    """Every write records its events for the registered endpoints (in its transaction), and a
+    sender thread delivers them (:mod:`supportdesk.server.webhooks`, :mod:`.webhook_sender`)."""
+    from supportdesk.server.webhook_sender import Sender
+    from supportdesk.server.webhooks import record_events
+
+    sender = Sender(state.database, base=state.config.webhook_retry_base)
+    state.extensions["webhooks"] = sender
+    state.after_write.append(record_events)
+    state.after_commit.append(sender.after_commit)
+    state.workers.append(sender.start)

@@ -30,6 +30,7 @@ from supportdesk.store.times import utcnow
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
+    from supportdesk.domain.tx import Audited
     from supportdesk.server.db import ServerDatabase
 
 Poke = Callable[[int], None]
@@ -45,6 +46,11 @@ class Applied:
     raced: bool = False
     #: ``(table, key)`` of every row the mutation inserted, for the after-write hooks.
     inserted: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
+    #: What the mutation changed, field by field (its audit records), for the after-write hooks.
+    audited: list[Audited] = field(default_factory=list)
+    #: Who ran it, and its reference in the audit (``api:…``, ``<client>:<id>``, ``server:…``).
+    actor: Actor | None = None
+    ref: str = ""
 
     def inserted_ids(self, table_name: str) -> list[str]:
         """The ids of the rows the mutation inserted into ``table_name`` (a one-column key)."""
@@ -77,6 +83,9 @@ def _run_once(connection: Connection, actor: Actor, name: str, args: dict[str, A
             warnings=list(context.warnings),
             records=records_for(connection, tx),
             inserted=[(item.table, tuple(item.key)) for item in tx.touched if item.op == "insert"],
+            audited=list(tx.audited),
+            actor=actor,
+            ref=ref,
         )
         savepoint.commit()
         return applied
@@ -106,7 +115,7 @@ AfterCommit = Callable[["ServerDatabase", Applied], None]
 server's write-ahead log after an erasure) runs after every write, app or not."""
 
 
-def _after_commit(database: ServerDatabase, applied: Applied, after_commit: Sequence[AfterCommit]) -> None:
+def run_after_commit(database: ServerDatabase, applied: Applied, after_commit: Sequence[AfterCommit]) -> None:
     if applied.error is None:
         for hook in (after_erase, *after_commit):
             hook(database, applied)
@@ -215,7 +224,7 @@ def apply_pushed(
                 at=utcnow(),
             )
         )
-    _after_commit(database, applied, after_commit)
+    run_after_commit(database, applied, after_commit)
     return outcome
 
 
@@ -240,7 +249,7 @@ def apply_as(
         if applied.error is not None:
             raise applied.error
         seq = _finish(connection, applied, after_write)
-    _after_commit(database, applied, after_commit)
+    run_after_commit(database, applied, after_commit)
     if seq and poke is not None:
         poke(seq)
     return applied.result, applied.warnings

@@ -7,12 +7,19 @@
 - 429 a client address that sent too many bad tokens (``auth_failures`` a minute; ``Retry-After``
   says when to try again). While an address is throttled its tokens are not even looked up, so
   guessing gains nothing; other addresses are not affected;
-- 429 a token over its request rate.
+- 429 a token over its request rate (the server's ``--rate-limit``, or the token's own); every
+  answer to a rate-limited token carries ``RateLimit-*`` headers (:mod:`.limits`);
+- 403 a token whose scopes do not cover the endpoint (:mod:`.scopes`): :func:`scoped` makes the
+  dependency of a REST endpoint, and :data:`Caller` (sync, administration) takes full tokens
+  and ``admin`` ones only.
+
+A group-restricted token acts as its agent seeing only those groups (:func:`.scopes.restricted`).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -20,6 +27,7 @@ from sqlalchemy import text
 
 from supportdesk.domain.context import Actor
 from supportdesk.server.errors import ApiError
+from supportdesk.server.scopes import allows, restricted
 from supportdesk.server.state import ServerState, server_state
 from supportdesk.store.times import utcnow
 
@@ -66,16 +74,59 @@ def current_actor(request: Request) -> Actor:
         if check.problem == "expired" and error.status == 401:
             error.code = "token_expired"
         raise error
-    wait = state.limiter.take(check.token_id)
-    if wait > 0:
-        raise ApiError(429, "rate_limited", "too many requests with this token: slow down", retry_after=wait)
+    own = check.rate_per_minute
+    admission = state.limiter.admit(check.token_id, rate=own / 60.0 if own else None, burst=own if own else None)
+    request.state.rate_limit = admission
+    if admission.wait > 0:
+        raise ApiError(429, "rate_limited", "too many requests with this token: slow down", retry_after=admission.wait)
     _note_use(state, check.token_id)
-    request.state.actor = check.actor
+    actor = restricted(check.actor, check.group_ids)
+    request.state.actor = actor
     request.state.token_id = check.token_id
-    return check.actor
+    request.state.token = check
+    return actor
 
 
-Caller = Annotated[Actor, Depends(current_actor)]
+AnyCaller = Annotated[Actor, Depends(current_actor)]
+"""Any working token (``/v1/me``)."""
+
+
+def token_allows(request: Request, scope: str) -> bool:
+    """Whether the token of an authenticated request has ``scope``."""
+    check = getattr(request.state, "token", None)
+    return check is not None and allows(check.scopes, scope)
+
+
+def _refuse_scope(request: Request, scope: str) -> None:
+    if not token_allows(request, scope):
+        raise ApiError(403, "insufficient_scope", f"this token's scopes do not include {scope}", field="scope")
+
+
+def full_caller(request: Request) -> Actor:
+    """The caller of a sync or administration endpoint: a full token, or one with ``admin``."""
+    actor = current_actor(request)
+    _refuse_scope(request, "admin")
+    return actor
+
+
+Caller = Annotated[Actor, Depends(full_caller)]
+
+
+def scoped(scope: str) -> Callable[[Request], Actor]:
+    """The dependency of a REST endpoint that needs ``scope`` (``tickets:write`` …)."""
+
+    def caller(request: Request) -> Actor:
+        actor = current_actor(request)
+        _refuse_scope(request, scope)
+        return actor
+
+    caller.__name__ = f"caller_with_{scope.replace(':', '_')}"
+    return caller
+
+
+def token_name(request: Request) -> str:
+    check = getattr(request.state, "token", None)
+    return check.name if check is not None else ""
 
 
 def require_admin(actor: Actor) -> None:

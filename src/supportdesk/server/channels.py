@@ -41,7 +41,7 @@ from supportdesk.config import ConfigError
 from supportdesk.domain.context import SYSTEM
 from supportdesk.domain.mutations.privacy import ERASE
 from supportdesk.server.apply import Applied
-from supportdesk.server.auth import current_actor
+from supportdesk.server.auth import current_actor, token_allows
 from supportdesk.server.db import ServerDatabase, normalize_url
 from supportdesk.server.erasure import remove_unused_files
 from supportdesk.server.errors import ApiError
@@ -243,7 +243,7 @@ def mail_poster(request: Request) -> ChannelService:
     expected = channels.options.email_token
     if expected and scheme.lower() == "bearer" and _same_secret(token.strip(), expected):
         return service
-    if not current_actor(request).is_admin:
+    if not current_actor(request).is_admin or not token_allows(request, "admin"):
         raise ApiError(403, "forbidden", "only an admin's token or the [channels] email_token may post mail")
     return service
 

@@ -60,6 +60,11 @@ def _field_path(location: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) or "body"
 
 
+def _about_nul(pattern: str) -> bool:
+    """Whether a field's pattern only keeps NUL out (most of ours): then NUL is what broke it."""
+    return "\\x00" in pattern or "\x00" in pattern
+
+
 def validation_error(error: RequestValidationError) -> ApiError:
     first = error.errors()[0]
     if first.get("type") == "json_invalid":
@@ -67,12 +72,18 @@ def validation_error(error: RequestValidationError) -> ApiError:
         return ApiError(400, "malformed_json", f"the body is not valid JSON: {reason}", field="body")
     where = _field_path(first.get("loc", ()))
     kind = first.get("type")
+    location = first.get("loc", ("",))[0]
+    if location == "header" and kind == "string_pattern_mismatch":
+        # a header is the request's frame, not its content: Idempotency-Key, If-Match
+        return ApiError(400, "invalid", f"{where} is not in the form this API takes (see its description)", field=where)
     if kind == "extra_forbidden":
         message = f"{where} is not a field of this request"
     elif kind == "missing":
         message = f"{where} is required"
-    elif kind == "string_pattern_mismatch":
+    elif kind == "string_pattern_mismatch" and _about_nul(str(first.get("ctx", {}).get("pattern", "\\x00"))):
         message = f"{where} holds a character that is not allowed (NUL)"
+    elif kind == "string_pattern_mismatch":
+        message = f"{where} is not in the form this field takes (see the API's description)"
     else:
         message = f"{where}: {first.get('msg', 'invalid')}"
     return ApiError(422, "invalid", message, field=where)
@@ -163,7 +174,7 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(validation_error(error))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, error: StarletteHTTPException) -> Response:
+    async def _http(request: Request, error: StarletteHTTPException) -> Response:
         if error.status_code == 400 and error.detail == BODY_NOT_PARSED:
             # FastAPI's answer when decoding the body raised anything but a JSON syntax error:
             # bytes that are not UTF-8, or arrays nested deeper than the decoder recurses.
@@ -172,4 +183,29 @@ def install_error_handlers(app: FastAPI) -> None:
                 ApiError(400, "malformed_json", f"the body is not valid JSON: {reason}", field="body")
             )
         code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
+        if error.status_code == 405:
+            allowed = allowed_methods(request)
+            message = f"{request.method} is not allowed here: use {', '.join(allowed)}"
+            answer = error_response(ApiError(405, code, message))
+            answer.headers["Allow"] = ", ".join(allowed)
+            return answer
         return error_response(ApiError(error.status_code, code, str(error.detail)))
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method the API takes at this path (RFC 9110 asks a 405 to list them in ``Allow``;
+    Starlette names only the first route's, and a path may have several: GET and PATCH). Read
+    from the OpenAPI description, so ``Allow`` and the contract cannot disagree."""
+    import re
+
+    table: list[tuple[re.Pattern[str], set[str]]] | None = getattr(request.app.state, "allowed_methods", None)
+    if table is None:
+        table = []
+        for template, operations in request.app.openapi().get("paths", {}).items():
+            pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template))
+            table.append((re.compile(f"^{pattern}$"), {method.upper() for method in operations}))
+        request.app.state.allowed_methods = table
+    methods = {method for pattern, verbs in table if pattern.match(request.url.path) for method in verbs}
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)

@@ -7,6 +7,7 @@ import math
 import threading
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -87,6 +88,50 @@ class BodyLimit:
         await send({"type": "http.response.body", "body": body})
 
 
+@dataclass(frozen=True)
+class Admission:
+    """One request's place in its bucket: ``wait`` seconds before it may go (0: now), and what
+    the ``RateLimit-*`` headers say — the burst, what is left of it, the seconds until it is full."""
+
+    wait: float
+    limit: int
+    remaining: int
+    reset: float
+    limited: bool = True
+
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        if not self.limited:
+            return []
+        return [
+            (b"ratelimit-limit", str(self.limit).encode()),
+            (b"ratelimit-remaining", str(self.remaining).encode()),
+            (b"ratelimit-reset", str(math.ceil(self.reset)).encode()),
+        ]
+
+
+class RateLimitHeaders:
+    """ASGI middleware: every answer to a request with a rate-limited token says where it stands
+    (``RateLimit-Limit``, ``RateLimit-Remaining``, ``RateLimit-Reset``; the IETF draft's names),
+    including the 429 that refuses it (which also carries ``Retry-After``)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                admission = (scope.get("state") or {}).get("rate_limit")
+                if isinstance(admission, Admission):
+                    message["headers"] = [*message.get("headers", []), *admission.headers()]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
 class RateLimiter:
     """A token bucket per key (an API token, a client address): ``rate`` a second, bursts up to
     ``burst``. Keys whose bucket is full again are forgotten once there are more than
@@ -105,17 +150,28 @@ class RateLimiter:
 
     def take(self, key: str) -> float:
         """0 when the request may go ahead, else the seconds to wait before retrying."""
-        if self.rate <= 0:
-            return 0.0
+        return self.admit(key).wait
+
+    def admit(self, key: str, *, rate: float | None = None, burst: int | None = None) -> Admission:
+        """Take one request from ``key``'s bucket; ``rate`` and ``burst`` override the limiter's
+        own for this key (a token with a limit of its own)."""
+        rate = self.rate if rate is None else rate
+        burst = self.burst if burst is None else burst
+        if rate <= 0:
+            return Admission(0.0, 0, 0, 0.0, limited=False)
         now = time.monotonic()
         with self._lock:
-            tokens = self._level(key, now)
+            tokens, stamp = self._buckets.get(key, (float(burst), now))
+            tokens = min(float(burst), tokens + (now - stamp) * rate)
             if tokens >= 1.0:
-                self._buckets[key] = (tokens - 1.0, now)
+                tokens -= 1.0
+                self._buckets[key] = (tokens, now)
                 self._prune(now)
-                return 0.0
-            self._buckets[key] = (tokens, now)
-            return (1.0 - tokens) / self.rate
+                wait = 0.0
+            else:
+                self._buckets[key] = (tokens, now)
+                wait = (1.0 - tokens) / rate
+        return Admission(wait, burst, int(tokens), (burst - tokens) / rate)
 
     def wait(self, key: str) -> float:
         """The seconds until ``key`` may go ahead again (0: now), without taking anything."""

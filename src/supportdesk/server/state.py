@@ -52,6 +52,8 @@ class ServerConfig:
     body_timeout: float = 120.0
     #: Triage every new ticket (language, sentiment, intent) with the offline assist engine.
     triage: bool = True
+    #: Seconds before a failed webhook delivery is first retried (doubling each time).
+    webhook_retry_base: float = 10.0
 
 
 Worker = Callable[["ServerState"], Callable[[], None]]

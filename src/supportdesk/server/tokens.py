@@ -1,4 +1,5 @@
-"""API tokens: random, shown once, stored only as a SHA-256 hash, optionally with an expiry.
+"""API tokens: random, shown once, stored only as a SHA-256 hash, optionally with an expiry,
+scopes, a group restriction and a rate limit of their own (see :mod:`supportdesk.server.scopes`).
 
 Tokens carry 256 random bits, so a fast hash is enough (nothing to brute-force); the lookup is
 one indexed equality on the hash. A token works while it is not revoked, not past its
@@ -70,9 +71,18 @@ def parse_expiry(text: str, *, now: datetime | None = None) -> datetime:
 
 
 def create_token(
-    connection: Connection, agent_id: str, name: str = "", *, expires_at: datetime | None = None
+    connection: Connection,
+    agent_id: str,
+    name: str = "",
+    *,
+    expires_at: datetime | None = None,
+    scopes: list[str] | None = None,
+    group_ids: list[str] | None = None,
+    rate_per_minute: int | None = None,
 ) -> tuple[str, str]:
-    """Make a token for an agent; returns ``(token id, token)`` — the token is never stored."""
+    """Make a token for an agent; returns ``(token id, token)`` — the token is never stored.
+
+    ``scopes`` None makes a full token (everything the agent may do, sync included)."""
     from sqlalchemy import insert
 
     from supportdesk.domain.tx import table
@@ -87,6 +97,9 @@ def create_token(
             token_hash=hash_token(token),
             created_at=utcnow(),
             expires_at=expires_at,
+            scopes=scopes,
+            group_ids=group_ids,
+            rate_per_minute=rate_per_minute,
         )
     )
     return token_id, token
@@ -119,6 +132,12 @@ class TokenCheck:
     actor: Actor | None = None
     problem: str | None = None
     expires_at: datetime | None = None
+    #: The token's name (shown in the audit), scopes (None: a full token), group restriction
+    #: (None: none) and requests a minute (None: the server's rate).
+    name: str = ""
+    scopes: frozenset[str] | None = None
+    group_ids: frozenset[str] | None = None
+    rate_per_minute: int | None = None
 
     def refusal(self) -> str:
         """One sentence for a refused token."""
@@ -143,11 +162,16 @@ def _select() -> Any:
         agents.c.email,
         agents.c.role,
         agents.c.active,
+        tokens.c.name,
+        tokens.c.scopes,
+        tokens.c.group_ids,
+        tokens.c.rate_per_minute,
     ).join_from(tokens, agents, agents.c.id == tokens.c.agent_id)
 
 
 def _check(row: Any, groups: dict[str, frozenset[str]], now: datetime) -> TokenCheck:
-    token_id, revoked_at, expires_at, agent_id, name, email, role, active = row
+    token_id, revoked_at, expires_at, agent_id, name, email, role, active = row[:8]
+    token_name, scopes, group_ids, rate = row[8:12]
     expires = expires_at if expires_at is None or expires_at.tzinfo else expires_at.replace(tzinfo=UTC)
     if revoked_at is not None:
         return TokenCheck(token_id, problem="revoked")
@@ -156,7 +180,15 @@ def _check(row: Any, groups: dict[str, frozenset[str]], now: datetime) -> TokenC
     if not active:
         return TokenCheck(token_id, problem="inactive")
     actor = Actor(id=agent_id, name=name, email=email, role=Role(role), group_ids=groups.get(agent_id, frozenset()))
-    return TokenCheck(token_id, actor=actor, expires_at=expires)
+    return TokenCheck(
+        token_id,
+        actor=actor,
+        expires_at=expires,
+        name=token_name or "",
+        scopes=frozenset(scopes) if isinstance(scopes, list) else None,
+        group_ids=frozenset(group_ids) if isinstance(group_ids, list) else None,
+        rate_per_minute=rate,
+    )
 
 
 def _groups(connection: Connection, agent_ids: Iterable[str]) -> dict[str, frozenset[str]]:

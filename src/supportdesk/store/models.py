@@ -446,6 +446,12 @@ class ApiToken(SQLModel, table=True):
     revoked_at: datetime | None = None
     #: After this instant the token is refused (None: it works until revoked).
     expires_at: datetime | None = None
+    #: What the token may do (``tickets:read`` …, see ``server/scopes.py``); None: all its agent may.
+    scopes: Any = Field(default=None, sa_column=Column(JSON, nullable=True))
+    #: Only tickets of these groups (and tickets with no group); None: all its agent sees.
+    group_ids: Any = Field(default=None, sa_column=Column(JSON, nullable=True))
+    #: Requests a minute for this token (None: the server's ``--rate-limit``).
+    rate_per_minute: int | None = None
 
 
 #: Tables whose rows are shared data (synced from the server); the rest are local or server-only.
@@ -494,7 +500,7 @@ __all__ = [
     "WorkspaceSetting",
 ]
 
-from supportdesk.store import models_channels  # noqa: E402, F401  (the channels' own tables)
+from supportdesk.store import models_api, models_channels  # noqa: E402, F401  (integrations', channels' tables)
 from supportdesk.store.models_sync import OutboxTouched  # noqa: E402  (issue #4: sync client bookkeeping)
 
 __all__ += ["OutboxTouched"]

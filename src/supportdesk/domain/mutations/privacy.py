@@ -451,6 +451,27 @@ def scrub_stored_results(connection: Connection, person: Person) -> int:
                 .values(result=blanked)
             )
             changed += 1
+    return changed + _scrub_rest_answers(connection, person, words)
+
+
+def _scrub_rest_answers(connection: Connection, person: Person, words: list[str]) -> int:
+    """Replace the REST answers kept under idempotency keys (``api_idempotency``, server only)
+    that show the person's tickets, messages or names: a replay of such a key then answers
+    ``{"erased": true}`` with the first status, and never writes again."""
+    answers = table("api_idempotency")
+    text = func.lower(cast(answers.c.response, String))
+    needles = [*words, *(row_id.lower() for row_id in (*person.tickets, *person.messages, person.customer_id))]
+    if not needles:
+        return 0
+    changed = 0
+    for chunk in _chunks(needles):
+        found = connection.execute(
+            update(answers)
+            .where(or_(*(text.contains(n, autoescape=True) for n in chunk)), answers.c.response.is_not(None))
+            .values(response={"erased": True}, headers=None)
+            .returning(answers.c.key)
+        ).all()
+        changed += len(found)
     return changed
 
 

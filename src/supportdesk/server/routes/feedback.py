@@ -89,7 +89,21 @@ def _admit(state: ServerState, request: Request) -> None:
         raise ApiError(429, "rate_limited", message, retry_after=wait)
 
 
-@router.get("/{token}", summary="The questions of a survey")
+#: A browser (a form post, or ``Accept: text/html``) gets pages, anything else JSON.
+PAGES: dict[int | str, dict[str, Any]] = {
+    code: {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}, "text/html": {}},
+    }
+    for code, description in (("4XX", "Refused: JSON, or an HTML page for a browser."),)
+}
+
+
+@router.get(
+    "/{token}",
+    summary="The questions of a survey",
+    responses={200: {"content": {"application/json": {}, "text/html": {}}}, **PAGES},
+)
 def show(token: Token, request: Request, state: State) -> Response:
     """The survey's questions: an HTML form for a browser, JSON for anything else."""
     browser = "text/html" in request.headers.get("accept", "")
@@ -103,7 +117,12 @@ def show(token: Token, request: Request, state: State) -> Response:
     return ORJSONResponse({"ticket": number, "questions": QUESTIONS})
 
 
-@router.post("/{token}", summary="Answer a survey", openapi_extra=ANSWER_BODY)
+@router.post(
+    "/{token}",
+    summary="Answer a survey",
+    openapi_extra=ANSWER_BODY,
+    responses={200: {"content": {"application/json": {}, "text/html": {}}}, **PAGES},
+)
 async def answer(token: Token, request: Request, state: State) -> Response:
     """Record the customer's ratings (CSAT, CES, NPS) and comment; a link answers once."""
     form = request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded")

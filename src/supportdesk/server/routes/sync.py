@@ -18,7 +18,7 @@ from supportdesk.domain.catalog import get
 from supportdesk.domain.context import Actor
 from supportdesk.domain.errors import UnknownMutation
 from supportdesk.server.apply import apply_pushed
-from supportdesk.server.auth import Caller
+from supportdesk.server.auth import AnyCaller, Caller
 from supportdesk.server.errors import ApiError
 from supportdesk.server.events import CLOSE_MESSAGES, Subscriber
 from supportdesk.server.reads import bootstrap_chunks, bootstrap_counts, current_seq, pull, row_states, snapshot
@@ -45,7 +45,7 @@ def health(state: State) -> dict[str, Any]:
 
 
 @router.get("/me", tags=["server"])
-def me(actor: Caller) -> dict[str, Any]:
+def me(actor: AnyCaller, request: Request) -> dict[str, Any]:
     """The agent the token belongs to."""
     return {
         "id": actor.id,
@@ -54,6 +54,7 @@ def me(actor: Caller) -> dict[str, Any]:
         "role": actor.role.value,
         "group_ids": sorted(actor.group_ids),
         "schema_version": protocol.SCHEMA_VERSION,
+        "scopes": sorted(scopes) if (scopes := request.state.token.scopes) is not None else None,
     }
 
 
@@ -121,7 +122,12 @@ def rows(body: protocol.RowsRequest, actor: Caller, state: State) -> protocol.Ro
     return protocol.RowsResponse(rows=row_states(state.database, actor, body.keys))
 
 
-@router.get("/bootstrap", tags=["sync"])
+@router.get(
+    "/bootstrap",
+    tags=["sync"],
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/x-ndjson": {}}, "description": "One JSON object a line."}},
+)
 def bootstrap(
     actor: Caller,
     state: State,
@@ -166,7 +172,11 @@ class EventStream(StreamingResponse):
 @router.get(
     "/events",
     tags=["sync"],
-    responses={429: {"model": protocol.ErrorBody, "description": "Too many open streams for this token."}},
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"text/event-stream": {}}, "description": "Server-Sent Events."},
+        429: {"model": protocol.ErrorBody, "description": "Too many open streams for this token."},
+    },
 )
 async def events(request: Request, actor: Caller, state: State) -> StreamingResponse:
     """Server-Sent Events: ``hello``, ``poke`` {seq}, ``presence``, keep-alive comments, and a last

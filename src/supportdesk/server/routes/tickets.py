@@ -10,12 +10,12 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Response
 from sqlalchemy import text
 
 from supportdesk import protocol
 from supportdesk.domain.context import Actor
-from supportdesk.server.auth import Caller
+from supportdesk.server.auth import scoped
 from supportdesk.server.errors import ApiError
 from supportdesk.server.reads import snapshot, ticket_bundle
 from supportdesk.server.state import ServerState, State
@@ -25,12 +25,14 @@ from supportdesk.store.times import from_db, to_db
 
 router = APIRouter(prefix="/v1", tags=["tickets"])
 
+Reader = Annotated[Actor, Depends(scoped("tickets:read"))]
+
 TicketNumber = Annotated[int, Path(ge=1, le=protocol.MAX_TICKET_NUMBER, description="The ticket's number.")]
 
 
 @router.get("/tickets")
 def list_tickets(
-    actor: Caller,
+    actor: Reader,
     state: State,
     query: Annotated[
         str, Query(max_length=2000, pattern=r"^[^\x00]*$", description="The query language, as in the console.")
@@ -43,16 +45,22 @@ def list_tickets(
 
 
 @router.get("/tickets/{number}")
-def show_ticket(number: TicketNumber, actor: Caller, state: State) -> dict[str, Any]:
-    """One ticket with its tags and whole timeline."""
+def show_ticket(number: TicketNumber, actor: Reader, state: State, response: Response) -> dict[str, Any]:
+    """One ticket with its tags and whole timeline; its ``ETag`` (also ``version``) is what
+    ``If-Match`` takes on ``PATCH``."""
+    from supportdesk.server.versions import current_version, etag
+
     with snapshot(state.database) as connection:
         found = connection.execute(text("SELECT id FROM ticket WHERE number = :n"), {"n": number}).first()
         bundle = ticket_bundle(connection, actor, found[0]) if found else {}
+        version = current_version(connection, found[0]) if bundle and found else 0
     if not bundle:
         raise ApiError(404, "not_found", f"no ticket #{number}", field="number")
     ticket = bundle["ticket"][0]
     messages = sorted(bundle["message"], key=lambda m: (m["created_at"], m["id"]))
-    return {**ticket, "tags": sorted(t["tag"] for t in bundle["ticket_tag"]), "messages": messages}
+    response.headers["ETag"] = etag(version)
+    tags = sorted(t["tag"] for t in bundle["ticket_tag"])
+    return {**ticket, "tags": tags, "version": version, "messages": messages}
 
 
 _SORTS = {

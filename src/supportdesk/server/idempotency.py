@@ -1,0 +1,137 @@
+"""Idempotency keys for REST writes, with Stripe's semantics.
+
+A client that sends ``Idempotency-Key: <key>`` with a write may send it again — after a timeout,
+a dropped connection, a crash of its own — and get the answer of the first attempt instead of a
+second write: the same key with the same request (method, path and JSON body, compared after
+parsing, so spacing and key order do not matter) returns the stored answer for 24 hours, marked
+``Idempotent-Replayed: true``; the same key with another request is a 422. Keys belong to the
+token's agent: two integrations never share one by chance, and a key survives a token rotation.
+
+The key is claimed inside the write's own transaction, before anything is written: a duplicate
+sent at the same time waits for the first (SQLite's single writer; PostgreSQL's unique index,
+whose second insert waits for the first transaction to end) and then finds its answer. So a
+retried create never makes two tickets, and a write that failed half-way (a server error, a
+crash) stores nothing and may be retried with the same key.
+
+An answer is stored once the write ran: created, changed, or refused by a rule (a 4xx naming
+the field). A request refused before it ran — a bad token or scope, a malformed body, a rate
+limit, a stale ``If-Match`` — stores nothing, so the same key may be sent again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from sqlalchemy import delete, select, update
+
+from supportdesk.server.errors import ApiError
+from supportdesk.store.models_api import ApiIdempotency
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+#: How long an answer is kept under its key.
+LIFETIME = timedelta(hours=24)
+#: What a key may look like: 1-255 printable ASCII characters without spaces (a UUID is usual).
+KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
+HEADER = "Idempotency-Key"
+
+
+_KEY = re.compile(KEY_PATTERN)
+
+
+def checked_key(value: str | None) -> str | None:
+    """The ``Idempotency-Key`` header as given, or a 400 naming it when it is not a key."""
+    if value is not None and _KEY.match(value) is None:
+        raise ApiError(
+            400, "invalid", "Idempotency-Key must be 1-255 printable ASCII characters without spaces", field=HEADER
+        )
+    return value
+
+
+def _table() -> Any:
+    return ApiIdempotency.__table__  # type: ignore[attr-defined]
+
+
+def fingerprint(method: str, path: str, body: Any) -> str:
+    """What makes two requests the same: method, path and the parsed JSON body."""
+    canonical = orjson.dumps(body, option=orjson.OPT_SORT_KEYS) if body is not None else b""
+    return hashlib.sha256(method.upper().encode() + b" " + path.encode() + b"\n" + canonical).hexdigest()
+
+
+@dataclass
+class StoredAnswer:
+    status: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def key_reused() -> ApiError:
+    return ApiError(
+        422,
+        "idempotency_key_reused",
+        "this Idempotency-Key was used with another request in the last 24 hours: use a new key",
+        field=HEADER,
+    )
+
+
+def claim(connection: Connection, agent_id: str, key: str, print_: str, now: datetime) -> StoredAnswer | None:
+    """Claim ``key`` for this request inside the write transaction.
+
+    Returns None when the request should run (the key is new, or its answer is older than 24
+    hours), the stored answer when this same request was answered before; raises a 422 when
+    the key was used with another request.
+    """
+    table = _table()
+    values = {"agent_id": agent_id, "key": key, "fingerprint": print_, "status": 0, "created_at": now}
+    # RETURNING, not rowcount: a driver may not count the rows of ON CONFLICT DO NOTHING
+    if connection.execute(_insert_new(connection, values).returning(table.c.key)).first() is not None:
+        return None
+    expired = connection.execute(
+        update(table)
+        .where(table.c.agent_id == agent_id, table.c.key == key, table.c.created_at < now - LIFETIME)
+        .values(fingerprint=print_, status=0, response=None, headers=None, created_at=now)
+        .returning(table.c.key)
+    ).first()
+    if expired is not None:
+        return None
+    row = connection.execute(
+        select(table.c.fingerprint, table.c.status, table.c.response, table.c.headers).where(
+            table.c.agent_id == agent_id, table.c.key == key
+        )
+    ).one()
+    if row[0] != print_:
+        raise key_reused()
+    return StoredAnswer(int(row[1]), row[2], dict(row[3] or {}))
+
+
+def _insert_new(connection: Connection, values: dict[str, Any]) -> Any:
+    """``INSERT … ON CONFLICT DO NOTHING`` in the dialect at hand."""
+    if connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(_table()).values(**values).on_conflict_do_nothing(index_elements=["agent_id", "key"])
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(_table()).values(**values).on_conflict_do_nothing(index_elements=["agent_id", "key"])
+
+
+def store(connection: Connection, agent_id: str, key: str, answer: StoredAnswer) -> None:
+    """Keep the answer under the key claimed in this transaction."""
+    table = _table()
+    connection.execute(
+        update(table)
+        .where(table.c.agent_id == agent_id, table.c.key == key)
+        .values(status=answer.status, response=answer.body, headers=answer.headers or None)
+    )
+
+
+def prune(connection: Connection, now: datetime) -> int:
+    """Forget answers older than 24 hours; returns how many."""
+    table = _table()
+    return int(connection.execute(delete(table).where(table.c.created_at < now - LIFETIME)).rowcount or 0)

@@ -1,0 +1,154 @@
+"""The REST write path: one request, one transaction, the same mutations as everyone else.
+
+An endpoint describes its write as a *plan* — a function that, inside the transaction, finds
+what the request names (a ticket by number, a group by name), checks ``If-Match``, and returns
+the named mutations to run — and an *answer* built from what they did. :func:`run_write` then:
+
+1. claims the ``Idempotency-Key`` (:mod:`.idempotency`): a repeat returns the stored answer;
+2. runs the plan and each mutation exactly as a pushed one runs (:func:`.apply.run_mutation`:
+   the same mutators, permissions, rules and SLA clocks; :func:`.trust.pushed_args` first, so a
+   token can no more claim a customer's words than a console can), all or nothing;
+3. runs the app's after-write hooks (the channels queue replies, the webhooks record events),
+   takes the seqs and writes the change log, builds the answer and stores it under the key;
+4. after the commit, runs the after-commit hooks and wakes the clients.
+
+Audit rows carry ``api:<request>:<token id>:<token name>`` as their reference, so the audit
+says which integration made each change (the agent is the token's).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from supportdesk.domain.context import Actor
+from supportdesk.domain.errors import DomainError
+from supportdesk.server import idempotency
+from supportdesk.server.apply import Applied, run_after_commit, run_mutation
+from supportdesk.server.changes import take_seq, write_records
+from supportdesk.server.errors import ApiError
+from supportdesk.server.trust import pushed_args
+from supportdesk.store.ids import uuid7
+from supportdesk.store.times import utcnow
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+    from supportdesk.server.state import ServerState
+
+#: Domain error codes and the status a REST answer gives them (the rest: 422).
+STATUS_OF_CODE = {"not_found": 404, "forbidden": 403, "conflict": 409, "invalid_transition": 409}
+#: Statuses of refusals that happen before a write runs: never stored under a key.
+NOT_STORED = frozenset({400, 401, 412, 413, 415, 429})
+
+
+@dataclass(frozen=True)
+class Step:
+    """One named mutation of a REST write."""
+
+    name: str
+    args: dict[str, Any]
+
+
+@dataclass
+class Answer:
+    status: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Writer:
+    """Who writes: the token's agent (restricted to the token's groups), and the token."""
+
+    actor: Actor
+    token_id: str
+    token_name: str
+
+    def ref(self) -> str:
+        name = re.sub(r"[^\w .@+-]", "_", self.token_name)[:60]
+        return f"api:{uuid7()}:{self.token_id}:{name}"
+
+
+Plan = Callable[["Connection"], list[Step]]
+Respond = Callable[["Connection", list[Applied]], Answer]
+
+
+def refusal(error: DomainError | ApiError) -> Answer:
+    """A refusal as an answer: ``{"error": {"code", "message", "field", …}}`` and its status."""
+    if isinstance(error, ApiError):
+        body = error.body()
+        body["error"].pop("retry_after", None)
+        return Answer(error.status, body)
+    return Answer(STATUS_OF_CODE.get(error.code, 422), {"error": error.as_dict()})
+
+
+def run_write(
+    state: ServerState,
+    writer: Writer,
+    plan: Plan,
+    respond: Respond,
+    *,
+    key: str | None = None,
+    fingerprint: str = "",
+) -> Answer:
+    """Run one REST write (see the module docstring); returns its answer, replayed or new."""
+    database = state.database
+    applied: list[Applied] = []
+    seq = 0
+    with database.engine.connect() as connection:
+        transaction = connection.begin()
+        try:
+            if key is not None:
+                stored = idempotency.claim(connection, writer.actor.id or "", key, fingerprint, utcnow())
+                if stored is not None:
+                    transaction.rollback()
+                    headers = {**stored.headers, "Idempotent-Replayed": "true"}
+                    return Answer(stored.status, stored.body, headers)
+            work = connection.begin_nested()
+            try:
+                applied = _run_steps(connection, writer, plan(connection))
+                for done in applied:
+                    for hook in state.after_write:
+                        hook(connection, done)
+                records = [record for done in applied for record in done.records]
+                if records:
+                    seq = take_seq(connection, len(records))
+                    write_records(connection, records, seq)
+                answer = respond(connection, applied)
+                work.commit()
+            except (DomainError, ApiError) as error:
+                work.rollback()
+                applied, seq = [], 0
+                answer = refusal(error)
+                if answer.status in NOT_STORED:
+                    transaction.rollback()
+                    return answer
+            if key is not None:
+                stored_answer = idempotency.StoredAnswer(answer.status, answer.body, answer.headers)
+                idempotency.store(connection, writer.actor.id or "", key, stored_answer)
+            transaction.commit()
+        except BaseException:
+            if transaction.is_active:
+                transaction.rollback()
+            raise
+    for done in applied:
+        run_after_commit(database, done, state.after_commit)
+    if seq:
+        state.events.poke(seq)
+    return answer
+
+
+def _run_steps(connection: Connection, writer: Writer, steps: list[Step]) -> list[Applied]:
+    applied: list[Applied] = []
+    for step in steps:
+        args, refused = pushed_args(writer.actor, step.name, step.args)
+        if refused is not None:
+            raise refused
+        done = run_mutation(connection, writer.actor, step.name, args, writer.ref())
+        if done.error is not None:
+            raise done.error
+        applied.append(done)
+    return applied

@@ -1,0 +1,250 @@
+"""Delivering webhook events: signed, retried with backoff for 24 hours, in order per ticket.
+
+Each server process runs one sender thread (a worker of the app). It claims due deliveries
+(``claimed_until``, so several processes on one PostgreSQL database never send one delivery
+twice at once), skips any whose ticket has an earlier delivery still pending to the same
+endpoint (so a ticket's events arrive in order), and POSTs the event's JSON with:
+
+- ``Supportdesk-Event-Id`` (the same on every retry and replay: receivers deduplicate on it),
+  ``Supportdesk-Event`` (the type), ``Supportdesk-Delivery`` (this attempt's delivery);
+- ``Supportdesk-Signature: t=<unix seconds>,v1=<hex>`` where ``v1`` is HMAC-SHA256 with the
+  endpoint's secret over ``"<t>." + body`` (Stripe's scheme: the receiver recomputes it, compares
+  in constant time, and refuses a ``t`` older than a few minutes, which stops replays).
+
+A 2xx answer delivers; anything else (another status, a timeout, a refused connection) is retried
+after 10 s, 20 s, 40 s … (at most an hour apart; ``ServerConfig.webhook_retry_base`` sets the first
+wait) until 24 hours after the event, then the delivery is *failed*. An endpoint whose deliveries
+have failed without a success for 24 hours is disabled, with the reason kept and logged as a
+warning for the admins; ``server webhook enable`` turns it on again and ``replay`` resends.
+Redirects are not followed; answers are not read beyond their status.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from sqlalchemy import text
+
+from supportdesk.server.webhooks import RETRY_FOR, instant, timed
+from supportdesk.store.times import utcnow
+
+if TYPE_CHECKING:
+    import httpx
+
+    from supportdesk.server.apply import Applied
+    from supportdesk.server.db import ServerDatabase
+    from supportdesk.server.state import ServerState
+
+log = logging.getLogger("supportdesk.server.webhooks")
+
+#: How long one claimed delivery may take before another sender may try it.
+CLAIM = timedelta(seconds=60)
+#: Seconds an endpoint has to answer.
+TIMEOUT = 10.0
+#: The longest wait between two attempts.
+MAX_BACKOFF = timedelta(hours=1)
+#: Deliveries claimed per round.
+BATCH = 50
+
+
+def signature(secret: str, timestamp: int, body: bytes) -> str:
+    """The ``Supportdesk-Signature`` header's value for ``body`` sent at ``timestamp``."""
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def backoff(attempts: int, base: float) -> timedelta:
+    """The wait after the ``attempts``-th failed attempt: ``base`` doubled each time, capped."""
+    return min(timedelta(seconds=base * 2 ** max(0, attempts - 1)), MAX_BACKOFF)
+
+
+def _due(connection: Any, now: datetime) -> list[str]:
+    rows = connection.execute(
+        timed(
+            "SELECT d.id FROM webhook_delivery d JOIN webhook_endpoint w ON w.id = d.endpoint_id "
+            "WHERE d.status = 'pending' AND w.active = :t AND d.next_attempt_at <= :now "
+            "AND (d.claimed_until IS NULL OR d.claimed_until < :now) "
+            "AND NOT EXISTS (SELECT 1 FROM webhook_delivery e WHERE e.endpoint_id = d.endpoint_id "
+            "AND e.ticket_id = d.ticket_id AND e.status = 'pending' AND e.position < d.position) "
+            f"ORDER BY d.position, d.created_at LIMIT {BATCH}",
+            "now",
+        ),
+        {"t": True, "now": now},
+    ).all()
+    return [str(row[0]) for row in rows]
+
+
+def _claim(connection: Any, delivery_id: str, now: datetime) -> tuple[Any, ...] | None:
+    claimed = connection.execute(
+        timed(
+            "UPDATE webhook_delivery SET claimed_until = :until WHERE id = :d AND status = 'pending' "
+            "AND (claimed_until IS NULL OR claimed_until < :now) RETURNING id",
+            "until",
+            "now",
+        ),
+        {"until": now + CLAIM, "d": delivery_id, "now": now},
+    ).first()
+    if claimed is None:
+        return None
+    row = connection.execute(
+        text(
+            "SELECT d.id, d.event_id, d.attempts, d.give_up_at, w.id, w.url, w.secret, e.type, e.payload "
+            "FROM webhook_delivery d JOIN webhook_endpoint w ON w.id = d.endpoint_id "
+            "JOIN webhook_event e ON e.id = d.event_id WHERE d.id = :d"
+        ),
+        {"d": delivery_id},
+    ).first()
+    return tuple(row) if row is not None else None
+
+
+def _send(client: httpx.Client, row: tuple[Any, ...]) -> tuple[int | None, str | None]:
+    """POST one delivery; ``(status, error)``."""
+    import httpx
+
+    delivery_id, event_id, _, _, _, url, secret, kind, payload = row
+    body = payload.encode() if isinstance(payload, str) else orjson.dumps(payload)
+    timestamp = int(utcnow().timestamp())
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "supportdesk-webhooks",
+        "Supportdesk-Event": kind,
+        "Supportdesk-Event-Id": event_id,
+        "Supportdesk-Delivery": delivery_id,
+        "Supportdesk-Signature": signature(secret, timestamp, body),
+    }
+    try:
+        response = client.post(url, content=body, headers=headers)
+    except httpx.HTTPError as error:
+        return None, f"{type(error).__name__}: {str(error)[:200]}"
+    if 200 <= response.status_code < 300:
+        return response.status_code, None
+    return response.status_code, f"answered {response.status_code}"
+
+
+def _record(database: ServerDatabase, row: tuple[Any, ...], status: int | None, error: str | None, base: float) -> None:
+    delivery_id, _, attempts, give_up_at, endpoint_id, url = row[:6]
+    now = utcnow()
+    with database.engine.connect() as connection, connection.begin():
+        if error is None:
+            connection.execute(
+                timed(
+                    "UPDATE webhook_delivery SET status = 'delivered', attempts = :a, last_status = :s, "
+                    "last_error = NULL, delivered_at = :now, claimed_until = NULL WHERE id = :d",
+                    "now",
+                ),
+                {"a": attempts + 1, "s": status, "now": now, "d": delivery_id},
+            )
+            connection.execute(
+                timed("UPDATE webhook_endpoint SET last_success_at = :now, failing_since = NULL WHERE id = :e", "now"),
+                {"now": now, "e": endpoint_id},
+            )
+            return
+        give_up = instant(give_up_at)
+        # the last attempt is at the 24-hour mark itself, so a day of failures is seen whole
+        retry_at = min(now + backoff(attempts + 1, base), give_up)
+        connection.execute(
+            timed(
+                "UPDATE webhook_delivery SET status = :state, attempts = :a, last_status = :s, last_error = :err, "
+                "next_attempt_at = :next, claimed_until = NULL WHERE id = :d",
+                "next",
+            ),
+            {
+                "state": "failed" if now >= give_up else "pending",
+                "a": attempts + 1,
+                "s": status,
+                "err": error,
+                "next": retry_at,
+                "d": delivery_id,
+            },
+        )
+        connection.execute(
+            timed("UPDATE webhook_endpoint SET failing_since = coalesce(failing_since, :now) WHERE id = :e", "now"),
+            {"now": now, "e": endpoint_id},
+        )
+        disabled = connection.execute(
+            timed(
+                "UPDATE webhook_endpoint SET active = :f, disabled_at = :now, disabled_reason = :why, "
+                "updated_at = :now WHERE id = :e AND active = :t AND failing_since <= :since RETURNING id",
+                "now",
+                "since",
+            ),
+            {
+                "f": False,
+                "t": True,
+                "now": now,
+                "why": f"every delivery failed for 24 hours (last: {error})"[:500],
+                "e": endpoint_id,
+                "since": now - RETRY_FOR,
+            },
+        ).first()
+    if disabled is not None:
+        log.warning("webhook endpoint %s (%s) disabled: its deliveries failed for 24 hours", endpoint_id, url)
+
+
+def deliver_due(database: ServerDatabase, client: httpx.Client, base: float) -> int:
+    """One round: send every due delivery this process can claim; returns how many were tried."""
+    tried = 0
+    with database.engine.connect() as connection:
+        due = _due(connection, utcnow())
+    for delivery_id in due:
+        with database.engine.connect() as connection, connection.begin():
+            row = _claim(connection, delivery_id, utcnow())
+        if row is None:
+            continue
+        status, error = _send(client, row)
+        _record(database, row, status, error, base)
+        tried += 1
+    return tried
+
+
+class Sender:
+    """The sender thread of one server process; ``wake`` after a write recorded events."""
+
+    def __init__(self, database: ServerDatabase, *, base: float, poll: float = 1.0) -> None:
+        self.database = database
+        self.base = base
+        self.poll = poll
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def after_commit(self, _database: ServerDatabase, applied: Applied) -> None:
+        if applied.inserted or applied.audited:
+            self._wake.set()
+
+    def start(self, _state: ServerState) -> Callable[[], None]:
+        self._thread = threading.Thread(target=self._run, name="webhook-sender", daemon=True)
+        self._thread.start()
+        return self.stop
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(TIMEOUT + 5)
+
+    def _run(self) -> None:
+        import httpx
+
+        with httpx.Client(timeout=TIMEOUT, follow_redirects=False) as client:
+            while not self._stop.is_set():
+                self._wake.clear()
+                try:
+                    tried = deliver_due(self.database, client, self.base)
+                except Exception as error:  # the sender must outlive a database hiccup
+                    from supportdesk.server.handlers import safe_description
+
+                    log.error("webhook round failed: %s", safe_description(error))
+                    tried = 0
+                if tried == 0:  # something sent may have let a ticket's next event go: look again at once
+                    self._wake.wait(self.poll)
