@@ -45,3 +45,18 @@ def test_a_ticket_of_the_agents_own_messages_is_anchored_on_its_first(team: Team
 
 def test_an_unknown_ticket_has_no_anchor(team: Team) -> None:
     assert _anchor(team, "no-such-ticket") is None
+
+
+def test_among_what_the_pane_showed(team: Team) -> None:
+    """A message pulled while the agent typed was never shown: the anchor stays before it."""
+    created = _create(team, "customer")
+    later = team.as_(team.admin, "ticket.note", {"ticket_id": created["ticket_id"], "body": "Approved."}).result
+    with team.workspace.reading() as connection:
+        shown_first = reads.reply_anchor(
+            connection, str(created["ticket_id"]), team.agent.id, [str(created["message_id"])]
+        )
+        shown_both = reads.reply_anchor(
+            connection, str(created["ticket_id"]), team.agent.id, [str(created["message_id"]), str(later["message_id"])]
+        )
+        shown_none = reads.reply_anchor(connection, str(created["ticket_id"]), team.agent.id, [])
+    assert (shown_first, shown_both, shown_none) == (created["message_id"], later["message_id"], None)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -518,22 +519,32 @@ def _entry(row: sqlite3.Row, **extra: Any) -> TimelineEntry:
     )
 
 
-def reply_anchor(connection: sqlite3.Connection, ticket_id: str, me: str | None) -> str | None:
+def reply_anchor(
+    connection: sqlite3.Connection, ticket_id: str, me: str | None, among: Sequence[str] | None = None
+) -> str | None:
     """The message a reply from ``me`` is written after (its ``seen_message_id``): the newest one
     somebody else wrote, or the ticket's first message when all are the agent's own.
 
     The agent's own messages never count: a note written offline is newer than a customer
     message not pulled yet, and would hide it. The first message stands in on a ticket the agent
     opened for a customer (the server records that as the agent's note), so a customer message
-    arriving after it still refuses the reply."""
+    arriving after it still refuses the reply. ``among`` limits it to the messages the agent was
+    shown (the console's pane): one pulled while they typed was not seen, and must refuse it."""
+    shown = ""
+    params: list[Any] = [ticket_id]
+    if among is not None:
+        if not among:
+            return None
+        shown = f" AND id IN ({', '.join('?' * len(among))})"
+        params.extend(among)
     row = connection.execute(
-        "SELECT id FROM message WHERE ticket_id = ? AND (author_agent_id IS NULL OR author_agent_id != ?) "
+        f"SELECT id FROM message WHERE ticket_id = ?{shown} AND (author_agent_id IS NULL OR author_agent_id != ?) "
         "ORDER BY created_at DESC, rowid DESC LIMIT 1",
-        (ticket_id, me or ""),
+        (*params, me or ""),
     ).fetchone()
     if row is None:
         row = connection.execute(
-            "SELECT id FROM message WHERE ticket_id = ? ORDER BY created_at, rowid LIMIT 1", (ticket_id,)
+            f"SELECT id FROM message WHERE ticket_id = ?{shown} ORDER BY created_at, rowid LIMIT 1", params
         ).fetchone()
     return str(row[0]) if row else None
 

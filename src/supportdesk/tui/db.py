@@ -233,10 +233,11 @@ class ConsoleDB:
         with self._read() as connection:
             return reads.list_views(connection, me)
 
-    def reply_anchor(self, ticket_id: str, me: str | None) -> str | None:
-        """The message a reply is written after (``store.reads.reply_anchor``; one indexed row)."""
+    def reply_anchor(self, ticket_id: str, me: str | None, shown: list[str]) -> str | None:
+        """The message a reply is written after, among those the pane ``shown``
+        (``store.reads.reply_anchor``; one indexed row)."""
         with self._read() as connection:
-            return reads.reply_anchor(connection, ticket_id, me)
+            return reads.reply_anchor(connection, ticket_id, me, shown)
 
     def ticket(self, ticket_id: str, now: datetime) -> TicketData | None:
         """One ticket with its timeline, its customer (their latest 100 tickets), which drafts it

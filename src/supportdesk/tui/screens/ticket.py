@@ -339,9 +339,12 @@ class TicketScreen(TicketActions, Screen[None]):
         self.console.db.save_draft(draft)
 
     def _reply_anchor(self) -> str | None:
-        """What the reply is written after (``store.reads.reply_anchor``): a newer customer
-        message on the server refuses it and the draft is kept."""
-        return self.console.db.reply_anchor(self.ticket_id, self.console.me)
+        """What the reply is written after (``store.reads.reply_anchor``), among the messages the
+        pane showed the agent: a newer customer message refuses it and the draft is kept."""
+        if self.data is None:
+            return None
+        shown = [entry.id for entry in self.data.detail.messages]
+        return self.console.db.reply_anchor(self.ticket_id, self.console.me, shown)
 
     @on(Composer.SendRequested)
     def _send(self, message: Composer.SendRequested) -> None:
