@@ -154,6 +154,10 @@ class QueueScreen(TicketActions, Screen[None]):
     def _open_clicked(self, event: QueueView.OpenRequested) -> None:
         self.open_ticket(None, self._ref(event.row))
 
+    @on(QueueView.ColumnsChanged)
+    def _columns_changed(self) -> None:
+        self.query_one(QueueHeader).refresh()
+
     @on(QueueHeader.SortClicked)
     def _sort_clicked(self, event: QueueHeader.SortClicked) -> None:
         descending = not self.descending if event.key == self.sort_key else event.key in ("updated", "priority")

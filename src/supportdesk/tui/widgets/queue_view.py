@@ -103,6 +103,10 @@ class QueueView(ScrollView, can_focus=True):
             super().__init__()
             self.total = total
 
+    class ColumnsChanged(Message):
+        """The columns were laid out again (a resize, or the scrollbar came or went): the
+        header above must be drawn again, or its titles sit two cells off their cells."""
+
     class FirstPage(Message):
         """The first page of a new query is on screen (the benchmarks and the title use it)."""
 
@@ -251,6 +255,7 @@ class QueueView(ScrollView, can_focus=True):
         if width != self._layout_width:
             self._layout_width = width
             self._columns = layout(width)
+            self.post_message(self.ColumnsChanged())
 
     def on_resize(self, event: events.Resize) -> None:
         self._fit_columns(self.scrollable_content_region.width)
