@@ -12,8 +12,8 @@ from supportdesk.tui.screens.ticket import TicketScreen
 from supportdesk.tui.widgets.queue_columns import column_starts
 from supportdesk.tui.widgets.queue_view import QueueHeader
 from tests.tui.conftest import AppFactory, settle, until
+from tests.tui.test_flows import open_first, queue_of, rows
 from tests.tui.test_layout import find, screen_lines
-from tests.tui.test_flows import queue_of, rows
 
 
 @pytest.mark.parametrize("opened_before", [True, False])
@@ -85,3 +85,99 @@ async def test_the_queue_header_stays_over_its_columns_when_the_scrollbar_comes_
         starts = column_starts(screen.queue.columns)
         titles = _painted_title_starts(pilot, screen)
         assert all(titles[key] == starts[key] for key in titles), (titles, starts)
+
+
+SMALL = (80, 24)
+
+
+async def test_at_80x24_b_hides_the_saved_views_and_gives_the_queue_the_width(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, QueueScreen)
+        assert screen.sidebar.display and screen.queue.region.x >= 29
+        narrow = screen.queue.columns
+        await pilot.press("b")
+        await settle(pilot)
+        assert not screen.sidebar.display and screen.queue.region.x == 0 and screen.queue.has_focus
+        assert screen.queue.region.width == SMALL[0]
+        width = {c.key: c.width for c in screen.queue.columns}
+        assert len(screen.queue.columns) > len(narrow) or width["subject"] > narrow[-1].width
+        await pilot.press("b")
+        await settle(pilot)
+        assert screen.sidebar.display and screen.queue.region.x >= 29
+        await pilot.press("b", "v")  # v shows the views again to move into them
+        await settle(pilot)
+        assert screen.sidebar.display and screen.sidebar.row_list.has_focus
+
+
+async def test_at_80x24_sla_lines_and_addresses_do_not_wrap(make_app: AppFactory) -> None:
+    """Walk the open tickets in the pane: every clock is one line, every address one line."""
+    from supportdesk.tui.widgets.customer_panel import CustomerPanel
+    from supportdesk.tui.widgets.sla_clocks import SlaClocks, clocks_content
+
+    app = make_app()
+    async with app.run_test(size=SMALL) as pilot:
+        screen, _ = await open_first(pilot, app)
+        running = 0
+        for _ in range(12):
+            data = screen.data
+            assert data is not None
+            clocks = screen.query_one(SlaClocks)
+            if data.clocks:
+                lines = clocks_content(data.clocks, app.now(), compact=True).plain.split("\n")
+                assert all(len(line) <= clocks.content_region.width for line in lines), lines  # nothing cut
+                running += any("running" in line for line in lines)
+                assert clocks.size.height == len(lines), lines
+            card = screen.query_one(CustomerPanel).query_one("#customer-card")
+            customer = data.customer
+            assert customer is not None
+            expected = 1 + bool(customer.organization) + len(customer.identities) + bool(customer.customer.get("notes"))
+            assert card.size.height == expected
+            await pilot.press("J")
+            await until(pilot, lambda: screen.data is not None)
+            await settle(pilot)
+        assert running  # a running clock ("running, due 20 Nov 18:00") is the longest line
+
+
+async def test_at_80x24_the_help_screen_does_not_wrap_a_binding(make_app: AppFactory) -> None:
+    from rich.cells import cell_len
+    from textual.widgets import Static
+
+    app = make_app()
+    async with app.run_test(size=SMALL) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await settle(pilot)
+        body = app.screen.query_one("#help-body", Static)
+        lines = str(body.render()).split("\n")
+        long = [line for line in lines[:-1] if cell_len(line) > body.size.width]
+        assert not long, long
+        assert any(line.startswith("      Hide or show the saved views") for line in lines)
+
+
+async def test_footer_keys_are_clickable(make_app: AppFactory, console_workspace: Workspace) -> None:
+    from supportdesk.tui.widgets.key_bar import KeyBar
+
+    app = make_app()
+    async with app.run_test(size=(140, 40)) as pilot:
+        await settle(pilot)
+        row = queue_of(app).current_row
+        assert row is not None and row.status != "solved"
+        bar = app.screen.query_one(KeyBar)
+        text = str(bar.render())
+        x = text.index("s Solve") + bar.styles.padding.left
+        await pilot.click(KeyBar, offset=(x + 2, 0))
+        await until(
+            pilot,
+            lambda: rows(console_workspace, "SELECT status FROM ticket WHERE id = ?", row.id)[0]["status"] == "solved",
+        )
+        # in the pane, a click on Reply opens the composer
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, TicketScreen) and app.screen.data is not None)
+        bar = app.screen.query_one(KeyBar)
+        x = str(bar.render()).index("r Reply") + bar.styles.padding.left
+        await pilot.click(KeyBar, offset=(x, 0))
+        await settle(pilot)
+        assert app.screen.composer.is_open and app.screen.composer.kind == "reply"  # type: ignore[attr-defined]

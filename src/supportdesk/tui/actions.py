@@ -86,6 +86,7 @@ ACTIONS: tuple[ConsoleAction, ...] = (
     _A("queue.rename_view", "R", "rename_view", "Rename view", "Rename the selected view", "queue", show=False),
     _A("queue.delete_view", "D", "delete_view", "Delete view", "Delete the selected view", "queue", show=False),
     _A("queue.views", "v", "focus_views", "Views", "Move to the saved views", "queue", show=False),
+    _A("queue.sidebar", "b", "toggle_sidebar", "Sidebar", "Hide or show the saved views (room at 80 columns)", "queue"),
     _A("queue.call", "c", "log_call", "Call", "Log a phone call (opens a ticket for the caller)", "queue", show=False),
     _A("queue.clear_tags", "ctrl+u", "clear_tags", "Untag all", "Clear every tag mark", "queue", show=False),
     _A("queue.quit", "q", "app.quit", "Quit", "Leave the console (drafts are kept)", "queue", show=False),

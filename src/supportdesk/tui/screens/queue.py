@@ -214,7 +214,15 @@ class QueueScreen(TicketActions, Screen[None]):
         self._count_views()
 
     def action_focus_views(self) -> None:
+        self.sidebar.display = True
         self.sidebar.row_list.focus()
+
+    def action_toggle_sidebar(self) -> None:
+        """Hide the saved views (30 cells the queue's subjects need at 80 columns), or show them."""
+        sidebar = self.sidebar
+        sidebar.display = not sidebar.display
+        if not sidebar.display:
+            self.queue.focus()
 
     def action_save_view(self) -> None:
         query = self.query_text()
