@@ -72,7 +72,7 @@ async def test_two_records_of_one_name_are_told_apart_in_the_choice(
 
     app = make_app()
     async with app.run_test(size=(150, 45)) as pilot:
-        screen, ticket_id = await open_first(pilot, app)
+        _, ticket_id = await open_first(pilot, app)
         requester, name = rows(
             console_workspace,
             "SELECT c.id, c.name FROM ticket t JOIN customer c ON c.id = t.requester_id WHERE t.id = ?",
