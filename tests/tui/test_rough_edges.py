@@ -181,3 +181,22 @@ async def test_footer_keys_are_clickable(make_app: AppFactory, console_workspace
         await pilot.click(KeyBar, offset=(x, 0))
         await settle(pilot)
         assert app.screen.composer.is_open and app.screen.composer.kind == "reply"  # type: ignore[attr-defined]
+
+
+async def test_a_notification_leaves_the_composers_key_line_visible(make_app: AppFactory) -> None:
+    from textual.widgets._toast import Toast
+
+    app = make_app()
+    async with app.run_test(size=SMALL, notifications=True) as pilot:
+        screen, _ = await open_first(pilot, app)
+        await pilot.press("r")
+        await settle(pilot)
+        hint = screen.query_one("#composer-hint")
+        assert hint.region.height == 1
+        app.notify("a long notification that takes two lines of the toast, or even three of them", timeout=30)
+        await settle(pilot)
+        await until(pilot, lambda: bool(screen.query(Toast)))
+        await settle(pilot)
+        for toast in screen.query(Toast):
+            assert not toast.region.overlaps(hint.region), (toast.region, hint.region)
+            assert not toast.region.overlaps(screen.composer.text_area.region)

@@ -141,6 +141,16 @@ def show(
         typer.echo(ticket_text(detail.as_dict()))
 
 
+def message_kind(message: dict[str, Any]) -> str:
+    """How a message's line names it: a logged call goes the way the call went (an agent logs an
+    inbound call too, so the author's side is not the call's direction)."""
+    call = (message.get("meta") or {}).get("call")
+    if isinstance(call, dict) and call.get("direction") in ("inbound", "outbound"):
+        kind = f"{call['direction']} call"
+        return kind if message["visibility"] != "internal" else f"{kind} (internal)"
+    return "internal note" if message["visibility"] == "internal" else str(message["direction"])
+
+
 def ticket_text(document: dict[str, Any]) -> str:
     """A ticket and its timeline as people read it in a terminal."""
     from supportdesk.cli.output import cell, safe
@@ -159,7 +169,7 @@ def ticket_text(document: dict[str, Any]) -> str:
         "",
     ]
     for message in doc["messages"]:
-        kind = "internal note" if message["visibility"] == "internal" else message["direction"]
+        kind = message_kind(message)
         lines.append(f"── {message['created_at']} · {message['channel']} · {kind} · {cell(message['author'])}")
         lines.append(message["body"])
         lines.append("")
