@@ -200,3 +200,43 @@ async def test_a_notification_leaves_the_composers_key_line_visible(make_app: Ap
         for toast in screen.query(Toast):
             assert not toast.region.overlaps(hint.region), (toast.region, hint.region)
             assert not toast.region.overlaps(screen.composer.text_area.region)
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("# Reset your password\n\nOpen the sign-in page\nand choose *Forgot*.\n\n## Steps\n\n1. x", None),
+        ("Reset your password\n===================\n\nOpen the sign-in page and choose *Forgot*.", None),
+        (
+            "---\ntitle: x\n---\n<!-- draft -->\n# Title\n\n```\ncode\n```\nOpen the sign-in page and choose *Forgot*.",
+            None,
+        ),
+        ("# Only a title", ""),
+        ("", ""),
+        ("# T\n\nEvil \x1b[2J text", "Evil ⟨U+001B⟩[2J text"),
+    ],
+)
+def test_the_snippet_is_the_first_paragraph_not_the_heading(body: str, expected: str | None) -> None:
+    from supportdesk.tui.text import first_paragraph
+
+    wanted = "Open the sign-in page and choose *Forgot*." if expected is None else expected
+    assert first_paragraph(body) == wanted
+
+
+async def test_the_kb_snippet_key_inserts_the_first_paragraph(make_app: AppFactory) -> None:
+    from supportdesk.tui.text import first_paragraph
+
+    app = make_app()
+    async with app.run_test(size=(150, 44)) as pilot:
+        screen, _ = await open_first(pilot, app)
+        await pilot.press("k")
+        panel = screen.query_one("KBPanel")
+        await until(pilot, lambda: bool(panel.hits) and panel.current is not None)  # type: ignore[attr-defined]
+        article = app.db.article(panel.current.id)  # type: ignore[attr-defined]
+        assert article is not None and article.body.startswith("# ")
+        await pilot.press("ctrl+y")
+        await until(pilot, lambda: screen.composer.is_open and article.slug in screen.composer.text)
+        text = screen.composer.text
+        assert "# " not in text and article.title not in text.split("\n")[0]
+        lead = first_paragraph(article.body)
+        assert len(lead) > 40 and text.startswith(lead)

@@ -26,7 +26,7 @@ from supportdesk.tui.db import ReadFailed, TicketData
 from supportdesk.tui.messages import ClocksLoaded, StoreChanged, TicketLoaded
 from supportdesk.tui.screens.forms import Choice, PickerScreen, PromptScreen
 from supportdesk.tui.sync_status import PresenceChanged
-from supportdesk.tui.text import safe, safe_line
+from supportdesk.tui.text import first_paragraph, safe_line
 from supportdesk.tui.ticket_actions import TicketActions, TicketRef
 from supportdesk.tui.widgets.composer import SUBMIT_STATUSES, Composer, StagedMacro, SwitchKind
 from supportdesk.tui.widgets.customer_panel import CustomerPanel
@@ -636,8 +636,8 @@ class TicketScreen(TicketActions, Screen[None]):
         link = self._link(article.slug)
         title = safe_line(article.title, cap=200)
         if message.snippet:
-            first = safe(article.body).strip().split("\n\n")[0].strip()
-            text = f"{first}\n\n{title}: {link}\n"
+            first = first_paragraph(article.body)
+            text = f"{first}\n\n{title}: {link}\n" if first else f"{title}: {link}\n"
         else:
             text = f"{title}: {link}"
         if not self.composer.is_open:
