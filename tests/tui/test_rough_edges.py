@@ -16,8 +16,7 @@ from tests.tui.test_flows import open_first, queue_of, rows
 from tests.tui.test_layout import find, screen_lines
 
 
-@pytest.mark.parametrize("opened_before", [True, False])
-@pytest.mark.parametrize("keys", [("s", "m"), ("a", "s", "m"), ("s", "a", "enter")])
+@pytest.mark.parametrize(("opened_before", "keys"), [(True, ("s", "m")), (False, ("s", "a", "enter"))])
 async def test_the_pane_shows_what_queue_actions_changed(
     make_app: AppFactory, console_workspace: Workspace, opened_before: bool, keys: tuple[str, ...]
 ) -> None:

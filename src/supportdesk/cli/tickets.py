@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from supportdesk.cli import ticket_bulk, ticket_writes
+from supportdesk.cli import ticket_bulk, ticket_snooze, ticket_writes
 from supportdesk.cli.options import DOCUMENT, LISTING, Output, TicketArg
 from supportdesk.cli.session import Session
 from supportdesk.cli.wiring import command
@@ -166,6 +166,10 @@ def ticket_text(document: dict[str, Any]) -> str:
         + (f" · {cell(doc['organization'])}" if doc["organization"] else ""),
         f"channel {doc['channel']} · tags {', '.join(doc['tags']) or '—'} · "
         f"created {doc['created_at']} · updated {doc['updated_at']}",
+    ]
+    if doc.get("snoozed_until"):
+        lines.append(f"snoozed until {doc['snoozed_until']} (tickets unsnooze {doc['number'] or doc['id']})")
+    lines += [
         "",
     ]
     for message in doc["messages"]:
@@ -188,3 +192,5 @@ app.command("reopen")(ticket_bulk.reopen)
 app.command("merge")(ticket_writes.merge)
 app.command("link")(ticket_writes.link)
 app.command("log-call")(ticket_writes.log_call)
+app.command("snooze")(ticket_snooze.snooze)
+app.command("unsnooze")(ticket_snooze.unsnooze)

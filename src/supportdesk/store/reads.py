@@ -488,6 +488,7 @@ class TicketDetail:
             "problem_id": t["problem_id"],
             "merged_into_id": t["merged_into_id"],
             "follow_up_of_id": t["follow_up_of_id"],
+            "snoozed_until": t.get("snoozed_until"),
             "fields": t["fields"],
             **{f.name: t[f.store_column] for f in ticket_fields.plain_fields()},
             "messages": [m.as_dict() for m in self.messages],
