@@ -530,8 +530,8 @@ def ticket_detail(connection: sqlite3.Connection, ticket_id: str) -> TicketDetai
         return None
     ticket = dict(row)
     ticket["fields"] = json.loads(ticket["fields"]) if ticket["fields"] else {}
-    for name in ("created_at", "updated_at", "first_response_at", "solved_at"):
-        ticket[name] = from_db(ticket[name])
+    for name in ("created_at", "updated_at", "first_response_at", "solved_at", "snoozed_until"):
+        ticket[name] = from_db(ticket.get(name))
     tags = [
         r[0] for r in connection.execute("SELECT tag FROM ticket_tag WHERE ticket_id = ? ORDER BY tag", (ticket_id,))
     ]

@@ -88,6 +88,7 @@ ACTIONS: tuple[ConsoleAction, ...] = (
     _A("queue.views", "v", "focus_views", "Views", "Move to the saved views", "queue", show=False),
     _A("queue.sidebar", "b", "toggle_sidebar", "Sidebar", "Hide or show the saved views (room at 80 columns)", "queue"),
     _A("queue.call", "c", "log_call", "Call", "Log a phone call (opens a ticket for the caller)", "queue", show=False),
+    _A("queue.snooze", "Z", "snooze", "Snooze", "Out of the worklists until a time, or wake it", "queue", show=False),
     _A("queue.clear_tags", "ctrl+u", "clear_tags", "Untag all", "Clear every tag mark", "queue", show=False),
     _A("queue.quit", "q", "app.quit", "Quit", "Leave the console (drafts are kept)", "queue", show=False),
     # the rows themselves
@@ -124,6 +125,9 @@ ACTIONS: tuple[ConsoleAction, ...] = (
         "ticket.undo_macro", "U", "undo_macro", "Undo macro", "Undo the macro staged on the draft", "ticket", show=False
     ),
     _A("ticket.call", "c", "log_call", "Call", "Log a phone call on this ticket", "ticket", show=False),
+    _A(
+        "ticket.snooze", "Z", "snooze", "Snooze", "Out of the worklists until a time (or wake it)", "ticket", show=False
+    ),
     _A("ticket.next", "J", "step(1)", "Next ticket", "Next ticket of the queue", "ticket", show=False),
     _A("ticket.previous", "ctrl+k", "step(-1)", "Prev ticket", "Previous ticket of the queue", "ticket", show=False),
     # timeline

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
-from supportdesk.store import local_state, reads
+from supportdesk.store import local_state, reads, snoozes
 from supportdesk.store.workspace import read_setting
 
 if TYPE_CHECKING:
@@ -357,6 +357,12 @@ class ConsoleDB:
     def delete_draft(self, ticket_id: str, kind: str) -> None:
         with self._local() as connection:
             local_state.delete_draft(connection, ticket_id, kind)
+
+    @worker_only
+    def ended_snoozes(self, *, since: datetime | None, now: datetime, me: str | None) -> list[snoozes.EndedSnooze]:
+        """Snoozes that ended since the last look (and this agent's, not woken yet)."""
+        with self._read() as connection:
+            return snoozes.ended(connection, since=since, now=now, me=me)
 
     @worker_only
     def mark_seen(self, ticket_id: str) -> None:

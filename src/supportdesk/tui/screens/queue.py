@@ -348,7 +348,11 @@ class QueueScreen(TicketActions, Screen[None]):
     # --- the store changed ----------------------------------------------------------------
 
     def on_store_changed(self, message: StoreChanged) -> None:
-        self.queue.reload()
+        try:  # compiled again against the clock: a snooze that ended brings its ticket back
+            plan = reads.plan_queue(self.query_text(), me=self.console.me, sort=self._effective_sort())
+        except QueryError:
+            plan = None
+        self.queue.reload(plan)
         self._count_views()
 
     def on_screen_resume(self) -> None:

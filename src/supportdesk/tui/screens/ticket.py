@@ -423,7 +423,7 @@ class TicketScreen(TicketActions, Screen[None]):
             return None
         ticket = self.data.detail.ticket
         phone = next((i["value"] for i in self.data.detail.identities if i["kind"] == "phone"), "")
-        return TicketRef(str(ticket["id"]), ticket["number"], str(ticket["status"]), phone)
+        return TicketRef(str(ticket["id"]), ticket["number"], str(ticket["status"]), phone, ticket.get("snoozed_until"))
 
     def ticket_list(self) -> TicketList | None:
         return self.queue_screen

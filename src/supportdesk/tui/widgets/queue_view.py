@@ -160,10 +160,16 @@ class QueueView(ScrollView, can_focus=True):
             self._schedule_fetch()
         # the count and the anchors follow the first page (see _page_loaded)
 
-    def reload(self) -> None:
-        """Re-read the visible pages and the count (the store changed); keep the cursor's ticket."""
+    def reload(self, plan: QueuePlan | None = None) -> None:
+        """Re-read the visible pages and the count (the store changed); keep the cursor's ticket.
+
+        ``plan``: the same query compiled again — a query is compiled against the clock (a
+        snooze's end, ``updated<2h``), so a re-read with the old plan would keep its old "now".
+        """
         if self.model is None:
             return
+        if plan is not None:
+            self.model.plan = plan
         current = self.current_row
         self._follow_id = current.id if current else None
         self.model.clear()
