@@ -81,3 +81,35 @@ async def test_z_in_the_pane_takes_a_typed_time_and_offers_to_wake(
         await pilot.press("enter")
         await until(pilot, lambda: _snooze(console_workspace, ticket_id) == (None, None))
         assert any("is back in the worklists" in str(n.message) for n in app._notifications)
+
+
+async def test_h_in_the_pane_shows_the_change_history_with_its_source(
+    make_app: AppFactory, console_workspace: Workspace
+) -> None:
+    from textual.widgets import Static
+
+    from supportdesk.tui.screens.history import HistoryScreen
+
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen, ticket_id = await open_first(pilot, app)
+        await pilot.press("p")  # the priority picker: pick another value
+        await until(pilot, lambda: isinstance(app.screen, PickerScreen))
+        await type_text(pilot, "urgent")
+        await pilot.press("enter")
+        await until(
+            pilot,
+            lambda: rows(console_workspace, "SELECT priority FROM ticket WHERE id = ?", ticket_id)[0][0] == "urgent",
+        )
+        await settle(pilot)
+        await pilot.press("H")
+        await until(pilot, lambda: isinstance(app.screen, HistoryScreen))
+        history = app.screen
+        assert isinstance(history, HistoryScreen)
+        last = history.changes[-1]
+        assert (last.field, last.source, last.after) == ("priority", "console", "urgent") and last.who == app.me_name
+        body = str(history.query_one("#history-body", Static).render())
+        assert "console" in body and "priority" in body and "→ urgent" in body
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is screen

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from supportdesk.cli import ticket_bulk, ticket_snooze, ticket_writes
+from supportdesk.cli import ticket_bulk, ticket_history, ticket_snooze, ticket_writes
 from supportdesk.cli.options import DOCUMENT, LISTING, Output, TicketArg
 from supportdesk.cli.session import Session
 from supportdesk.cli.wiring import command
@@ -194,3 +194,4 @@ app.command("link")(ticket_writes.link)
 app.command("log-call")(ticket_writes.log_call)
 app.command("snooze")(ticket_snooze.snooze)
 app.command("unsnooze")(ticket_snooze.unsnooze)
+app.command("history")(ticket_history.history)

@@ -302,6 +302,9 @@ class AuditEvent(SQLModel, table=True):
     field: str = Field(max_length=60)
     before: Any = Field(default=None, sa_column=Column(JSON, nullable=True))
     after: Any = Field(default=None, sa_column=Column(JSON, nullable=True))
+    #: Which client made the change (``console``, ``cli``, ``cli-bulk`` …; empty: not recorded, as
+    #: on the server; rules and channels are told by ``mutation_ref`` and the actor).
+    source: str | None = Field(default=None, max_length=20)
 
 
 # --- the client's side of sync ------------------------------------------------------------

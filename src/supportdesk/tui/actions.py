@@ -125,6 +125,7 @@ ACTIONS: tuple[ConsoleAction, ...] = (
         "ticket.undo_macro", "U", "undo_macro", "Undo macro", "Undo the macro staged on the draft", "ticket", show=False
     ),
     _A("ticket.call", "c", "log_call", "Call", "Log a phone call on this ticket", "ticket", show=False),
+    _A("ticket.history", "H", "history", "History", "Who changed what, when and from where", "ticket", show=False),
     _A(
         "ticket.snooze", "Z", "snooze", "Snooze", "Out of the worklists until a time (or wake it)", "ticket", show=False
     ),

@@ -200,9 +200,12 @@ class SupportDeskApp(Console):
         failed: Callable[[str, list[Any]], None] | None = None,
         sequential: bool = False,
         quiet: bool = False,
+        source: str | None = None,
     ) -> None:
         """Run mutations in a worker; refusals become notifications, ``done`` gets the outcomes."""
-        self._write(WriteRequest(mutations, sequential=sequential, done=done, failed=failed, quiet=quiet))
+        self._write(
+            WriteRequest(mutations, sequential=sequential, done=done, failed=failed, quiet=quiet, source=source)
+        )
 
     @work(thread=True, group="write", exit_on_error=False)
     def _write(self, request: WriteRequest) -> None:

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
-from supportdesk.store import local_state, reads, snoozes
+from supportdesk.store import history, local_state, reads, snoozes
 from supportdesk.store.workspace import read_setting
 
 if TYPE_CHECKING:
@@ -257,6 +257,11 @@ class ConsoleDB:
 
         with self._read() as connection:
             return clock_views(connection, ticket_id, now)
+
+    def history(self, ticket_id: str) -> list[history.Change]:
+        """The ticket's change history (its latest 1,000 changes, by the audit's index)."""
+        with self._read() as connection:
+            return history.ticket_history(connection, ticket_id)
 
     def draft(self, ticket_id: str, kind: str) -> local_state.Draft | None:
         with self._read() as connection:

@@ -474,6 +474,16 @@ class TicketScreen(TicketActions, Screen[None]):
             current = {"group": ticket["group_id"], "assignee": ticket["assignee_id"]}.get(field, seen) or choices.NONE
         app.push_screen(PickerScreen(choices.TITLES[field], options, current=current), change)
 
+    def action_history(self) -> None:
+        """``H``: who changed what on this ticket, when, and from where."""
+        from supportdesk.tui.screens.history import HistoryScreen
+
+        ticket = self.acted_on()
+        if ticket is None:
+            return
+        title = f"{ticket.label} — change history (esc closes)"
+        self.app.push_screen(HistoryScreen(title, self.console.db.history(ticket.id)))
+
     # --- side panels ----------------------------------------------------------------------
 
     def action_customer(self) -> None:

@@ -1,4 +1,7 @@
-"""Snooze (``tickets snooze``, the console's ``Z``): until when a ticket is out of the views, and who snoozed it.
+"""Snooze and the change history's source (the console's helper, issue 17).
+
+Snooze (``tickets snooze``, the console's ``Z``): until when a ticket is out of the views, and
+who snoozed it. The audit's ``source``: which client made a change (``tickets history``).
 
 ``snoozed_until`` is empty unless the ticket is snoozed; the agent's worklists (queries that keep
 to unsolved statuses) leave it out until then, ``is:snoozed`` finds it. ``snoozed_by_id`` is who
@@ -29,9 +32,12 @@ def upgrade() -> None:
     op.add_column("ticket", sa.Column("snoozed_until", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True))
     op.add_column("ticket", sa.Column("snoozed_by_id", sa.String(length=36), nullable=True))
     op.create_index("ix_ticket_snoozed_until", "ticket", ["snoozed_until"])
+    # where a change was made (console, cli, cli-bulk, console-bulk …): the change history says it
+    op.add_column("audit_event", sa.Column("source", sa.String(length=20), nullable=True))
 
 
 def downgrade() -> None:
+    op.drop_column("audit_event", "source")
     op.drop_index("ix_ticket_snoozed_until", table_name="ticket")
     op.drop_column("ticket", "snoozed_by_id")
     op.drop_column("ticket", "snoozed_until")
