@@ -232,8 +232,9 @@ class SupportDeskApp(Console):
             for outcome in request.outcomes:
                 for warning in outcome.warnings:
                     self.notify(warning, severity="warning", markup=False)
-            if problems and request.failed and len(problems) == len(request.outcomes):
-                request.failed(problems[0], request.outcomes)
+            if problems and len(problems) == len(request.outcomes):
+                if request.failed:  # everything was refused: "done" must not say it happened
+                    request.failed(problems[0], request.outcomes)
             elif request.done:
                 request.done(request.outcomes)
         self.check_store()

@@ -252,6 +252,19 @@ class ConsoleDB:
             row = connection.execute("SELECT number FROM ticket WHERE id = ?", (ticket_id,)).fetchone()
         return int(row[0]) if row and row[0] is not None else None
 
+    def find_ticket(self, ref: str) -> tuple[str, int | None, str, str] | None:
+        """A ticket by number or id as an agent types it: (id, number, requester id, requester name)."""
+        with self._read() as connection:
+            ticket_id = reads.resolve_ticket(connection, ref)
+            if ticket_id is None:
+                return None
+            row = connection.execute(
+                "SELECT t.number, t.requester_id, coalesce(c.name, '') FROM ticket t "
+                "LEFT JOIN customer c ON c.id = t.requester_id WHERE t.id = ?",
+                (ticket_id,),
+            ).fetchone()
+        return (ticket_id, row[0], str(row[1]), str(row[2])) if row else None
+
     def clocks(self, ticket_id: str, now: datetime) -> list[ClockView]:
         from supportdesk.domain.timing import clock_views
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from supportdesk.tui.screens.forms import CallLog, CallScreen, Choice, PickerScreen, PromptScreen
+from supportdesk.tui.screens.forms import CallLog, CallScreen, Choice, ConfirmScreen, PickerScreen, PromptScreen
 
 if TYPE_CHECKING:
     from supportdesk.tui.console import Console, TicketList
@@ -136,6 +136,70 @@ class TicketActions:
         self.console.write(
             [("ticket.snooze", {"ticket_id": ticket.id, "until": until})],
             done=lambda _: self._say(f"{ticket.label} snoozed until {shown}"),
+        )
+
+    # --- merge and link -------------------------------------------------------------------------
+
+    def action_merge(self) -> None:
+        """``M``: merge this ticket into another (the CLI's checks: the mutation's; tickets of
+        different requesters only after the agent said yes)."""
+        ticket = self.acted_on()
+        if ticket is None:
+            return
+
+        def typed(ref: str | None) -> None:
+            if not ref:
+                return
+            target = self.console.db.find_ticket(ref)
+            if target is None:
+                self._say(f"no ticket {ref}", error=True)
+                return
+            target_id, number, requester_id, requester = target
+            source = self.console.db.find_ticket(ticket.id)
+            into = f"#{number}" if number is not None else "that ticket"
+
+            def merge(different: bool) -> None:
+                args = {"source_id": ticket.id, "target_id": target_id, "different_requesters": different}
+                self.console.write(
+                    [("ticket.merge", args)], done=lambda _: self._say(f"{ticket.label} merged into {into}")
+                )
+
+            if source is not None and source[2] != requester_id:
+                question = (
+                    f"{ticket.label} is from {source[3] or 'another customer'} and {into} from "
+                    f"{requester or 'another customer'}: merge tickets of different requesters?"
+                )
+                self.console.push_screen(ConfirmScreen(question), lambda yes: merge(True) if yes else None)
+            else:
+                merge(False)
+
+        self.console.push_screen(
+            PromptScreen(f"Merge {ticket.label} into ticket", placeholder="number, e.g. 1042"), typed
+        )
+
+    def action_link(self) -> None:
+        """``L``: link this ticket (an incident) to the problem ticket behind it; ``none`` unlinks."""
+        ticket = self.acted_on()
+        if ticket is None:
+            return
+
+        def typed(ref: str | None) -> None:
+            if ref is None:
+                return
+            unlink = ref.strip().lower() == "none"
+            problem = None if unlink else self.console.db.find_ticket(ref)
+            if not unlink and problem is None:
+                self._say(f"no ticket {ref}", error=True)
+                return
+            problem_id = problem[0] if problem else None
+            said = f"{ticket.label} linked to problem #{problem[1]}" if problem else f"{ticket.label} unlinked"
+            self.console.write(
+                [("ticket.link_problem", {"ticket_id": ticket.id, "problem_id": problem_id})],
+                done=lambda _: self._say(said),
+            )
+
+        self.console.push_screen(
+            PromptScreen(f"Link {ticket.label} to the problem ticket", placeholder="number; none unlinks"), typed
         )
 
     # --- the ticket pane, opened with a mode --------------------------------------------------
