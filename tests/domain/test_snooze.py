@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -171,12 +173,18 @@ def test_other_groups_tickets_forged_fields_and_light_agents_are_refused(team: T
         ("2026-03-05T09:00:00+01:00", datetime(2026, 3, 5, 8, 0, tzinfo=UTC)),
     ],
 )
-def test_times_as_agents_type_them(monkeypatch: pytest.MonkeyPatch, text: str, expected: datetime) -> None:
-    import time
+def test_times_as_agents_type_them(utc_zone: None, text: str, expected: datetime) -> None:
+    assert parse_until(text, NOW) == expected
 
+
+@pytest.fixture
+def utc_zone(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Local times are the machine's: pin the zone, and give it back after."""
     monkeypatch.setenv("TZ", "UTC")
     time.tzset()
-    assert parse_until(text, NOW) == expected
+    yield
+    monkeypatch.undo()
+    time.tzset()
 
 
 @pytest.mark.parametrize("text", ["", "soon", "tomorrow 25:00", "mo", "13pm", "x" * 100, "99999999999w", "\x1b[2J"])
