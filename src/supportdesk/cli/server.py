@@ -134,7 +134,7 @@ def serve(
     """Run the team server (FastAPI + uvicorn); GET /v1/health answers when it is ready.
 
     With a [channels] table in the config file it also takes mail and webhooks and delivers
-    agents' replies (see the README).
+    agents' replies; the help center for customers is at /help, branded by [help] (see the README).
     Example: supportdesk serve --db postgresql://support@localhost/supportdesk --smtp-port 2525
     """
     from supportdesk.cli.errors import SERVER, fail
@@ -164,7 +164,20 @@ def serve(
             header_timeout=header_timeout,
             body_timeout=body_timeout,
         )
-        run_server(db, host, port, config, channels=channels, forwarded_allow_ips=forwarded_allow_ips)
+        from supportdesk.server.help import HelpSettings
+
+        channel_section = settings.section("channels")
+        secret = channel_section.get("secret") if isinstance(channel_section.get("secret"), str) else ""
+        help_settings = HelpSettings.from_section(settings.section("help"), fallback_secret=secret or "")
+        run_server(
+            db,
+            host,
+            port,
+            config,
+            channels=channels,
+            help_settings=help_settings,
+            forwarded_allow_ips=forwarded_allow_ips,
+        )
     except ConfigError as error:
         fail(f"{settings.config_file}: {error}")
     except (DatabaseError, ListenError) as error:
@@ -351,6 +364,10 @@ def token_list(db: DbOpt = None) -> None:
     )
 
 
+#: Ours are 47 characters; a value much longer is a paste gone wrong, not a token.
+MAX_TOKEN_LENGTH = 256
+
+
 def _read_token() -> str:
     import os
     import sys
@@ -364,6 +381,9 @@ def _read_token() -> str:
     token = token.strip()
     if not token:
         fail("no token given: type it at the prompt, pipe it on stdin or set SUPPORTDESK_TOKEN")
+    if not (token.isascii() and token.isprintable()) or " " in token or len(token) > MAX_TOKEN_LENGTH:
+        # it would go into an HTTP header as it is: refuse it here, not as a failed request
+        fail("that is not an API token: a token is printable ASCII without spaces (sdt_…)")
     return token
 
 
@@ -402,7 +422,7 @@ def login(
     from supportdesk.sync.profiles import Profile, ProfileError, check_profile_owner, save_profile, store_token
     from supportdesk.sync.round_lock import sync_round
 
-    if not server_url.startswith(("http://", "https://")):
+    if not server_url.startswith(("http://", "https://")) or not server_url.isprintable() or " " in server_url:
         fail(f"{server_url!r} is not a server address: use http://host:port or https://host")
     token = _read_token()
     profile = Profile(

@@ -15,6 +15,7 @@ from supportdesk.server.state import ServerConfig
 
 if TYPE_CHECKING:
     from supportdesk.server.channels import ChannelOptions
+    from supportdesk.server.help import HelpSettings
 
 
 def serve(
@@ -24,10 +25,12 @@ def serve(
     config: ServerConfig | None = None,
     *,
     channels: ChannelOptions | None = None,
+    help_settings: HelpSettings | None = None,
     log_level: str = "info",
     forwarded_allow_ips: str = "127.0.0.1",
 ) -> None:
-    """Serve until stopped; ``channels`` (from ``[channels]``) adds mail, webhooks and delivery."""
+    """Serve until stopped; ``channels`` (from ``[channels]``) adds mail, webhooks and delivery,
+    ``help_settings`` (from ``[help]``) the help center at ``/help``."""
     import uvicorn
 
     from supportdesk.server import channels as channel_routes
@@ -37,6 +40,10 @@ def serve(
     database = open_database(db)
     app = create_app(database, config)
     channel_routes.install(app, channels)
+    if help_settings is not None and help_settings.enabled:
+        from supportdesk.server import help as help_center
+
+        help_center.install(app, help_settings)
     try:
         uvicorn.run(
             app,
