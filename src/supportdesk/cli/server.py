@@ -364,6 +364,41 @@ def token_list(db: DbOpt = None) -> None:
     )
 
 
+@app.command("mailboxes")
+def mailboxes(
+    db: DbOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON array, every field.")] = False,
+) -> None:
+    """The IMAP mailboxes of [[channels.imap]] and how reading each one goes.
+
+    Shows what was taken, what was kept aside and the last error of each; exits 1 when a
+    mailbox's last attempt failed (for a monitoring check).
+    Example: supportdesk server mailboxes --db /srv/supportdesk/server.db
+    """
+    from supportdesk.channels.imap_settings import parse_imap
+    from supportdesk.channels.imap_state import status
+    from supportdesk.cli.errors import PARTIAL, fail
+    from supportdesk.cli.output import Format, emit_records
+    from supportdesk.config import ConfigError
+
+    settings = STATE.settings
+    try:
+        configured = parse_imap(settings.section("channels").get("imap"))
+    except ConfigError as error:
+        fail(f"{settings.config_file}: {error}")
+    if not configured:
+        fail(f"{settings.config_file} has no [[channels.imap]] mailbox (see the README, Channels)")
+    database = _database(db)
+    try:
+        report = status(database.engine, configured)
+    finally:
+        database.dispose()
+    fields = ["address", "mailbox", "after_fetch", "ingested", "kept_aside", "checked_at", "last_error"]
+    emit_records(report, list(report[0]) if as_json else fields, Format.JSON if as_json else Format.PLAIN)
+    if any(row["last_error"] for row in report):
+        raise typer.Exit(PARTIAL)
+
+
 #: Ours are 47 characters; a value much longer is a paste gone wrong, not a token.
 MAX_TOKEN_LENGTH = 256
 

@@ -180,7 +180,7 @@ class Ticket(SQLModel, table=True):
     first_response_at: datetime | None = None
     solved_at: datetime | None = None
     language: str | None = Field(default=None, max_length=35)
-    #: Out of the agent's worklists until then (``ticket.snooze``; see migration 0014_console_snooze).
+    #: Out of the agent's worklists until then (``ticket.snooze``; see migration 0015_console_snooze).
     snoozed_until: datetime | None = Field(default=None, index=True)
     snoozed_by_id: str | None = Field(default=None, max_length=36)
 

@@ -9,8 +9,8 @@ snoozed it: their console brings it back on top when the time comes. An index on
 ``snoozed_until`` keeps ``is:snoozed`` and the console's look for woken tickets to the few
 snoozed rows.
 
-Revision ID: 0014_console_snooze
-Revises: 0013_help_center
+Revision ID: 0015_console_snooze
+Revises: 0014_imap_mailbox_state
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = "0014_console_snooze"
-down_revision: str | None = "0013_help_center"
+revision: str = "0015_console_snooze"
+down_revision: str | None = "0014_imap_mailbox_state"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
