@@ -11,6 +11,7 @@ import pytest
 
 from supportdesk.channels.attachments import store_bytes
 from supportdesk.domain import write
+from supportdesk.domain.context import SYSTEM
 from supportdesk.store import fts
 from supportdesk.store.workspace import Workspace
 from tests.cli.conftest import CLI
@@ -207,3 +208,20 @@ def test_only_an_admin_may_erase(cli: CLI, person: dict[str, Any]) -> None:
     assert cli("config", "set", "me", "marcus.oyelaran@brightline.example").code == 0
     refused = cli("customers", "erase", EMAIL, "--yes")
     assert refused.code == 4
+
+
+def test_show_by_a_name_several_customers_share_lists_them(cli: CLI, ws: Workspace) -> None:
+    unique = "FROM customer WHERE name != '' AND merged_into_id IS NULL GROUP BY lower(name) HAVING count(*) = 1"
+    first = scalar(ws, f"SELECT min(id) {unique} ORDER BY 1 LIMIT 1")
+    name = scalar(ws, "SELECT name FROM customer WHERE id = ?", first)
+    shown = json.loads(cli("customers", "show", name.upper(), "--json").stdout)  # one of that name: shown
+    assert shown["id"] == first
+    second = scalar(ws, "SELECT id FROM customer WHERE id != ? AND merged_into_id IS NULL ORDER BY id LIMIT 1", first)
+    address = scalar(ws, "SELECT value FROM identity WHERE customer_id = ? ORDER BY is_primary DESC LIMIT 1", second)
+    write.apply(ws, "customer.update", {"customer_id": second, "name": name}, actor=SYSTEM)
+    result = cli("customers", "show", name)
+    assert result.code == 2, result.stderr
+    line = result.stderr.strip()
+    assert len(line.splitlines()) == 1 and "2 customers are named" in line
+    assert first in line and second in line and address in line
+    assert cli("customers", "show", "Nobody Of That Name").code == 3

@@ -192,3 +192,20 @@ def test_log_call_on_a_ticket_and_for_a_new_caller(cli: CLI, ws: Workspace) -> N
     assert one(ws, "SELECT count(*) FROM customer WHERE name = 'Pat Caller'") == 1
     bad = cli("tickets", "log-call", str(number), "-n", "+1 555 0100", "-d", "ages", "--body", "x")
     assert bad.code == 2 and "duration" in bad.stderr
+
+
+def test_a_logged_call_is_shown_going_the_way_the_call_went(cli: CLI, ws: Workspace) -> None:
+    number = number_with(ws, "status = 'open'")
+    for direction, body in (("inbound", "They rang about the refund"), ("outbound", "We rang them back")):
+        logged = cli(
+            "tickets", "log-call", str(number), "-n", "+44 20 7946 0000", "--direction", direction, "--body", body
+        )
+        assert logged.code == 0, logged.stderr
+    shown = cli("tickets", "show", str(number)).stdout.splitlines()
+    heading = {shown[i + 1]: shown[i] for i in range(len(shown) - 1) if shown[i].startswith("── ")}
+    assert " · inbound call · " in heading["They rang about the refund"]
+    assert " · outbound call · " in heading["We rang them back"]
+    requester = one(ws, "SELECT requester_id FROM ticket WHERE number = ?", number)
+    timeline = cli("customers", "show", requester, "--timeline").stdout.splitlines()
+    heading = {timeline[i + 1]: timeline[i] for i in range(len(timeline) - 1) if timeline[i].startswith("── ")}
+    assert heading["They rang about the refund"].endswith(" · inbound call")

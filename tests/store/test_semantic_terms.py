@@ -57,8 +57,9 @@ def test_the_term_is_a_set_the_other_terms_narrow(no_resolver: None) -> None:
     """The SQL function the term compiles to, answered by a stand-in for the assist layer (the
     real one is tested in tests/assist/test_semantic_term.py): only the set logic is checked."""
     connection = sqlite3.connect(":memory:")
-    connection.execute("CREATE TABLE ticket (id TEXT, status TEXT)")
-    connection.executemany("INSERT INTO ticket VALUES (?, ?)", [("a", "open"), ("b", "solved"), ("c", "open")])
+    # snoozed_until: a query kept to unsolved statuses leaves snoozed tickets out (is:snoozed)
+    connection.execute("CREATE TABLE ticket (id TEXT, status TEXT, snoozed_until TEXT)")
+    connection.executemany("INSERT INTO ticket VALUES (?, ?, NULL)", [("a", "open"), ("b", "solved"), ("c", "open")])
     asked: list[str] = []
 
     def answer(_connection: sqlite3.Connection, text: str) -> list[int]:

@@ -84,7 +84,11 @@ def test_one_agents_unsolved_queue_walks_only_their_unsolved_tickets(million_sta
 
 def test_the_unsolved_statuses_are_written_like_the_index_condition() -> None:
     for query in ("status<solved", "status<=on_hold", "status:on_hold,pending,open,new"):
-        assert compile_query(query).where == "(t.status IN ('new', 'open', 'pending', 'on_hold'))"
+        compiled = compile_query(query)
+        assert compiled.unsolved == "t.status IN ('new', 'open', 'pending', 'on_hold')"
+        # the worklist's first condition is the index's, word for word (snoozed tickets are left
+        # out by a second one, checked on the rows the index gives)
+        assert compiled.where.startswith("(t.status IN ('new', 'open', 'pending', 'on_hold')) AND ")
     assert compile_query("status:pending").unsolved == "t.status IN ('pending')"
     assert compile_query("status:solved").unsolved is None
     assert compile_query("-status:new").unsolved is None

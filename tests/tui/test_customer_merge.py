@@ -61,3 +61,39 @@ async def test_the_picker_finds_nobody_and_escape_changes_nothing(
         await settle(pilot)
         assert app.is_running
         assert not rows(console_workspace, "SELECT 1 FROM customer WHERE merged_into_id IS NOT NULL")
+
+
+async def test_two_records_of_one_name_are_told_apart_in_the_choice(
+    make_app: AppFactory, console_workspace: Workspace
+) -> None:
+    """Two records with the same name (the usual duplicate): the choices name their addresses."""
+    from supportdesk.domain import write
+    from supportdesk.domain.context import SYSTEM
+
+    app = make_app()
+    async with app.run_test(size=(150, 45)) as pilot:
+        _, ticket_id = await open_first(pilot, app)
+        requester, name = rows(
+            console_workspace,
+            "SELECT c.id, c.name FROM ticket t JOIN customer c ON c.id = t.requester_id WHERE t.id = ?",
+            ticket_id,
+        )[0]
+        other, address = rows(
+            console_workspace,
+            "SELECT c.id, i.value FROM customer c JOIN identity i ON i.customer_id = c.id AND i.kind = 'email' "
+            "WHERE c.id != ? ORDER BY c.id LIMIT 1",
+            requester,
+        )[0]
+        write.apply(console_workspace, "customer.update", {"customer_id": other, "name": name}, actor=SYSTEM)
+        await settle(pilot)
+        await pilot.press("i", "M")
+        picker = app.screen
+        assert isinstance(picker, CustomerPickerScreen)
+        await type_text(pilot, address[:-2])
+        await until(pilot, lambda: [hit.id for hit in picker.hits] == [other])
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, PickerScreen))
+        labels = [choice.label for choice in app.screen.choices]  # type: ignore[attr-defined]
+        assert len(set(labels)) == 2, labels
+        assert f"<{address}>" in labels[1] and name in labels[0] and name in labels[1]
+        await pilot.press("escape")

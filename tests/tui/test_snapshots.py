@@ -211,3 +211,31 @@ def test_rules_screen(snap_compare, make_app: AppFactory) -> None:  # type: igno
         await settle(pilot)
 
     assert snap_compare(make_app(), terminal_size=(150, 30), run_before=run_before)
+
+
+SMALL = (80, 24)
+
+
+def test_queue_80x24_without_sidebar(snap_compare, make_app: AppFactory) -> None:  # type: ignore[no-untyped-def]
+    async def run_before(pilot: Pilot[None]) -> None:
+        await _all_open(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+
+    assert snap_compare(make_app(), terminal_size=SMALL, run_before=run_before)
+
+
+def test_ticket_pane_80x24(snap_compare, make_app: AppFactory) -> None:  # type: ignore[no-untyped-def]
+    async def run_before(pilot: Pilot[None]) -> None:
+        await _ticket(pilot)
+
+    assert snap_compare(make_app(), terminal_size=SMALL, run_before=run_before)
+
+
+def test_help_screen_80x24(snap_compare, make_app: AppFactory) -> None:  # type: ignore[no-untyped-def]
+    async def run_before(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await settle(pilot)
+
+    assert snap_compare(make_app(), terminal_size=SMALL, run_before=run_before)

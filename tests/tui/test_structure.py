@@ -52,4 +52,5 @@ def test_what_grows_with_the_store_is_marked_worker_only() -> None:
         "save_draft",
         "delete_draft",
         "mark_seen",
+        "ended_snoozes",
     } == worker_only

@@ -13,7 +13,17 @@ from supportdesk.tui.ticket_actions import TicketActions
 from tests.tui.conftest import AppFactory, settle, until
 from tests.tui.test_flows import open_first, queue_of, rows
 
-SHARED_ACTIONS = ("solve", "assign_me", "open_ticket", "reply", "note", "macros", "knowledge_base", "log_call")
+SHARED_ACTIONS = (
+    "solve",
+    "assign_me",
+    "open_ticket",
+    "reply",
+    "note",
+    "macros",
+    "knowledge_base",
+    "log_call",
+    "snooze",
+)
 
 
 def test_each_ticket_action_has_one_implementation() -> None:

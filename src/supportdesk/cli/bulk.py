@@ -156,7 +156,9 @@ def apply_planned(session: Session, planned: list[Planned], *, dry_run: bool, la
         def flush() -> None:
             nonlocal batch, size, done
             mutations = [m for item in batch for m in item.mutations]
-            outcomes = apply_many(workspace, mutations, actor=actor, dry_run=dry_run)
+            # a change to many tickets is a bulk run in their history; one ticket's is the CLI's
+            source = "cli-bulk" if len(planned) > 1 else "cli"
+            outcomes = apply_many(workspace, mutations, actor=actor, dry_run=dry_run, source=source)
             position = 0
             for item in batch:
                 item.outcomes = outcomes[position : position + len(item.mutations)]

@@ -53,6 +53,7 @@ def show(
     """
     from supportdesk.cli.output import cell, safe
     from supportdesk.cli.refs import customer_id as find_customer
+    from supportdesk.cli.tickets import message_kind
     from supportdesk.store.exports import export_time
     from supportdesk.store.reads import customer_detail, customer_timeline
 
@@ -96,7 +97,7 @@ def show(
         for t in shown["tickets"]
     ]
     for message in shown.get("timeline", []):
-        kind = "internal note" if message["visibility"] == "internal" else message["direction"]
+        kind = message_kind(message)
         lines += [
             "",
             f"── #{message['ticket']} · {message['created_at']} · {message['channel']} · {kind}",

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from supportdesk.cli.session import Session
+    from supportdesk.store.reads import CustomerHit
 
 
 def ticket_id(session: Session, ref: str) -> str:
@@ -91,9 +92,32 @@ def customer_id(session: Session, ref: str) -> str:
                 found = resolve_customer(connection, normalize_identity(guess_kind(ref), ref))
             except DomainError:
                 found = None
+        namesakes = [] if found is not None else customers_named(connection, ref)
+    if found is None and namesakes:
+        listed = "; ".join(
+            f"{hit.address or '(no address)'} ({hit.tickets} ticket{'s' if hit.tickets != 1 else ''}, id {hit.id})"
+            for hit in namesakes[:NAMESAKES]
+        )
+        more = f"; … {len(namesakes) - NAMESAKES} more" if len(namesakes) > NAMESAKES else ""
+        fail(f"{len(namesakes)} customers are named {ref!r}, name one by address or id: {listed}{more}")
     if found is None:
         fail(f"no customer {ref}", NOT_FOUND)
     return found
+
+
+#: At most this many namesakes are listed when a name matches several customers.
+NAMESAKES = 10
+
+
+def customers_named(connection: Any, name: str) -> list[CustomerHit]:
+    """The live customers called exactly ``name`` (any case): a name two people share is not an
+    answer, the list of them is."""
+    from supportdesk.store.reads import search_customers
+
+    wanted = name.strip().lower()
+    if not wanted:
+        return []
+    return [hit for hit in search_customers(connection, wanted, limit=200) if hit.name.strip().lower() == wanted]
 
 
 def live_customer(session: Session, customer_id: str) -> tuple[str, bool]:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from supportdesk.cli.options import JsonOpt
 from supportdesk.cli.state import STATE
 
 if TYPE_CHECKING:
@@ -424,7 +425,7 @@ def token_list(db: DbOpt = None) -> None:
 @app.command("mailboxes")
 def mailboxes(
     db: DbOpt = None,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON array, every field.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """The IMAP mailboxes of [[channels.imap]] and how reading each one goes.
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from supportdesk.cli import assist as assist_commands
-from supportdesk.cli import ticket_bulk, ticket_writes
+from supportdesk.cli import ticket_bulk, ticket_history, ticket_snooze, ticket_writes
 from supportdesk.cli.options import DOCUMENT, LISTING, Output, TicketArg
 from supportdesk.cli.session import Session
 from supportdesk.cli.wiring import command
@@ -152,6 +152,16 @@ def show(
         typer.echo(ticket_text(document))
 
 
+def message_kind(message: dict[str, Any]) -> str:
+    """How a message's line names it: a logged call goes the way the call went (an agent logs an
+    inbound call too, so the author's side is not the call's direction)."""
+    call = (message.get("meta") or {}).get("call")
+    if isinstance(call, dict) and call.get("direction") in ("inbound", "outbound"):
+        kind = f"{call['direction']} call"
+        return kind if message["visibility"] != "internal" else f"{kind} (internal)"
+    return "internal note" if message["visibility"] == "internal" else str(message["direction"])
+
+
 def ticket_text(document: dict[str, Any]) -> str:
     """A ticket and its timeline as people read it in a terminal."""
     from supportdesk.cli.output import cell, safe
@@ -167,13 +177,17 @@ def ticket_text(document: dict[str, Any]) -> str:
         + (f" · {cell(doc['organization'])}" if doc["organization"] else ""),
         f"channel {doc['channel']} · tags {', '.join(doc['tags']) or '—'} · "
         f"created {doc['created_at']} · updated {doc['updated_at']}",
+    ]
+    if doc.get("snoozed_until"):
+        lines.append(f"snoozed until {doc['snoozed_until']} (tickets unsnooze {doc['number'] or doc['id']})")
+    lines += [
         "",
     ]
     if "summary" in doc:
         summary = doc["summary"]
         lines[-1:-1] = ["", "Summary", summary["text"] if summary else "(fewer than four messages: no summary)"]
     for message in doc["messages"]:
-        kind = "internal note" if message["visibility"] == "internal" else message["direction"]
+        kind = message_kind(message)
         lines.append(f"── {message['created_at']} · {message['channel']} · {kind} · {cell(message['author'])}")
         lines.append(message["body"])
         lines.append("")
@@ -194,3 +208,6 @@ app.command("link")(ticket_writes.link)
 app.command("log-call")(ticket_writes.log_call)
 app.command("similar")(assist_commands.similar)
 app.command("triage")(assist_commands.triage)
+app.command("snooze")(ticket_snooze.snooze)
+app.command("unsnooze")(ticket_snooze.unsnooze)
+app.command("history")(ticket_history.history)

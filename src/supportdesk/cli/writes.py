@@ -17,7 +17,7 @@ def apply_one(session: Session, name: str, args: dict[str, Any]) -> Outcome:
     from supportdesk.cli.errors import print_warning
     from supportdesk.domain.write import apply
 
-    outcome = apply(session.workspace(), name, args, actor=session.actor())
+    outcome = apply(session.workspace(), name, args, actor=session.actor(), source="cli")
     for warning in outcome.warnings:
         print_warning(warning)
     return outcome
@@ -36,7 +36,11 @@ def apply_and_report(
     from supportdesk.cli.errors import PARTIAL, print_error
     from supportdesk.domain.write import apply_many
 
-    outcomes = apply_many(session.workspace(), mutations, actor=session.actor(), dry_run=dry_run) if mutations else []
+    outcomes = (
+        apply_many(session.workspace(), mutations, actor=session.actor(), dry_run=dry_run, source="cli")
+        if mutations
+        else []
+    )
     created = sum(1 for o in outcomes if o.ok and o.name.endswith(".create"))
     updated = sum(1 for o in outcomes if o.ok and o.name.endswith(".update"))
     for outcome in outcomes:

@@ -104,6 +104,7 @@ def _run_action(tx: Tx, ticket_id: str, action: Mapping[str, Any], rule: Mapping
         mode=tx.context.mode,
         mutation_ref=f"{tx.context.mutation_ref}/rule:{rule['id']}",
         automated=True,
+        source="rule",
     )
     _result, child = run_mutator(tx.connection, spec, validate_args(spec, args), context)
     tx.touched.extend(child.touched)

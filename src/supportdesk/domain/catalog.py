@@ -19,6 +19,7 @@ from supportdesk.domain.mutations import (  # noqa: F401  (importing a module re
     privacy,
     routing_rules,
     sla,
+    snooze,
     surveys,
     team,
     tickets,

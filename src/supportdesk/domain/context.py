@@ -53,4 +53,7 @@ class MutationContext:
     mode: str = "local"
     mutation_ref: str = ""
     automated: bool = False
+    #: Which client made the change, for the audit (``console``, ``cli`` …: ``write.apply``'s
+    #: ``source``; ``rule`` for a rule's action; empty when nobody said).
+    source: str = ""
     warnings: list[str] = field(default_factory=list)

@@ -272,6 +272,7 @@ class Tx:
                 "field": field_name,
                 "before": audit_value(before),
                 "after": audit_value(after),
+                "source": self.context.source or None,
             },
         )
 

@@ -148,6 +148,7 @@ def _apply_in(
     *,
     authority: bool,
     dry_run: bool,
+    source: str | None = None,
 ) -> Outcome:
     from supportdesk.domain.catalog import get
 
@@ -162,6 +163,8 @@ def _apply_in(
         mode="local",
         mutation_ref=f"local:{mutation_id}" if mutation_id else "dry-run",
     )
+    if source is not None:
+        context.source = source
     result, tx = run_one(connection, spec, parsed, context)
     if mutation_id and not authority:
         record_touched(connection, mutation_id, tx.touched)
@@ -179,9 +182,10 @@ def apply(
     *,
     actor: Actor | None = None,
     dry_run: bool = False,
+    source: str | None = None,
 ) -> Outcome:
     """Apply one mutation; raises its :class:`DomainError` when a rule refuses it."""
-    outcomes = apply_many(workspace, [(name, args)], actor=actor, dry_run=dry_run)
+    outcomes = apply_many(workspace, [(name, args)], actor=actor, dry_run=dry_run, source=source)
     if outcomes[0].error is not None:
         raise outcomes[0].error
     return outcomes[0]
@@ -193,6 +197,7 @@ def apply_many(
     *,
     actor: Actor | None = None,
     dry_run: bool = False,
+    source: str | None = None,
 ) -> list[Outcome]:
     """Apply a batch in one transaction, each in its own savepoint; errors are per item.
 
@@ -217,7 +222,9 @@ def apply_many(
                     # a bulk change of thousands of mutations pays for thousands of times.
                     connection.exec_driver_sql("SAVEPOINT mutation")
                     try:
-                        outcome = _apply_in(connection, name, args, who, authority=authority, dry_run=dry_run)
+                        outcome = _apply_in(
+                            connection, name, args, who, authority=authority, dry_run=dry_run, source=source
+                        )
                         if dry_run:
                             outcome.changes = _audit_since(connection, outcome)
                     except DomainError as error:

@@ -188,6 +188,9 @@ class Ticket(SQLModel, table=True):
     sentiment_confidence: float | None = None
     intent: str | None = Field(default=None, max_length=40)
     intent_confidence: float | None = None
+    #: Out of the agent's worklists until then (``ticket.snooze``; see migration 0017_console_snooze).
+    snoozed_until: datetime | None = Field(default=None, index=True)
+    snoozed_by_id: str | None = Field(default=None, max_length=36)
 
 
 class TicketTag(SQLModel, table=True):
@@ -314,6 +317,9 @@ class AuditEvent(SQLModel, table=True):
     field: str = Field(max_length=60)
     before: Any = Field(default=None, sa_column=Column(JSON, nullable=True))
     after: Any = Field(default=None, sa_column=Column(JSON, nullable=True))
+    #: Which client made the change (``console``, ``cli``, ``cli-bulk`` …; empty: not recorded, as
+    #: on the server; rules and channels are told by ``mutation_ref`` and the actor).
+    source: str | None = Field(default=None, max_length=20)
 
 
 # --- the client's side of sync ------------------------------------------------------------

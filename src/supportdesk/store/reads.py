@@ -489,6 +489,7 @@ class TicketDetail:
             "problem_id": t["problem_id"],
             "merged_into_id": t["merged_into_id"],
             "follow_up_of_id": t["follow_up_of_id"],
+            "snoozed_until": t.get("snoozed_until"),
             "fields": t["fields"],
             **{f.name: t[f.store_column] for f in ticket_fields.plain_fields()},
             **{f.name: t.get(f.store_column) for f in ticket_fields.FIELDS if f.kind == "score"},
@@ -561,8 +562,8 @@ def ticket_detail(connection: sqlite3.Connection, ticket_id: str) -> TicketDetai
         return None
     ticket = dict(row)
     ticket["fields"] = json.loads(ticket["fields"]) if ticket["fields"] else {}
-    for name in ("created_at", "updated_at", "first_response_at", "solved_at"):
-        ticket[name] = from_db(ticket[name])
+    for name in ("created_at", "updated_at", "first_response_at", "solved_at", "snoozed_until"):
+        ticket[name] = from_db(ticket.get(name))
     tags = [
         r[0] for r in connection.execute("SELECT tag FROM ticket_tag WHERE ticket_id = ? ORDER BY tag", (ticket_id,))
     ]

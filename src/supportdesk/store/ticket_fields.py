@@ -328,6 +328,15 @@ FIELDS: tuple[TicketField, ...] = (
         help="when it was solved",
     ),
     TicketField(
+        "snoozed",
+        "Snoozed until",
+        "time",
+        column="snoozed_until",
+        export=False,  # a reminder of one team, not part of the ticket's record
+        help="until when it is out of the worklists (ticket.snooze; is:snoozed finds it)",
+    ),
+    TicketField("snoozed_by", "Snoozed by", "agent", column="snoozed_by_id", export=False, help="who snoozed it"),
+    TicketField(
         "language",
         "Language",
         "text",

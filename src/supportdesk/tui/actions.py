@@ -86,7 +86,11 @@ ACTIONS: tuple[ConsoleAction, ...] = (
     _A("queue.rename_view", "R", "rename_view", "Rename view", "Rename the selected view", "queue", show=False),
     _A("queue.delete_view", "D", "delete_view", "Delete view", "Delete the selected view", "queue", show=False),
     _A("queue.views", "v", "focus_views", "Views", "Move to the saved views", "queue", show=False),
+    _A("queue.sidebar", "b", "toggle_sidebar", "Sidebar", "Hide or show the saved views (room at 80 columns)", "queue"),
     _A("queue.call", "c", "log_call", "Call", "Log a phone call (opens a ticket for the caller)", "queue", show=False),
+    _A("queue.merge", "M", "merge", "Merge into", "Merge the ticket into another one", "queue", show=False),
+    _A("queue.link", "L", "link", "Link problem", "Link the ticket to the problem behind it", "queue", show=False),
+    _A("queue.snooze", "Z", "snooze", "Snooze", "Out of the worklists until a time, or wake it", "queue", show=False),
     _A("queue.clear_tags", "ctrl+u", "clear_tags", "Untag all", "Clear every tag mark", "queue", show=False),
     _A("queue.quit", "q", "app.quit", "Quit", "Leave the console (drafts are kept)", "queue", show=False),
     # the rows themselves
@@ -123,6 +127,12 @@ ACTIONS: tuple[ConsoleAction, ...] = (
         "ticket.undo_macro", "U", "undo_macro", "Undo macro", "Undo the macro staged on the draft", "ticket", show=False
     ),
     _A("ticket.call", "c", "log_call", "Call", "Log a phone call on this ticket", "ticket", show=False),
+    _A("ticket.merge", "M", "merge", "Merge into", "Merge this ticket into another one", "ticket", show=False),
+    _A("ticket.link", "L", "link", "Link problem", "Link to the problem ticket behind it", "ticket", show=False),
+    _A("ticket.history", "H", "history", "History", "Who changed what, when and from where", "ticket", show=False),
+    _A(
+        "ticket.snooze", "Z", "snooze", "Snooze", "Out of the worklists until a time (or wake it)", "ticket", show=False
+    ),
     _A("ticket.next", "J", "step(1)", "Next ticket", "Next ticket of the queue", "ticket", show=False),
     _A("ticket.previous", "ctrl+k", "step(-1)", "Prev ticket", "Previous ticket of the queue", "ticket", show=False),
     # timeline
@@ -252,6 +262,7 @@ SHARED: dict[tuple[str, str], str] = {
     ("macros.close", "ticket.back"): "esc closes the macro panel first, then leaves the ticket",
     ("kb.close", "ticket.back"): "esc closes the knowledge-base panel first, then leaves the ticket",
     ("help.close", "app.help"): "? closes the help screen it opened",
+    ("customer.merge", "ticket.merge"): "M in the customer panel merges customers; elsewhere in the pane, tickets",
 }
 
 

@@ -36,6 +36,8 @@ from supportdesk.tui.writes import Mutation, WriteFinished, Writer, WriteRequest
 DEFAULT_KB_URL = "https://help.example.com/articles"
 #: Seconds between looks at idleness and at the handle-time batch.
 HANDLE_TICK = 15.0
+#: Seconds between looks for snoozes whose time came.
+SNOOZE_TICK = 20.0
 
 
 class SupportDeskApp(Console):
@@ -82,6 +84,7 @@ class SupportDeskApp(Console):
         self._last_input = time.monotonic()
         self._last_full_collection = time.monotonic()
         self.handle_time = HandleClock(monotonic)
+        self._snoozes_seen_at: datetime | None = None
 
     def _who(self) -> tuple[str, str]:
         if self.me is None:
@@ -105,6 +108,8 @@ class SupportDeskApp(Console):
         self.push_screen(QueueScreen())
         self.set_interval(self.poll_interval, self.check_store, name="store-poll")
         self.set_interval(HANDLE_TICK, self._handle_time_tick, name="handle-time")
+        self.set_interval(SNOOZE_TICK, self.check_snoozes, name="snoozes")
+        self.call_after_refresh(self.check_snoozes)
         # back from $EDITOR (the app was suspended): the agent worked on the ticket all along
         self.app_resume_signal.subscribe(self, lambda _app: self.handle_time.input())
         self.refresh_sync_status()
@@ -195,9 +200,12 @@ class SupportDeskApp(Console):
         failed: Callable[[str, list[Any]], None] | None = None,
         sequential: bool = False,
         quiet: bool = False,
+        source: str | None = None,
     ) -> None:
         """Run mutations in a worker; refusals become notifications, ``done`` gets the outcomes."""
-        self._write(WriteRequest(mutations, sequential=sequential, done=done, failed=failed, quiet=quiet))
+        self._write(
+            WriteRequest(mutations, sequential=sequential, done=done, failed=failed, quiet=quiet, source=source)
+        )
 
     @work(thread=True, group="write", exit_on_error=False)
     def _write(self, request: WriteRequest) -> None:
@@ -224,11 +232,39 @@ class SupportDeskApp(Console):
             for outcome in request.outcomes:
                 for warning in outcome.warnings:
                     self.notify(warning, severity="warning", markup=False)
-            if problems and request.failed and len(problems) == len(request.outcomes):
-                request.failed(problems[0], request.outcomes)
+            if problems and len(problems) == len(request.outcomes):
+                if request.failed:  # everything was refused: "done" must not say it happened
+                    request.failed(problems[0], request.outcomes)
             elif request.done:
                 request.done(request.outcomes)
         self.check_store()
+
+    # --- snoozes whose time came -----------------------------------------------------------
+
+    def check_snoozes(self) -> None:
+        """Look for snoozes that ended: this agent's come back on top (``ticket.unsnooze``, woke)
+        with a notification; anyone's make the screens re-read (a worklist compiled before the
+        time came still left the ticket out)."""
+        now = self.now()
+        since, self._snoozes_seen_at = self._snoozes_seen_at, now
+        self._look_for_snoozes(since, now)
+
+    @work(thread=True, group="snoozes", exit_on_error=False)
+    def _look_for_snoozes(self, since: datetime | None, now: datetime) -> None:
+        ended = self.db.ended_snoozes(since=since, now=now, me=self.me)
+        if ended:
+            self.call_from_thread(self._snoozes_ended, ended)
+
+    def _snoozes_ended(self, ended: list[Any]) -> None:
+        mine = [snooze for snooze in ended if snooze.mine]
+        if mine:
+            wake = [("ticket.unsnooze", {"ticket_id": s.ticket_id, "woke": True, "seen_until": s.until}) for s in mine]
+            labels = ", ".join(f"#{s.number}" if s.number is not None else "a ticket" for s in mine[:5])
+            more = f" and {len(mine) - 5} more" if len(mine) > 5 else ""
+            self.write(wake, done=lambda _: self.notify(f"back from snooze: {labels}{more}", markup=False, timeout=10))
+        else:
+            for screen in self.screen_stack:
+                screen.post_message(StoreChanged())
 
     # --- handle time ----------------------------------------------------------------------
 

@@ -75,6 +75,7 @@ class Console(App[None]):
         failed: Callable[[str, list[Any]], None] | None = None,
         sequential: bool = False,
         quiet: bool = False,
+        source: str | None = None,
     ) -> None:
         """Run mutations in a worker; refusals become notifications, ``done`` gets the outcomes."""
         raise NotImplementedError

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
-from supportdesk.store import local_state, reads
+from supportdesk.store import history, local_state, reads, snoozes
 from supportdesk.store.workspace import read_setting
 
 if TYPE_CHECKING:
@@ -258,11 +258,29 @@ class ConsoleDB:
             row = connection.execute("SELECT number FROM ticket WHERE id = ?", (ticket_id,)).fetchone()
         return int(row[0]) if row and row[0] is not None else None
 
+    def find_ticket(self, ref: str) -> tuple[str, int | None, str, str] | None:
+        """A ticket by number or id as an agent types it: (id, number, requester id, requester name)."""
+        with self._read() as connection:
+            ticket_id = reads.resolve_ticket(connection, ref)
+            if ticket_id is None:
+                return None
+            row = connection.execute(
+                "SELECT t.number, t.requester_id, coalesce(c.name, '') FROM ticket t "
+                "LEFT JOIN customer c ON c.id = t.requester_id WHERE t.id = ?",
+                (ticket_id,),
+            ).fetchone()
+        return (ticket_id, row[0], str(row[1]), str(row[2])) if row else None
+
     def clocks(self, ticket_id: str, now: datetime) -> list[ClockView]:
         from supportdesk.domain.timing import clock_views
 
         with self._read() as connection:
             return clock_views(connection, ticket_id, now)
+
+    def history(self, ticket_id: str) -> list[history.Change]:
+        """The ticket's change history (its latest 1,000 changes, by the audit's index)."""
+        with self._read() as connection:
+            return history.ticket_history(connection, ticket_id)
 
     def draft(self, ticket_id: str, kind: str) -> local_state.Draft | None:
         with self._read() as connection:
@@ -373,6 +391,12 @@ class ConsoleDB:
     def delete_draft(self, ticket_id: str, kind: str) -> None:
         with self._local() as connection:
             local_state.delete_draft(connection, ticket_id, kind)
+
+    @worker_only
+    def ended_snoozes(self, *, since: datetime | None, now: datetime, me: str | None) -> list[snoozes.EndedSnooze]:
+        """Snoozes that ended since the last look (and this agent's, not woken yet)."""
+        with self._read() as connection:
+            return snoozes.ended(connection, since=since, now=now, me=me)
 
     @worker_only
     def mark_seen(self, ticket_id: str) -> None:

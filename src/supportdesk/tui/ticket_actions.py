@@ -2,8 +2,8 @@
 
 The queue acts on the row under the cursor and the ticket pane on the ticket it shows; both mix
 in :class:`TicketActions` and say only *which* ticket (:meth:`TicketActions.acted_on`). So ``s``
-solves the same way on either screen, and a new ticket action (snooze, say) is one method here
-plus its rows in :mod:`supportdesk.tui.actions` — never one copy per screen.
+solves the same way on either screen, and a new ticket action (snooze was the first) is one
+method here plus its rows in :mod:`supportdesk.tui.actions` — never one copy per screen.
 
 Opening the ticket with a mode (``r`` reply, ``n`` note, ``m`` macros, ``k`` KB) goes through
 :meth:`Console.ticket_screen <supportdesk.tui.console.Console.ticket_screen>`: from the queue it
@@ -13,9 +13,10 @@ pushes the pane, in the pane it opens the composer or the side panel on the spot
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from supportdesk.tui.screens.forms import CallLog, CallScreen
+from supportdesk.tui.screens.forms import CallLog, CallScreen, Choice, ConfirmScreen, PickerScreen, PromptScreen
 
 if TYPE_CHECKING:
     from supportdesk.tui.console import Console, TicketList
@@ -29,10 +30,24 @@ class TicketRef:
     number: int | None
     status: str  # sent as the value "seen", so a change made meanwhile is reported
     phone: str = ""  # the requester's number, when the screen knows it (to log a call)
+    snoozed_until: datetime | None = None  # when the screen knows it (the pane does)
 
     @property
     def label(self) -> str:
         return f"#{self.number}" if self.number is not None else "the ticket"
+
+
+#: The snooze picker's times (``tickets snooze --until`` takes the same words).
+SNOOZE_CHOICES = (
+    ("1h", "In an hour"),
+    ("4h", "In 4 hours"),
+    ("tomorrow 9:00", "Tomorrow 9:00"),
+    ("mon 9:00", "Monday 9:00"),
+    ("3d", "In 3 days"),
+    ("1w", "In a week"),
+)
+WAKE = "wake"
+OTHER_TIME = "other"
 
 
 class TicketActions:
@@ -77,6 +92,114 @@ class TicketActions:
         self.console.write(
             [("ticket.assign", {"ticket_id": ticket.id, "assignee_id": me})],
             done=lambda _: self._say(f"{ticket.label} is yours"),
+        )
+
+    # --- snooze -------------------------------------------------------------------------------
+
+    def action_snooze(self) -> None:
+        """``Z``: until when (the times of ``tickets snooze --until``), or wake it now."""
+        ticket = self.acted_on()
+        if ticket is None:
+            return
+        choices = [Choice(spec, label) for spec, label in SNOOZE_CHOICES]
+        choices.append(Choice(OTHER_TIME, "Another time…", "3d, friday 14:00, 2026-12-24 …"))
+        if ticket.snoozed_until is not None:
+            shown = f"{ticket.snoozed_until.astimezone():%a %d %b %H:%M}"
+            choices.insert(0, Choice(WAKE, "Wake it now", f"snoozed until {shown}"))
+
+        def chosen(spec: str | None) -> None:
+            if spec == WAKE:
+                self.console.write(
+                    [("ticket.unsnooze", {"ticket_id": ticket.id})],
+                    done=lambda _: self._say(f"{ticket.label} is back in the worklists"),
+                )
+            elif spec == OTHER_TIME:
+                self.console.push_screen(
+                    PromptScreen(f"Snooze {ticket.label} until", placeholder="3d, tomorrow 9:00, mon 14:00"),
+                    lambda text: self._snooze(ticket, text) if text else None,
+                )
+            elif spec:
+                self._snooze(ticket, spec)
+
+        self.console.push_screen(PickerScreen(f"Snooze {ticket.label} until", choices), chosen)
+
+    def _snooze(self, ticket: TicketRef, spec: str) -> None:
+        from supportdesk.domain.errors import DomainError
+        from supportdesk.domain.when import parse_until
+
+        try:
+            until = parse_until(spec, self.console.now())
+        except DomainError as error:
+            self._say(error.message, error=True)
+            return
+        shown = f"{until.astimezone():%a %d %b %H:%M}"
+        self.console.write(
+            [("ticket.snooze", {"ticket_id": ticket.id, "until": until})],
+            done=lambda _: self._say(f"{ticket.label} snoozed until {shown}"),
+        )
+
+    # --- merge and link -------------------------------------------------------------------------
+
+    def action_merge(self) -> None:
+        """``M``: merge this ticket into another (the CLI's checks: the mutation's; tickets of
+        different requesters only after the agent said yes)."""
+        ticket = self.acted_on()
+        if ticket is None:
+            return
+
+        def typed(ref: str | None) -> None:
+            if not ref:
+                return
+            target = self.console.db.find_ticket(ref)
+            if target is None:
+                self._say(f"no ticket {ref}", error=True)
+                return
+            target_id, number, requester_id, requester = target
+            source = self.console.db.find_ticket(ticket.id)
+            into = f"#{number}" if number is not None else "that ticket"
+
+            def merge(different: bool) -> None:
+                args = {"source_id": ticket.id, "target_id": target_id, "different_requesters": different}
+                self.console.write(
+                    [("ticket.merge", args)], done=lambda _: self._say(f"{ticket.label} merged into {into}")
+                )
+
+            if source is not None and source[2] != requester_id:
+                question = (
+                    f"{ticket.label} is from {source[3] or 'another customer'} and {into} from "
+                    f"{requester or 'another customer'}: merge tickets of different requesters?"
+                )
+                self.console.push_screen(ConfirmScreen(question), lambda yes: merge(True) if yes else None)
+            else:
+                merge(False)
+
+        self.console.push_screen(
+            PromptScreen(f"Merge {ticket.label} into ticket", placeholder="number, e.g. 1042"), typed
+        )
+
+    def action_link(self) -> None:
+        """``L``: link this ticket (an incident) to the problem ticket behind it; ``none`` unlinks."""
+        ticket = self.acted_on()
+        if ticket is None:
+            return
+
+        def typed(ref: str | None) -> None:
+            if ref is None:
+                return
+            unlink = ref.strip().lower() == "none"
+            problem = None if unlink else self.console.db.find_ticket(ref)
+            if not unlink and problem is None:
+                self._say(f"no ticket {ref}", error=True)
+                return
+            problem_id = problem[0] if problem else None
+            said = f"{ticket.label} linked to problem #{problem[1]}" if problem else f"{ticket.label} unlinked"
+            self.console.write(
+                [("ticket.link_problem", {"ticket_id": ticket.id, "problem_id": problem_id})],
+                done=lambda _: self._say(said),
+            )
+
+        self.console.push_screen(
+            PromptScreen(f"Link {ticket.label} to the problem ticket", placeholder="number; none unlinks"), typed
         )
 
     # --- the ticket pane, opened with a mode --------------------------------------------------

@@ -32,6 +32,8 @@ class WriteRequest:
     done: Callable[[list[Outcome]], None] | None = None
     failed: Callable[[str, list[Outcome]], None] | None = None
     quiet: bool = False
+    #: The audit's source (``console-bulk`` for ``;``); the process's (``console``) otherwise.
+    source: str | None = None
     outcomes: list[Outcome] = field(default_factory=list)
     error: str | None = None
 
@@ -81,11 +83,12 @@ class Writer:
         with self._lock:
             try:
                 actor = self.actor()
+                source = request.source or "console"
                 if request.sequential:
                     for name, args in request.mutations:
-                        request.outcomes.append(apply(self.workspace, name, args, actor=actor))
+                        request.outcomes.append(apply(self.workspace, name, args, actor=actor, source=source))
                 else:
-                    request.outcomes = apply_many(self.workspace, request.mutations, actor=actor)
+                    request.outcomes = apply_many(self.workspace, request.mutations, actor=actor, source=source)
             except DomainError as error:
                 request.error = error.message
             except Exception as error:  # a locked or broken file: one line, never a traceback

@@ -103,6 +103,9 @@ def add_message(
     )
     kind = "note" if not public else ("reply" if author_kind != AuthorKind.CUSTOMER else "inbound")
     tx.audit("ticket", ticket["id"], f"message.{kind}", None, message_id)
+    if author_kind == AuthorKind.CUSTOMER and ticket.get("snoozed_until") is not None:
+        # the customer wrote: a snoozed ticket is back in the worklists at once (see mutations.snooze)
+        tx.update("ticket", ticket["id"], {"snoozed_until": None, "snoozed_by_id": None}, current=ticket)
 
 
 def set_status(tx: Tx, ticket: dict[str, Any], target: Status | str) -> dict[str, Any]:
@@ -120,6 +123,8 @@ def set_status(tx: Tx, ticket: dict[str, Any], target: Status | str) -> dict[str
             changes["assignee_id"] = actor.id
     elif status in (Status.OPEN, Status.PENDING, Status.ON_HOLD, Status.NEW):
         changes["solved_at"] = None
+    if status in (Status.SOLVED, Status.CLOSED) and ticket.get("snoozed_until") is not None:
+        changes.update(snoozed_until=None, snoozed_by_id=None)  # done work is not waiting to come back
     return tx.update("ticket", ticket["id"], changes, current=ticket)
 
 

@@ -171,7 +171,7 @@ def _condition(term: Term, params: _Params, me: str | None, now: datetime) -> st
             ),
         )
     if name == "is":
-        return _any_of(values, lambda v: _flag(v))
+        return _any_of(values, lambda v: _snoozed(params, now) if v == "snoozed" else _flag(v))
     if name == "sla":
         return _any_of(values, lambda v: _sla(v, params, now))
     raise QueryError(f"unknown field {name!r}", term.position)  # pragma: no cover
@@ -255,6 +255,15 @@ def _flag(value: str) -> str:
     }[value]
 
 
+def _snoozed(params: _Params, now: datetime) -> str:
+    """``is:snoozed``: the snooze has not ended yet (``ticket.snooze``)."""
+    return f"(t.snoozed_until IS NOT NULL AND t.snoozed_until > {params.add(now)})"
+
+
+def _mentions_snooze(terms: tuple[Term, ...]) -> bool:
+    return any(term.field == "is" and "snoozed" in term.values for term in terms)
+
+
 def _sla(value: str, params: _Params, now: datetime) -> str:
     """SLA states from ``ticket_timing`` (one row per ticket, see store.models_sla).
 
@@ -328,6 +337,10 @@ def compile_query(
         if term.field == "status" and not term.negated and unsolved is None and set(_status_set(term)) <= set(UNSOLVED):
             unsolved = condition
         conditions.append(f"NOT coalesce(({condition}), {params.false})" if term.negated else condition)
+    if unsolved is not None and not _mentions_snooze(parsed.terms):
+        # a worklist (a query that keeps to unsolved statuses) leaves snoozed tickets out until
+        # their time; ``is:snoozed`` / ``-is:snoozed`` say otherwise, other queries show them
+        conditions.append(f"NOT coalesce({_snoozed(params, now)}, {params.false})")
     fts = " AND ".join(positive) if positive else None
     if negative:
         conditions.append(

@@ -78,7 +78,7 @@ FIELDS: dict[str, FieldSpec] = {
         *(_field_spec(f) for f in ticket_fields.FIELDS if f.term and f.kind == "choice"),
         *(_field_spec(f) for f in ticket_fields.FIELDS if f.term and f.kind != "choice"),
         FieldSpec("org", _EQ, "text", help="org:acme"),
-        FieldSpec("is", _EQ, "flag", ("unread", "unassigned", "merged", "followup"), "is:unread"),
+        FieldSpec("is", _EQ, "flag", ("unread", "unassigned", "merged", "followup", "snoozed"), "is:unread"),
         FieldSpec("sla", _EQ, "sla", SLA_STATES, "sla:breached, sla:due<1h"),
         FieldSpec("sort", _EQ, "sort", help="sort:updated-desc"),
     )

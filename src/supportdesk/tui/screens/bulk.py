@@ -34,7 +34,7 @@ def run_bulk(app: Console, rows: list[QueueRow], *, done: Callable[[], None]) ->
             app.notify(f"{applied} of {count} applied" + (f", {refused} refused" if refused else ""), markup=False)
             done()
 
-        app.write(mutations_for(kind, picked, rows), done=finished)
+        app.write(mutations_for(kind, picked, rows), done=finished, source="console-bulk" if len(rows) > 1 else None)
 
     def ask_value(kind: str | None) -> None:
         if kind is None:

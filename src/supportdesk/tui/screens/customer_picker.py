@@ -90,6 +90,31 @@ class CustomerPickerScreen(ListPicker[reads.CustomerHit]):
             self.dismiss(self.hits[index])
 
 
+Record = tuple[str, "str | None", int, str]  # name (made safe), address, tickets, id
+
+
+def record_labels(one: Record, two: Record) -> tuple[str, str]:
+    """How the merge's two choices name the records: by name, and when both have one name (the
+    usual case: two records of one person) by address and ticket count too, then by id — two
+    identical choices would leave the agent guessing which record stays."""
+
+    def label(record: Record, depth: int) -> str:
+        name, address, tickets, record_id = record
+        parts = [name]
+        if depth >= 1:
+            parts.append(f"<{safe_line(address, cap=60)}>" if address else "(no address)")
+            parts.append(f"{tickets} ticket{'s' if tickets != 1 else ''}")
+        if depth >= 2:
+            parts.append(f"id {record_id[-8:]}")
+        return " · ".join(parts) if depth else name
+
+    for depth in range(3):
+        first, second = label(one, depth), label(two, depth)
+        if first != second:
+            return first, second
+    return first, second
+
+
 def merge_customers(app: Console, customer: CustomerDetail) -> None:
     """``M`` in the customer panel: pick the other record of this person, say which one stays,
     then ``customer.merge`` (identities and tickets move to the one that stays)."""
@@ -105,10 +130,18 @@ def merge_customers(app: Console, customer: CustomerDetail) -> None:
             ),
         )
 
+    this_address = next((str(i["value"]) for i in customer.identities if i["is_primary"]), None) or next(
+        (str(i["value"]) for i in customer.identities), None
+    )
+    this_tickets = len(customer.tickets)
+
     def picked(other: reads.CustomerHit | None) -> None:
         if other is None:
             return
         name = safe_line(other.name or "(no name)", cap=60)
+        mine, theirs = record_labels(
+            (this, this_address, this_tickets, this_id), (name, other.address, other.tickets, other.id)
+        )
 
         def chosen(keep: str | None) -> None:
             if keep == "this":
@@ -117,8 +150,8 @@ def merge_customers(app: Console, customer: CustomerDetail) -> None:
                 merge(this_id, other.id, name)
 
         choices = [
-            Choice("this", f"Keep {this}", f"{name} merges into it"),
-            Choice("other", f"Keep {name}", f"{this} merges into it"),
+            Choice("this", f"Keep {mine}", f"{theirs} merges into it"),
+            Choice("other", f"Keep {theirs}", f"{mine} merges into it"),
         ]
         app.push_screen(PickerScreen("Which record stays?", choices), chosen)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
@@ -23,7 +24,16 @@ def key_label(keys: str) -> str:
     return ", ".join(KEY_NAMES.get(k.strip(), k.strip()) for k in keys.split(","))
 
 
-def help_content(keymap: dict[str, str], macro_keys: dict[str, str], config_file: str) -> Content:
+#: Below this many cells a binding's help goes on its own line under it instead of beside it.
+ONE_LINE_WIDTH = 120
+
+
+def help_content(
+    keymap: dict[str, str], macro_keys: dict[str, str], config_file: str, *, width: int = ONE_LINE_WIDTH
+) -> Content:
+    """Every binding by scope; ``width`` is the room there is (at 80 columns each binding takes
+    two lines, the help indented under its key, so nothing wraps into the key column)."""
+    narrow = width < ONE_LINE_WIDTH
     lines: list[Content] = []
     for scope, title in SCOPES.items():
         actions = [a for a in ACTIONS if a.scope == scope]
@@ -33,12 +43,16 @@ def help_content(keymap: dict[str, str], macro_keys: dict[str, str], config_file
         for action in actions:
             keys = key_label(effective_keys(action.id, keymap))
             mark = " *" if action.id in keymap else ""
-            lines.append(
+            line = (
                 Content(f"  {keys:<16}")
                 + Content.styled(f"{action.id + mark:<24}", "italic dim")
                 + Content(f"{action.description:<16} ")
-                + Content.styled(action.help, "dim")
             )
+            if narrow:
+                lines.append(line)
+                lines.append(Content(" " * 6) + Content.styled(action.help, "dim"))
+            else:
+                lines.append(line + Content.styled(action.help, "dim"))
         lines.append(Content(""))
     lines.append(Content.styled("Your macro keys", "bold underline"))
     if macro_keys:
@@ -55,14 +69,20 @@ class HelpScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,question_mark", "dismiss", "Close", id="help.close")]
 
     def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-box"):
+            yield Static(Content.styled("supportdesk — keys  (esc closes)", "bold"), id="help-title")
+            yield Static(self._content(self.app.size.width), id="help-body")
+
+    def _content(self, width: int) -> Content:
         app = self.app
         user = getattr(app, "user_keys", None)
         settings = getattr(app, "settings", None)
-        content = help_content(
+        return help_content(
             user.keymap if user else {},
             user.macro_keys if user else {},
             str(settings.config_file) if settings else "config.toml",
+            width=width,
         )
-        with VerticalScroll(id="help-box"):
-            yield Static(Content.styled("supportdesk — keys", "bold"), id="help-title")
-            yield Static(content, id="help-body")
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.query_one("#help-body", Static).update(self._content(event.size.width))

@@ -154,6 +154,10 @@ class QueueScreen(TicketActions, Screen[None]):
     def _open_clicked(self, event: QueueView.OpenRequested) -> None:
         self.open_ticket(None, self._ref(event.row))
 
+    @on(QueueView.ColumnsChanged)
+    def _columns_changed(self) -> None:
+        self.query_one(QueueHeader).refresh()
+
     @on(QueueHeader.SortClicked)
     def _sort_clicked(self, event: QueueHeader.SortClicked) -> None:
         descending = not self.descending if event.key == self.sort_key else event.key in ("updated", "priority")
@@ -210,7 +214,15 @@ class QueueScreen(TicketActions, Screen[None]):
         self._count_views()
 
     def action_focus_views(self) -> None:
+        self.sidebar.display = True
         self.sidebar.row_list.focus()
+
+    def action_toggle_sidebar(self) -> None:
+        """Hide the saved views (30 cells the queue's subjects need at 80 columns), or show them."""
+        sidebar = self.sidebar
+        sidebar.display = not sidebar.display
+        if not sidebar.display:
+            self.queue.focus()
 
     def action_save_view(self) -> None:
         query = self.query_text()
@@ -336,7 +348,11 @@ class QueueScreen(TicketActions, Screen[None]):
     # --- the store changed ----------------------------------------------------------------
 
     def on_store_changed(self, message: StoreChanged) -> None:
-        self.queue.reload()
+        try:  # compiled again against the clock: a snooze that ended brings its ticket back
+            plan = reads.plan_queue(self.query_text(), me=self.console.me, sort=self._effective_sort())
+        except QueryError:
+            plan = None
+        self.queue.reload(plan)
         self._count_views()
 
     def on_screen_resume(self) -> None:

@@ -26,7 +26,7 @@ from supportdesk.tui.db import ReadFailed, TicketData
 from supportdesk.tui.messages import ClocksLoaded, StoreChanged, TicketLoaded
 from supportdesk.tui.screens.forms import Choice, PickerScreen, PromptScreen
 from supportdesk.tui.sync_status import PresenceChanged
-from supportdesk.tui.text import safe, safe_line
+from supportdesk.tui.text import first_paragraph, safe_line
 from supportdesk.tui.ticket_actions import TicketActions, TicketRef
 from supportdesk.tui.widgets.composer import SUBMIT_STATUSES, Composer, StagedMacro, SwitchKind
 from supportdesk.tui.widgets.customer_panel import CustomerPanel
@@ -423,7 +423,7 @@ class TicketScreen(TicketActions, Screen[None]):
             return None
         ticket = self.data.detail.ticket
         phone = next((i["value"] for i in self.data.detail.identities if i["kind"] == "phone"), "")
-        return TicketRef(str(ticket["id"]), ticket["number"], str(ticket["status"]), phone)
+        return TicketRef(str(ticket["id"]), ticket["number"], str(ticket["status"]), phone, ticket.get("snoozed_until"))
 
     def ticket_list(self) -> TicketList | None:
         return self.queue_screen
@@ -473,6 +473,16 @@ class TicketScreen(TicketActions, Screen[None]):
             options = choices.choices_for(field, app.db, group_id=ticket["group_id"], me=app.me)
             current = {"group": ticket["group_id"], "assignee": ticket["assignee_id"]}.get(field, seen) or choices.NONE
         app.push_screen(PickerScreen(choices.TITLES[field], options, current=current), change)
+
+    def action_history(self) -> None:
+        """``H``: who changed what on this ticket, when, and from where."""
+        from supportdesk.tui.screens.history import HistoryScreen
+
+        ticket = self.acted_on()
+        if ticket is None:
+            return
+        title = f"{ticket.label} — change history (esc closes)"
+        self.app.push_screen(HistoryScreen(title, self.console.db.history(ticket.id)))
 
     # --- side panels ----------------------------------------------------------------------
 
@@ -636,8 +646,8 @@ class TicketScreen(TicketActions, Screen[None]):
         link = self._link(article.slug)
         title = safe_line(article.title, cap=200)
         if message.snippet:
-            first = safe(article.body).strip().split("\n\n")[0].strip()
-            text = f"{first}\n\n{title}: {link}\n"
+            first = first_paragraph(article.body)
+            text = f"{first}\n\n{title}: {link}\n" if first else f"{title}: {link}\n"
         else:
             text = f"{title}: {link}"
         if not self.composer.is_open:

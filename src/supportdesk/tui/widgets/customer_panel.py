@@ -32,7 +32,7 @@ class CustomerTickets(RowList):
 class CustomerPanel(Vertical):
     DEFAULT_CSS = """
     CustomerPanel { height: 1fr; }
-    CustomerPanel > #customer-card { height: auto; padding: 0 1; }
+    CustomerPanel > #customer-card { height: auto; padding: 0 1; text-wrap: nowrap; text-overflow: ellipsis; }
     CustomerPanel > #customer-tickets-title { padding: 1 1 0 1; color: $text-muted; text-style: bold; }
     CustomerPanel > CustomerTickets { height: 1fr; }
     """
@@ -68,8 +68,9 @@ class CustomerPanel(Vertical):
             lines.append(Content.styled("org ", "dim") + Content(safe_line(customer.organization, cap=80)))
         for identity in customer.identities:
             kind = KIND_LABELS.get(identity["kind"], identity["kind"])
-            star = " ★" if identity["is_primary"] else ""
-            lines.append(Content.styled(f"{kind:<7}", "dim") + Content(safe_line(identity["value"], cap=120) + star))
+            # the star first: a long address is cut at the panel's edge (never wrapped), not the star
+            star = "★ " if identity["is_primary"] else "  "
+            lines.append(Content.styled(f"{kind:<7}", "dim") + Content(star + safe_line(identity["value"], cap=120)))
         if c.get("notes"):
             lines.append(Content.styled("notes ", "dim") + Content(safe_line(c["notes"], cap=200)))
         card.update(Content("\n").join(lines))

@@ -103,6 +103,10 @@ class QueueView(ScrollView, can_focus=True):
             super().__init__()
             self.total = total
 
+    class ColumnsChanged(Message):
+        """The columns were laid out again (a resize, or the scrollbar came or went): the
+        header above must be drawn again, or its titles sit two cells off their cells."""
+
     class FirstPage(Message):
         """The first page of a new query is on screen (the benchmarks and the title use it)."""
 
@@ -156,10 +160,16 @@ class QueueView(ScrollView, can_focus=True):
             self._schedule_fetch()
         # the count and the anchors follow the first page (see _page_loaded)
 
-    def reload(self) -> None:
-        """Re-read the visible pages and the count (the store changed); keep the cursor's ticket."""
+    def reload(self, plan: QueuePlan | None = None) -> None:
+        """Re-read the visible pages and the count (the store changed); keep the cursor's ticket.
+
+        ``plan``: the same query compiled again — a query is compiled against the clock (a
+        snooze's end, ``updated<2h``), so a re-read with the old plan would keep its old "now".
+        """
         if self.model is None:
             return
+        if plan is not None:
+            self.model.plan = plan
         current = self.current_row
         self._follow_id = current.id if current else None
         self.model.clear()
@@ -251,6 +261,7 @@ class QueueView(ScrollView, can_focus=True):
         if width != self._layout_width:
             self._layout_width = width
             self._columns = layout(width)
+            self.post_message(self.ColumnsChanged())
 
     def on_resize(self, event: events.Resize) -> None:
         self._fit_columns(self.scrollable_content_region.width)

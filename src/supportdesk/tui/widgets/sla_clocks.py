@@ -31,8 +31,14 @@ def _when(moment: datetime, now: datetime) -> str:
     return f"{local:%H:%M}" if local.date() == today.date() else f"{local:%d %b %H:%M}"
 
 
-def clock_line(clock: ClockView, now: datetime) -> Content:
-    """``next reply  target 1h  used 20m  40m left  running, due 12:40`` with its state's colour."""
+#: Below this many cells the clocks are written compactly (``used 4h 24m of 2h 00m``), so the
+#: state at the end of a line still shows at 80 columns.
+COMPACT_BELOW = 100
+
+
+def clock_line(clock: ClockView, now: datetime, *, compact: bool = False) -> Content:
+    """``next reply  target 1h  used 20m  40m left  running, due 12:40`` with its state's colour
+    (``compact``: ``next reply  20m of 1h  40m left  running, due 12:40``)."""
     state = clock_state(clock, now)
     name = METRIC_NAMES.get(clock.metric, clock.metric)
     left = clock.remaining_s
@@ -48,6 +54,15 @@ def clock_line(clock: ClockView, now: datetime) -> Content:
         status = "paused"
     else:
         status = f"running, due {_when(clock.deadline, now)}" if clock.deadline else "running"
+    if compact:
+        return (
+            Content(f"{name:<{NAME_WIDTH}}")
+            + Content(f"{duration(clock.elapsed_s):>7}")
+            + Content.styled(" of ", "dim")
+            + Content(f"{duration(clock.target_s):<8}")
+            + Content(f"{remaining:<13}")
+            + Content.styled(status, STATE_STYLES.get(state, ""))
+        )
     return (
         Content(f"{name:<{NAME_WIDTH}}")
         + Content.styled("target ", "dim")
@@ -59,7 +74,7 @@ def clock_line(clock: ClockView, now: datetime) -> Content:
     )
 
 
-def clocks_content(clocks: list[ClockView], now: datetime) -> Content:
+def clocks_content(clocks: list[ClockView], now: datetime, *, compact: bool = False) -> Content:
     """First reply, next reply, resolution; of the next-reply waits, the latest in full and the
     earlier ones counted."""
     waits = [clock for clock in clocks if clock.metric == "next_reply"]
@@ -68,7 +83,7 @@ def clocks_content(clocks: list[ClockView], now: datetime) -> Content:
     for metric in ("first_reply", "next_reply", "resolution"):
         for clock in clocks:
             if clock.metric == metric and (metric != "next_reply" or clock is waits[-1]):
-                rows.append(clock_line(clock, now))
+                rows.append(clock_line(clock, now, compact=compact))
         if metric == "next_reply" and earlier:
             met = sum(1 for clock in earlier if clock_state(clock, now) == "met")
             rows.append(Content.styled(f"earlier next replies: {met} met, {len(earlier) - met} missed", "dim"))
@@ -78,10 +93,20 @@ def clocks_content(clocks: list[ClockView], now: datetime) -> Content:
 
 class SlaClocks(Static):
     DEFAULT_CSS = """
-    SlaClocks { height: auto; padding: 0 1; background: $boost; }
+    SlaClocks { height: auto; padding: 0 1; background: $boost; text-wrap: nowrap; text-overflow: ellipsis; }
     SlaClocks.-none { display: none; }
     """
 
+    _shown: tuple[list[ClockView], datetime] | None = None
+
     def show(self, clocks: list[ClockView], now: datetime) -> None:
+        self._shown = (clocks, now)
         self.set_class(not clocks, "-none")
-        self.update(clocks_content(clocks, now) if clocks else Content(""))
+        compact = self.app.size.width < COMPACT_BELOW
+        self.update(clocks_content(clocks, now, compact=compact) if clocks else Content(""))
+
+    def on_resize(self) -> None:
+        if self._shown is not None:
+            compact = self.app.size.width < COMPACT_BELOW
+            clocks, now = self._shown
+            self.update(clocks_content(clocks, now, compact=compact) if clocks else Content(""))
