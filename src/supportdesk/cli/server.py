@@ -136,6 +136,7 @@ def serve(
     """
     from supportdesk.cli.errors import SERVER, fail
     from supportdesk.config import ConfigError
+    from supportdesk.server.blobs import blob_options
     from supportdesk.server.channels import ListenError, channel_options
     from supportdesk.server.db import DatabaseError
     from supportdesk.server.run import serve as run_server
@@ -143,6 +144,7 @@ def serve(
 
     settings = STATE.settings
     try:
+        blobs = blob_options(settings.section("attachments"), channels=settings.section("channels"), db=db)
         channels = channel_options(
             settings.section("channels"),
             db=db,
@@ -150,6 +152,7 @@ def serve(
             smtp_host=smtp_host or host,
             smtp_port=smtp_port,
             interval=outbox_interval,
+            blobs=blobs,
         )
         config = ServerConfig(
             rate=rate,
@@ -161,7 +164,7 @@ def serve(
             header_timeout=header_timeout,
             body_timeout=body_timeout,
         )
-        run_server(db, host, port, config, channels=channels, forwarded_allow_ips=forwarded_allow_ips)
+        run_server(db, host, port, config, channels=channels, blobs=blobs, forwarded_allow_ips=forwarded_allow_ips)
     except ConfigError as error:
         fail(f"{settings.config_file}: {error}")
     except (DatabaseError, ListenError) as error:
