@@ -100,6 +100,15 @@ def fresh_postgres(name: str) -> str:
     return base.rsplit("/", 1)[0] + "/" + name
 
 
+def drop_postgres(name: str) -> None:
+    import psycopg
+
+    base = postgres_url()
+    assert base
+    with psycopg.connect(base, autocommit=True) as connection:
+        connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 @contextmanager
 def team_server(tmp: Path, agents: int = 2) -> Iterator[tuple[Server, list[str]]]:
     """A running server over a fresh SQLite database with ``agents`` agents; yields their tokens."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -86,6 +87,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         live = LIVE_FIXTURES.intersection(getattr(item, "fixturenames", ()))
         if (live or where.startswith(INTEGRATION_PATHS)) and not where.startswith(UNIT_PATHS):
             item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(autouse=True)
+def _unit_tier_listens_on_nothing(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A unit-tier test that starts a server is in the wrong tier: it runs under ``faketime`` in
+    ``make test-calendar``, where live servers stall. Listening fails here, at once and by name,
+    instead of as a timeout a year ahead; the fix is to mark the test ``integration``."""
+    if request.node.get_closest_marker("integration") is not None:
+        return
+    where = request.node.nodeid
+
+    def refuse(self: socket.socket, *args: object) -> None:
+        raise AssertionError(f"{where} listens on a socket: mark it pytest.mark.integration")
+
+    monkeypatch.setattr(socket.socket, "listen", refuse)
 
 
 @pytest.fixture(autouse=True)

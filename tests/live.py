@@ -77,9 +77,17 @@ class LiveServer:
     """``supportdesk serve`` as a real process; ``kill`` and ``start`` again to restart it."""
 
     def __init__(
-        self, db: str, tmp_path: Path, *, rate: float = 0, keepalive: float = 1.0, extra: Sequence[str] = ()
+        self,
+        db: str,
+        tmp_path: Path,
+        *,
+        rate: float = 0,
+        keepalive: float = 1.0,
+        extra: Sequence[str] = (),
+        env: dict[str, str] | None = None,
     ) -> None:
         self.db = db
+        self.env = dict(env or {})  # on top of this process's environment (e.g. a skewed SUPPORTDESK_NOW)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = tmp_path / f"server-{self.port}.log"
@@ -89,7 +97,9 @@ class LiveServer:
     def start(self) -> LiveServer:
         command = [sys.executable, "-m", "supportdesk", "serve", "--db", self.db, "--port", str(self.port), *self.args]
         with self.log.open("ab") as log:
-            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **self.env}
+            )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -28,7 +28,7 @@ def loaded_after(code: str) -> set[str]:
         "supportdesk.store.query",
         "supportdesk.store.fts",
         "supportdesk.domain.write",
-        "supportdesk.domain.mutations",
+        "supportdesk.domain.catalog",
         "supportdesk.domain.templates",
         "supportdesk.domain.preview",
         "supportdesk.store.local_state",

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from supportdesk.domain.catalog import get
 from supportdesk.domain.context import SYSTEM, Actor, MutationContext
-from supportdesk.domain.registry import get
 from supportdesk.domain.write import run_one, validate_args
 from supportdesk.store.workspace import Workspace
 

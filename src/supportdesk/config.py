@@ -15,11 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from supportdesk.errors import SupportdeskError
+
 APP_NAME = "supportdesk"
 ENV_PREFIX = "SUPPORTDESK_"
 
 
-class ConfigError(Exception):
+class ConfigError(SupportdeskError):
     """The configuration file or an override cannot be used; the message says why."""
 
 

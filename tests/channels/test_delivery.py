@@ -56,6 +56,7 @@ def test_relay_urls() -> None:
         RelayURL.parse("http://mail.acme.test")
 
 
+@pytest.mark.integration
 def test_a_relay_that_is_down_is_retried_with_backoff_then_delivered_once(team: Team, mail_ingest: MailIngest) -> None:
     mail_ingest.ingest(make_mail())
     port = free_port()
@@ -98,6 +99,7 @@ def test_gives_up_after_the_last_attempt(team: Team, mail_ingest: MailIngest) ->
     assert rows(team)[0]["last_error"].startswith("gave up after 3 attempts")
 
 
+@pytest.mark.integration
 def test_a_refused_recipient_fails_for_good(team: Team, mail_ingest: MailIngest) -> None:
     mail_ingest.ingest(make_mail())
     recorder = RecordingRelay(refuse={"alice@example.com"})
@@ -107,6 +109,7 @@ def test_a_refused_recipient_fails_for_good(team: Team, mail_ingest: MailIngest)
     assert "550" in str(delivery.error)
 
 
+@pytest.mark.integration
 def test_two_workers_never_send_the_same_mail_twice(team: Team, mail_ingest: MailIngest) -> None:
     for n in range(3):
         mail_ingest.ingest(make_mail(sender=f"customer{n}@example.com", subject=f"Question {n}"))
@@ -131,6 +134,7 @@ def tls_contexts(tmp_path: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
     return server_context, ssl.create_default_context(cafile=str(cert))
 
 
+@pytest.mark.integration
 def test_credentials_from_the_relay_url_are_used(team: Team, mail_ingest: MailIngest, tmp_path: Path) -> None:
     mail_ingest.ingest(make_mail())
     recorder = RecordingRelay()
@@ -147,6 +151,7 @@ def test_credentials_from_the_relay_url_are_used(team: Team, mail_ingest: MailIn
     assert right.status == "sent" and len(recorder.received) == 1 and recorder.received[0].tls is True
 
 
+@pytest.mark.integration
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 def test_the_relay_password_never_crosses_without_tls_unless_the_config_says_so(
     team: Team, mail_ingest: MailIngest
@@ -176,6 +181,7 @@ def test_the_relay_password_never_crosses_without_tls_unless_the_config_says_so(
     assert sent.status == "sent" and tried and len(recorder.received) == 1 and recorder.received[0].tls is False
 
 
+@pytest.mark.integration
 def test_starttls_is_used_when_the_relay_offers_it(team: Team, mail_ingest: MailIngest, tmp_path: Path) -> None:
     server_context, client_context = tls_contexts(tmp_path)
     mail_ingest.ingest(make_mail())

@@ -10,6 +10,7 @@ from datetime import timedelta
 from email import policy
 from typing import Any
 
+import pytest
 from sqlalchemy import text
 
 from supportdesk.channels.delivery import OutboxWorker
@@ -62,6 +63,7 @@ def deliver(team: Team, settings: ChannelSettings, message_ids: list[str]) -> li
 # --- harm 1: a reply follows the conversation, not the customer record --------------------------
 
 
+@pytest.mark.integration
 def test_a_merge_cannot_redirect_a_conversations_replies_to_the_attacker(
     team: Team, mail_ingest: MailIngest, settings: ChannelSettings
 ) -> None:
@@ -99,6 +101,7 @@ def test_a_merge_cannot_redirect_a_conversations_replies_to_the_attacker(
     assert b"mallory" not in delivered.raw.lower()
 
 
+@pytest.mark.integration
 def test_an_agent_opened_ticket_keeps_the_address_its_first_mail_went_to(
     team: Team, settings: ChannelSettings, applier: Applier
 ) -> None:
@@ -124,6 +127,7 @@ def test_an_agent_opened_ticket_keeps_the_address_its_first_mail_went_to(
     assert second.rcpt_tos == ["alice@example.com"]
 
 
+@pytest.mark.integration
 def test_a_customer_writing_from_a_second_address_does_not_move_the_replies(
     team: Team, mail_ingest: MailIngest, settings: ChannelSettings, applier: Applier
 ) -> None:
@@ -239,6 +243,7 @@ def test_auto_replies_have_a_global_cap_per_window(
 # --- References are folded, never encoded -------------------------------------------------------
 
 
+@pytest.mark.integration
 def test_a_long_references_chain_is_folded_between_ids_never_rfc2047_encoded(
     team: Team, mail_ingest: MailIngest, settings: ChannelSettings
 ) -> None:

@@ -114,6 +114,7 @@ def post(running: ChannelServer, name: str, payload: dict[str, Any]) -> Any:
         return client.post(f"/v1/channels/{name}", content=body, headers=headers)
 
 
+@pytest.mark.integration
 def test_every_registered_channel_round_trips_through_the_server(tmp_path: Path) -> None:
     """Each example posted to its endpoint opens a ticket; an agent's reply to each, pushed by
     sync, reaches that channel's outbound URL once, signed with that channel's secret."""

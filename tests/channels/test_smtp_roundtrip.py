@@ -93,6 +93,7 @@ def test_unknown_recipients_are_refused_at_rcpt(listener: int) -> None:
     assert refused.value.recipients["nobody@acme.test"][0] == 550
 
 
+@pytest.mark.integration
 def test_a_mail_over_the_limit_is_refused_with_552(team: Team, settings: ChannelSettings, applier: object) -> None:
     from dataclasses import replace
 

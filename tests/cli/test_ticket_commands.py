@@ -138,8 +138,16 @@ def test_close_reopen_and_final(cli: CLI, ws: Workspace) -> None:
 
 def test_merge_and_link(cli: CLI, ws: Workspace) -> None:
     source = number_with(ws, "status = 'open'")
-    target = number_with(ws, f"status = 'open' AND number > {source}")
-    merged = cli("tickets", "merge", str(source), str(target), "--comment", "same issue")
+    target = number_with(
+        ws,
+        f"status = 'open' AND number > {source} AND requester_id != "
+        f"(SELECT requester_id FROM ticket WHERE number = {source})",
+    )
+    refused = cli("tickets", "merge", str(source), str(target))
+    assert refused.code == 2
+    assert "different requesters: pass --yes to confirm" in refused.stderr
+    assert one(ws, "SELECT merged_into_id FROM ticket WHERE number = ?", source) is None
+    merged = cli("tickets", "merge", str(source), str(target), "--comment", "same issue", "--yes")
     assert merged.code == 0, merged.stderr
     assert one(ws, "SELECT status FROM ticket WHERE number = ?", source) == "closed"
     again = cli("tickets", "merge", str(source), str(target))
@@ -152,6 +160,20 @@ def test_merge_and_link(cli: CLI, ws: Workspace) -> None:
     assert cli("tickets", "link", str(incident), "--unlink").code == 0
     assert one(ws, "SELECT problem_id FROM ticket WHERE number = ?", incident) is None
     assert cli("tickets", "link", str(incident)).code == 2
+
+
+def test_merge_of_one_requesters_tickets_asks_nothing(cli: CLI, ws: Workspace) -> None:
+    live = "status IN ('new', 'open', 'pending', 'on_hold') AND merged_into_id IS NULL"
+    source = number_with(
+        ws,
+        f"{live} AND requester_id IN (SELECT requester_id FROM ticket WHERE {live} "
+        "GROUP BY requester_id HAVING count(*) > 1)",
+    )
+    same = f"(SELECT requester_id FROM ticket WHERE number = {source})"
+    target = number_with(ws, f"{live} AND number != {source} AND requester_id = {same}")
+    merged = cli("tickets", "merge", str(source), str(target))
+    assert merged.code == 0, merged.stderr
+    assert one(ws, "SELECT status FROM ticket WHERE number = ?", source) == "closed"
 
 
 def test_log_call_on_a_ticket_and_for_a_new_caller(cli: CLI, ws: Workspace) -> None:

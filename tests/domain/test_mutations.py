@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from supportdesk.domain import registry, write
+from supportdesk.domain import catalog, write
 from supportdesk.domain.errors import (
     Conflict,
     InvalidTransition,
@@ -70,9 +70,9 @@ def test_registry_has_every_mutation_the_design_names() -> None:
         "view.update",
         "view.delete",
     }
-    assert expected <= set(registry.names())
+    assert expected <= set(catalog.names())
     with pytest.raises(UnknownMutation):
-        registry.get("ticket.explode")
+        catalog.get("ticket.explode")
 
 
 def test_create_numbers_the_ticket_and_writes_change_audit_and_outbox_together(team: Team) -> None:

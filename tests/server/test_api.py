@@ -192,6 +192,27 @@ def test_rest_reads_use_the_query_language_on_both_engines(deployment: Deploymen
         assert shown["subject"] == "Printer on fire" and shown["messages"][0]["body"] == "It smokes."
 
 
+def test_the_ticket_list_carries_every_rest_field_of_the_field_table(deployment: Deployment) -> None:
+    """``/v1/tickets`` returns each field the ticket field table marks for REST, a field changed
+    with ``ticket.set_field`` (the language) included, and finds it by its query term."""
+    from supportdesk.store import ticket_fields
+
+    with deployment.api("sam") as client:
+        created = create_ticket(client, "fields-client", 1, subject="Rechnung doppelt")
+        set_language = {
+            "id": 2,
+            "name": "ticket.set_field",
+            "args": {"ticket_id": created["ticket_id"], "field": "language", "value": "de"},
+        }
+        assert push(client, "fields-client", [set_language]).json()["results"][0]["ok"]
+        (listed,) = client.get("/v1/tickets", params={"query": "language:de"}).json()["tickets"]
+        assert set(listed) == set(ticket_fields.columns(rest=True))
+        assert listed["language"] == "de" and listed["id"] == created["ticket_id"]
+        assert isinstance(listed["created_at"], str)
+        for plain in ticket_fields.plain_fields():
+            assert plain.store_column in client.get(f"/v1/tickets/{listed['number']}").json()
+
+
 def test_rate_limit_answers_429_with_retry_after(tmp_path: Any) -> None:
     from tests.live import make_team
 

@@ -46,7 +46,9 @@ def test_subject_messages_and_people_are_searchable_and_follow_changes(team: Tea
     assert hits(team, "rb77") == {2}
     check_integrity(team)
 
-    team.as_(team.agent, "ticket.merge", {"source_id": second["ticket_id"], "target_id": tid})
+    team.as_(
+        team.agent, "ticket.merge", {"source_id": second["ticket_id"], "target_id": tid, "different_requesters": True}
+    )
     assert 1 in hits(team, "refund")
     check_integrity(team)
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from supportdesk.domain import write
+from supportdesk.domain.catalog import get
 from supportdesk.domain.context import MutationContext
-from supportdesk.domain.registry import get
 from supportdesk.store.workspace import Workspace
 from tests.conftest import Team
 

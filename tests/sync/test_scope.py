@@ -152,3 +152,58 @@ def test_pulls_and_bootstraps_report_the_callers_scope(deployment: Deployment) -
         _set_groups(deployment, "sam", [team.tier1, team.billing])
         after = scopes(sam)
         assert after[0] == after[1] != before[0]
+
+
+def test_a_note_refused_because_its_ticket_moved_away_stays_as_a_draft(deployment: Deployment) -> None:
+    """Sam writes on a ticket that Bea moves to Billing before Sam syncs: the server refuses the
+    note, the ticket leaves Sam's replica, and the note's text stays in its draft."""
+    team = deployment.team
+    sam = deployment.replica("sam")
+    ada = deployment.replica("ada")
+    try:
+        ticket_id = _create(sam, "Moving target", team.tier1)
+        sam.sync()
+        sam.apply("ticket.note", {"ticket_id": ticket_id, "body": "Customer called back twice."})
+        ada.sync()
+        ada.apply("ticket.assign", {"ticket_id": ticket_id, "group_id": team.billing, "assignee_id": None})
+        ada.sync()
+        summary = sam.sync()
+        assert [r.name for r in summary.refused] == ["ticket.note"]
+        assert sam.rows("SELECT count(*) FROM ticket WHERE id = ?", ticket_id) == [(0,)]
+        assert sam.rows("SELECT body FROM draft WHERE ticket_id = ? AND kind = 'note'", ticket_id) == [
+            ("Customer called back twice.",)
+        ]
+        assert not differences(server_view(team.db, sam.agent_id), replica_view(sam.workspace))
+        ada.apply("ticket.assign", {"ticket_id": ticket_id, "group_id": team.tier1, "assignee_id": None})
+        ada.sync()
+        sam.sync()  # back in view, with the draft where Sam left it
+        assert sam.rows("SELECT count(*) FROM ticket WHERE id = ?", ticket_id) == [(1,)]
+        assert sam.rows("SELECT count(*) FROM draft WHERE ticket_id = ?", ticket_id) == [(1,)]
+    finally:
+        sam.close()
+        ada.close()
+
+
+def test_a_kept_refused_draft_goes_when_its_customer_is_erased(sqlite_deployment: Deployment) -> None:
+    """A refused note kept after its ticket left the replica still belongs to the ticket's
+    customer: erasing the customer takes it, though the ticket is no longer there to find."""
+    deployment = sqlite_deployment
+    team = deployment.team
+    sam, ada = deployment.replica("sam"), deployment.replica("ada")
+    try:
+        ticket_id = _create(sam, "Secret", team.tier1)
+        sam.sync()
+        sam.apply("ticket.note", {"ticket_id": ticket_id, "body": "Kim's passport is X1234567."})
+        ada.sync()
+        ada.apply("ticket.assign", {"ticket_id": ticket_id, "group_id": team.billing, "assignee_id": None})
+        ada.sync()
+        sam.sync()
+        assert sam.rows("SELECT count(*) FROM draft WHERE ticket_id = ?", ticket_id) == [(1,)]
+        requester = ada.rows("SELECT requester_id FROM ticket WHERE id = ?", ticket_id)[0][0]
+        ada.apply("customer.erase", {"customer_id": requester})
+        ada.sync()
+        sam.sync()
+        assert sam.rows("SELECT count(*) FROM draft") == [(0,)]
+    finally:
+        sam.close()
+        ada.close()

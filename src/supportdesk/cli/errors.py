@@ -9,6 +9,8 @@ from __future__ import annotations
 import sys
 from typing import NoReturn
 
+from supportdesk.errors import SupportdeskError
+
 OK = 0
 PARTIAL = 1
 USAGE = 2
@@ -16,7 +18,7 @@ NOT_FOUND = 3
 SERVER = 4
 
 
-class CLIError(Exception):
+class CLIError(SupportdeskError):
     """An error the CLI reports as one line and an exit code."""
 
     def __init__(self, message: str, code: int = USAGE) -> None:
@@ -54,6 +56,32 @@ def missing_server_extra(error: BaseException) -> str | None:
             f"this command needs the team server's packages (missing: {error.name}): pip install 'supportdesk[server]'"
         )
     return None
+
+
+def report(error: BaseException) -> int:
+    """Print ``error`` as one line on stderr and return its exit code.
+
+    A :class:`SupportdeskError` (the user's mistake) or an ``OSError`` (their file system) is
+    its own sentence. Anything else is our bug: one line that says so, and the traceback too
+    when ``SUPPORTDESK_DEBUG=1``. A server command run without the ``server`` extra is told so.
+    """
+    extra = missing_server_extra(error)
+    if extra:
+        print_error(extra)
+        return USAGE
+    if isinstance(error, SupportdeskError | OSError):
+        print_error(str(error) or type(error).__name__)
+        return exit_code_for(error)
+    import os
+
+    debug = os.environ.get("SUPPORTDESK_DEBUG", "").strip().lower() not in ("", "0", "false", "no")
+    if debug:
+        import traceback
+
+        traceback.print_exception(error, file=sys.stderr)
+    hint = "" if debug else "; SUPPORTDESK_DEBUG=1 shows the traceback"
+    print_error(f"unexpected {type(error).__name__}: {error} (a bug in supportdesk, please report it{hint})")
+    return exit_code_for(error)
 
 
 def fail(message: str, code: int = USAGE) -> NoReturn:

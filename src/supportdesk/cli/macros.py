@@ -154,7 +154,7 @@ def show(
 
 def macro_preview(session: Session, macro: dict[str, Any], ticket_ref: str) -> dict[str, Any]:
     """What applying ``macro`` to the ticket would do, worked out by the domain's own planner
-    (:func:`supportdesk.domain.preview.preview_macro`: a transaction that is always rolled back)."""
+    (:func:`supportdesk.domain.preview.preview_macro`, on a read-only snapshot: no write lock)."""
     from supportdesk.cli import refs
     from supportdesk.domain.preview import preview_macro
 
@@ -343,8 +343,7 @@ def _changes_from_document(document: dict[str, Any], source: str) -> dict[str, A
 def _differences(macro: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     """Only the fields that differ from the macro as it is (actions compared as stored)."""
     from supportdesk.domain.errors import DomainError
-    from supportdesk.domain.mutations.library import MacroAction
-    from supportdesk.domain.mutations.library import _validate_actions as stored_actions
+    from supportdesk.domain.macros import MacroAction, stored_actions
 
     different: dict[str, Any] = {}
     for key, value in changes.items():

@@ -114,7 +114,7 @@ def _usage_error(error: Any) -> int:
 
 def run() -> None:
     """Console-script entry point."""
-    from supportdesk.cli.errors import USAGE, exit_code_for, missing_server_extra, print_error
+    from supportdesk.cli.errors import print_error, report
     from supportdesk.cli.fast_console import console_options, open_console
     from supportdesk.cli.startup import only_invoked
 
@@ -141,9 +141,4 @@ def run() -> None:
         sys.stderr.close()
         sys.exit(0)
     except Exception as error:
-        extra = missing_server_extra(error)
-        if extra:
-            print_error(extra)
-            sys.exit(USAGE)
-        print_error(str(error) or type(error).__name__)
-        sys.exit(exit_code_for(error))
+        sys.exit(report(error))

@@ -109,17 +109,16 @@ def live_customer(session: Session, customer_id: str) -> tuple[str, bool]:
 
 
 def enum_value(name: str, value: str) -> str:
-    """A status, priority or type as typed (``Pending``, ``on-hold``, ``hold``) → its stored value."""
+    """A choice of the ticket field ``name`` as typed (``Pending``, ``on-hold``, ``hold``) → its
+    stored value, checked against the ticket field table (``store.ticket_fields``)."""
     from supportdesk.cli.errors import fail
-    from supportdesk.store.enums import Priority, Status, TicketType
+    from supportdesk.store.ticket_fields import FieldValueError, field
 
-    enum = {"status": Status, "priority": Priority, "type": TicketType}[name]
-    cleaned = value.strip().lower().replace("-", "_")
-    cleaned = "on_hold" if cleaned == "hold" else cleaned
+    wanted = "on_hold" if name == "status" and value.strip().lower() == "hold" else value
     try:
-        return str(enum(cleaned).value)
-    except ValueError:
-        fail(f"{value!r} is not a {name}: choose one of {', '.join(m.value for m in enum)}")
+        return str(field(name).clean(wanted))
+    except FieldValueError as error:
+        fail(str(error))
 
 
 def requester(session: Session, address: str, name: str | None) -> dict[str, Any]:

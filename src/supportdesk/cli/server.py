@@ -5,11 +5,14 @@ FastAPI, uvicorn and httpx are imported inside the commands, so ``--help`` stays
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from supportdesk.cli.state import STATE
+
+if TYPE_CHECKING:
+    from supportdesk.sync.engine import Refusal
 
 DbOpt = Annotated[
     str | None,
@@ -367,6 +370,16 @@ def _read_token() -> str:
     return token
 
 
+WaitOpt = Annotated[
+    float,
+    typer.Option(
+        "--wait",
+        min=0,
+        help="Seconds to wait for a sync of this workspace already running (the console's, say).",
+    ),
+]
+
+
 def login(
     server_url: Annotated[str, typer.Option("--server", help="The team server, e.g. https://support.example.com.")],
     name: Annotated[str | None, typer.Option("--name", help="Profile name (default: --profile or 'default').")] = None,
@@ -374,18 +387,23 @@ def login(
         bool, typer.Option("--insecure-storage", help="Keep the token in a 0600 file instead of the OS keyring.")
     ] = False,
     no_sync: Annotated[bool, typer.Option("--no-sync", help="Do not download the team's data now.")] = False,
+    wait: WaitOpt = 120.0,
 ) -> None:
     """Log in to a team server: store the token and make this workspace follow the server.
 
     The token is read from a prompt, or from stdin / SUPPORTDESK_TOKEN when not on a terminal.
+    A workspace belongs to the agent it was filled for: logging in there as someone else is
+    refused (use another --workspace and --profile).
     Example: supportdesk -w ~/support/acme login --server https://support.acme.test
     """
     from supportdesk.cli.errors import SERVER, fail, print_warning
     from supportdesk.cli.progress import Progress
-    from supportdesk.sync.attach import AttachError, attach
-    from supportdesk.sync.bootstrap import bootstrap
+    from supportdesk.sync.attach import AttachError, attach, check_agent
     from supportdesk.sync.client import ServerClient, SyncError
-    from supportdesk.sync.profiles import Profile, ProfileError, save_profile, store_token
+    from supportdesk.sync.engine import SyncEngine
+    from supportdesk.sync.local import state
+    from supportdesk.sync.profiles import Profile, ProfileError, check_profile_owner, save_profile, store_token
+    from supportdesk.sync.round_lock import sync_round
 
     if not server_url.startswith(("http://", "https://")):
         fail(f"{server_url!r} is not a server address: use http://host:port or https://host")
@@ -400,16 +418,28 @@ def login(
         with ServerClient(profile.server, token, timeout=30) as client:
             me = client.me()
             profile = Profile(profile.name, profile.server, me["email"], profile.storage)
-            attach(workspace, profile, str(me["id"]))
-            stored_as = store_token(profile, token)
+            following = state(workspace).server_url
+            if following is not None and following.rstrip("/") == profile.server:
+                check_agent(workspace, me)  # the workspace's owner first: the clearest refusal
+            check_profile_owner(profile)
+            with sync_round(workspace, "login", wait=wait):
+                attach(workspace, profile, str(me["id"]))
+                stored_as = store_token(profile, token)
+                save_profile(profile)
             if stored_as:
                 print_warning(stored_as)
-            save_profile(profile)
             typer.echo(f"Logged in to {profile.server} as {me['name']} <{me['email']}> (profile {profile.name}).")
             if not no_sync:
+                filled = state(workspace).bootstrapped
                 with Progress("syncing") as progress:
-                    summary = bootstrap(workspace, client, progress=progress.update)
-                typer.echo(f"Downloaded {summary.rows:,} rows; the workspace is up to date at change {summary.cursor}.")
+                    summary = SyncEngine(workspace, client, what="login", wait=wait).sync_once(progress.update)
+                if filled:
+                    typer.echo(
+                        f"Pushed {summary.pushed}, pulled {summary.pulled} change(s); at change {summary.cursor}."
+                    )
+                else:
+                    rows = f"{summary.downloaded:,}"
+                    typer.echo(f"Downloaded {rows} rows; the workspace is up to date at change {summary.cursor}.")
     except (AttachError, ProfileError) as error:
         fail(str(error))
     except SyncError as error:
@@ -418,9 +448,12 @@ def login(
 
 def sync(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing when all went well.")] = False,
+    wait: WaitOpt = 120.0,
 ) -> None:
     """Send pending changes to the team server and bring in everyone else's (one round).
 
+    One round runs at a time per workspace: this waits (up to --wait seconds) for a round already
+    running, e.g. the console's background sync.
     Example: supportdesk sync
     """
     from supportdesk.cli.errors import PARTIAL, SERVER, fail
@@ -433,7 +466,7 @@ def sync(
     workspace = STATE.workspace()
     try:
         with open_client(workspace, STATE.profile_flag) as client, Progress("syncing") as progress:
-            summary = SyncEngine(workspace, client).sync_once(progress=progress.update)
+            summary = SyncEngine(workspace, client, wait=wait).sync_once(progress=progress.update)
     except (AttachError, ProfileError) as error:
         fail(str(error))
     except AuthFailed as error:
@@ -451,7 +484,9 @@ def sync(
             err=True,
         )
     for refusal in summary.refused:
-        print_error(f"the server refused {refusal.name} (change {refusal.mutation_id}): {refusal.message}")
+        print_error(
+            f"the server refused {refusal.name} (change {refusal.mutation_id}): {refusal.message}{_kept(refusal)}"
+        )
     if not quiet or summary.refused:
         typer.echo(
             f"Pushed {summary.pushed}, pulled {summary.pulled} change(s); at change {summary.cursor}; "
@@ -459,3 +494,18 @@ def sync(
         )
     if summary.refused:
         raise typer.Exit(PARTIAL)
+
+
+def _kept(refusal: Refusal) -> str:
+    """Where a refused reply or note went: its ticket's draft — and when the ticket has left the
+    workspace (moved to a group the agent is not in), the start of the text, which no screen shows."""
+    if refusal.name not in ("ticket.reply", "ticket.note"):
+        return ""
+    ticket_id = refusal.args.get("ticket_id")
+    with STATE.workspace().reading() as connection:
+        here = connection.execute("SELECT 1 FROM ticket WHERE id = ?", (ticket_id,)).fetchone()
+    if here:
+        return " (the text is back in the ticket's draft)"
+    body = " ".join(str(refusal.args.get("body") or "").split())
+    shown = body if len(body) <= 200 else body[:200] + "…"
+    return f" (the ticket is no longer in this workspace; its draft keeps the text: {shown})"

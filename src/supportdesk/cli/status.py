@@ -32,6 +32,9 @@ def status(session: Session, out: Output) -> None:
         me = session.me()
         agent = connection.execute("SELECT name, email FROM agent WHERE id = ?", (me,)).fetchone() if me else None
     local = sync["server_url"] is None
+    from supportdesk.sync.round_lock import running
+
+    syncing = None if local else running(workspace)
     document: dict[str, Any] = {
         "workspace": str(workspace.root),
         "schema": revision,
@@ -46,6 +49,7 @@ def status(session: Session, out: Output) -> None:
         "last_pull_at": export_time(sync["last_pull_at"]),
         "last_push_at": export_time(sync["last_push_at"]),
         "last_error": sync["last_error"],
+        "syncing_now": syncing,
     }
     if out.json:
         out.document(document)
@@ -68,5 +72,7 @@ def status(session: Session, out: Output) -> None:
             f"last pull   {shown['last_pull_at']}",
             f"last push   {shown['last_push_at']}",
         ]
+        if syncing:
+            lines.append(f"syncing now {cell(syncing)}")
     lines.append(f"last error  {shown['last_error']}")
     typer.echo("\n".join(lines))

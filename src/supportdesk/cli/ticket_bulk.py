@@ -11,19 +11,19 @@ import typer
 from supportdesk.cli.options import LISTING, DryRunOpt, Output, QueryOpt, TicketArg, TicketsArg, YesOpt
 from supportdesk.cli.session import Session
 from supportdesk.cli.wiring import command, session_of
+from supportdesk.store.ticket_fields import BY_SET_KEY
 
 if TYPE_CHECKING:
     from supportdesk.domain.bulk import BulkChange, MacroChoice
 
-SET_FIELDS = ("status", "priority", "type", "assignee", "group")
+#: The --set keys of the ticket field table, for the option's help.
+_SET_KEYS = ", ".join(BY_SET_KEY)
 
 
 def _complete_set(incomplete: str) -> Iterator[str]:
-    from supportdesk.store.enums import Priority, Status, TicketType
-
-    for name, enum in (("status", Status), ("priority", Priority), ("type", TicketType)):
-        for member in enum:
-            candidate = f"{name}={member.value}"
+    for key, spec in BY_SET_KEY.items():
+        for value in spec.settable_choices or (("me", "none") if spec.kind == "agent" else ("none",)):
+            candidate = f"{key}={value}"
             if candidate.startswith(incomplete):
                 yield candidate
 
@@ -72,34 +72,39 @@ def build_change(
     group: str | None,
     macro: str | None,
 ) -> BulkChange:
-    """A :class:`BulkChange` from the command-line flags, every name resolved and checked."""
+    """A :class:`BulkChange` from the command-line flags, every name resolved and checked.
+
+    ``--set`` takes the keys of the ticket field table (``store.ticket_fields``): choices are
+    checked against the field's values, agents and groups resolved by name, address or id.
+    """
     from supportdesk.cli import refs
     from supportdesk.cli.errors import fail
     from supportdesk.domain.bulk import BulkChange
     from supportdesk.domain.errors import DomainError
     from supportdesk.domain.tags import normalize_tags
-    from supportdesk.store.enums import Priority, Status, TicketType
+    from supportdesk.store.ticket_fields import FieldValueError
 
     change = BulkChange()
     for item in sets:
         name, sep, value = item.partition("=")
-        name = name.strip().lower()
-        if not sep or name not in SET_FIELDS:
-            fail(f"--set takes field=value with a field among {', '.join(SET_FIELDS)}, not {item!r}")
-        if name == "assignee":
+        spec = BY_SET_KEY.get(name.strip().lower())
+        if not sep or spec is None:
+            fail(f"--set takes field=value with a field among {', '.join(BY_SET_KEY)}, not {item!r}")
+        if spec.kind == "agent":
             assign = value
-        elif name == "group":
+        elif spec.kind == "group":
             group = value
-        elif name == "status":
-            change.status = Status(refs.enum_value(name, value))
-        elif name == "priority":
-            change.priority = Priority(refs.enum_value(name, value))
+        elif spec.kind == "choice":
+            change.fields[spec.name] = refs.enum_value(spec.name, value)
         else:
-            change.type = TicketType(refs.enum_value(name, value))
+            try:
+                change.fields[spec.name] = spec.clean(value)
+            except FieldValueError as error:
+                fail(str(error))
     if assign is not None:
-        change.assignee_id = refs.agent_id(session, assign)
+        change.fields["assignee"] = refs.agent_id(session, assign)
     if group is not None:
-        change.group_id = refs.group_id(session, group)
+        change.fields["group"] = refs.group_id(session, group)
     try:
         change.add_tags = normalize_tags(add_tags)
         change.remove_tags = normalize_tags(remove_tags)
@@ -137,7 +142,7 @@ def update(
         typer.Option(
             "--set",
             metavar="FIELD=VALUE",
-            help="field=value for status, priority, type, assignee or group (repeatable).",
+            help=f"field=value for {_SET_KEYS} (repeatable).",
             autocompletion=_complete_set,
             show_default=False,
         ),

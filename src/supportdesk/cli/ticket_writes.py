@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from supportdesk.cli.options import DOCUMENT, BodyFileOpt, BodyOpt, Output, TicketArg
+from supportdesk.cli.options import DOCUMENT, BodyFileOpt, BodyOpt, Output, TicketArg, YesOpt
 from supportdesk.cli.session import Session
 from supportdesk.cli.wiring import command
 from supportdesk.cli.writes import apply_one
@@ -124,6 +124,9 @@ def reply(
 
     ticket_id = refs.ticket_id(session, ticket)
     args: dict[str, Any] = {"ticket_id": ticket_id, "body": read_body(body, body_file, what="reply")}
+    seen = _latest_customer_message(session, ticket_id)
+    if seen is not None:  # as the console does: a newer customer message on the server refuses it
+        args["seen_message_id"] = seen
     if status is not None:
         args["status"] = refs.enum_value("status", status)
     outcome = apply_one(session, "ticket.reply", args)
@@ -132,6 +135,17 @@ def reply(
         typer.echo(f"{label} is closed: replied on its follow-up {outcome.result['ticket_id']}")
     else:
         typer.echo(f"replied on {label}")
+
+
+def _latest_customer_message(session: Session, ticket_id: str) -> str | None:
+    """The customer's newest public message this workspace holds: what the reply answers."""
+    with session.workspace().reading() as connection:
+        row = connection.execute(
+            "SELECT id FROM message WHERE ticket_id = ? AND author_kind = 'customer' AND public "
+            "ORDER BY created_at DESC, id DESC LIMIT 1",
+            (ticket_id,),
+        ).fetchone()
+    return str(row[0]) if row else None
 
 
 @command()
@@ -157,21 +171,41 @@ def merge(
         str | None,
         typer.Option("--comment", metavar="TEXT", help="A line for both internal notes.", show_default=False),
     ] = None,
+    yes: YesOpt = False,
 ) -> None:
     """Merge a duplicate into another ticket: its messages move and it closes.
+
+    Tickets of two different requesters merge only after you confirm (on a terminal), or with
+    --yes; such a merge is audited.
 
     Example: supportdesk tickets merge 1043 1042 --comment 'Same double charge'
     """
     from supportdesk.cli import refs
+    from supportdesk.cli.confirm import confirm
+    from supportdesk.cli.output import safe
 
     source_id, target_id = refs.ticket_id(session, source), refs.ticket_id(session, target)
     source_label, target_label = refs.ticket_label(session, source_id), refs.ticket_label(session, target_id)
     with session.workspace().reading() as connection:
-        merged_into = connection.execute("SELECT merged_into_id FROM ticket WHERE id = ?", (source_id,)).fetchone()[0]
-    if merged_into == target_id:
+        found = {
+            row[0]: row[1:]
+            for row in connection.execute(
+                "SELECT t.id, t.merged_into_id, t.requester_id, c.name FROM ticket t "
+                "JOIN customer c ON c.id = t.requester_id WHERE t.id IN (?, ?)",
+                (source_id, target_id),
+            )
+        }
+    if found[source_id][0] == target_id:
         typer.echo(f"{source_label} is already merged into {target_label}")
         return
     args: dict[str, Any] = {"source_id": source_id, "target_id": target_id}
+    if source_id != target_id and found[source_id][1] != found[target_id][1]:
+        confirm(
+            f"{source_label} is from {safe(found[source_id][2])!r} and {target_label} "
+            f"from {safe(found[target_id][2])!r}: merge tickets of different requesters?",
+            yes=yes,
+        )
+        args["different_requesters"] = True
     if comment:
         args["comment"] = comment
     outcome = apply_one(session, "ticket.merge", args)

@@ -16,6 +16,7 @@ from supportdesk.cli import ticket_bulk, ticket_writes
 from supportdesk.cli.options import DOCUMENT, LISTING, Output, TicketArg
 from supportdesk.cli.session import Session
 from supportdesk.cli.wiring import command
+from supportdesk.store import ticket_fields
 
 if TYPE_CHECKING:
     from supportdesk.store.reads import QueuePlan
@@ -36,6 +37,7 @@ LIST_FIELDS = (
     "created_at",
     "updated_at",
     "id",
+    *(f.name for f in ticket_fields.plain_fields()),
 )
 DEFAULT_TABLE_FIELDS = (
     "number",

@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from supportdesk.store.enums import Priority, Status, TicketType
+from supportdesk.store import ticket_fields
+from supportdesk.store.enums import Status
 from supportdesk.store.selection import TicketState
 
 KEEP = "keep"
@@ -35,59 +36,52 @@ class MacroChoice:
             return True
         for action in self.actions:
             name, value = action["field"], action.get("value")
-            if name in ("status", "priority", "type") and getattr(state, name) != value:
+            if name in ("status", "priority", "type") and state.values[name] != value:
                 return True
             if name == "add_tags" and any(tag not in state.tags for tag in value or []):
                 return True
             if name == "remove_tags" and any(tag in state.tags for tag in value or []):
                 return True
-        if self.group_id != KEEP and self.group_id != state.group_id:
+        if self.group_id != KEEP and self.group_id != state.values["group"]:
             return True
-        return self.assignee_id != KEEP and self.assignee_id != state.assignee_id
+        return self.assignee_id != KEEP and self.assignee_id != state.values["assignee"]
 
 
 @dataclass
 class BulkChange:
-    """What to do to every selected ticket. ``KEEP`` leaves the assignee or group alone;
-    ``None`` clears it."""
+    """What to do to every selected ticket. ``fields`` maps a field of ``store.ticket_fields``
+    to its new value (``None`` clears an assignee or a group); a field left out stays as it is."""
 
-    status: Status | None = None
-    priority: Priority | None = None
-    type: TicketType | None = None
-    assignee_id: str | None = KEEP
-    group_id: str | None = KEEP
+    fields: dict[str, Any] = field(default_factory=dict)
     add_tags: list[str] = field(default_factory=list)
     remove_tags: list[str] = field(default_factory=list)
     macro: MacroChoice | None = None
 
     @property
     def empty(self) -> bool:
-        return (
-            self.status is None
-            and self.priority is None
-            and self.type is None
-            and self.assignee_id == KEEP
-            and self.group_id == KEEP
-            and not self.add_tags
-            and not self.remove_tags
-            and self.macro is None
-        )
+        return not self.fields and not self.add_tags and not self.remove_tags and self.macro is None
 
     def plan(self, state: TicketState, *, macro_applied: bool = False) -> list[tuple[str, dict[str, Any]]]:
-        """The mutations ``state`` needs, in the order they must run (the status comes last, so
-        solving a ticket does not stop the other changes)."""
-        mutations: list[tuple[str, dict[str, Any]]] = []
+        """The mutations ``state`` needs, in the order they must run: the assignment first (one
+        ``ticket.assign`` for group and assignee), the other fields in table order, tags, the
+        macro, and the status last (so solving a ticket does not stop the other changes)."""
         assign: dict[str, Any] = {}
-        if self.group_id != KEEP and self.group_id != state.group_id:
-            assign["group_id"] = self.group_id
-        if self.assignee_id != KEEP and self.assignee_id != state.assignee_id:
-            assign["assignee_id"] = self.assignee_id
-        if assign:
-            mutations.append(("ticket.assign", {"ticket_id": state.id, **assign}))
-        if self.priority is not None and self.priority != state.priority:
-            mutations.append(("ticket.set_priority", {"ticket_id": state.id, "priority": self.priority}))
-        if self.type is not None and self.type != state.type:
-            mutations.append(("ticket.set_type", {"ticket_id": state.id, "type": self.type}))
+        fields: list[tuple[str, dict[str, Any]]] = []
+        status: list[tuple[str, dict[str, Any]]] = []
+        for spec in ticket_fields.FIELDS:
+            if spec.name not in self.fields or self.fields[spec.name] == state.values.get(spec.name):
+                continue
+            wanted = self.fields[spec.name]
+            name, args = spec.write(state.id, wanted)
+            if name == "ticket.assign":
+                assign.update(args)
+            elif spec.name == "status":
+                if not _solved_already(state, Status(wanted)):
+                    status.append((name, args))
+            else:
+                fields.append((name, args))
+        mutations: list[tuple[str, dict[str, Any]]] = [("ticket.assign", assign)] if assign else []
+        mutations += fields
         added = [tag for tag in self.add_tags if tag not in state.tags]
         if added:
             mutations.append(("ticket.tag", {"ticket_id": state.id, "tags": added}))
@@ -96,9 +90,7 @@ class BulkChange:
             mutations.append(("ticket.untag", {"ticket_id": state.id, "tags": removed}))
         if self.macro is not None and not macro_applied and self.macro.changes(state):
             mutations.append(("macro.apply", {"ticket_id": state.id, "macro_id": self.macro.id}))
-        if self.status is not None and self.status != state.status and not _solved_already(state, self.status):
-            mutations.append(("ticket.set_status", {"ticket_id": state.id, "status": self.status}))
-        return mutations
+        return mutations + status
 
 
 def _solved_already(state: TicketState, target: Status) -> bool:

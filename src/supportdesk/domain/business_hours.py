@@ -18,13 +18,15 @@ from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from supportdesk.errors import SupportdeskError
+
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _CLOCK = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
 #: Searching further than this for opening hours means the calendar has none left.
 MAX_DAYS = 3660
 
 
-class CalendarError(ValueError):
+class CalendarError(SupportdeskError, ValueError):
     """A calendar definition that cannot be used; the message names the bad part."""
 
 

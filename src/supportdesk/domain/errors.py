@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from supportdesk.errors import SupportdeskError
 
-class DomainError(Exception):
+
+class DomainError(SupportdeskError):
     code = "invalid"
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
@@ -50,6 +52,13 @@ class TemplateError(DomainError):
     code = "template"
 
 
+class NeedsConfirmation(DomainError):
+    """A change that is allowed but easy to regret; it goes through when the caller confirms it
+    with the argument named in ``field`` (the CLI asks on a terminal, or needs ``--yes``)."""
+
+    code = "needs_confirmation"
+
+
 class UnknownMutation(DomainError):
     code = "unknown_mutation"
 
@@ -63,6 +72,7 @@ ERROR_TYPES: dict[str, type[DomainError]] = {
         InvalidTransition,
         Conflict,
         TemplateError,
+        NeedsConfirmation,
         UnknownMutation,
     )
 }

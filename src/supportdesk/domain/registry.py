@@ -4,6 +4,14 @@ A mutation is a name, a pydantic model of its arguments and a function over a :c
 Argument models forbid unknown fields (so a request cannot smuggle in server-owned fields) and
 generate the ids of the rows they will create, so the client and the server create the very
 same rows from the same arguments.
+
+This module is a leaf: mutator modules import it to register themselves, and it imports none
+of them (nor anything of the domain but its errors). Looking a mutation up by name is
+:mod:`supportdesk.domain.catalog`'s job, which loads every mutator first.
+
+A mutation may also name a ``prepare`` step: work done on a *read* snapshot before the write
+transaction begins, whose result travels in the arguments (``macro.apply`` renders its comment
+there, so no template ever runs while the write lock is held).
 """
 
 from __future__ import annotations
@@ -13,8 +21,9 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict
+from pydantic import ValidationError as PydanticValidationError
 
-from supportdesk.domain.errors import UnknownMutation
+from supportdesk.domain.errors import ValidationFailed
 from supportdesk.store.enums import Role
 
 ALL_ROLES = frozenset(Role)
@@ -28,6 +37,8 @@ class Args(BaseModel):
 
 A = TypeVar("A", bound=Args)
 Mutator = Callable[[Any, Any], dict[str, Any] | None]
+#: Runs on a read-only transaction before the write one; fills in the arguments (see above).
+Preparer = Callable[[Any, Any], None]
 
 
 @dataclass(frozen=True)
@@ -37,13 +48,18 @@ class MutationSpec:
     run: Mutator
     roles: frozenset[Role]
     summary: str
+    prepare: Preparer | None = None
 
 
 _REGISTRY: dict[str, MutationSpec] = {}
 
 
 def mutation(
-    name: str, args: type[A], *, roles: frozenset[Role] = FULL_AGENTS
+    name: str,
+    args: type[A],
+    *,
+    roles: frozenset[Role] = FULL_AGENTS,
+    prepare: Callable[[Any, A], None] | None = None,
 ) -> Callable[[Callable[[Any, A], dict[str, Any] | None]], Callable[[Any, A], dict[str, Any] | None]]:
     """Register ``fn`` as the mutator called ``name``; its docstring's first line is its summary."""
 
@@ -53,29 +69,31 @@ def mutation(
         if name in _REGISTRY:
             raise RuntimeError(f"mutation {name} registered twice")
         summary = (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else name
-        _REGISTRY[name] = MutationSpec(name, args, fn, roles, summary)
+        _REGISTRY[name] = MutationSpec(name, args, fn, roles, summary, prepare)
         return fn
 
     return register
 
 
-def _load() -> None:
-    import supportdesk.domain.mutations  # noqa: F401  (registers every mutator)
+def registered() -> dict[str, MutationSpec]:
+    """The mutations registered so far (the catalog makes sure that is all of them)."""
+    return _REGISTRY
 
 
-def get(name: str) -> MutationSpec:
-    _load()
+def validate_args(spec: MutationSpec, args: dict[str, Any] | BaseModel) -> Args:
+    """Parse arguments into the mutation's model; a bad field is a :class:`ValidationFailed`."""
+    if isinstance(args, spec.args):
+        return args
+    raw = args.model_dump() if isinstance(args, BaseModel) else args
     try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise UnknownMutation(f"unknown mutation {name!r}", field="name") from None
-
-
-def names() -> list[str]:
-    _load()
-    return sorted(_REGISTRY)
-
-
-def specs() -> list[MutationSpec]:
-    _load()
-    return [_REGISTRY[name] for name in sorted(_REGISTRY)]
+        return spec.args.model_validate(raw)
+    except PydanticValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "args"
+        if first["type"] == "extra_forbidden":
+            message = f"{where} is not an argument of {spec.name}"
+        elif first["type"] == "missing":
+            message = f"{spec.name} needs {where}"
+        else:
+            message = f"{spec.name}: {where}: {first['msg']}"
+        raise ValidationFailed(message, field=where) from None

@@ -4,6 +4,10 @@ Templates see two plain dicts, ``ticket`` and ``agent`` (see :func:`ticket_conte
 placeholder is resolved against them up front, so a misspelt one is an error that names it
 (``unknown placeholder {{ ticket.requester.frist_name }}``) instead of a blank in a customer's
 inbox. Values missing for one ticket (no organization, say) render as empty text.
+
+Rendering runs in :mod:`supportdesk.domain.sandbox`, with limits on steps, characters written,
+value sizes and time; whatever goes wrong in a template — a limit, a sandbox refusal, a division
+by zero, a macro calling itself — is one :class:`TemplateError` line, never a crash.
 """
 
 from __future__ import annotations
@@ -12,16 +16,9 @@ from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from typing import Any
 
+from supportdesk.domain import sandbox
 from supportdesk.domain.errors import TemplateError
 from supportdesk.domain.text_safety import sanitize_text
-
-
-@lru_cache(maxsize=1)
-def _environment() -> Any:
-    from jinja2 import StrictUndefined
-    from jinja2.sandbox import SandboxedEnvironment
-
-    return SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
 
 
 def _placeholders(node: Any) -> Iterator[tuple[str, ...]]:
@@ -53,7 +50,7 @@ def _dotted(node: Any) -> tuple[str, ...] | None:
     return None
 
 
-def _resolves(context: Mapping[str, Any], path: tuple[str, ...], local_names: set[str]) -> bool:
+def _resolves(context: Mapping[str, Any], path: tuple[str, ...], local_names: frozenset[str]) -> bool:
     if path[0] in local_names:
         return True
     value: Any = context
@@ -74,16 +71,25 @@ def _local_names(tree: Any) -> set[str]:
     return names
 
 
-def check(template: str, context: Mapping[str, Any]) -> None:
-    """Raise :class:`TemplateError` for a syntax error or a placeholder the context lacks."""
+@lru_cache(maxsize=256)
+def _read(template: str) -> tuple[tuple[tuple[str, ...], ...], frozenset[str]] | str:
+    """The placeholders a template reads and the names it sets itself, or its syntax error."""
     from jinja2 import TemplateSyntaxError
 
     try:
-        tree = _environment().parse(template)
+        tree = sandbox.environment().parse(template)
     except TemplateSyntaxError as error:
-        raise TemplateError(f"template error on line {error.lineno}: {error.message}", field="body") from None
-    local = _local_names(tree)
-    for path in _placeholders(tree):
+        return f"template error on line {error.lineno}: {error.message}"
+    return tuple(_placeholders(tree)), frozenset(_local_names(tree))
+
+
+def check(template: str, context: Mapping[str, Any]) -> None:
+    """Raise :class:`TemplateError` for a syntax error or a placeholder the context lacks."""
+    found = _read(template)
+    if isinstance(found, str):
+        raise TemplateError(found, field="body")
+    paths, local = found
+    for path in paths:
         if not _resolves(context, path, local):
             raise TemplateError(f"unknown placeholder {{{{ {'.'.join(path)} }}}}", field="body")
 
@@ -95,11 +101,19 @@ def render(template: str, context: Mapping[str, Any]) -> str:
 
     check(template, context)
     try:
-        text = _environment().from_string(template).render(**context)
+        text = sandbox.run(template, dict(context))
+    except TemplateError:
+        raise
     except SecurityError as error:
         raise TemplateError(f"template refused by the sandbox: {error}", field="body") from None
     except JinjaError as error:
         raise TemplateError(f"template error: {error}", field="body") from None
+    except RecursionError:
+        raise TemplateError("the macro calls itself too deeply", field="body") from None
+    except MemoryError:
+        raise TemplateError("the macro needs more memory than a macro may use", field="body") from None
+    except Exception as error:  # a template's own mistake (1 / 0, int("x") …): still the user's
+        raise TemplateError(f"template error: {type(error).__name__}: {error}", field="body") from None
     return sanitize_text(text)
 
 

@@ -24,13 +24,12 @@ Conditions: ``channel``, ``priority``, ``status``, ``type``, ``group`` (name or 
 any), ``not_tags`` (has none), ``words`` / ``subject_words`` / ``body_words`` (any of the words,
 whole words, any case). Each takes one value or a list meaning "any of".
 
-**No loops, by construction.** Rules run once per mutation a person or a channel made, in
-``position`` order, on the authority; each rule sees what the rules before it did and fires at
-most once per ticket per pass. Their actions are mutations marked ``automated``, which start no
-pass of their own — so whatever a rule changes, it can never make itself (or any rule) fire
-again. A pass therefore fires each rule at most once per ticket. Each firing is audited as
-``rule.fired``; a rule whose actions fail is rolled back alone and audited as ``rule.failed``,
-and the change that started the pass stands.
+This module reads rules and decides: which conditions hold, and which mutation carries out
+each action (:func:`action_mutation`). It writes nothing itself; the pass that runs rules after
+a mutation is the loop in :mod:`supportdesk.domain.automation`, which runs each action as an
+ordinary mutation that can start no pass of its own — so no rule can make itself (or any rule)
+fire again. Each firing is audited as ``rule.fired``; a rule whose actions fail is rolled back
+alone and audited as ``rule.failed``, and the change that started the pass stands.
 """
 
 from __future__ import annotations
@@ -42,7 +41,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic import ValidationError as PydanticValidationError
 
-from supportdesk.domain.errors import DomainError, NotFound, ValidationFailed
+from supportdesk.domain.errors import NotFound, ValidationFailed
 from supportdesk.store.enums import UNSOLVED, Channel, Priority, Status, TicketType
 
 if TYPE_CHECKING:
@@ -155,7 +154,7 @@ def parse_definition(data: Any) -> RuleDefinition:
 
 def check_references(tx: Tx, rule: RuleDefinition) -> None:
     """Refuse a rule naming a group or agent that does not exist, or a broken template."""
-    from supportdesk.domain.mutations.library import _check_template
+    from supportdesk.domain.macros import check_template
 
     for key in ("all", "any"):
         for name in getattr(rule.conditions, key).get("group", []):
@@ -168,7 +167,7 @@ def check_references(tx: Tx, rule: RuleDefinition) -> None:
         elif key == "assign" and value not in ("round_robin", "least_loaded"):
             _agent(tx, value)
         elif key == "auto_reply":
-            _check_template(value)
+            check_template(value)
 
 
 def _group(tx: Tx, name: str) -> dict[str, Any]:
@@ -300,27 +299,6 @@ def matches(facts: TicketFacts, conditions: Mapping[str, Any]) -> bool:
 # --- acting -------------------------------------------------------------------------------------
 
 
-def _child(tx: Tx, name: str, args: dict[str, Any], rule: Mapping[str, Any]) -> dict[str, Any]:
-    """Run one action as a mutation of the system, in this transaction, marked automated."""
-    from supportdesk.domain.context import SYSTEM, MutationContext
-    from supportdesk.domain.registry import get
-    from supportdesk.domain.write import run_one, validate_args
-
-    spec = get(name)
-    context = MutationContext(
-        actor=SYSTEM,
-        now=tx.now,
-        authority=True,
-        mode=tx.context.mode,
-        mutation_ref=f"{tx.context.mutation_ref}/rule:{rule['id']}",
-        automated=True,
-    )
-    result, child = run_one(tx.connection, spec, validate_args(spec, args), context)
-    tx.touched.extend(child.touched)
-    tx.audited.extend(r for r in child.audited if r.field == "status")
-    return result
-
-
 def _group_agents(tx: Tx, group_id: str) -> list[dict[str, Any]]:
     from sqlalchemy import select
 
@@ -386,19 +364,24 @@ def pick_least_loaded(tx: Tx, group_id: str) -> str:
     return str(min(agents, key=lambda a: loads.get(a["id"], 0))["id"])
 
 
-def _act(tx: Tx, ticket_id: str, action: Mapping[str, Any], rule: Mapping[str, Any]) -> None:
+def action_mutation(tx: Tx, ticket_id: str, action: Mapping[str, Any], rule_id: str) -> tuple[str, dict[str, Any]]:
+    """The mutation (name, arguments) that carries out one action of a rule on a ticket.
+
+    Planned just before it runs, so it sees what the rule's earlier actions did (``set_group``
+    then ``assign: round_robin`` picks from the new group). Running it is the automation loop's job.
+    """
     from supportdesk.domain.mutations.common import KEEP
 
     ((key, value),) = action.items()
     if key == "set_group":
-        _child(tx, "ticket.assign", {"ticket_id": ticket_id, "group_id": _group(tx, value)["id"]}, rule)
-    elif key == "set_priority":
-        _child(tx, "ticket.set_priority", {"ticket_id": ticket_id, "priority": value}, rule)
-    elif key == "add_tags":
-        _child(tx, "ticket.tag", {"ticket_id": ticket_id, "tags": list(value)}, rule)
-    elif key == "remove_tags":
-        _child(tx, "ticket.untag", {"ticket_id": ticket_id, "tags": list(value)}, rule)
-    elif key == "assign":
+        return "ticket.assign", {"ticket_id": ticket_id, "group_id": _group(tx, value)["id"]}
+    if key == "set_priority":
+        return "ticket.set_priority", {"ticket_id": ticket_id, "priority": value}
+    if key == "add_tags":
+        return "ticket.tag", {"ticket_id": ticket_id, "tags": list(value)}
+    if key == "remove_tags":
+        return "ticket.untag", {"ticket_id": ticket_id, "tags": list(value)}
+    if key == "assign":
         ticket = tx.require("ticket", ticket_id)
         if value in ("round_robin", "least_loaded"):
             if ticket["group_id"] is None:
@@ -407,9 +390,10 @@ def _act(tx: Tx, ticket_id: str, action: Mapping[str, Any], rule: Mapping[str, A
             agent_id = pick(tx, ticket["group_id"])
         else:
             agent_id = _agent(tx, value)["id"]
-        _child(tx, "ticket.assign", {"ticket_id": ticket_id, "assignee_id": agent_id, "group_id": KEEP}, rule)
-    elif key == "auto_reply":
-        _child(tx, "ticket.auto_reply", {"ticket_id": ticket_id, "rule_id": rule["id"], "template": value}, rule)
+        return "ticket.assign", {"ticket_id": ticket_id, "assignee_id": agent_id, "group_id": KEEP}
+    if key == "auto_reply":
+        return "ticket.auto_reply", {"ticket_id": ticket_id, "rule_id": rule_id, "template": value}
+    raise ValidationFailed(f"{key!r} is not an action", field="actions")  # pragma: no cover - parsed on save
 
 
 def changed_tickets(tx: Tx) -> dict[str, str]:
@@ -425,40 +409,8 @@ def changed_tickets(tx: Tx) -> dict[str, str]:
     return changed
 
 
-def run_rules(tx: Tx) -> set[str]:
-    """One pass of the active rules over the tickets this mutation created or changed.
-
-    Returns the tickets the rules solved (so they get a survey too).
-    """
-    changed = changed_tickets(tx)
-    if not changed:
-        return set()
+def active_rules(tx: Tx) -> list[dict[str, Any]]:
+    """The active rules in the order they run: ``position``, then name."""
     rules = [r for r in tx.select_all("trigger_rule", order_by="position") if r["active"]]
-    if not rules:
-        return set()
     rules.sort(key=lambda r: (r["position"], r["name"]))
-    solved: set[str] = set()
-    for ticket_id, event in changed.items():
-        for rule in rules:
-            if event not in rule["events"]:
-                continue
-            ticket = tx.row("ticket", ticket_id)
-            if ticket is None or ticket["status"] == Status.CLOSED:
-                break
-            if not matches(TicketFacts(tx, ticket), rule["conditions"]):
-                continue
-            before, touched = len(tx.audited), len(tx.touched)
-            savepoint = tx.connection.begin_nested()
-            try:
-                for action in rule["actions"]:
-                    _act(tx, ticket_id, action, rule)
-            except DomainError as error:
-                savepoint.rollback()
-                del tx.audited[before:]
-                del tx.touched[touched:]
-                tx.audit("ticket", ticket_id, "rule.failed", None, {"rule": rule["name"], "error": error.message})
-                continue
-            savepoint.commit()
-            solved |= {r.entity_id for r in tx.audited[before:] if r.field == "status" and r.after == "solved"}
-            tx.audit("ticket", ticket_id, "rule.fired", None, rule["name"])
-    return solved
+    return rules

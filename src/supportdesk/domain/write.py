@@ -2,6 +2,8 @@
 
 :func:`apply` runs one named mutation on the workspace in a single ``BEGIN IMMEDIATE``
 transaction that also appends the audit events and the outbox entry the sync layer will push.
+A mutation with a prepare step (``macro.apply`` renders its comment) runs that step first, on a
+read-only snapshot, so the write lock is only ever held for the writing.
 :func:`apply_many` runs a batch in one transaction with a savepoint per mutation, so a bulk
 change is fast and one refused item does not undo the others. Both retry when SQLite reports
 the file busy, so a user never sees "database is locked".
@@ -16,12 +18,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
-from pydantic import ValidationError as PydanticValidationError
 
 from supportdesk.domain.context import SYSTEM, Actor, MutationContext
-from supportdesk.domain.errors import DomainError, NotFound, ValidationFailed
-from supportdesk.domain.registry import Args, MutationSpec, get
-from supportdesk.domain.rules import check_role
+from supportdesk.domain.errors import DomainError, NotFound
+from supportdesk.domain.registry import Args, MutationSpec
+from supportdesk.domain.registry import validate_args as validate_args  # re-exported for the server
 from supportdesk.store.enums import Role
 from supportdesk.store.times import utcnow
 
@@ -50,25 +51,6 @@ class Outcome:
     @property
     def ok(self) -> bool:
         return self.error is None
-
-
-def validate_args(spec: MutationSpec, args: dict[str, Any] | BaseModel) -> Args:
-    """Parse arguments into the mutation's model; a bad field is a :class:`ValidationFailed`."""
-    if isinstance(args, spec.args):
-        return args
-    raw = args.model_dump() if isinstance(args, BaseModel) else args
-    try:
-        return spec.args.model_validate(raw)
-    except PydanticValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "args"
-        if first["type"] == "extra_forbidden":
-            message = f"{where} is not an argument of {spec.name}"
-        elif first["type"] == "missing":
-            message = f"{spec.name} needs {where}"
-        else:
-            message = f"{spec.name}: {where}: {first['msg']}"
-        raise ValidationFailed(message, field=where) from None
 
 
 def workspace_actor(workspace: Workspace, connection: Any = None) -> Actor:
@@ -104,18 +86,17 @@ def run_one(
     parsed: Args,
     context: MutationContext,
 ) -> tuple[dict[str, Any], Tx]:
-    """Run one mutator on an open transaction (shared by the client, the server and replay).
+    """Run one mutation on an open transaction (shared by the client, the server and replay).
 
-    After the mutator, in the same transaction, :func:`supportdesk.domain.automation.after_mutation`
-    keeps each touched ticket's SLA clocks current and, on the authority only, runs the routing
-    rules and issues satisfaction surveys; what those write is added to ``tx.touched``.
+    The mutator and its SLA bookkeeping (:func:`supportdesk.domain.execute.run_mutator`), then,
+    in the same transaction and on the authority only, the routing rules and the satisfaction
+    surveys (:func:`supportdesk.domain.automation.after_mutation`); what those write is added to
+    ``tx.touched``.
     """
     from supportdesk.domain.automation import after_mutation
-    from supportdesk.domain.tx import Tx
+    from supportdesk.domain.execute import run_mutator
 
-    check_role(context.actor, spec.roles, spec.name)
-    tx = Tx(connection, context, spec.name)
-    result = spec.run(tx, parsed) or {}
+    result, tx = run_mutator(connection, spec, parsed, context)
     after_mutation(tx)
     return result, tx
 
@@ -168,6 +149,8 @@ def _apply_in(
     authority: bool,
     dry_run: bool,
 ) -> Outcome:
+    from supportdesk.domain.catalog import get
+
     spec = get(name)
     parsed = validate_args(spec, args)
     dumped = parsed.model_dump(mode="json")
@@ -216,8 +199,9 @@ def apply_many(
     With ``dry_run`` everything runs and is then rolled back: the outcomes (and the audit
     changes each would make) describe what would happen.
     """
-    batch: Sequence[tuple[str, dict[str, Any] | BaseModel]] = list(mutations)
     who = actor or workspace_actor(workspace)
+    given = list(mutations)
+    batch = prepare(workspace, given, who)
 
     def work() -> list[Outcome]:
         outcomes: list[Outcome] = []
@@ -225,7 +209,10 @@ def apply_many(
             transaction = connection.begin()
             try:
                 authority = is_authority(connection)
-                for name, args in batch:
+                for (name, args), (_name, original) in zip(batch, given, strict=True):
+                    if isinstance(args, DomainError):  # its prepare step refused it
+                        outcomes.append(Outcome(name=name, args=_plain(original), error=args))
+                        continue
                     # Plain SAVEPOINT statements: begin_nested() compiles one per call, which
                     # a bulk change of thousands of mutations pays for thousands of times.
                     connection.exec_driver_sql("SAVEPOINT mutation")
@@ -250,6 +237,53 @@ def apply_many(
 
     result: list[Outcome] = _with_retries(work)
     return result
+
+
+#: A mutation after its prepare step: its arguments, or the error that step refused it with.
+Prepared = tuple[str, dict[str, Any] | BaseModel | DomainError]
+
+
+def prepare(
+    workspace: Workspace,
+    batch: Sequence[tuple[str, dict[str, Any] | BaseModel]],
+    actor: Actor,
+) -> list[Prepared]:
+    """Run the prepare step of the mutations that have one, before any write transaction.
+
+    On one read-only snapshot (:func:`supportdesk.domain.snapshot.read_snapshot`), so the work
+    — rendering a macro's comment — never holds the write lock. A mutation its prepare step
+    refuses comes back as its :class:`DomainError`; the others come back parsed and filled in.
+    """
+    from supportdesk.domain.catalog import get
+
+    def needs(name: str) -> bool:
+        try:
+            return get(name).prepare is not None
+        except DomainError:
+            return False
+
+    if not any(needs(name) for name, _args in batch):
+        return list(batch)
+    from supportdesk.domain.snapshot import read_snapshot
+    from supportdesk.domain.tx import Tx
+
+    prepared: list[Prepared] = []
+    with read_snapshot(workspace) as connection:
+        context = MutationContext(actor=actor, mode="local", mutation_ref="prepare")
+        for name, args in batch:
+            if not needs(name):
+                prepared.append((name, args))
+                continue
+            spec = get(name)
+            try:
+                parsed = validate_args(spec, args)
+                assert spec.prepare is not None
+                spec.prepare(Tx(connection, context, name), parsed)
+            except DomainError as error:
+                prepared.append((name, error))
+                continue
+            prepared.append((name, parsed))
+    return prepared
 
 
 def _plain(args: dict[str, Any] | BaseModel) -> dict[str, Any]:

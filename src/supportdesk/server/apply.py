@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import text
 from sqlalchemy.exc import DataError, IntegrityError
 
+from supportdesk.domain.catalog import get
 from supportdesk.domain.context import Actor, MutationContext
 from supportdesk.domain.errors import Conflict, DomainError, ValidationFailed
-from supportdesk.domain.registry import get
 from supportdesk.domain.write import run_one, validate_args
 from supportdesk.protocol import MutationIn, MutationOutcome
 from supportdesk.server.changes import Record, records_for, take_seq, write_records

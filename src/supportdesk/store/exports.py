@@ -13,28 +13,11 @@ import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
+from supportdesk.store import ticket_fields
 from supportdesk.store.selection import PAGE
 
-TICKET_COLUMNS = (
-    "id",
-    "number",
-    "subject",
-    "status",
-    "priority",
-    "type",
-    "channel",
-    "group_id",
-    "assignee_id",
-    "requester_id",
-    "problem_id",
-    "merged_into_id",
-    "follow_up_of_id",
-    "fields",
-    "created_at",
-    "updated_at",
-    "first_response_at",
-    "solved_at",
-)
+#: The ticket's own columns, as the ticket field table lists them for exports (its order).
+TICKET_COLUMNS = ticket_fields.columns(export=True)
 MESSAGE_COLUMNS = (
     "id",
     "channel",
@@ -47,7 +30,7 @@ MESSAGE_COLUMNS = (
     "meta",
     "created_at",
 )
-_TIMES = frozenset({"created_at", "updated_at", "first_response_at", "solved_at", "erased_at"})
+_TIMES = frozenset({*(f.store_column for f in ticket_fields.FIELDS if f.kind == "time"), "erased_at"})
 
 
 def export_time(stored: str | None) -> str | None:

@@ -179,6 +179,7 @@ class Ticket(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
     first_response_at: datetime | None = None
     solved_at: datetime | None = None
+    language: str | None = Field(default=None, max_length=35)
 
 
 class TicketTag(SQLModel, table=True):

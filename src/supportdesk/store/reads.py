@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from supportdesk.store import ticket_fields
 from supportdesk.store.query import BM25, Compiled, compile_query, fts_token
 from supportdesk.store.times import from_db
 
@@ -41,14 +42,39 @@ SORT_KEYS: dict[str, tuple[str, ...]] = {
     "group": (_GROUP_NAME, "t.updated_at"),
     "channel": ("t.channel", "t.updated_at"),
     "sla": ("s.due_at",),
+    **{f.name: (f"t.{f.store_column}", "t.updated_at") for f in ticket_fields.plain_fields() if f.sortable},
 }
 #: Sorts whose key lives in ``ticket_timing s`` (one row per ticket, see store.sla): the page
 #: walks that table's ``(due_at, ticket_id)`` index (see :func:`_timing_source`).
 TIMING_SORTS = frozenset({("s.due_at",)})
 
-QUEUE_COLUMNS = """
+_BASE_COLUMNS = (
+    "id",
+    "number",
+    "subject",
+    "status",
+    "priority",
+    "type",
+    "channel",
+    "created_at",
+    "updated_at",
+    "group_id",
+    "assignee_id",
+    "requester_id",
+)
+#: Fields of the ticket field table that no code names (``ticket.set_field`` ones) or that have a
+#: queue column: a queue row carries them in ``values``, so the queue and ``tickets list`` show them.
+ROW_FIELDS = tuple(
+    f
+    for f in ticket_fields.FIELDS
+    if f.kind in ("choice", "text", "number")
+    and f.store_column not in _BASE_COLUMNS
+    and (f.queue is not None or f.mutation == ticket_fields.SET_FIELD)
+)
+QUEUE_COLUMNS = f"""
     t.id, t.number, t.subject, t.status, t.priority, t.type, t.channel,
     t.created_at, t.updated_at, t.group_id, t.assignee_id, t.requester_id,
+    {"".join(f"t.{f.store_column}, " for f in ROW_FIELDS)}
     (SELECT c.name FROM customer c WHERE c.id = t.requester_id) AS requester,
     (SELECT a.name FROM agent a WHERE a.id = t.assignee_id) AS assignee,
     (SELECT g.name FROM groups g WHERE g.id = t.group_id) AS group_name,
@@ -76,9 +102,21 @@ class QueueRow:
     group: str | None
     seen: bool
     cursor: tuple[Any, ...]
+    #: The values of :data:`ROW_FIELDS`, by field name.
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def value(self, name: str) -> Any:
+        """A field's value by its name in the ticket field table (names, not ids, for people)."""
+        if name in self.values:
+            return self.values[name]
+        if hasattr(self, name):
+            return getattr(self, name)
+        known = ticket_fields.BY_NAME.get(name)
+        return getattr(self, known.store_column, None) if known else None
 
     def as_dict(self) -> dict[str, Any]:
         return {
+            **self.values,
             "id": self.id,
             "number": self.number,
             "subject": self.subject,
@@ -284,6 +322,7 @@ def _queue_row(row: sqlite3.Row, key_count: int) -> QueueRow:
         group=row["group_name"],
         seen=bool(row["seen"]),
         cursor=(*(row[f"sort_key_{i}"] for i in range(key_count)), row["id"]),
+        values={f.name: row[f.store_column] for f in ROW_FIELDS},
     )
 
 
@@ -450,6 +489,7 @@ class TicketDetail:
             "merged_into_id": t["merged_into_id"],
             "follow_up_of_id": t["follow_up_of_id"],
             "fields": t["fields"],
+            **{f.name: t[f.store_column] for f in ticket_fields.plain_fields()},
             "messages": [m.as_dict() for m in self.messages],
         }
 

@@ -10,8 +10,11 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
+from supportdesk.store import ticket_fields
 from supportdesk.store.query import Compiled
+from supportdesk.store.ticket_fields import TicketField
 
 PAGE = 500
 
@@ -54,33 +57,41 @@ def ids_by_number(connection: sqlite3.Connection, numbers: list[int]) -> dict[in
 
 @dataclass
 class TicketState:
-    """The fields of a ticket a bulk change may touch, as they are now."""
+    """The fields of a ticket a bulk change may touch, as they are now: ``values`` holds each
+    field ``--set`` can change (see ``store.ticket_fields``), by the field's name."""
 
     id: str
     number: int | None
-    status: str
-    priority: str
-    type: str
-    group_id: str | None
-    assignee_id: str | None
+    values: dict[str, Any] = field(default_factory=dict)
     tags: set[str] = field(default_factory=set)
 
     @property
     def label(self) -> str:
         return f"#{self.number}" if self.number else self.id
 
+    @property
+    def status(self) -> str:
+        return str(self.values["status"])
+
+
+def _settable() -> list[TicketField]:
+    return [f for f in ticket_fields.FIELDS if f.set_key and f.kind != "tags"]
+
 
 def ticket_states(connection: sqlite3.Connection, ticket_ids: list[str]) -> dict[str, TicketState]:
     """The current state of each of ``ticket_ids`` that exists."""
     states: dict[str, TicketState] = {}
+    fields = _settable()
+    selected = ", ".join(f.store_column for f in fields)
     for start in range(0, len(ticket_ids), PAGE):
         chunk = ticket_ids[start : start + PAGE]
         marks = ",".join("?" * len(chunk))
         for row in connection.execute(
-            f"SELECT id, number, status, priority, type, group_id, assignee_id FROM ticket WHERE id IN ({marks})",
+            f"SELECT id, number, {selected} FROM ticket WHERE id IN ({marks})",
             chunk,
         ):
-            states[row[0]] = TicketState(*row)
+            values = {f.name: value for f, value in zip(fields, row[2:], strict=True)}
+            states[row[0]] = TicketState(row[0], row[1], values)
         for ticket_id, tag in connection.execute(
             f"SELECT ticket_id, tag FROM ticket_tag WHERE ticket_id IN ({marks})", chunk
         ):

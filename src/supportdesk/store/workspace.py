@@ -16,6 +16,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from supportdesk.errors import SupportdeskError
 from supportdesk.store.engine import BUSY_TIMEOUT_MS, configure_sqlite, sqlite_url
 
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 DB_NAME = "supportdesk.db"
 
 
-class WorkspaceError(Exception):
+class WorkspaceError(SupportdeskError):
     """The workspace cannot be opened or used; the message says why."""
 
 

@@ -1,8 +1,15 @@
-"""Attaching a workspace to a server (``supportdesk login``) and opening a client for it."""
+"""Attaching a workspace to a server (``supportdesk login``) and opening a client for it.
+
+A workspace following a server is **bound to the agent it was filled for** (the ``me``
+setting): its copy holds what that agent may see and its outbox what they wrote. Logging in
+there as someone else, or syncing it with another agent's token, would push one agent's work
+under another's name and replace the copy with the other agent's tickets, so both are refused
+before anything is sent or written.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from supportdesk.sync.client import ServerClient, SyncError
 from supportdesk.sync.local import state
@@ -14,6 +21,29 @@ if TYPE_CHECKING:
 
 class AttachError(SyncError):
     pass
+
+
+class WrongAgent(AttachError):
+    """The token belongs to another agent than the one this workspace was filled for."""
+
+
+def _agent_label(workspace: Workspace, agent_id: str) -> str:
+    with workspace.reading() as connection:
+        row = connection.execute("SELECT email FROM agent WHERE id = ?", (agent_id,)).fetchone()
+    return str(row[0]) if row and row[0] else f"agent {agent_id}"
+
+
+def check_agent(workspace: Workspace, me: dict[str, Any]) -> None:
+    """Refuse a token of another agent than the one ``workspace`` is bound to (see the module)."""
+    bound = workspace.setting("me")
+    if bound is None or str(me.get("id")) == str(bound):
+        return
+    owner = _agent_label(workspace, str(bound))
+    raise WrongAgent(
+        f"{workspace.root} belongs to {owner}, but the token is {me.get('email') or me.get('id')}'s: "
+        f"syncing would replace {owner}'s copy and outbox. Use {owner}'s token here, or another "
+        "--workspace (and --profile) for the other agent"
+    )
 
 
 def attach(workspace: Workspace, profile: Profile, agent_id: str) -> bool:
@@ -32,6 +62,8 @@ def attach(workspace: Workspace, profile: Profile, agent_id: str) -> bool:
         finally:
             connection.close()
         return False
+    if current.server_url is not None and current.server_url.rstrip("/") == profile.server.rstrip("/"):
+        check_agent(workspace, {"id": agent_id, "email": profile.agent_email})
     if current.server_url is not None:
         raise AttachError(
             f"{workspace.root} already follows {current.server_url}: use another --workspace for {profile.server}"

@@ -15,10 +15,9 @@ import httpx
 import orjson
 
 from supportdesk import protocol
+from supportdesk.sync.errors import SyncError
 
-
-class SyncError(Exception):
-    """Sync could not complete; the message is one sentence for the agent."""
+__all__ = ["AuthFailed", "Offline", "ServerClient", "ServerRefused", "SyncError", "check"]
 
 
 class Offline(SyncError):
@@ -46,6 +45,7 @@ class ServerClient:
     ) -> None:
         self.url = url.rstrip("/")
         self.token = token
+        self._me: dict[str, Any] | None = None
         self.http = httpx.Client(
             base_url=self.url,
             transport=transport,
@@ -86,7 +86,12 @@ class ServerClient:
 
     def me(self) -> dict[str, Any]:
         result: dict[str, Any] = self._json("GET", "/v1/me")
+        self._me = result
         return result
+
+    def whoami(self) -> dict[str, Any]:
+        """The token's agent (``me``), asked once per client: a token's agent never changes."""
+        return self._me if self._me is not None else self.me()
 
     def push(self, client_id: str, mutations: list[dict[str, Any]]) -> protocol.PushResponse:
         body = {"client_id": client_id, "schema_version": protocol.SCHEMA_VERSION, "mutations": mutations}

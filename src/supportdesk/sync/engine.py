@@ -1,5 +1,9 @@
-"""One sync round: push the outbox, pull what changed, rebase — used by ``supportdesk sync``
-and by the background :class:`~supportdesk.sync.service.SyncService`.
+"""One sync round: push the outbox, pull what changed, rebase — used by ``supportdesk sync``,
+``login`` and the console's background :class:`~supportdesk.sync.service.SyncService`.
+
+A round holds the workspace's sync lock (:mod:`supportdesk.sync.round_lock`) from start to end,
+checks that the token is the agent the workspace was filled for, and writes a rebase only if
+nothing moved the cursor or the last acknowledged mutation since its pull began.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from supportdesk.protocol import MAX_BATCH, Change
 from supportdesk.sync import local
 from supportdesk.sync.client import ServerClient, ServerRefused, SyncError
 from supportdesk.sync.rebase import StaleRebase, change_keys, keys_json, outbox_max, rebase
+from supportdesk.sync.round_lock import DEFAULT_WAIT, sync_round
 from supportdesk.sync.rows import TABLE_ORDER
 
 if TYPE_CHECKING:
@@ -44,6 +49,7 @@ class SyncSummary:
     cursor: int = 0
     pending: int = 0
     replay_errors: list[tuple[int, str]] = field(default_factory=list)
+    downloaded: int = 0  # rows a bootstrap (first fill, or its resumption) brought
     rescoped: bool = False  # the agent's groups or role changed: the copy was filled again
     dropped: int = 0  # tickets removed because the agent may no longer see them
 
@@ -52,15 +58,50 @@ class _ScopeMoved(Exception):
     """A pull reported another scope than the one the copy was filled under."""
 
 
+class _Unheard(Exception):
+    """The server acknowledged mutations whose answers this workspace never recorded (a round
+    that pushed them died before it could): push again to hear them before dropping them."""
+
+
 class SyncEngine:
-    def __init__(self, workspace: Workspace, client: ServerClient) -> None:
+    def __init__(
+        self,
+        workspace: Workspace,
+        client: ServerClient,
+        *,
+        what: str = "sync",
+        wait: float | None = DEFAULT_WAIT,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> None:
+        """``what`` names the round in the lock file (``sync``, ``console``, ``login``); ``wait``
+        and ``cancelled`` say how long to wait for another round of this workspace (see
+        :func:`~supportdesk.sync.round_lock.sync_round`)."""
         self.workspace = workspace
         self.client = client
+        self.what = what
+        self.wait = wait
+        self.cancelled = cancelled
 
     def sync_once(self, progress: Progress | None = None) -> SyncSummary:
-        """Push everything pending, then pull until up to date. Raises :class:`SyncError`."""
+        """Push everything pending, then pull until up to date, holding the workspace's sync lock.
+
+        Raises :class:`SyncError` (:class:`~supportdesk.sync.round_lock.SyncBusy` when another
+        round kept the workspace longer than ``wait``).
+        """
+
+        def waiting(_who: str) -> None:
+            if progress:
+                progress("waiting for another sync", 0, 0)
+
+        with sync_round(self.workspace, self.what, wait=self.wait, on_wait=waiting, cancelled=self.cancelled):
+            return self._round(progress)
+
+    def _round(self, progress: Progress | None) -> SyncSummary:
+        from supportdesk.sync.attach import check_agent
+
         summary = SyncSummary()
         try:
+            check_agent(self.workspace, self.client.whoami())
             state = local.state(self.workspace)
             if not state.bootstrapped:
                 from supportdesk.sync.bootstrap import bootstrap
@@ -68,7 +109,7 @@ class SyncEngine:
                 if state.bootstrap.get("rescope"):
                     self.rescope(summary, progress, resuming=True)
                 else:
-                    bootstrap(self.workspace, self.client, progress=progress)
+                    summary.downloaded = bootstrap(self.workspace, self.client, progress=progress).rows
             self.push(summary, progress)
             self.pull(summary, progress)
         except SyncError as error:
@@ -117,7 +158,7 @@ class SyncEngine:
                             outcome.error.get("field"),
                         )
                     )
-                    keep_as_draft(self.workspace, entry.name, entry.args)
+                    keep_as_draft(self.workspace, entry.name, entry.args, str(outcome.error.get("message", "")))
             last = response.last_mutation_id
             local.set_acked(self.workspace, last)
             summary.pushed += len(response.results)
@@ -133,6 +174,8 @@ class SyncEngine:
                 return
             except StaleRebase:
                 continue
+            except _Unheard:
+                self.push(summary, progress)
             except _ScopeMoved:
                 self.rescope(summary, progress)
         raise SyncError("the workspace kept changing during sync; try again")
@@ -173,6 +216,8 @@ class SyncEngine:
                 if progress:
                     progress("pulling", len(changes), len(changes) + (1 if more else 0))
             with self.workspace.reading() as connection:
+                if last_acked > state.last_acked and local.pending(connection, state.last_acked, 1):
+                    raise _Unheard
                 top = outbox_max(connection)
                 touched = {k for k in local.touched_keys(connection) if k[0] in TABLE_ORDER}
             refresh = touched - change_keys(changes)
@@ -182,7 +227,13 @@ class SyncEngine:
                 return  # nothing to apply and nothing pending: leave the store (and its readers) alone
             refreshed = self.client.rows(keys_json(refresh)) if refresh else []
             result = rebase(
-                self.workspace, changes, cursor=cursor, last_acked=last_acked, refreshed=refreshed, outbox_top=top
+                self.workspace,
+                changes,
+                cursor=cursor,
+                last_acked=last_acked,
+                refreshed=refreshed,
+                outbox_top=top,
+                since=(state.cursor, state.last_acked),
             )
             summary.pulled += len(changes)
             summary.cursor = result.cursor
@@ -201,9 +252,10 @@ def _pulled_lately(last_pull_at: str | None) -> bool:
     return pulled is not None and utcnow() - pulled < timedelta(seconds=60)
 
 
-def keep_as_draft(workspace: Workspace, name: str, args: dict[str, Any]) -> None:
+def keep_as_draft(workspace: Workspace, name: str, args: dict[str, Any], reason: str = "") -> None:
     """A refused reply or note goes back to the composer's draft; a draft written since keeps
-    its text, and the refused one follows it (unless it is already there)."""
+    its text, and the refused one follows it (unless it is already there). The draft's state
+    says why the server refused it (``{"refused": true, "reason": …}``)."""
     kind = {"ticket.reply": "reply", "ticket.note": "note"}.get(name)
     body = args.get("body")
     if kind is None or not args.get("ticket_id") or not isinstance(body, str) or not body.strip():
@@ -212,6 +264,7 @@ def keep_as_draft(workspace: Workspace, name: str, args: dict[str, Any]) -> None
 
     from supportdesk.store.times import to_db, utcnow
 
+    refused = json.dumps({"refused": True, "reason": reason})
     with workspace.writing() as connection:
         row = connection.execute(
             "SELECT body FROM draft WHERE ticket_id = ? AND kind = ?", (args["ticket_id"], kind)
@@ -219,11 +272,14 @@ def keep_as_draft(workspace: Workspace, name: str, args: dict[str, Any]) -> None
         if row is None or not row[0].strip():
             connection.execute(
                 "INSERT INTO draft (ticket_id, kind, body, state, updated_at) VALUES (?, ?, ?, ?, ?) "
-                "ON CONFLICT(ticket_id, kind) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
-                (args["ticket_id"], kind, body, json.dumps({"refused": True}), to_db(utcnow())),
+                "ON CONFLICT(ticket_id, kind) DO UPDATE SET body = excluded.body, state = excluded.state, "
+                "updated_at = excluded.updated_at",
+                (args["ticket_id"], kind, body, refused, to_db(utcnow())),
             )
         elif body.strip() not in row[0]:
             connection.execute(
-                "UPDATE draft SET body = ?, updated_at = ? WHERE ticket_id = ? AND kind = ?",
-                (f"{row[0].rstrip()}\n\n{body}", to_db(utcnow()), args["ticket_id"], kind),
+                "UPDATE draft SET body = ?, updated_at = ?, "
+                "state = json_set(coalesce(state, '{}'), '$.refused', json('true'), '$.reason', ?) "
+                "WHERE ticket_id = ? AND kind = ?",
+                (f"{row[0].rstrip()}\n\n{body}", to_db(utcnow()), reason, args["ticket_id"], kind),
             )

@@ -13,11 +13,13 @@ import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from supportdesk.errors import SupportdeskError
+
 KEYRING_SERVICE = "supportdesk"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
-class ProfileError(Exception):
+class ProfileError(SupportdeskError):
     """A profile or its token cannot be used; the message says what to do."""
 
 
@@ -60,6 +62,20 @@ def save_profile(profile: Profile) -> None:
     path = profiles_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({name: asdict(p) for name, p in profiles.items()}, indent=2) + "\n")
+
+
+def check_profile_owner(profile: Profile) -> None:
+    """Refuse to give a profile of one agent another agent's token on the same server: the
+    workspaces following that profile belong to the first agent, and would sync as the second."""
+    known = load_profiles().get(profile.name)
+    if known is None or not known.agent_email or not profile.agent_email:
+        return
+    same_server = known.server.rstrip("/") == profile.server.rstrip("/")
+    if same_server and known.agent_email.lower() != profile.agent_email.lower():
+        raise ProfileError(
+            f"profile {profile.name!r} is {known.agent_email}'s on {known.server}: log in as "
+            f"{profile.agent_email} with another profile (--profile NAME) and another --workspace"
+        )
 
 
 def get_profile(name: str) -> Profile:

@@ -38,7 +38,8 @@ Key = tuple[str, tuple[Any, ...]]
 
 
 class StaleRebase(Exception):
-    """An agent changed something while the rebase was being prepared: prepare it again."""
+    """Something changed the workspace while the rebase was being prepared — an agent wrote to
+    the outbox, or another round moved the cursor or the acknowledged id: prepare it again."""
 
 
 @dataclass
@@ -124,15 +125,24 @@ def rebase(
     last_acked: int,
     refreshed: Sequence[RowState],
     outbox_top: int,
+    since: tuple[int, int] | None = None,
 ) -> RebaseResult:
-    """Run steps 1–5 of the module docstring in one transaction."""
-    from supportdesk.domain.registry import get
+    """Run steps 1–5 of the module docstring in one transaction.
+
+    ``since`` is ``(cursor, last acknowledged id)`` as the round read them before pulling: if
+    either moved meanwhile, another round wrote newer rows than these, and writing these over
+    them (with the cursor already past them) would leave the replica wrong for good, so
+    :class:`StaleRebase` is raised and nothing is written. Likewise when the outbox grew.
+    """
+    from supportdesk.domain.catalog import get
     from supportdesk.domain.write import record_touched, run_one, validate_args
     from supportdesk.store.times import to_db, utcnow
 
     result = RebaseResult(cursor=cursor)
     with sync_transaction(workspace) as (connection, raw):
         if outbox_top != outbox_max(raw):
+            raise StaleRebase
+        if since is not None and since != _position(raw):
             raise StaleRebase
         erased = erasure.prepare(connection, changes)
         apply_row_states(raw, refreshed, deletes=True)
@@ -169,6 +179,11 @@ def rebase(
         )
     erasure.finish(workspace, erased)
     return result
+
+
+def _position(raw: sqlite3.Connection) -> tuple[int, int]:
+    cursor, acked = raw.execute("SELECT cursor, last_acked_mutation_id FROM sync_state WHERE id = 1").fetchone()
+    return int(cursor), int(acked)
 
 
 def outbox_max(raw: sqlite3.Connection) -> int:

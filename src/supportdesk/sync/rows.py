@@ -220,13 +220,28 @@ def delete_row(connection: sqlite3.Connection, table_name: str, key: Sequence[An
 
 
 def delete_ticket(connection: sqlite3.Connection, ticket_id: str) -> None:
-    """Remove a ticket with every row that belongs to it (children first, for the foreign keys)."""
+    """Remove a ticket with every row that belongs to it (children first, for the foreign keys).
+
+    A draft the server refused is kept: it is what remains of a reply or note the agent wrote
+    (often refused *because* the ticket moved out of their sight), and it comes back with the
+    ticket if the ticket comes back into view. It is stamped with the ticket's requester, so
+    an erasure of that customer still finds it once the ticket is gone from this store.
+    """
+    connection.execute(
+        "UPDATE draft SET state = json_set(coalesce(state, '{}'), '$.requester_id', "
+        "(SELECT requester_id FROM ticket WHERE id = ?1)) "
+        "WHERE ticket_id = ?1 AND coalesce(json_extract(state, '$.refused'), 0) != 0 "
+        "AND EXISTS (SELECT 1 FROM ticket WHERE id = ?1)",
+        (ticket_id,),
+    )
     connection.execute(
         "DELETE FROM attachment WHERE message_id IN (SELECT id FROM message WHERE ticket_id = ?)", (ticket_id,)
     )
     for table_name in reversed(TICKET_ROWS):
         connection.execute(f"DELETE FROM {table_name} WHERE ticket_id = ?", (ticket_id,))
-    connection.execute("DELETE FROM draft WHERE ticket_id = ?", (ticket_id,))
+    connection.execute(
+        "DELETE FROM draft WHERE ticket_id = ? AND coalesce(json_extract(state, '$.refused'), 0) = 0", (ticket_id,)
+    )
     connection.execute("DELETE FROM ticket WHERE id = ?", (ticket_id,))
 
 

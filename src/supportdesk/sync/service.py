@@ -12,7 +12,9 @@ Usage from the console (issue #3)::
 ``on_change`` is called from the service's threads with an immutable :class:`SyncStatus`;
 a Textual app hands it to the UI thread with ``call_from_thread`` (never touch widgets here).
 The service pulls on every poke from the server's event stream, on reconnect and on a timer,
-and retries with exponential backoff while the server cannot be reached.
+and retries with exponential backoff while the server cannot be reached. Its rounds take the
+workspace's sync lock like every other (:mod:`supportdesk.sync.round_lock`): while
+``supportdesk sync`` runs on the same workspace, the console's round waits for it.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from supportdesk.store.times import utcnow
 from supportdesk.sync.client import AuthFailed, Offline, ServerClient, SyncError
+from supportdesk.sync.round_lock import SyncCancelled
 
 if TYPE_CHECKING:
     from supportdesk.store.workspace import Workspace
@@ -34,6 +37,11 @@ if TYPE_CHECKING:
 
 Connection = Literal["local", "connecting", "online", "offline", "error"]
 PRESENCE_TTL = 45.0
+#: The longest wait between two attempts to reopen the event stream. Pokes arrive only through
+#: it, and nothing else tells a console that its server is back: with the sync loop's backoff
+#: (up to a minute) a console reconnected up to a minute after a restart, and meanwhile saw no
+#: one's changes. A reconnect costs one request, so it is tried every few seconds.
+RECONNECT_MAX = 5.0
 
 
 @dataclass(frozen=True)
@@ -91,6 +99,7 @@ class SyncService:
         on_change: Callable[[SyncStatus], None] | None = None,
         interval: float = 30.0,
         max_backoff: float = 60.0,
+        reconnect_max: float = RECONNECT_MAX,
         profile: str | None = None,
         client_factory: Callable[[], ServerClient] | None = None,
     ) -> None:
@@ -98,11 +107,14 @@ class SyncService:
         self.on_change = on_change
         self.interval = interval
         self.max_backoff = max_backoff
+        self.reconnect_max = min(reconnect_max, max_backoff)
         self.profile = profile
         self._client_factory = client_factory
         self._status = SyncStatus()
         self._lock = threading.Lock()
         self._wake = threading.Event()
+        self._reconnect = threading.Event()  # a round succeeded while the event stream was down
+        self._events_up = False
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._presence: dict[tuple[str, str], Viewer] = {}
@@ -134,6 +146,7 @@ class SyncService:
         """Stop the threads; presence changes already asked for are sent first (within ``timeout``)."""
         self._stop.set()
         self._wake.set()
+        self._reconnect.set()
         self._presence_queue.put(None)
         if self._presence_thread is not None:
             self._presence_thread.join(timeout)
@@ -190,7 +203,8 @@ class SyncService:
             self._update(syncing=True)
             try:
                 client = client or self._client()
-                summary = SyncEngine(self.workspace, client).sync_once()
+                engine = SyncEngine(self.workspace, client, what="console", wait=None, cancelled=self._stop.is_set)
+                summary = engine.sync_once()
                 self._update(
                     connection="online",
                     syncing=False,
@@ -204,6 +218,10 @@ class SyncService:
                 backoff = 1.0
                 wait = self.interval
                 self._resend_presence()
+                if not self._events_up:
+                    self._reconnect.set()  # the server answers: reopen the event stream now
+            except SyncCancelled:
+                break
             except AuthFailed as error:
                 client = _closed(client)
                 self._update(connection="error", syncing=False, last_error=str(error))
@@ -211,11 +229,11 @@ class SyncService:
             except (Offline, OSError) as error:
                 client = _closed(client)
                 self._update(connection="offline", syncing=False, last_error=str(error))
-                wait, backoff = backoff, min(backoff * 2, self.max_backoff)
+                wait, backoff = jittered(backoff), min(backoff * 2, self.max_backoff)
             except (SyncError, Exception) as error:
                 client = _closed(client)
                 self._update(connection="error", syncing=False, last_error=str(error) or type(error).__name__)
-                wait, backoff = backoff, min(backoff * 2, self.max_backoff)
+                wait, backoff = jittered(backoff), min(backoff * 2, self.max_backoff)
             self._wake.wait(wait)
             self._wake.clear()
         _closed(client)
@@ -231,6 +249,7 @@ class SyncService:
                         if self._stop.is_set():
                             return
                         backoff = 1.0
+                        self._events_up = True
                         if event == "hello":
                             self._wake.set()  # (re)connected: catch up
                             self._resend_presence()
@@ -244,8 +263,10 @@ class SyncService:
                     return
                 if self._status.connection == "online":
                     self._update(connection="offline", last_error=str(error) or type(error).__name__)
-            self._stop.wait(backoff)
-            backoff = min(backoff * 2, self.max_backoff)
+            self._events_up = False
+            self._reconnect.clear()
+            self._reconnect.wait(jittered(backoff))
+            backoff = min(backoff * 2, self.reconnect_max)
 
     def _on_presence(self, data: dict[str, Any]) -> None:
         key = (str(data["agent_id"]), str(data["ticket_id"]))
@@ -285,6 +306,14 @@ class SyncService:
         if self.on_change is not None:
             with contextlib.suppress(Exception):
                 self.on_change(status)
+
+
+def jittered(seconds: float) -> float:
+    """A wait between half and all of ``seconds``: a server that comes back after a restart is
+    not met by every console at the same instant."""
+    import random
+
+    return seconds * random.uniform(0.5, 1.0)
 
 
 def _closed(client: ServerClient | None) -> ServerClient | None:

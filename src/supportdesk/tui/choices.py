@@ -1,11 +1,18 @@
 """Each ticket field an agent can change from a key: what the picker offers, and the mutation
-that makes the change (shared by the ticket pane and ``;`` on tagged rows)."""
+that makes the change (shared by the ticket pane and ``;`` on tagged rows).
+
+The fields, their labels, their places in the menus and their mutations come from the ticket
+field table (:mod:`supportdesk.store.ticket_fields`); this module adds what only the console
+knows — the groups and agents to pick from, and the entries that are not a field (removing a
+tag, applying a macro).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from supportdesk.store.enums import Priority, Status, TicketType
+from supportdesk.store import ticket_fields
+from supportdesk.store.ticket_fields import TicketField
 from supportdesk.tui.db import ConsoleDB
 from supportdesk.tui.screens.forms import Choice
 from supportdesk.tui.text import safe_line
@@ -13,16 +20,9 @@ from supportdesk.tui.text import safe_line
 NONE = "__none__"
 
 
-def status_choices() -> list[Choice]:
-    return [Choice(s.value, s.value.replace("_", " ")) for s in Status if s != Status.NEW]
-
-
-def priority_choices() -> list[Choice]:
-    return [Choice(p.value, p.value) for p in Priority]
-
-
-def type_choices() -> list[Choice]:
-    return [Choice(t.value, t.value) for t in TicketType]
+def value_choices(field: TicketField) -> list[Choice]:
+    """The values of a choice field a person may pick (a ticket is never set back to new)."""
+    return [Choice(value, value.replace("_", " ")) for value in field.settable_choices]
 
 
 def group_choices(db: ConsoleDB) -> list[Choice]:
@@ -50,35 +50,51 @@ def value(choice: str) -> str | None:
     return None if choice == NONE else choice
 
 
-#: The picker's title for each field.
+#: The picker's title for each field, and for the entries that are not a field.
 TITLES = {
-    "status": "Status",
-    "priority": "Priority",
-    "type": "Type",
-    "group": "Group",
-    "assignee": "Assignee",
+    **{f.name: f.label for f in ticket_fields.FIELDS},
     "tags": "Add tags",
     "untag": "Remove which tag?",
-    "subject": "Subject",
     "macro": "Apply macro",
 }
-_SCALARS = {"status": "ticket.set_status", "priority": "ticket.set_priority", "type": "ticket.set_type"}
+
+
+def _editable() -> list[Choice]:
+    menu: list[Choice] = []
+    for field in ticket_fields.in_order("picker"):
+        menu.append(Choice(field.name, "Add tags" if field.kind == "tags" else field.label))
+        if field.kind == "tags":
+            menu.append(Choice("untag", "Remove tags"))
+    return menu
+
+
+_BULK_LABELS = {"tags": "Add tags", "agent": "Assign to", "group": "Move to group"}
+
+#: The ticket pane's field menu (``e``): the fields with a picker, and removing a tag.
+EDITABLE = _editable()
+#: ``;`` on tagged rows: the fields it can set on all of them, then a macro.
+BULK_ACTIONS = [
+    *(Choice(f.name, _BULK_LABELS.get(f.kind, f"Set {f.name}")) for f in ticket_fields.in_order("bulk")),
+    Choice("macro", "Apply macro"),
+]
+
+
+def is_typed(field: str) -> bool:
+    """Whether the field is typed into a prompt (tags, text) rather than picked from a list."""
+    return field == "tags" or (field in ticket_fields.BY_NAME and ticket_fields.field(field).kind == "text")
 
 
 def choices_for(field: str, db: ConsoleDB, *, group_id: str | None = None, me: str | None = None) -> list[Choice]:
-    """What a picker offers for ``field`` (tags and the subject are typed, not picked)."""
-    if field == "status":
-        return status_choices()
-    if field == "priority":
-        return priority_choices()
-    if field == "type":
-        return type_choices()
-    if field == "group":
-        return group_choices(db)
-    if field == "assignee":
-        return agent_choices(db, group_id, me=me)
+    """What a picker offers for ``field`` (tags and text fields are typed, not picked)."""
     if field == "macro":
         return macro_choices(db)
+    spec = ticket_fields.field(field)
+    if spec.kind == "choice":
+        return value_choices(spec)
+    if spec.kind == "group":
+        return group_choices(db)
+    if spec.kind == "agent":
+        return agent_choices(db, group_id, me=me)
     raise ValueError(field)
 
 
@@ -87,17 +103,9 @@ def field_mutation(field: str, ticket_id: str, picked: str, *, seen: Any = None)
 
     ``seen`` is the value the agent saw, so a change made meanwhile by someone else is reported.
     """
-    if field in _SCALARS:
-        return _SCALARS[field], {"ticket_id": ticket_id, field: picked, "seen": seen}
-    if field == "subject":
-        return "ticket.set_subject", {"ticket_id": ticket_id, "subject": picked, "seen": seen}
-    if field == "assignee":
-        return "ticket.assign", {"ticket_id": ticket_id, "assignee_id": value(picked)}
-    if field == "group":
-        return "ticket.assign", {"ticket_id": ticket_id, "group_id": value(picked)}
     if field in ("tags", "untag"):
         tags = [t for t in picked.replace(",", " ").split() if t]
         return ("ticket.tag" if field == "tags" else "ticket.untag"), {"ticket_id": ticket_id, "tags": tags}
     if field == "macro":
         return "macro.apply", {"ticket_id": ticket_id, "macro_id": picked}
-    raise ValueError(field)
+    return ticket_fields.field(field).write(ticket_id, value(picked), seen=seen)

@@ -41,8 +41,8 @@ from supportdesk.store.workspace import read_setting
 
 if TYPE_CHECKING:
     from supportdesk.domain.context import Actor
+    from supportdesk.domain.macros import MacroPlan
     from supportdesk.domain.metrics import Report
-    from supportdesk.domain.mutations.library import MacroPlan
     from supportdesk.store.sla import ClockView, RowSLA
     from supportdesk.store.workspace import Workspace
 

@@ -67,7 +67,7 @@ class Writer:
 
     def warm_up(self) -> None:
         """Import the write path and open its engine before the first key needs them."""
-        import supportdesk.domain.mutations
+        import supportdesk.domain.catalog
         import supportdesk.domain.preview
         import supportdesk.domain.write  # noqa: F401
 

@@ -1,5 +1,6 @@
-"""Importing this package registers every mutator with :mod:`supportdesk.domain.registry`."""
+"""The mutators, one module per noun (tickets, customers, macros, routing rules …).
 
-from supportdesk.domain.mutations import customers, imports, library, privacy, sla, team, tickets
-
-__all__ = ["customers", "imports", "library", "privacy", "sla", "team", "tickets"]
+Each module registers its mutations with :mod:`supportdesk.domain.registry` when imported;
+:mod:`supportdesk.domain.catalog` imports them all. This package's own import loads none of
+them, so a module that needs ``mutations.common`` does not pull in every mutator.
+"""

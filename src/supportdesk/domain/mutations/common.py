@@ -1,4 +1,4 @@
-"""Pieces several mutators share: loading a ticket the actor may see, tags, messages."""
+"""Pieces several mutators share: loading a ticket the actor may see, tags, messages, names."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from typing import Any
 
 from sqlalchemy import bindparam, select
 
-from supportdesk.domain.errors import NotFound, ValidationFailed
+from supportdesk.domain.errors import Conflict, NotFound, ValidationFailed
+from supportdesk.domain.registry import Args
 from supportdesk.domain.rules import can_access_ticket
 from supportdesk.domain.tags import normalize_tag as normalize_tag  # re-exported for the mutators
 from supportdesk.domain.tags import normalize_tags as normalize_tags
@@ -126,3 +127,34 @@ def touch(tx: Tx, ticket: dict[str, Any]) -> None:
     """Mark the ticket as updated now (a message was added; fields may not have changed)."""
     tx.write_quietly("ticket", ticket["id"], {"updated_at": tx.now})
     ticket["updated_at"] = tx.now
+
+
+class DeleteById(Args):
+    id: str
+
+
+def unique_name(tx: Tx, table_name: str, what: str, name: str, own_id: str | None = None) -> str:
+    """The cleaned name, refused when empty or when another row of ``table_name`` has it."""
+    clean = sanitize_line(name, cap=120)
+    if not clean:
+        raise ValidationFailed(f"the {what} needs a name", field="name")
+    other = tx.find(table_name, name=clean)
+    if other is not None and other["id"] != own_id:
+        raise Conflict(f"a {what} called {clean} already exists", field="name")
+    return clean
+
+
+def system_message(
+    tx: Tx, ticket: dict[str, Any], message_id: str, body: str, *, public: bool, meta: dict[str, Any]
+) -> None:
+    """A timeline entry written by supportdesk itself (an auto-reply, a survey answer)."""
+    add_message(
+        tx,
+        ticket,
+        message_id=message_id,
+        body=body,
+        channel=ticket["channel"],
+        public=public,
+        author_kind=AuthorKind.SYSTEM,
+        meta=meta,
+    )

@@ -7,9 +7,10 @@ from typing import Any
 from pydantic import Field
 from sqlalchemy import select, update
 
-from supportdesk.domain.errors import Conflict, NotFound, ValidationFailed
+from supportdesk.domain.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from supportdesk.domain.identities import normalize_identity
 from supportdesk.domain.registry import Args, mutation
+from supportdesk.domain.rules import can_access_ticket
 from supportdesk.domain.text_safety import sanitize_line, sanitize_text
 from supportdesk.domain.tx import Touched, Tx, table
 from supportdesk.store.enums import IdentityKind
@@ -213,9 +214,40 @@ class MergeCustomers(Args):
     target_id: str
 
 
+def _check_may_merge(tx: Tx, source: dict[str, Any], target: dict[str, Any]) -> None:
+    """Admins merge anyone; an agent only customers all of whose tickets they can see.
+
+    Merging moves a customer's addresses and tickets to another record, and replies follow the
+    record: an agent of one group merging another group's customer into one of their own would
+    take that customer's conversations over. So every ticket either customer asked for or wrote
+    in must be one the agent may open.
+    """
+    actor = tx.context.actor
+    if actor.is_admin or actor.is_system:
+        return
+    tickets, messages = table("ticket"), table("message")
+    people = [source["id"], target["id"]]
+    wrote_in = select(messages.c.ticket_id).where(messages.c.author_customer_id.in_(people))
+    rows = tx.connection.execute(
+        select(tickets.c.number, tickets.c.group_id, tickets.c.assignee_id).where(
+            tickets.c.requester_id.in_(people) | tickets.c.id.in_(wrote_in)
+        )
+    ).mappings()
+    for row in rows:
+        if not can_access_ticket(actor, dict(row)):
+            raise PermissionDenied(
+                f"{source['name']} and {target['name']} have tickets in groups {actor.name or 'this agent'} "
+                "is not in: ask an admin to merge them",
+                field="source_id",
+            )
+
+
 @mutation("customer.merge", MergeCustomers)
 def merge(tx: Tx, args: MergeCustomers) -> dict[str, Any]:
-    """Merge two records of one person: identities, tickets and messages move to the target."""
+    """Merge two records of one person: identities, tickets and messages move to the target.
+
+    Admins may merge any two customers; an agent only two whose every ticket they can see.
+    """
     if args.source_id == args.target_id:
         raise ValidationFailed("a customer cannot be merged into itself", field="target_id")
     source = tx.require("customer", args.source_id, field="source_id")
@@ -224,6 +256,7 @@ def merge(tx: Tx, args: MergeCustomers) -> dict[str, Any]:
         raise ValidationFailed(f"{source['name']} was already merged", field="source_id")
     if target["id"] == source["id"]:
         raise ValidationFailed("a customer cannot be merged into itself", field="target_id")
+    _check_may_merge(tx, source, target)
     moved: dict[str, int] = {}
     for table_name, column in (
         ("identity", "customer_id"),
@@ -245,32 +278,3 @@ def merge(tx: Tx, args: MergeCustomers) -> dict[str, Any]:
     tx.update("customer", source["id"], changes, current=source)
     tx.audit("customer", target["id"], "merged_from", None, source["id"])
     return {"customer_id": target["id"], "source_id": source["id"], "moved": moved}
-
-
-class CreateOrganization(Args):
-    organization_id: str = Field(default_factory=uuid7)
-    name: str
-    domain: str | None = None
-
-
-@mutation("organization.create", CreateOrganization)
-def create_organization(tx: Tx, args: CreateOrganization) -> dict[str, Any]:
-    """Add an organization (customers of one company)."""
-    name = sanitize_line(args.name, cap=200)
-    if not name:
-        raise ValidationFailed("the organization needs a name", field="name")
-    if tx.find("organization", name=name) is not None:
-        raise Conflict(f"an organization called {name} already exists", field="name")
-    domain = sanitize_line(args.domain, cap=253).lower() if args.domain else None
-    tx.insert(
-        "organization",
-        {
-            "id": args.organization_id,
-            "name": name,
-            "domain": domain,
-            "created_at": tx.now,
-            "updated_at": tx.now,
-        },
-        audit_entity=("organization", args.organization_id),
-    )
-    return {"organization_id": args.organization_id}

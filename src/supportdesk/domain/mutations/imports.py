@@ -23,6 +23,7 @@ from supportdesk.domain.registry import ADMINS, Args, mutation
 from supportdesk.domain.tags import normalize_tag
 from supportdesk.domain.text_safety import sanitize_line, sanitize_text
 from supportdesk.domain.tx import Tx, table
+from supportdesk.store import ticket_fields
 from supportdesk.store.enums import AuthorKind, Channel, Direction, IdentityKind, Priority, Status, TicketType
 from supportdesk.store.ids import uuid7
 
@@ -107,6 +108,38 @@ class ImportTicket(Args):
     solved_at: AwareDatetime | None = None
     customers: list[ImportedCustomer] = Field(default_factory=list, max_length=200)
     messages: list[ImportedMessage] = Field(default_factory=list, max_length=10_000)
+
+
+def _with_plain_fields(model: type[ImportTicket]) -> type[ImportTicket]:
+    """``ImportTicket`` plus one optional text argument per field of the ticket field table that
+    ``ticket.set_field`` changes (they need no code here: the import reads the table)."""
+    from pydantic import create_model
+
+    extra: dict[str, Any] = {
+        f.name: (str | None, None)
+        for f in ticket_fields.plain_fields()
+        if f.export and f.name not in model.model_fields
+    }
+    if not extra:
+        return model
+    made: type[ImportTicket] = create_model("ImportTicket", __base__=model, __doc__=model.__doc__, **extra)
+    return made
+
+
+#: What ``ticket.import`` takes: :class:`ImportTicket` and the table's plain fields.
+IMPORT_ARGS = _with_plain_fields(ImportTicket)
+
+
+def _plain_values(tx: Tx, args: ImportTicket) -> dict[str, Any]:
+    """The table's plain fields of an imported ticket; a value a field does not take is left out."""
+    values: dict[str, Any] = {}
+    for field in ticket_fields.plain_fields():
+        given = getattr(args, field.name, None)
+        try:
+            values[field.store_column] = field.clean(given)
+        except ticket_fields.FieldValueError as error:
+            tx.context.warnings.append(f"left out the {field.name}: {error}")
+    return values
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -254,7 +287,7 @@ def _check_new_messages(tx: Tx, message_ids: list[str]) -> None:
         raise Conflict(f"a message with id {taken[0]} is already here", field="messages")
 
 
-@mutation("ticket.import", ImportTicket, roles=ADMINS)
+@mutation("ticket.import", IMPORT_ARGS, roles=ADMINS)
 def import_ticket(tx: Tx, args: ImportTicket) -> dict[str, Any]:
     """Bring in a whole ticket from an export, keeping its ids, number and times."""
     if tx.row("ticket", args.id) is not None and tx.context.mode != "replay":
@@ -289,6 +322,7 @@ def import_ticket(tx: Tx, args: ImportTicket) -> dict[str, Any]:
             "updated_at": _utc(args.updated_at) or created,
             "first_response_at": _utc(args.first_response_at),
             "solved_at": _utc(args.solved_at),
+            **_plain_values(tx, args),
         },
     )
     tx.insert_many("ticket_tag", [{"ticket_id": args.id, "tag": tag} for tag in _tags(tx, args.tags)])

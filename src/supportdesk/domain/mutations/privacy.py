@@ -370,6 +370,10 @@ def forget_locally(connection: Connection, person: Person, *, merge_index: bool 
     drafts = table("draft")
     for chunk in _chunks(person.tickets):
         connection.execute(delete(drafts).where(drafts.c.ticket_id.in_(chunk)))
+    if connection.dialect.name == "sqlite":  # drafts live in workspaces only
+        for chunk in _chunks(person.records):  # refused drafts kept after their ticket left (sync.rows)
+            requester = func.json_extract(drafts.c.state, "$.requester_id")
+            connection.execute(delete(drafts).where(requester.in_(chunk)))
     blanked = scrub_audit(connection, person)
     if merge_index and connection.dialect.name == "sqlite":
         indexes = ("ticket_fts", "customer_fts") if person.tickets else ("customer_fts",)
@@ -460,7 +464,7 @@ def keep_erased(tx: Tx) -> None:
     the person; a survey link may still be answered. The row stays (the statistics count it), its
     text becomes "(erased)", its old values leave the audit and the search index, and the writer
     gets a warning. Runs
-    after every mutator (:func:`supportdesk.domain.automation.after_mutation`), on the client, the
+    after every mutator (:func:`supportdesk.domain.execute.run_mutator`), on the client, the
     server and in replay alike.
     """
     if tx.mutation == ERASE:

@@ -1,4 +1,4 @@
-"""Mutations of tickets: create, reply, note, receive, fields, assignment, tags, merge, links."""
+"""Mutations of tickets: create, reply, note, receive, fields, assignment, tags, merge, links, calls."""
 
 from __future__ import annotations
 
@@ -7,7 +7,14 @@ from typing import Any
 from pydantic import Field
 from sqlalchemy import select, update
 
-from supportdesk.domain.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
+from supportdesk.domain.errors import (
+    Conflict,
+    InvalidTransition,
+    NeedsConfirmation,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
 from supportdesk.domain.identities import normalize_identity
 from supportdesk.domain.mutations.attachments import MAX_ATTACHMENTS, AttachmentIn, add_attachments
 from supportdesk.domain.mutations.common import (
@@ -26,9 +33,10 @@ from supportdesk.domain.mutations.common import (
 )
 from supportdesk.domain.mutations.customers import RequesterRef, resolve_requester
 from supportdesk.domain.registry import ALL_ROLES, Args, mutation
-from supportdesk.domain.rules import check_transition
+from supportdesk.domain.rules import check_role, check_transition
 from supportdesk.domain.text_safety import sanitize_line, sanitize_text
 from supportdesk.domain.tx import Touched, Tx, table
+from supportdesk.store import ticket_fields
 from supportdesk.store.enums import AuthorKind, Channel, Direction, IdentityKind, Priority, Status, TicketType
 from supportdesk.store.ids import uuid7
 
@@ -419,6 +427,31 @@ def set_type(tx: Tx, args: SetType) -> dict[str, Any]:
     return _set_field(tx, args.ticket_id, "type", args.type, args.seen)
 
 
+class SetField(Args):
+    """A field of ``store.ticket_fields`` changed by this mutation (``value`` None clears it)."""
+
+    ticket_id: str
+    field: str = Field(max_length=40)
+    value: str | None = Field(default=None, max_length=2000)
+    seen: str | None = Field(default=None, max_length=2000)
+
+
+@mutation("ticket.set_field", SetField, roles=ALL_ROLES)
+def set_field(tx: Tx, args: SetField) -> dict[str, Any]:
+    """Change a ticket field that has no mutation of its own (its row in the field table says
+    who may write it and which values it takes); the change is audited under the field's column."""
+    field = ticket_fields.BY_NAME.get(args.field)
+    if field is None or field.mutation != ticket_fields.SET_FIELD:
+        names = ", ".join(f.name for f in ticket_fields.plain_fields()) or "none yet"
+        raise ValidationFailed(f"{args.field!r} is not a field ticket.set_field changes ({names})", field="field")
+    check_role(tx.context.actor, field.writers, f"ticket.set_field {field.name}")
+    try:
+        value = field.clean(args.value)
+    except ticket_fields.FieldValueError as error:
+        raise ValidationFailed(str(error), field="value") from None
+    return _set_field(tx, args.ticket_id, field.store_column, value, args.seen)
+
+
 @mutation("ticket.set_subject", SetSubject)
 def set_subject(tx: Tx, args: SetSubject) -> dict[str, Any]:
     """Rename a ticket."""
@@ -505,16 +538,29 @@ def untag(tx: Tx, args: Tags) -> dict[str, Any]:
 
 
 class Merge(Args):
+    """``different_requesters`` confirms a merge of two tickets whose requesters differ: the
+    source's customer then writes in a ticket that answers someone else, so it is never implied."""
+
     source_id: str
     target_id: str
     comment: str | None = None
+    different_requesters: bool = False
     source_note_id: str = Field(default_factory=uuid7)
     target_note_id: str = Field(default_factory=uuid7)
 
 
+def requester_name(tx: Tx, customer_id: str) -> str:
+    customer = tx.row("customer", customer_id)
+    return str(customer["name"]) if customer and customer["name"] else "another customer"
+
+
 @mutation("ticket.merge", Merge)
 def merge(tx: Tx, args: Merge) -> dict[str, Any]:
-    """Merge one ticket into another: messages move, the source closes and points at the target."""
+    """Merge one ticket into another: messages move, the source closes and points at the target.
+
+    Tickets of two different requesters merge only when the caller confirms it
+    (``different_requesters``), and the merge is audited as ``merged_requester`` on the target.
+    """
     if args.source_id == args.target_id:
         raise ValidationFailed("a ticket cannot be merged into itself", field="target_id")
     source = load_ticket(tx, args.source_id, field="source_id")
@@ -524,6 +570,21 @@ def merge(tx: Tx, args: Merge) -> dict[str, Any]:
             raise InvalidTransition(f"{label(ticket)} is closed and cannot be merged", field=which)
         if ticket["merged_into_id"]:
             raise InvalidTransition(f"{label(ticket)} was already merged", field=which)
+    others = source["requester_id"] != target["requester_id"]
+    if others and not args.different_requesters:
+        raise NeedsConfirmation(
+            f"{label(source)} is from {requester_name(tx, source['requester_id'])} and {label(target)} from "
+            f"{requester_name(tx, target['requester_id'])}: confirm merging tickets of different requesters",
+            field="different_requesters",
+        )
+    if others:
+        tx.audit(
+            "ticket",
+            target["id"],
+            "merged_requester",
+            None,
+            {"source_id": source["id"], "requester_id": source["requester_id"]},
+        )
     messages = table("message")
     moved = [row[0] for row in tx.connection.execute(select(messages.c.id).where(messages.c.ticket_id == source["id"]))]
     tx.connection.execute(update(messages).where(messages.c.ticket_id == source["id"]).values(ticket_id=target["id"]))
@@ -604,6 +665,23 @@ class LogCall(Args):
     new_identity_id: str = Field(default_factory=uuid7)
 
 
+def _check_caller_in_group(tx: Tx, group_id: str | None) -> None:
+    """A call opens a ticket assigned to whoever logged it, so it may only go to one of their
+    groups (or none): logging a call must not put an agent on another group's ticket."""
+    actor = tx.context.actor
+    if actor.id is None or actor.is_admin or group_id is None or group_id in actor.group_ids:
+        return
+    agent = tx.row("agent", actor.id)
+    if agent is not None and agent_in_group(tx, agent, group_id):
+        return
+    group = tx.row("groups", group_id)
+    raise PermissionDenied(
+        f"{actor.name or 'this agent'} is not in group {group['name'] if group else group_id}: "
+        "log the call in one of your groups",
+        field="group_id",
+    )
+
+
 @mutation("ticket.log_call", LogCall)
 def log_call(tx: Tx, args: LogCall) -> dict[str, Any]:
     """Log a phone call on a ticket, or open a ticket for the caller."""
@@ -622,6 +700,7 @@ def log_call(tx: Tx, args: LogCall) -> dict[str, Any]:
             ),
         )
         _check_group(tx, args.group_id)
+        _check_caller_in_group(tx, args.group_id)
         ticket = _new_ticket(
             tx,
             ticket_id=args.new_ticket_id,

@@ -14,9 +14,9 @@ from fastapi.responses import Response, StreamingResponse
 from pydantic import TypeAdapter, ValidationError
 
 from supportdesk import __version__, protocol
+from supportdesk.domain.catalog import get
 from supportdesk.domain.context import Actor
 from supportdesk.domain.errors import UnknownMutation
-from supportdesk.domain.registry import get
 from supportdesk.server.apply import apply_pushed
 from supportdesk.server.auth import Caller
 from supportdesk.server.errors import ApiError

@@ -20,6 +20,7 @@ from supportdesk.server.errors import ApiError
 from supportdesk.server.reads import snapshot, ticket_bundle
 from supportdesk.server.state import ServerState, State
 from supportdesk.server.visibility import ticket_condition
+from supportdesk.store import ticket_fields
 from supportdesk.store.times import from_db, to_db
 
 router = APIRouter(prefix="/v1", tags=["tickets"])
@@ -91,22 +92,22 @@ def _ticket_page(state: ServerState, actor: Actor, query: str, limit: int, after
         op = "<" if direction == "DESC" else ">"
         conditions.append(f"({column}, t.id) {op} (:after_key, :after_id)")
         params.update(after_key=key, after_id=ticket_id)
+    # the ticket's columns as the ticket field table lists them for REST (store.ticket_fields)
+    names = ticket_fields.columns(rest=True)
+    times = frozenset(f.store_column for f in ticket_fields.FIELDS if f.kind == "time")
     sql = (
-        "SELECT t.id, t.number, t.subject, t.status, t.priority, t.type, t.channel, t.group_id, t.assignee_id, "
-        f"t.requester_id, t.created_at, t.updated_at, {column} AS sort_key FROM ticket t "
+        f"SELECT {', '.join(f't.{name}' for name in names)}, {column} AS sort_key FROM ticket t "
         f"WHERE {' AND '.join(f'({c})' for c in conditions)} "
         f"ORDER BY {column} {direction}, t.id {direction} LIMIT {limit + 1}"
     )
     with snapshot(state.database) as connection:
         found = connection.execute(text(sql), params).all()
-    names = ("id", "number", "subject", "status", "priority", "type", "channel", "group_id", "assignee_id")
-    tickets = []
-    for row in found[:limit]:
-        record = dict(zip(names, row[:9], strict=True))
-        record.update(requester_id=row[9], created_at=_time_text(row[10]), updated_at=_time_text(row[11]))
-        tickets.append(record)
+    tickets = [
+        {name: _time_text(value) if name in times else value for name, value in zip(names, row, strict=False)}
+        for row in found[:limit]
+    ]
     more = len(found) > limit
-    next_after = _encode_after(found[limit - 1][12], found[limit - 1][0]) if more else None
+    next_after = _encode_after(found[limit - 1][-1], found[limit - 1][0]) if more else None
     return {"tickets": tickets, "next": next_after, "sort": sort}
 
 

@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from supportdesk.store import ticket_fields
 from supportdesk.store.enums import PRIORITY_RANK, STATUS_RANK, UNSOLVED, Priority, Status, status_in
 from supportdesk.store.query.parser import Query, QueryError, Term, parse, parse_sla_due, parse_time_value
 from supportdesk.store.sla import NO_DEADLINE
+from supportdesk.store.ticket_fields import TicketField
 from supportdesk.store.times import to_db, utcnow
 
 #: bm25 weights for ticket_fts(subject, body, people).
@@ -98,11 +100,7 @@ def _time_bounds(value: str, now: datetime) -> tuple[datetime, datetime] | timed
     raise QueryError(f"{value!r} is not a time", 0)  # pragma: no cover - parser checked it
 
 
-_COLUMNS = {"created": "t.created_at", "updated": "t.updated_at", "solved": "t.solved_at"}
-
-
-def _time_condition(term: Term, params: _Params, now: datetime) -> str:
-    column = _COLUMNS[term.field or ""]
+def _time_condition(term: Term, column: str, params: _Params, now: datetime) -> str:
     bounds = _time_bounds(term.values[0], now)
     if isinstance(bounds, timedelta):
         # An age: created>7d means older than seven days, updated<2h newer than two hours.
@@ -157,28 +155,12 @@ def _compare(left: int, op: str, right: int) -> bool:
 
 
 def _condition(term: Term, params: _Params, me: str | None, now: datetime) -> str:
+    """The SQL of one filter term: a field of the ticket (by its kind, see ``store.ticket_fields``)
+    or one of the terms that are not a field (``org``, ``is``, ``sla``)."""
     name, values = term.field, term.values
-    if name == "status":
-        return _statuses(term, params)
-    if name == "priority":
-        if term.op == ":":
-            return f"t.priority IN ({params.many(list(values))})"
-        rank = PRIORITY_RANK[Priority(values[0])]
-        op = {">": ">", ">=": ">=", "<": "<", "<=": "<="}[term.op]
-        return f"t.priority_rank {op} {params.add(rank)}"
-    if name in ("type", "channel"):
-        return f"t.{name} IN ({params.many(list(values))})"
-    if name == "tag":
-        return (
-            "EXISTS (SELECT 1 FROM ticket_tag tt WHERE tt.ticket_id = t.id "
-            f"AND tt.tag IN ({params.many(list(values))}))"
-        )
-    if name == "assignee":
-        return _any_of(values, lambda v: _assignee(v, params, me))
-    if name == "group":
-        return _any_of(values, lambda v: _group(v, params))
-    if name == "requester":
-        return _any_of(values, lambda v: _requester(v, params))
+    field = ticket_fields.BY_TERM.get(name or "")
+    if field is not None:
+        return _field_condition(field, term, params, me, now)
     if name == "org":
         return _any_of(
             values,
@@ -188,15 +170,6 @@ def _condition(term: Term, params: _Params, me: str | None, now: datetime) -> st
                 f"OR o.domain = {params.add(v)})"
             ),
         )
-    if name in _COLUMNS:
-        return _time_condition(term, params, now)
-    if name == "number":
-        if term.op == ":":
-            return f"t.number IN ({params.many([int(v) for v in values])})"
-        op = {">": ">", ">=": ">=", "<": "<", "<=": "<="}[term.op]
-        return f"t.number {op} {params.add(int(values[0]))}"
-    if name == "id":
-        return f"t.id IN ({params.many(list(values))})"
     if name == "is":
         return _any_of(values, lambda v: _flag(v))
     if name == "sla":
@@ -204,33 +177,71 @@ def _condition(term: Term, params: _Params, me: str | None, now: datetime) -> st
     raise QueryError(f"unknown field {name!r}", term.position)  # pragma: no cover
 
 
+def _field_condition(field: TicketField, term: Term, params: _Params, me: str | None, now: datetime) -> str:
+    values, column = term.values, f"t.{field.store_column}"
+    if field.name == "status":
+        return _statuses(term, params)
+    if field.kind == "choice":
+        if term.op == ":":
+            return f"{column} IN ({params.many(list(values))})"
+        if field.name == "priority":  # a stored rank, indexed (see store.models)
+            rank = PRIORITY_RANK[Priority(values[0])]
+            return f"t.priority_rank {_SQL_OPS[term.op]} {params.add(rank)}"
+        position = field.choices.index(values[0])
+        wanted = [c for i, c in enumerate(field.choices) if _compare(i, term.op, position)]
+        return f"{column} IN ({params.many(wanted)})" if wanted else params.false
+    if field.kind == "text":
+        return f"lower({column}) IN ({params.many(list(values))})"
+    if field.kind == "tags":
+        return (
+            "EXISTS (SELECT 1 FROM ticket_tag tt WHERE tt.ticket_id = t.id "
+            f"AND tt.tag IN ({params.many(list(values))}))"
+        )
+    if field.kind == "agent":
+        return _any_of(values, lambda v: _assignee(v, params, me, column))
+    if field.kind == "group":
+        return _any_of(values, lambda v: _group(v, params, column))
+    if field.kind == "customer":
+        return _any_of(values, lambda v: _requester(v, params, column))
+    if field.kind == "time":
+        return _time_condition(term, column, params, now)
+    if field.kind == "number":
+        if term.op == ":":
+            return f"{column} IN ({params.many([int(v) for v in values])})"
+        return f"{column} {_SQL_OPS[term.op]} {params.add(int(values[0]))}"
+    if field.kind == "id":
+        return f"{column} IN ({params.many(list(values))})"
+    raise QueryError(f"{field.term} cannot be searched", term.position)  # pragma: no cover
+
+
+_SQL_OPS = {">": ">", ">=": ">=", "<": "<", "<=": "<="}
+
+
 def _any_of(values: tuple[str, ...], one: Any) -> str:
     parts = [one(v) for v in values]
     return parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
 
 
-def _assignee(value: str, params: _Params, me: str | None) -> str:
+def _assignee(value: str, params: _Params, me: str | None, column: str = "t.assignee_id") -> str:
     if value == "none":
-        return "t.assignee_id IS NULL"
+        return f"{column} IS NULL"
     if value == "me":
-        return f"t.assignee_id = {params.add(me)}" if me else params.false
+        return f"{column} = {params.add(me)}" if me else params.false
     p = params.add(value)
-    return (
-        f"t.assignee_id IN (SELECT a.id FROM agent a WHERE lower(a.email) = {p} OR lower(a.name) = {p} OR a.id = {p})"
-    )
+    return f"{column} IN (SELECT a.id FROM agent a WHERE lower(a.email) = {p} OR lower(a.name) = {p} OR a.id = {p})"
 
 
-def _group(value: str, params: _Params) -> str:
+def _group(value: str, params: _Params, column: str = "t.group_id") -> str:
     if value == "none":
-        return "t.group_id IS NULL"
+        return f"{column} IS NULL"
     p = params.add(value)
-    return f"t.group_id IN (SELECT g.id FROM groups g WHERE lower(g.name) = {p} OR g.id = {p})"
+    return f"{column} IN (SELECT g.id FROM groups g WHERE lower(g.name) = {p} OR g.id = {p})"
 
 
-def _requester(value: str, params: _Params) -> str:
+def _requester(value: str, params: _Params, column: str = "t.requester_id") -> str:
     p = params.add(value)
     return (
-        f"t.requester_id IN (SELECT i.customer_id FROM identity i WHERE i.value = {p} "
+        f"{column} IN (SELECT i.customer_id FROM identity i WHERE i.value = {p} "
         f"UNION SELECT c.id FROM customer c WHERE lower(c.name) = {p})"
     )
 

@@ -16,11 +16,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from supportdesk.store.enums import Channel, Priority, Status, TicketType
+from supportdesk.errors import SupportdeskError
+from supportdesk.store import ticket_fields
+from supportdesk.store.ticket_fields import TicketField
 from supportdesk.store.times import parse_duration
 
 
-class QueryError(ValueError):
+class QueryError(SupportdeskError, ValueError):
     """A query that does not parse; ``position`` is a 0-based index into the query text."""
 
     def __init__(self, message: str, position: int, expected: str | None = None) -> None:
@@ -46,24 +48,36 @@ _EQ = frozenset({":"})
 #: ``sla:`` values besides ``due<AGE`` / ``due>AGE`` (see the compiler for their meaning).
 SLA_STATES = ("breached", "paused", "active", "none")
 _ORDERED = frozenset({":", ">", ">=", "<", "<="})
+#: How the parser reads the value of a field of each kind (see ``store.ticket_fields``).
+_PARSE_KIND = {
+    "choice": "enum",
+    "text": "text",
+    "agent": "text",
+    "group": "text",
+    "customer": "text",
+    "tags": "text",
+    "number": "number",
+    "time": "time",
+    "id": "id",
+}
 
+
+def _field_spec(field: TicketField) -> FieldSpec:
+    assert field.term is not None
+    ordered = field.ordered or field.kind in ("number", "time")
+    return FieldSpec(
+        field.term, _ORDERED if ordered else _EQ, _PARSE_KIND[field.kind], field.choices, field.example.split(", ")[0]
+    )
+
+
+#: The terms of ticket fields (choices first, so an error lists ``status`` first), then the terms
+#: that are not a field of the ticket.
 FIELDS: dict[str, FieldSpec] = {
     spec.name: spec
     for spec in (
-        FieldSpec("status", _ORDERED, "enum", tuple(s.value for s in Status), "status:open,pending"),
-        FieldSpec("priority", _ORDERED, "enum", tuple(p.value for p in Priority), "priority>=high"),
-        FieldSpec("type", _EQ, "enum", tuple(t.value for t in TicketType), "type:incident"),
-        FieldSpec("channel", _EQ, "enum", tuple(c.value for c in Channel), "channel:email"),
-        FieldSpec("tag", _EQ, "text", help="tag:billing"),
-        FieldSpec("assignee", _EQ, "text", help="assignee:me, assignee:none, assignee:dana@acme.test"),
-        FieldSpec("group", _EQ, "text", help="group:tier2, group:none"),
-        FieldSpec("requester", _EQ, "text", help="requester:alice@example.com"),
+        *(_field_spec(f) for f in ticket_fields.FIELDS if f.term and f.kind == "choice"),
+        *(_field_spec(f) for f in ticket_fields.FIELDS if f.term and f.kind != "choice"),
         FieldSpec("org", _EQ, "text", help="org:acme"),
-        FieldSpec("created", _ORDERED, "time", help="created>7d, created>2026-01-01"),
-        FieldSpec("updated", _ORDERED, "time", help="updated<2h"),
-        FieldSpec("solved", _ORDERED, "time", help="solved:today"),
-        FieldSpec("number", _ORDERED, "number", help="number:1042"),
-        FieldSpec("id", _EQ, "id", help="id:0190c0de-…"),
         FieldSpec("is", _EQ, "flag", ("unread", "unassigned", "merged", "followup"), "is:unread"),
         FieldSpec("sla", _EQ, "sla", SLA_STATES, "sla:breached, sla:due<1h"),
         FieldSpec("sort", _EQ, "sort", help="sort:updated-desc"),
@@ -82,6 +96,7 @@ SORT_KEYS = (
     "group",
     "channel",
     "sla",
+    *(f.name for f in ticket_fields.plain_fields() if f.sortable),
 )
 SORTS: tuple[str, ...] = (
     *(f"{key}-{way}" for key in SORT_KEYS for way in ("desc", "asc")),

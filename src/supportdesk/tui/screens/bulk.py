@@ -7,19 +7,12 @@ from typing import TYPE_CHECKING, Any
 
 from supportdesk.store.reads import QueueRow
 from supportdesk.tui import choices
-from supportdesk.tui.screens.forms import Choice, PickerScreen, PromptScreen
+from supportdesk.tui.screens.forms import PickerScreen, PromptScreen
 
 if TYPE_CHECKING:
     from supportdesk.tui.console import Console
 
-ACTIONS = [
-    Choice("status", "Set status"),
-    Choice("priority", "Set priority"),
-    Choice("assignee", "Assign to"),
-    Choice("group", "Move to group"),
-    Choice("tags", "Add tags"),
-    Choice("macro", "Apply macro"),
-]
+ACTIONS = choices.BULK_ACTIONS
 
 
 def mutations_for(kind: str, picked: str, rows: list[QueueRow]) -> list[tuple[str, dict[str, Any]]]:
@@ -47,8 +40,9 @@ def run_bulk(app: Console, rows: list[QueueRow], *, done: Callable[[], None]) ->
         if kind is None:
             return
         title = f"{next(c.label for c in ACTIONS if c.value == kind)} — {count} tickets"
-        if kind == "tags":
-            app.push_screen(PromptScreen(title, placeholder="tags, separated by spaces"), lambda v: apply(kind, v))
+        if choices.is_typed(kind):
+            hint = "tags, separated by spaces" if kind == "tags" else ""
+            app.push_screen(PromptScreen(title, placeholder=hint), lambda v: apply(kind, v))
             return
         options = choices.choices_for(kind, app.db, me=app.me)
         app.push_screen(PickerScreen(title, options), lambda v: apply(kind, v))

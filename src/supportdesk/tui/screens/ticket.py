@@ -38,22 +38,13 @@ from supportdesk.tui.widgets.ticket_header import TicketHeader, header_content
 from supportdesk.tui.widgets.timeline import Timeline
 
 if TYPE_CHECKING:
-    from supportdesk.domain.mutations.library import MacroPlan
+    from supportdesk.domain.macros import MacroPlan
     from supportdesk.tui.console import TicketList
 
 #: Seconds between re-reads of the open ticket's SLA clocks.
 CLOCKS_EVERY = 30.0
 
-EDITABLE = [
-    Choice("status", "Status"),
-    Choice("priority", "Priority"),
-    Choice("type", "Type"),
-    Choice("group", "Group"),
-    Choice("assignee", "Assignee"),
-    Choice("tags", "Add tags"),
-    Choice("untag", "Remove tags"),
-    Choice("subject", "Subject"),
-]
+EDITABLE = choices.EDITABLE
 
 
 class MacroPreviewed(Message):
@@ -468,9 +459,9 @@ class TicketScreen(TicketActions, Screen[None]):
             if picked and picked != (current or None):
                 self._write([choices.field_mutation(field, tid, picked, seen=seen)], f"{field} changed")
 
-        if field in ("tags", "subject"):
-            current = safe_line(ticket["subject"], cap=500) if field == "subject" else ""
-            hint = "" if field == "subject" else "e.g. refund vip"
+        if choices.is_typed(field):
+            current = "" if field == "tags" else safe_line(ticket.get(field) or "", cap=500)
+            hint = "e.g. refund vip" if field == "tags" else ""
             app.push_screen(PromptScreen(choices.TITLES[field], value=current, placeholder=hint), change)
             return
         if field == "untag":

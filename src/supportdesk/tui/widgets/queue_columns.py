@@ -1,5 +1,9 @@
 """The queue's columns and how they share the terminal's width.
 
+The columns of ticket fields come from the ticket field table (``queue`` of a row of
+:mod:`supportdesk.store.ticket_fields`: title, width, place, when it gives way); the marker and
+the SLA countdown, which are not fields of the ticket, are added here.
+
 Every cell is cut or padded to its column's width and followed by one space, the header
 included, so a column starts at the same x on every line whatever the row holds.
 """
@@ -8,32 +12,44 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from supportdesk.store import ticket_fields
+from supportdesk.store.query.parser import SORT_KEYS
+
 
 @dataclass(frozen=True)
 class Column:
-    key: str  # also the sort key, except for the marker column
+    key: str  # the field's name (also its sort key, when it has one)
     title: str
     width: int
     align: str = "left"
+    position: int = 0
+    drops: int | None = None
+
+    @property
+    def sortable(self) -> bool:
+        return self.key in SORT_KEYS
 
 
 #: ``▶`` for a tagged row, ``●`` for one updated since it was last opened: a column of its own.
 MARK = Column("mark", "", 2)
+#: The SLA countdown (from ``ticket_timing``, not a column of the ticket), after the requester.
+SLA = Column("sla", "SLA", 8, "right", position=45)
 COLUMNS: tuple[Column, ...] = (
     MARK,
-    Column("number", "#", 7, "right"),
-    Column("subject", "Subject", 0),
-    Column("requester", "Requester", 16),
-    Column("sla", "SLA", 8, "right"),
-    Column("status", "Status", 7),
-    Column("priority", "Priority", 8),
-    Column("assignee", "Assignee", 14),
-    Column("group", "Group", 10),
-    Column("channel", "Channel", 7),
-    Column("updated", "Updated", 8, "right"),
+    *sorted(
+        (
+            SLA,
+            *(
+                Column(f.name, q.title, q.width, q.align, q.position, q.drops)
+                for f in ticket_fields.FIELDS
+                if (q := f.queue) is not None
+            ),
+        ),
+        key=lambda c: c.position,
+    ),
 )
 #: Which columns give way first when the terminal is narrow (the SLA and the status stay).
-DROP_ORDER = ("channel", "group", "assignee", "priority", "requester", "updated")
+DROP_ORDER = tuple(c.key for c in sorted((c for c in COLUMNS if c.drops is not None), key=lambda c: c.drops or 0))
 MIN_SUBJECT = 28
 
 
@@ -49,7 +65,7 @@ def layout(width: int) -> list[Column]:
             break
         chosen = [c for c in chosen if c.key != key]
     subject = max(width - fixed() - 1, 8)
-    return [Column(c.key, c.title, subject, c.align) if c.key == "subject" else c for c in chosen]
+    return [Column(c.key, c.title, subject, c.align, c.position) if c.key == "subject" else c for c in chosen]
 
 
 def column_starts(columns: list[Column]) -> dict[str, int]:

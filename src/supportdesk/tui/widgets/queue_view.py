@@ -328,7 +328,8 @@ class QueueView(ScrollView, can_focus=True):
             return text, component(name) if name else None
         if key == "updated":
             return relative(row.updated_at, now), component("queue--dim")
-        return "", None
+        value = row.value(key)  # any other field of the ticket field table with a queue column
+        return (safe_line(str(value).replace("_", " "), cap=80) if value is not None else "—"), None
 
     # --- SLA countdowns -------------------------------------------------------------------
 
@@ -569,6 +570,6 @@ class QueueHeader(Widget):
         starts = column_starts(self.queue.columns)
         for column in self.queue.columns:
             x = starts[column.key]
-            if x <= event.x < x + column.width + 1 and column.key != "mark":
+            if x <= event.x < x + column.width + 1 and column.sortable:
                 self.post_message(self.SortClicked(column.key))
                 return

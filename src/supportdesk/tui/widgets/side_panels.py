@@ -23,7 +23,7 @@ from supportdesk.tui.text import safe, safe_line
 from supportdesk.tui.widgets.row_list import RowList
 
 if TYPE_CHECKING:
-    from supportdesk.domain.mutations.library import MacroPlan
+    from supportdesk.domain.macros import MacroPlan
 
 PANEL_CSS = """
 {name} {{ height: 1fr; }}

@@ -8,24 +8,34 @@ from typing import Any
 
 from textual.content import Content
 
+from supportdesk.store import ticket_fields
 from supportdesk.store.reads import TicketDetail
+from supportdesk.store.ticket_fields import TicketField
 from supportdesk.store.times import relative
+from supportdesk.tui.actions import BY_ID
 from supportdesk.tui.keymap import effective_keys
 from supportdesk.tui.text import safe_line
 from supportdesk.tui.widgets.field_lines import FieldLines, FieldLinesView, field
 
-FIELD_KEYS = {
-    "status": "ticket.status",
-    "priority": "ticket.priority",
-    "type": "ticket.type",
-    "group": "ticket.group",
-    "assignee": "ticket.assignee",
-    "tags": "ticket.tags",
-}
+
+def _key(name: str, keymap: dict[str, str]) -> str | None:
+    """The key of the console action ``ticket.<field>`` that edits it, if there is one."""
+    if f"ticket.{name}" not in BY_ID:
+        return None
+    return effective_keys(f"ticket.{name}", keymap).split(",")[0] or None
 
 
-def _key(name: str, keymap: dict[str, str]) -> str:
-    return effective_keys(FIELD_KEYS[name], keymap).split(",")[0]
+def _shown(field: TicketField, detail: TicketDetail) -> str | None:
+    """A header field's value as the agent reads it (names, not ids)."""
+    t = detail.ticket
+    if field.kind == "tags":
+        return ", ".join(detail.tags) if detail.tags else None
+    if field.kind == "group":
+        return t.get("group_name")
+    if field.kind == "agent":
+        return t.get("assignee")
+    value = t.get(field.store_column)
+    return str(value).replace("_", " ") if value is not None and field.kind == "choice" else value
 
 
 def header_content(
@@ -47,14 +57,7 @@ def header_content(
     def editable(name: str, value: str | None) -> Content:
         return field(name, safe_line(value, cap=60) if value else "—", _key(name, keymap))
 
-    fields = (
-        editable("status", str(t["status"]).replace("_", " ")),
-        editable("priority", str(t["priority"])),
-        editable("type", str(t["type"])),
-        editable("group", t.get("group_name")),
-        editable("assignee", t.get("assignee")),
-        editable("tags", ", ".join(detail.tags) if detail.tags else None),
-    )
+    fields = tuple(editable(f.name, _shown(f, detail)) for f in ticket_fields.in_order("header"))
     requester = safe_line(detail.requester.get("name") or "", cap=80) or "(no name)"
     primary = next(
         (i["value"] for i in sorted(detail.identities, key=lambda i: (not i["is_primary"], i["kind"] != "email"))),
