@@ -12,6 +12,7 @@ import typer
 
 from supportdesk.cli.options import DOCUMENT, BodyFileOpt, BodyOpt, Output, TicketArg, YesOpt
 from supportdesk.cli.session import Session
+from supportdesk.cli.ticket_attachments import AttachOpt, staged
 from supportdesk.cli.wiring import command
 from supportdesk.cli.writes import apply_one
 
@@ -58,6 +59,7 @@ def create(
     ] = False,
     body: BodyOpt = None,
     body_file: BodyFileOpt = None,
+    attach: AttachOpt = None,
 ) -> None:
     """Open a ticket; its first message comes from --body, --body-file or stdin.
 
@@ -85,6 +87,9 @@ def create(
         "type": refs.enum_value("type", type_),
         "tags": list(tags or []),
     }
+    files = staged(session, attach)
+    if files:
+        args["attachments"] = files
     if group is not None:
         args["group_id"] = refs.group_id(session, group)
     if assign is not None:
@@ -114,10 +119,11 @@ def reply(
             "--status", metavar="STATUS", help="Submit as: open, pending, on_hold or solved.", show_default=False
         ),
     ] = None,
+    attach: AttachOpt = None,
 ) -> None:
     """Send a public reply to the requester (a reply to a closed ticket opens a follow-up).
 
-    Example: supportdesk tickets reply 1042 --status solved --body-file answer.txt
+    Example: supportdesk tickets reply 1042 --status solved --body-file answer.txt --attach refund.pdf
     """
     from supportdesk.cli import refs
     from supportdesk.cli.options import read_body
@@ -129,6 +135,9 @@ def reply(
         args["seen_message_id"] = seen
     if status is not None:
         args["status"] = refs.enum_value("status", status)
+    files = staged(session, attach)
+    if files:
+        args["attachments"] = files
     outcome = apply_one(session, "ticket.reply", args)
     label = refs.ticket_label(session, ticket_id)
     if outcome.result.get("follow_up"):
@@ -149,16 +158,22 @@ def _latest_customer_message(session: Session, ticket_id: str) -> str | None:
 
 
 @command()
-def note(session: Session, ticket: TicketArg, body: BodyOpt = None, body_file: BodyFileOpt = None) -> None:
+def note(
+    session: Session, ticket: TicketArg, body: BodyOpt = None, body_file: BodyFileOpt = None, attach: AttachOpt = None
+) -> None:
     """Add an internal note (never shown to the customer).
 
-    Example: supportdesk tickets note 1042 --body 'Refund approved by finance'
+    Example: supportdesk tickets note 1042 --body 'Refund approved by finance' --attach approval.eml
     """
     from supportdesk.cli import refs
     from supportdesk.cli.options import read_body
 
     ticket_id = refs.ticket_id(session, ticket)
-    apply_one(session, "ticket.note", {"ticket_id": ticket_id, "body": read_body(body, body_file, what="note")})
+    args: dict[str, Any] = {"ticket_id": ticket_id, "body": read_body(body, body_file, what="note")}
+    files = staged(session, attach)
+    if files:
+        args["attachments"] = files
+    apply_one(session, "ticket.note", args)
     typer.echo(f"noted on {refs.ticket_label(session, ticket_id)}")
 
 

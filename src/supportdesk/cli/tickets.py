@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from supportdesk.cli import ticket_bulk, ticket_writes
+from supportdesk.cli import ticket_attachments, ticket_bulk, ticket_writes
 from supportdesk.cli.options import DOCUMENT, LISTING, Output, TicketArg
 from supportdesk.cli.session import Session
 from supportdesk.cli.wiring import command
@@ -178,3 +178,5 @@ app.command("reopen")(ticket_bulk.reopen)
 app.command("merge")(ticket_writes.merge)
 app.command("link")(ticket_writes.link)
 app.command("log-call")(ticket_writes.log_call)
+app.command("attachments")(ticket_attachments.attachments)
+app.command("attachment")(ticket_attachments.attachment)

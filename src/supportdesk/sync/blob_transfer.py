@@ -142,3 +142,32 @@ def download(client: ServerClient, store: BlobStore, sha256: str, *, progress: P
                 raise HashMismatch(f"{client.url} sent bytes that are not the file {sha256[:12]}…: not kept") from None
     except httpx.TransportError as error:
         raise _transport(client, "downloading from", error) from None
+
+
+def upload_pending(client: ServerClient, store: BlobStore, batch: list[Any], done: set[str]) -> dict[int, str]:
+    """Upload the files a batch of outbox entries names, before the batch is pushed.
+
+    Returns, per entry whose files could not go up, the reason (a missing local copy, a file
+    over the server's limit): the server then refuses that change, and the agent reads this
+    reason rather than the server's "not uploaded". ``done`` holds the hashes already sent
+    this round. A cut connection raises :class:`Offline` like any sync step.
+    """
+    from supportdesk.sync.blob_cache import attachment_hashes
+
+    problems: dict[int, str] = {}
+    for entry in batch:
+        for sha256 in attachment_hashes(entry.args):
+            if sha256 in done:
+                continue
+            try:
+                upload(client, store.path(sha256), sha256)
+            except BlobMissing as error:
+                problems[entry.id] = str(error)
+                continue
+            except ServerRefused as error:
+                if error.status in (401, 403):
+                    raise
+                problems[entry.id] = str(error)
+                continue
+            done.add(sha256)
+    return problems
