@@ -67,7 +67,7 @@ def upload(
 ) -> None:
     """Make sure the server holds this file for this agent (see the module docstring)."""
     if not path.is_file():
-        raise BlobMissing(f"the attached file {sha256[:12]}… is no longer in this workspace")
+        raise BlobMissing(f"the attached file {sha256[:12]}… is not in this workspace, so it cannot be uploaded")
     size = path.stat().st_size
     for attempt in range(ATTEMPTS):
         state = upload_state(client, sha256)
