@@ -29,6 +29,7 @@ from supportdesk.channels.sender_checks import sender_auth, sender_record
 from supportdesk.domain.errors import DomainError, ValidationFailed
 from supportdesk.domain.identities import normalize_identity
 from supportdesk.store.enums import Channel, IdentityKind
+from supportdesk.store.file_types import HEAD_BYTES, sniff
 from supportdesk.store.ids import uuid7
 from supportdesk.store.times import iso
 
@@ -177,6 +178,7 @@ class MailIngest(ChannelIngest):
                 "filename": part.filename,
                 "size": len(part.data),
                 "content_type": part.content_type,
+                "sniffed_type": sniff(part.data[:HEAD_BYTES], part.content_type, part.filename),
             }
             for part in mail.attachments
         ]
