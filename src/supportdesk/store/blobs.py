@@ -25,7 +25,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeGuard
 
 from supportdesk.store.files import path_for, remove_files
 
@@ -51,7 +51,7 @@ class UploadBusy(BlobError):
     """Another request of the same uploader is writing the same upload right now."""
 
 
-def is_sha256(value: object) -> bool:
+def is_sha256(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and SHA256.match(value) is not None
 
 
