@@ -49,3 +49,8 @@ def blob_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Runn
 @pytest.fixture
 def sqlite_blob_server(tmp_path: Path) -> Iterator[Running]:
     yield from running_server("sqlite", tmp_path)
+
+
+from tests.cli.conftest import cli, ws  # noqa: E402  (the CLI run in-process on a demo copy)
+
+__all__ = ["cli", "ws"]
