@@ -58,11 +58,13 @@ class MailLimits:
 
     @classmethod
     def for_attachments(cls, limits: AttachmentLimits) -> MailLimits:
-        """The mail limits under ``[attachments]``: its files per file and per message, and a raw
-        mail large enough to carry them (base64 grows them by a third)."""
+        """The mail limits under ``[attachments]``: its files per file and per message, and, when
+        those are raised past the defaults, a raw mail large enough to carry them (base64 grows
+        them by a third); the defaults give the mail limits of old (30 MB a mail)."""
         carried = limits.max_message_bytes * 4 // 3 + 2 * 1024 * 1024
+        grown = limits.max_message_bytes > cls.max_total_attachment_bytes
         return cls(
-            max_bytes=max(cls.max_bytes, carried),
+            max_bytes=max(cls.max_bytes, carried) if grown else cls.max_bytes,
             max_attachment_bytes=limits.max_file_bytes,
             max_total_attachment_bytes=limits.max_message_bytes,
             max_per_ticket=limits.max_per_ticket,

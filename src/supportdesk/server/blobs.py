@@ -4,7 +4,7 @@ The settings are the ``[attachments]`` table of the config file::
 
     [attachments]
     dir = "/srv/supportdesk/attachments"   # the blob store (a shared volume for several hosts)
-    max_file_mb = 25                       # per file
+    max_file_mb = 15                       # per file
     max_message_mb = 25                    # all files of one message together
     max_per_ticket = 200                   # files on one ticket
     orphan_days = 7                        # an upload no message names is removed after this

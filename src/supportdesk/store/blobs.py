@@ -279,7 +279,7 @@ class AttachmentLimits:
     """Per file, per message and per ticket: the server enforces them on every way in (an agent's
     upload and push, inbound mail, webhooks); a workspace checks them early, before it stages."""
 
-    max_file_bytes: int = 25 * MIB
+    max_file_bytes: int = 15 * MIB
     max_message_bytes: int = 25 * MIB
     max_per_ticket: int = 200
 
