@@ -131,3 +131,13 @@ def test_the_cli_attaches_lists_and_saves_files(cli: CLI, ws: Workspace, tmp_pat
     cache = json.loads(status.stdout)["attachment_cache"]
     assert cache["files"] == 2 and cache["bytes"] == log.stat().st_size + fake.stat().st_size
     assert "files " in cli("status").stdout
+
+
+def test_a_refused_change_leaves_no_staged_file_behind(cli: CLI, ws: Workspace, tmp_path: Path) -> None:
+    with ws.reading() as connection:
+        number = connection.execute("SELECT number FROM ticket WHERE status = 'closed' LIMIT 1").fetchone()[0]
+    source = tmp_path / "a.txt"
+    source.write_text("never sent\n")
+    refused = cli("tickets", "note", str(number), "--body", "x", "--attach", str(source))
+    assert refused.code == 2 and refused.stderr.count("\n") == 1
+    assert usage(ws).files == 0

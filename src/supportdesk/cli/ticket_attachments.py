@@ -10,6 +10,8 @@ another file, and what the bytes are (the sniffed type) is shown beside what the
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -48,6 +50,19 @@ def staged(session: Session, files: list[Path] | None) -> list[dict[str, Any]]:
     except AttachError as error:
         fail(str(error))
     raise AssertionError("unreachable")
+
+
+@contextmanager
+def kept_only_if_written(session: Session, files: list[dict[str, Any]]) -> Iterator[None]:
+    """Staged files go again when the change naming them is refused before it is written."""
+    try:
+        yield
+    except BaseException:
+        if files:
+            from supportdesk.sync.blob_cache import unstage
+
+            unstage(session.workspace(), files)
+        raise
 
 
 def _rows(session: Session, ticket_id: str) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ import typer
 
 from supportdesk.cli.options import DOCUMENT, BodyFileOpt, BodyOpt, Output, TicketArg, YesOpt
 from supportdesk.cli.session import Session
-from supportdesk.cli.ticket_attachments import AttachOpt, staged
+from supportdesk.cli.ticket_attachments import AttachOpt, kept_only_if_written, staged
 from supportdesk.cli.wiring import command
 from supportdesk.cli.writes import apply_one
 
@@ -87,14 +87,15 @@ def create(
         "type": refs.enum_value("type", type_),
         "tags": list(tags or []),
     }
-    files = staged(session, attach)
-    if files:
-        args["attachments"] = files
     if group is not None:
         args["group_id"] = refs.group_id(session, group)
     if assign is not None:
         args["assignee_id"] = refs.agent_id(session, assign)
-    outcome = apply_one(session, "ticket.create", args)
+    files = staged(session, attach)
+    if files:
+        args["attachments"] = files
+    with kept_only_if_written(session, files):
+        outcome = apply_one(session, "ticket.create", args)
     ticket_id = str(outcome.result["ticket_id"])
     if out.json:
         from supportdesk.store.reads import ticket_detail
@@ -138,7 +139,8 @@ def reply(
     files = staged(session, attach)
     if files:
         args["attachments"] = files
-    outcome = apply_one(session, "ticket.reply", args)
+    with kept_only_if_written(session, files):
+        outcome = apply_one(session, "ticket.reply", args)
     label = refs.ticket_label(session, ticket_id)
     if outcome.result.get("follow_up"):
         typer.echo(f"{label} is closed: replied on its follow-up {outcome.result['ticket_id']}")
@@ -173,7 +175,8 @@ def note(
     files = staged(session, attach)
     if files:
         args["attachments"] = files
-    apply_one(session, "ticket.note", args)
+    with kept_only_if_written(session, files):
+        apply_one(session, "ticket.note", args)
     typer.echo(f"noted on {refs.ticket_label(session, ticket_id)}")
 
 

@@ -95,6 +95,22 @@ def stage(workspace: Workspace, paths: list[Path], limits: AttachmentLimits) -> 
     return items
 
 
+def unstage(workspace: Workspace, items: list[dict[str, Any]]) -> int:
+    """Remove staged files no row and no pending change names (the change that would have named
+    them was refused before it was written); returns how many went."""
+    hashes = {item["sha256"] for item in items if is_sha256(item.get("sha256"))}
+    if not hashes:
+        return 0
+    with workspace.reading() as connection:
+        marks = ", ".join("?" * len(hashes))
+        named = {
+            row[0]
+            for row in connection.execute(f"SELECT sha256 FROM attachment WHERE sha256 IN ({marks})", sorted(hashes))
+        }
+    unused = hashes - named - pending_hashes(workspace)
+    return store_of(workspace).remove(unused)
+
+
 def pending_hashes(workspace: Workspace) -> set[str]:
     """The files named by changes still in the outbox (never evicted: not on the server yet)."""
     hashes: set[str] = set()
@@ -225,5 +241,6 @@ __all__ = [
     "save_copy",
     "stage",
     "ticket_attachments",
+    "unstage",
     "usage",
 ]
