@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from supportdesk.channels.webhook_names import REGISTERED
 from supportdesk.config import ConfigError
 from supportdesk.store.blobs import AttachmentLimits
 
@@ -159,8 +160,6 @@ class ChannelSettings:
         """Build settings from the ``[channels]`` table; a wrong value is a one-line ConfigError.
 
         ``limits`` (``[attachments]``) bound inbound files as they bound agents' uploads."""
-        from supportdesk.channels import webhooks as registry
-
         unknown = sorted(set(section) - KNOWN_KEYS)
         if unknown:
             raise ConfigError(
@@ -175,8 +174,8 @@ class ChannelSettings:
         if not isinstance(raw_hooks, dict):
             raise ConfigError("[channels.webhooks] must be a table")
         for name, hook in raw_hooks.items():
-            if registry.get(name) is None:
-                raise ConfigError(f"[channels.webhooks.{name}]: the webhook channels are {', '.join(registry.names())}")
+            if name not in REGISTERED:
+                raise ConfigError(f"[channels.webhooks.{name}]: the webhook channels are {', '.join(REGISTERED)}")
             if not isinstance(hook, dict) or not isinstance(hook.get("secret"), str):
                 raise ConfigError(f"[channels.webhooks.{name}] needs a secret")
             stray = sorted(set(hook) - WEBHOOK_KEYS)

@@ -23,12 +23,11 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from supportdesk.domain.mutations.privacy import ERASE
 
 if TYPE_CHECKING:
-    from supportdesk.server.apply import Applied
     from supportdesk.server.db import ServerDatabase
 
 log = logging.getLogger(__name__)
@@ -58,7 +57,14 @@ _UNFOLDED: set[str] = set()
 FOLD_WAIT_MS = 5000
 
 
-def after_erase(database: ServerDatabase, applied: Applied) -> None:
+class _Written(Protocol):
+    """What the hook reads of :class:`supportdesk.server.apply.Applied` (which runs the hook, so
+    this module cannot import it back)."""
+
+    name: str
+
+
+def after_erase(database: ServerDatabase, applied: _Written) -> None:
     """After an erasure commits on SQLite (or any write while an earlier fold is owed): fold the
     write-ahead log into the file."""
     if database.is_postgres or (applied.name != ERASE and database.url not in _UNFOLDED):

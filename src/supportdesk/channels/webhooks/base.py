@@ -18,19 +18,20 @@ brings its own.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from supportdesk.channels.errors import PayloadInvalid
-from supportdesk.store.enums import Channel
+from supportdesk.store.enums import Channel, IdentityKind
 from supportdesk.store.times import iso
 
 if TYPE_CHECKING:
+    from supportdesk.channels.applier import Applier
     from supportdesk.channels.delivery import Sender
     from supportdesk.channels.settings import ChannelSettings
-    from supportdesk.channels.webhook_ingest import WebhookIngest
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
 #: Set in a message's meta when it was copied in from the channel (a chat bot's line): it is
@@ -85,6 +86,28 @@ class Reply:
     author_name: str
 
 
+class IngestHooks(Protocol):
+    """What a channel's ``ingest`` may call. :class:`~supportdesk.channels.webhook_ingest.WebhookIngest`
+    provides it; it is named here, not imported, because the ingest imports this module."""
+
+    applier: Applier
+
+    def ensure_customer(self, kind: IdentityKind, value: str, name: str | None) -> str: ...
+
+    def find_customer(self, kind: IdentityKind, value: str) -> str | None: ...
+
+    def add(
+        self,
+        *,
+        channel: str,
+        conversation: str,
+        line_id: str,
+        create: Callable[[str, str], dict[str, Any]],
+        append: Callable[[str, str], dict[str, Any]],
+        outcome: WebhookOutcome,
+    ) -> None: ...
+
+
 class WebhookChannel(ABC):
     """One webhook channel. Subclasses set the class attributes and write :meth:`ingest`."""
 
@@ -102,7 +125,7 @@ class WebhookChannel(ABC):
         return parse_payload(self.payload, body)
 
     @abstractmethod
-    def ingest(self, hooks: WebhookIngest, payload: Any) -> WebhookOutcome:
+    def ingest(self, hooks: IngestHooks, payload: Any) -> WebhookOutcome:
         """Turn one verified payload into mutations (through ``hooks``)."""
 
     def refuse_reply(self, reply: Reply) -> str | None:

@@ -28,7 +28,7 @@ from supportdesk.store.enums import Channel, IdentityKind
 from supportdesk.store.times import iso
 
 if TYPE_CHECKING:
-    from supportdesk.channels.webhook_ingest import WebhookIngest
+    from supportdesk.channels.webhooks.base import IngestHooks
 
 
 class ChatVisitor(Payload):
@@ -65,7 +65,7 @@ class Chat(WebhookChannel):
         "messages": [{"id": "l1", "author": "visitor", "text": "Hello"}],
     }
 
-    def ingest(self, hooks: WebhookIngest, payload: ChatPayload) -> WebhookOutcome:
+    def ingest(self, hooks: IngestHooks, payload: ChatPayload) -> WebhookOutcome:
         outcome = WebhookOutcome(channel=self.name)
         requester = self._requester(hooks, payload)
         visitor = payload.visitor
@@ -99,7 +99,7 @@ class Chat(WebhookChannel):
             )
         return outcome
 
-    def _requester(self, hooks: WebhookIngest, payload: ChatPayload) -> dict[str, Any]:
+    def _requester(self, hooks: IngestHooks, payload: ChatPayload) -> dict[str, Any]:
         visitor = payload.visitor
         handle = normalize_identity(IdentityKind.CHAT, visitor.id)
         if visitor.email and visitor.email_verified:
@@ -113,7 +113,7 @@ class Chat(WebhookChannel):
 
     def _create(
         self,
-        hooks: WebhookIngest,
+        hooks: IngestHooks,
         payload: ChatPayload,
         line: ChatLine,
         requester: dict[str, Any],
@@ -141,9 +141,7 @@ class Chat(WebhookChannel):
 
         return create
 
-    def _append(
-        self, hooks: WebhookIngest, line: ChatLine, meta: dict[str, Any]
-    ) -> Callable[[str, str], dict[str, Any]]:
+    def _append(self, hooks: IngestHooks, line: ChatLine, meta: dict[str, Any]) -> Callable[[str, str], dict[str, Any]]:
         def append(ticket_id: str, message_id: str) -> dict[str, Any]:
             if line.author == "visitor":
                 return hooks.applier(

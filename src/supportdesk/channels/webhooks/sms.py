@@ -30,7 +30,7 @@ from supportdesk.store.enums import Channel, IdentityKind
 from supportdesk.store.times import iso
 
 if TYPE_CHECKING:
-    from supportdesk.channels.webhook_ingest import WebhookIngest
+    from supportdesk.channels.webhooks.base import IngestHooks
 
 E164 = r"^\+[1-9][0-9]{6,14}$"
 MAX_TEXT_CHARS = 5_000
@@ -90,7 +90,7 @@ class Sms(WebhookChannel):
         "text": "Is my order shipped?",
     }
 
-    def ingest(self, hooks: WebhookIngest, payload: SmsPayload) -> WebhookOutcome:
+    def ingest(self, hooks: IngestHooks, payload: SmsPayload) -> WebhookOutcome:
         if not payload.text.strip() and not payload.media:
             raise PayloadInvalid("text: an SMS needs text or media", field="text")
         outcome = WebhookOutcome(channel=self.name)

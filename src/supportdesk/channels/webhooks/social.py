@@ -13,7 +13,7 @@ from supportdesk.store.enums import Channel, IdentityKind
 from supportdesk.store.times import iso
 
 if TYPE_CHECKING:
-    from supportdesk.channels.webhook_ingest import WebhookIngest
+    from supportdesk.channels.webhooks.base import IngestHooks
 
 
 class SocialPayload(Payload):
@@ -42,7 +42,7 @@ class Social(WebhookChannel):
         "text": "@acme my order is late",
     }
 
-    def ingest(self, hooks: WebhookIngest, payload: SocialPayload) -> WebhookOutcome:
+    def ingest(self, hooks: IngestHooks, payload: SocialPayload) -> WebhookOutcome:
         outcome = WebhookOutcome(channel=self.name)
         handle = normalize_identity(IdentityKind.SOCIAL, f"{payload.network}:{payload.handle}")
         network, _, at_handle = handle.partition(":")

@@ -11,7 +11,7 @@ from supportdesk.channels.webhooks.base import VIA, Payload, Scalar, WebhookChan
 from supportdesk.store.enums import Channel
 
 if TYPE_CHECKING:
-    from supportdesk.channels.webhook_ingest import WebhookIngest
+    from supportdesk.channels.webhooks.base import IngestHooks
 
 
 class WebformPayload(Payload):
@@ -41,7 +41,7 @@ class Webform(WebhookChannel):
         "fields": {"order": "A-77"},
     }
 
-    def ingest(self, hooks: WebhookIngest, payload: WebformPayload) -> WebhookOutcome:
+    def ingest(self, hooks: IngestHooks, payload: WebformPayload) -> WebhookOutcome:
         outcome = WebhookOutcome(channel=self.name)
         meta = {
             "webform": {
