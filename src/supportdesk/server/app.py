@@ -38,9 +38,9 @@ def create_app(
 ) -> FastAPI:
     """The server application over ``database`` (see the module docstring); ``blobs`` is where it
     keeps attachment files (without it, it keeps none and refuses changes that name one)."""
-    from supportdesk.server import blobs as attachments
     from supportdesk.server import docs
     from supportdesk.server.routes import admin, feedback, sync, tickets
+    from supportdesk.server.routes import blobs as attachments
 
     config = config or ServerConfig()
     per_minute = config.feedback_limit

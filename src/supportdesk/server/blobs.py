@@ -14,9 +14,9 @@ Without ``dir`` a SQLite server keeps its files beside the database (``server.db
 read, and must then be the same folder); a PostgreSQL server needs ``dir`` (every process must
 reach the same folder) and refuses attachments until it has one.
 
-:func:`install` plugs it into an app: the routers (:mod:`supportdesk.server.routes.blobs`), the
-check every pushed mutation's attachments pass (:meth:`ServerBlobs.check_pushed`), the clean-up
-after an erasure and a worker that removes abandoned uploads and files no message names.
+:func:`supportdesk.server.routes.blobs.install` plugs it into an app: the routers, the check
+every pushed mutation's attachments pass (:meth:`ServerBlobs.check_pushed`), the clean-up after
+an erasure and a worker that removes abandoned uploads and files no message names.
 """
 
 from __future__ import annotations
@@ -38,7 +38,6 @@ from supportdesk.store.blobs import AttachmentLimits, BlobStore, is_sha256, sett
 from supportdesk.store.times import utcnow
 
 if TYPE_CHECKING:
-    from fastapi import FastAPI
     from sqlalchemy.engine import Connection
 
     from supportdesk.domain.context import Actor
@@ -298,22 +297,3 @@ def forget_holders(database: ServerDatabase, hashes: list[str]) -> None:
                 ),
                 names,
             )
-
-
-def install(app: FastAPI, options: BlobOptions | None) -> ServerBlobs:
-    """Plug attachments into ``app`` (see the module docstring). Without options the server keeps
-    no files: uploads are refused and so is every pushed change that names one."""
-    from supportdesk.server.routes import blobs as routes
-    from supportdesk.store.private_files import private_dir
-
-    state: ServerState = app.state.server
-    blobs = ServerBlobs(options or BlobOptions(root=None))
-    state.extensions["blobs"] = blobs
-    app.include_router(routes.router)
-    state.before_write.append(blobs.check_pushed)
-    state.config.max_body_by_path[UPLOAD_PREFIX] = blobs.limits.max_file_bytes + 64 * 1024
-    if blobs.store is not None:
-        private_dir(blobs.store.root)
-        state.after_commit.append(blobs.after_commit)
-        state.workers.append(blobs.worker)
-    return blobs

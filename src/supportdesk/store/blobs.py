@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, TypeGuard
 
+import orjson
+
 from supportdesk.store.files import path_for, remove_files
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -53,6 +55,19 @@ class UploadBusy(BlobError):
 
 def is_sha256(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and SHA256.match(value) is not None
+
+
+def named_hashes(args: Any) -> list[str]:
+    """The hashes a mutation's arguments name (JSON text or a dict)."""
+    if isinstance(args, (str, bytes)):
+        try:
+            args = orjson.loads(args)
+        except orjson.JSONDecodeError:
+            return []
+    items = args.get("attachments") if isinstance(args, dict) else None
+    if not isinstance(items, list):
+        return []
+    return [item["sha256"] for item in items if isinstance(item, dict) and is_sha256(item.get("sha256"))]
 
 
 @dataclass(frozen=True)

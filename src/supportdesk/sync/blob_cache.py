@@ -23,9 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
-from supportdesk.store.blobs import MIB, AttachmentLimits, BlobError, BlobStore, TooLarge, is_sha256
+from supportdesk.store.blobs import MIB, AttachmentLimits, BlobError, BlobStore, TooLarge, is_sha256, named_hashes
 from supportdesk.store.file_names import sanitize_filename
 from supportdesk.store.file_types import HEAD_BYTES, declared_for, sniff
 
@@ -118,21 +116,8 @@ def pending_hashes(workspace: Workspace) -> set[str]:
         acked = connection.execute("SELECT last_acked_mutation_id FROM sync_state WHERE id = 1").fetchone()
         after = int(acked[0]) if acked and acked[0] is not None else 0
         for (args,) in connection.execute("SELECT args FROM outbox WHERE id > ?", (after,)):
-            hashes.update(attachment_hashes(args))
+            hashes.update(named_hashes(args))
     return hashes
-
-
-def attachment_hashes(args: Any) -> list[str]:
-    """The hashes a mutation's arguments name (JSON text or a dict)."""
-    if isinstance(args, (str, bytes)):
-        try:
-            args = orjson.loads(args)
-        except orjson.JSONDecodeError:
-            return []
-    items = args.get("attachments") if isinstance(args, dict) else None
-    if not isinstance(items, list):
-        return []
-    return [item["sha256"] for item in items if isinstance(item, dict) and is_sha256(item.get("sha256"))]
 
 
 def fetch(
@@ -233,7 +218,6 @@ __all__ = [
     "AttachError",
     "BlobError",
     "CacheUsage",
-    "attachment_hashes",
     "cache_cap",
     "evict",
     "fetch",

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import orjson
 
-from supportdesk.store.blobs import CHUNK, BlobStore, HashMismatch, StoredBlob
+from supportdesk.store.blobs import CHUNK, BlobStore, HashMismatch, StoredBlob, named_hashes
 from supportdesk.sync.client import Offline, ServerClient, ServerRefused, check
 
 #: Bytes per upload request: a cut costs at most this much again.
@@ -152,11 +152,9 @@ def upload_pending(client: ServerClient, store: BlobStore, batch: list[Any], don
     reason rather than the server's "not uploaded". ``done`` holds the hashes already sent
     this round. A cut connection raises :class:`Offline` like any sync step.
     """
-    from supportdesk.sync.blob_cache import attachment_hashes
-
     problems: dict[int, str] = {}
     for entry in batch:
-        for sha256 in attachment_hashes(entry.args):
+        for sha256 in named_hashes(entry.args):
             if sha256 in done:
                 continue
             try:

@@ -26,11 +26,11 @@ import re
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Header, Path, Request
+from fastapi import APIRouter, FastAPI, Header, Path, Request
 from fastapi.responses import FileResponse, Response
 
 from supportdesk.server.auth import Caller
-from supportdesk.server.blobs import NOT_KEPT, ServerBlobs
+from supportdesk.server.blobs import NOT_KEPT, UPLOAD_PREFIX, BlobOptions, ServerBlobs
 from supportdesk.server.errors import ApiError
 from supportdesk.server.handlers import ORJSONResponse
 from supportdesk.server.reads import snapshot
@@ -178,3 +178,21 @@ def download(sha256: Sha256, actor: Caller, state: State) -> Response:
     if not allowed:
         raise ApiError(404, "not_found", "no such file on a ticket you can see", field="sha256")
     return _file_answer(store, sha256, sha256[:16])
+
+
+def install(app: FastAPI, options: BlobOptions | None) -> ServerBlobs:
+    """Plug attachments into ``app`` (see the module docstring). Without options the server keeps
+    no files: uploads are refused and so is every pushed change that names one."""
+    from supportdesk.store.private_files import private_dir
+
+    state: ServerState = app.state.server
+    blobs = ServerBlobs(options or BlobOptions(root=None))
+    state.extensions["blobs"] = blobs
+    app.include_router(router)
+    state.before_write.append(blobs.check_pushed)
+    state.config.max_body_by_path[UPLOAD_PREFIX] = blobs.limits.max_file_bytes + 64 * 1024
+    if blobs.store is not None:
+        private_dir(blobs.store.root)
+        state.after_commit.append(blobs.after_commit)
+        state.workers.append(blobs.worker)
+    return blobs
