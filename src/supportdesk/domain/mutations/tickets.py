@@ -208,7 +208,10 @@ def _latest_customer_message(tx: Tx, ticket_id: str) -> dict[str, Any] | None:
 
 
 def _check_seen(tx: Tx, ticket: dict[str, Any], seen_message_id: str | None) -> None:
-    """Refuse a reply drafted before the customer's newest message (the draft is kept)."""
+    """Refuse a reply drafted before the customer's newest message (the draft is kept).
+
+    ``seen_message_id`` is the newest message of the ticket the writer had (by anyone): the
+    reply is refused when a customer message is newer than it."""
     if seen_message_id is None:
         return
     latest = _latest_customer_message(tx, ticket["id"])
