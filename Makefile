@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 RUN_STAMP := $(VENV)/.installed-run
 DEMO := .demo
 
-.PHONY: run test test-fast test-calendar lint format bench clean demo
+.PHONY: run test test-fast test-calendar lint format bench clean demo help-catalogues
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "supportdesk needs Python 3.11 or newer")'
@@ -54,6 +54,14 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/lint-imports
 	$(BIN)/mypy
+
+# The help center's gettext catalogues: extract the English source text, update each language's
+# .po (translate what is new), compile the .mo files that ship in the package.
+HELP := src/supportdesk/server/help
+help-catalogues: $(STAMP)
+	cd $(HELP) && $(CURDIR)/$(BIN)/pybabel extract -F babel.cfg --no-location --omit-header -o locales/messages.pot .
+	$(BIN)/pybabel update -i $(HELP)/locales/messages.pot -d $(HELP)/locales -D messages --width 100
+	$(BIN)/pybabel compile -d $(HELP)/locales -D messages --statistics
 
 format: $(STAMP)
 	$(BIN)/ruff format src tests bench

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -228,15 +229,30 @@ def test_chat_replies_go_to_the_outbound_webhook_once(
 def test_a_reply_on_a_channel_without_outbound_url_is_recorded_as_undeliverable(
     team: Team, hooks: WebhookIngest, settings: ChannelSettings
 ) -> None:
+    outcome = post(hooks, "chat", CHAT)
+    answer = write.apply(
+        team.workspace, "ticket.reply", {"ticket_id": outcome.ticket_id, "body": "Hi!"}, actor=team.agent
+    )
+    silent = replace(settings, webhooks={**settings.webhooks, "chat": WebhookSettings(secret="chat-secret")})
+    with team.workspace.engine.begin() as connection:
+        assert queue_replies(connection, [answer.result["message_id"]], silent, now=utcnow()) == []
+        row = connection.exec_driver_sql("SELECT status, last_error FROM channel_outbox").one()
+    assert row[0] == "failed" and "no outbound_url" in row[1]
+
+
+def test_a_reply_to_a_web_form_without_outbound_url_goes_by_email(
+    team: Team, hooks: WebhookIngest, settings: ChannelSettings
+) -> None:
     form = {"submission_id": "s-1", "email": "a@example.com", "subject": "Hi", "message": "Hello"}
     outcome = post(hooks, "webform", form)
     answer = write.apply(
         team.workspace, "ticket.reply", {"ticket_id": outcome.ticket_id, "body": "Hi!"}, actor=team.agent
     )
     with team.workspace.engine.begin() as connection:
-        assert queue_replies(connection, [answer.result["message_id"]], settings, now=utcnow()) == []
-        row = connection.exec_driver_sql("SELECT status, last_error FROM channel_outbox").one()
-    assert row[0] == "failed" and "no outbound_url" in row[1]
+        queued = queue_replies(connection, [answer.result["message_id"]], settings, now=utcnow())
+        row = connection.exec_driver_sql("SELECT channel, status, recipient FROM channel_outbox").one()
+    assert queued == [f"email:{answer.result['message_id']}"]
+    assert tuple(row) == ("email", "queued", "a@example.com")
 
 
 def test_a_reply_to_a_closed_chat_ticket_still_reaches_the_conversation(

@@ -463,9 +463,11 @@ def _queue_webhook_reply(
     if found is None:
         return None
     plugin, conversation = found
+    hook = settings.webhook(plugin.name)
+    if plugin.replies_by_email and not (hook and hook.outbound_url):
+        return _queue_email_reply(connection, message, settings, now)
     agent = _row(connection, Agent, message["author_agent_id"]) if message["author_agent_id"] else None
     reply = Reply(conversation, message, ticket, agent["name"] if agent else "Support")
-    hook = settings.webhook(plugin.name)
     key = f"{plugin.name}:{message['id']}"
     values: dict[str, Any] = {
         "key": key,

@@ -5,7 +5,8 @@ settings; it then routes ``POST /v1/channels/email`` to :attr:`ChannelService.ma
 ``/<channel>`` (every registered webhook channel) to :attr:`ChannelService.webhooks`, and after each write transaction
 that added messages calls :func:`supportdesk.channels.outbound.queue_replies` on the same
 connection. :meth:`start` starts the SMTP listener (when a port is given) and the outbox worker
-thread (mail through the relay when one is configured, webhook replies through httpx).
+thread (mail through the relay when one is configured, webhook replies through httpx), and one
+fetcher thread per ``[[channels.imap]]`` mailbox (:mod:`supportdesk.channels.imap_fetch`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class ChannelService:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._opened: list[Any] = []
+        self._imap: Any = None
 
     def senders(self) -> dict[str, Sender]:
         """One sender per channel that has somewhere to deliver."""
@@ -65,6 +67,11 @@ class ChannelService:
             from supportdesk.channels.smtp_in import start_smtp_listener
 
             self._listener = start_smtp_listener(self.mail, host=smtp_host, port=smtp_port)
+        if self.settings.imap:
+            from supportdesk.channels.imap_fetch import ImapFetchers
+
+            self._imap = ImapFetchers(self.settings.imap, self.mail)
+            self._imap.start()
         senders = self.senders()
         if senders:
             self.worker = OutboxWorker(self.engine, senders)
@@ -76,6 +83,9 @@ class ChannelService:
 
     def stop(self) -> None:
         self._stop.set()
+        if self._imap is not None:
+            self._imap.stop()
+            self._imap = None
         if self._thread is not None:
             self._thread.join(timeout=30)
             self._thread = None

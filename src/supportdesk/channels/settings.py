@@ -19,6 +19,12 @@ team configures email and webhooks in one place::
     secret = "shared with the chat platform"
     outbound_url = "https://chat.example/hooks/reply"
     outbound_secret = "..."                # defaults to secret
+
+    [[channels.imap]]                      # mail from a mailbox the team already has (imap_settings.py)
+    address = "support@acme.test"
+    host = "imap.acme.test"
+    username = "support@acme.test"
+    password_file = "/run/secrets/support-imap"
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from supportdesk.channels.imap_settings import ImapMailbox, parse_imap
 from supportdesk.channels.webhook_names import REGISTERED
 from supportdesk.config import ConfigError
 from supportdesk.store.blobs import AttachmentLimits
@@ -37,7 +44,7 @@ KNOWN_KEYS = frozenset(
     {
         "secret", "mail_domain", "default_from", "relay", "relay_login_without_tls", "authserv_id",
         "auto_reply", "auto_reply_limit", "auto_reply_global_limit", "auto_reply_window_minutes",
-        "public_url", "email_token", "attachments_dir", "webhooks",
+        "public_url", "email_token", "attachments_dir", "webhooks", "imap",
     }
 )  # fmt: skip
 WEBHOOK_KEYS = frozenset({"secret", "outbound_url", "outbound_secret"})
@@ -141,6 +148,8 @@ class ChannelSettings:
     #: The address customers reach this server at (for survey links), e.g. https://support.acme.test
     public_url: str | None = None
     webhooks: dict[str, WebhookSettings] = field(default_factory=dict)
+    #: The mailboxes the server fetches mail from (IMAP over TLS), one per group address.
+    imap: tuple[ImapMailbox, ...] = ()
 
     def __post_init__(self) -> None:
         if len(self.secret) < 16:
@@ -204,6 +213,7 @@ class ChannelSettings:
             relay_login_without_tls=_bool(section, "relay_login_without_tls", False),
             public_url=_optional_str(section, "public_url", "channels"),
             webhooks=webhooks,
+            imap=parse_imap(section.get("imap")),
         )
 
 

@@ -8,6 +8,8 @@ article, byte for byte::
     title: Reset your password
     tags: [account, login]
     locale: en
+    public: true        # shown in the help center (/help)
+    section: Account    # its section there
     ---
     Open **Settings → Security** and …
 """
@@ -72,6 +74,8 @@ def article_fields(article: dict[str, Any]) -> dict[str, Any]:
         "title": article["title"],
         "tags": [t for t in article["tags"].split(",") if t],
         "locale": article["locale"],
+        "public": bool(article["public"]),
+        "section": article["section"],
     }
 
 
@@ -127,6 +131,47 @@ def export(
     typer.echo(f"exported {len(articles)} articles to {path}")
 
 
+def _publish(session: Session, ref: str, public: bool, section: str | None) -> None:
+    from supportdesk.cli.writes import apply_one
+
+    found = _article(session, ref)
+    outcome = apply_one(session, "article.publish", {"article_id": found["id"], "public": public, "section": section})
+    where = "shown in the help center" if public else "taken down from the help center"
+    if not outcome.result["changed"]:
+        where = "already " + ("in the help center" if public else "not in the help center")
+    typer.echo(f"{found['slug']}: {where}")
+
+
+@app.command("publish")
+@command()
+def publish(
+    session: Session,
+    article: Annotated[str, typer.Argument(metavar="ARTICLE", help="The article's slug or id.")],
+    section: Annotated[
+        str | None,
+        typer.Option("--section", "-s", help="The help center's section to list it under ('' for none)."),
+    ] = None,
+) -> None:
+    """Show an article to customers in the help center (/help on the team server).
+
+    Example: supportdesk kb publish reset-your-password --section Account
+    """
+    _publish(session, article, True, section)
+
+
+@app.command("unpublish")
+@command()
+def unpublish(
+    session: Session,
+    article: Annotated[str, typer.Argument(metavar="ARTICLE", help="The article's slug or id.")],
+) -> None:
+    """Take an article out of the help center (agents still find it in the KB).
+
+    Example: supportdesk kb unpublish reset-your-password
+    """
+    _publish(session, article, False, None)
+
+
 def _tags(value: Any) -> list[str]:
     """Tags as the store keeps them, so an unchanged file compares equal."""
     from supportdesk.domain.errors import DomainError
@@ -169,9 +214,15 @@ def import_articles(
             slug = str(fields.get("slug") or file_name(path.stem))
             existing = find_article(connection, str(fields["id"])) if fields.get("id") else None
             existing = existing or find_article(connection, slug)
-            wanted = {"title": title, "body": body, "tags": _tags(fields.get("tags"))}
+            wanted: dict[str, Any] = {"title": title, "body": body, "tags": _tags(fields.get("tags"))}
             if fields.get("locale"):
                 wanted["locale"] = str(fields["locale"])
+            if "public" in fields:
+                if not isinstance(fields["public"], bool):
+                    fail(f"{path}: public must be true or false")
+                wanted["public"] = fields["public"]
+            if "section" in fields:
+                wanted["section"] = str(fields["section"] or "")
             if existing is None:
                 args = {**wanted, "slug": slug}
                 if fields.get("id"):

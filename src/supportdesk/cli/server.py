@@ -134,7 +134,7 @@ def serve(
     """Run the team server (FastAPI + uvicorn); GET /v1/health answers when it is ready.
 
     With a [channels] table in the config file it also takes mail and webhooks and delivers
-    agents' replies (see the README).
+    agents' replies; the help center for customers is at /help, branded by [help] (see the README).
     Example: supportdesk serve --db postgresql://support@localhost/supportdesk --smtp-port 2525
     """
     from supportdesk.cli.errors import SERVER, fail
@@ -167,7 +167,21 @@ def serve(
             header_timeout=header_timeout,
             body_timeout=body_timeout,
         )
-        run_server(db, host, port, config, channels=channels, blobs=blobs, forwarded_allow_ips=forwarded_allow_ips)
+        from supportdesk.server.help import HelpSettings
+
+        channel_section = settings.section("channels")
+        secret = channel_section.get("secret") if isinstance(channel_section.get("secret"), str) else ""
+        help_settings = HelpSettings.from_section(settings.section("help"), fallback_secret=secret or "")
+        run_server(
+            db,
+            host,
+            port,
+            config,
+            channels=channels,
+            blobs=blobs,
+            help_settings=help_settings,
+            forwarded_allow_ips=forwarded_allow_ips,
+        )
     except ConfigError as error:
         fail(f"{settings.config_file}: {error}")
     except (DatabaseError, ListenError) as error:
@@ -354,6 +368,45 @@ def token_list(db: DbOpt = None) -> None:
     )
 
 
+@app.command("mailboxes")
+def mailboxes(
+    db: DbOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON array, every field.")] = False,
+) -> None:
+    """The IMAP mailboxes of [[channels.imap]] and how reading each one goes.
+
+    Shows what was taken, what was kept aside and the last error of each; exits 1 when a
+    mailbox's last attempt failed (for a monitoring check).
+    Example: supportdesk server mailboxes --db /srv/supportdesk/server.db
+    """
+    from supportdesk.channels.imap_settings import parse_imap
+    from supportdesk.channels.imap_state import status
+    from supportdesk.cli.errors import PARTIAL, fail
+    from supportdesk.cli.output import Format, emit_records
+    from supportdesk.config import ConfigError
+
+    settings = STATE.settings
+    try:
+        configured = parse_imap(settings.section("channels").get("imap"))
+    except ConfigError as error:
+        fail(f"{settings.config_file}: {error}")
+    if not configured:
+        fail(f"{settings.config_file} has no [[channels.imap]] mailbox (see the README, Channels)")
+    database = _database(db)
+    try:
+        report = status(database.engine, configured)
+    finally:
+        database.dispose()
+    fields = ["address", "mailbox", "after_fetch", "ingested", "kept_aside", "checked_at", "last_error"]
+    emit_records(report, list(report[0]) if as_json else fields, Format.JSON if as_json else Format.PLAIN)
+    if any(row["last_error"] for row in report):
+        raise typer.Exit(PARTIAL)
+
+
+#: Ours are 47 characters; a value much longer is a paste gone wrong, not a token.
+MAX_TOKEN_LENGTH = 256
+
+
 def _read_token() -> str:
     import os
     import sys
@@ -367,6 +420,9 @@ def _read_token() -> str:
     token = token.strip()
     if not token:
         fail("no token given: type it at the prompt, pipe it on stdin or set SUPPORTDESK_TOKEN")
+    if not (token.isascii() and token.isprintable()) or " " in token or len(token) > MAX_TOKEN_LENGTH:
+        # it would go into an HTTP header as it is: refuse it here, not as a failed request
+        fail("that is not an API token: a token is printable ASCII without spaces (sdt_…)")
     return token
 
 
@@ -405,7 +461,7 @@ def login(
     from supportdesk.sync.profiles import Profile, ProfileError, check_profile_owner, save_profile, store_token
     from supportdesk.sync.round_lock import sync_round
 
-    if not server_url.startswith(("http://", "https://")):
+    if not server_url.startswith(("http://", "https://")) or not server_url.isprintable() or " " in server_url:
         fail(f"{server_url!r} is not a server address: use http://host:port or https://host")
     token = _read_token()
     profile = Profile(

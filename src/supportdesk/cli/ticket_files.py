@@ -78,6 +78,8 @@ def read_jsonl(lines: Iterable[str], source: str) -> Iterator[dict[str, Any]]:
             record = json.loads(line)
         except json.JSONDecodeError as error:
             fail(f"{source} line {number} is not JSON: {error.msg}")
+        except RecursionError:  # a hostile file nests arrays a thousand deep: a user's mistake, not our bug
+            fail(f"{source} line {number} is not a ticket record: JSON nested too deeply")
         if not isinstance(record, dict):
             fail(f"{source} line {number} is not a ticket record")
         yield record
@@ -128,5 +130,7 @@ def read_csv(lines: Iterable[str], source: str) -> Iterator[dict[str, Any]]:
                 )
     except (json.JSONDecodeError, IndexError, ValueError) as error:
         fail(f"{source} line {reader.line_num}: {error}")
+    except RecursionError:
+        fail(f"{source} line {reader.line_num}: JSON nested too deeply")
     if current is not None:
         yield current

@@ -131,7 +131,10 @@ def reply(
 
     ticket_id = refs.ticket_id(session, ticket)
     args: dict[str, Any] = {"ticket_id": ticket_id, "body": read_body(body, body_file, what="reply")}
-    seen = _latest_message(session, ticket_id)
+    from supportdesk.store import reads
+
+    with session.workspace().reading() as connection:
+        seen = reads.reply_anchor(connection, ticket_id, session.me())
     if seen is not None:  # as the console does: a newer customer message on the server refuses it
         args["seen_message_id"] = seen
     if status is not None:
@@ -146,18 +149,6 @@ def reply(
         typer.echo(f"{label} is closed: replied on its follow-up {outcome.result['ticket_id']}")
     else:
         typer.echo(f"replied on {label}")
-
-
-def _latest_message(session: Session, ticket_id: str) -> str | None:
-    """The newest message of the ticket this workspace holds, by anyone: what the reply was
-    written after. (Not only the customer's: a ticket the agent opened for a customer holds the
-    agent's note of what they said, and a customer message arriving later must still refuse it.)"""
-    with session.workspace().reading() as connection:
-        row = connection.execute(
-            "SELECT id FROM message WHERE ticket_id = ? ORDER BY created_at DESC, id DESC LIMIT 1",
-            (ticket_id,),
-        ).fetchone()
-    return str(row[0]) if row else None
 
 
 @command()

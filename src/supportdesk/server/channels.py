@@ -221,6 +221,15 @@ def install(app: FastAPI, options: ChannelOptions | None) -> ServerChannels:
     return channels
 
 
+def channel_service(state: ServerState) -> ChannelService | None:
+    """The channels' service of an app, None when ``[channels]`` is not configured (the help
+    center's web form files through it)."""
+    channels = state.extensions.get("channels")
+    if not isinstance(channels, ServerChannels) or channels.options is None:
+        return None
+    return channels._service(state)
+
+
 def _channels(request: Request) -> ChannelService:
     """The channels' service of the app serving ``request`` (404 when not configured)."""
     state = server_state(request)

@@ -43,6 +43,10 @@ def error_response(error: ApiError) -> ORJSONResponse:
     return ORJSONResponse(body, status_code=error.status, headers=headers)
 
 
+#: FastAPI's detail for a body its decoder could not read (see ``_http`` below).
+BODY_NOT_PARSED = "There was an error parsing the body"
+
+
 def domain_status(error: DomainError) -> int:
     return 404 if error.code == "not_found" else 403 if error.code == "forbidden" else 422
 
@@ -160,5 +164,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, error: StarletteHTTPException) -> Response:
+        if error.status_code == 400 and error.detail == BODY_NOT_PARSED:
+            # FastAPI's answer when decoding the body raised anything but a JSON syntax error:
+            # bytes that are not UTF-8, or arrays nested deeper than the decoder recurses.
+            reason = "it is not UTF-8 or nests too deeply"
+            return error_response(
+                ApiError(400, "malformed_json", f"the body is not valid JSON: {reason}", field="body")
+            )
         code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
         return error_response(ApiError(error.status_code, code, str(error.detail)))

@@ -16,6 +16,7 @@ from supportdesk.server.state import ServerConfig
 if TYPE_CHECKING:
     from supportdesk.server.blobs import BlobOptions
     from supportdesk.server.channels import ChannelOptions
+    from supportdesk.server.help import HelpSettings
 
 
 def serve(
@@ -26,11 +27,13 @@ def serve(
     *,
     channels: ChannelOptions | None = None,
     blobs: BlobOptions | None = None,
+    help_settings: HelpSettings | None = None,
     log_level: str = "info",
     forwarded_allow_ips: str = "127.0.0.1",
 ) -> None:
     """Serve until stopped; ``channels`` (from ``[channels]``) adds mail, webhooks and delivery,
-    ``blobs`` (from ``[attachments]``) is the attachment store."""
+    ``blobs`` (from ``[attachments]``) is the attachment store, ``help_settings`` (from
+    ``[help]``) the help center at ``/help``."""
     import uvicorn
 
     from supportdesk.server import channels as channel_routes
@@ -40,6 +43,10 @@ def serve(
     database = open_database(db)
     app = create_app(database, config, blobs=blobs)
     channel_routes.install(app, channels)
+    if help_settings is not None and help_settings.enabled:
+        from supportdesk.server import help as help_center
+
+        help_center.install(app, help_settings)
     try:
         uvicorn.run(
             app,

@@ -259,6 +259,13 @@ class KBArticle(SQLModel, table=True):
     body: str = ""
     tags: str = ""
     locale: str = Field(default="en", max_length=20)
+    #: Shown in the help center (``/help``) to anybody; set by ``article.publish``.
+    public: bool = Field(default=False, index=True)
+    #: The help center's section it is listed under ("" for none).
+    section: str = Field(default="", max_length=120)
+    #: Customers' answers to "Was this helpful?" (``article.vote``, written by the server).
+    helpful_votes: int = 0
+    unhelpful_votes: int = 0
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -486,6 +493,7 @@ from supportdesk.store.models_sync import OutboxTouched  # noqa: E402  (issue #4
 
 __all__ += ["OutboxTouched"]
 
+from supportdesk.store import models_help  # noqa: E402, F401  (the help center's server-only tables)
 from supportdesk.store.models_sla import SLA_SHARED_TABLES  # noqa: E402  (SLAs, rules, surveys)
 
 SHARED_TABLES = (*SHARED_TABLES, *SLA_SHARED_TABLES)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from supportdesk.store.times import utcnow
@@ -99,4 +99,29 @@ class ChannelAutoReply(SQLModel, table=True):
     count: int = 0
 
 
-__all__ = ["ChannelAutoReply", "ChannelConversation", "ChannelMessageRef", "ChannelOutbox"]
+class ChannelImapMailbox(SQLModel, table=True):
+    """How far the server has read one remote IMAP folder (``[[channels.imap]]``).
+
+    IMAP names a message by its UID, valid only while the folder's UIDVALIDITY stays the same:
+    ``last_uid`` is the highest UID handled (ingested, or kept aside) under ``uidvalidity``, moved
+    after each message, so a restart goes on after it. The counters and the last error are what
+    an admin reads to see that the mailbox works (or why it does not).
+    """
+
+    __tablename__ = "channel_imap_mailbox"
+
+    mailbox: str = Field(primary_key=True, max_length=600)
+    address: str = Field(max_length=320)
+    uidvalidity: int | None = Field(default=None, sa_type=BigInteger)
+    last_uid: int = Field(default=0, sa_type=BigInteger)
+    baseline_uid: int = Field(default=0, sa_type=BigInteger)
+    ingested: int = 0
+    kept_aside: int = 0
+    last_kept_aside: str | None = Field(default=None, sa_type=Text)
+    last_error: str | None = Field(default=None, sa_type=Text)
+    last_error_at: datetime | None = None
+    connected_at: datetime | None = None
+    checked_at: datetime | None = None
+
+
+__all__ = ["ChannelAutoReply", "ChannelConversation", "ChannelImapMailbox", "ChannelMessageRef", "ChannelOutbox"]

@@ -517,6 +517,26 @@ def _entry(row: sqlite3.Row, **extra: Any) -> TimelineEntry:
     )
 
 
+def reply_anchor(connection: sqlite3.Connection, ticket_id: str, me: str | None) -> str | None:
+    """The message a reply from ``me`` is written after (its ``seen_message_id``): the newest one
+    somebody else wrote, or the ticket's first message when all are the agent's own.
+
+    The agent's own messages never count: a note written offline is newer than a customer
+    message not pulled yet, and would hide it. The first message stands in on a ticket the agent
+    opened for a customer (the server records that as the agent's note), so a customer message
+    arriving after it still refuses the reply."""
+    row = connection.execute(
+        "SELECT id FROM message WHERE ticket_id = ? AND (author_agent_id IS NULL OR author_agent_id != ?) "
+        "ORDER BY created_at DESC, rowid DESC LIMIT 1",
+        (ticket_id, me or ""),
+    ).fetchone()
+    if row is None:
+        row = connection.execute(
+            "SELECT id FROM message WHERE ticket_id = ? ORDER BY created_at, rowid LIMIT 1", (ticket_id,)
+        ).fetchone()
+    return str(row[0]) if row else None
+
+
 def ticket_detail(connection: sqlite3.Connection, ticket_id: str) -> TicketDetail | None:
     """A ticket with its names, tags, requester and the whole timeline in order."""
     row = connection.execute(

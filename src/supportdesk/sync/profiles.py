@@ -131,7 +131,10 @@ def load_token(profile: Profile) -> str:
     token: str | None = None
     if profile.storage == "file":
         path = _token_file(profile.name)
-        token = path.read_text().strip() if path.exists() else None
+        try:
+            token = path.read_text().strip() if path.exists() else None
+        except UnicodeDecodeError:
+            token = "\ufffd"  # not text: refused as damaged below
     else:
         import keyring
         from keyring.errors import KeyringError
@@ -143,6 +146,12 @@ def load_token(profile: Profile) -> str:
     token = token or os.environ.get("SUPPORTDESK_TOKEN")
     if not token:
         raise ProfileError(f"no token stored for profile {profile.name!r}: run 'supportdesk login' again")
+    if not (token.isascii() and token.isprintable()) or " " in token:
+        # it goes into an HTTP header as it is; a token file edited by hand must not break or smuggle one
+        raise ProfileError(
+            f"the token of profile {profile.name!r} is damaged (it holds characters no token has): "
+            "run 'supportdesk login' again"
+        )
     return token
 
 

@@ -233,6 +233,11 @@ class ConsoleDB:
         with self._read() as connection:
             return reads.list_views(connection, me)
 
+    def reply_anchor(self, ticket_id: str, me: str | None) -> str | None:
+        """The message a reply is written after (``store.reads.reply_anchor``; one indexed row)."""
+        with self._read() as connection:
+            return reads.reply_anchor(connection, ticket_id, me)
+
     def ticket(self, ticket_id: str, now: datetime) -> TicketData | None:
         """One ticket with its timeline, its customer (their latest 100 tickets), which drafts it
         has and its SLA clocks (4 ms for 201 messages: read on the spot when the pane opens)."""

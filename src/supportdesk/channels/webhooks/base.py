@@ -119,6 +119,9 @@ class WebhookChannel(ABC):
     payload: ClassVar[type[Payload]]
     #: A valid body, for the documentation and the registry test.
     example: ClassVar[dict[str, Any]]
+    #: Replies go by email to the requester when no ``outbound_url`` is configured: a form has
+    #: no conversation of its own to answer in (the help center's form never has one).
+    replies_by_email: ClassVar[bool] = False
 
     def parse(self, body: bytes) -> Any:
         """The validated payload; raises :class:`PayloadInvalid` naming the wrong field."""

@@ -31,6 +31,7 @@ class Webform(WebhookChannel):
     name = "webform"
     message_channel = Channel.WEB
     payload = WebformPayload
+    replies_by_email = True
     example = {  # noqa: RUF012 - read-only documentation
         "submission_id": "s-9",
         "form": "returns",

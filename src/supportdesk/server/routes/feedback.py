@@ -173,7 +173,7 @@ def _parse_answer(body: bytes, form: bool) -> SurveyAnswer:
     else:
         try:
             data = json.loads(body or b"{}")
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: arrays nested a thousand deep
             raise ApiError(400, "malformed_json", "the body is not valid JSON", field="body") from None
         if not isinstance(data, dict):
             raise ApiError(422, "invalid", "send a JSON object with csat, ces, nps and comment", field="body")

@@ -136,7 +136,7 @@ def bootstrap(
     if after is not None:
         try:
             after_key = _ROW_KEY.validate_python(json.loads(after))
-        except (ValueError, ValidationError):
+        except (ValueError, ValidationError, RecursionError):  # RecursionError: "[" nested a thousand deep
             raise ApiError(
                 422, "invalid", "after must be the JSON key of a row (an array of text)", field="after"
             ) from None

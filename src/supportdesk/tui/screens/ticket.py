@@ -338,13 +338,10 @@ class TicketScreen(TicketActions, Screen[None]):
     def _save_draft(self, draft: local_state.Draft) -> None:
         self.console.db.save_draft(draft)
 
-    def _latest_message(self) -> str | None:
-        """The newest message the agent has in front of them (any author: a ticket an agent
-        opened for a customer may hold no customer message yet, and one arriving now must still
-        refuse the reply)."""
-        if self.data is None or not self.data.detail.messages:
-            return None
-        return self.data.detail.messages[-1].id
+    def _reply_anchor(self) -> str | None:
+        """What the reply is written after (``store.reads.reply_anchor``): a newer customer
+        message on the server refuses it and the draft is kept."""
+        return self.console.db.reply_anchor(self.ticket_id, self.console.me)
 
     @on(Composer.SendRequested)
     def _send(self, message: Composer.SendRequested) -> None:
@@ -359,7 +356,7 @@ class TicketScreen(TicketActions, Screen[None]):
                             "ticket_id": ticket_id,
                             "body": message.body,
                             "status": message.status,
-                            "seen_message_id": self._latest_message(),
+                            "seen_message_id": self._reply_anchor(),
                         },
                     )
                 )

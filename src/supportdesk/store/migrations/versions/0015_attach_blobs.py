@@ -3,8 +3,8 @@
 - ``attachment.sniffed_type``: what the bytes show, beside the declared ``content_type``.
 - ``blob_holder``: who uploaded which file (the server's proof of possession, never synced).
 
-Revision ID: 0013_attach_blobs
-Revises: 0012_domain_language
+Revision ID: 0015_attach_blobs
+Revises: 0014_imap_mailbox_state
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = "0013_attach_blobs"
-down_revision: str | None = "0012_domain_language"
+revision: str = "0015_attach_blobs"
+down_revision: str | None = "0014_imap_mailbox_state"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
