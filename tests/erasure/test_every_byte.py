@@ -3,11 +3,13 @@
 A team server with its channels (SMTP listener, chat and web-form webhooks, outbound mail and
 chat) on SQLite and on PostgreSQL; three agents' replicas — Sam online, Tom offline while the
 erasure happens (with unsent changes about the person), Ada the admin erasing through the real
-CLI. A customer writes by mail (with an attachment), chat and web form; agents reply, note,
+CLI. A customer writes by mail (with an attachment), chat and web form; agents reply (one with a
+file uploaded by sync), note,
 answer, draft and solve; the customer answers the survey. Then Ada erases the customer, everyone
 syncs, and the raw bytes of the server's database (SQLite: the file, its ``-wal`` and ``-shm``;
 PostgreSQL: a logical dump, then after ``supportdesk server compact`` the cluster's data files of
-the database), every replica's folder (``supportdesk.db`` with ``-wal`` and ``-shm``, attachments)
+the database), every replica's folder (``supportdesk.db`` with ``-wal`` and ``-shm``, the attachment cache Tom
+fetched the files into)
 and the server's attachment folder are searched for every planted string: zero hits. A control
 customer who was not erased is planted the same way and must be found in each of those places,
 so the search is known to read the right bytes.
@@ -19,6 +21,7 @@ them when they are there.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import subprocess
@@ -33,10 +36,12 @@ import httpx
 import psycopg
 import pytest
 
-from supportdesk.channels.attachments import store_bytes
 from supportdesk.channels.signing import sign_webhook
+from supportdesk.store.blobs import AttachmentLimits
 from supportdesk.store.local_state import Draft, save_draft
 from supportdesk.store.times import utcnow
+from supportdesk.sync.blob_cache import fetch, stage
+from supportdesk.sync.client import ServerClient
 from tests.channels.server_helpers import CHAT_SECRET, FORM_SECRET, ChannelServer, channel_server, wait_for
 from tests.cli.helpers import supportdesk
 from tests.live import Replica
@@ -51,6 +56,8 @@ PASSPORT = "X4815162342"
 STREET = "17 Wobblecombe Lane"
 HANDLE = "zyra-visitor-7731"
 SCAN = b"%PDF-1.4\nScan of passport X4815162342, QXATTACH-9d1f, Zyrafina Quonkwright\n"
+#: A file an agent attaches to the reply (uploaded by sync, then fetched into Tom's cache).
+AGENT_FILE = b"Refund confirmation for QXAGENTFILE-5e2b\n"
 
 #: What must not be found anywhere, lower-cased (the search lowers the bytes it reads, and the
 #: search index keeps its words lower-cased).
@@ -64,6 +71,7 @@ NEEDLES = (
     "wobblecombe",
     "zyra-visitor",
     "qxattach-9d1f",
+    "qxagentfile-5e2b",
 )
 #: Words of the planted text the search indexes would hold (checked through fts5vocab too).
 INDEX_WORDS = {"zyrafina", "quonkwright", "quonk", "wobblecombe", "x4815162342", "de89", "qxattach", "zyra"}
@@ -169,10 +177,18 @@ def plant(running: ChannelServer, sam: Replica, tom: Replica) -> dict[str, str]:
     assert set(tickets) == {"email", "chat", "web"}, tickets
     sam.apply("ticket.note", {"ticket_id": tickets["email"], "body": f"Checked passport {PASSPORT} of {NAME}"})
     sam.apply("ticket.reply", {"ticket_id": tickets["chat"], "body": f"Thanks {NAME}, got it."})
+    confirmation = sam.workspace.root.parent / "refund-confirmation.txt"
+    confirmation.write_bytes(AGENT_FILE)
     sam.apply(
         "ticket.reply",
-        {"ticket_id": tickets["email"], "body": f"Dear {NAME}, refunded to {IBAN}.", "status": "solved"},
+        {
+            "ticket_id": tickets["email"],
+            "body": f"Dear {NAME}, refunded to {IBAN}.",
+            "status": "solved",
+            "attachments": stage(sam.workspace, [confirmation], AttachmentLimits()),
+        },
     )
+    confirmation.unlink()
     assert not sam.sync().refused
     wait_for(lambda: len(running.relay.received) >= 4, "the reply and the survey link by mail")
     wait_for(lambda: running.receiver.requests, "the chat reply on the platform")
@@ -184,8 +200,10 @@ def plant(running: ChannelServer, sam: Replica, tom: Replica) -> dict[str, str]:
         save_draft(connection, Draft(tickets["web"], "reply", f"Dear {NAME}, about {STREET}"))
     sam.sync()
     tom.sync()
-    store_bytes(tom.workspace.attachments_dir, SCAN)  # a cached copy of the customer's file
-    store_bytes(tom.workspace.attachments_dir, CONTROL_SCAN)
+    token = deployment.team.tokens["tom"]
+    for content in (SCAN, CONTROL_SCAN, AGENT_FILE):  # Tom opened the files: cached copies
+        digest = hashlib.sha256(content).hexdigest()
+        fetch(tom.workspace, digest, client=lambda: ServerClient(deployment.server.url, token))
     return tickets
 
 
@@ -198,7 +216,10 @@ def test_planting_is_found_before_the_erasure(tmp_path: Path) -> None:
             plant(running, sam, tom)
             server = files_under(Path(running.deployment.server.db).parent)
             assert {n for _, n in found_in(server, NEEDLES)} == set(NEEDLES)
-            assert {n for _, n in found_in(files_under(tmp_path / "ws-tom"), NEEDLES)} >= {"qxattach-9d1f"}
+            assert {n for _, n in found_in(files_under(tmp_path / "ws-tom"), NEEDLES)} >= {
+                "qxattach-9d1f",
+                "qxagentfile-5e2b",
+            }
             assert INDEX_WORDS - {"qxattach"} <= index_words(tom.workspace.db_path)
         finally:
             sam.close()

@@ -81,6 +81,17 @@ class OutgoingMail:
     in_reply_to: str | None = None
     references: list[str] = field(default_factory=list)
     auto_reply: bool = False
+    #: The reply's files, sent as MIME parts after the text.
+    files: list[MailFile] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class MailFile:
+    """One file of a reply: its cleaned name, the type it is sent as, and its bytes."""
+
+    filename: str
+    content_type: str
+    data: bytes = field(repr=False)
 
 
 def render(mail: OutgoingMail, *, secret: bytes, domain: str, now: datetime) -> tuple[str, bytes]:
@@ -105,4 +116,11 @@ def render(mail: OutgoingMail, *, secret: bytes, domain: str, now: datetime) -> 
         message["X-Auto-Response-Suppress"] = "All"
     body = mail.body.replace("\r\n", "\n").replace("\r", "\n")
     message.set_content(body, cte=None if body.isascii() else "quoted-printable")
+    for file in mail.files:
+        maintype, _, subtype = file.content_type.partition("/")
+        if not maintype or not subtype or maintype in ("multipart", "message"):
+            maintype, subtype = "application", "octet-stream"
+        message.add_attachment(
+            file.data, maintype=maintype, subtype=subtype, filename=header_safe(file.filename, cap=200)
+        )
     return message_id, message.as_bytes()

@@ -16,19 +16,22 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from sqlalchemy import text
+
 from supportdesk.channels import lookups
 from supportdesk.channels.applier import ChannelIngest
 from supportdesk.channels.attachments import store_bytes
 from supportdesk.channels.automation import automation_markers, take_auto_reply_slot
 from supportdesk.channels.errors import ChannelError, MailRejected
 from supportdesk.channels.identities import ensure_customer
-from supportdesk.channels.mail_parse import ParsedMail, parse_mail, trim_references
+from supportdesk.channels.mail_parse import MailPart, ParsedMail, parse_mail, trim_references
 from supportdesk.channels.mail_threading import ThreadDecision, thread_mail
 from supportdesk.channels.outbound import has_auto_reply, queue_auto_reply
 from supportdesk.channels.sender_checks import sender_auth, sender_record
 from supportdesk.domain.errors import DomainError, ValidationFailed
 from supportdesk.domain.identities import normalize_identity
 from supportdesk.store.enums import Channel, IdentityKind
+from supportdesk.store.file_types import HEAD_BYTES, sniff
 from supportdesk.store.ids import uuid7
 from supportdesk.store.times import iso
 
@@ -171,14 +174,16 @@ class MailIngest(ChannelIngest):
                 sender_customer_id=sender_customer,
                 sender=sender_auth(mail, self.settings.authserv_ids),
             )
+        parts = self._within_ticket_limit(mail, decision.ticket)
         attachments = [
             {
                 "sha256": store_bytes(self.settings.attachments_dir, part.data).sha256,
                 "filename": part.filename,
                 "size": len(part.data),
                 "content_type": part.content_type,
+                "sniffed_type": sniff(part.data[:HEAD_BYTES], part.content_type, part.filename),
             }
-            for part in mail.attachments
+            for part in parts
         ]
         meta = {"email": self._meta(mail, markers, decision, group, envelope_sender)}
         body = mail.text if mail.text.strip() else NO_TEXT
@@ -222,6 +227,33 @@ class MailIngest(ChannelIngest):
             automated=markers,
             defects=mail.defects,
         )
+
+    def _within_ticket_limit(self, mail: ParsedMail, ticket: dict[str, Any] | None) -> list[MailPart]:
+        """The mail's files a ticket may still take (``[attachments] max_per_ticket``); the rest
+        are listed in the message's ``skipped_attachments`` and never stored."""
+        held = 0
+        if ticket is not None:
+            with self.engine.connect() as connection:
+                held = int(
+                    connection.execute(
+                        text(
+                            "SELECT count(*) FROM attachment x JOIN message m ON m.id = x.message_id "
+                            "WHERE m.ticket_id = :t"
+                        ),
+                        {"t": ticket["id"]},
+                    ).scalar()
+                    or 0
+                )
+        room = max(0, self.settings.limits.max_per_ticket - held)
+        for part in mail.attachments[room:]:
+            mail.skipped_attachments.append(
+                {
+                    "filename": part.filename,
+                    "size": len(part.data),
+                    "reason": f"the ticket holds {self.settings.limits.max_per_ticket} files already",
+                }
+            )
+        return mail.attachments[:room]
 
     def _meta(
         self,

@@ -37,6 +37,7 @@ from urllib.parse import unquote, urlsplit
 from supportdesk.channels.imap_settings import ImapMailbox, parse_imap
 from supportdesk.channels.webhook_names import REGISTERED
 from supportdesk.config import ConfigError
+from supportdesk.store.blobs import AttachmentLimits
 
 #: The keys ``[channels]`` may hold (a typo is an error naming it, never a silently unset option).
 KNOWN_KEYS = frozenset(
@@ -60,6 +61,22 @@ class MailLimits:
     max_attachment_bytes: int = 15 * 1024 * 1024
     max_total_attachment_bytes: int = 25 * 1024 * 1024
     max_text_chars: int = 200_000
+    #: Files one ticket may hold (``[attachments] max_per_ticket``); more are listed as skipped.
+    max_per_ticket: int = 200
+
+    @classmethod
+    def for_attachments(cls, limits: AttachmentLimits) -> MailLimits:
+        """The mail limits under ``[attachments]``: its files per file and per message, and, when
+        those are raised past the defaults, a raw mail large enough to carry them (base64 grows
+        them by a third); the defaults give the mail limits of old (30 MB a mail)."""
+        carried = limits.max_message_bytes * 4 // 3 + 2 * 1024 * 1024
+        grown = limits.max_message_bytes > cls.max_total_attachment_bytes
+        return cls(
+            max_bytes=max(cls.max_bytes, carried) if grown else cls.max_bytes,
+            max_attachment_bytes=limits.max_file_bytes,
+            max_total_attachment_bytes=limits.max_message_bytes,
+            max_per_ticket=limits.max_per_ticket,
+        )
 
 
 @dataclass(frozen=True)
@@ -146,8 +163,12 @@ class ChannelSettings:
         return self.webhooks.get(channel)
 
     @classmethod
-    def from_section(cls, section: dict[str, Any], *, attachments_dir: Path) -> ChannelSettings:
-        """Build settings from the ``[channels]`` table; a wrong value is a one-line ConfigError."""
+    def from_section(
+        cls, section: dict[str, Any], *, attachments_dir: Path, limits: AttachmentLimits | None = None
+    ) -> ChannelSettings:
+        """Build settings from the ``[channels]`` table; a wrong value is a one-line ConfigError.
+
+        ``limits`` (``[attachments]``) bound inbound files as they bound agents' uploads."""
         unknown = sorted(set(section) - KNOWN_KEYS)
         if unknown:
             raise ConfigError(
@@ -182,6 +203,7 @@ class ChannelSettings:
             mail_domain=str(section.get("mail_domain", cls.mail_domain)),
             default_from=_optional_str(section, "default_from", "channels"),
             attachments_dir=attachments_dir,
+            limits=MailLimits.for_attachments(limits) if limits is not None else MailLimits(),
             relay=RelayURL.parse(relay) if isinstance(relay, str) and relay else None,
             auto_reply=bool(section.get("auto_reply", True)),
             auto_reply_limit=_int(section, "auto_reply_limit", 3),

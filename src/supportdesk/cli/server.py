@@ -159,6 +159,7 @@ def serve(
     """
     from supportdesk.cli.errors import SERVER, fail
     from supportdesk.config import ConfigError
+    from supportdesk.server.blobs import blob_options
     from supportdesk.server.channels import ListenError, channel_options
     from supportdesk.server.db import DatabaseError
     from supportdesk.server.run import serve as run_server
@@ -166,6 +167,7 @@ def serve(
 
     settings = STATE.settings
     try:
+        blobs = blob_options(settings.section("attachments"), channels=settings.section("channels"), db=db)
         channels = channel_options(
             settings.section("channels"),
             db=db,
@@ -173,6 +175,7 @@ def serve(
             smtp_host=smtp_host or host,
             smtp_port=smtp_port,
             interval=outbox_interval,
+            blobs=blobs,
         )
         config = ServerConfig(
             rate=rate,
@@ -197,6 +200,7 @@ def serve(
             port,
             config,
             channels=channels,
+            blobs=blobs,
             help_settings=help_settings,
             forwarded_allow_ips=forwarded_allow_ips,
         )

@@ -50,6 +50,7 @@ def status(session: Session, out: Output) -> None:
         "last_push_at": export_time(sync["last_push_at"]),
         "last_error": sync["last_error"],
         "syncing_now": syncing,
+        "attachment_cache": _cache(session, workspace),
     }
     if out.json:
         out.document(document)
@@ -74,5 +75,22 @@ def status(session: Session, out: Output) -> None:
         ]
         if syncing:
             lines.append(f"syncing now {cell(syncing)}")
+    cache = document["attachment_cache"]
+    lines.append(
+        f"files       {_mb(cache['bytes'])} in {cache['files']:,} file{'s' if cache['files'] != 1 else ''}"
+        f" (cache cap {_mb(cache['cap'])})"
+    )
     lines.append(f"last error  {shown['last_error']}")
     typer.echo("\n".join(lines))
+
+
+def _cache(session: Session, workspace: Any) -> dict[str, int]:
+    """The attachment files this workspace holds (attached here, or fetched and cached)."""
+    from supportdesk.sync.blob_cache import cache_cap, usage
+
+    found = usage(workspace, cache_cap(session.settings.section("attachments")))
+    return {"bytes": found.bytes, "files": found.files, "cap": found.cap}
+
+
+def _mb(size: int) -> str:
+    return f"{size / (1024 * 1024):,.1f} MB"

@@ -12,6 +12,7 @@ import typer
 
 from supportdesk.cli.options import DOCUMENT, BodyFileOpt, BodyOpt, Output, TicketArg, YesOpt
 from supportdesk.cli.session import Session
+from supportdesk.cli.ticket_attachments import AttachOpt, kept_only_if_written, staged
 from supportdesk.cli.wiring import command
 from supportdesk.cli.writes import apply_one
 
@@ -65,6 +66,7 @@ def create(
             help="Triage it now, offline (language, sentiment, intent; the server's triage replaces it).",
         ),
     ] = False,
+    attach: AttachOpt = None,
 ) -> None:
     """Open a ticket; its first message comes from --body, --body-file or stdin.
 
@@ -96,7 +98,11 @@ def create(
         args["group_id"] = refs.group_id(session, group)
     if assign is not None:
         args["assignee_id"] = refs.agent_id(session, assign)
-    outcome = apply_one(session, "ticket.create", args)
+    files = staged(session, attach)
+    if files:
+        args["attachments"] = files
+    with kept_only_if_written(session, files):
+        outcome = apply_one(session, "ticket.create", args)
     ticket_id = str(outcome.result["ticket_id"])
     if triage:
         from supportdesk.assist.arrival import triage_new
@@ -125,10 +131,11 @@ def reply(
             "--status", metavar="STATUS", help="Submit as: open, pending, on_hold or solved.", show_default=False
         ),
     ] = None,
+    attach: AttachOpt = None,
 ) -> None:
     """Send a public reply to the requester (a reply to a closed ticket opens a follow-up).
 
-    Example: supportdesk tickets reply 1042 --status solved --body-file answer.txt
+    Example: supportdesk tickets reply 1042 --status solved --body-file answer.txt --attach refund.pdf
     """
     from supportdesk.cli import refs
     from supportdesk.cli.options import read_body
@@ -143,7 +150,11 @@ def reply(
         args["seen_message_id"] = seen
     if status is not None:
         args["status"] = refs.enum_value("status", status)
-    outcome = apply_one(session, "ticket.reply", args)
+    files = staged(session, attach)
+    if files:
+        args["attachments"] = files
+    with kept_only_if_written(session, files):
+        outcome = apply_one(session, "ticket.reply", args)
     label = refs.ticket_label(session, ticket_id)
     if outcome.result.get("follow_up"):
         typer.echo(f"{label} is closed: replied on its follow-up {outcome.result['ticket_id']}")
@@ -152,16 +163,23 @@ def reply(
 
 
 @command()
-def note(session: Session, ticket: TicketArg, body: BodyOpt = None, body_file: BodyFileOpt = None) -> None:
+def note(
+    session: Session, ticket: TicketArg, body: BodyOpt = None, body_file: BodyFileOpt = None, attach: AttachOpt = None
+) -> None:
     """Add an internal note (never shown to the customer).
 
-    Example: supportdesk tickets note 1042 --body 'Refund approved by finance'
+    Example: supportdesk tickets note 1042 --body 'Refund approved by finance' --attach approval.eml
     """
     from supportdesk.cli import refs
     from supportdesk.cli.options import read_body
 
     ticket_id = refs.ticket_id(session, ticket)
-    apply_one(session, "ticket.note", {"ticket_id": ticket_id, "body": read_body(body, body_file, what="note")})
+    args: dict[str, Any] = {"ticket_id": ticket_id, "body": read_body(body, body_file, what="note")}
+    files = staged(session, attach)
+    if files:
+        args["attachments"] = files
+    with kept_only_if_written(session, files):
+        apply_one(session, "ticket.note", args)
     typer.echo(f"noted on {refs.ticket_label(session, ticket_id)}")
 
 

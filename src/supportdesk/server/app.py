@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
@@ -23,6 +24,9 @@ from supportdesk.server.handlers import CatchAll, ORJSONResponse, install_error_
 from supportdesk.server.limits import BodyLimit, RateLimiter, RateLimitHeaders
 from supportdesk.server.state import ServerConfig, ServerState
 
+if TYPE_CHECKING:
+    from supportdesk.server.blobs import BlobOptions
+
 DESCRIPTION = (
     "Sync (push, pull, bootstrap, events), REST reads and writes (with `Idempotency-Key` and "
     "`If-Match`) and administration for supportdesk. "
@@ -30,10 +34,14 @@ DESCRIPTION = (
 )
 
 
-def create_app(database: ServerDatabase, config: ServerConfig | None = None) -> FastAPI:
-    """The server application over ``database`` (see the module docstring)."""
+def create_app(
+    database: ServerDatabase, config: ServerConfig | None = None, *, blobs: BlobOptions | None = None
+) -> FastAPI:
+    """The server application over ``database`` (see the module docstring); ``blobs`` is where it
+    keeps attachment files (without it, it keeps none and refuses changes that name one)."""
     from supportdesk.server import docs
     from supportdesk.server.routes import admin, feedback, sync, ticket_writes, tickets, webhooks
+    from supportdesk.server.routes import blobs as attachments
 
     config = config or ServerConfig()
     per_minute = config.feedback_limit
@@ -82,6 +90,7 @@ def create_app(database: ServerDatabase, config: ServerConfig | None = None) -> 
         docs.router,
     ):
         app.include_router(router)
+    attachments.install(app, blobs)
     app.add_middleware(BodyLimit, max_bytes=config.max_body, by_path=config.max_body_by_path)
     app.add_middleware(RateLimitHeaders)
     app.add_middleware(CatchAll)

@@ -108,6 +108,13 @@ before the seq is taken (the channels queue the replies it added). Hooks belong 
 (``ServerState.after_write``); a write made outside a running server has none."""
 
 
+BeforeWrite = Callable[["Connection", Actor, str, dict[str, Any]], dict[str, Any]]
+"""A check of a pushed mutation's arguments inside its transaction, before the mutator runs:
+returns the arguments to run with, or raises a :class:`DomainError` that refuses the mutation
+(and consumes its id like any refusal). The attachments' check is one: every hash must be a file
+the server holds and the agent uploaded or may already see (``server/blobs.py``)."""
+
+
 AfterCommit = Callable[["ServerDatabase", Applied], None]
 """Work that must not happen when the write rolls back, run after its transaction committed
 (and only when its mutation succeeded): an erasure's attachment files (the channels' hook,
@@ -173,6 +180,7 @@ def apply_pushed(
     client_id: str,
     mutation: MutationIn,
     *,
+    before_write: Sequence[BeforeWrite] = (),
     after_write: Sequence[AfterWrite] = (),
     after_commit: Sequence[AfterCommit] = (),
 ) -> MutationOutcome:
@@ -199,6 +207,11 @@ def apply_pushed(
                 expected=last + 1,
             )
         args, refusal = pushed_args(actor, mutation.name, mutation.args)
+        try:
+            for check in before_write if refusal is None else ():
+                args = check(connection, actor, mutation.name, args)
+        except DomainError as error:
+            refusal = error
         if refusal is not None:
             applied = Applied(error=refusal)
         else:

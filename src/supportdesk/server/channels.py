@@ -42,6 +42,7 @@ from supportdesk.domain.context import SYSTEM
 from supportdesk.domain.mutations.privacy import ERASE
 from supportdesk.server.apply import Applied
 from supportdesk.server.auth import current_actor, token_allows
+from supportdesk.server.blobs import BlobOptions
 from supportdesk.server.db import ServerDatabase, normalize_url
 from supportdesk.server.erasure import remove_unused_files
 from supportdesk.server.errors import ApiError
@@ -91,15 +92,23 @@ def channel_options(
     smtp_host: str = "127.0.0.1",
     smtp_port: int | None = None,
     interval: float = 2.0,
+    blobs: BlobOptions | None = None,
 ) -> ChannelOptions | None:
-    """The channels ``serve`` runs, from ``[channels]`` and its flags; None when there is no table."""
+    """The channels ``serve`` runs, from ``[channels]`` and its flags; None when there is no table.
+
+    ``blobs`` (``[attachments]``) gives inbound files the one store every attachment lives in,
+    and its limits per file and per message.
+    """
     if not section:
         if relay or smtp_port is not None:
             raise ConfigError("--smtp-port and --relay need a [channels] table with a secret in the config file")
         return None
     if relay:
         section = {**section, "relay": relay}
-    settings = ChannelSettings.from_section(section, attachments_dir=attachments_dir(section, db))
+    if blobs is not None and blobs.root is not None:
+        settings = ChannelSettings.from_section(section, attachments_dir=blobs.root, limits=blobs.limits)
+    else:
+        settings = ChannelSettings.from_section(section, attachments_dir=attachments_dir(section, db))
     token = section.get("email_token")
     if token is not None and (not isinstance(token, str) or len(token) < MIN_TOKEN_CHARS):
         raise ConfigError(f"[channels] email_token must be a string of at least {MIN_TOKEN_CHARS} characters")

@@ -26,7 +26,8 @@ class BodyTooLarge(Exception):
 class BodyLimit:
     """ASGI middleware: a body over ``max_bytes`` is answered 413 before it is read whole.
 
-    ``by_path`` gives single endpoints their own limit (a raw mail may be larger than a push).
+    ``by_path`` gives single endpoints their own limit (a raw mail may be larger than a push); a
+    key ending in ``/`` covers every path under it (``/v1/blobs/``: a file's upload).
     """
 
     def __init__(self, app: ASGIApp, max_bytes: int, by_path: dict[str, int] | None = None) -> None:
@@ -38,7 +39,11 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.by_path.get(scope.get("path", ""), self.max_bytes)
+        path = scope.get("path", "")
+        limit = self.by_path.get(path) or next(
+            (size for prefix, size in self.by_path.items() if prefix.endswith("/") and path.startswith(prefix)),
+            self.max_bytes,
+        )
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > limit:

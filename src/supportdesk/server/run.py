@@ -14,6 +14,7 @@ from supportdesk.server.db import open_database
 from supportdesk.server.state import ServerConfig
 
 if TYPE_CHECKING:
+    from supportdesk.server.blobs import BlobOptions
     from supportdesk.server.channels import ChannelOptions
     from supportdesk.server.help import HelpSettings
 
@@ -25,12 +26,14 @@ def serve(
     config: ServerConfig | None = None,
     *,
     channels: ChannelOptions | None = None,
+    blobs: BlobOptions | None = None,
     help_settings: HelpSettings | None = None,
     log_level: str = "info",
     forwarded_allow_ips: str = "127.0.0.1",
 ) -> None:
     """Serve until stopped; ``channels`` (from ``[channels]``) adds mail, webhooks and delivery,
-    ``help_settings`` (from ``[help]``) the help center at ``/help``."""
+    ``blobs`` (from ``[attachments]``) is the attachment store, ``help_settings`` (from
+    ``[help]``) the help center at ``/help``."""
     import uvicorn
 
     from supportdesk.server import channels as channel_routes
@@ -38,7 +41,7 @@ def serve(
 
     config = config or ServerConfig()
     database = open_database(db)
-    app = create_app(database, config)
+    app = create_app(database, config, blobs=blobs)
     channel_routes.install(app, channels)
     if help_settings is not None and help_settings.enabled:
         from supportdesk.server import help as help_center

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 from fastapi import Depends, Request
 
 from supportdesk import protocol
-from supportdesk.server.apply import AfterCommit, AfterWrite, apply_as
+from supportdesk.server.apply import AfterCommit, AfterWrite, BeforeWrite, apply_as
 from supportdesk.server.limits import RateLimiter
 
 if TYPE_CHECKING:
@@ -73,6 +73,9 @@ class ServerState:
     auth_throttle: RateLimiter
     #: Survey requests per client address (``feedback_limit`` a minute).
     feedback_limiter: RateLimiter
+    #: Run inside a pushed mutation's transaction before its mutator: checks of what a client
+    #: may name (the attachments' hashes), which may refuse it.
+    before_write: list[BeforeWrite] = field(default_factory=list)
     #: Run inside every write transaction whose mutation succeeded, before its seq is taken:
     #: work that must commit with the write (the channels queue the replies it added).
     after_write: list[AfterWrite] = field(default_factory=list)

@@ -1,7 +1,7 @@
 """Attachment bytes on disk, by content hash, and their removal once no row names them.
 
-A workspace and the team server keep attachment files at ``<root>/<aa>/<sha256>`` (the channels
-write them, :mod:`supportdesk.channels.attachments`). Rows name files by hash, so several
+A workspace and the team server keep attachment files at ``<root>/<aa>/<sha256>`` (the blob
+store writes them, :mod:`supportdesk.store.blobs`). Rows name files by hash, so several
 messages can share one file; an erasure deletes the rows, and the files whose hash no attachment
 row names any more are removed here, after the commit (a rolled-back erasure must not lose a
 file its rows still name).
@@ -28,7 +28,8 @@ def path_for(root: Path, sha256: str) -> Path:
 
 
 def remove_files(root: Path, hashes: Iterable[str]) -> int:
-    """Overwrite and delete the files with these hashes; returns how many were there.
+    """Overwrite and delete the files with these hashes, and the copies a viewer was given of them
+    (``<root>/opened/<sha256>/``); returns how many files were there.
 
     Only well-formed hashes are taken, so a value read from a row can never name a path outside
     ``root``.
@@ -37,6 +38,7 @@ def remove_files(root: Path, hashes: Iterable[str]) -> int:
     for sha256 in hashes:
         if not _SHA256.match(sha256):
             continue
+        _remove_opened(root / "opened" / sha256)
         path = path_for(root, sha256)
         if not path.is_file() or path.is_symlink():
             continue
@@ -44,6 +46,17 @@ def remove_files(root: Path, hashes: Iterable[str]) -> int:
         path.unlink(missing_ok=True)
         removed += 1
     return removed
+
+
+def _remove_opened(folder: Path) -> None:
+    """The copies made for a viewer (a name and extension it understands): overwritten too."""
+    if not folder.is_dir() or folder.is_symlink():
+        return
+    for copy in folder.iterdir():
+        if copy.is_file() and not copy.is_symlink():
+            _overwrite(copy)
+        copy.unlink(missing_ok=True)
+    folder.rmdir()
 
 
 def stored_hashes(root: Path) -> set[str]:

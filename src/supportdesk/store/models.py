@@ -237,6 +237,8 @@ class Attachment(SQLModel, table=True):
     filename: str = Field(max_length=255)
     size: int
     content_type: str = Field(default="application/octet-stream", max_length=255)
+    #: What the first bytes show (``store.file_types.sniff``); None when nothing was recognisable.
+    sniffed_type: str | None = Field(default=None, max_length=255)
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -506,7 +508,7 @@ __all__ = [
     "WorkspaceSetting",
 ]
 
-from supportdesk.store import models_api, models_channels  # noqa: E402, F401  (integrations', channels' tables)
+from supportdesk.store import models_api, models_blobs, models_channels  # noqa: E402, F401  (the server's own tables)
 from supportdesk.store.models_sync import OutboxTouched  # noqa: E402  (issue #4: sync client bookkeeping)
 
 __all__ += ["OutboxTouched"]

@@ -127,11 +127,14 @@ class SyncEngine:
                 connection.execute("SELECT count(*) FROM outbox WHERE id > ?", (state.last_acked,)).fetchone()[0]
             )
         last = state.last_acked
+        uploaded: set[str] = set()
         while True:
             with self.workspace.reading() as connection:
                 batch = local.pending(connection, last, MAX_BATCH)
             if not batch:
                 return
+            # a change's files go up before the change: the server refuses a hash it lacks
+            unsent = self._upload_files(batch, uploaded)
             try:
                 response = self.client.push(
                     state.client_id, [{"id": e.id, "name": e.name, "args": e.args} for e in batch]
@@ -154,7 +157,7 @@ class SyncEngine:
                             entry.name,
                             entry.args,
                             str(outcome.error.get("code", "invalid")),
-                            str(outcome.error.get("message", "refused")),
+                            unsent.get(outcome.id) or str(outcome.error.get("message", "refused")),
                             outcome.error.get("field"),
                         )
                     )
@@ -164,6 +167,14 @@ class SyncEngine:
             summary.pushed += len(response.results)
             if progress:
                 progress("pushing", summary.pushed, max(total, summary.pushed))
+
+    def _upload_files(self, batch: list[local.Pending], uploaded: set[str]) -> dict[int, str]:
+        if not any(entry.args.get("attachments") for entry in batch):
+            return {}
+        from supportdesk.sync.blob_cache import store_of
+        from supportdesk.sync.blob_transfer import upload_pending
+
+        return upload_pending(self.client, store_of(self.workspace), batch, uploaded)
 
     # --- pull -----------------------------------------------------------------------------------
 

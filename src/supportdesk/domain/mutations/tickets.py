@@ -237,6 +237,7 @@ class Reply(Args):
     channel: Channel | None = None
     seen_message_id: str | None = None
     meta: dict[str, Any] = Field(default_factory=dict)
+    attachments: list[AttachmentIn] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
 
 
 @mutation("ticket.reply", Reply)
@@ -264,6 +265,7 @@ def reply(tx: Tx, args: Reply) -> dict[str, Any]:
         author_agent_id=tx.context.actor.id,
         meta=args.meta,
     )
+    add_attachments(tx, args.message_id, args.attachments)
     if ticket["first_response_at"] is None:
         tx.update("ticket", ticket["id"], {"first_response_at": tx.now}, current=ticket, touch=False)
     set_status(tx, ticket, target)
@@ -275,6 +277,7 @@ class Note(Args):
     ticket_id: str
     body: str
     message_id: str = Field(default_factory=uuid7)
+    attachments: list[AttachmentIn] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
 
 
 @mutation("ticket.note", Note, roles=ALL_ROLES)
@@ -293,6 +296,7 @@ def note(tx: Tx, args: Note) -> dict[str, Any]:
         author_kind=AuthorKind.AGENT,
         author_agent_id=tx.context.actor.id,
     )
+    add_attachments(tx, args.message_id, args.attachments)
     touch(tx, ticket)
     return {"ticket_id": ticket["id"], "message_id": args.message_id}
 

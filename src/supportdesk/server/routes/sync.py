@@ -85,6 +85,7 @@ def push(body: protocol.PushRequest, actor: Caller, state: State) -> protocol.Pu
             actor,
             body.client_id,
             mutation,
+            before_write=state.before_write,
             after_write=state.after_write,
             after_commit=state.after_commit,
         )
