@@ -110,6 +110,14 @@ def open_database(db: str | Path | None, *, migrate: bool = True, pool_size: int
     kwargs: dict[str, Any] = {"hide_parameters": True}
     if url.startswith("postgresql"):
         kwargs.update(pool_size=pool_size, max_overflow=pool_size)
+    else:
+        # A fresh SQLite connection for every write: a pooled one can come back holding a read
+        # snapshot (a statement some reader left unfinished), and its BEGIN IMMEDIATE then fails
+        # with SQLITE_BUSY_SNAPSHOT once anyone else has written. Opening costs well under a
+        # millisecond; a customer's survey answer failing with a 500 under load cost more.
+        from sqlalchemy.pool import NullPool
+
+        kwargs.update(poolclass=NullPool)
     engine = create_engine(url, **kwargs)
     read_engine = engine if url.startswith("postgresql") else _sqlite_read_engine(url)
     database = ServerDatabase(url, engine, read_engine)
