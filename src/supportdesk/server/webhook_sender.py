@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from sqlalchemy import text
 
+from supportdesk.server.reads import snapshot
 from supportdesk.server.webhooks import RETRY_FOR, instant, timed
 from supportdesk.store.times import utcnow
 
@@ -191,7 +192,9 @@ def _record(database: ServerDatabase, row: tuple[Any, ...], status: int | None, 
 def deliver_due(database: ServerDatabase, client: httpx.Client, base: float) -> int:
     """One round: send every due delivery this process can claim; returns how many were tried."""
     tried = 0
-    with database.engine.connect() as connection:
+    # A read: the snapshot engine, so the poll every second never takes SQLite's write lock
+    # (the write engine begins IMMEDIATE); each claim below is its own short write.
+    with snapshot(database) as connection:
         due = _due(connection, utcnow())
     for delivery_id in due:
         with database.engine.connect() as connection, connection.begin():
