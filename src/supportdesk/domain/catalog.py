@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from supportdesk.domain.errors import UnknownMutation
 from supportdesk.domain.mutations import (  # noqa: F401  (importing a module registers its mutators)
+    answer_bot,
     articles,
     customers,
     handle_time,

@@ -7,6 +7,7 @@ with it, never at console launch).
 
 - :mod:`.pages` — home, search, sections, articles, votes; :mod:`.form` — the web form;
   :mod:`.portal` — the customer's requests, signed in by a mailed link.
+- :mod:`.bot` — the answer bot: offers one article to a new request, asks "Did this solve it?".
 - :mod:`.search` — the public articles' index (bm25 and meaning, as the agents' KB ranks).
 - :mod:`.activity` — views, searches, votes and deflections (the server's own bookkeeping).
 - :mod:`.browser` — the anonymous browser cookie, CSRF tokens and voter hashes.
@@ -31,7 +32,7 @@ def install(app: FastAPI, settings: HelpSettings | None = None, *, semantic: boo
     """Serve the help center on ``app`` with ``settings`` (defaults: the unbranded ones)."""
     import secrets
 
-    from supportdesk.server.help import figures, form, pages, portal
+    from supportdesk.server.help import bot, figures, form, pages, portal
     from supportdesk.server.help.context import HelpCenter
 
     state = app.state.server
@@ -44,6 +45,8 @@ def install(app: FastAPI, settings: HelpSettings | None = None, *, semantic: boo
     center = HelpCenter.create(state, settings, semantic=semantic)
     state.extensions["help"] = center
     state.config.max_body_by_path[form.NEW_PATH] = pages.MAX_FORM_BYTES * 2
-    for router in (pages.router, form.router, portal.router, figures.router):
+    for router in (pages.router, form.router, portal.router, figures.router, bot.router):
         app.include_router(router)
+    if settings.bot:
+        bot.install(center)
     return center

@@ -307,7 +307,7 @@ def _own_ticket(center: HelpCenter, customer: str, number: int) -> dict[str, Any
     with snapshot(center.database) as connection:
         row = (
             connection.execute(
-                text("SELECT id, number, subject, status FROM ticket WHERE number = :n AND requester_id = :c"),
+                text("SELECT id, number, subject, status, fields FROM ticket WHERE number = :n AND requester_id = :c"),
                 {"n": number, "c": customer},
             )
             .mappings()
@@ -338,7 +338,18 @@ def _own_ticket(center: HelpCenter, customer: str, number: int) -> dict[str, Any
         # the signing secret is made on its first use: a write, so not in the read snapshot
         with center.database.engine.begin() as connection:
             rate = f"/v1/feedback/{survey_token(connection, survey)}"
-    return {**row, "messages": [dict(m) for m in messages], "rate": rate}
+    return {**row, "messages": [dict(m) for m in messages], "rate": rate, "bot": _bot_links(center, dict(row))}
+
+
+def _bot_links(center: HelpCenter, ticket: dict[str, Any]) -> dict[str, str] | None:
+    """The answer bot's yes / no links of a ticket whose offer waits for the customer's verdict."""
+    from supportdesk.domain.mutations.answer_bot import OFFERED, STATE
+    from supportdesk.server.help.bot import _json, link_token
+
+    if _json(ticket.get("fields")).get(STATE) != OFFERED or ticket["status"] == "closed":
+        return None
+    secret = center.settings.secret
+    return {"yes": link_token(secret, ticket["id"], True), "no": link_token(secret, ticket["id"], False)}
 
 
 @router.get("/{number}")

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 
-from supportdesk.assist.library import BM25_WEIGHT, EMBEDDING_WEIGHT, RRF_K, article_text, fts_phrase
+from supportdesk.assist.library import BM25_WEIGHT, EMBEDDING_WEIGHT, RRF_K, article_text, fts_phrase, query_words
 
 if TYPE_CHECKING:
     import numpy as np
@@ -47,6 +47,22 @@ class Hit:
     snippet: str
 
 
+@dataclass(frozen=True)
+class Answer:
+    """The article the answer bot would offer for a request, and how sure it is (0–1)."""
+
+    hit: Hit
+    #: The cosine between the request and the article when bm25 and meaning both rank it first;
+    #: 0 when they disagree (see :meth:`HelpSearch.answer`).
+    confidence: float
+    #: The cosine of the article meaning ranks second (0 with one article): how close a call it was.
+    runner_up: float
+
+
+#: Characters of a request the answer bot reads (subject and first message).
+MAX_REQUEST = 4000
+
+
 @dataclass
 class _Index:
     signature: tuple[Any, ...]
@@ -56,6 +72,11 @@ class _Index:
 
 
 def _snippet(body: str, limit: int = 180) -> str:
+    return plain_extract(body, limit)
+
+
+def plain_extract(body: str, limit: int) -> str:
+    """The start of an article's Markdown as one line of plain text, cut at a word."""
     plain = re.sub(r"[#*_`>\[\]()!|-]+", " ", body)
     plain = " ".join(plain.split())
     return plain if len(plain) <= limit else plain[: limit - 1].rsplit(" ", 1)[0] + "…"
@@ -145,3 +166,39 @@ class HelpSearch:
                         scores[rowid] = scores.get(rowid, 0.0) + EMBEDDING_WEIGHT / (RRF_K + rank)
         ranked = sorted(scores, key=lambda rowid: (-scores[rowid], rowid))[:limit]
         return [index.hits[rowid] for rowid in ranked]
+
+    def answer(self, request: str) -> Answer | None:
+        """The public article that best answers a customer's request, with a confidence.
+
+        The bot must be right far more often than search must be useful, so it asks both of
+        the agents' rankings and trusts only their agreement: the article the request's
+        distinctive words rank first by bm25 (OR-ed, as the KB panel does for a ticket) must be
+        the article its meaning ranks first by cosine. The confidence is then that cosine; when
+        they disagree it is 0 — the bot stays silent and an agent answers. None when there is
+        no public article, no meaning model (``semantic`` off) or no word to go by.
+        """
+        import numpy as np
+
+        from supportdesk.assist import embedding
+
+        request = request[:MAX_REQUEST]
+        words = query_words(request)
+        index = self._current()
+        if index.vectors is None or not index.hits or not words:
+            return None
+        with self._lock:
+            lexical = index.fts.execute(
+                "SELECT rowid FROM public_fts WHERE public_fts MATCH ? ORDER BY bm25(public_fts, 4.0, 1.0, 2.0), rowid "
+                "LIMIT 1",
+                (" OR ".join(fts_phrase(w) for w in words),),
+            ).fetchone()
+        vector = embedding.embedder().embed_one(request)
+        if not np.any(vector):
+            return None
+        similarity = index.vectors @ vector
+        order = np.lexsort((np.arange(len(similarity)), -similarity))
+        best = int(order[0])
+        runner_up = float(similarity[order[1]]) if len(order) > 1 else 0.0
+        agreed = lexical is not None and int(lexical[0]) == best + 1
+        confidence = max(0.0, min(1.0, float(similarity[best]))) if agreed else 0.0
+        return Answer(index.hits[best + 1], round(confidence, 4), round(runner_up, 4))

@@ -17,6 +17,8 @@ from supportdesk.config import ConfigError
 _COLOUR = re.compile(r"#(?:[0-9a-fA-F]{3}){1,2}")
 #: Languages with a complete catalogue shipped in ``locales/`` (English is the source text).
 LANGUAGES = ("en", "de")
+#: Channels a ticket may arrive on that the answer bot can answer (a reply reaches them).
+BOT_CHANNELS = ("web", "chat", "email")
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,16 @@ class HelpSettings:
     deflection_minutes: int = 30
     #: The web form's name on tickets (``fields.form``) and the channel's submission id prefix.
     form_name: str = "help-center"
+    #: The answer bot (README, "Answer bot"): off unless switched on here (or by
+    #: ``SUPPORTDESK_ANSWER_BOT=1``; ``=0`` switches it off whatever the file says).
+    bot: bool = False
+    #: Confidence (0–1) an article needs before the bot offers it; bench/answer_bot.py measures
+    #: precision and reach per threshold on a labelled set of questions.
+    bot_threshold: float = 0.45
+    #: Channels whose new tickets the bot may answer.
+    bot_channels: tuple[str, ...] = ("web", "chat", "email")
+    #: Groups (names) whose new tickets the bot may answer; empty: every group, and tickets in none.
+    bot_groups: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -90,11 +102,35 @@ class HelpSettings:
             if not isinstance(section["enabled"], bool):
                 raise ConfigError("[help] enabled must be true or false")
             values["enabled"] = section["enabled"]
+        if "bot" in section:
+            if not isinstance(section["bot"], bool):
+                raise ConfigError("[help] bot must be true or false")
+            values["bot"] = section["bot"]
+        if "bot_threshold" in section:
+            value = section["bot_threshold"]
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+                raise ConfigError("[help] bot_threshold must be a number above 0 and at most 1")
+            values["bot_threshold"] = float(value)
+        for key, allowed in (("bot_channels", BOT_CHANNELS), ("bot_groups", None)):
+            if key in section:
+                names = section[key]
+                if not isinstance(names, list) or any(not isinstance(x, str) or not x.strip() for x in names):
+                    raise ConfigError(f"[help] {key} must be a list of names")
+                if allowed is not None and any(x not in allowed for x in names):
+                    raise ConfigError(f"[help] {key} may name {', '.join(allowed)}")
+                values[key] = tuple(x.strip() for x in names)
         if "languages" in section:
             languages = section["languages"]
             if not isinstance(languages, list) or not languages or any(x not in LANGUAGES for x in languages):
                 raise ConfigError(f"[help] languages must be a list of {', '.join(LANGUAGES)}")
             values["languages"] = tuple(languages)
+        import os
+
+        switch = os.environ.get("SUPPORTDESK_ANSWER_BOT", "").strip().lower()
+        if switch in ("0", "false", "no", "off"):
+            values["bot"] = False
+        elif switch in ("1", "true", "yes", "on"):
+            values["bot"] = True
         if not values.get("secret"):
             values["secret"] = fallback_secret
         return cls(**values)
