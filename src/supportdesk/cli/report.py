@@ -34,7 +34,10 @@ def report(
     what: Annotated[
         str | None,
         typer.Argument(
-            metavar="[trends]", help="trends: what spiked this week (clusters of tickets).", show_default=False
+            metavar="[trends|self-service]",
+            help="trends: what spiked this week (clusters of tickets); self-service: the help center and "
+            "answer bot figures alone.",
+            show_default=False,
         ),
     ] = None,
     since: Annotated[
@@ -54,15 +57,18 @@ def report(
     CES, backlog and volume; or, with trends, what spiked this week (clusters of the last 7 days'
     tickets against the 4 weeks before, each with its ~"…" query term).
 
+    The table and --json also carry the self-service figures (help-center searches, article views
+    and votes, deflections, web-form requests, the answer bot's answers and resolutions).
+
     Example: supportdesk report --since 30d --by agent --csv; supportdesk report trends --json
     """
     from supportdesk.cli.errors import fail
     from supportdesk.domain.metrics import GROUPINGS, build_report, since_from
     from supportdesk.store.times import iso, utcnow
 
-    if what is not None:
+    if what is not None and what != "self-service":
         if what != "trends":
-            fail(f"{what!r} is not a report: give none for the metrics, or trends")
+            fail(f"{what!r} is not a report: give none for the metrics, trends or self-service")
         from supportdesk.cli.assist import trends
 
         trends(session, out)
@@ -76,11 +82,21 @@ def report(
         fail(str(error))
     if start >= now:
         fail(f"--since {since} is not in the past")
+    from supportdesk.domain.self_service import FIELDS as SELF_SERVICE
+    from supportdesk.domain.self_service import self_service
+
+    title = f"{iso(start)} – {iso(now)}" + (f" by {by}" if by else "")
     with session.workspace().reading() as connection:
+        helped = self_service(connection, since=start, until=now).as_dict()
+        if what == "self-service":
+            out.records([helped], out.columns(SELF_SERVICE), title=f"Self-service {title}")
+            return
         result = build_report(connection, since=start, until=now, by=by)
     if out.json and not out.fields:
-        out.document({"since": iso(start), "until": iso(now), "by": by, "rows": result.rows})
+        out.document({"since": iso(start), "until": iso(now), "by": by, "rows": result.rows, "self_service": helped})
         return
     chosen = out.columns(result.fields, table=[result.key, *TABLE_FIELDS])
-    title = f"{iso(start)} – {iso(now)}" + (f" by {by}" if by else "")
     out.records(result.rows, chosen, title=title)
+    if out.table and not out.fields:
+        rows = [{"figure": name.replace("_", " "), "value": helped[name]} for name in SELF_SERVICE]
+        out.records(rows, ["figure", "value"], title="Self-service")

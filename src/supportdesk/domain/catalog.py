@@ -14,6 +14,7 @@ from supportdesk.domain.mutations import (  # noqa: F401  (importing a module re
     articles,
     customers,
     handle_time,
+    help_tally,
     imports,
     macros,
     organizations,

@@ -516,4 +516,4 @@ __all__ += ["OutboxTouched"]
 from supportdesk.store import models_help  # noqa: E402, F401  (the help center's server-only tables)
 from supportdesk.store.models_sla import SLA_SHARED_TABLES  # noqa: E402  (SLAs, rules, surveys)
 
-SHARED_TABLES = (*SHARED_TABLES, *SLA_SHARED_TABLES)
+SHARED_TABLES = (*SHARED_TABLES, *SLA_SHARED_TABLES, "help_day")  # help_day: the help center's daily figures

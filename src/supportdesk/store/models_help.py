@@ -96,3 +96,23 @@ class HelpDeflection(SQLModel, table=True):
     form_id: str = Field(primary_key=True, max_length=36)
     article_id: str = Field(primary_key=True, max_length=36)
     opened_at: datetime = Field(default_factory=utcnow)
+
+
+class HelpDay(SQLModel, table=True):
+    """One day's help-center figures, as every agent's replica sees them (a *shared* table).
+
+    ``help_activity`` and ``help_deflection`` stay on the server; the server's tally worker
+    (``server/help/tally.py``) sums them per day and writes the sums with ``help.tally`` through
+    the one write path when they changed, so ``supportdesk report`` and the console's dashboard
+    read them from the local store like every other figure (offline too). ``id`` is the UTC day
+    (``YYYY-MM-DD``). No customer data: counts only.
+    """
+
+    __tablename__ = "help_day"
+
+    id: str = Field(primary_key=True, max_length=10)
+    searches: int = 0
+    searches_empty: int = 0
+    views: int = 0
+    deflections: int = 0
+    updated_at: datetime = Field(default_factory=utcnow)

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from supportdesk.domain.context import Actor
     from supportdesk.domain.macros import MacroPlan
     from supportdesk.domain.metrics import Report
+    from supportdesk.domain.self_service import SelfService
     from supportdesk.store.sla import ClockView, RowSLA
     from supportdesk.store.workspace import Workspace
 
@@ -371,6 +372,14 @@ class ConsoleDB:
 
         with self._read() as connection:
             return build_report(connection, since=since, until=until, by=by)
+
+    @worker_only
+    def self_service(self, *, since: datetime, until: datetime) -> SelfService:
+        """The help center's and the answer bot's figures (``domain.self_service``)."""
+        from supportdesk.domain.self_service import self_service
+
+        with self._read() as connection:
+            return self_service(connection, since=since, until=until)
 
     @worker_only
     def macro_preview(self, actor: Actor, macro_id: str, ticket_id: str) -> MacroPlan:

@@ -9,6 +9,7 @@ with it, never at console launch).
   :mod:`.portal` — the customer's requests, signed in by a mailed link.
 - :mod:`.bot` — the answer bot: offers one article to a new request, asks "Did this solve it?".
 - :mod:`.search` — the public articles' index (bm25 and meaning, as the agents' KB ranks).
+- :mod:`.tally` — writes each day's figures to the shared ``help_day`` rows reports read.
 - :mod:`.activity` — views, searches, votes and deflections (the server's own bookkeeping).
 - :mod:`.browser` — the anonymous browser cookie, CSRF tokens and voter hashes.
 - :mod:`.render`, :mod:`.i18n`, ``templates/``, ``static/``, ``locales/`` — what customers see.
@@ -32,7 +33,7 @@ def install(app: FastAPI, settings: HelpSettings | None = None, *, semantic: boo
     """Serve the help center on ``app`` with ``settings`` (defaults: the unbranded ones)."""
     import secrets
 
-    from supportdesk.server.help import bot, figures, form, pages, portal
+    from supportdesk.server.help import bot, figures, form, pages, portal, tally
     from supportdesk.server.help.context import HelpCenter
 
     state = app.state.server
@@ -49,4 +50,5 @@ def install(app: FastAPI, settings: HelpSettings | None = None, *, semantic: boo
         app.include_router(router)
     if settings.bot:
         bot.install(center)
+    tally.install(center)
     return center

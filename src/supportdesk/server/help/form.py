@@ -169,7 +169,8 @@ def _file(center: Any, service: Any, form_id: str, fields: dict[str, str], lang:
         name=fields["name"] or None,
         subject=fields["subject"],
         message=fields["description"],
-        fields={"language": lang},
+        # "help_center": how reports tell the help center's own form from outside web forms
+        fields={"language": lang, "help_center": "form"},
     )
     outcome = CHANNEL.ingest(service.webhooks, payload)
     with center.database.engine.begin() as connection:

@@ -62,6 +62,9 @@ class HelpSettings:
     bot_channels: tuple[str, ...] = ("web", "chat", "email")
     #: Groups (names) whose new tickets the bot may answer; empty: every group, and tickets in none.
     bot_groups: tuple[str, ...] = ()
+    #: Seconds between writes of the day's figures (searches, views, deflections) to the
+    #: shared ``help_day`` rows that reports read (0: never).
+    tally_seconds: float = 60.0
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -111,6 +114,11 @@ class HelpSettings:
             if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
                 raise ConfigError("[help] bot_threshold must be a number above 0 and at most 1")
             values["bot_threshold"] = float(value)
+        if "tally_seconds" in section:
+            value = section["tally_seconds"]
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise ConfigError("[help] tally_seconds must be a number of seconds ≥ 0")
+            values["tally_seconds"] = float(value)
         for key, allowed in (("bot_channels", BOT_CHANNELS), ("bot_groups", None)):
             if key in section:
                 names = section[key]

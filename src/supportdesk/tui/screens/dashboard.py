@@ -29,6 +29,7 @@ from supportdesk.tui.widgets.field_lines import FieldLines, FieldLinesView, fiel
 from supportdesk.tui.widgets.key_bar import KeyBar
 
 if TYPE_CHECKING:
+    from supportdesk.domain.self_service import SelfService
     from supportdesk.tui.console import Console
 
 
@@ -94,11 +95,12 @@ def bucket_label(key: str) -> str:
 
 
 class TrendComputed(Message):
-    def __init__(self, period: Period, overall: Report, trend: Report) -> None:
+    def __init__(self, period: Period, overall: Report, trend: Report, helped: SelfService | None = None) -> None:
         super().__init__()
         self.period = period
         self.overall = overall
         self.trend = trend
+        self.helped = helped
 
 
 class TableComputed(Message):
@@ -115,7 +117,7 @@ class DashboardFailed(Message):
         self.error = error
 
 
-def headline(overall: Report) -> FieldLines:
+def headline(overall: Report, helped: SelfService | None = None) -> FieldLines:
     row = overall.rows[0] if overall.rows else {}
     fields = (
         field("created", figure(row.get("created"))),
@@ -131,7 +133,18 @@ def headline(overall: Report) -> FieldLines:
         field("CES", figure(row.get("ces"))),
         field("handle", f"{figure(row.get('handle_h'))} h"),
     )
-    return FieldLines(Content(""), (fields,))
+    if helped is None:
+        return FieldLines(Content(""), (fields,))
+    self_service = (
+        field("help searches", figure(helped.searches)),
+        field("article views", figure(helped.article_views)),
+        field("helpful", f"{figure(helped.helpful_votes)}/{figure(helped.helpful_votes + helped.unhelpful_votes)}"),
+        field("deflected", figure(helped.deflections)),
+        field("form requests", figure(helped.form_tickets)),
+        field("bot answers", figure(helped.bot_answers)),
+        field("bot solved", figure(helped.bot_resolutions)),
+    )
+    return FieldLines(Content(""), (fields, self_service))
 
 
 def caption(chart: Chart, period: Period, overall: Report) -> Content:
@@ -269,10 +282,11 @@ class DashboardScreen(Screen[None]):
         try:
             overall = self._report(since, until, None)
             trend = self._report(since, until, period.by)
+            helped = self.console.db.self_service(since=since, until=until)
         except ReadFailed as error:
             self.post_message(DashboardFailed(error.message))
             return
-        self.post_message(TrendComputed(period, overall, trend))
+        self.post_message(TrendComputed(period, overall, trend, helped))
 
     @work(thread=True, group="dashboard-table", exclusive=True, exit_on_error=False)
     def _compute_table(self, period: Period, by: str, since: datetime, until: datetime) -> None:
@@ -290,7 +304,7 @@ class DashboardScreen(Screen[None]):
             return
         self.overall, self.trend = message.overall, message.trend
         self._title(message.trend.since, message.trend.until)
-        self.query_one("#dash-headline", FieldLinesView).show(headline(message.overall))
+        self.query_one("#dash-headline", FieldLinesView).show(headline(message.overall, message.helped))
         for chart in CHARTS:
             self.query_one(f"#caption-{chart.metric}", Static).update(caption(chart, self.period, message.overall))
             self.query_one(f"#chart-{chart.metric}", BarChart).set_points(series(message.trend, chart.metric))
