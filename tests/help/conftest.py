@@ -73,9 +73,15 @@ INTERNAL = {
 
 
 def write_config(
-    path: Path, help_table: dict[str, Any], *, attachments: Path, channels: dict[str, Any] | None = None
+    path: Path,
+    help_table: dict[str, Any],
+    *,
+    attachments: Path,
+    channels: dict[str, Any] | None = None,
+    extra: dict[str, dict[str, Any]] | None = None,
 ) -> None:
     tables = {
+        **(extra or {}),
         "help": help_table,
         "channels": {
             "secret": SECRET,
@@ -124,6 +130,7 @@ def start_help_server(
     *,
     relay_port: int | None = None,
     prepare: Callable[[ServerDatabase], None] | None = None,
+    tables: dict[str, dict[str, Any]] | None = None,
 ) -> HelpServer:
     """A server over ``db`` (default: a SQLite file in ``root``) with the test articles; with
     ``relay_port`` its mail goes to that SMTP relay and its links name its own address."""
@@ -135,7 +142,7 @@ def start_help_server(
     db = db or str(root / "server.db")
     server = LiveServer(db, root, env={"SUPPORTDESK_CONFIG": str(config)}, extra=["--outbox-interval", "0.1"])
     channels = {"relay": f"smtp://127.0.0.1:{relay_port}", "public_url": server.url} if relay_port else None
-    write_config(config, help_table, attachments=root / "attachments", channels=channels)
+    write_config(config, help_table, attachments=root / "attachments", channels=channels, extra=tables)
     database = open_database(db)
     ids: dict[str, str] = {}
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
@@ -42,7 +43,11 @@ class Webform(WebhookChannel):
         "fields": {"order": "A-77"},
     }
 
-    def ingest(self, hooks: IngestHooks, payload: WebformPayload) -> WebhookOutcome:
+    def ingest(
+        self, hooks: IngestHooks, payload: WebformPayload, *, attachments: Sequence[dict[str, Any]] = ()
+    ) -> WebhookOutcome:
+        """``attachments`` (``ticket.create``'s) come only from the server's own help-center form,
+        which stored and checked the files; a signed outside form never names stored files."""
         outcome = WebhookOutcome(channel=self.name)
         meta = {
             "webform": {
@@ -66,6 +71,7 @@ class Webform(WebhookChannel):
                     "channel": self.message_channel.value,
                     "fields": fields,
                     "meta": meta,
+                    "attachments": list(attachments),
                 },
             )
 

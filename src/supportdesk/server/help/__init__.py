@@ -45,7 +45,12 @@ def install(app: FastAPI, settings: HelpSettings | None = None, *, semantic: boo
         settings = replace(settings, secret=secrets.token_hex(32))
     center = HelpCenter.create(state, settings, semantic=semantic)
     state.extensions["help"] = center
-    state.config.max_body_by_path[form.NEW_PATH] = pages.MAX_FORM_BYTES * 2
+    blobs = state.extensions.get("blobs")
+    if blobs is not None and getattr(blobs, "store", None) is not None and settings.form_max_files:
+        # the form's files are read and checked by the form itself (a page, not a JSON 413)
+        state.config.max_body_by_path[form.NEW_PATH] = form.max_post_bytes(blobs.limits) * 2
+    else:
+        state.config.max_body_by_path[form.NEW_PATH] = pages.MAX_FORM_BYTES * 2
     for router in (pages.router, form.router, portal.router, figures.router, bot.router):
         app.include_router(router)
     if settings.bot:

@@ -8,7 +8,9 @@ signature; it is protected instead by
 - a CSRF token bound to the browser's cookie (:mod:`.browser`);
 - a honeypot field people never see (``website``): a filled one is refused;
 - limits per client address and per email address an hour (``[help] form_per_ip`` and
-  ``form_per_address``), and sizes (``max_subject``, ``max_description``, 64 KiB a post);
+  ``form_per_address``), and sizes (``max_subject``, ``max_description``, 64 KiB of text a post);
+- files (when the server keeps attachments): at most ``form_max_files``, within the blob
+  store's limits, names cleaned, bytes that match their names (:mod:`.uploads`);
 - one ticket per rendered form: the page's ``form_id`` is the channel's submission id, so a
   double click or a reload files once and shows the same reference.
 
@@ -32,7 +34,7 @@ from starlette.concurrency import run_in_threadpool
 
 from supportdesk.channels.errors import ChannelError
 from supportdesk.server.auth import client_address
-from supportdesk.server.help import activity, browser
+from supportdesk.server.help import activity, browser, pages
 from supportdesk.server.help.context import help_center
 from supportdesk.server.help.pages import ROOT, Visit, read_form
 
@@ -44,15 +46,24 @@ MAX_EMAIL = 254
 _EMAIL = re.compile(r"[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;.]+")
 
 
+def _blobs(visit: Visit) -> Any:
+    """The server's blob store when it keeps files (the form then offers attachments), or None."""
+    blobs = visit.center.state.extensions.get("blobs")
+    return blobs if blobs is not None and getattr(blobs, "store", None) is not None else None
+
+
 def _form(visit: Visit, status: int = 200, **extra: Any) -> Response:
     from supportdesk.server.channels import channel_service
 
     center = visit.center
     values = extra.pop("values", {})
+    blobs = _blobs(visit)
     return visit.page(
         "new.html",
         status,
         available=channel_service(center.state) is not None,
+        files=center.settings.form_max_files if blobs is not None else 0,
+        max_file_mb=blobs.limits.max_file_bytes // (1024 * 1024) if blobs is not None else 0,
         csrf=browser.csrf_token(center.settings.secret, visit.browser or ""),
         form_id=extra.pop("form_id", None) or browser.new_form_id(),
         values={"name": "", "email": "", "subject": "", "description": "", **values},
@@ -103,7 +114,15 @@ async def send(request: Request) -> Response:
 
     _ = visit.gettext
 
-    raw = await read_form(request)
+    blobs = _blobs(visit)
+    uploads: list[Any] = []
+    if blobs is not None and request.headers.get("content-type", "").startswith("multipart/form-data"):
+        from supportdesk.server.help import uploads as upload_checks
+
+        posted = await upload_checks.read_multipart(request, max_post_bytes(blobs.limits))
+        raw, uploads = posted if posted is not None else (None, [])
+    else:
+        raw = await read_form(request)
     if raw is None:
         return visit.message(
             413,
@@ -131,8 +150,15 @@ async def send(request: Request) -> Response:
         }
         return _form(visit, 429, errors={"form": message}, **again)
     errors = check(visit, fields)
+    if uploads and blobs is not None:
+        from supportdesk.server.help.uploads import check as check_files
+
+        refused = check_files(uploads, blobs.limits, center.settings.form_max_files, _)
+        if refused:
+            errors["attachments"] = refused + " " + _("Choose the files again.")
     if errors:
-        return _form(visit, 422, errors=errors, **again)
+        status = 413 if "attachments" in errors and len(errors) == 1 else 422
+        return _form(visit, status, errors=errors, **again)
     from supportdesk.server.channels import channel_service
 
     service = channel_service(center.state)
@@ -145,7 +171,7 @@ async def send(request: Request) -> Response:
         }
         return _form(visit, 429, errors={"form": message}, **again)
     try:
-        reference = await run_in_threadpool(_file, center, service, form_id, fields, visit.lang)
+        reference = await run_in_threadpool(_file, center, service, form_id, fields, visit.lang, blobs, uploads)
     except ChannelError as error:
         return _form(
             visit,
@@ -158,9 +184,24 @@ async def send(request: Request) -> Response:
     return visit.page("sent.html", reference=reference)
 
 
-def _file(center: Any, service: Any, form_id: str, fields: dict[str, str], lang: str) -> str:
+def max_post_bytes(limits: Any) -> int:
+    """The largest form post read with files: the text's limit, the files' (and one file more, so
+    that a post just over it hears which limit it passed), and their framing."""
+    return int(pages.MAX_FORM_BYTES + limits.max_message_bytes + limits.max_file_bytes + 64 * 1024)
+
+
+def _file(
+    center: Any,
+    service: Any,
+    form_id: str,
+    fields: dict[str, str],
+    lang: str,
+    blobs: Any = None,
+    uploads: list[Any] | None = None,
+) -> str:
     """File the request through the web-form channel; its reference (``#1042``)."""
     from supportdesk.channels.webhooks.webform import CHANNEL, WebformPayload
+    from supportdesk.server.help.uploads import store
 
     payload = WebformPayload(
         submission_id=f"{center.settings.form_name}-{form_id}",
@@ -172,7 +213,8 @@ def _file(center: Any, service: Any, form_id: str, fields: dict[str, str], lang:
         # "help_center": how reports tell the help center's own form from outside web forms
         fields={"language": lang, "help_center": "form"},
     )
-    outcome = CHANNEL.ingest(service.webhooks, payload)
+    attachments = store(blobs, uploads) if blobs is not None and uploads else []
+    outcome = CHANNEL.ingest(service.webhooks, payload, attachments=attachments)
     with center.database.engine.begin() as connection:
         activity.form_submitted(connection, form_id)
         number = outcome.number

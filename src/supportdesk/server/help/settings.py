@@ -46,6 +46,8 @@ class HelpSettings:
     #: Searches and votes a minute per client address.
     reads_per_minute: int = 120
     max_subject: int = 200
+    #: Files a customer may attach to the web form (sizes: ``[attachments]``; 0: none).
+    form_max_files: int = 5
     max_description: int = 10_000
     #: Minutes after which an article opened from the form's suggestions, with no request filed
     #: from that form, counts as a deflection.
@@ -93,6 +95,7 @@ class HelpSettings:
             "max_description",
             "deflection_minutes",
             "session_hours",
+            "form_max_files",
         ):
             if key in section:
                 value = section[key]
