@@ -130,8 +130,7 @@ def test_no_sends_the_request_to_the_queue_and_links_work_once(bot_server: HelpS
         assert answered.status_code == 200 and "a person will answer" in answered.text
         assert bot_server.scalar(status, n=int(number)) == "open"
         note = bot_server.scalar(
-            "SELECT m.body FROM message m JOIN ticket t ON t.id = m.ticket_id "
-            "WHERE t.number = :n AND NOT m.public",
+            "SELECT m.body FROM message m JOIN ticket t ON t.id = m.ticket_id WHERE t.number = :n AND NOT m.public",
             n=int(number),
         )
         assert "Refunds and returns" in note
@@ -175,11 +174,14 @@ def test_a_question_no_article_answers_gets_no_bot(bot_server: HelpServer) -> No
     number = file_request(bot_server, "olga@example.com", "Visit", "Do you have an office in Australia? We'd visit.")
     other = file_request(bot_server, "olga2@example.com", "Refund", REFUND)
     assert bot_reply(bot_server, other) is not None  # the worker has passed the first one
-    assert bot_server.scalar(
-        "SELECT count(*) FROM message m JOIN ticket t ON t.id = m.ticket_id "
-        "WHERE t.number = :n AND m.body LIKE '%Did this solve it%'",
-        n=int(number),
-    ) == 0
+    assert (
+        bot_server.scalar(
+            "SELECT count(*) FROM message m JOIN ticket t ON t.id = m.ticket_id "
+            "WHERE t.number = :n AND m.body LIKE '%Did this solve it%'",
+            n=int(number),
+        )
+        == 0
+    )
 
 
 def test_the_bots_answer_solves_a_request_in_the_browser(browser: Any, bot_server: HelpServer) -> None:  # noqa: F811

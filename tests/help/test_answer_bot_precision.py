@@ -34,7 +34,9 @@ def test_precision_at_the_shipped_threshold(tmp_path: Path) -> None:
     assert sum(not labels for _q, labels in questions) >= 10  # questions no article answers
     outcomes = bench.evaluate(tmp_path, questions)
     precision, share, answered = bench.figures(outcomes, HelpSettings().bot_threshold)
-    assert precision >= 0.95, [(o.question, o.chosen) for o in outcomes if o.answered(HelpSettings().bot_threshold) and not o.right]
+    assert precision >= 0.95, [
+        (o.question, o.chosen) for o in outcomes if o.answered(HelpSettings().bot_threshold) and not o.right
+    ]
     # and it answers a useful share, not one safe question
     assert share >= 0.3 and answered >= 20
 

@@ -208,8 +208,8 @@ class AnswerBot:
         if first is None or first["author_kind"] != "customer":
             return None
         meta = _json(first["meta"])
-        mail = meta.get("email") if isinstance(meta.get("email"), dict) else {}
-        if mail.get("automated"):
+        mail = meta.get("email")
+        if isinstance(mail, dict) and mail.get("automated"):
             return None  # never answer automated mail (loop guard, RFC 3834)
         fields = _json(row["fields"])
         if fields.get(STATE):
