@@ -27,6 +27,7 @@ pytestmark = pytest.mark.integration
 REFUND = "How long until the money for my returned order is back on my card?"
 WAIT = 60
 OTHER: dict[str, Any] = {}
+RELAY: list[RecordingRelay] = []
 
 
 def _other_customers_ticket(database: ServerDatabase) -> None:
@@ -46,6 +47,7 @@ def _other_customers_ticket(database: ServerDatabase) -> None:
 @pytest.fixture(scope="module")
 def bot_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HelpServer]:
     handler = RecordingRelay()
+    RELAY[:] = [handler]
     with relay(handler) as port:
         started = start_help_server(
             tmp_path_factory.mktemp("bot"),
@@ -212,3 +214,49 @@ def test_the_bots_answer_solves_a_request_in_the_browser(browser: Any, bot_serve
     # the link replayed in the browser: refused, the ticket stays solved
     browser.get(yes)
     assert "This link does not work" in browser.find_element(By.TAG_NAME, "h1").text
+
+
+def _mail(sender: str, subject: str, body: str, *extra: str) -> bytes:
+    headers = [
+        f"From: {sender}",
+        "To: support@acme.test",
+        f"Subject: {subject}",
+        f"Message-ID: <{abs(hash((sender, subject)))}@example.com>",
+        "Date: Mon, 23 Nov 2026 09:00:00 +0000",
+        *extra,
+    ]
+    return ("\r\n".join(headers) + "\r\n\r\n" + body + "\r\n").encode()
+
+
+def _mails_to(address: str) -> list[Any]:
+    with RELAY[0].lock:
+        return [m for m in RELAY[0].received if address in m.rcpt_tos]
+
+
+def test_mail_gets_the_answer_by_mail_and_automated_mail_gets_none(bot_server: HelpServer) -> None:
+    with bot_server.admin() as client:
+        robot = client.post(
+            "/v1/channels/email",
+            content=_mail("robot@example.com", "Out of office: refund", REFUND, "Auto-Submitted: auto-replied"),
+        )
+        person = client.post("/v1/channels/email", content=_mail("mia@example.com", "Refund", REFUND))
+    assert robot.status_code == 200 and person.status_code == 200, (robot.text, person.text)
+    deadline = time.monotonic() + WAIT
+    answer = None
+    while time.monotonic() < deadline and answer is None:
+        answer = next(
+            (m for m in _mails_to("mia@example.com") if "Did this solve it?" in m.message.get_content()), None
+        )
+        time.sleep(0.1)
+    assert answer is not None, "the bot's answer was not mailed"
+    assert answer.message["Auto-Submitted"].startswith("auto-replied")
+    assert "/help/answers/" in answer.message.get_content()
+    # the worker is past the automated mail (it came first): no answer was written or mailed
+    assert (
+        bot_server.scalar(
+            "SELECT count(*) FROM message m JOIN ticket t ON t.id = m.ticket_id "
+            "WHERE t.subject = 'Out of office: refund' AND m.author_kind = 'system' AND m.body LIKE '%Did this solve%'"
+        )
+        == 0
+    )
+    assert not [m for m in _mails_to("robot@example.com") if "Did this solve it?" in m.message.get_content()]

@@ -508,6 +508,21 @@ CATALOGUE: list[Case] = [
          "another user of the machine reading the databases and attachments",
          (PRIVATE_FILES + "test_the_server_database_and_its_attachments_folder_are_private",
           PRIVATE_FILES + "test_a_workspace_file_and_its_attachments_folder_are_private")),
+    # the answer bot and the web form's files (issue 14)
+    Case("help-bot-links", "server",
+         "a customer forging, replaying or crossing the answer bot's yes/no links, or another customer's ticket id",
+         ("tests/help/test_answer_bot.py::test_links_are_signed_for_one_ticket_and_one_verdict",
+          "tests/help/test_answer_bot_live.py::test_forged_and_crossed_links_are_refused",
+          "tests/help/test_answer_bot_live.py::test_no_sends_the_request_to_the_queue_and_links_work_once")),
+    Case("help-bot-writes", "server",
+         "an agent's client pushing the bot's answer or a customer's verdict; the bot answering twice",
+         ("tests/help/test_answer_bot.py::test_an_agent_may_not_write_as_the_bot",
+          "tests/help/test_answer_bot.py::test_the_mutation_itself_answers_a_ticket_once")),
+    Case("help-form-files", "files",
+         "a customer's files on the web form: too large, too many, programs, paths and escapes in names",
+         ("tests/help/test_form_attachments.py::test_refused_files_leave_nothing_behind",
+          "tests/help/test_form_attachments.py::test_files_arrive_on_the_first_message_under_clean_names",
+          "tests/help/test_form_attachments.py::test_a_malformed_body_is_refused_plainly")),
 ]
 
 #: Issue 12, item by item: the tests that fail on the main it was filed against.
