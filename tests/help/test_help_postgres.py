@@ -69,3 +69,44 @@ def test_the_form_files_once_on_postgres(pg_help_server: HelpServer) -> None:
     assert pg_help_server.scalar("SELECT count(*) FROM ticket WHERE subject = 'Order never came'") == 1
     with pg_help_server.admin() as admin:
         assert admin.get("/v1/help/figures").json()["form_tickets"] == 1
+
+
+def test_the_answer_bot_and_the_tally_on_postgres(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The bot's state in a JSON column, its once-only write and the day's figures, on PostgreSQL."""
+    import time
+
+    from supportdesk.store.times import utcnow
+    from tests.help.test_answer_bot_live import REFUND, bot_reply, file_request, links, press
+
+    with fresh_postgres_database() as url:
+        server = start_help_server(
+            tmp_path_factory.mktemp("bot-pg"),
+            {**HELP_TABLE, "bot": True, "tally_seconds": 0.2},
+            url,
+            relay_port=_unused_relay_port(),
+        )
+        try:
+            number = file_request(server, "pia@example.com", "Refund", REFUND)
+            reply = bot_reply(server, number)
+            assert reply is not None
+            yes, _no = links(reply)
+            with server.client() as client:
+                assert press(client, yes).status_code == 200
+                assert press(client, yes).status_code == 403  # replayed
+                assert client.get("/help/search", params={"q": "refund"}).status_code == 200
+            assert server.scalar("SELECT status FROM ticket WHERE number = :n", n=int(number)) == "solved"
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                if server.scalar("SELECT searches FROM help_day WHERE id = :d", d=utcnow().date().isoformat()):
+                    break
+                time.sleep(0.1)
+            assert server.scalar("SELECT searches FROM help_day WHERE id = :d", d=utcnow().date().isoformat()) == 1
+        finally:
+            server.server.stop()
+
+
+def _unused_relay_port() -> int:
+    """A port for ``[channels] relay`` (the links need ``public_url``); nothing need listen there."""
+    from tests.live import free_port
+
+    return free_port()
