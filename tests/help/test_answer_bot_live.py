@@ -145,6 +145,9 @@ def test_no_sends_the_request_to_the_queue_and_links_work_once(bot_server: HelpS
             late = client.post(f"/help/answers/{token}", data={"csrf": hidden(page.text, "csrf")})
             assert late.status_code == 409
         assert bot_server.scalar(status, n=int(number)) == "open"
+    with bot_server.admin() as admin:
+        figures = admin.get("/v1/help/figures").json()
+    assert figures["bot_answers"] >= 1 and figures["bot_declined"] >= 1
 
 
 def test_forged_and_crossed_links_are_refused(bot_server: HelpServer) -> None:

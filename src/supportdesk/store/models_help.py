@@ -24,6 +24,9 @@ ACTIVITY_KINDS = (
     "search_empty",  # … that found nothing: what the help center lacks
     "view",  # an article page shown
     "form_ticket",  # a request filed through the web form
+    "bot_answer",  # the answer bot offered an article
+    "bot_solved",  # … and the customer said it solved the request
+    "bot_declined",  # … or that it did not
 )
 
 

@@ -93,6 +93,9 @@ class Figures:
     not_helpful: int
     deflections: int
     form_tickets: int
+    bot_answers: int
+    bot_resolutions: int
+    bot_declined: int
 
 
 def figures(database: ServerDatabase, *, days: int, deflection_minutes: int) -> Figures:
@@ -127,4 +130,7 @@ def figures(database: ServerDatabase, *, days: int, deflection_minutes: int) -> 
         not_helpful=int(votes[1]),
         deflections=int(deflections or 0),
         form_tickets=int(counted.get("form_ticket", 0)),
+        bot_answers=int(counted.get("bot_answer", 0)),
+        bot_resolutions=int(counted.get("bot_solved", 0)),
+        bot_declined=int(counted.get("bot_declined", 0)),
     )

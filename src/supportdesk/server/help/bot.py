@@ -43,7 +43,7 @@ from starlette.concurrency import run_in_threadpool
 from supportdesk.domain.context import SYSTEM
 from supportdesk.domain.errors import DomainError
 from supportdesk.domain.mutations.answer_bot import ARTICLE, OFFERED, STATE
-from supportdesk.server.help import browser
+from supportdesk.server.help import activity, browser
 from supportdesk.server.help.context import HelpCenter, help_center
 from supportdesk.server.help.pages import ROOT, Visit, read_form
 
@@ -170,7 +170,10 @@ class AnswerBot:
         except DomainError as error:  # erased, closed or unpublished meanwhile
             log.info("the answer bot did not answer ticket %s: %s", ticket_id, error)
             return None
-        return result if result.get("answered") else None
+        if not result.get("answered"):
+            return None
+        activity.count(self.center.database, "bot_answer")
+        return result
 
     def _read(self, ticket_id: str) -> NewRequest | None:
         """The request, when the bot may answer it (see the module docstring)."""
@@ -207,11 +210,11 @@ class AnswerBot:
             return None
         if first is None or first["author_kind"] != "customer":
             return None
-        meta = _json(first["meta"])
+        meta = json_object(first["meta"])
         mail = meta.get("email")
         if isinstance(mail, dict) and mail.get("automated"):
             return None  # never answer automated mail (loop guard, RFC 3834)
-        fields = _json(row["fields"])
+        fields = json_object(row["fields"])
         if fields.get(STATE):
             return None
         if row["channel"] not in settings.bot_channels:
@@ -269,7 +272,8 @@ class AnswerBot:
         return "\n".join(lines)
 
 
-def _json(value: Any) -> dict[str, Any]:
+def json_object(value: Any) -> dict[str, Any]:
+    """A JSON column as a dict, whatever the driver returned (text on SQLite, a dict on PostgreSQL)."""
     import json
 
     if isinstance(value, str):
@@ -326,7 +330,7 @@ def offer(center: HelpCenter, ticket_id: str) -> dict[str, Any] | None:
         )
         if row is None:
             return None
-        fields = _json(row["fields"])
+        fields = json_object(row["fields"])
         if fields.get(STATE) != OFFERED or row["status"] == "closed":
             return None
         article = (
@@ -388,6 +392,7 @@ async def record(request: Request, token: str) -> Response:
         await run_in_threadpool(write)
     except DomainError:  # the other link (or a second tab) won meanwhile
         return _refused(visit, 409)
+    await run_in_threadpool(activity.count, center.database, "bot_solved" if solved else "bot_declined")
     if solved:
         return visit.message(
             200,

@@ -19,7 +19,8 @@ router = APIRouter(prefix="/v1/help", tags=["help center"])
 @router.get("/figures", summary="Self-service figures of the help center")
 async def figures(request: Request, days: Annotated[int, Query(ge=1, le=366)] = 30) -> dict[str, Any]:
     """Searches (and those that found nothing), article views, helpful and unhelpful votes,
-    deflections and requests filed through the web form — over the
+    deflections, requests filed through the web form, and the answer bot's answers, resolutions
+    and hand-overs — over the
     last ``days`` days (votes: all time). Admins only."""
     if not current_actor(request).is_admin:
         raise ApiError(403, "forbidden", "only an admin may read the help center's figures")

@@ -344,9 +344,9 @@ def _own_ticket(center: HelpCenter, customer: str, number: int) -> dict[str, Any
 def _bot_links(center: HelpCenter, ticket: dict[str, Any]) -> dict[str, str] | None:
     """The answer bot's yes / no links of a ticket whose offer waits for the customer's verdict."""
     from supportdesk.domain.mutations.answer_bot import OFFERED, STATE
-    from supportdesk.server.help.bot import _json, link_token
+    from supportdesk.server.help.bot import json_object, link_token
 
-    if _json(ticket.get("fields")).get(STATE) != OFFERED or ticket["status"] == "closed":
+    if json_object(ticket.get("fields")).get(STATE) != OFFERED or ticket["status"] == "closed":
         return None
     secret = center.settings.secret
     return {"yes": link_token(secret, ticket["id"], True), "no": link_token(secret, ticket["id"], False)}
