@@ -263,3 +263,32 @@ def test_mail_gets_the_answer_by_mail_and_automated_mail_gets_none(bot_server: H
         == 0
     )
     assert not [m for m in _mails_to("robot@example.com") if "Did this solve it?" in m.message.get_content()]
+
+
+def test_the_portal_offers_the_same_verdict_to_the_signed_in_customer(bot_server: HelpServer) -> None:
+    number = file_request(bot_server, "pam@example.com", "Refund", REFUND)
+    assert bot_reply(bot_server, number) is not None
+    with bot_server.client() as client:
+        page = client.get("/help/requests").text
+        client.post("/help/requests/sign-in", data={"csrf": hidden(page, "csrf"), "email": "pam@example.com"})
+        link = None
+        deadline = time.monotonic() + WAIT
+        while link is None and time.monotonic() < deadline:
+            for mail in _mails_to("pam@example.com"):
+                found = re.search(r"http://\S+/help/requests/sign-in/\S+", mail.message.get_content())
+                link = found.group(0) if found else link
+            time.sleep(0.1)
+        assert link is not None, "no sign-in mail"
+        confirm = client.get(link)
+        client.post(link, data={"csrf": hidden(confirm.text, "csrf")})
+        request = client.get(f"/help/requests/{number}")
+        assert request.status_code == 200 and 'id="bot-yes"' in request.text and 'id="bot-no"' in request.text
+        action = re.search(r'action="(/help/answers/[^"]+\.y\.[^"]+)"', request.text)
+        assert action
+        solved = client.post(action.group(1), data={"csrf": hidden(request.text, "csrf")})
+        assert solved.status_code == 200 and "Glad we could help" in solved.text
+        again = client.get(f"/help/requests/{number}")
+        assert 'id="bot-yes"' not in again.text and "This request is solved." in again.text
+        # the other customer's ticket is not this customer's to see, nor to answer for
+        assert client.get(f"/help/requests/{OTHER['number']}").status_code == 404
+    assert bot_server.scalar("SELECT status FROM ticket WHERE number = :n", n=int(number)) == "solved"
