@@ -260,6 +260,46 @@ def test_another_sites_page_cannot_drive_the_console(web_console: WebConsole) ->
     assert _handshake(web_console.url, Origin=web_console.origin) == 101
 
 
+def test_a_reloading_tab_cannot_fill_the_machine_with_consoles(web_console: WebConsole) -> None:
+    """Each socket is a console process: the fifth at once is refused, and a closed one frees its place."""
+    import asyncio
+
+    import aiohttp
+
+    from supportdesk.tui.web import MAX_SESSIONS
+
+    async def attempt() -> tuple[int, int]:
+        async with aiohttp.ClientSession() as client:
+            url = web_console.url + "ws?width=80&height=24"
+            headers = {"Origin": web_console.origin}
+            sockets = [await client.ws_connect(url, headers=headers) for _ in range(MAX_SESSIONS)]
+            try:
+                try:
+                    extra = await client.ws_connect(url, headers=headers)
+                except aiohttp.WSServerHandshakeError as error:
+                    refused = error.status
+                else:
+                    await extra.close()
+                    refused = 101
+            finally:
+                for socket in sockets:
+                    await socket.close()
+            # the server counts a console gone once its socket's handler has ended
+            deadline = time.monotonic() + WAIT
+            while True:
+                try:
+                    again = await client.ws_connect(url, headers=headers)
+                except aiohttp.WSServerHandshakeError as error:
+                    if error.status != 503 or time.monotonic() > deadline:
+                        return refused, error.status
+                    await asyncio.sleep(0.1)
+                else:
+                    await again.close()
+                    return refused, 101
+
+    assert asyncio.run(attempt()) == (503, 101)
+
+
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.0.2.7", "example.com"])
 def test_a_reachable_address_is_refused_without_allow_remote(console_workspace: Workspace, host: str) -> None:
     done = subprocess.run(
