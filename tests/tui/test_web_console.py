@@ -29,7 +29,7 @@ import pytest
 from supportdesk.store.workspace import Workspace
 from tests.conftest import DEMO_NOW
 from tests.help.test_browser import ARTIFACTS as HELP_ARTIFACTS
-from tests.help.test_browser import browser, wait_until  # noqa: F401  (the shared Chromium)
+from tests.help.test_browser import browser  # noqa: F401  (the shared Chromium)
 from tests.live import free_port
 from tests.tui.test_flows import rows
 
@@ -113,6 +113,13 @@ def web_console(console_workspace: Workspace) -> Iterator[WebConsole]:
     except subprocess.TimeoutExpired:
         served.process.kill()
         served.process.wait(timeout=30)
+
+
+def wait_until(driver: Any, condition: Any) -> Any:
+    """The help center's wait with more time: a console starts a process of its own per tab."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, WAIT).until(condition)
 
 
 def screen_text(driver: Any) -> str:
