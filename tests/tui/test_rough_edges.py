@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import sys
+import threading
+import time
+from collections.abc import Callable
+
 import pytest
 from textual.pilot import Pilot
 
@@ -46,7 +51,6 @@ async def test_the_pane_shows_what_queue_actions_changed(
         assert isinstance(screen, TicketScreen) and screen.ticket_id == row.id
         await until(pilot, lambda: screen.data is not None)
         ticket = screen.data.detail.ticket  # type: ignore[union-attr]
-        print([str(n.message) for n in app._notifications])
         assert ticket["status"] == "solved"
         header = str(screen.query_one("#ticket-header").render())
         assert "solved" in header, header
@@ -239,3 +243,144 @@ async def test_the_kb_snippet_key_inserts_the_first_paragraph(make_app: AppFacto
         assert "# " not in text and article.title not in text.split("\n")[0]
         lead = first_paragraph(article.body)
         assert len(lead) > 40 and text.startswith(lead)
+
+
+# --- 1. a commit made while the console writes a local row is not lost ---------------------------
+#
+# The console notices other writers by SQLite's data_version, which moves once however many
+# commits happened since it last looked. Marking a ticket seen (on every open) and saving a draft
+# are local writes the console must not take as news; it used to absorb them by arithmetic
+# ("after == before + 1"), so a commit that landed inside that window — the solve the agent had
+# just made from the queue, or another process's change — was taken for the local write and no
+# screen re-read: the pane kept "new, unassigned" for a ticket already solved and assigned.
+
+
+def _running_in(thread: threading.Thread, function: str, module: str) -> bool:
+    """Whether ``thread`` is inside ``module.function`` now (it is waiting there for the lock)."""
+    frame = sys._current_frames().get(thread.ident or -1)
+    while frame is not None:
+        if frame.f_code.co_name == function and frame.f_code.co_filename.endswith(module):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _marking_thread() -> threading.Thread | None:
+    for thread in threading.enumerate():
+        if _running_in(thread, "mark_seen", "local_state.py"):
+            return thread
+    return None
+
+
+async def _pause_until(pilot: Pilot[None], condition: Callable[[], object], what: str, timeout: float = 30.0) -> None:
+    """Like ``until`` but without waiting for the workers (one of them is waiting for a lock)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.01)
+
+
+def _wait(condition: Callable[[], object], what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.005)
+
+
+def test_a_commit_made_while_a_ticket_is_marked_seen_is_noticed(console_workspace: Workspace) -> None:
+    from supportdesk.tui.db import ConsoleDB
+
+    db = ConsoleDB(console_workspace)
+    try:
+        ticket_id = rows(console_workspace, "SELECT id FROM ticket WHERE status = 'open' LIMIT 1")[0]["id"]
+        db.changed_elsewhere()
+        other = console_workspace.connect()
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("UPDATE ticket SET status = 'solved' WHERE id = ?", (ticket_id,))
+        marking = threading.Thread(target=db.mark_seen, args=(ticket_id,))
+        marking.start()
+        # the console's local write waits for the lock the other writer holds
+        _wait(lambda: _running_in(marking, "mark_seen", "local_state.py"), "the seen mark to wait for the lock")
+        other.execute("COMMIT")
+        other.close()
+        marking.join(timeout=60)
+        assert not marking.is_alive()
+        assert db.changed_elsewhere(), "another connection's commit was taken for the console's own seen mark"
+        assert not db.changed_elsewhere()  # and the console's own seen mark is not news
+        db.mark_seen(ticket_id)
+        assert not db.changed_elsewhere()
+    finally:
+        db.close()
+
+
+async def test_the_pane_shows_a_change_committed_while_it_opened(
+    make_app: AppFactory, console_workspace: Workspace
+) -> None:
+    """Another writer commits while the pane marks the ticket seen: the pane shows the change."""
+    app = make_app()
+    async with app.run_test(size=(140, 40)) as pilot:
+        await settle(pilot)
+        row = queue_of(app).current_row
+        assert row is not None and row.status != "solved"
+        other = console_workspace.connect()
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("UPDATE ticket SET status = 'solved' WHERE id = ?", (row.id,))
+        await pilot.press("enter")  # the pane reads the ticket as it is (not yet solved) and marks it seen
+        await _pause_until(pilot, lambda: _marking_thread() is not None, "the seen mark to wait for the lock")
+        other.execute("COMMIT")
+        other.close()
+        await _pause_until(pilot, lambda: _marking_thread() is None, "the seen mark to be written")
+        app.check_store()  # what the console's poll does every half second
+        screen = app.screen
+        assert isinstance(screen, TicketScreen) and screen.ticket_id == row.id
+        await until(
+            pilot, lambda: screen.data is not None and screen.data.detail.ticket["status"] == "solved", timeout=30
+        )
+        await settle(pilot)
+        assert "solved" in str(screen.query_one("#ticket-header").render())
+
+
+async def test_solve_then_take_from_the_queue_while_the_pane_opens(
+    make_app: AppFactory, console_workspace: Workspace
+) -> None:
+    """``s``, then ``a``, then ``enter``, with the store busy so the writes and the seen mark
+    overlap: the pane ends up showing the ticket solved and assigned to me."""
+    app = make_app()
+    async with app.run_test(size=(140, 40)) as pilot:
+        await settle(pilot)
+        queue_screen = app.screen
+        assert isinstance(queue_screen, QueueScreen)
+        queue_screen.show_view(None)
+        await settle(pilot)
+        row = queue_of(app).current_row
+        assert row is not None and row.status != "solved"
+        busy = console_workspace.connect()
+        busy.execute("BEGIN IMMEDIATE")  # another process writing: everything waits for it
+        await pilot.press("s", "a", "enter")
+        await _pause_until(pilot, lambda: _marking_thread() is not None, "the seen mark to wait for the lock")
+        busy.execute("ROLLBACK")
+        busy.close()
+        await until(
+            pilot,
+            lambda: (
+                tuple(rows(console_workspace, "SELECT status, assignee_id FROM ticket WHERE id = ?", row.id)[0])
+                == ("solved", app.me)
+            ),
+            timeout=60,
+        )
+        screen = app.screen
+        assert isinstance(screen, TicketScreen) and screen.ticket_id == row.id
+        await until(
+            pilot,
+            lambda: (
+                screen.data is not None
+                and screen.data.detail.ticket["status"] == "solved"
+                and screen.data.detail.ticket["assignee_id"] == app.me
+            ),
+            timeout=30,
+        )
+        await settle(pilot)
+        header = str(screen.query_one("#ticket-header").render())
+        assert "solved" in header and "unassigned" not in header, header

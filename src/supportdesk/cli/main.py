@@ -17,6 +17,7 @@ import typer
 from supportdesk import __version__
 from supportdesk.cli import (
     config_cmd,
+    console_cmd,
     customers,
     demo,
     kb,
@@ -51,6 +52,7 @@ app.add_typer(kb.app, name="kb")
 app.add_typer(customers.app, name="customers")
 app.add_typer(views.app, name="views")
 app.add_typer(config_cmd.app, name="config")
+app.command("console")(console_cmd.console)
 app.command("status")(status.status)
 app.command("export")(transfer.export)
 app.command("import")(transfer.import_)

@@ -172,9 +172,15 @@ class SupportDeskApp(Console):
 
     # --- the store changing underneath us -------------------------------------------------
 
-    def check_store(self) -> bool:
-        """Tell the screens to re-read what they show if anyone committed since last time."""
-        if not self.db.changed_elsewhere():
+    def check_store(self, *, wrote: bool = False) -> bool:
+        """Tell the screens to re-read what they show if anyone committed since last time.
+
+        ``wrote``: our own mutation just committed. That is news even while the watch is busy
+        with a local write (a seen mark, a draft), when the store's counter is looked at again
+        only at the next poll: the pane opened right after ``s`` would show the old status a
+        while longer.
+        """
+        if not self.db.changed_elsewhere() and not wrote:
             return False
         self.refresh_sync_status()
         for screen in self.screen_stack:
@@ -237,7 +243,7 @@ class SupportDeskApp(Console):
                     request.failed(problems[0], request.outcomes)
             elif request.done:
                 request.done(request.outcomes)
-        self.check_store()
+        self.check_store(wrote=request.error is None)
 
     # --- snoozes whose time came -----------------------------------------------------------
 

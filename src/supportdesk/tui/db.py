@@ -124,7 +124,8 @@ class ConsoleDB:
     def __init__(self, workspace: Workspace, *, size: int = 4, strict: bool = False) -> None:
         self.workspace = workspace
         self.strict = strict
-        self._watch = workspace.connect(readonly=True)
+        # writable: the local-only rows are written through it (see _local)
+        self._watch = workspace.connect()
         self._watch_lock = threading.Lock()
         self._seen_version = self._version()
         self._idle: queue.LifoQueue[sqlite3.Connection] = queue.LifoQueue()
@@ -165,21 +166,17 @@ class ConsoleDB:
 
     @contextmanager
     def _local(self) -> Iterator[sqlite3.Connection]:
-        """A writable connection for local-only rows (drafts, seen marks), closed afterwards.
+        """The connection for local-only rows (drafts, seen marks): the watching one itself.
 
-        The commit is absorbed into the change counter when nobody else committed meanwhile, so
-        saving a draft while typing does not make every screen re-read the store.
+        SQLite's ``data_version`` never counts a connection's own commits, so these writes are
+        not news (saving a draft while typing does not make every screen re-read the store),
+        while every other connection's commit still is. The counter moves once however many
+        commits happened since it was last read, so telling ours apart by arithmetic ("after ==
+        before + 1") took a commit that landed meanwhile — the solve the agent had just made
+        from the queue, a sync — for the seen mark, and no screen re-read it.
         """
-        connection = self.workspace.connect()
-        try:
-            with self._watch_lock:
-                before = self._version()
-                yield connection
-                after = self._version()
-                if before == self._seen_version and after == before + 1:
-                    self._seen_version = after
-        finally:
-            connection.close()
+        with self._watch_lock:
+            yield self._watch
 
     # --- noticing other writers (UI thread: microseconds) ------------------------------------
 
