@@ -9,6 +9,7 @@ engine the write path uses.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from supportdesk.errors import SupportdeskError
-from supportdesk.store import semantic
+from supportdesk.store import semantic, times
 from supportdesk.store.engine import BUSY_TIMEOUT_MS, configure_sqlite, sqlite_url
 
 if TYPE_CHECKING:
@@ -61,7 +62,19 @@ class Workspace:
             workspace._migrate(revision, existed=exists)
         else:
             workspace._keep_private()
+        if exists and not os.environ.get(times.NOW_VARIABLE):
+            workspace._adopt_demo_clock()
         return workspace
+
+    def _adopt_demo_clock(self) -> None:
+        """A demo workspace's history was built up to a fixed instant: run on its clock."""
+        with closing(sqlite3.connect(f"{self.db_path.as_uri()}?mode=ro", uri=True)) as connection:
+            try:
+                text = read_setting(connection, "demo_clock")
+            except sqlite3.DatabaseError:
+                return
+        if isinstance(text, str):
+            times.adopt_clock(text)
 
     def _keep_private(self) -> None:
         """The database (and its -wal, -shm) 0600 and the attachments folder 0700: customers'
