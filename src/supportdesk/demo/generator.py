@@ -27,9 +27,9 @@ from time import gmtime
 from supportdesk.demo import content, service_levels
 from supportdesk.domain import timing
 from supportdesk.domain.text_safety import sanitize_line, sanitize_text
+from supportdesk.store import times
 from supportdesk.store.bulk import BULK_TABLES, bulk_load
 from supportdesk.store.ids import uuid7_at
-from supportdesk.store import times
 from supportdesk.store.workspace import Workspace
 
 Progress = Callable[[str, int, int], None]
