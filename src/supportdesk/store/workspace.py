@@ -31,6 +31,21 @@ class WorkspaceError(SupportdeskError):
     """The workspace cannot be opened or used; the message says why."""
 
 
+class _Reusable(sqlite3.Connection):
+    """A connection lent from :meth:`Workspace.reusing_connections`'s pool: closing it hands it
+    back (rolled back if a transaction was left open) while the pool is open."""
+
+    spares: list[sqlite3.Connection] | None = None
+
+    def close(self) -> None:
+        if self.spares is None:
+            super().close()
+            return
+        if self.in_transaction:
+            self.execute("ROLLBACK")
+        self.spares.append(self)
+
+
 class Workspace:
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -38,6 +53,7 @@ class Workspace:
         self.attachments_dir = root / "attachments"
         self.upgraded_from: str | None = None
         self.backup_path: Path | None = None
+        self._spares: dict[bool, list[sqlite3.Connection]] | None = None
 
     def __repr__(self) -> str:
         return f"Workspace({str(self.root)!r})"
@@ -123,18 +139,48 @@ class Workspace:
         The connection is in autocommit mode: callers that write start their own
         ``BEGIN IMMEDIATE``. Close it, or use :meth:`reading`.
         """
+        if self._spares is not None:
+            spares = self._spares[readonly]
+            if spares:
+                return spares.pop()
         connection = sqlite3.connect(
             self.db_path,
             timeout=BUSY_TIMEOUT_MS / 1000,
             isolation_level=None,
             check_same_thread=False,
+            factory=_Reusable,
         )
+        if self._spares is not None:
+            assert isinstance(connection, _Reusable)
+            connection.spares = self._spares[readonly]
         connection.row_factory = sqlite3.Row
         configure_sqlite(connection)
         semantic.install(connection)
         if readonly:
             connection.execute("PRAGMA query_only=ON")
         return connection
+
+    @contextmanager
+    def reusing_connections(self) -> Iterator[None]:
+        """Within the block a closed connection goes back to a pool for the next :meth:`connect`.
+
+        A new connection costs a parse of the whole schema on its first statement (~1–7 ms), and
+        a CLI command opens a few (its reads, the actor, the write's prepare step): once, that
+        is nothing; ``supportdesk batch`` runs thousands of commands in one process. The pool is
+        for one thread, and every connection in it is closed when the block ends.
+        """
+        if self._spares is not None:
+            yield
+            return
+        self._spares = {False: [], True: []}
+        try:
+            yield
+        finally:
+            spares, self._spares = self._spares, None
+            for connection in (*spares[False], *spares[True]):
+                if isinstance(connection, _Reusable):
+                    connection.spares = None
+                connection.close()
 
     @contextmanager
     def reading(self) -> Iterator[sqlite3.Connection]:
