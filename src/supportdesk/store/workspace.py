@@ -61,7 +61,6 @@ class Workspace:
     @classmethod
     def open(cls, root: str | Path, *, create: bool = True) -> Workspace:
         """Open the workspace at ``root``, creating or upgrading its schema when needed."""
-        from supportdesk.store.migrate import current_revision_sqlite
         from supportdesk.store.schema import HEAD_REVISION
 
         workspace = cls(Path(root).expanduser())
@@ -70,27 +69,32 @@ class Workspace:
             raise WorkspaceError(f"no workspace at {workspace.root}")
         if exists and not workspace.db_path.is_file():
             raise WorkspaceError(f"{workspace.db_path} is not a file")
+        clock = None
         try:
-            revision = current_revision_sqlite(workspace.db_path) if exists else None
+            revision, clock = workspace._stamp() if exists else (None, None)
         except sqlite3.DatabaseError as error:
             raise WorkspaceError(f"{workspace.db_path} is not a supportdesk workspace: {error}") from None
         if revision != HEAD_REVISION:
             workspace._migrate(revision, existed=exists)
         else:
             workspace._keep_private()
-        if exists and not os.environ.get(times.NOW_VARIABLE):
-            workspace._adopt_demo_clock()
+        if isinstance(clock, str):
+            times.adopt_clock(clock)  # a demo's history was built up to a fixed instant (store.times)
         return workspace
 
-    def _adopt_demo_clock(self) -> None:
-        """A demo workspace's history was built up to a fixed instant: run on its clock."""
-        with closing(sqlite3.connect(f"{self.db_path.as_uri()}?mode=ro", uri=True)) as connection:
+    def _stamp(self) -> tuple[str | None, Any]:
+        """The file's schema revision and its ``demo_clock``, on one connection (a connection's
+        first statement parses the whole schema: a command should pay that once, not twice)."""
+        from supportdesk.store.migrate import revision_of
+
+        with closing(sqlite3.connect(self.db_path, timeout=BUSY_TIMEOUT_MS / 1000)) as connection:
+            revision = revision_of(connection)
+            if revision is None or os.environ.get(times.NOW_VARIABLE):
+                return revision, None
             try:
-                text = read_setting(connection, "demo_clock")
-            except sqlite3.DatabaseError:
-                return
-        if isinstance(text, str):
-            times.adopt_clock(text)
+                return revision, read_setting(connection, "demo_clock")
+            except sqlite3.DatabaseError:  # an older file without the table: not a demo's clock
+                return revision, None
 
     def _keep_private(self) -> None:
         """The database (and its -wal, -shm) 0600 and the attachments folder 0700: customers'
