@@ -43,6 +43,7 @@ class _Reusable(sqlite3.Connection):
             return
         if self.in_transaction:
             self.execute("ROLLBACK")
+        self.row_factory = sqlite3.Row  # as connect() made it, whatever the borrower set
         self.spares.append(self)
 
 
