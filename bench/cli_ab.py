@@ -4,6 +4,10 @@ so both see the same load. Prints the median wall and cpu time of each.
 
     git archive main src | tar -x -C /tmp/before
     .venv/bin/python bench/cli_ab.py --before /tmp/before/src [--workspace /tmp/cli50k] [--runs 25]
+    .venv/bin/python bench/cli_ab.py --before /tmp/before/src --cases speed --workspace /tmp/cli10k --tickets 10000
+
+``--cases speed`` runs ``bench/cli_speed.py``'s reads, writes and help (issue 19) on a private
+copy of the workspace (the writes land there).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from cli_common import COMMAND, demo_workspace, load
+from cli_common import COMMAND, copy_workspace, demo_workspace, load
 
 
 def _cases(workspace: Path) -> dict[str, list[str]]:
@@ -58,10 +62,17 @@ def main() -> None:
     parser.add_argument("--workspace", type=Path, default=Path("/tmp/cli50k"))
     parser.add_argument("--tickets", type=int, default=50_000)
     parser.add_argument("--runs", type=int, default=25)
+    parser.add_argument("--cases", choices=("help", "speed"), default="help")
     args = parser.parse_args()
     workspace = demo_workspace(args.workspace, args.tickets)
     print(load())
-    for label, command in _cases(workspace).items():
+    cases = _cases(workspace)
+    if args.cases == "speed":
+        from cli_speed import _cases as speed_cases
+
+        copy = copy_workspace(workspace, args.workspace.with_name(args.workspace.name + "-ab"))
+        cases = dict(speed_cases(str(copy)))
+    for label, command in cases.items():
         times: dict[str, tuple[list[float], list[float]]] = {"before": ([], []), "after": ([], [])}
         for run in range(args.runs):
             order = ("before", "after") if run % 2 else ("after", "before")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from supportdesk.cli.ticket_files import CSV_FIELD_LIMIT
+from supportdesk.cli.transfer import count_tickets
 from supportdesk.store.workspace import Workspace
 from tests.cli.conftest import CLI
 
@@ -42,6 +43,7 @@ def test_jsonl_round_trip_is_exact(cli: CLI, ws: Workspace, tmp_path: Path) -> N
     records = [json.loads(line) for line in first.read_text().splitlines()]
     assert len(records) == table(ws, "SELECT count(*) FROM ticket")[0][0]
     assert {"id", "number", "messages", "customers", "agents", "groups", "tags"} <= set(records[0])
+    assert count_tickets(first, csv_rows=False) == len(records)  # the progress bar's total
     target = tmp_path / "empty"
     imported = cli("import", str(first), workspace=target)
     assert imported.code == 0, imported.stderr
@@ -77,6 +79,8 @@ def test_csv_round_trip_is_exact(cli: CLI, ws: Workspace, tmp_path: Path) -> Non
     rows = list(csv.reader(io.StringIO(first.read_text())))
     assert rows[0][:3] == ["id", "number", "subject"] and "message_body" in rows[0]
     assert len(rows) - 1 == table(ws, "SELECT count(*) FROM message")[0][0]
+    assert count_tickets(first, csv_rows=True) == table(ws, "SELECT count(DISTINCT ticket_id) FROM message")[0][0]
+    assert count_tickets(tmp_path / "missing.csv", csv_rows=True) is None
     assert not any(cell and cell[0] in "=+-@" for row in rows[1:] for cell in row if not _number(cell))
     target = tmp_path / "empty"
     imported = cli("import", str(first), workspace=target)

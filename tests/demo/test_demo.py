@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from contextlib import closing
+from datetime import timedelta
 from pathlib import Path
 
-from supportdesk.demo.generator import build_demo
-from supportdesk.store import fts
+import pytest
+
+from supportdesk.demo.generator import DEMO_EPOCH, build_demo
+from supportdesk.store import fts, times
 from supportdesk.store.workspace import DB_NAME, Workspace
-from tests.conftest import DEMO_NOW
+from tests.conftest import DEMO_NOW, TestClock
 
 
 def dump(workspace: Workspace) -> list[tuple[object, ...]]:
@@ -35,6 +39,76 @@ def test_same_seed_same_workspace(template_workspace: Path, tmp_path: Path) -> N
     build_demo(other, tickets=120, seed=6, now=DEMO_NOW)
     assert dump(first) == dump(second)
     assert dump(first) != dump(other)
+
+
+def fingerprint(workspace: Workspace) -> dict[str, tuple[int, str]]:
+    """Every table's row count and a hash of its rows in a fixed order: the workspace's content.
+    ``demo_clock`` (when it was built, so its clock can age) is the one thing left out."""
+    result: dict[str, tuple[int, str]] = {}
+    with closing(workspace.connect()) as connection:
+        tables = [
+            r[0]
+            for r in connection.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+            )
+        ]
+        for table in tables:
+            where = " WHERE key <> 'demo_clock'" if table == "workspace_setting" else ""
+            digest = hashlib.sha256()
+            count = 0
+            for line in sorted(repr(tuple(row)) for row in connection.execute(f"SELECT * FROM {table}{where}")):
+                digest.update(line.encode())
+                count += 1
+            result[table] = (count, digest.hexdigest())
+    return result
+
+
+def test_the_same_seed_gives_the_same_workspace_whatever_the_wall_clock(
+    template_workspace: Path, tmp_path: Path, clock: TestClock
+) -> None:
+    """Issue 19: ``demo --seed 7`` built twice 40 minutes apart differed (50,949 vs 50,901
+    messages): the history was anchored at the wall clock's hour, and business-hours SLA breaches,
+    and the surveys drawn from them, depend on the weekday and hour it lands on."""
+    first = fresh(template_workspace, tmp_path / "a")
+    clock.freeze(DEMO_NOW + timedelta(minutes=40))
+    build_demo(first, tickets=300, seed=7)
+    later = fresh(template_workspace, tmp_path / "b")
+    clock.freeze(DEMO_NOW + timedelta(days=3, hours=17, minutes=13))
+    build_demo(later, tickets=300, seed=7)
+    a, b = fingerprint(first), fingerprint(later)
+    assert a["ticket"][0] == 300 + 6 and a["message"][0] > 300  # the demo and its hostile tickets
+    assert a == b
+    # and the anchor does matter when asked for: another --now moves the whole history
+    moved = fresh(template_workspace, tmp_path / "c")
+    build_demo(moved, tickets=300, seed=7, now=DEMO_EPOCH + timedelta(days=3, hours=5))
+    assert fingerprint(moved)["ticket"] != a["ticket"]
+
+
+def test_opening_a_demo_runs_on_its_clock_unless_one_is_pinned(
+    template_workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built = fresh(template_workspace, tmp_path / "demo")
+    build_demo(built, tickets=50, seed=3)
+    with built.reading() as connection:
+        setting = connection.execute("SELECT value FROM workspace_setting WHERE key = 'demo'").fetchone()[0]
+    assert '"now": "2026-11-25T12:00:00Z"' in setting and '"seed": 3' in setting
+    # pinned (the suite's SUPPORTDESK_NOW): the workspace's clock is not adopted
+    previous = times.set_clock(None)
+    try:
+        Workspace.open(built.root).close()
+        assert not times._adopted
+        # unpinned, as for a user: the process runs on the demo's clock, from its anchor
+        monkeypatch.delenv(times.NOW_VARIABLE)
+        times.set_clock(None)
+        Workspace.open(built.root).close()
+        assert times._adopted
+        assert DEMO_EPOCH <= times.utcnow() < DEMO_EPOCH + timedelta(minutes=10)
+        # an explicit pin still wins over a workspace opened afterwards
+        times.set_clock(times.fixed(DEMO_EPOCH + timedelta(days=400)))
+        Workspace.open(built.root).close()
+        assert times.utcnow() == DEMO_EPOCH + timedelta(days=400)
+    finally:
+        times.set_clock(previous)
 
 
 def test_shape_of_the_default_demo(demo_workspace: Workspace) -> None:

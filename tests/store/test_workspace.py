@@ -141,3 +141,25 @@ def test_three_processes_writing_at_once_never_see_a_lock(tmp_path: Path) -> Non
     assert tags == 3 * per_process // 2
     assert len(outbox) == 3 * per_process + 1
     assert outbox == list(range(outbox[0], outbox[0] + len(outbox)))  # consecutive mutation ids
+
+
+def test_reusing_connections_lends_closed_connections_again_and_closes_them_after(workspace: Workspace) -> None:
+    with workspace.reusing_connections():
+        first = workspace.connect()
+        first.execute("BEGIN IMMEDIATE")
+        first.row_factory = None
+        first.close()  # handed back: its transaction rolled back, its rows as connect() makes them
+        again = workspace.connect()
+        assert again is first and not again.in_transaction and again.row_factory is sqlite3.Row
+        reader = workspace.connect(readonly=True)
+        assert reader is not again  # read-only connections have a pool of their own
+        with pytest.raises(sqlite3.OperationalError):
+            reader.execute("INSERT INTO counter(name, value) VALUES ('x', 1)")
+        reader.close()
+        again.close()
+    with pytest.raises(sqlite3.ProgrammingError):
+        first.execute("SELECT 1")  # the block closed it for good
+    outside = workspace.connect()
+    outside.close()
+    with pytest.raises(sqlite3.ProgrammingError):
+        outside.execute("SELECT 1")

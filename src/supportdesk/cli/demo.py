@@ -22,7 +22,12 @@ def demo(
     force: Annotated[bool, typer.Option("--force", help="Replace a workspace that already holds data.")] = False,
     now: Annotated[
         str | None,
-        typer.Option("--now", metavar="INSTANT", help="Build the history up to this ISO 8601 instant (default: now)."),
+        typer.Option(
+            "--now",
+            metavar="INSTANT",
+            help="Build the history up to this ISO 8601 instant (default: 2026-11-25T12:00:00Z, "
+            "whatever today is; the workspace's clock starts there).",
+        ),
     ] = None,
 ) -> None:
     """Build a realistic demo workspace (deterministic for a given seed).

@@ -16,6 +16,7 @@ import typer
 
 from supportdesk import __version__
 from supportdesk.cli import (
+    batch,
     config_cmd,
     console_cmd,
     customers,
@@ -63,6 +64,7 @@ app.command("sync")(server.sync)
 app.add_typer(rules.app, name="rules")
 app.add_typer(sla.app, name="sla")
 app.command("report")(report.report)
+app.command("batch")(batch.batch)
 plain_help(app)
 
 

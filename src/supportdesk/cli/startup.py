@@ -83,8 +83,37 @@ def only_invoked(app: Any, argv: Sequence[str]) -> Iterator[None]:
     if shown is not None and not completing and _asks_for_help(argv):
         for sub in shown.registered_groups:
             keep(sub.typer_instance, [], [])
+    _HIDDEN.append(saved)
+    _RUNNING.append(app)
     try:
         yield
     finally:
+        _RUNNING.remove(app)
+        _HIDDEN.remove(saved)
         for typer_app, commands, groups in reversed(saved):
+            typer_app.registered_commands, typer_app.registered_groups = commands, groups
+
+
+#: What :func:`only_invoked` blocks in force have hidden (innermost last), and their apps.
+_HIDDEN: list[list[tuple[Any, list[Any], list[Any]]]] = []
+_RUNNING: list[Any] = []
+
+
+def running_app() -> Any:
+    """The ``typer.Typer`` whose command line is being run (``None`` outside :func:`only_invoked`)."""
+    return _RUNNING[0] if _RUNNING else None
+
+
+@contextmanager
+def whole_tree() -> Iterator[None]:
+    """Within the block every command is back (``supportdesk batch`` runs any of them)."""
+    swapped: list[tuple[Any, list[Any], list[Any]]] = []
+    for saved in reversed(_HIDDEN):
+        for typer_app, commands, groups in reversed(saved):
+            swapped.append((typer_app, typer_app.registered_commands, typer_app.registered_groups))
+            typer_app.registered_commands, typer_app.registered_groups = commands, groups
+    try:
+        yield
+    finally:
+        for typer_app, commands, groups in reversed(swapped):
             typer_app.registered_commands, typer_app.registered_groups = commands, groups

@@ -136,7 +136,8 @@ def import_(
     if source == "zendesk":
         from supportdesk.domain.zendesk import read_pages, records
 
-        run = _import_records(session, records(read_pages(read_text(file))), dry_run=dry_run)
+        found = list(records(read_pages(read_text(file))))  # the pages are in memory already
+        run = _import_records(session, found, dry_run=dry_run, total=len(found))
         if run.refused:
             raise typer.Exit(PARTIAL)
         return
@@ -152,26 +153,56 @@ def import_(
         first = stream.readline()
         lines = itertools.chain([first], stream)
         is_csv = first.startswith("id,") or file.lower().endswith(".csv")
+        total = None if file == "-" else count_tickets(Path(file).expanduser(), csv_rows=is_csv)
         tickets = read_csv(lines, file) if is_csv else read_jsonl(lines, file)
-        run = _import_records(session, tickets, dry_run=dry_run)
+        run = _import_records(session, tickets, dry_run=dry_run, total=total)
     if run.refused:
         raise typer.Exit(PARTIAL)
 
 
-def _import_records(session: Session, records_in: Iterable[dict[str, Any]], *, dry_run: bool) -> ImportRun:
+def count_tickets(path: Path, *, csv_rows: bool) -> int | None:
+    """How many tickets a file holds, read once before importing so the progress bar knows its
+    total: a JSONL file's non-blank lines, a CSV file's distinct ids (one row per message).
+    ``None`` when the file cannot be read that way (the import then says what is wrong)."""
+    import csv
+
+    from supportdesk.cli.ticket_files import CSV_FIELD_LIMIT
+
+    try:
+        if csv_rows:
+            csv.field_size_limit(CSV_FIELD_LIMIT)
+            with path.open(encoding="utf-8", newline="") as handle:
+                rows = csv.reader(handle)
+                next(rows, None)  # the header
+                return len({row[0] for row in rows if row})
+        count = 0
+        with path.open("rb") as handle:
+            for line in handle:
+                if line.strip():
+                    count += 1
+        return count
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
+
+
+def _import_records(
+    session: Session, records_in: Iterable[dict[str, Any]], *, dry_run: bool, total: int | None = None
+) -> ImportRun:
     from supportdesk.cli.progress import Progress
 
     run = ImportRun(session, dry_run=dry_run)
     chunk: list[dict[str, Any]] = []
     with Progress("importing") as progress:
+        progress.update("tickets", 0, total)
         for record in records_in:
             chunk.append(record)
             if len(chunk) >= IMPORT_CHUNK:
                 _import_chunk(run, chunk)
                 chunk = []
-                progress.update("tickets", run.imported + run.present + run.refused, None)
+                progress.update("tickets", run.imported + run.present + run.refused, total)
         if chunk:
             _import_chunk(run, chunk)
+            progress.update("tickets", run.imported + run.present + run.refused, total)
         _restore_links(run)
     verb = "would import" if dry_run else "imported"
     parts = [f"{verb} {run.imported:,} tickets ({run.messages:,} messages)"]

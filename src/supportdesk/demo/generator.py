@@ -3,7 +3,11 @@
 Rows go in with ``executemany`` on one raw sqlite3 connection, in chunks, with the secondary
 indexes and full-text triggers dropped (``store.bulk``); both are built in one pass at the end.
 (ORM objects one by one manage ~9k rows/s, Core ~90k, raw sqlite3 ~400k.) The same seed and
-the same anchor time give the same workspace, byte for byte.
+the same anchor time give the same workspace, byte for byte. The anchor defaults to the fixed
+:data:`DEMO_EPOCH`, never the wall clock: the business-hours SLA clocks (and so breaches, and so
+the surveys drawn from them) depend on the weekday and hour the history lands on, so a demo built
+"up to now" differed from hour to hour. The workspace keeps ``demo_clock`` (see
+``store.times``) so whoever opens it sees the demo as of that instant, ageing as real time passes.
 
 The demo writes what ingest would have stored: every customer text goes through
 ``sanitize_text`` like a real inbound message, so the hostile tickets show what the console
@@ -23,9 +27,9 @@ from time import gmtime
 from supportdesk.demo import content, service_levels
 from supportdesk.domain import timing
 from supportdesk.domain.text_safety import sanitize_line, sanitize_text
+from supportdesk.store import times
 from supportdesk.store.bulk import BULK_TABLES, bulk_load
 from supportdesk.store.ids import uuid7_at
-from supportdesk.store.times import utcnow
 from supportdesk.store.workspace import Workspace
 
 Progress = Callable[[str, int, int], None]
@@ -34,6 +38,8 @@ CHANNEL_WEIGHTS = (("email", 55), ("chat", 18), ("web", 14), ("phone", 8), ("soc
 PRIORITY_WEIGHTS = {"low": 20, "normal": 60, "high": 15, "urgent": 5}
 CHUNK = 5_000
 BREACH_AT = timing.TIMING_COLUMNS.index("breach_at")
+#: The instant every demo is built up to unless ``--now`` says otherwise (a Wednesday noon, UTC).
+DEMO_EPOCH = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 
 @dataclass
@@ -92,8 +98,9 @@ class DemoBuilder:
         self.service_rng = random.Random(seed * 7919 + 1)
         self.service_ids = _Ids(self.service_rng)
         self.ids = _Ids(self.rng)
-        anchor = now or utcnow().replace(minute=0, second=0, microsecond=0)
-        self.now_ms = int(anchor.timestamp() * 1000)
+        self.anchor = now or DEMO_EPOCH
+        self.seed = seed
+        self.now_ms = int(self.anchor.timestamp() * 1000)
         self.progress = progress or (lambda _stage, _done, _total: None)
         self.summary = DemoSummary()
         self.span_days = 180 if tickets <= 100_000 else 730
@@ -127,7 +134,12 @@ class DemoBuilder:
                 )
                 connection.execute(
                     "INSERT OR REPLACE INTO workspace_setting(key, value) VALUES ('demo', ?)",
-                    (json.dumps({"tickets": self.ticket_count}),),
+                    (json.dumps({"tickets": self.ticket_count, "seed": self.seed, "now": times.iso(self.anchor)}),),
+                )
+                # not content: when it was built, so the demo's clock ages from there (store.times)
+                connection.execute(
+                    "INSERT OR REPLACE INTO workspace_setting(key, value) VALUES ('demo_clock', ?)",
+                    (json.dumps(times.reading_now(self.anchor)),),
                 )
                 self.progress("indexing", 0, 1)
             self.progress("indexing", 1, 1)

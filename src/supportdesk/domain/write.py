@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +35,21 @@ if TYPE_CHECKING:
     from supportdesk.store.workspace import Workspace
 
 LOCK_RETRIES = 8
+
+#: Set while ``supportdesk batch --dry-run`` runs its lines: every write is rolled back.
+_REHEARSAL: ContextVar[bool] = ContextVar("supportdesk_rehearsal", default=False)
+
+
+@contextmanager
+def rehearsing() -> Iterator[None]:
+    """Within the block every :func:`apply_many` (so :func:`apply`) is a dry run, whatever its
+    caller asked: a batch's ``--dry-run`` covers every command it runs, not only those that
+    have a ``--dry-run`` of their own."""
+    token = _REHEARSAL.set(True)
+    try:
+        yield
+    finally:
+        _REHEARSAL.reset(token)
 
 
 @dataclass
@@ -204,6 +221,7 @@ def apply_many(
     With ``dry_run`` everything runs and is then rolled back: the outcomes (and the audit
     changes each would make) describe what would happen.
     """
+    dry_run = dry_run or _REHEARSAL.get()
     who = actor or workspace_actor(workspace)
     given = list(mutations)
     batch = prepare(workspace, given, who)

@@ -37,15 +37,18 @@ def current_revision_sqlite(path: Path) -> str | None:
         return None
     connection = sqlite3.connect(path, timeout=60)
     try:
-        row = connection.execute(
-            "SELECT name FROM sqlite_master WHERE type='table' AND name='alembic_version'"
-        ).fetchone()
-        if row is None:
-            return None
-        version = connection.execute("SELECT version_num FROM alembic_version").fetchone()
-        return version[0] if version else None
+        return revision_of(connection)
     finally:
         connection.close()
+
+
+def revision_of(connection: sqlite3.Connection) -> str | None:
+    """The revision stamped in an open SQLite file (``None`` when it has none)."""
+    row = connection.execute("SELECT name FROM sqlite_master WHERE type='table' AND name='alembic_version'").fetchone()
+    if row is None:
+        return None
+    version = connection.execute("SELECT version_num FROM alembic_version").fetchone()
+    return str(version[0]) if version else None
 
 
 def backup_sqlite(path: Path, revision: str | None) -> Path:

@@ -10,6 +10,13 @@ same value (a test's CLI commands and servers) reads one and the same calendar. 
 read the wall clock for "now": a suite that mixes a pinned demo with the real date passes on one
 day and fails on another.
 
+**A demo workspace carries its own clock.** ``supportdesk demo`` builds its history up to a fixed
+instant (``--now``), so the same seed gives the same workspace on any day; it then stores
+``demo_clock`` (the same text as ``SUPPORTDESK_NOW``, with the build's unix time after the ``@``).
+Opening that workspace adopts it (:func:`adopt_clock`) unless the process's clock is already
+pinned, so the console and every CLI command see the demo as it was when built, ageing as real
+time passes, and all of them read one calendar.
+
 On SQLite, SQLModel's ``UTCDateTime`` writes ``YYYY-MM-DD HH:MM:SS.ffffff`` (always with
 microseconds, always UTC). That text sorts in time order, so the raw ``sqlite3`` read path and
 the bulk writers use :func:`to_db` / :func:`from_db` to speak exactly the same format.
@@ -61,16 +68,28 @@ def _clock_from_environment() -> Clock | None:
     text = os.environ.get(NOW_VARIABLE)
     if not text:
         return None
+    return clock_from_text(text, NOW_VARIABLE)
+
+
+def clock_from_text(text: str, source: str = NOW_VARIABLE) -> Clock:
+    """The clock a ``SUPPORTDESK_NOW``-style value names: ``INSTANT`` (read now) or ``INSTANT@UNIX``."""
     instant, _, at = text.partition("@")
     try:
         anchor = float(at) if at else None
     except ValueError:
-        raise ValueError(f"{NOW_VARIABLE}: {at!r} is not a unix time in seconds") from None
+        raise ValueError(f"{source}: {at!r} is not a unix time in seconds") from None
     return running_from(parse_instant(instant), anchor)
+
+
+def reading_now(instant: datetime) -> str:
+    """The ``INSTANT@UNIX`` text of a clock that reads ``instant`` at this very moment."""
+    return f"{instant.astimezone(UTC).isoformat()}@{time.time()!r}"
 
 
 _UNREAD = object()
 _clock: Clock | object | None = _UNREAD
+#: True while the clock in force is one a workspace brought (see :func:`adopt_clock`).
+_adopted = False
 
 
 def utcnow() -> datetime:
@@ -84,10 +103,27 @@ def utcnow() -> datetime:
 def set_clock(clock: Clock | None) -> Clock | None:
     """Pin the process's clock; ``None`` goes back to ``SUPPORTDESK_NOW`` or else the system clock.
     Returns the pinned clock it replaces (``None`` if there was none)."""
-    global _clock
+    global _clock, _adopted
     previous = _clock if callable(_clock) else None
     _clock = _UNREAD if clock is None else clock
+    _adopted = False
     return previous
+
+
+def adopt_clock(text: str) -> bool:
+    """Run this process on a workspace's own clock (a demo's ``demo_clock``), unless a clock is
+    already pinned (:func:`set_clock`, ``SUPPORTDESK_NOW``): an explicit pin always wins.
+    Returns whether it was adopted; an unreadable value is ignored (the system clock stays)."""
+    global _clock, _adopted
+    pinned = (callable(_clock) and not _adopted) or bool(os.environ.get(NOW_VARIABLE))
+    if pinned:
+        return False
+    try:
+        _clock = clock_from_text(text, "demo_clock")
+    except ValueError:
+        return False
+    _adopted = True
+    return True
 
 
 @contextmanager

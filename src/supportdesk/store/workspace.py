@@ -9,6 +9,7 @@ engine the write path uses.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from supportdesk.errors import SupportdeskError
-from supportdesk.store import semantic
+from supportdesk.store import semantic, times
 from supportdesk.store.engine import BUSY_TIMEOUT_MS, configure_sqlite, sqlite_url
 
 if TYPE_CHECKING:
@@ -30,6 +31,22 @@ class WorkspaceError(SupportdeskError):
     """The workspace cannot be opened or used; the message says why."""
 
 
+class _Reusable(sqlite3.Connection):
+    """A connection lent from :meth:`Workspace.reusing_connections`'s pool: closing it hands it
+    back (rolled back if a transaction was left open) while the pool is open."""
+
+    spares: list[sqlite3.Connection] | None = None
+
+    def close(self) -> None:
+        if self.spares is None:
+            super().close()
+            return
+        if self.in_transaction:
+            self.execute("ROLLBACK")
+        self.row_factory = sqlite3.Row  # as connect() made it, whatever the borrower set
+        self.spares.append(self)
+
+
 class Workspace:
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -37,6 +54,7 @@ class Workspace:
         self.attachments_dir = root / "attachments"
         self.upgraded_from: str | None = None
         self.backup_path: Path | None = None
+        self._spares: dict[bool, list[sqlite3.Connection]] | None = None
 
     def __repr__(self) -> str:
         return f"Workspace({str(self.root)!r})"
@@ -44,7 +62,6 @@ class Workspace:
     @classmethod
     def open(cls, root: str | Path, *, create: bool = True) -> Workspace:
         """Open the workspace at ``root``, creating or upgrading its schema when needed."""
-        from supportdesk.store.migrate import current_revision_sqlite
         from supportdesk.store.schema import HEAD_REVISION
 
         workspace = cls(Path(root).expanduser())
@@ -53,15 +70,32 @@ class Workspace:
             raise WorkspaceError(f"no workspace at {workspace.root}")
         if exists and not workspace.db_path.is_file():
             raise WorkspaceError(f"{workspace.db_path} is not a file")
+        clock = None
         try:
-            revision = current_revision_sqlite(workspace.db_path) if exists else None
+            revision, clock = workspace._stamp() if exists else (None, None)
         except sqlite3.DatabaseError as error:
             raise WorkspaceError(f"{workspace.db_path} is not a supportdesk workspace: {error}") from None
         if revision != HEAD_REVISION:
             workspace._migrate(revision, existed=exists)
         else:
             workspace._keep_private()
+        if isinstance(clock, str):
+            times.adopt_clock(clock)  # a demo's history was built up to a fixed instant (store.times)
         return workspace
+
+    def _stamp(self) -> tuple[str | None, Any]:
+        """The file's schema revision and its ``demo_clock``, on one connection (a connection's
+        first statement parses the whole schema: a command should pay that once, not twice)."""
+        from supportdesk.store.migrate import revision_of
+
+        with closing(sqlite3.connect(self.db_path, timeout=BUSY_TIMEOUT_MS / 1000)) as connection:
+            revision = revision_of(connection)
+            if revision is None or os.environ.get(times.NOW_VARIABLE):
+                return revision, None
+            try:
+                return revision, read_setting(connection, "demo_clock")
+            except sqlite3.DatabaseError:  # an older file without the table: not a demo's clock
+                return revision, None
 
     def _keep_private(self) -> None:
         """The database (and its -wal, -shm) 0600 and the attachments folder 0700: customers'
@@ -110,18 +144,48 @@ class Workspace:
         The connection is in autocommit mode: callers that write start their own
         ``BEGIN IMMEDIATE``. Close it, or use :meth:`reading`.
         """
+        if self._spares is not None:
+            spares = self._spares[readonly]
+            if spares:
+                return spares.pop()
         connection = sqlite3.connect(
             self.db_path,
             timeout=BUSY_TIMEOUT_MS / 1000,
             isolation_level=None,
             check_same_thread=False,
+            factory=_Reusable,
         )
+        if self._spares is not None:
+            assert isinstance(connection, _Reusable)
+            connection.spares = self._spares[readonly]
         connection.row_factory = sqlite3.Row
         configure_sqlite(connection)
         semantic.install(connection)
         if readonly:
             connection.execute("PRAGMA query_only=ON")
         return connection
+
+    @contextmanager
+    def reusing_connections(self) -> Iterator[None]:
+        """Within the block a closed connection goes back to a pool for the next :meth:`connect`.
+
+        A new connection costs a parse of the whole schema on its first statement (~1–7 ms), and
+        a CLI command opens a few (its reads, the actor, the write's prepare step): once, that
+        is nothing; ``supportdesk batch`` runs thousands of commands in one process. The pool is
+        for one thread, and every connection in it is closed when the block ends.
+        """
+        if self._spares is not None:
+            yield
+            return
+        self._spares = {False: [], True: []}
+        try:
+            yield
+        finally:
+            spares, self._spares = self._spares, None
+            for connection in (*spares[False], *spares[True]):
+                if isinstance(connection, _Reusable):
+                    connection.spares = None
+                connection.close()
 
     @contextmanager
     def reading(self) -> Iterator[sqlite3.Connection]:

@@ -71,8 +71,9 @@ class Writer:
         """Import the write path and open its engine before the first key needs them."""
         import supportdesk.domain.catalog
         import supportdesk.domain.preview
-        import supportdesk.domain.write  # noqa: F401
+        import supportdesk.domain.write
 
+        supportdesk.domain.catalog.load_all()  # the catalog loads a mutator module on first use
         self.actor()
         self.workspace.engine.connect().close()
 

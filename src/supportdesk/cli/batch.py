@@ -1,0 +1,414 @@
+"""``supportdesk batch``: many commands in one process, one JSON line in and one JSON line out each.
+
+A script that replies to 500 tickets used to start 500 processes, each paying for the
+interpreter and the write path's imports (issue 19). ``batch`` reads JSON Lines, one command per
+line, with the CLI's own names and arguments::
+
+    {"cmd": "tickets reply", "args": {"ticket": "1042", "body": "Refund sent."}, "id": "r1"}
+
+and runs each one exactly as the command line would (the same click parsing, the same command
+body, the same write path, so one transaction per line and the same permissions), then prints
+one JSON result per line, in order::
+
+    {"line": 1, "id": "r1", "ok": true, "exit": 0, "output": "…"}
+    {"line": 2, "ok": false, "exit": 3, "error": {"kind": "not_found", "message": "…"}}
+
+``output`` is what the command printed: a JSON value when it printed JSON (``"json": true``),
+else its text. A line that fails — malformed JSON, an unknown command, a refused mutation, a
+line longer than ``--max-line`` — gets its error (with the exit code the command would have
+exited with) and the next line still runs, unless ``--stop-on-error``. ``--dry-run`` runs every
+line and rolls every write back.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import ExitStack, redirect_stderr, redirect_stdout
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from supportdesk.cli.session import Session
+from supportdesk.cli.wiring import command
+
+if TYPE_CHECKING:
+    from typer.core import TyperGroup
+
+#: A line longer than this (bytes) is refused unread: a body is at most 1,000,000 characters.
+MAX_LINE = 4 * 1024 * 1024
+
+#: Commands a batch does not run: they serve, open an editor, change this workspace's own
+#: settings or stream whole files (run them on their own).
+REFUSED = {
+    "batch": "a batch cannot run a batch",
+    "demo": "builds a whole workspace: run it on its own",
+    "serve": "runs a server: run it on its own",
+    "login": "asks for a password: run it on its own",
+    "sync": "run sync on its own (or let the console's background sync do it)",
+    "server": "administers a server's database: run it on its own",
+    "config": "changes this workspace's settings: run it on its own",
+    "import": "reads whole files: run it on its own",
+    "export": "streams whole files: run it on its own",
+    "macros edit": "opens an editor: use 'macros import' with a YAML file instead",
+}
+
+#: Exit codes (supportdesk.cli.errors) as words, for scripts that branch on them.
+KINDS = {1: "partial", 2: "usage", 3: "not_found", 4: "server"}
+
+
+@dataclass
+class LineResult:
+    number: int
+    ok: bool
+    exit: int
+    request_id: Any = None
+    output: Any = None
+    message: str | None = None
+    warnings: list[str] | None = None
+
+    def document(self) -> dict[str, Any]:
+        found: dict[str, Any] = {"line": self.number}
+        if self.request_id is not None:
+            found["id"] = self.request_id
+        found |= {"ok": self.ok, "exit": self.exit}
+        if self.output not in (None, ""):
+            found["output"] = self.output
+        if self.warnings:
+            found["warnings"] = self.warnings
+        if not self.ok:
+            found["error"] = {"kind": KINDS.get(self.exit, "server"), "message": self.message or "failed"}
+        return found
+
+
+class BatchLineError(Exception):
+    """A line the batch refuses before running anything (bad JSON, unknown command …)."""
+
+    def __init__(self, message: str, code: int = 2) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+@command()
+def batch(
+    session: Session,
+    source: Annotated[
+        str,
+        typer.Argument(metavar="[FILE]", help="A JSON Lines file of commands; '-' or nothing reads stdin."),
+    ] = "-",
+    stop_on_error: Annotated[
+        bool, typer.Option("--stop-on-error", help="Stop at the first line that fails (the rest are not run).")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Run every line and roll every write back: what would happen.")
+    ] = False,
+    max_line: Annotated[
+        int,
+        typer.Option("--max-line", metavar="BYTES", min=1024, help="Refuse longer lines (default 4 MiB)."),
+    ] = MAX_LINE,
+) -> None:
+    """Run many commands in one process: JSON Lines in, one JSON result per line out.
+
+    Each line is {"cmd": "tickets reply", "args": {"ticket": "1042", "body": "…"}, "id": …}:
+    the command's words and its options by their long names (a flag is true, a repeated option
+    a list; arguments by name). Each runs in its own transaction; a failing line is reported
+    and the next one runs. Exits 0 when every line succeeded, 1 when some failed.
+
+    Example: supportdesk batch replies.jsonl > results.jsonl
+    """
+    from supportdesk.cli.errors import PARTIAL, fail
+
+    if source == "-":
+        buffer = getattr(sys.stdin, "buffer", None)  # a test's text stdin has none
+        stream: IO[bytes] = buffer if buffer is not None else io.BytesIO(sys.stdin.read().encode())
+        owned = None
+    else:
+        try:
+            owned = Path(source).expanduser().open("rb")
+        except OSError as error:
+            fail(f"{source}: {error.strerror or error}")
+        stream = owned
+    runner = _Runner(session, dry_run=dry_run)
+    out = sys.stdout
+    failed = False
+    with ExitStack() as stack:
+        if owned is not None:
+            stack.callback(owned.close)
+        stack.enter_context(session.workspace().reusing_connections())
+        for number, raw in _lines(stream, max_line):
+            result = runner.run_line(number, raw)
+            out.write(json.dumps(result.document(), ensure_ascii=False))
+            out.write("\n")
+            out.flush()
+            if not result.ok:
+                failed = True
+                if stop_on_error:
+                    break
+    if failed:
+        raise typer.Exit(PARTIAL)
+
+
+def _lines(stream: IO[bytes], limit: int) -> Iterator[tuple[int, bytes | BatchLineError]]:
+    """Numbered non-blank lines; one longer than ``limit`` is skipped unread, as an error."""
+    number = 0
+    while True:
+        chunk = stream.readline(limit + 1)
+        if not chunk:
+            return
+        number += 1
+        if len(chunk) > limit and not chunk.endswith(b"\n"):
+            while chunk and not chunk.endswith(b"\n"):  # drop the rest of the line, piece by piece
+                chunk = stream.readline(1024 * 1024)
+            yield number, BatchLineError(f"line {number} is longer than {limit:,} bytes (--max-line)")
+            continue
+        if chunk.strip():
+            yield number, chunk
+
+
+class _Runner:
+    """Runs lines on one session: the workspace, its engine and the command tree are made once."""
+
+    def __init__(self, session: Session, *, dry_run: bool) -> None:
+        self.session = session
+        self.dry_run = dry_run
+        self._root: TyperGroup | None = None
+
+    # --- a line -------------------------------------------------------------------------
+
+    def run_line(self, number: int, raw: bytes | BatchLineError) -> LineResult:
+        request_id = None
+        try:
+            if isinstance(raw, BatchLineError):
+                raise raw
+            request = _parse(raw)
+            request_id = request.get("id")
+            words, args = _command_words(request)
+            target = self._find(words)
+            argv = _argv(target, args)
+        except BatchLineError as error:
+            return LineResult(number, False, error.code, request_id, message=error.message)
+        return self._invoke(number, request_id, target, words, argv)
+
+    def _invoke(self, number: int, request_id: Any, target: Any, words: list[str], argv: list[str]) -> LineResult:
+        from supportdesk.cli.errors import exit_code_for
+
+        stdout = io.StringIO()
+        stderr = io.StringIO()
+        code = 0
+        message: str | None = None
+        with ExitStack() as stack:
+            stack.enter_context(redirect_stdout(stdout))
+            stack.enter_context(redirect_stderr(stderr))
+            stack.enter_context(_no_stdin())
+            if self.dry_run:
+                from supportdesk.domain.write import rehearsing
+
+                stack.enter_context(rehearsing())
+            try:
+                returned = target.main(
+                    argv, prog_name=f"supportdesk {' '.join(words)}", standalone_mode=False, obj=self.session
+                )
+                code = returned if isinstance(returned, int) else 0
+            except typer.Exit as done:
+                code = done.exit_code
+            except typer.TyperException as error:  # the command line's own: a bad value, a missing option
+                code, message = int(error.exit_code), error.format_message()
+            except typer.Abort:
+                code, message = 1, "aborted"
+            except KeyboardInterrupt:
+                raise
+            except Exception as error:
+                code = exit_code_for(error)
+                message = _sentence(error)
+        errors, warnings = _diagnostics(stderr.getvalue())
+        if code and message is None:
+            message = errors[-1] if errors else f"exited with {code}"
+        return LineResult(
+            number,
+            code == 0,
+            code,
+            request_id,
+            output=_output(stdout.getvalue()),
+            message=message,
+            warnings=warnings or None,
+        )
+
+    def _find(self, words: list[str]) -> Any:
+        from typer.core import TyperGroup
+
+        joined = " ".join(words)
+        for refused, why in REFUSED.items():
+            if joined == refused or joined.startswith(refused + " "):
+                raise BatchLineError(f"'{refused}' is not run in a batch: {why}")
+        node: Any = self._tree()
+        for depth, word in enumerate(words):
+            if not isinstance(node, TyperGroup):
+                raise BatchLineError(f"unknown command {joined!r}: '{' '.join(words[:depth])}' takes no subcommand")
+            child = node.commands.get(word)
+            if child is None or word.startswith("-"):
+                raise BatchLineError(f"unknown command {joined!r} (see 'supportdesk --help')")
+            node = child
+        if isinstance(node, TyperGroup):
+            raise BatchLineError(f"{joined!r} is a group of commands: name one of {', '.join(sorted(node.commands))}")
+        return node
+
+    def _tree(self) -> TyperGroup:
+        if self._root is None:
+            import typer.main
+            from typer.core import TyperGroup
+
+            from supportdesk.cli.startup import running_app, whole_tree
+
+            app = running_app()
+            if app is None:  # a body called outside the command line (a test of its own)
+                raise BatchLineError("batch runs from the supportdesk command line", 4)
+            with whole_tree():
+                root = typer.main.get_command(app)
+            assert isinstance(root, TyperGroup)
+            self._root = root
+        return self._root
+
+
+def _parse(raw: bytes) -> dict[str, Any]:
+    try:
+        request = json.loads(raw)
+    except (UnicodeDecodeError, ValueError) as error:
+        raise BatchLineError(f"not a JSON object: {error}") from None
+    if not isinstance(request, dict):
+        raise BatchLineError('not a JSON object: each line is {"cmd": "…", "args": {…}}')
+    unknown = set(request) - {"cmd", "args", "id"}
+    if unknown:
+        raise BatchLineError(f"unknown key {sorted(unknown)[0]!r}: a line has cmd, args and id")
+    return request
+
+
+def _command_words(request: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
+    name = request.get("cmd")
+    if not isinstance(name, str) or not name.split():
+        raise BatchLineError('"cmd" must name a command, such as "tickets reply"')
+    args = request.get("args", {})
+    if args is None:
+        args = {}
+    if not isinstance(args, dict):
+        raise BatchLineError('"args" must be an object of the command\'s options, such as {"body": "…"}')
+    return name.split(), args
+
+
+def _argv(target: Any, args: dict[str, Any]) -> list[str]:
+    """The command line the arguments stand for: options by their long name, arguments in order."""
+    from typer.core import TyperArgument
+
+    by_name: dict[str, Any] = {}
+    for param in target.params:
+        if param.name:
+            by_name[param.name] = param
+        if isinstance(param, TyperArgument) and param.metavar:  # as --help shows it: [TICKET]…
+            by_name.setdefault(param.metavar.strip("[]….").lower().replace("-", "_"), param)
+        for opt in getattr(param, "opts", []):
+            if opt.startswith("--"):
+                by_name[opt[2:]] = param
+                by_name[opt[2:].replace("-", "_")] = param
+    options: list[str] = []
+    positional: dict[str, list[str]] = {}
+    for key, value in args.items():
+        param = by_name.get(key) if isinstance(key, str) else None
+        if param is None or (param.name or "").startswith("_"):
+            raise BatchLineError(f"{key!r} is not an option of this command (see its --help)")
+        values = value if isinstance(value, list) else [value]
+        if isinstance(param, TyperArgument):
+            positional[param.name or key] = [_text(key, v) for v in values if v is not None]
+            continue
+        flag = param.opts[0] if param.opts[0].startswith("--") else max(param.opts, key=len)
+        if param.is_flag:
+            if not isinstance(value, bool):
+                raise BatchLineError(f"{key!r} is a flag: true or false")
+            if value:
+                options.append(flag)
+            elif param.secondary_opts:
+                options.append(param.secondary_opts[0])
+            continue
+        if isinstance(value, list) and not param.multiple and param.nargs == 1:
+            raise BatchLineError(f"{key!r} takes one value, not a list")
+        for item in values:
+            if item is None:
+                continue
+            options += [flag, _text(key, item)]
+    ordered: list[str] = []
+    for param in target.params:
+        if isinstance(param, TyperArgument) and param.name in positional:
+            ordered += positional[param.name]
+    # "--" ends the options: an argument value such as "-5" or "--help" stays a value
+    return [*options, "--", *ordered] if ordered else options
+
+
+def _text(key: str, value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise BatchLineError(f"{key!r}: give a string or a number")
+    return str(value)
+
+
+def _output(text: str) -> Any:
+    """What the command printed: its JSON when it printed one document, else the text."""
+    stripped = text.strip()
+    if stripped[:1] in ("{", "["):
+        try:
+            return json.loads(stripped)
+        except ValueError:
+            pass
+    return text
+
+
+def _diagnostics(text: str) -> tuple[list[str], list[str]]:
+    errors: list[str] = []
+    warnings: list[str] = []
+    for line in text.splitlines():
+        if line.startswith("supportdesk: error: "):
+            errors.append(line.removeprefix("supportdesk: error: "))
+        elif line.startswith("supportdesk: warning: "):
+            warnings.append(line.removeprefix("supportdesk: warning: "))
+        elif line.strip():
+            warnings.append(line.strip())
+    return errors, warnings
+
+
+def _sentence(error: BaseException) -> str:
+    """The one line ``supportdesk.cli.errors.report`` would print, without printing it."""
+    from supportdesk.cli.errors import missing_server_extra
+    from supportdesk.domain.text_safety import make_visible
+    from supportdesk.errors import SupportdeskError
+
+    extra = missing_server_extra(error)
+    if extra:
+        return extra
+    if isinstance(error, SupportdeskError | OSError):
+        text = str(error) or type(error).__name__
+    else:
+        text = f"unexpected {type(error).__name__}: {error} (a bug in supportdesk, please report it)"
+    return make_visible(text).replace("\n", " ")
+
+
+class _NoStdin(io.TextIOWrapper):
+    """An empty stdin that is no terminal: a line cannot read the batch's own input."""
+
+    def isatty(self) -> bool:
+        return False
+
+
+def _no_stdin() -> Any:
+    from contextlib import contextmanager
+
+    @contextmanager
+    def swapped() -> Iterator[None]:
+        saved = sys.stdin
+        sys.stdin = _NoStdin(io.BytesIO(b""), encoding="utf-8")
+        try:
+            yield
+        finally:
+            sys.stdin = saved
+
+    return swapped()
