@@ -11,6 +11,7 @@ from __future__ import annotations
 from supportdesk.domain.errors import UnknownMutation
 from supportdesk.domain.mutations import (  # noqa: F401  (importing a module registers its mutators)
     articles,
+    automations,
     customers,
     handle_time,
     imports,
@@ -23,6 +24,7 @@ from supportdesk.domain.mutations import (  # noqa: F401  (importing a module re
     surveys,
     team,
     tickets,
+    time_entries,
     triage,
     views,
 )
