@@ -37,6 +37,23 @@ def parse_minutes(text: str, *, field: str = "time") -> int:
     return check_seconds(seconds, field=field)
 
 
+def split_entry(text: str, *, field: str = "time") -> tuple[int, str]:
+    """``30m called the customer`` → (1800, ``called the customer``): the time first, then a note.
+
+    The time may hold a space (``1h 30m``): the longest leading words that read as a time win.
+    """
+    words = str(text).split()
+    for count in range(min(3, len(words)), 0, -1):
+        try:
+            seconds = parse_minutes(" ".join(words[:count]), field=field)
+        except ValidationFailed:
+            if count == 1:
+                raise
+            continue
+        return seconds, " ".join(words[count:])
+    return parse_minutes(text, field=field), ""
+
+
 def check_seconds(seconds: int, *, field: str = "time") -> int:
     if seconds < MIN_SECONDS:
         raise ValidationFailed("log at least one minute (a wrong entry is corrected or deleted)", field=field)
@@ -49,7 +66,7 @@ def check_seconds(seconds: int, *, field: str = "time") -> int:
 
 def shown(seconds: int | float) -> str:
     """``1h 30m``, ``45m``, ``0m`` — a duration for people."""
-    minutes = int(round(seconds / 60))
+    minutes = round(seconds / 60)
     hours, rest = divmod(minutes, 60)
     if hours and rest:
         return f"{hours}h {rest}m"

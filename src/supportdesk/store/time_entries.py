@@ -63,9 +63,15 @@ def ticket_time(connection: sqlite3.Connection, ticket_id: str) -> TicketTime:
         TimeEntry(i, str(r[0]), from_db(r[1]) or datetime.min, str(r[2]), str(r[3]), int(r[4]), str(r[5] or ""))
         for i, r in enumerate(rows, start=1)
     ]
+    logged, handle = totals(connection, ticket_id)
+    return TicketTime(entries, logged, handle)
+
+
+def totals(connection: sqlite3.Connection, ticket_id: str) -> tuple[int, int]:
+    """Seconds logged by hand and seconds of measured handle time on one ticket (two index reads)."""
     logged = connection.execute("SELECT coalesce(sum(seconds), 0) FROM time_entry WHERE ticket_id = ?", (ticket_id,))
     handle = connection.execute("SELECT coalesce(sum(seconds), 0) FROM handle_time WHERE ticket_id = ?", (ticket_id,))
-    return TicketTime(entries, int(logged.fetchone()[0]), int(handle.fetchone()[0]))
+    return int(logged.fetchone()[0]), int(handle.fetchone()[0])
 
 
 def find_entry(entries: list[TimeEntry], ref: str) -> TimeEntry | None:
