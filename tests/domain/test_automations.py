@@ -34,7 +34,9 @@ SOLVE = {
 
 
 def automation(team: Team, definition: dict[str, Any]) -> str:
-    return str(write.apply(team.workspace, "rule.create", {"definition": definition}, actor=team.admin).result["rule_id"])
+    return str(
+        write.apply(team.workspace, "rule.create", {"definition": definition}, actor=team.admin).result["rule_id"]
+    )
 
 
 def run(team: Team, rule_id: str, **extra: Any) -> dict[str, Any]:
@@ -76,7 +78,6 @@ def test_remind_then_solve_as_days_pass_each_firing_once(team: Team, clock: Test
     clock.freeze()
     remind, solve = automation(team, REMIND), automation(team, SOLVE)
     waiting = pending_ticket(team)
-    fresh = None
     assert run(team, remind)["fired"] == []
     clock.advance(timedelta(days=3, minutes=1))
     fresh = pending_ticket(team, "Only just pending")
@@ -112,7 +113,7 @@ def test_a_ticket_that_leaves_the_condition_fires_again_when_it_returns(team: Te
             "actions": [{"set_priority": "high"}],
         },
     )
-    waiting = pending_ticket(team)
+    pending_ticket(team)
     clock.advance(timedelta(days=2, hours=1))
     assert len(run(team, nudge)["fired"]) == 1
     # its own change moved "updated": the ticket left the condition, and the firing is forgotten

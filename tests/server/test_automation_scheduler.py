@@ -24,7 +24,10 @@ REMIND = {
     "name": "Remind pending customers",
     "when": ["scheduled"],
     "conditions": {"query": "status:pending updated>3d"},
-    "actions": [{"auto_reply": "Hi {{ ticket.requester.first_name }}, are you still there?"}, {"add_tags": ["reminded"]}],
+    "actions": [
+        {"auto_reply": "Hi {{ ticket.requester.first_name }}, are you still there?"},
+        {"add_tags": ["reminded"]},
+    ],
 }
 
 
@@ -64,9 +67,7 @@ def test_the_scheduler_fires_an_automation_once(backend: str, tmp_path: Path, cl
         server = LiveServer(
             url, tmp_path, extra=["--automation-interval", "0.2"], env={"SUPPORTDESK_NOW": later}
         ).start()
-        fired = (
-            "SELECT count(*) FROM audit_event WHERE entity_id = :t AND field = 'automation.fired'"
-        )
+        fired = "SELECT count(*) FROM audit_event WHERE entity_id = :t AND field = 'automation.fired'"
         replies = "SELECT count(*) FROM message WHERE ticket_id = :t AND body LIKE 'Hi Kim, are you still there%'"
         try:
             wait_for(lambda: scalar(database, fired, t=first), "the first firing")

@@ -215,7 +215,7 @@ def check_query(text: str) -> str:
         raise ValueError(f"query {text!r}: {error}") from None
     for term in parsed.terms:
         if term.field == SEMANTIC:
-            raise ValueError("a rule's query cannot search by meaning (~\"…\"): use words or fields")
+            raise ValueError('a rule\'s query cannot search by meaning (~"…"): use words or fields')
         if term.field in ("assignee", "assigned") and "me" in term.values:
             raise ValueError("a rule's query cannot say assignee:me (a rule has no 'me'): name the agent")
     return text
@@ -354,7 +354,8 @@ class TicketFacts:
 
         where, params = query_sql(self.tx.connection, text, self.tx.now)
         found = self.tx.connection.execute(
-            sql(f"SELECT 1 FROM ticket t WHERE t.id = :q_ticket AND ({where})"), {**params, "q_ticket": self.ticket["id"]}
+            sql(f"SELECT 1 FROM ticket t WHERE t.id = :q_ticket AND ({where})"),
+            {**params, "q_ticket": self.ticket["id"]},
         ).first()
         return found is not None
 

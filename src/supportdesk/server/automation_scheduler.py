@@ -36,9 +36,7 @@ def automation_ids(state: ServerState) -> list[str]:
     from supportdesk.domain.automations import is_automation
 
     with snapshot(state.database) as connection:
-        rows = connection.execute(
-            text("SELECT id, events, active FROM trigger_rule ORDER BY position, name")
-        ).all()
+        rows = connection.execute(text("SELECT id, events, active FROM trigger_rule ORDER BY position, name")).all()
     found = []
     for rule_id, events, active in rows:
         if active and is_automation({"events": _json(events)}):

@@ -121,6 +121,7 @@ class RuleEditor(ModalScreen[bool]):
         except ValueError as error:
             self.console.notify(str(error), title="Not saved", severity="error", markup=False, timeout=8)
             return
+        mutation: tuple[str, dict[str, Any]]
         if self.rule_id is None:
             mutation = ("rule.create", {"definition": definition})
         else:
