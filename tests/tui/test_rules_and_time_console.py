@@ -122,3 +122,41 @@ async def test_rules_screen_turns_a_rule_off_edits_it_and_runs_automations(
         app.screen.query_one(TextArea).load_text(text.replace("updated>4d", "updated>7d"))
         await pilot.press("ctrl+s")
         await until(pilot, lambda: "updated>7d" in str(_rule(console_workspace, "Close solved tickets")))
+
+
+async def test_a_console_on_a_workspace_of_its_own_runs_the_automations(
+    make_app: AppFactory, console_workspace: Workspace
+) -> None:
+    from supportdesk.domain import write
+    from supportdesk.domain.context import SYSTEM
+
+    write.apply(
+        console_workspace,
+        "rule.create",
+        {
+            "definition": {
+                "name": "Close solved tickets",
+                "when": ["scheduled"],
+                "conditions": {"query": "status:solved updated>4d"},
+                "actions": [{"set_status": "closed"}],
+            }
+        },
+        actor=SYSTEM,
+    )
+    solved = rows(console_workspace, "SELECT count(*) FROM ticket WHERE status = 'solved'")[0][0]
+    app = make_app()
+    async with app.run_test(size=(140, 40)) as pilot:
+        await settle(pilot)
+        assert app.sync_status.local
+        app.run_automations()  # what the console's timer calls every few minutes
+        await until(pilot, lambda: rows(console_workspace, "SELECT count(*) FROM ticket WHERE status = 'solved'")[0][0]
+                    < solved)  # fmt: skip
+        app.run_automations()
+        await settle(pilot)
+        await until(pilot, lambda: not [w for w in app.workers if w.group in ("automations", "write") and w.is_running])
+        twice = rows(
+            console_workspace,
+            "SELECT count(*) FROM (SELECT entity_id FROM audit_event WHERE field = 'automation.fired' "
+            "GROUP BY entity_id HAVING count(*) > 1)",
+        )[0][0]
+        assert twice == 0  # each ticket fired on once

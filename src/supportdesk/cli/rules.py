@@ -251,7 +251,9 @@ def _report(results: list[dict[str, Any]], *, dry_run: bool) -> None:
     for result in results:
         label = safe(result["name"])
         if result["deferred"]:
-            typer.echo(f"{label}: sent to the team server, which runs it (with the next sync)")
+            where = "runs on the team server: nothing to preview here" if dry_run else (
+                "sent to the team server, which runs it (with the next sync)")  # fmt: skip
+            typer.echo(f"{label}: {where}")
             continue
         line = f"{label}: {would} on {len(result['fired'])} ticket(s)"
         if result["fired"]:

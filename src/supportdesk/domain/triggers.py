@@ -27,6 +27,14 @@ whole words, any case), and the fields triage fills (``store.ticket_fields.TRIAG
 ``sentiment_score_below`` (one number from -1 to 1: "very negative" is ``-0.5``). Each takes one
 value or a list meaning "any of".
 
+``query`` holds a query of the query language (``outage tag:vip -status:solved``), checked when
+the rule is saved (searching by meaning and ``assignee:me`` refused: rules run on the server).
+``set_status`` sets a status (not ``new``).
+
+``when: [scheduled]`` makes the rule an **automation**: the clock runs it, not a change
+(:mod:`supportdesk.domain.automations`); it needs a ``query`` with a condition on time
+(``status:pending updated>3d``).
+
 ``when: [triaged]`` runs a rule after triage wrote a ticket's fields on arrival
 (``ticket.triage``), which is when ``language``, ``sentiment`` and ``intent`` are known: route
 German tickets to a group, raise the priority of a very negative one.
