@@ -160,3 +160,21 @@ async def test_a_console_on_a_workspace_of_its_own_runs_the_automations(
             "GROUP BY entity_id HAVING count(*) > 1)",
         )[0][0]
         assert twice == 0  # each ticket fired on once
+
+
+def test_the_rule_editor_refuses_aliases_huge_drafts_and_non_rules() -> None:
+    import pytest
+
+    from supportdesk.tui.screens.rule_editor import parse_rule_yaml, rule_yaml
+
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nname: *b\n"
+    with pytest.raises(ValueError, match="aliases"):
+        parse_rule_yaml(bomb)
+    with pytest.raises(ValueError, match="longer than"):
+        parse_rule_yaml("name: " + "x" * 200_000)
+    with pytest.raises(ValueError, match="a rule is a mapping"):
+        parse_rule_yaml("- just\n- a list\n")
+    with pytest.raises(ValueError, match=r"not valid YAML \(line 2, column 1\)"):
+        parse_rule_yaml("name: [unclosed\n")
+    rule = {"id": "x", "name": "R", "when": ["created"], "conditions": {}, "actions": [{"auto_reply": "a\nb"}]}
+    assert parse_rule_yaml(rule_yaml(rule)) == {k: v for k, v in rule.items() if k != "id"}

@@ -59,6 +59,10 @@ def parse_rule_yaml(text: str) -> dict[str, Any]:
     if len(text) > MAX_CHARS:
         raise ValueError(f"the rule is longer than {MAX_CHARS:,} characters")
     try:
+        # an alias (``*a``) may repeat a list inside itself level after level: a few lines that
+        # expand to millions of values when the rule is checked — a rule never needs one
+        if any(isinstance(event, yaml.AliasEvent) for event in yaml.parse(text, Loader=yaml.SafeLoader)):
+            raise ValueError("YAML aliases (*name) are not allowed in a rule: write the values out")
         document = yaml.safe_load(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
