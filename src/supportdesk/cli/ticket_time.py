@@ -51,9 +51,9 @@ def time_log(
 
     Reports count logged time beside the handle time the console measures.
 
-    Examples: supportdesk tickets time 1042 15m --note 'call with Kim'
-              supportdesk tickets time 1042 --list
-              supportdesk tickets time 1042 --correct 2 20m
+    List with --list (or no TIME); correct entry 2 with --correct 2 20m, delete it with --delete 2.
+
+    Example: supportdesk tickets time 1042 15m --note 'call with Kim'
     """
     from supportdesk.cli import refs
     from supportdesk.cli.errors import NOT_FOUND, fail
