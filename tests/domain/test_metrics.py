@@ -59,6 +59,7 @@ def week(team: Team) -> Team:
     a = ticket(mon(9), "email", team.tier1, sam.id)
     at(ws, mon(9, 30), "ticket.reply", {"ticket_id": a, "body": "Done", "status": "solved"}, sam)
     at(ws, mon(9, 30), "ticket.record_handle_time", {"ticket_id": a, "seconds": 600}, sam)
+    at(ws, mon(9, 45), "ticket.log_time", {"ticket_id": a, "seconds": 1800, "note": "call"}, sam)
 
     b = ticket(mon(10), "chat", team.tier1, sam.id)
     at(ws, mon(11, 30), "ticket.reply", {"ticket_id": b, "body": "Looking"}, sam)
@@ -73,6 +74,7 @@ def week(team: Team) -> Team:
 
     c = ticket(mon(11), "email", team.billing, bea.id)
     at(ws, mon(11, 10), "ticket.record_handle_time", {"ticket_id": c, "seconds": 120}, bea)
+    at(ws, tue(8), "ticket.log_time", {"ticket_id": c, "seconds": 600}, bea)
 
     d = ticket(mon(12), "web", team.tier1, None)
     at(ws, mon(12, 5), "ticket.set_status", {"ticket_id": d, "status": "pending"}, sam)
@@ -108,6 +110,8 @@ def test_every_metric_overall(week: Team) -> None:
         "surveys": 2,
         "handle_h": 0.4,  # 1,320 s
         "handle_per_ticket_m": 7.3,  # over A, B and C
+        "logged_h": 0.7,  # 2,400 s logged by hand
+        "time_spent_h": 1.0,  # 1,320 s measured + 2,400 s logged
     }
 
 
@@ -117,6 +121,7 @@ def test_by_agent(week: Team) -> None:
     assert (sam["created"], sam["solved"], sam["backlog"]) == (2, 2, 0)
     assert (sam["sla_attainment_pct"], sam["fcr_pct"], sam["csat_pct"]) == (75.0, 50.0, 50.0)
     assert (sam["handle_h"], sam["handle_per_ticket_m"]) == (0.3, 10.0)
+    assert (sam["logged_h"], sam["time_spent_h"], bea["logged_h"], bea["time_spent_h"]) == (0.5, 0.8, 0.2, 0.2)
     assert (bea["created"], bea["solved"], bea["backlog"], bea["sla_attainment_pct"]) == (1, 0, 1, 0.0)
     assert (bea["handle_per_ticket_m"], bea["first_reply_median_m"]) == (2.0, None)
     assert (nobody["created"], nobody["backlog"], nobody["sla_attainment_pct"]) == (1, 1, None)
@@ -136,6 +141,7 @@ def test_by_day_with_backlog_at_the_end_of_each_day(week: Team) -> None:
     assert (monday["created"], monday["solved"], monday["backlog"]) == (4, 1, 3)
     assert (tuesday["created"], tuesday["solved"], tuesday["backlog"]) == (0, 1, 2)
     assert (monday["handle_h"], tuesday["handle_h"]) == (0.3, 0.1)
+    assert (monday["logged_h"], tuesday["logged_h"]) == (0.5, 0.2)
     assert (monday["csat_pct"], tuesday["csat_pct"]) == (100.0, 0.0)
 
 

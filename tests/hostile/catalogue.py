@@ -75,6 +75,10 @@ PRIVATE_FILES = "tests/server/test_private_files.py::"
 CLOCK = "tests/store/test_clock.py::"
 FAULT_SEEDS = "tests/faults/test_fault_seeds.py::"
 INDEX = "tests/hostile/test_catalogue.py::"
+AUTOMATIONS = "tests/domain/test_automations.py::"
+TIME_LOG = "tests/domain/test_time_entries.py::"
+TIME_CLI = "tests/cli/test_time_and_automations_cli.py::"
+RULES_CONSOLE = "tests/tui/test_rules_and_time_console.py::"
 
 # fmt: off
 CATALOGUE: list[Case] = [
@@ -500,6 +504,35 @@ CATALOGUE: list[Case] = [
          (RULES + "test_attachment_files_are_removed_by_hash_only_and_overwritten_first",
           RULES + "test_a_malformed_tombstone_is_ignored")),
     # --- files on disk -----------------------------------------------------------------------------
+    # --- automations and the time log (issue 17) ----------------------------------------------------
+    Case("automation-replay", "domain",
+         "an automation run replayed or repeated on tickets still in its condition; fires nothing twice",
+         (AUTOMATIONS + "test_remind_then_solve_as_days_pass_each_firing_once",
+          AUTOMATIONS + "test_a_ticket_still_in_the_condition_never_fires_twice")),
+    Case("automation-loop", "domain",
+         "an automation whose actions re-enter its own condition and would start triggers",
+         (AUTOMATIONS + "test_an_automation_cannot_loop_or_start_triggers",)),
+    Case("automation-malformed", "domain",
+         "automations without a time condition, searching by meaning, assignee:me, over-long, mixed when",
+         (AUTOMATIONS + "test_malformed_automations_are_refused_when_saved",)),
+    Case("automation-other-group", "domain",
+         "an automation kept to one group meeting another group's ticket; an agent running one",
+         (AUTOMATIONS + "test_conditions_beside_the_query_keep_to_a_group",
+          AUTOMATIONS + "test_only_admins_run_or_write_automations",
+          TIME_CLI + "test_run_automations_refuses_what_is_not_an_automation")),
+    Case("time-log-malformed", "cli",
+         "malformed, negative, zero, huge and escape-laden durations for tickets time",
+         (TIME_CLI + "test_malformed_negative_and_huge_times_are_one_line_errors",
+          TIME_LOG + "test_the_mutation_refuses_seconds_out_of_bounds_or_not_whole_minutes")),
+    Case("time-log-other-group", "domain",
+         "logging or changing time on another group's ticket, or another agent's entry, or its id",
+         (TIME_LOG + "test_another_groups_ticket_and_its_entries_are_not_found",
+          TIME_LOG + "test_log_correct_and_delete_own_entries_only",
+          TIME_LOG + "test_the_system_logs_no_time_and_an_entry_id_is_never_overwritten")),
+    Case("console-rule-yaml", "console",
+         "a YAML alias bomb, broken YAML or a refused rule in the console's rule editor; the draft kept",
+         (RULES_CONSOLE + "test_the_rule_editor_refuses_aliases_huge_drafts_and_non_rules",
+          RULES_CONSOLE + "test_rules_screen_writes_a_new_automation_and_keeps_a_refused_draft")),
     Case("files-secure-delete", "files",
          "reading freed pages of a database for deleted text",
          (FILES + "test_every_connection_deletes_securely",

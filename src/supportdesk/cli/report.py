@@ -53,7 +53,7 @@ def report(
         ),
     ] = None,
 ) -> None:
-    """Report first reply and resolution times, FCR, reopens, handle time, SLA attainment, CSAT, NPS,
+    """Report first reply and resolution times, FCR, reopens, handle and logged time, SLA attainment, CSAT, NPS,
     CES, backlog and volume; or, with trends, what spiked this week (clusters of the last 7 days'
     tickets against the 4 weeks before, each with its ~"…" query term).
 

@@ -150,6 +150,15 @@ def serve(
             envvar="SUPPORTDESK_WEBHOOK_RETRY",
         ),
     ] = 10.0,
+    automation_interval: Annotated[
+        float,
+        typer.Option(
+            "--automation-interval",
+            min=0,
+            help="Seconds between runs of the time-based automations (0: off).",
+            envvar="SUPPORTDESK_AUTOMATION_INTERVAL",
+        ),
+    ] = 300.0,
 ) -> None:
     """Run the team server (FastAPI + uvicorn); GET /v1/health answers when it is ready.
 
@@ -188,6 +197,7 @@ def serve(
             body_timeout=body_timeout,
             triage=triage,
             webhook_retry_base=webhook_retry,
+            automation_interval=automation_interval,
         )
         from supportdesk.server.help import HelpSettings
 

@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from supportdesk.cli import assist as assist_commands
-from supportdesk.cli import ticket_attachments, ticket_bulk, ticket_history, ticket_snooze, ticket_writes
+from supportdesk.cli import (
+    ticket_attachments,
+    ticket_bulk,
+    ticket_history,
+    ticket_snooze,
+    ticket_time,
+    ticket_writes,
+)
 from supportdesk.cli.options import DOCUMENT, LISTING, Output, TicketArg
 from supportdesk.cli.session import Session
 from supportdesk.cli.wiring import command
@@ -211,5 +218,6 @@ app.command("triage")(assist_commands.triage)
 app.command("snooze")(ticket_snooze.snooze)
 app.command("unsnooze")(ticket_snooze.unsnooze)
 app.command("history")(ticket_history.history)
+app.command("time")(ticket_time.time_log)
 app.command("attachments")(ticket_attachments.attachments)
 app.command("attachment")(ticket_attachments.attachment)

@@ -18,15 +18,17 @@ metrics", says the same):
 - **FCR** — of the tickets solved in the period, the share solved after exactly one public
   agent reply and never reopened.
 - **reopen rate** — of the tickets solved in the period, the share reopened at least once.
-- **handle time** — time agents recorded focused on tickets in the period (hours), and per
-  ticket handled (minutes).
+- **handle time** — time the console measured agents focused on tickets in the period (hours),
+  and per ticket handled (minutes); **logged time** — time agents logged by hand
+  (``tickets time N 15m``) in the period (hours); **time spent** — the two together (hours).
 - **SLA attainment** — of the SLA targets of tickets created in the period that are decided,
   the share met: a target is met when its clock stopped within the target, missed when it ran
   past it (a running clock counts as missed from its deadline on).
 - **CSAT** — good ÷ (good + bad) of the survey answers given in the period; **NPS** — % of
   promoters (9–10) minus % of detractors (0–6); **CES** — mean effort score (1–7).
 
-By agent, ticket metrics go to the ticket's assignee and handle time to the agent who spent it;
+By agent, ticket metrics go to the ticket's assignee and handle and logged time to the agent who
+spent it;
 by group or channel, to the ticket's group or channel. Days, weeks (from Monday) and months are
 UTC.
 """
@@ -62,6 +64,8 @@ FIELDS = (
     "surveys",
     "handle_h",
     "handle_per_ticket_m",
+    "logged_h",
+    "time_spent_h",
 )
 _DIMENSION = {"agent": "s.assignee_id", "group": "s.group_id", "channel": "s.channel"}
 
@@ -129,8 +133,8 @@ def _medians(
 def build_report(connection: sqlite3.Connection, *, since: datetime, until: datetime, by: str | None = None) -> Report:
     """Every metric for [since, until), grouped by ``by`` (None: one row for everything).
 
-    Reads ``ticket_timing`` through its covering indexes (no join with ``ticket``), ``survey``
-    and ``handle_time``.
+    Reads ``ticket_timing`` through its covering indexes (no join with ``ticket``), ``survey``,
+    ``handle_time`` and ``time_entry``.
     """
     if by is not None and by not in GROUPINGS:
         raise ValueError(f"cannot group by {by!r}: choose one of {', '.join(GROUPINGS)}")
@@ -195,6 +199,23 @@ def build_report(connection: sqlite3.Connection, *, since: datetime, until: date
             continue
         row["handle_h"] = _round(seconds, 3600)
         row["handle_per_ticket_m"] = _round(seconds / handled if handled else None, 60)
+        row["_handle_s"] = seconds
+
+    logged_key = "e.agent_id" if by == "agent" else _key(by, "e.at")
+    join = tickets.format("e") if by in ("group", "channel") else ""
+    for key, seconds, entries in connection.execute(
+        f"SELECT {logged_key}, sum(e.seconds), count(*) FROM time_entry e {join} "
+        f"WHERE e.at >= :since AND e.at < :until{_group(by)}",
+        period,
+    ):
+        if not entries:
+            continue
+        row = rows[key]
+        row["logged_h"] = _round(seconds, 3600)
+        row["_logged_s"] = seconds
+    for row in rows.values():
+        if "_handle_s" in row or "_logged_s" in row:
+            row["time_spent_h"] = _round(row.pop("_handle_s", 0) + row.pop("_logged_s", 0), 3600)
 
     if by in ("day", "week", "month"):
         _bucket_backlog(connection, rows, by, period)

@@ -27,6 +27,14 @@ whole words, any case), and the fields triage fills (``store.ticket_fields.TRIAG
 ``sentiment_score_below`` (one number from -1 to 1: "very negative" is ``-0.5``). Each takes one
 value or a list meaning "any of".
 
+``query`` holds a query of the query language (``outage tag:vip -status:solved``), checked when
+the rule is saved (searching by meaning and ``assignee:me`` refused: rules run on the server).
+``set_status`` sets a status (not ``new``).
+
+``when: [scheduled]`` makes the rule an **automation**: the clock runs it, not a change
+(:mod:`supportdesk.domain.automations`); it needs a ``query`` with a condition on time
+(``status:pending updated>3d``).
+
 ``when: [triaged]`` runs a rule after triage wrote a ticket's fields on arrival
 (``ticket.triage``), which is when ``language``, ``sentiment`` and ``intent`` are known: route
 German tickets to a group, raise the priority of a very negative one.
@@ -45,7 +53,7 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from supportdesk.domain.errors import NotFound, ValidationFailed
@@ -55,7 +63,11 @@ from supportdesk.store.enums import UNSOLVED, Channel, Priority, Status, TicketT
 if TYPE_CHECKING:
     from supportdesk.domain.tx import Tx
 
-Event = Literal["created", "updated", "triaged"]
+Event = Literal["created", "updated", "triaged", "scheduled"]
+#: The ``when`` of an automation: run by the clock (:mod:`supportdesk.domain.automations`).
+SCHEDULED = "scheduled"
+#: The condition holding a query of the query language (``status:pending updated>3d``).
+QUERY = "query"
 #: The mutation whose changes are the ``triaged`` event (not ``updated``: no person acted).
 TRIAGE = "ticket.triage"
 #: Conditions on the fields triage fills, by the field table.
@@ -76,11 +88,17 @@ CONDITION_KEYS = (
     "body_words",
     *TRIAGE_KEYS,
     SCORE_BELOW,
+    QUERY,
 )
-ACTION_KEYS = ("set_group", "set_priority", "add_tags", "remove_tags", "assign", "auto_reply")
+ACTION_KEYS = ("set_group", "set_priority", "set_status", "add_tags", "remove_tags", "assign", "auto_reply")
+#: Statuses an action may set (``new`` is only ever the first one).
+ACTION_STATUSES = tuple(s.value for s in Status if s != Status.NEW)
 _ENUMS: dict[str, type[Any]] = {"channel": Channel, "priority": Priority, "status": Status, "type": TicketType}
 #: Audit fields that are not a change of the ticket (they never start a rule pass).
-QUIET_FIELDS = frozenset({"rule.fired", "rule.failed", "survey.issued", "survey.answered"})
+QUIET_FIELDS = frozenset(
+    {"rule.fired", "rule.failed", "automation.fired", "survey.issued", "survey.answered"}
+    | {"time.logged", "time.corrected", "time.deleted"}
+)
 
 
 class _Strict(BaseModel):
@@ -117,6 +135,8 @@ class Conditions(_Strict):
                 cleaned[key] = [one.lower() if one.lower() == "none" else field.clean(one) for one in cleaned[key]]
             if key == SCORE_BELOW and (len(cleaned[key]) != 1 or not _is_score(cleaned[key][0])):
                 raise ValueError(f"{key} takes one number from -1 to 1, such as -0.5")
+            if key == QUERY:
+                cleaned[key] = [check_query(one) for one in cleaned[key]]
         return cleaned
 
 
@@ -130,6 +150,25 @@ class RuleDefinition(_Strict):
     when: list[Event] = Field(default_factory=lambda: list[Event](["created"]), min_length=1)
     conditions: Conditions = Field(default_factory=Conditions)
     actions: list[dict[str, Any]] = Field(min_length=1, max_length=20)
+
+    @model_validator(mode="after")
+    def _automation(self) -> RuleDefinition:
+        if SCHEDULED not in self.when:
+            return self
+        if len(self.when) > 1:
+            raise ValueError("when: scheduled runs by the clock and cannot be mixed with created/updated/triaged")
+        queries = self.conditions.all.get(QUERY, [])
+        if len(queries) != 1:
+            raise ValueError(
+                "an automation (when: [scheduled]) needs one query under conditions (all), "
+                "such as 'status:pending updated>3d'"
+            )
+        if not has_time_term(queries[0]):
+            raise ValueError(
+                f"the query {queries[0]!r} has no condition on time (updated>3d, created>1w, sla:due<1h …): "
+                "an automation acts when time has passed"
+            )
+        return self
 
     @field_validator("conditions", mode="before")
     @classmethod
@@ -153,9 +192,68 @@ class RuleDefinition(_Strict):
                 if str(item).lower() not in {p.value for p in Priority}:
                     raise ValueError(f"{item!r} is not a priority")
                 action[key] = str(item).lower()
+            elif key == "set_status":
+                if str(item).lower() not in ACTION_STATUSES:
+                    raise ValueError(f"{item!r} is not a status to set: use one of {', '.join(ACTION_STATUSES)}")
+                action[key] = str(item).lower()
             elif not isinstance(item, str) or not item.strip():
                 raise ValueError(f"{key} takes one text value")
         return value
+
+
+#: The longest query a rule may hold.
+MAX_QUERY = 500
+
+
+def check_query(text: str) -> str:
+    """A condition's query, parsed now so a bad one is refused when the rule is saved.
+
+    Refused: searching by meaning (``~"…"``: it needs an agent's local vectors, and rules run on
+    the server) and ``assignee:me`` (a rule has no "me").
+    """
+    from supportdesk.store.query import QueryError, parse
+    from supportdesk.store.query.parser import SEMANTIC
+
+    text = text.strip()
+    if not text or len(text) > MAX_QUERY:
+        raise ValueError(f"a query holds 1 to {MAX_QUERY} characters")
+    try:
+        parsed = parse(text)
+    except QueryError as error:
+        raise ValueError(f"query {text!r}: {error}") from None
+    for term in parsed.terms:
+        if term.field == SEMANTIC:
+            raise ValueError('a rule\'s query cannot search by meaning (~"…"): use words or fields')
+        if term.field in ("assignee", "assigned") and "me" in term.values:
+            raise ValueError("a rule's query cannot say assignee:me (a rule has no 'me'): name the agent")
+    return text
+
+
+def has_time_term(text: str) -> bool:
+    """Whether a query says something about time (``updated>3d``, ``sla:due<1h``, ``is:snoozed``)."""
+    from supportdesk.store.query import parse
+    from supportdesk.store.query.parser import FIELDS
+
+    for term in parse(text).terms:
+        if term.field == "sla" or (term.field == "is" and "snoozed" in term.values):
+            return True
+        spec = FIELDS.get(term.field or "")
+        if spec is not None and spec.kind == "time" and not term.negated:
+            return True
+    return False
+
+
+def query_sql(connection: Any, text: str, now: Any) -> tuple[str, dict[str, Any]]:
+    """The SQL condition on ``ticket t`` of a rule's query, free text included, and its parameters."""
+    from supportdesk.store.query import compile_query
+
+    dialect = "sqlite" if connection.dialect.name == "sqlite" else "postgresql"
+    compiled = compile_query(text, me=None, now=now, dialect=dialect)
+    where, params = compiled.where, dict(compiled.params)
+    if compiled.fts:
+        where = f"({where}) AND t.rowid IN (SELECT rowid FROM ticket_fts WHERE ticket_fts MATCH :q_fts)"
+        params["q_fts"] = compiled.fts
+    return where, params
 
 
 def parse_definition(data: Any) -> RuleDefinition:
@@ -258,6 +356,17 @@ class TicketFacts:
 
         return self._get("requester", load)  # type: ignore[no-any-return]
 
+    def query_holds(self, text: str) -> bool:
+        """Whether the ticket matches a query of the query language, as of the rule's clock."""
+        from sqlalchemy import text as sql
+
+        where, params = query_sql(self.tx.connection, text, self.tx.now)
+        found = self.tx.connection.execute(
+            sql(f"SELECT 1 FROM ticket t WHERE t.id = :q_ticket AND ({where})"),
+            {**params, "q_ticket": self.ticket["id"]},
+        ).first()
+        return found is not None
+
     def body(self) -> str:
         def load() -> str:
             from sqlalchemy import select
@@ -309,6 +418,8 @@ def _holds(facts: TicketFacts, key: str, values: list[str]) -> bool:
     if key == SCORE_BELOW:
         score = ticket.get("sentiment_score")
         return score is not None and float(score) < float(values[0])
+    if key == QUERY:
+        return any(facts.query_holds(one) for one in values)
     if key == "tags":
         return bool(facts.tags() & wanted)
     if key == "not_tags":
@@ -410,6 +521,8 @@ def action_mutation(tx: Tx, ticket_id: str, action: Mapping[str, Any], rule_id: 
         return "ticket.assign", {"ticket_id": ticket_id, "group_id": _group(tx, value)["id"]}
     if key == "set_priority":
         return "ticket.set_priority", {"ticket_id": ticket_id, "priority": value}
+    if key == "set_status":
+        return "ticket.set_status", {"ticket_id": ticket_id, "status": value}
     if key == "add_tags":
         return "ticket.tag", {"ticket_id": ticket_id, "tags": list(value)}
     if key == "remove_tags":

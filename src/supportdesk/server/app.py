@@ -39,7 +39,7 @@ def create_app(
 ) -> FastAPI:
     """The server application over ``database`` (see the module docstring); ``blobs`` is where it
     keeps attachment files (without it, it keeps none and refuses changes that name one)."""
-    from supportdesk.server import docs
+    from supportdesk.server import automation_scheduler, docs
     from supportdesk.server.routes import admin, feedback, sync, ticket_writes, tickets, webhooks
     from supportdesk.server.routes import blobs as attachments
 
@@ -79,6 +79,7 @@ def create_app(
     )
     app.state.server = state
     _install_webhooks(state)
+    automation_scheduler.install(state)
     install_error_handlers(app)
     for router in (
         sync.router,

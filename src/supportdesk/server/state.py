@@ -54,6 +54,8 @@ class ServerConfig:
     triage: bool = True
     #: Seconds before a failed webhook delivery is first retried (doubling each time).
     webhook_retry_base: float = 10.0
+    #: Seconds between two runs of the time-based automations (0: the scheduler is off).
+    automation_interval: float = 300.0
 
 
 Worker = Callable[["ServerState"], Callable[[], None]]

@@ -61,6 +61,15 @@ class Change:
                 return ", ".join(str(v) for v in value)
             return names.get(str(value), str(value))
 
+        if self.field.startswith("time.") and isinstance(self.after or self.before, dict):
+            entry = self.after if isinstance(self.after, dict) else self.before
+            parts = [self.field.replace(".", " ")]
+            if entry.get("seconds"):
+                hours, minutes = divmod(int(entry["seconds"]) // 60, 60)
+                parts.append(f"{hours}h {minutes}m" if hours and minutes else f"{hours}h" if hours else f"{minutes}m")
+            if entry.get("note"):
+                parts.append(f"({entry['note']})")
+            return " ".join(parts)
         field = self.field.removesuffix("_id")
         if self.field.startswith("tag."):
             return f"{self.field} {shown(self.after if self.after is not None else self.before)}"

@@ -163,6 +163,38 @@ class HandleTime(SQLModel, table=True):
     at: datetime = Field(default_factory=utcnow)
 
 
+class TimeEntry(SQLModel, table=True):
+    """Time an agent logged on a ticket by hand (``tickets time N 15m``), beside the measured
+    handle time: calls, research, work away from the console. Correctable and deletable by its
+    agent (or an admin); both kinds are in the reports."""
+
+    __tablename__ = "time_entry"
+    __table_args__ = (
+        Index("ix_time_entry_ticket", "ticket_id", "at"),
+        Index("ix_time_entry_at", "at", "agent_id", "ticket_id", "seconds"),  # covers the report
+    )
+
+    id: str = Field(primary_key=True, max_length=36)
+    ticket_id: str = Field(foreign_key="ticket.id", max_length=36)
+    agent_id: str = Field(foreign_key="agent.id", max_length=36)
+    seconds: int
+    note: str = Field(default="", max_length=500)
+    at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class AutomationFiring(SQLModel, table=True):
+    """An automation (a ``when: [scheduled]`` rule) fired on a ticket: it fires once per ticket
+    while the ticket stays in its condition. The authority's bookkeeping, never synced; a run
+    that finds the ticket out of the condition forgets the row, so a later return fires again."""
+
+    __tablename__ = "automation_firing"
+
+    rule_id: str = Field(primary_key=True, max_length=36)
+    ticket_id: str = Field(primary_key=True, max_length=36)
+    fired_at: datetime = Field(default_factory=utcnow)
+
+
 class Survey(SQLModel, table=True):
     """One satisfaction survey sent for a solved ticket, and the customer's answer.
 
@@ -191,4 +223,5 @@ SLA_SHARED_TABLES: tuple[str, ...] = (
     "trigger_rule",
     "handle_time",
     "survey",
+    "time_entry",
 )

@@ -91,6 +91,15 @@ ACTIONS: tuple[ConsoleAction, ...] = (
     _A("queue.merge", "M", "merge", "Merge into", "Merge the ticket into another one", "queue", show=False),
     _A("queue.link", "L", "link", "Link problem", "Link the ticket to the problem behind it", "queue", show=False),
     _A("queue.snooze", "Z", "snooze", "Snooze", "Out of the worklists until a time, or wake it", "queue", show=False),
+    _A(
+        "queue.log_time",
+        "W",
+        "log_time",
+        "Log time",
+        "Log time spent on the ticket (15m, 1h30m …)",
+        "queue",
+        show=False,
+    ),
     _A("queue.clear_tags", "ctrl+u", "clear_tags", "Untag all", "Clear every tag mark", "queue", show=False),
     _A("queue.quit", "q", "app.quit", "Quit", "Leave the console (drafts are kept)", "queue", show=False),
     # the rows themselves
@@ -132,6 +141,15 @@ ACTIONS: tuple[ConsoleAction, ...] = (
     _A("ticket.history", "H", "history", "History", "Who changed what, when and from where", "ticket", show=False),
     _A(
         "ticket.snooze", "Z", "snooze", "Snooze", "Out of the worklists until a time (or wake it)", "ticket", show=False
+    ),
+    _A(
+        "ticket.log_time",
+        "W",
+        "log_time",
+        "Log time",
+        "Log time spent on this ticket (15m, 1h30m …)",
+        "ticket",
+        show=False,
     ),
     _A("ticket.next", "J", "step(1)", "Next ticket", "Next ticket of the queue", "ticket", show=False),
     _A("ticket.previous", "ctrl+k", "step(-1)", "Prev ticket", "Previous ticket of the queue", "ticket", show=False),
@@ -207,6 +225,10 @@ ACTIONS: tuple[ConsoleAction, ...] = (
     _A("dashboard.refresh", "r", "recompute", "Refresh", "Compute every figure again", "dashboard"),
     # routing rules
     _A("rules.back", "escape,q", "back", "Back", "Back to where you were", "rules"),
+    _A("rules.toggle", "x", "toggle_active", "On/off", "Turn the rule under the cursor on or off", "rules"),
+    _A("rules.edit", "e", "edit_rule", "Edit", "Edit the rule's YAML (checked when saved)", "rules"),
+    _A("rules.new", "N", "new_rule", "New", "Write a new rule or automation in YAML", "rules"),
+    _A("rules.run", "R", "run_automations", "Run now", "Run the time-based automations now", "rules", show=False),
     # lists and pickers
     _A("list.down", "down,j", "cursor_down", "Down", "Next", "list", show=False, palette=False),
     _A("list.up", "up,k", "cursor_up", "Up", "Previous", "list", show=False, palette=False),

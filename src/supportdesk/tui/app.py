@@ -38,6 +38,8 @@ DEFAULT_KB_URL = "https://help.example.com/articles"
 HANDLE_TICK = 15.0
 #: Seconds between looks for snoozes whose time came.
 SNOOZE_TICK = 20.0
+#: Seconds between two runs of the automations by a console on a workspace that follows no server.
+AUTOMATION_TICK = 300.0
 
 
 class SupportDeskApp(Console):
@@ -113,6 +115,8 @@ class SupportDeskApp(Console):
         # back from $EDITOR (the app was suspended): the agent worked on the ticket all along
         self.app_resume_signal.subscribe(self, lambda _app: self.handle_time.input())
         self.refresh_sync_status()
+        if self.sync_status.local:  # its own authority: nobody else runs the automations
+            self.set_interval(AUTOMATION_TICK, self.run_automations, name="automations")
         if self._sync and not self.sync_status.local:
             self.call_after_refresh(self._start_sync)
             self.set_interval(3.0, self.sync_link.tick, name="presence")
@@ -271,6 +275,27 @@ class SupportDeskApp(Console):
         else:
             for screen in self.screen_stack:
                 screen.post_message(StoreChanged())
+
+    # --- automations on a workspace of its own --------------------------------------------
+
+    def run_automations(self) -> None:
+        """On a workspace that follows no server the console runs the time-based automations
+        every few minutes, as a team server would — for an admin only (only admins run them),
+        quietly (what they change shows as any change does)."""
+        if self.sync_status.local:
+            self._run_automations()
+
+    @work(thread=True, group="automations", exit_on_error=False)
+    def _run_automations(self) -> None:
+        if not self.writer.actor().is_admin:
+            return
+        due = [
+            ("automation.run", {"rule_id": r["id"]})
+            for r in self.db.rules()
+            if r["active"] and "scheduled" in r["when"]
+        ]
+        if due:
+            self.call_from_thread(self.write, due, quiet=True)
 
     # --- handle time ----------------------------------------------------------------------
 

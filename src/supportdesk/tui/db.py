@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
-from supportdesk.store import history, local_state, reads, snoozes
+from supportdesk.store import history, local_state, reads, snoozes, time_entries
 from supportdesk.store.workspace import read_setting
 
 if TYPE_CHECKING:
@@ -76,6 +76,8 @@ class TicketData:
     customer: reads.CustomerDetail | None
     drafts: list[str] = field(default_factory=list)
     clocks: list[ClockView] = field(default_factory=list)
+    #: Seconds logged by hand (``W``, ``tickets time``) and measured as handle time.
+    spent: tuple[int, int] = (0, 0)
 
 
 class Interrupts:
@@ -249,7 +251,8 @@ class ConsoleDB:
             customer = reads.customer_detail(connection, detail.ticket["requester_id"], limit=100)
             drafts = local_state.draft_kinds(connection, ticket_id)
             clocks = clock_views(connection, ticket_id, now)
-        return TicketData(detail, customer, drafts, clocks)
+            spent = time_entries.totals(connection, ticket_id)
+        return TicketData(detail, customer, drafts, clocks, spent)
 
     def ticket_number(self, ticket_id: str) -> int | None:
         with self._read() as connection:

@@ -123,6 +123,42 @@ class TicketActions:
 
         self.console.push_screen(PickerScreen(f"Snooze {ticket.label} until", choices), chosen)
 
+    # --- time log ---------------------------------------------------------------------------
+
+    def action_log_time(self, draft: str = "") -> None:
+        """``W``: log time spent on the ticket, a note after it (``30m called the customer``).
+
+        A time that does not read (``15x``, ``13h``) is a notification, and the prompt comes back
+        with what was typed, so nothing is lost.
+        """
+        ticket = self.acted_on()
+        if ticket is None:
+            return
+
+        def typed(text: str | None) -> None:
+            if not text:
+                return
+            from supportdesk.domain.errors import DomainError
+            from supportdesk.domain.time_log import shown, split_entry
+
+            try:
+                seconds, note = split_entry(text)
+            except DomainError as error:
+                self._say(error.message, error=True)
+                self._ask_time(ticket, text, typed)
+                return
+            self.console.write(
+                [("ticket.log_time", {"ticket_id": ticket.id, "seconds": seconds, "note": note})],
+                done=lambda _: self._say(f"logged {shown(seconds)} on {ticket.label}"),
+            )
+
+        self._ask_time(ticket, draft, typed)
+
+    def _ask_time(self, ticket: TicketRef, value: str, then: Any) -> None:
+        self.console.push_screen(
+            PromptScreen(f"Log time on {ticket.label}", value=value, placeholder="30m called the customer"), then
+        )
+
     def _snooze(self, ticket: TicketRef, spec: str) -> None:
         from supportdesk.domain.errors import DomainError
         from supportdesk.domain.when import parse_until

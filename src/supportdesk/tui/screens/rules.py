@@ -1,8 +1,10 @@
-"""The routing rules, in the order they run, and the whole of the one under the cursor.
+"""The routing rules and automations, in the order they run, and the whole of the one under the cursor.
 
-Read-only: rules are edited as YAML with ``supportdesk rules import`` (each change a mutation
-checked against the groups and agents it names). Names and values are admins' text, drawn as
-``Content``, never as markup.
+An admin edits them here too: ``x`` turns the rule on or off, ``e`` edits its YAML and ``N``
+writes a new one (:mod:`supportdesk.tui.screens.rule_editor`: checked when saved, the draft kept
+on a refusal), ``R`` runs the automations now. Each change is a mutation (``rule.update``,
+``rule.create``, ``automation.run``), as ``supportdesk rules import`` makes. Names and values
+are admins' text, drawn as ``Content``, never as markup.
 """
 
 from __future__ import annotations
@@ -30,7 +32,10 @@ if TYPE_CHECKING:
 def rule_row(rule: dict[str, Any]) -> Content:
     when = ", ".join(rule["when"])
     row = Content(f"{rule['position']:>4}  ") + Content(safe_line(rule["name"], cap=80))
-    row += Content.styled(f"  on {when}", "dim")
+    if "scheduled" in rule["when"]:
+        row += Content.styled("  automation · by the clock", "dim")
+    else:
+        row += Content.styled(f"  on {when}", "dim")
     if not rule["active"]:
         row += Content.styled("  (inactive)", "italic dim")
     return row
@@ -89,6 +94,8 @@ class RulesScreen(Screen[None]):
     def __init__(self) -> None:
         super().__init__()
         self.rules: list[dict[str, Any]] = []
+        #: Unsaved editor drafts by rule id ("" for a new rule), kept while this screen lives.
+        self.drafts: dict[str, str] = {}
 
     @property
     def console(self) -> Console:
@@ -110,10 +117,8 @@ class RulesScreen(Screen[None]):
         self.rules = self.console.db.rules()
         count = len(self.rules)
         self.query_one("#rules-title", Static).update(
-            Content.styled(f"Routing rules · {count}", "bold")
-            + Content.styled(
-                "  run in this order when a ticket arrives or changes · edit with supportdesk rules import", "dim"
-            )
+            Content.styled(f"Routing rules and automations · {count}", "bold")
+            + Content.styled("  run in this order · x on/off · e edit · N new · R run automations now", "dim")
         )
         self.query_one(RowList).set_rows([rule_row(rule) for rule in self.rules])
         self._show(self.query_one(RowList).cursor)
@@ -123,7 +128,7 @@ class RulesScreen(Screen[None]):
         if 0 <= index < len(self.rules):
             detail.update(rule_detail(self.rules[index]))
         else:
-            detail.update(Content.styled("Rules are added with supportdesk rules import FILE.yaml", "dim"))
+            detail.update(Content.styled("N writes a rule; supportdesk rules import FILE.yaml adds many", "dim"))
 
     @on(RowList.Highlighted)
     def _highlighted(self, event: RowList.Highlighted) -> None:
@@ -134,3 +139,65 @@ class RulesScreen(Screen[None]):
 
     def action_back(self) -> None:
         self.app.pop_screen()
+
+    def _current(self) -> dict[str, Any] | None:
+        index = self.query_one(RowList).cursor
+        if 0 <= index < len(self.rules):
+            return self.rules[index]
+        self.console.notify("no rule under the cursor", severity="warning", markup=False)
+        return None
+
+    def action_toggle_active(self) -> None:
+        """``x``: on or off — the rule's definition saved again with ``active`` flipped."""
+        rule = self._current()
+        if rule is None:
+            return
+        definition = {k: v for k, v in rule.items() if k != "id"}
+        definition["active"] = not rule["active"]
+        state = "on" if definition["active"] else "off"
+        self.console.write(
+            [("rule.update", {"rule_id": rule["id"], "definition": definition})],
+            done=lambda _: self.console.notify(f"{safe_line(rule['name'], cap=80)} is {state}", markup=False),
+        )
+
+    def action_edit_rule(self) -> None:
+        from supportdesk.tui.screens.rule_editor import RuleEditor, rule_yaml
+
+        rule = self._current()
+        if rule is None:
+            return
+        text = self.drafts.get(rule["id"]) or rule_yaml(rule)
+        self.app.push_screen(
+            RuleEditor(f"Edit {rule['name']}", text, rule_id=rule["id"], keep=lambda d: self._keep(rule["id"], d))
+        )
+
+    def action_new_rule(self) -> None:
+        from supportdesk.tui.screens.rule_editor import NEW_RULE, RuleEditor
+
+        text = self.drafts.get("") or NEW_RULE
+        self.app.push_screen(RuleEditor("New rule or automation", text, rule_id=None, keep=lambda d: self._keep("", d)))
+
+    def _keep(self, key: str, draft: str | None) -> None:
+        if draft is None:
+            self.drafts.pop(key, None)
+        else:
+            self.drafts[key] = draft
+
+    def action_run_automations(self) -> None:
+        """``R``: one run of every active automation now (the server runs them by itself too)."""
+        automations = [r for r in self.rules if r["active"] and "scheduled" in r["when"]]
+        if not automations:
+            self.console.notify("no active automations (rules with when: [scheduled])", markup=False)
+            return
+
+        def ran(outcomes: list[Any]) -> None:
+            results = [o.result for o in outcomes if getattr(o, "result", None)]
+            if any(r.get("deferred") for r in results):
+                self.console.notify("sent to the team server, which runs them", markup=False)
+                return
+            fired = sum(len(r.get("fired", [])) for r in results)
+            failed = sum(len(r.get("failed", [])) for r in results)
+            text = f"automations fired on {fired} ticket(s)" + (f", failed on {failed}" if failed else "")
+            self.console.notify(text, severity="warning" if failed else "information", markup=False)
+
+        self.console.write([("automation.run", {"rule_id": r["id"]}) for r in automations], done=ran)

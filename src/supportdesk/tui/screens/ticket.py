@@ -209,6 +209,7 @@ class TicketScreen(TicketActions, Screen[None]):
                 keymap=self.console.user_keys.keymap,
                 viewers=self.console.presence.get(self.ticket_id, []),
                 message_count=len(self.data.detail.messages),
+                spent=self.data.spent,
             )
         )
         self.query_one(SlaClocks).show(self.data.clocks, self.console.now())

@@ -45,6 +45,7 @@ def header_content(
     keymap: dict[str, str],
     viewers: list[str],
     message_count: int,
+    spent: tuple[int, int] = (0, 0),
 ) -> FieldLines:
     """Number and subject; the fields with the keys that edit them; requester and times."""
     t: dict[str, Any] = detail.ticket
@@ -74,6 +75,12 @@ def header_content(
         field("updated", relative(updated, now)),
         Content.styled(f"{message_count} message{'' if message_count == 1 else 's'}", "dim"),
     ]
+    logged, handle = spent
+    if logged:  # time logged by hand (W), beside the handle time the console measured
+        from supportdesk.domain.time_log import shown
+
+        key = effective_keys("ticket.log_time", keymap).split(",")[0] or None
+        about.append(field("time", f"{shown(logged)} logged · {shown(handle)} handle", key))
     if viewers:
         about.append(
             Content.styled("also here: ", "dim")
