@@ -40,7 +40,7 @@ def create_app(
     """The server application over ``database`` (see the module docstring); ``blobs`` is where it
     keeps attachment files (without it, it keeps none and refuses changes that name one)."""
     from supportdesk.server import docs
-    from supportdesk.server.routes import admin, feedback, sync, ticket_writes, tickets, webhooks
+    from supportdesk.server.routes import admin, customers, feedback, kb, sync, ticket_writes, tickets, webhooks
     from supportdesk.server.routes import blobs as attachments
 
     config = config or ServerConfig()
@@ -84,6 +84,8 @@ def create_app(
         sync.router,
         tickets.router,
         ticket_writes.router,
+        customers.router,
+        kb.router,
         admin.router,
         webhooks.router,
         feedback.router,

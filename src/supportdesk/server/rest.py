@@ -12,8 +12,8 @@ the named mutations to run — and an *answer* built from what they did. :func:`
    takes the seqs and writes the change log, builds the answer and stores it under the key;
 4. after the commit, runs the after-commit hooks and wakes the clients.
 
-Audit rows carry ``api:<request>:<token id>:<token name>`` as their reference, so the audit
-says which integration made each change (the agent is the token's).
+Audit rows carry ``source = api`` and ``api:<request>:<token id>:<token name>`` as their
+reference, so the audit says which integration made each change (the agent is the token's).
 """
 
 from __future__ import annotations
@@ -147,7 +147,7 @@ def _run_steps(connection: Connection, writer: Writer, steps: list[Step]) -> lis
         args, refused = pushed_args(writer.actor, step.name, step.args)
         if refused is not None:
             raise refused
-        done = run_mutation(connection, writer.actor, step.name, args, writer.ref())
+        done = run_mutation(connection, writer.actor, step.name, args, writer.ref(), source="api")
         if done.error is not None:
             raise done.error
         applied.append(done)
