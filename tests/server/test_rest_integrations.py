@@ -224,3 +224,31 @@ def test_oversized_and_malformed_kb_bodies_are_refused_with_one_clear_error(sqli
     with restricted:
         number = opened(deployment, deployment.team.tier1)
         assert restricted.post(f"/v1/tickets/{number}/merge", json={"into": number + 100}).status_code == 404
+
+
+def test_admins_are_told_of_a_disabled_webhook_endpoint_and_agents_are_not(sqlite_deployment: Deployment) -> None:
+    from supportdesk.server.webhooks import add_endpoint, enable_endpoint
+
+    deployment = sqlite_deployment
+    with deployment.team.db.engine.connect() as connection, connection.begin():
+        endpoint_id, _ = add_endpoint(connection, "http://127.0.0.1:9/<b>hook</b>", ["ticket.created"])
+        # what the sender writes after a day of failures (driven for real in test_rest_webhooks.py)
+        connection.execute(
+            text(
+                "UPDATE webhook_endpoint SET active = :f, disabled_at = created_at, "
+                "disabled_reason = 'every delivery failed for 24 hours' WHERE id = :e"
+            ),
+            {"f": False, "e": endpoint_id},
+        )
+    with deployment.api("ada") as client:
+        (notice,) = client.get("/v1/me").json()["notices"]
+        assert notice["endpoint_id"] == endpoint_id and "webhook enable" in notice["message"]
+    for who in ("sam", "lee"):
+        with deployment.api(who) as client:
+            assert client.get("/v1/me").json()["notices"] == []
+    with scoped(deployment, "ada", "restricted", "tickets:read", groups=["Tier 1"]) as restricted:
+        assert restricted.get("/v1/me").json()["notices"] == []  # acts as an agent of its groups
+    with deployment.team.db.engine.connect() as connection, connection.begin():
+        enable_endpoint(connection, endpoint_id)
+    with deployment.api("ada") as client:
+        assert client.get("/v1/me").json()["notices"] == []

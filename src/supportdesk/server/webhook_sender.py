@@ -14,8 +14,9 @@ endpoint (so a ticket's events arrive in order), and POSTs the event's JSON with
 A 2xx answer delivers; anything else (another status, a timeout, a refused connection) is retried
 after 10 s, 20 s, 40 s … (at most an hour apart; ``ServerConfig.webhook_retry_base`` sets the first
 wait) until 24 hours after the event, then the delivery is *failed*. An endpoint whose deliveries
-have failed without a success for 24 hours is disabled, with the reason kept and logged as a
-warning for the admins; ``server webhook enable`` turns it on again and ``replay`` resends.
+have failed without a success for 24 hours is disabled, with the reason kept; the admins are told
+— an error in the server log, and a notice in ``GET /v1/me`` for every admin's token — until
+``server webhook enable`` turns it on again (``replay`` resends what it missed).
 Redirects are not followed; answers are not read beyond their status.
 """
 
@@ -34,10 +35,11 @@ from sqlalchemy import text
 
 from supportdesk.server.reads import snapshot
 from supportdesk.server.webhooks import RETRY_FOR, instant, timed
-from supportdesk.store.times import utcnow
+from supportdesk.store.times import to_db, utcnow
 
 if TYPE_CHECKING:
     import httpx
+    from sqlalchemy.engine import Connection
 
     from supportdesk.server.apply import Applied
     from supportdesk.server.db import ServerDatabase
@@ -186,7 +188,38 @@ def _record(database: ServerDatabase, row: tuple[Any, ...], status: int | None, 
             },
         ).first()
     if disabled is not None:
-        log.warning("webhook endpoint %s (%s) disabled: its deliveries failed for 24 hours", endpoint_id, url)
+        log.error("%s", disabled_message(str(endpoint_id), str(url)))
+
+
+def disabled_message(endpoint_id: str, url: str) -> str:
+    """What the admins are told about an endpoint disabled after a day of failures."""
+    return (
+        f"webhook endpoint {endpoint_id} ({url}) was disabled: its deliveries failed for 24 hours. "
+        f"Fix the receiver, then: supportdesk server webhook enable {endpoint_id} (and replay what it missed)"
+    )
+
+
+def admin_notices(connection: Connection) -> list[dict[str, Any]]:
+    """What every admin should know until someone acts: the endpoints disabled after a day of
+    failures (``GET /v1/me`` answers them to admins; enabling the endpoint ends the notice)."""
+    found = connection.execute(
+        text(
+            "SELECT id, url, disabled_at, disabled_reason FROM webhook_endpoint "
+            "WHERE active = :f AND disabled_at IS NOT NULL ORDER BY disabled_at, id"
+        ),
+        {"f": False},
+    )
+    return [
+        {
+            "kind": "webhook_disabled",
+            "endpoint_id": str(row[0]),
+            "url": str(row[1]),
+            "since": to_db(instant(row[2])),
+            "reason": row[3],
+            "message": disabled_message(str(row[0]), str(row[1])),
+        }
+        for row in found
+    ]
 
 
 def deliver_due(database: ServerDatabase, client: httpx.Client, base: float) -> int:
