@@ -103,10 +103,9 @@ def _install_webhooks(state: ServerState) -> None:
     """Every write records its events for the registered endpoints (in its transaction), and a
     sender thread delivers them (:mod:`supportdesk.server.webhooks`, :mod:`.webhook_sender`)."""
     from supportdesk.server.webhook_sender import Sender
-    from supportdesk.server.webhooks import record_events
 
     sender = Sender(state.database, base=state.config.webhook_retry_base)
     state.extensions["webhooks"] = sender
-    state.after_write.append(record_events)
+    state.after_write.append(sender.record)
     state.after_commit.append(sender.after_commit)
     state.workers.append(sender.start)
