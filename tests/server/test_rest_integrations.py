@@ -252,3 +252,32 @@ def test_admins_are_told_of_a_disabled_webhook_endpoint_and_agents_are_not(sqlit
         enable_endpoint(connection, endpoint_id)
     with deployment.api("ada") as client:
         assert client.get("/v1/me").json()["notices"] == []
+
+
+def test_every_openapi_link_names_an_operation_and_a_parameter_it_has(tmp_path: Any) -> None:
+    """Schemathesis's stateful phase follows these links; a renamed endpoint must not leave one
+    pointing nowhere (it would silently test less)."""
+    from supportdesk.server.app import create_app
+    from supportdesk.server.db import open_database
+
+    database = open_database(f"sqlite:///{tmp_path / 'server.db'}")
+    spec = create_app(database).openapi()
+    operations = {
+        op["operationId"]: {p["name"] for p in op.get("parameters", [])}
+        for path in spec["paths"].values()
+        for op in path.values()
+        if isinstance(op, dict) and "operationId" in op
+    }
+    links = [
+        link
+        for path in spec["paths"].values()
+        for op in path.values()
+        if isinstance(op, dict)
+        for answer in op.get("responses", {}).values()
+        for link in answer.get("links", {}).values()
+    ]
+    assert len(links) >= 20
+    for link in links:
+        assert link["operationId"] in operations, link
+        assert set(link["parameters"]) <= operations[link["operationId"]], link
+    database.dispose()
