@@ -39,8 +39,8 @@ def scalar(deployment: Deployment, sql: str, **params: Any) -> Any:
         return connection.execute(text(sql), params).scalar()
 
 
-def test_merging_tickets_over_rest_asks_before_joining_two_requesters(sqlite_deployment: Deployment) -> None:
-    deployment = sqlite_deployment
+def test_merging_tickets_over_rest_asks_before_joining_two_requesters(deployment: Deployment) -> None:
+    """On SQLite and PostgreSQL (where a merge locks both tickets, in one order)."""
     first = opened(deployment, deployment.team.tier1)
     same = opened(deployment, deployment.team.tier1)
     other = opened(deployment, deployment.team.tier1, "dave@example.com")
