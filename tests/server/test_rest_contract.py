@@ -1,7 +1,10 @@
 """The OpenAPI description against what a live server does: Schemathesis generates requests from
 it (valid and invalid) for every operation, as an admin, an agent and a light agent, and checks
 each answer — no server error, only declared status codes and content types, bodies that match
-their schemas, invalid requests refused, ``Allow`` on 405 — against a real uvicorn on SQLite.
+their schemas, invalid requests refused, ``Allow`` on 405 — against a real uvicorn on SQLite. The
+stateful phase follows the OpenAPI links (``server/routes/links.py``): a ticket created, then read,
+replied to, noted, changed and merged; an article or macro created, then read and changed; a
+ticket's requester read and changed.
 
 One check is left out: that every request the schema allows is accepted. The query language,
 page cursors, pushed mutations' arguments and idempotency keys reused with another body are
@@ -39,7 +42,7 @@ def test_the_server_keeps_its_openapi_contract(sqlite_deployment: Deployment, wh
         "--exclude-checks",
         "positive_data_acceptance",
         "--phases",
-        "examples,fuzzing",
+        "examples,fuzzing,stateful",
         "--max-examples",
         "10",
         "--workers",
@@ -51,3 +54,4 @@ def test_the_server_keeps_its_openapi_contract(sqlite_deployment: Deployment, wh
     run = subprocess.run(command, capture_output=True, text=True, timeout=900, cwd=deployment.tmp_path)
     assert run.returncode == 0, run.stdout[-8000:] + run.stderr[-2000:]
     assert "Tested:" in run.stdout and "Failures:" not in run.stdout
+    assert "✅ Stateful" in run.stdout  # the links were followed: create, then read and write it

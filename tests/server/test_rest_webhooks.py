@@ -209,7 +209,7 @@ def test_an_endpoint_restricted_to_a_group_hears_only_its_tickets(tmp_path: Path
         assert billing_hook.url in listed.stdout and "whsec_" not in listed.stdout
 
 
-def test_an_endpoint_that_fails_for_a_day_gives_up_and_is_disabled(tmp_path: Path, clock: Any) -> None:
+def test_an_endpoint_that_fails_for_a_day_gives_up_and_is_disabled(tmp_path: Path, clock: Any, caplog: Any) -> None:
     """The sender's rounds driven by hand on the suite's clock: a refused connection is retried
     with a doubling wait, the delivery is given up after 24 hours and its endpoint disabled."""
 
@@ -217,12 +217,19 @@ def test_an_endpoint_that_fails_for_a_day_gives_up_and_is_disabled(tmp_path: Pat
 
     from supportdesk.domain.context import SYSTEM
     from supportdesk.server.apply import apply_as
-    from supportdesk.server.webhook_sender import deliver_due
-    from supportdesk.server.webhooks import add_endpoint, list_deliveries, list_endpoints, record_events
+    from supportdesk.server.webhook_sender import admin_notices, deliver_due
+    from supportdesk.server.webhooks import (
+        add_endpoint,
+        enable_endpoint,
+        list_deliveries,
+        list_endpoints,
+        record_events,
+    )
     from tests.live import free_port, make_team
 
     team = make_team(str(tmp_path / "server.db"))
     clock.freeze()
+    caplog.set_level("ERROR", logger="supportdesk")
     dead = f"http://127.0.0.1:{free_port()}/hook"  # nothing listens there: every attempt is refused
     with team.db.engine.connect() as connection, connection.begin():
         endpoint_id, _ = add_endpoint(connection, dead, ["ticket.created"])
@@ -249,6 +256,16 @@ def test_an_endpoint_that_fails_for_a_day_gives_up_and_is_disabled(tmp_path: Pat
         (endpoint,) = list_endpoints(connection)
     assert endpoint["id"] == endpoint_id and endpoint["active"] is False
     assert "failed for 24 hours" in endpoint["disabled_reason"]
+    # the admins are told: an error in the server log, and a notice until it is enabled again
+    told = [r for r in caplog.records if r.levelname == "ERROR" and endpoint_id in r.getMessage()]
+    assert len(told) == 1 and f"webhook enable {endpoint_id}" in told[0].getMessage()
+    with team.db.engine.connect() as connection:
+        (notice,) = admin_notices(connection)
+    assert notice["kind"] == "webhook_disabled" and notice["endpoint_id"] == endpoint_id and notice["url"] == dead
+    with team.db.engine.connect() as connection, connection.begin():
+        enable_endpoint(connection, endpoint_id)
+    with team.db.engine.connect() as connection:
+        assert admin_notices(connection) == []
     team.db.dispose()
 
 

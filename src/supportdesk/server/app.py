@@ -40,7 +40,7 @@ def create_app(
     """The server application over ``database`` (see the module docstring); ``blobs`` is where it
     keeps attachment files (without it, it keeps none and refuses changes that name one)."""
     from supportdesk.server import automation_scheduler, docs
-    from supportdesk.server.routes import admin, feedback, sync, ticket_writes, tickets, webhooks
+    from supportdesk.server.routes import admin, customers, feedback, kb, sync, ticket_writes, tickets, webhooks
     from supportdesk.server.routes import blobs as attachments
 
     config = config or ServerConfig()
@@ -85,6 +85,8 @@ def create_app(
         sync.router,
         tickets.router,
         ticket_writes.router,
+        customers.router,
+        kb.router,
         admin.router,
         webhooks.router,
         feedback.router,
@@ -102,10 +104,9 @@ def _install_webhooks(state: ServerState) -> None:
     """Every write records its events for the registered endpoints (in its transaction), and a
     sender thread delivers them (:mod:`supportdesk.server.webhooks`, :mod:`.webhook_sender`)."""
     from supportdesk.server.webhook_sender import Sender
-    from supportdesk.server.webhooks import record_events
 
     sender = Sender(state.database, base=state.config.webhook_retry_base)
     state.extensions["webhooks"] = sender
-    state.after_write.append(record_events)
+    state.after_write.append(sender.record)
     state.after_commit.append(sender.after_commit)
     state.workers.append(sender.start)

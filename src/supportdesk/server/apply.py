@@ -57,25 +57,30 @@ class Applied:
         return [str(key[0]) for name, key in self.inserted if name == table_name]
 
 
-def run_mutation(connection: Connection, actor: Actor, name: str, args: dict[str, Any], ref: str) -> Applied:
+def run_mutation(
+    connection: Connection, actor: Actor, name: str, args: dict[str, Any], ref: str, *, source: str = ""
+) -> Applied:
     """Run one mutator in a savepoint; a refusal rolls the savepoint back and is returned.
+    ``source`` is what the audit records as the change's origin (``api`` for a REST write).
 
     On PostgreSQL two writers can race to create the same row (two first emails from one new
     address): the loser waits on the unique index and then fails. Run again, it sees the
     winner's row (READ COMMITTED) and uses it, as it would have on SQLite.
     """
-    applied = _run_once(connection, actor, name, args, ref)
+    applied = _run_once(connection, actor, name, args, ref, source)
     if applied.raced and connection.dialect.name == "postgresql":
-        applied = _run_once(connection, actor, name, args, ref)
+        applied = _run_once(connection, actor, name, args, ref, source)
     return applied
 
 
-def _run_once(connection: Connection, actor: Actor, name: str, args: dict[str, Any], ref: str) -> Applied:
+def _run_once(
+    connection: Connection, actor: Actor, name: str, args: dict[str, Any], ref: str, source: str = ""
+) -> Applied:
     savepoint = connection.begin_nested()
     try:
         spec = get(name)
         parsed = validate_args(spec, args)
-        context = MutationContext(actor=actor, mode="server", authority=True, mutation_ref=ref)
+        context = MutationContext(actor=actor, mode="server", authority=True, mutation_ref=ref, source=source)
         result, tx = run_one(connection, spec, parsed, context)
         applied = Applied(
             name=name,

@@ -10,10 +10,11 @@ the named mutations to run — and an *answer* built from what they did. :func:`
    token can no more claim a customer's words than a console can), all or nothing;
 3. runs the app's after-write hooks (the channels queue replies, the webhooks record events),
    takes the seqs and writes the change log, builds the answer and stores it under the key;
-4. after the commit, runs the after-commit hooks and wakes the clients.
+4. wakes the clients (on PostgreSQL a ``NOTIFY`` inside the transaction, delivered at commit;
+   on SQLite a poke after it) and runs the after-commit hooks.
 
-Audit rows carry ``api:<request>:<token id>:<token name>`` as their reference, so the audit
-says which integration made each change (the agent is the token's).
+Audit rows carry ``source = api`` and ``api:<request>:<token id>:<token name>`` as their
+reference, so the audit says which integration made each change (the agent is the token's).
 """
 
 from __future__ import annotations
@@ -129,6 +130,8 @@ def run_write(
             if key is not None:
                 stored_answer = idempotency.StoredAnswer(answer.status, answer.body, answer.headers)
                 idempotency.store(connection, writer.actor.id or "", key, stored_answer)
+            if seq and database.is_postgres:
+                _notify_in_transaction(connection, seq)
             transaction.commit()
         except BaseException:
             if transaction.is_active:
@@ -136,9 +139,22 @@ def run_write(
             raise
     for done in applied:
         run_after_commit(database, done, state.after_commit)
-    if seq:
+    if seq and not database.is_postgres:
         state.events.poke(seq)
     return answer
+
+
+def _notify_in_transaction(connection: Connection, seq: int) -> None:
+    """On PostgreSQL the clients' poke is a ``NOTIFY`` sent by the write's own transaction
+    (delivered when it commits, never if it rolls back): one statement, where a poke after the
+    commit took a second connection and transaction for every REST write."""
+    import json
+
+    from sqlalchemy import text
+
+    from supportdesk.server.events import CHANNEL
+
+    connection.execute(text("SELECT pg_notify(:c, :p)"), {"c": CHANNEL, "p": json.dumps({"type": "poke", "seq": seq})})
 
 
 def _run_steps(connection: Connection, writer: Writer, steps: list[Step]) -> list[Applied]:
@@ -147,7 +163,7 @@ def _run_steps(connection: Connection, writer: Writer, steps: list[Step]) -> lis
         args, refused = pushed_args(writer.actor, step.name, step.args)
         if refused is not None:
             raise refused
-        done = run_mutation(connection, writer.actor, step.name, args, writer.ref())
+        done = run_mutation(connection, writer.actor, step.name, args, writer.ref(), source="api")
         if done.error is not None:
             raise done.error
         applied.append(done)

@@ -14,8 +14,9 @@ endpoint (so a ticket's events arrive in order), and POSTs the event's JSON with
 A 2xx answer delivers; anything else (another status, a timeout, a refused connection) is retried
 after 10 s, 20 s, 40 s … (at most an hour apart; ``ServerConfig.webhook_retry_base`` sets the first
 wait) until 24 hours after the event, then the delivery is *failed*. An endpoint whose deliveries
-have failed without a success for 24 hours is disabled, with the reason kept and logged as a
-warning for the admins; ``server webhook enable`` turns it on again and ``replay`` resends.
+have failed without a success for 24 hours is disabled, with the reason kept; the admins are told
+— an error in the server log, and a notice in ``GET /v1/me`` for every admin's token — until
+``server webhook enable`` turns it on again (``replay`` resends what it missed).
 Redirects are not followed; answers are not read beyond their status.
 """
 
@@ -34,10 +35,11 @@ from sqlalchemy import text
 
 from supportdesk.server.reads import snapshot
 from supportdesk.server.webhooks import RETRY_FOR, instant, timed
-from supportdesk.store.times import utcnow
+from supportdesk.store.times import to_db, utcnow
 
 if TYPE_CHECKING:
     import httpx
+    from sqlalchemy.engine import Connection
 
     from supportdesk.server.apply import Applied
     from supportdesk.server.db import ServerDatabase
@@ -53,6 +55,8 @@ TIMEOUT = 10.0
 MAX_BACKOFF = timedelta(hours=1)
 #: Deliveries claimed per round.
 BATCH = 50
+#: Deliveries claimed in one write: their sends fit well inside the claim (6 × 10 s < 60 s).
+CHUNK = max(1, int(CLAIM.total_seconds() // TIMEOUT) - 1)
 
 
 def signature(secret: str, timestamp: int, body: bytes) -> str:
@@ -129,64 +133,96 @@ def _send(client: httpx.Client, row: tuple[Any, ...]) -> tuple[int | None, str |
     return response.status_code, f"answered {response.status_code}"
 
 
-def _record(database: ServerDatabase, row: tuple[Any, ...], status: int | None, error: str | None, base: float) -> None:
+def _record(
+    connection: Connection, row: tuple[Any, ...], status: int | None, error: str | None, base: float
+) -> tuple[str, str] | None:
+    """Keep one attempt's outcome; returns ``(endpoint id, url)`` when it disabled the endpoint."""
     delivery_id, _, attempts, give_up_at, endpoint_id, url = row[:6]
     now = utcnow()
-    with database.engine.connect() as connection, connection.begin():
-        if error is None:
-            connection.execute(
-                timed(
-                    "UPDATE webhook_delivery SET status = 'delivered', attempts = :a, last_status = :s, "
-                    "last_error = NULL, delivered_at = :now, claimed_until = NULL WHERE id = :d",
-                    "now",
-                ),
-                {"a": attempts + 1, "s": status, "now": now, "d": delivery_id},
-            )
-            connection.execute(
-                timed("UPDATE webhook_endpoint SET last_success_at = :now, failing_since = NULL WHERE id = :e", "now"),
-                {"now": now, "e": endpoint_id},
-            )
-            return
-        give_up = instant(give_up_at)
-        # the last attempt is at the 24-hour mark itself, so a day of failures is seen whole
-        retry_at = min(now + backoff(attempts + 1, base), give_up)
+    if error is None:
         connection.execute(
             timed(
-                "UPDATE webhook_delivery SET status = :state, attempts = :a, last_status = :s, last_error = :err, "
-                "next_attempt_at = :next, claimed_until = NULL WHERE id = :d",
-                "next",
+                "UPDATE webhook_delivery SET status = 'delivered', attempts = :a, last_status = :s, "
+                "last_error = NULL, delivered_at = :now, claimed_until = NULL WHERE id = :d",
+                "now",
             ),
-            {
-                "state": "failed" if now >= give_up else "pending",
-                "a": attempts + 1,
-                "s": status,
-                "err": error,
-                "next": retry_at,
-                "d": delivery_id,
-            },
+            {"a": attempts + 1, "s": status, "now": now, "d": delivery_id},
         )
         connection.execute(
-            timed("UPDATE webhook_endpoint SET failing_since = coalesce(failing_since, :now) WHERE id = :e", "now"),
+            timed("UPDATE webhook_endpoint SET last_success_at = :now, failing_since = NULL WHERE id = :e", "now"),
             {"now": now, "e": endpoint_id},
         )
-        disabled = connection.execute(
-            timed(
-                "UPDATE webhook_endpoint SET active = :f, disabled_at = :now, disabled_reason = :why, "
-                "updated_at = :now WHERE id = :e AND active = :t AND failing_since <= :since RETURNING id",
-                "now",
-                "since",
-            ),
-            {
-                "f": False,
-                "t": True,
-                "now": now,
-                "why": f"every delivery failed for 24 hours (last: {error})"[:500],
-                "e": endpoint_id,
-                "since": now - RETRY_FOR,
-            },
-        ).first()
-    if disabled is not None:
-        log.warning("webhook endpoint %s (%s) disabled: its deliveries failed for 24 hours", endpoint_id, url)
+        return None
+    give_up = instant(give_up_at)
+    # the last attempt is at the 24-hour mark itself, so a day of failures is seen whole
+    retry_at = min(now + backoff(attempts + 1, base), give_up)
+    connection.execute(
+        timed(
+            "UPDATE webhook_delivery SET status = :state, attempts = :a, last_status = :s, last_error = :err, "
+            "next_attempt_at = :next, claimed_until = NULL WHERE id = :d",
+            "next",
+        ),
+        {
+            "state": "failed" if now >= give_up else "pending",
+            "a": attempts + 1,
+            "s": status,
+            "err": error,
+            "next": retry_at,
+            "d": delivery_id,
+        },
+    )
+    connection.execute(
+        timed("UPDATE webhook_endpoint SET failing_since = coalesce(failing_since, :now) WHERE id = :e", "now"),
+        {"now": now, "e": endpoint_id},
+    )
+    disabled = connection.execute(
+        timed(
+            "UPDATE webhook_endpoint SET active = :f, disabled_at = :now, disabled_reason = :why, "
+            "updated_at = :now WHERE id = :e AND active = :t AND failing_since <= :since RETURNING id",
+            "now",
+            "since",
+        ),
+        {
+            "f": False,
+            "t": True,
+            "now": now,
+            "why": f"every delivery failed for 24 hours (last: {error})"[:500],
+            "e": endpoint_id,
+            "since": now - RETRY_FOR,
+        },
+    ).first()
+    return (str(endpoint_id), str(url)) if disabled is not None else None
+
+
+def disabled_message(endpoint_id: str, url: str) -> str:
+    """What the admins are told about an endpoint disabled after a day of failures."""
+    return (
+        f"webhook endpoint {endpoint_id} ({url}) was disabled: its deliveries failed for 24 hours. "
+        f"Fix the receiver, then: supportdesk server webhook enable {endpoint_id} (and replay what it missed)"
+    )
+
+
+def admin_notices(connection: Connection) -> list[dict[str, Any]]:
+    """What every admin should know until someone acts: the endpoints disabled after a day of
+    failures (``GET /v1/me`` answers them to admins; enabling the endpoint ends the notice)."""
+    found = connection.execute(
+        text(
+            "SELECT id, url, disabled_at, disabled_reason FROM webhook_endpoint "
+            "WHERE active = :f AND disabled_at IS NOT NULL ORDER BY disabled_at, id"
+        ),
+        {"f": False},
+    )
+    return [
+        {
+            "kind": "webhook_disabled",
+            "endpoint_id": str(row[0]),
+            "url": str(row[1]),
+            "since": to_db(instant(row[2])),
+            "reason": row[3],
+            "message": disabled_message(str(row[0]), str(row[1])),
+        }
+        for row in found
+    ]
 
 
 def deliver_due(database: ServerDatabase, client: httpx.Client, base: float) -> int:
@@ -196,14 +232,20 @@ def deliver_due(database: ServerDatabase, client: httpx.Client, base: float) -> 
     # (the write engine begins IMMEDIATE); each claim below is its own short write.
     with snapshot(database) as connection:
         due = _due(connection, utcnow())
-    for delivery_id in due:
+    for start in range(0, len(due), CHUNK):
+        # a few claimed in one write and their outcomes kept in another: two short transactions
+        # per chunk instead of two per delivery (a crash between them re-sends the chunk, which
+        # at-least-once delivery allows; the event id lets the receiver tell)
         with database.engine.connect() as connection, connection.begin():
-            row = _claim(connection, delivery_id, utcnow())
-        if row is None:
-            continue
-        status, error = _send(client, row)
-        _record(database, row, status, error, base)
-        tried += 1
+            now = utcnow()
+            rows = [row for delivery_id in due[start : start + CHUNK] if (row := _claim(connection, delivery_id, now))]
+        outcomes = [(row, *_send(client, row)) for row in rows]
+        if outcomes:
+            with database.engine.connect() as connection, connection.begin():
+                disabled = [_record(connection, row, status, error, base) for row, status, error in outcomes]
+            for endpoint in {item for item in disabled if item is not None}:
+                log.error("%s", disabled_message(*endpoint))
+        tried += len(outcomes)
     return tried
 
 
@@ -217,12 +259,30 @@ class Sender:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._queued: set[int] = set()
 
     def wake(self) -> None:
         self._wake.set()
 
+    def record(self, connection: Connection, applied: Applied) -> None:
+        """The after-write hook: record the write's events (:func:`.webhooks.record_events`) and
+        remember whether any delivery was queued."""
+        from supportdesk.server.webhooks import record_events
+
+        if record_events(connection, applied):
+            with self._lock:
+                if len(self._queued) > 10_000:  # writes that rolled back after queueing: forget them
+                    self._queued.clear()
+                self._queued.add(id(applied))
+
     def after_commit(self, _database: ServerDatabase, applied: Applied) -> None:
-        if applied.inserted or applied.audited:
+        """Wake the thread when the committed write queued a delivery — not after every write:
+        a server without endpoints (or a write no endpoint wants) costs the sender nothing."""
+        with self._lock:
+            queued = id(applied) in self._queued
+            self._queued.discard(id(applied))
+        if queued:
             self._wake.set()
 
     def start(self, _state: ServerState) -> Callable[[], None]:

@@ -154,12 +154,14 @@ def _json(value: Any) -> Any:
     return value
 
 
-def record_events(connection: Connection, applied: Applied) -> None:
+def record_events(connection: Connection, applied: Applied) -> int:
     """The after-write hook: record ``applied``'s events and queue a delivery to each endpoint
-    that wants one (nothing at all when no endpoint is registered)."""
+    that wants one (nothing at all when no endpoint is registered); returns how many events
+    were queued, so the sender is woken only when there is something to send."""
     endpoints = _endpoints(connection)
     if not endpoints:
-        return
+        return 0
+    queued = 0
     wanted = {event for _, types, _ in endpoints for event in types}
     now = utcnow()
     for event in events_of(applied):
@@ -192,6 +194,8 @@ def record_events(connection: Connection, applied: Applied) -> None:
         if not targets:
             continue
         _insert_event(connection, event.type, ticket, data, targets, now)
+        queued += 1
+    return queued
 
 
 def _ticket(connection: Connection, ticket_id: str) -> dict[str, Any] | None:

@@ -45,9 +45,17 @@ def health(state: State) -> dict[str, Any]:
 
 
 @router.get("/me", tags=["server"])
-def me(actor: AnyCaller, request: Request) -> dict[str, Any]:
-    """The agent the token belongs to."""
+def me(actor: AnyCaller, request: Request, state: State) -> dict[str, Any]:
+    """The agent the token belongs to; for an admin, ``notices`` says what needs an admin now
+    (a webhook endpoint disabled after a day of failures), else it is empty."""
+    notices: list[dict[str, Any]] = []
+    if actor.is_admin:
+        from supportdesk.server.webhook_sender import admin_notices
+
+        with state.database.read_engine.connect() as connection:
+            notices = admin_notices(connection)
     return {
+        "notices": notices,
         "id": actor.id,
         "name": actor.name,
         "email": actor.email,

@@ -31,6 +31,8 @@ from supportdesk.server.errors import ApiError
 from supportdesk.server.handlers import ORJSONResponse
 from supportdesk.server.representations import message_view, ticket_view
 from supportdesk.server.rest import Answer, Step, Writer, run_write
+from supportdesk.server.routes import links
+from supportdesk.server.routes.links import with_links
 from supportdesk.server.routes.tickets import TicketNumber
 from supportdesk.server.state import State
 from supportdesk.server.versions import IF_MATCH_PATTERN, check_if_match, etag, lock_ticket, parse_if_match
@@ -194,15 +196,18 @@ def _agent_id(connection: Connection, ref: str) -> str:
     return str(found[0])
 
 
-def _visible_ticket(connection: Connection, actor: Actor, number: int) -> str:
+def _visible_ticket(
+    connection: Connection, actor: Actor, number: int, field: str = "number", *, lock: bool = True
+) -> str:
     """The id of ticket ``number`` if the actor may see it (locked for this write); else a 404,
     the same whether it does not exist or belongs to a group the token does not see."""
     found = connection.execute(
         text("SELECT id, group_id, assignee_id FROM ticket WHERE number = :n"), {"n": number}
     ).first()
     if found is None or not sees_ticket(actor, found[1], found[2]):
-        raise ApiError(404, "not_found", f"no ticket #{number}", field="number")
-    lock_ticket(connection, str(found[0]))
+        raise ApiError(404, "not_found", f"no ticket #{number}", field=field)
+    if lock:
+        lock_ticket(connection, str(found[0]))
     return str(found[0])
 
 
@@ -257,7 +262,7 @@ def _print(request: Request, body: BaseModel, **headers: str | None) -> str:
 # --- endpoints ---------------------------------------------------------------------------------
 
 
-@router.post("/tickets", status_code=201, responses=ERRORS)
+@router.post("/tickets", status_code=201, responses=with_links(ERRORS, 201, links.TICKET_CREATED, "The ticket."))
 def create_ticket(
     ticket: TicketIn, request: Request, actor: Writes, state: State, key: IdempotencyKey = None
 ) -> ORJSONResponse:
@@ -304,7 +309,9 @@ def create_ticket(
     return _respond(answer)
 
 
-@router.post("/tickets/{number}/replies", status_code=201, responses=ERRORS)
+@router.post(
+    "/tickets/{number}/replies", status_code=201, responses=with_links(ERRORS, 201, links.MESSAGE_ADDED, "The reply.")
+)
 def reply(
     number: TicketNumber, reply: ReplyIn, request: Request, actor: Writes, state: State, key: IdempotencyKey = None
 ) -> ORJSONResponse:
@@ -327,7 +334,9 @@ def reply(
     return _respond(answer)
 
 
-@router.post("/tickets/{number}/notes", status_code=201, responses=ERRORS)
+@router.post(
+    "/tickets/{number}/notes", status_code=201, responses=with_links(ERRORS, 201, links.MESSAGE_ADDED, "The note.")
+)
 def note(
     number: TicketNumber, note: MessageIn, request: Request, actor: Writes, state: State, key: IdempotencyKey = None
 ) -> ORJSONResponse:
@@ -347,7 +356,7 @@ def note(
     return _respond(answer)
 
 
-@router.patch("/tickets/{number}", responses=ERRORS)
+@router.patch("/tickets/{number}", responses=with_links(ERRORS, 200, links.TICKET_CREATED, "The ticket."))
 def change_ticket(
     number: TicketNumber,
     patch: TicketPatch,
@@ -402,5 +411,58 @@ def change_ticket(
     fingerprint = _print(request, patch, if_match=if_match)
     answer = run_write(
         state, _writer(request, actor), plan, respond, key=idempotency.checked_key(key), fingerprint=fingerprint
+    )
+    return _respond(answer)
+
+
+class MergeIn(Strict):
+    """Merge this ticket into ticket ``into``. Tickets of two different requesters merge only
+    with ``different_requesters: true`` (the source's customer then writes in a ticket that
+    answers someone else, so it is never implied); without it such a merge is a 422 naming it."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"into": 1042, "comment": "Same outage, reported twice."}]},
+    )
+
+    into: int = Field(ge=1, le=protocol.MAX_TICKET_NUMBER, description="The number of the ticket kept.")
+    comment: str | None = Field(default=None, max_length=10_000, pattern=_NO_NUL)
+    different_requesters: bool = False
+
+
+@router.post("/tickets/{number}/merge", responses=with_links(ERRORS, 200, links.TICKET_CREATED, "The ticket kept."))
+def merge_ticket(
+    number: TicketNumber, merge: MergeIn, request: Request, actor: Writes, state: State, key: IdempotencyKey = None
+) -> ORJSONResponse:
+    """Merge a ticket into another (``ticket.merge``): its messages move to ``into``, it closes
+    and points there. Both must be tickets this token may see; answers the ticket kept."""
+    found: list[str] = []
+
+    def plan(connection: Connection) -> list[Step]:
+        if merge.into == number:
+            raise ApiError(422, "invalid", "a ticket cannot be merged into itself", field="into")
+        source = _visible_ticket(connection, actor, number, lock=False)
+        target = _visible_ticket(connection, actor, merge.into, field="into", lock=False)
+        for ticket_id in sorted((source, target)):  # one order: two opposite merges never deadlock
+            lock_ticket(connection, ticket_id)
+        found.append(target)
+        args: dict[str, Any] = {
+            "source_id": source,
+            "target_id": target,
+            "comment": merge.comment,
+            "different_requesters": merge.different_requesters,
+        }
+        return [Step("ticket.merge", args)]
+
+    def respond(connection: Connection, done: list[Applied]) -> Answer:
+        return _ticket_answer(connection, actor, found[0], 200)
+
+    answer = run_write(
+        state,
+        _writer(request, actor),
+        plan,
+        respond,
+        key=idempotency.checked_key(key),
+        fingerprint=_print(request, merge),
     )
     return _respond(answer)
