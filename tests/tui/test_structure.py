@@ -48,6 +48,7 @@ def test_what_grows_with_the_store_is_marked_worker_only() -> None:
         "suggest_articles",
         "search_customers",
         "report",
+        "self_service",
         "macro_preview",
         "save_draft",
         "delete_draft",
