@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import Field
 
 from supportdesk.channels.errors import ChannelError
+from supportdesk.channels.webhook_files import WebhookFile
 from supportdesk.channels.webhooks.base import VIA, Payload, Scalar, WebhookChannel, WebhookOutcome
 from supportdesk.store.enums import Channel
 
@@ -25,6 +26,7 @@ class WebformPayload(Payload):
     message: str = Field(min_length=1)
     fields: dict[str, Scalar] = Field(default_factory=dict, max_length=50)
     page_url: str | None = Field(default=None, max_length=2000)
+    attachments: list[WebhookFile] = Field(default_factory=list, max_length=100)
 
 
 class Webform(WebhookChannel):
@@ -44,7 +46,7 @@ class Webform(WebhookChannel):
 
     def ingest(self, hooks: IngestHooks, payload: WebformPayload) -> WebhookOutcome:
         outcome = WebhookOutcome(channel=self.name)
-        meta = {
+        meta: dict[str, Any] = {
             "webform": {
                 "form": payload.form,
                 "submission_id": payload.submission_id,
@@ -55,6 +57,9 @@ class Webform(WebhookChannel):
         fields = {"form": payload.form, **payload.fields}
 
         def create(ticket_id: str, message_id: str) -> dict[str, Any]:
+            files, skipped = hooks.files(ticket_id, payload.attachments)
+            if skipped:
+                meta["webform"]["skipped_attachments"] = skipped
             return hooks.applier(
                 "ticket.create",
                 {
@@ -66,6 +71,7 @@ class Webform(WebhookChannel):
                     "channel": self.message_channel.value,
                     "fields": fields,
                     "meta": meta,
+                    "attachments": files,
                 },
             )
 
