@@ -156,9 +156,9 @@ def test_malformed_base64_refuses_the_body_and_writes_nothing(team: Team, hooks:
 
 
 def test_unknown_file_fields_and_too_many_files_are_refused(hooks: WebhookIngest) -> None:
-    with pytest.raises(PayloadInvalid, match="attachments.0.url"):
+    with pytest.raises(PayloadInvalid, match=r"attachments\.0\.url"):
         post(hooks, "chat", chat_with([{"filename": "x", "data_base64": "", "url": "http://169.254.169.254/"}]))
-    with pytest.raises(PayloadInvalid, match="attachments"):
+    with pytest.raises(PayloadInvalid, match=r"attachments"):
         post(hooks, "chat", chat_with([{"filename": "x", "data_base64": ""}] * 101))
 
 

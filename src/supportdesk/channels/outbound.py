@@ -337,7 +337,8 @@ def _file_list(connection: Connection, message_id: str) -> list[dict[str, Any]]:
 
     rows = connection.execute(
         text(
-            "SELECT sha256, filename, size, content_type, sniffed_type FROM attachment WHERE message_id = :m ORDER BY id"
+            "SELECT sha256, filename, size, content_type, sniffed_type FROM attachment "
+            "WHERE message_id = :m ORDER BY id"
         ),
         {"m": message_id},
     ).all()
