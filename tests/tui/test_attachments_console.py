@@ -179,12 +179,12 @@ async def test_open_save_and_preview_from_the_timeline(
     monkeypatch.setenv("PAGER", page)
     config = Path(os.environ["SUPPORTDESK_CONFIG"])
     config.parent.mkdir(parents=True, exist_ok=True)
-    config.write_text(
-        f'[console]\nopener = "{viewer}"\nsave_dir = "{tmp_path / "saved"}"\n'
-    )
+    config.write_text(f'[console]\nopener = "{viewer}"\nsave_dir = "{tmp_path / "saved"}"\n')
     (tmp_path / "saved").mkdir()
     with console_workspace.reading() as connection:
-        ticket_id = connection.execute("SELECT id FROM ticket WHERE status = 'open' ORDER BY number LIMIT 1").fetchone()[0]
+        ticket_id = connection.execute(
+            "SELECT id FROM ticket WHERE status = 'open' ORDER BY number LIMIT 1"
+        ).fetchone()[0]
     received(console_workspace, ticket_id, {HOSTILE: PNG})
     received(console_workspace, ticket_id, {"log.txt": b"line one\n" * 60 + b"\x1b]0;pwned\x07\x1b[2Jline two\n"})
     received(console_workspace, ticket_id, {"invoice.pdf": b"MZ\x90\x00 this is a program"})
@@ -204,7 +204,10 @@ async def test_open_save_and_preview_from_the_timeline(
         image, text, program = timeline.blocks[-3:]
         # hostile name drawn as text, control characters gone; the key hint is there
         drawn = [line for line, _ in image.lines]
-        assert any("[@click=app.quit]" in line and "evil" in line and "\x1b" not in line and "\x07" not in line for line in drawn)
+        assert any(
+            "[@click=app.quit]" in line and "evil" in line and "\x1b" not in line and "\x07" not in line
+            for line in drawn
+        )
         assert ("  o open · w save · v preview", "fold") in image.lines
         assert ("  ⚠ declared application/pdf, but the bytes are application/x-msdownload", "warn") in program.lines
 
@@ -264,7 +267,9 @@ async def test_a_file_not_in_the_workspace_while_offline_is_a_clear_notification
     make_app: AppFactory, console_workspace: Workspace
 ) -> None:
     with console_workspace.reading() as connection:
-        ticket_id = connection.execute("SELECT id FROM ticket WHERE status = 'open' ORDER BY number LIMIT 1").fetchone()[0]
+        ticket_id = connection.execute(
+            "SELECT id FROM ticket WHERE status = 'open' ORDER BY number LIMIT 1"
+        ).fetchone()[0]
     received(console_workspace, ticket_id, {"report.txt": b"quarterly"})
     store_of(console_workspace).remove([hashlib.sha256(b"quarterly").hexdigest()])
     app = make_app()

@@ -24,9 +24,9 @@ _TERMINALS = ("kitty", "wezterm", "ghostty", "konsole", "foot", "mlterm", "conto
 
 
 def _hinted() -> bool:
-    names = " ".join(
-        os.environ.get(name, "") for name in ("TERM", "TERM_PROGRAM", "LC_TERMINAL")
-    ).lower() + (" kitty" if os.environ.get("KITTY_WINDOW_ID") else "")
+    names = " ".join(os.environ.get(name, "") for name in ("TERM", "TERM_PROGRAM", "LC_TERMINAL")).lower() + (
+        " kitty" if os.environ.get("KITTY_WINDOW_ID") else ""
+    )
     names += " konsole" if os.environ.get("KONSOLE_VERSION") else ""
     return any(name in names for name in _TERMINALS)
 

@@ -1,4 +1,4 @@
-"""The files attached to a draft, shown as chips under the composer's text.
+"""The files attached to a draft, shown as chips above the composer's text.
 
 A chip says the file's cleaned name and size (never markup: the name comes from a file
 system); ``✕`` on a chip, or ``ctrl+r`` in the composer (the last chip, or a pick among
@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from textual import events
-from textual.containers import Horizontal
+from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.message import Message
 from textual.widgets import Static
@@ -34,7 +34,7 @@ def chip_content(item: dict[str, Any]) -> Content:
 
 class Chip(Static):
     DEFAULT_CSS = """
-    Chip { width: auto; height: 1; padding: 0 1; margin-right: 1; background: $boost; }
+    Chip { width: auto; max-width: 100%; height: 1; padding: 0 1; background: $boost; }
     Chip:hover { background: $primary 30%; }
     """
 
@@ -47,11 +47,12 @@ class Chip(Static):
         self.post_message(AttachChips.Remove(self.index))
 
 
-class AttachChips(Horizontal):
-    """The chips row; hidden while the draft has no files."""
+class AttachChips(VerticalScroll, can_focus=False):
+    """The chips, one a line (a long name never pushes another off the screen at 80 columns);
+    at most four lines tall, scrolling past that; hidden while the draft has no files."""
 
     DEFAULT_CSS = """
-    AttachChips { height: 1; display: none; padding: 0 1; }
+    AttachChips { height: auto; max-height: 4; display: none; padding: 0 1; }
     AttachChips.-shown { display: block; }
     """
 

@@ -120,8 +120,8 @@ class Composer(Vertical):
     def compose(self) -> ComposeResult:
         yield Static(id="composer-title", markup=False)
         yield Static(id="composer-macro", markup=False)
-        yield TextArea(id="composer-text", soft_wrap=True, show_line_numbers=False, tab_behavior="indent")
         yield AttachChips(id="composer-files")
+        yield TextArea(id="composer-text", soft_wrap=True, show_line_numbers=False, tab_behavior="indent")
         yield Static(id="composer-hint", markup=False)
 
     @property
