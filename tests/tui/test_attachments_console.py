@@ -106,7 +106,7 @@ async def test_attach_several_files_remove_one_and_send(
             await until(pilot, lambda count=count: len(screen.composer.files) == count)  # type: ignore[misc]
         chips = screen.composer.query_one(AttachChips)
         await settle(pilot)
-        assert [str(c.render()) for c in chips.query(Chip)][0].startswith("📎 screenshot-of-the-error.png")
+        assert next(str(c.render()) for c in chips.query(Chip)).startswith("📎 screenshot-of-the-error.png")
         # the draft keeps the files across closing the composer
         draft = app.db.draft(ticket_id, "reply")  # type: ignore[attr-defined]
         assert draft is not None and [f["filename"] for f in draft.state["attachments"]] == [
@@ -201,7 +201,7 @@ async def test_open_save_and_preview_from_the_timeline(
         assert isinstance(screen, TicketScreen)
         timeline = screen.timeline
         timeline.focus()
-        image, text, program = timeline.blocks[-3:]
+        image, _, program = timeline.blocks[-3:]
         # hostile name drawn as text, control characters gone; the key hint is there
         drawn = [line for line, _ in image.lines]
         assert any(

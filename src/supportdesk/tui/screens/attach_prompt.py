@@ -27,7 +27,7 @@ def _matches(typed: str) -> tuple[str, list[str]]:
     """``(folder part as typed, names in it starting with the rest)``, sorted; folders end in ``/``."""
     head, _, stem = typed.rpartition("/")
     folder_typed = f"{head}/" if head or typed.startswith("/") else ""
-    folder = Path(os.path.expanduser(folder_typed or "."))
+    folder = Path(folder_typed or ".").expanduser()
     try:
         with os.scandir(folder) as entries:
             names = []
@@ -49,7 +49,7 @@ def complete(typed: str) -> str:
     folder, names = _matches(typed)
     if not names:
         return typed
-    return folder + os.path.commonprefix(names)
+    return folder + os.path.commonprefix(names)  # noqa: RUF071 - a shell's completion is by characters
 
 
 class PathSuggester(Suggester):

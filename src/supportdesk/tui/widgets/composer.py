@@ -300,7 +300,7 @@ class Composer(Vertical):
 
         def chosen(path: str | None) -> None:
             if path:
-                self._stage(os.path.expanduser(path))
+                self._stage(str(Path(path).expanduser()))
 
         self.app.push_screen(AttachPrompt(), chosen)
 

@@ -14,7 +14,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.style import Style
 from rich.text import Text
@@ -213,7 +213,7 @@ class FileActions:
 class ImagePreview(ModalScreen[None]):
     """An image drawn inline (Kitty graphics or Sixel), else a label and a link to the file."""
 
-    BINDINGS: list[BindingType] = [  # noqa: RUF012 - Textual's own pattern
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,v,q", "dismiss", "Close", id="preview.close"),
         Binding("o", "open", "Open", id="preview.open"),
     ]
