@@ -217,6 +217,7 @@ async def test_open_save_and_preview_from_the_timeline(
         await until(pilot, lambda: viewer_log.exists() and viewer_log.read_text().strip() != "")
         opened = Path(viewer_log.read_text().split()[0])
         assert opened.name == f"{hashlib.sha256(PNG).hexdigest()[:16]}.png" and opened.read_bytes() == PNG
+        assert opened.parent == console_workspace.attachments_dir / "opened" / hashlib.sha256(PNG).hexdigest()
         assert oct(opened.parent.stat().st_mode & 0o777) == "0o700"
 
         # text goes to $PAGER, without its escape sequences
@@ -261,6 +262,9 @@ async def test_open_save_and_preview_from_the_timeline(
         finally:
             image_support.force(None)
         assert app.is_running
+    # erasing the file (as an erasure does) takes the viewer's copy with it
+    store_of(console_workspace).remove([hashlib.sha256(PNG).hexdigest()])
+    assert not opened.exists()
 
 
 async def test_a_file_not_in_the_workspace_while_offline_is_a_clear_notification(

@@ -5,8 +5,9 @@ What a viewer may be handed is decided by the **sniffed** type only
 (``xdg-open``, ``open`` on macOS, or ``[console] opener``), text goes to ``$PAGER`` (``less``)
 after its terminal control sequences are stripped, and everything else — programs, scripts,
 archives, office files, unknown bytes — can only be saved. The viewer never sees the sender's
-name: it gets a copy named ``<hash><extension of the sniffed type>`` in a private folder, so a
-name like ``invoice.pdf.desktop`` decides nothing.
+name: it gets a copy named ``<hash><extension of the sniffed type>`` under the workspace's store
+(``opened/<sha256>/``, which erasure overwrites with the file), so a name like
+``invoice.pdf.desktop`` decides nothing.
 
 A file not in the workspace is fetched the first time (:func:`supportdesk.sync.blob_cache.
 fetch`); the console does that in a thread worker, and offline says so in one line.
@@ -14,12 +15,12 @@ fetch`); the console does that in a thread worker, and offline says so in one li
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import shutil
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -95,7 +96,17 @@ def save_folder(settings: Settings) -> str:
 
 
 def local_path(workspace: Workspace, settings: Settings, ref: FileRef, profile: str | None = None) -> Path:
-    """The file in the workspace, fetched from the server the first time (blocking: a worker's job)."""
+    """The file in the workspace, fetched from the server the first time (blocking: a worker's job).
+
+    A cached file is found without importing the sync layer (httpx and the client cost a few
+    hundred milliseconds the first time; opening from the cache must not wait for them)."""
+    from supportdesk.store.blobs import BlobStore
+
+    cached = BlobStore(workspace.attachments_dir)
+    if ref.sha256 and cached.has(ref.sha256):
+        with contextlib.suppress(OSError):  # the bump only orders the cache's eviction
+            cached.touch(ref.sha256)
+        return cached.path(ref.sha256)
     from supportdesk.sync.blob_cache import AttachError, cache_cap, fetch
     from supportdesk.sync.client import SyncError
     from supportdesk.sync.local import state
@@ -120,15 +131,19 @@ def local_path(workspace: Workspace, settings: Settings, ref: FileRef, profile: 
         raise FileProblem(f"{ref.label}: cannot read the workspace's copy ({error.strerror or error})") from None
 
 
-def viewer_copy(path: Path, ref: FileRef, folder: Path | None = None) -> Path:
-    """A copy for a viewer, named by hash and the sniffed type's extension (never the sender's
-    name); text without terminal control sequences. Raises :class:`FileProblem` for a file of a
-    type no viewer may open."""
+def viewer_copy(path: Path, ref: FileRef, root: Path) -> Path:
+    """A copy for a viewer at ``<root>/opened/<sha256>/<hash><extension>`` (``root`` is the
+    workspace's attachment store: erasure overwrites these copies with the file), named by the
+    sniffed type's extension and never by the sender's name; text without terminal control
+    sequences. Raises :class:`FileProblem` for a file of a type no viewer may open."""
     if ref.viewer is None:
         kind = ref.sniffed_type or "unknown bytes"
         raise FileProblem(f"{ref.label} is {kind}: it is never opened from the console, only saved (w)")
-    target_dir = folder or _view_dir()
-    target = target_dir / f"{ref.sha256[:16]}{extension_for(ref.sniffed_type)}"
+    folder = root / "opened" / path.name
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    target = folder / f"{ref.sha256[:16]}{extension_for(ref.sniffed_type)}"
+    if target.exists():
+        return target
     if ref.viewer == "text":
         with path.open("rb") as reader:
             data = reader.read(PAGER_BYTES + 1)
@@ -136,7 +151,7 @@ def viewer_copy(path: Path, ref: FileRef, folder: Path | None = None) -> Path:
         if len(data) > PAGER_BYTES:
             text += f"\n[… cut after {PAGER_BYTES:,} bytes: save the file (w) to read the rest]\n"
         target.write_text(text, encoding="utf-8")
-    elif not target.exists():
+    else:
         shutil.copyfile(path, target)
     return target
 
@@ -162,14 +177,6 @@ def save(path: Path, folder: str, ref: FileRef) -> Path:
         return save_copy(path, Path(folder).expanduser(), ref.filename)
     except AttachError as error:
         raise FileProblem(str(error)) from None
-
-
-def _view_dir() -> Path:
-    folder = Path(tempfile.gettempdir()) / f"supportdesk-view-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
-    folder.mkdir(mode=0o700, exist_ok=True)
-    if hasattr(os, "getuid") and (folder.is_symlink() or folder.stat().st_uid != os.getuid()):
-        raise FileProblem(f"{folder} is not this user's: refusing to put files there")
-    return folder
 
 
 def _one_line(error: BaseException) -> str:

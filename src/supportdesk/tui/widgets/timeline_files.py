@@ -121,7 +121,7 @@ class FileActions:
         app: Any = widget.app
         try:
             path = local_path(app.workspace, app.settings, ref)
-            copy = viewer_copy(path, ref)
+            copy = viewer_copy(path, ref, app.workspace.attachments_dir)
             if ref.viewer == "text":
                 app.call_from_thread(self._page, ref, copy)
                 return
@@ -203,7 +203,7 @@ class FileActions:
         widget: Any = self
         app: Any = widget.app
         try:
-            copy = viewer_copy(local_path(app.workspace, app.settings, ref), ref)
+            copy = viewer_copy(local_path(app.workspace, app.settings, ref), ref, app.workspace.attachments_dir)
         except FileProblem as problem:
             app.call_from_thread(widget.notify, str(problem), severity="error", markup=False)
             return
