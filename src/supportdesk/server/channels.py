@@ -213,9 +213,9 @@ def install(app: FastAPI, options: ChannelOptions | None) -> ServerChannels:
     state.extensions["channels"] = channels
     app.include_router(router)
     if options is not None:
-        from supportdesk.server.routes.files import router as signed_files
+        from supportdesk.server.routes import files
 
-        app.include_router(signed_files)
+        files.install(app, options.settings)
         private_dir(options.settings.attachments_dir)
         state.config.max_body_by_path[EMAIL_PATH] = options.settings.limits.max_bytes
         # webhook bodies may carry their files inline (base64), within the same bound as a mail

@@ -11,12 +11,14 @@ be used to probe for files. Files go out as the blob download does: ``octet-stre
 # No ``from __future__ import annotations``: FastAPI reads the endpoints' annotations.
 
 import logging
+from pathlib import Path as FilePath
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, FastAPI, Path, Query, Request
 from fastapi.responses import FileResponse
 
 from supportdesk.channels.file_urls import LinkRefused, check_link
+from supportdesk.channels.settings import ChannelSettings
 from supportdesk.server.errors import ApiError
 from supportdesk.server.routes.blobs import _file_answer
 from supportdesk.server.state import server_state
@@ -43,17 +45,21 @@ def signed_download(
     sig: Annotated[str, Query(min_length=64, max_length=64, pattern=r"^[0-9a-fA-F]{64}$")],
 ) -> FileResponse:
     """The file a signed link names, while the link lives (404 otherwise; see the module)."""
-    from supportdesk.server.channels import channel_service
-
-    service = channel_service(server_state(request))
-    if service is None:
+    settings = server_state(request).extensions.get("signed_files")
+    if not isinstance(settings, ChannelSettings):
         raise _missing()
     try:
-        check_link(service.settings.secret, sha256, name, expires, sig, utcnow())
+        check_link(settings.secret, sha256, name, expires, sig, utcnow())
     except LinkRefused as error:
         log.info("signed file link refused for %s…: %s", sha256[:12], error)
         raise _missing() from None
-    store = BlobStore(service.settings.attachments_dir)
+    store = BlobStore(FilePath(settings.attachments_dir))
     if not store.has(sha256):  # erased since the link was made
         raise _missing()
     return _file_answer(store, sha256, name)
+
+
+def install(app: FastAPI, settings: ChannelSettings) -> None:
+    """Answer signed links for the files of ``settings``' store (called by the channels' install)."""
+    app.state.server.extensions["signed_files"] = settings
+    app.include_router(router)
