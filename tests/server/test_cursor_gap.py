@@ -10,10 +10,34 @@ from __future__ import annotations
 import threading
 import time
 
+from sqlalchemy import Connection, text
+
 from supportdesk.domain.context import SYSTEM
 from supportdesk.server.apply import apply_as, run_mutation
 from supportdesk.server.changes import take_seq, write_records
-from tests.live import Deployment
+from supportdesk.server.db import ServerDatabase
+from tests.live import LOADED_MACHINE_TIMEOUT, Deployment
+
+
+def waiting_on_lock(db: ServerDatabase, holder: Connection) -> list[int]:
+    """The backends PostgreSQL says are blocked by ``holder`` — polled until one is, not slept for."""
+    holder_pid = holder.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    deadline = time.monotonic() + LOADED_MACHINE_TIMEOUT
+    with db.engine.connect() as watcher:
+        while time.monotonic() < deadline:
+            blocked = (
+                watcher.execute(
+                    text("SELECT pid FROM pg_stat_activity WHERE :holder = ANY(pg_blocking_pids(pid))"),
+                    {"holder": holder_pid},
+                )
+                .scalars()
+                .all()
+            )
+            watcher.rollback()
+            if blocked:
+                return list(blocked)
+            time.sleep(0.05)
+    return []
 
 
 def test_a_late_committing_writer_is_never_skipped_by_a_puller(pg_deployment: Deployment) -> None:
@@ -40,8 +64,8 @@ def test_a_late_committing_writer_is_never_skipped_by_a_puller(pg_deployment: De
 
             thread = threading.Thread(target=writer_b)
             thread.start()
-            time.sleep(1.0)
-            assert thread.is_alive(), "writer B must wait for A's lock on the counter row"
+            blocked_by = waiting_on_lock(db, writer_a)
+            assert thread.is_alive() and blocked_by, "writer B must wait for A's lock on the counter row"
             assert client.get("/v1/pull", params={"cursor": start}).json()["changes"] == []
             a_committed = time.monotonic()
             transaction.commit()
