@@ -38,6 +38,8 @@ SERVER_INPUTS = "tests/hostile/test_server_inputs.py::"
 FORGED_INPUTS = "tests/server/test_forged_inputs.py::"
 API = "tests/server/test_api.py::"
 MESSAGE_ORIGIN = "tests/server/test_message_origin.py::"
+WEBHOOK_FILES = "tests/channels/test_webhook_files.py::"
+CONSOLE_FILES = "tests/tui/test_attachments_console.py::"
 TOKENS = "tests/server/test_tokens.py::"
 STREAMS = "tests/server/test_streams.py::"
 READ_TIMEOUTS = "tests/server/test_read_timeouts.py::"
@@ -556,6 +558,29 @@ CATALOGUE: list[Case] = [
          ("tests/help/test_form_attachments.py::test_refused_files_leave_nothing_behind",
           "tests/help/test_form_attachments.py::test_files_arrive_on_the_first_message_under_clean_names",
           "tests/help/test_form_attachments.py::test_a_malformed_body_is_refused_plainly")),
+    # --- attachments through the channels and the console (issue 16) ------------------------------
+    Case("channels-file-link-forged", "channels",
+         "a signed file link forged, re-signed, moved to another file, renamed, extended or expired",
+         ("tests/channels/test_server_webhook_files.py::test_files_come_in_by_webhook_and_go_out_by_signed_link",
+          WEBHOOK_FILES + "test_a_link_checks_out_only_for_its_file_name_and_time")),
+    Case("channels-webhook-file-names", "channels",
+         "a webhook file named with ../, escape sequences and bidi overrides, a program declared as a PDF",
+         (WEBHOOK_FILES + "test_a_chat_file_lands_in_the_blob_store_with_a_clean_name_and_both_types",)),
+    Case("channels-webhook-file-limits", "channels",
+         "webhook files past the per-file, per-message and per-ticket limits, a body over the mail limit",
+         (WEBHOOK_FILES + "test_files_past_the_limits_are_skipped_and_listed_never_stored",
+          WEBHOOK_FILES + "test_a_tickets_file_count_limit_holds_across_messages",
+          WEBHOOK_FILES + "test_a_body_over_the_mail_limit_is_refused")),
+    Case("channels-webhook-file-malformed", "channels",
+         "malformed base64, a 101st file, a url to make the server fetch",
+         (WEBHOOK_FILES + "test_malformed_base64_refuses_the_body_and_writes_nothing",
+          WEBHOOK_FILES + "test_unknown_file_fields_and_too_many_files_are_refused")),
+    Case("console-file-open", "console",
+         "a file name of markup and escape sequences, a program posing as a PDF, escape sequences for $PAGER",
+         (CONSOLE_FILES + "test_open_save_and_preview_from_the_timeline",)),
+    Case("console-file-attach", "console",
+         "attaching a missing file, a folder, a name of markup",
+         (CONSOLE_FILES + "test_attaching_a_missing_file_or_a_folder_says_so_and_keeps_the_draft",)),
 ]
 
 #: Issue 12, item by item: the tests that fail on the main it was filed against.

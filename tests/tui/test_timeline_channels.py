@@ -103,6 +103,7 @@ async def test_mail_social_phone_and_rule_entries_say_where_they_came_from(team:
             ),
             ("Please update my bank details.", "body"),
             (f"📎 {HOSTILE_NAME} (19 bytes, application/pdf)", "meta"),
+            ("  o open · w save · v preview", "fold"),
         ]
         assert ("threaded: ticket number in the subject, sent by the requester", "meta") in lines(automatic)
         assert ("⚠ automated mail (Auto-Submitted: auto-replied): no auto-reply sent", "warn") in lines(automatic)

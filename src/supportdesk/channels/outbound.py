@@ -330,6 +330,29 @@ def _files_of(connection: Connection, message_id: str, settings: ChannelSettings
     return files
 
 
+def _file_list(connection: Connection, message_id: str) -> list[dict[str, Any]]:
+    """A reply's files as a webhook body lists them; the sender adds a fresh signed link to each
+    (:mod:`supportdesk.channels.file_urls`). Declared type unless the bytes disagree."""
+    from supportdesk.store.file_types import OCTET, mismatch
+
+    rows = connection.execute(
+        text(
+            "SELECT sha256, filename, size, content_type, sniffed_type FROM attachment "
+            "WHERE message_id = :m ORDER BY id"
+        ),
+        {"m": message_id},
+    ).all()
+    return [
+        {
+            "filename": filename,
+            "size": size,
+            "content_type": OCTET if mismatch(declared, sniffed, filename) else (declared or OCTET),
+            "sha256": sha256,
+        }
+        for sha256, filename, size, declared, sniffed in rows
+    ]
+
+
 def _may_auto_reply(connection: Connection, ticket: dict[str, Any], settings: ChannelSettings, now: datetime) -> bool:
     """The loop guards every auto-reply obeys, a rule's included (RFC 3834): never to automated
     mail, at most ``auto_reply_limit`` per address and ``auto_reply_global_limit`` in all per
@@ -469,6 +492,10 @@ def _queue_webhook_reply(
     agent = _row(connection, Agent, message["author_agent_id"]) if message["author_agent_id"] else None
     reply = Reply(conversation, message, ticket, agent["name"] if agent else "Support")
     key = f"{plugin.name}:{message['id']}"
+    body = plugin.reply_body(reply)
+    files = _file_list(connection, message["id"])
+    if files:
+        body["attachments"] = files
     values: dict[str, Any] = {
         "key": key,
         "channel": plugin.name,
@@ -476,7 +503,7 @@ def _queue_webhook_reply(
         "ticket_id": message["ticket_id"],
         "message_id": message["id"],
         "recipient": hook.outbound_url if hook and hook.outbound_url else "",
-        "payload": json.dumps(plugin.reply_body(reply), ensure_ascii=False),
+        "payload": json.dumps(body, ensure_ascii=False),
         "status": "queued",
         "next_attempt_at": now,
         "created_at": now,

@@ -44,7 +44,7 @@ KNOWN_KEYS = frozenset(
     {
         "secret", "mail_domain", "default_from", "relay", "relay_login_without_tls", "authserv_id",
         "auto_reply", "auto_reply_limit", "auto_reply_global_limit", "auto_reply_window_minutes",
-        "public_url", "email_token", "attachments_dir", "webhooks", "imap",
+        "public_url", "email_token", "attachments_dir", "webhooks", "imap", "file_url_minutes",
     }
 )  # fmt: skip
 WEBHOOK_KEYS = frozenset({"secret", "outbound_url", "outbound_secret"})
@@ -147,6 +147,8 @@ class ChannelSettings:
     relay_login_without_tls: bool = False
     #: The address customers reach this server at (for survey links), e.g. https://support.acme.test
     public_url: str | None = None
+    #: How long a signed download link in a reply posted to a chat/social webhook lives.
+    file_url_minutes: int = 30
     webhooks: dict[str, WebhookSettings] = field(default_factory=dict)
     #: The mailboxes the server fetches mail from (IMAP over TLS), one per group address.
     imap: tuple[ImapMailbox, ...] = ()
@@ -212,6 +214,7 @@ class ChannelSettings:
             authserv_ids=_authserv_ids(section.get("authserv_id")),
             relay_login_without_tls=_bool(section, "relay_login_without_tls", False),
             public_url=_optional_str(section, "public_url", "channels"),
+            file_url_minutes=_minutes(section, "file_url_minutes", 30),
             webhooks=webhooks,
             imap=parse_imap(section.get("imap")),
         )
@@ -241,6 +244,13 @@ def _authserv_ids(value: Any) -> tuple[str, ...]:
     if not isinstance(values, list) or not all(isinstance(item, str) and item.strip() for item in values):
         raise ConfigError("[channels] authserv_id must be a host name or a list of them (our receiving mail servers)")
     return tuple(item.strip().lower() for item in values)
+
+
+def _minutes(table: dict[str, Any], key: str, default: int) -> int:
+    value = _int(table, key, default)
+    if not 1 <= value <= 24 * 60:
+        raise ConfigError(f"[channels] {key} must be between 1 and 1440 minutes")
+    return value
 
 
 def _int(table: dict[str, Any], key: str, default: int) -> int:

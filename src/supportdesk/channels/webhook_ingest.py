@@ -13,7 +13,7 @@ its follow-up.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from supportdesk.channels import lookups
 from supportdesk.channels.applier import ChannelIngest
@@ -28,6 +28,9 @@ from supportdesk.channels.webhooks.base import (
 )
 from supportdesk.store.enums import IdentityKind
 from supportdesk.store.ids import uuid7
+
+if TYPE_CHECKING:
+    from supportdesk.channels.webhook_files import WebhookFile
 
 __all__ = [
     "MAX_BODY_BYTES",
@@ -58,7 +61,7 @@ class WebhookIngest(ChannelIngest):
             tolerance_seconds=self.settings.signature_tolerance_seconds,
             now=self.clock().timestamp(),
         )
-        return plugin.ingest(self, plugin.parse(body))
+        return plugin.ingest(self, plugin.parse(body, max(MAX_BODY_BYTES, self.settings.limits.max_bytes)))
 
     # --- for the channels -----------------------------------------------------------------------
 
@@ -68,6 +71,12 @@ class WebhookIngest(ChannelIngest):
 
     def find_customer(self, kind: IdentityKind, value: str) -> str | None:
         return find_customer(self.engine, kind, value)
+
+    def files(self, ticket_id: str, files: list[WebhookFile]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """A message's files into the blob store (:mod:`supportdesk.channels.webhook_files`)."""
+        from supportdesk.channels.webhook_files import take_files
+
+        return take_files(self.engine, self.settings.limits, self.settings.attachments_dir, ticket_id, files)
 
     def add(
         self,

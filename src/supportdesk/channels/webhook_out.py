@@ -1,6 +1,8 @@
 """Delivering replies to a channel's outbound webhook with httpx.
 
-The body is the JSON queued with the reply; it is signed like inbound webhooks (timestamp and
+The body is the JSON queued with the reply, with a fresh signed download link added to each of
+its files at every attempt (:mod:`supportdesk.channels.file_urls`; without ``[channels]
+public_url`` the files are listed with ``url: null``); it is signed like inbound webhooks (timestamp and
 HMAC-SHA256, under the channel's outbound secret) and carries ``Idempotency-Key: <outbox key>``
 so the platform can drop a repeat. 2xx is delivered; 408, 425, 429, 5xx and network errors are
 retried; any other 4xx means the platform will never take it.
@@ -26,7 +28,7 @@ class WebhookSender:
         hook = self.settings.webhook(entry.channel)
         if hook is None or not entry.recipient:
             raise PermanentFailure(f"the {entry.channel} webhook has no outbound_url")
-        body = entry.payload.encode("utf-8")
+        body = self._with_links(entry.payload).encode("utf-8")
         headers = {
             "Content-Type": "application/json",
             "Idempotency-Key": entry.key,
@@ -42,6 +44,34 @@ class WebhookSender:
             TemporaryFailure if response.status_code >= 500 or response.status_code in RETRIED else PermanentFailure
         )
         raise failure(f"{entry.recipient} answered {response.status_code}")
+
+    def _with_links(self, payload: str) -> str:
+        if '"attachments"' not in payload:
+            return payload
+        import json
+
+        from supportdesk.channels.file_urls import make_link
+        from supportdesk.store.times import utcnow
+
+        body = json.loads(payload)
+        files = body.get("attachments")
+        if not isinstance(files, list):
+            return payload
+        public_url = self.settings.public_url
+        now = utcnow()
+        for file in files:
+            if public_url:
+                file["url"], file["url_expires_at"] = make_link(
+                    public_url,
+                    self.settings.secret,
+                    file["sha256"],
+                    file["filename"],
+                    now,
+                    self.settings.file_url_minutes,
+                )
+            else:
+                file["url"], file["url_expires_at"] = None, None
+        return json.dumps(body, ensure_ascii=False)
 
     def close(self) -> None:
         self.client.close()

@@ -213,8 +213,13 @@ def install(app: FastAPI, options: ChannelOptions | None) -> ServerChannels:
     state.extensions["channels"] = channels
     app.include_router(router)
     if options is not None:
+        from supportdesk.server.routes import files
+
+        files.install(app, options.settings)
         private_dir(options.settings.attachments_dir)
         state.config.max_body_by_path[EMAIL_PATH] = options.settings.limits.max_bytes
+        # webhook bodies may carry their files inline (base64), within the same bound as a mail
+        state.config.max_body_by_path["/v1/channels/"] = options.settings.limits.max_bytes
         state.after_write.append(channels.after_write)
         state.after_commit.append(channels.after_commit)
         state.workers.append(channels.worker)

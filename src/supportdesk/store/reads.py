@@ -595,11 +595,13 @@ def ticket_detail(connection: sqlite3.Connection, ticket_id: str) -> TicketDetai
         by_id = {m.id: m for m in messages}
         placeholders = ",".join("?" * len(by_id))
         for a in connection.execute(
-            "SELECT message_id, filename, size, content_type, sha256 FROM attachment "
-            f"WHERE message_id IN ({placeholders})",
+            "SELECT message_id, filename, size, content_type, sha256, sniffed_type FROM attachment "
+            f"WHERE message_id IN ({placeholders}) ORDER BY id",
             list(by_id),
         ):
-            by_id[a[0]].attachments.append({"filename": a[1], "size": a[2], "content_type": a[3], "sha256": a[4]})
+            by_id[a[0]].attachments.append(
+                {"filename": a[1], "size": a[2], "content_type": a[3], "sha256": a[4], "sniffed_type": a[5]}
+            )
     return TicketDetail(
         ticket=ticket,
         tags=tags,

@@ -26,5 +26,7 @@ def run_console(workspace: Workspace, settings: Settings) -> None:
     # read by textual.constants when Textual is first imported; TEXTUAL_FPS set by the user wins
     os.environ.setdefault("TEXTUAL_FPS", MAX_FPS)
     from supportdesk.tui.app import SupportDeskApp
+    from supportdesk.tui.image_support import probe
 
+    probe(settings.section("console"))  # before Textual owns the terminal (see image_support)
     SupportDeskApp(workspace, settings).run()

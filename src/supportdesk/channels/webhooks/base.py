@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from supportdesk.channels.applier import Applier
     from supportdesk.channels.delivery import Sender
     from supportdesk.channels.settings import ChannelSettings
+    from supportdesk.channels.webhook_files import WebhookFile
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
 #: Set in a message's meta when it was copied in from the channel (a chat bot's line): it is
@@ -49,10 +50,13 @@ class Payload(BaseModel):
     model_config = ConfigDict(extra="forbid", str_max_length=200_000)
 
 
-def parse_payload(model: type[BaseModel], body: bytes) -> Any:
-    """Validate a JSON body; the error names the first wrong field."""
-    if len(body) > MAX_BODY_BYTES:
-        raise PayloadInvalid(f"the body is over {MAX_BODY_BYTES:,} bytes", field="body")
+def parse_payload(model: type[BaseModel], body: bytes, limit: int = MAX_BODY_BYTES) -> Any:
+    """Validate a JSON body; the error names the first wrong field.
+
+    ``limit`` is :data:`MAX_BODY_BYTES` unless the body may carry files (then the mail limit:
+    every text field stays bounded by :class:`Payload` either way)."""
+    if len(body) > limit:
+        raise PayloadInvalid(f"the body is over {limit:,} bytes", field="body")
     try:
         return model.model_validate_json(body)
     except ValidationError as error:
@@ -96,6 +100,10 @@ class IngestHooks(Protocol):
 
     def find_customer(self, kind: IdentityKind, value: str) -> str | None: ...
 
+    def files(self, ticket_id: str, files: list[WebhookFile]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Store a message's files in the blob store within the limits: ``(attachments, skipped)``."""
+        ...
+
     def add(
         self,
         *,
@@ -123,9 +131,9 @@ class WebhookChannel(ABC):
     #: no conversation of its own to answer in (the help center's form never has one).
     replies_by_email: ClassVar[bool] = False
 
-    def parse(self, body: bytes) -> Any:
+    def parse(self, body: bytes, limit: int = MAX_BODY_BYTES) -> Any:
         """The validated payload; raises :class:`PayloadInvalid` naming the wrong field."""
-        return parse_payload(self.payload, body)
+        return parse_payload(self.payload, body, limit)
 
     @abstractmethod
     def ingest(self, hooks: IngestHooks, payload: Any) -> WebhookOutcome:

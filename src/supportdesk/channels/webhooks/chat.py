@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
+from supportdesk.channels.webhook_files import WebhookFile
 from supportdesk.channels.webhooks.base import (
     RECEIVED_FROM_CHANNEL,
     VIA,
@@ -44,6 +45,7 @@ class ChatLine(Payload):
     author_name: str | None = Field(default=None, max_length=200)
     text: str = Field(min_length=1)
     sent_at: datetime | None = None
+    attachments: list[WebhookFile] = Field(default_factory=list, max_length=100)
 
 
 class ChatPayload(Payload):
@@ -125,6 +127,7 @@ class Chat(WebhookChannel):
             by_visitor = line.author == "visitor"
             if not by_visitor:
                 meta[RECEIVED_FROM_CHANNEL] = True
+            files = _files(hooks, ticket_id, line, meta)
             return hooks.applier(
                 "ticket.create",
                 {
@@ -136,6 +139,7 @@ class Chat(WebhookChannel):
                     "channel": self.message_channel.value,
                     "author": "customer" if by_visitor else "agent",
                     "meta": meta,
+                    "attachments": files,
                 },
             )
 
@@ -143,10 +147,17 @@ class Chat(WebhookChannel):
 
     def _append(self, hooks: IngestHooks, line: ChatLine, meta: dict[str, Any]) -> Callable[[str, str], dict[str, Any]]:
         def append(ticket_id: str, message_id: str) -> dict[str, Any]:
+            files = _files(hooks, ticket_id, line, meta)
             if line.author == "visitor":
                 return hooks.applier(
                     "ticket.receive",
-                    {"ticket_id": ticket_id, "message_id": message_id, "body": line.text, "meta": meta},
+                    {
+                        "ticket_id": ticket_id,
+                        "message_id": message_id,
+                        "body": line.text,
+                        "meta": meta,
+                        "attachments": files,
+                    },
                 )
             return hooks.applier(
                 "ticket.reply",
@@ -155,10 +166,19 @@ class Chat(WebhookChannel):
                     "message_id": message_id,
                     "body": line.text,
                     "meta": {**meta, RECEIVED_FROM_CHANNEL: True},
+                    "attachments": files,
                 },
             )
 
         return append
+
+
+def _files(hooks: IngestHooks, ticket_id: str, line: ChatLine, meta: dict[str, Any]) -> list[dict[str, Any]]:
+    """The line's files stored; the ones past a limit are listed in its meta, never stored."""
+    kept, skipped = hooks.files(ticket_id, line.attachments)
+    if skipped:
+        meta["chat"]["skipped_attachments"] = skipped
+    return kept
 
 
 CHANNEL = Chat()

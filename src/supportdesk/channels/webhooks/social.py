@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
+from supportdesk.channels.webhook_files import WebhookFile
 from supportdesk.channels.webhooks.base import VIA, Payload, WebhookChannel, WebhookOutcome
 from supportdesk.domain.identities import normalize_identity
 from supportdesk.store.enums import Channel, IdentityKind
@@ -28,6 +29,7 @@ class SocialPayload(Payload):
     url: str | None = Field(default=None, max_length=2000)
     private: bool = False
     sent_at: datetime | None = None
+    attachments: list[WebhookFile] = Field(default_factory=list, max_length=100)
 
 
 class Social(WebhookChannel):
@@ -47,7 +49,7 @@ class Social(WebhookChannel):
         handle = normalize_identity(IdentityKind.SOCIAL, f"{payload.network}:{payload.handle}")
         network, _, at_handle = handle.partition(":")
         conversation = f"{network}:{payload.thread_id}"
-        meta = {
+        meta: dict[str, Any] = {
             "social": {
                 "network": network,
                 "handle": at_handle,
@@ -60,6 +62,12 @@ class Social(WebhookChannel):
             }
         }
 
+        def files(ticket_id: str) -> list[dict[str, Any]]:
+            kept, skipped = hooks.files(ticket_id, payload.attachments)
+            if skipped:
+                meta["social"]["skipped_attachments"] = skipped
+            return kept
+
         def create(ticket_id: str, message_id: str) -> dict[str, Any]:
             return hooks.applier(
                 "ticket.create",
@@ -71,6 +79,7 @@ class Social(WebhookChannel):
                     "requester": {"kind": "social", "value": handle, "name": payload.name},
                     "channel": self.message_channel.value,
                     "meta": meta,
+                    "attachments": files(ticket_id),
                 },
             )
 
@@ -84,6 +93,7 @@ class Social(WebhookChannel):
                     "body": payload.text,
                     "customer_id": author,
                     "meta": meta,
+                    "attachments": files(ticket_id),
                 },
             )
 

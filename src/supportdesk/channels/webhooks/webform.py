@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import Field
 
 from supportdesk.channels.errors import ChannelError
+from supportdesk.channels.webhook_files import WebhookFile
 from supportdesk.channels.webhooks.base import VIA, Payload, Scalar, WebhookChannel, WebhookOutcome
 from supportdesk.store.enums import Channel
 
@@ -26,6 +27,7 @@ class WebformPayload(Payload):
     message: str = Field(min_length=1)
     fields: dict[str, Scalar] = Field(default_factory=dict, max_length=50)
     page_url: str | None = Field(default=None, max_length=2000)
+    attachments: list[WebhookFile] = Field(default_factory=list, max_length=100)
 
 
 class Webform(WebhookChannel):
@@ -49,7 +51,7 @@ class Webform(WebhookChannel):
         """``attachments`` (``ticket.create``'s) come only from the server's own help-center form,
         which stored and checked the files; a signed outside form never names stored files."""
         outcome = WebhookOutcome(channel=self.name)
-        meta = {
+        meta: dict[str, Any] = {
             "webform": {
                 "form": payload.form,
                 "submission_id": payload.submission_id,
@@ -60,6 +62,9 @@ class Webform(WebhookChannel):
         fields = {"form": payload.form, **payload.fields}
 
         def create(ticket_id: str, message_id: str) -> dict[str, Any]:
+            files, skipped = hooks.files(ticket_id, payload.attachments)
+            if skipped:
+                meta["webform"]["skipped_attachments"] = skipped
             return hooks.applier(
                 "ticket.create",
                 {
@@ -71,7 +76,7 @@ class Webform(WebhookChannel):
                     "channel": self.message_channel.value,
                     "fields": fields,
                     "meta": meta,
-                    "attachments": list(attachments),
+                    "attachments": [*attachments, *files],
                 },
             )
 

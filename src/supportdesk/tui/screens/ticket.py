@@ -366,6 +366,8 @@ class TicketScreen(TicketActions, Screen[None]):
                 )
             else:
                 mutations.append(("ticket.note", {"ticket_id": ticket_id, "body": message.body}))
+            if message.attachments:
+                mutations[-1][1]["attachments"] = message.attachments
         macro = message.macro
         if macro is not None and macro.has_field_changes:
             mutations.append(("macro.apply", {"ticket_id": ticket_id, "macro_id": macro.macro_id, "body": ""}))
@@ -393,6 +395,7 @@ class TicketScreen(TicketActions, Screen[None]):
         if ticket_id == self.ticket_id:
             composer = self.composer
             composer.macro = None
+            composer.clear_files()
             composer._loading = True
             composer.text_area.load_text("")
             composer._loading = False

@@ -1,7 +1,10 @@
 """The composer: a public reply or an internal note, saved as a draft as you type.
 
 ``ctrl+s`` sends with the status chosen for "submit as" (open / pending / solved, like
-Zendesk); ``ctrl+e`` hands the draft to ``$EDITOR``. The screen owns the writes: the composer
+Zendesk); ``ctrl+e`` hands the draft to ``$EDITOR``; ``ctrl+o`` attaches a file (a path prompt
+with completion; the file is copied into the workspace at once, so it goes up with the next sync
+even if it is gone from disk by then) and ``ctrl+r`` takes one off
+(:mod:`supportdesk.tui.widgets.attach_chips`). The screen owns the writes: the composer
 only says what the agent wants (:class:`SendRequested`, :class:`DraftChanged`).
 """
 
@@ -16,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from textual import on, work
 from textual.app import ComposeResult, SuspendNotSupported
 from textual.containers import Vertical
 from textual.content import Content
@@ -25,6 +29,7 @@ from textual.widgets import Static, TextArea
 from supportdesk.tui.actions import bindings
 from supportdesk.tui.keymap import effective_keys
 from supportdesk.tui.text import safe_line
+from supportdesk.tui.widgets.attach_chips import AttachChips
 
 SUBMIT_STATUSES = ("open", "pending", "solved")
 SAVE_DELAY = 0.4
@@ -63,12 +68,20 @@ class Composer(Vertical):
     """
 
     class SendRequested(Message):
-        def __init__(self, kind: str, body: str, status: str, macro: StagedMacro | None) -> None:
+        def __init__(
+            self,
+            kind: str,
+            body: str,
+            status: str,
+            macro: StagedMacro | None,
+            attachments: list[dict[str, Any]] | None = None,
+        ) -> None:
             super().__init__()
             self.kind = kind
             self.body = body
             self.status = status
             self.macro = macro
+            self.attachments = list(attachments or [])
 
     class DraftChanged(Message):
         def __init__(self, ticket_id: str, kind: str, body: str, state: dict[str, Any]) -> None:
@@ -96,6 +109,8 @@ class Composer(Vertical):
         self.requester = ""
         self.channel = ""
         self.macro: StagedMacro | None = None
+        #: The files attached to the draft (the ``attachments`` of the mutation, already staged).
+        self.files: list[dict[str, Any]] = []
         self.editor = editor
         self.sending = False
         self._save_timer: Any = None
@@ -105,6 +120,7 @@ class Composer(Vertical):
     def compose(self) -> ComposeResult:
         yield Static(id="composer-title", markup=False)
         yield Static(id="composer-macro", markup=False)
+        yield AttachChips(id="composer-files")
         yield TextArea(id="composer-text", soft_wrap=True, show_line_numbers=False, tab_behavior="indent")
         yield Static(id="composer-hint", markup=False)
 
@@ -128,12 +144,15 @@ class Composer(Vertical):
         self.submit_as = saved if isinstance(saved, str) and saved in SUBMIT_STATUSES else default_status
         macro = state.get("macro")
         self.macro = StagedMacro(**macro) if isinstance(macro, dict) else None
+        files = state.get("attachments")
+        self.files = [f for f in files if isinstance(f, dict)] if isinstance(files, list) else []
         self._loading = True
         self.text_area.load_text(body)
         self._loading = False
         self.add_class("-open")
         self.set_class(kind == "note", "-note")
         self._draw()
+        self.query_one(AttachChips).show(self.files)
         self.text_area.focus()
         self.text_area.move_cursor(self.text_area.document.end)
 
@@ -168,16 +187,19 @@ class Composer(Vertical):
         hint = f"{key('composer.send')} send · "
         if self.kind == "reply":
             hint += f"{key('composer.status')} submit as · "
-        hint += f"{key('composer.editor')} $EDITOR · {key('composer.kind')} reply/note · esc hide (draft kept)"
+        hint += f"{key('composer.editor')} $EDITOR · {key('composer.attach')} attach · "
+        hint += f"{key('composer.kind')} reply/note · esc hide (draft kept)"
         self.query_one("#composer-hint", Static).update(Content(hint))
 
     def state(self) -> dict[str, Any]:
         """What besides the text must survive a restart; nothing for an empty draft."""
-        if not self.text.strip() and self.macro is None:
+        if not self.text.strip() and self.macro is None and not self.files:
             return {}
         state: dict[str, Any] = {"status": self.submit_as} if self.kind == "reply" else {}
         if self.macro is not None:
             state["macro"] = self.macro.as_state()
+        if self.files:
+            state["attachments"] = list(self.files)
         return state
 
     # --- saving as you type ---------------------------------------------------------------
@@ -209,10 +231,11 @@ class Composer(Vertical):
             return
         body = self.text
         if not body.strip() and not (self.macro and self.macro.has_field_changes):
-            self.notify("the draft is empty", severity="warning")
+            message = "write a line to go with the files" if self.files else "the draft is empty"
+            self.notify(message, severity="warning")
             return
         self.flush()
-        self.post_message(self.SendRequested(self.kind, body, self.submit_as, self.macro))
+        self.post_message(self.SendRequested(self.kind, body, self.submit_as, self.macro, self.files))
 
     def action_cycle_status(self) -> None:
         if self.kind != "reply":
@@ -269,6 +292,82 @@ class Composer(Vertical):
         """Insert text (a KB link or snippet) at the cursor."""
         self.text_area.insert(text)
         self.flush()
+
+    # --- files ----------------------------------------------------------------------------
+
+    def action_attach(self) -> None:
+        from supportdesk.tui.screens.attach_prompt import AttachPrompt
+
+        def chosen(path: str | None) -> None:
+            if path:
+                self._stage(str(Path(path).expanduser()))
+
+        self.app.push_screen(AttachPrompt(), chosen)
+
+    @work(thread=True, group="attach", exit_on_error=False)
+    def _stage(self, path: str) -> None:
+        """Copy the file into the workspace (a thread: it may be large) within the limits."""
+        from supportdesk.store.blobs import AttachmentLimits
+        from supportdesk.sync.blob_cache import AttachError, stage
+
+        console: Any = self.app
+        try:
+            limits = AttachmentLimits.from_section(console.settings.section("attachments"))
+            held = sum(int(f.get("size") or 0) for f in self.files)
+            items = stage(console.workspace, [Path(path)], limits)
+            if held + sum(int(i["size"]) for i in items) > limits.max_message_bytes:
+                raise AttachError(
+                    f"the files of one message may be at most {limits.max_message_bytes:,} bytes together"
+                )
+        except Exception as error:  # a bad path, a limit, an unreadable file: one line
+            text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            self.app.call_from_thread(self.notify, safe_line(text, cap=200), severity="error", markup=False)
+            return
+        self.app.call_from_thread(self._add_files, items)
+
+    def _add_files(self, items: list[dict[str, Any]]) -> None:
+        known = {f.get("sha256") for f in self.files}
+        self.files.extend(item for item in items if item["sha256"] not in known)
+        self.query_one(AttachChips).show(self.files)
+        self.flush()
+        self.notify(f"attached {safe_line(items[0]['filename'], cap=80)}", markup=False)
+
+    def remove_file(self, index: int) -> None:
+        if 0 <= index < len(self.files):
+            gone = self.files.pop(index)
+            self.query_one(AttachChips).show(self.files)
+            self.flush()
+            self.notify(f"{safe_line(gone['filename'], cap=80)} taken off the draft", markup=False)
+
+    @on(AttachChips.Remove)
+    def _chip_removed(self, message: AttachChips.Remove) -> None:
+        message.stop()
+        self.remove_file(message.index)
+
+    def action_detach(self) -> None:
+        if not self.files:
+            self.notify("the draft has no files", severity="warning")
+            return
+        if len(self.files) == 1:
+            self.remove_file(0)
+            return
+        from supportdesk.tui.screens.forms import Choice, PickerScreen
+        from supportdesk.tui.widgets.attach_chips import size_label
+
+        choices = [
+            Choice(str(index), safe_line(f["filename"], cap=80), size_label(int(f.get("size") or 0)))
+            for index, f in enumerate(self.files)
+        ]
+
+        def picked(value: str | None) -> None:
+            if value is not None:
+                self.remove_file(int(value))
+
+        self.app.push_screen(PickerScreen("Take which file off the draft?", choices), picked)
+
+    def clear_files(self) -> None:
+        self.files = []
+        self.query_one(AttachChips).show([])
 
     def action_edit_external(self) -> None:
         command = self.editor or os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"

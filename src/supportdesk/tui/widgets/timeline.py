@@ -32,8 +32,9 @@ from supportdesk.channels.quoted import split_quoted
 from supportdesk.store.reads import TimelineEntry
 from supportdesk.store.times import relative
 from supportdesk.tui.actions import bindings
-from supportdesk.tui.channel_notes import arrow, attachment_line, kind_label, notes
+from supportdesk.tui.channel_notes import arrow, kind_label, notes
 from supportdesk.tui.text import safe, safe_line
+from supportdesk.tui.widgets.timeline_files import FileActions, file_lines
 
 FOLD_LINES = 12
 FOLD_CHARS = 4_000
@@ -88,7 +89,7 @@ def _wrap(text: str, width: int, limit: int | None = None) -> list[str]:
     return out
 
 
-class Timeline(ScrollView, can_focus=True):
+class Timeline(FileActions, ScrollView, can_focus=True):
     BINDINGS = bindings("timeline")
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "timeline--heading",
@@ -186,7 +187,7 @@ class Timeline(ScrollView, can_focus=True):
                 lines.append((f"⋯ {len(text) - limit:,} more characters not shown", "fold"))
             elif block.expanded and len(wrapped) > FOLD_LINES:
                 lines.append(("⋯ show less — enter", "fold"))
-        lines += [(attachment_line(attachment), "meta") for attachment in entry.attachments]
+        lines += file_lines(entry.attachments)
         if block.quoted:
             if block.show_quoted:
                 lines += [(line, "fold") for line in _wrap(safe(block.quoted[:FOLD_CHARS]), width)]
