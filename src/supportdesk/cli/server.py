@@ -195,6 +195,17 @@ def serve(
             envvar="SUPPORTDESK_WEBHOOK_RETRY",
         ),
     ] = 10.0,
+    token_cache: Annotated[
+        float,
+        typer.Option(
+            "--token-cache",
+            min=0,
+            max=300,
+            help="PostgreSQL: seconds a process reuses a token's check (0: look it up every request). A "
+            "revocation still works at once: every process is told through NOTIFY.",
+            envvar="SUPPORTDESK_TOKEN_CACHE",
+        ),
+    ] = 5.0,
 ) -> None:
     """Run the team server (FastAPI + uvicorn); GET /v1/health answers when it is ready.
 
@@ -230,6 +241,7 @@ def serve(
             "body_timeout": body_timeout,
             "triage": triage,
             "webhook_retry_base": webhook_retry,
+            "token_cache": token_cache,
         },
         sections={name: settings.section(name) for name in ("attachments", "channels", "help")},
         relay=relay,

@@ -54,6 +54,9 @@ class ServerConfig:
     triage: bool = True
     #: Seconds before a failed webhook delivery is first retried (doubling each time).
     webhook_retry_base: float = 10.0
+    #: Seconds a working token's check is reused by a process (0: look it up every request);
+    #: revocations reach every process sooner (see :mod:`supportdesk.server.token_cache`).
+    token_cache: float = 5.0
 
 
 Worker = Callable[["ServerState"], Callable[[], None]]
