@@ -4,4 +4,4 @@ Opening a workspace compares this with the file's ``alembic_version``; only when
 Alembic loaded to upgrade it. A test keeps this equal to the migrations' head.
 """
 
-HEAD_REVISION = "0018_attach_blobs"
+HEAD_REVISION = "0019_scale13_pg_fulltext"
