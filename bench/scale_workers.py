@@ -107,7 +107,9 @@ def poke_latency(rounds: int, tmp: Path) -> list[float]:
                 while not pokes.empty():
                     pokes.get_nowait()
                 sent = time.perf_counter()
-                seq = _push(writer, "bench-writer", index + 2, "ticket.note", {"ticket_id": ticket, "body": f"n{index}"})
+                seq = _push(
+                    writer, "bench-writer", index + 2, "ticket.note", {"ticket_id": ticket, "body": f"n{index}"}
+                )
                 while True:
                     arrived, poked = pokes.get(timeout=30)
                     if poked >= seq:

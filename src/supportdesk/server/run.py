@@ -33,6 +33,10 @@ if TYPE_CHECKING:
     from supportdesk.server.help import HelpSettings
 
 SPEC_ENV = "SUPPORTDESK_SERVE_SPEC"
+#: Seconds a worker may take to answer uvicorn's health check before it is killed and replaced.
+#: uvicorn's 5 s killed every worker of a loaded two-core host while it was still importing
+#: (load average 30: each restart started the import over, and the port never answered).
+WORKER_HEALTHCHECK = 60
 FACTORY = "supportdesk.server.run:app_from_environment"
 
 
@@ -179,7 +183,7 @@ def serve(spec: ServeSpec) -> None:
     os.environ[SPEC_ENV] = spec.to_json()
     # uvicorn hands its settings to each spawned worker pickled: the protocol goes by name.
     common["http"] = WorkerDeadlines
-    uvicorn.run(FACTORY, factory=True, workers=spec.workers, **common)
+    uvicorn.run(FACTORY, factory=True, workers=spec.workers, timeout_worker_healthcheck=WORKER_HEALTHCHECK, **common)
 
 
 @functools.cache
