@@ -33,8 +33,9 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, db: str, log: Path) -> None:
+    def __init__(self, db: str, log: Path, extra: tuple[str, ...] = ()) -> None:
         self.db = db
+        self.extra = extra
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
@@ -42,7 +43,7 @@ class Server:
 
     def __enter__(self) -> Server:
         command = [sys.executable, "-m", "supportdesk", "serve", "--db", self.db, "--port", str(self.port)]
-        command += ["--rate-limit", "0", "--keepalive", "5"]
+        command += ["--rate-limit", "0", "--keepalive", "5", *self.extra]
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 120
@@ -55,11 +56,18 @@ class Server:
         raise RuntimeError("the server did not start")
 
     def rss_mb(self) -> float:
+        """The resident memory of the server, its worker processes included."""
         assert self.process is not None
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        return 0.0
+        pids = [self.process.pid]
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        if children.exists():
+            pids += [int(pid) for pid in children.read_text().split()]
+        total = 0.0
+        for pid in pids:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) / 1024
+        return total
 
     def __exit__(self, *_exc: object) -> None:
         if self.process is not None and self.process.poll() is None:

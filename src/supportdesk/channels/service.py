@@ -55,7 +55,16 @@ class ChannelService:
                 self._opened.append(sender)
         return senders
 
-    def start(self, *, smtp_host: str = "127.0.0.1", smtp_port: int | None = None, interval: float = 2.0) -> None:
+    def start(
+        self,
+        *,
+        smtp_host: str = "127.0.0.1",
+        smtp_port: int | None = None,
+        interval: float = 2.0,
+        receivers: bool = True,
+    ) -> None:
+        """Start the outbox worker and, with ``receivers``, the SMTP listener and IMAP fetchers
+        (a server with several processes starts those in one of them: :meth:`start_receivers`)."""
         if not self.settings.authserv_ids:
             log.warning(
                 "[channels] authserv_id is not set: no Authentication-Results header is believed, so no sender "
@@ -63,15 +72,8 @@ class ChannelService:
             )
         if self.settings.relay is not None and self.settings.relay.username and self.settings.relay_login_without_tls:
             log.warning("[channels] relay_login_without_tls is on: the relay's password may cross the network in clear")
-        if smtp_port is not None:
-            from supportdesk.channels.smtp_in import start_smtp_listener
-
-            self._listener = start_smtp_listener(self.mail, host=smtp_host, port=smtp_port)
-        if self.settings.imap:
-            from supportdesk.channels.imap_fetch import ImapFetchers
-
-            self._imap = ImapFetchers(self.settings.imap, self.mail)
-            self._imap.start()
+        if receivers:
+            self.start_receivers(smtp_host=smtp_host, smtp_port=smtp_port)
         senders = self.senders()
         if senders:
             self.worker = OutboxWorker(self.engine, senders)
@@ -81,6 +83,26 @@ class ChannelService:
             )
             self._thread.start()
 
+    def start_receivers(self, *, smtp_host: str = "127.0.0.1", smtp_port: int | None = None) -> None:
+        """The SMTP listener (when a port is given) and one IMAP fetcher per mailbox."""
+        if smtp_port is not None:
+            from supportdesk.channels.smtp_in import start_smtp_listener
+
+            self._listener = start_smtp_listener(self.mail, host=smtp_host, port=smtp_port)
+        if self.settings.imap:
+            from supportdesk.channels.imap_fetch import ImapFetchers
+
+            self._imap = ImapFetchers(self.settings.imap, self.mail)
+            self._imap.start()
+
+    def stop_receivers(self) -> None:
+        if self._imap is not None:
+            self._imap.stop()
+            self._imap = None
+        if self._listener is not None:
+            self._listener.stop()
+            self._listener = None
+
     def stop(self) -> None:
         self._stop.set()
         if self._imap is not None:
@@ -89,9 +111,7 @@ class ChannelService:
         if self._thread is not None:
             self._thread.join(timeout=30)
             self._thread = None
-        if self._listener is not None:
-            self._listener.stop()
-            self._listener = None
+        self.stop_receivers()
         for sender in self._opened:
             close = getattr(sender, "close", None)
             if close is not None:

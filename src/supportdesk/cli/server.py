@@ -48,8 +48,38 @@ def _database(db: str | None):  # type: ignore[no-untyped-def]
 
 def serve(
     db: DbOpt = None,
-    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8765,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.", envvar="SUPPORTDESK_HOST")] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", min=1, max=65535, help="Port to listen on.", envvar="SUPPORTDESK_PORT")
+    ] = 8765,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=64,
+            help="Server processes (uvicorn's process manager); above 1 needs PostgreSQL.",
+            envvar="SUPPORTDESK_WORKERS",
+        ),
+    ] = 1,
+    pool_size: Annotated[
+        int,
+        typer.Option(
+            "--pool-size",
+            min=1,
+            max=200,
+            help="PostgreSQL connections each process keeps open (as many more at a burst).",
+            envvar="SUPPORTDESK_POOL_SIZE",
+        ),
+    ] = 10,
+    log_level: Annotated[
+        str,
+        typer.Option(
+            "--log-level",
+            help="critical, error, warning, info, debug or trace.",
+            envvar="SUPPORTDESK_LOG_LEVEL",
+        ),
+    ] = "info",
     rate: Annotated[
         float,
         typer.Option("--rate-limit", min=0, help="Requests/s per token (0: none).", envvar="SUPPORTDESK_RATE_LIMIT"),
@@ -63,10 +93,19 @@ def serve(
     ] = 15.0,
     smtp_port: Annotated[
         int | None,
-        typer.Option("--smtp-port", min=1, max=65535, help="Also receive mail over SMTP on this port ([channels])."),
+        typer.Option(
+            "--smtp-port",
+            min=1,
+            max=65535,
+            help="Also receive mail over SMTP on this port ([channels]).",
+            envvar="SUPPORTDESK_SMTP_PORT",
+        ),
     ] = None,
     smtp_host: Annotated[
-        str | None, typer.Option("--smtp-host", help="Address the SMTP listener binds (default: --host).")
+        str | None,
+        typer.Option(
+            "--smtp-host", help="Address the SMTP listener binds (default: --host).", envvar="SUPPORTDESK_SMTP_HOST"
+        ),
     ] = None,
     relay: Annotated[
         str | None,
@@ -78,7 +117,13 @@ def serve(
         ),
     ] = None,
     outbox_interval: Annotated[
-        float, typer.Option("--outbox-interval", min=0.05, help="Seconds between looks at the outbox.")
+        float,
+        typer.Option(
+            "--outbox-interval",
+            min=0.05,
+            help="Seconds between looks at the outbox.",
+            envvar="SUPPORTDESK_OUTBOX_INTERVAL",
+        ),
     ] = 2.0,
     feedback_limit: Annotated[
         int,
@@ -159,61 +204,69 @@ def serve(
             envvar="SUPPORTDESK_AUTOMATION_INTERVAL",
         ),
     ] = 300.0,
+    token_cache: Annotated[
+        float,
+        typer.Option(
+            "--token-cache",
+            min=0,
+            max=300,
+            help="PostgreSQL: seconds a process reuses a token's check (0: look it up every request). A "
+            "revocation still works at once: every process is told through NOTIFY.",
+            envvar="SUPPORTDESK_TOKEN_CACHE",
+        ),
+    ] = 5.0,
 ) -> None:
     """Run the team server (FastAPI + uvicorn); GET /v1/health answers when it is ready.
 
     With a [channels] table in the config file it also takes mail and webhooks and delivers
     agents' replies; the help center for customers is at /help, branded by [help] (see the README).
-    Example: supportdesk serve --db postgresql://support@localhost/supportdesk --smtp-port 2525
+    On PostgreSQL, --workers N runs N processes on one port; every flag also reads its
+    SUPPORTDESK_* variable (shown below), so a systemd unit can keep them in an environment file.
+    Example: supportdesk serve --db postgresql://support@localhost/supportdesk --workers 4 --smtp-port 2525
     """
     from supportdesk.cli.errors import SERVER, fail
     from supportdesk.config import ConfigError
-    from supportdesk.server.blobs import blob_options
-    from supportdesk.server.channels import ListenError, channel_options
+    from supportdesk.server.channels import ListenError
     from supportdesk.server.db import DatabaseError
+    from supportdesk.server.run import ServeSpec, WorkersError
     from supportdesk.server.run import serve as run_server
-    from supportdesk.server.state import ServerConfig
 
+    levels = ("critical", "error", "warning", "info", "debug", "trace")
+    if log_level.lower() not in levels:
+        fail(f"--log-level {log_level!r}: use one of {', '.join(levels)}")
     settings = STATE.settings
+    spec = ServeSpec(
+        db=db,
+        host=host,
+        port=port,
+        config={
+            "rate": rate,
+            "burst": burst,
+            "keepalive": keepalive,
+            "feedback_limit": feedback_limit,
+            "auth_failures": auth_failures,
+            "streams_per_token": streams_per_token,
+            "header_timeout": header_timeout,
+            "body_timeout": body_timeout,
+            "triage": triage,
+            "webhook_retry_base": webhook_retry,
+            "token_cache": token_cache,
+            "automation_interval": automation_interval,
+        },
+        sections={name: settings.section(name) for name in ("attachments", "channels", "help")},
+        relay=relay,
+        smtp_host=smtp_host,
+        smtp_port=smtp_port,
+        outbox_interval=outbox_interval,
+        forwarded_allow_ips=forwarded_allow_ips,
+        log_level=log_level.lower(),
+        workers=workers,
+        pool_size=pool_size,
+    )
     try:
-        blobs = blob_options(settings.section("attachments"), channels=settings.section("channels"), db=db)
-        channels = channel_options(
-            settings.section("channels"),
-            db=db,
-            relay=relay,
-            smtp_host=smtp_host or host,
-            smtp_port=smtp_port,
-            interval=outbox_interval,
-            blobs=blobs,
-        )
-        config = ServerConfig(
-            rate=rate,
-            burst=burst,
-            keepalive=keepalive,
-            feedback_limit=feedback_limit,
-            auth_failures=auth_failures,
-            streams_per_token=streams_per_token,
-            header_timeout=header_timeout,
-            body_timeout=body_timeout,
-            triage=triage,
-            webhook_retry_base=webhook_retry,
-            automation_interval=automation_interval,
-        )
-        from supportdesk.server.help import HelpSettings
-
-        channel_section = settings.section("channels")
-        secret = channel_section.get("secret") if isinstance(channel_section.get("secret"), str) else ""
-        help_settings = HelpSettings.from_section(settings.section("help"), fallback_secret=secret or "")
-        run_server(
-            db,
-            host,
-            port,
-            config,
-            channels=channels,
-            blobs=blobs,
-            help_settings=help_settings,
-            forwarded_allow_ips=forwarded_allow_ips,
-        )
+        run_server(spec)
+    except WorkersError as error:
+        fail(str(error))
     except ConfigError as error:
         fail(f"{settings.config_file}: {error}")
     except (DatabaseError, ListenError) as error:

@@ -23,6 +23,7 @@ from supportdesk.server.events import ServerEvents
 from supportdesk.server.handlers import CatchAll, ORJSONResponse, install_error_handlers
 from supportdesk.server.limits import BodyLimit, RateLimiter, RateLimitHeaders
 from supportdesk.server.state import ServerConfig, ServerState
+from supportdesk.server.token_cache import TokenCache
 
 if TYPE_CHECKING:
     from supportdesk.server.blobs import BlobOptions
@@ -45,10 +46,14 @@ def create_app(
 
     config = config or ServerConfig()
     per_minute = config.feedback_limit
+    # Token checks are cached on PostgreSQL only: there each one is a round trip, and NOTIFY tells
+    # every process of a revocation; on SQLite a check is a local read, and a command's revocation
+    # from another process must work at once with nobody to tell the server.
+    token_ttl = config.token_cache if database.is_postgres else 0.0
     state = ServerState(
         database=database,
         config=config,
-        events=ServerEvents(database, recheck=config.stream_recheck),
+        events=ServerEvents(database, recheck=config.stream_recheck, tokens=TokenCache(token_ttl)),
         limiter=RateLimiter(config.rate, config.burst),
         auth_throttle=RateLimiter(config.auth_failures / 60.0, max(1, config.auth_failures)),
         feedback_limiter=RateLimiter(per_minute / 60.0, max(1, per_minute)),
@@ -78,6 +83,9 @@ def create_app(
         responses={"4XX": {"model": protocol.ErrorBody, "description": "The request was refused."}},
     )
     app.state.server = state
+    # An agent's role, groups or activity changed: every process forgets its cached tokens.
+    state.after_write.append(state.events.after_write)
+    state.after_commit.append(state.events.after_commit)
     _install_webhooks(state)
     automation_scheduler.install(state)
     install_error_handlers(app)

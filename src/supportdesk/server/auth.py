@@ -29,6 +29,7 @@ from supportdesk.domain.context import Actor
 from supportdesk.server.errors import ApiError
 from supportdesk.server.scopes import allows, restricted
 from supportdesk.server.state import ServerState, server_state
+from supportdesk.server.tokens import TokenCheck, check_token, hash_token
 from supportdesk.store.times import utcnow
 
 #: Seconds between two writes of a token's ``last_used_at``.
@@ -54,8 +55,6 @@ def _throttled(wait: float) -> ApiError:
 
 def current_actor(request: Request) -> Actor:
     """The agent of the request's bearer token (a dependency; see the module docstring)."""
-    from supportdesk.server.tokens import check_token
-
     state = server_state(request)
     address = client_address(request)
     blocked = state.auth_throttle.wait(address)
@@ -67,8 +66,7 @@ def current_actor(request: Request) -> Actor:
         raise _refuse_bad_token(state, address, "send an API token: Authorization: Bearer <token>")
     if len(token) > 200 or "\x00" in token:
         raise _refuse_bad_token(state, address, "the token is unknown or revoked")
-    with state.database.read_engine.connect() as connection:
-        check = check_token(connection, token.strip())
+    check = _check(state, token.strip())
     if check.actor is None or check.token_id is None:
         error = _refuse_bad_token(state, address, check.refusal())
         if check.problem == "expired" and error.status == 401:
@@ -85,6 +83,22 @@ def current_actor(request: Request) -> Actor:
     request.state.token_id = check.token_id
     request.state.token = check
     return actor
+
+
+def _check(state: ServerState, token: str) -> TokenCheck:
+    """The token's check: from this process's cache while it may be trusted (see
+    :mod:`.token_cache`), else from the database (and remembered if the token works)."""
+    cache = state.events.tokens
+    token_hash = hash_token(token)
+    now = utcnow()
+    cached = cache.get(token_hash, now)
+    if cached is not None:
+        return cached
+    generation = cache.generation
+    with state.database.read_engine.connect() as connection:
+        check = check_token(connection, token)
+    cache.put(token_hash, check, generation)
+    return check
 
 
 AnyCaller = Annotated[Actor, Depends(current_actor)]

@@ -93,8 +93,12 @@ def channel_options(
     smtp_port: int | None = None,
     interval: float = 2.0,
     blobs: BlobOptions | None = None,
+    check_port: bool = True,
 ) -> ChannelOptions | None:
     """The channels ``serve`` runs, from ``[channels]`` and its flags; None when there is no table.
+
+    ``check_port`` False skips the probe of the SMTP port: a worker of ``serve --workers N``
+    (whose parent probed it) would find it taken by the worker that leads.
 
     ``blobs`` (``[attachments]``) gives inbound files the one store every attachment lives in,
     and its limits per file and per message.
@@ -112,7 +116,7 @@ def channel_options(
     token = section.get("email_token")
     if token is not None and (not isinstance(token, str) or len(token) < MIN_TOKEN_CHARS):
         raise ConfigError(f"[channels] email_token must be a string of at least {MIN_TOKEN_CHARS} characters")
-    if smtp_port is not None:
+    if smtp_port is not None and check_port:
         _check_can_listen(smtp_host, smtp_port)
     return ChannelOptions(settings, token, smtp_host, smtp_port, interval)
 
@@ -194,14 +198,30 @@ class ServerChannels:
             log.exception("removing the files of an erasure failed; 'supportdesk server compact' does not retry it")
 
     def worker(self, state: ServerState) -> Callable[[], None]:
-        """Start the SMTP listener and the outbox worker; returns what stops them."""
+        """Start the outbox worker, and the SMTP listener and IMAP fetchers — on PostgreSQL in the
+        one process that holds the receivers' lock (:mod:`.leader`); returns what stops them."""
         if self.options is None:
             return lambda: None
         service = self._service(state)
-        service.start(
-            smtp_host=self.options.smtp_host, smtp_port=self.options.smtp_port, interval=self.options.interval
-        )
-        return service.stop
+        options = self.options
+        if not state.database.is_postgres or (options.smtp_port is None and not options.settings.imap):
+            service.start(smtp_host=options.smtp_host, smtp_port=options.smtp_port, interval=options.interval)
+            return service.stop
+        # Several processes may serve this database: one of them receives (see server/leader.py).
+        from supportdesk.server.leader import Leadership
+
+        def receive() -> Callable[[], None]:
+            service.start_receivers(smtp_host=options.smtp_host, smtp_port=options.smtp_port)
+            return service.stop_receivers
+
+        service.start(interval=options.interval, receivers=False)
+        stop_leading = Leadership(state.database.url, receive).start()
+
+        def stop() -> None:
+            stop_leading()
+            service.stop()
+
+        return stop
 
 
 def install(app: FastAPI, options: ChannelOptions | None) -> ServerChannels:

@@ -23,13 +23,19 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from supportdesk.domain.context import Actor
+from supportdesk.server.notify import CHANNEL, TOKENS, notify, notify_tokens_changed
 from supportdesk.server.visibility import sees_ticket
 from supportdesk.store.times import utcnow
 
 if TYPE_CHECKING:
-    from supportdesk.server.db import ServerDatabase
+    from sqlalchemy.engine import Connection
 
-CHANNEL = "supportdesk_events"
+    from supportdesk.server.apply import Applied
+    from supportdesk.server.db import ServerDatabase
+    from supportdesk.server.token_cache import TokenCache
+
+#: Mutations that change what an agent's tokens are worth (role, groups, active).
+AGENT_MUTATIONS = frozenset({"agent.update"})
 PRESENCE_TTL = 45.0
 QUEUE_SIZE = 1000
 
@@ -62,9 +68,12 @@ class Subscriber:
 class ServerEvents:
     """The fan-out hub of one server process (and its NOTIFY bridge on PostgreSQL)."""
 
-    def __init__(self, database: ServerDatabase, *, recheck: float = 2.0) -> None:
+    def __init__(self, database: ServerDatabase, *, recheck: float = 2.0, tokens: TokenCache | None = None) -> None:
+        from supportdesk.server.token_cache import TokenCache
+
         self.database = database
         self.recheck = recheck
+        self.tokens = tokens if tokens is not None else TokenCache()
         self._watch_task: asyncio.Task[None] | None = None
         self.subscribers: set[Subscriber] = set()
         self.presence: dict[tuple[str, str], dict[str, Any]] = {}
@@ -127,10 +136,8 @@ class ServerEvents:
 
     def _publish(self, event: dict[str, Any]) -> None:
         if self.database.is_postgres:
-            from sqlalchemy import text
-
             with self.database.engine.connect() as connection, connection.begin():
-                connection.execute(text("SELECT pg_notify(:c, :p)"), {"c": CHANNEL, "p": json.dumps(event)})
+                notify(connection, event)
         else:
             self._deliver_threadsafe(event)
 
@@ -141,9 +148,41 @@ class ServerEvents:
         with contextlib.suppress(RuntimeError):
             self.loop.call_soon_threadsafe(self._deliver, event)
 
+    def tokens_changed(self) -> None:
+        """A token or an agent changed in this process (after the commit; any thread): forget
+        the cached checks now, and re-check the open streams at once. Other processes hear of
+        it through the NOTIFY of :func:`notify_tokens_changed`."""
+        self.tokens.clear()
+        if self.loop is not None and not self.loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                self.loop.call_soon_threadsafe(self._tokens_changed)
+
+    def after_write(self, connection: Connection, applied: Applied) -> None:
+        """An agent's role, groups or activity changed in a pushed write: tell every process."""
+        if applied.name in AGENT_MUTATIONS:
+            notify_tokens_changed(connection)
+
+    def after_commit(self, _database: ServerDatabase, applied: Applied) -> None:
+        if applied.name in AGENT_MUTATIONS:
+            self.tokens_changed()
+
+    def _tokens_changed(self) -> None:
+        self.tokens.clear()
+        if self.recheck > 0 and self.loop is not None and self.subscribers:
+            self.loop.create_task(self._recheck_once(), name="stream-recheck-now")
+
+    async def _recheck_once(self) -> None:
+        try:
+            await self.recheck_streams()
+        except Exception:  # the periodic re-check tries again
+            logging.getLogger("supportdesk.server").warning("re-checking the event streams failed; retrying")
+
     # --- delivery (event loop) ---------------------------------------------------------------
 
     def _deliver(self, event: dict[str, Any]) -> None:
+        if event["type"] == TOKENS:
+            self._tokens_changed()
+            return
         if event["type"] == "poke":
             self.last_seq = max(self.last_seq, int(event["seq"]))
         elif event["type"] == "presence":
@@ -221,10 +260,24 @@ class ServerEvents:
             try:
                 with psycopg.connect(url, autocommit=True) as connection:
                     connection.execute(f"LISTEN {CHANNEL}")
+                    # Listening from here on; what committed before is the counter's value. After
+                    # a lost connection that poke makes every stream of this process catch up on
+                    # the writes whose NOTIFY it missed.
+                    row = connection.execute("SELECT value FROM counter WHERE name = 'seq'").fetchone()
+                    self._deliver_threadsafe({"type": "poke", "seq": int(row[0]) if row else 0})
+                    # and a token revoked meanwhile is not trusted from the cache
+                    self.tokens.clear()
+                    self._deliver_threadsafe({"type": TOKENS})
                     ready.set()
                     while not self._stop.is_set():
-                        for notify in connection.notifies(timeout=0.5):
-                            self._deliver_threadsafe(json.loads(notify.payload))
-            except psycopg.Error:
+                        for notification in connection.notifies(timeout=0.5):
+                            event = json.loads(notification.payload)
+                            if event.get("type") == TOKENS:
+                                self.tokens.clear()  # here, before the hop to the event loop
+                            self._deliver_threadsafe(event)
+            except psycopg.Error as error:
                 ready.set()
+                logging.getLogger("supportdesk.server").warning(
+                    "listening for other processes' events failed (%s); reconnecting", str(error).splitlines()[0]
+                )
                 self._stop.wait(1.0)

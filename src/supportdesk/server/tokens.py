@@ -120,7 +120,13 @@ def revoke(connection: Connection, *, token_id: str | None = None, agent_id: str
     result = connection.execute(
         text(f"UPDATE api_token SET revoked_at = :now WHERE revoked_at IS NULL AND {condition}"), params
     )
-    return int(result.rowcount or 0)
+    count = int(result.rowcount or 0)
+    if count:
+        # every server process forgets its cached checks when this commits (server/token_cache.py)
+        from supportdesk.server.notify import notify_tokens_changed
+
+        notify_tokens_changed(connection)
+    return count
 
 
 @dataclass(frozen=True)

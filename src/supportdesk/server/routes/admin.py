@@ -57,4 +57,6 @@ def revoke_tokens(actor: Caller, state: State, agent_id: IdParam = None, token_i
         raise ApiError(422, "invalid", "name agent_id or token_id", field="agent_id")
     with state.database.engine.connect() as connection, connection.begin():
         count = revoke(connection, token_id=token_id, agent_id=agent_id)
+    if count:
+        state.events.tokens_changed()  # refused here from the next request on
     return {"revoked": count}

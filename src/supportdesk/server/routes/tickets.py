@@ -87,7 +87,11 @@ def _ticket_page(state: ServerState, actor: Actor, query: str, limit: int, after
         compiled = compile_query(query, me=actor.id, dialect=dialect)
     except QueryError as error:
         raise ApiError(422, "invalid_query", str(error), field="query") from None
+    # A text search lists newest first on both databases (SQLite says "newest", PostgreSQL
+    # "created-desc"); relevance ranks in a workspace, a keyset page here goes by a column.
     sort = compiled.sort if compiled.sort in _SORTS else "updated-desc"
+    if compiled.sort in ("newest", "relevance"):
+        sort = "created-desc"
     column, direction = _SORTS[sort]
     visible, params = ticket_condition(actor)
     params.update(compiled.params)

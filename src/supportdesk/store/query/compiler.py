@@ -3,7 +3,8 @@
 Every user value travels as a bound parameter (``:p1``…, accepted by ``sqlite3`` and by
 SQLAlchemy's ``text()``). Free text becomes one FTS5 ``MATCH`` expression in which every token
 is double-quoted, so no input can produce an FTS or SQL syntax error. On PostgreSQL (the team
-server) free text uses ``ILIKE`` with escaped patterns instead.
+server) free text is PostgreSQL full-text search with the same meaning (words, phrases, ``word*``
+prefixes) over GIN expression indexes (migration ``0021_pg_fulltext``).
 """
 
 from __future__ import annotations
@@ -289,15 +290,45 @@ def _sla(value: str, params: _Params, now: datetime) -> str:
     return probe.format(f"s.due_at > {params.add(now + duration)} AND s.due_at < {params.add(NO_DEADLINE)}")
 
 
-def _like_pattern(text: str) -> str:
-    return "%" + re.sub(r"([\\%_])", r"\\\1", text) + "%"
+#: A word as FTS5's unicode61 tokenizer sees one: a run of letters and digits.
+_WORD = re.compile(r"[^\W_]+")
+#: The document side, exactly as the GIN expression indexes of migration 0019 spell it.
+_PG_DOCUMENT = "to_tsvector('simple'::regconfig, supportdesk_search_text({}))"
 
 
-def _pg_text(term: Term, params: _Params) -> str:
-    p = params.add(_like_pattern(term.values[0]))
+def _pg_query(term: Term, params: _Params) -> str | None:
+    """One free-text term as a ``tsquery`` with FTS5's meaning: its words as a phrase, the last
+    one a prefix for ``word*``; None when the term holds no word (FTS5 ignores it too).
+
+    The words go to PostgreSQL as bound parameters through the same normalisation as the
+    documents (``supportdesk_search_text``); only a prefix's last word is quoted into
+    ``to_tsquery`` syntax, by ``quote_literal``, so no input is read as an operator.
+    """
+    words = _WORD.findall(term.values[0])
+    if not words:
+        return None
+
+    def phrase(text: str) -> str:
+        return f"phraseto_tsquery('simple'::regconfig, supportdesk_search_text({params.add(text)}))"
+
+    if not term.prefix:
+        return phrase(" ".join(words))
+    last = f"to_tsquery('simple'::regconfig, quote_literal(supportdesk_search_text({params.add(words[-1])})) || ':*')"
+    return last if len(words) == 1 else f"tsquery_phrase({phrase(' '.join(words[:-1]))}, {last})"
+
+
+def _pg_text(query: str) -> str:
+    """Tickets whose subject, one of whose messages, or whose requester (name or an address)
+    matches ``query``: one ``IN`` over four GIN index scans, as FTS5 matches a ticket's one
+    document of subject, messages and people."""
     return (
-        f"(t.subject ILIKE {p} ESCAPE '\\' OR EXISTS (SELECT 1 FROM message m "
-        f"WHERE m.ticket_id = t.id AND m.body ILIKE {p} ESCAPE '\\'))"
+        "t.id IN ("
+        f"SELECT s.id FROM ticket s WHERE {_PG_DOCUMENT.format('s.subject')} @@ {query} "
+        f"UNION SELECT m.ticket_id FROM message m WHERE {_PG_DOCUMENT.format('m.body')} @@ {query} "
+        "UNION SELECT r.id FROM ticket r JOIN customer c ON c.id = r.requester_id "
+        f"WHERE {_PG_DOCUMENT.format('c.name')} @@ {query} "
+        "UNION SELECT r.id FROM ticket r JOIN identity i ON i.customer_id = r.requester_id "
+        f"WHERE {_PG_DOCUMENT.format('i.value')} @@ {query})"
     )
 
 
@@ -320,8 +351,10 @@ def compile_query(
     for term in parsed.terms:
         if term.field is None:
             if dialect != "sqlite":
-                text = _pg_text(term, params)
-                conditions.append(f"NOT coalesce({text}, FALSE)" if term.negated else text)
+                tsquery = _pg_query(term, params)
+                if tsquery is not None:
+                    text = _pg_text(tsquery)
+                    conditions.append(f"NOT coalesce({text}, FALSE)" if term.negated else text)
                 continue
             token = fts_token(term.values[0], prefix=term.prefix)
             if token is not None:

@@ -1,0 +1,33 @@
+"""The one PostgreSQL NOTIFY channel every server process LISTENs on, and what travels on it.
+
+A ``poke`` or a ``presence`` event goes to the clients of every process (:mod:`.events`); a
+``tokens`` event goes to none: it tells every process to forget its cached token checks
+(:mod:`.token_cache`). NOTIFY inside a transaction is delivered when, and only if, it commits.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+CHANNEL = "supportdesk_events"
+#: A token or an agent changed: forget cached token checks, re-check open streams.
+TOKENS = "tokens"
+
+
+def notify(connection: Connection, event: dict[str, Any]) -> None:
+    """Publish ``event`` to every process (on PostgreSQL; SQLite has one process)."""
+    if connection.dialect.name == "postgresql":
+        from sqlalchemy import text
+
+        connection.execute(text("SELECT pg_notify(:c, :p)"), {"c": CHANNEL, "p": json.dumps(event)})
+
+
+def notify_tokens_changed(connection: Connection) -> None:
+    """Inside a transaction that revokes a token or changes an agent: every server process
+    forgets its cached token checks when it commits. On SQLite the process that made the change
+    clears its own cache; another process's change is bounded by the cache's TTL."""
+    notify(connection, {"type": TOKENS})
