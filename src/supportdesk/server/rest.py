@@ -148,13 +148,9 @@ def _notify_in_transaction(connection: Connection, seq: int) -> None:
     """On PostgreSQL the clients' poke is a ``NOTIFY`` sent by the write's own transaction
     (delivered when it commits, never if it rolls back): one statement, where a poke after the
     commit took a second connection and transaction for every REST write."""
-    import json
+    from supportdesk.server.notify import notify
 
-    from sqlalchemy import text
-
-    from supportdesk.server.events import CHANNEL
-
-    connection.execute(text("SELECT pg_notify(:c, :p)"), {"c": CHANNEL, "p": json.dumps({"type": "poke", "seq": seq})})
+    notify(connection, {"type": "poke", "seq": seq})
 
 
 def _run_steps(connection: Connection, writer: Writer, steps: list[Step]) -> list[Applied]:
