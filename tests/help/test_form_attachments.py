@@ -165,3 +165,26 @@ def test_a_malformed_body_is_refused_plainly(files_server: tuple[HelpServer, Pat
             assert answered.status_code in (403, 413), answered.text[:300]
             assert "text/html" in answered.headers["content-type"]
     assert stored_files(folder) == before
+
+
+def test_a_post_over_the_servers_limit_gets_the_forms_page_in_the_visitors_language(
+    files_server: tuple[HelpServer, Path],
+) -> None:
+    """Over twice the form's own limit the server refuses before reading: the customer still gets
+    a page in their language (never the API's JSON), and nothing is stored or filed."""
+    server, folder = files_server
+    before = stored_files(folder)
+    body = b"--xyz\r\n" + b"a" * (7 * MIB) + b"\r\n--xyz--\r\n"
+    with server.client() as client:
+        answered = client.post(
+            "/help/new",
+            content=body,
+            headers={"content-type": "multipart/form-data; boundary=xyz", "accept-language": "de"},
+        )
+    assert answered.status_code == 413
+    assert "text/html" in answered.headers["content-type"]
+    assert "Anfrage nicht gesendet" in answered.text and "2 MB" in answered.text
+    assert stored_files(folder) == before
+    with server.client() as client:  # the API's own refusal stays JSON
+        api = client.post("/v1/push", content=b"x" * (9 * MIB), headers={"content-type": "application/json"})
+    assert api.status_code == 413 and api.json()["error"]["code"] == "too_large"

@@ -102,7 +102,9 @@ def create_app(
     ):
         app.include_router(router)
     attachments.install(app, blobs)
-    app.add_middleware(BodyLimit, max_bytes=config.max_body, by_path=config.max_body_by_path)
+    app.add_middleware(
+        BodyLimit, max_bytes=config.max_body, by_path=config.max_body_by_path, pages=config.too_large_pages
+    )
     app.add_middleware(RateLimitHeaders)
     app.add_middleware(CatchAll)
     return app

@@ -30,10 +30,19 @@ class BodyLimit:
     key ending in ``/`` covers every path under it (``/v1/blobs/``: a file's upload).
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int, by_path: dict[str, int] | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        by_path: dict[str, int] | None = None,
+        pages: dict[str, Callable[[Scope], ASGIApp]] | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.by_path = dict(by_path or {})
+        #: path -> the page a person's browser gets instead of the JSON answer (``pages`` is
+        #: read at each refusal: the help center registers its form's page after start-up)
+        self.pages = pages if pages is not None else {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -47,7 +56,7 @@ class BodyLimit:
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > limit:
-            await self._refuse(send, limit)
+            await self._refuse(scope, receive, send, limit)
             return
         seen = 0
         started = False
@@ -71,9 +80,13 @@ class BodyLimit:
             await self.app(scope, limited_receive, tracking_send)
         except BodyTooLarge:
             if not started:
-                await self._refuse(send, limit)
+                await self._refuse(scope, receive, send, limit)
 
-    async def _refuse(self, send: Send, limit: int) -> None:
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        page = self.pages.get(scope.get("path", ""))
+        if page is not None:
+            await page(scope)(scope, receive, send)
+            return
         body = orjson.dumps(
             {
                 "error": {

@@ -38,6 +38,9 @@ class ServerConfig:
     max_body: int = protocol.MAX_BODY_BYTES
     #: Endpoints with a body limit of their own (path -> bytes), e.g. inbound raw mail.
     max_body_by_path: dict[str, int] = field(default_factory=dict)
+    #: Pages a browser gets instead of the JSON 413 when its body is over the limit (path -> an
+    #: ASGI app answering it, e.g. the help center's form in the visitor's language).
+    too_large_pages: dict[str, Any] = field(default_factory=dict)
     #: Survey requests a minute per client address (0: none); the feedback link needs no token.
     feedback_limit: int = 30
     #: Requests with a bad token a minute per client address before it is answered 429 (0: none).

@@ -49,8 +49,10 @@ def install(app: FastAPI, settings: HelpSettings | None = None, *, semantic: boo
     if blobs is not None and getattr(blobs, "store", None) is not None and settings.form_max_files:
         # the form's files are read and checked by the form itself (a page, not a JSON 413)
         state.config.max_body_by_path[form.NEW_PATH] = form.max_post_bytes(blobs.limits) * 2
+        state.config.too_large_pages[form.NEW_PATH] = form.too_large_page(center, blobs.limits)
     else:
         state.config.max_body_by_path[form.NEW_PATH] = pages.MAX_FORM_BYTES * 2
+        state.config.too_large_pages[form.NEW_PATH] = form.too_large_page(center, None)
     for router in (pages.router, form.router, portal.router, figures.router, bot.router):
         app.include_router(router)
     if settings.bot:

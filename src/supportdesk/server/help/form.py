@@ -225,3 +225,23 @@ def _file(
     if outcome.created:
         activity.count(center.database, "form_ticket")
     return f"#{number}" if number is not None else (outcome.ticket_id or "")
+
+
+def too_large_page(center: Any, limits: Any | None) -> Any:
+    """The page a customer's browser gets when a form post is over the server's body limit for
+    ``/help/new`` (refused before it is read, so before the form could say which file): the
+    form's own error page, in the visitor's language, never the API's JSON 413."""
+    from starlette.requests import Request as StarletteRequest
+
+    def page(scope: Any) -> Response:
+        visit = Visit(center, StarletteRequest(scope))
+        _ = visit.gettext
+        if limits is not None:
+            message = _("The files are larger than %(mb)d MB together.") % {
+                "mb": limits.max_message_bytes // (1024 * 1024)
+            }
+        else:
+            message = _("The form was too large or not understood. Shorten the description and try again.")
+        return visit.message(413, _("Request not sent"), message, back=NEW_PATH)
+
+    return page
