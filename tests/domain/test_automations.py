@@ -297,3 +297,40 @@ def test_a_query_condition_works_in_a_trigger_too(team: Team) -> None:
     )
     assert ticket(team.workspace, new_ticket(team, "Total outage", "everything is down"))["priority"] == "urgent"
     assert ticket(team.workspace, new_ticket(team, "Invoice", "copy please"))["priority"] != "urgent"
+
+
+def test_an_automation_runs_in_a_process_that_loaded_only_its_own_mutator(team: Team, clock: TestClock) -> None:
+    """A process loads only the mutators it runs (``domain/catalog.py``): the server's scheduler
+    runs ``automation.run`` alone, so the actions' own mutations (``ticket.auto_reply``,
+    ``ticket.add_tags``) must be found through the catalog, not assumed loaded."""
+    import os
+    import subprocess
+    import sys
+    import textwrap
+
+    from supportdesk.store.times import iso
+
+    clock.freeze()
+    remind = automation(team, REMIND)
+    waiting = pending_ticket(team)
+    script = textwrap.dedent(
+        f"""
+        import json
+        from supportdesk.domain import write
+        from supportdesk.domain.context import SYSTEM
+        from supportdesk.store.workspace import Workspace
+        workspace = Workspace.open({str(team.workspace.root)!r}, create=False)
+        outcome = write.apply(workspace, "automation.run", {{"rule_id": {remind!r}}}, actor=SYSTEM)
+        print(json.dumps({{"error": str(outcome.error) if outcome.error else None, "result": outcome.result}},
+                         default=str))
+        """
+    )
+    env = {**os.environ, "SUPPORTDESK_NOW": str(iso(clock() + timedelta(days=4)))}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    outcome = json.loads(done.stdout.strip().splitlines()[-1])
+    assert outcome["error"] is None
+    assert [fired["ticket_id"] for fired in outcome["result"]["fired"]] == [waiting]
+    assert outcome["result"]["failed"] == []
+    [reminder] = public_replies(team.workspace, waiting)
+    assert "is there anything else we can do?" in reminder

@@ -182,14 +182,15 @@ def _child_context(tx: Tx, rule: dict[str, Any]) -> Any:
 
 def _act(tx: Tx, ticket_id: str, action: dict[str, Any], rule: dict[str, Any]) -> list[Any]:
     """Run one action as a mutation of the system, automated: it starts no rule pass."""
+    from supportdesk.domain.catalog import get
     from supportdesk.domain.execute import run_mutator
-    from supportdesk.domain.registry import registered, validate_args
+    from supportdesk.domain.registry import validate_args
     from supportdesk.domain.triggers import action_mutation
 
     name, args = action_mutation(tx, ticket_id, action, rule["id"])
-    # the registry, not the catalog: this module is below the mutators (automation.run is one),
-    # and they are all loaded by the time one of them runs
-    spec = registered()[name]
+    # the catalog, not the registry: a process loads only the mutators it runs, so the action's
+    # own (ticket.auto_reply, ticket.set_status …) may not be loaded yet
+    spec = get(name)
     _result, child = run_mutator(tx.connection, spec, validate_args(spec, args), _child_context(tx, rule))
     tx.touched.extend(child.touched)
     return list(child.audited)
