@@ -210,11 +210,12 @@ def serve(
             "--token-cache",
             min=0,
             max=300,
-            help="PostgreSQL: seconds a process reuses a token's check (0: look it up every request). A "
-            "revocation still works at once: every process is told through NOTIFY.",
+            help="PostgreSQL: seconds a process reuses a token's check (0, the default: look it up every "
+            "request). A revocation or an agent's change still works at once: every process is told "
+            "through NOTIFY.",
             envvar="SUPPORTDESK_TOKEN_CACHE",
         ),
-    ] = 5.0,
+    ] = 0.0,
 ) -> None:
     """Run the team server (FastAPI + uvicorn); GET /v1/health answers when it is ready.
 

@@ -7,18 +7,14 @@ client through the change log; tokens are server-only rows.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import text
 
 from supportdesk.domain.context import SYSTEM
 from supportdesk.domain.errors import NotFound
-from supportdesk.server.apply import Applied, apply_as
+from supportdesk.server.apply import apply_as
 from supportdesk.server.db import ServerDatabase
 from supportdesk.server.tokens import create_token, revoke
-
-if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection
 
 
 def add_group(database: ServerDatabase, name: str, email: str | None = None) -> str:
@@ -72,14 +68,9 @@ def update_agent(
     if active is not None:
         args["active"] = active
     # every running server process forgets its cached token checks when this commits
-    result, _ = apply_as(database, SYSTEM, "agent.update", args, after_write=[_notify_tokens_changed])
+    # (server/apply.py NOTIFYs after every agent.update, whoever runs it)
+    result, _ = apply_as(database, SYSTEM, "agent.update", args)
     return [str(name) for name in result["changed"]]
-
-
-def _notify_tokens_changed(connection: Connection, _applied: Applied) -> None:
-    from supportdesk.server.notify import notify_tokens_changed
-
-    notify_tokens_changed(connection)
 
 
 def new_token(

@@ -70,7 +70,17 @@ def run_mutation(
     applied = _run_once(connection, actor, name, args, ref, source)
     if applied.raced and connection.dialect.name == "postgresql":
         applied = _run_once(connection, actor, name, args, ref, source)
+    if applied.error is None and name in CHANGES_WHAT_A_TOKEN_IS_WORTH:
+        # whoever ran it (a push, REST, the CLI, a test): every process forgets its cached token
+        # checks when this commits, so an agent's new groups or role count from the next request
+        from supportdesk.server.notify import notify_tokens_changed
+
+        notify_tokens_changed(connection)
     return applied
+
+
+#: Mutations that change an agent's groups, role or standing: cached token checks go stale.
+CHANGES_WHAT_A_TOKEN_IS_WORTH = frozenset({"agent.update", "group.update"})
 
 
 def _run_once(

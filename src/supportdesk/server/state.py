@@ -61,7 +61,7 @@ class ServerConfig:
     automation_interval: float = 300.0
     #: Seconds a working token's check is reused by a process (0: look it up every request);
     #: revocations reach every process sooner (see :mod:`supportdesk.server.token_cache`).
-    token_cache: float = 5.0
+    token_cache: float = 0.0
 
 
 Worker = Callable[["ServerState"], Callable[[], None]]
