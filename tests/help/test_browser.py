@@ -52,9 +52,12 @@ def browser() -> Iterator[Any]:
 
 
 def wait_until(driver: Any, condition: Any) -> Any:
+    """Until ``condition`` holds; an element read while the page reloads (a vote posted, a search
+    redrawn) is stale, and the condition is asked again rather than failing."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, WAIT).until(condition)
+    return WebDriverWait(driver, WAIT, ignored_exceptions=(StaleElementReferenceException,)).until(condition)
 
 
 def photograph(driver: Any, name: str) -> None:

@@ -9,10 +9,15 @@ ticket's requester read and changed.
 One check is left out: that every request the schema allows is accepted. The query language,
 page cursors, pushed mutations' arguments and idempotency keys reused with another body are
 checked by the server beyond what a JSON schema can say, and refused with a 4xx naming the field.
+
+The sample is fixed (``--seed``) so that CI is repeatable; ``SCHEMATHESIS_SEED=random`` draws a new
+one. Random samples twice found a "schema-violating request accepted" on ``/v1/feedback/{token}``
+that could not be replayed afterwards: an open lead.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -51,6 +56,11 @@ def test_the_server_keeps_its_openapi_contract(sqlite_deployment: Deployment, wh
         "30",
         "--no-color",
     ]
+    # CI replays one fixed sample so that a red run can be replayed; SCHEMATHESIS_SEED=random
+    # (or another number) explores further
+    seed = os.environ.get("SCHEMATHESIS_SEED", "20261206")
+    if seed != "random":
+        command += ["--seed", seed]
     run = subprocess.run(command, capture_output=True, text=True, timeout=900, cwd=deployment.tmp_path)
     assert run.returncode == 0, run.stdout[-8000:] + run.stderr[-2000:]
     assert "Tested:" in run.stdout and "Failures:" not in run.stdout

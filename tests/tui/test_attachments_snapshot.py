@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import TextArea
 
 from supportdesk.tui.screens.attach_prompt import AttachPrompt
 from tests.tui.conftest import AppFactory, settle, until
@@ -42,6 +43,10 @@ def test_composer_with_files_80x24(snap_compare, make_app: AppFactory, tmp_path:
             await pilot.press("enter")
             await until(pilot, lambda name=name: any(f["filename"] == name for f in screen.composer.files))  # type: ignore[misc]
         app.clear_notifications()
+        # the composer's blinking cursor is drawn or not by when the picture is taken: held hidden
+        text_area = screen.composer.query_one(TextArea)
+        text_area.cursor_blink = False
+        text_area._cursor_visible = False  # type: ignore[attr-defined]
         await settle(pilot)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
