@@ -13,6 +13,10 @@ from supportdesk.cli.options import JsonOpt
 from supportdesk.cli.state import STATE
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from sqlalchemy.engine import Connection
+
     from supportdesk.sync.engine import Refusal
 
 DbOpt = Annotated[
@@ -752,13 +756,9 @@ def webhook_remove(
 
     Example: supportdesk server webhook remove 01939b1e-…
     """
-    from supportdesk.cli.errors import NOT_FOUND, fail
     from supportdesk.server.webhooks import remove_endpoint
 
-    database = _database(db)
-    with database.engine.connect() as connection, connection.begin():
-        if not remove_endpoint(connection, endpoint_id):
-            fail(f"no webhook endpoint {endpoint_id}", NOT_FOUND)
+    _change_endpoint(db, endpoint_id, remove_endpoint)
     typer.echo(f"Removed endpoint {endpoint_id}.")
 
 
@@ -771,14 +771,20 @@ def webhook_enable(
 
     Example: supportdesk server webhook enable 01939b1e-…
     """
-    from supportdesk.cli.errors import NOT_FOUND, fail
     from supportdesk.server.webhooks import enable_endpoint
+
+    _change_endpoint(db, endpoint_id, enable_endpoint)
+    typer.echo(f"Enabled endpoint {endpoint_id}.")
+
+
+def _change_endpoint(db: str | None, endpoint_id: str, change: Callable[[Connection, str], bool]) -> None:
+    """Run ``change`` on one endpoint in its own transaction; exit 3 if there is no such endpoint."""
+    from supportdesk.cli.errors import NOT_FOUND, fail
 
     database = _database(db)
     with database.engine.connect() as connection, connection.begin():
-        if not enable_endpoint(connection, endpoint_id):
+        if not change(connection, endpoint_id):
             fail(f"no webhook endpoint {endpoint_id}", NOT_FOUND)
-    typer.echo(f"Enabled endpoint {endpoint_id}.")
 
 
 @webhook_app.command("deliveries")

@@ -22,14 +22,13 @@ from sqlalchemy.engine import Connection
 
 from supportdesk.domain.context import Actor
 from supportdesk.domain.identities import normalize_identity
-from supportdesk.server import idempotency
 from supportdesk.server.apply import Applied
 from supportdesk.server.auth import scoped
 from supportdesk.server.errors import ApiError
 from supportdesk.server.handlers import ORJSONResponse
 from supportdesk.server.reads import snapshot
 from supportdesk.server.representations import customer_view
-from supportdesk.server.rest import Answer, Step, run_write
+from supportdesk.server.rest import Answer, Step
 from supportdesk.server.routes import links
 from supportdesk.server.routes.links import with_links
 from supportdesk.server.routes.ticket_writes import (
@@ -39,7 +38,7 @@ from supportdesk.server.routes.ticket_writes import (
     Strict,
     _print,
     _respond,
-    _writer,
+    _write,
 )
 from supportdesk.server.state import State
 from supportdesk.server.visibility import ticket_condition
@@ -177,15 +176,7 @@ def change_customer(
     def respond(connection: Connection, done: list[Applied]) -> Answer:
         return _customer_answer(connection, actor, str(done[0].result["customer_id"]))
 
-    answer = run_write(
-        state,
-        _writer(request, actor),
-        plan,
-        respond,
-        key=idempotency.checked_key(key),
-        fingerprint=_print(request, patch),
-    )
-    return _respond(answer)
+    return _write(state, request, actor, plan, respond, key=key, fingerprint=_print(request, patch))
 
 
 @router.post("/customers/{customer_id}/merge", responses=with_links(ERRORS, 200, links.CUSTOMER, "The customer kept."))
@@ -209,12 +200,4 @@ def merge_customer(
     def respond(connection: Connection, done: list[Applied]) -> Answer:
         return _customer_answer(connection, actor, str(done[0].result["customer_id"]))
 
-    answer = run_write(
-        state,
-        _writer(request, actor),
-        plan,
-        respond,
-        key=idempotency.checked_key(key),
-        fingerprint=_print(request, merge),
-    )
-    return _respond(answer)
+    return _write(state, request, actor, plan, respond, key=key, fingerprint=_print(request, merge))

@@ -44,6 +44,7 @@ from supportdesk.server.routes.ticket_writes import (
     _respond,
     _ticket_answer,
     _visible_ticket,
+    _write,
     _writer,
 )
 from supportdesk.server.routes.tickets import TicketNumber
@@ -188,15 +189,7 @@ def _write_row(
     def respond(connection: Connection, done: list[Applied]) -> Answer:
         return _row_answer(connection, table, str(done[0].result[id_arg]), status)
 
-    answer = run_write(
-        state,
-        _writer(request, actor),
-        plan,
-        respond,
-        key=idempotency.checked_key(key),
-        fingerprint=_print(request, body),
-    )
-    return _respond(answer)
+    return _write(state, request, actor, plan, respond, key=key, fingerprint=_print(request, body))
 
 
 # --- articles ----------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from supportdesk.server.auth import scoped, token_name
 from supportdesk.server.errors import ApiError
 from supportdesk.server.handlers import ORJSONResponse
 from supportdesk.server.representations import message_view, ticket_view
-from supportdesk.server.rest import Answer, Step, Writer, run_write
+from supportdesk.server.rest import Answer, Plan, Respond, Step, Writer, run_write
 from supportdesk.server.routes import links
 from supportdesk.server.routes.links import with_links
 from supportdesk.server.routes.tickets import TicketNumber
@@ -250,6 +250,22 @@ def _writer(request: Request, actor: Actor) -> Writer:
     return Writer(actor=actor, token_id=str(request.state.token_id), token_name=token_name(request))
 
 
+def _write(
+    state: State,
+    request: Request,
+    actor: Actor,
+    plan: Plan,
+    respond: Respond,
+    *,
+    key: str | None,
+    fingerprint: str,
+) -> ORJSONResponse:
+    """One REST write: the steps ``plan`` names, run as the request's token under its
+    idempotency key, answered by ``respond`` (or the stored answer of a replay)."""
+    writer = _writer(request, actor)
+    return _respond(run_write(state, writer, plan, respond, key=idempotency.checked_key(key), fingerprint=fingerprint))
+
+
 def _print(request: Request, body: BaseModel, **headers: str | None) -> str:
     """The request's fingerprint: method, path, the body as parsed, and the headers that change
     what it does (``If-Match``)."""
@@ -298,15 +314,7 @@ def create_ticket(
     def respond(connection: Connection, done: list[Applied]) -> Answer:
         return _ticket_answer(connection, actor, str(done[0].result["ticket_id"]), 201)
 
-    answer = run_write(
-        state,
-        _writer(request, actor),
-        plan,
-        respond,
-        key=idempotency.checked_key(key),
-        fingerprint=_print(request, ticket),
-    )
-    return _respond(answer)
+    return _write(state, request, actor, plan, respond, key=key, fingerprint=_print(request, ticket))
 
 
 @router.post(
@@ -323,15 +331,15 @@ def reply(
             args["status"] = reply.status.value
         return [Step("ticket.reply", args)]
 
-    answer = run_write(
+    return _write(
         state,
-        _writer(request, actor),
+        request,
+        actor,
         plan,
         lambda connection, done: _message_answer(connection, actor, done),
-        key=idempotency.checked_key(key),
+        key=key,
         fingerprint=_print(request, reply),
     )
-    return _respond(answer)
 
 
 @router.post(
@@ -345,15 +353,15 @@ def note(
     def plan(connection: Connection) -> list[Step]:
         return [Step("ticket.note", {"ticket_id": _visible_ticket(connection, actor, number), "body": note.body})]
 
-    answer = run_write(
+    return _write(
         state,
-        _writer(request, actor),
+        request,
+        actor,
         plan,
         lambda connection, done: _message_answer(connection, actor, done),
-        key=idempotency.checked_key(key),
+        key=key,
         fingerprint=_print(request, note),
     )
-    return _respond(answer)
 
 
 @router.patch("/tickets/{number}", responses=with_links(ERRORS, 200, links.TICKET_CREATED, "The ticket."))
@@ -409,10 +417,7 @@ def change_ticket(
         return _ticket_answer(connection, actor, found[0], 200)
 
     fingerprint = _print(request, patch, if_match=if_match)
-    answer = run_write(
-        state, _writer(request, actor), plan, respond, key=idempotency.checked_key(key), fingerprint=fingerprint
-    )
-    return _respond(answer)
+    return _write(state, request, actor, plan, respond, key=key, fingerprint=fingerprint)
 
 
 class MergeIn(Strict):
@@ -457,12 +462,4 @@ def merge_ticket(
     def respond(connection: Connection, done: list[Applied]) -> Answer:
         return _ticket_answer(connection, actor, found[0], 200)
 
-    answer = run_write(
-        state,
-        _writer(request, actor),
-        plan,
-        respond,
-        key=idempotency.checked_key(key),
-        fingerprint=_print(request, merge),
-    )
-    return _respond(answer)
+    return _write(state, request, actor, plan, respond, key=key, fingerprint=_print(request, merge))
