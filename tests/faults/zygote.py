@@ -114,6 +114,7 @@ class Zygote:
         self._pids: list[int] = []
         self._exits: dict[int, int] = {}
         self._changed = threading.Condition()
+        self._closed = False
         self._reader = threading.Thread(target=self._read, name="zygote-reader", daemon=True)
         self._reader.start()
 
@@ -127,6 +128,9 @@ class Zygote:
                 else:
                     self._exits[int(message["exit"])] = int(message["code"])
                 self._changed.notify_all()
+        with self._changed:  # the zygote is gone: a waiting run() must not wait out its timeout
+            self._closed = True
+            self._changed.notify_all()
 
     def run(self, argv: list[str], env: dict[str, str], log: Path) -> Forked:
         assert self.process.stdin is not None
@@ -134,8 +138,10 @@ class Zygote:
             before = len(self._pids)
             self.process.stdin.write(json.dumps({"argv": argv, "env": env, "log": str(log)}) + "\n")
             self.process.stdin.flush()
-            if not self._changed.wait_for(lambda: len(self._pids) > before, timeout=60):
-                raise RuntimeError("the zygote did not fork")
+            # generous: on a two-core machine at load 50 a niced zygote may wait minutes for the CPU
+            forked = self._changed.wait_for(lambda: len(self._pids) > before or self._closed, timeout=600)
+            if not forked or len(self._pids) == before:
+                raise RuntimeError(f"the zygote did not fork (exit code {self.process.poll()})")
             return Forked(self, self._pids[before])
 
     def signal(self, pid: int, signal_number: int) -> None:
