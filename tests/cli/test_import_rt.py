@@ -254,6 +254,15 @@ def test_rt_import_refuses_what_is_not_an_rt_database(cli: CLI, tmp_path: Path) 
         db.execute("CREATE TABLE Tickets (id INTEGER)")
     result = cli("import", "--from", "rt", str(other))
     assert result.code == 2 and "not a Request Tracker database" in result.stderr
+    odd = tmp_path / "odd.db"  # RT's table names, another layout: one line, no traceback
+    with closing(sqlite3.connect(odd)) as db:
+        for name in ("Tickets", "Transactions", "Attachments", "Users", "Queues", "Groups", "GroupMembers"):
+            db.execute(f"CREATE TABLE {name} (id INTEGER, Type TEXT, Status TEXT)")
+        db.execute("CREATE TABLE Principals (id INTEGER)")
+        db.execute("INSERT INTO Tickets VALUES (1, 'ticket', 'open')")
+        db.commit()
+    result = cli("import", "--from", "rt", str(odd))
+    assert result.code == 2 and "cannot read the RT database" in result.stderr and "Traceback" not in result.stderr
 
 
 def _rt_rows(path: Path, sql: str) -> list[Any]:

@@ -194,7 +194,16 @@ def open_database(path: Path) -> sqlite3.Connection:
     except sqlite3.DatabaseError as error:
         connection.close()
         raise ValidationFailed(f"{path} is not an SQLite database ({error})", field="file") from None
-    missing = {"Tickets", "Transactions", "Attachments", "Users", "Queues", "Groups", "GroupMembers"} - tables
+    missing = {
+        "Tickets",
+        "Transactions",
+        "Attachments",
+        "Users",
+        "Queues",
+        "Groups",
+        "GroupMembers",
+        "Principals",
+    } - tables
     if missing:
         connection.close()
         raise ValidationFailed(
@@ -370,7 +379,17 @@ def _custom_fields(connection: sqlite3.Connection, rt: RTDatabase, ticket_id: in
 
 
 def records(path: Path, store: StoreBytes | None = None) -> Iterator[dict[str, Any]]:
-    """One supportdesk export record per RT ticket, by RT id (deleted tickets are left out)."""
+    """One supportdesk export record per RT ticket, by RT id (deleted tickets are left out).
+
+    A database that breaks while it is read (a damaged file, a table of another RT version)
+    stops the import with one line; the tickets already imported stay (a rerun goes on)."""
+    try:
+        yield from _records(path, store)
+    except sqlite3.DatabaseError as error:
+        raise ValidationFailed(f"cannot read the RT database {path}: {error}", field="file") from None
+
+
+def _records(path: Path, store: StoreBytes | None) -> Iterator[dict[str, Any]]:
     with closing(open_database(path)) as connection:
         rt = _load(connection)
         people = _People(rt)
