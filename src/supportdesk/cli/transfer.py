@@ -113,7 +113,8 @@ def import_(
         typer.Option(
             "--from",
             metavar="FORMAT",
-            help="supportdesk (our export: JSONL or CSV) or zendesk (incremental export JSON).",
+            help="supportdesk (our export: JSONL or CSV), zendesk (incremental export JSON) "
+            "or rt (a Request Tracker 5 SQLite database, e.g. its rtdb file).",
         ),
     ] = "supportdesk",
     dry_run: DryRunOpt = False,
@@ -130,9 +131,14 @@ def import_(
     from supportdesk.cli.options import read_text
     from supportdesk.cli.ticket_files import read_csv, read_jsonl
 
-    if source not in ("supportdesk", "zendesk"):
-        fail(f"--from takes supportdesk or zendesk, not {source!r}")
+    if source not in ("supportdesk", "zendesk", "rt"):
+        fail(f"--from takes supportdesk, zendesk or rt, not {source!r}")
     session.workspace(create=True)  # importing is how a new workspace gets its history
+    if source == "rt":
+        run = _import_request_tracker(session, file, dry_run=dry_run)
+        if run.refused:
+            raise typer.Exit(PARTIAL)
+        return
     if source == "zendesk":
         from supportdesk.domain.zendesk import read_pages, records
 
@@ -158,6 +164,23 @@ def import_(
         run = _import_records(session, tickets, dry_run=dry_run, total=total)
     if run.refused:
         raise typer.Exit(PARTIAL)
+
+
+def _import_request_tracker(session: Session, file: str, *, dry_run: bool) -> ImportRun:
+    """Tickets from a Request Tracker database (read-only), attachments into the blob store."""
+    from supportdesk.domain import request_tracker
+    from supportdesk.store.blobs import BlobStore
+
+    path = Path(file).expanduser()
+    total = request_tracker.count(path)  # also says, in one line, when the file is no RT database
+    store = None if dry_run else BlobStore(session.workspace().attachments_dir)
+
+    def put(data: bytes) -> str:
+        assert store is not None
+        return store.put_bytes(data).sha256
+
+    found = request_tracker.records(path, put if store is not None else None)
+    return _import_records(session, found, dry_run=dry_run, total=total)
 
 
 def count_tickets(path: Path, *, csv_rows: bool) -> int | None:

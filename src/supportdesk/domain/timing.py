@@ -28,7 +28,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from supportdesk.domain.business_hours import ALWAYS, Calendar, WorkingTime, from_epoch, to_epoch
@@ -425,14 +425,22 @@ def _differs(current: Mapping[str, Any], values: Mapping[str, Any]) -> bool:
     return any(current.get(key) != value for key, value in values.items())
 
 
-def load_book(tx: Any) -> PolicyBook:
-    """The policies and calendars, read in the mutation's transaction (either engine)."""
+@cache
+def _book_statements() -> tuple[Any, Any]:
+    """Built once: this runs after every mutation, and building the statement cost more than
+    running it (issue 19)."""
     from sqlalchemy import select
 
     from supportdesk.domain.tx import table
 
-    policies = [dict(r) for r in tx.connection.execute(select(table("sla_policy"))).mappings()]
-    calendars = [dict(r) for r in tx.connection.execute(select(table("sla_calendar"))).mappings()] if policies else []
+    return select(table("sla_policy")), select(table("sla_calendar"))
+
+
+def load_book(tx: Any) -> PolicyBook:
+    """The policies and calendars, read in the mutation's transaction (either engine)."""
+    policy_rows, calendar_rows = _book_statements()
+    policies = [dict(r) for r in tx.connection.execute(policy_rows).mappings()]
+    calendars = [dict(r) for r in tx.connection.execute(calendar_rows).mappings()] if policies else []
     return PolicyBook.load(policies, calendars)
 
 

@@ -72,6 +72,15 @@ def _select_where(table_name: str, columns: tuple[str, ...]) -> Executable:
 
 
 @cache
+def _select_all(table_name: str, columns: tuple[str, ...], order_by: str | None) -> Executable:
+    tbl = table(table_name)
+    statement = select(tbl)
+    if columns:
+        statement = statement.where(and_(*(tbl.c[name] == bindparam(f"w_{name}") for name in columns)))
+    return statement.order_by(tbl.c[order_by]) if order_by else statement
+
+
+@cache
 def _update_by_key(table_name: str, columns: tuple[str, ...]) -> Executable:
     tbl = table(table_name)
     return update(tbl).where(_key_condition(tbl)).values({name: bindparam(f"v_{name}") for name in columns})
@@ -144,13 +153,15 @@ class Tx:
         return dict(found) if found else None
 
     def select_all(self, table_name: str, order_by: str | None = None, **where: Any) -> list[dict[str, Any]]:
-        tbl = table(table_name)
-        statement = select(tbl)
-        if where:
-            statement = statement.where(and_(*(tbl.c[k] == v for k, v in where.items())))
-        if order_by:
-            statement = statement.order_by(tbl.c[order_by])
-        return [dict(r) for r in self.connection.execute(statement).mappings()]
+        if any(value is None for value in where.values()):  # IS NULL: a statement of its own
+            tbl = table(table_name)
+            statement: Any = select(tbl).where(and_(*(tbl.c[k] == v for k, v in where.items())))
+            if order_by:
+                statement = statement.order_by(tbl.c[order_by])
+            return [dict(r) for r in self.connection.execute(statement).mappings()]
+        names = tuple(sorted(where))
+        params = {f"w_{name}": where[name] for name in names}
+        return [dict(r) for r in self.connection.execute(_select_all(table_name, names, order_by), params).mappings()]
 
     def scalar(self, statement: Any) -> Any:
         return self.connection.execute(statement).scalar()
