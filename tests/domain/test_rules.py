@@ -224,3 +224,46 @@ def test_bad_rules_are_refused_with_a_reason(
 ) -> None:
     with pytest.raises(error, match=message):
         write.apply(team.workspace, "rule.create", {"definition": definition}, actor=team.admin)
+
+
+def test_an_imported_ticket_starts_no_rule(team: Team) -> None:
+    """Rules that listen for new and changed tickets stay quiet for tickets copied in by an import:
+    an old ticket must not be auto-replied to or re-routed because it moved systems."""
+    rule(
+        team,
+        name="Everything to Billing",
+        when=["created", "updated"],
+        conditions={},
+        actions=[{"set_group": "Billing"}, {"add_tags": ["ruled"]}],
+    )
+    customer = write.apply(
+        team.workspace,
+        "customer.create",
+        {"name": "Old Timer", "identities": [{"kind": "email", "value": "old@example.com"}]},
+        actor=SYSTEM,
+    ).result["customer_id"]
+    imported = write.apply(
+        team.workspace,
+        "ticket.import",
+        {
+            "subject": "From the old desk",
+            "requester_id": customer,
+            "created_at": "2019-03-01T10:00:00+00:00",
+            "messages": [
+                {
+                    "channel": "email",
+                    "direction": "inbound",
+                    "author_kind": "customer",
+                    "author_customer_id": customer,
+                    "body": "My invoice from 2019 is wrong.",
+                    "created_at": "2019-03-01T10:00:00+00:00",
+                }
+            ],
+        },
+        actor=team.admin,
+    ).result["ticket_id"]
+    assert ticket(team.workspace, imported)["group_id"] is None
+    assert ticket(team.workspace, imported)["tags"] == []
+    assert fired(team.workspace, imported) == []
+    fresh = new_ticket(team, "Made here")  # the same rule still runs on a ticket made here
+    assert ticket(team.workspace, fresh)["tags"] == ["ruled"]

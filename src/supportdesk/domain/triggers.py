@@ -94,10 +94,12 @@ ACTION_KEYS = ("set_group", "set_priority", "set_status", "add_tags", "remove_ta
 #: Statuses an action may set (``new`` is only ever the first one).
 ACTION_STATUSES = tuple(s.value for s in Status if s != Status.NEW)
 _ENUMS: dict[str, type[Any]] = {"channel": Channel, "priority": Priority, "status": Status, "type": TicketType}
-#: Audit fields that are not a change of the ticket (they never start a rule pass).
+#: Audit fields that are not a change of the ticket (they never start a rule pass). An import
+#: brings history that already happened elsewhere: an auto-reply or a routing rule must not run
+#: on a years-old ticket because it was copied in.
 QUIET_FIELDS = frozenset(
     {"rule.fired", "rule.failed", "automation.fired", "survey.issued", "survey.answered"}
-    | {"time.logged", "time.corrected", "time.deleted"}
+    | {"time.logged", "time.corrected", "time.deleted", "ticket.imported"}
 )
 
 
