@@ -102,7 +102,9 @@ class LiveServer:
             self.process = subprocess.Popen(
                 command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **self.env}
             )
-        deadline = time.monotonic() + 60
+        # a server that triages loads its models before it answers: at a load of 20+ on two
+        # cores that alone took over a minute
+        deadline = time.monotonic() + LOADED_MACHINE_TIMEOUT
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"the server exited: {self.log.read_text()[-2000:]}")
@@ -112,7 +114,7 @@ class LiveServer:
             except httpx.TransportError:
                 pass
             time.sleep(0.1)
-        raise RuntimeError("the server did not become ready in 60 s")
+        raise RuntimeError(f"the server did not become ready in {LOADED_MACHINE_TIMEOUT:.0f} s")
 
     def kill(self) -> None:
         """Die at once, as a crash would (no graceful shutdown)."""

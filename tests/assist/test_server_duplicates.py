@@ -5,11 +5,13 @@ carries the merge suggestion, and no note crosses groups or requesters (issue 15
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from supportdesk.domain.mutations.triage import duplicate_note_id
 from tests.live import Deployment, deploy
@@ -79,18 +81,24 @@ def test_the_server_notes_a_repeat_once_and_only_within_the_requesters_group(tri
     with triaging.api("bea") as client:  # Billing's agent does not see Tier 1's ticket at all
         assert client.get(f"/v1/tickets/{repeat_number}").status_code == 404
 
-    # an agent's replay of the flag, or one pointing elsewhere, changes nothing on the server
+    # an agent's replay of the flag changes nothing; forged flags pushed straight to the server
+    # (another requester's ticket, another group's) are refused there, whatever a client checks
     replay = sam.apply("ticket.flag_duplicate", {"ticket_id": repeat, "duplicate_of": first, "score": 0.8})
     assert replay.error is None and replay.result["flagged"] is False
-    forged = sam.apply("ticket.flag_duplicate", {"ticket_id": stranger, "duplicate_of": first, "score": 0.8})
-    assert forged.error is not None
     sam.sync()
-    count = triaging.team.db.engine.connect()
-    try:
-        from sqlalchemy import text
-
-        rows = count.execute(text("SELECT ticket_id FROM message WHERE author_kind = 'system'")).all()
-    finally:
-        count.close()
+    forged = [
+        {"ticket_id": stranger, "duplicate_of": first, "score": 0.8},
+        {"ticket_id": elsewhere, "duplicate_of": first, "score": 0.8},
+        {"ticket_id": first, "duplicate_of": repeat, "score": 0.8},
+    ]
+    pushed = [{"id": n, "name": "ticket.flag_duplicate", "args": args} for n, args in enumerate(forged, start=1)]
+    answer = sam.client.push(str(uuid.uuid4()), pushed)
+    assert [(r.ok, (r.error or {}).get("code")) for r in answer.results] == [
+        (False, "invalid"),
+        (False, "not_found"),
+        (False, "invalid"),
+    ], answer.results
+    with triaging.team.db.engine.connect() as connection:
+        rows = connection.execute(text("SELECT ticket_id FROM message WHERE author_kind = 'system'")).all()
     assert [r[0] for r in rows] == [repeat]
     sam.close()
