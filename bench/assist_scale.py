@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from _timing import measure, percentile, summary
+from _timing import cpu_summary, measure_both, percentile, summary
 from supportdesk.assist import embedding, index, similar, suggest
 from supportdesk.assist.tickets import ticket_texts
 from supportdesk.store.workspace import DB_NAME, Workspace
@@ -75,8 +75,12 @@ def main() -> None:
             size = (folder / DB_NAME).stat().st_size + (folder / f"{DB_NAME}-wal").stat().st_size
             print(f"workspace file with the index: {size / 1e6:,.0f} MB")
             index._cache.clear()
+            cpu_started = time.process_time()
             loaded = index.loaded(connection)
-            print(f"index load (bit codes of {len(loaded):,} tickets): {loaded.seconds:.2f} s")
+            print(
+                f"index load (bit codes of {len(loaded):,} tickets): {loaded.seconds:.2f} s "
+                f"(cpu {time.process_time() - cpu_started:.2f} s)"
+            )
             tickets = connection.execute("SELECT count(*) FROM ticket").fetchone()[0]
             sample = [
                 r[0]
@@ -92,18 +96,18 @@ def main() -> None:
                 ("  macros", lambda t: suggest.macros_for(connection, t)),
             ):
                 counter = iter(range(10**9))
-                samples = measure(
+                samples, cpu = measure_both(
                     lambda c=call, n=counter: c(sample[next(n) % len(sample)]),  # type: ignore[misc]
                     repeat=len(sample),
                 )
-                print(f"{name:25} {summary(samples)}")
+                print(f"{name:25} {summary(samples)}   {cpu_summary(cpu)}")
             queries = ["money taken twice", "cannot log in after new phone", "export empty file", "app crashes"]
             counter = iter(range(10**9))
-            samples = measure(
+            samples, cpu = measure_both(
                 lambda: similar.semantic_search(connection, queries[next(counter) % len(queries)], limit=200),
                 repeat=40,
             )
-            print(f"semantic search (200):    {summary(samples)}")
+            print(f"semantic search (200):    {summary(samples)}   {cpu_summary(cpu)}")
             model = embedding.embedder()
             texts = ticket_texts(connection, sample[:20])
             all_rowids = loaded.rowids.tolist()
