@@ -4,6 +4,7 @@ the hostile cases here are what a forged push meets on the server as well."""
 
 from __future__ import annotations
 
+import json
 from contextlib import closing
 from typing import Any
 
@@ -16,6 +17,7 @@ from supportdesk.domain.context import SYSTEM, Actor
 from supportdesk.domain.errors import DomainError, InvalidTransition, NotFound, ValidationFailed
 from supportdesk.domain.mutations.triage import duplicate_note_id
 from supportdesk.store.reads import ticket_detail
+from tests.cli.helpers import supportdesk
 from tests.conftest import Team
 
 FIRST = ("Charged twice", "My card was charged twice for the March invoice, please refund one of them.")
@@ -150,3 +152,24 @@ def test_merge_suggestion_ignores_notes_that_are_not_flags(meta: Any) -> None:
     ticket = {"id": "t", "number": 2, "status": "open"}
     messages = [{"author_kind": "system", "meta": meta}, {"author_kind": "agent", "meta": {"duplicate_of": {}}}]
     assert merge_suggestion(ticket, messages) is None
+
+
+def test_tickets_show_carries_the_merge_suggestion(team: Team) -> None:
+    first = _create(team, *FIRST)
+    repeat = _create(team, *REPEAT)
+    assert _flag(team, SYSTEM, repeat, first).error is None
+    with team.workspace.reading() as connection:
+        numbers = dict(connection.execute("SELECT id, number FROM ticket WHERE id IN (?, ?)", (first, repeat)))
+    shown = supportdesk("tickets", "show", str(numbers[repeat]), "--json", workspace=team.workspace.root)
+    assert shown.returncode == 0, shown.stderr
+    hint = json.loads(shown.stdout)["merge_suggestion"]
+    assert hint == {
+        "ticket_id": first,
+        "number": numbers[first],
+        "score": 0.9,
+        "command": f"supportdesk tickets merge {numbers[repeat]} {numbers[first]}",
+    }
+    plain = supportdesk("tickets", "show", str(numbers[repeat]), workspace=team.workspace.root)
+    assert f"possible duplicate of #{numbers[first]} (merge: supportdesk tickets merge" in plain.stdout
+    other = supportdesk("tickets", "show", str(numbers[first]), "--json", workspace=team.workspace.root)
+    assert json.loads(other.stdout)["merge_suggestion"] is None
