@@ -58,6 +58,9 @@ def main() -> None:
     parser.add_argument("-w", "--workspace", type=Path, required=True)
     parser.add_argument("--vectors", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=100)
+    parser.add_argument(
+        "--recall", type=int, default=20, help="tickets whose neighbours are checked by an exact scan (0: skip)"
+    )
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="assist-scale-"))
     try:
@@ -109,11 +112,11 @@ def main() -> None:
             )
             print(f"semantic search (200):    {summary(samples)}   {cpu_summary(cpu)}")
             model = embedding.embedder()
-            texts = ticket_texts(connection, sample[:20])
+            texts = ticket_texts(connection, sample[: args.recall])
             all_rowids = loaded.rowids.tolist()
             hits = total = 0
             exact_ms: list[float] = []
-            for ticket_id in sample[:20]:
+            for ticket_id in sample[: args.recall]:
                 vector = model.embed_one(texts[ticket_id], cleaned=True)
                 started = time.perf_counter()
                 best: list[float] = []
@@ -125,10 +128,11 @@ def main() -> None:
                 found = index.nearest(connection, vector, limit=10)
                 hits += sum(1 for n in found if n.score >= cut - 1e-4)
                 total += 10
-            print(
-                f"bit-code candidates ({index.CANDIDATES}): recall@10 {100 * hits / total:.1f} % against an exact "
-                f"scan (which takes p50 {percentile(exact_ms, 0.5):,.0f} ms)"
-            )
+            if total:
+                print(
+                    f"bit-code candidates ({index.CANDIDATES}): recall@10 {100 * hits / total:.1f} % against an "
+                    f"exact scan (which takes p50 {percentile(exact_ms, 0.5):,.0f} ms)"
+                )
         workspace.close()
         print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     finally:
