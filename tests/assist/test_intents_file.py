@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -47,6 +48,11 @@ def test_a_hostile_intents_file_is_one_clear_error(tmp_path: Path, content: byte
 def test_a_missing_file_and_a_good_one(tmp_path: Path) -> None:
     with pytest.raises(intents.IntentFileError, match="cannot read it"):
         intents.load_file(tmp_path / "nowhere.yaml")
+    with pytest.raises(intents.IntentFileError, match="not a regular file"):
+        intents.load_file(tmp_path)
+    os.mkfifo(tmp_path / "pipe")
+    with pytest.raises(intents.IntentFileError, match="not a regular file"):
+        intents.load_file(tmp_path / "pipe")  # would block forever if it were opened
     path = tmp_path / "intents.yaml"
     path.write_text(GOOD, encoding="utf-8")
     (hardware,) = intents.load_file(path)

@@ -110,6 +110,8 @@ def _check_shape(text: str) -> None:
 def load_file(path: Path) -> list[Intent]:
     """An admin's intents file: read, bounded and checked (:class:`IntentFileError` says what is
     wrong and where, naming the file)."""
+    if path.exists() and not path.is_file():  # a FIFO or a device would block or never end
+        raise IntentFileError(f"{path}: not a regular file")
     try:
         with path.open("rb") as handle:
             raw = handle.read(MAX_FILE_BYTES + 1)
