@@ -33,6 +33,12 @@ intents:
     examples:
       - the receipt printer jams on every order
 """
+SHIPPING = """
+  - name: shipping
+    examples:
+      - where is my parcel, it has not been delivered
+      - the tracking number shows no delivery
+"""
 SCANNER = "The barcode scanner beeps but the item never shows up in the stock list on the tablet."
 
 
@@ -76,4 +82,14 @@ def test_the_server_uses_the_admins_intents_and_learns_from_a_correction(admins_
     again = create("Scanner again", SCANNER.replace("tablet", "iPad"), "c@example.com")
     intent, confidence = _triaged(sam, again)
     assert intent == "hardware" and 0 < confidence <= 1
+    # the admins change the file: the next ticket is triaged with the new intents
+    path = admins_intents.tmp_path / "intents.yaml"
+    path.write_text(INTENTS + SHIPPING, encoding="utf-8")
+    parcel = create("Parcel", "My parcel is still not delivered, the tracking number shows nothing.", "d@example.com")
+    assert _triaged(sam, parcel)[0] == "shipping"
+    # an edit that breaks the file is logged; the intents in use stay
+    path.write_text("intents: [\n", encoding="utf-8")
+    locked = create("Locked out again", "I cannot log in, the password reset email never arrives.", "e@example.com")
+    assert _triaged(sam, locked)[0] == "sign-in"
+    assert "intents not reloaded" in admins_intents.server.log.read_text()
     sam.close()
