@@ -114,6 +114,7 @@ class LiveServer:
             except httpx.TransportError:
                 pass
             time.sleep(0.1)
+        self.kill()  # a server that never answered must not outlive the test
         raise RuntimeError(f"the server did not become ready in {LOADED_MACHINE_TIMEOUT:.0f} s")
 
     def kill(self) -> None:
