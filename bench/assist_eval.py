@@ -153,6 +153,34 @@ def duplicate_report(data: dict[str, list[dict[str, Any]]], misses: bool) -> Non
             print(f"  {'MISS ' if wrong else '     '}{value:6.3f} same={same!s:5} [{split}] {pair['then'][:70]!r}")
 
 
+def arrival_report(workspace: Workspace, data: dict[str, list[dict[str, Any]]]) -> None:
+    """The same pairs through the arrival path a new ticket takes: two tickets of one requester
+    (the second created after the first, the subject a chat's: the start of the text), then
+    ``arrival.flag_duplicates`` on the second — the requester, window and group rules and the
+    note's once-per-ticket write included."""
+    from supportdesk.assist import arrival
+    from supportdesk.domain import write
+    from supportdesk.domain.context import SYSTEM
+
+    def create(text: str, email: str) -> str:
+        args = {"subject": text[:60], "body": text, "requester": {"value": email}}
+        return str(write.apply(workspace, "ticket.create", args, actor=SYSTEM).result["ticket_id"])
+
+    outcomes: list[tuple[bool, bool, str]] = []
+    for n, pair in enumerate(data["duplicates"]):
+        email = f"pair{n}@eval.example"
+        create(pair["first"], email)
+        second = create(pair["then"], email)
+        flagged = bool(arrival.flag_duplicates(workspace, [second], actor=SYSTEM))
+        outcomes.append((flagged, pair["same"], pair["split"]))
+    print("\nDuplicates on arrival (notes written)   precision            recall")
+    for split in ("tune", "held", "all"):
+        chosen = [o for o in outcomes if split in ("all", o[2])]
+        noted = [o for o in chosen if o[0]]
+        right = sum(1 for o in noted if o[1])
+        print(f"  {split:34} {pct(right, len(noted)):20} {pct(right, sum(1 for o in chosen if o[1])):20}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--tickets", type=int, default=3000)
@@ -169,6 +197,7 @@ def main() -> None:
             sentiment_report(data, args.misses)
             intent_report(connection, data, args.misses)
             duplicate_report(data, args.misses)
+        arrival_report(workspace, data)
         workspace.close()
     finally:
         shutil.rmtree(folder, ignore_errors=True)

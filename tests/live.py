@@ -31,10 +31,6 @@ from supportdesk.sync.profiles import Profile
 
 PG_ENV = "SUPPORTDESK_TEST_PG_URL"
 
-#: How long a starting server may take to answer /v1/health: a start costs ~2 s of CPU, but on a
-#: two-core machine at load 50 (several suites, a benchmark) it has been seen to need over a minute.
-READY_SECONDS = 180
-
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -106,7 +102,9 @@ class LiveServer:
             self.process = subprocess.Popen(
                 command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **self.env}
             )
-        deadline = time.monotonic() + READY_SECONDS
+        # a server that triages loads its models before it answers: at a load of 20+ on two
+        # cores that alone took over a minute
+        deadline = time.monotonic() + LOADED_MACHINE_TIMEOUT
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"the server exited: {self.log.read_text()[-2000:]}")
@@ -116,7 +114,8 @@ class LiveServer:
             except httpx.TransportError:
                 pass
             time.sleep(0.1)
-        raise RuntimeError(f"the server did not become ready in {READY_SECONDS} s")
+        self.kill()  # a server that never answered must not outlive the test
+        raise RuntimeError(f"the server did not become ready in {LOADED_MACHINE_TIMEOUT:.0f} s")
 
     def kill(self) -> None:
         """Die at once, as a crash would (no graceful shutdown)."""

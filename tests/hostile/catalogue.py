@@ -581,6 +581,20 @@ CATALOGUE: list[Case] = [
     Case("console-file-attach", "console",
          "attaching a missing file, a folder, a name of markup",
          (CONSOLE_FILES + "test_attaching_a_missing_file_or_a_folder_says_so_and_keeps_the_draft",)),
+    # --- the assist engine on the server (issue 15) -------------------------------------------------
+    Case("assist-duplicate-flag-forged", "domain",
+         "a duplicate flag naming another requester's, another group's, a newer, a solved or an erased "
+         "customer's ticket; pushed straight to the server; replayed",
+         ("tests/assist/test_duplicate_flags.py::test_forged_flags_are_refused",
+          "tests/assist/test_duplicate_flags.py::test_a_flag_is_once_per_ticket_and_a_replay_changes_nothing",
+          "tests/assist/test_duplicate_flags.py::test_find_never_crosses_groups_and_skips_erased_customers",
+          "tests/assist/test_server_duplicates.py::"
+          "test_the_server_notes_a_repeat_once_and_only_within_the_requesters_group[sqlite]")),
+    Case("assist-intents-yaml", "server",
+         "an admins' intents file with aliases (billion laughs), deep nesting, !!python tags, bad UTF-8, "
+         "4 MB+, a FIFO; serve refuses it in one line",
+         ("tests/assist/test_intents_file.py::test_serve_refuses_a_bad_intents_file_before_it_starts",
+          "tests/assist/test_intents_file.py::test_a_missing_file_and_a_good_one")),
 ]
 
 #: Issue 12, item by item: the tests that fail on the main it was filed against.

@@ -8,6 +8,9 @@ person set are never overwritten (the mutation keeps them).
 
 The workspace's triager learns intents from its tagged tickets and from agents' corrections
 (``ticket.set_field`` on ``intent``, read from the audit): :func:`workspace_triager`.
+
+A triaged ticket that repeats an open one of the same requester also gets the note "possible
+duplicate of #N" with a merge suggestion (:func:`flag_duplicates`), as on the server.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ if TYPE_CHECKING:
 
 #: The mutation whose audit rows on ``intent`` are agents' corrections.
 CORRECTION = "ticket.set_field"
+#: The mutation that adds the "possible duplicate of #N" note (once per ticket).
+FLAG = "ticket.flag_duplicate"
 
 
 def corrections(connection: sqlite3.Connection) -> dict[str, str]:
@@ -57,4 +62,30 @@ def triage_new(
     if not planned:
         return []
     outcomes = apply_many(workspace, [("ticket.triage", args) for args in planned], actor=actor)
-    return [args for args, outcome in zip(planned, outcomes, strict=True) if outcome.error is None]
+    written = [args for args, outcome in zip(planned, outcomes, strict=True) if outcome.error is None]
+    flag_duplicates(workspace, [str(args["ticket_id"]) for args in written], actor=actor)
+    return written
+
+
+def flag_duplicates(
+    workspace: Workspace, ticket_ids: Sequence[str], *, actor: Actor | None = None
+) -> list[dict[str, Any]]:
+    """Flag each of these tickets that repeats an open one of its requester (the best match):
+    ``ticket.flag_duplicate`` adds the "possible duplicate" note once. Returns the flags written."""
+    from supportdesk.assist.duplicates import find
+    from supportdesk.domain.write import apply_many
+
+    with workspace.reading() as connection:
+        planned = []
+        for ticket_id in ticket_ids:
+            found = find(connection, ticket_id, limit=1)
+            if found:
+                planned.append({"ticket_id": ticket_id, "duplicate_of": found[0].ticket_id, "score": found[0].score})
+    if not planned:
+        return []
+    outcomes = apply_many(workspace, [(FLAG, args) for args in planned], actor=actor)
+    return [
+        args
+        for args, outcome in zip(planned, outcomes, strict=True)
+        if outcome.error is None and outcome.result.get("flagged")
+    ]

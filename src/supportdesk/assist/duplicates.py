@@ -12,13 +12,14 @@ runs on the server as a ticket arrives as well as on a replica.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
 from supportdesk.assist import embedding
 from supportdesk.assist.text import clean, words
 from supportdesk.assist.tickets import ticket_texts
-from supportdesk.store.times import to_db
+from supportdesk.store.times import from_db, to_db
 
 #: Score at or above which a pair is a possible duplicate (the best F1 on the tuning split of
 #: bench/assist_evaluation.yaml; see bench/README.md).
@@ -89,40 +90,64 @@ def score(first: str, second: str, *, embedder: embedding.Embedder | None = None
     return pair_score(a, b, float(vectors[0] @ vectors[1]))
 
 
+#: Statuses of a ticket a new one can repeat (what ``ticket.flag_duplicate`` accepts).
+OPEN_STATUSES = ("new", "open", "pending", "on_hold")
+#: The requester's open tickets compared at most (the newest first).
+CANDIDATES = 50
+
+
+def best_matches(
+    mine: str,
+    others: Sequence[tuple[str, int | None, str, str]],
+    *,
+    threshold: float = THRESHOLD,
+    limit: int = 3,
+    embedder: embedding.Embedder | None = None,
+) -> list[DuplicateCandidate]:
+    """Which of ``others`` (id, number, subject, model text) the model text ``mine`` probably
+    repeats, best first: the comparison both the workspace and the server run."""
+    candidates = [o for o in others if o[3]]
+    if not mine or not candidates:
+        return []
+    model = embedder or embedding.embedder()
+    vectors = model.embed([mine, *[o[3] for o in candidates]], cleaned=True)
+    found: list[DuplicateCandidate] = []
+    for n, (other_id, number, subject, other_text) in enumerate(candidates, start=1):
+        value = pair_score(mine, other_text, float(vectors[0] @ vectors[n]))
+        if value >= threshold:
+            found.append(DuplicateCandidate(other_id, number, subject or "", round(value, 4)))
+    found.sort(key=lambda c: (-c.score, c.ticket_id))
+    return found[:limit]
+
+
 def find(
     connection: sqlite3.Connection, ticket_id: str, *, threshold: float = THRESHOLD, limit: int = 3
 ) -> list[DuplicateCandidate]:
     """Open tickets of the same requester, created before this one within :data:`WINDOW`, that
-    this ticket probably repeats — best first."""
-    row = connection.execute(
-        "SELECT requester_id, created_at FROM ticket WHERE id = ? AND merged_into_id IS NULL", (ticket_id,)
-    ).fetchone()
-    if row is None:
-        return []
-    requester, created = row[0], row[1]
-    from supportdesk.store.times import from_db
+    this ticket probably repeats — best first.
 
+    Only pairs ``ticket.flag_duplicate`` would accept are compared: both open, the requester not
+    erased, and the older ticket ungrouped or in the new one's group (whoever reads the new
+    ticket may see it)."""
+    row = connection.execute(
+        "SELECT t.requester_id, t.created_at, t.group_id, t.status, c.erased_at FROM ticket t "
+        "JOIN customer c ON c.id = t.requester_id WHERE t.id = ? AND t.merged_into_id IS NULL",
+        (ticket_id,),
+    ).fetchone()
+    if row is None or row[4] is not None or row[3] not in OPEN_STATUSES:
+        return []
+    requester, created, group = row[0], row[1], row[2]
     created_at = from_db(created)
     since = to_db(created_at - WINDOW) if created_at else created
+    marks = ",".join("?" * len(OPEN_STATUSES))
     others = connection.execute(
         "SELECT id, number, subject FROM ticket WHERE requester_id = ? AND id != ? AND merged_into_id IS NULL "
-        "AND status IN ('new', 'open', 'pending', 'on_hold') AND created_at >= ? AND created_at <= ? "
-        "ORDER BY created_at DESC LIMIT 50",
-        (requester, ticket_id, since, created),
+        f"AND status IN ({marks}) AND created_at >= ? AND created_at <= ? AND (group_id IS NULL OR group_id IS ?) "
+        f"ORDER BY created_at DESC LIMIT {CANDIDATES}",
+        (requester, ticket_id, *OPEN_STATUSES, since, created, group),
     ).fetchall()
     if not others:
         return []
     texts = ticket_texts(connection, [ticket_id, *[o[0] for o in others]])
-    mine = texts.get(ticket_id, "")
-    if not mine:
-        return []
-    model = embedding.embedder()
-    candidates = [o for o in others if texts.get(o[0])]
-    vectors = model.embed([mine, *[texts[o[0]] for o in candidates]], cleaned=True)
-    found: list[DuplicateCandidate] = []
-    for n, other in enumerate(candidates, start=1):
-        value = pair_score(mine, texts[other[0]], float(vectors[0] @ vectors[n]))
-        if value >= threshold:
-            found.append(DuplicateCandidate(other[0], other[1], other[2] or "", round(value, 4)))
-    found.sort(key=lambda c: (-c.score, c.ticket_id))
-    return found[:limit]
+    listed = [(o[0], o[1], o[2] or "", texts.get(o[0], "")) for o in others]
+    return best_matches(texts.get(ticket_id, ""), listed, threshold=threshold, limit=limit)

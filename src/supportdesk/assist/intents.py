@@ -25,7 +25,7 @@ import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from supportdesk.assist.embedding import Embedder
 
@@ -71,16 +71,77 @@ class LabelledText:
     source: str
 
 
-def parse(text: str) -> list[Intent]:
-    """Intents from YAML (see :data:`SEED_FILE`); a bad file raises :class:`IntentFileError`."""
+#: An intents file bigger than this is refused before it is parsed (the shipped one is ~6 KB;
+#: 200 intents × 500 examples of a sentence each fit).
+MAX_FILE_BYTES = 4_000_000
+#: Nesting deeper than this is no intents file (the format needs 4 levels).
+MAX_DEPTH = 8
+
+
+def _check_shape(text: str) -> None:
+    """Refuse what an intents file never needs before building any object: anchors and aliases
+    (a few lines of them expand to gigabytes), deep nesting (the loader recurses) and tags."""
     import yaml  # type: ignore[import-untyped]
 
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                line = event.start_mark.line + 1
+                raise IntentFileError(f"line {line}: anchors and aliases (& and *) are not allowed in an intents file")
+            if (
+                isinstance(event, yaml.NodeEvent)
+                and getattr(event, "tag", None)
+                and not getattr(event, "implicit", True)
+            ):
+                line = event.start_mark.line + 1
+                raise IntentFileError(f"line {line}: YAML tags (!…) are not allowed in an intents file")
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    line = event.start_mark.line + 1
+                    raise IntentFileError(f"line {line}: nested more than {MAX_DEPTH} levels deep")
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+    except yaml.YAMLError as error:
+        raise IntentFileError(f"not valid YAML: {' '.join(str(error).split())}") from None
+
+
+def load_file(path: Path) -> list[Intent]:
+    """An admin's intents file: read, bounded and checked (:class:`IntentFileError` says what is
+    wrong and where, naming the file)."""
+    if path.exists() and not path.is_file():  # a FIFO or a device would block or never end
+        raise IntentFileError(f"{path}: not a regular file")
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as error:
+        raise IntentFileError(f"{path}: cannot read it ({error.strerror or error})") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise IntentFileError(f"{path}: larger than {MAX_FILE_BYTES // 1_000_000} MB; an intents file is far smaller")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise IntentFileError(f"{path}: not UTF-8 text (byte {error.start})") from None
+    try:
+        return parse(text)
+    except IntentFileError as error:
+        raise IntentFileError(f"{path}: {error}") from None
+
+
+def parse(text: str) -> list[Intent]:
+    """Intents from YAML (see :data:`SEED_FILE`); a bad file raises :class:`IntentFileError`."""
+    import yaml
+
+    if len(text) > MAX_FILE_BYTES:
+        raise IntentFileError(f"larger than {MAX_FILE_BYTES // 1_000_000} MB; an intents file is far smaller")
+    _check_shape(text)
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:
-        raise IntentFileError(f"not valid YAML: {str(error).splitlines()[0]}") from None
-    if not isinstance(data, dict) or not isinstance(data.get("intents"), list):
-        raise IntentFileError("expected a mapping with a list under 'intents'")
+        raise IntentFileError(f"not valid YAML: {' '.join(str(error).split())}") from None
+    if not data or not isinstance(data, dict) or not isinstance(data.get("intents"), list) or not data["intents"]:
+        raise IntentFileError("expected a mapping with a list under 'intents' (at least one intent)")
     entries = data["intents"]
     if len(entries) > MAX_INTENTS:
         raise IntentFileError(f"{len(entries)} intents: at most {MAX_INTENTS}")
@@ -184,30 +245,79 @@ class IntentModel:
         return IntentGuess(self.names[best], round(confidence, 4), round(float(scores[best]), 4))
 
 
+class ExampleSource(Protocol):
+    """Where :func:`learn` reads past tickets: a workspace (:class:`WorkspaceExamples`) or the
+    team server's database (``server.assist``), SQLite or PostgreSQL."""
+
+    def tag_count(self, tag: str) -> int:
+        """How many tickets carry ``tag``."""
+        ...
+
+    def tagged(self, tag: str, limit: int) -> list[str]:
+        """The newest unmerged tickets carrying ``tag``, newest first."""
+        ...
+
+    def tags_of(self, ticket_ids: list[str]) -> dict[str, list[str]]:
+        """Each ticket's tags."""
+        ...
+
+    def texts(self, ticket_ids: list[str]) -> dict[str, str]:
+        """Each ticket's model text (:func:`.tickets.compose`; erased tickets are empty)."""
+        ...
+
+
+class WorkspaceExamples:
+    """Past tickets of a workspace's SQLite database."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self.connection = connection
+
+    def tag_count(self, tag: str) -> int:
+        return int(self.connection.execute("SELECT count(*) FROM ticket_tag WHERE tag = ?", (tag,)).fetchone()[0])
+
+    def tagged(self, tag: str, limit: int) -> list[str]:
+        rows = self.connection.execute(
+            "SELECT t.id FROM ticket_tag g JOIN ticket t ON t.id = g.ticket_id "
+            "WHERE g.tag = ? AND t.merged_into_id IS NULL ORDER BY t.created_at DESC LIMIT ?",
+            (tag, limit),
+        ).fetchall()
+        return [str(row[0]) for row in rows]
+
+    def tags_of(self, ticket_ids: list[str]) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        for start in range(0, len(ticket_ids), 500):
+            chunk = ticket_ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for ticket_id, tag in self.connection.execute(
+                f"SELECT ticket_id, tag FROM ticket_tag WHERE ticket_id IN ({marks})", chunk
+            ):
+                found.setdefault(ticket_id, []).append(tag)
+        return found
+
+    def texts(self, ticket_ids: list[str]) -> dict[str, str]:
+        from supportdesk.assist.tickets import ticket_texts
+
+        return ticket_texts(self.connection, ticket_ids)
+
+
 def learn(
-    connection: sqlite3.Connection,
+    source: sqlite3.Connection | ExampleSource,
     intents: Sequence[Intent],
     *,
     corrections: Mapping[str, str] | None = None,
     per_intent: int = 50,
 ) -> list[LabelledText]:
-    """Examples from the workspace: corrected tickets, then the newest tickets tagged as each
+    """Examples from past tickets: corrected tickets, then the newest tickets tagged as each
     intent (``per_intent`` at most). Erased and empty tickets teach nothing."""
-    from supportdesk.assist.tickets import ticket_texts
-
+    tickets = WorkspaceExamples(source) if isinstance(source, sqlite3.Connection) else source
     corrections = dict(corrections or {})
     chosen: dict[str, str] = {}
     for intent in intents:
         if not intent.tags:
             continue
-        rarest = _rarest_tag(connection, intent.tags)
-        rows = connection.execute(
-            "SELECT t.id FROM ticket_tag g JOIN ticket t ON t.id = g.ticket_id "
-            "WHERE g.tag = ? AND t.merged_into_id IS NULL ORDER BY t.created_at DESC LIMIT ?",
-            (rarest, per_intent * 3),
-        ).fetchall()
-        ids = [row[0] for row in rows if row[0] not in corrections]
-        tags = _tags_of(connection, ids)
+        rarest = intent.tags[0] if len(intent.tags) == 1 else min(intent.tags, key=lambda t: (tickets.tag_count(t), t))
+        ids = [t for t in tickets.tagged(rarest, per_intent * 3) if t not in corrections]
+        tags = tickets.tags_of(ids)
         taken = 0
         for ticket_id in ids:
             if taken >= per_intent:
@@ -219,7 +329,7 @@ def learn(
     for ticket_id, name in corrections.items():
         if name in known:
             chosen[ticket_id] = name
-    texts = ticket_texts(connection, list(chosen))
+    texts = tickets.texts(list(chosen))
     return [
         LabelledText(chosen[ticket_id], text, ticket_id)
         for ticket_id, text in texts.items()
@@ -227,43 +337,32 @@ def learn(
     ]
 
 
-def _rarest_tag(connection: sqlite3.Connection, tags: Sequence[str]) -> str:
-    if len(tags) == 1:
-        return tags[0]
-    counts = {t: connection.execute("SELECT count(*) FROM ticket_tag WHERE tag = ?", (t,)).fetchone()[0] for t in tags}
-    return min(tags, key=lambda t: (counts[t], t))
+def corrections_from_rows(rows: Iterable[tuple[Any, Any]]) -> dict[str, str]:
+    """``{ticket_id: intent}`` from audit rows ``(entity_id, after)`` oldest first (the newest
+    correction wins); ``after`` is the stored JSON, as text (SQLite) or decoded (PostgreSQL)."""
+    import json
 
-
-def _tags_of(connection: sqlite3.Connection, ticket_ids: list[str]) -> dict[str, list[str]]:
-    found: dict[str, list[str]] = {}
-    for start in range(0, len(ticket_ids), 500):
-        chunk = ticket_ids[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        for ticket_id, tag in connection.execute(
-            f"SELECT ticket_id, tag FROM ticket_tag WHERE ticket_id IN ({marks})", chunk
-        ):
-            found.setdefault(ticket_id, []).append(tag)
+    found: dict[str, str] = {}
+    for ticket_id, after in rows:
+        value: Any = after
+        if isinstance(value, str) and value.startswith('"'):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                continue
+        if isinstance(value, str) and NAME.match(value):
+            found[str(ticket_id)] = value
     return found
 
 
 def corrections_from_audit(
     connection: sqlite3.Connection, *, mutation: str = "ticket.triage", field: str = "intent"
 ) -> dict[str, str]:
-    """Intents agents set by hand, newest last: the audit rows of the triage mutation whose
-    actor is an agent (the server's own triage writes with no actor). Phase 2 names the
-    mutation; the default is the name this module expects."""
+    """Intents agents set by hand, newest last: the audit rows of ``mutation`` on ``field``
+    whose actor is an agent (the server's own triage writes with no actor)."""
     rows = connection.execute(
         "SELECT entity_id, after FROM audit_event WHERE entity = 'ticket' AND mutation = ? AND field = ? "
         "AND actor_id IS NOT NULL ORDER BY id",
         (mutation, field),
     ).fetchall()
-    found: dict[str, str] = {}
-    for ticket_id, after in rows:
-        value: Any = after
-        if isinstance(value, str) and value.startswith('"'):
-            import json
-
-            value = json.loads(value)
-        if isinstance(value, str) and value:
-            found[ticket_id] = value
-    return found
+    return corrections_from_rows(rows)

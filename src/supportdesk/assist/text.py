@@ -30,6 +30,8 @@ _SIGN_OFF = re.compile(
     r"met vriendelijke groet|groeten|med vänliga hälsningar|pozdrawiam|venlig hilsen)[,.!]*$",
     re.IGNORECASE,
 )
+#: Characters of the longest sign-off phrase above.
+_SIGN_OFF_CHARS = 24
 _SPACE = re.compile(r"[ \t\u00a0]+")
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?", re.UNICODE)
 
@@ -55,15 +57,18 @@ def clean(text: str | None, *, limit: int = MAX_CHARS) -> str:
         quoted = _QUOTED_TAIL.search(text)
         if quoted and quoted.start() > 0:
             text = text[: quoted.start()]
+    spaced = "  " in text or "\t" in text or "\u00a0" in text
     lines: list[str] = []
     for line in text.splitlines():
         stripped = line.strip()
-        if stripped.startswith(">"):
+        if not stripped or stripped[0] == ">":
             continue
-        if lines and _SIGN_OFF.match(stripped):
+        # a sign-off is a short line (the longest, "med vänliga hälsningar", has 22 letters):
+        # an index build cleans every message of a million tickets, so long lines skip the regex
+        if lines and len(stripped) <= _SIGN_OFF_CHARS + 8 and _SIGN_OFF.match(stripped):
             break
-        lines.append(_SPACE.sub(" ", stripped))
-    return "\n".join(line for line in lines if line)[:limit].strip()
+        lines.append(_SPACE.sub(" ", stripped) if spaced else stripped)
+    return "\n".join(lines)[:limit].strip()
 
 
 def words(text: str) -> list[str]:

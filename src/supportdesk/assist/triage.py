@@ -78,10 +78,15 @@ def triager(
     corrections: Mapping[str, str] | None = None,
     languages: tuple[str, ...] = language.DEFAULT_LANGUAGES,
     per_intent: int = 50,
+    examples: intents.ExampleSource | None = None,
 ) -> Triager:
     """A triager whose intents are ``intent_list`` (default: the shipped seed), learned further
-    from the workspace's tagged tickets and agents' corrections when ``connection`` is given."""
+    from past tickets' tags and agents' corrections: the workspace's when ``connection`` is
+    given, or those of ``examples`` (the team server's database)."""
     chosen = list(intent_list) if intent_list is not None else intents.seed()
     model = embedding.embedder()
-    learned = intents.learn(connection, chosen, corrections=corrections, per_intent=per_intent) if connection else []
+    source = examples if examples is not None else connection
+    learned = (
+        intents.learn(source, chosen, corrections=corrections, per_intent=per_intent) if source is not None else []
+    )
     return Triager(intents.IntentModel.build(model, chosen, learned), languages=languages, embedder=model)

@@ -5,6 +5,7 @@ FastAPI, uvicorn and httpx are imported inside the commands, so ``--help`` stays
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -182,6 +183,16 @@ def serve(
             envvar="SUPPORTDESK_TRIAGE",
         ),
     ] = True,
+    intents: Annotated[
+        Path | None,
+        typer.Option(
+            "--intents",
+            metavar="FILE",
+            help="The intents YAML triage classifies into (default: the shipped set); re-read when it changes.",
+            envvar="SUPPORTDESK_INTENTS",
+            show_default=False,
+        ),
+    ] = None,
     forwarded_allow_ips: Annotated[
         str,
         typer.Option(
@@ -239,6 +250,13 @@ def serve(
     levels = ("critical", "error", "warning", "info", "debug", "trace")
     if log_level.lower() not in levels:
         fail(f"--log-level {log_level!r}: use one of {', '.join(levels)}")
+    if intents is not None and triage:
+        from supportdesk.assist.intents import IntentFileError, load_file
+
+        try:
+            load_file(intents)
+        except IntentFileError as error:
+            fail(str(error))
     settings = STATE.settings
     spec = ServeSpec(
         db=db,
@@ -254,6 +272,7 @@ def serve(
             "header_timeout": header_timeout,
             "body_timeout": body_timeout,
             "triage": triage,
+            "intents_file": str(intents.resolve()) if intents is not None else None,
             "webhook_retry_base": webhook_retry,
             "token_cache": token_cache,
             "automation_interval": automation_interval,

@@ -141,6 +141,7 @@ def show(
 
     Example: supportdesk tickets show 1042 --json
     """
+    from supportdesk.assist.merge_hints import merge_suggestion
     from supportdesk.cli.errors import NOT_FOUND, fail
     from supportdesk.cli.refs import ticket_id
     from supportdesk.store.reads import ticket_detail
@@ -151,6 +152,7 @@ def show(
     if detail is None:
         fail(f"no ticket {ticket}", NOT_FOUND)
     document = detail.as_dict()
+    document["merge_suggestion"] = merge_suggestion(document, document["messages"])
     if summary:
         document["summary"] = assist_commands.summary_document(session, found)
     if out.json:
@@ -185,6 +187,10 @@ def ticket_text(document: dict[str, Any]) -> str:
         f"channel {doc['channel']} · tags {', '.join(doc['tags']) or '—'} · "
         f"created {doc['created_at']} · updated {doc['updated_at']}",
     ]
+    if doc.get("merge_suggestion"):
+        hint = doc["merge_suggestion"]
+        named = f"#{hint['number']}" if hint["number"] else hint["ticket_id"]
+        lines.append(f"possible duplicate of {named} (merge: {hint['command']})")
     if doc.get("snoozed_until"):
         lines.append(f"snoozed until {doc['snoozed_until']} (tickets unsnooze {doc['number'] or doc['id']})")
     lines += [

@@ -9,8 +9,12 @@ ticket's subject and customer messages, runs the assist engine's triage
 
 Why a worker and not the request: triage takes milliseconds but must never fail (or slow) the
 write that created the ticket, a customer's webhook or an agent's push. The models load once,
-while the server starts (``--no-triage`` skips them). The server keeps no vectors
-and learns intents from the shipped seed only (``assist.triager`` learns from a workspace).
+while the server starts (``--no-triage`` skips them). The server keeps no vectors.
+
+After triage, the worker compares the ticket with its requester's open tickets
+(:func:`supportdesk.assist.duplicates.best_matches`) and, when it repeats one, writes
+``ticket.flag_duplicate``: the internal note "possible duplicate of #N" with the merge
+suggestion, once per ticket.
 """
 
 from __future__ import annotations
@@ -18,16 +22,21 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from supportdesk.domain.context import SYSTEM
 from supportdesk.domain.errors import DomainError
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
     from supportdesk.assist.triage import Triager
     from supportdesk.server.apply import Applied
     from supportdesk.server.db import ServerDatabase
@@ -39,6 +48,19 @@ log = logging.getLogger(__name__)
 ARRIVALS = frozenset({"ticket.create", "ticket.receive"})
 #: Customer messages read per ticket (triage reads the start of a conversation).
 MESSAGES = 20
+#: The mutation whose audit rows on ``intent`` are agents' corrections (as in a workspace).
+CORRECTION = "ticket.set_field"
+#: Seconds after which the intent model is rebuilt anyway, before the next triage: corrections
+#: made through another server process (``--workers N``) reach this one's model.
+REFRESH = 600.0
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return (found.st_mtime_ns, found.st_size)
 
 
 class ServerTriage:
@@ -48,6 +70,14 @@ class ServerTriage:
         self.state = state
         self.pending: queue.Queue[str | None] = queue.Queue()
         self.triager: Triager | None = None
+        #: The admins' intents file (``serve --intents``), None: the shipped set.
+        self.intents_file = Path(state.config.intents_file) if state.config.intents_file else None
+        self._file_stamp: tuple[int, int] | None = None
+        self._built_at = 0.0
+        #: An agent corrected an intent since the model was built: rebuild before the next triage.
+        self.stale = False
+        #: Times the intent model was built (tests wait on it).
+        self.builds = 0
         #: Tickets triaged since start (tests wait on it; ``done`` is set after each).
         self.count = 0
         self.done = threading.Condition()
@@ -56,15 +86,58 @@ class ServerTriage:
         if applied.name in ARRIVALS:
             for ticket_id in applied.inserted_ids("ticket"):
                 self.pending.put(ticket_id)
+        elif applied.name == CORRECTION and any(a.field == "intent" for a in applied.audited):
+            self.stale = True
+
+    def build(self) -> Triager:
+        """The triager over the admins' intents (or the shipped set), learned from this server's
+        tagged tickets and agents' corrections. A bad intents file raises ``IntentFileError``."""
+        from supportdesk.assist import intents
+        from supportdesk.assist.triage import triager
+
+        stamp = _stamp(self.intents_file) if self.intents_file else None
+        chosen = intents.load_file(self.intents_file) if self.intents_file else intents.seed()
+        self.stale = False
+        with self.state.database.engine.connect() as connection:
+            source = ServerExamples(connection)
+            corrected = source.corrections()
+            built = triager(intent_list=chosen, corrections=corrected, examples=source)
+        self._file_stamp = stamp
+        self._built_at = time.monotonic()
+        self.builds += 1
+        self.triager = built
+        return built
+
+    def current(self) -> Triager:
+        """The triager to use now: rebuilt when an agent corrected an intent, the intents file
+        changed, or :data:`REFRESH` seconds passed (another server process's corrections). A
+        file that became bad is logged and the intents in use stay."""
+        from supportdesk.assist.intents import IntentFileError
+
+        if self.triager is not None:
+            changed = self.intents_file is not None and _stamp(self.intents_file) != self._file_stamp
+            if not (self.stale or changed or time.monotonic() - self._built_at > REFRESH):
+                return self.triager
+        try:
+            return self.build()
+        except IntentFileError as error:
+            log.error("intents not reloaded, the ones in use stay: %s", error)
+            self._file_stamp = _stamp(self.intents_file) if self.intents_file else None
+            self._built_at = time.monotonic()
+        except SQLAlchemyError:
+            log.exception("learning intents from the database failed; the intents in use stay")
+            self._built_at = time.monotonic()
+        if self.triager is None:
+            from supportdesk.assist.triage import triager
+
+            self.triager = triager()
+        return self.triager
 
     def worker(self, _state: ServerState) -> Callable[[], None]:
         """Load the models, then start the thread. Loading holds the interpreter for seconds
         (Lingua's models are read by native code), so it happens while the server starts, not
         while it answers: a request waiting that long would be cut by the header deadline."""
-        from supportdesk.assist.triage import triager
-
-        self.triager = triager()
-        self.triager.triage("warm up", ["load every model now"])
+        self.current().triage("warm up", ["load every model now"])
         thread = threading.Thread(target=self._run, name="supportdesk-triage", daemon=True)
         thread.start()
 
@@ -89,19 +162,35 @@ class ServerTriage:
 
     def triage(self, ticket_id: str) -> dict[str, Any] | None:
         """Triage one ticket and write the result; None if it is gone or has no text."""
-        from supportdesk.assist.triage import triager
-
         found = _ticket_text(self.state.database, ticket_id)
         if found is None:
             return None
         subject, bodies = found
-        if self.triager is None:
-            self.triager = triager()
-        fields = self.triager.triage(subject, bodies).fields()
+        fields = self.current().triage(subject, bodies).fields()
         try:
-            return self.state.apply_as(SYSTEM, "ticket.triage", {"ticket_id": ticket_id, **fields})[0]
+            written = self.state.apply_as(SYSTEM, "ticket.triage", {"ticket_id": ticket_id, **fields})[0]
         except DomainError as error:  # erased or closed meanwhile
             log.info("triage of ticket %s not written: %s", ticket_id, error)
+            return None
+        self.flag_duplicate(ticket_id)
+        return written
+
+    def flag_duplicate(self, ticket_id: str) -> dict[str, Any] | None:
+        """Note on the ticket that it probably repeats an open one of its requester (once)."""
+        from supportdesk.assist.duplicates import best_matches
+
+        found = _duplicate_candidates(self.state.database, ticket_id)
+        if found is None:
+            return None
+        mine, others = found
+        matches = best_matches(mine, others, limit=1)
+        if not matches:
+            return None
+        args = {"ticket_id": ticket_id, "duplicate_of": matches[0].ticket_id, "score": matches[0].score}
+        try:
+            return self.state.apply_as(SYSTEM, "ticket.flag_duplicate", args)[0]
+        except DomainError as error:  # merged, closed or erased meanwhile
+            log.info("duplicate note on ticket %s not written: %s", ticket_id, error)
             return None
 
 
@@ -129,6 +218,123 @@ def _ticket_text(database: ServerDatabase, ticket_id: str) -> tuple[str, list[st
     except SQLAlchemyError:
         log.exception("reading ticket %s for triage failed", ticket_id)
         return None
+
+
+class ServerExamples:
+    """Past tickets in the server's database (SQLite or PostgreSQL) for ``intents.learn``."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def tag_count(self, tag: str) -> int:
+        found = self.connection.execute(text("SELECT count(*) FROM ticket_tag WHERE tag = :g"), {"g": tag}).scalar()
+        return int(found or 0)
+
+    def tagged(self, tag: str, limit: int) -> list[str]:
+        rows = self.connection.execute(
+            text(
+                "SELECT t.id FROM ticket_tag g JOIN ticket t ON t.id = g.ticket_id "
+                f"WHERE g.tag = :g AND t.merged_into_id IS NULL ORDER BY t.created_at DESC LIMIT {int(limit)}"
+            ),
+            {"g": tag},
+        )
+        return [str(row[0]) for row in rows]
+
+    def tags_of(self, ticket_ids: list[str]) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        query = text("SELECT ticket_id, tag FROM ticket_tag WHERE ticket_id IN :ids").bindparams(
+            bindparam("ids", expanding=True)
+        )
+        for start in range(0, len(ticket_ids), 500):
+            for ticket_id, tag in self.connection.execute(query, {"ids": ticket_ids[start : start + 500]}):
+                found.setdefault(str(ticket_id), []).append(str(tag))
+        return found
+
+    def texts(self, ticket_ids: list[str]) -> dict[str, str]:
+        return _model_texts(self.connection, ticket_ids)
+
+    def corrections(self) -> dict[str, str]:
+        """Intents agents set by hand (``ticket.set_field`` on ``intent``), the newest winning."""
+        from supportdesk.assist.intents import corrections_from_rows
+
+        rows = self.connection.execute(
+            text(
+                "SELECT entity_id, after FROM audit_event WHERE entity = 'ticket' AND mutation = :m "
+                "AND field = 'intent' AND actor_id IS NOT NULL ORDER BY id"
+            ),
+            {"m": CORRECTION},
+        )
+        return corrections_from_rows((row[0], row[1]) for row in rows)
+
+
+def _model_texts(connection: Connection, ticket_ids: list[str]) -> dict[str, str]:
+    """Each ticket's model text — subject and its first customer messages — as a workspace
+    composes it (``assist.tickets.compose``)."""
+    from supportdesk.assist.tickets import compose
+
+    found: dict[str, str] = {}
+    subjects = text("SELECT id, subject FROM ticket WHERE id IN :ids").bindparams(bindparam("ids", expanding=True))
+    messages = text(
+        "SELECT ticket_id, body FROM message WHERE ticket_id IN :ids AND author_kind = 'customer' "
+        "ORDER BY ticket_id, created_at, id"
+    ).bindparams(bindparam("ids", expanding=True))
+    for start in range(0, len(ticket_ids), 500):
+        chunk = ticket_ids[start : start + 500]
+        bodies: dict[str, list[str]] = {}
+        for owner, body in connection.execute(messages, {"ids": chunk}):
+            kept = bodies.setdefault(str(owner), [])
+            if len(kept) < MESSAGES:
+                kept.append(str(body or ""))
+        for ticket_id, subject in connection.execute(subjects, {"ids": chunk}):
+            found[str(ticket_id)] = compose(str(subject or ""), bodies.get(str(ticket_id), []))
+    return found
+
+
+def _duplicate_candidates(
+    database: ServerDatabase, ticket_id: str
+) -> tuple[str, list[tuple[str, int | None, str, str]]] | None:
+    """The new ticket's model text and the requester's open tickets it may repeat (id, number,
+    subject, model text), under the rules of ``assist.duplicates.find`` — on SQLite or
+    PostgreSQL alike. None when there is nothing to compare."""
+    from supportdesk.assist.duplicates import CANDIDATES, OPEN_STATUSES, WINDOW
+    from supportdesk.store.times import from_db, to_db
+
+    statuses = ", ".join(f"'{status}'" for status in OPEN_STATUSES)
+    try:
+        with database.engine.connect() as connection:
+            row = connection.execute(
+                text(
+                    "SELECT t.requester_id, t.created_at, t.group_id, t.status, c.erased_at "
+                    "FROM ticket t JOIN customer c ON c.id = t.requester_id "
+                    "WHERE t.id = :t AND t.merged_into_id IS NULL"
+                ),
+                {"t": ticket_id},
+            ).first()
+            if row is None or row[4] is not None or row[3] not in OPEN_STATUSES:
+                return None
+            requester, created, group = row[0], row[1], row[2]
+            when = created if isinstance(created, datetime) else from_db(created)
+            if when is None:
+                return None
+            since = when - WINDOW if isinstance(created, datetime) else to_db(when - WINDOW)
+            grouped = "group_id IS NULL" + (" OR group_id = :g" if group is not None else "")
+            others = connection.execute(
+                text(
+                    "SELECT id, number, subject FROM ticket WHERE requester_id = :r AND id != :t "
+                    f"AND merged_into_id IS NULL AND status IN ({statuses}) AND created_at >= :since "
+                    f"AND created_at <= :created AND ({grouped}) ORDER BY created_at DESC LIMIT {CANDIDATES}"
+                ),
+                {"r": requester, "t": ticket_id, "since": since, "created": created, "g": group},
+            ).all()
+            if not others:
+                return None
+            texts = _model_texts(connection, [ticket_id, *[str(o[0]) for o in others]])
+    except SQLAlchemyError:
+        log.exception("reading ticket %s for duplicates failed", ticket_id)
+        return None
+    mine = texts.get(ticket_id, "")
+    listed = [(str(o[0]), o[1], str(o[2] or ""), texts.get(str(o[0]), "")) for o in others]
+    return mine, listed
 
 
 def install(state: ServerState) -> ServerTriage:

@@ -55,6 +55,9 @@ class ServerConfig:
     body_timeout: float = 120.0
     #: Triage every new ticket (language, sentiment, intent) with the offline assist engine.
     triage: bool = True
+    #: The admins' intents YAML triage classifies into (None: the shipped set); re-read when
+    #: it changes (see :mod:`supportdesk.server.assist`).
+    intents_file: str | None = None
     #: Seconds before a failed webhook delivery is first retried (doubling each time).
     webhook_retry_base: float = 10.0
     #: Seconds between two runs of the time-based automations (0: the scheduler is off).

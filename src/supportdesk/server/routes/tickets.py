@@ -60,7 +60,10 @@ def show_ticket(number: TicketNumber, actor: Reader, state: State, response: Res
     messages = sorted(bundle["message"], key=lambda m: (m["created_at"], m["id"]))
     response.headers["ETag"] = etag(version)
     tags = sorted(t["tag"] for t in bundle["ticket_tag"])
-    return {**ticket, "tags": tags, "version": version, "messages": messages}
+    from supportdesk.assist.merge_hints import merge_suggestion
+
+    suggestion = merge_suggestion(ticket, messages)
+    return {**ticket, "tags": tags, "version": version, "messages": messages, "merge_suggestion": suggestion}
 
 
 _SORTS = {
