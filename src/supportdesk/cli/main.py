@@ -15,27 +15,36 @@ from typing import Annotated, Any
 import typer
 
 from supportdesk import __version__
-from supportdesk.cli import (
-    batch,
-    config_cmd,
-    console_cmd,
-    customers,
-    demo,
-    kb,
-    macros,
-    report,
-    rules,
-    server,
-    sla,
-    status,
-    tickets,
-    transfer,
-    views,
-)
-from supportdesk.cli.help_text import PlainHelpGroup, plain_help
+from supportdesk.cli.help_text import PlainHelpGroup
+from supportdesk.cli.startup import lazy_command, lazy_group, load_all
 from supportdesk.cli.state import STATE
 
-app = typer.Typer(
+#: The program's groups and commands in the order help lists them: (name, "module:attribute",
+#: is a group). Each module is imported only when its command runs or help names it
+#: (:mod:`supportdesk.cli.startup`): a ``tickets show`` imports none of the others.
+TREE = (
+    ("tickets", "supportdesk.cli.tickets:app", True),
+    ("demo", "supportdesk.cli.demo:demo", False),
+    ("macros", "supportdesk.cli.macros:app", True),
+    ("kb", "supportdesk.cli.kb:app", True),
+    ("customers", "supportdesk.cli.customers:app", True),
+    ("views", "supportdesk.cli.views:app", True),
+    ("config", "supportdesk.cli.config_cmd:app", True),
+    ("console", "supportdesk.cli.console_cmd:console", False),
+    ("status", "supportdesk.cli.status:status", False),
+    ("export", "supportdesk.cli.transfer:export", False),
+    ("import", "supportdesk.cli.transfer:import_", False),
+    ("server", "supportdesk.cli.server:app", True),
+    ("serve", "supportdesk.cli.server:serve", False),
+    ("login", "supportdesk.cli.server:login", False),
+    ("sync", "supportdesk.cli.server:sync", False),
+    ("rules", "supportdesk.cli.rules:app", True),
+    ("sla", "supportdesk.cli.sla:app", True),
+    ("report", "supportdesk.cli.report:report", False),
+    ("batch", "supportdesk.cli.batch:batch", False),
+)
+
+_app = typer.Typer(
     name="supportdesk",
     cls=PlainHelpGroup,
     help="A terminal-first, offline-safe console for customer-support engineers.\n\n"
@@ -46,26 +55,16 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
     rich_markup_mode="rich",
 )
-app.add_typer(tickets.app, name="tickets")
-app.command("demo")(demo.demo)
-app.add_typer(macros.app, name="macros")
-app.add_typer(kb.app, name="kb")
-app.add_typer(customers.app, name="customers")
-app.add_typer(views.app, name="views")
-app.add_typer(config_cmd.app, name="config")
-app.command("console")(console_cmd.console)
-app.command("status")(status.status)
-app.command("export")(transfer.export)
-app.command("import")(transfer.import_)
-app.add_typer(server.app, name="server")
-app.command("serve")(server.serve)
-app.command("login")(server.login)
-app.command("sync")(server.sync)
-app.add_typer(rules.app, name="rules")
-app.add_typer(sla.app, name="sla")
-app.command("report")(report.report)
-app.command("batch")(batch.batch)
-plain_help(app)
+for _name, _spec, _is_group in TREE:
+    (lazy_group if _is_group else lazy_command)(_app, _name, _spec)
+
+
+def __getattr__(name: str) -> Any:
+    """``app``: the whole command tree, every module imported (for tests and tools that walk it;
+    the command line itself runs ``_app``, which imports only what it runs)."""
+    if name == "app":
+        return load_all(_app)
+    raise AttributeError(name)
 
 
 def _version(value: bool) -> None:
@@ -74,7 +73,7 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
+@_app.callback()
 def main(
     ctx: typer.Context,
     workspace: Annotated[
@@ -131,8 +130,8 @@ def run() -> None:
             STATE.profile_flag = options.get("profile")
             open_console(STATE)
             return
-        with only_invoked(app, sys.argv[1:]):
-            code = app(standalone_mode=False)
+        with only_invoked(_app, sys.argv[1:]):
+            code = _app(standalone_mode=False)
         if isinstance(code, int) and code:
             sys.exit(code)
     except typer.TyperException as error:  # click's own errors: an unknown option, a bad value

@@ -12,17 +12,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from supportdesk.cli import assist as assist_commands
-from supportdesk.cli import (
-    ticket_attachments,
-    ticket_bulk,
-    ticket_history,
-    ticket_snooze,
-    ticket_time,
-    ticket_writes,
-)
 from supportdesk.cli.options import DOCUMENT, LISTING, Output, TicketArg
 from supportdesk.cli.session import Session
+from supportdesk.cli.startup import lazy_command
 from supportdesk.cli.wiring import command
 from supportdesk.store import ticket_fields
 
@@ -119,7 +111,8 @@ def list_tickets(
     chosen = out.columns(LIST_FIELDS, table=DEFAULT_TABLE_FIELDS)
     if out.table and limit is None:
         limit = TABLE_LIMIT
-    plan = plan_queue(query, me=session.me(), sort=sort)  # a bad query fails before any output
+    # a bad query fails before any output; an agent lists only the tickets they may see
+    plan = plan_queue(query, me=session.me(), sort=sort, viewer=session.viewer())
     out.records(iter_tickets(session, plan, limit, with_tags="tags" in chosen), chosen)
 
 
@@ -142,17 +135,19 @@ def show(
     Example: supportdesk tickets show 1042 --json
     """
     from supportdesk.cli.errors import NOT_FOUND, fail
-    from supportdesk.cli.refs import ticket_id
+    from supportdesk.cli.refs import visible_ticket_id
     from supportdesk.store.reads import ticket_detail
 
-    found = assist_commands.visible_ticket(session, ticket) if summary else ticket_id(session, ticket)
+    found = visible_ticket_id(session, ticket)
     with session.workspace().reading() as connection:
         detail = ticket_detail(connection, found)
     if detail is None:
         fail(f"no ticket {ticket}", NOT_FOUND)
     document = detail.as_dict()
     if summary:
-        document["summary"] = assist_commands.summary_document(session, found)
+        from supportdesk.cli.assist import summary_document
+
+        document["summary"] = summary_document(session, found)
     if out.json:
         out.document(document)
     else:
@@ -201,23 +196,27 @@ def ticket_text(document: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-app.command("create")(ticket_writes.create)
-app.command("update")(ticket_bulk.update)
-app.command("reply")(ticket_writes.reply)
-app.command("note")(ticket_writes.note)
-app.command("assign")(ticket_bulk.assign)
-app.command("tag")(ticket_bulk.tag)
-app.command("untag")(ticket_bulk.untag)
-app.command("close")(ticket_bulk.close)
-app.command("reopen")(ticket_bulk.reopen)
-app.command("merge")(ticket_writes.merge)
-app.command("link")(ticket_writes.link)
-app.command("log-call")(ticket_writes.log_call)
-app.command("similar")(assist_commands.similar)
-app.command("triage")(assist_commands.triage)
-app.command("snooze")(ticket_snooze.snooze)
-app.command("unsnooze")(ticket_snooze.unsnooze)
-app.command("history")(ticket_history.history)
-app.command("time")(ticket_time.time_log)
-app.command("attachments")(ticket_attachments.attachments)
-app.command("attachment")(ticket_attachments.attachment)
+#: The commands defined in other modules, imported only when run (see supportdesk.cli.startup).
+for _name, _spec in (
+    ("create", "ticket_writes:create"),
+    ("update", "ticket_bulk:update"),
+    ("reply", "ticket_writes:reply"),
+    ("note", "ticket_writes:note"),
+    ("assign", "ticket_bulk:assign"),
+    ("tag", "ticket_bulk:tag"),
+    ("untag", "ticket_bulk:untag"),
+    ("close", "ticket_bulk:close"),
+    ("reopen", "ticket_bulk:reopen"),
+    ("merge", "ticket_writes:merge"),
+    ("link", "ticket_writes:link"),
+    ("log-call", "ticket_writes:log_call"),
+    ("similar", "assist:similar"),
+    ("triage", "assist:triage"),
+    ("snooze", "ticket_snooze:snooze"),
+    ("unsnooze", "ticket_snooze:unsnooze"),
+    ("history", "ticket_history:history"),
+    ("time", "ticket_time:time_log"),
+    ("attachments", "ticket_attachments:attachments"),
+    ("attachment", "ticket_attachments:attachment"),
+):
+    lazy_command(app, _name, f"supportdesk.cli.{_spec}")

@@ -11,13 +11,16 @@ import json
 import re
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from supportdesk.store import ticket_fields
 from supportdesk.store.query import BM25, Compiled, compile_query, fts_token
 from supportdesk.store.times import from_db
+
+if TYPE_CHECKING:
+    from supportdesk.store.viewer import Viewer
 
 STATUS_ORDER_SQL = (
     "CASE t.status WHEN 'new' THEN 1 WHEN 'open' THEN 2 WHEN 'pending' THEN 3 "
@@ -157,8 +160,13 @@ class QueuePlan:
         return self.direction == "DESC"
 
 
-def plan_queue(query: str | Compiled, *, me: str | None = None, sort: str | None = None) -> QueuePlan:
+def plan_queue(
+    query: str | Compiled, *, me: str | None = None, sort: str | None = None, viewer: Viewer | None = None
+) -> QueuePlan:
+    """The plan of ``query``; with ``viewer``, only the tickets that agent may see (see store.viewer)."""
     compiled = query if isinstance(query, Compiled) else compile_query(query, me=me, sort=sort)
+    if viewer is not None and not viewer.sees_all:
+        compiled = _seen_by(compiled, viewer)
     chosen = compiled.sort
     if chosen == "newest":
         return QueuePlan(compiled, ("t.rowid",), "DESC", text_driven=bool(compiled.fts))
@@ -166,6 +174,18 @@ def plan_queue(query: str | Compiled, *, me: str | None = None, sort: str | None
         return QueuePlan(compiled, (BM25,), "ASC", text_driven=True)
     key, _, way = chosen.rpartition("-")
     return QueuePlan(compiled, SORT_KEYS[key], "DESC" if way == "desc" else "ASC", False)
+
+
+def _seen_by(compiled: Compiled, viewer: Viewer) -> Compiled:
+    """``compiled`` kept to what ``viewer`` may see: the condition joins ``where`` and ``rest``
+    (a text search's other conditions), so every source and sort of the queue applies it."""
+    condition, params = viewer.condition("t")
+    return replace(
+        compiled,
+        where=f"({compiled.where}) AND {condition}",
+        rest=None if compiled.rest is None else f"({compiled.rest}) AND {condition}",
+        params={**compiled.params, **params},
+    )
 
 
 def _source(plan: QueuePlan) -> tuple[str, list[str], dict[str, Any]]:
