@@ -26,8 +26,8 @@ from tests.cli.conftest import CLI
 def _agent(connection: sqlite3.Connection, role: str) -> str:
     return str(
         connection.execute(
-            "SELECT a.id FROM agent a WHERE a.role = ? AND EXISTS (SELECT 1 FROM agent_group g WHERE g.agent_id = a.id) "
-            "ORDER BY a.email LIMIT 1",
+            "SELECT a.id FROM agent a WHERE a.role = ? "
+            "AND EXISTS (SELECT 1 FROM agent_group g WHERE g.agent_id = a.id) ORDER BY a.email LIMIT 1",
             (role,),
         ).fetchone()[0]
     )
