@@ -9,98 +9,22 @@ user.
 
 from __future__ import annotations
 
+import errno
 import sys
-from typing import Annotated, Any
+from typing import Any
 
-import typer
-
-from supportdesk import __version__
-from supportdesk.cli.help_text import PlainHelpGroup
-from supportdesk.cli.startup import lazy_command, lazy_group, load_all
 from supportdesk.cli.state import STATE
-
-#: The program's groups and commands in the order help lists them: (name, "module:attribute",
-#: is a group). Each module is imported only when its command runs or help names it
-#: (:mod:`supportdesk.cli.startup`): a ``tickets show`` imports none of the others.
-TREE = (
-    ("tickets", "supportdesk.cli.tickets:app", True),
-    ("demo", "supportdesk.cli.demo:demo", False),
-    ("macros", "supportdesk.cli.macros:app", True),
-    ("kb", "supportdesk.cli.kb:app", True),
-    ("customers", "supportdesk.cli.customers:app", True),
-    ("views", "supportdesk.cli.views:app", True),
-    ("config", "supportdesk.cli.config_cmd:app", True),
-    ("console", "supportdesk.cli.console_cmd:console", False),
-    ("status", "supportdesk.cli.status:status", False),
-    ("export", "supportdesk.cli.transfer:export", False),
-    ("import", "supportdesk.cli.transfer:import_", False),
-    ("server", "supportdesk.cli.server:app", True),
-    ("serve", "supportdesk.cli.server:serve", False),
-    ("login", "supportdesk.cli.server:login", False),
-    ("sync", "supportdesk.cli.server:sync", False),
-    ("rules", "supportdesk.cli.rules:app", True),
-    ("sla", "supportdesk.cli.sla:app", True),
-    ("report", "supportdesk.cli.report:report", False),
-    ("batch", "supportdesk.cli.batch:batch", False),
-)
-
-_app = typer.Typer(
-    name="supportdesk",
-    cls=PlainHelpGroup,
-    help="A terminal-first, offline-safe console for customer-support engineers.\n\n"
-    "Run without a command to open the console on the selected workspace.",
-    no_args_is_help=False,
-    invoke_without_command=True,
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-    rich_markup_mode="rich",
-)
-for _name, _spec, _is_group in TREE:
-    (lazy_group if _is_group else lazy_command)(_app, _name, _spec)
 
 
 def __getattr__(name: str) -> Any:
     """``app``: the whole command tree, every module imported (for tests and tools that walk it;
-    the command line itself runs ``_app``, which imports only what it runs)."""
+    the command line itself runs :data:`supportdesk.cli.root.app`, which imports only what it runs)."""
     if name == "app":
-        return load_all(_app)
+        from supportdesk.cli.root import app
+        from supportdesk.cli.startup import load_all
+
+        return load_all(app)
     raise AttributeError(name)
-
-
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"supportdesk {__version__}")
-        raise typer.Exit()
-
-
-@_app.callback()
-def main(
-    ctx: typer.Context,
-    workspace: Annotated[
-        str | None,
-        typer.Option(
-            "--workspace",
-            "-w",
-            metavar="PATH",
-            help="Workspace folder (default: $SUPPORTDESK_WORKSPACE, then the user data dir).",
-            show_default=False,
-        ),
-    ] = None,
-    profile: Annotated[
-        str | None, typer.Option("--profile", metavar="NAME", help="Server profile to use.", show_default=False)
-    ] = None,
-    version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
-    ] = False,
-) -> None:
-    STATE.workspace_flag = workspace
-    STATE.profile_flag = profile
-    ctx.obj = STATE  # every command body gets it as its session (supportdesk.cli.wiring)
-    ctx.call_on_close(STATE.close)
-    if ctx.invoked_subcommand is None:
-        from supportdesk.cli.fast_console import open_console
-
-        open_console(STATE)
 
 
 def _usage_error(error: Any) -> int:
@@ -115,14 +39,64 @@ def _usage_error(error: Any) -> int:
     return int(error.exit_code)
 
 
+def _resolve_semantic(*args: Any, **kwargs: Any) -> Any:
+    """The assist engine's answer to a ``~"…"`` term, imported when a query has one."""
+    from supportdesk.assist.query import resolve
+
+    return resolve(*args, **kwargs)
+
+
+class _Pacified:
+    """stdout or stderr after the reader went away: flushing it at exit says nothing (as typer
+    leaves them after a broken pipe)."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except OSError as error:
+            if error.errno != errno.EPIPE:
+                raise
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _run_fast(options: dict[str, str], runner: Any) -> None:
+    """A line of :mod:`supportdesk.cli.fast_reads`, run as typer runs a command: the session from
+    the global options, closed afterwards; an interrupt is exit 130 and a reader that went away
+    exit 1, as under typer."""
+    STATE.workspace_flag = options.get("workspace")
+    STATE.profile_flag = options.get("profile")
+    try:
+        runner(STATE)
+    except EOFError:
+        from supportdesk.cli.errors import print_error
+
+        sys.stderr.write("\n")
+        print_error("aborted")
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except OSError as error:
+        if error.errno != errno.EPIPE:
+            raise
+        sys.stdout, sys.stderr = _Pacified(sys.stdout), _Pacified(sys.stderr)  # type: ignore[assignment]
+        sys.exit(1)
+    finally:
+        STATE.close()
+
+
 def run() -> None:
     """Console-script entry point."""
-    from supportdesk.assist.query import register
     from supportdesk.cli.errors import print_error, report
     from supportdesk.cli.fast_console import console_options, open_console
-    from supportdesk.cli.startup import only_invoked
+    from supportdesk.cli.fast_reads import fast_read
+    from supportdesk.store import semantic
 
-    register()  # ~"…" in queries, views and the console (loads no model until one is asked)
+    semantic.set_resolver(_resolve_semantic)  # ~"…" in queries, views and the console
     try:
         options = console_options(sys.argv[1:])
         if options is not None:
@@ -130,15 +104,17 @@ def run() -> None:
             STATE.profile_flag = options.get("profile")
             open_console(STATE)
             return
-        with only_invoked(_app, sys.argv[1:]):
-            code = _app(standalone_mode=False)
+        fast = fast_read(sys.argv[1:])
+        if fast is not None:
+            _run_fast(*fast)
+            return
+        from supportdesk.cli.root import app
+        from supportdesk.cli.startup import only_invoked
+
+        with only_invoked(app, sys.argv[1:]):
+            code = app(standalone_mode=False)
         if isinstance(code, int) and code:
             sys.exit(code)
-    except typer.TyperException as error:  # click's own errors: an unknown option, a bad value
-        sys.exit(_usage_error(error))
-    except typer.Abort:
-        print_error("aborted")
-        sys.exit(1)
     except KeyboardInterrupt:
         print_error("interrupted")
         sys.exit(130)
@@ -146,4 +122,10 @@ def run() -> None:
         sys.stderr.close()
         sys.exit(0)
     except Exception as error:
+        typer = sys.modules.get("typer")  # its errors can only come once it is imported
+        if typer is not None and isinstance(error, typer.TyperException):  # an unknown option, a bad value
+            sys.exit(_usage_error(error))
+        if typer is not None and isinstance(error, typer.Abort):
+            print_error("aborted")
+            sys.exit(1)
         sys.exit(report(error))
