@@ -176,3 +176,24 @@ def test_group_names_that_look_like_sql_stay_parameters(ws: Workspace) -> None:
             connection.execute(f"SELECT count(*) FROM ticket t WHERE {condition}", params).fetchone()[0]
             == (connection.execute("SELECT count(*) FROM ticket WHERE group_id IS NULL").fetchone()[0])
         )
+
+
+def test_the_other_ticket_reads_keep_to_the_agents_tickets_too(cli: CLI, ws: Workspace) -> None:
+    """History, SLA clocks and the attachment list of another group's ticket: 'no ticket N'."""
+    with ws.reading() as connection:
+        agent = _agent(connection, "agent")
+        actor = load_actor(connection, agent)
+        tickets = _all_tickets(connection)
+    hidden = next(t for t in tickets if not can_access_ticket(actor, t) and t["number"])
+    seen = next(t for t in tickets if t["group_id"] in actor.group_ids and t["number"])
+    reads_of = (("tickets", "history"), ("sla", "show"), ("tickets", "attachments"))
+    for command in reads_of:
+        assert cli(*command, str(hidden["number"])).code == 0, command  # the admin sees it
+    ws.set_setting("me", agent)
+    for command in reads_of:
+        refused = cli(*command, str(hidden["number"]))
+        assert (refused.code, refused.stdout) == (3, ""), command
+        assert refused.stderr == f"supportdesk: error: no ticket {hidden['number']}\n", command
+        assert cli(*command, str(seen["number"])).code == 0, command
+    refused = cli("tickets", "attachment", str(hidden["number"]), "invoice.pdf", "--save", str(ws.root))
+    assert refused.code == 3 and refused.stderr == f"supportdesk: error: no ticket {hidden['number']}\n"

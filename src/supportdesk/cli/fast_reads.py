@@ -18,21 +18,17 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from supportdesk.cli.formats import FLAGS
+
 if TYPE_CHECKING:
     from supportdesk.cli.session import Session
 
 _GLOBAL = {"-w": "workspace", "--workspace": "workspace", "--profile": "profile"}
 #: ``tickets list``'s options that take a value, by every spelling, and their parameter.
-_LIST_VALUED = {
-    "-q": "query",
-    "--query": "query",
-    "--sort": "sort",
-    "-n": "limit",
-    "--limit": "limit",
-    "--fields": "fields",
-}
-#: The output flags (``tickets show`` takes ``--json`` alone).
-_LIST_FLAGS = {"--json": "json_", "--jsonl": "jsonl", "--csv": "csv_", "--plain": "plain", "--no-headers": "no_headers"}
+_LIST_VALUED = {"-q": "query", "--query": "query", "--sort": "sort", "-n": "limit", "--limit": "limit"}
+_LIST_VALUED[FLAGS["fields"]] = "fields"
+#: The output flags that take no value (``tickets show`` takes ``--json`` alone).
+_LIST_FLAGS = {FLAGS[name]: name for name in ("json_", "jsonl", "csv_", "plain", "no_headers")}
 _NUMBER = re.compile(r"[0-9]{1,9}")
 
 Runner = Callable[["Session"], None]
@@ -63,7 +59,7 @@ def _show(rest: list[str]) -> Runner | None:
     ticket: str | None = None
     as_json = False
     for arg in rest:
-        if arg == "--json" and not as_json:
+        if arg == FLAGS["json_"] and not as_json:
             as_json = True
         elif not arg.startswith("-") and ticket is None:
             ticket = arg

@@ -1,6 +1,6 @@
 """The formats a listing prints in, choosing one from the flags, and the :class:`Output` a command
 prints through (a leaf: it imports nothing of ours, and not typer, so the fast read path can use
-it; the flags themselves are declared in :mod:`supportdesk.cli.options`)."""
+it; typer learns the flags in :mod:`supportdesk.cli.options`, spelled as :data:`FLAGS` says)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TextIO
+
+#: The six output flags as typed, by the parameter each fills: spelled here and nowhere else
+#: (:mod:`supportdesk.cli.options` declares them to typer with these names, and the fast read
+#: path, which runs without typer, reads them).
+FLAGS = {
+    "json_": "--json",
+    "jsonl": "--jsonl",
+    "csv_": "--csv",
+    "plain": "--plain",
+    "fields": "--fields",
+    "no_headers": "--no-headers",
+}
 
 
 class Format(StrEnum):

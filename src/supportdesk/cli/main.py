@@ -83,7 +83,7 @@ def _run_fast(options: dict[str, str], runner: Any) -> None:
     except OSError as error:
         if error.errno != errno.EPIPE:
             raise
-        sys.stdout, sys.stderr = _Pacified(sys.stdout), _Pacified(sys.stderr)  # type: ignore[assignment]
+        sys.stdout, sys.stderr = _Pacified(sys.stdout), _Pacified(sys.stderr)
         sys.exit(1)
     finally:
         STATE.close()

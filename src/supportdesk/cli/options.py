@@ -15,19 +15,20 @@ from typing import Annotated
 
 import typer
 
+from supportdesk.cli.formats import FLAGS
 from supportdesk.cli.formats import Format as Format
 from supportdesk.cli.formats import Output as Output  # here, for the commands that declare flags
 
 OUTPUT_PANEL = "Output"
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="One JSON document.", rich_help_panel=OUTPUT_PANEL)]
-JsonlOpt = Annotated[bool, typer.Option("--jsonl", help="One JSON object per line.", rich_help_panel=OUTPUT_PANEL)]
-CsvOpt = Annotated[bool, typer.Option("--csv", help="CSV with a header row.", rich_help_panel=OUTPUT_PANEL)]
-PlainOpt = Annotated[bool, typer.Option("--plain", help="Tab-separated columns.", rich_help_panel=OUTPUT_PANEL)]
+JsonOpt = Annotated[bool, typer.Option(FLAGS["json_"], help="One JSON document.", rich_help_panel=OUTPUT_PANEL)]
+JsonlOpt = Annotated[bool, typer.Option(FLAGS["jsonl"], help="One JSON object per line.", rich_help_panel=OUTPUT_PANEL)]
+CsvOpt = Annotated[bool, typer.Option(FLAGS["csv_"], help="CSV with a header row.", rich_help_panel=OUTPUT_PANEL)]
+PlainOpt = Annotated[bool, typer.Option(FLAGS["plain"], help="Tab-separated columns.", rich_help_panel=OUTPUT_PANEL)]
 FieldsOpt = Annotated[
     str | None,
     typer.Option(
-        "--fields",
+        FLAGS["fields"],
         metavar="FIELD,…",
         help="Comma-separated columns to print.",
         show_default=False,
@@ -35,7 +36,7 @@ FieldsOpt = Annotated[
     ),
 ]
 NoHeadersOpt = Annotated[
-    bool, typer.Option("--no-headers", help="Leave out the header row.", rich_help_panel=OUTPUT_PANEL)
+    bool, typer.Option(FLAGS["no_headers"], help="Leave out the header row.", rich_help_panel=OUTPUT_PANEL)
 ]
 
 #: Parameter name, default and declaration of each output flag, by the name ``LISTING`` uses.
