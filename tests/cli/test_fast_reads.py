@@ -184,6 +184,7 @@ def test_a_fast_read_imports_neither_typer_nor_another_command(demo_workspace: W
             "supportdesk.cli.fast_reads",
             "supportdesk.cli.ticket_reads",
             "supportdesk.cli.formats",
+            "supportdesk.cli.output_flags",
             "supportdesk.cli.output",
             "supportdesk.cli.refs",
             "supportdesk.cli.errors",

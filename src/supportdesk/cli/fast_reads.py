@@ -70,7 +70,7 @@ def _show(rest: list[str]) -> Runner | None:
     chosen: str = ticket
 
     def run(session: Session) -> None:
-        from supportdesk.cli.formats import Output
+        from supportdesk.cli.output_flags import Output
         from supportdesk.cli.ticket_reads import show
 
         show(session, Output.from_flags(json_=as_json), chosen)
@@ -103,7 +103,7 @@ def _list(rest: list[str]) -> Runner | None:
     query, sort, fields = values.get("query", ""), values.get("sort"), values.get("fields")
 
     def run(session: Session) -> None:
-        from supportdesk.cli.formats import Output
+        from supportdesk.cli.output_flags import Output
         from supportdesk.cli.ticket_reads import list_tickets
 
         list_tickets(session, Output.from_flags(fields=fields, **flags), query, sort, limit)

@@ -17,7 +17,7 @@ import typer
 
 from supportdesk.cli.formats import FLAGS
 from supportdesk.cli.formats import Format as Format
-from supportdesk.cli.formats import Output as Output  # here, for the commands that declare flags
+from supportdesk.cli.output_flags import Output as Output  # here, for the commands that declare flags
 
 OUTPUT_PANEL = "Output"
 

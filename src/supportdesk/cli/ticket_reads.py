@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from supportdesk.store import ticket_fields
 
 if TYPE_CHECKING:
-    from supportdesk.cli.formats import Output
+    from supportdesk.cli.output_flags import Output
     from supportdesk.cli.session import Session
     from supportdesk.store.reads import QueuePlan
 
