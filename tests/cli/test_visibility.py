@@ -197,3 +197,30 @@ def test_the_other_ticket_reads_keep_to_the_agents_tickets_too(cli: CLI, ws: Wor
         assert cli(*command, str(seen["number"])).code == 0, command
     refused = cli("tickets", "attachment", str(hidden["number"]), "invoice.pdf", "--save", str(ws.root))
     assert refused.code == 3 and refused.stderr == f"supportdesk: error: no ticket {hidden['number']}\n"
+
+
+def test_a_customers_record_lists_only_the_tickets_the_agent_may_see(cli: CLI, ws: Workspace) -> None:
+    with ws.reading() as connection:
+        agent = _agent(connection, "agent")
+        actor = load_actor(connection, agent)
+        tickets = {t["id"]: t for t in _all_tickets(connection)}
+        by_customer: dict[str, list[str]] = {}
+        for ticket_id, customer in connection.execute("SELECT id, requester_id FROM ticket"):
+            by_customer.setdefault(customer, []).append(ticket_id)
+    customer = next(
+        c
+        for c, ids in by_customer.items()
+        if any(can_access_ticket(actor, tickets[i]) for i in ids)
+        and not all(can_access_ticket(actor, tickets[i]) for i in ids)
+    )
+    everything = json.loads(cli("customers", "show", customer, "--json", "--timeline").stdout)
+    ws.set_setting("me", agent)
+    mine = json.loads(cli("customers", "show", customer, "--json", "--timeline").stdout)
+    assert [t["id"] for t in mine["tickets"]] == [
+        t["id"] for t in everything["tickets"] if can_access_ticket(actor, tickets[t["id"]])
+    ]
+    numbers = {tickets[t["id"]]["number"] for t in mine["tickets"]}
+    assert mine["timeline"] and {m["ticket"] for m in mine["timeline"]} <= numbers
+    assert len(mine["timeline"]) < len(everything["timeline"])
+    text = cli("customers", "show", customer).stdout
+    assert f"{len(mine['tickets'])} tickets:" in text

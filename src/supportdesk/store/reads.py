@@ -657,8 +657,11 @@ class CustomerDetail:
     tickets: list[dict[str, Any]]
 
 
-def customer_detail(connection: sqlite3.Connection, customer_id: str, *, limit: int = 200) -> CustomerDetail | None:
-    """A customer with every address and every ticket of theirs, newest first, any channel."""
+def customer_detail(
+    connection: sqlite3.Connection, customer_id: str, *, limit: int = 200, viewer: Viewer | None = None
+) -> CustomerDetail | None:
+    """A customer with every address and every ticket of theirs, newest first, any channel (with
+    ``viewer``, only the tickets that agent may see)."""
     row = connection.execute("SELECT * FROM customer WHERE id = ?", (customer_id,)).fetchone()
     if row is None:
         return None
@@ -674,19 +677,28 @@ def customer_detail(connection: sqlite3.Connection, customer_id: str, *, limit: 
             (customer_id,),
         )
     ]
+    seen, params = _seen_condition(viewer, "ticket")
     tickets = [
         {**dict(r), "updated_at": _time(r["updated_at"]), "created_at": _time(r["created_at"])}
         for r in connection.execute(
             "SELECT id, number, subject, status, priority, channel, created_at, updated_at "
-            "FROM ticket WHERE requester_id = ? ORDER BY updated_at DESC, id DESC LIMIT ?",
-            (customer_id, limit),
+            f"FROM ticket WHERE requester_id = :customer AND {seen} ORDER BY updated_at DESC, id DESC LIMIT :limit",
+            {**params, "customer": customer_id, "limit": limit},
         )
     ]
     return CustomerDetail(dict(row), organization, identities, tickets)
 
 
-def customer_timeline(connection: sqlite3.Connection, customer_id: str, *, limit: int = 500) -> list[TimelineEntry]:
-    """Every message on every ticket of one customer, across channels, newest first."""
+def _seen_condition(viewer: Viewer | None, alias: str) -> tuple[str, dict[str, Any]]:
+    return ("1 = 1", {}) if viewer is None else viewer.condition(alias)
+
+
+def customer_timeline(
+    connection: sqlite3.Connection, customer_id: str, *, limit: int = 500, viewer: Viewer | None = None
+) -> list[TimelineEntry]:
+    """Every message on every ticket of one customer, across channels, newest first (with
+    ``viewer``, only on the tickets that agent may see)."""
+    seen, params = _seen_condition(viewer, "t")
     return [
         _entry(r, ticket_number=r["number"], ticket_subject=r["subject"])
         for r in connection.execute(
@@ -694,8 +706,8 @@ def customer_timeline(connection: sqlite3.Connection, customer_id: str, *, limit
             "JOIN ticket t ON t.id = m.ticket_id "
             "LEFT JOIN agent a ON a.id = m.author_agent_id "
             "LEFT JOIN customer c ON c.id = m.author_customer_id "
-            "WHERE t.requester_id = ? ORDER BY m.created_at DESC, m.rowid DESC LIMIT ?",
-            (customer_id, limit),
+            f"WHERE t.requester_id = :customer AND {seen} ORDER BY m.created_at DESC, m.rowid DESC LIMIT :limit",
+            {**params, "customer": customer_id, "limit": limit},
         )
     ]
 
