@@ -224,3 +224,15 @@ def test_a_customers_record_lists_only_the_tickets_the_agent_may_see(cli: CLI, w
     assert len(mine["timeline"]) < len(everything["timeline"])
     text = cli("customers", "show", customer).stdout
     assert f"{len(mine['tickets'])} tickets:" in text
+
+
+def test_an_agent_exports_only_what_they_may_see(cli: CLI, ws: Workspace) -> None:
+    with ws.reading() as connection:
+        agent = _agent(connection, "agent")
+        actor = load_actor(connection, agent)
+        tickets = {t["id"]: t for t in _all_tickets(connection)}
+    everything = [json.loads(line)["id"] for line in cli("export", "-q", "tag:billing").stdout.splitlines()]
+    ws.set_setting("me", agent)
+    mine = [json.loads(line)["id"] for line in cli("export", "-q", "tag:billing").stdout.splitlines()]
+    assert mine == [i for i in everything if can_access_ticket(actor, tickets[i])]
+    assert 0 < len(mine) < len(everything)

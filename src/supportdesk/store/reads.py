@@ -165,8 +165,8 @@ def plan_queue(
 ) -> QueuePlan:
     """The plan of ``query``; with ``viewer``, only the tickets that agent may see (see store.viewer)."""
     compiled = query if isinstance(query, Compiled) else compile_query(query, me=me, sort=sort)
-    if viewer is not None and not viewer.sees_all:
-        compiled = _seen_by(compiled, viewer)
+    if viewer is not None:
+        compiled = seen_by(compiled, viewer)
     chosen = compiled.sort
     if chosen == "newest":
         return QueuePlan(compiled, ("t.rowid",), "DESC", text_driven=bool(compiled.fts))
@@ -176,9 +176,12 @@ def plan_queue(
     return QueuePlan(compiled, SORT_KEYS[key], "DESC" if way == "desc" else "ASC", False)
 
 
-def _seen_by(compiled: Compiled, viewer: Viewer) -> Compiled:
+def seen_by(compiled: Compiled, viewer: Viewer) -> Compiled:
     """``compiled`` kept to what ``viewer`` may see: the condition joins ``where`` and ``rest``
-    (a text search's other conditions), so every source and sort of the queue applies it."""
+    (a text search's other conditions), so every source and sort of the queue applies it, and
+    so does anything else reading ``where`` on ``ticket t`` (exports, selections)."""
+    if viewer.sees_all:
+        return compiled
     condition, params = viewer.condition("t")
     return replace(
         compiled,
