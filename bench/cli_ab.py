@@ -20,7 +20,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from cli_common import COMMAND, copy_workspace, demo_workspace, load
+from cli_common import COMMAND, ROOT, compile_sources, copy_workspace, demo_workspace, load
 
 
 def _cases(workspace: Path) -> dict[str, list[str]]:
@@ -64,6 +64,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=25)
     parser.add_argument("--cases", choices=("help", "speed"), default="help")
     args = parser.parse_args()
+    compile_sources(Path(args.before), ROOT / "src")
     workspace = demo_workspace(args.workspace, args.tickets)
     print(load())
     cases = _cases(workspace)

@@ -6,7 +6,8 @@ reads (list, search, show), writes (create, reply, note, status) and ``--help`` 
 
 Writes go to a private copy of the workspace (rebuilt each run), so every run starts alike. Each
 command gets one warm-up run. ``--floor`` also times ``python -c pass`` and ``python -c 'import
-supportdesk.cli.main'``: what no command can go below.
+supportdesk.cli.main'`` (the entry point), with the fast read path's modules, and with typer and
+the command tree (what every command but the fast reads imports): what no command can go below.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import sys
 from pathlib import Path
 
 import cli_common
-from cli_common import copy_workspace, demo_workspace, load, timed
+from cli_common import compile_sources, copy_workspace, demo_workspace, load, timed
 
 
 def _cases(root: str) -> list[tuple[str, list[str]]]:
@@ -46,6 +47,34 @@ def _cases(root: str) -> list[tuple[str, list[str]]]:
     ]
 
 
+def _agent_cases(source: Path) -> list[tuple[str, list[str]]]:
+    """The reads again in a copy that acts as an agent of some groups (not an admin): each query
+    then carries the visibility condition (store.viewer)."""
+    import json
+    import sqlite3
+    from contextlib import closing
+
+    copy = copy_workspace(source, source.with_name(source.name + "-agent"))
+    with closing(sqlite3.connect(copy / "supportdesk.db")) as connection, connection:
+        agent, group = connection.execute(
+            "SELECT a.id, g.group_id FROM agent a JOIN agent_group g ON g.agent_id = a.id "
+            "WHERE a.role = 'agent' ORDER BY a.email LIMIT 1"
+        ).fetchone()
+        connection.execute("UPDATE workspace_setting SET value = ? WHERE key = 'me'", (json.dumps(agent),))
+        number = connection.execute(
+            "SELECT max(number) FROM ticket WHERE group_id = ? AND number <= 1100", (group,)
+        ).fetchone()[0]
+    w = ["-w", str(copy)]
+    return [
+        (
+            "read as an agent: tickets list -q 'status:open'",
+            [*w, "tickets", "list", "-q", "status:open", "--plain", "-n", "50"],
+        ),
+        ("read as an agent: tickets list -q 'refund'", [*w, "tickets", "list", "-q", "refund", "--plain", "-n", "50"]),
+        (f"read as an agent: tickets show {number}", [*w, "tickets", "show", str(number)]),
+    ]
+
+
 def _percentile(samples: list[float], fraction: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
@@ -64,6 +93,8 @@ def _floor(runs: int) -> None:
     for label, code in (
         ("python -c pass (interpreter start)", "pass"),
         ("python -c 'import supportdesk.cli.main'", "import supportdesk.cli.main"),
+        ("… + the fast read path's modules", "import supportdesk.cli.main, supportdesk.cli.ticket_reads"),
+        ("… + typer and the command tree (every other command)", "import supportdesk.cli.main, supportdesk.cli.root"),
     ):
         command = [sys.executable, "-c", code]
         saved = cli_common.COMMAND
@@ -107,12 +138,13 @@ def main() -> None:
     if args.importtime:
         _importtime(args.importtime)
         return
+    compile_sources()
     print(load())
     source = demo_workspace(args.workspace, args.tickets)
     copy = copy_workspace(source, args.workspace.with_name(args.workspace.name + "-writes"))
     if args.floor:
         _floor(args.runs)
-    for label, command in _cases(str(copy)):
+    for label, command in [*_cases(str(copy)), *_agent_cases(source)]:
         p50, p90, cpu = _run(args.runs, command)
         print(f"{label:<56} p50 {p50 * 1000:6.0f} ms   p90 {p90 * 1000:6.0f} ms   cpu {cpu * 1000:5.0f} ms")
     print(load())

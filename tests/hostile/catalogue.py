@@ -156,6 +156,16 @@ CATALOGUE: list[Case] = [
     Case("server-owned-fields", "server",
          "server-owned fields (number, agent_id) smuggled into a push",
          (API + "test_server_owned_fields_in_a_mutation_are_refused",)),
+    Case("cli-foreign-group-read", "cli",
+         "an agent of a standalone workspace (which holds every group's tickets) naming another group's "
+         "ticket by number, #number, id and id prefix to show, history, sla show, attachments; listing, "
+         "searching and exporting; a customer's record and timeline",
+         ("tests/cli/test_visibility.py::test_another_groups_ticket_is_not_found_by_show_and_looks_like_a_missing_one",
+          "tests/cli/test_visibility.py::test_the_other_ticket_reads_keep_to_the_agents_tickets_too",
+          "tests/cli/test_visibility.py::test_an_agent_exports_only_what_they_may_see",
+          "tests/cli/test_visibility.py::test_a_customers_record_lists_only_the_tickets_the_agent_may_see",
+          "tests/cli/test_visibility.py::test_group_names_that_look_like_sql_stay_parameters",
+          "tests/cli/test_fast_reads.py::test_the_fast_path_prints_what_typer_prints[agent]")),
     Case("server-foreign-group-read", "server",
          "another group's ticket by number, search, pull, note, row read and presence",
          (API + "test_an_agent_of_one_group_cannot_read_pull_or_push_into_anothers_tickets",)),

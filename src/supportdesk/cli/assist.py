@@ -43,14 +43,9 @@ def _visible(actor: Actor, connection: sqlite3.Connection, ticket_ids: list[str]
 def visible_ticket(session: Session, ref: str) -> str:
     """The id of a ticket this agent may see, or exit 3 ("no ticket N") — the same answer for a
     ticket that does not exist and one of another group."""
-    from supportdesk.cli.errors import NOT_FOUND, fail
-    from supportdesk.cli.refs import ticket_id
+    from supportdesk.cli.refs import visible_ticket_id
 
-    found = ticket_id(session, ref)
-    with session.workspace().reading() as connection:
-        if found not in _visible(session.actor(), connection, [found]):
-            fail(f"no ticket {ref}", NOT_FOUND)
-    return found
+    return visible_ticket_id(session, ref)
 
 
 def _update_index(session: Session) -> None:

@@ -53,14 +53,15 @@ def show(
     """
     from supportdesk.cli.output import cell, safe
     from supportdesk.cli.refs import customer_id as find_customer
-    from supportdesk.cli.tickets import message_kind
+    from supportdesk.cli.ticket_reads import message_kind
     from supportdesk.store.exports import export_time
     from supportdesk.store.reads import customer_detail, customer_timeline
 
     customer_id = find_customer(session, customer)
+    viewer = session.viewer()  # another group's tickets of this customer are not listed to an agent
     with session.workspace().reading() as connection:
-        detail = customer_detail(connection, customer_id)
-        messages = customer_timeline(connection, customer_id) if timeline else []
+        detail = customer_detail(connection, customer_id, viewer=viewer)
+        messages = customer_timeline(connection, customer_id, viewer=viewer) if timeline else []
     assert detail is not None
     row = detail.customer
     document: dict[str, Any] = {

@@ -1,8 +1,22 @@
-"""The formats a listing prints in, and choosing one from the flags (a leaf: it imports nothing of ours)."""
+"""The formats a listing prints in, the flags that choose one, and choosing (a leaf: it imports
+nothing of ours, and not typer, so the fast read path reads the same flags typer declares in
+:mod:`supportdesk.cli.options`)."""
 
 from __future__ import annotations
 
 from enum import StrEnum
+
+#: The six output flags as typed, by the parameter each fills: spelled here and nowhere else
+#: (:mod:`supportdesk.cli.options` declares them to typer with these names, and the fast read
+#: path, which runs without typer, reads them).
+FLAGS = {
+    "json_": "--json",
+    "jsonl": "--jsonl",
+    "csv_": "--csv",
+    "plain": "--plain",
+    "fields": "--fields",
+    "no_headers": "--no-headers",
+}
 
 
 class Format(StrEnum):

@@ -9,99 +9,22 @@ user.
 
 from __future__ import annotations
 
+import errno
 import sys
-from typing import Annotated, Any
+from typing import Any
 
-import typer
-
-from supportdesk import __version__
-from supportdesk.cli import (
-    batch,
-    config_cmd,
-    console_cmd,
-    customers,
-    demo,
-    kb,
-    macros,
-    report,
-    rules,
-    server,
-    sla,
-    status,
-    tickets,
-    transfer,
-    views,
-)
-from supportdesk.cli.help_text import PlainHelpGroup, plain_help
 from supportdesk.cli.state import STATE
 
-app = typer.Typer(
-    name="supportdesk",
-    cls=PlainHelpGroup,
-    help="A terminal-first, offline-safe console for customer-support engineers.\n\n"
-    "Run without a command to open the console on the selected workspace.",
-    no_args_is_help=False,
-    invoke_without_command=True,
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-    rich_markup_mode="rich",
-)
-app.add_typer(tickets.app, name="tickets")
-app.command("demo")(demo.demo)
-app.add_typer(macros.app, name="macros")
-app.add_typer(kb.app, name="kb")
-app.add_typer(customers.app, name="customers")
-app.add_typer(views.app, name="views")
-app.add_typer(config_cmd.app, name="config")
-app.command("console")(console_cmd.console)
-app.command("status")(status.status)
-app.command("export")(transfer.export)
-app.command("import")(transfer.import_)
-app.add_typer(server.app, name="server")
-app.command("serve")(server.serve)
-app.command("login")(server.login)
-app.command("sync")(server.sync)
-app.add_typer(rules.app, name="rules")
-app.add_typer(sla.app, name="sla")
-app.command("report")(report.report)
-app.command("batch")(batch.batch)
-plain_help(app)
 
+def __getattr__(name: str) -> Any:
+    """``app``: the whole command tree, every module imported (for tests and tools that walk it;
+    the command line itself runs :data:`supportdesk.cli.root.app`, which imports only what it runs)."""
+    if name == "app":
+        from supportdesk.cli.root import app
+        from supportdesk.cli.startup import load_all
 
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"supportdesk {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def main(
-    ctx: typer.Context,
-    workspace: Annotated[
-        str | None,
-        typer.Option(
-            "--workspace",
-            "-w",
-            metavar="PATH",
-            help="Workspace folder (default: $SUPPORTDESK_WORKSPACE, then the user data dir).",
-            show_default=False,
-        ),
-    ] = None,
-    profile: Annotated[
-        str | None, typer.Option("--profile", metavar="NAME", help="Server profile to use.", show_default=False)
-    ] = None,
-    version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
-    ] = False,
-) -> None:
-    STATE.workspace_flag = workspace
-    STATE.profile_flag = profile
-    ctx.obj = STATE  # every command body gets it as its session (supportdesk.cli.wiring)
-    ctx.call_on_close(STATE.close)
-    if ctx.invoked_subcommand is None:
-        from supportdesk.cli.fast_console import open_console
-
-        open_console(STATE)
+        return load_all(app)
+    raise AttributeError(name)
 
 
 def _usage_error(error: Any) -> int:
@@ -116,14 +39,64 @@ def _usage_error(error: Any) -> int:
     return int(error.exit_code)
 
 
+def _resolve_semantic(*args: Any, **kwargs: Any) -> Any:
+    """The assist engine's answer to a ``~"…"`` term, imported when a query has one."""
+    from supportdesk.assist.query import resolve
+
+    return resolve(*args, **kwargs)
+
+
+class _Pacified:
+    """stdout or stderr after the reader went away: flushing it at exit says nothing (as typer
+    leaves them after a broken pipe)."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except OSError as error:
+            if error.errno != errno.EPIPE:
+                raise
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _run_fast(options: dict[str, str], runner: Any) -> None:
+    """A line of :mod:`supportdesk.cli.fast_reads`, run as typer runs a command: the session from
+    the global options, closed afterwards; an interrupt is exit 130 and a reader that went away
+    exit 1, as under typer."""
+    STATE.workspace_flag = options.get("workspace")
+    STATE.profile_flag = options.get("profile")
+    try:
+        runner(STATE)
+    except EOFError:
+        from supportdesk.cli.errors import print_error
+
+        sys.stderr.write("\n")
+        print_error("aborted")
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except OSError as error:
+        if error.errno != errno.EPIPE:
+            raise
+        sys.stdout, sys.stderr = _Pacified(sys.stdout), _Pacified(sys.stderr)
+        sys.exit(1)
+    finally:
+        STATE.close()
+
+
 def run() -> None:
     """Console-script entry point."""
-    from supportdesk.assist.query import register
     from supportdesk.cli.errors import print_error, report
     from supportdesk.cli.fast_console import console_options, open_console
-    from supportdesk.cli.startup import only_invoked
+    from supportdesk.cli.fast_reads import fast_read
+    from supportdesk.store import semantic
 
-    register()  # ~"…" in queries, views and the console (loads no model until one is asked)
+    semantic.set_resolver(_resolve_semantic)  # ~"…" in queries, views and the console
     try:
         options = console_options(sys.argv[1:])
         if options is not None:
@@ -131,15 +104,17 @@ def run() -> None:
             STATE.profile_flag = options.get("profile")
             open_console(STATE)
             return
+        fast = fast_read(sys.argv[1:])
+        if fast is not None:
+            _run_fast(*fast)
+            return
+        from supportdesk.cli.root import app
+        from supportdesk.cli.startup import only_invoked
+
         with only_invoked(app, sys.argv[1:]):
             code = app(standalone_mode=False)
         if isinstance(code, int) and code:
             sys.exit(code)
-    except typer.TyperException as error:  # click's own errors: an unknown option, a bad value
-        sys.exit(_usage_error(error))
-    except typer.Abort:
-        print_error("aborted")
-        sys.exit(1)
     except KeyboardInterrupt:
         print_error("interrupted")
         sys.exit(130)
@@ -147,4 +122,10 @@ def run() -> None:
         sys.stderr.close()
         sys.exit(0)
     except Exception as error:
+        typer = sys.modules.get("typer")  # its errors can only come once it is imported
+        if typer is not None and isinstance(error, typer.TyperException):  # an unknown option, a bad value
+            sys.exit(_usage_error(error))
+        if typer is not None and isinstance(error, typer.Abort):
+            print_error("aborted")
+            sys.exit(1)
         sys.exit(report(error))

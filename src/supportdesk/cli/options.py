@@ -10,25 +10,25 @@ type. Nothing here imports more than typer: every command module imports it at s
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, TextIO
+from typing import Annotated
 
 import typer
 
-from supportdesk.cli.formats import Format, choose_format
+from supportdesk.cli.formats import FLAGS
+from supportdesk.cli.formats import Format as Format
+from supportdesk.cli.output_flags import Output as Output  # here, for the commands that declare flags
 
 OUTPUT_PANEL = "Output"
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="One JSON document.", rich_help_panel=OUTPUT_PANEL)]
-JsonlOpt = Annotated[bool, typer.Option("--jsonl", help="One JSON object per line.", rich_help_panel=OUTPUT_PANEL)]
-CsvOpt = Annotated[bool, typer.Option("--csv", help="CSV with a header row.", rich_help_panel=OUTPUT_PANEL)]
-PlainOpt = Annotated[bool, typer.Option("--plain", help="Tab-separated columns.", rich_help_panel=OUTPUT_PANEL)]
+JsonOpt = Annotated[bool, typer.Option(FLAGS["json_"], help="One JSON document.", rich_help_panel=OUTPUT_PANEL)]
+JsonlOpt = Annotated[bool, typer.Option(FLAGS["jsonl"], help="One JSON object per line.", rich_help_panel=OUTPUT_PANEL)]
+CsvOpt = Annotated[bool, typer.Option(FLAGS["csv_"], help="CSV with a header row.", rich_help_panel=OUTPUT_PANEL)]
+PlainOpt = Annotated[bool, typer.Option(FLAGS["plain"], help="Tab-separated columns.", rich_help_panel=OUTPUT_PANEL)]
 FieldsOpt = Annotated[
     str | None,
     typer.Option(
-        "--fields",
+        FLAGS["fields"],
         metavar="FIELD,…",
         help="Comma-separated columns to print.",
         show_default=False,
@@ -36,7 +36,7 @@ FieldsOpt = Annotated[
     ),
 ]
 NoHeadersOpt = Annotated[
-    bool, typer.Option("--no-headers", help="Leave out the header row.", rich_help_panel=OUTPUT_PANEL)
+    bool, typer.Option(FLAGS["no_headers"], help="Leave out the header row.", rich_help_panel=OUTPUT_PANEL)
 ]
 
 #: Parameter name, default and declaration of each output flag, by the name ``LISTING`` uses.
@@ -54,61 +54,6 @@ OUTPUT_FLAGS: dict[str, tuple[str, object, object]] = {
 LISTING = ("json", "jsonl", "csv", "plain", "fields", "no_headers")
 #: A command that shows one thing takes ``--json`` alone.
 DOCUMENT = ("json",)
-
-
-@dataclass(frozen=True)
-class Output:
-    """How a command's user asked to see its records: the format, the columns, the header row."""
-
-    format: Format = Format.TABLE
-    fields: str | None = None
-    headers: bool = True
-    stream: TextIO | None = None
-
-    @classmethod
-    def from_flags(
-        cls,
-        *,
-        json_: bool = False,
-        jsonl: bool = False,
-        csv_: bool = False,
-        plain: bool = False,
-        fields: str | None = None,
-        no_headers: bool = False,
-    ) -> Output:
-        """The flags as given; two formats at once is a usage error."""
-        return cls(choose_format(json_=json_, jsonl=jsonl, csv_=csv_, plain=plain), fields, not no_headers)
-
-    @property
-    def table(self) -> bool:
-        return self.format == Format.TABLE
-
-    @property
-    def json(self) -> bool:
-        return self.format == Format.JSON
-
-    def columns(
-        self, allowed: Sequence[str], *, table: Sequence[str] | None = None, default: Sequence[str] | None = None
-    ) -> list[str]:
-        """``--fields`` checked against ``allowed``; without it, ``table`` for people (when given),
-        else ``default`` (when given), else every allowed field."""
-        from supportdesk.cli.output import parse_fields
-
-        if table is not None and self.table:
-            return parse_fields(self.fields, table, allowed)
-        return parse_fields(self.fields, allowed if default is None else default, allowed)
-
-    def records(self, records: Iterable[Mapping[str, Any]], fields: Sequence[str], *, title: str | None = None) -> int:
-        """Print ``records`` in the chosen format; returns how many."""
-        from supportdesk.cli.output import emit_records
-
-        return emit_records(records, fields, self.format, headers=self.headers, title=title, stream=self.stream)
-
-    def document(self, document: Any) -> None:
-        """One JSON document (``--json`` on a command that shows one thing)."""
-        from supportdesk.cli.output import emit_document
-
-        emit_document(document, self.stream)
 
 
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Print what would change and change nothing.")]

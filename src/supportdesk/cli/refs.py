@@ -26,6 +26,21 @@ def ticket_id(session: Session, ref: str) -> str:
     return found
 
 
+def visible_ticket_id(session: Session, ref: str) -> str:
+    """Like :func:`ticket_id`, for a ticket the workspace's agent may see: one of another group
+    is "no ticket N" (exit 3) too, so a read never tells whether it exists (store.viewer)."""
+    from supportdesk.cli.errors import NOT_FOUND, fail
+    from supportdesk.store.reads import resolve_ticket
+    from supportdesk.store.viewer import ticket_visible
+
+    viewer = session.viewer()
+    with session.workspace().reading() as connection:
+        found = resolve_ticket(connection, ref)
+        if found is None or not ticket_visible(connection, viewer, found):
+            fail(f"no ticket {ref}", NOT_FOUND)
+    return found
+
+
 def ticket_label(session: Session, ticket_id: str) -> str:
     """``#1042``, or the id of a ticket that has no number yet."""
     with session.workspace().reading() as connection:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from supportdesk.config import Settings
     from supportdesk.domain.context import Actor
+    from supportdesk.store.viewer import Viewer
     from supportdesk.store.workspace import Workspace
 
 
@@ -50,6 +51,14 @@ class Session:
         """The id of the agent this workspace acts as."""
         me = self.workspace().setting("me")
         return str(me) if me else None
+
+    def viewer(self) -> Viewer:
+        """Whose tickets the read commands show: the workspace's agent, read anew each time (a
+        ``batch`` line may have changed the agent's groups)."""
+        from supportdesk.store.viewer import workspace_viewer
+
+        with self.workspace().reading() as connection:
+            return workspace_viewer(connection)
 
     def actor(self) -> Actor:
         from supportdesk.domain.write import workspace_actor

@@ -160,11 +160,11 @@ def show(session: Session, out: Output, ticket: TicketArg) -> None:
     """
     from supportdesk.cli.formats import Format
     from supportdesk.cli.output import emit_records
-    from supportdesk.cli.refs import ticket_id
+    from supportdesk.cli.refs import visible_ticket_id
     from supportdesk.domain.timing import clock_views
     from supportdesk.store.times import utcnow
 
-    found = ticket_id(session, ticket)
+    found = visible_ticket_id(session, ticket)
     with session.workspace().reading() as connection:
         views = [view.as_dict() for view in clock_views(connection, found, utcnow())]
     if out.json:

@@ -1,4 +1,4 @@
-"""Start fast: build only the command being run.
+"""Start fast: import and build only the command being run.
 
 Typer turns every registered command into a click command (reading each function's signature and
 annotations) on every start, about 60 ms for the whole tree here — a quarter of the budget for
@@ -6,14 +6,83 @@ annotations) on every start, about 60 ms for the whole tree here — a quarter o
 commands the command line does not name (and puts them back afterwards). Help lists a group's
 commands by name, so ``--help`` on a group also hides what its sub-groups hold. A name that
 matches nothing and shell completion keep the full tree.
+
+Importing the modules that define the commands cost more than building them (issue 19: half of
+a read's CPU went to importing ``cli.server``, ``cli.batch``, ``cli.macros`` … for a ``tickets
+show``). So a group or command may be registered by name and place only (:func:`lazy_group`,
+:func:`lazy_command`: ``"module:attribute"``); its module is imported when the command line
+keeps it, just before typer builds it (:func:`load_visible`), or when the whole tree is asked for
+(:func:`load_all`). The order and names of the tree are those of the registrations, loaded or not.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
+
+#: Registrations whose module is not imported yet: the TyperInfo or CommandInfo → "module:attribute".
+_PENDING: dict[Any, str] = {}
+
+
+def _target(spec: str) -> Any:
+    module, _, attribute = spec.partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
+def lazy_command(app: Any, name: str, spec: str) -> None:
+    """Register the command ``name`` of ``app`` as the function at ``spec``, imported when used."""
+    from typer.models import CommandInfo
+
+    from supportdesk.cli.help_text import PlainHelpCommand
+
+    info = CommandInfo(name=name, cls=PlainHelpCommand)
+    _PENDING[info] = spec
+    app.registered_commands.append(info)
+
+
+def lazy_group(app: Any, name: str, spec: str) -> None:
+    """Register the group ``name`` of ``app`` as the ``typer.Typer`` at ``spec``, imported when used."""
+    from typer.models import TyperInfo
+
+    from supportdesk.cli.help_text import PlainHelpGroup
+
+    info = TyperInfo(None, name=name, cls=PlainHelpGroup)
+    _PENDING[info] = spec
+    app.registered_groups.append(info)
+
+
+def _load(info: Any) -> None:
+    spec = _PENDING.pop(info, None)
+    if spec is None:
+        return
+    if hasattr(info, "typer_instance"):
+        from supportdesk.cli.help_text import plain_help
+
+        group = _target(spec)
+        plain_help(group)
+        info.typer_instance = group
+    else:
+        info.callback = _target(spec)
+
+
+def load_visible(app: Any) -> None:
+    """Import what typer is about to build: every registration ``app`` holds now, group by group."""
+    for info in app.registered_commands:
+        _load(info)
+    for info in app.registered_groups:
+        _load(info)
+        load_visible(info.typer_instance)
+
+
+def load_all(app: Any) -> Any:
+    """``app`` with every lazy registration imported (what a test or ``batch`` walks); returns it."""
+    with whole_tree():
+        load_visible(app)
+    return app
+
 
 #: Options of the root command that take a value.
 _VALUED = frozenset({"-w", "--workspace", "--profile"})
@@ -72,6 +141,8 @@ def only_invoked(app: Any, argv: Sequence[str]) -> Iterator[None]:
         commands = [c for c in app.registered_commands if _name(c) == words[0]]
         if groups or commands:
             keep(app, commands, groups)
+        if groups:
+            _load(groups[0])
         shown = groups[0].typer_instance if groups and not commands else None
         if groups and len(words) > 1:
             group = groups[0].typer_instance
@@ -82,7 +153,9 @@ def only_invoked(app: Any, argv: Sequence[str]) -> Iterator[None]:
                 shown = nested[0].typer_instance if nested and not chosen else None
     if shown is not None and not completing and _asks_for_help(argv):
         for sub in shown.registered_groups:
+            _load(sub)
             keep(sub.typer_instance, [], [])
+    load_visible(app)
     _HIDDEN.append(saved)
     _RUNNING.append(app)
     try:
@@ -113,6 +186,8 @@ def whole_tree() -> Iterator[None]:
             swapped.append((typer_app, typer_app.registered_commands, typer_app.registered_groups))
             typer_app.registered_commands, typer_app.registered_groups = commands, groups
     try:
+        for app in _RUNNING:
+            load_visible(app)
         yield
     finally:
         for typer_app, commands, groups in reversed(swapped):

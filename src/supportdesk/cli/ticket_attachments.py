@@ -91,7 +91,7 @@ def attachments(session: Session, out: Output, ticket: TicketArg) -> None:
     """
     from supportdesk.cli import refs
 
-    ticket_id = refs.ticket_id(session, ticket)
+    ticket_id = refs.visible_ticket_id(session, ticket)
     out.records(iter(_rows(session, ticket_id)), out.columns(FIELDS, table=TABLE_FIELDS))
 
 
@@ -115,7 +115,7 @@ def attachment(
     from supportdesk.cli.errors import NOT_FOUND, fail
     from supportdesk.sync.blob_cache import AttachError, cache_cap, fetch, save_copy
 
-    ticket_id = refs.ticket_id(session, ticket)
+    ticket_id = refs.visible_ticket_id(session, ticket)
     rows = _rows(session, ticket_id)
     wanted = which.strip()
     matches = [r for r in rows if r["filename"] == wanted] or (

@@ -19,10 +19,10 @@ def history(session: Session, out: Output, ticket: TicketArg) -> None:
     Example: supportdesk tickets history 1042 --json
     """
     from supportdesk.cli.output import cell, safe
-    from supportdesk.cli.refs import ticket_id
+    from supportdesk.cli.refs import visible_ticket_id
     from supportdesk.store.history import ticket_history
 
-    found = ticket_id(session, ticket)
+    found = visible_ticket_id(session, ticket)
     with session.workspace().reading() as connection:
         changes = ticket_history(connection, found)
     if out.json:

@@ -1,87 +1,31 @@
 """``supportdesk tickets …``: the group, and ``list`` and ``show`` from the local workspace.
 
-Reads use the plain-sqlite3 read path (no ORM import), so a listing starts in a blink. The
+``list`` and ``show`` are declared here and done in :mod:`~supportdesk.cli.ticket_reads` (no
+typer there, so the fast path of :mod:`~supportdesk.cli.fast_reads` runs the same code). The
 commands that change tickets live in :mod:`~supportdesk.cli.ticket_writes` (one ticket, one
-mutation) and :mod:`~supportdesk.cli.ticket_bulk` (many tickets, the bulk runner).
+mutation) and :mod:`~supportdesk.cli.ticket_bulk` (many tickets, the bulk runner), imported only
+when they run.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated
 
 import typer
 
-from supportdesk.cli import assist as assist_commands
-from supportdesk.cli import (
-    ticket_attachments,
-    ticket_bulk,
-    ticket_history,
-    ticket_snooze,
-    ticket_time,
-    ticket_writes,
-)
 from supportdesk.cli.options import DOCUMENT, LISTING, Output, TicketArg
 from supportdesk.cli.session import Session
+from supportdesk.cli.startup import lazy_command
+from supportdesk.cli.ticket_reads import DEFAULT_TABLE_FIELDS as DEFAULT_TABLE_FIELDS
+from supportdesk.cli.ticket_reads import LIST_FIELDS as LIST_FIELDS
+from supportdesk.cli.ticket_reads import TABLE_LIMIT, iter_tickets
+from supportdesk.cli.ticket_reads import message_kind as message_kind
+from supportdesk.cli.ticket_reads import ticket_text as ticket_text
 from supportdesk.cli.wiring import command
-from supportdesk.store import ticket_fields
 
-if TYPE_CHECKING:
-    from supportdesk.store.reads import QueuePlan
+__all__ = ["DEFAULT_TABLE_FIELDS", "LIST_FIELDS", "app", "iter_tickets", "message_kind", "ticket_text"]
 
 app = typer.Typer(help="List, show and change tickets.", no_args_is_help=True)
-
-LIST_FIELDS = (
-    "number",
-    "subject",
-    "status",
-    "priority",
-    "type",
-    "group",
-    "assignee",
-    "requester",
-    "channel",
-    "tags",
-    "created_at",
-    "updated_at",
-    "id",
-    *(f.name for f in ticket_fields.plain_fields()),
-)
-DEFAULT_TABLE_FIELDS = (
-    "number",
-    "subject",
-    "requester",
-    "status",
-    "priority",
-    "assignee",
-    "group",
-    "updated_at",
-)
-#: A table on a terminal stops here unless --limit says otherwise.
-TABLE_LIMIT = 200
-
-
-def iter_tickets(session: Session, plan: QueuePlan, limit: int | None, with_tags: bool) -> Iterator[dict[str, Any]]:
-    """The tickets of ``plan`` page by page (500 rows a query), never the whole result at once."""
-    from supportdesk.store import reads
-
-    remaining = limit
-    with session.workspace().reading() as connection:
-        cursor = None
-        while remaining is None or remaining > 0:
-            size = 500 if remaining is None else min(500, remaining)
-            page = reads.queue_page(connection, plan, after=cursor, limit=size)
-            rows = [row.as_dict() for row in page.rows]
-            if with_tags:
-                tags = reads.tags_for(connection, [r["id"] for r in rows])
-                for record in rows:
-                    record["tags"] = tags[record["id"]]
-            yield from rows
-            if remaining is not None:
-                remaining -= len(rows)
-            if not page.more:
-                break
-            cursor = page.rows[-1].cursor
 
 
 @app.command("list")
@@ -109,18 +53,9 @@ def list_tickets(
 
     Example: supportdesk tickets list --query 'status:open,pending assignee:me' --plain --fields number,subject
     """
-    from supportdesk.store.query import SORTS
-    from supportdesk.store.reads import plan_queue
+    from supportdesk.cli import ticket_reads
 
-    if sort is not None and sort not in SORTS:
-        from supportdesk.cli.errors import fail
-
-        fail(f"{sort!r} is not a sort: choose one of {', '.join(SORTS)}")
-    chosen = out.columns(LIST_FIELDS, table=DEFAULT_TABLE_FIELDS)
-    if out.table and limit is None:
-        limit = TABLE_LIMIT
-    plan = plan_queue(query, me=session.me(), sort=sort)  # a bad query fails before any output
-    out.records(iter_tickets(session, plan, limit, with_tags="tags" in chosen), chosen)
+    ticket_reads.list_tickets(session, out, query, sort, limit)
 
 
 @app.command("show")
@@ -141,89 +76,32 @@ def show(
 
     Example: supportdesk tickets show 1042 --json
     """
-    from supportdesk.assist.merge_hints import merge_suggestion
-    from supportdesk.cli.errors import NOT_FOUND, fail
-    from supportdesk.cli.refs import ticket_id
-    from supportdesk.store.reads import ticket_detail
+    from supportdesk.cli import ticket_reads
 
-    found = assist_commands.visible_ticket(session, ticket) if summary else ticket_id(session, ticket)
-    with session.workspace().reading() as connection:
-        detail = ticket_detail(connection, found)
-    if detail is None:
-        fail(f"no ticket {ticket}", NOT_FOUND)
-    document = detail.as_dict()
-    document["merge_suggestion"] = merge_suggestion(document, document["messages"])
-    if summary:
-        document["summary"] = assist_commands.summary_document(session, found)
-    if out.json:
-        out.document(document)
-    else:
-        typer.echo(ticket_text(document))
+    ticket_reads.show(session, out, ticket, summary)
 
 
-def message_kind(message: dict[str, Any]) -> str:
-    """How a message's line names it: a logged call goes the way the call went (an agent logs an
-    inbound call too, so the author's side is not the call's direction)."""
-    call = (message.get("meta") or {}).get("call")
-    if isinstance(call, dict) and call.get("direction") in ("inbound", "outbound"):
-        kind = f"{call['direction']} call"
-        return kind if message["visibility"] != "internal" else f"{kind} (internal)"
-    return "internal note" if message["visibility"] == "internal" else str(message["direction"])
-
-
-def ticket_text(document: dict[str, Any]) -> str:
-    """A ticket and its timeline as people read it in a terminal."""
-    from supportdesk.cli.output import cell, safe
-
-    doc = safe(document)
-    number = f"#{doc['number']}" if doc["number"] else doc["id"]
-    lines = [
-        f"{number}  {cell(doc['subject'])}",
-        f"status {doc['status']} · priority {doc['priority']} · type {doc['type']} · "
-        f"group {doc['group'] or '—'} · assignee {doc['assignee'] or '—'}",
-        f"requester {cell(doc['requester'])}"
-        + (f" <{doc['requester_email']}>" if doc["requester_email"] else "")
-        + (f" · {cell(doc['organization'])}" if doc["organization"] else ""),
-        f"channel {doc['channel']} · tags {', '.join(doc['tags']) or '—'} · "
-        f"created {doc['created_at']} · updated {doc['updated_at']}",
-    ]
-    if doc.get("merge_suggestion"):
-        hint = doc["merge_suggestion"]
-        named = f"#{hint['number']}" if hint["number"] else hint["ticket_id"]
-        lines.append(f"possible duplicate of {named} (merge: {hint['command']})")
-    if doc.get("snoozed_until"):
-        lines.append(f"snoozed until {doc['snoozed_until']} (tickets unsnooze {doc['number'] or doc['id']})")
-    lines += [
-        "",
-    ]
-    if "summary" in doc:
-        summary = doc["summary"]
-        lines[-1:-1] = ["", "Summary", summary["text"] if summary else "(fewer than four messages: no summary)"]
-    for message in doc["messages"]:
-        kind = message_kind(message)
-        lines.append(f"── {message['created_at']} · {message['channel']} · {kind} · {cell(message['author'])}")
-        lines.append(message["body"])
-        lines.append("")
-    return "\n".join(lines)
-
-
-app.command("create")(ticket_writes.create)
-app.command("update")(ticket_bulk.update)
-app.command("reply")(ticket_writes.reply)
-app.command("note")(ticket_writes.note)
-app.command("assign")(ticket_bulk.assign)
-app.command("tag")(ticket_bulk.tag)
-app.command("untag")(ticket_bulk.untag)
-app.command("close")(ticket_bulk.close)
-app.command("reopen")(ticket_bulk.reopen)
-app.command("merge")(ticket_writes.merge)
-app.command("link")(ticket_writes.link)
-app.command("log-call")(ticket_writes.log_call)
-app.command("similar")(assist_commands.similar)
-app.command("triage")(assist_commands.triage)
-app.command("snooze")(ticket_snooze.snooze)
-app.command("unsnooze")(ticket_snooze.unsnooze)
-app.command("history")(ticket_history.history)
-app.command("time")(ticket_time.time_log)
-app.command("attachments")(ticket_attachments.attachments)
-app.command("attachment")(ticket_attachments.attachment)
+#: The commands defined in other modules, imported only when run (see supportdesk.cli.startup).
+for _name, _spec in (
+    ("create", "ticket_writes:create"),
+    ("update", "ticket_bulk:update"),
+    ("reply", "ticket_writes:reply"),
+    ("note", "ticket_writes:note"),
+    ("assign", "ticket_bulk:assign"),
+    ("tag", "ticket_bulk:tag"),
+    ("untag", "ticket_bulk:untag"),
+    ("close", "ticket_bulk:close"),
+    ("reopen", "ticket_bulk:reopen"),
+    ("merge", "ticket_writes:merge"),
+    ("link", "ticket_writes:link"),
+    ("log-call", "ticket_writes:log_call"),
+    ("similar", "assist:similar"),
+    ("triage", "assist:triage"),
+    ("snooze", "ticket_snooze:snooze"),
+    ("unsnooze", "ticket_snooze:unsnooze"),
+    ("history", "ticket_history:history"),
+    ("time", "ticket_time:time_log"),
+    ("attachments", "ticket_attachments:attachments"),
+    ("attachment", "ticket_attachments:attachment"),
+):
+    lazy_command(app, _name, f"supportdesk.cli.{_spec}")

@@ -51,10 +51,11 @@ def export(
     from supportdesk.cli.ticket_files import csv_writer, jsonl_writer
     from supportdesk.store.exports import ticket_records
     from supportdesk.store.query import compile_query
-    from supportdesk.store.reads import plan_queue, queue_count
+    from supportdesk.store.reads import plan_queue, queue_count, seen_by
     from supportdesk.store.selection import id_pages
 
-    compiled = compile_query(query, me=session.me())
+    # an agent exports only the tickets they may see (store.viewer)
+    compiled = seen_by(compile_query(query, me=session.me()), session.viewer())
     stream, close = _open_output(output)
     count = 0
     try:

@@ -11,13 +11,16 @@ import json
 import re
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from supportdesk.store import ticket_fields
 from supportdesk.store.query import BM25, Compiled, compile_query, fts_token
 from supportdesk.store.times import from_db
+
+if TYPE_CHECKING:
+    from supportdesk.store.viewer import Viewer
 
 STATUS_ORDER_SQL = (
     "CASE t.status WHEN 'new' THEN 1 WHEN 'open' THEN 2 WHEN 'pending' THEN 3 "
@@ -157,8 +160,13 @@ class QueuePlan:
         return self.direction == "DESC"
 
 
-def plan_queue(query: str | Compiled, *, me: str | None = None, sort: str | None = None) -> QueuePlan:
+def plan_queue(
+    query: str | Compiled, *, me: str | None = None, sort: str | None = None, viewer: Viewer | None = None
+) -> QueuePlan:
+    """The plan of ``query``; with ``viewer``, only the tickets that agent may see (see store.viewer)."""
     compiled = query if isinstance(query, Compiled) else compile_query(query, me=me, sort=sort)
+    if viewer is not None:
+        compiled = seen_by(compiled, viewer)
     chosen = compiled.sort
     if chosen == "newest":
         return QueuePlan(compiled, ("t.rowid",), "DESC", text_driven=bool(compiled.fts))
@@ -166,6 +174,21 @@ def plan_queue(query: str | Compiled, *, me: str | None = None, sort: str | None
         return QueuePlan(compiled, (BM25,), "ASC", text_driven=True)
     key, _, way = chosen.rpartition("-")
     return QueuePlan(compiled, SORT_KEYS[key], "DESC" if way == "desc" else "ASC", False)
+
+
+def seen_by(compiled: Compiled, viewer: Viewer) -> Compiled:
+    """``compiled`` kept to what ``viewer`` may see: the condition joins ``where`` and ``rest``
+    (a text search's other conditions), so every source and sort of the queue applies it, and
+    so does anything else reading ``where`` on ``ticket t`` (exports, selections)."""
+    if viewer.sees_all:
+        return compiled
+    condition, params = viewer.condition("t")
+    return replace(
+        compiled,
+        where=f"({compiled.where}) AND {condition}",
+        rest=None if compiled.rest is None else f"({compiled.rest}) AND {condition}",
+        params={**compiled.params, **params},
+    )
 
 
 def _source(plan: QueuePlan) -> tuple[str, list[str], dict[str, Any]]:
@@ -637,8 +660,11 @@ class CustomerDetail:
     tickets: list[dict[str, Any]]
 
 
-def customer_detail(connection: sqlite3.Connection, customer_id: str, *, limit: int = 200) -> CustomerDetail | None:
-    """A customer with every address and every ticket of theirs, newest first, any channel."""
+def customer_detail(
+    connection: sqlite3.Connection, customer_id: str, *, limit: int = 200, viewer: Viewer | None = None
+) -> CustomerDetail | None:
+    """A customer with every address and every ticket of theirs, newest first, any channel (with
+    ``viewer``, only the tickets that agent may see)."""
     row = connection.execute("SELECT * FROM customer WHERE id = ?", (customer_id,)).fetchone()
     if row is None:
         return None
@@ -654,19 +680,28 @@ def customer_detail(connection: sqlite3.Connection, customer_id: str, *, limit: 
             (customer_id,),
         )
     ]
+    seen, params = _seen_condition(viewer, "ticket")
     tickets = [
         {**dict(r), "updated_at": _time(r["updated_at"]), "created_at": _time(r["created_at"])}
         for r in connection.execute(
             "SELECT id, number, subject, status, priority, channel, created_at, updated_at "
-            "FROM ticket WHERE requester_id = ? ORDER BY updated_at DESC, id DESC LIMIT ?",
-            (customer_id, limit),
+            f"FROM ticket WHERE requester_id = :customer AND {seen} ORDER BY updated_at DESC, id DESC LIMIT :limit",
+            {**params, "customer": customer_id, "limit": limit},
         )
     ]
     return CustomerDetail(dict(row), organization, identities, tickets)
 
 
-def customer_timeline(connection: sqlite3.Connection, customer_id: str, *, limit: int = 500) -> list[TimelineEntry]:
-    """Every message on every ticket of one customer, across channels, newest first."""
+def _seen_condition(viewer: Viewer | None, alias: str) -> tuple[str, dict[str, Any]]:
+    return ("1 = 1", {}) if viewer is None else viewer.condition(alias)
+
+
+def customer_timeline(
+    connection: sqlite3.Connection, customer_id: str, *, limit: int = 500, viewer: Viewer | None = None
+) -> list[TimelineEntry]:
+    """Every message on every ticket of one customer, across channels, newest first (with
+    ``viewer``, only on the tickets that agent may see)."""
+    seen, params = _seen_condition(viewer, "t")
     return [
         _entry(r, ticket_number=r["number"], ticket_subject=r["subject"])
         for r in connection.execute(
@@ -674,8 +709,8 @@ def customer_timeline(connection: sqlite3.Connection, customer_id: str, *, limit
             "JOIN ticket t ON t.id = m.ticket_id "
             "LEFT JOIN agent a ON a.id = m.author_agent_id "
             "LEFT JOIN customer c ON c.id = m.author_customer_id "
-            "WHERE t.requester_id = ? ORDER BY m.created_at DESC, m.rowid DESC LIMIT ?",
-            (customer_id, limit),
+            f"WHERE t.requester_id = :customer AND {seen} ORDER BY m.created_at DESC, m.rowid DESC LIMIT :limit",
+            {**params, "customer": customer_id, "limit": limit},
         )
     ]
 
