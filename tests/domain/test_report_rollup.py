@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -199,3 +201,48 @@ def test_a_bulk_load_drops_the_triggers_and_rebuilds(team: Team) -> None:
         assert [tuple(row) for row in connection.execute("SELECT day, created FROM report_day")] == [("2026-10-02", 1)]
         names = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
     assert set(rollup.TRIGGERS) <= names
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_server_database_keeps_the_rollup_through_its_write_path(kind: str, tmp_path: Path, clock: TestClock) -> None:
+    """The same triggers on a team server's database (SQLite, or PostgreSQL's PL/pgSQL function):
+    mutations applied by ``server.apply`` over several days leave the rollup a rebuild makes."""
+    from sqlalchemy import text
+
+    from supportdesk.domain.context import SYSTEM, Actor, Role
+    from supportdesk.server.apply import apply_as
+    from supportdesk.server.db import open_database
+    from tests.live import server_database
+
+    def rows(connection: Any) -> set[tuple[Any, ...]]:
+        found = connection.execute(text(f"SELECT * FROM {rollup.TABLE}")).all()
+        return {tuple(int(v) if isinstance(v, Decimal) else v for v in row) for row in found if any(row[4:])}
+
+    clock.freeze(START)
+    with server_database(kind, tmp_path) as url:
+        database = open_database(url)
+        try:
+            tier1 = apply_as(database, SYSTEM, "group.create", {"name": "Tier 1", "email": "t1@acme.test"})[0]["group_id"]
+            billing = apply_as(database, SYSTEM, "group.create", {"name": "Billing", "email": "b@acme.test"})[0]["group_id"]
+            sam_id = apply_as(database, SYSTEM, "agent.create", {"name": "Sam", "email": "sam@acme.test", "role": "admin"})[0]["agent_id"]
+            sam = Actor(id=sam_id, name="Sam", role=Role.ADMIN)
+            tickets = []
+            for number in range(6):
+                clock.advance(timedelta(hours=9))
+                args = {"subject": "Help", "body": "Please", "requester": {"value": f"c{number}@example.com"}, "group_id": tier1, "channel": CHANNELS[number % 3]}
+                tickets.append(apply_as(database, SYSTEM, "ticket.create", args)[0]["ticket_id"])
+                clock.advance(timedelta(hours=2))
+                apply_as(database, sam, "ticket.reply", {"ticket_id": tickets[-1], "body": "Done", "status": "solved"})
+            clock.advance(timedelta(days=1))
+            apply_as(database, SYSTEM, "ticket.receive", {"ticket_id": tickets[0], "body": "Broken again"})
+            apply_as(database, sam, "ticket.assign", {"ticket_id": tickets[1], "group_id": billing, "assignee_id": None})
+            apply_as(database, sam, "ticket.merge", {"source_id": tickets[2], "target_id": tickets[3], "different_requesters": True})
+            with database.engine.begin() as connection:
+                kept = rows(connection)
+                assert sum(row[4] for row in kept) == 6  # created
+                for statement in rollup.fill_statements(connection.dialect.name):
+                    connection.execute(text(statement))
+                assert rows(connection) == kept
+        finally:
+            database.dispose()
