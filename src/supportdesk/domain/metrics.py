@@ -220,6 +220,61 @@ def _medians(
     return [(group, median(numbers)) for group, numbers in values.items()]
 
 
+def _indexed_medians(
+    connection: sqlite3.Connection,
+    by: str | None,
+    value: str,
+    column: str,
+    counts: dict[Any, int],
+    period: dict[str, str],
+) -> list[tuple[Any, float]]:
+    """(key, median of ``value``) per key, knowing how many values each key has in the period.
+
+    The median is the middle entry (or the two middle ones) of the key's values in order: SQLite
+    walks the grouping's value-ordered index (:func:`supportdesk.store.rollup.median_index`),
+    skipping entries outside the period, and returns the one or two it lands on — counting index
+    entries instead of handing a million values to Python.
+    """
+    from supportdesk.store.rollup import median_index
+
+    if by is None:
+        match = ""
+    elif by == "day":
+        match = f"substr(s.{column}, 1, 10) = :key AND "
+    else:
+        match = f"{_DIMENSION[by]} = :key AND "
+    statement = (
+        f"SELECT s.{value} FROM ticket_timing s INDEXED BY {median_index(value, by)} WHERE {match}"
+        f"s.{value} IS NOT NULL AND s.{column} >= :since AND s.{column} < :until "
+        f"ORDER BY s.{value} LIMIT :take OFFSET :skip"
+    )
+    found = []
+    for key, count in counts.items():
+        if not count:
+            continue
+        query = statement if key is not None or by is None else statement.replace(" = :key", " IS NULL")
+        params = {**period, "key": key, "take": 2 - count % 2, "skip": (count - 1) // 2}
+        middle = [row[0] for row in connection.execute(query, params)]
+        found.append((key, middle[0] if len(middle) == 1 else (middle[0] + middle[1]) / 2))
+    return found
+
+
+def _medians_of(
+    connection: sqlite3.Connection,
+    by: str | None,
+    value: str,
+    column: str,
+    counts: dict[Any, int],
+    period: dict[str, str],
+    indexed: bool,
+) -> list[tuple[Any, float]]:
+    """Medians through the value-ordered indexes, or (weeks, months, the slow path) in Python."""
+    if indexed and by not in ("week", "month"):
+        return _indexed_medians(connection, by, value, column, counts, period)
+    where = f"s.{column} >= :since AND s.{column} < :until"
+    return _medians(connection, _key(by, f"s.{column}"), f"s.{value}", where, period)
+
+
 def build_report(
     connection: sqlite3.Connection, *, since: datetime, until: datetime, by: str | None = None, rollup: bool = True
 ) -> Report:
@@ -254,20 +309,19 @@ def build_report(
         row["sla_attainment_pct"] = _pct(met, met + missed + late)
         row["next_reply_mean_m"] = _round(waits / wait_count if wait_count else None, 60)
         row["first_reply_mean_m"] = _round(first_total / first_n if first_n else None, 60)
-    for key, middle in _medians(connection, created_key, "s.first_reply_s", created, period):
+    first_counts = {key: values[5] for key, values in created_sums.items()}
+    for key, middle in _medians_of(connection, by, "first_reply_s", "created_at", first_counts, period, rollup):
         rows[key]["first_reply_median_m"] = _round(middle, 60)
 
-    solved_key = _key(by, "s.solved_at")
-    solved = "s.solved_at >= :since AND s.solved_at < :until"
-    for key, (count, resolution_n, resolution_total, first_contact, reopened) in _sums(
-        connection, by, "solved_at", _SOLVED_SUMS, edges, days
-    ).items():
+    solved_sums = _sums(connection, by, "solved_at", _SOLVED_SUMS, edges, days)
+    for key, (count, resolution_n, resolution_total, first_contact, reopened) in solved_sums.items():
         row = rows[key]
         row["solved"] = count
         row["resolution_mean_h"] = _round(resolution_total / resolution_n if resolution_n else None, 3600)
         row["fcr_pct"] = _pct(first_contact, count)
         row["reopen_pct"] = _pct(reopened, count)
-    for key, middle in _medians(connection, solved_key, "s.resolution_s", solved, period):
+    resolution_counts = {key: values[1] for key, values in solved_sums.items()}
+    for key, middle in _medians_of(connection, by, "resolution_s", "solved_at", resolution_counts, period, rollup):
         rows[key]["resolution_median_h"] = _round(middle, 3600)
 
     tickets = "JOIN ticket_timing s ON s.ticket_id = {}.ticket_id" if by in _DIMENSION else ""
