@@ -64,7 +64,18 @@ class Story:
         self.tickets: list[str] = []
         self.agents = [None, team.agent, team.other]
         self.groups = [None, team.tier1, team.billing]
-        at(team.workspace, START, "sla.policy.create", {"name": "Normal", "priority": "normal", "first_reply_minutes": 90, "next_reply_minutes": 240, "resolution_minutes": 2880})
+        at(
+            team.workspace,
+            START,
+            "sla.policy.create",
+            {
+                "name": "Normal",
+                "priority": "normal",
+                "first_reply_minutes": 90,
+                "next_reply_minutes": 240,
+                "resolution_minutes": 2880,
+            },
+        )
 
     def ticket(self, index: int) -> str | None:
         return self.tickets[index % len(self.tickets)] if self.tickets else None
@@ -110,7 +121,9 @@ class Story:
                 at(ws, self.when, "ticket.record_handle_time", {"ticket_id": ticket, "seconds": rest[1]}, sam)
             elif kind == "erase":
                 with ws.reading() as connection:
-                    (customer,) = connection.execute("SELECT requester_id FROM ticket WHERE id = ?", (ticket,)).fetchone()
+                    (customer,) = connection.execute(
+                        "SELECT requester_id FROM ticket WHERE id = ?", (ticket,)
+                    ).fetchone()
                 at(ws, self.when, "customer.erase", {"customer_id": customer}, self.team.admin)
         except DomainError:
             pass  # a rule refused it (reply to a closed ticket, merge into a merged one): nothing written
@@ -159,7 +172,13 @@ def test_whole_days_and_edges_add_up_to_the_period(team: Team, clock: TestClock)
             "ticket.create",
             {"subject": "Help", "body": "Please", "requester": {"value": "a@example.com"}, "channel": "email"},
         )
-        at(ws, START + timedelta(days=day, hours=5), "ticket.reply", {"ticket_id": created["ticket_id"], "body": "Done", "status": "solved"}, team.agent)
+        at(
+            ws,
+            START + timedelta(days=day, hours=5),
+            "ticket.reply",
+            {"ticket_id": created["ticket_id"], "body": "Done", "status": "solved"},
+            team.agent,
+        )
     clock.freeze(START + timedelta(days=10))
     with ws.reading() as connection:
         days = connection.execute(
@@ -175,7 +194,12 @@ def test_whole_days_and_edges_add_up_to_the_period(team: Team, clock: TestClock)
 def test_the_rollup_follows_a_reassignment_and_a_deleted_timing_row(team: Team) -> None:
     ws = team.workspace
     ticket = str(
-        at(ws, START, "ticket.create", {"subject": "Help", "body": "Please", "requester": {"value": "a@example.com"}, "group_id": team.tier1})["ticket_id"]
+        at(
+            ws,
+            START,
+            "ticket.create",
+            {"subject": "Help", "body": "Please", "requester": {"value": "a@example.com"}, "group_id": team.tier1},
+        )["ticket_id"]
     )
     at(ws, START + timedelta(hours=1), "ticket.assign", {"ticket_id": ticket, "group_id": team.billing}, team.admin)
     with ws.reading() as connection:
@@ -223,21 +247,40 @@ def test_a_server_database_keeps_the_rollup_through_its_write_path(kind: str, tm
     with server_database(kind, tmp_path) as url:
         database = open_database(url)
         try:
-            tier1 = apply_as(database, SYSTEM, "group.create", {"name": "Tier 1", "email": "t1@acme.test"})[0]["group_id"]
-            billing = apply_as(database, SYSTEM, "group.create", {"name": "Billing", "email": "b@acme.test"})[0]["group_id"]
-            sam_id = apply_as(database, SYSTEM, "agent.create", {"name": "Sam", "email": "sam@acme.test", "role": "admin"})[0]["agent_id"]
+            tier1 = apply_as(database, SYSTEM, "group.create", {"name": "Tier 1", "email": "t1@acme.test"})[0][
+                "group_id"
+            ]
+            billing = apply_as(database, SYSTEM, "group.create", {"name": "Billing", "email": "b@acme.test"})[0][
+                "group_id"
+            ]
+            sam_id = apply_as(
+                database, SYSTEM, "agent.create", {"name": "Sam", "email": "sam@acme.test", "role": "admin"}
+            )[0]["agent_id"]
             sam = Actor(id=sam_id, name="Sam", role=Role.ADMIN)
             tickets = []
             for number in range(6):
                 clock.advance(timedelta(hours=9))
-                args = {"subject": "Help", "body": "Please", "requester": {"value": f"c{number}@example.com"}, "group_id": tier1, "channel": CHANNELS[number % 3]}
+                args = {
+                    "subject": "Help",
+                    "body": "Please",
+                    "requester": {"value": f"c{number}@example.com"},
+                    "group_id": tier1,
+                    "channel": CHANNELS[number % 3],
+                }
                 tickets.append(apply_as(database, SYSTEM, "ticket.create", args)[0]["ticket_id"])
                 clock.advance(timedelta(hours=2))
                 apply_as(database, sam, "ticket.reply", {"ticket_id": tickets[-1], "body": "Done", "status": "solved"})
             clock.advance(timedelta(days=1))
             apply_as(database, SYSTEM, "ticket.receive", {"ticket_id": tickets[0], "body": "Broken again"})
-            apply_as(database, sam, "ticket.assign", {"ticket_id": tickets[1], "group_id": billing, "assignee_id": None})
-            apply_as(database, sam, "ticket.merge", {"source_id": tickets[2], "target_id": tickets[3], "different_requesters": True})
+            apply_as(
+                database, sam, "ticket.assign", {"ticket_id": tickets[1], "group_id": billing, "assignee_id": None}
+            )
+            apply_as(
+                database,
+                sam,
+                "ticket.merge",
+                {"source_id": tickets[2], "target_id": tickets[3], "different_requesters": True},
+            )
             with database.engine.begin() as connection:
                 kept = rows(connection)
                 assert sum(row[4] for row in kept) == 6  # created

@@ -43,6 +43,7 @@ from datetime import datetime, timedelta
 from statistics import median
 from typing import Any
 
+from supportdesk.store.rollup import RUNNING, RUNNING_INDEX
 from supportdesk.store.times import to_db
 
 GROUPINGS = ("agent", "group", "channel", "day", "week", "month")
@@ -298,7 +299,8 @@ def build_report(
     overdue = dict(
         connection.execute(
             f"SELECT {created_key}, sum(coalesce(s.first_reply_due < :now, 0) + coalesce(s.next_reply_due < :now, 0) "
-            f"+ coalesce(s.resolution_due < :now, 0)) FROM ticket_timing s WHERE {created}{_group(by)}",
+            f"+ coalesce(s.resolution_due < :now, 0)) FROM ticket_timing s INDEXED BY {RUNNING_INDEX} "
+            f"WHERE {created} AND {RUNNING}{_group(by)}",
             period,
         ).fetchall()
     )
