@@ -220,7 +220,8 @@ def test_a_bulk_load_drops_the_triggers_and_rebuilds(team: Team) -> None:
             connection.execute(
                 "INSERT INTO ticket_timing (ticket_id, created_at, channel, due_at, paused, sla_met, sla_missed, "
                 "replies, next_reply_total_s, next_reply_count, reopens, handle_s, history, clocks) "
-                "VALUES ('t1', '2026-10-02 10:00:00.000000', 'web', '9999-12-31 00:00:00.000000', 0, 0, 0, 0, 0, 0, 0, 0, '[]', '[]')"
+                "VALUES ('t1', '2026-10-02 10:00:00.000000', 'web', '9999-12-31 00:00:00.000000', "
+                "0, 0, 0, 0, 0, 0, 0, 0, '[]', '[]')"
             )
         assert [tuple(row) for row in connection.execute("SELECT day, created FROM report_day")] == [("2026-10-02", 1)]
         names = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}

@@ -202,10 +202,10 @@ def trigger_statements(dialect: str) -> list[str]:
         f"CREATE OR REPLACE FUNCTION {PG_FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $body$ BEGIN "
         f"IF TG_OP IN ('UPDATE', 'DELETE') THEN {out}; END IF; "
         f"IF TG_OP IN ('UPDATE', 'INSERT') THEN {into}; END IF; RETURN NULL; END $body$",
-        f"DROP TRIGGER IF EXISTS report_day_write ON ticket_timing",
+        "DROP TRIGGER IF EXISTS report_day_write ON ticket_timing",
         "CREATE TRIGGER report_day_write AFTER INSERT OR DELETE ON ticket_timing "
         f"FOR EACH ROW EXECUTE FUNCTION {PG_FUNCTION}()",
-        f"DROP TRIGGER IF EXISTS report_day_change ON ticket_timing",
+        "DROP TRIGGER IF EXISTS report_day_change ON ticket_timing",
         f"CREATE TRIGGER report_day_change AFTER UPDATE OF {', '.join(WATCHED)} ON ticket_timing "
         f"FOR EACH ROW WHEN ({_changed()}) EXECUTE FUNCTION {PG_FUNCTION}()",
     ]
