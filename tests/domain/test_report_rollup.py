@@ -182,7 +182,8 @@ def test_whole_days_and_edges_add_up_to_the_period(team: Team, clock: TestClock)
     clock.freeze(START + timedelta(days=10))
     with ws.reading() as connection:
         days = connection.execute(
-            "SELECT count(DISTINCT day), sum(created), sum(solved) FROM report_day WHERE created > 0"
+            "SELECT count(DISTINCT day), sum(created), sum(solved) FROM report_day "
+            "WHERE dimension = 'all' AND created > 0"
         ).fetchone()
         assert tuple(days) == (10, 10, 10)
         report = build_report(connection, since=since_from("5d", utcnow()), until=utcnow())
@@ -203,7 +204,8 @@ def test_the_rollup_follows_a_reassignment_and_a_deleted_timing_row(team: Team) 
     )
     at(ws, START + timedelta(hours=1), "ticket.assign", {"ticket_id": ticket, "group_id": team.billing}, team.admin)
     with ws.reading() as connection:
-        groups = {row[0]: row[1] for row in connection.execute("SELECT group_id, created FROM report_day")}
+        found = connection.execute("SELECT value, created FROM report_day WHERE dimension = 'group'")
+        groups = {row[0]: row[1] for row in found}
     assert groups == {team.tier1: 0, team.billing: 1}
     with ws.writing() as connection:
         connection.execute("DELETE FROM ticket_timing WHERE ticket_id = ?", (ticket,))
@@ -223,7 +225,8 @@ def test_a_bulk_load_drops_the_triggers_and_rebuilds(team: Team) -> None:
                 "VALUES ('t1', '2026-10-02 10:00:00.000000', 'web', '9999-12-31 00:00:00.000000', "
                 "0, 0, 0, 0, 0, 0, 0, 0, '[]', '[]')"
             )
-        assert [tuple(row) for row in connection.execute("SELECT day, created FROM report_day")] == [("2026-10-02", 1)]
+        days = connection.execute("SELECT day, created FROM report_day WHERE dimension = 'all'")
+        assert [tuple(row) for row in days] == [("2026-10-02", 1)]
         names = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
     assert set(rollup.TRIGGERS) <= names
 
@@ -242,7 +245,7 @@ def test_a_server_database_keeps_the_rollup_through_its_write_path(kind: str, tm
 
     def rows(connection: Any) -> set[tuple[Any, ...]]:
         found = connection.execute(text(f"SELECT * FROM {rollup.TABLE}")).all()
-        return {tuple(int(v) if isinstance(v, Decimal) else v for v in row) for row in found if any(row[4:])}
+        return {tuple(int(v) if isinstance(v, Decimal) else v for v in row) for row in found if any(row[3:])}
 
     clock.freeze(START)
     with server_database(kind, tmp_path) as url:
@@ -284,7 +287,7 @@ def test_a_server_database_keeps_the_rollup_through_its_write_path(kind: str, tm
             )
             with database.engine.begin() as connection:
                 kept = rows(connection)
-                assert sum(row[4] for row in kept) == 6  # created
+                assert sum(row[3] for row in kept if row[0] == "all") == 6  # created
                 for statement in rollup.fill_statements(connection.dialect.name):
                     connection.execute(text(statement))
                 assert rows(connection) == kept

@@ -131,15 +131,14 @@ def _day_parts(since: datetime, until: datetime) -> tuple[list[tuple[str, str]],
     return edges, (first.date().isoformat(), last.date().isoformat())
 
 
-def _rollup_key(by: str | None) -> str:
-    """The grouping expression over ``report_day r`` (the rollup keeps NULL keys as '')."""
-    if by is None:
-        return "'all'"
+def _rollup_key(by: str | None) -> tuple[str, str]:
+    """The grouping expression over ``report_day r`` and the dimension it reads (the rollup keeps
+    NULL keys as '')."""
     if by in ("agent", "group"):
-        return f"nullif(r.{_DIMENSION[by][2:]}, '')"
+        return "nullif(r.value, '')", by
     if by == "channel":
-        return "r.channel"
-    return _bucket("r.day", by)
+        return "r.value", by
+    return ("'all'" if by is None else _bucket("r.day", by)), "all"
 
 
 #: What each side of a report adds up: over ``ticket_timing s`` and over ``report_day r``.
@@ -194,10 +193,12 @@ def _sums(
         )
     if days is not None:
         rolled = ", ".join(sql for _base, sql in figures)
+        key, dimension = _rollup_key(by)
         add(
             connection.execute(
-                f"SELECT {_rollup_key(by)}, {rolled} FROM report_day r WHERE r.day >= ? AND r.day < ?{_group(by)}",
-                days,
+                f"SELECT {key}, {rolled} FROM report_day r "
+                f"WHERE r.dimension = ? AND r.day >= ? AND r.day < ?{_group(by)}",
+                (dimension, *days),
             )
         )
     if by is None:

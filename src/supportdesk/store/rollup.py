@@ -1,8 +1,8 @@
 """``report_day``: the per-day rollup of ``ticket_timing`` that long reports read.
 
 A report over a year sums a million timing rows; grouped by agent, SQLite sorts them all first.
-This table holds the same sums already made, one row per UTC day × group × assignee × channel,
-so a report reads a few thousand rows instead. Every column is a count or a sum — additive, so
+This table holds the same sums already made, one row per UTC day and grouping value, so a report
+reads a few thousand rows instead. Every column is a count or a sum — additive, so
 days add up to any whole-day period and a change to one ticket is a subtraction and an addition:
 
 - by the day a ticket was **created**: ``created``, ``sla_met``, ``sla_missed``, the next-reply
@@ -14,8 +14,10 @@ days add up to any whole-day period and a change to one ticket is a subtraction 
 - by the day it was **done** (solved or closed): ``done``, for the backlog at the end of a day.
 
 Figures that depend on "now" (running clocks past their deadline, the backlog now) are never
-rolled up. A ticket without a group or assignee is kept under ``''`` (a key column must not be
-NULL, or ``ON CONFLICT`` would never match).
+rolled up. Each timing row counts once under every dimension (``all``, ``agent``, ``group``, ``channel``,
+with the assignee, group or channel as ``value``): a report by agent reads days × agents rows,
+never days × groups × agents × channels. A ticket without a group or assignee is kept under
+``''`` (a key column must not be NULL, or ``ON CONFLICT`` would never match).
 
 **Kept by triggers**, like the full-text index (:mod:`supportdesk.store.fts`) and for the same
 reason: ``ticket_timing`` is written by mutations on the client and the server, by pulled changes
@@ -36,7 +38,15 @@ from collections.abc import Iterable
 from typing import Any
 
 TABLE = "report_day"
-KEYS = ("day", "group_id", "assignee_id", "channel")
+KEYS = ("dimension", "day", "value")
+#: The groupings a row is kept under: each timing row counts once under each, so a report by
+#: agent reads days × agents rows, not days × groups × agents × channels.
+DIMENSIONS = {
+    "all": "''",
+    "agent": "coalesce(t.assignee_id, '')",
+    "group": "coalesce(t.group_id, '')",
+    "channel": "t.channel",
+}
 
 #: What each side adds, as SQL over a timing row ``t`` (NEW, OLD or ``ticket_timing``).
 SIDES: dict[str, tuple[str, dict[str, str]]] = {
@@ -140,22 +150,24 @@ def day_sql(column: str, dialect: str) -> str:
 def create_table_sql() -> str:
     counts = ", ".join(f"{name} BIGINT NOT NULL DEFAULT 0" for name in COUNTS)
     return (
-        f"CREATE TABLE IF NOT EXISTS {TABLE} (day VARCHAR(10) NOT NULL, group_id VARCHAR(36) NOT NULL, "
-        f"assignee_id VARCHAR(36) NOT NULL, channel VARCHAR(20) NOT NULL, {counts}, "
-        f"PRIMARY KEY ({', '.join(KEYS)}))"
+        f"CREATE TABLE IF NOT EXISTS {TABLE} (dimension VARCHAR(8) NOT NULL, day VARCHAR(10) NOT NULL, "
+        f"value VARCHAR(36) NOT NULL, {counts}, PRIMARY KEY ({', '.join(KEYS)}))"
     )
 
 
-def _upsert(side: str, source: str, sign: str, dialect: str, where: str, grouped: bool = False) -> str:
-    """One side's contribution of the rows ``t`` of ``source``, times ``sign``, added in."""
+def _upsert(side: str, source: str, sign: str, dialect: str, grouped: bool = False) -> str:
+    """One side's contribution of the rows ``t`` of ``source``, times ``sign``, added in under
+    every dimension (one statement: the rows ``t`` × the dimensions ``k``)."""
     column, figures = SIDES[side]
-    keys = [day_sql(f"t.{column}", dialect), "coalesce(t.group_id, '')", "coalesce(t.assignee_id, '')", "t.channel"]
+    dimensions = " UNION ALL ".join(f"SELECT '{name}' AS dimension" for name in DIMENSIONS)
+    value = "CASE k.dimension " + " ".join(f"WHEN '{n}' THEN {sql}" for n, sql in DIMENSIONS.items()) + " END"
+    keys = ["k.dimension", day_sql(f"t.{column}", dialect), value]
     values = [f"sum({sql})" if grouped else f"{sign}({sql})" for sql in figures.values()]
-    group = " GROUP BY 1, 2, 3, 4" if grouped else ""
+    group = " GROUP BY 1, 2, 3" if grouped else ""
     updates = ", ".join(f"{name} = {TABLE}.{name} + excluded.{name}" for name in figures)
     return (
         f"INSERT INTO {TABLE} ({', '.join(KEYS)}, {', '.join(figures)}) "
-        f"SELECT {', '.join(keys + values)} {source} WHERE t.{column} IS NOT NULL{where}{group} "
+        f"SELECT {', '.join(keys + values)} {source}, ({dimensions}) k WHERE t.{column} IS NOT NULL{group} "
         f"ON CONFLICT ({', '.join(KEYS)}) DO UPDATE SET {updates}"
     )
 
@@ -167,11 +179,14 @@ def _row(alias: str) -> str:
 
 
 def _changes(alias: str, sign: str, dialect: str) -> list[str]:
-    return [_upsert(side, _row(alias), sign, dialect, "") for side in SIDES]
+    return [_upsert(side, _row(alias), sign, dialect) for side in SIDES]
 
 
 def _changed() -> str:
-    return " OR ".join(f"OLD.{name} IS DISTINCT FROM NEW.{name}" for name in WATCHED)
+    """A change the rollup sees; of the reply count only whether it is one (FCR): a ticket's
+    third reply costs the rollup nothing."""
+    changes = [f"OLD.{name} IS DISTINCT FROM NEW.{name}" for name in WATCHED if name != "replies"]
+    return " OR ".join([*changes, "(OLD.replies = 1) IS DISTINCT FROM (NEW.replies = 1)"])
 
 
 def sqlite_triggers() -> dict[str, str]:
@@ -215,7 +230,7 @@ def fill_statements(dialect: str) -> list[str]:
     """Empty the table and sum every timing row into it again."""
     return [
         f"DELETE FROM {TABLE}",
-        *(_upsert(side, "FROM ticket_timing t", "", dialect, "", grouped=True) for side in SIDES),
+        *(_upsert(side, "FROM ticket_timing t", "", dialect, grouped=True) for side in SIDES),
     ]
 
 
