@@ -39,7 +39,7 @@ import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from statistics import median
 from typing import Any
 
@@ -122,6 +122,7 @@ def _day_parts(since: datetime, until: datetime) -> tuple[list[tuple[str, str]],
     The whole days are read from the rollup (``report_day``: ``[first, last)`` as day texts); the
     edges, an ``--since 30d`` report's first and last part-days, from ``ticket_timing`` itself.
     """
+    since, until = since.astimezone(UTC), until.astimezone(UTC)
     midnight = since.replace(hour=0, minute=0, second=0, microsecond=0)
     first = midnight if midnight == since else midnight + timedelta(days=1)
     last = until.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -426,7 +427,7 @@ def _finish(connection: sqlite3.Connection, rows: dict[Any, dict[str, Any]], by:
 
 def since_from(text: str, now: datetime) -> datetime:
     """``30d``, ``12w``, ``6h`` → that long before ``now``; ``2026-01-01`` → that UTC midnight."""
-    from datetime import UTC, date
+    from datetime import date
 
     from supportdesk.store.times import parse_duration
 
