@@ -3,8 +3,11 @@
 Every per-ticket fact comes from the ticket's history — the audit trail, kept as
 ``ticket_timing`` by the write path (and rebuilt from ``audit_event`` by ``supportdesk sla
 rebuild``) — so a report is a handful of grouped SQL aggregates over indexed columns, never a
-replay of events: fast on a million tickets. Definitions (README, "SLAs, rules, feedback and
-metrics", says the same):
+replay of events. Over whole UTC days the counts and sums come already added up from the
+per-day rollup ``report_day`` (:mod:`supportdesk.store.rollup`), and medians are read as the
+middle entries of value-ordered indexes, so a long report costs days, not tickets.
+
+Definitions (README, "SLAs, rules, feedback and metrics", says the same):
 
 - **created** — tickets created in the period (volume; by channel: volume by channel).
 - **solved** — tickets solved in the period and still solved or closed.
