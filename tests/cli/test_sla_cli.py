@@ -83,6 +83,7 @@ def test_report_by_day_is_in_order_and_ends_with_todays_backlog(demo_workspace: 
         (["--since", "lately"], "not a period"),
         (["--fields", "created,vibes"], "unknown field 'vibes'"),
         (["--json", "--csv"], "choose one of"),
+        (["--db", "server.db"], "--db goes with rebuild"),
     ],
 )
 def test_report_errors_are_one_line(demo_workspace: Workspace, args: list[str], message: str) -> None:
@@ -90,6 +91,18 @@ def test_report_errors_are_one_line(demo_workspace: Workspace, args: list[str], 
     assert result.returncode == 2
     one_line_error(result)
     assert message in result.stderr
+
+
+def test_report_rebuild_recomputes_the_rollup_a_report_reads(copy: Path) -> None:
+    before = supportdesk("report", "--since", SINCE, "--by", "agent", "--json", workspace=copy)
+    with sqlite3.connect(copy / DB_NAME) as connection:
+        connection.execute("UPDATE report_day SET created = created + 5")
+    spoiled = supportdesk("report", "--since", SINCE, "--by", "agent", "--json", workspace=copy)
+    assert json.loads(spoiled.stdout)["rows"] != json.loads(before.stdout)["rows"]
+    rebuilt = supportdesk("report", "rebuild", workspace=copy)
+    assert rebuilt.returncode == 0 and rebuilt.stdout.startswith("rebuilt the report rollup:"), rebuilt.stderr
+    after = supportdesk("report", "--since", SINCE, "--by", "agent", "--json", workspace=copy)
+    assert json.loads(after.stdout)["rows"] == json.loads(before.stdout)["rows"]
 
 
 def test_rules_export_edit_import_round_trip(copy: Path, tmp_path: Path) -> None:

@@ -84,6 +84,11 @@ def test_an_interrupted_bootstrap_resumes_and_ends_equal_to_the_server(
         finally:
             connection.close()
         assert triggers == len(fts.TRIGGERS)
+        # the report rollup, summed once at the end, holds every timing row and is kept again
+        assert replica.rows("SELECT sum(created) FROM report_day WHERE dimension = 'all'") == replica.rows(
+            "SELECT count(*) FROM ticket_timing"
+        )
+        assert replica.rows("SELECT count(*) FROM sqlite_master WHERE name LIKE 'report_day_a_'") == [(3,)]
         subject_word = replica.rows("SELECT subject FROM ticket LIMIT 1")[0][0].split()[0]
         with replica.workspace.reading() as connection:
             hits = connection.execute(

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from supportdesk.cli.options import LISTING, Output
+from supportdesk.cli.server import DbOpt
 from supportdesk.cli.session import Session
 from supportdesk.cli.wiring import command
 
@@ -34,9 +35,9 @@ def report(
     what: Annotated[
         str | None,
         typer.Argument(
-            metavar="[trends|self-service]",
+            metavar="[trends|self-service|rebuild]",
             help="trends: what spiked this week (clusters of tickets); self-service: the help center and "
-            "answer bot figures alone.",
+            "answer bot figures alone; rebuild: recompute the per-day rollup reports read (--db: a server's).",
             show_default=False,
         ),
     ] = None,
@@ -52,6 +53,7 @@ def report(
             "--by", metavar="GROUPING", help="Group by agent, group, channel, day, week or month.", show_default=False
         ),
     ] = None,
+    db: DbOpt = None,
 ) -> None:
     """Report first reply and resolution times, FCR, reopens, handle and logged time, SLA attainment, CSAT, NPS,
     CES, backlog and volume; or, with trends, what spiked this week (clusters of the last 7 days'
@@ -60,15 +62,21 @@ def report(
     The table and --json also carry the self-service figures (help-center searches, article views
     and votes, deflections, web-form requests, the answer bot's answers and resolutions).
 
-    Example: supportdesk report --since 30d --by agent --csv; supportdesk report trends --json
+    Example: supportdesk report --since 30d --by agent --csv; supportdesk report trends --json;
+    supportdesk report rebuild
     """
     from supportdesk.cli.errors import fail
     from supportdesk.domain.metrics import GROUPINGS, build_report, since_from
     from supportdesk.store.times import iso, utcnow
 
+    if what == "rebuild":
+        _rebuild(session, db)
+        return
+    if db is not None:
+        fail("--db goes with rebuild: reports read this workspace")
     if what is not None and what != "self-service":
         if what != "trends":
-            fail(f"{what!r} is not a report: give none for the metrics, trends or self-service")
+            fail(f"{what!r} is not a report: give none for the metrics, trends, self-service or rebuild")
         from supportdesk.cli.assist import trends
 
         trends(session, out)
@@ -100,3 +108,33 @@ def report(
     if out.table and not out.fields:
         rows = [{"figure": name.replace("_", " "), "value": helped[name]} for name in SELF_SERVICE]
         out.records(rows, ["figure", "value"], title="Self-service")
+
+
+def _rebuild(session: Session, db: str | None) -> None:
+    """Recompute ``report_day`` from ``ticket_timing``: a workspace's, or with --db a server's.
+
+    The rollup is derived and local (never synced), so a workspace that follows a server
+    rebuilds its own; ``sla rebuild`` first when the timing rows themselves are in doubt.
+    """
+    import time
+
+    from supportdesk.store import rollup
+
+    started = time.perf_counter()
+    if db is None:
+        with session.workspace().writing() as connection:
+            rows = rollup.rebuild(connection)
+    else:
+        from sqlalchemy import text
+
+        from supportdesk.cli.server import _database
+
+        database = _database(db)
+        try:
+            with database.engine.begin() as connection:
+                for statement in rollup.fill_statements(connection.dialect.name):
+                    connection.execute(text(statement))
+                rows = int(connection.execute(text(f"SELECT count(*) FROM {rollup.TABLE}")).scalar_one())
+        finally:
+            database.dispose()
+    typer.echo(f"rebuilt the report rollup: {rows:,} day rows in {time.perf_counter() - started:.1f}s")

@@ -3,8 +3,11 @@
 Every per-ticket fact comes from the ticket's history — the audit trail, kept as
 ``ticket_timing`` by the write path (and rebuilt from ``audit_event`` by ``supportdesk sla
 rebuild``) — so a report is a handful of grouped SQL aggregates over indexed columns, never a
-replay of events: fast on a million tickets. Definitions (README, "SLAs, rules, feedback and
-metrics", says the same):
+replay of events. Over whole UTC days the counts and sums come already added up from the
+per-day rollup ``report_day`` (:mod:`supportdesk.store.rollup`), and medians are read as the
+middle entries of value-ordered indexes, so a long report costs days, not tickets.
+
+Definitions (README, "SLAs, rules, feedback and metrics", says the same):
 
 - **created** — tickets created in the period (volume; by channel: volume by channel).
 - **solved** — tickets solved in the period and still solved or closed.
@@ -37,11 +40,13 @@ from __future__ import annotations
 
 import sqlite3
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from statistics import median
 from typing import Any
 
+from supportdesk.store.rollup import RUNNING, RUNNING_INDEX
 from supportdesk.store.times import to_db
 
 GROUPINGS = ("agent", "group", "channel", "day", "week", "month")
@@ -114,6 +119,97 @@ class Report:
         return [self.key, *FIELDS]
 
 
+def _day_parts(since: datetime, until: datetime) -> tuple[list[tuple[str, str]], tuple[str, str] | None]:
+    """Split [since, until) into the whole UTC days inside it and the partial days at its ends.
+
+    The whole days are read from the rollup (``report_day``: ``[first, last)`` as day texts); the
+    edges, an ``--since 30d`` report's first and last part-days, from ``ticket_timing`` itself.
+    """
+    since, until = since.astimezone(UTC), until.astimezone(UTC)
+    midnight = since.replace(hour=0, minute=0, second=0, microsecond=0)
+    first = midnight if midnight == since else midnight + timedelta(days=1)
+    last = until.replace(hour=0, minute=0, second=0, microsecond=0)
+    if first >= last:
+        return [(to_db(since), to_db(until))], None
+    edges = [(to_db(a), to_db(b)) for a, b in ((since, first), (last, until)) if a < b]
+    return edges, (first.date().isoformat(), last.date().isoformat())
+
+
+def _rollup_key(by: str | None) -> tuple[str, str]:
+    """The grouping expression over ``report_day r`` and the dimension it reads (the rollup keeps
+    NULL keys as '')."""
+    if by in ("agent", "group"):
+        return "nullif(r.value, '')", by
+    if by == "channel":
+        return "r.value", by
+    return ("'all'" if by is None else _bucket("r.day", by)), "all"
+
+
+#: What each side of a report adds up: over ``ticket_timing s`` and over ``report_day r``.
+_CREATED_SUMS = (
+    ("count(*)", "sum(r.created)"),
+    ("sum(s.sla_met)", "sum(r.sla_met)"),
+    ("sum(s.sla_missed)", "sum(r.sla_missed)"),
+    ("sum(s.next_reply_total_s)", "sum(r.next_reply_total_s)"),
+    ("sum(s.next_reply_count)", "sum(r.next_reply_count)"),
+    ("count(s.first_reply_s)", "sum(r.first_reply_n)"),
+    ("sum(s.first_reply_s)", "sum(r.first_reply_total_s)"),
+)
+_SOLVED_SUMS = (
+    ("count(*)", "sum(r.solved)"),
+    ("count(s.resolution_s)", "sum(r.resolution_n)"),
+    ("sum(s.resolution_s)", "sum(r.resolution_total_s)"),
+    ("sum(s.replies = 1 AND s.reopens = 0)", "sum(r.fcr)"),
+    ("sum(s.reopens > 0)", "sum(r.reopened)"),
+)
+_DONE_SUMS = (("count(*)", "sum(r.done)"),)
+
+
+def _sums(
+    connection: sqlite3.Connection,
+    by: str | None,
+    column: str,
+    figures: tuple[tuple[str, str], ...],
+    edges: list[tuple[str, str]],
+    days: tuple[str, str] | None,
+) -> dict[Any, list[int]]:
+    """Per key, the sums of ``figures`` over the timing rows whose ``column`` falls in the period.
+
+    Whole days come from the rollup, the edges from ``ticket_timing``; a key none of whose rows
+    fall in the period is left out (one ``'all'`` row is always there when ``by`` is None).
+    """
+    totals: dict[Any, list[int]] = {}
+
+    def add(rows: Iterable[tuple[Any, ...]]) -> None:
+        for key, *values in rows:
+            found = totals.setdefault(key, [0] * len(figures))
+            for index, value in enumerate(values):
+                found[index] += value or 0
+
+    base = ", ".join(sql for sql, _rolled in figures)
+    for start, end in edges:
+        add(
+            connection.execute(
+                f"SELECT {_key(by, f's.{column}')}, {base} FROM ticket_timing s "
+                f"WHERE s.{column} >= ? AND s.{column} < ?{_group(by)}",
+                (start, end),
+            )
+        )
+    if days is not None:
+        rolled = ", ".join(sql for _base, sql in figures)
+        key, dimension = _rollup_key(by)
+        add(
+            connection.execute(
+                f"SELECT {key}, {rolled} FROM report_day r "
+                f"WHERE r.dimension = ? AND r.day >= ? AND r.day < ?{_group(by)}",
+                (dimension, *days),
+            )
+        )
+    if by is None:
+        return {"all": totals.get("all", [0] * len(figures))}
+    return {key: values for key, values in totals.items() if values[0]}
+
+
 def _medians(
     connection: sqlite3.Connection, key: str, value: str, where: str, period: dict[str, str]
 ) -> list[tuple[Any, float]]:
@@ -130,48 +226,109 @@ def _medians(
     return [(group, median(numbers)) for group, numbers in values.items()]
 
 
-def build_report(connection: sqlite3.Connection, *, since: datetime, until: datetime, by: str | None = None) -> Report:
+def _indexed_medians(
+    connection: sqlite3.Connection,
+    by: str | None,
+    value: str,
+    column: str,
+    counts: dict[Any, int],
+    period: dict[str, str],
+) -> list[tuple[Any, float]]:
+    """(key, median of ``value``) per key, knowing how many values each key has in the period.
+
+    The median is the middle entry (or the two middle ones) of the key's values in order: SQLite
+    walks the grouping's value-ordered index (:func:`supportdesk.store.rollup.median_index`),
+    skipping entries outside the period, and returns the one or two it lands on — counting index
+    entries instead of handing a million values to Python.
+    """
+    from supportdesk.store.rollup import median_index
+
+    if by is None:
+        match = ""
+    elif by == "day":
+        match = f"substr(s.{column}, 1, 10) = :key AND "
+    else:
+        match = f"{_DIMENSION[by]} = :key AND "
+    statement = (
+        f"SELECT s.{value} FROM ticket_timing s INDEXED BY {median_index(value, by)} WHERE {match}"
+        f"s.{value} IS NOT NULL AND s.{column} >= :since AND s.{column} < :until "
+        f"ORDER BY s.{value} LIMIT :take OFFSET :skip"
+    )
+    found = []
+    for key, count in counts.items():
+        if not count:
+            continue
+        query = statement if key is not None or by is None else statement.replace(" = :key", " IS NULL")
+        params = {**period, "key": key, "take": 2 - count % 2, "skip": (count - 1) // 2}
+        middle = [row[0] for row in connection.execute(query, params)]
+        found.append((key, middle[0] if len(middle) == 1 else (middle[0] + middle[1]) / 2))
+    return found
+
+
+def _medians_of(
+    connection: sqlite3.Connection,
+    by: str | None,
+    value: str,
+    column: str,
+    counts: dict[Any, int],
+    period: dict[str, str],
+    indexed: bool,
+) -> list[tuple[Any, float]]:
+    """Medians through the value-ordered indexes, or (weeks, months, the slow path) in Python."""
+    if indexed and by not in ("week", "month"):
+        return _indexed_medians(connection, by, value, column, counts, period)
+    where = f"s.{column} >= :since AND s.{column} < :until"
+    return _medians(connection, _key(by, f"s.{column}"), f"s.{value}", where, period)
+
+
+def build_report(
+    connection: sqlite3.Connection, *, since: datetime, until: datetime, by: str | None = None, rollup: bool = True
+) -> Report:
     """Every metric for [since, until), grouped by ``by`` (None: one row for everything).
 
-    Reads ``ticket_timing`` through its covering indexes (no join with ``ticket``), ``survey``,
-    ``handle_time`` and ``time_entry``.
+    Counts, sums and means of whole days come from the rollup ``report_day`` (kept by triggers,
+    see :mod:`supportdesk.store.rollup`) and the part-days at either end from ``ticket_timing``;
+    ``rollup=False`` reads ``ticket_timing`` alone (the slow path the tests compare with).
+    Medians, running clocks past their deadline and the backlog now are read from
+    ``ticket_timing``'s indexes; surveys, handle and logged time from their own tables.
     """
     if by is not None and by not in GROUPINGS:
         raise ValueError(f"cannot group by {by!r}: choose one of {', '.join(GROUPINGS)}")
     period = {"since": to_db(since), "until": to_db(until), "now": to_db(until)}
     rows: dict[Any, dict[str, Any]] = defaultdict(dict)
+    edges, days = _day_parts(since, until) if rollup else ([(period["since"], period["until"])], None)
 
     created_key = _key(by, "s.created_at")
     created = "s.created_at >= :since AND s.created_at < :until"
-    for key, count, met, missed, overdue, waits, wait_count, mean_first in connection.execute(
-        f"SELECT {created_key}, count(*), sum(s.sla_met), sum(s.sla_missed), "
-        "sum(coalesce(s.first_reply_due < :now, 0) + coalesce(s.next_reply_due < :now, 0) "
-        "+ coalesce(s.resolution_due < :now, 0)), sum(s.next_reply_total_s), sum(s.next_reply_count), "
-        f"avg(s.first_reply_s) FROM ticket_timing s WHERE {created}{_group(by)}",
-        period,
-    ):
+    created_sums = _sums(connection, by, "created_at", _CREATED_SUMS, edges, days)
+    overdue = dict(
+        connection.execute(
+            f"SELECT {created_key}, sum(coalesce(s.first_reply_due < :now, 0) + coalesce(s.next_reply_due < :now, 0) "
+            f"+ coalesce(s.resolution_due < :now, 0)) FROM ticket_timing s INDEXED BY {RUNNING_INDEX} "
+            f"WHERE {created} AND {RUNNING}{_group(by)}",
+            period,
+        ).fetchall()
+    )
+    for key, (count, met, missed, waits, wait_count, first_n, first_total) in created_sums.items():
         row = rows[key]
         row["created"] = count
-        met, missed, overdue = met or 0, missed or 0, overdue or 0
-        row["sla_attainment_pct"] = _pct(met, met + missed + overdue)
+        late = overdue.get(key) or 0
+        row["sla_attainment_pct"] = _pct(met, met + missed + late)
         row["next_reply_mean_m"] = _round(waits / wait_count if wait_count else None, 60)
-        row["first_reply_mean_m"] = _round(mean_first, 60)
-    for key, middle in _medians(connection, created_key, "s.first_reply_s", created, period):
+        row["first_reply_mean_m"] = _round(first_total / first_n if first_n else None, 60)
+    first_counts = {key: values[5] for key, values in created_sums.items()}
+    for key, middle in _medians_of(connection, by, "first_reply_s", "created_at", first_counts, period, rollup):
         rows[key]["first_reply_median_m"] = _round(middle, 60)
 
-    solved_key = _key(by, "s.solved_at")
-    solved = "s.solved_at >= :since AND s.solved_at < :until"
-    for key, count, mean_resolution, first_contact, reopened in connection.execute(
-        f"SELECT {solved_key}, count(*), avg(s.resolution_s), sum(s.replies = 1 AND s.reopens = 0), "
-        f"sum(s.reopens > 0) FROM ticket_timing s WHERE {solved}{_group(by)}",
-        period,
-    ):
+    solved_sums = _sums(connection, by, "solved_at", _SOLVED_SUMS, edges, days)
+    for key, (count, resolution_n, resolution_total, first_contact, reopened) in solved_sums.items():
         row = rows[key]
         row["solved"] = count
-        row["resolution_mean_h"] = _round(mean_resolution, 3600)
-        row["fcr_pct"] = _pct(first_contact or 0, count)
-        row["reopen_pct"] = _pct(reopened or 0, count)
-    for key, middle in _medians(connection, solved_key, "s.resolution_s", solved, period):
+        row["resolution_mean_h"] = _round(resolution_total / resolution_n if resolution_n else None, 3600)
+        row["fcr_pct"] = _pct(first_contact, count)
+        row["reopen_pct"] = _pct(reopened, count)
+    resolution_counts = {key: values[1] for key, values in solved_sums.items()}
+    for key, middle in _medians_of(connection, by, "resolution_s", "solved_at", resolution_counts, period, rollup):
         rows[key]["resolution_median_h"] = _round(middle, 3600)
 
     tickets = "JOIN ticket_timing s ON s.ticket_id = {}.ticket_id" if by in _DIMENSION else ""
@@ -218,7 +375,9 @@ def build_report(connection: sqlite3.Connection, *, since: datetime, until: date
             row["time_spent_h"] = _round(row.pop("_handle_s", 0) + row.pop("_logged_s", 0), 3600)
 
     if by in ("day", "week", "month"):
-        _bucket_backlog(connection, rows, by, period)
+        done = {key: values[0] for key, values in _sums(connection, by, "done_at", _DONE_SUMS, edges, days).items()}
+        created_by_bucket = {key: values[0] for key, values in created_sums.items()}
+        _bucket_backlog(connection, rows, created_by_bucket, done, period)
     else:
         for key, waiting in connection.execute(
             f"SELECT {_key(by, '')}, count(*) FROM ticket_timing s WHERE s.done_at IS NULL{_group(by)}"
@@ -229,7 +388,11 @@ def build_report(connection: sqlite3.Connection, *, since: datetime, until: date
 
 
 def _bucket_backlog(
-    connection: sqlite3.Connection, rows: dict[Any, dict[str, Any]], by: str, period: dict[str, str]
+    connection: sqlite3.Connection,
+    rows: dict[Any, dict[str, Any]],
+    created: dict[Any, int],
+    done: dict[Any, int],
+    period: dict[str, str],
 ) -> None:
     """Backlog at the end of each bucket: created by then minus done by then."""
     opened_before = connection.execute(
@@ -238,20 +401,6 @@ def _bucket_backlog(
     done_before = connection.execute(
         "SELECT count(*) FROM ticket_timing s WHERE s.done_at < :since", period
     ).fetchone()[0]
-    created = dict(
-        connection.execute(
-            f"SELECT {_bucket('s.created_at', by)}, count(*) FROM ticket_timing s "
-            "WHERE s.created_at >= :since AND s.created_at < :until GROUP BY 1",
-            period,
-        ).fetchall()
-    )
-    done = dict(
-        connection.execute(
-            f"SELECT {_bucket('s.done_at', by)}, count(*) FROM ticket_timing s "
-            "WHERE s.done_at >= :since AND s.done_at < :until GROUP BY 1",
-            period,
-        ).fetchall()
-    )
     waiting = opened_before - done_before
     for key in sorted(set(created) | set(done) | set(rows)):
         waiting += created.get(key, 0) - done.get(key, 0)
@@ -281,7 +430,7 @@ def _finish(connection: sqlite3.Connection, rows: dict[Any, dict[str, Any]], by:
 
 def since_from(text: str, now: datetime) -> datetime:
     """``30d``, ``12w``, ``6h`` → that long before ``now``; ``2026-01-01`` → that UTC midnight."""
-    from datetime import UTC, date
+    from datetime import date
 
     from supportdesk.store.times import parse_duration
 

@@ -600,9 +600,12 @@ TIMING_COLUMNS = (
     "history",
     "clocks",
 )
+#: An upsert, not ``INSERT OR REPLACE``: the implicit delete of a replace fires no trigger, and
+#: the report rollup (``store.rollup``) is kept by ``ticket_timing``'s triggers.
 INSERT_TIMING = (
-    f"INSERT OR REPLACE INTO ticket_timing ({', '.join(TIMING_COLUMNS)}) "
-    f"VALUES ({', '.join('?' * len(TIMING_COLUMNS))})"
+    f"INSERT INTO ticket_timing ({', '.join(TIMING_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(TIMING_COLUMNS))}) ON CONFLICT(ticket_id) DO UPDATE SET "
+    + ", ".join(f"{name} = excluded.{name}" for name in TIMING_COLUMNS[1:])
 )
 
 

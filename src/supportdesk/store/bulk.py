@@ -12,7 +12,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from supportdesk.store import fts
+from supportdesk.store import fts, rollup
 
 BULK_TABLES = ("ticket", "message", "ticket_tag", "audit_event", "customer", "identity", "ticket_seen")
 
@@ -33,10 +33,12 @@ def bulk_load(connection: sqlite3.Connection, tables: tuple[str, ...] = BULK_TAB
     for name, _sql in saved:
         connection.execute(f'DROP INDEX "{name}"')
     fts.drop_triggers(connection)
+    rollup.drop_triggers(connection)
     yield
     for _name, sql in saved:
         connection.execute(sql)
     fts.rebuild_and_restore(connection)
+    rollup.rebuild_and_restore(connection)
     # Fresh statistics: with several indexes on ticket, the planner needs them to pick well.
     connection.execute("PRAGMA analysis_limit=1000")
     connection.execute("ANALYZE")

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from supportdesk.store import fts
+from supportdesk.store import fts, rollup
 from supportdesk.sync.rows import TABLE_ORDER, delete_ticket, spec, upsert_sql
 
 if TYPE_CHECKING:
@@ -99,6 +99,7 @@ def bootstrap(workspace: Workspace, client: ServerClient, *, progress: Progress 
             connection.execute("CREATE TEMP TABLE IF NOT EXISTS rescope_seen (id TEXT PRIMARY KEY) WITHOUT ROWID")
         indexes: list[str] = state.get("indexes") or _secondary_indexes(connection)
         fts.drop_triggers(connection)
+        rollup.drop_triggers(connection)  # the report rollup is summed once at the end
         for create in indexes:
             connection.execute(f"DROP INDEX IF EXISTS {_index_name(create)}")
         done = int(state.get("done", 0))
@@ -152,6 +153,7 @@ def bootstrap(workspace: Workspace, client: ServerClient, *, progress: Progress 
                 for create in indexes:
                     connection.execute(create)
                 fts.rebuild_and_restore(connection)
+                rollup.rebuild_and_restore(connection)
                 if not rescope:  # a rescope pulls on from the old cursor: the deletes since then are in no snapshot
                     connection.execute("UPDATE sync_state SET cursor = max(cursor, ?) WHERE id = 1", (cursor,))
                 _save(connection, {"complete": True, "cursor": cursor, "rows": done, "scope": scope})

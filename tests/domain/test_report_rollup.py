@@ -1,0 +1,295 @@
+"""The report rollup (``report_day``) against the slow path, on random histories.
+
+Random tickets are created, answered, solved, reopened, reassigned, merged and erased through
+the write path at random times over a few weeks; then, under the test clock, every report
+(overall and by every grouping) over windows relative to "now" — ``--since 6h`` to ``--since
+60d``, starting mid-day or at midnight — must equal the one ``ticket_timing`` alone gives, and the
+rollup the triggers kept must equal the one ``report rebuild`` recomputes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from supportdesk.domain.errors import DomainError
+from supportdesk.domain.metrics import GROUPINGS, build_report, since_from
+from supportdesk.store import rollup
+from supportdesk.store.times import utcnow
+from tests.conftest import Team, TestClock
+from tests.timeline import at
+
+START = datetime(2026, 10, 1, 7, 30, tzinfo=UTC)
+CHANNELS = ("email", "chat", "web")
+STATUSES = ("open", "pending", "solved", "closed", "on_hold")
+
+minutes = st.integers(min_value=0, max_value=3 * 24 * 60)
+pick = st.integers(min_value=0, max_value=50)
+operation = st.one_of(
+    st.tuples(st.just("create"), minutes, st.sampled_from(CHANNELS), pick, pick),
+    st.tuples(st.just("reply"), minutes, pick, st.booleans()),
+    st.tuples(st.just("receive"), minutes, pick),
+    st.tuples(st.just("status"), minutes, pick, st.sampled_from(STATUSES)),
+    st.tuples(st.just("assign"), minutes, pick, pick, pick),
+    st.tuples(st.just("merge"), minutes, pick, pick),
+    st.tuples(st.just("time"), minutes, pick, st.integers(min_value=1, max_value=7200)),
+    st.tuples(st.just("erase"), minutes, pick),
+)
+window = st.one_of(
+    st.integers(min_value=1, max_value=60 * 24).map(lambda hours: f"{hours}h"),
+    st.integers(min_value=1, max_value=60).map(lambda days: f"{days}d"),
+    st.just("2000-01-01"),
+)
+
+
+def _rollup_rows(connection: sqlite3.Connection) -> set[tuple[Any, ...]]:
+    """The rollup's rows, less those every figure of which is zero (left by a move)."""
+    rows = connection.execute(f"SELECT * FROM {rollup.TABLE}").fetchall()
+    return {tuple(row) for row in rows if any(row[len(rollup.KEYS) :])}
+
+
+class Story:
+    """Plays random operations on the team's workspace, in time order, as the server would."""
+
+    def __init__(self, team: Team) -> None:
+        self.team = team
+        self.when = START
+        self.tickets: list[str] = []
+        self.agents = [None, team.agent, team.other]
+        self.groups = [None, team.tier1, team.billing]
+        at(
+            team.workspace,
+            START,
+            "sla.policy.create",
+            {
+                "name": "Normal",
+                "priority": "normal",
+                "first_reply_minutes": 90,
+                "next_reply_minutes": 240,
+                "resolution_minutes": 2880,
+            },
+        )
+
+    def ticket(self, index: int) -> str | None:
+        return self.tickets[index % len(self.tickets)] if self.tickets else None
+
+    def play(self, op: tuple[Any, ...]) -> None:
+        kind, later, *rest = op
+        self.when += timedelta(minutes=later)
+        ws, sam = self.team.workspace, self.team.agent
+        try:
+            if kind == "create":
+                channel, group, agent = rest
+                assignee = self.agents[agent % 3]
+                args = {
+                    "subject": "Help",
+                    "body": "Please",
+                    "requester": {"value": f"c{len(self.tickets) % 7}@example.com"},
+                    "channel": channel,
+                    "group_id": self.groups[group % 3],
+                    "assignee_id": assignee.id if assignee else None,
+                }
+                self.tickets.append(str(at(ws, self.when, "ticket.create", args)["ticket_id"]))
+                return
+            ticket = self.ticket(rest[0])
+            if ticket is None:
+                return
+            if kind == "reply":
+                args = {"ticket_id": ticket, "body": "Answer", **({"status": "solved"} if rest[1] else {})}
+                at(ws, self.when, "ticket.reply", args, sam)
+            elif kind == "receive":
+                at(ws, self.when, "ticket.receive", {"ticket_id": ticket, "body": "Still broken"})
+            elif kind == "status":
+                at(ws, self.when, "ticket.set_status", {"ticket_id": ticket, "status": rest[1]}, sam)
+            elif kind == "assign":
+                assignee = self.agents[rest[1] % 3]
+                args = {"ticket_id": ticket, "assignee_id": assignee.id if assignee else None}
+                at(ws, self.when, "ticket.assign", {**args, "group_id": self.groups[rest[2] % 3]}, self.team.admin)
+            elif kind == "merge":
+                target = self.ticket(rest[1])
+                if target != ticket:
+                    args = {"source_id": ticket, "target_id": target, "different_requesters": True}
+                    at(ws, self.when, "ticket.merge", args, sam)
+            elif kind == "time":
+                at(ws, self.when, "ticket.record_handle_time", {"ticket_id": ticket, "seconds": rest[1]}, sam)
+            elif kind == "erase":
+                with ws.reading() as connection:
+                    (customer,) = connection.execute(
+                        "SELECT requester_id FROM ticket WHERE id = ?", (ticket,)
+                    ).fetchone()
+                at(ws, self.when, "customer.erase", {"customer_id": customer}, self.team.admin)
+        except DomainError:
+            pass  # a rule refused it (reply to a closed ticket, merge into a merged one): nothing written
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(
+    operations=st.lists(operation, min_size=1, max_size=40),
+    windows=st.lists(window, min_size=1, max_size=3),
+    after=st.integers(min_value=0, max_value=5 * 24 * 60),
+)
+def test_every_report_from_the_rollup_equals_the_slow_path(
+    team: Team, clock: TestClock, operations: list[tuple[Any, ...]], windows: list[str], after: int
+) -> None:
+    # The workspace carries on from the previous example: histories only grow longer.
+    story = getattr(team, "_story", None) or Story(team)
+    team._story = story  # type: ignore[attr-defined]
+    for op in operations:
+        story.play(op)
+    clock.freeze(story.when + timedelta(minutes=after, seconds=17))
+    now = utcnow()
+    with team.workspace.reading() as connection:
+        for text in windows:
+            since = since_from(text, now)
+            for by in (None, *GROUPINGS):
+                fast = build_report(connection, since=since, until=now, by=by)
+                slow = build_report(connection, since=since, until=now, by=by, rollup=False)
+                assert fast.rows == slow.rows, (text, by)
+        kept = _rollup_rows(connection)
+    with team.workspace.writing() as connection:
+        rollup.rebuild(connection)
+        assert _rollup_rows(connection) == kept
+
+
+def test_whole_days_and_edges_add_up_to_the_period(team: Team, clock: TestClock) -> None:
+    """A hand-made case: one ticket a day for ten days; a 5-day window starting at 07:30."""
+    ws = team.workspace
+    for day in range(10):
+        created = at(
+            ws,
+            START + timedelta(days=day, hours=day % 3),
+            "ticket.create",
+            {"subject": "Help", "body": "Please", "requester": {"value": "a@example.com"}, "channel": "email"},
+        )
+        at(
+            ws,
+            START + timedelta(days=day, hours=5),
+            "ticket.reply",
+            {"ticket_id": created["ticket_id"], "body": "Done", "status": "solved"},
+            team.agent,
+        )
+    clock.freeze(START + timedelta(days=10))
+    with ws.reading() as connection:
+        days = connection.execute(
+            "SELECT count(DISTINCT day), sum(created), sum(solved) FROM report_day "
+            "WHERE dimension = 'all' AND created > 0"
+        ).fetchone()
+        assert tuple(days) == (10, 10, 10)
+        report = build_report(connection, since=since_from("5d", utcnow()), until=utcnow())
+    (row,) = report.rows
+    assert (row["created"], row["solved"]) == (5, 5)
+    assert row["first_reply_mean_m"] == pytest.approx(row["first_reply_median_m"], abs=60.0)
+
+
+def test_the_rollup_follows_a_reassignment_and_a_deleted_timing_row(team: Team) -> None:
+    ws = team.workspace
+    ticket = str(
+        at(
+            ws,
+            START,
+            "ticket.create",
+            {"subject": "Help", "body": "Please", "requester": {"value": "a@example.com"}, "group_id": team.tier1},
+        )["ticket_id"]
+    )
+    at(ws, START + timedelta(hours=1), "ticket.assign", {"ticket_id": ticket, "group_id": team.billing}, team.admin)
+    with ws.reading() as connection:
+        found = connection.execute("SELECT value, created FROM report_day WHERE dimension = 'group'")
+        groups = {row[0]: row[1] for row in found}
+    assert groups == {team.tier1: 0, team.billing: 1}
+    with ws.writing() as connection:
+        connection.execute("DELETE FROM ticket_timing WHERE ticket_id = ?", (ticket,))
+        assert connection.execute("SELECT sum(created) FROM report_day").fetchone()[0] == 0
+
+
+def test_a_bulk_load_drops_the_triggers_and_rebuilds(team: Team) -> None:
+    from supportdesk.store.bulk import bulk_load
+
+    ws = team.workspace
+    with ws.writing() as connection:
+        with bulk_load(connection, ("ticket_timing",)):
+            assert not connection.execute("SELECT name FROM sqlite_master WHERE name LIKE 'report_day_a%'").fetchall()
+            connection.execute(
+                "INSERT INTO ticket_timing (ticket_id, created_at, channel, due_at, paused, sla_met, sla_missed, "
+                "replies, next_reply_total_s, next_reply_count, reopens, handle_s, history, clocks) "
+                "VALUES ('t1', '2026-10-02 10:00:00.000000', 'web', '9999-12-31 00:00:00.000000', "
+                "0, 0, 0, 0, 0, 0, 0, 0, '[]', '[]')"
+            )
+        days = connection.execute("SELECT day, created FROM report_day WHERE dimension = 'all'")
+        assert [tuple(row) for row in days] == [("2026-10-02", 1)]
+        names = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+    assert set(rollup.TRIGGERS) <= names
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_server_database_keeps_the_rollup_through_its_write_path(kind: str, tmp_path: Path, clock: TestClock) -> None:
+    """The same triggers on a team server's database (SQLite, or PostgreSQL's PL/pgSQL function):
+    mutations applied by ``server.apply`` over several days leave the rollup a rebuild makes."""
+    from sqlalchemy import text
+
+    from supportdesk.domain.context import SYSTEM, Actor, Role
+    from supportdesk.server.apply import apply_as
+    from supportdesk.server.db import open_database
+    from tests.live import server_database
+
+    def rows(connection: Any) -> set[tuple[Any, ...]]:
+        found = connection.execute(text(f"SELECT * FROM {rollup.TABLE}")).all()
+        return {tuple(int(v) if isinstance(v, Decimal) else v for v in row) for row in found if any(row[3:])}
+
+    clock.freeze(START)
+    with server_database(kind, tmp_path) as url:
+        database = open_database(url)
+        try:
+            tier1 = apply_as(database, SYSTEM, "group.create", {"name": "Tier 1", "email": "t1@acme.test"})[0][
+                "group_id"
+            ]
+            billing = apply_as(database, SYSTEM, "group.create", {"name": "Billing", "email": "b@acme.test"})[0][
+                "group_id"
+            ]
+            sam_id = apply_as(
+                database, SYSTEM, "agent.create", {"name": "Sam", "email": "sam@acme.test", "role": "admin"}
+            )[0]["agent_id"]
+            sam = Actor(id=sam_id, name="Sam", role=Role.ADMIN)
+            tickets = []
+            for number in range(6):
+                clock.advance(timedelta(hours=9))
+                args = {
+                    "subject": "Help",
+                    "body": "Please",
+                    "requester": {"value": f"c{number}@example.com"},
+                    "group_id": tier1,
+                    "channel": CHANNELS[number % 3],
+                }
+                tickets.append(apply_as(database, SYSTEM, "ticket.create", args)[0]["ticket_id"])
+                clock.advance(timedelta(hours=2))
+                apply_as(database, sam, "ticket.reply", {"ticket_id": tickets[-1], "body": "Done", "status": "solved"})
+            clock.advance(timedelta(days=1))
+            apply_as(database, SYSTEM, "ticket.receive", {"ticket_id": tickets[0], "body": "Broken again"})
+            apply_as(
+                database, sam, "ticket.assign", {"ticket_id": tickets[1], "group_id": billing, "assignee_id": None}
+            )
+            apply_as(
+                database,
+                sam,
+                "ticket.merge",
+                {"source_id": tickets[2], "target_id": tickets[3], "different_requesters": True},
+            )
+            with database.engine.begin() as connection:
+                kept = rows(connection)
+                assert sum(row[3] for row in kept if row[0] == "all") == 6  # created
+                for statement in rollup.fill_statements(connection.dialect.name):
+                    connection.execute(text(statement))
+                assert rows(connection) == kept
+        finally:
+            database.dispose()
