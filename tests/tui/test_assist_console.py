@@ -370,3 +370,23 @@ async def test_trends_from_the_dashboard_open_a_cluster_in_the_queue(
         await settle(pilot)
         assert no_terminal_bytes(queue_text(queue_screen.queue))
         assert app.is_running and app.return_code is None
+
+
+# --- launch ----------------------------------------------------------------------------------
+
+
+def test_no_model_is_imported_with_the_console() -> None:
+    """Every console module imported in a fresh process pulls in no model library: the models
+    load in workers on first use, so launch stays as fast as before (bench/console_launch.py)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import pkgutil, importlib, sys, supportdesk.tui as tui\n"
+        "for module in pkgutil.walk_packages(tui.__path__, 'supportdesk.tui.'):\n"
+        "    importlib.import_module(module.name)\n"
+        "print(' '.join(sorted(m for m in ('numpy', 'wordllama', 'lingua', 'vaderSentiment') if m in sys.modules)))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ""

@@ -354,6 +354,7 @@ CONTEXTS: tuple[Context, ...] = (
     Context("the similar ticket's preview", ("similar", "ticket", "app")),
     Context("the dashboard", ("dashboard", "app")),
     Context("the trends", ("list", "trends", "app")),
+    Context("a cluster's preview", ("trends", "app")),
     Context("the routing rules", ("list", "rules", "app")),
     Context("a routing rule's detail", ("rules", "app")),
 )

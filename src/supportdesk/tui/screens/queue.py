@@ -301,9 +301,7 @@ class QueueScreen(TicketActions, Screen[None]):
 
     def action_toggle_triage_columns(self) -> None:
         """``I``: the language, sentiment and intent columns (for sorting and scanning by them)."""
-        show = not self.queue.triage_columns
-        self.queue.show_triage_columns(show)
-        self.notify("triage columns shown" if show else "triage columns hidden", markup=False)
+        self.queue.show_triage_columns(not self.queue.triage_columns)
 
     def action_sort(self) -> None:
         choices = [Choice(key, key) for key in SORT_KEYS]

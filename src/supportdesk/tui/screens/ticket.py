@@ -236,25 +236,18 @@ class TicketScreen(TicketActions, Screen[None]):
         composer.requester = message.data.detail.requester.get("name") or ""
         composer.channel = str(message.data.detail.ticket["channel"])
         self._say_drafts()
-        self._show_summary(message.data)
+        self._summarize(self.ticket_id)
         if self.mode is not None:
             mode, self.mode = self.mode, None
             self.enter_mode(mode)
 
     # --- the summary (four or more messages) ------------------------------------------------
 
-    def _show_summary(self, data: TicketData) -> None:
-        from supportdesk.assist.summary import MIN_MESSAGES
-
-        if len(data.detail.messages) < MIN_MESSAGES:
-            self.query_one(TicketSummary).clear()
-            return
-        self._summarize(self.ticket_id)
-
     @work(thread=True, group="ticket-summary", exclusive=True, exit_on_error=False)
     def _summarize(self, ticket_id: str) -> None:
-        """Summarize in a worker (a few milliseconds, but it reads every message of the ticket);
-        a failure only leaves the summary out."""
+        """A few milliseconds, but it reads every message of the ticket (and imports the assist
+        package): never on the UI thread. A ticket of fewer than four messages gets None (no
+        summary); a failure only leaves the summary out."""
         try:
             summary = self.console.db.summary(ticket_id)
         except Exception as error:

@@ -94,7 +94,7 @@ class SimilarPanel(Vertical):
         self.ticket_id = ticket_id
         self.items = items
         solved = sum(item.status in _SOLVED for item in items)
-        subtitle = f"{len(items)} alike, {solved} solved (solved first) · enter opens" if items else "none alike"
+        subtitle = f"{len(items)} alike, {solved} solved · enter opens" if items else "none alike"
         self.query_one("#similar-subtitle", Static).update(subtitle)
         self.row_list.set_rows([similar_row(item) for item in items], keep_cursor=False)
         self._preview_current()

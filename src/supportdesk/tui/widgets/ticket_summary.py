@@ -49,8 +49,14 @@ def summary_content(summary: Summary, *, folded: bool, key: str) -> Content:
     return Content("\n").join(lines)
 
 
+#: On a terminal shorter than this the summary starts folded: unfolded it would take most of the
+#: timeline's rows (80×24 leaves the timeline about ten).
+FOLDED_BELOW = 32
+
+
 class TicketSummary(Static):
-    """Hidden until a summary arrives; ``fold`` switches between one line and all of it."""
+    """Hidden until a summary arrives; ``fold`` switches between one line and all of it. Until
+    the agent folds or unfolds it, it is folded on a short terminal and open on a tall one."""
 
     DEFAULT_CSS = """
     TicketSummary { height: auto; max-height: 12; padding: 0 1; border-bottom: solid $foreground 20%; }
@@ -60,7 +66,8 @@ class TicketSummary(Static):
         super().__init__("", markup=False, **kwargs)  # type: ignore[arg-type]
         self.summary: Summary | None = None
         self.ticket_id: str | None = None
-        self.folded = False
+        #: The agent's choice (``u``), kept for the next tickets; None: by the terminal's height.
+        self.chosen: bool | None = None
         self.key = "u"
         self.display = False
 
@@ -74,13 +81,23 @@ class TicketSummary(Static):
         self.display = False
         self.update("")
 
+    @property
+    def folded(self) -> bool:
+        if self.chosen is not None:
+            return self.chosen
+        return self.app.size.height < FOLDED_BELOW
+
     def fold(self) -> bool:
         """Fold or unfold; False when there is no summary to fold."""
         if self.summary is None:
             return False
-        self.folded = not self.folded
+        self.chosen = not self.folded
         self._draw()
         return True
+
+    def on_resize(self) -> None:
+        if self.chosen is None and self.summary is not None:
+            self._draw()
 
     def _draw(self) -> None:
         if self.summary is not None:
