@@ -783,6 +783,10 @@ class TicketScreen(TicketActions, Screen[None]):
         except ReadFailed as error:
             self.post_message(SimilarFound(ticket_id, None, f"similar tickets could not be read: {error.message}"))
             return
+        except Exception as error:  # one clear line in the panel, never a traceback
+            self.log.error(f"similar tickets failed: {error!r}")
+            self.post_message(SimilarFound(ticket_id, None, f"similar tickets failed: {error}"))
+            return
         self.post_message(SimilarFound(ticket_id, items))
 
     def on_similar_progress(self, message: SimilarProgress) -> None:

@@ -135,6 +135,10 @@ class TrendsScreen(Screen[None]):
         except ReadFailed as error:
             self.post_message(TrendsFound(None, f"trends could not be computed: {error.message}"))
             return
+        except Exception as error:  # one clear line on the screen, never a traceback
+            self.log.error(f"trends failed: {error!r}")
+            self.post_message(TrendsFound(None, f"trends could not be computed: {error}"))
+            return
         self.post_message(TrendsFound(found))
 
     def on_trends_progress(self, message: TrendsProgress) -> None:
