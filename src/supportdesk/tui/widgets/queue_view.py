@@ -348,6 +348,8 @@ class QueueView(ScrollView, can_focus=True):
             return text, component(name) if name else None
         if key == "updated":
             return relative(row.updated_at, now), component("queue--dim")
+        if key == "sentiment" and row.value(key) == "negative":  # an upset customer stands out
+            return "negative", component("queue--high")
         value = row.value(key)  # any other field of the ticket field table with a queue column
         return (safe_line(str(value).replace("_", " "), cap=80) if value is not None else "—"), None
 
