@@ -52,6 +52,7 @@ BINDING = "tests/sync/test_binding.py::"
 QUERY = "tests/store/test_query.py::"
 CONSOLE_INPUTS = "tests/hostile/test_console_inputs.py::"
 HOSTILE = "tests/tui/test_hostile.py::"
+ASSIST_CONSOLE = "tests/tui/test_assist_console.py::"
 FLOWS = "tests/tui/test_flows.py::"
 CHANNEL_INPUTS = "tests/hostile/test_channel_inputs.py::"
 MAIL_INGEST = "tests/channels/test_mail_ingest.py::"
@@ -321,6 +322,18 @@ CATALOGUE: list[Case] = [
          (QUERY + "test_any_string_parses_or_fails_cleanly_and_never_breaks_sql",
           QUERY + "test_values_are_bound_parameters_never_sql")),
     # --- the console -------------------------------------------------------------------------------
+    Case("console-assist-similar", "console",
+         "markup and escape sequences in a similar ticket's reply; another group's similar ticket",
+         (ASSIST_CONSOLE + "test_similar_tickets_solved_first_open_with_enter_and_never_another_groups",)),
+    Case("console-assist-summary", "console",
+         "markup and escape sequences in a sentence the summary quotes",
+         (ASSIST_CONSOLE + "test_a_long_ticket_shows_its_summary_and_it_folds",)),
+    Case("console-assist-trends", "console",
+         "markup and escape sequences in a cluster label; a cluster of another group's tickets",
+         (ASSIST_CONSOLE + "test_trends_from_the_dashboard_open_a_cluster_in_the_queue",)),
+    Case("console-assist-triage", "console",
+         "markup and escape sequences in a synced intent value (header and queue column)",
+         (ASSIST_CONSOLE + "test_triage_fields_in_the_header_and_as_queue_columns",)),
     Case("console-click-links", "console",
          "action links (copy_to_clipboard, quit, bell) and OSC 52 in raw customer rows, clicked",
          (CONSOLE_INPUTS + "test_action_links_in_customer_text_run_nothing_and_never_write_the_clipboard",

@@ -145,7 +145,7 @@ async def test_every_screen_and_widget_answers_each_key_with_one_action(
         await until(pilot, lambda: isinstance(app.screen, TicketScreen) and app.screen.data is not None)
         await settle(pilot)
         problems += await _walk(pilot, "ticket")
-        for key, label in (("m", "ticket with macros"), ("k", "ticket with the KB")):
+        for key, label in (("m", "ticket with macros"), ("k", "ticket with the KB"), ("f", "ticket with similar")):
             app.screen.query_one("Timeline").focus()
             await pilot.press(key)
             await settle(pilot)
@@ -171,6 +171,10 @@ async def test_every_screen_and_widget_answers_each_key_with_one_action(
             problems += await _walk(pilot, label)
             await pilot.press("escape")
             await settle(pilot)
+        await pilot.press("f2")
+        await pilot.press("t")
+        await settle(pilot)
+        problems += await _walk(pilot, "trends")
     assert problems == []
 
 

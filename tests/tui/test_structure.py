@@ -54,4 +54,9 @@ def test_what_grows_with_the_store_is_marked_worker_only() -> None:
         "delete_draft",
         "mark_seen",
         "ended_snoozes",
+        "suggest_macros",
+        "summary",
+        "update_vectors",
+        "similar_tickets",
+        "trends",
     } == worker_only

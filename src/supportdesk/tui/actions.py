@@ -54,8 +54,10 @@ SCOPES: dict[str, str] = {
     "composer": "Composer",
     "macros": "Macro panel",
     "kb": "Knowledge base panel",
+    "similar": "Similar tickets panel",
     "customer": "Customer panel",
     "dashboard": "Dashboard",
+    "trends": "Trends",
     "rules": "Routing rules",
     "list": "Lists and pickers",
 }
@@ -100,6 +102,15 @@ ACTIONS: tuple[ConsoleAction, ...] = (
         "queue",
         show=False,
     ),
+    _A(
+        "queue.triage_columns",
+        "I",
+        "toggle_triage_columns",
+        "Triage cols",
+        "Show or hide the language, sentiment and intent columns",
+        "queue",
+        show=False,
+    ),
     _A("queue.clear_tags", "ctrl+u", "clear_tags", "Untag all", "Clear every tag mark", "queue", show=False),
     _A("queue.quit", "q", "app.quit", "Quit", "Leave the console (drafts are kept)", "queue", show=False),
     # the rows themselves
@@ -120,6 +131,18 @@ ACTIONS: tuple[ConsoleAction, ...] = (
     _A("ticket.note", "n", "note", "Note", "Write an internal note", "ticket"),
     _A("ticket.macro", "m", "macros", "Macros", "Search and apply a macro", "ticket"),
     _A("ticket.kb", "k,K", "knowledge_base", "KB", "Search the knowledge base", "ticket"),
+    _A(
+        "ticket.similar", "f", "similar", "Similar", "Tickets like this one, solved first with their solution", "ticket"
+    ),
+    _A(
+        "ticket.summary",
+        "u",
+        "fold_summary",
+        "Summary",
+        "Fold or unfold the summary (tickets of four or more messages)",
+        "ticket",
+        show=False,
+    ),
     _A("ticket.customer", "i", "customer", "Customer", "The customer panel", "ticket", show=False),
     _A("ticket.solve", "s", "solve", "Solve", "Solve the ticket", "ticket"),
     _A("ticket.assign_me", "a", "assign_me", "Take", "Assign the ticket to me", "ticket", show=False),
@@ -259,6 +282,9 @@ ACTIONS: tuple[ConsoleAction, ...] = (
     _A("kb.close", "escape", "close", "Close", "Close the panel", "kb"),
     _A("kb.down", "down", "cursor_down", "Down", "Next article", "kb", show=False, palette=False),
     _A("kb.up", "up", "cursor_up", "Up", "Previous article", "kb", show=False, palette=False),
+    # similar tickets panel
+    _A("similar.open", "enter", "open", "Open", "Open the similar ticket", "similar"),
+    _A("similar.close", "escape", "close", "Close", "Close the panel", "similar"),
     # customer panel
     _A("customer.open", "enter", "open_other", "Open", "Open the customer's ticket", "customer"),
     _A("customer.merge", "M", "merge_customer", "Merge", "Merge this customer with another record", "customer"),
@@ -269,6 +295,18 @@ ACTIONS: tuple[ConsoleAction, ...] = (
     _A("dashboard.group", "g", "by('group')", "By group", "The table by group", "dashboard"),
     _A("dashboard.channel", "c", "by('channel')", "By channel", "The table by channel", "dashboard"),
     _A("dashboard.refresh", "r", "recompute", "Refresh", "Compute every figure again", "dashboard"),
+    _A(
+        "dashboard.trends",
+        "t",
+        "trends",
+        "Trends",
+        "This week's clusters of tickets against the 4 weeks before",
+        "dashboard",
+    ),
+    # trends
+    _A("trends.open", "enter", "open_cluster", "Open", "Show the cluster's tickets in the queue", "trends"),
+    _A("trends.back", "escape,q", "back", "Back", "Back to the dashboard", "trends"),
+    _A("trends.refresh", "r", "recompute", "Refresh", "Cluster this week's tickets again", "trends"),
     # routing rules
     _A("rules.back", "escape,q", "back", "Back", "Back to where you were", "rules"),
     _A("rules.toggle", "x", "toggle_active", "On/off", "Turn the rule under the cursor on or off", "rules"),
@@ -312,7 +350,11 @@ CONTEXTS: tuple[Context, ...] = (
     Context("the macro list", ("list", "macros", "ticket", "app")),
     Context("the knowledge-base search", ("kb", "ticket", "app"), typing=True),
     Context("the knowledge-base list", ("list", "kb", "ticket", "app")),
+    Context("the similar-tickets list", ("list", "similar", "ticket", "app")),
+    Context("the similar ticket's preview", ("similar", "ticket", "app")),
     Context("the dashboard", ("dashboard", "app")),
+    Context("the trends", ("list", "trends", "app")),
+    Context("a cluster's preview", ("trends", "app")),
     Context("the routing rules", ("list", "rules", "app")),
     Context("a routing rule's detail", ("rules", "app")),
 )
@@ -329,6 +371,9 @@ SHARED: dict[tuple[str, str], str] = {
     ("composer.close", "ticket.back"): "esc hides the composer first, then leaves the ticket",
     ("macros.close", "ticket.back"): "esc closes the macro panel first, then leaves the ticket",
     ("kb.close", "ticket.back"): "esc closes the knowledge-base panel first, then leaves the ticket",
+    ("list.select", "similar.open"): "enter on a similar ticket opens it",
+    ("similar.close", "ticket.back"): "esc closes the similar-tickets panel first, then leaves the ticket",
+    ("list.select", "trends.open"): "enter on a cluster shows its tickets in the queue",
     ("help.close", "app.help"): "? closes the help screen it opened",
     ("customer.merge", "ticket.merge"): "M in the customer panel merges customers; elsewhere in the pane, tickets",
 }

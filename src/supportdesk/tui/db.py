@@ -40,6 +40,9 @@ from supportdesk.store import history, local_state, reads, snoozes, time_entries
 from supportdesk.store.workspace import read_setting
 
 if TYPE_CHECKING:
+    from supportdesk.assist.similar import SimilarTicket
+    from supportdesk.assist.summary import Summary
+    from supportdesk.assist.trending import Trend
     from supportdesk.domain.context import Actor
     from supportdesk.domain.macros import MacroPlan
     from supportdesk.domain.metrics import Report
@@ -103,6 +106,20 @@ class Interrupts:
             for connection, running in self._running.items():
                 if running != generation:
                     connection.interrupt()
+
+
+def _visible(connection: sqlite3.Connection, actor: Actor, ticket_ids: list[str]) -> set[str]:
+    """Which of these tickets the agent may see (their groups', ungrouped ones, their own)."""
+    from supportdesk.domain.rules import can_access_ticket
+
+    seen: set[str] = set()
+    unique = list(dict.fromkeys(ticket_ids))
+    for start in range(0, len(unique), 900):
+        chunk = unique[start : start + 900]
+        marks = ",".join("?" * len(chunk))
+        rows = connection.execute(f"SELECT id, group_id, assignee_id FROM ticket WHERE id IN ({marks})", chunk)
+        seen.update(row[0] for row in rows if can_access_ticket(actor, {"group_id": row[1], "assignee_id": row[2]}))
+    return seen
 
 
 def worker_only(method: Callable[P, R]) -> Callable[P, R]:
@@ -360,6 +377,91 @@ class ConsoleDB:
                 log.warning("suggestions by meaning are not available: %s", error)
                 return reads.suggest_articles(connection, ticket_id, limit=limit)
             return reads.articles_by_id(connection, [item.id for item in ranked])
+
+    @worker_only
+    def suggest_macros(self, ticket_id: str, *, limit: int) -> list[str]:
+        """The ids of the macros that fit the ticket best, best first (bm25 and meaning
+        together); empty when the models cannot load (the panel then lists by name only)."""
+        from supportdesk import assist
+
+        with self._read() as connection:
+            try:
+                return [item.id for item in assist.macros_for(connection, ticket_id, limit=limit)]
+            except assist.ModelUnavailable as error:
+                log.warning("macro suggestions are not available: %s", error)
+                return []
+
+    @worker_only
+    def summary(self, ticket_id: str) -> Summary | None:
+        """The ticket's extractive summary (``assist.summarize``: four or more messages, else None)."""
+        from supportdesk import assist
+
+        with self._read() as connection:
+            found: Summary | None = assist.summarize(connection, ticket_id)
+            return found
+
+    @worker_only
+    def update_vectors(self, progress: Callable[[int, int], None] | None = None) -> None:
+        """Embed the tickets that have no vector yet (incremental; the first run on a big
+        workspace takes minutes, so it reports ``progress(done, total)``). A connection of its
+        own: it commits in batches and must not hold the lock the local-only rows use."""
+        from contextlib import closing
+
+        from supportdesk import assist
+
+        with closing(self.workspace.connect()) as connection:
+            try:
+                assist.build_index(connection, progress=progress)
+            except sqlite3.Error as error:
+                raise ReadFailed(str(error)) from error
+
+    @worker_only
+    def similar_tickets(self, ticket_id: str, actor: Actor, *, limit: int) -> list[SimilarTicket]:
+        """Tickets like this one that the agent may see (solved first, each with its last public
+        reply): a ticket of another group in the local copy is never shown."""
+        from supportdesk import assist
+
+        with self._read() as connection:
+            candidates: list[SimilarTicket] = assist.similar_tickets(connection, ticket_id, limit=limit * 3)
+            allowed = _visible(connection, actor, [c.ticket_id for c in candidates])
+        return [c for c in candidates if c.ticket_id in allowed][:limit]
+
+    @worker_only
+    def trends(self, actor: Actor, *, limit: int) -> list[Trend]:
+        """This week's clusters against the four weeks before (``assist.trends``), as the agent
+        may see them: each cluster keeps only their tickets, is named after their subjects, and
+        a cluster of other groups' tickets only is left out."""
+        from collections import Counter
+        from dataclasses import replace
+
+        from supportdesk import assist
+        from supportdesk.assist.text import clean
+
+        with self._read() as connection:
+            found: list[Trend] = assist.trends(connection, limit=limit)
+            if actor.is_admin or actor.is_system:
+                return found
+            shown: list[Trend] = []
+            for trend in found:
+                allowed = _visible(connection, actor, trend.ticket_ids)
+                if not allowed:
+                    continue
+                if len(allowed) == len(set(trend.ticket_ids)):
+                    shown.append(trend)
+                    continue
+                ids = [t for t in trend.ticket_ids if t in allowed]
+                marks = ",".join("?" * len(ids))
+                rows = {
+                    row[0]: (row[1], row[2])
+                    for row in connection.execute(f"SELECT id, number, subject FROM ticket WHERE id IN ({marks})", ids)
+                }
+                values = [rows[t] for t in ids if t in rows]
+                subjects = Counter(clean(subject, limit=120) for _, subject in values if subject)
+                label = min(subjects.items(), key=lambda item: (-item[1], item[0]))[0] if subjects else "(no subject)"
+                numbers = [number for number, _ in values if number is not None]
+                term = '~"' + label.replace('"', "'") + '"'
+                shown.append(replace(trend, label=label, recent=len(ids), ticket_ids=ids, numbers=numbers, term=term))
+            return shown
 
     @worker_only
     def search_customers(self, text: str, *, limit: int, exclude: str | None) -> list[reads.CustomerHit]:

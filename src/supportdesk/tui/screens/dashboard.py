@@ -335,5 +335,11 @@ class DashboardScreen(Screen[None]):
     def action_recompute(self) -> None:
         self.recompute()
 
+    def action_trends(self) -> None:
+        """``t``: this week's clusters of tickets (their own screen: clustering loads a model)."""
+        from supportdesk.tui.screens.trends import TrendsScreen
+
+        self.app.push_screen(TrendsScreen())
+
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -291,6 +291,18 @@ class QueueScreen(TicketActions, Screen[None]):
     def _filter_closed(self) -> None:
         self.queue.focus()
 
+    def show_filter(self, text: str) -> None:
+        """Show every ticket that ``text`` matches, outside any saved view (a trend's cluster)."""
+        self.show_view(None)
+        self.query_one(FilterBar).input.value = text
+        self.filter_text = text
+        self.apply_query()
+        self.queue.focus()
+
+    def action_toggle_triage_columns(self) -> None:
+        """``I``: the language, sentiment and intent columns (for sorting and scanning by them)."""
+        self.queue.show_triage_columns(not self.queue.triage_columns)
+
     def action_sort(self) -> None:
         choices = [Choice(key, key) for key in SORT_KEYS]
 

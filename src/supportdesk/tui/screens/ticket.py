@@ -23,6 +23,7 @@ from supportdesk.store import local_state, reads
 from supportdesk.tui import choices
 from supportdesk.tui.actions import bindings
 from supportdesk.tui.db import ReadFailed, TicketData
+from supportdesk.tui.keymap import effective_keys
 from supportdesk.tui.messages import ClocksLoaded, StoreChanged, TicketLoaded
 from supportdesk.tui.screens.forms import Choice, PickerScreen, PromptScreen
 from supportdesk.tui.sync_status import PresenceChanged
@@ -32,12 +33,16 @@ from supportdesk.tui.widgets.composer import SUBMIT_STATUSES, Composer, StagedMa
 from supportdesk.tui.widgets.customer_panel import CustomerPanel
 from supportdesk.tui.widgets.key_bar import KeyBar
 from supportdesk.tui.widgets.side_panels import KBPanel, MacroPanel, plan_content, plan_summary
+from supportdesk.tui.widgets.similar_panel import SimilarPanel
 from supportdesk.tui.widgets.sla_clocks import SlaClocks
 from supportdesk.tui.widgets.status_bar import StatusBar
 from supportdesk.tui.widgets.ticket_header import TicketHeader, header_content
+from supportdesk.tui.widgets.ticket_summary import TicketSummary
 from supportdesk.tui.widgets.timeline import Timeline
 
 if TYPE_CHECKING:
+    from supportdesk.assist.similar import SimilarTicket
+    from supportdesk.assist.summary import Summary
     from supportdesk.domain.macros import MacroPlan
     from supportdesk.tui.console import TicketList
 
@@ -45,6 +50,10 @@ if TYPE_CHECKING:
 CLOCKS_EVERY = 30.0
 
 EDITABLE = choices.EDITABLE
+#: How many macros the panel puts first, marked as fitting the open ticket.
+MACRO_SUGGESTIONS = 3
+#: How many similar tickets the panel lists.
+SIMILAR_TICKETS = 8
 
 
 class MacroPreviewed(Message):
@@ -54,6 +63,35 @@ class MacroPreviewed(Message):
         self.plan = plan
         self.error = error
         self.stage = stage
+
+
+class MacrosSuggested(Message):
+    def __init__(self, ticket_id: str, macro_ids: list[str]) -> None:
+        super().__init__()
+        self.ticket_id = ticket_id
+        self.macro_ids = macro_ids
+
+
+class SummaryMade(Message):
+    def __init__(self, ticket_id: str, summary: Summary | None) -> None:
+        super().__init__()
+        self.ticket_id = ticket_id
+        self.summary = summary
+
+
+class SimilarProgress(Message):
+    def __init__(self, ticket_id: str, what: str) -> None:
+        super().__init__()
+        self.ticket_id = ticket_id
+        self.what = what
+
+
+class SimilarFound(Message):
+    def __init__(self, ticket_id: str, items: list[SimilarTicket] | None, error: str | None = None) -> None:
+        super().__init__()
+        self.ticket_id = ticket_id
+        self.items = items
+        self.error = error
 
 
 class ArticlesFound(Message):
@@ -86,12 +124,14 @@ class TicketScreen(TicketActions, Screen[None]):
         yield SlaClocks(id="sla-clocks", markup=False)
         with Horizontal(id="ticket-body"):
             with Vertical(id="ticket-main"):
+                yield TicketSummary(id="ticket-summary")
                 yield Timeline(self.console.now, id="timeline")
                 yield Composer(editor=self.console.settings.editor, id="composer")
             with ContentSwitcher(initial="customer", id="side"):
                 yield CustomerPanel(id="customer")
                 yield MacroPanel(id="macros")
                 yield KBPanel(id="kb")
+                yield SimilarPanel(id="similar")
         yield StatusBar()
         yield KeyBar()
 
@@ -137,6 +177,7 @@ class TicketScreen(TicketActions, Screen[None]):
         self.plans.clear()
         self.query_one(ContentSwitcher).current = "customer"
         self.query_one(TicketHeader).show(Content.styled("loading…", "dim"))
+        self.query_one(TicketSummary).clear()
         self.query_one(SlaClocks).show([], self.console.now())
         self.timeline.set_entries([])
 
@@ -195,9 +236,34 @@ class TicketScreen(TicketActions, Screen[None]):
         composer.requester = message.data.detail.requester.get("name") or ""
         composer.channel = str(message.data.detail.ticket["channel"])
         self._say_drafts()
+        self._summarize(self.ticket_id)
         if self.mode is not None:
             mode, self.mode = self.mode, None
             self.enter_mode(mode)
+
+    # --- the summary (four or more messages) ------------------------------------------------
+
+    @work(thread=True, group="ticket-summary", exclusive=True, exit_on_error=False)
+    def _summarize(self, ticket_id: str) -> None:
+        """A few milliseconds, but it reads every message of the ticket (and imports the assist
+        package): never on the UI thread. A ticket of fewer than four messages gets None (no
+        summary); a failure only leaves the summary out."""
+        try:
+            summary = self.console.db.summary(ticket_id)
+        except Exception as error:
+            self.log.warning(f"the summary could not be made: {error}")
+            summary = None
+        self.post_message(SummaryMade(ticket_id, summary))
+
+    def on_summary_made(self, message: SummaryMade) -> None:
+        if message.ticket_id != self.ticket_id:
+            return
+        key = effective_keys("ticket.summary", self.console.user_keys.keymap).split(",")[0]
+        self.query_one(TicketSummary).show(message.ticket_id, message.summary, key=key)
+
+    def action_fold_summary(self) -> None:
+        if not self.query_one(TicketSummary).fold():
+            self.notify("this ticket has no summary (it has fewer than four messages)", markup=False)
 
     def _show_header(self) -> None:
         if self.data is None:
@@ -257,6 +323,7 @@ class TicketScreen(TicketActions, Screen[None]):
         self.data = None
         self.plans.clear()
         self.query_one(ContentSwitcher).current = "customer"
+        self.query_one(TicketSummary).clear()
         self.load()
         self.console.sync_link.entered(ticket_id)
 
@@ -440,6 +507,8 @@ class TicketScreen(TicketActions, Screen[None]):
             self._toggle_macros()
         elif mode == "kb":
             self._toggle_knowledge_base()
+        elif mode == "similar":
+            self._toggle_similar()
 
     def _write(self, mutations: list[tuple[str, dict[str, Any]]], what: str) -> None:
         self.console.write(mutations, done=lambda _: self.notify(what, markup=False))
@@ -503,7 +572,23 @@ class TicketScreen(TicketActions, Screen[None]):
         switcher.current = "macros"
         self.macros = self.console.db.macros()
         panel.focus_search(clear=True)
-        panel.set_macros(self.macros)
+        panel.set_macros(self.macros, suggested=None)
+        self._suggest_macros(self.ticket_id)
+
+    @work(thread=True, group="macro-suggest", exclusive=True, exit_on_error=False)
+    def _suggest_macros(self, ticket_id: str) -> None:
+        """Rank the macros for the ticket (the embeddings load here on first use, never on the
+        UI thread); a failure leaves the list by name."""
+        try:
+            ids = self.console.db.suggest_macros(ticket_id, limit=MACRO_SUGGESTIONS)
+        except Exception as error:  # the panel still lists every macro by name
+            self.log.warning(f"macro suggestions failed: {error}")
+            ids = []
+        self.post_message(MacrosSuggested(ticket_id, ids))
+
+    def on_macros_suggested(self, message: MacrosSuggested) -> None:
+        if message.ticket_id == self.ticket_id:
+            self.query_one(MacroPanel).set_suggested(message.macro_ids)
 
     def _close_side(self) -> None:
         self.query_one(ContentSwitcher).current = "customer"
@@ -511,6 +596,7 @@ class TicketScreen(TicketActions, Screen[None]):
 
     @on(MacroPanel.Closed)
     @on(KBPanel.Closed)
+    @on(SimilarPanel.Closed)
     def _panel_closed(self) -> None:
         self._close_side()
 
@@ -658,3 +744,66 @@ class TicketScreen(TicketActions, Screen[None]):
             self.open_composer("reply")
         self.composer.insert(text)
         self.notify("snippet inserted" if message.snippet else "link inserted", markup=False)
+
+    # --- similar tickets ------------------------------------------------------------------
+
+    def action_similar(self) -> None:
+        self.enter_mode("similar")
+
+    def _toggle_similar(self) -> None:
+        switcher = self.query_one(ContentSwitcher)
+        panel = self.query_one(SimilarPanel)
+        if switcher.current == "similar" and panel.has_focus_within:
+            self._close_side()
+            return
+        switcher.current = "similar"
+        panel.row_list.focus()
+        if panel.ticket_id != self.ticket_id or not panel.items:
+            panel.waiting(self.ticket_id, "finding tickets like this one…")
+        self._find_similar(self.ticket_id)
+
+    @work(thread=True, group="similar", exclusive=True, exit_on_error=False)
+    def _find_similar(self, ticket_id: str) -> None:
+        """Bring the vector index up to date (incremental: the first time on a big workspace
+        takes minutes, shown as progress), then ask it; the models load here, never on the UI
+        thread. Tickets of groups the agent is not in are left out by the read."""
+        from supportdesk import assist
+
+        def progress(done: int, total: int) -> None:
+            if total:
+                self.post_message(SimilarProgress(ticket_id, f"indexing tickets {done:,} / {total:,}…"))
+
+        try:
+            self.console.db.update_vectors(progress)
+            actor = self.console.writer.actor()
+            items = self.console.db.similar_tickets(ticket_id, actor, limit=SIMILAR_TICKETS)
+        except (assist.ModelUnavailable, assist.IndexUnavailable) as error:
+            self.post_message(SimilarFound(ticket_id, None, f"similar tickets are not available: {error}"))
+            return
+        except ReadFailed as error:
+            self.post_message(SimilarFound(ticket_id, None, f"similar tickets could not be read: {error.message}"))
+            return
+        except Exception as error:  # one clear line in the panel, never a traceback
+            self.log.error(f"similar tickets failed: {error!r}")
+            self.post_message(SimilarFound(ticket_id, None, f"similar tickets failed: {error}"))
+            return
+        self.post_message(SimilarFound(ticket_id, items))
+
+    def on_similar_progress(self, message: SimilarProgress) -> None:
+        if message.ticket_id == self.ticket_id:
+            self.query_one(SimilarPanel).waiting(message.ticket_id, message.what)
+
+    def on_similar_found(self, message: SimilarFound) -> None:
+        if message.ticket_id != self.ticket_id:
+            return
+        panel = self.query_one(SimilarPanel)
+        if message.items is None:
+            panel.failed(message.error or "similar tickets are not available")
+            return
+        panel.set_items(message.ticket_id, message.items)
+
+    @on(SimilarPanel.Opening)
+    def _open_similar(self, message: SimilarPanel.Opening) -> None:
+        if message.ticket_id != self.ticket_id:
+            self.switch_to(message.ticket_id)
+            self.timeline.focus()

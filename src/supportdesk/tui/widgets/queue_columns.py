@@ -48,19 +48,34 @@ COLUMNS: tuple[Column, ...] = (
         key=lambda c: c.position,
     ),
 )
+#: The triage fields (``language``, ``sentiment``, ``intent`` of the field table), shown when the
+#: agent asks for them (``I`` in the queue): after the channel, before "Updated"; on a narrow
+#: terminal they give way after the channel and the group, before the assignee.
+TRIAGE: tuple[Column, ...] = (
+    Column("language", "Lang", 4, position=92, drops=25),
+    Column("sentiment", "Sentiment", 9, position=94, drops=26),
+    Column("intent", "Intent", 14, position=96, drops=27),
+)
+
+
+def _drop_order(columns: tuple[Column, ...]) -> tuple[str, ...]:
+    return tuple(c.key for c in sorted((c for c in columns if c.drops is not None), key=lambda c: c.drops or 0))
+
+
 #: Which columns give way first when the terminal is narrow (the SLA and the status stay).
-DROP_ORDER = tuple(c.key for c in sorted((c for c in COLUMNS if c.drops is not None), key=lambda c: c.drops or 0))
+DROP_ORDER = _drop_order(COLUMNS)
 MIN_SUBJECT = 28
 
 
-def layout(width: int) -> list[Column]:
+def layout(width: int, *, triage: bool = False) -> list[Column]:
     """Columns with their widths for ``width`` cells; the subject takes what is left."""
-    chosen = list(COLUMNS)
+    every = tuple(sorted((*COLUMNS, *TRIAGE), key=lambda c: c.position)) if triage else COLUMNS
+    chosen = list(every)
 
     def fixed() -> int:
         return sum(c.width + 1 for c in chosen if c.key != "subject")
 
-    for key in DROP_ORDER:
+    for key in _drop_order(every) if triage else DROP_ORDER:
         if width - fixed() >= MIN_SUBJECT:
             break
         chosen = [c for c in chosen if c.key != key]

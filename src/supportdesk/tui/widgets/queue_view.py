@@ -122,6 +122,8 @@ class QueueView(ScrollView, can_focus=True):
         self.error: str | None = None
         self._generation = 0
         self._columns: list[Column] = layout(80)
+        #: Whether the triage fields have columns (``I``).
+        self.triage_columns = False
         self._layout_width = 80
         self._fetch_scheduled = False
         self._follow_id: str | None = None
@@ -260,8 +262,15 @@ class QueueView(ScrollView, can_focus=True):
     def _fit_columns(self, width: int) -> None:
         if width != self._layout_width:
             self._layout_width = width
-            self._columns = layout(width)
+            self._columns = layout(width, triage=self.triage_columns)
             self.post_message(self.ColumnsChanged())
+
+    def show_triage_columns(self, show: bool) -> None:
+        """Add or remove the language, sentiment and intent columns (laid out again at once)."""
+        self.triage_columns = show
+        self._layout_width = -1
+        self._fit_columns(self.scrollable_content_region.width)
+        self.refresh()
 
     def on_resize(self, event: events.Resize) -> None:
         self._fit_columns(self.scrollable_content_region.width)
@@ -339,6 +348,8 @@ class QueueView(ScrollView, can_focus=True):
             return text, component(name) if name else None
         if key == "updated":
             return relative(row.updated_at, now), component("queue--dim")
+        if key == "sentiment" and row.value(key) == "negative":  # an upset customer stands out
+            return "negative", component("queue--high")
         value = row.value(key)  # any other field of the ticket field table with a queue column
         return (safe_line(str(value).replace("_", " "), cap=80) if value is not None else "—"), None
 

@@ -84,10 +84,13 @@ class MacroPanel(Vertical):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.macros: list[dict[str, Any]] = []
         self.shown: list[dict[str, Any]] = []
+        #: The ids of the macros that fit the open ticket, best first (``None``: still ranking).
+        self.suggested: list[str] | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("Macros", classes="panel-title")
         yield Input(placeholder="search macros by name", id="macro-search")
+        yield Static("", id="macro-subtitle", classes="panel-subtitle")
         yield RowList(empty="no macro matches", id="macro-list")
         with VerticalScroll():
             yield Static(id="macro-preview", markup=False)
@@ -96,9 +99,19 @@ class MacroPanel(Vertical):
     def row_list(self) -> RowList:
         return self.query_one("#macro-list", RowList)
 
-    def set_macros(self, macros: list[dict[str, Any]]) -> None:
+    def set_macros(self, macros: list[dict[str, Any]], *, suggested: list[str] | None = None) -> None:
+        """The macros by name, and which of them fit the ticket (``None``: being ranked)."""
         self.macros = macros
+        self.suggested = suggested
         self._narrow(self.query_one("#macro-search", Input).value)
+
+    def set_suggested(self, suggested: list[str]) -> None:
+        """The ranking arrived (from a worker): with an empty search, the list is re-ordered."""
+        self.suggested = suggested
+        text = self.query_one("#macro-search", Input).value
+        if text.strip():
+            return
+        self._narrow(text)
 
     def focus_search(self, *, clear: bool = False) -> None:
         search = self.query_one("#macro-search", Input)
@@ -108,15 +121,29 @@ class MacroPanel(Vertical):
 
     def _narrow(self, text: str) -> None:
         text = text.strip()
+        fits: set[str] = set()
         if text:
             matcher = Matcher(text)
             scored = [(matcher.match(m["name"]), m) for m in self.macros]
             self.shown = [m for score, m in sorted(scored, key=lambda pair: -pair[0]) if score > 0]
+            subtitle = f"{len(self.shown)} macro{'' if len(self.shown) == 1 else 's'} match"
         else:
-            self.shown = list(self.macros)
+            by_id = {m["id"]: m for m in self.macros}
+            first = [by_id[i] for i in dict.fromkeys(self.suggested or []) if i in by_id]
+            fits = {m["id"] for m in first}
+            self.shown = first + [m for m in self.macros if m["id"] not in fits]
+            if self.suggested is None:
+                subtitle = "finding the macros for this ticket…"
+            elif fits:
+                subtitle = "★ suggested for this ticket, then all by name"
+            else:
+                subtitle = "all by name (none stands out for this ticket)"
+        self.query_one("#macro-subtitle", Static).update(subtitle)
         rows = []
         for macro in self.shown:
             row = Content(safe_line(macro["name"], cap=120))
+            if fits:
+                row = (Content.styled("★ ", "bold") if macro["id"] in fits else Content("  ")) + row
             if not macro["public"]:
                 row += Content.styled("  (note)", "dim")
             rows.append(row)

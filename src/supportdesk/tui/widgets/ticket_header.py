@@ -86,7 +86,29 @@ def header_content(
             Content.styled("also here: ", "dim")
             + Content.styled(", ".join(safe_line(v, cap=40) for v in viewers), "bold")
         )
-    return FieldLines(title, (fields, tuple(about)))
+    triage = triage_fields(t, keymap)
+    return FieldLines(title, (fields, tuple(about), triage) if triage else (fields, tuple(about)))
+
+
+def triage_fields(ticket: dict[str, Any], keymap: dict[str, str]) -> tuple[Content, ...]:
+    """Language, sentiment and intent with triage's confidence (a value without one was set by
+    a person), when any is set; the field menu's key corrects them."""
+    pieces: list[Content] = []
+    for name in ("language", "sentiment", "intent"):
+        value = ticket.get(name)
+        if not value:
+            continue
+        known = ticket_fields.field(name)
+        shown = safe_line(str(value), cap=40)
+        if name == "sentiment" and ticket.get("sentiment_score") is not None:
+            shown += f" {float(ticket['sentiment_score']):+.2f}".replace("-", "−")
+        confidence = ticket.get(known.confidence) if known.confidence else None
+        extra = f" {round(float(confidence) * 100)}%" if confidence is not None else " (by hand)"
+        pieces.append(field(name, Content(shown) + Content.styled(extra, "dim")))
+    if pieces:
+        key = effective_keys("ticket.fields", keymap).split(",")[0] or None
+        pieces[-1] = pieces[-1] + (Content(" ") + Content.styled(f"[{key}]", "dim") if key else Content(""))
+    return tuple(pieces)
 
 
 class TicketHeader(FieldLinesView):
