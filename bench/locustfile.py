@@ -15,7 +15,8 @@ it from the same folder:
 What an agent does: it starts from the change log's end (its console is already filled), opens
 ``/v1/events`` and keeps it open (reconnecting after a cut, which counts as a failure), pulls
 whenever a poke arrives (pokes that come during a pull are folded into one more pull), and every
-``THINK`` seconds pushes one mutation on a ticket of its group — a reply, a note, a status, a tag
+``THINK`` seconds (``SUPPORTDESK_BENCH_THINK=low,high`` changes them; the first push comes after
+one such wait) pushes one mutation on a ticket of its group — a reply, a note, a status, a tag
 or, rarely, a new ticket — and one time in ten a burst of 2-5 in a row (working through a queue).
 
 Besides each endpoint's latency and errors, Locust's table holds two figures the issue asks for:
@@ -43,7 +44,7 @@ from typing import Any
 CLIENT_PREFIX = "locust-agent-"
 #: Seconds between an agent's pushes. A support agent answers a ticket every few minutes and
 #: touches it two or three times (reply, status, tag): about one push a minute on average.
-THINK = (20.0, 100.0)
+THINK = tuple(float(s) for s in os.environ.get("SUPPORTDESK_BENCH_THINK", "20,100").split(","))
 BURST_CHANCE = 0.1
 #: A push's send time is kept this long for the agents who have yet to apply it.
 KEEP_SENT = 120.0
@@ -88,6 +89,8 @@ if __name__ != "__main__":
             self._last_mutation()
             self.stream = gevent.spawn(self._listen)
             self.puller = gevent.spawn(self._pull_on_poke)
+            # agents do not all push in the second they sit down: the first push comes after a think
+            gevent.sleep(random.uniform(0, THINK[1]))
 
         def on_stop(self) -> None:
             self.stream.kill()
