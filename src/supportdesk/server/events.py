@@ -218,7 +218,7 @@ class ServerEvents:
 
     def after_commit(self, _database: ServerDatabase, applied: Applied) -> None:
         if applied.records:
-            gathered = getattr(self._pending, "audience", frozenset())
+            gathered: Audience = getattr(self._pending, "audience", frozenset())
             self._pending.audience = _merge(gathered, audience_of(applied))
         if applied.name in AGENT_MUTATIONS:
             self.tokens_changed()
