@@ -40,7 +40,7 @@ def create_app(
 ) -> FastAPI:
     """The server application over ``database`` (see the module docstring); ``blobs`` is where it
     keeps attachment files (without it, it keeps none and refuses changes that name one)."""
-    from supportdesk.server import automation_scheduler, docs
+    from supportdesk.server import automation_scheduler, docs, metrics
     from supportdesk.server.routes import admin, customers, feedback, kb, sync, ticket_writes, tickets, webhooks
     from supportdesk.server.routes import blobs as attachments
 
@@ -107,6 +107,7 @@ def create_app(
     )
     app.add_middleware(RateLimitHeaders)
     app.add_middleware(CatchAll)
+    metrics.install(app, state)  # outermost: counts every answer, refusals by the limits too
     return app
 
 

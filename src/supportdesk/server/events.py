@@ -5,6 +5,12 @@ poke leaks nothing. Presence (who views or types in which ticket) goes only to t
 see the ticket. With PostgreSQL every event is published with NOTIFY and every server process
 LISTENs, so the clients of all processes hear about every write.
 
+A poke goes only to the streams whose agent may see something the write changed (its
+*audience*: the groups and assignees of the tickets it touched, see :func:`audience_of`); with a
+team split into groups, a reply in one group no longer makes every agent of the company pull.
+The audience is a superset, never narrower than what a pull would hand out (anything that is not
+a ticket's row pokes everyone), so no client misses a change it may see.
+
 A stream is only as good as the token that opened it: every ``stream_recheck`` seconds one
 query re-checks the tokens of all open streams of this process, and a stream whose token was
 revoked or expired, whose agent was deactivated, or whose agent's groups or role changed gets a
@@ -38,6 +44,40 @@ if TYPE_CHECKING:
 AGENT_MUTATIONS = frozenset({"agent.update"})
 PRESENCE_TTL = 45.0
 QUEUE_SIZE = 1000
+#: Above this many (group, assignee) pairs a poke goes to everyone: the NOTIFY payload stays small.
+AUDIENCE_MAX = 32
+
+#: Who a poke is for: ``None`` is everyone, else (group_id, assignee_id) pairs of tickets.
+Audience = frozenset[tuple[str | None, str | None]] | None
+
+
+def audience_of(applied: Applied) -> Audience:
+    """Who may see what ``applied`` wrote: the (group, assignee) of each ticket record, both
+    sides of a ticket that moved (``hide``/``reveal``), and everyone for any other record — the
+    same cases as :func:`supportdesk.server.visibility.record_visible`, never fewer."""
+    from supportdesk.sync.rows import TICKET_SCOPED
+
+    pairs: set[tuple[str | None, str | None]] = set()
+    for record in applied.records:
+        if record.op in ("hide", "reveal"):
+            for side in ("from", "to"):
+                moved = record.data.get(side) or {}
+                pairs.add((moved.get("group_id"), moved.get("assignee_id")))
+        elif record.entity in TICKET_SCOPED:
+            assignee = record.data.get("assignee_id") if record.entity == "ticket" else None
+            pairs.add((record.group_id, assignee))
+        else:
+            return None
+        if len(pairs) > AUDIENCE_MAX:
+            return None
+    return frozenset(pairs)
+
+
+def _merge(first: Audience, second: Audience) -> Audience:
+    if first is None or second is None:
+        return None
+    merged = first | second
+    return merged if len(merged) <= AUDIENCE_MAX else None
 
 
 CLOSE_MESSAGES = {
@@ -81,6 +121,8 @@ class ServerEvents:
         self._stop = threading.Event()
         self._listener: threading.Thread | None = None
         self.last_seq = 0
+        #: The audience of the writes this thread committed since its last poke (see :meth:`poke`).
+        self._pending = threading.local()
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -106,8 +148,20 @@ class ServerEvents:
     # --- publishing (any thread) -------------------------------------------------------------
 
     def poke(self, seq: int) -> None:
-        """Tell every client that the change log reached ``seq`` (call after the commit)."""
-        self._publish({"type": "poke", "seq": seq})
+        """Tell the clients that may see them that the change log reached ``seq`` (call after the
+        commit, in the thread that committed the writes).
+
+        A push answers many mutations with one poke, so the audience is gathered per thread by
+        :meth:`after_commit` and taken here; a poke with nothing gathered goes to everyone (so a
+        caller that never ran the hook loses nothing, it only pokes more widely).
+        """
+        audience: Audience = getattr(self._pending, "audience", None)  # nothing gathered: everyone
+        with contextlib.suppress(AttributeError):
+            del self._pending.audience
+        event: dict[str, Any] = {"type": "poke", "seq": seq}
+        if audience is not None:
+            event["audience"] = sorted(audience, key=lambda pair: (pair[0] or "", pair[1] or ""))
+        self._publish(event)
 
     def set_presence(self, actor: Actor, ticket_id: str, state: str) -> None:
         """Record who views or types in a ticket; those who may see the ticket are told."""
@@ -163,6 +217,9 @@ class ServerEvents:
             notify_tokens_changed(connection)
 
     def after_commit(self, _database: ServerDatabase, applied: Applied) -> None:
+        if applied.records:
+            gathered: Audience = getattr(self._pending, "audience", frozenset())
+            self._pending.audience = _merge(gathered, audience_of(applied))
         if applied.name in AGENT_MUTATIONS:
             self.tokens_changed()
 
@@ -200,6 +257,9 @@ class ServerEvents:
 
     @staticmethod
     def visible(actor: Actor, event: dict[str, Any]) -> bool:
+        if event["type"] == "poke":
+            audience = event.get("audience")
+            return audience is None or any(sees_ticket(actor, group, assignee) for group, assignee in audience)
         if event["type"] != "presence":
             return True
         return sees_ticket(actor, event.get("group_id"), event.get("assignee_id"))

@@ -47,17 +47,42 @@ def _last_mutation_id(connection: Connection, client_id: str | None, actor: Acto
     return int(row[1])
 
 
+def _candidates(log: Any, actor: Actor) -> Any:
+    """A SQL condition on change-log records that keeps every record ``actor`` may see and
+    leaves out the ticket rows of groups they are not in, so a pull neither reads nor decodes
+    other groups' messages (with 1,000 agents in 20 groups, most of the log). A superset:
+    :func:`record_visible` still decides each record (tickets assigned across groups, saved
+    views)."""
+    from sqlalchemy import or_
+
+    if actor.is_admin or actor.is_system:
+        return None
+    return or_(
+        log.c.group_id.is_(None),
+        log.c.group_id.in_(sorted(actor.group_ids)),
+        log.c.entity == "ticket",  # assigned to them from another group: record_visible decides
+        log.c.op.in_(("hide", "reveal")),
+    )
+
+
 def pull(database: ServerDatabase, actor: Actor, *, cursor: int, limit: int, client_id: str | None) -> PullResponse:
-    """The changes after ``cursor`` that ``actor`` may see, at most ``limit`` records scanned."""
+    """The changes after ``cursor`` that ``actor`` may see, at most ``limit`` records read.
+
+    The log's end is read first and bounds the records: every seq up to it has committed (seq
+    order is commit order), so when fewer than ``limit`` records come back the cursor moves to
+    that end, past the other groups' records no query returned.
+    """
     log = sa_table("change_log")
     with snapshot(database) as connection:
         last_mutation_id = _last_mutation_id(connection, client_id, actor)
-        rows = connection.execute(
-            select(log.c.seq, log.c.entity, log.c.op, log.c.data, log.c.group_id)
-            .where(log.c.seq > cursor)
-            .order_by(log.c.seq)
-            .limit(limit)
-        ).all()
+        end = int(connection.execute(text("SELECT value FROM counter WHERE name = 'seq'")).scalar() or 0)
+        query = select(log.c.seq, log.c.entity, log.c.op, log.c.data, log.c.group_id).where(
+            log.c.seq > cursor, log.c.seq <= end
+        )
+        condition = _candidates(log, actor)
+        if condition is not None:
+            query = query.where(condition)
+        rows = connection.execute(query.order_by(log.c.seq).limit(limit)).all()
         changes: list[Change] = []
         for seq, entity, op, data, group_id in rows:
             if not record_visible(actor, entity, op, data, group_id):
@@ -66,7 +91,7 @@ def pull(database: ServerDatabase, actor: Actor, *, cursor: int, limit: int, cli
                 data = {"ticket_id": data["ticket_id"], "rows": ticket_bundle(connection, actor, data["ticket_id"])}
             changes.append(Change(seq=seq, entity=entity, op=op, data=data))
         more = len(rows) == limit
-        new_cursor = rows[-1][0] if rows else cursor
+        new_cursor = rows[-1][0] if more else max(cursor, end)
     return PullResponse(
         changes=changes,
         cursor=new_cursor,
