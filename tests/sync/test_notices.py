@@ -12,7 +12,7 @@ from supportdesk.server.webhooks import add_endpoint, enable_endpoint
 from supportdesk.store.times import utcnow
 from supportdesk.sync.notices import cleaned, remembered
 from tests.cli.helpers import supportdesk
-from tests.live import Deployment, sqlite_deployment  # noqa: F401
+from tests.live import Deployment
 
 
 def _disable(deployment: Deployment, url: str) -> str:
