@@ -45,10 +45,10 @@ def test_the_loader_refuses_an_alias_without_an_anchor_it_could_follow() -> None
     from supportdesk.cli.yamlio import loader
 
     with pytest.raises(yaml.YAMLError, match=r"anchors \(&a\)"):
-        yaml.load("a: &a 1\nb: *a\n", Loader=loader())  # noqa: S506
+        yaml.load("a: &a 1\nb: *a\n", Loader=loader())
     with pytest.raises(yaml.YAMLError):
-        yaml.load("b: *missing\n", Loader=loader())  # noqa: S506
-    assert yaml.load("a: [1, 2]\nb: '&not an anchor *nor alias'\n", Loader=loader()) == {  # noqa: S506
+        yaml.load("b: *missing\n", Loader=loader())
+    assert yaml.load("a: [1, 2]\nb: '&not an anchor *nor alias'\n", Loader=loader()) == {
         "a": [1, 2],
         "b": "&not an anchor *nor alias",
     }
