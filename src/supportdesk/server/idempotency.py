@@ -133,9 +133,8 @@ def _instant(value: Any) -> datetime:
     """A stored ``created_at`` as an aware instant (SQLite may hand back a naive one)."""
     from datetime import UTC
 
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    found: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return found if found.tzinfo is not None else found.replace(tzinfo=UTC)
 
 
 def _insert_new(connection: Connection, values: dict[str, Any]) -> Any:
