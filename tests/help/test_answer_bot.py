@@ -227,3 +227,37 @@ def test_links_are_signed_for_one_ticket_and_one_verdict() -> None:
     assert read_token(secret, yes.replace(".y.", ".n.")) is None  # the verdict flipped
     for hostile in ("", "x" * 500, yes + "\x00", "../../etc/passwd", yes.upper()):
         assert read_token(secret, hostile) is None
+
+
+def test_the_bots_answer_is_not_the_first_response(desk: Desk, clock: Any) -> None:
+    """The bot's article is an automatic answer, like a rule's auto-reply: it sets no
+    ``first_response_at`` and stops no first-reply clock. When the customer says it did not
+    help, the first response is the agent's reply, and the first reply time counts from the
+    customer's request — the minutes the bot's offer waited included."""
+    from datetime import timedelta
+
+    clock.freeze()
+    ticket_id = desk.create("Refund question", REFUND_QUESTION)
+    asked = clock()
+    clock.advance(timedelta(minutes=1))
+    assert desk.bot.consider(ticket_id) is not None
+
+    def timing() -> tuple[Any, Any]:
+        with desk.database.engine.connect() as connection:
+            first = connection.execute(
+                text("SELECT first_response_at FROM ticket WHERE id = :t"), {"t": ticket_id}
+            ).scalar()
+            seconds = connection.execute(
+                text("SELECT first_reply_s FROM ticket_timing WHERE ticket_id = :t"), {"t": ticket_id}
+            ).scalar()
+        return first, seconds
+
+    assert timing() == (None, None)
+    clock.advance(timedelta(minutes=10))
+    desk.state.apply_as(SYSTEM, "ticket.bot_feedback", {"ticket_id": ticket_id, "solved": False})
+    assert timing() == (None, None)
+    clock.advance(timedelta(minutes=10))
+    desk.state.apply_as(desk.agent, "ticket.reply", {"ticket_id": ticket_id, "body": "Refunds take 5 days."})
+    first, seconds = timing()
+    assert first is not None and seconds == 21 * 60
+    assert str(first).startswith((asked + timedelta(minutes=21)).strftime("%Y-%m-%d %H:%M"))

@@ -134,7 +134,7 @@ def test_forged_unknown_and_malformed_answers_are_refused_and_change_nothing(dep
         )
         assert malformed.status_code == 400 and error_of(malformed)["code"] == "malformed_json"
         huge = customer.post(
-            f"/v1/feedback/{token}", content=b" " * (17 * 1024), headers={"content-type": "application/json"}
+            f"/v1/feedback/{token}", content=b" " * (65 * 1024), headers={"content-type": "application/json"}
         )
         assert huge.status_code == 413 and error_of(huge)["field"] == "body"
         assert survey_row(deployment, ticket_id)["answered_at"] is None
@@ -196,3 +196,31 @@ def test_a_browser_answers_with_the_form_and_requests_are_limited_per_address(tm
     finally:
         server.stop()
         team.db.dispose()
+
+
+def test_every_answer_the_schema_allows_fits_whatever_its_characters(sqlite_deployment: Deployment) -> None:
+    """A 5,000-character comment (the schema's limit) of emoji or Chinese is recorded, by JSON
+    with ASCII escapes (12 bytes a character) or by the form; one character more is the 422
+    naming ``comment``, never a 413. At a 16 KiB limit, random Schemathesis samples saw a
+    too-long comment answered 413 ("schema-violating request accepted") whenever its characters
+    happened to be wide, and a customer's long comment in Chinese was refused."""
+    import json
+
+    deployment = sqlite_deployment
+    with deployment.api(None) as customer:
+        for index, (character, form) in enumerate((("😀", False), ("客", True), ("😀", True))):
+            _ticket_id, _number, token = solved_ticket(deployment, client_id=f"wide-answer-{index}")
+            for length, status in ((5001, 422), (5000, 200)):
+                comment = character * length
+                if form:
+                    from urllib.parse import urlencode
+
+                    body = urlencode({"csat": "good", "comment": comment}).encode()
+                    kind = "application/x-www-form-urlencoded"
+                else:
+                    body = json.dumps({"csat": "good", "comment": comment}).encode()  # ASCII escapes
+                    kind = "application/json"
+                answered = customer.post(f"/v1/feedback/{token}", content=body, headers={"content-type": kind})
+                assert answered.status_code == status, (character, form, length, answered.text[:200])
+                if status == 422 and not form:
+                    assert error_of(answered)["field"] == "comment"

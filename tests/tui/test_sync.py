@@ -151,3 +151,31 @@ async def test_the_console_syncs_shows_presence_and_brings_refusals_back(sqlite_
         tom.stop()
         tom_workspace.close()
         sam.close()
+
+
+async def test_an_admin_is_told_of_a_disabled_webhook_endpoint_on_connect(sqlite_deployment: Deployment) -> None:
+    """The notice arrives with the first round after connecting (once, however many rounds
+    follow), the status bar counts it, and it goes when an admin enables the endpoint."""
+    from supportdesk.server.webhooks import enable_endpoint
+    from tests.sync.test_notices import _disable
+
+    deployment = sqlite_deployment
+    endpoint_id = _disable(deployment, "https://hooks.example.com/desk")
+    ada = follow(deployment, "ada")
+    app = console(ada)
+    try:
+        async with app.run_test(size=(150, 40)) as pilot:
+            await until(pilot, notified(app, f"webhook endpoint {endpoint_id} (https://hooks.example.com/desk)"), 30)
+            bar = app.screen.query_one("#status-sync")
+            await until(pilot, lambda: str(bar.render()) == "online · 1 admin notice")
+            rounds = app.sync_link._round
+            app.sync_link.push_soon()
+            await until(pilot, lambda: app.sync_link._round != rounds, timeout=30)
+            shown = [n for n in app._notifications if endpoint_id in str(n.message)]
+            assert len(shown) == 1  # once per session, not once per round
+            with deployment.team.db.engine.connect() as connection, connection.begin():
+                enable_endpoint(connection, endpoint_id)
+            app.sync_link.push_soon()
+            await until(pilot, lambda: str(bar.render()) == "online", timeout=30)
+    finally:
+        ada.close()

@@ -43,7 +43,10 @@ def load_yaml_documents(text: str, source: str) -> list[dict[str, Any]]:
 
     yaml = _yaml()
     try:
-        documents = [d for d in yaml.safe_load_all(text) if d is not None]
+        from supportdesk.cli.yamlio import loader
+
+        # no anchors or aliases: an alias bomb expands to billions of values (cli/yamlio.py)
+        documents = [d for d in yaml.load_all(text, Loader=loader()) if d is not None]
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""

@@ -1,4 +1,5 @@
-"""``supportdesk status``: which workspace, which server, how far sync has got, what is pending."""
+"""``supportdesk status``: which workspace, which server, how far sync has got, what is pending,
+and what the server asks its admins to act on (the notices the last sync brought)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from supportdesk.cli.wiring import command
 
 @command(DOCUMENT)
 def status(session: Session, out: Output) -> None:
-    """Show the workspace, the server it follows (or local), the sync cursor and pending changes.
+    """Show the workspace, the server it follows (or local), the sync cursor, pending changes and
+    the server's notices for admins (a disabled webhook endpoint), as of the last sync.
 
     Example: supportdesk status --json
     """
@@ -35,6 +37,9 @@ def status(session: Session, out: Output) -> None:
     from supportdesk.sync.round_lock import running
 
     syncing = None if local else running(workspace)
+    from supportdesk.sync.notices import stored
+
+    notices = [] if local else stored(workspace)
     document: dict[str, Any] = {
         "workspace": str(workspace.root),
         "schema": revision,
@@ -51,6 +56,7 @@ def status(session: Session, out: Output) -> None:
         "last_error": sync["last_error"],
         "syncing_now": syncing,
         "attachment_cache": _cache(session, workspace),
+        "notices": notices,
     }
     if out.json:
         out.document(document)
@@ -81,6 +87,8 @@ def status(session: Session, out: Output) -> None:
         f" (cache cap {_mb(cache['cap'])})"
     )
     lines.append(f"last error  {shown['last_error']}")
+    for notice in notices:
+        lines.append(f"notice      {cell(notice.get('message', ''))}")
     typer.echo("\n".join(lines))
 
 

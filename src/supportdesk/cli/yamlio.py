@@ -3,6 +3,12 @@
 Writing goes through :func:`supportdesk.cli.documents.dump_yaml` (safe text, templates as
 blocks), reading through :func:`supportdesk.cli.options.read_text`; a file here is one document
 that may also be a plain list (of rules).
+
+Anchors and aliases (``&a`` / ``*a``) are refused with one line naming where: an alias may
+repeat a list inside itself level after level (the "billion laughs"), a few hundred bytes that
+expand to billions of values once a rule, a policy or a macro is checked, exported or sent —
+and no rule, SLA policy or macro needs one. :func:`loader` is the loader every admin document
+goes through (``rules``/``sla`` here, ``macros``/``kb`` through ``cli/documents.py``).
 """
 
 from __future__ import annotations
@@ -12,16 +18,42 @@ from pathlib import Path
 from typing import Any
 
 
+def loader() -> Any:
+    """PyYAML's safe loader that refuses anchors and aliases (see the module docstring)."""
+    import yaml  # type: ignore[import-untyped]
+
+    class NoAliases(yaml.SafeLoader):  # type: ignore[misc]
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            event = self.peek_event()
+            if isinstance(event, yaml.AliasEvent):
+                raise yaml.composer.ComposerError(
+                    None,
+                    None,
+                    f"YAML aliases (*{event.anchor}) are not accepted: write the value out",
+                    event.start_mark,
+                )
+            if getattr(event, "anchor", None) is not None:
+                raise yaml.composer.ComposerError(
+                    None,
+                    None,
+                    f"YAML anchors (&{event.anchor}) are not accepted: write the value out",
+                    event.start_mark,
+                )
+            return super().compose_node(parent, index)
+
+    return NoAliases
+
+
 def load(path: str) -> Any:
     """A YAML file (``-`` for stdin) as plain data; a bad file is one readable error."""
-    import yaml  # type: ignore[import-untyped]
+    import yaml
 
     from supportdesk.cli.errors import fail
     from supportdesk.cli.options import read_text
 
     text = read_text(path)
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=loader())
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""

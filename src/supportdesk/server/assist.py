@@ -196,7 +196,7 @@ class ServerTriage:
 
 def _ticket_text(database: ServerDatabase, ticket_id: str) -> tuple[str, list[str]] | None:
     try:
-        with database.engine.connect() as connection:
+        with database.read_engine.connect() as connection:  # a read: never takes the write lock
             subject = connection.execute(text("SELECT subject FROM ticket WHERE id = :t"), {"t": ticket_id}).scalar()
             if subject is None:
                 return None

@@ -7,7 +7,8 @@ parsing, so spacing and key order do not matter) returns the stored answer for 2
 ``Idempotent-Replayed: true``; the same key with another request is a 422. Keys belong to the
 token's agent: two integrations never share one by chance, and a key survives a token rotation.
 
-The key is claimed inside the write's own transaction, before anything is written: a duplicate
+A replay of an answered key is served from a plain read (:func:`answered`), without the write
+lock. Otherwise the key is claimed inside the write's own transaction, before anything is written: a duplicate
 sent at the same time waits for the first (SQLite's single writer; PostgreSQL's unique index,
 whose second insert waits for the first transaction to end) and then finds its answer. So a
 retried create never makes two tickets, and a write that failed half-way (a server error, a
@@ -108,6 +109,32 @@ def claim(connection: Connection, agent_id: str, key: str, print_: str, now: dat
     if row[0] != print_:
         raise key_reused()
     return StoredAnswer(int(row[1]), row[2], dict(row[3] or {}))
+
+
+def answered(connection: Connection, agent_id: str, key: str, print_: str, now: datetime) -> StoredAnswer | None:
+    """The stored answer of this same request, read without the write lock (a replay is then one
+    read, not a write transaction queued behind every other writer); None when the request must
+    go through :func:`claim` — a new or expired key, or one whose first attempt is still running.
+    A key used with another request raises the 422 here too."""
+    table = _table()
+    row = connection.execute(
+        select(table.c.fingerprint, table.c.status, table.c.response, table.c.headers, table.c.created_at).where(
+            table.c.agent_id == agent_id, table.c.key == key
+        )
+    ).first()
+    if row is None or not row[1] or _instant(row[4]) < now - LIFETIME:
+        return None
+    if row[0] != print_:
+        raise key_reused()
+    return StoredAnswer(int(row[1]), row[2], dict(row[3] or {}))
+
+
+def _instant(value: Any) -> datetime:
+    """A stored ``created_at`` as an aware instant (SQLite may hand back a naive one)."""
+    from datetime import UTC
+
+    found: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return found if found.tzinfo is not None else found.replace(tzinfo=UTC)
 
 
 def _insert_new(connection: Connection, values: dict[str, Any]) -> Any:

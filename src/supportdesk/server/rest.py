@@ -4,7 +4,8 @@ An endpoint describes its write as a *plan* — a function that, inside the tran
 what the request names (a ticket by number, a group by name), checks ``If-Match``, and returns
 the named mutations to run — and an *answer* built from what they did. :func:`run_write` then:
 
-1. claims the ``Idempotency-Key`` (:mod:`.idempotency`): a repeat returns the stored answer;
+1. claims the ``Idempotency-Key`` (:mod:`.idempotency`): a repeat returns the stored answer
+   (read first without the write lock; claimed in the transaction when not answered yet);
 2. runs the plan and each mutation exactly as a pushed one runs (:func:`.apply.run_mutation`:
    the same mutators, permissions, rules and SLA clocks; :func:`.trust.pushed_args` first, so a
    token can no more claim a customer's words than a console can), all or nothing;
@@ -97,6 +98,11 @@ def run_write(
 ) -> Answer:
     """Run one REST write (see the module docstring); returns its answer, replayed or new."""
     database = state.database
+    if key is not None:
+        with database.read_engine.connect() as reading:
+            stored = idempotency.answered(reading, writer.actor.id or "", key, fingerprint, utcnow())
+        if stored is not None:
+            return Answer(stored.status, stored.body, {**stored.headers, "Idempotent-Replayed": "true"})
     applied: list[Applied] = []
     seq = 0
     with database.engine.connect() as connection:

@@ -98,10 +98,14 @@ class SyncEngine:
 
     def _round(self, progress: Progress | None) -> SyncSummary:
         from supportdesk.sync.attach import check_agent
+        from supportdesk.sync.notices import remember
 
         summary = SyncSummary()
         try:
-            check_agent(self.workspace, self.client.whoami())
+            # asked every round (not once per client): an admin's notices change while the console runs
+            me = self.client.me()
+            check_agent(self.workspace, me)
+            remember(self.workspace, me)
             state = local.state(self.workspace)
             if not state.bootstrapped:
                 from supportdesk.sync.bootstrap import bootstrap

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from supportdesk.tui.db import ConsoleDB
     from supportdesk.tui.handle_time import HandleClock
     from supportdesk.tui.keymap import UserKeys
+    from supportdesk.tui.sync_status import SyncStatus
     from supportdesk.tui.writes import Mutation, Writer
 
 
@@ -62,6 +63,7 @@ class Console(App[None]):
     handle_time: HandleClock
     sync_link: Presence
     presence: dict[str, list[str]]
+    sync_status: SyncStatus
     kb_url: str
 
     def now(self) -> datetime:

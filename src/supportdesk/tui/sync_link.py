@@ -6,7 +6,9 @@ exit. The service calls back from its own threads; the callback only posts
 :class:`~supportdesk.tui.sync_status.SyncReported`, and the app hands each report to
 :meth:`SyncLink.reported` on the UI thread: the status bar, who else is in which ticket, and a
 notification for every change the server refused (a refused reply or note is back in its
-draft) or warned about ("changed meanwhile by …").
+draft) or warned about ("changed meanwhile by …"), and — for an admin — one for each notice the
+server asks admins to act on (a webhook endpoint it disabled), once per session, when a round
+brings it; the status bar counts the notices until someone acts.
 
 Presence: the ticket pane says which ticket the agent is in and when they type; only a change
 is sent (``viewing`` / ``typing`` / ``left``), and typing falls back to viewing after a few quiet
@@ -99,6 +101,7 @@ class SyncLink:
         self._last: ServiceStatus | None = None
         self._refusals_shown = 0
         self._round: Any = None
+        self._notices_shown: set[str] = set()
 
     @property
     def running(self) -> bool:
@@ -176,10 +179,29 @@ class SyncLink:
             self._round = status.last_sync_at
             for warning in status.warnings:
                 self.app.notify(warning, title="Synced", severity="warning", markup=False, timeout=10)
+            if status.last_sync_at is not None:
+                self._show_notices()
         fresh = status.refusals[self._refusals_shown :]
         self._refusals_shown = len(status.refusals)
         for refusal in fresh:
             self._refused(refusal)
+
+    def _show_notices(self) -> None:
+        """After a round: notify each notice not shown yet this session; count them in the bar."""
+        from dataclasses import replace
+
+        from supportdesk.sync.notices import remembered
+
+        app = self.app
+        found = remembered(app.workspace)
+        for notice in found:
+            if notice.key not in self._notices_shown:
+                self._notices_shown.add(notice.key)
+                app.notify(
+                    notice.message, title="Server notice for admins", severity="warning", markup=False, timeout=30
+                )
+        if app.sync_status.notices != len(found):
+            app.sync_status = replace(app.sync_status, notices=len(found))
 
     def _show_presence(self, status: ServiceStatus) -> None:
         app = self.app

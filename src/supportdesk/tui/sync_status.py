@@ -31,6 +31,8 @@ class SyncStatus:
     failed: int = 0
     last_error: str | None = None  # written down by the last sync that failed
     live_error: str | None = None  # what the running sync last ran into
+    #: the server's notices for admins the last round brought (``supportdesk.sync.notices``)
+    notices: int = 0
 
     @property
     def local(self) -> bool:
@@ -42,8 +44,8 @@ class SyncStatus:
 
     @property
     def problem(self) -> bool:
-        """Worth the warning colour: offline, failing, or changes the server refused."""
-        return not self.local and (self.online is False or bool(self.failed) or bool(self.error))
+        """Worth the warning colour: offline, failing, changes the server refused, or a notice."""
+        return not self.local and (self.online is False or bool(self.failed) or bool(self.error) or bool(self.notices))
 
     @property
     def error(self) -> str | None:
@@ -76,6 +78,8 @@ class SyncStatus:
             parts.append(f"{self.pending} pending")
         if self.failed:
             parts.append(f"{self.failed} not replayed")
+        if self.notices:
+            parts.append(f"{self.notices} admin notice{'s' if self.notices != 1 else ''}")
         if self.error:
             parts.append(self.error if len(self.error) <= 80 else self.error[:79] + "…")
         return " · ".join(parts)
