@@ -42,7 +42,7 @@ def test_imports_refuse_anchors_and_aliases_in_one_line(tmp_path: Path, command:
 def test_the_loader_refuses_an_alias_without_an_anchor_it_could_follow() -> None:
     import yaml  # type: ignore[import-untyped]
 
-    from supportdesk.cli.yamlio import loader
+    from supportdesk.cli.yaml_loader import loader
 
     with pytest.raises(yaml.YAMLError, match=r"anchors \(&a\)"):
         yaml.load("a: &a 1\nb: *a\n", Loader=loader())

@@ -43,7 +43,7 @@ def load_yaml_documents(text: str, source: str) -> list[dict[str, Any]]:
 
     yaml = _yaml()
     try:
-        from supportdesk.cli.yamlio import loader
+        from supportdesk.cli.yaml_loader import loader
 
         # no anchors or aliases: an alias bomb expands to billions of values (cli/yamlio.py)
         documents = [d for d in yaml.load_all(text, Loader=loader()) if d is not None]

@@ -7,8 +7,9 @@ that may also be a plain list (of rules).
 Anchors and aliases (``&a`` / ``*a``) are refused with one line naming where: an alias may
 repeat a list inside itself level after level (the "billion laughs"), a few hundred bytes that
 expand to billions of values once a rule, a policy or a macro is checked, exported or sent —
-and no rule, SLA policy or macro needs one. :func:`loader` is the loader every admin document
-goes through (``rules``/``sla`` here, ``macros``/``kb`` through ``cli/documents.py``).
+and no rule, SLA policy or macro needs one. :func:`supportdesk.cli.yaml_loader.loader` is the
+loader every admin document goes through (``rules``/``sla`` here, ``macros``/``kb`` through
+``cli/documents.py``).
 """
 
 from __future__ import annotations
@@ -18,38 +19,13 @@ from pathlib import Path
 from typing import Any
 
 
-def loader() -> Any:
-    """PyYAML's safe loader that refuses anchors and aliases (see the module docstring)."""
-    import yaml  # type: ignore[import-untyped]
-
-    class NoAliases(yaml.SafeLoader):  # type: ignore[misc]
-        def compose_node(self, parent: Any, index: Any) -> Any:
-            event = self.peek_event()
-            if isinstance(event, yaml.AliasEvent):
-                raise yaml.composer.ComposerError(
-                    None,
-                    None,
-                    f"YAML aliases (*{event.anchor}) are not accepted: write the value out",
-                    event.start_mark,
-                )
-            if getattr(event, "anchor", None) is not None:
-                raise yaml.composer.ComposerError(
-                    None,
-                    None,
-                    f"YAML anchors (&{event.anchor}) are not accepted: write the value out",
-                    event.start_mark,
-                )
-            return super().compose_node(parent, index)
-
-    return NoAliases
-
-
 def load(path: str) -> Any:
     """A YAML file (``-`` for stdin) as plain data; a bad file is one readable error."""
-    import yaml
+    import yaml  # type: ignore[import-untyped]
 
     from supportdesk.cli.errors import fail
     from supportdesk.cli.options import read_text
+    from supportdesk.cli.yaml_loader import loader
 
     text = read_text(path)
     try:
