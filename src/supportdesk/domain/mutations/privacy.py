@@ -43,7 +43,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import String, cast, delete, func, or_, select, update
+from sqlalchemy import String, bindparam, cast, delete, func, or_, select, update
+from sqlalchemy import text as sql_text
 
 from supportdesk.domain.errors import ValidationFailed
 from supportdesk.domain.registry import ADMINS, Args, mutation
@@ -478,6 +479,18 @@ def _scrub_rest_answers(connection: Connection, person: Person, words: list[str]
 # --- keeping them forgotten -----------------------------------------------------------------------
 
 
+_ERASED_AMONG = sql_text(
+    "SELECT 't', t.id FROM ticket t JOIN customer c ON c.id = t.requester_id "
+    "WHERE c.erased_at IS NOT NULL AND (t.id IN :tickets "
+    "OR t.id IN (SELECT ticket_id FROM message WHERE id IN :messages) "
+    "OR t.id IN (SELECT ticket_id FROM survey WHERE id IN :surveys)) "
+    "UNION ALL SELECT 'm', m.id FROM message m JOIN customer c ON c.id = m.author_customer_id "
+    "WHERE m.id IN :messages AND c.erased_at IS NOT NULL"
+).bindparams(*(bindparam(name, expanding=True, type_=String) for name in ("tickets", "messages", "surveys")))
+"""Of a write's tickets (and those of its messages and surveys), the ones whose requester was
+erased (``'t'``), and of its messages, those written by an erased customer (``'m'``)."""
+
+
 def keep_erased(tx: Tx) -> None:
     """Text written to an erased person's ticket after the erasure is erased too.
 
@@ -496,34 +509,15 @@ def keep_erased(tx: Tx) -> None:
     if not (tickets or messages or surveys):
         return
     connection = tx.connection
-    ticket_rows, customers = table("ticket"), table("customer")
+    ticket_rows = table("ticket")
     message_rows, survey_rows = table("message"), table("survey")
-    if messages:
-        found = connection.execute(
-            select(message_rows.c.ticket_id).where(message_rows.c.id.in_(sorted(messages)))
-        ).all()
-        tickets |= {row[0] for row in found}
-    if surveys:
-        found = connection.execute(select(survey_rows.c.ticket_id).where(survey_rows.c.id.in_(sorted(surveys)))).all()
-        tickets |= {row[0] for row in found}
-    erased_tickets = set(
-        _column(
-            connection,
-            select(ticket_rows.c.id)
-            .join(customers, customers.c.id == ticket_rows.c.requester_id)
-            .where(ticket_rows.c.id.in_(sorted(tickets)), customers.c.erased_at.is_not(None)),
-        )
-    )
-    erased_authors = set(
-        _column(
-            connection,
-            select(message_rows.c.id)
-            .join(customers, customers.c.id == message_rows.c.author_customer_id)
-            .where(message_rows.c.id.in_(sorted(messages)), customers.c.erased_at.is_not(None)),
-        )
-        if messages
-        else []
-    )
+    erased_tickets: set[str] = set()
+    erased_authors: set[str] = set()
+    # One statement after every write, not three: this runs after each mutation everywhere
+    for kind, row_id in connection.execute(
+        _ERASED_AMONG, {"tickets": sorted(tickets), "messages": sorted(messages), "surveys": sorted(surveys)}
+    ):
+        (erased_tickets if kind == "t" else erased_authors).add(str(row_id))
     if not (erased_tickets or erased_authors):
         return
     person = Person("", [], tickets=sorted(erased_tickets))
