@@ -46,7 +46,7 @@ class Server:
         command += ["--rate-limit", "0", "--keepalive", "5", *self.extra]
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
             try:
                 if httpx.get(f"{self.url}/v1/health", timeout=1).status_code == 200:
