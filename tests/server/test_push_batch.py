@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import text
 
 from supportdesk.protocol import MutationIn, MutationOutcome
+from supportdesk.server import admin
 from supportdesk.server.app import create_app
 from supportdesk.server.apply import apply_push
-from supportdesk.server import admin
 from supportdesk.server.db import ServerDatabase, open_database
 from supportdesk.server.tokens import load_actor
 from tests.live import server_database
