@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from supportdesk.domain.catalog import get
 from supportdesk.domain.config_cache import config_cache, forget, touches_config
@@ -231,7 +231,9 @@ def apply_push(
     the seqs of every change record of the push are taken in one step as the last statement
     before commit, the records and the stored results written in bulk. A push is therefore
     all-or-nothing as a transaction: when the server fails half way (a 500, a lost connection)
-    nothing of it committed, and the client pushes the same ids again. Per mutation this saves
+    nothing of it committed, and the client pushes the same ids again. Holding its rows until
+    the end, two pushes that change the same tickets in opposite orders can deadlock on
+    PostgreSQL: the one aborted runs again (up to three times). Per mutation this saves
     the BEGIN/COMMIT, the client row's lock and update, the counter update and its wait, and an
     fsync on SQLite.
 
@@ -239,6 +241,30 @@ def apply_push(
     it) is taken out of its arguments or refused first (:func:`supportdesk.server.trust.pushed_args`);
     a refusal consumes the id like any rule's.
     """
+    for attempt in range(DEADLOCK_RETRIES + 1):
+        try:
+            return _apply_push_once(database, actor, client_id, mutations, before_write, after_write, after_commit)
+        except OperationalError as error:
+            # two pushes that change the same tickets in opposite orders: PostgreSQL aborts one;
+            # nothing of it committed, so it runs again
+            if getattr(error.orig, "sqlstate", None) != DEADLOCK or attempt == DEADLOCK_RETRIES:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+DEADLOCK = "40P01"
+DEADLOCK_RETRIES = 3
+
+
+def _apply_push_once(
+    database: ServerDatabase,
+    actor: Actor,
+    client_id: str,
+    mutations: Sequence[MutationIn],
+    before_write: Sequence[BeforeWrite],
+    after_write: Sequence[AfterWrite],
+    after_commit: Sequence[AfterCommit],
+) -> list[MutationOutcome]:
     from sqlalchemy import insert
 
     from supportdesk.domain.tx import table
