@@ -46,7 +46,7 @@ class Server:
         command += ["--rate-limit", "0", "--keepalive", "5", *self.extra]
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
             try:
                 if httpx.get(f"{self.url}/v1/health", timeout=1).status_code == 200:
@@ -57,17 +57,31 @@ class Server:
 
     def rss_mb(self) -> float:
         """The resident memory of the server, its worker processes included."""
+        total = 0.0
+        for pid in self.pids():
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) / 1024
+        return total
+
+    def pids(self) -> list[int]:
+        """The server process and its worker processes."""
         assert self.process is not None
         pids = [self.process.pid]
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
         if children.exists():
             pids += [int(pid) for pid in children.read_text().split()]
-        total = 0.0
-        for pid in pids:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) / 1024
-        return total
+        return pids
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the server and its workers have used so far: divided by the
+        mutations pushed, a cost per mutation that does not depend on how loaded the machine is."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for pid in self.pids():
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+        return total / ticks
 
     def __exit__(self, *_exc: object) -> None:
         if self.process is not None and self.process.poll() is None:

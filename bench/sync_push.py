@@ -52,7 +52,8 @@ def add_service_levels(db: str) -> None:
         database.dispose()
 
 
-def run(db: str, tmp: Path, count: int, sla: bool = False) -> tuple[float, float]:
+def run(db: str, tmp: Path, count: int, sla: bool = False) -> tuple[float, float, float, float]:
+    """Single-mutation pushes/s and batched mutations/s, each with the server's CPU ms a mutation."""
     tokens = make_team(db)
     if sla:
         add_service_levels(db)
@@ -72,6 +73,7 @@ def run(db: str, tmp: Path, count: int, sla: bool = False) -> tuple[float, float
         ]
         body = {"client_id": "bench-setup", "schema_version": 1, "mutations": creates}
         tickets = [r["result"]["ticket_id"] for r in client.post("/v1/push", json=body).json()["results"]]
+        cpu = server.cpu_seconds()
         started = time.perf_counter()
         for index in range(1, count + 1):
             args = {"ticket_id": tickets[index % TICKETS], "body": f"note {index}"}
@@ -85,6 +87,8 @@ def run(db: str, tmp: Path, count: int, sla: bool = False) -> tuple[float, float
             )
             assert response.json()["results"][0]["ok"]
         single = count / (time.perf_counter() - started)
+        single_cpu = (server.cpu_seconds() - cpu) / count * 1000
+        cpu = server.cpu_seconds()
         started = time.perf_counter()
         for start in range(1, count + 1, 500):
             batch = [
@@ -96,7 +100,8 @@ def run(db: str, tmp: Path, count: int, sla: bool = False) -> tuple[float, float
             )
             assert all(r["ok"] for r in response.json()["results"])
         batched = count / (time.perf_counter() - started)
-    return single, batched
+        batched_cpu = (server.cpu_seconds() - cpu) / count * 1000
+    return single, single_cpu, batched, batched_cpu
 
 
 def main() -> None:
@@ -105,13 +110,19 @@ def main() -> None:
     parser.add_argument("--postgres", action="store_true", help="Also measure PostgreSQL.")
     parser.add_argument("--sla", action="store_true", help="SLA policy and rules on; push public replies.")
     options = parser.parse_args()
+    print(f"load average before: {' '.join(Path('/proc/loadavg').read_text().split()[:3])}")
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
-        single, batched = run(str(tmp / "server.db"), tmp, options.count, options.sla)
-        print(f"SQLite:     {single:,.0f} pushes/s (1 mutation each), {batched:,.0f} mutations/s in pushes of 500")
+        targets = [("SQLite", str(tmp / "server.db"))]
         if options.postgres:
-            single, batched = run(fresh_postgres("bench_push"), tmp, options.count, options.sla)
-            print(f"PostgreSQL: {single:,.0f} pushes/s (1 mutation each), {batched:,.0f} mutations/s in pushes of 500")
+            targets.append(("PostgreSQL", fresh_postgres("bench_push")))
+        for label, db in targets:
+            single, single_cpu, batched, batched_cpu = run(db, tmp, options.count, options.sla)
+            print(
+                f"{label + ':':11} {single:,.0f} pushes/s (1 mutation each, server CPU {single_cpu:.2f} ms a push), "
+                f"{batched:,.0f} mutations/s in pushes of 500 ({batched_cpu:.2f} ms a mutation)"
+            )
+        print(f"load average after: {' '.join(Path('/proc/loadavg').read_text().split()[:3])}")
 
 
 if __name__ == "__main__":

@@ -62,14 +62,18 @@ def run_rules(tx: Tx) -> set[str]:
     rules = active_rules(tx)
     solved: set[str] = set()
     for ticket_id, event in changed.items():
+        facts: TicketFacts | None = None  # read again only after a rule changed the ticket
         for rule in rules:
             if event not in rule["events"]:
                 continue
-            ticket = tx.row("ticket", ticket_id)
-            if ticket is None or ticket["status"] == Status.CLOSED:
-                break
-            if not matches(TicketFacts(tx, ticket), rule["conditions"]):
+            if facts is None:
+                ticket = tx.row("ticket", ticket_id)
+                if ticket is None or ticket["status"] == Status.CLOSED:
+                    break
+                facts = TicketFacts(tx, ticket)
+            if not matches(facts, rule["conditions"]):
                 continue
+            facts = None
             before, touched = len(tx.audited), len(tx.touched)
             savepoint = tx.connection.begin_nested()
             try:

@@ -405,7 +405,9 @@ def refresh_from_tx(tx: Any) -> None:
             new_events.setdefault(str(touched.key[0]), [])
     if not new_events:
         return
-    book = load_book(tx)
+    from supportdesk.domain.config_cache import cached
+
+    book = cached(tx.connection, "sla_book", lambda: load_book(tx), tx)
     for ticket_id, records in new_events.items():
         ticket = tx.row("ticket", ticket_id)
         if ticket is None:

@@ -560,7 +560,12 @@ def changed_tickets(tx: Tx) -> dict[str, str]:
 
 
 def active_rules(tx: Tx) -> list[dict[str, Any]]:
-    """The active rules in the order they run: ``position``, then name."""
-    rules = [r for r in tx.select_all("trigger_rule", order_by="position") if r["active"]]
-    rules.sort(key=lambda r: (r["position"], r["name"]))
-    return rules
+    """The active rules in the order they run: ``position``, then name (read once per push)."""
+    from supportdesk.domain.config_cache import cached
+
+    def load() -> list[dict[str, Any]]:
+        rules = [r for r in tx.select_all("trigger_rule", order_by="position") if r["active"]]
+        rules.sort(key=lambda r: (r["position"], r["name"]))
+        return rules
+
+    return cached(tx.connection, "trigger_rules", load, tx)

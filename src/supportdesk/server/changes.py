@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import bindparam, insert, select, text, update
 
 from supportdesk.domain.mutations.privacy import ANONYMISED, DELETED, ERASE, anonymised_row
 from supportdesk.domain.tx import table as sa_table
@@ -51,12 +51,16 @@ def read_row(connection: Connection, table_name: str, key: Sequence[Any]) -> dic
 
 
 class TicketFacts:
-    """Group and assignee of tickets, read once per write."""
+    """Group and assignee of tickets, read once per write (or taken from a ticket row read anyway)."""
 
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
         self._tickets: dict[str, tuple[str | None, str | None]] = {}
         self._messages: dict[str, str | None] = {}
+
+    def know(self, ticket: dict[str, Any]) -> None:
+        """A ticket's wire row just read: its group and assignee need no query of their own."""
+        self._tickets[str(ticket["id"])] = (ticket["group_id"], ticket["assignee_id"])
 
     def of_ticket(self, ticket_id: str | None) -> tuple[str | None, str | None]:
         if ticket_id is None:
@@ -87,28 +91,101 @@ class TicketFacts:
         return str(row["ticket_id"])
 
 
+Key = tuple[str, tuple[Any, ...]]
+
+
+@dataclass
+class Pending:
+    """One mutation's change records before their rows are read (see :func:`resolve`): the shared
+    rows it touched, in order, the tickets it moved (``ticket_id`` → group and assignee before),
+    and the erasure tombstone it made."""
+
+    keys: list[Key]
+    moves: dict[str, dict[str, Any]]
+    erased: list[Record]
+
+
 def records_for(connection: Connection, tx: Tx) -> list[Record]:
     """The change records of one mutation just run on ``connection``."""
-    touched: dict[tuple[str, tuple[Any, ...]], None] = {}
+    return resolve(connection, [pending_for(connection, tx)])[0]
+
+
+def pending_for(connection: Connection, tx: Tx) -> Pending:
+    """What :func:`resolve` needs to make one mutation's records, taken right after it ran.
+
+    Its rows are read later — for a whole push at once, as they stand when the push commits
+    (one query per table, and a row several mutations touched is sent once); whatever a client
+    pulls is what committed, so no state in between could be seen anyway.
+    """
+    touched: dict[Key, None] = {}
     for item in tx.touched:
         if item.table in SHARED_TABLES:
             touched.setdefault((item.table, tuple(item.key)), None)
+    erased = erase_history(connection, tx) if tx.mutation == ERASE else []
+    return Pending(list(touched), _moved(tx), erased)
+
+
+def resolve(connection: Connection, pendings: Sequence[Pending]) -> list[list[Record]]:
+    """The records of these mutations, in order: each row once, at the last mutation that touched
+    it, then each mutation's ``hide`` / ``reveal`` moves and its erasure tombstone."""
+    last: dict[Key, int] = {}
+    for index, pending in enumerate(pendings):
+        for key in pending.keys:
+            last[key] = index
     facts = TicketFacts(connection)
-    records: list[Record] = []
-    for table_name, key in touched:
-        row = read_row(connection, table_name, key)
-        group_id = None
-        if table_name in TICKET_SCOPED:
-            group_id = facts.of_ticket(facts.ticket_id(table_name, row, key))[0]
-        entity_id = spec(table_name).entity_id(key)
-        if row is None:
-            records.append(Record(table_name, entity_id, "delete", {"key": list(key)}, group_id))
+    rows = _read_rows(connection, list(last), facts)
+    result: list[list[Record]] = []
+    for index, pending in enumerate(pendings):
+        records: list[Record] = []
+        for table_name, key in pending.keys:
+            if last[(table_name, key)] != index:
+                continue
+            row = rows.get((table_name, key))
+            group_id = None
+            if table_name in TICKET_SCOPED:
+                group_id = facts.of_ticket(facts.ticket_id(table_name, row, key))[0]
+            entity_id = spec(table_name).entity_id(key)
+            if row is None:
+                records.append(Record(table_name, entity_id, "delete", {"key": list(key)}, group_id))
+            else:
+                records.append(Record(table_name, entity_id, "upsert", row, group_id))
+        records.extend(_visibility_moves(pending.moves, facts))
+        records.extend(pending.erased)
+        result.append(records)
+    return result
+
+
+def _read_rows(connection: Connection, keys: list[Key], facts: TicketFacts) -> dict[Key, dict[str, Any]]:
+    """The wire rows of ``keys`` that exist: one query per table for one-column keys."""
+    by_table: dict[str, list[tuple[Any, ...]]] = {}
+    for table_name, key in keys:
+        by_table.setdefault(table_name, []).append(key)
+    rows: dict[Key, dict[str, Any]] = {}
+    for table_name, table_keys in by_table.items():
+        table = spec(table_name)
+        if len(table.key) != 1 or len(table_keys) == 1:
+            for key in table_keys:
+                row = read_row(connection, table_name, key)
+                if row is not None:
+                    rows[(table_name, key)] = row
         else:
-            records.append(Record(table_name, entity_id, "upsert", row, group_id))
-    records.extend(_visibility_moves(connection, tx, facts))
-    if tx.mutation == ERASE:
-        records.extend(erase_history(connection, tx))
-    return records
+            wanted = {str(key[0]): key for key in table_keys}
+            for start in range(0, len(table_keys), 500):
+                chunk = sorted(wanted)[start : start + 500]
+                found = connection.execute(
+                    text(
+                        f"SELECT {', '.join(table.columns)} FROM {table_name} WHERE {table.key[0]} IN :ids"
+                    ).bindparams(bindparam("ids", expanding=True)),
+                    {"ids": chunk},
+                )
+                position = table.columns.index(table.key[0])
+                for values in found:
+                    rows[(table_name, wanted[str(values[position])])] = wire_row(table, tuple(values))
+        if table_name == "ticket":
+            for key in table_keys:
+                if (row := rows.get((table_name, key))) is not None:
+                    facts.know(row)
+    return rows
 
 
 def erase_history(connection: Connection, tx: Tx) -> list[Record]:
@@ -171,24 +248,26 @@ def erase_history(connection: Connection, tx: Tx) -> list[Record]:
     return [Record("customer", erased[0], "erase", tombstone, None)]
 
 
-def _visibility_moves(connection: Connection, tx: Tx, facts: TicketFacts) -> list[Record]:
-    """``hide`` / ``reveal`` records for tickets whose group or assignee changed."""
-    tickets = sorted({str(item.key[0]) for item in tx.touched if item.table == "ticket" and item.op == "update"})
-    if not tx.context.mutation_ref or not tickets:
-        return []
-    audit = sa_table("audit_event")
-    rows = connection.execute(
-        select(audit.c.entity_id, audit.c.field, audit.c.before)
-        .where(audit.c.entity == "ticket", audit.c.entity_id.in_(tickets))  # ix_audit_entity
-        .where(audit.c.mutation_ref == tx.context.mutation_ref)
-        .where(audit.c.field.in_(("group_id", "assignee_id")))
-        .order_by(audit.c.id)
-    ).all()
+def _moved(tx: Tx) -> dict[str, dict[str, Any]]:
+    """The group and assignee before this mutation of each ticket it changed either of.
+
+    Read from the mutation's own audit records in memory — what its ``audit_event`` rows hold
+    (a rule's actions audit under their own reference, and are not moves of this mutation)."""
+    if not tx.context.mutation_ref:
+        return {}
+    updated = {str(item.key[0]) for item in tx.touched if item.table == "ticket" and item.op == "update"}
     before: dict[str, dict[str, Any]] = {}
-    for ticket_id, field, value in rows:
-        before.setdefault(ticket_id, {}).setdefault(field, value)
+    for record in tx.audited:
+        if record.entity == "ticket" and record.field in ("group_id", "assignee_id") and record.entity_id in updated:
+            before.setdefault(record.entity_id, {}).setdefault(record.field, record.before)
+    return before
+
+
+def _visibility_moves(moved: dict[str, dict[str, Any]], facts: TicketFacts) -> list[Record]:
+    """``hide`` / ``reveal`` records for tickets whose group or assignee changed."""
     moves: list[Record] = []
-    for ticket_id, old in before.items():
+    for ticket_id in sorted(moved):
+        old = moved[ticket_id]
         group_id, assignee_id = facts.of_ticket(ticket_id)
         now = {"group_id": group_id, "assignee_id": assignee_id}
         then = {"group_id": old.get("group_id", group_id), "assignee_id": old.get("assignee_id", assignee_id)}

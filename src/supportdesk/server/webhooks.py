@@ -140,10 +140,16 @@ def events_of(applied: Applied) -> list[Event]:
 
 
 def _endpoints(connection: Connection) -> list[tuple[str, list[str], list[str] | None]]:
-    found = connection.execute(
-        text("SELECT id, events, group_ids FROM webhook_endpoint WHERE active = :t"), {"t": True}
-    )
-    return [(str(row[0]), _json(row[1]) or [], _json(row[2])) for row in found]
+    """The active endpoints (read once per push: :mod:`supportdesk.domain.config_cache`)."""
+    from supportdesk.domain.config_cache import cached
+
+    def load() -> list[tuple[str, list[str], list[str] | None]]:
+        found = connection.execute(
+            text("SELECT id, events, group_ids FROM webhook_endpoint WHERE active = :t"), {"t": True}
+        )
+        return [(str(row[0]), _json(row[1]) or [], _json(row[2])) for row in found]
+
+    return cached(connection, "webhook_endpoints", load)
 
 
 def _json(value: Any) -> Any:

@@ -41,10 +41,10 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import String, bindparam, cast, delete, func, or_, select, update
+from sqlalchemy import text as sql_text
 
 from supportdesk.domain.errors import ValidationFailed
 from supportdesk.domain.registry import ADMINS, Args, mutation
@@ -479,23 +479,16 @@ def _scrub_rest_answers(connection: Connection, person: Person, words: list[str]
 # --- keeping them forgotten -----------------------------------------------------------------------
 
 
-@cache
-def _erasure_checks() -> dict[str, Any]:
-    """The statements :func:`keep_erased` runs after every mutation, built once: building and
-    cache-keying them anew had been a quarter of a batched write's time (issue 19)."""
-    ticket_rows, customers = table("ticket"), table("customer")
-    message_rows, survey_rows = table("message"), table("survey")
-    ids: Any = bindparam("ids", expanding=True)
-    return {
-        "message_tickets": select(message_rows.c.ticket_id).where(message_rows.c.id.in_(ids)),
-        "survey_tickets": select(survey_rows.c.ticket_id).where(survey_rows.c.id.in_(ids)),
-        "erased_tickets": select(ticket_rows.c.id)
-        .join(customers, customers.c.id == ticket_rows.c.requester_id)
-        .where(ticket_rows.c.id.in_(ids), customers.c.erased_at.is_not(None)),
-        "erased_authors": select(message_rows.c.id)
-        .join(customers, customers.c.id == message_rows.c.author_customer_id)
-        .where(message_rows.c.id.in_(ids), customers.c.erased_at.is_not(None)),
-    }
+_ERASED_AMONG = sql_text(
+    "SELECT 't', t.id FROM ticket t JOIN customer c ON c.id = t.requester_id "
+    "WHERE c.erased_at IS NOT NULL AND (t.id IN :tickets "
+    "OR t.id IN (SELECT ticket_id FROM message WHERE id IN :messages) "
+    "OR t.id IN (SELECT ticket_id FROM survey WHERE id IN :surveys)) "
+    "UNION ALL SELECT 'm', m.id FROM message m JOIN customer c ON c.id = m.author_customer_id "
+    "WHERE m.id IN :messages AND c.erased_at IS NOT NULL"
+).bindparams(*(bindparam(name, expanding=True, type_=String) for name in ("tickets", "messages", "surveys")))
+"""Of a write's tickets (and those of its messages and surveys), the ones whose requester was
+erased (``'t'``), and of its messages, those written by an erased customer (``'m'``)."""
 
 
 def keep_erased(tx: Tx) -> None:
@@ -516,22 +509,17 @@ def keep_erased(tx: Tx) -> None:
     if not (tickets or messages or surveys):
         return
     connection = tx.connection
-    checks = _erasure_checks()
-    if messages:
-        found = connection.execute(checks["message_tickets"], {"ids": sorted(messages)}).all()
-        tickets |= {row[0] for row in found}
-    if surveys:
-        found = connection.execute(checks["survey_tickets"], {"ids": sorted(surveys)}).all()
-        tickets |= {row[0] for row in found}
-    erased_tickets = {row[0] for row in connection.execute(checks["erased_tickets"], {"ids": sorted(tickets)})}
-    erased_authors = (
-        {row[0] for row in connection.execute(checks["erased_authors"], {"ids": sorted(messages)})}
-        if messages
-        else set()
-    )
+    ticket_rows = table("ticket")
+    message_rows, survey_rows = table("message"), table("survey")
+    erased_tickets: set[str] = set()
+    erased_authors: set[str] = set()
+    # One statement after every write, not three: this runs after each mutation everywhere
+    for kind, row_id in connection.execute(
+        _ERASED_AMONG, {"tickets": sorted(tickets), "messages": sorted(messages), "surveys": sorted(surveys)}
+    ):
+        (erased_tickets if kind == "t" else erased_authors).add(str(row_id))
     if not (erased_tickets or erased_authors):
         return
-    ticket_rows, message_rows, survey_rows = table("ticket"), table("message"), table("survey")
     person = Person("", [], tickets=sorted(erased_tickets))
     person.messages = sorted(
         erased_authors

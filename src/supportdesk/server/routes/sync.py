@@ -17,7 +17,7 @@ from supportdesk import __version__, protocol
 from supportdesk.domain.catalog import get
 from supportdesk.domain.context import Actor
 from supportdesk.domain.errors import UnknownMutation
-from supportdesk.server.apply import apply_pushed
+from supportdesk.server.apply import apply_push
 from supportdesk.server.auth import AnyCaller, Caller
 from supportdesk.server.errors import ApiError
 from supportdesk.server.events import CLOSE_MESSAGES, Subscriber
@@ -87,18 +87,15 @@ def push(body: protocol.PushRequest, actor: Caller, state: State) -> protocol.Pu
             ) from None
         if index and mutation.id != body.mutations[index - 1].id + 1:
             raise ApiError(422, "invalid", "mutation ids in a push must be consecutive", field=f"mutations.{index}.id")
-    results = [
-        apply_pushed(
-            state.database,
-            actor,
-            body.client_id,
-            mutation,
-            before_write=state.before_write,
-            after_write=state.after_write,
-            after_commit=state.after_commit,
-        )
-        for mutation in body.mutations
-    ]
+    results = apply_push(
+        state.database,
+        actor,
+        body.client_id,
+        body.mutations,
+        before_write=state.before_write,
+        after_write=state.after_write,
+        after_commit=state.after_commit,
+    )
     seq = max((r.seq for r in results), default=0)
     if seq:
         state.events.poke(seq)
