@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from supportdesk.store.engine import create_engine, sqlite_url
 
@@ -40,9 +41,8 @@ def test_a_commit_that_failed_raises(tmp_path: Path) -> None:
     )
     with engine.begin() as connection:
         connection.execute(text("CREATE TABLE item (id INTEGER PRIMARY KEY)"))
-    with pytest.raises(Exception, match="disk is full"):  # noqa: PT012
-        with engine.begin() as connection:
-            connection.execute(text("INSERT INTO item (id) VALUES (1)"))
-            DiskFullAtCommit.fail_next = True
+    with pytest.raises(OperationalError, match="disk is full"), engine.begin() as connection:
+        connection.execute(text("INSERT INTO item (id) VALUES (1)"))
+        DiskFullAtCommit.fail_next = True
     # the row is not there: the caller must have been told
     assert sqlite3.connect(path).execute("SELECT count(*) FROM item").fetchone() == (0,)
