@@ -95,13 +95,22 @@ class WriteTurns:
 def _end_then_give_back(turns: WriteTurns, connection: Any, end: str) -> None:
     """End the transaction on the driver's connection, then give the turn back (SQLAlchemy's
     ``commit``/``rollback`` events fire *before* it ends it; its own call that follows finds no
-    transaction and does nothing). A failure is left for SQLAlchemy's call to raise, wrapped."""
+    transaction and does nothing). A failure is left for SQLAlchemy's call to raise, wrapped — unless
+    SQLite already rolled the transaction back, when that call would return quietly."""
     if WriteTurns.KEY not in connection.info:
         return
+    driver = None
     try:
-        getattr(connection.connection.dbapi_connection, end)()
-    except sqlite3.Error:
-        pass
+        driver = connection.connection.dbapi_connection
+        getattr(driver, end)()
+    except sqlite3.Error as error:
+        if end != "commit" or driver is None or driver.in_transaction:
+            return  # a rollback, or still open: SQLAlchemy's own call ends it again and raises (wrapped)
+        # SQLite already rolled it back (SQLITE_FULL / IOERR / NOMEM at COMMIT): SQLAlchemy's call
+        # would find no transaction and return quietly, so the failure is raised here
+        from sqlalchemy.exc import DBAPIError
+
+        raise DBAPIError.instance(None, None, error, sqlite3.Error) from error
     finally:
         turns.give_back(connection.info)
 
