@@ -62,7 +62,7 @@ def test_two_pushes_that_deadlock_both_land_once(database: ServerDatabase) -> No
         ]
         try:
             results[who] = apply_push(database, actor, client, batch, before_write=[meet_once(who)])
-        except BaseException as error:  # noqa: BLE001
+        except BaseException as error:
             errors.append(error)
 
     threads = [

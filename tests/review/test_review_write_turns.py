@@ -46,3 +46,23 @@ def test_a_commit_that_failed_raises(tmp_path: Path) -> None:
         DiskFullAtCommit.fail_next = True
     # the row is not there: the caller must have been told
     assert sqlite3.connect(path).execute("SELECT count(*) FROM item").fetchone() == (0,)
+
+
+def test_an_invalidated_connection_ends_with_its_own_error(tmp_path: Path) -> None:
+    """A connection invalidated inside a transaction (a disconnect the driver reports): the
+    rollback event must not reach for the driver's connection — SQLAlchemy raises
+    PendingRollbackError there, which replaces the error the caller should see."""
+    engine = create_engine(sqlite_url(tmp_path / "gone.db"))
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE item (id INTEGER PRIMARY KEY)"))
+    with (
+        pytest.raises(ValueError, match="the caller's own error"),
+        engine.connect() as connection,
+        connection.begin(),
+    ):
+        connection.execute(text("INSERT INTO item (id) VALUES (1)"))
+        connection.invalidate()
+        raise ValueError("the caller's own error")
+    # and the turn came back: another write goes through at once
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO item (id) VALUES (2)"))
