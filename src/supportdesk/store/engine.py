@@ -97,6 +97,10 @@ def _end_then_give_back(turns: WriteTurns, connection: Any, end: str) -> None:
     ``commit``/``rollback`` events fire *before* it ends it; its own call that follows finds no
     transaction and does nothing). A failure is left for SQLAlchemy's call to raise, wrapped — unless
     SQLite already rolled the transaction back, when that call would return quietly."""
+    if connection.invalidated:
+        # its driver connection is closed (SQLite's lock went with it) and went back to the pool,
+        # whose checkin gave the turn back; reaching for it here raises PendingRollbackError
+        return
     if WriteTurns.KEY not in connection.info:
         return
     driver = None
