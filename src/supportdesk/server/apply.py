@@ -265,13 +265,10 @@ def _apply_push_once(
     after_write: Sequence[AfterWrite],
     after_commit: Sequence[AfterCommit],
 ) -> list[MutationOutcome]:
-    from sqlalchemy import insert
-
-    from supportdesk.domain.tx import table
-
     outcomes: list[MutationOutcome] = []
     applied_list: list[tuple[MutationIn, Applied]] = []
     seqs: list[int] = []  # the seq of each applied mutation's last record (0: none), once written
+    fresh: list[MutationOutcome] = []  # the outcomes of applied mutations, once stored
     with database.engine.connect() as connection, connection.begin(), config_cache(connection):
         last = _lock_client(connection, client_id, actor)
         for mutation in mutations:
@@ -287,9 +284,10 @@ def _apply_push_once(
                     expected=last + 1,
                 )
             if mutation.name == ERASE:
-                # an erasure rewrites the log's earlier records of what it erases: those of this
-                # push must be in the log first
+                # an erasure rewrites the log's earlier records and stored results of what it
+                # erases: those of this push must be written first
                 seqs += _write_log(connection, [applied for _m, applied in applied_list[len(seqs) :]])
+                fresh += _store_results(connection, client_id, applied_list[len(fresh) :], seqs[len(fresh) :])
             applied = _apply_one(connection, actor, client_id, mutation, before_write)
             if touches_config(applied.tables):
                 forget(connection)
@@ -304,25 +302,39 @@ def _apply_push_once(
                 {"m": last, "now": utcnow(), "c": client_id},
             )
             seqs += _write_log(connection, [applied for _m, applied in applied_list[len(seqs) :]])
-            fresh = [
-                _outcome(mutation, applied, seq) for (mutation, applied), seq in zip(applied_list, seqs, strict=True)
-            ]
-            now = utcnow()
-            connection.execute(
-                insert(table("mutation_result")),
-                [
-                    {
-                        "client_id": client_id,
-                        "mutation_id": outcome.id,
-                        "result": outcome.model_dump(exclude={"id", "replayed"}),
-                        "at": now,
-                    }
-                    for outcome in fresh
-                ],
-            )
+            fresh += _store_results(connection, client_id, applied_list[len(fresh) :], seqs[len(fresh) :])
             outcomes.extend(fresh)
     for _mutation, applied in applied_list:
         run_after_commit(database, applied, after_commit)
+    return outcomes
+
+
+def _store_results(
+    connection: Connection,
+    client_id: str,
+    applied: Sequence[tuple[MutationIn, Applied]],
+    seqs: Sequence[int],
+) -> list[MutationOutcome]:
+    """Store the outcomes of ``applied`` (whose records got ``seqs``) for replays, in one statement."""
+    from sqlalchemy import insert
+
+    from supportdesk.domain.tx import table
+
+    outcomes = [_outcome(mutation, done, seq) for (mutation, done), seq in zip(applied, seqs, strict=True)]
+    if outcomes:
+        now = utcnow()
+        connection.execute(
+            insert(table("mutation_result")),
+            [
+                {
+                    "client_id": client_id,
+                    "mutation_id": outcome.id,
+                    "result": outcome.model_dump(exclude={"id", "replayed"}),
+                    "at": now,
+                }
+                for outcome in outcomes
+            ],
+        )
     return outcomes
 
 

@@ -97,8 +97,8 @@ Key = tuple[str, tuple[Any, ...]]
 @dataclass
 class Pending:
     """One mutation's change records before their rows are read (see :func:`resolve`): the shared
-    rows it touched, in order, the tickets it moved (``ticket_id`` → group and assignee before),
-    and the erasure tombstone it made."""
+    rows it touched, in order, the tickets it moved (``ticket_id`` → ``from`` and ``to``: group
+    and assignee before and right after this mutation), and the erasure tombstone it made."""
 
     keys: list[Key]
     moves: dict[str, dict[str, Any]]
@@ -122,7 +122,7 @@ def pending_for(connection: Connection, tx: Tx) -> Pending:
         if item.table in SHARED_TABLES:
             touched.setdefault((item.table, tuple(item.key)), None)
     erased = erase_history(connection, tx) if tx.mutation == ERASE else []
-    return Pending(list(touched), _moved(tx), erased)
+    return Pending(list(touched), _moves(connection, _moved(tx)), erased)
 
 
 def resolve(connection: Connection, pendings: Sequence[Pending]) -> list[list[Record]]:
@@ -149,7 +149,7 @@ def resolve(connection: Connection, pendings: Sequence[Pending]) -> list[list[Re
                 records.append(Record(table_name, entity_id, "delete", {"key": list(key)}, group_id))
             else:
                 records.append(Record(table_name, entity_id, "upsert", row, group_id))
-        records.extend(_visibility_moves(pending.moves, facts))
+        records.extend(_visibility_moves(pending.moves))
         records.extend(pending.erased)
         result.append(records)
     return result
@@ -263,18 +263,36 @@ def _moved(tx: Tx) -> dict[str, dict[str, Any]]:
     return before
 
 
-def _visibility_moves(moved: dict[str, dict[str, Any]], facts: TicketFacts) -> list[Record]:
-    """``hide`` / ``reveal`` records for tickets whose group or assignee changed."""
-    moves: list[Record] = []
-    for ticket_id in sorted(moved):
-        old = moved[ticket_id]
-        group_id, assignee_id = facts.of_ticket(ticket_id)
+def _moves(connection: Connection, moved: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Each moved ticket's group and assignee before and right after this mutation.
+
+    Both sides are taken now, not when the push commits: a push that moves a ticket into an
+    agent's group in one mutation and assigns it to them in the next must still reveal it to
+    them (against the state at commit, neither mutation's "before" would have hidden it)."""
+    if not moved:
+        return {}
+    ticket = sa_table("ticket")
+    found = connection.execute(
+        select(ticket.c.id, ticket.c.group_id, ticket.c.assignee_id).where(ticket.c.id.in_(sorted(moved)))
+    ).all()
+    moves: dict[str, dict[str, Any]] = {}
+    for ticket_id, group_id, assignee_id in found:
+        old = moved[str(ticket_id)]
         now = {"group_id": group_id, "assignee_id": assignee_id}
         then = {"group_id": old.get("group_id", group_id), "assignee_id": old.get("assignee_id", assignee_id)}
-        data = {"ticket_id": ticket_id, "from": then, "to": now}
-        moves.append(Record("ticket", ticket_id, "hide", data, then["group_id"]))
-        moves.append(Record("ticket", ticket_id, "reveal", data, group_id))
+        moves[str(ticket_id)] = {"from": then, "to": now}
     return moves
+
+
+def _visibility_moves(moves: dict[str, dict[str, Any]]) -> list[Record]:
+    """``hide`` / ``reveal`` records for tickets whose group or assignee changed."""
+    records: list[Record] = []
+    for ticket_id in sorted(moves):
+        then, now = moves[ticket_id]["from"], moves[ticket_id]["to"]
+        data = {"ticket_id": ticket_id, "from": then, "to": now}
+        records.append(Record("ticket", ticket_id, "hide", data, then["group_id"]))
+        records.append(Record("ticket", ticket_id, "reveal", data, now["group_id"]))
+    return records
 
 
 def take_seq(connection: Connection, count: int) -> int:
