@@ -304,8 +304,16 @@ def _apply_push_once(
             seqs += _write_log(connection, [applied for _m, applied in applied_list[len(seqs) :]])
             fresh += _store_results(connection, client_id, applied_list[len(fresh) :], seqs[len(fresh) :])
             outcomes.extend(fresh)
+    # every mutation's after-commit work runs even when one's fails (the push is committed: a
+    # retry only replays, so work skipped now — a file removal, a webhook wake-up — never runs)
+    failure: BaseException | None = None
     for _mutation, applied in applied_list:
-        run_after_commit(database, applied, after_commit)
+        try:
+            run_after_commit(database, applied, after_commit)
+        except Exception as error:  # raised below, after the others ran
+            failure = failure or error
+    if failure is not None:
+        raise failure
     return outcomes
 
 
