@@ -1,4 +1,4 @@
-"""Review of the deadlock retry of ``apply_push`` (PostgreSQL): two pushes that change the same two
+"""The deadlock retries (PostgreSQL): two pushes that change the same two
 tickets in opposite orders deadlock; the one PostgreSQL aborts runs again, and every mutation of
 both lands exactly once."""
 
@@ -78,3 +78,77 @@ def test_two_pushes_that_deadlock_both_land_once(database: ServerDatabase) -> No
     assert max(attempts.values()) == 2  # one of them was aborted and ran again
     bodies = sorted(row[0] for row in pusher.rows("SELECT body FROM message WHERE body LIKE '%-_'"))
     assert bodies == ["ada-1", "ada-2", "bo-1", "bo-2"]
+
+
+def test_a_server_write_aborted_by_a_deadlock_runs_again(database: ServerDatabase) -> None:
+    """An inbound mail or a webhook (``apply_as``) that PostgreSQL picks as a deadlock's victim
+    against a push is run again, not answered with an error: nothing of it had committed."""
+    from sqlalchemy import text
+
+    from supportdesk.domain.context import SYSTEM
+    from supportdesk.server.apply import apply_as
+
+    pusher = Pusher(database)
+    first, second = new_ticket(pusher), new_ticket(pusher)
+    met = threading.Barrier(2, timeout=20)
+    server_pid: list[int] = []
+    server_attempts = [0]
+
+    def server_then_first(connection: Any, _applied: Any) -> None:
+        server_attempts[0] += 1
+        if server_attempts[0] == 1:  # holds the second ticket; now reaches for the first
+            server_pid.append(int(connection.execute(text("SELECT pg_backend_pid()")).scalar_one()))
+            met.wait()
+        connection.execute(text("UPDATE ticket SET updated_at = updated_at WHERE id = :t"), {"t": first})
+
+    def blocked(pid: int) -> bool:
+        with database.engine.connect() as probe:
+            found = probe.execute(text("SELECT cardinality(pg_blocking_pids(:p))"), {"p": pid}).scalar_one()
+        return int(found) > 0
+
+    push_attempts = [0]
+
+    def push_waits_for_the_server(_connection: Any, _actor: Any, _name: str, args: dict[str, Any]) -> dict[str, Any]:
+        if args.get("body") == "push-2":
+            push_attempts[0] += 1
+            if push_attempts[0] == 1:  # the server's write is blocked on our first ticket first
+                met.wait()
+                wait_until = threading.Event()
+                for _ in range(2000):
+                    if blocked(server_pid[0]):
+                        break
+                    wait_until.wait(0.01)
+                else:
+                    raise AssertionError("the server's write never waited for the push's lock")
+        return args
+
+    errors: list[BaseException] = []
+
+    def server_note() -> None:
+        try:
+            apply_as(database, SYSTEM, "ticket.note", {"ticket_id": second, "body": "server"},
+                     after_write=[server_then_first])  # fmt: skip
+        except BaseException as error:
+            errors.append(error)
+
+    def push() -> None:
+        batch = [
+            MutationIn(id=1, name="ticket.note", args={"ticket_id": first, "body": "push-1"}),
+            MutationIn(id=2, name="ticket.note", args={"ticket_id": second, "body": "push-2"}),
+        ]
+        try:
+            apply_push(database, pusher.actor, "crossing", batch, before_write=[push_waits_for_the_server])
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=push), threading.Thread(target=server_note)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors, errors
+    assert server_attempts[0] >= 2, "PostgreSQL aborted neither write"  # it blocked first: the victim
+    bodies = sorted(
+        row[0] for row in pusher.rows("SELECT body FROM message WHERE body IN ('push-1', 'push-2', 'server')")
+    )
+    assert bodies == ["push-1", "push-2", "server"]

@@ -418,11 +418,19 @@ def apply_as(
     refuses it. ``poke`` (``ServerEvents.poke`` of a running server) wakes the clients; a running
     server passes its ``after_write`` hooks (``ServerState.apply_as`` does both).
     """
-    with database.engine.connect() as connection, connection.begin():
-        applied = run_mutation(connection, actor, name, args, f"server:{uuid7()}")
-        if applied.error is not None:
-            raise applied.error
-        seq = _finish(connection, applied, after_write)
+    for attempt in range(DEADLOCK_RETRIES + 1):
+        try:
+            with database.engine.connect() as connection, connection.begin():
+                applied = run_mutation(connection, actor, name, args, f"server:{uuid7()}")
+                if applied.error is not None:
+                    raise applied.error
+                seq = _finish(connection, applied, after_write)
+            break
+        except OperationalError as error:
+            # aborted by PostgreSQL to break a deadlock with a push holding its rows: nothing of
+            # it committed (an inbound mail must not bounce for that), so it runs again
+            if getattr(error.orig, "sqlstate", None) != DEADLOCK or attempt == DEADLOCK_RETRIES:
+                raise
     run_after_commit(database, applied, after_commit)
     if seq and poke is not None:
         poke(seq)
