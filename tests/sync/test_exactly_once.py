@@ -8,6 +8,7 @@ import time
 import httpx
 import pytest
 
+from supportdesk.protocol import MAX_BATCH
 from supportdesk.sync.client import Offline, ServerClient
 from tests.live import Deployment, Replica
 from tests.sync.compare import differences, replica_view, server_count, server_view
@@ -129,7 +130,10 @@ def test_the_server_restarts_mid_push_and_every_mutation_lands_once(deployment: 
     sam = deployment.replica("sam")
     db = deployment.team.db
     try:
-        _, messages = offline_work(sam, deployment.team.tier1, 1500)
+        # five pushes of MAX_BATCH: a push commits whole, so the kill must land while the later
+        # ones are still to come — it follows the first commit at once, with four pushes to go
+        total = 5 * MAX_BATCH
+        _, messages = offline_work(sam, deployment.team.tier1, total)
         errors: list[BaseException] = []
 
         def first_attempt() -> None:
@@ -141,16 +145,16 @@ def test_the_server_restarts_mid_push_and_every_mutation_lands_once(deployment: 
         pushing = threading.Thread(target=first_attempt)
         pushing.start()
         deadline = time.monotonic() + 60
-        while server_count(db, "SELECT count(*) FROM mutation_result") < 200 and time.monotonic() < deadline:
+        while server_count(db, "SELECT count(*) FROM mutation_result") == 0 and time.monotonic() < deadline:
             time.sleep(0.02)
         deployment.server.kill()
         pushing.join(60)
         assert errors and isinstance(errors[0], Offline), errors
         applied_before = server_count(db, "SELECT count(*) FROM mutation_result")
-        assert 0 < applied_before < 1500
+        assert 0 < applied_before < total
         deployment.server.start()
         summary = sam.sync()
         assert not summary.refused
-        assert_applied_exactly_once(deployment, sam, 1500, messages)
+        assert_applied_exactly_once(deployment, sam, total, messages)
     finally:
         sam.close()
