@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-import time
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -126,35 +126,50 @@ def test_the_client_dies_after_the_server_committed_and_the_replay_duplicates_no
         flaky.close()
 
 
+class CrashDuringPush(httpx.HTTPTransport):
+    """The server is killed (SIGKILL) the moment the client sends its ``crash_on``-th push.
+
+    The kill races the request on purpose: the push may be cut off before, during or after the
+    server's commit. Whatever the outcome, the pushes before it have committed and the ones after
+    it have not been sent, so the test knows the window without polling the database.
+    """
+
+    def __init__(self, kill: Callable[[], None], crash_on: int) -> None:
+        super().__init__()
+        self.kill = kill
+        self.crash_on = crash_on
+        self.pushes = 0
+        self.killer: threading.Thread | None = None
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v1/push":
+            self.pushes += 1
+            if self.pushes == self.crash_on:
+                self.killer = threading.Thread(target=self.kill)
+                self.killer.start()
+        return super().handle_request(request)
+
+
 def test_the_server_restarts_mid_push_and_every_mutation_lands_once(deployment: Deployment) -> None:
-    sam = deployment.replica("sam")
+    # five pushes of MAX_BATCH; the server dies as the third one goes out, so two have
+    # committed, the third may or may not have, and the last two wait for the restart
+    total = 5 * MAX_BATCH
+    transport = CrashDuringPush(deployment.server.kill, crash_on=3)
+    crashing = ServerClient(deployment.server.url, deployment.team.tokens["sam"], transport=transport)
+    sam = deployment.replica("sam", client=crashing)
     db = deployment.team.db
     try:
-        # five pushes of MAX_BATCH: a push commits whole, so the kill must land while the later
-        # ones are still to come — it follows the first commit at once, with four pushes to go
-        total = 5 * MAX_BATCH
         _, messages = offline_work(sam, deployment.team.tier1, total)
-        errors: list[BaseException] = []
-
-        def first_attempt() -> None:
-            try:
-                sam.sync()
-            except BaseException as error:
-                errors.append(error)
-
-        pushing = threading.Thread(target=first_attempt)
-        pushing.start()
-        deadline = time.monotonic() + 60
-        while server_count(db, "SELECT count(*) FROM mutation_result") == 0 and time.monotonic() < deadline:
-            time.sleep(0.02)
-        deployment.server.kill()
-        pushing.join(60)
-        assert errors and isinstance(errors[0], Offline), errors
+        with pytest.raises(Offline):
+            sam.sync()
+        assert transport.killer is not None
+        transport.killer.join(60)
         applied_before = server_count(db, "SELECT count(*) FROM mutation_result")
-        assert 0 < applied_before < total
+        assert 2 * MAX_BATCH <= applied_before <= 3 * MAX_BATCH
         deployment.server.start()
         summary = sam.sync()
         assert not summary.refused
         assert_applied_exactly_once(deployment, sam, total, messages)
     finally:
         sam.close()
+        crashing.close()
