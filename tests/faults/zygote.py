@@ -76,27 +76,37 @@ def serve() -> None:
     import supportdesk.sync.bootstrap
     import supportdesk.sync.engine  # noqa: F401
 
-    stdin, out = sys.stdin, sys.stdout
+    # Requests are read from the raw descriptor and split here: with ``sys.stdin.readline()`` two
+    # lines written back to back (a kill, then a run) were both pulled into Python's buffer, select
+    # saw the descriptor drained, and the second request waited for a third that never came.
+    request_fd, out = sys.stdin.fileno(), sys.stdout
+    pending = b""
     children: set[int] = set()
     while True:
-        ready, _, _ = select.select([stdin], [], [], 0.05)
+        ready, _, _ = select.select([request_fd], [], [], 0.05)
         _reap(out, children)
         if not ready:
             continue
-        line = stdin.readline()
-        if not line:
+        chunk = os.read(request_fd, 65536)
+        if not chunk:
             return
-        request = json.loads(line)
-        if "kill" in request:
-            if int(request["kill"]) in children:
-                os.kill(int(request["kill"]), int(request["signal"]))
-            continue
-        pid = os.fork()
-        if pid == 0:
-            _child(request)
-        children.add(pid)
-        out.write(json.dumps({"pid": pid}) + "\n")
-        out.flush()
+        pending += chunk
+        while b"\n" in pending:
+            line, pending = pending.split(b"\n", 1)
+            _handle(json.loads(line), out, children)
+
+
+def _handle(request: dict[str, Any], out: TextIO, children: set[int]) -> None:
+    if "kill" in request:
+        if int(request["kill"]) in children:
+            os.kill(int(request["kill"]), int(request["signal"]))
+        return
+    pid = os.fork()
+    if pid == 0:
+        _child(request)
+    children.add(pid)
+    out.write(json.dumps({"pid": pid}) + "\n")
+    out.flush()
 
 
 class Zygote:
