@@ -174,6 +174,7 @@ CATALOGUE: list[Case] = [
          "link target; the ticket pane pointed at another group's ticket; a customer whose tickets cross "
          "groups",
          (VISIBILITY_CONSOLE + "test_an_agent_s_queue_and_counts_are_the_rule_row_for_row",
+          VISIBILITY_CONSOLE + "test_an_agent_s_sorts_and_last_row_are_the_rule",
           VISIBILITY_CONSOLE + "test_search_does_not_reveal_another_group_s_tickets",
           VISIBILITY_CONSOLE + "test_another_group_s_number_is_no_ticket_to_merge_into",
           VISIBILITY_CONSOLE + "test_the_pane_on_another_group_s_ticket_is_a_notification_and_no_content",

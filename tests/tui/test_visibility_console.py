@@ -136,6 +136,29 @@ async def test_an_agent_s_queue_and_counts_are_the_rule_row_for_row(
         assert assigned in everything and hidden not in everything
 
 
+async def test_an_agent_s_sorts_and_last_row_are_the_rule(make_app: AppFactory, console_workspace: Workspace) -> None:
+    """Every sort the column titles offer (the SLA one walks its own index), and ``G``: the last
+    row, reached by the queue's anchors and a page read backwards, is the agent's last ticket."""
+    me, hidden, _ = _as_agent(console_workspace)
+    app = make_app()
+    async with app.run_test(size=(140, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, QueueScreen)
+        screen.show_filter(EVERY_STATUS)
+        await settle(pilot)
+        for key in ("updated", "priority", "sla", "subject", "requester", "group", "number"):
+            for descending in (False, True):
+                screen.set_sort(key, descending)
+                await settle(pilot)
+                found = await _queue_as_expected(pilot, app, console_workspace, me)
+                assert hidden not in found, key
+        screen.queue.focus()
+        await pilot.press("G")
+        await settle(pilot)
+        await until(pilot, lambda: screen.queue.current_row is not None and screen.queue.current_row.id == found[-1])
+
+
 async def test_search_does_not_reveal_another_group_s_tickets(
     make_app: AppFactory, console_workspace: Workspace
 ) -> None:
