@@ -170,12 +170,13 @@ CATALOGUE: list[Case] = [
           "tests/cli/test_fast_reads.py::test_the_fast_path_prints_what_typer_prints[agent]")),
     Case("console-foreign-group-read", "console",
          "an agent's console on a standalone workspace (which holds every group's tickets): every saved "
-         "view, its count, free text and number: searches; another group's number typed as a merge or "
-         "link target; the ticket pane pointed at another group's ticket; a customer whose tickets cross "
-         "groups",
+         "view, its count, every sort, free text, number: and ~\"…\" searches; another group's number "
+         "typed as a merge or link target; the ticket pane pointed at another group's ticket; a customer "
+         "whose tickets cross groups",
          (VISIBILITY_CONSOLE + "test_an_agent_s_queue_and_counts_are_the_rule_row_for_row",
           VISIBILITY_CONSOLE + "test_an_agent_s_sorts_and_last_row_are_the_rule",
           VISIBILITY_CONSOLE + "test_search_does_not_reveal_another_group_s_tickets",
+          VISIBILITY_CONSOLE + "test_a_search_by_meaning_keeps_to_the_agent_s_tickets",
           VISIBILITY_CONSOLE + "test_another_group_s_number_is_no_ticket_to_merge_into",
           VISIBILITY_CONSOLE + "test_the_pane_on_another_group_s_ticket_is_a_notification_and_no_content",
           VISIBILITY_CONSOLE + "test_the_customer_s_other_tickets_leave_out_another_group_s")),

@@ -181,6 +181,53 @@ async def test_search_does_not_reveal_another_group_s_tickets(
         assert all(row.id != hidden for row in _rows_of(screen))
 
 
+async def test_a_search_by_meaning_keeps_to_the_agent_s_tickets(
+    make_app: AppFactory, console_workspace: Workspace
+) -> None:
+    """``~"…"`` (the assist engine's resolver, registered as the console's start does): the
+    best matches by meaning, of the tickets the agent may see only."""
+    from supportdesk.assist.query import register
+    from supportdesk.store import semantic
+    from tests.tui.test_assist_console import MODEL_WAIT, _agent_and_groups, _insert_ticket
+
+    agent, mine, other = _agent_and_groups(console_workspace)
+    body = "The secret vault is down again, nobody can open the vault"
+    theirs, ours = (
+        {
+            _insert_ticket(
+                console_workspace,
+                number=base + index,
+                subject="Secret vault outage",
+                group=group,
+                status="open",
+                messages=[("customer", f"{body} ({base + index}).")],
+            )
+            for index in range(4)
+        }
+        for base, group in ((99300, other), (99400, mine))
+    )
+    register()
+    try:
+        for me in (None, agent):
+            console_workspace.set_setting("me", me)
+            app = make_app()
+            async with app.run_test(size=(140, 40)) as pilot:
+                await settle(pilot)
+                screen = app.screen
+                assert isinstance(screen, QueueScreen)
+                screen.show_filter('~"secret vault outage"')
+                await until(pilot, lambda s=screen: (s.queue.total or 0) > 0, timeout=MODEL_WAIT)
+                await settle(pilot)
+                found = set(await asyncio.to_thread(_console_rows, app, screen))
+                assert ours & found, me  # the search found the agent's vault tickets
+                if me is None:
+                    assert theirs & found  # and, for whoever sees all, the other group's
+                else:
+                    assert not theirs & found and theirs.isdisjoint(_shown(screen))
+    finally:
+        semantic.set_resolver(None)
+
+
 async def test_another_group_s_number_is_no_ticket_to_merge_into(
     make_app: AppFactory, console_workspace: Workspace
 ) -> None:
