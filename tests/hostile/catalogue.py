@@ -179,6 +179,7 @@ CATALOGUE: list[Case] = [
           VISIBILITY_CONSOLE + "test_a_search_by_meaning_keeps_to_the_agent_s_tickets",
           VISIBILITY_CONSOLE + "test_another_group_s_number_is_no_ticket_to_merge_into",
           VISIBILITY_CONSOLE + "test_the_pane_on_another_group_s_ticket_is_a_notification_and_no_content",
+          VISIBILITY_CONSOLE + "test_a_ticket_moved_to_another_group_while_open_leaves_the_pane",
           VISIBILITY_CONSOLE + "test_the_customer_s_other_tickets_leave_out_another_group_s")),
     Case("server-foreign-group-read", "server",
          "another group's ticket by number, search, pull, note, row read and presence",

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 
+from supportdesk.domain import write
 from supportdesk.domain.context import SYSTEM, Actor
 from supportdesk.domain.rules import can_access_ticket
 from supportdesk.domain.write import load_actor
@@ -278,6 +279,40 @@ def _rows_of(screen: QueueScreen) -> list[reads.QueueRow]:
     model = screen.queue.model
     assert model is not None
     return [row for row in (model.row(index) for index in range(model.height)) if row is not None]
+
+
+async def test_a_ticket_moved_to_another_group_while_open_leaves_the_pane(
+    make_app: AppFactory, console_workspace: Workspace
+) -> None:
+    """Someone (or a sync) moves the open ticket to a group the agent is not in: the pane says so
+    and closes — it does not go on showing a ticket the agent may no longer see."""
+    me, hidden, _ = _as_agent(console_workspace)
+    other = rows(console_workspace, "SELECT group_id FROM ticket WHERE id = ?", hidden)[0][0]
+    with console_workspace.reading() as connection:
+        actor = load_actor(connection, me)
+        ticket_id, number = next(
+            (r[0], r[1])
+            for r in connection.execute(
+                "SELECT id, number, group_id, assignee_id FROM ticket WHERE group_id IS NOT NULL "
+                "AND assignee_id IS NULL ORDER BY number"
+            )
+            if can_access_ticket(actor, {"group_id": r[2], "assignee_id": r[3]})
+        )
+    app = make_app()
+    async with app.run_test(size=(140, 40)) as pilot:
+        await settle(pilot)
+        app.push_screen(app.ticket_screen(ticket_id))
+        await until(pilot, lambda: isinstance(app.screen, TicketScreen) and app.screen.data is not None)
+        write.apply(
+            console_workspace,
+            "ticket.assign",
+            {"ticket_id": ticket_id, "group_id": other, "assignee_id": None},
+            actor=SYSTEM,
+        )
+        assert app.check_store()
+        await until(pilot, lambda: isinstance(app.screen, QueueScreen))
+        said = [str(n.message) for n in app._notifications]
+        assert said == [f"#{number} is out of your view now: moved to a group you are not in, or erased"]
 
 
 async def test_the_customer_s_other_tickets_leave_out_another_group_s(
