@@ -54,6 +54,7 @@ CONSOLE_INPUTS = "tests/hostile/test_console_inputs.py::"
 HOSTILE = "tests/tui/test_hostile.py::"
 ASSIST_CONSOLE = "tests/tui/test_assist_console.py::"
 FLOWS = "tests/tui/test_flows.py::"
+VISIBILITY_CONSOLE = "tests/tui/test_visibility_console.py::"
 CHANNEL_INPUTS = "tests/hostile/test_channel_inputs.py::"
 MAIL_INGEST = "tests/channels/test_mail_ingest.py::"
 MAIL_TRUST = "tests/channels/test_mail_trust.py::"
@@ -167,6 +168,19 @@ CATALOGUE: list[Case] = [
           "tests/cli/test_visibility.py::test_a_customers_record_lists_only_the_tickets_the_agent_may_see",
           "tests/cli/test_visibility.py::test_group_names_that_look_like_sql_stay_parameters",
           "tests/cli/test_fast_reads.py::test_the_fast_path_prints_what_typer_prints[agent]")),
+    Case("console-foreign-group-read", "console",
+         "an agent's console on a standalone workspace (which holds every group's tickets): every saved "
+         "view, its count, every sort, free text, number: and ~\"…\" searches; another group's number "
+         "typed as a merge or link target; the ticket pane pointed at another group's ticket; a customer "
+         "whose tickets cross groups",
+         (VISIBILITY_CONSOLE + "test_an_agent_s_queue_and_counts_are_the_rule_row_for_row",
+          VISIBILITY_CONSOLE + "test_an_agent_s_sorts_and_last_row_are_the_rule",
+          VISIBILITY_CONSOLE + "test_search_does_not_reveal_another_group_s_tickets",
+          VISIBILITY_CONSOLE + "test_a_search_by_meaning_keeps_to_the_agent_s_tickets",
+          VISIBILITY_CONSOLE + "test_another_group_s_number_is_no_ticket_to_merge_into",
+          VISIBILITY_CONSOLE + "test_the_pane_on_another_group_s_ticket_is_a_notification_and_no_content",
+          VISIBILITY_CONSOLE + "test_a_ticket_moved_to_another_group_while_open_leaves_the_pane",
+          VISIBILITY_CONSOLE + "test_the_customer_s_other_tickets_leave_out_another_group_s")),
     Case("server-foreign-group-read", "server",
          "another group's ticket by number, search, pull, note, row read and presence",
          (API + "test_an_agent_of_one_group_cannot_read_pull_or_push_into_anothers_tickets",)),

@@ -33,7 +33,9 @@ def list_views(
     me = session.me()
     with session.workspace().reading() as connection:
         views = list_views(connection, me)
-        numbers = view_counts(connection, views, me=me) if counts or "count" in chosen else {}
+        # an agent's counts are of the tickets they may see, as their listings are (store.viewer)
+        viewer = session.viewer() if counts or "count" in chosen else None
+        numbers = view_counts(connection, views, me=me, viewer=viewer) if viewer is not None else {}
     out.records(({**view.__dict__, "count": numbers.get(view.id)} for view in views), chosen)
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
-from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError
 
 from supportdesk.domain.catalog import get
 from supportdesk.domain.config_cache import config_cache, forget, touches_config
@@ -27,6 +27,7 @@ from supportdesk.protocol import MutationIn, MutationOutcome
 from supportdesk.server.changes import Pending, Record, pending_for, records_for, resolve, take_seq, write_records
 from supportdesk.server.erasure import after_erase
 from supportdesk.server.errors import ApiError
+from supportdesk.server.retry import retried
 from supportdesk.server.trust import pushed_args
 from supportdesk.store.ids import uuid7
 from supportdesk.store.times import utcnow
@@ -233,7 +234,7 @@ def apply_push(
     all-or-nothing as a transaction: when the server fails half way (a 500, a lost connection)
     nothing of it committed, and the client pushes the same ids again. Holding its rows until
     the end, two pushes that change the same tickets in opposite orders can deadlock on
-    PostgreSQL: the one aborted runs again (up to three times). Per mutation this saves
+    PostgreSQL: the one aborted runs again (:func:`supportdesk.server.retry.retried`). Per mutation this saves
     the BEGIN/COMMIT, the client row's lock and update, the counter update and its wait, and an
     fsync on SQLite.
 
@@ -241,19 +242,21 @@ def apply_push(
     it) is taken out of its arguments or refused first (:func:`supportdesk.server.trust.pushed_args`);
     a refusal consumes the id like any rule's.
     """
-    for attempt in range(DEADLOCK_RETRIES + 1):
+    outcomes, applied_list = retried(
+        lambda: _apply_push_once(database, actor, client_id, mutations, before_write, after_write),
+        what=f"a push of {client_id}",
+    )
+    # every mutation's after-commit work runs even when one's fails (the push is committed: a
+    # retry only replays, so work skipped now — a file removal, a webhook wake-up — never runs)
+    failure: BaseException | None = None
+    for _mutation, applied in applied_list:
         try:
-            return _apply_push_once(database, actor, client_id, mutations, before_write, after_write, after_commit)
-        except OperationalError as error:
-            # two pushes that change the same tickets in opposite orders: PostgreSQL aborts one;
-            # nothing of it committed, so it runs again
-            if getattr(error.orig, "sqlstate", None) != DEADLOCK or attempt == DEADLOCK_RETRIES:
-                raise
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-DEADLOCK = "40P01"
-DEADLOCK_RETRIES = 3
+            run_after_commit(database, applied, after_commit)
+        except Exception as error:  # raised below, after the others ran
+            failure = failure or error
+    if failure is not None:
+        raise failure
+    return outcomes
 
 
 def _apply_push_once(
@@ -263,8 +266,9 @@ def _apply_push_once(
     mutations: Sequence[MutationIn],
     before_write: Sequence[BeforeWrite],
     after_write: Sequence[AfterWrite],
-    after_commit: Sequence[AfterCommit],
-) -> list[MutationOutcome]:
+) -> tuple[list[MutationOutcome], list[tuple[MutationIn, Applied]]]:
+    """One run of a push's transaction (:func:`apply_push` runs it again after a deadlock):
+    everything it builds is made afresh here, nothing kept from an aborted run."""
     outcomes: list[MutationOutcome] = []
     applied_list: list[tuple[MutationIn, Applied]] = []
     seqs: list[int] = []  # the seq of each applied mutation's last record (0: none), once written
@@ -304,17 +308,7 @@ def _apply_push_once(
             seqs += _write_log(connection, [applied for _m, applied in applied_list[len(seqs) :]])
             fresh += _store_results(connection, client_id, applied_list[len(fresh) :], seqs[len(fresh) :])
             outcomes.extend(fresh)
-    # every mutation's after-commit work runs even when one's fails (the push is committed: a
-    # retry only replays, so work skipped now — a file removal, a webhook wake-up — never runs)
-    failure: BaseException | None = None
-    for _mutation, applied in applied_list:
-        try:
-            run_after_commit(database, applied, after_commit)
-        except Exception as error:  # raised below, after the others ran
-            failure = failure or error
-    if failure is not None:
-        raise failure
-    return outcomes
+    return outcomes, applied_list
 
 
 def _store_results(
@@ -418,19 +412,17 @@ def apply_as(
     refuses it. ``poke`` (``ServerEvents.poke`` of a running server) wakes the clients; a running
     server passes its ``after_write`` hooks (``ServerState.apply_as`` does both).
     """
-    for attempt in range(DEADLOCK_RETRIES + 1):
-        try:
-            with database.engine.connect() as connection, connection.begin():
-                applied = run_mutation(connection, actor, name, args, f"server:{uuid7()}")
-                if applied.error is not None:
-                    raise applied.error
-                seq = _finish(connection, applied, after_write)
-            break
-        except OperationalError as error:
-            # aborted by PostgreSQL to break a deadlock with a push holding its rows: nothing of
-            # it committed (an inbound mail must not bounce for that), so it runs again
-            if getattr(error.orig, "sqlstate", None) != DEADLOCK or attempt == DEADLOCK_RETRIES:
-                raise
+
+    def once() -> tuple[Applied, int]:
+        with database.engine.connect() as connection, connection.begin():
+            applied = run_mutation(connection, actor, name, args, f"server:{uuid7()}")
+            if applied.error is not None:
+                raise applied.error
+            return applied, _finish(connection, applied, after_write)
+
+    # aborted by PostgreSQL to break a deadlock with a push holding its rows: nothing of it
+    # committed (an inbound mail must not bounce for that), so it runs again
+    applied, seq = retried(once, what=f"the server's {name}")
     run_after_commit(database, applied, after_commit)
     if seq and poke is not None:
         poke(seq)

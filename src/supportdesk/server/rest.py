@@ -14,6 +14,10 @@ the named mutations to run — and an *answer* built from what they did. :func:`
 4. wakes the clients (on PostgreSQL a ``NOTIFY`` inside the transaction, delivered at commit;
    on SQLite a poke after it) and runs the after-commit hooks.
 
+Steps 1-3 are one transaction. When PostgreSQL aborts it to break a deadlock (with a push that
+holds the same ticket or counter) it runs again whole, from the claim on (:func:`.retry.retried`):
+the client sees only a slower answer, the key stores one answer, and step 4 runs once.
+
 Audit rows carry ``source = api`` and ``api:<request>:<token id>:<token name>`` as their
 reference, so the audit says which integration made each change (the agent is the token's).
 """
@@ -31,6 +35,7 @@ from supportdesk.server import idempotency
 from supportdesk.server.apply import Applied, run_after_commit, run_mutation
 from supportdesk.server.changes import take_seq, write_records
 from supportdesk.server.errors import ApiError
+from supportdesk.server.retry import retried
 from supportdesk.server.trust import pushed_args
 from supportdesk.store.ids import uuid7
 from supportdesk.store.times import utcnow
@@ -103,6 +108,24 @@ def run_write(
             stored = idempotency.answered(reading, writer.actor.id or "", key, fingerprint, utcnow())
         if stored is not None:
             return Answer(stored.status, stored.body, {**stored.headers, "Idempotent-Replayed": "true"})
+    answer, applied, seq = retried(
+        lambda: _write_once(state, writer, plan, respond, key, fingerprint),
+        what=f"a REST write of {writer.token_name!r}",
+    )
+    for done in applied:
+        run_after_commit(database, done, state.after_commit)
+    if seq and not database.is_postgres:
+        state.events.poke(seq)
+    return answer
+
+
+def _write_once(
+    state: ServerState, writer: Writer, plan: Plan, respond: Respond, key: str | None, fingerprint: str
+) -> tuple[Answer, list[Applied], int]:
+    """One run of a REST write's transaction, from the key's claim to the commit: its answer,
+    what it applied and the last seq it wrote (run again whole after a deadlock, so everything
+    is made afresh here — the key claimed and its answer stored in the attempt that commits)."""
+    database = state.database
     applied: list[Applied] = []
     seq = 0
     with database.engine.connect() as connection:
@@ -113,7 +136,7 @@ def run_write(
                 if stored is not None:
                     transaction.rollback()
                     headers = {**stored.headers, "Idempotent-Replayed": "true"}
-                    return Answer(stored.status, stored.body, headers)
+                    return Answer(stored.status, stored.body, headers), [], 0
             work = connection.begin_nested()
             try:
                 applied = _run_steps(connection, writer, plan(connection))
@@ -132,7 +155,7 @@ def run_write(
                 answer = refusal(error)
                 if answer.status in NOT_STORED:
                     transaction.rollback()
-                    return answer
+                    return answer, [], 0
             if key is not None:
                 stored_answer = idempotency.StoredAnswer(answer.status, answer.body, answer.headers)
                 idempotency.store(connection, writer.actor.id or "", key, stored_answer)
@@ -143,11 +166,7 @@ def run_write(
             if transaction.is_active:
                 transaction.rollback()
             raise
-    for done in applied:
-        run_after_commit(database, done, state.after_commit)
-    if seq and not database.is_postgres:
-        state.events.poke(seq)
-    return answer
+    return answer, applied, seq
 
 
 def _notify_in_transaction(connection: Connection, seq: int) -> None:

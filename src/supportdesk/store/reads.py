@@ -408,14 +408,17 @@ def list_views(connection: sqlite3.Connection, me: str | None) -> list[ViewRow]:
     return [ViewRow(r[0], r[1], r[2], r[3], r[4] is None, r[5]) for r in rows]
 
 
-def view_counts(connection: sqlite3.Connection, views: list[ViewRow], *, me: str | None) -> dict[str, int]:
-    """The number of tickets in each view (a view whose query no longer parses counts -1)."""
+def view_counts(
+    connection: sqlite3.Connection, views: list[ViewRow], *, me: str | None, viewer: Viewer | None = None
+) -> dict[str, int]:
+    """The number of tickets in each view (a view whose query no longer parses counts -1); with
+    ``viewer``, of the tickets that agent may see."""
     from supportdesk.store.query import QueryError
 
     counts: dict[str, int] = {}
     for view in views:
         try:
-            counts[view.id] = queue_count(connection, plan_queue(view.query, me=me, sort=view.sort))
+            counts[view.id] = queue_count(connection, plan_queue(view.query, me=me, sort=view.sort, viewer=viewer))
         except QueryError:
             counts[view.id] = -1
     return counts

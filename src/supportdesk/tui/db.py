@@ -21,6 +21,15 @@ raises :class:`UIThreadRead`; otherwise it is logged and served.
 Thread workers borrow a pooled read-only connection for one call and give it back, so pages,
 counts and ticket loads run side by side without a connection per thread or a lock around one
 shared connection. SQLite errors come out as :class:`ReadFailed`.
+
+**Who sees what.** Every read that lists or opens tickets keeps to the workspace agent's view
+(``store.viewer``, the write path's ``can_access_ticket`` as SQL): a standalone workspace holds
+every group's tickets, and an agent of one group must see only theirs, the ungrouped ones and
+their own. It is applied here, at the one door, rather than by each screen: queue pages, counts
+and anchors, view counts, the ticket pane (and its customer's other tickets), tickets found by
+number — so no screen can forget it. Another group's ticket reads exactly like one that does
+not exist (None). The viewer is read with each call (three indexed rows), so a sync that
+changes the agent's groups is taken up at the next read.
 """
 
 from __future__ import annotations
@@ -32,11 +41,12 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from supportdesk.store import history, local_state, reads, snoozes, time_entries
+from supportdesk.store.viewer import ticket_visible, workspace_viewer
 from supportdesk.store.workspace import read_setting
 
 if TYPE_CHECKING:
@@ -153,6 +163,16 @@ class ConsoleDB:
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
 
+    # --- who reads: the workspace's agent (see the module's docstring) -------------------------
+
+    @staticmethod
+    def _seen(connection: sqlite3.Connection, plan: reads.QueuePlan) -> reads.QueuePlan:
+        """``plan`` kept to the tickets the workspace's agent may see (the same plan for an admin)."""
+        viewer = workspace_viewer(connection)
+        if viewer.sees_all:
+            return plan
+        return replace(plan, compiled=reads.seen_by(plan.compiled, viewer))
+
     # --- connections (private: nobody outside this class sees one) --------------------------
 
     @contextmanager
@@ -262,10 +282,13 @@ class ConsoleDB:
         from supportdesk.domain.timing import clock_views
 
         with self._read() as connection:
+            viewer = workspace_viewer(connection)
+            if not ticket_visible(connection, viewer, ticket_id):
+                return None  # another group's ticket reads as one that does not exist
             detail = reads.ticket_detail(connection, ticket_id)
             if detail is None:
                 return None
-            customer = reads.customer_detail(connection, detail.ticket["requester_id"], limit=100)
+            customer = reads.customer_detail(connection, detail.ticket["requester_id"], limit=100, viewer=viewer)
             drafts = local_state.draft_kinds(connection, ticket_id)
             clocks = clock_views(connection, ticket_id, now)
             spent = time_entries.totals(connection, ticket_id)
@@ -277,10 +300,11 @@ class ConsoleDB:
         return int(row[0]) if row and row[0] is not None else None
 
     def find_ticket(self, ref: str) -> tuple[str, int | None, str, str] | None:
-        """A ticket by number or id as an agent types it: (id, number, requester id, requester name)."""
+        """A ticket by number or id as an agent types it: (id, number, requester id, requester name);
+        None for another group's ticket too, so a merge or link prompt answers "no ticket N" alike."""
         with self._read() as connection:
             ticket_id = reads.resolve_ticket(connection, ref)
-            if ticket_id is None:
+            if ticket_id is None or not ticket_visible(connection, workspace_viewer(connection), ticket_id):
                 return None
             row = connection.execute(
                 "SELECT t.number, t.requester_id, coalesce(c.name, '') FROM ticket t "
@@ -296,8 +320,11 @@ class ConsoleDB:
             return clock_views(connection, ticket_id, now)
 
     def history(self, ticket_id: str) -> list[history.Change]:
-        """The ticket's change history (its latest 1,000 changes, by the audit's index)."""
+        """The ticket's change history (its latest 1,000 changes, by the audit's index); none for
+        a ticket the agent may not see."""
         with self._read() as connection:
+            if not ticket_visible(connection, workspace_viewer(connection), ticket_id):
+                return []
             return history.ticket_history(connection, ticket_id)
 
     def draft(self, ticket_id: str, kind: str) -> local_state.Draft | None:
@@ -337,26 +364,27 @@ class ConsoleDB:
         from supportdesk.store.sla import page_sla
 
         with self._read() as connection, interrupts._running_as(connection, generation):
-            page = reads.queue_page(connection, plan, after=after, limit=limit, reverse=reverse)
+            page = reads.queue_page(connection, self._seen(connection, plan), after=after, limit=limit, reverse=reverse)
             return page, page_sla(connection, [row.id for row in page.rows])
 
     @worker_only
     def queue_count(self, plan: reads.QueuePlan, *, interrupts: Interrupts, generation: int) -> int:
         with self._read() as connection, interrupts._running_as(connection, generation):
-            return reads.queue_count(connection, plan)
+            return reads.queue_count(connection, self._seen(connection, plan))
 
     @worker_only
     def queue_anchors(
         self, plan: reads.QueuePlan, every: int, *, interrupts: Interrupts, generation: int
     ) -> list[tuple[Any, ...]]:
         with self._read() as connection, interrupts._running_as(connection, generation):
-            return reads.queue_anchors(connection, plan, every=every)
+            return reads.queue_anchors(connection, self._seen(connection, plan), every=every)
 
     @worker_only
     def view_count(self, view: reads.ViewRow, me: str | None) -> int:
         """How many tickets a saved view holds (-1 when its query cannot be counted)."""
         with self._read() as connection:
-            return reads.view_counts(connection, [view], me=me).get(view.id, -1)
+            viewer = workspace_viewer(connection)
+            return reads.view_counts(connection, [view], me=me, viewer=viewer).get(view.id, -1)
 
     @worker_only
     def search_articles(self, text: str, *, limit: int) -> list[reads.ArticleHit]:

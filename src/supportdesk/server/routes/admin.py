@@ -15,6 +15,7 @@ from sqlalchemy import text
 from supportdesk.server.auth import Caller, require_admin
 from supportdesk.server.errors import ApiError
 from supportdesk.server.reads import snapshot
+from supportdesk.server.retry import retried
 from supportdesk.server.state import State
 from supportdesk.store.times import to_db
 
@@ -55,8 +56,12 @@ def revoke_tokens(actor: Caller, state: State, agent_id: IdParam = None, token_i
     require_admin(actor)
     if not agent_id and not token_id:
         raise ApiError(422, "invalid", "name agent_id or token_id", field="agent_id")
-    with state.database.engine.connect() as connection, connection.begin():
-        count = revoke(connection, token_id=token_id, agent_id=agent_id)
+
+    def write() -> int:
+        with state.database.engine.connect() as connection, connection.begin():
+            return revoke(connection, token_id=token_id, agent_id=agent_id)
+
+    count = retried(write, what="revoking tokens")
     if count:
         state.events.tokens_changed()  # refused here from the next request on
     return {"revoked": count}

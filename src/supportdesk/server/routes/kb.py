@@ -296,7 +296,7 @@ def apply_macro(
     def plan(connection: Connection) -> list[Step]:
         ticket_id = _visible_ticket(connection, actor, number)
         _exists(connection, "macro", macro_id)
-        found.append(ticket_id)
+        found[:] = [ticket_id]  # run again after a deadlock: this run's ticket
         return [Step("macro.apply", {"ticket_id": ticket_id, "macro_id": macro_id, "body": rendered})]
 
     def respond(connection: Connection, done: list[Applied]) -> Answer:

@@ -384,7 +384,7 @@ def change_ticket(
 
     def plan(connection: Connection) -> list[Step]:
         ticket_id = _visible_ticket(connection, actor, number)
-        found.append(ticket_id)
+        found[:] = [ticket_id]  # run again after a deadlock: this run's ticket, not a list of them
         check_if_match(connection, ticket_id, number, expected)
         steps: list[Step] = []
         if patch.subject is not None:
@@ -450,7 +450,7 @@ def merge_ticket(
         target = _visible_ticket(connection, actor, merge.into, field="into", lock=False)
         for ticket_id in sorted((source, target)):  # one order: two opposite merges never deadlock
             lock_ticket(connection, ticket_id)
-        found.append(target)
+        found[:] = [target]
         args: dict[str, Any] = {
             "source_id": source,
             "target_id": target,

@@ -3,16 +3,19 @@ list, remove, enable, and see or replay deliveries — the same as ``supportdesk
 
 # No ``from __future__ import annotations``: FastAPI reads the endpoints' annotations.
 
-from typing import Annotated, Any, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.engine import Connection
 
 from supportdesk import protocol
 from supportdesk.server import webhooks
 from supportdesk.server.auth import Caller, require_admin
 from supportdesk.server.errors import ApiError
 from supportdesk.server.reads import snapshot
+from supportdesk.server.retry import retried
 from supportdesk.server.state import State
 
 router = APIRouter(prefix="/v1/admin/webhooks", tags=["webhooks"])
@@ -28,6 +31,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 EventType = Literal["ticket.created", "ticket.updated", "ticket.solved", "message.created", "feedback.received"]
 Id = Annotated[str, Path(max_length=36, pattern=r"^[0-9A-Za-z-]+$")]
+T = TypeVar("T")
 
 
 class EndpointIn(BaseModel):
@@ -58,14 +62,22 @@ def _group_ids(state: State, refs: list[str] | None) -> list[str] | None:
         raise ApiError(422, "invalid", str(error), field="groups") from None
 
 
+def _in_transaction(state: State, work: Callable[[Connection], T]) -> T:
+    """``work`` in a transaction of its own (run again whole by :func:`.retry.retried` after a
+    deadlock with a write that records deliveries)."""
+    with state.database.engine.connect() as connection, connection.begin():
+        return work(connection)
+
+
 @router.post("", status_code=201, responses=ERRORS)
 def add(endpoint: EndpointIn, actor: Caller, state: State) -> dict[str, Any]:
     """Register an endpoint; the answer holds its signing secret, shown this once."""
     require_admin(actor)
     groups = _group_ids(state, endpoint.groups)
-    try:
+
+    def write() -> tuple[str, str]:
         with state.database.engine.connect() as connection, connection.begin():
-            endpoint_id, secret = webhooks.add_endpoint(
+            return webhooks.add_endpoint(
                 connection,
                 endpoint.url,
                 list(endpoint.events),
@@ -73,6 +85,9 @@ def add(endpoint: EndpointIn, actor: Caller, state: State) -> dict[str, Any]:
                 description=endpoint.description,
                 created_by=actor.id,
             )
+
+    try:
+        endpoint_id, secret = retried(write, what="adding a webhook endpoint")
     except webhooks.WebhookError as error:
         field = "url" if "URL" in str(error) else "events"
         raise ApiError(422, "invalid", str(error), field=field) from None
@@ -91,9 +106,8 @@ def list_all(actor: Caller, state: State) -> dict[str, Any]:
 def remove(endpoint_id: Id, actor: Caller, state: State) -> dict[str, Any]:
     """Remove an endpoint and its queued deliveries."""
     require_admin(actor)
-    with state.database.engine.connect() as connection, connection.begin():
-        if not webhooks.remove_endpoint(connection, endpoint_id):
-            raise ApiError(404, "not_found", f"no webhook endpoint {endpoint_id}", field="endpoint_id")
+    if not retried(lambda: _in_transaction(state, lambda c: webhooks.remove_endpoint(c, endpoint_id))):
+        raise ApiError(404, "not_found", f"no webhook endpoint {endpoint_id}", field="endpoint_id")
     return {"removed": endpoint_id}
 
 
@@ -101,9 +115,8 @@ def remove(endpoint_id: Id, actor: Caller, state: State) -> dict[str, Any]:
 def enable(endpoint_id: Id, actor: Caller, state: State) -> dict[str, Any]:
     """Turn a disabled endpoint on again."""
     require_admin(actor)
-    with state.database.engine.connect() as connection, connection.begin():
-        if not webhooks.enable_endpoint(connection, endpoint_id):
-            raise ApiError(404, "not_found", f"no webhook endpoint {endpoint_id}", field="endpoint_id")
+    if not retried(lambda: _in_transaction(state, lambda c: webhooks.enable_endpoint(c, endpoint_id))):
+        raise ApiError(404, "not_found", f"no webhook endpoint {endpoint_id}", field="endpoint_id")
     return {"enabled": endpoint_id}
 
 
@@ -126,8 +139,7 @@ def deliveries(
 def replay(delivery_id: Id, actor: Caller, state: State) -> dict[str, Any]:
     """Send a delivery's event again (same event id) to its endpoint, now."""
     require_admin(actor)
-    with state.database.engine.connect() as connection, connection.begin():
-        new_id = webhooks.replay(connection, delivery_id)
+    new_id = retried(lambda: _in_transaction(state, lambda c: webhooks.replay(c, delivery_id)))
     sender = state.extensions.get("webhooks")
     if sender is not None:
         sender.wake()

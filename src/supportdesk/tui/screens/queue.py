@@ -111,6 +111,8 @@ class QueueScreen(TicketActions, Screen[None]):
         return self.view.sort
 
     def apply_query(self) -> None:
+        # the plan is the query's; ConsoleDB keeps every page and count of it to the tickets the
+        # workspace's agent may see (store.viewer), so no screen can forget the rule
         try:
             plan = reads.plan_queue(self.query_text(), me=self.console.me, sort=self._effective_sort())
         except QueryError as error:

@@ -221,7 +221,19 @@ class TicketScreen(TicketActions, Screen[None]):
         if message.ticket_id != self.ticket_id:
             return
         if message.data is None:
-            self.notify("this ticket no longer exists", severity="error")
+            shown = self.data
+            if shown is not None and shown.detail.ticket["id"] == message.ticket_id:
+                # on the screen a moment ago (so saying it went leaks nothing): moved to a group
+                # this agent is not in — by them or by anyone — or erased; the draft stays saved
+                number = shown.detail.ticket.get("number")
+                label = f"#{number}" if number is not None else "this ticket"
+                self.notify(
+                    f"{label} is out of your view now: moved to a group you are not in, or erased",
+                    severity="warning",
+                    markup=False,
+                )
+            else:  # another group's ticket reads exactly as one that does not exist
+                self.notify("this ticket no longer exists", severity="error")
             self.console.sync_link.left()
             self.app.pop_screen()
             return
