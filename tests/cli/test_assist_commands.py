@@ -95,6 +95,33 @@ def test_report_trends(cli: CLI) -> None:
     assert bad.code == 2 and "not a report" in bad.stderr
 
 
+def test_report_trends_as_an_agent_counts_and_names_only_their_tickets(cli: CLI, ws: Workspace) -> None:
+    """A standalone workspace holds every group's tickets: an agent's trends are clustered from
+    the tickets they may see, so no number, label or count (this week's, the 4 weeks before)
+    comes from another group's."""
+    from supportdesk.store.viewer import workspace_viewer
+
+    with ws.reading() as connection:
+        agent = connection.execute(
+            "SELECT a.id FROM agent a JOIN agent_group ag ON ag.agent_id = a.id WHERE a.role = 'agent' "
+            "ORDER BY a.email LIMIT 1"
+        ).fetchone()[0]
+    ws.set_setting("me", agent)
+    with ws.reading() as connection:
+        viewer = workspace_viewer(connection)
+        seen, params = viewer.condition("ticket")
+        visible = {row[0] for row in connection.execute(f"SELECT number FROM ticket WHERE {seen}", params)}
+        hidden = {row[0] for row in connection.execute(f"SELECT number FROM ticket WHERE NOT {seen}", params)}
+    assert hidden  # the demo workspace holds other groups' tickets
+    result = cli("report", "trends", "--json")
+    assert result.code == 0, result.stderr
+    trends = json.loads(result.stdout)["trends"]
+    assert trends
+    shown = {number for trend in trends for number in trend["numbers"]}
+    assert shown <= visible and not shown & hidden
+    assert all(trend["recent"] == len(trend["numbers"]) for trend in trends)
+
+
 def test_a_semantic_term_in_tickets_list(cli: CLI) -> None:
     result = cli("tickets", "list", "--query", '~"money taken twice" -tag:nothing', "--json", "--fields", "number")
     assert result.code == 0, result.stderr

@@ -161,13 +161,14 @@ CATALOGUE: list[Case] = [
     Case("cli-foreign-group-read", "cli",
          "an agent of a standalone workspace (which holds every group's tickets) naming another group's "
          "ticket by number, #number, id and id prefix to show, history, sla show, attachments; listing, "
-         "searching and exporting; a customer's record and timeline",
+         "searching and exporting; a customer's record and timeline; report trends",
          ("tests/cli/test_visibility.py::test_another_groups_ticket_is_not_found_by_show_and_looks_like_a_missing_one",
           "tests/cli/test_visibility.py::test_the_other_ticket_reads_keep_to_the_agents_tickets_too",
           "tests/cli/test_visibility.py::test_an_agent_exports_only_what_they_may_see",
           "tests/cli/test_visibility.py::test_a_customers_record_lists_only_the_tickets_the_agent_may_see",
           "tests/cli/test_visibility.py::test_group_names_that_look_like_sql_stay_parameters",
-          "tests/cli/test_fast_reads.py::test_the_fast_path_prints_what_typer_prints[agent]")),
+          "tests/cli/test_fast_reads.py::test_the_fast_path_prints_what_typer_prints[agent]",
+          "tests/cli/test_assist_commands.py::test_report_trends_as_an_agent_counts_and_names_only_their_tickets")),
     Case("console-foreign-group-read", "console",
          "an agent's console on a standalone workspace (which holds every group's tickets): every saved "
          "view, its count, every sort, free text, number: and ~\"…\" searches; another group's number "
@@ -343,8 +344,10 @@ CATALOGUE: list[Case] = [
          "markup and escape sequences in a sentence the summary quotes",
          (ASSIST_CONSOLE + "test_a_long_ticket_shows_its_summary_and_it_folds",)),
     Case("console-assist-trends", "console",
-         "markup and escape sequences in a cluster label; a cluster of another group's tickets",
-         (ASSIST_CONSOLE + "test_trends_from_the_dashboard_open_a_cluster_in_the_queue",)),
+         "markup and escape sequences in a cluster label; a cluster of another group's tickets; "
+         "another group's tickets counted in an agent's cluster",
+         (ASSIST_CONSOLE + "test_trends_from_the_dashboard_open_a_cluster_in_the_queue",
+          ASSIST_CONSOLE + "test_an_agents_trend_counts_none_of_another_groups_tickets")),
     Case("console-assist-triage", "console",
          "markup and escape sequences in a synced intent value (header and queue column)",
          (ASSIST_CONSOLE + "test_triage_fields_in_the_header_and_as_queue_columns",)),

@@ -25,6 +25,8 @@ from supportdesk.store.times import to_db, utcnow
 if TYPE_CHECKING:
     import numpy as np
 
+    from supportdesk.store.viewer import Viewer
+
 RECENT = timedelta(days=7)
 BEFORE = timedelta(days=28)
 #: The most tickets of each period read (the newest); enough for stable counts, bounded work.
@@ -51,11 +53,14 @@ class Trend:
         return f"{kind}: '{self.label}', {self.recent} tickets, ×{self.ratio:.1f}"
 
 
-def _window(connection: sqlite3.Connection, start: datetime, end: datetime) -> list[tuple[int, str, int | None, str]]:
+def _window(
+    connection: sqlite3.Connection, start: datetime, end: datetime, viewer: Viewer | None
+) -> list[tuple[int, str, int | None, str]]:
+    seen, params = ("1 = 1", {}) if viewer is None else viewer.condition("ticket")
     return connection.execute(
-        "SELECT rowid, id, number, subject FROM ticket WHERE created_at >= ? AND created_at < ? "
-        "AND merged_into_id IS NULL ORDER BY created_at DESC LIMIT ?",
-        (to_db(start), to_db(end), MAX_TICKETS),
+        "SELECT rowid, id, number, subject FROM ticket WHERE created_at >= :start AND created_at < :end "
+        f"AND merged_into_id IS NULL AND {seen} ORDER BY created_at DESC LIMIT :most",
+        {**params, "start": to_db(start), "end": to_db(end), "most": MAX_TICKETS},
     ).fetchall()
 
 
@@ -103,16 +108,21 @@ def _kmeans(vectors: np.ndarray, k: int) -> np.ndarray:
     return matrix
 
 
-def trends(connection: sqlite3.Connection, *, now: datetime | None = None, limit: int = 10) -> list[Trend]:
-    """Clusters of the last 7 days' tickets, biggest growth first (see the module docstring)."""
+def trends(
+    connection: sqlite3.Connection, *, now: datetime | None = None, limit: int = 10, viewer: Viewer | None = None
+) -> list[Trend]:
+    """Clusters of the last 7 days' tickets, biggest growth first (see the module docstring).
+    With ``viewer`` both periods hold only the tickets that agent may see: a standalone
+    workspace holds every group's, and a cluster's label, numbers *and* counts (the 4 weeks
+    before, the ratio) must not come from another group's tickets."""
     import numpy as np
 
     now = now or utcnow()
-    recent_rows = _window(connection, now - RECENT, now)
+    recent_rows = _window(connection, now - RECENT, now, viewer)
     recent_rows = [r for r in recent_rows if r[3] != ERASED]
     if not recent_rows:
         return []
-    before_rows = _window(connection, now - RECENT - BEFORE, now - RECENT)
+    before_rows = _window(connection, now - RECENT - BEFORE, now - RECENT, viewer)
     recent = _vectors(connection, recent_rows)
     keep = np.linalg.norm(recent, axis=1) > 0
     recent_rows = [r for r, k in zip(recent_rows, keep, strict=True) if k]

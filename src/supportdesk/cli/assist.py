@@ -200,8 +200,9 @@ def trends(session: Session, out: Output, limit: int = 10) -> None:
     from supportdesk.store.times import utcnow
 
     _update_index(session)
+    viewer = session.viewer()  # a standalone workspace holds every group's tickets: only theirs count
     with session.workspace().reading() as connection:
-        found = assist.trends(connection, limit=limit)
+        found = assist.trends(connection, limit=limit, viewer=viewer)
     records = [
         {
             "headline": t.headline(),

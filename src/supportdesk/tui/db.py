@@ -457,8 +457,9 @@ class ConsoleDB:
     @worker_only
     def trends(self, actor: Actor, *, limit: int) -> list[Trend]:
         """This week's clusters against the four weeks before (``assist.trends``), as the agent
-        may see them: each cluster keeps only their tickets, is named after their subjects, and
-        a cluster of other groups' tickets only is left out."""
+        may see them: clustered and counted from the workspace agent's tickets alone (both
+        periods: the counts and ratios too), and, should the actor differ, each cluster keeps
+        only the actor's tickets, is named after their subjects, and one of none is left out."""
         from collections import Counter
         from dataclasses import replace
 
@@ -466,7 +467,7 @@ class ConsoleDB:
         from supportdesk.assist.text import clean
 
         with self._read() as connection:
-            found: list[Trend] = assist.trends(connection, limit=limit)
+            found: list[Trend] = assist.trends(connection, limit=limit, viewer=workspace_viewer(connection))
             if actor.is_admin or actor.is_system:
                 return found
             shown: list[Trend] = []
