@@ -226,6 +226,34 @@ def test_a_customers_record_lists_only_the_tickets_the_agent_may_see(cli: CLI, w
     assert f"{len(mine['tickets'])} tickets:" in text
 
 
+def test_namesakes_are_listed_with_the_count_of_the_agents_tickets(cli: CLI, ws: Workspace) -> None:
+    """A name two customers share lists both, each with a ticket count: an agent's is of the
+    tickets they may see, as ``customers show`` lists them."""
+    with ws.reading() as connection:
+        agent = _agent(connection, "agent")
+        actor = load_actor(connection, agent)
+        tickets = {t["id"]: t for t in _all_tickets(connection)}
+        by_customer: dict[str, list[str]] = {}
+        for ticket_id, customer in connection.execute("SELECT id, requester_id FROM ticket"):
+            by_customer.setdefault(customer, []).append(ticket_id)
+    crossing = [
+        c
+        for c, ids in by_customer.items()
+        if any(can_access_ticket(actor, tickets[i]) for i in ids)
+        and not all(can_access_ticket(actor, tickets[i]) for i in ids)
+    ][:2]
+    with ws.writing() as connection:
+        for customer in crossing:
+            connection.execute("UPDATE customer SET name = 'Ottoline Namesake' WHERE id = ?", (customer,))
+    ws.set_setting("me", agent)
+    result = cli("customers", "show", "Ottoline Namesake")
+    assert result.code != 0 and "2 customers are named" in result.stderr
+    for customer in crossing:
+        seen = sum(can_access_ticket(actor, tickets[i]) for i in by_customer[customer])
+        assert seen < len(by_customer[customer])
+        assert f"({seen} ticket{'s' if seen != 1 else ''}, id {customer})" in result.stderr, result.stderr
+
+
 def test_an_agent_exports_only_what_they_may_see(cli: CLI, ws: Workspace) -> None:
     with ws.reading() as connection:
         agent = _agent(connection, "agent")

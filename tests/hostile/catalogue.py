@@ -161,11 +161,13 @@ CATALOGUE: list[Case] = [
     Case("cli-foreign-group-read", "cli",
          "an agent of a standalone workspace (which holds every group's tickets) naming another group's "
          "ticket by number, #number, id and id prefix to show, history, sla show, attachments; listing, "
-         "searching and exporting; a customer's record and timeline; report trends",
+         "searching and exporting; a customer's record and timeline, and the ticket counts of namesakes; "
+         "report trends",
          ("tests/cli/test_visibility.py::test_another_groups_ticket_is_not_found_by_show_and_looks_like_a_missing_one",
           "tests/cli/test_visibility.py::test_the_other_ticket_reads_keep_to_the_agents_tickets_too",
           "tests/cli/test_visibility.py::test_an_agent_exports_only_what_they_may_see",
           "tests/cli/test_visibility.py::test_a_customers_record_lists_only_the_tickets_the_agent_may_see",
+          "tests/cli/test_visibility.py::test_namesakes_are_listed_with_the_count_of_the_agents_tickets",
           "tests/cli/test_visibility.py::test_group_names_that_look_like_sql_stay_parameters",
           "tests/cli/test_fast_reads.py::test_the_fast_path_prints_what_typer_prints[agent]",
           "tests/cli/test_assist_commands.py::test_report_trends_as_an_agent_counts_and_names_only_their_tickets")),
@@ -173,7 +175,7 @@ CATALOGUE: list[Case] = [
          "an agent's console on a standalone workspace (which holds every group's tickets): every saved "
          "view, its count, every sort, free text, number: and ~\"…\" searches; another group's number "
          "typed as a merge or link target; the ticket pane pointed at another group's ticket; a customer "
-         "whose tickets cross groups",
+         "whose tickets cross groups, in the pane and counted in the customer picker",
          (VISIBILITY_CONSOLE + "test_an_agent_s_queue_and_counts_are_the_rule_row_for_row",
           VISIBILITY_CONSOLE + "test_an_agent_s_sorts_and_last_row_are_the_rule",
           VISIBILITY_CONSOLE + "test_search_does_not_reveal_another_group_s_tickets",
@@ -181,7 +183,8 @@ CATALOGUE: list[Case] = [
           VISIBILITY_CONSOLE + "test_another_group_s_number_is_no_ticket_to_merge_into",
           VISIBILITY_CONSOLE + "test_the_pane_on_another_group_s_ticket_is_a_notification_and_no_content",
           VISIBILITY_CONSOLE + "test_a_ticket_moved_to_another_group_while_open_leaves_the_pane",
-          VISIBILITY_CONSOLE + "test_the_customer_s_other_tickets_leave_out_another_group_s")),
+          VISIBILITY_CONSOLE + "test_the_customer_s_other_tickets_leave_out_another_group_s",
+          VISIBILITY_CONSOLE + "test_the_customer_picker_counts_only_the_agent_s_tickets")),
     Case("server-foreign-group-read", "server",
          "another group's ticket by number, search, pull, note, row read and presence",
          (API + "test_an_agent_of_one_group_cannot_read_pull_or_push_into_anothers_tickets",)),

@@ -367,3 +367,31 @@ async def test_an_admin_and_nobody_see_every_row(make_app: AppFactory, console_w
             screen.show_filter(f"number:{number}")
             await settle(pilot)
             assert screen.queue.total == 1
+
+
+def test_the_customer_picker_counts_only_the_agent_s_tickets(console_workspace: Workspace) -> None:
+    """The merge picker lists customers by name with their ticket count: an agent's count is of
+    the tickets they may see, as the customer's panel lists them (another group's tickets of that
+    customer are not theirs to count)."""
+    from supportdesk.tui.db import ConsoleDB
+
+    me, hidden, _ = _as_agent(console_workspace)
+    with console_workspace.writing() as connection:
+        requester = connection.execute("SELECT requester_id FROM ticket WHERE id = ?", (hidden,)).fetchone()[0]
+        connection.execute("UPDATE customer SET name = 'Zebulon Quartermaine' WHERE id = ?", (requester,))
+        actor = load_actor(connection, me)
+        visible = next(
+            r[0]
+            for r in connection.execute("SELECT id, group_id, assignee_id FROM ticket WHERE id != ?", (hidden,))
+            if can_access_ticket(actor, {"group_id": r[1], "assignee_id": r[2]})
+        )
+        connection.execute("UPDATE ticket SET requester_id = ? WHERE id = ?", (requester, visible))
+        theirs = connection.execute("SELECT id, group_id, assignee_id FROM ticket WHERE requester_id = ?", (requester,))
+        allowed = [r[0] for r in theirs if can_access_ticket(actor, {"group_id": r[1], "assignee_id": r[2]})]
+    db = ConsoleDB(console_workspace)
+    try:
+        (hit,) = db.search_customers("zebulon quart", limit=30, exclude=None)
+    finally:
+        db.close()
+    assert hit.id == requester and hidden not in allowed
+    assert hit.tickets == len(allowed), "another group's tickets of the customer were counted"

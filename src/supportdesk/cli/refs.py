@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from supportdesk.cli.session import Session
     from supportdesk.store.reads import CustomerHit
+    from supportdesk.store.viewer import Viewer
 
 
 def ticket_id(session: Session, ref: str) -> str:
@@ -107,7 +108,11 @@ def customer_id(session: Session, ref: str) -> str:
                 found = resolve_customer(connection, normalize_identity(guess_kind(ref), ref))
             except DomainError:
                 found = None
-        namesakes = [] if found is not None else customers_named(connection, ref)
+    namesakes: list[CustomerHit] = []
+    if found is None:
+        viewer = session.viewer()  # a namesake's ticket count: of the tickets the agent may see
+        with session.workspace().reading() as connection:
+            namesakes = customers_named(connection, ref, viewer)
     if found is None and namesakes:
         listed = "; ".join(
             f"{hit.address or '(no address)'} ({hit.tickets} ticket{'s' if hit.tickets != 1 else ''}, id {hit.id})"
@@ -124,15 +129,16 @@ def customer_id(session: Session, ref: str) -> str:
 NAMESAKES = 10
 
 
-def customers_named(connection: Any, name: str) -> list[CustomerHit]:
+def customers_named(connection: Any, name: str, viewer: Viewer | None = None) -> list[CustomerHit]:
     """The live customers called exactly ``name`` (any case): a name two people share is not an
-    answer, the list of them is."""
+    answer, the list of them is (each with the count of their tickets ``viewer`` may see)."""
     from supportdesk.store.reads import search_customers
 
     wanted = name.strip().lower()
     if not wanted:
         return []
-    return [hit for hit in search_customers(connection, wanted, limit=200) if hit.name.strip().lower() == wanted]
+    hits = search_customers(connection, wanted, limit=200, viewer=viewer)
+    return [hit for hit in hits if hit.name.strip().lower() == wanted]
 
 
 def live_customer(session: Session, customer_id: str) -> tuple[str, bool]:

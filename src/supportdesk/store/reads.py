@@ -744,9 +744,15 @@ _IDENTITY_KINDS = ("email", "phone", "chat", "social")
 
 
 def search_customers(
-    connection: sqlite3.Connection, text: str, *, limit: int = 20, exclude: str | None = None
+    connection: sqlite3.Connection,
+    text: str,
+    *,
+    limit: int = 20,
+    exclude: str | None = None,
+    viewer: Viewer | None = None,
 ) -> list[CustomerHit]:
-    """Live customers whose name, or any address on any channel, starts with ``text``.
+    """Live customers whose name, or any address on any channel, starts with ``text``; each with
+    their ticket count (with ``viewer``, of the tickets that agent may see).
 
     Addresses are found through the ``(kind, value)`` index, one range per channel; names by a
     scan that stops after ``limit`` matches (run it in a worker: a rare name reads every customer).
@@ -770,6 +776,7 @@ def search_customers(
     ):
         found[row[0]] = None
     found.pop(exclude or "", None)
+    seen, params = _seen_condition(viewer, "ticket")
     hits = []
     for customer_id in list(found)[:limit]:
         name = connection.execute("SELECT name FROM customer WHERE id = ?", (customer_id,)).fetchone()[0]
@@ -777,7 +784,10 @@ def search_customers(
             "SELECT value FROM identity WHERE customer_id = ? ORDER BY is_primary DESC, kind != 'email', value LIMIT 1",
             (customer_id,),
         ).fetchone()
-        count = connection.execute("SELECT count(*) FROM ticket WHERE requester_id = ?", (customer_id,)).fetchone()[0]
+        count = connection.execute(
+            f"SELECT count(*) FROM ticket WHERE requester_id = :customer AND {seen}",
+            {**params, "customer": customer_id},
+        ).fetchone()[0]
         hits.append(CustomerHit(customer_id, name, address[0] if address else None, int(count)))
     return sorted(hits, key=lambda hit: (hit.name.lower(), hit.id))
 

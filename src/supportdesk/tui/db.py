@@ -495,7 +495,8 @@ class ConsoleDB:
     @worker_only
     def search_customers(self, text: str, *, limit: int, exclude: str | None) -> list[reads.CustomerHit]:
         with self._read() as connection:
-            return reads.search_customers(connection, text, limit=limit, exclude=exclude)
+            viewer = workspace_viewer(connection)  # each customer's count: of the agent's tickets
+            return reads.search_customers(connection, text, limit=limit, exclude=exclude, viewer=viewer)
 
     @worker_only
     def report(self, *, since: datetime, until: datetime, by: str | None) -> Report:
