@@ -62,3 +62,38 @@ def test_a_new_ticket_is_embedded_before_the_term_is_answered(registered: None, 
         actor=SYSTEM,
     ).result
     assert created["ticket_id"] in _ids(writable_demo, '~"took the money from my card two times"')
+
+
+def test_another_groups_tickets_do_not_change_what_an_agent_finds(registered: None, writable_demo: Workspace) -> None:
+    """A term matches near its best match: for an agent of a standalone workspace (which holds
+    every group's tickets) that best match is among the tickets they may see. Another group's
+    ticket saying the words exactly neither hides the agent's own matches nor tells them it exists."""
+    from supportdesk.store.viewer import workspace_viewer
+
+    text = "money taken twice"
+    with writable_demo.reading() as connection:
+        agent, mine = connection.execute(
+            "SELECT a.id, ag.group_id FROM agent a JOIN agent_group ag ON ag.agent_id = a.id "
+            "WHERE a.role = 'agent' ORDER BY a.email LIMIT 1"
+        ).fetchone()
+        other = connection.execute(
+            "SELECT id FROM groups WHERE id NOT IN (SELECT group_id FROM agent_group WHERE agent_id = ?) LIMIT 1",
+            (agent,),
+        ).fetchone()[0]
+    writable_demo.set_setting("me", agent)
+
+    def found() -> list[str]:
+        with writable_demo.reading() as connection:
+            plan = reads.plan_queue(f'~"{text}"', me=agent, viewer=workspace_viewer(connection))
+            return [row.id for row in reads.queue_page(connection, plan, limit=500).rows]
+
+    before = found()
+    assert before  # the agent has tickets about double charges
+    write.apply(
+        writable_demo,
+        "ticket.create",
+        {"subject": text, "body": f"{text}, {text}", "requester": {"value": "x@example.com"}, "group_id": other},
+        actor=SYSTEM,
+    )
+    assert mine != other
+    assert found() == before

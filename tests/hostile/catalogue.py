@@ -175,7 +175,8 @@ CATALOGUE: list[Case] = [
          "an agent's console on a standalone workspace (which holds every group's tickets): every saved "
          "view, its count, every sort, free text, number: and ~\"…\" searches; another group's number "
          "typed as a merge or link target; the ticket pane pointed at another group's ticket; a customer "
-         "whose tickets cross groups, in the pane and counted in the customer picker",
+         "whose tickets cross groups, in the pane and counted in the customer picker; another group's "
+         "ticket that says a ~\"…\" term's words exactly",
          (VISIBILITY_CONSOLE + "test_an_agent_s_queue_and_counts_are_the_rule_row_for_row",
           VISIBILITY_CONSOLE + "test_an_agent_s_sorts_and_last_row_are_the_rule",
           VISIBILITY_CONSOLE + "test_search_does_not_reveal_another_group_s_tickets",
@@ -184,7 +185,8 @@ CATALOGUE: list[Case] = [
           VISIBILITY_CONSOLE + "test_the_pane_on_another_group_s_ticket_is_a_notification_and_no_content",
           VISIBILITY_CONSOLE + "test_a_ticket_moved_to_another_group_while_open_leaves_the_pane",
           VISIBILITY_CONSOLE + "test_the_customer_s_other_tickets_leave_out_another_group_s",
-          VISIBILITY_CONSOLE + "test_the_customer_picker_counts_only_the_agent_s_tickets")),
+          VISIBILITY_CONSOLE + "test_the_customer_picker_counts_only_the_agent_s_tickets",
+          "tests/assist/test_semantic_term.py::test_another_groups_tickets_do_not_change_what_an_agent_finds")),
     Case("server-foreign-group-read", "server",
          "another group's ticket by number, search, pull, note, row read and presence",
          (API + "test_an_agent_of_one_group_cannot_read_pull_or_push_into_anothers_tickets",)),

@@ -6,7 +6,8 @@ meaning is closest (near the best match: :data:`RELATIVE`), up to :data:`LIMIT`.
 yet embedded are scored from their text and then stored from a connection of our own
 (incremental: usually none or a few), so a term never misses a ticket that just arrived. A
 workspace without a vector index, or models that cannot load, match nothing and say so on the
-log, rather than failing the whole query.
+log, rather than failing the whole query. An agent's term is answered among the tickets they may
+see (a standalone workspace holds every group's): the best match, and so the bar, is theirs.
 """
 
 from __future__ import annotations
@@ -86,11 +87,34 @@ def resolve(connection: sqlite3.Connection, text: str) -> list[int]:
         log.warning("searching by meaning is not available: %s", error)
         return []
     _catch_up(connection, missing)
+    scored = _seen(connection, scored)
     if not scored:
         return []
     scored.sort(key=lambda item: (-item[1], -item[0]))
     bar = max(FLOOR, scored[0][1] * RELATIVE)
     return [rowid for rowid, score in scored[:LIMIT] if score >= bar]
+
+
+def _seen(connection: sqlite3.Connection, scored: list[tuple[int, float]]) -> list[tuple[int, float]]:
+    """The scored tickets the workspace's agent may see (``store.viewer``; all for an admin). The
+    bar is relative to the best match, so it must be the best of *these*: another group's ticket
+    saying the words exactly would otherwise raise it above every one of the agent's matches."""
+    from supportdesk.store.viewer import workspace_viewer
+
+    viewer = workspace_viewer(connection)
+    if viewer.sees_all or not scored:
+        return scored
+    seen, params = viewer.condition("t")
+    visible: set[int] = set()
+    rowids = list(dict.fromkeys(rowid for rowid, _ in scored))
+    for start in range(0, len(rowids), 500):
+        chunk = {f"r{n}": rowid for n, rowid in enumerate(rowids[start : start + 500])}
+        marks = ", ".join(f":{name}" for name in chunk)
+        found = connection.execute(
+            f"SELECT t.rowid FROM ticket t WHERE t.rowid IN ({marks}) AND {seen}", {**params, **chunk}
+        )
+        visible.update(row[0] for row in found)
+    return [item for item in scored if item[0] in visible]
 
 
 def register() -> None:
