@@ -343,8 +343,10 @@ CATALOGUE: list[Case] = [
           QUERY + "test_values_are_bound_parameters_never_sql")),
     # --- the console -------------------------------------------------------------------------------
     Case("console-assist-similar", "console",
-         "markup and escape sequences in a similar ticket's reply; another group's similar ticket",
-         (ASSIST_CONSOLE + "test_similar_tickets_solved_first_open_with_enter_and_never_another_groups",)),
+         "markup and escape sequences in a similar ticket's reply; another group's similar ticket; "
+         "another group's solved twins by the dozen",
+         (ASSIST_CONSOLE + "test_similar_tickets_solved_first_open_with_enter_and_never_another_groups",
+          ASSIST_CONSOLE + "test_an_agents_similar_tickets_are_not_crowded_out_by_another_groups")),
     Case("console-assist-summary", "console",
          "markup and escape sequences in a sentence the summary quotes",
          (ASSIST_CONSOLE + "test_a_long_ticket_shows_its_summary_and_it_folds",)),

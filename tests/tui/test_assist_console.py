@@ -255,6 +255,37 @@ async def test_similar_tickets_solved_first_open_with_enter_and_never_another_gr
         assert app.is_running and app.return_code is None
 
 
+def test_an_agents_similar_tickets_are_not_crowded_out_by_another_groups(console_workspace: Workspace) -> None:
+    """Similar tickets are ranked among the tickets the agent may see: another group's solved
+    twins, however many, never push the agent's own solved twin off the panel."""
+    from supportdesk.domain.write import load_actor
+    from supportdesk.tui.db import ConsoleDB
+
+    tickets = _similar_setup(console_workspace)
+    agent, _mine, other = _agent_and_groups(console_workspace)
+    for index in range(40):  # newer than the agent's twin, word for word the same: ranked first
+        _insert_ticket(
+            console_workspace,
+            number=99500 + index,
+            subject="Charged twice for my March invoice",
+            group=other,
+            status="solved",
+            messages=[("customer", DOUBLE_CHARGE), ("agent", HOSTILE_REPLY)],
+            days_ago=5,
+        )
+    with closing(console_workspace.connect(readonly=True)) as reader:
+        actor = load_actor(reader, agent)
+    db = ConsoleDB(console_workspace)
+    try:
+        db.update_vectors()
+        found = db.similar_tickets(tickets["open"], actor, limit=5)
+    finally:
+        db.close()
+    ids = [item.ticket_id for item in found]
+    assert ids and ids[0] == tickets["solved"], [item.number for item in found]
+    assert not {item.number for item in found if item.number is not None and item.number >= 99500}
+
+
 # --- triage fields ---------------------------------------------------------------------------
 
 

@@ -12,10 +12,14 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from supportdesk.assist import embedding, index
 from supportdesk.assist.text import clean
 from supportdesk.assist.tickets import ticket_texts
+
+if TYPE_CHECKING:
+    from supportdesk.store.viewer import Viewer
 
 #: Cosine under which a ticket is not "similar" at all.
 MIN_SIMILARITY = 0.35
@@ -69,9 +73,12 @@ def solution(connection: sqlite3.Connection, ticket_id: str) -> str | None:
     return text[:SOLUTION_CHARS] or None
 
 
-def similar_tickets(connection: sqlite3.Connection, ticket_id: str, *, limit: int = 5) -> list[SimilarTicket]:
+def similar_tickets(
+    connection: sqlite3.Connection, ticket_id: str, *, limit: int = 5, viewer: Viewer | None = None
+) -> list[SimilarTicket]:
     """Tickets like this one: solved ones first (best match first within each), each solved one
-    with its solution."""
+    with its solution. With ``viewer``, ranked and cut among the tickets that agent may see: cut
+    first and filtered after, another group's solved twins would crowd out the agent's own."""
     import numpy as np
 
     found = _ticket_vector(connection, ticket_id)
@@ -83,13 +90,15 @@ def similar_tickets(connection: sqlite3.Connection, ticket_id: str, *, limit: in
     rowids = [n.rowid for n in neighbours if n.rowid != own_rowid]
     if not rowids:
         return []
-    marks = ",".join("?" * len(rowids))
+    seen, params = ("1 = 1", {}) if viewer is None else viewer.condition("ticket")
+    chunk = {f"r{n}": rowid for n, rowid in enumerate(rowids)}
+    marks = ", ".join(f":{name}" for name in chunk)
     rows = {
         row[0]: row
         for row in connection.execute(
             f"SELECT rowid, id, number, subject, status FROM ticket WHERE rowid IN ({marks}) "
-            "AND merged_into_id IS NULL",
-            rowids,
+            f"AND merged_into_id IS NULL AND {seen}",
+            {**params, **chunk},
         )
     }
     scored = [(n, rows[n.rowid]) for n in neighbours if n.rowid in rows]

@@ -117,8 +117,9 @@ def similar(session: Session, out: Output, ticket: TicketArg, limit: LimitOpt = 
     found = visible_ticket(session, ticket)
     _update_index(session)
     actor = session.actor()
+    viewer = session.viewer()  # ranked among the agent's tickets: another group's never crowd them out
     with session.workspace().reading() as connection:
-        candidates = assist.similar_tickets(connection, found, limit=limit * 3)
+        candidates = assist.similar_tickets(connection, found, limit=limit * 3, viewer=viewer)
         allowed = _visible(actor, connection, [c.ticket_id for c in candidates])
     records = [
         {

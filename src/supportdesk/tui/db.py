@@ -450,7 +450,10 @@ class ConsoleDB:
         from supportdesk import assist
 
         with self._read() as connection:
-            candidates: list[SimilarTicket] = assist.similar_tickets(connection, ticket_id, limit=limit * 3)
+            viewer = workspace_viewer(connection)  # ranked among the agent's: never crowded out
+            candidates: list[SimilarTicket] = assist.similar_tickets(
+                connection, ticket_id, limit=limit * 3, viewer=viewer
+            )
             allowed = _visible(connection, actor, [c.ticket_id for c in candidates])
         return [c for c in candidates if c.ticket_id in allowed][:limit]
 
