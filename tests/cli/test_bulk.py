@@ -175,3 +175,29 @@ def test_a_closed_ticket_counts_as_solved_already(cli: CLI, ws: Workspace) -> No
     closed = numbers(ws, "status = 'closed'", limit=1)
     result = cli("tickets", "close", str(closed[0]))
     assert result.code == 0 and result.stdout.strip() == "changed 0 tickets, 1 already as asked"
+
+
+def test_an_agent_s_bulk_change_selects_only_the_tickets_they_may_see(cli: CLI, ws: Workspace) -> None:
+    """A standalone workspace holds every group's tickets: an agent's ``--query`` selects only
+    theirs (never a refusal line naming another group's ticket, nor a count of them), and
+    another group's number is ``no ticket N``, as every read answers it."""
+    ((agent,),) = rows(
+        ws,
+        "SELECT a.id FROM agent a WHERE a.role = 'agent' "
+        "AND EXISTS (SELECT 1 FROM agent_group g WHERE g.agent_id = a.id) ORDER BY a.email LIMIT 1",
+    )
+    others = "group_id NOT IN (SELECT group_id FROM agent_group WHERE agent_id = ?) AND coalesce(assignee_id, '') != ?"
+    hidden = [
+        r[0]
+        for r in rows(ws, f"SELECT number FROM ticket WHERE status = 'open' AND {others} ORDER BY number", agent, agent)
+    ]
+    assert hidden
+    ws.set_setting("me", agent)
+    result = cli("tickets", "update", "--query", "status:open", "--add-tag", "reviewed", "--yes", "--plain")
+    shown = result.stdout + result.stderr
+    assert not [n for n in hidden if f"#{n}\t" in shown or f"#{n}:" in shown], shown[:400]
+    assert "refused" not in shown and result.code == 0, shown[:400]
+    tagged = rows(ws, "SELECT t.number FROM ticket_tag g JOIN ticket t ON t.id = g.ticket_id WHERE g.tag = 'reviewed'")
+    assert tagged and not {r[0] for r in tagged} & set(hidden)
+    by_number = cli("tickets", "update", str(hidden[0]), "--add-tag", "reviewed")
+    assert by_number.code == 3 and f"no ticket {hidden[0]}" in by_number.stderr, by_number.stderr

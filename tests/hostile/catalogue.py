@@ -162,12 +162,13 @@ CATALOGUE: list[Case] = [
          "an agent of a standalone workspace (which holds every group's tickets) naming another group's "
          "ticket by number, #number, id and id prefix to show, history, sla show, attachments; listing, "
          "searching and exporting; a customer's record and timeline, and the ticket counts of namesakes; "
-         "report trends",
+         "report trends; a bulk change by query or by another group's number",
          ("tests/cli/test_visibility.py::test_another_groups_ticket_is_not_found_by_show_and_looks_like_a_missing_one",
           "tests/cli/test_visibility.py::test_the_other_ticket_reads_keep_to_the_agents_tickets_too",
           "tests/cli/test_visibility.py::test_an_agent_exports_only_what_they_may_see",
           "tests/cli/test_visibility.py::test_a_customers_record_lists_only_the_tickets_the_agent_may_see",
           "tests/cli/test_visibility.py::test_namesakes_are_listed_with_the_count_of_the_agents_tickets",
+          "tests/cli/test_bulk.py::test_an_agent_s_bulk_change_selects_only_the_tickets_they_may_see",
           "tests/cli/test_visibility.py::test_group_names_that_look_like_sql_stay_parameters",
           "tests/cli/test_fast_reads.py::test_the_fast_path_prints_what_typer_prints[agent]",
           "tests/cli/test_assist_commands.py::test_report_trends_as_an_agent_counts_and_names_only_their_tickets")),

@@ -49,16 +49,20 @@ class Selection:
             fail("choose tickets: give numbers, '-' to read them from stdin, or --query")
 
     def resolve(self, session: Session) -> tuple[list[str], list[str]]:
-        """The ids chosen (each once, in order) and the references that matched nothing."""
-        from supportdesk.store.reads import resolve_ticket
+        """The ids chosen (each once, in order) and the references that matched nothing. Only
+        tickets the workspace's agent may see are chosen (``store.viewer``): a standalone
+        workspace holds every group's, and another group's ticket is "no ticket N", as in reads."""
+        from supportdesk.store.reads import resolve_ticket, seen_by
+        from supportdesk.store.viewer import ticket_visible
 
         self.check()
+        viewer = session.viewer()
         with session.workspace().reading() as connection:
             if self.query is not None:
                 from supportdesk.store.query import compile_query
                 from supportdesk.store.selection import id_pages
 
-                compiled = compile_query(self.query, me=session.me())
+                compiled = seen_by(compile_query(self.query, me=session.me()), viewer)
                 return [ticket_id for page in id_pages(connection, compiled) for ticket_id in page], []
             from supportdesk.store.selection import ids_by_number
 
@@ -69,6 +73,8 @@ class Selection:
             missing: list[str] = []
             for ref in refs:
                 ticket_id = by_number.get(int(ref.lstrip("#"))) if _is_number(ref) else resolve_ticket(connection, ref)
+                if ticket_id is not None and not viewer.sees_all and not ticket_visible(connection, viewer, ticket_id):
+                    ticket_id = None
                 if ticket_id is None:
                     missing.append(ref)
                 else:
