@@ -16,7 +16,7 @@ from sqlalchemy import text
 from supportdesk.protocol import MutationIn, MutationOutcome
 from supportdesk.server import admin
 from supportdesk.server.app import create_app
-from supportdesk.server.apply import apply_push
+from supportdesk.server.apply import Applied, apply_as, apply_push
 from supportdesk.server.db import ServerDatabase, open_database
 from supportdesk.server.tokens import load_actor
 from tests.live import server_database
@@ -128,3 +128,45 @@ def test_a_replayed_push_answers_from_the_stored_results(database: ServerDatabas
     again = pusher.push(("ticket.note", {"ticket_id": ticket, "body": "once"}))
     assert again[0].replayed and again[0].seq == first[0].seq
     assert pusher.rows("SELECT count(*) FROM message WHERE body = 'once'") == [(1,)]
+
+
+class HookFailed(Exception):
+    pass
+
+
+def test_one_failing_after_commit_hook_costs_no_other_work_its_turn(database: ServerDatabase) -> None:
+    # the write is committed and nothing runs these hooks again: every hook of every mutation,
+    # and the poke, runs; the first failure is raised after the last of them
+    pusher = Pusher(database)
+    ticket = new_ticket(pusher)
+    ran: list[str] = []
+
+    def failing(_database: ServerDatabase, applied: Applied) -> None:
+        ran.append(f"failing {applied.name}")
+        raise HookFailed
+
+    def recording(_database: ServerDatabase, applied: Applied) -> None:
+        ran.append(f"recording {applied.name}")
+
+    batch = [
+        MutationIn(id=pusher.next_id + n, name="ticket.note", args={"ticket_id": ticket, "body": f"n{n}"})
+        for n in range(2)
+    ]
+    with pytest.raises(HookFailed):
+        apply_push(database, pusher.actor, "admin-client", batch, after_commit=[failing, recording])
+    assert ran == ["failing ticket.note", "recording ticket.note"] * 2
+    assert pusher.rows("SELECT count(*) FROM message WHERE body IN ('n0', 'n1')") == [(2,)]
+
+    ran.clear()
+    poked: list[int] = []
+    with pytest.raises(HookFailed):
+        apply_as(
+            database,
+            pusher.actor,
+            "ticket.note",
+            {"ticket_id": ticket, "body": "by the server"},
+            poke=poked.append,
+            after_commit=[failing, recording],
+        )
+    assert ran == ["failing ticket.note", "recording ticket.note"]
+    assert len(poked) == 1 and poked[0] > 0

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
@@ -164,9 +165,26 @@ server's write-ahead log after an erasure) runs after every write, app or not.""
 
 
 def run_after_commit(database: ServerDatabase, applied: Applied, after_commit: Sequence[AfterCommit]) -> None:
+    """Run every after-commit hook of one committed mutation, then raise the first failure.
+
+    The write is committed whatever happens here, and nothing runs these hooks again (a retried
+    request only replays the stored answer), so one failing hook must not cost the others their
+    only turn: an erasure's files removed, a webhook woken.
+    """
     if applied.error is None:
-        for hook in (after_erase, *after_commit):
-            hook(database, applied)
+        run_all([partial(hook, database, applied) for hook in (after_erase, *after_commit)])
+
+
+def run_all(steps: Sequence[Callable[[], None]]) -> None:
+    """Run every step even when one fails; raise the first failure after the last step."""
+    failure: Exception | None = None
+    for step in steps:
+        try:
+            step()
+        except Exception as error:  # raised below, after the others ran
+            failure = failure or error
+    if failure is not None:
+        raise failure
 
 
 def _finish(connection: Connection, applied: Applied, after_write: Sequence[AfterWrite]) -> int:
@@ -248,14 +266,7 @@ def apply_push(
     )
     # every mutation's after-commit work runs even when one's fails (the push is committed: a
     # retry only replays, so work skipped now — a file removal, a webhook wake-up — never runs)
-    failure: BaseException | None = None
-    for _mutation, applied in applied_list:
-        try:
-            run_after_commit(database, applied, after_commit)
-        except Exception as error:  # raised below, after the others ran
-            failure = failure or error
-    if failure is not None:
-        raise failure
+    run_all([partial(run_after_commit, database, applied, after_commit) for _m, applied in applied_list])
     return outcomes
 
 
@@ -423,7 +434,6 @@ def apply_as(
     # aborted by PostgreSQL to break a deadlock with a push holding its rows: nothing of it
     # committed (an inbound mail must not bounce for that), so it runs again
     applied, seq = retried(once, what=f"the server's {name}")
-    run_after_commit(database, applied, after_commit)
-    if seq and poke is not None:
-        poke(seq)
+    poke_clients = [partial(poke, seq)] if seq and poke is not None else []
+    run_all([partial(run_after_commit, database, applied, after_commit), *poke_clients])
     return applied.result, applied.warnings

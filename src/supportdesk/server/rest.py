@@ -27,12 +27,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from supportdesk.domain.context import Actor
 from supportdesk.domain.errors import DomainError
 from supportdesk.server import idempotency
-from supportdesk.server.apply import Applied, run_after_commit, run_mutation
+from supportdesk.server.apply import Applied, run_after_commit, run_all, run_mutation
 from supportdesk.server.changes import take_seq, write_records
 from supportdesk.server.errors import ApiError
 from supportdesk.server.retry import retried
@@ -112,10 +113,10 @@ def run_write(
         lambda: _write_once(state, writer, plan, respond, key, fingerprint),
         what=f"a REST write of {writer.token_name!r}",
     )
-    for done in applied:
-        run_after_commit(database, done, state.after_commit)
-    if seq and not database.is_postgres:
-        state.events.poke(seq)
+    # committed: every write's after-commit work and the poke run even when one step fails
+    after = [partial(run_after_commit, database, done, state.after_commit) for done in applied]
+    poke_clients = [partial(state.events.poke, seq)] if seq and not database.is_postgres else []
+    run_all([*after, *poke_clients])
     return answer
 
 
