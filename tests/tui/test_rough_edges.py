@@ -384,3 +384,25 @@ async def test_solve_then_take_from_the_queue_while_the_pane_opens(
         await settle(pilot)
         header = str(screen.query_one("#ticket-header").render())
         assert "solved" in header and "unassigned" not in header, header
+
+
+async def test_a_store_that_cannot_answer_leaves_the_open_ticket_on_screen(
+    make_app: AppFactory, console_workspace: Workspace
+) -> None:
+    """A read of the open ticket that fails (the store damaged, busy or interrupted) says nothing
+    about the ticket: the pane keeps what it shows and says the read failed; it does not close as
+    if the ticket had been erased or moved out of the agent's view."""
+    app = make_app()
+    async with app.run_test(size=(140, 40)) as pilot:
+        pane, _ = await open_first(pilot, app)
+        with console_workspace.writing() as connection:  # every read of the pane now fails
+            connection.execute("ALTER TABLE time_entry RENAME TO time_entry_away")
+        try:
+            pane.load()
+            await until(pilot, lambda: any("could not read this ticket" in str(n.message) for n in app._notifications))
+            assert app.screen is pane and pane.data is not None
+            said = " ".join(str(n.message) for n in app._notifications)
+            assert "out of your view" not in said and "no longer exists" not in said
+        finally:
+            with console_workspace.writing() as connection:
+                connection.execute("ALTER TABLE time_entry_away RENAME TO time_entry")

@@ -61,10 +61,14 @@ class ViewCounted(Message):
 
 
 class TicketLoaded(Message):
-    def __init__(self, ticket_id: str, data: TicketData | None) -> None:
+    """A ticket read for its pane: its data, None when it is gone (or out of the agent's view), or
+    ``failure`` when the store could not answer (which says nothing about the ticket)."""
+
+    def __init__(self, ticket_id: str, data: TicketData | None, failure: str | None = None) -> None:
         super().__init__()
         self.ticket_id = ticket_id
         self.data = data
+        self.failure = failure
 
 
 class ClocksLoaded(Message):

@@ -193,7 +193,7 @@ class TicketScreen(TicketActions, Screen[None]):
         self.timeline.focus()
         # read on the spot (a few milliseconds, WAL readers never wait): the pane's first frame
         # then already shows the ticket instead of "loading…" followed by a second full frame
-        self.on_ticket_loaded(TicketLoaded(self.ticket_id, self._read(self.ticket_id)))
+        self.on_ticket_loaded(self._read(self.ticket_id))
         self._mark_seen(self.ticket_id)
         self.console.sync_link.entered(self.ticket_id)
 
@@ -202,23 +202,41 @@ class TicketScreen(TicketActions, Screen[None]):
     def load(self) -> None:
         self._load(self.ticket_id)
 
-    def _read(self, ticket_id: str) -> TicketData | None:
+    def _read(self, ticket_id: str) -> TicketLoaded:
         try:
-            return self.console.db.ticket(ticket_id, self.console.now())
+            return TicketLoaded(ticket_id, self.console.db.ticket(ticket_id, self.console.now()))
         except ReadFailed as error:
             self.log.warning(f"the ticket could not be read: {error.message}")
-            return None
+            return TicketLoaded(ticket_id, None, failure=error.message)
 
     @work(thread=True, group="ticket-load", exclusive=True, exit_on_error=False)
     def _load(self, ticket_id: str) -> None:
-        self.post_message(TicketLoaded(ticket_id, self._read(ticket_id)))
+        self.post_message(self._read(ticket_id))
 
     @work(thread=True, group="ticket-seen", exit_on_error=False)
     def _mark_seen(self, ticket_id: str) -> None:
         self.console.db.mark_seen(ticket_id)
 
+    def _read_failed(self, message: TicketLoaded) -> None:
+        """The store could not answer (busy, damaged, a query interrupted): that says nothing about
+        the ticket, so a pane already showing it stays as it is; one that never showed it closes."""
+        shown = self.data
+        if shown is not None and shown.detail.ticket["id"] == message.ticket_id:
+            self.notify(
+                f"could not read this ticket again (what you see may be out of date): {message.failure}",
+                severity="warning",
+                markup=False,
+            )
+            return
+        self.notify(f"could not read the ticket: {message.failure}", severity="error", markup=False)
+        self.console.sync_link.left()
+        self.app.pop_screen()
+
     def on_ticket_loaded(self, message: TicketLoaded) -> None:
         if message.ticket_id != self.ticket_id:
+            return
+        if message.failure is not None:
+            self._read_failed(message)
             return
         if message.data is None:
             shown = self.data
