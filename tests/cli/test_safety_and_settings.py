@@ -261,7 +261,11 @@ def test_a_role_that_may_not_do_it_is_exit_4_not_a_list_of_failures(cli: CLI, tm
     exported = tmp_path / "some.jsonl"
     assert cli("export", "-q", "number<=3", "-o", str(exported)).code == 0
     assert cli("config", "set", "me", "yuki.sato@brightline.example").code == 0  # a light agent
-    bulk = cli("tickets", "update", "1", "2", "--add-tag", "light")
+    # two tickets of the light agent's own groups (another group's would be "no ticket N")
+    visible = json.loads(cli("tickets", "list", "--json", "--fields", "number", "--limit", "2").stdout)
+    numbers = [str(ticket["number"]) for ticket in visible]
+    assert len(numbers) == 2
+    bulk = cli("tickets", "update", *numbers, "--add-tag", "light")
     assert bulk.code == 4 and bulk.stderr.count("light agent") == 2
     imported = cli("import", str(exported), workspace=tmp_path / "ws-copy")
     assert imported.code == 0  # a new workspace acts as the system, which may import
