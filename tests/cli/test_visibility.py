@@ -94,6 +94,26 @@ def _viewer_as(ws: Workspace, me: str | None) -> Viewer:
         return workspace_viewer(connection)
 
 
+def _across_groups(ws: Workspace) -> tuple[str, Actor, dict[str, dict[str, object]], dict[str, list[str]]]:
+    """An agent, and the customers with tickets both inside and outside that agent's view: each
+    customer's ticket ids, and every ticket by id."""
+    with ws.reading() as connection:
+        agent = _agent(connection, "agent")
+        actor = load_actor(connection, agent)
+        tickets = {str(t["id"]): t for t in _all_tickets(connection)}
+        by_customer: dict[str, list[str]] = {}
+        for ticket_id, customer in connection.execute("SELECT id, requester_id FROM ticket"):
+            by_customer.setdefault(customer, []).append(ticket_id)
+    assert actor is not None
+    crossing = {
+        c: ids
+        for c, ids in by_customer.items()
+        if any(can_access_ticket(actor, tickets[i]) for i in ids)
+        and not all(can_access_ticket(actor, tickets[i]) for i in ids)
+    }
+    return agent, actor, tickets, crossing
+
+
 def _listing(cli: CLI, *args: str) -> list[dict[str, object]]:
     result = cli("tickets", "list", "--jsonl", "--fields", "id,number,group,assignee", *args)
     assert result.code == 0, result.stderr
@@ -200,19 +220,8 @@ def test_the_other_ticket_reads_keep_to_the_agents_tickets_too(cli: CLI, ws: Wor
 
 
 def test_a_customers_record_lists_only_the_tickets_the_agent_may_see(cli: CLI, ws: Workspace) -> None:
-    with ws.reading() as connection:
-        agent = _agent(connection, "agent")
-        actor = load_actor(connection, agent)
-        tickets = {t["id"]: t for t in _all_tickets(connection)}
-        by_customer: dict[str, list[str]] = {}
-        for ticket_id, customer in connection.execute("SELECT id, requester_id FROM ticket"):
-            by_customer.setdefault(customer, []).append(ticket_id)
-    customer = next(
-        c
-        for c, ids in by_customer.items()
-        if any(can_access_ticket(actor, tickets[i]) for i in ids)
-        and not all(can_access_ticket(actor, tickets[i]) for i in ids)
-    )
+    agent, actor, tickets, by_customer = _across_groups(ws)
+    customer = next(iter(by_customer))
     everything = json.loads(cli("customers", "show", customer, "--json", "--timeline").stdout)
     ws.set_setting("me", agent)
     mine = json.loads(cli("customers", "show", customer, "--json", "--timeline").stdout)
@@ -229,19 +238,8 @@ def test_a_customers_record_lists_only_the_tickets_the_agent_may_see(cli: CLI, w
 def test_namesakes_are_listed_with_the_count_of_the_agents_tickets(cli: CLI, ws: Workspace) -> None:
     """A name two customers share lists both, each with a ticket count: an agent's is of the
     tickets they may see, as ``customers show`` lists them."""
-    with ws.reading() as connection:
-        agent = _agent(connection, "agent")
-        actor = load_actor(connection, agent)
-        tickets = {t["id"]: t for t in _all_tickets(connection)}
-        by_customer: dict[str, list[str]] = {}
-        for ticket_id, customer in connection.execute("SELECT id, requester_id FROM ticket"):
-            by_customer.setdefault(customer, []).append(ticket_id)
-    crossing = [
-        c
-        for c, ids in by_customer.items()
-        if any(can_access_ticket(actor, tickets[i]) for i in ids)
-        and not all(can_access_ticket(actor, tickets[i]) for i in ids)
-    ][:2]
+    agent, actor, tickets, by_customer = _across_groups(ws)
+    crossing = list(by_customer)[:2]
     with ws.writing() as connection:
         for customer in crossing:
             connection.execute("UPDATE customer SET name = 'Ottoline Namesake' WHERE id = ?", (customer,))
