@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from supportdesk.domain.errors import ValidationFailed
 from supportdesk.store.ids import uuid7_at
@@ -166,6 +166,8 @@ class _Part:
     filename: str
     data: bytes
     headers: str
+    #: Bytes RT holds for the part (for one too big to bring in, ``data`` is empty).
+    size: int = 0
 
 
 @dataclass
@@ -181,6 +183,44 @@ class RTDatabase:
     def ticket_id(self, rt_id: int) -> str:
         """The id an RT ticket gets here (derived from its RT id and creation time)."""
         return derived_id("ticket", rt_id, self.created.get(rt_id))
+
+
+#: One RT ticket as the mapping reads it: id, EffectiveId, Queue, Owner, Subject, Status,
+#: Priority, Resolved, LastUpdated, Created, Creator (ids as ints, times as RT writes them).
+TicketRow = tuple[Any, ...]
+#: One transaction: id, Type (Create, Correspond or Comment), Creator, Created.
+TransactionRow = tuple[int, str, int, str]
+
+
+class Source(Protocol):
+    """Where RT's objects are read from: its database file or its REST2 API.
+
+    Both readers hand the mapping below the same rows, so a ticket read either way becomes the
+    same record (and the same workspace rows)."""
+
+    def load(self) -> RTDatabase:
+        """Users, privileged users, queues and custom-field names."""
+        ...
+
+    def tickets(self) -> list[TicketRow]:
+        """Every ticket that is not deleted (merged ones too), by RT id."""
+        ...
+
+    def requestors(self, ticket_id: int) -> list[int]:
+        """The ticket's requestors (users, not groups), in the order they were added."""
+        ...
+
+    def transactions(self, ticket_id: int) -> list[TransactionRow]:
+        """The ticket's Create, Correspond and Comment transactions, by id."""
+        ...
+
+    def parts(self, transaction_ids: list[int]) -> dict[int, list[_Part]]:
+        """The MIME parts of these transactions, by transaction, by attachment id."""
+        ...
+
+    def custom_values(self, ticket_id: int) -> list[tuple[str, str]]:
+        """(custom field name, value) of the ticket's current custom-field values, in order."""
+        ...
 
 
 def open_database(path: Path) -> sqlite3.Connection:
@@ -296,33 +336,77 @@ class _People:
         return record
 
 
-def _role_members(connection: sqlite3.Connection, ticket_id: int, role: str) -> list[int]:
-    return [
-        int(r[0])
-        for r in connection.execute(
-            "SELECT gm.MemberId FROM Groups g JOIN GroupMembers gm ON gm.GroupId = g.id "
-            "JOIN Principals p ON p.id = gm.MemberId "
-            "WHERE g.Domain = 'RT::Ticket-Role' AND g.Name = ? AND g.Instance = ? AND p.PrincipalType = 'User' "
-            "ORDER BY gm.id",
-            (role, ticket_id),
-        )
-    ]
+class DatabaseSource:
+    """RT's objects read from its SQLite file (read-only)."""
 
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self.connection = connection
+        self.custom_field_names: dict[int, str] = {}
 
-def _parts(connection: sqlite3.Connection, transaction_id: int) -> list[_Part]:
-    parts = []
-    for row in connection.execute(
-        "SELECT id, Parent, ContentType, Filename, ContentEncoding, Headers, "
-        "CASE WHEN length(Content) > ? THEN NULL ELSE Content END, length(Content) "
-        "FROM Attachments WHERE TransactionId = ? ORDER BY id",
-        (MAX_ATTACHMENT_BYTES * 2, transaction_id),
-    ):
-        content_type = (row[2] or "").lower()
-        data = _decode(row[6], row[4])
-        if row[6] is None and row[7]:
-            data = b""  # too big to bring in: named, not stored
-        parts.append(_Part(int(row[0]), int(row[1] or 0), content_type, row[3] or "", data, row[5] or ""))
-    return parts
+    def load(self) -> RTDatabase:
+        rt = _load(self.connection)
+        self.custom_field_names = rt.custom_fields
+        return rt
+
+    def tickets(self) -> list[TicketRow]:
+        return self.connection.execute(
+            "SELECT id, EffectiveId, Queue, Owner, Subject, Status, Priority, Resolved, LastUpdated, Created, Creator "
+            "FROM Tickets WHERE Type = 'ticket' AND lower(Status) != 'deleted' ORDER BY id"
+        ).fetchall()
+
+    def requestors(self, ticket_id: int) -> list[int]:
+        return [
+            int(r[0])
+            for r in self.connection.execute(
+                "SELECT gm.MemberId FROM Groups g JOIN GroupMembers gm ON gm.GroupId = g.id "
+                "JOIN Principals p ON p.id = gm.MemberId "
+                "WHERE g.Domain = 'RT::Ticket-Role' AND g.Name = 'Requestor' AND g.Instance = ? "
+                "AND p.PrincipalType = 'User' ORDER BY gm.id",
+                (ticket_id,),
+            )
+        ]
+
+    def transactions(self, ticket_id: int) -> list[TransactionRow]:
+        return [
+            (int(r[0]), str(r[1]), int(r[2] or 0), str(r[3] or ""))
+            for r in self.connection.execute(
+                "SELECT id, Type, Creator, Created FROM Transactions WHERE ObjectType = 'RT::Ticket' "
+                "AND ObjectId = ? AND Type IN ('Create', 'Correspond', 'Comment') ORDER BY id",
+                (ticket_id,),
+            )
+        ]
+
+    def parts(self, transaction_ids: list[int]) -> dict[int, list[_Part]]:
+        found: dict[int, list[_Part]] = {}
+        for transaction_id in transaction_ids:
+            parts: list[_Part] = []
+            found[transaction_id] = parts
+            for row in self.connection.execute(
+                "SELECT id, Parent, ContentType, Filename, ContentEncoding, Headers, "
+                "CASE WHEN length(Content) > ? THEN NULL ELSE Content END, length(Content) "
+                "FROM Attachments WHERE TransactionId = ? ORDER BY id",
+                (MAX_ATTACHMENT_BYTES * 2, transaction_id),
+            ):
+                data = _decode(row[6], row[4])  # too big to bring in (NULL): named, not stored
+                content_type = (row[2] or "").lower()
+                size = len(data) if row[6] is not None else int(row[7] or 0)
+                parts.append(_Part(int(row[0]), int(row[1] or 0), content_type, row[3] or "", data, row[5] or "", size))
+        return found
+
+    def custom_values(self, ticket_id: int) -> list[tuple[str, str]]:
+        try:
+            rows = self.connection.execute(
+                "SELECT CustomField, coalesce(Content, LargeContent) FROM ObjectCustomFieldValues "
+                "WHERE ObjectType = 'RT::Ticket' AND ObjectId = ? AND Disabled = 0 ORDER BY SortOrder, id",
+                (ticket_id,),
+            ).fetchall()
+        except sqlite3.OperationalError:
+            return []
+        return [
+            (self.custom_field_names.get(int(custom_field), f"field {custom_field}"), str(content))
+            for custom_field, content in rows
+            if content is not None and content != ""
+        ]
 
 
 def _body(parts: list[_Part]) -> tuple[str, int]:
@@ -345,7 +429,7 @@ def _files(parts: list[_Part], store: StoreBytes | None, when: str, transaction_
             continue
         entry = {"filename": part.filename, "content_type": part.content_type or "application/octet-stream"}
         if store is None or not part.data or len(part.data) > MAX_ATTACHMENT_BYTES:
-            named.append({**entry, "size": len(part.data), "attachment_id": part.id})
+            named.append({**entry, "size": max(part.size, len(part.data)), "attachment_id": part.id})
             continue
         stored.append(
             {
@@ -359,23 +443,13 @@ def _files(parts: list[_Part], store: StoreBytes | None, when: str, transaction_
     return stored, named
 
 
-def _custom_fields(connection: sqlite3.Connection, rt: RTDatabase, ticket_id: int) -> dict[str, str]:
-    values: dict[str, list[str]] = {}
-    try:
-        rows = connection.execute(
-            "SELECT CustomField, coalesce(Content, LargeContent) FROM ObjectCustomFieldValues "
-            "WHERE ObjectType = 'RT::Ticket' AND ObjectId = ? AND Disabled = 0 ORDER BY SortOrder, id",
-            (ticket_id,),
-        ).fetchall()
-    except sqlite3.OperationalError:
-        return {}
-    for custom_field, content in rows:
-        if content is None or content == "":
-            continue
-        name = rt.custom_fields.get(int(custom_field), f"field {custom_field}")
-        key = "rt_" + (re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or str(custom_field))
-        values.setdefault(key[:80], []).append(str(content))
-    return {key: ", ".join(found) for key, found in values.items()}
+def _custom_fields(values: list[tuple[str, str]]) -> dict[str, str]:
+    """``rt_<name>`` fields; several values of one field joined by ", "."""
+    joined: dict[str, list[str]] = {}
+    for name, content in values:
+        key = "rt_" + (re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or "field")
+        joined.setdefault(key[:80], []).append(content)
+    return {key: ", ".join(found) for key, found in joined.items()}
 
 
 def records(path: Path, store: StoreBytes | None = None) -> Iterator[dict[str, Any]]:
@@ -391,39 +465,38 @@ def records(path: Path, store: StoreBytes | None = None) -> Iterator[dict[str, A
 
 def _records(path: Path, store: StoreBytes | None) -> Iterator[dict[str, Any]]:
     with closing(open_database(path)) as connection:
-        rt = _load(connection)
-        people = _People(rt)
-        tickets = connection.execute(
-            "SELECT id, EffectiveId, Queue, Owner, Subject, Status, Priority, Resolved, LastUpdated, Created, Creator "
-            "FROM Tickets WHERE Type = 'ticket' AND lower(Status) != 'deleted' ORDER BY id"
-        ).fetchall()
-        rt.created = {int(row[0]): row[9] for row in tickets}
-        for row in tickets:
-            yield _record(connection, rt, people, row, store)
+        yield from mapped(DatabaseSource(connection), store)
+
+
+def mapped(source: Source, store: StoreBytes | None = None) -> Iterator[dict[str, Any]]:
+    """One supportdesk export record per ticket ``source`` reads: the mapping both readers share."""
+    rt = source.load()
+    people = _People(rt)
+    tickets = source.tickets()
+    rt.created = {int(row[0]): row[9] for row in tickets}
+    for row in tickets:
+        yield _record(source, rt, people, row, store)
 
 
 def _record(
-    connection: sqlite3.Connection, rt: RTDatabase, people: _People, row: tuple[Any, ...], store: StoreBytes | None
+    source: Source, rt: RTDatabase, people: _People, row: TicketRow, store: StoreBytes | None
 ) -> dict[str, Any]:
     ticket_id, effective, queue_id, owner, subject, status, rt_priority, resolved, updated, created_at, creator = row
     created = iso(created_at)
     if created is None:
         raise ValidationFailed(f"RT ticket {ticket_id} has no creation time", field="created_at")
-    requestors = _role_members(connection, ticket_id, "Requestor")
+    requestors = source.requestors(int(ticket_id))
     if not requestors:  # a ticket nobody asked: its creator stands in
         requestors = [int(creator or 0)]
     customers = [people.customer(user_id) for user_id in requestors]
     agents: dict[str, dict[str, Any]] = {}
     messages: list[dict[str, Any]] = []
     first_response = None
-    transactions = connection.execute(
-        "SELECT id, Type, Creator, Created FROM Transactions "
-        "WHERE ObjectType = 'RT::Ticket' AND ObjectId = ? AND Type IN ('Create', 'Correspond', 'Comment') ORDER BY id",
-        (ticket_id,),
-    ).fetchall()
+    transactions = source.transactions(int(ticket_id))
+    all_parts = source.parts([row[0] for row in transactions])
     for transaction_id, kind, author, when_raw in transactions:
         when = iso(when_raw) or created
-        parts = _parts(connection, int(transaction_id))
+        parts = all_parts.get(transaction_id, [])
         files, named = _files(parts, store, when, int(transaction_id))
         body, cut = _body(parts)
         if not body and not files and not named:
@@ -468,7 +541,7 @@ def _record(
     groups = [{"id": derived_id("queue", queue_id), "name": queue["name"], "email": queue["email"]}] if queue else []
     merged = int(effective or ticket_id) != int(ticket_id)
     mapped = "closed" if merged else STATUSES.get(str(status or "").lower(), "open")
-    fields: dict[str, Any] = {"rt_id": int(ticket_id), **_custom_fields(connection, rt, int(ticket_id))}
+    fields: dict[str, Any] = {"rt_id": int(ticket_id), **_custom_fields(source.custom_values(int(ticket_id)))}
     last = iso(updated) or created
     solved = iso(resolved) or (last if mapped in ("solved", "closed") else None)
     return {
