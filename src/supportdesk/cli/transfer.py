@@ -108,16 +108,38 @@ class ImportRun:
 @command()
 def import_(
     session: Session,
-    file: Annotated[str, typer.Argument(metavar="FILE", help="The file to read ('-' for stdin).")],
+    file: Annotated[
+        str | None, typer.Argument(metavar="FILE", help="The file to read ('-' for stdin).", show_default=False)
+    ] = None,
     source: Annotated[
         str,
         typer.Option(
             "--from",
             metavar="FORMAT",
             help="supportdesk (our export: JSONL or CSV), zendesk (incremental export JSON) "
-            "or rt (a Request Tracker 5 SQLite database, e.g. its rtdb file).",
+            "or rt (a Request Tracker 5 SQLite database, e.g. its rtdb file, or --url).",
         ),
     ] = "supportdesk",
+    url: Annotated[
+        str | None,
+        typer.Option("--url", metavar="URL", help="With --from rt: read a running RT over its REST2 API."),
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token",
+            metavar="TOKEN",
+            envvar="SUPPORTDESK_RT_TOKEN",
+            help="RT auth token (with --url).",
+            show_default=False,
+        ),
+    ] = None,
+    user: Annotated[
+        str | None,
+        typer.Option(
+            "--user", metavar="NAME", help="RT user (with --url); the password is asked, or SUPPORTDESK_RT_PASSWORD."
+        ),
+    ] = None,
     dry_run: DryRunOpt = False,
 ) -> None:
     """Import tickets with their messages; tickets already here are skipped, so a rerun is safe.
@@ -134,7 +156,19 @@ def import_(
 
     if source not in ("supportdesk", "zendesk", "rt"):
         fail(f"--from takes supportdesk, zendesk or rt, not {source!r}")
+    if url is not None and (source != "rt" or file is not None):
+        fail("--url reads Request Tracker over REST2: give --from rt and no FILE")
+    if url is None and file is None:
+        fail("give the FILE to import" + (" (or --url for a running RT)" if source == "rt" else ""))
     session.workspace(create=True)  # importing is how a new workspace gets its history
+    if url is not None:
+        from supportdesk.cli.import_rt import import_over_rest
+
+        run = import_over_rest(session, url, token, user, dry_run=dry_run)
+        if run.refused:
+            raise typer.Exit(PARTIAL)
+        return
+    assert file is not None
     if source == "rt":
         run = _import_request_tracker(session, file, dry_run=dry_run)
         if run.refused:
