@@ -42,6 +42,7 @@ from supportdesk.domain.request_tracker import (
     _Part,
     mapped,
 )
+from supportdesk.domain.errors import ValidationFailed
 from supportdesk.errors import SupportdeskError
 
 if TYPE_CHECKING:
@@ -89,7 +90,9 @@ def api_base(url: str) -> str:
     """RT's REST2 root from what the user typed: ``https://rt.example.com`` or its ``/REST/2.0``."""
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise RTServerError(f"--url takes RT's http(s) address, e.g. https://rt.example.com, not {url!r}")
+        raise ValidationFailed(
+            f"--url takes RT's http(s) address, e.g. https://rt.example.com, not {url!r}", field="url"
+        )
     path = parts.path.rstrip("/")
     if not path.lower().endswith("/rest/2.0"):
         path += "/REST/2.0"
