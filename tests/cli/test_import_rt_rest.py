@@ -141,8 +141,8 @@ def live_rt(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveRT]:
 def _rows(target: Path) -> dict[str, list[Any]]:
     """What an import wrote: the rows a file import and a URL import must share."""
     queries = {
-        "ticket": "SELECT id, number, subject, status, priority, group_id, assignee_id, requester_id, merged_into_id, fields, "
-        "created_at, updated_at, first_response_at, solved_at FROM ticket ORDER BY id",
+        "ticket": "SELECT id, number, subject, status, priority, group_id, assignee_id, requester_id, merged_into_id, "
+        "fields, created_at, updated_at, first_response_at, solved_at FROM ticket ORDER BY id",
         "message": "SELECT id, ticket_id, public, direction, author_kind, author_agent_id, author_customer_id, body, "
         "meta, created_at FROM message ORDER BY id",
         "attachment": "SELECT id, message_id, filename, content_type, size, sha256 FROM attachment ORDER BY id",
@@ -278,7 +278,7 @@ class FakeRT:
                 self.end_headers()
                 self.wfile.write(body)
 
-            do_GET = do_POST = _serve
+            do_GET = do_POST = _serve  # noqa: N815 (http.server's names)
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -403,9 +403,11 @@ def test_a_broken_rt_is_one_line_and_exit_4(
 
 
 def test_a_redirect_to_another_host_takes_no_credentials_along(cli: CLI, tmp_path: Path) -> None:
-    with FakeRT(_always(200, "application/json", b"{}")) as elsewhere:
-        with FakeRT(_always(302, f"location:{elsewhere.url}/REST/2.0/tickets", b"")) as rt:
-            result = cli("import", "--from", "rt", "--url", rt.url, "--token", "s3cret", workspace=tmp_path / "rt")
+    with (
+        FakeRT(_always(200, "application/json", b"{}")) as elsewhere,
+        FakeRT(_always(302, f"location:{elsewhere.url}/REST/2.0/tickets", b"")) as rt,
+    ):
+        result = cli("import", "--from", "rt", "--url", rt.url, "--token", "s3cret", workspace=tmp_path / "rt")
     assert result.code == 4 and "another host; not following it" in result.stderr
     assert elsewhere.seen == [] and result.stderr.count("\n") == 1
 

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
+from supportdesk.domain.errors import ValidationFailed
 from supportdesk.domain.request_tracker import (
     MAX_ATTACHMENT_BYTES,
     MESSAGE_TYPES,
@@ -42,7 +43,6 @@ from supportdesk.domain.request_tracker import (
     _Part,
     mapped,
 )
-from supportdesk.domain.errors import ValidationFailed
 from supportdesk.errors import SupportdeskError
 
 if TYPE_CHECKING:
