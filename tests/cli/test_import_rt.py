@@ -109,12 +109,14 @@ class FakeRT:
         author: int,
         parts: Iterable[tuple[str, str | bytes, str, str]],
         when: str = "2025-03-01 09:30:00",
+        change: tuple[str, str, str] | None = None,
     ) -> int:
-        """``parts``: (content type, content, encoding, filename)."""
+        """``parts``: (content type, content, encoding, filename); ``change``: (field, old, new)."""
         transaction_id = self._id()
+        field, old, new = change or (None, None, None)
         self.db.execute(
-            "INSERT INTO Transactions VALUES (?, 'RT::Ticket', ?, ?, NULL, NULL, NULL, ?, ?)",
-            (transaction_id, rt_id, kind, author, when),
+            "INSERT INTO Transactions VALUES (?, 'RT::Ticket', ?, ?, ?, ?, ?, ?, ?)",
+            (transaction_id, rt_id, kind, field, old, new, author, when),
         )
         for content_type, content, encoding, filename in parts:
             self.db.execute(
@@ -153,7 +155,9 @@ def rt_db(tmp_path: Path) -> Path:
          ("application/pdf", "JVBERi0xLjQgcmVmdW5k", "base64", "refund.pdf")],
         "2025-03-01 10:00:00",
     )  # fmt: skip
-    rt.transaction(1, "Status", alice, [])
+    rt.transaction(1, "Status", alice, [], "2025-03-01 10:05:00", ("Status", "open", "resolved"))
+    rt.transaction(1, "Take", alice, [], "2025-03-01 10:06:00", ("Owner", "6", str(alice)))
+    rt.transaction(1, "Set", alice, [], "2025-03-01 10:07:00", ("Subject", "x", "<b>y</b>"))  # not a message
     rt.transaction(1, "EmailRecord", 1, [("text/plain", "Greetings, this is RT's autoreply", "none", "")])
     rt.field(1, "Widgets")
     rt.field(1, "Gadgets")
@@ -171,7 +175,7 @@ def test_rt_import_maps_queues_people_statuses_and_messages(cli: CLI, rt_db: Pat
     target = tmp_path / "from-rt"
     result = cli("import", "--from", "rt", str(rt_db), workspace=target)
     assert result.code == 0, result.stderr
-    assert result.stdout.strip() == "imported 4 tickets (6 messages), 1 agents and 1 groups added"
+    assert result.stdout.strip() == "imported 4 tickets (8 messages), 1 agents and 1 groups added"
     listed = {t["number"]: t for t in json.loads(cli("tickets", "list", "--json", workspace=target).stdout)}
     assert set(listed) == {1, 2, 3, 5}  # the deleted ticket stays out
     assert [listed[n]["status"] for n in (1, 2, 3, 5)] == ["solved", "on_hold", "closed", "closed"]
@@ -184,7 +188,14 @@ def test_rt_import_maps_queues_people_statuses_and_messages(cli: CLI, rt_db: Pat
         ("inbound", "public", "Lena Brandt"),
         ("outbound", "internal", "Alice Agent"),
         ("outbound", "public", "Alice Agent"),
-    ]  # RT's own mail records and field changes are not messages
+        ("outbound", "internal", "supportdesk"),
+        ("outbound", "internal", "supportdesk"),
+    ]  # RT's own mail records and changes of other fields are not messages
+    assert [m["body"] for m in shown["messages"][3:]] == [
+        "Status changed from open to resolved by Alice Agent",
+        "Owner changed from nobody to Alice Agent by Alice Agent",
+    ]
+    assert shown["messages"][3]["meta"]["request_tracker"]["field"] == "Status"
     assert shown["messages"][2]["body"] == "Refund sent."  # HTML-only mail as text, scripts dropped
     assert shown["messages"][2]["attachments"][0]["filename"] == "refund.pdf"
     assert shown["fields"]["rt_product_line"] == "Widgets, Gadgets" and shown["fields"]["rt_id"] == 1
@@ -297,14 +308,24 @@ def test_rt_import_from_a_real_request_tracker(cli: CLI, tmp_path: Path) -> None
     )
     ws = Workspace.open(target)
     with ws.reading() as connection:
-        bodies = [row[0] for row in connection.execute("SELECT body FROM message")]
-        internal = connection.execute("SELECT count(*) FROM message WHERE public = 0").fetchone()[0]
+        changes = "json_extract(meta, '$.request_tracker.field') IS NOT NULL"
+        bodies = [row[0] for row in connection.execute(f"SELECT body FROM message WHERE NOT {changes}")]
+        internal = connection.execute(f"SELECT count(*) FROM message WHERE public = 0 AND NOT {changes}").fetchone()[0]
+        noted = [row[0] for row in connection.execute(f"SELECT body FROM message WHERE {changes} ORDER BY id")]
         files = connection.execute("SELECT count(*) FROM attachment").fetchone()[0]
+    rt_changes = _rt_rows(
+        database,
+        "SELECT count(*) FROM Transactions t JOIN Tickets k ON k.id = t.ObjectId WHERE t.ObjectType = 'RT::Ticket' "
+        "AND k.Status != 'deleted' AND t.Field IN ('Status', 'Owner') "
+        "AND t.Type IN ('Status', 'Set', 'Take', 'Give', 'Steal', 'Untake')",
+    )[0][0]
+    assert len(noted) == rt_changes and "Owner changed from nobody to Alice Agent by Alice Agent" in noted
+    assert "Status changed from open to resolved by Alice Agent" in noted
     assert len(bodies) == len(texts) and internal == len(live)  # one comment per ticket
     assert sorted(b[:50] for b in bodies) == sorted(str(t[0]).strip()[:50] for t in texts)
     assert files == len([n for n in range(1, 7) if n % 4 == 1 and n != 5])  # invoice PDFs, less the deleted
     shown = json.loads(cli("tickets", "show", "2", "--json", workspace=target).stdout)
     assert shown["assignee"] is None and shown["fields"]["rt_product_line"] == "Widget 2"
-    assert len(shown["messages"][-1]["body"]) == 200_000  # the huge reply is capped, the ticket came in
+    assert max(len(m["body"]) for m in shown["messages"]) == 200_000  # the huge reply is capped, the ticket came in
     rerun = cli("import", "--from", "rt", str(database), workspace=target)
     assert rerun.stdout.strip().startswith("imported 0 tickets (0 messages)")

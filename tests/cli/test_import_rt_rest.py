@@ -201,8 +201,14 @@ def test_rest_import_gives_the_rows_the_database_import_gives(
     assert shown["messages"][0]["body"] == "Body of ticket 1"
     assert shown["messages"][0]["attachments"][0]["filename"] == "invoice-1.pdf"
     assert any("<img src=x onerror=alert(1)>" in m["body"] for m in shown["messages"])  # inert text
+    notes = [m["body"] for m in shown["messages"] if m["meta"]["request_tracker"].get("field")]
+    assert notes == [
+        "Status changed from new to open",  # RT's own, on the first reply
+        "Owner changed from nobody to Alice Agent by Alice Agent",
+        "Status changed from open to stalled by Alice Agent",
+    ]
     huge = json.loads(cli("tickets", "show", "2", "--json", workspace=by_url).stdout)
-    assert len(huge["messages"][-1]["body"]) == 200_000  # RT's 300 KB reply, capped as from the file
+    assert max(len(m["body"]) for m in huge["messages"]) == 200_000  # RT's 300 KB reply, capped as from the file
 
 
 @needs_rt

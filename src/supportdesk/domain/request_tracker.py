@@ -19,7 +19,9 @@ Mapping:
   unset default, as normal;
 - **transactions**: Create and Correspond are public messages, Comment an internal note; the
   text is the transaction's first ``text/plain`` part (or its ``text/html`` part as text); RT's
-  own outgoing mail records (EmailRecord …) and field changes are not messages;
+  own outgoing mail records (EmailRecord …) are not messages; a change of **status or owner**
+  is an internal note by the system ("Status changed from open to resolved by Alice Agent"),
+  other field changes are left out;
 - **custom fields** become ticket fields named ``rt_<name>`` (several values joined by ", ");
 - **attachments** (parts with a file name) are stored in the workspace's attachment store and
   listed on their message; without a store (a dry run) they are only named in the message meta.
@@ -57,6 +59,10 @@ STATUSES = {
 #: RT's "Nobody in particular": a ticket owned by Nobody is unassigned.
 NOBODY = "Nobody"
 MESSAGE_TYPES = {"Create": True, "Correspond": True, "Comment": False}
+#: RT's transactions that change a ticket's status or owner (``Field`` says which): they come
+#: in as internal notes by the system ("Status changed from open to resolved by Alice Agent").
+CHANGE_TYPES = ("Status", "Set", "Take", "Give", "Steal", "Untake")
+CHANGE_FIELDS = ("Status", "Owner")
 #: Bytes of one attachment brought in; a bigger one is named on its message but not stored.
 MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
 #: Characters of one message body (our bodies are capped when written; this cuts a huge RT
@@ -188,8 +194,9 @@ class RTDatabase:
 #: One RT ticket as the mapping reads it: id, EffectiveId, Queue, Owner, Subject, Status,
 #: Priority, Resolved, LastUpdated, Created, Creator (ids as ints, times as RT writes them).
 TicketRow = tuple[Any, ...]
-#: One transaction: id, Type (Create, Correspond or Comment), Creator, Created.
-TransactionRow = tuple[int, str, int, str]
+#: One transaction: id, Type, Creator, Created, Field, OldValue, NewValue (the last three
+#: empty for a message).
+TransactionRow = tuple[int, str, int, str, str, str, str]
 
 
 class Source(Protocol):
@@ -211,7 +218,7 @@ class Source(Protocol):
         ...
 
     def transactions(self, ticket_id: int) -> list[TransactionRow]:
-        """The ticket's Create, Correspond and Comment transactions, by id."""
+        """The ticket's messages (Create, Correspond, Comment) and status and owner changes, by id."""
         ...
 
     def parts(self, transaction_ids: list[int]) -> dict[int, list[_Part]]:
@@ -300,6 +307,15 @@ class _People:
         user = self.rt.users.get(user_id)
         return user is not None and user_id in self.rt.privileged and user["name"] not in ("RT_System", NOBODY)
 
+    def name(self, user_id: int) -> str:
+        """How a change note names an RT user ("nobody" for RT's Nobody)."""
+        user = self.rt.users.get(user_id)
+        if user is None:
+            return f"RT user {user_id}"
+        if user["name"] == NOBODY:
+            return "nobody"
+        return user["real_name"] or user["name"] or user["email"] or f"RT user {user_id}"
+
     def is_system(self, user_id: int) -> bool:
         user = self.rt.users.get(user_id)
         return user is None or user["name"] in ("RT_System", NOBODY)
@@ -368,10 +384,11 @@ class DatabaseSource:
 
     def transactions(self, ticket_id: int) -> list[TransactionRow]:
         return [
-            (int(r[0]), str(r[1]), int(r[2] or 0), str(r[3] or ""))
+            (int(r[0]), str(r[1]), int(r[2] or 0), str(r[3] or ""), r[4] or "", r[5] or "", r[6] or "")
             for r in self.connection.execute(
-                "SELECT id, Type, Creator, Created FROM Transactions WHERE ObjectType = 'RT::Ticket' "
-                "AND ObjectId = ? AND Type IN ('Create', 'Correspond', 'Comment') ORDER BY id",
+                "SELECT id, Type, Creator, Created, Field, OldValue, NewValue FROM Transactions "
+                "WHERE ObjectType = 'RT::Ticket' AND ObjectId = ? AND (Type IN ('Create', 'Correspond', 'Comment') "
+                f"OR (Type IN {CHANGE_TYPES} AND Field IN {CHANGE_FIELDS})) ORDER BY id",
                 (ticket_id,),
             )
         ]
@@ -443,6 +460,47 @@ def _files(parts: list[_Part], store: StoreBytes | None, when: str, transaction_
     return stored, named
 
 
+def _change(
+    people: _People,
+    transaction_id: int,
+    kind: str,
+    author: int,
+    when_raw: str,
+    when: str,
+    field: str,
+    old: str,
+    new: str,
+) -> dict[str, Any]:
+    """A status or owner change as an internal note by the system, naming who made it."""
+    if field == "Owner":
+        before, after = people.name(_int(old)), people.name(_int(new))
+    else:
+        before, after = old or "(none)", new or "(none)"
+    by = "" if people.is_system(author) else f" by {people.name(author)}"
+    return {
+        "id": derived_id("transaction", transaction_id, when_raw),
+        "channel": "email",
+        "public": False,
+        "direction": "outbound",
+        "author_kind": "system",
+        "author_agent_id": None,
+        "author_customer_id": None,
+        "body": f"{field} changed from {before} to {after}{by}",
+        "meta": {
+            "request_tracker": {"transaction_id": transaction_id, "type": kind, "field": field, "old": old, "new": new}
+        },
+        "created_at": when,
+        "attachments": [],
+    }
+
+
+def _int(value: str) -> int:
+    try:
+        return int(value or 0)
+    except ValueError:
+        return 0
+
+
 def _custom_fields(values: list[tuple[str, str]]) -> dict[str, str]:
     """``rt_<name>`` fields; several values of one field joined by ", "."""
     joined: dict[str, list[str]] = {}
@@ -493,9 +551,15 @@ def _record(
     messages: list[dict[str, Any]] = []
     first_response = None
     transactions = source.transactions(int(ticket_id))
-    all_parts = source.parts([row[0] for row in transactions])
-    for transaction_id, kind, author, when_raw in transactions:
+    all_parts = source.parts([row[0] for row in transactions if row[1] in MESSAGE_TYPES])
+    for transaction_id, kind, author, when_raw, changed, old, new in transactions:
         when = iso(when_raw) or created
+        if kind not in MESSAGE_TYPES:
+            if changed in CHANGE_FIELDS:
+                messages.append(
+                    _change(people, transaction_id, kind, int(author or 0), when_raw, when, changed, old, new)
+                )
+            continue
         parts = all_parts.get(transaction_id, [])
         files, named = _files(parts, store, when, int(transaction_id))
         body, cut = _body(parts)

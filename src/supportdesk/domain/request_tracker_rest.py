@@ -34,6 +34,8 @@ from urllib.parse import urljoin, urlsplit
 
 from supportdesk.domain.errors import ValidationFailed
 from supportdesk.domain.request_tracker import (
+    CHANGE_FIELDS,
+    CHANGE_TYPES,
     MAX_ATTACHMENT_BYTES,
     MESSAGE_TYPES,
     RTDatabase,
@@ -389,15 +391,29 @@ class RestSource:
         query = [
             {"field": "ObjectType", "value": "RT::Ticket"},
             {"field": "ObjectId", "operator": "IN", "value": ticket_ids},
-            {"field": "Type", "operator": "IN", "value": list(MESSAGE_TYPES)},
+            {"field": "Type", "operator": "IN", "value": [*MESSAGE_TYPES, *CHANGE_TYPES]},
         ]
-        params = {"orderby": "id", "fields": "ObjectId,Type,Creator,Created", "fields[Creator]": "id"}
+        params = {
+            "orderby": "id",
+            "fields": "ObjectId,Type,Creator,Created,Field,OldValue,NewValue",
+            "fields[Creator]": "id",
+        }
         for item in self.client.pages("POST", "/transactions", params, query):
-            ticket_id, kind = _ref(item.get("ObjectId")), _text(item.get("Type"))
-            if ticket_id in self._transactions and kind in MESSAGE_TYPES:  # only what was asked for
-                row = (_ref(item), kind, _ref(item.get("Creator")), _time(item.get("Created")))
+            ticket_id, kind, changed = _ref(item.get("ObjectId")), _text(item.get("Type")), _text(item.get("Field"))
+            if ticket_id not in self._transactions:
+                continue  # only what was asked for
+            if kind in MESSAGE_TYPES or (kind in CHANGE_TYPES and changed in CHANGE_FIELDS):
+                row = (
+                    _ref(item),
+                    kind,
+                    _ref(item.get("Creator")),
+                    _time(item.get("Created")),
+                    "" if kind in MESSAGE_TYPES else changed,
+                    "" if kind in MESSAGE_TYPES else _text(item.get("OldValue")),
+                    "" if kind in MESSAGE_TYPES else _text(item.get("NewValue")),
+                )
                 self._transactions[ticket_id].append(row)
-        transaction_ids = [row[0] for rows in self._transactions.values() for row in rows]
+        transaction_ids = [row[0] for rows in self._transactions.values() for row in rows if row[1] in MESSAGE_TYPES]
         wanted: list[_Part] = []
         params = {"orderby": "id", "fields": "TransactionId,ContentType,Filename,Headers,ContentLength"}
         for start in range(0, len(transaction_ids), PER_PAGE):
