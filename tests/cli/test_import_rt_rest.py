@@ -395,12 +395,14 @@ def _always(status: int, content_type: str, body: bytes) -> Callable[..., Answer
         (_always(401, "text/plain", b"Authorization required"), "refused the credentials (HTTP 401)"),
         (_always(500, "application/json", b'{"message": "boom \\u001b[2J"}'), "with HTTP 500: boom"),
         (_always(200, "application/json", b'{"total": 1, "items": "nope"}'), "without a list of items"),
+        (_always(200, "application/json", b'{"items": [{"id": "1"}, {"id": "2"}]}'), "with page 1 again"),
     ],
-    ids=["html", "malformed-json", "401", "500", "no-items"],
+    ids=["html", "malformed-json", "401", "500", "no-items", "endless-pages"],
 )
 def test_a_broken_rt_is_one_line_and_exit_4(
-    cli: CLI, tmp_path: Path, answer: Callable[..., Answer], message: str
+    cli: CLI, tmp_path: Path, answer: Callable[..., Answer], message: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(request_tracker_rest, "PER_PAGE", 2)  # every page full: the same one, forever
     target = tmp_path / "rt"
     with FakeRT(answer) as rt:
         result = cli("import", "--from", "rt", "--url", rt.url, "--token", "t", workspace=target)

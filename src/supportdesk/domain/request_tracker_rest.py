@@ -217,11 +217,16 @@ class RTClient:
     ) -> Iterator[dict[str, Any]]:
         """Every item of a REST2 collection, page after page (``page``/``per_page``)."""
         page = 1
+        previous: list[Any] = []
         while True:
             answer = self.call(method, path, {**(params or {}), "page": page, "per_page": PER_PAGE}, body)
             items = answer.get("items") if isinstance(answer, dict) else None
             if not isinstance(items, list):
                 raise RTServerError(f"RT at {self.base} answered {path} without a list of items")
+            ids = [item.get("id") for item in items if isinstance(item, dict)]
+            if page > 1 and ids and ids == previous:  # a server that never runs out would loop forever
+                raise RTServerError(f"RT at {self.base} answered page {page} of {path} with page {page - 1} again")
+            previous = ids
             for item in items:
                 if isinstance(item, dict):
                     yield item
