@@ -430,3 +430,15 @@ def test_a_redirect_within_rt_is_followed(cli: CLI, tmp_path: Path) -> None:
         result = cli("import", "--from", "rt", "--url", rt.url + "/old", "--token", "t", workspace=tmp_path / "rt")
     assert result.code == 0, result.stderr
     assert result.stdout.startswith("imported 1 tickets")
+
+
+def test_a_dry_run_over_rest_reads_everything_and_writes_nothing(cli: CLI, tmp_path: Path) -> None:
+    target = tmp_path / "rt"
+    with FakeRT(rt_answers) as rt:
+        result = cli("import", "--from", "rt", "--url", rt.url, "--token", "t", "--dry-run", workspace=target)
+    assert result.code == 0 and result.stdout.startswith("would import 1 tickets (1 messages)"), result.stderr
+    ws = Workspace.open(target)
+    with ws.reading() as connection:
+        assert connection.execute("SELECT count(*) FROM ticket").fetchone()[0] == 0
+    assert not any(ws.attachments_dir.rglob("*")) if ws.attachments_dir.exists() else True
+    ws.close()
