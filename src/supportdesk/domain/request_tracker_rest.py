@@ -127,9 +127,7 @@ class RTClient:
             headers["Authorization"] = f"token {credentials.token}"
         elif credentials.user:
             auth = httpx.BasicAuth(credentials.user, credentials.password or "")
-        self._client = httpx.Client(
-            headers=headers, auth=auth, timeout=timeout, follow_redirects=False, trust_env=False
-        )
+        self._client = httpx.Client(headers=headers, auth=auth, timeout=timeout, follow_redirects=False)
         self.requests = 0
 
     def close(self) -> None:
