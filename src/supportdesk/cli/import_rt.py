@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from supportdesk.cli.session import Session
 
 if TYPE_CHECKING:
-    from supportdesk.cli.transfer import ImportRun
+    from collections.abc import Callable
+
     from supportdesk.domain.request_tracker_rest import Credentials
+
+Run = TypeVar("Run")
 
 PASSWORD_ENV = "SUPPORTDESK_RT_PASSWORD"
 
@@ -41,9 +44,18 @@ def credentials(token: str | None, user: str | None) -> Credentials:
     return Credentials(user=user, password=password)
 
 
-def import_over_rest(session: Session, url: str, token: str | None, user: str | None, *, dry_run: bool) -> ImportRun:
-    """Tickets from RT's REST2 API, attachments into the blob store; a rerun skips what is here."""
-    from supportdesk.cli.transfer import _import_records
+def import_over_rest(
+    session: Session,
+    url: str,
+    token: str | None,
+    user: str | None,
+    *,
+    dry_run: bool,
+    into: Callable[..., Run],
+) -> Run:
+    """Tickets from RT's REST2 API, attachments into the blob store; a rerun skips what is here.
+    ``into`` is the import every source's records go through (``transfer._import_records``,
+    handed in: this module is the one ``transfer`` loads for ``--url``, not the other way)."""
     from supportdesk.domain.request_tracker import mapped
     from supportdesk.domain.request_tracker_rest import RestSource, RTClient, api_base
     from supportdesk.store.blobs import BlobStore
@@ -60,4 +72,4 @@ def import_over_rest(session: Session, url: str, token: str | None, user: str | 
         source = RestSource(client)
         total = source.count()  # also the first check of the address and the credentials
         found = mapped(source, put if store is not None else None)
-        return _import_records(session, found, dry_run=dry_run, total=total)
+        return into(session, found, dry_run=dry_run, total=total)

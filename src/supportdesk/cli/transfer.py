@@ -164,7 +164,7 @@ def import_(
     if url is not None:
         from supportdesk.cli.import_rt import import_over_rest
 
-        run = import_over_rest(session, url, token, user, dry_run=dry_run)
+        run = import_over_rest(session, url, token, user, dry_run=dry_run, into=_import_records)
         if run.refused:
             raise typer.Exit(PARTIAL)
         return
