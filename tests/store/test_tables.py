@@ -41,8 +41,8 @@ def test_the_generated_module_is_what_the_models_render() -> None:
 
 
 def test_the_same_tables() -> None:
-    assert set(tables.metadata.tables) == set(tables_source.source_metadata().tables)
-    assert len(tables.metadata.tables) >= 40
+    assert set(tables.every_table().tables) == set(tables_source.source_metadata().tables)
+    assert len(tables.every_table().tables) >= 40
 
 
 def _default(column: Column[Any]) -> Any:
@@ -93,7 +93,7 @@ def _constraints(table: Table) -> list[tuple[Any, ...]]:
 @pytest.mark.parametrize("name", sorted(tables_source.source_metadata().tables))
 def test_each_table_equals_its_sqlmodel_table_column_for_column(name: str) -> None:
     model = tables_source.source_metadata().tables[name]
-    core = tables.metadata.tables[name]
+    core = tables.every_table().tables[name]
     assert [_column(c) for c in core.columns] == [_column(c) for c in model.columns]
     assert sorted(map(_index, core.indexes)) == sorted(map(_index, model.indexes))
     assert _constraints(core) == _constraints(model)
@@ -112,11 +112,28 @@ def test_the_rendering_refuses_what_it_cannot_say() -> None:
         tables_source.render(metadata)
 
 
+def _run(code: str) -> str:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+
+
 def test_the_write_path_builds_no_sqlmodel_class() -> None:
-    """What the change is for: importing the write path's handle (and the tables) loads no model."""
-    code = (
+    """What the change is for: the write path's handle and its tables load no model class, nor
+    SQLModel's package, nor the ORM, nor PostgreSQL's dialect (a partial index names it)."""
+    loaded = _run(
         "import sys, supportdesk.domain.tx as tx; tx.table('ticket'); "
-        "print(sorted(m for m in sys.modules if m.startswith('supportdesk.store.models')))"
+        "print(sorted(m for m in sys.modules if m.startswith(('supportdesk.store.models', 'sqlalchemy.orm')) "
+        "or m in ('sqlmodel', 'sqlmodel.main', 'sqlalchemy.dialects.postgresql')))"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == "[]"
+    assert loaded == "[]"
+
+
+@pytest.mark.parametrize("first", ["supportdesk.store.tables", "supportdesk.store.models"])
+def test_sqlmodel_and_the_tables_share_one_set_of_column_types(first: str) -> None:
+    """Whichever is imported first, the models and the Core tables use the very same classes."""
+    same = _run(
+        f"import {first}, supportdesk.store.tables as t, supportdesk.store.models as m, sqlmodel.sql.sqltypes as s; "
+        "c = t.table('ticket').c; "
+        "print(type(c.created_at.type) is s.UTCDateTime is type(m.Ticket.__table__.c.created_at.type), "
+        "type(c.subject.type) is s.AutoString is type(m.Ticket.__table__.c.subject.type))"
+    )
+    assert same == "True True"

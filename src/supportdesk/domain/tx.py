@@ -20,7 +20,7 @@ from sqlalchemy.sql import Executable
 
 from supportdesk.domain.context import MutationContext
 from supportdesk.domain.errors import NotFound
-from supportdesk.store.tables import metadata
+from supportdesk.store.tables import table as core_table
 
 #: What each entity is called in errors shown to people.
 ENTITY_NAMES = {
@@ -40,7 +40,7 @@ ENTITY_NAMES = {
 def table(name: str) -> Table:
     """The Core table ``name``: from :mod:`supportdesk.store.tables`, generated from the SQLModel
     classes and tested equal to them, so a write builds none of those classes (issue 19)."""
-    return metadata.tables[name]
+    return core_table(name)
 
 
 def _primary_key(tbl: Table) -> list[str]:

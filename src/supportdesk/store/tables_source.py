@@ -31,10 +31,42 @@ _HEADER = '''"""The store's tables as plain SQLAlchemy Core, for the write path 
 
 Rendered from the SQLModel classes (supportdesk.store.models) by
 ``python -m supportdesk.store.tables_source``; tests/store/test_tables.py proves the two equal.
-Importing this builds no SQLModel class (no pydantic model, no ORM mapper).
+Importing this builds no SQLModel class (no pydantic model, no ORM mapper), and each table is
+built when first asked for (:func:`table`): a write uses a dozen of the ~50.
 """
 
 # ruff: noqa: E501
+'''
+
+
+_ACCESS = '''metadata = MetaData()
+_building = Lock()
+
+
+def table(name: str) -> Table:
+    """The table ``name``, built on first use (KeyError for a name that is no table)."""
+    found = metadata.tables.get(name)
+    if found is not None:
+        return found
+    builder = _BUILDERS[name]
+    with _building:  # two threads of the server may ask at once; a table is defined once
+        found = metadata.tables.get(name)
+        return found if found is not None else builder()
+
+
+def every_table() -> MetaData:
+    """The metadata with every table built, and with the indexes whose conditions are written per
+    database (``sqlite_where``/``postgresql_where``): declaring one makes SQLAlchemy load every
+    dialect it names (~100 ms for PostgreSQL's), and the write path, which never creates an
+    index, has no use for them. For tools and tests that walk the whole schema."""
+    with _building:
+        for name in _BUILDERS:
+            if name not in metadata.tables:
+                _BUILDERS[name]()
+        for name, add in _LATE.items():
+            if not any(index.dialect_kwargs for index in metadata.tables[name].indexes):
+                add(metadata.tables[name])
+    return metadata
 '''
 
 
@@ -55,9 +87,15 @@ class _Imports:
         return "\n".join(lines)
 
 
+#: Where the rendered module takes a column type from, by the module that defines it: SQLModel's
+#: types through :mod:`supportdesk.store.column_types`, which loads them without SQLModel.
+_TYPE_HOMES = {"sqlmodel.sql.sqltypes": "supportdesk.store.column_types"}
+
+
 def _type(column: Column[Any], imports: _Imports) -> str:
     kind = type(column.type)
-    imports.use(kind.__module__ if not kind.__module__.startswith("sqlalchemy") else "sqlalchemy", kind.__name__)
+    module = "sqlalchemy" if kind.__module__.startswith("sqlalchemy") else kind.__module__
+    imports.use(_TYPE_HOMES.get(module, module), kind.__name__)
     return repr(column.type)
 
 
@@ -138,12 +176,12 @@ def _dialect_kwargs(kwargs: dict[str, Any], imports: _Imports) -> list[str]:
     return rendered
 
 
-def _index(index: Index, imports: _Imports) -> str:
+def _index(index: Index, imports: _Imports, *, late: bool = False) -> str:
     parts = [repr(index.name)]
     for expression in index.expressions:
         if not isinstance(expression, Column):
             raise ValueError(f"cannot render the index {index.name}: only columns")
-        parts.append(repr(expression.name))
+        parts.append(f"table.c[{expression.name!r}]" if late else repr(expression.name))
     if index.unique:
         parts.append("unique=True")
     parts.extend(_dialect_kwargs(dict(index.dialect_kwargs), imports))
@@ -163,12 +201,25 @@ def _table(table: Table, imports: _Imports) -> str:
             theirs = ", ".join(repr(element.target_fullname) for element in constraint.elements)
             imports.use("sqlalchemy", "ForeignKeyConstraint")
             items.append(f"ForeignKeyConstraint([{mine}], [{theirs}])")
+    late = []
     for index in sorted(table.indexes, key=lambda i: str(i.name)):
-        if not getattr(index, "_column_flag", False):
+        if getattr(index, "_column_flag", False):
+            continue
+        if index.dialect_kwargs:  # SQLAlchemy loads each dialect named in them: see _LATE
+            late.append(_index(index, imports, late=True))
+        else:
             items.append(_index(index, imports))
     items.extend(_dialect_kwargs(dict(table.kwargs), imports))
-    body = ",\n    ".join(items)
-    return f"Table(\n    {body},\n)"
+    body = ",\n        ".join(items)
+    source = f"def _{table.name}() -> Table:\n    return Table(\n        {body},\n    )\n"
+    if late:
+        indexes = "\n    ".join(late)
+        source += f"\n\ndef _{table.name}_late_indexes(table: Table) -> None:\n    {indexes}\n"
+    return source
+
+
+def _has_late_indexes(table: Table) -> bool:
+    return any(index.dialect_kwargs and not getattr(index, "_column_flag", False) for index in table.indexes)
 
 
 def source_metadata() -> MetaData:
@@ -186,15 +237,23 @@ def render(metadata: MetaData | None = None) -> str:
     imports = _Imports()
     imports.use("sqlalchemy", "MetaData")
     imports.use("sqlalchemy", "Table")
-    tables = [_table(table, imports) for table in metadata.sorted_tables]
+    imports.use("threading", "Lock")
+    imports.use("collections.abc", "Callable")
+    names = sorted(metadata.tables)
+    builders = "".join(f"    {name!r}: _{name},\n" for name in names)
+    late = "".join(
+        f"    {name!r}: _{name}_late_indexes,\n" for name in names if _has_late_indexes(metadata.tables[name])
+    )
+    bodies = [_table(metadata.tables[name], imports) for name in names]  # first: they add imports
     return "\n".join(
         [
             _HEADER,
             imports.render(),
             "",
-            "metadata = MetaData()",
-            "",
-            *(f"{table}\n" for table in tables),
+            _ACCESS,
+            *(f"\n{body}" for body in bodies),
+            f"\n_BUILDERS: dict[str, Callable[[], Table]] = {{\n{builders}}}\n",
+            f"_LATE: dict[str, Callable[[Table], None]] = {{\n{late}}}\n",
         ]
     )
 
