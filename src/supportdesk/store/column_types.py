@@ -5,9 +5,11 @@ The models use them for every text and time column, so the generated Core tables
 written and read back exactly as the models do. But ``import sqlmodel`` runs its package, which
 imports pydantic's model machinery, SQLModel's ORM glue and ``sqlalchemy.orm`` — ~120 ms of a
 write process that needs none of it (issue 19). The module that defines the two types needs
-only SQLAlchemy, so it is loaded on its own, under its own name: when SQLModel is imported
-later in the same process (the server, the console) its package finds the module already loaded
-and uses the same classes. ``tests/store/test_tables.py`` checks both import orders.
+only SQLAlchemy, so its file is loaded on its own, under a name of ours: the same code, so the
+same behaviour, as classes of their own (``tests/store/test_tables.py`` compares the tables'
+types with the models' by source file and name, and the DDL and values they produce). Not under
+SQLModel's name: a module registered there before its package would never become the package's
+attribute, and ``sqlmodel.sql.sqltypes.AutoString`` (as the migrations spell it) would fail.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-_NAME = "sqlmodel.sql.sqltypes"
+_NAME = "supportdesk.store._sqlmodel_sqltypes"
 
 
 def _sqltypes() -> ModuleType:
@@ -31,7 +33,7 @@ def _sqltypes() -> ModuleType:
     path = Path(next(iter(package.submodule_search_locations))) / "sql" / "sqltypes.py"
     spec = importlib.util.spec_from_file_location(_NAME, path)
     if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load {_NAME} from {path}")
+        raise ImportError(f"cannot load SQLModel's column types from {path}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[_NAME] = module
     try:
