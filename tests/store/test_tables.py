@@ -164,3 +164,20 @@ def test_the_tables_types_write_and_read_times_as_the_models_do() -> None:
         )
         with pytest.raises(ValueError):
             kind.process_bind_param(datetime(2026, 3, 1), dialect)
+
+
+def test_threads_asking_at_once_get_one_whole_table() -> None:
+    """The server's threads may ask for a table no one has asked for yet, at the same moment:
+    each gets the same table, with every column (never one SQLAlchemy has entered but not
+    finished)."""
+    seen = _run(
+        "import threading, supportdesk.store.tables as t\n"
+        "start = threading.Barrier(8); got = []\n"
+        "def ask():\n"
+        "    start.wait(); table = t.table('ticket_timing'); got.append((id(table), len(table.c)))\n"
+        "threads = [threading.Thread(target=ask) for _ in range(8)]\n"
+        "[x.start() for x in threads]; [x.join() for x in threads]\n"
+        "print(len(got), len(set(got)), got[0][1])"
+    )
+    columns = len(tables_source.source_metadata().tables["ticket_timing"].c)
+    assert seen == f"8 1 {columns}"

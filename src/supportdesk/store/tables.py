@@ -37,18 +37,22 @@ from supportdesk.store.enums import Channel, Priority, Role, Status, TicketType
 from supportdesk.store.times import utcnow
 
 metadata = MetaData()
+#: The tables built so far. Not ``metadata.tables``: SQLAlchemy enters a table there before its
+#: columns are made, and another thread of the server must never see one half built.
+_built: dict[str, Table] = {}
 _building = Lock()
 
 
 def table(name: str) -> Table:
     """The table ``name``, built on first use (KeyError for a name that is no table)."""
-    found = metadata.tables.get(name)
+    found = _built.get(name)
     if found is not None:
         return found
     builder = _BUILDERS[name]
-    with _building:  # two threads of the server may ask at once; a table is defined once
-        found = metadata.tables.get(name)
-        return found if found is not None else builder()
+    with _building:  # two threads may ask at once; a table is defined once
+        if name not in _built:
+            _built[name] = builder()
+        return _built[name]
 
 
 def every_table() -> MetaData:
@@ -56,13 +60,12 @@ def every_table() -> MetaData:
     database (``sqlite_where``/``postgresql_where``): declaring one makes SQLAlchemy load every
     dialect it names (~100 ms for PostgreSQL's), and the write path, which never creates an
     index, has no use for them. For tools and tests that walk the whole schema."""
+    for name in _BUILDERS:
+        table(name)
     with _building:
-        for name in _BUILDERS:
-            if name not in metadata.tables:
-                _BUILDERS[name]()
         for name, add in _LATE.items():
-            if not any(index.dialect_kwargs for index in metadata.tables[name].indexes):
-                add(metadata.tables[name])
+            if not any(index.dialect_kwargs for index in _built[name].indexes):
+                add(_built[name])
     return metadata
 
 
