@@ -7,7 +7,8 @@ so both see the same load. Prints the median wall and cpu time of each.
     .venv/bin/python bench/cli_ab.py --before /tmp/before/src --cases speed --workspace /tmp/cli10k --tickets 10000
 
 ``--cases speed`` runs ``bench/cli_speed.py``'s reads, writes and help (issue 19) on a private
-copy of the workspace (the writes land there).
+copy of the workspace (the writes land there); ``--only 'write|--help'`` runs the cases whose
+label holds one of the |-separated texts.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from cli_common import COMMAND, ROOT, compile_sources, copy_workspace, demo_workspace, load
+from cli_common import COMMAND, ROOT, by_turns, compile_sources, copy_workspace, demo_workspace, load
 
 
 def _cases(workspace: Path) -> dict[str, list[str]]:
@@ -48,7 +49,7 @@ def _once(args: list[str], pythonpath: str | None) -> tuple[float, float]:
         env["PYTHONPATH"] = pythonpath
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    done = subprocess.run([*COMMAND, *args], capture_output=True, env=env, check=False)
+    done = subprocess.run([*COMMAND, *by_turns(args)], capture_output=True, env=env, check=False)
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
@@ -63,6 +64,7 @@ def main() -> None:
     parser.add_argument("--tickets", type=int, default=50_000)
     parser.add_argument("--runs", type=int, default=25)
     parser.add_argument("--cases", choices=("help", "speed"), default="help")
+    parser.add_argument("--only", metavar="TEXT", help="run only the cases whose label contains TEXT")
     args = parser.parse_args()
     compile_sources(Path(args.before), ROOT / "src")
     workspace = demo_workspace(args.workspace, args.tickets)
@@ -74,6 +76,8 @@ def main() -> None:
         copy = copy_workspace(workspace, args.workspace.with_name(args.workspace.name + "-ab"))
         cases = dict(speed_cases(str(copy)))
     for label, command in cases.items():
+        if args.only and not any(part in label for part in args.only.split("|")):
+            continue
         times: dict[str, tuple[list[float], list[float]]] = {"before": ([], []), "after": ([], [])}
         for run in range(args.runs):
             order = ("before", "after") if run % 2 else ("after", "before")

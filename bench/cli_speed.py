@@ -41,8 +41,8 @@ def _cases(root: str) -> list[tuple[str, list[str]]]:
         ("write: tickets reply 9998", [*w, "tickets", "reply", "9998", "-b", "Thanks, looking into it."]),
         ("write: tickets note 9998", [*w, "tickets", "note", "9998", "-b", "internal"]),
         (
-            "write: tickets update 9997 --set status=…",
-            [*w, "tickets", "update", "9997", "--set", "status=pending", "--yes"],
+            "write: tickets update 9997 --set status=… (pending, open by turns)",
+            [*w, "tickets", "update", "9997", "--set", "status={status}", "--yes"],
         ),
     ]
 
@@ -95,6 +95,19 @@ def _floor(runs: int) -> None:
         ("python -c 'import supportdesk.cli.main'", "import supportdesk.cli.main"),
         ("… + the fast read path's modules", "import supportdesk.cli.main, supportdesk.cli.ticket_reads"),
         ("… + typer and the command tree (every other command)", "import supportdesk.cli.main, supportdesk.cli.root"),
+        ("python -c 'import sqlalchemy' (the write path's SQL layer)", "import sqlalchemy"),
+        ("python -c 'import pydantic' (the mutations' argument models)", "from pydantic import BaseModel"),
+        (
+            "… the write path: domain.write, domain.tx, one mutator, SQLite",
+            "import supportdesk.domain.write, supportdesk.domain.tx, supportdesk.domain.mutations.tickets, "
+            "sqlalchemy.dialects.sqlite",
+        ),
+        (
+            "… + the CLI with typer and the tickets commands",
+            "import supportdesk.domain.write, supportdesk.domain.tx, supportdesk.domain.mutations.tickets, "
+            "sqlalchemy.dialects.sqlite, supportdesk.cli.main, supportdesk.cli.root, supportdesk.cli.ticket_writes",
+        ),
+        ("the SQLModel classes (what a write imported before)", "import supportdesk.store.models"),
     ):
         command = [sys.executable, "-c", code]
         saved = cli_common.COMMAND
@@ -116,15 +129,38 @@ def _importtime(command: str) -> None:
         check=False,
     )
     rows = []
+    shares: dict[str, int] = {}
     for line in result.stderr.splitlines():
         if not line.startswith("import time:") or "cumulative" in line:
             continue
-        _self, cumulative, name = line.removeprefix("import time:").split("|")
+        own, cumulative, name = line.removeprefix("import time:").split("|")
         rows.append((int(cumulative), name.rstrip()[1:]))
+        package = _package(name.strip())
+        shares[package] = shares.get(package, 0) + int(own)
     total = sum(c for c, n in rows if not n.startswith(" "))
     print(f"{command}: {total / 1000:.0f} ms importing (top-level modules, cumulative)")
     for cumulative, name in sorted(rows, reverse=True)[:20]:
         print(f"  {cumulative / 1000:7.1f} ms  {name.strip()}")
+    whole = sum(shares.values())
+    print(f"self time by package ({len(rows)} modules):")
+    for package, own in sorted(shares.items(), key=lambda item: -item[1]):
+        print(f"  {100 * own / whole:5.1f} %  {package}")
+
+
+def _package(module: str) -> str:
+    """The group a module's import time is counted under in ``--importtime``'s shares."""
+    top = module.split(".")[0]
+    if module.startswith("supportdesk.store.models"):
+        return "the SQLModel table classes (store/models*.py)"
+    if module.startswith("supportdesk.domain.mutations"):
+        return "the mutator modules (domain/mutations/*)"
+    if top in ("pydantic", "pydantic_core", "annotated_types", "typing_inspection"):
+        return "pydantic"
+    if top in ("typer", "click", "rich", "markdown_it", "pygments", "mdurl", "shellingham"):
+        return "typer, click, rich"
+    if top in ("sqlalchemy", "sqlmodel", "supportdesk"):
+        return "the rest of supportdesk" if top == "supportdesk" else top
+    return "stdlib and others"
 
 
 def main() -> None:
@@ -134,6 +170,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=21)
     parser.add_argument("--floor", action="store_true", help="also time the interpreter and the CLI's import")
     parser.add_argument("--importtime", metavar="COMMAND", help="show where one command's import time goes")
+    parser.add_argument("--only", metavar="TEXT", help="only the cases whose label holds TEXT (or one of A|B)")
     args = parser.parse_args()
     if args.importtime:
         _importtime(args.importtime)
@@ -145,6 +182,8 @@ def main() -> None:
     if args.floor:
         _floor(args.runs)
     for label, command in [*_cases(str(copy)), *_agent_cases(source)]:
+        if args.only and not any(part in label for part in args.only.split("|")):
+            continue
         p50, p90, cpu = _run(args.runs, command)
         print(f"{label:<56} p50 {p50 * 1000:6.0f} ms   p90 {p90 * 1000:6.0f} ms   cpu {cpu * 1000:5.0f} ms")
     print(load())

@@ -32,7 +32,9 @@ ADMINS = frozenset({Role.ADMIN})
 
 
 class Args(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_max_length=1_000_000, frozen=False)
+    # defer_build: a model's validator is built when it first validates, not when its module is
+    # imported — a mutator module declares a dozen models and a CLI process runs one (issue 19).
+    model_config = ConfigDict(extra="forbid", str_max_length=1_000_000, frozen=False, defer_build=True)
 
 
 A = TypeVar("A", bound=Args)
