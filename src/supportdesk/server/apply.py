@@ -425,7 +425,7 @@ def apply_as(
     """
 
     def once() -> tuple[Applied, int]:
-        with database.engine.connect() as connection, connection.begin():
+        with database.engine.connect() as connection, connection.begin(), config_cache(connection):
             applied = run_mutation(connection, actor, name, args, f"server:{uuid7()}")
             if applied.error is not None:
                 raise applied.error
