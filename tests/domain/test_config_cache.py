@@ -154,3 +154,45 @@ def test_a_new_agents_group_and_a_new_me_are_seen_by_the_next_command(team: Team
     assert session.actor().id == team.other.id
     assert session.viewer().id == team.other.id
     session.close()
+
+
+def test_a_customer_erased_by_another_process_has_the_next_note_erased_too(team: Team) -> None:
+    """While nobody is erased the write path skips its erased-text check; an erasure made
+    elsewhere (a pull of the server's, another process) must turn it back on at once."""
+    from supportdesk.domain.mutations.privacy import ERASED_TEXT
+
+    ticket_id = new_ticket(team, "My address is 1 Main St")
+    first = write.apply(team.workspace, "ticket.note", {"ticket_id": ticket_id, "body": "Kim lives at 1 Main St"})
+    elsewhere(
+        team.workspace,
+        "UPDATE customer SET erased_at = '2026-01-01 00:00:00' WHERE id = "
+        "(SELECT requester_id FROM ticket WHERE id = ?)",
+        (ticket_id,),
+    )
+    second = write.apply(team.workspace, "ticket.note", {"ticket_id": ticket_id, "body": "Kim still at 1 Main St"})
+    assert first.warnings == [] and second.warnings != []
+    with team.workspace.reading() as connection:
+        bodies = [
+            r[0] for r in connection.execute("SELECT body FROM message WHERE ticket_id = ? ORDER BY id", (ticket_id,))
+        ]
+    assert "Kim lives at 1 Main St" in bodies and "Kim still at 1 Main St" not in bodies
+    assert ERASED_TEXT in bodies
+
+
+def test_an_erasure_inside_a_bulk_change_counts_for_the_notes_after_it(team: Team) -> None:
+    ticket_id = new_ticket(team, "My address is 1 Main St")
+    with team.workspace.reading() as connection:
+        (customer_id,) = connection.execute("SELECT requester_id FROM ticket WHERE id = ?", (ticket_id,)).fetchone()
+    outcomes = write.apply_many(
+        team.workspace,
+        [
+            ("ticket.note", {"ticket_id": ticket_id, "body": "Kim lives at 1 Main St"}),
+            ("customer.erase", {"customer_id": customer_id}),
+            ("ticket.note", {"ticket_id": ticket_id, "body": "Kim still at 1 Main St"}),
+        ],
+        actor=team.admin,
+    )
+    assert all(o.ok for o in outcomes), [o.error for o in outcomes]
+    with team.workspace.reading() as connection:
+        bodies = [r[0] for r in connection.execute("SELECT body FROM message WHERE ticket_id = ?", (ticket_id,))]
+    assert not any("Main St" in body for body in bodies)

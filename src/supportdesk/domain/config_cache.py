@@ -43,6 +43,9 @@ T = TypeVar("T")
 #: The tables whose rows are cached (what a hook reads), and so what empties the cache.
 CONFIG_TABLES = frozenset({"sla_policy", "sla_calendar", "trigger_rule", "webhook_endpoint"})
 
+#: What "is anyone erased?" (:func:`supportdesk.domain.mutations.privacy.keep_erased`) depends on.
+ERASURE_TABLES = frozenset({"customer"})
+
 _KEY = "supportdesk.config_cache"
 
 
@@ -52,6 +55,8 @@ class _Open:
 
     version: int
     entries: dict[str, Any]
+    #: The tables each entry was read from (a mutation writing one of them drops it).
+    sources: dict[str, frozenset[str]] = field(default_factory=dict)
     loaded: bool = False  # read something the kept entries did not have
     forgotten: bool = False  # a mutation of this transaction changed the configuration
 
@@ -60,6 +65,7 @@ class _Open:
 class _Kept:
     version: int
     entries: dict[str, Any] = field(default_factory=dict)
+    sources: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 #: What the last clean transaction on each engine read, under the version it read it at.
@@ -80,39 +86,61 @@ def config_cache(connection: Connection) -> Iterator[None]:
     engine = connection.engine
     version = read_version(connection)
     kept = _KEPT.get(engine)
-    state = _Open(version, dict(kept.entries) if kept is not None and kept.version == version else {})
+    state = _Open(version, {})
+    if kept is not None and kept.version == version:
+        state.entries, state.sources = dict(kept.entries), dict(kept.sources)
     connection.info[_KEY] = state
     try:
         yield
         if state.loaded and not state.forgotten and read_version(connection) == version:
-            _KEPT[engine] = _Kept(version, state.entries)
+            _KEPT[engine] = _Kept(version, state.entries, state.sources)
     finally:
         connection.info.pop(_KEY, None)
 
 
-def cached(connection: Connection, name: str, load: Callable[[], T], tx: Tx | None = None) -> T:
+def is_open(connection: Connection) -> bool:
+    """Whether a cache is open on ``connection`` (a write path's transaction)."""
+    return _KEY in connection.info
+
+
+def cached(
+    connection: Connection,
+    name: str,
+    load: Callable[[], T],
+    tx: Tx | None = None,
+    *,
+    tables: frozenset[str] = CONFIG_TABLES,
+) -> T:
     """``load()``, or what it returned earlier (in this transaction, or in an earlier one while
-    ``config_version`` is unchanged). A ``tx`` that touched a configuration table reads afresh
-    (and empties the cache): it may have just changed it."""
+    ``config_version`` is unchanged). ``tables`` are those it reads: a ``tx`` that touched one
+    reads afresh (and drops what was read from them): it may have just changed it."""
     state: _Open | None = connection.info.get(_KEY)
     if state is None:
         return load()
-    if tx is not None and touches_config(item.table for item in tx.touched):
-        forget(connection)
+    if tx is not None and any(item.table in tables for item in tx.touched):
+        forget(connection, tables)
         return load()
     if name not in state.entries:
         state.entries[name] = load()
+        state.sources[name] = tables
         state.loaded = True
     return state.entries[name]  # type: ignore[no-any-return]
 
 
 def touches_config(tables: Iterable[str]) -> bool:
-    return any(table in CONFIG_TABLES for table in tables)
+    """Whether a mutation that wrote ``tables`` changed something a cache may hold."""
+    return any(table in CONFIG_TABLES or table in ERASURE_TABLES for table in tables)
 
 
-def forget(connection: Connection) -> None:
-    """Empty the cache (a mutation changed the configuration); nothing of this transaction is kept."""
+def forget(connection: Connection, tables: Iterable[str] | None = None) -> None:
+    """Drop what was read from ``tables`` (all of it without): a mutation changed them. Nothing
+    of this transaction is kept for the next one."""
     state: _Open | None = connection.info.get(_KEY)
-    if state is not None:
-        state.entries.clear()
-        state.forgotten = True
+    if state is None:
+        return
+    changed = None if tables is None else frozenset(tables)
+    for name in list(state.entries):
+        if changed is None or state.sources.get(name, CONFIG_TABLES) & changed:
+            del state.entries[name]
+            state.sources.pop(name, None)
+    state.forgotten = True

@@ -282,8 +282,9 @@ def _run_batch(
             connection.exec_driver_sql("ROLLBACK TO SAVEPOINT mutation")
             outcome = Outcome(name=name, args=_plain(args), error=error)
         connection.exec_driver_sql("RELEASE SAVEPOINT mutation")
-        if touches_config(item.table for item in outcome.touched):
-            forget(connection)  # the next mutation reads the configuration this one changed
+        written = {item.table for item in outcome.touched}
+        if touches_config(written):
+            forget(connection, written)  # the next mutation reads the configuration this one changed
         outcomes.append(outcome)
     return outcomes
 

@@ -32,6 +32,12 @@ WATCHED = (
 
 PG_FUNCTION = "config_version_bump"
 
+#: An erasure bumps it too (a customer's ``erased_at`` set, or a customer written already erased):
+#: the write path keeps "is anyone erased at all?" so that, while nobody is, it skips the
+#: erased-text check after every write. A partial index makes asking that question cheap.
+ERASED_INDEX = "ix_customer_erased"
+ERASED_TRIGGERS = ("config_version_customer_erased_insert", "config_version_customer_erased_update")
+
 READ = f"SELECT value FROM {TABLE} WHERE id = 1"
 
 
@@ -48,27 +54,42 @@ def create_statements(dialect: str) -> list[str]:
                 f"FOR EACH STATEMENT EXECUTE FUNCTION {PG_FUNCTION}()"
                 for name in WATCHED
             ),
+            f"CREATE TRIGGER {ERASED_TRIGGERS[0]} AFTER INSERT ON customer FOR EACH ROW "
+            f"WHEN (NEW.erased_at IS NOT NULL) EXECUTE FUNCTION {PG_FUNCTION}()",
+            f"CREATE TRIGGER {ERASED_TRIGGERS[1]} AFTER UPDATE OF erased_at ON customer FOR EACH ROW "
+            f"WHEN (NEW.erased_at IS DISTINCT FROM OLD.erased_at) EXECUTE FUNCTION {PG_FUNCTION}()",
+            f"CREATE INDEX {ERASED_INDEX} ON customer (erased_at) WHERE erased_at IS NOT NULL",
         ]
+    bump = f"BEGIN UPDATE {TABLE} SET value = value + 1 WHERE id = 1; END"
     return [
         f"CREATE TABLE IF NOT EXISTS {TABLE} (id INTEGER PRIMARY KEY, value INTEGER NOT NULL)",
         f"INSERT OR IGNORE INTO {TABLE} (id, value) VALUES (1, abs(random() % 1000000000000))",
         *(
             f"CREATE TRIGGER IF NOT EXISTS {_trigger(name, op)} AFTER {op} ON {name} "
-            f"BEGIN UPDATE {TABLE} SET value = value + 1 WHERE id = 1; END"
+            f"{bump}"
             for name in WATCHED
             for op in ("INSERT", "UPDATE", "DELETE")
         ),
+        f"CREATE TRIGGER IF NOT EXISTS {ERASED_TRIGGERS[0]} AFTER INSERT ON customer "
+        f"WHEN NEW.erased_at IS NOT NULL {bump}",
+        f"CREATE TRIGGER IF NOT EXISTS {ERASED_TRIGGERS[1]} AFTER UPDATE OF erased_at ON customer "
+        f"WHEN NEW.erased_at IS NOT OLD.erased_at {bump}",
+        f"CREATE INDEX IF NOT EXISTS {ERASED_INDEX} ON customer (erased_at) WHERE erased_at IS NOT NULL",
     ]
 
 
 def drop_statements(dialect: str) -> list[str]:
     if dialect == "postgresql":
         return [
+            f"DROP INDEX IF EXISTS {ERASED_INDEX}",
+            *(f"DROP TRIGGER IF EXISTS {name} ON customer" for name in ERASED_TRIGGERS),
             *(f"DROP TRIGGER IF EXISTS {_trigger(name)} ON {name}" for name in WATCHED),
             f"DROP FUNCTION IF EXISTS {PG_FUNCTION}()",
             f"DROP TABLE IF EXISTS {TABLE}",
         ]
     return [
+        f"DROP INDEX IF EXISTS {ERASED_INDEX}",
+        *(f"DROP TRIGGER IF EXISTS {name}" for name in ERASED_TRIGGERS),
         *(f"DROP TRIGGER IF EXISTS {_trigger(name, op)}" for name in WATCHED for op in ("INSERT", "UPDATE", "DELETE")),
         f"DROP TABLE IF EXISTS {TABLE}",
     ]
