@@ -5,8 +5,8 @@ the SLA policies and calendars, the routing rules, the webhook endpoints — and
 thousands of writes, or a server taking hundreds of pushes, reads them thousands of times. A
 process may keep what it read (:mod:`supportdesk.domain.config_cache`) as long as this number
 is unchanged: triggers in the database add one to it on every insert, update or delete of those
-tables, whoever writes — this process, another one, a pull, a bulk load, a hand-made ``sqlite3``
-session. The first value is random, so a database file replaced by another (a bootstrap, a
+tables — and on an erasure (a customer's ``erased_at`` set, or a customer written erased) —
+whoever writes: this process, another one, a pull, a bulk load, a hand-made ``sqlite3`` session. The first value is random, so a database file replaced by another (a bootstrap, a
 restore) does not by chance carry the number a process remembers from the old one.
 
 Kept by the database itself (migration ``0023_hooks19_config_version``), on SQLite and
