@@ -6,7 +6,8 @@ thousands of writes, or a server taking hundreds of pushes, reads them thousands
 process may keep what it read (:mod:`supportdesk.domain.config_cache`) as long as this number
 is unchanged: triggers in the database add one to it on every insert, update or delete of those
 tables — and on an erasure (a customer's ``erased_at`` set, or a customer written erased) —
-whoever writes: this process, another one, a pull, a bulk load, a hand-made ``sqlite3`` session. The first value is random, so a database file replaced by another (a bootstrap, a
+whoever writes: this process, another one, a pull, a bulk load, a hand-made ``sqlite3``
+session. The first value is random, so a database file replaced by another (a bootstrap, a
 restore) does not by chance carry the number a process remembers from the old one.
 
 Kept by the database itself (migration ``0023_hooks19_config_version``), on SQLite and
@@ -65,8 +66,7 @@ def create_statements(dialect: str) -> list[str]:
         f"CREATE TABLE IF NOT EXISTS {TABLE} (id INTEGER PRIMARY KEY, value INTEGER NOT NULL)",
         f"INSERT OR IGNORE INTO {TABLE} (id, value) VALUES (1, abs(random() % 1000000000000))",
         *(
-            f"CREATE TRIGGER IF NOT EXISTS {_trigger(name, op)} AFTER {op} ON {name} "
-            f"{bump}"
+            f"CREATE TRIGGER IF NOT EXISTS {_trigger(name, op)} AFTER {op} ON {name} {bump}"
             for name in WATCHED
             for op in ("INSERT", "UPDATE", "DELETE")
         ),
