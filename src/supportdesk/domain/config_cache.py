@@ -1,26 +1,40 @@
-"""Configuration read once per server push, not once per mutation.
+"""Configuration read once, not once per mutation — kept between transactions while unchanged.
 
 The after-mutation work of every write reads the same few configuration tables — the SLA
-policies and calendars (the clocks), the routing rules, the webhook endpoints. A push of ten
-mutations runs in one transaction (:func:`supportdesk.server.apply.apply_push`), so it opens a
-cache on its connection and these reads happen once for the push; without an open cache (a
-client's write, a server write outside a push) every read goes to the database as before.
+policies and calendars (the clocks), the routing rules, the webhook endpoints. A transaction
+(a server push, a client's :func:`supportdesk.domain.write.apply_many`, one line of
+``supportdesk batch``) opens a cache on its connection, and these reads happen at most once in
+it; what it read is kept for the next transaction on the same engine (the same workspace or
+server database) as long as the database's ``config_version`` is unchanged
+(:mod:`supportdesk.store.config_version`: triggers bump it on every write to those tables, by
+anyone). Without an open cache (a read outside the write path) every read goes to the database.
 
-What a mutation changes in these tables must be seen by the next one: a read made by a mutation
-that itself touched a configuration table skips the cache and empties it, and the push empties it
-after every mutation that touched one (:func:`forget`).
+When what is kept is stale, and why it is never used then:
+
+- **a mutation in this transaction changed the configuration**: a read made by a mutation that
+  itself touched a configuration table skips the cache and empties it, and the transaction
+  empties it after every mutation that touched one (:func:`forget`);
+- **another process, a pull, a hand-made edit committed a change**: its triggers bumped
+  ``config_version``, which the next transaction reads first and finds different;
+- **this transaction changed it without the write path knowing** (a raw statement) **or is
+  rolled back**: what it read is kept only when ``config_version`` at its end is still the number
+  it started with — any write to a watched table inside it would have bumped it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
+from weakref import WeakKeyDictionary
+
+from supportdesk.store.config_version import READ
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from sqlalchemy.engine import Connection
+    from sqlalchemy.engine import Connection, Engine
 
     from supportdesk.domain.tx import Tx
 
@@ -29,39 +43,104 @@ T = TypeVar("T")
 #: The tables whose rows are cached (what a hook reads), and so what empties the cache.
 CONFIG_TABLES = frozenset({"sla_policy", "sla_calendar", "trigger_rule", "webhook_endpoint"})
 
+#: What "is anyone erased?" (:func:`supportdesk.domain.mutations.privacy.keep_erased`) depends on.
+ERASURE_TABLES = frozenset({"customer"})
+
 _KEY = "supportdesk.config_cache"
+
+
+@dataclass
+class _Open:
+    """The cache of one transaction."""
+
+    version: int
+    entries: dict[str, Any]
+    #: The tables each entry was read from (a mutation writing one of them drops it).
+    sources: dict[str, frozenset[str]] = field(default_factory=dict)
+    loaded: bool = False  # read something the kept entries did not have
+    forgotten: bool = False  # a mutation of this transaction changed the configuration
+
+
+@dataclass
+class _Kept:
+    version: int
+    entries: dict[str, Any] = field(default_factory=dict)
+    sources: dict[str, frozenset[str]] = field(default_factory=dict)
+
+
+#: What the last clean transaction on each engine read, under the version it read it at.
+_KEPT: WeakKeyDictionary[Engine, _Kept] = WeakKeyDictionary()
+
+
+def read_version(connection: Connection) -> int:
+    return int(connection.exec_driver_sql(READ).scalar() or 0)
 
 
 @contextmanager
 def config_cache(connection: Connection) -> Iterator[None]:
-    """Cache configuration reads on ``connection`` until the block ends (one push)."""
-    connection.info[_KEY] = {}
+    """Cache configuration reads on ``connection`` until the block ends (one transaction, which
+    must already be open); what was read is kept for the next one while nothing changed it."""
+    if _KEY in connection.info:  # already open (a write inside a write): the outer one decides
+        yield
+        return
+    engine = connection.engine
+    version = read_version(connection)
+    kept = _KEPT.get(engine)
+    state = _Open(version, {})
+    if kept is not None and kept.version == version:
+        state.entries, state.sources = dict(kept.entries), dict(kept.sources)
+    connection.info[_KEY] = state
     try:
         yield
+        if state.loaded and not state.forgotten and read_version(connection) == version:
+            _KEPT[engine] = _Kept(version, state.entries, state.sources)
     finally:
         connection.info.pop(_KEY, None)
 
 
-def cached(connection: Connection, name: str, load: Callable[[], T], tx: Tx | None = None) -> T:
-    """``load()``, or what it returned earlier in this push. A ``tx`` that touched a
-    configuration table reads afresh (and empties the cache): it may have just changed it."""
-    cache: dict[str, Any] | None = connection.info.get(_KEY)
-    if cache is None:
+def is_open(connection: Connection) -> bool:
+    """Whether a cache is open on ``connection`` (a write path's transaction)."""
+    return _KEY in connection.info
+
+
+def cached(
+    connection: Connection,
+    name: str,
+    load: Callable[[], T],
+    tx: Tx | None = None,
+    *,
+    tables: frozenset[str] = CONFIG_TABLES,
+) -> T:
+    """``load()``, or what it returned earlier (in this transaction, or in an earlier one while
+    ``config_version`` is unchanged). ``tables`` are those it reads: a ``tx`` that touched one
+    reads afresh (and drops what was read from them): it may have just changed it."""
+    state: _Open | None = connection.info.get(_KEY)
+    if state is None:
         return load()
-    if tx is not None and touches_config(item.table for item in tx.touched):
-        cache.clear()
+    if tx is not None and any(item.table in tables for item in tx.touched):
+        forget(connection, tables)
         return load()
-    if name not in cache:
-        cache[name] = load()
-    return cache[name]  # type: ignore[no-any-return]
+    if name not in state.entries:
+        state.entries[name] = load()
+        state.sources[name] = tables
+        state.loaded = True
+    return state.entries[name]  # type: ignore[no-any-return]
 
 
 def touches_config(tables: Iterable[str]) -> bool:
-    return any(table in CONFIG_TABLES for table in tables)
+    """Whether a mutation that wrote ``tables`` changed something a cache may hold."""
+    return any(table in CONFIG_TABLES or table in ERASURE_TABLES for table in tables)
 
 
-def forget(connection: Connection) -> None:
-    """Empty the cache (a mutation changed the configuration)."""
-    cache: dict[str, Any] | None = connection.info.get(_KEY)
-    if cache is not None:
-        cache.clear()
+def forget(connection: Connection, tables: Iterable[str] | None = None) -> None:
+    """Drop what was read from ``tables`` (all of it without): a mutation changed them. Nothing
+    of this transaction is kept for the next one."""
+    state: _Open | None = connection.info.get(_KEY)
+    if state is None:
+        return
+    changed = None if tables is None else frozenset(tables)
+    for name in list(state.entries):
+        if changed is None or state.sources.get(name, CONFIG_TABLES) & changed:
+            del state.entries[name]
+            state.sources.pop(name, None)
+    state.forgotten = True

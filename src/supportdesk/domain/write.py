@@ -74,13 +74,18 @@ def workspace_actor(workspace: Workspace, connection: Any = None) -> Actor:
     """The agent this workspace acts as ("me"), or the system when none is chosen yet."""
     from contextlib import closing
 
+    with closing(workspace.connect(readonly=True)) as reader:
+        return reader_actor(reader)
+
+
+def reader_actor(reader: Any) -> Actor:
+    """:func:`workspace_actor` over an open ``sqlite3`` connection."""
     from supportdesk.store.workspace import read_setting
 
-    with closing(workspace.connect(readonly=True)) as reader:
-        agent_id = read_setting(reader, "me")
-        if not agent_id:
-            return SYSTEM
-        return load_actor(reader, agent_id)
+    agent_id = read_setting(reader, "me")
+    if not agent_id:
+        return SYSTEM
+    return load_actor(reader, agent_id)
 
 
 def load_actor(reader: Any, agent_id: str) -> Actor:
@@ -227,29 +232,13 @@ def apply_many(
     batch = prepare(workspace, given, who)
 
     def work() -> list[Outcome]:
-        outcomes: list[Outcome] = []
+        from supportdesk.domain.config_cache import config_cache
+
         with workspace.engine.connect() as connection:
             transaction = connection.begin()
             try:
-                authority = is_authority(connection)
-                for (name, args), (_name, original) in zip(batch, given, strict=True):
-                    if isinstance(args, DomainError):  # its prepare step refused it
-                        outcomes.append(Outcome(name=name, args=_plain(original), error=args))
-                        continue
-                    # Plain SAVEPOINT statements: begin_nested() compiles one per call, which
-                    # a bulk change of thousands of mutations pays for thousands of times.
-                    connection.exec_driver_sql("SAVEPOINT mutation")
-                    try:
-                        outcome = _apply_in(
-                            connection, name, args, who, authority=authority, dry_run=dry_run, source=source
-                        )
-                        if dry_run:
-                            outcome.changes = _audit_since(connection, outcome)
-                    except DomainError as error:
-                        connection.exec_driver_sql("ROLLBACK TO SAVEPOINT mutation")
-                        outcome = Outcome(name=name, args=_plain(args), error=error)
-                    connection.exec_driver_sql("RELEASE SAVEPOINT mutation")
-                    outcomes.append(outcome)
+                with config_cache(connection):
+                    outcomes = _run_batch(connection, batch, given, who, dry_run=dry_run, source=source)
                 if dry_run:
                     transaction.rollback()
                 else:
@@ -262,6 +251,42 @@ def apply_many(
 
     result: list[Outcome] = _with_retries(work)
     return result
+
+
+def _run_batch(
+    connection: Connection,
+    batch: list[Prepared],
+    given: list[tuple[str, dict[str, Any] | BaseModel]],
+    who: Actor,
+    *,
+    dry_run: bool,
+    source: str | None,
+) -> list[Outcome]:
+    """Each mutation of an open transaction in its savepoint (:func:`apply_many`'s loop)."""
+    from supportdesk.domain.config_cache import forget, touches_config
+
+    authority = is_authority(connection)
+    outcomes: list[Outcome] = []
+    for (name, args), (_name, original) in zip(batch, given, strict=True):
+        if isinstance(args, DomainError):  # its prepare step refused it
+            outcomes.append(Outcome(name=name, args=_plain(original), error=args))
+            continue
+        # Plain SAVEPOINT statements: begin_nested() compiles one per call, which
+        # a bulk change of thousands of mutations pays for thousands of times.
+        connection.exec_driver_sql("SAVEPOINT mutation")
+        try:
+            outcome = _apply_in(connection, name, args, who, authority=authority, dry_run=dry_run, source=source)
+            if dry_run:
+                outcome.changes = _audit_since(connection, outcome)
+        except DomainError as error:
+            connection.exec_driver_sql("ROLLBACK TO SAVEPOINT mutation")
+            outcome = Outcome(name=name, args=_plain(args), error=error)
+        connection.exec_driver_sql("RELEASE SAVEPOINT mutation")
+        written = {item.table for item in outcome.touched}
+        if touches_config(written):
+            forget(connection, written)  # the next mutation reads the configuration this one changed
+        outcomes.append(outcome)
+    return outcomes
 
 
 #: A mutation after its prepare step: its arguments, or the error that step refused it with.

@@ -305,7 +305,7 @@ def _apply_push_once(
                 fresh += _store_results(connection, client_id, applied_list[len(fresh) :], seqs[len(fresh) :])
             applied = _apply_one(connection, actor, client_id, mutation, before_write)
             if touches_config(applied.tables):
-                forget(connection)
+                forget(connection, applied.tables)
             if applied.error is None:
                 for hook in after_write:
                     hook(connection, applied)
@@ -425,7 +425,7 @@ def apply_as(
     """
 
     def once() -> tuple[Applied, int]:
-        with database.engine.connect() as connection, connection.begin():
+        with database.engine.connect() as connection, connection.begin(), config_cache(connection):
             applied = run_mutation(connection, actor, name, args, f"server:{uuid7()}")
             if applied.error is not None:
                 raise applied.error

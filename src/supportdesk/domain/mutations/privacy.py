@@ -491,6 +491,28 @@ _ERASED_AMONG = sql_text(
 erased (``'t'``), and of its messages, those written by an erased customer (``'m'``)."""
 
 
+_ANYONE_ERASED = sql_text("SELECT 1 FROM customer WHERE erased_at IS NOT NULL LIMIT 1")
+
+
+def _anyone_erased(tx: Tx) -> bool:
+    """Whether any customer was ever erased here — kept by the write path's cache while
+    ``config_version`` stands still (an erasure bumps it, see
+    :mod:`supportdesk.store.config_version`; a mutation that writes a customer reads it again).
+    While nobody is, the check after every write is skipped. Outside a cached transaction the
+    check itself answers (one statement either way)."""
+    from supportdesk.domain.config_cache import ERASURE_TABLES, cached, is_open
+
+    if not is_open(tx.connection):
+        return True
+    return cached(
+        tx.connection,
+        "anyone_erased",
+        lambda: tx.connection.execute(_ANYONE_ERASED).first() is not None,
+        tx,
+        tables=ERASURE_TABLES,
+    )
+
+
 def keep_erased(tx: Tx) -> None:
     """Text written to an erased person's ticket after the erasure is erased too.
 
@@ -506,7 +528,7 @@ def keep_erased(tx: Tx) -> None:
     tickets = {str(t.key[0]) for t in tx.touched if t.table == "ticket" and t.op != "delete"}
     messages = {str(t.key[0]) for t in tx.touched if t.table == "message" and t.op != "delete"}
     surveys = {str(t.key[0]) for t in tx.touched if t.table == "survey" and t.op != "delete"}
-    if not (tickets or messages or surveys):
+    if not (tickets or messages or surveys) or not _anyone_erased(tx):
         return
     connection = tx.connection
     ticket_rows = table("ticket")

@@ -1,0 +1,52 @@
+"""A server keeps the rules and policies it read between pushes, and reads them again when changed.
+
+Across pushes (:mod:`supportdesk.domain.config_cache`), on each engine: a rule changed by another
+connection — another server process, an admin command — between two pushes counts from the next
+push, because the database's triggers bumped ``config_version`` (PostgreSQL's are statement
+triggers of their own, so they are tested here).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from supportdesk.server.db import ServerDatabase, open_database
+from tests.live import server_database
+from tests.server.test_push_batch import Pusher, new_ticket
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ServerDatabase]:
+    with server_database(request.param, tmp_path) as url:
+        opened = open_database(url)
+        try:
+            yield opened
+        finally:
+            opened.dispose()
+
+
+def tags(pusher: Pusher, ticket_id: str) -> list[str]:
+    return [r[0] for r in pusher.rows("SELECT tag FROM ticket_tag WHERE ticket_id = :t", t=ticket_id)]
+
+
+def test_a_rule_changed_between_pushes_by_another_connection_counts_from_the_next(database: ServerDatabase) -> None:
+    pusher = Pusher(database)
+    definition = {"name": "Refunds", "when": ["created"], "conditions": {"words": ["refund"]}}
+    definition["actions"] = [{"add_tags": ["refund"]}]
+    (made,) = pusher.push(("rule.create", {"definition": definition}))
+    assert made.ok, made
+    assert tags(pusher, new_ticket(pusher, "A refund please")) == ["refund"]  # the rules are kept now
+    version = pusher.rows("SELECT value FROM config_version")[0][0]
+    with database.engine.begin() as other:  # what another server process would commit
+        other.execute(text("UPDATE trigger_rule SET active = :off"), {"off": False})
+    assert pusher.rows("SELECT value FROM config_version")[0][0] > version
+    assert tags(pusher, new_ticket(pusher, "Another refund")) == []
+    with database.engine.begin() as other:
+        other.execute(text("UPDATE trigger_rule SET active = :on"), {"on": True})
+    assert tags(pusher, new_ticket(pusher, "A third refund")) == ["refund"]
