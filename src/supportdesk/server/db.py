@@ -6,14 +6,18 @@ psycopg 3. A SQLite file is its owner's only (0600, and so its ``-wal`` and ``-s
 
 from __future__ import annotations
 
+import sqlite3
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
+    from sqlalchemy.pool import PoolResetState
 
 DEFAULT_DB = "supportdesk-server.db"
+READ_ONLY = "PRAGMA query_only=ON"
 
 
 class DatabaseError(Exception):
@@ -65,24 +69,92 @@ def sqlite_path(url: str) -> Path | None:
     return Path(url.removeprefix("sqlite:///"))
 
 
-def _sqlite_read_engine(url: str) -> Engine:
-    import sqlite3
+class PooledSQLite(sqlite3.Connection):
+    """A SQLite connection that keeps (weakly) the cursors it lent, so that going back to its pool
+    can finish every statement still open: Python's ``rollback()`` no longer resets them, and an
+    unfinished ``SELECT`` keeps its read snapshot after the transaction ended (see
+    :func:`_keep_pooled_connections_clean`)."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lent: weakref.WeakSet[sqlite3.Cursor] = weakref.WeakSet()
+
+    def cursor(self, factory: Any = sqlite3.Cursor) -> Any:  # SQLAlchemy runs every statement on one
+        cursor = super().cursor(factory)
+        self.lent.add(cursor)
+        return cursor
+
+    def finish_statements(self) -> None:
+        """Close every cursor lent and still alive (closing resets its statement)."""
+        for cursor in list(self.lent):
+            cursor.close()
+
+
+def _sqlite_pool(pool_size: int) -> dict[str, Any]:
+    """How a SQLite server keeps its connections: up to ``pool_size`` open, more at a burst.
+
+    A connection's first statement parses the whole schema (some 240 tables, indexes and
+    triggers: ~2 ms of CPU), which a fresh connection per write paid every time. The pool is
+    last-in, first-out: writers take turns (:class:`~supportdesk.store.engine.WriteTurns`), so
+    the connection of the last write is the one taken next, and its page cache is still valid
+    (a connection whose snapshot another one moved on re-reads its pages). Never more than the
+    threads that ask (no overflow limit): a writer never waits for a connection, only for its turn.
+    """
+    from sqlalchemy.pool import QueuePool
+
+    return {"poolclass": QueuePool, "pool_size": pool_size, "max_overflow": -1, "pool_use_lifo": True}
+
+
+def _keep_pooled_connections_clean(engine: Engine, pragmas: tuple[str, ...]) -> None:
+    """Make every SQLite connection of ``engine`` go back to its pool as a fresh one would be.
+
+    On its way back (SQLAlchemy's ``reset``, before the pool's own rollback and before the write
+    turn is given back): every statement still open is finished — an unconsumed ``SELECT`` held
+    its read snapshot past the transaction's end, and the next ``BEGIN IMMEDIATE`` on the
+    connection then failed with ``SQLITE_BUSY_SNAPSHOT`` once anyone else had written (a reader
+    would have read the past) —, a transaction still open is rolled back, and ``pragmas`` are
+    set again (a caller may have changed ``foreign_keys`` or the busy timeout and not restored
+    it). A connection that cannot be reset is closed by SQLAlchemy instead of pooled.
+    """
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "do_connect")
+    def _with_lent_cursors(_dialect: Any, _record: Any, _args: Any, params: dict[str, Any]) -> None:
+        params["factory"] = PooledSQLite
+
+    # WAL is the file's, kept by SQLite; the others belong to each connection
+    per_connection = tuple(pragma for pragma in pragmas if "journal_mode" not in pragma)
+
+    @event.listens_for(engine, "reset")
+    def _as_fresh(dbapi_connection: sqlite3.Connection, _record: Any, state: PoolResetState) -> None:
+        if state.terminate_only:
+            return  # being closed, not pooled
+        if isinstance(dbapi_connection, PooledSQLite):
+            dbapi_connection.finish_statements()
+        if dbapi_connection.in_transaction:
+            dbapi_connection.rollback()
+        for pragma in per_connection:
+            dbapi_connection.execute(pragma)
+
+
+def _sqlite_read_engine(url: str, pool_size: int) -> Engine:
     from sqlalchemy import create_engine, event
 
-    from supportdesk.store.engine import BUSY_TIMEOUT_MS, configure_sqlite
+    from supportdesk.store.engine import BUSY_TIMEOUT_MS, SQLITE_PRAGMAS, configure_sqlite
 
     engine = create_engine(
         url,
         connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
         hide_parameters=True,
+        **_sqlite_pool(pool_size),
     )
+    _keep_pooled_connections_clean(engine, (*SQLITE_PRAGMAS, READ_ONLY))
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
         dbapi_connection.isolation_level = None
         configure_sqlite(dbapi_connection)
-        dbapi_connection.execute("PRAGMA query_only=ON")
+        dbapi_connection.execute(READ_ONLY)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
@@ -111,15 +183,13 @@ def open_database(db: str | Path | None, *, migrate: bool = True, pool_size: int
     if url.startswith("postgresql"):
         kwargs.update(pool_size=pool_size, max_overflow=pool_size)
     else:
-        # A fresh SQLite connection for every write: a pooled one can come back holding a read
-        # snapshot (a statement some reader left unfinished), and its BEGIN IMMEDIATE then fails
-        # with SQLITE_BUSY_SNAPSHOT once anyone else has written. Opening costs well under a
-        # millisecond; a customer's survey answer failing with a 500 under load cost more.
-        from sqlalchemy.pool import NullPool
-
-        kwargs.update(poolclass=NullPool)
+        kwargs.update(_sqlite_pool(pool_size))
     engine = create_engine(url, **kwargs)
-    read_engine = engine if url.startswith("postgresql") else _sqlite_read_engine(url)
+    if not url.startswith("postgresql"):
+        from supportdesk.store.engine import SQLITE_PRAGMAS
+
+        _keep_pooled_connections_clean(engine, SQLITE_PRAGMAS)
+    read_engine = engine if url.startswith("postgresql") else _sqlite_read_engine(url, pool_size)
     database = ServerDatabase(url, engine, read_engine)
     if migrate:
         try:

@@ -21,14 +21,16 @@ limit, a stale ``If-Match`` — stores nothing, so the same key may be sent agai
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 
 from supportdesk.server.errors import ApiError
 from supportdesk.store.models_api import ApiIdempotency
@@ -57,6 +59,48 @@ def checked_key(value: str | None) -> str | None:
 
 def _table() -> Any:
     return ApiIdempotency.__table__  # type: ignore[attr-defined]
+
+
+@functools.cache
+def _statements(dialect: str) -> SimpleNamespace:
+    """This module's statements, built once per dialect: every REST write with a key runs three
+    of them, and building a statement (and its cache key) cost about as much as running it."""
+    table = _table()
+
+    def param(column: str, name: str = "") -> Any:
+        # named apart from the columns (SQLAlchemy keeps a column's own name for its SET value)
+        return bindparam(f"v_{name or column}", type_=table.c[column].type)
+
+    this = (table.c.agent_id == param("agent_id")) & (table.c.key == param("key"))
+    columns = {name: param(name) for name in ("agent_id", "key", "fingerprint", "created_at")}
+    insert: Any
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return SimpleNamespace(
+        # RETURNING, not rowcount: a driver may not count the rows of ON CONFLICT DO NOTHING
+        insert_new=insert(table)
+        .values(**columns, status=0)
+        .on_conflict_do_nothing(index_elements=["agent_id", "key"])
+        .returning(table.c.key),
+        reclaim_expired=update(table)
+        .where(this, table.c.created_at < param("created_at", "expired_before"))
+        .values(
+            fingerprint=param("fingerprint"),
+            status=0,
+            response=None,
+            headers=None,
+            created_at=param("created_at", "now"),
+        )
+        .returning(table.c.key),
+        read=select(table.c.fingerprint, table.c.status, table.c.response, table.c.headers, table.c.created_at).where(
+            this
+        ),
+        store=update(table)
+        .where(this)
+        .values(status=param("status"), response=param("response"), headers=param("headers")),
+    )
 
 
 def fingerprint(method: str, path: str, body: Any) -> str:
@@ -88,24 +132,15 @@ def claim(connection: Connection, agent_id: str, key: str, print_: str, now: dat
     hours), the stored answer when this same request was answered before; raises a 422 when
     the key was used with another request.
     """
-    table = _table()
-    values = {"agent_id": agent_id, "key": key, "fingerprint": print_, "status": 0, "created_at": now}
-    # RETURNING, not rowcount: a driver may not count the rows of ON CONFLICT DO NOTHING
-    if connection.execute(_insert_new(connection, values).returning(table.c.key)).first() is not None:
+    sql = _statements(connection.dialect.name)
+    this = {"v_agent_id": agent_id, "v_key": key}
+    values = {**this, "v_fingerprint": print_, "v_created_at": now}
+    if connection.execute(sql.insert_new, values).first() is not None:
         return None
-    expired = connection.execute(
-        update(table)
-        .where(table.c.agent_id == agent_id, table.c.key == key, table.c.created_at < now - LIFETIME)
-        .values(fingerprint=print_, status=0, response=None, headers=None, created_at=now)
-        .returning(table.c.key)
-    ).first()
-    if expired is not None:
+    reclaim = {**this, "v_fingerprint": print_, "v_now": now, "v_expired_before": now - LIFETIME}
+    if connection.execute(sql.reclaim_expired, reclaim).first() is not None:
         return None
-    row = connection.execute(
-        select(table.c.fingerprint, table.c.status, table.c.response, table.c.headers).where(
-            table.c.agent_id == agent_id, table.c.key == key
-        )
-    ).one()
+    row = connection.execute(sql.read, this).one()
     if row[0] != print_:
         raise key_reused()
     return StoredAnswer(int(row[1]), row[2], dict(row[3] or {}))
@@ -116,12 +151,8 @@ def answered(connection: Connection, agent_id: str, key: str, print_: str, now: 
     read, not a write transaction queued behind every other writer); None when the request must
     go through :func:`claim` — a new or expired key, or one whose first attempt is still running.
     A key used with another request raises the 422 here too."""
-    table = _table()
-    row = connection.execute(
-        select(table.c.fingerprint, table.c.status, table.c.response, table.c.headers, table.c.created_at).where(
-            table.c.agent_id == agent_id, table.c.key == key
-        )
-    ).first()
+    this = {"v_agent_id": agent_id, "v_key": key}
+    row = connection.execute(_statements(connection.dialect.name).read, this).first()
     if row is None or not row[1] or _instant(row[4]) < now - LIFETIME:
         return None
     if row[0] != print_:
@@ -137,24 +168,17 @@ def _instant(value: Any) -> datetime:
     return found if found.tzinfo is not None else found.replace(tzinfo=UTC)
 
 
-def _insert_new(connection: Connection, values: dict[str, Any]) -> Any:
-    """``INSERT … ON CONFLICT DO NOTHING`` in the dialect at hand."""
-    if connection.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        return pg_insert(_table()).values(**values).on_conflict_do_nothing(index_elements=["agent_id", "key"])
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    return sqlite_insert(_table()).values(**values).on_conflict_do_nothing(index_elements=["agent_id", "key"])
-
-
 def store(connection: Connection, agent_id: str, key: str, answer: StoredAnswer) -> None:
     """Keep the answer under the key claimed in this transaction."""
-    table = _table()
     connection.execute(
-        update(table)
-        .where(table.c.agent_id == agent_id, table.c.key == key)
-        .values(status=answer.status, response=answer.body, headers=answer.headers or None)
+        _statements(connection.dialect.name).store,
+        {
+            "v_agent_id": agent_id,
+            "v_key": key,
+            "v_status": answer.status,
+            "v_response": answer.body,
+            "v_headers": answer.headers or None,
+        },
     )
 
 

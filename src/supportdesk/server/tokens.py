@@ -9,6 +9,7 @@ refusal can tell an agent that their token expired rather than that it is unknow
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
@@ -211,14 +212,22 @@ def _groups(connection: Connection, agent_ids: Iterable[str]) -> dict[str, froze
 
 
 def check_token(connection: Connection, token: str) -> TokenCheck:
-    """What the bearer token ``token`` is worth now."""
-    from supportdesk.domain.tx import table
-
-    query = _select().where(table("api_token").c.token_hash == hash_token(token))
-    row = connection.execute(query).first()
+    """What the bearer token ``token`` is worth now (every request asks: its two statements are
+    built once)."""
+    by_hash, groups_of = _check_statements()
+    row = connection.execute(by_hash, {"token_hash": hash_token(token)}).first()
     if row is None:
         return TokenCheck(None, problem="unknown")
-    return _check(row, _groups(connection, [row[3]]), utcnow())
+    groups = frozenset(group for (group,) in connection.execute(groups_of, {"agent": row[3]}))
+    return _check(row, {row[3]: groups} if groups else {}, utcnow())
+
+
+@functools.cache
+def _check_statements() -> tuple[Any, Any]:
+    from supportdesk.domain.tx import table
+
+    by_hash = _select().where(table("api_token").c.token_hash == bindparam("token_hash"))
+    return by_hash, text("SELECT group_id FROM agent_group WHERE agent_id = :agent")
 
 
 def check_tokens(connection: Connection, token_ids: Iterable[str]) -> dict[str, TokenCheck]:
