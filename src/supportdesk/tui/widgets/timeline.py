@@ -225,6 +225,10 @@ class Timeline(FileActions, ScrollView, can_focus=True):
 
     def on_resize(self, event: events.Resize) -> None:
         self._layout()
+        if self.blocks and self.selected == len(self.blocks) - 1:
+            # the latest message stays in view as the pane shrinks (the composer opening): the
+            # offset scrolled to while it was taller may be clamped there, or fall in a gap
+            self.call_after_refresh(self._show_latest)
 
     # --- drawing --------------------------------------------------------------------------
 
