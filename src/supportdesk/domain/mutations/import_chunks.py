@@ -41,7 +41,7 @@ from sqlalchemy.exc import IntegrityError
 
 from supportdesk.domain.errors import Conflict, DomainError, ValidationFailed
 from supportdesk.domain.identities import normalize_identity
-from supportdesk.domain.mutations.imports import IMPORT_ARGS, ImportTicket, TxStore, import_one
+from supportdesk.domain.mutations.imports import IMPORT_ARGS, ImportTicket, constraint_failed, import_one, import_ticket
 from supportdesk.domain.registry import ADMINS, Args, mutation
 from supportdesk.domain.text_safety import sanitize_line
 from supportdesk.domain.tx import Audited, Tx, audit_value, table
@@ -102,7 +102,7 @@ def _one_in_savepoint(tx: Tx, ticket: ImportTicket) -> dict[str, Any]:
     audited, touched, warned = len(tx.audited), len(tx.touched), len(tx.context.warnings)
     savepoint = tx.connection.begin_nested()
     try:
-        result = import_one(TxStore(tx), ticket)
+        result = import_ticket(tx, ticket) or {}
     except DomainError as error:
         savepoint.rollback()
         del tx.audited[audited:], tx.touched[touched:]
@@ -129,7 +129,7 @@ def _planned(tx: Tx, tickets: list[ImportTicket]) -> list[dict[str, Any]]:
     try:
         store.write()
     except IntegrityError as error:
-        reason = str(error.orig).splitlines()[0] if error.orig is not None else "a constraint failed"
+        reason = constraint_failed(error)
         raise Conflict(f"the chunk cannot be written as a whole ({reason}): import its tickets one at a time") from None
     return results
 

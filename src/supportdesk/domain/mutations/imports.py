@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import AwareDatetime, Field
 from sqlalchemy import bindparam, select, update
+from sqlalchemy.exc import IntegrityError
 
 from supportdesk.domain.errors import Conflict, DomainError, NotFound, ValidationFailed
 from supportdesk.domain.identities import normalize_identity
@@ -365,7 +366,20 @@ def _check_new_messages(store: ImportStore, message_ids: list[str]) -> None:
 @mutation("ticket.import", IMPORT_ARGS, roles=ADMINS)
 def import_ticket(tx: Tx, args: ImportTicket) -> dict[str, Any]:
     """Bring in a whole ticket from an export, keeping its ids, number and times."""
-    return import_one(TxStore(tx), args)
+    try:
+        return import_one(TxStore(tx), args)
+    except IntegrityError as error:
+        # A record the checks above let through (a message or attachment id twice in it, one
+        # address twice for a customer): this ticket is refused, in one line that quotes no
+        # customer text, and the write path rolls it back alone.
+        raise Conflict(f"the ticket cannot be written: {constraint_failed(error)}") from None
+
+
+def constraint_failed(error: IntegrityError) -> str:
+    """The database's first line about a failed constraint (``UNIQUE constraint failed:
+    message.id``), without the statement and its values."""
+    lines = str(error.orig).strip().splitlines() if error.orig is not None else []
+    return lines[0] if lines else "a constraint failed"
 
 
 def import_one(store: ImportStore, args: ImportTicket) -> dict[str, Any]:
