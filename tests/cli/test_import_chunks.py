@@ -261,3 +261,89 @@ def test_a_chunked_import_dry_run_writes_nothing_and_a_rerun_skips_everything(
     again = cli("import", str(path))
     assert again.stdout.strip() == "imported 0 tickets (0 messages), 230 already here"
     assert _workspace_rows(ws.root) == imported
+
+
+def _small_file(path: Path, count: int) -> Path:
+    """``count`` tickets of one new customer each, naming no agent or group."""
+    records = []
+    for index in range(count):
+        customer = {
+            "id": _id(4, index),
+            "name": f"Synced {index}",
+            "identities": [{"id": _id(6, index), "kind": "email", "value": f"synced{index}@imported.example"}],
+        }
+        records.append(
+            {
+                "id": _id(1, index),
+                "number": 9000 + index,
+                "subject": f"Imported into a synced workspace {index}",
+                "status": "open",
+                "requester_id": customer["id"],
+                "customers": [customer],
+                "created_at": "2025-01-02T03:04:05Z",
+                "messages": [
+                    {
+                        "id": _id(2, index),
+                        "channel": "email",
+                        "direction": "inbound",
+                        "author_kind": "customer",
+                        "author_customer_id": customer["id"],
+                        "body": f"Question number {index}",
+                        "created_at": "2025-01-02T03:04:05Z",
+                    }
+                ],
+            }
+        )
+    return _write(path, records)
+
+
+def test_a_workspace_that_follows_a_server_pushes_each_imported_ticket(tmp_path: Path) -> None:
+    """As before chunks: the outbox holds one ``ticket.import`` per ticket, the server numbers them."""
+    from tests.cli.helpers import supportdesk
+    from tests.live import LiveServer
+
+    db = str(tmp_path / "server.db")
+    for args in (
+        ["server", "init", "--db", db],
+        ["server", "group", "add", "Tier 1", "--email", "support@acme.test", "--db", db],
+        [
+            "server",
+            "agent",
+            "add",
+            "Ada Admin",
+            "--email",
+            "ada@acme.test",
+            "--group",
+            "Tier 1",
+            "--role",
+            "admin",
+            "--db",
+            db,
+        ],
+    ):
+        done = supportdesk(*args)
+        assert done.returncode == 0, done.stderr
+    token = supportdesk("server", "token", "create", "ada@acme.test", "--db", db).stdout.strip()
+    server = LiveServer(db, tmp_path).start()
+    workspace = tmp_path / "ws"
+    try:
+        login = supportdesk(
+            "login", "--server", server.url, "--insecure-storage", workspace=workspace, stdin=token + "\n"
+        )
+        assert login.returncode == 0, login.stderr
+        imported = supportdesk("import", str(_small_file(tmp_path / "three.jsonl", 3)), workspace=workspace)
+        assert imported.returncode == 0, imported.stderr
+        assert imported.stdout.startswith("imported 3 tickets (3 messages)")
+        with closing(sqlite3.connect(workspace / DB_NAME)) as connection:
+            pending = connection.execute("SELECT name FROM outbox ORDER BY id").fetchall()
+        assert pending == [("ticket.import",)] * 3
+        synced = supportdesk("sync", workspace=workspace)
+        assert synced.returncode == 0, synced.stderr
+        assert "Pushed 3" in synced.stdout and "0 pending" in synced.stdout
+        with closing(sqlite3.connect(db)) as connection:
+            numbers = connection.execute(
+                "SELECT number FROM ticket WHERE subject LIKE 'Imported into a synced workspace%' ORDER BY number"
+            ).fetchall()
+        assert numbers == [(9000,), (9001,), (9002,)]
+    finally:
+        server.stop()
