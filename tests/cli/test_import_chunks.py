@@ -347,3 +347,44 @@ def test_a_workspace_that_follows_a_server_pushes_each_imported_ticket(tmp_path:
         assert numbers == [(9000,), (9001,), (9002,)]
     finally:
         server.stop()
+
+
+def test_a_pushed_chunk_runs_ticket_by_ticket_with_the_same_outcome(
+    cli: CLI, ws: Workspace, tmp_path: Path, clock: TestClock
+) -> None:
+    """Where ``ticket.import_many`` is not planned in memory (a server it was pushed to, a
+    replay), each ticket runs ``ticket.import``'s code in a savepoint: same rows, same results,
+    a refused ticket (here: its requester is nowhere) leaves nothing behind."""
+    from supportdesk.domain.catalog import get
+    from supportdesk.domain.context import SYSTEM, MutationContext
+    from supportdesk.domain.write import apply, run_one, validate_args
+
+    clock.freeze()
+    path = _small_file(tmp_path / "five.jsonl", 5)
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    records[2]["requester_id"] = "nobody-here"  # its own new customer must not be created either
+    spec = get("ticket.import_many")
+    args = {"tickets": records}
+    planned, pushed = copy_workspace(ws, tmp_path / "planned"), copy_workspace(ws, tmp_path / "pushed")
+    try:
+        chunked = apply(planned, "ticket.import_many", args, actor=SYSTEM).result["tickets"]
+        with pushed.engine.connect() as connection, connection.begin():
+            context = MutationContext(actor=SYSTEM, mode="server", mutation_ref="push:1")
+            one_by_one, _tx = run_one(connection, spec, validate_args(spec, args), context)
+    finally:
+        planned.close()
+        pushed.close()
+    assert chunked == one_by_one["tickets"]
+    assert chunked[2] == {
+        "ticket_id": records[2]["id"],
+        "error": {
+            "code": "not_found",
+            "message": "the requester nobody-here is neither in the record nor here",
+            "field": "requester_id",
+        },
+    }
+    assert [r.get("number") for r in chunked] == [9000, 9001, None, 9003, 9004]
+    planned_rows, pushed_rows = _workspace_rows(tmp_path / "planned"), _workspace_rows(tmp_path / "pushed")
+    for name in planned_rows:
+        assert planned_rows[name] == pushed_rows[name], name
+    assert _id(4, 2) not in {row[1] for row in planned_rows["customer"]}

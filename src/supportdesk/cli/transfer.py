@@ -233,14 +233,15 @@ def _import_records(
     with Progress("importing") as progress:
         progress.update("tickets", 0, total)
         for record in records_in:
-            chunk.append(record)
             bodies = [m.get("body") for m in record.get("messages") or [] if isinstance(m, dict)]
-            messages += len(bodies)
-            text += sum(len(body) for body in bodies if isinstance(body, str))
-            if len(chunk) >= IMPORT_CHUNK or messages >= CHUNK_MESSAGES or text >= CHUNK_TEXT:
+            size = sum(len(body) for body in bodies if isinstance(body, str))
+            full = len(chunk) >= IMPORT_CHUNK or messages + len(bodies) > CHUNK_MESSAGES or text + size > CHUNK_TEXT
+            if chunk and full:  # a ticket bigger than a chunk goes alone
                 _import_chunk(run, chunk)
                 chunk, messages, text = [], 0, 0
                 progress.update("tickets", run.imported + run.present + run.refused, total)
+            chunk.append(record)
+            messages, text = messages + len(bodies), text + size
         if chunk:
             _import_chunk(run, chunk)
             progress.update("tickets", run.imported + run.present + run.refused, total)

@@ -33,12 +33,13 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, model_validator
 from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
+from sqlmodel.sql.sqltypes import UTCDateTime
 
 from supportdesk.domain.errors import Conflict, DomainError, ValidationFailed
 from supportdesk.domain.identities import normalize_identity
@@ -373,7 +374,13 @@ def _insert_rows(tx: Tx, raw: Any, table_name: str, rows: list[dict[str, Any]], 
         tx.connection.execute(insert(rows_table), rows)
     else:
         dialect = tx.connection.dialect
-        convert = [(name, rows_table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in columns]
+        convert = [
+            (
+                name,
+                _db_time if isinstance(rows_table.c[name].type, UTCDateTime) else _processor(rows_table, name, dialect),
+            )
+            for name in columns
+        ]
         raw.executemany(
             f"INSERT INTO {table_name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
             [tuple(process(values[name]) if process else values[name] for name, process in convert) for values in rows],
@@ -381,6 +388,20 @@ def _insert_rows(tx: Tx, raw: Any, table_name: str, rows: list[dict[str, Any]], 
     if touch:
         keys = rows_table.primary_key.columns.keys()
         tx.touched.extend(Touched(table_name, tuple(values[key] for key in keys), "insert") for values in rows)
+
+
+def _processor(rows_table: Any, name: str, dialect: Any) -> Any:
+    return rows_table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+
+
+def _db_time(value: datetime | None) -> str | None:
+    """What SQLModel's ``UTCDateTime`` stores on SQLite (``YYYY-MM-DD HH:MM:SS.ffffff``, UTC),
+    in one C call instead of its two Python steps (a tenth of the chunk's time)."""
+    if value is None:
+        return None
+    if value.utcoffset() is None:
+        raise ValueError("naive datetime: every supportdesk time is timezone-aware UTC")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def _runs(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
