@@ -97,3 +97,46 @@ def test_another_groups_tickets_do_not_change_what_an_agent_finds(registered: No
     )
     assert mine != other
     assert found() == before
+
+
+def test_an_agents_term_looks_past_another_groups_nearest(
+    registered: None, writable_demo: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A term matches up to ``LIMIT`` tickets: for an agent, the ``LIMIT`` best of theirs. When
+    another group's tickets fill every place among the team's nearest, the term looks further
+    rather than answering with what is left of them (nothing, here)."""
+    from supportdesk.assist import index
+    from supportdesk.store.viewer import workspace_viewer
+
+    text = "money taken twice"
+    with writable_demo.reading() as connection:
+        agent = connection.execute(
+            "SELECT a.id FROM agent a JOIN agent_group ag ON ag.agent_id = a.id WHERE a.role = 'agent' "
+            "ORDER BY a.email LIMIT 1"
+        ).fetchone()[0]
+        other = connection.execute(
+            "SELECT id FROM groups WHERE id NOT IN (SELECT group_id FROM agent_group WHERE agent_id = ?) LIMIT 1",
+            (agent,),
+        ).fetchone()[0]
+    for n in range(6):  # nearer than any of the agent's: the term's own words, in another group
+        write.apply(
+            writable_demo,
+            "ticket.create",
+            {"subject": text, "body": f"{text} ({n})", "requester": {"value": f"x{n}@example.com"}, "group_id": other},
+            actor=SYSTEM,
+        )
+    with closing(writable_demo.connect()) as connection:
+        index.build(connection)
+    writable_demo.set_setting("me", agent)
+    monkeypatch.setattr(query, "LIMIT", 3)
+
+    with writable_demo.reading() as connection:
+        viewer = workspace_viewer(connection)
+        seen, params = viewer.condition("t")
+        visible = {row[0] for row in connection.execute(f"SELECT t.rowid FROM ticket t WHERE {seen}", params)}
+        every = similar.semantic_search(connection, text, limit=1_000_000, min_score=query.FLOOR)
+        found = query.resolve(connection, text)
+    assert [m.rowid for m in every[:3]] and not {m.rowid for m in every[:3]} & visible  # the crowd
+    theirs = [m for m in every if m.rowid in visible]
+    bar = max(query.FLOOR, theirs[0].score * query.RELATIVE)
+    assert found and found == [m.rowid for m in theirs[:3] if m.score >= bar]

@@ -286,6 +286,35 @@ def test_an_agents_similar_tickets_are_not_crowded_out_by_another_groups(console
     assert not {item.number for item in found if item.number is not None and item.number >= 99500}
 
 
+def test_an_agents_similar_tickets_are_found_beyond_another_groups_nearest(console_workspace: Workspace) -> None:
+    """However many of another group's tickets are nearer than the agent's own, the agent's pool is
+    as deep as an admin's: the search looks further instead of answering from what is left."""
+    from supportdesk.domain.write import load_actor
+    from supportdesk.tui.db import ConsoleDB
+
+    tickets = _similar_setup(console_workspace)
+    agent, _mine, other = _agent_and_groups(console_workspace)
+    for index in range(40):  # 40 twins, word for word the same: nearer than the agent's own for limit=1
+        _insert_ticket(
+            console_workspace,
+            number=99500 + index,
+            subject="Charged twice for my March invoice",
+            group=other,
+            status="solved",
+            messages=[("customer", DOUBLE_CHARGE), ("agent", HOSTILE_REPLY)],
+            days_ago=5,
+        )
+    with closing(console_workspace.connect(readonly=True)) as reader:
+        actor = load_actor(reader, agent)
+    db = ConsoleDB(console_workspace)
+    try:
+        db.update_vectors()
+        found = db.similar_tickets(tickets["open"], actor, limit=1)
+    finally:
+        db.close()
+    assert [item.ticket_id for item in found] == [tickets["solved"]]
+
+
 # --- triage fields ---------------------------------------------------------------------------
 
 

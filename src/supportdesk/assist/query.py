@@ -15,8 +15,12 @@ from __future__ import annotations
 import logging
 import sqlite3
 from contextlib import closing
+from typing import TYPE_CHECKING
 
 from supportdesk.store import semantic
+
+if TYPE_CHECKING:
+    from supportdesk.store.viewer import Viewer
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +34,8 @@ FLOOR = 0.25
 #: Tickets not yet indexed that a term scores from their text (the newest; an index that far
 #: behind is built by ``tickets similar`` / the console's worker, with a progress bar).
 CATCH_UP = 5000
+#: How much further an agent's term looks each time another group's tickets filled its places.
+WIDEN = 4
 
 
 def _main_file(connection: sqlite3.Connection) -> str | None:
@@ -78,16 +84,28 @@ def resolve(connection: sqlite3.Connection, text: str) -> list[int]:
     from supportdesk.assist.index import IndexUnavailable, missing_rowids
     from supportdesk.assist.models import ModelUnavailable
     from supportdesk.assist.similar import semantic_search
+    from supportdesk.store.viewer import workspace_viewer
 
+    viewer = workspace_viewer(connection)
     try:
         missing = missing_rowids(connection)
-        scored = [(m.rowid, m.score) for m in semantic_search(connection, text, limit=LIMIT, min_score=FLOOR)]
-        scored += [item for item in _unindexed(connection, text, missing) if item[1] >= FLOOR]
+        unindexed = [item for item in _unindexed(connection, text, missing) if item[1] >= FLOOR]
+        unindexed = _seen(connection, unindexed, viewer)
+        want = LIMIT
+        while True:
+            matches = semantic_search(connection, text, limit=want, min_score=FLOOR)
+            indexed = _seen(connection, [(m.rowid, m.score) for m in matches], viewer)
+            # An agent's best LIMIT are theirs, not the team's: when another group's tickets took
+            # places among the nearest `want`, look further until the agent's own fill LIMIT or
+            # the index has nothing more above the floor.
+            if viewer.sees_all or len(matches) < want or len(indexed) >= LIMIT:
+                break
+            want *= WIDEN
+        scored = indexed + unindexed
     except (IndexUnavailable, ModelUnavailable) as error:
         log.warning("searching by meaning is not available: %s", error)
         return []
     _catch_up(connection, missing)
-    scored = _seen(connection, scored)
     if not scored:
         return []
     scored.sort(key=lambda item: (-item[1], -item[0]))
@@ -95,13 +113,10 @@ def resolve(connection: sqlite3.Connection, text: str) -> list[int]:
     return [rowid for rowid, score in scored[:LIMIT] if score >= bar]
 
 
-def _seen(connection: sqlite3.Connection, scored: list[tuple[int, float]]) -> list[tuple[int, float]]:
+def _seen(connection: sqlite3.Connection, scored: list[tuple[int, float]], viewer: Viewer) -> list[tuple[int, float]]:
     """The scored tickets the workspace's agent may see (``store.viewer``; all for an admin). The
     bar is relative to the best match, so it must be the best of *these*: another group's ticket
     saying the words exactly would otherwise raise it above every one of the agent's matches."""
-    from supportdesk.store.viewer import workspace_viewer
-
-    viewer = workspace_viewer(connection)
     if viewer.sees_all or not scored:
         return scored
     seen, params = viewer.condition("t")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from supportdesk.assist import embedding, index
 from supportdesk.assist.text import clean
@@ -73,6 +73,23 @@ def solution(connection: sqlite3.Connection, ticket_id: str) -> str | None:
     return text[:SOLUTION_CHARS] or None
 
 
+def _candidates(
+    connection: sqlite3.Connection, rowids: list[int], seen: str, params: dict[str, object]
+) -> dict[int, tuple[Any, ...]]:
+    """The tickets among ``rowids`` that are not merged away and that ``seen`` lets through."""
+    rows: dict[int, tuple[Any, ...]] = {}
+    for start in range(0, len(rowids), 500):
+        chunk = {f"r{n}": rowid for n, rowid in enumerate(rowids[start : start + 500])}
+        marks = ", ".join(f":{name}" for name in chunk)
+        found = connection.execute(
+            f"SELECT rowid, id, number, subject, status FROM ticket WHERE rowid IN ({marks}) "
+            f"AND merged_into_id IS NULL AND {seen}",
+            {**params, **chunk},
+        )
+        rows.update((row[0], tuple(row)) for row in found)
+    return rows
+
+
 def similar_tickets(
     connection: sqlite3.Connection, ticket_id: str, *, limit: int = 5, viewer: Viewer | None = None
 ) -> list[SimilarTicket]:
@@ -86,22 +103,21 @@ def similar_tickets(
         return []
     own_rowid, vector = found
     assert isinstance(vector, np.ndarray)
-    neighbours = index.nearest(connection, vector, limit=limit * 8 + 1, min_score=MIN_SIMILARITY)
-    rowids = [n.rowid for n in neighbours if n.rowid != own_rowid]
-    if not rowids:
-        return []
     seen, params = ("1 = 1", {}) if viewer is None else viewer.condition("ticket")
-    chunk = {f"r{n}": rowid for n, rowid in enumerate(rowids)}
-    marks = ", ".join(f":{name}" for name in chunk)
-    rows = {
-        row[0]: row
-        for row in connection.execute(
-            f"SELECT rowid, id, number, subject, status FROM ticket WHERE rowid IN ({marks}) "
-            f"AND merged_into_id IS NULL AND {seen}",
-            {**params, **chunk},
-        )
-    }
-    scored = [(n, rows[n.rowid]) for n in neighbours if n.rowid in rows]
+    pool = limit * 8  # the candidates ranked (solved first), as many for an agent as for the team
+    want = pool + 1
+    while True:
+        neighbours = index.nearest(connection, vector, limit=want, min_score=MIN_SIMILARITY)
+        rows = _candidates(connection, [n.rowid for n in neighbours if n.rowid != own_rowid], seen, params)
+        # Another group's tickets took places among the nearest: look further, so the agent's
+        # pool is as deep as an admin's, until the index has nothing more above the bar.
+        if viewer is None or viewer.sees_all or len(neighbours) < want or len(rows) >= pool:
+            break
+        want *= 4
+    if not rows:
+        return []
+    # the nearest `pool + 1` (an admin's never has more), then solved first
+    scored = [(n, rows[n.rowid]) for n in neighbours if n.rowid in rows][: pool + 1]
     scored.sort(key=lambda item: (item[1][4] not in _SOLVED, -item[0].score, -item[0].rowid))
     result: list[SimilarTicket] = []
     for neighbour, row in scored[:limit]:
