@@ -326,7 +326,7 @@ class ChunkStore:
         tx = self.tx
         raw = tx.connection.connection.driver_connection  # the sqlite3 connection, same transaction
         assert raw is not None
-        bulk.pause_insert_indexing(raw)
+        paused = bulk.pause_insert_indexing(raw)
         for name in WRITE_ORDER:
             for rows in _runs(self.inserts[name]):
                 _insert_rows(tx, raw, name, rows)
@@ -344,6 +344,7 @@ class ChunkStore:
                 tx.connection.execute(statements["raise_counter"], {"number": self.counter})
         bulk.index_and_resume(
             raw,
+            paused,
             tickets=[row["id"] for row in self.inserts["ticket"]],
             customers=[row["id"] for row in self.inserts["customer"]],
         )
