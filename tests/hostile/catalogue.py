@@ -306,6 +306,11 @@ CATALOGUE: list[Case] = [
     Case("cli-replayed-import", "cli",
          "the same import file run twice",
          (CLI_INPUTS + "test_a_replayed_import_adds_nothing",)),
+    Case("cli-import-bad-records-in-a-chunk", "cli",
+         "an import file whose records are bad in the middle of a chunk: no requester, an unknown one, "
+         "a ticket id twice, a message id already here or twice in one record",
+         ("tests/cli/test_import_chunks.py::test_a_chunked_import_leaves_the_workspace_one_ticket_at_a_time_leaves",
+          "tests/cli/test_import_chunks.py::test_a_chunk_that_cannot_be_written_whole_goes_in_one_ticket_at_a_time")),
     Case("cli-hostile-output", "cli",
          "escape sequences, BiDi and markup in a subject, in every output format",
          (SAFETY_AND_SETTINGS + "test_a_hostile_subject_never_reaches_stdout_raw[--plain]",

@@ -6,6 +6,11 @@ workspace and exporting again gives the same file.
 
 Import is safe to re-run: tickets already in the workspace (same id) are skipped, agents and
 groups are matched by id, then by address or name, and only created when missing.
+
+Tickets go in by the chunk, one ``ticket.import_many`` mutation each
+(:mod:`supportdesk.domain.mutations.import_chunks`). A workspace that follows a server imports
+one ``ticket.import`` per ticket instead: its outbox is pushed, and the server gets each ticket
+as its own mutation, as it always has.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, TextIO
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import typer
 
@@ -22,8 +27,14 @@ from supportdesk.cli.options import CsvOpt, DryRunOpt
 from supportdesk.cli.session import Session
 from supportdesk.cli.wiring import command
 
-#: Tickets per transaction when importing.
+if TYPE_CHECKING:
+    from supportdesk.domain.write import Outcome
+
+#: Tickets per transaction (and per ``ticket.import_many``) when importing …
 IMPORT_CHUNK = 200
+#: … or fewer, so that a chunk holds at most this many messages and characters of their text.
+CHUNK_MESSAGES = 5_000
+CHUNK_TEXT = 16_000_000
 
 
 # --- export ---------------------------------------------------------------------------------
@@ -94,6 +105,8 @@ class ImportRun:
 
     session: Session
     dry_run: bool
+    #: One ``ticket.import`` per ticket (a workspace that follows a server) instead of chunks.
+    one_at_a_time: bool = False
     agents: dict[str, str | None] = field(default_factory=dict)
     groups: dict[str, str | None] = field(default_factory=dict)
     deferred: list[dict[str, Any]] = field(default_factory=list)
@@ -248,16 +261,21 @@ def _import_records(
 ) -> ImportRun:
     from supportdesk.cli.progress import Progress
 
-    run = ImportRun(session, dry_run=dry_run)
+    run = ImportRun(session, dry_run=dry_run, one_at_a_time=_follows_server(session))
     chunk: list[dict[str, Any]] = []
+    messages = text = 0
     with Progress("importing") as progress:
         progress.update("tickets", 0, total)
         for record in records_in:
-            chunk.append(record)
-            if len(chunk) >= IMPORT_CHUNK:
+            bodies = [m.get("body") for m in record.get("messages") or [] if isinstance(m, dict)]
+            size = sum(len(body) for body in bodies if isinstance(body, str))
+            full = len(chunk) >= IMPORT_CHUNK or messages + len(bodies) > CHUNK_MESSAGES or text + size > CHUNK_TEXT
+            if chunk and full:  # a ticket bigger than a chunk goes alone
                 _import_chunk(run, chunk)
-                chunk = []
+                chunk, messages, text = [], 0, 0
                 progress.update("tickets", run.imported + run.present + run.refused, total)
+            chunk.append(record)
+            messages, text = messages + len(bodies), text + size
         if chunk:
             _import_chunk(run, chunk)
             progress.update("tickets", run.imported + run.present + run.refused, total)
@@ -340,19 +358,49 @@ def _import_args(run: ImportRun, record: dict[str, Any]) -> dict[str, Any]:
     return args
 
 
+def _follows_server(session: Session) -> bool:
+    """Whether the workspace follows a server (its outbox is pushed there)."""
+    with session.workspace().reading() as connection:
+        row = connection.execute("SELECT server_url FROM sync_state WHERE id = 1").fetchone()
+    return row is not None and row[0] is not None
+
+
 def _import_chunk(run: ImportRun, records: list[dict[str, Any]]) -> None:
+    """The records' tickets that are not here yet, with the agents and groups they name.
+
+    One transaction: the agents and groups to create, then the tickets as one
+    ``ticket.import_many`` (each checked against ``ticket.import``'s arguments first, so a bad
+    record is refused alone). When the chunk as a whole cannot be written, or the workspace
+    follows a server, its tickets go in one ``ticket.import`` each.
+    """
     from supportdesk.cli.errors import print_error, print_warning
-    from supportdesk.domain.errors import PermissionDenied
-    from supportdesk.domain.write import apply_many
+    from supportdesk.domain.catalog import get
+    from supportdesk.domain.errors import DomainError, PermissionDenied
+    from supportdesk.domain.write import apply_many, validate_args
 
     present = _present(run.session, [str(r.get("id")) for r in records])
     fresh = [r for r in records if r.get("id") not in present]
     run.present += len(records) - len(fresh)
     if not fresh:
         return
-    mutations = _match_people(run, fresh)
+    mutations: list[tuple[str, Any]] = list(_match_people(run, fresh))
     people = len(mutations)
-    mutations += [("ticket.import", _import_args(run, r)) for r in fresh]
+    # each record's arguments, or why ticket.import would refuse them
+    spec = get("ticket.import")
+    checked: list[Any] = []
+    for record in fresh:
+        try:
+            checked.append(validate_args(spec, _import_args(run, record)))
+        except DomainError as error:
+            checked.append(error)
+    tickets = [args for args in checked if not isinstance(args, DomainError)]
+    chunked = bool(tickets) and not run.one_at_a_time
+    if chunked:
+        from supportdesk.domain.mutations.import_chunks import ImportTickets
+
+        mutations.append(("ticket.import_many", ImportTickets(tickets=tickets)))
+    else:
+        mutations += [("ticket.import", args) for args in tickets]
     outcomes = apply_many(run.session.workspace(), mutations, actor=run.session.actor(), dry_run=run.dry_run)
     forbidden = next((o.error for o in outcomes if isinstance(o.error, PermissionDenied)), None)
     if forbidden is not None:
@@ -360,18 +408,44 @@ def _import_chunk(run: ImportRun, records: list[dict[str, Any]]) -> None:
     for outcome in outcomes[:people]:
         if outcome.error is not None:
             print_error(f"{outcome.args.get('email') or outcome.args.get('name')}: {outcome.error.message}")
-    for record, outcome in zip(fresh, outcomes[people:], strict=True):
+    done = _chunk_results(run, outcomes[people], tickets) if chunked else _one_by_one(outcomes[people:])
+    results = iter(done)
+    for record, args in zip(fresh, checked, strict=True):
         label = f"#{record['number']}" if record.get("number") else str(record.get("id"))
-        for warning in outcome.warnings:
+        result = {"error": args.as_dict()} if isinstance(args, DomainError) else next(results)
+        for warning in result.get("warnings") or []:
             print_warning(f"{label}: {warning}")
-        if outcome.error is not None:
-            print_error(f"{label}: {outcome.error.message}")
+        if result.get("error") is not None:
+            print_error(f"{label}: {result['error']['message']}")
             run.refused += 1
             continue
         run.imported += 1
         run.messages += len(record.get("messages") or [])
-        if outcome.result.get("deferred"):
-            run.deferred.append({"ticket_id": outcome.result["ticket_id"], **outcome.result["deferred"]})
+        if result.get("deferred"):
+            run.deferred.append({"ticket_id": result["ticket_id"], **result["deferred"]})
+
+
+def _chunk_results(run: ImportRun, outcome: Outcome, tickets: list[Any]) -> list[dict[str, Any]]:
+    """What ``ticket.import_many`` did for each ticket; when it could not write the chunk as a
+    whole, the tickets go in one ``ticket.import`` each, so only a bad one is refused."""
+    from supportdesk.cli.errors import print_warning
+
+    if outcome.error is None:
+        for warning in outcome.warnings:  # the chunk's own (an erased customer's tickets)
+            print_warning(warning)
+        results: list[dict[str, Any]] = outcome.result["tickets"]
+        return results
+    from supportdesk.domain.write import apply_many
+
+    mutations: list[tuple[str, Any]] = [("ticket.import", args) for args in tickets]
+    return _one_by_one(apply_many(run.session.workspace(), mutations, actor=run.session.actor(), dry_run=run.dry_run))
+
+
+def _one_by_one(outcomes: list[Outcome]) -> list[dict[str, Any]]:
+    """The results of one ``ticket.import`` per ticket, shaped as ``ticket.import_many``'s."""
+    return [
+        {"error": o.error.as_dict()} if o.error is not None else {**o.result, "warnings": o.warnings} for o in outcomes
+    ]
 
 
 def _restore_links(run: ImportRun) -> None:

@@ -6,16 +6,22 @@ time, and the customers it names are written as they were, without the rules tha
 work (an imported ticket may start closed, a message may be twenty years old). Only admins and
 the system may run it. Links to other tickets that are not there yet are reported back and set
 afterwards with ``ticket.import_links``, so tickets can be imported in any order.
+
+What an import reads from the workspace and writes to it goes through an :class:`ImportStore`:
+:class:`TxStore` reads and writes on the transaction at once (``ticket.import``, one ticket);
+``ticket.import_many`` (:mod:`supportdesk.domain.mutations.import_chunks`) plans a chunk of
+tickets in memory with the very same code and writes each table's rows in one statement.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import AwareDatetime, Field
 from sqlalchemy import bindparam, select, update
+from sqlalchemy.exc import IntegrityError
 
 from supportdesk.domain.errors import Conflict, DomainError, NotFound, ValidationFailed
 from supportdesk.domain.identities import normalize_identity
@@ -26,6 +32,9 @@ from supportdesk.domain.tx import Tx, table
 from supportdesk.store import ticket_fields
 from supportdesk.store.enums import AuthorKind, Channel, Direction, IdentityKind, Priority, Status, TicketType
 from supportdesk.store.ids import uuid7
+
+if TYPE_CHECKING:
+    from supportdesk.domain.context import MutationContext
 
 FieldValue = str | int | float | bool | None
 LINKS = ("problem_id", "merged_into_id", "follow_up_of_id")
@@ -130,7 +139,82 @@ def _with_plain_fields(model: type[ImportTicket]) -> type[ImportTicket]:
 IMPORT_ARGS = _with_plain_fields(ImportTicket)
 
 
-def _plain_values(tx: Tx, args: ImportTicket) -> dict[str, Any]:
+class ImportStore(Protocol):
+    """What bringing in one ticket asks of the workspace: a few reads, inserts with their audit
+    events, the ticket-number counter and the check that no message is here twice. The rows a
+    read returns hold at least the columns the import reads (``id``, a customer's
+    ``merged_into_id``, an identity's ``customer_id``)."""
+
+    @property
+    def context(self) -> MutationContext: ...
+
+    @property
+    def now(self) -> datetime: ...
+
+    def row(self, table_name: str, key: Any) -> dict[str, Any] | None: ...
+
+    def find(self, table_name: str, **where: Any) -> dict[str, Any] | None: ...
+
+    def insert(
+        self, table_name: str, values: dict[str, Any], *, audit_entity: tuple[str, str] | None = None
+    ) -> None: ...
+
+    def insert_many(self, table_name: str, rows: list[dict[str, Any]]) -> None: ...
+
+    def audit(self, entity: str, entity_id: str, field_name: str, before: Any, after: Any) -> None: ...
+
+    def next_counter(self, name: str) -> int: ...
+
+    def raise_counter(self, number: int) -> None: ...
+
+    def taken_message(self, message_ids: list[str]) -> str | None: ...
+
+
+class TxStore:
+    """An :class:`ImportStore` that reads and writes on the mutation's transaction at once."""
+
+    def __init__(self, tx: Tx) -> None:
+        self.tx = tx
+
+    @property
+    def context(self) -> MutationContext:
+        return self.tx.context
+
+    @property
+    def now(self) -> datetime:
+        return self.tx.now
+
+    def row(self, table_name: str, key: Any) -> dict[str, Any] | None:
+        return self.tx.row(table_name, key)
+
+    def find(self, table_name: str, **where: Any) -> dict[str, Any] | None:
+        return self.tx.find(table_name, **where)
+
+    def insert(self, table_name: str, values: dict[str, Any], *, audit_entity: tuple[str, str] | None = None) -> None:
+        self.tx.insert(table_name, values, audit_entity=audit_entity)
+
+    def insert_many(self, table_name: str, rows: list[dict[str, Any]]) -> None:
+        self.tx.insert_many(table_name, rows)
+
+    def audit(self, entity: str, entity_id: str, field_name: str, before: Any, after: Any) -> None:
+        self.tx.audit(entity, entity_id, field_name, before, after)
+
+    def next_counter(self, name: str) -> int:
+        return self.tx.next_counter(name)
+
+    def raise_counter(self, number: int) -> None:
+        """Keep the ticket-number counter past an imported number, so new tickets never collide."""
+        if self.tx.row("counter", "ticket_number") is None:
+            self.tx.connection.execute(counter_statements()["insert_counter"], {"number": number})
+        else:
+            self.tx.connection.execute(counter_statements()["raise_counter"], {"number": number})
+
+    def taken_message(self, message_ids: list[str]) -> str | None:
+        taken = self.tx.connection.execute(counter_statements()["taken_messages"], {"ids": message_ids}).first()
+        return str(taken[0]) if taken is not None else None
+
+
+def _plain_values(store: ImportStore, args: ImportTicket) -> dict[str, Any]:
     """The table's plain fields of an imported ticket; a value a field does not take is left out."""
     values: dict[str, Any] = {}
     for field in ticket_fields.plain_fields():
@@ -138,7 +222,7 @@ def _plain_values(tx: Tx, args: ImportTicket) -> dict[str, Any]:
         try:
             values[field.store_column] = field.clean(given)
         except ticket_fields.FieldValueError as error:
-            tx.context.warnings.append(f"left out the {field.name}: {error}")
+            store.context.warnings.append(f"left out the {field.name}: {error}")
     return values
 
 
@@ -146,28 +230,28 @@ def _utc(value: datetime | None) -> datetime | None:
     return value.astimezone(UTC) if value is not None else None
 
 
-def _live_customer_id(tx: Tx, customer_id: str) -> str:
+def _live_customer_id(store: ImportStore, customer_id: str) -> str:
     """Follow merges to the record that survived."""
-    customer = tx.row("customer", customer_id)
+    customer = store.row("customer", customer_id)
     hops = 0
     while customer is not None and customer["merged_into_id"] and hops < 10:
-        customer = tx.row("customer", customer["merged_into_id"])
+        customer = store.row("customer", customer["merged_into_id"])
         hops += 1
     return str(customer["id"]) if customer else customer_id
 
 
-def _ensure_organization(tx: Tx, organization: ImportedOrganization | None, when: datetime) -> str | None:
+def _ensure_organization(store: ImportStore, organization: ImportedOrganization | None, when: datetime) -> str | None:
     if organization is None:
         return None
-    if tx.row("organization", organization.id) is not None:
+    if store.row("organization", organization.id) is not None:
         return organization.id
     name = sanitize_line(organization.name, cap=200)
     if not name:
         return None
-    existing = tx.find("organization", name=name)
+    existing = store.find("organization", name=name)
     if existing is not None:
         return str(existing["id"])
-    tx.insert(
+    store.insert(
         "organization",
         {
             "id": organization.id,
@@ -181,29 +265,29 @@ def _ensure_organization(tx: Tx, organization: ImportedOrganization | None, when
     return organization.id
 
 
-def _ensure_customer(tx: Tx, customer: ImportedCustomer) -> str:
+def _ensure_customer(store: ImportStore, customer: ImportedCustomer) -> str:
     """The id the customer has in this workspace, creating them when nobody matches."""
-    if tx.row("customer", customer.id) is not None:
-        return _live_customer_id(tx, customer.id)
+    if store.row("customer", customer.id) is not None:
+        return _live_customer_id(store, customer.id)
     addresses: list[tuple[ImportedIdentity, str]] = []
     for identity in customer.identities:
         try:
             value = normalize_identity(identity.kind, identity.value)
         except ValidationFailed:
-            tx.context.warnings.append(f"left out {identity.value!r}: not a valid {identity.kind.value} address")
+            store.context.warnings.append(f"left out {identity.value!r}: not a valid {identity.kind.value} address")
             continue
-        found = tx.find("identity", kind=identity.kind, value=value)
+        found = store.find("identity", kind=identity.kind, value=value)
         if found is not None:
-            return _live_customer_id(tx, found["customer_id"])
+            return _live_customer_id(store, found["customer_id"])
         addresses.append((identity, value))
-    created = _utc(customer.created_at) or tx.now
+    created = _utc(customer.created_at) or store.now
     name = sanitize_line(customer.name, cap=300) or (addresses[0][1] if addresses else "Unknown customer")
-    tx.insert(
+    store.insert(
         "customer",
         {
             "id": customer.id,
             "name": name,
-            "organization_id": _ensure_organization(tx, customer.organization, created),
+            "organization_id": _ensure_organization(store, customer.organization, created),
             "notes": sanitize_text(customer.notes, cap=20_000),
             "locale": sanitize_line(customer.locale, cap=20) or "en",
             "erased_at": _utc(customer.erased_at),
@@ -213,10 +297,10 @@ def _ensure_customer(tx: Tx, customer: ImportedCustomer) -> str:
         audit_entity=("customer", customer.id),
     )
     for identity, value in addresses:
-        tx.insert(
+        store.insert(
             "identity",
             {
-                "id": identity.id if tx.row("identity", identity.id) is None else uuid7(),
+                "id": identity.id if store.row("identity", identity.id) is None else uuid7(),
                 "customer_id": customer.id,
                 "kind": identity.kind,
                 "value": value,
@@ -228,8 +312,8 @@ def _ensure_customer(tx: Tx, customer: ImportedCustomer) -> str:
 
 
 @cache
-def _statements() -> dict[str, Any]:
-    """Statements this module runs for every imported ticket, built once."""
+def counter_statements() -> dict[str, Any]:
+    """Statements run for every imported ticket (the counter, the message check), built once."""
     counter, messages = table("counter"), table("message")
     return {
         "raise_counter": update(counter)
@@ -240,67 +324,78 @@ def _statements() -> dict[str, Any]:
     }
 
 
-def _raise_counter(tx: Tx, number: int) -> None:
-    """Keep the ticket-number counter past an imported number, so new tickets never collide."""
-    if tx.row("counter", "ticket_number") is None:
-        tx.connection.execute(_statements()["insert_counter"], {"number": number})
-    else:
-        tx.connection.execute(_statements()["raise_counter"], {"number": number})
-
-
-def _number(tx: Tx, wanted: int | None) -> int | None:
+def _number(store: ImportStore, wanted: int | None) -> int | None:
     """The imported number when it is free; numbers are only ever given by the authority."""
-    if not tx.context.authority:
+    if not store.context.authority:
         return None
     if wanted is not None:
-        if tx.find("ticket", number=wanted) is None:
-            _raise_counter(tx, wanted)
+        if store.find("ticket", number=wanted) is None:
+            store.raise_counter(wanted)
             return wanted
-        number = tx.next_counter("ticket_number")
-        tx.context.warnings.append(f"ticket number #{wanted} is taken here: the ticket is #{number}")
+        number = store.next_counter("ticket_number")
+        store.context.warnings.append(f"ticket number #{wanted} is taken here: the ticket is #{number}")
         return number
-    return tx.next_counter("ticket_number")
+    return store.next_counter("ticket_number")
 
 
-def _known(tx: Tx, table_name: str, row_id: str | None, what: str) -> str | None:
-    if row_id is None or tx.row(table_name, row_id) is not None:
+def _known(store: ImportStore, table_name: str, row_id: str | None, what: str) -> str | None:
+    if row_id is None or store.row(table_name, row_id) is not None:
         return row_id
-    tx.context.warnings.append(f"no {what} with id {row_id} here: left empty")
+    store.context.warnings.append(f"no {what} with id {row_id} here: left empty")
     return None
 
 
-def _tags(tx: Tx, tags: list[str]) -> list[str]:
+def _tags(store: ImportStore, tags: list[str]) -> list[str]:
     cleaned: dict[str, None] = {}
     for tag in tags:
         try:
             cleaned[normalize_tag(tag)] = None
         except DomainError:
-            tx.context.warnings.append(f"left out the tag {tag!r}")
+            store.context.warnings.append(f"left out the tag {tag!r}")
     return list(cleaned)
 
 
-def _check_new_messages(tx: Tx, message_ids: list[str]) -> None:
-    if tx.context.mode == "replay" or not message_ids:
+def _check_new_messages(store: ImportStore, message_ids: list[str]) -> None:
+    if store.context.mode == "replay" or not message_ids:
         return
-    taken = tx.connection.execute(_statements()["taken_messages"], {"ids": message_ids}).first()
+    taken = store.taken_message(message_ids)
     if taken is not None:
-        raise Conflict(f"a message with id {taken[0]} is already here", field="messages")
+        raise Conflict(f"a message with id {taken} is already here", field="messages")
 
 
 @mutation("ticket.import", IMPORT_ARGS, roles=ADMINS)
 def import_ticket(tx: Tx, args: ImportTicket) -> dict[str, Any]:
     """Bring in a whole ticket from an export, keeping its ids, number and times."""
-    if tx.row("ticket", args.id) is not None and tx.context.mode != "replay":
+    try:
+        return import_one(TxStore(tx), args)
+    except IntegrityError as error:
+        # A record the checks above let through (a message or attachment id twice in it, one
+        # address twice for a customer): this ticket is refused, in one line that quotes no
+        # customer text, and the write path rolls it back alone.
+        raise Conflict(f"the ticket cannot be written: {constraint_failed(error)}") from None
+
+
+def constraint_failed(error: IntegrityError) -> str:
+    """The database's first line about a failed constraint (``UNIQUE constraint failed:
+    message.id``), without the statement and its values."""
+    lines = str(error.orig).strip().splitlines() if error.orig is not None else []
+    return lines[0] if lines else "a constraint failed"
+
+
+def import_one(store: ImportStore, args: ImportTicket) -> dict[str, Any]:
+    """One ticket of an export into ``store``: what ``ticket.import`` does, and what
+    ``ticket.import_many`` does for each ticket of a chunk."""
+    if store.row("ticket", args.id) is not None and store.context.mode != "replay":
         raise Conflict(f"a ticket with id {args.id} is already here", field="id")
-    customers: dict[str, str | None] = {customer.id: _ensure_customer(tx, customer) for customer in args.customers}
-    requester_id = customers.get(args.requester_id) or _known(tx, "customer", args.requester_id, "customer")
+    customers: dict[str, str | None] = {customer.id: _ensure_customer(store, customer) for customer in args.customers}
+    requester_id = customers.get(args.requester_id) or _known(store, "customer", args.requester_id, "customer")
     if requester_id is None:
         raise NotFound(f"the requester {args.requester_id} is neither in the record nor here", field="requester_id")
-    created = _utc(args.created_at) or tx.now
+    created = _utc(args.created_at) or store.now
     links = {name: getattr(args, name) for name in LINKS if getattr(args, name)}
-    deferred = {name: value for name, value in links.items() if tx.row("ticket", value) is None}
-    number = _number(tx, args.number)
-    tx.insert(
+    deferred = {name: value for name, value in links.items() if store.row("ticket", value) is None}
+    number = _number(store, args.number)
+    store.insert(
         "ticket",
         {
             "id": args.id,
@@ -310,8 +405,8 @@ def import_ticket(tx: Tx, args: ImportTicket) -> dict[str, Any]:
             "priority": args.priority,
             "type": args.type,
             "channel": args.channel,
-            "group_id": _known(tx, "groups", args.group_id, "group"),
-            "assignee_id": _known(tx, "agent", args.assignee_id, "agent"),
+            "group_id": _known(store, "groups", args.group_id, "group"),
+            "assignee_id": _known(store, "agent", args.assignee_id, "agent"),
             "requester_id": requester_id,
             **{name: value if name not in deferred else None for name, value in links.items()},
             "fields": {
@@ -322,21 +417,21 @@ def import_ticket(tx: Tx, args: ImportTicket) -> dict[str, Any]:
             "updated_at": _utc(args.updated_at) or created,
             "first_response_at": _utc(args.first_response_at),
             "solved_at": _utc(args.solved_at),
-            **_plain_values(tx, args),
+            **_plain_values(store, args),
         },
     )
-    tx.insert_many("ticket_tag", [{"ticket_id": args.id, "tag": tag} for tag in _tags(tx, args.tags)])
-    _check_new_messages(tx, [message.id for message in args.messages])
+    store.insert_many("ticket_tag", [{"ticket_id": args.id, "tag": tag} for tag in _tags(store, args.tags)])
+    _check_new_messages(store, [message.id for message in args.messages])
     agents: dict[str, str | None] = {}
     rows: list[dict[str, Any]] = []
     files: list[dict[str, Any]] = []
     for message in args.messages:
         agent_id = message.author_agent_id
         if agent_id is not None and agent_id not in agents:
-            agents[agent_id] = _known(tx, "agent", agent_id, "agent")
+            agents[agent_id] = _known(store, "agent", agent_id, "agent")
         customer_id = message.author_customer_id
         if customer_id is not None and customer_id not in customers:
-            customers[customer_id] = _known(tx, "customer", customer_id, "customer")
+            customers[customer_id] = _known(store, "customer", customer_id, "customer")
         when = _utc(message.created_at)
         rows.append(
             {
@@ -365,9 +460,9 @@ def import_ticket(tx: Tx, args: ImportTicket) -> dict[str, Any]:
             }
             for attachment in message.attachments
         ]
-    tx.insert_many("message", rows)
-    tx.insert_many("attachment", files)
-    tx.audit("ticket", args.id, "ticket.imported", None, {"number": number, "messages": len(args.messages)})
+    store.insert_many("message", rows)
+    store.insert_many("attachment", files)
+    store.audit("ticket", args.id, "ticket.imported", None, {"number": number, "messages": len(args.messages)})
     moved = {given: actual for given, actual in customers.items() if actual and given != actual}
     return {"ticket_id": args.id, "number": number, "deferred": deferred, "customers": moved}
 
