@@ -442,3 +442,49 @@ def test_a_dry_run_over_rest_reads_everything_and_writes_nothing(cli: CLI, tmp_p
         assert connection.execute("SELECT count(*) FROM ticket").fetchone()[0] == 0
     assert not any(ws.attachments_dir.rglob("*")) if ws.attachments_dir.exists() else True
     ws.close()
+
+
+def test_a_short_page_is_not_the_last_when_rt_says_more_follow(tmp_path: Path) -> None:
+    """RT checks some rights in code: a page then holds fewer items than asked for (those the
+    agent may not see are left out), and RT says more follow (``next_page``; ``pages`` when it
+    counts). Stopping at the first short page imported part of RT without a word."""
+
+    def pages(method: str, path: str, query: dict[str, list[str]], body: Any) -> Answer:
+        page = int(query["page"][0])
+        items = {1: [{"id": "1"}], 2: [], 3: [{"id": "3"}, {"id": "4"}]}[page]
+        answer: dict[str, Any] = {"items": items, "count": len(items), "page": page, "per_page": 2, "total": None}
+        if page < 3:
+            answer["next_page"] = f"http://elsewhere.example/REST/2.0/tickets?page={page + 1}"
+        return 200, "application/json", json.dumps(answer).encode()
+
+    with FakeRT(pages) as rt, request_tracker_rest.RTClient(rt.url, request_tracker_rest.Credentials(token="t")) as c:
+        assert [item["id"] for item in c.pages("GET", "/tickets")] == ["1", "3", "4"]
+    counted = {"items": [{"id": "1"}], "total": 3, "pages": 2, "page": 1, "per_page": 2}
+    with (
+        FakeRT(lambda _m, _p, q, _b: (200, "application/json", json.dumps(
+            counted if q["page"] == ["1"] else {"items": [{"id": "2"}, {"id": "3"}], "pages": 2}).encode()))
+        as rt,
+        request_tracker_rest.RTClient(rt.url, request_tracker_rest.Credentials(token="t")) as client,
+    ):  # fmt: skip
+        assert [item["id"] for item in client.pages("GET", "/tickets")] == ["1", "2", "3"]
+
+
+def test_a_password_in_the_url_is_refused_and_never_shown(cli: CLI, tmp_path: Path) -> None:
+    """``https://alice:secret@rt…`` would send the password with every request and print it in
+    every error line ("RT at https://alice:secret@…"): the password goes by --user, never the URL."""
+    for url in ("http://alice:hunter2@127.0.0.1:9", "ftp://alice:hunter2@rt.example.com"):
+        result = cli("import", "--from", "rt", "--url", url, "--token", "t", workspace=tmp_path / "rt")
+        assert result.code == 2 and "hunter2" not in result.stderr + result.stdout, result.stderr
+        assert "--user" in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_empty_pages_that_always_promise_more_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(request_tracker_rest, "MAX_EMPTY_PAGES", 3)
+    endless = json.dumps({"items": [], "total": None, "next_page": "more"}).encode()
+    with (
+        FakeRT(_always(200, "application/json", endless)) as rt,
+        request_tracker_rest.RTClient(rt.url, request_tracker_rest.Credentials(token="t")) as client,
+        pytest.raises(request_tracker_rest.RTServerError, match="4 empty pages of /tickets in a row"),
+    ):
+        list(client.pages("GET", "/tickets"))
+    assert len(rt.seen) == 4

@@ -62,6 +62,9 @@ MAX_PART_BYTES = MAX_ATTACHMENT_BYTES * 2
 #: Bytes of one ``/attachment/N`` answer: the part as base64 inside a little JSON.
 MAX_PART_ANSWER_BYTES = MAX_PART_BYTES * 4 // 3 + 1024 * 1024
 MAX_REDIRECTS = 5
+#: Empty pages in a row RT may answer while saying more follow (a page of tickets the agent may
+#: not see is empty): 100,000 tickets hidden in a row, more than any RT has.
+MAX_EMPTY_PAGES = 1000
 #: Tickets whose transactions, parts and contents are read together.
 BATCH = 50
 #: Bytes of part content asked for in one search (a larger part is asked for on its own).
@@ -91,6 +94,13 @@ class Credentials:
 def api_base(url: str) -> str:
     """RT's REST2 root from what the user typed: ``https://rt.example.com`` or its ``/REST/2.0``."""
     parts = urlsplit(url.strip())
+    if parts.username is not None or parts.password is not None:
+        # sent with every request and shown in every error line ("RT at …"): never in the URL
+        raise ValidationFailed(
+            "--url takes RT's address without a user or password: give --user (the password is asked, "
+            "or SUPPORTDESK_RT_PASSWORD) or --token",
+            field="url",
+        )
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValidationFailed(
             f"--url takes RT's http(s) address, e.g. https://rt.example.com, not {url!r}", field="url"
@@ -214,7 +224,7 @@ class RTClient:
         self, method: str, path: str, params: dict[str, Any] | None = None, body: Any = None
     ) -> Iterator[dict[str, Any]]:
         """Every item of a REST2 collection, page after page (``page``/``per_page``)."""
-        page = 1
+        page, empty = 1, 0
         previous: list[Any] = []
         while True:
             answer = self.call(method, path, {**(params or {}), "page": page, "per_page": PER_PAGE}, body)
@@ -225,11 +235,13 @@ class RTClient:
             if page > 1 and ids and ids == previous:  # a server that never runs out would loop forever
                 raise RTServerError(f"RT at {self.base} answered page {page} of {path} with page {page - 1} again")
             previous = ids
+            empty = 0 if items else empty + 1
+            if empty > MAX_EMPTY_PAGES:  # "more follow" after nothing, again and again
+                raise RTServerError(f"RT at {self.base} answered {empty} empty pages of {path} in a row")
             for item in items:
                 if isinstance(item, dict):
                     yield item
-            pages = answer.get("pages")
-            if not items or len(items) < PER_PAGE or (isinstance(pages, int) and page >= pages):
+            if not _more_pages(answer, page, len(items)):
                 return
             page += 1
 
@@ -248,6 +260,19 @@ class RTClient:
             raise RTServerError(
                 f"RT at {self.base} answered {path} with content that is not base64 ({error})"
             ) from None
+
+
+def _more_pages(answer: dict[str, Any], page: int, count: int) -> bool:
+    """Whether a page ``page`` of ``count`` items has pages after it. RT says so (``pages`` when it
+    counts, ``next_page`` when more follow): a short page is not the last when RT checks some
+    rights in code (the items the agent may not see are left out of a page, even all of them).
+    Only a server that says neither ends at its first short page."""
+    pages = answer.get("pages")
+    if isinstance(pages, int) and not isinstance(pages, bool):
+        return page < pages
+    if "next_page" in answer or "pages" in answer:
+        return bool(answer.get("next_page"))
+    return count >= PER_PAGE
 
 
 def _ref(value: Any) -> int:
