@@ -388,3 +388,19 @@ def test_a_pushed_chunk_runs_ticket_by_ticket_with_the_same_outcome(
     for name in planned_rows:
         assert planned_rows[name] == pushed_rows[name], name
     assert _id(4, 2) not in {row[1] for row in planned_rows["customer"]}
+
+
+def test_the_chunk_writes_times_by_its_own_fast_path_without_loading_sqlmodel() -> None:
+    """The write path's tables use SQLModel's ``UTCDateTime`` loaded under our own name
+    (``store/column_types``): a check against ``sqlmodel.sql.sqltypes.UTCDateTime`` never matched,
+    so every time went through the slow converter and the import loaded all of SQLModel."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from supportdesk.domain.mutations import import_chunks as c; "
+        "from supportdesk.domain.tx import table; "
+        "print(isinstance(table('ticket').c.created_at.type, c.UTCDateTime), 'sqlmodel' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["True", "False"]

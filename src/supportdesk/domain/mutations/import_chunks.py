@@ -39,7 +39,6 @@ from typing import TYPE_CHECKING, Any
 from pydantic import Field, model_validator
 from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
-from sqlmodel.sql.sqltypes import UTCDateTime
 
 from supportdesk.domain.errors import Conflict, DomainError, ValidationFailed
 from supportdesk.domain.identities import normalize_identity
@@ -47,6 +46,7 @@ from supportdesk.domain.mutations.imports import IMPORT_ARGS, ImportTicket, cons
 from supportdesk.domain.registry import ADMINS, Args, mutation
 from supportdesk.domain.text_safety import sanitize_line
 from supportdesk.domain.tx import Audited, Touched, Tx, audit_value, table
+from supportdesk.store.column_types import UTCDateTime
 
 if TYPE_CHECKING:
     from supportdesk.domain.context import MutationContext
