@@ -404,3 +404,31 @@ def test_the_chunk_writes_times_by_its_own_fast_path_without_loading_sqlmodel() 
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["True", "False"]
+
+
+def test_a_number_or_size_too_large_for_the_database_refuses_its_ticket_alone(cli: CLI, tmp_path: Path) -> None:
+    """Integers past what a column holds (SQLite's 64 bits, PostgreSQL's 32 for a ticket's
+    number) stopped the whole import with "unexpected OverflowError", the good tickets of the
+    chunk with it; such a record is refused alone, in one line, like any other bad record."""
+
+    def record(index: int, **extra: Any) -> dict[str, Any]:
+        when = "2025-01-01T00:00:00Z"
+        message = {"id": _id(2, index), "body": "hello", "channel": "email", "direction": "inbound",
+                   "author_kind": "customer", "created_at": when}  # fmt: skip
+        message["attachments"] = [extra.pop("attachment")] if "attachment" in extra else []
+        customer = {"id": _id(4, 0), "name": "Big Numbers", "identities": []}
+        return {"id": _id(1, index), "subject": f"ticket {index}", "created_at": when, "requester_id": _id(4, 0),
+                "customers": [customer], "messages": [message], **extra}  # fmt: skip
+
+    huge = 10**30
+    attachment = {"id": _id(3, 1), "sha256": "a" * 64, "filename": "x.bin", "size": huge}
+    path = _write(
+        tmp_path / "big.jsonl",
+        [record(0, number=huge), record(1, attachment=attachment), record(2, number=2**31), record(3, number=7)],
+    )
+    result = cli("import", str(path), workspace=tmp_path / "fresh")
+    assert result.code == 1, result.stderr
+    assert result.stdout.strip().startswith("imported 1 tickets (1 messages), 3 refused"), result.stdout
+    assert "unexpected" not in result.stderr and result.stderr.count("\n") == 3, result.stderr
+    with closing(sqlite3.connect(tmp_path / "fresh" / DB_NAME)) as connection:
+        assert connection.execute("SELECT number, subject FROM ticket").fetchall() == [(7, "ticket 3")]

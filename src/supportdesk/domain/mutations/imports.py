@@ -38,6 +38,10 @@ if TYPE_CHECKING:
 
 FieldValue = str | int | float | bool | None
 LINKS = ("problem_id", "merged_into_id", "follow_up_of_id")
+#: The largest ticket number a record may carry: the column is a 32-bit INTEGER on PostgreSQL.
+MAX_NUMBER = 2**31 - 1
+#: The largest attachment size: SQLite's INTEGER (a larger one is refused, not a crash).
+MAX_SIZE = 2**63 - 1
 
 
 class ImportedIdentity(Args):
@@ -72,7 +76,7 @@ class ImportedCustomer(Args):
 class ImportedAttachment(Args):
     id: str = Field(default_factory=uuid7)
     filename: str
-    size: int = Field(ge=0)
+    size: int = Field(ge=0, le=MAX_SIZE)
     content_type: str = "application/octet-stream"
     sha256: str = Field(max_length=64)
     created_at: AwareDatetime | None = None
@@ -97,7 +101,7 @@ class ImportTicket(Args):
     which must exist before (the importer creates them first)."""
 
     id: str = Field(default_factory=uuid7)
-    number: int | None = Field(default=None, ge=1)
+    number: int | None = Field(default=None, ge=1, le=MAX_NUMBER)
     subject: str
     status: Status = Status.OPEN
     priority: Priority = Priority.NORMAL
