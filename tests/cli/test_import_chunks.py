@@ -432,3 +432,25 @@ def test_a_number_or_size_too_large_for_the_database_refuses_its_ticket_alone(cl
     assert "unexpected" not in result.stderr and result.stderr.count("\n") == 3, result.stderr
     with closing(sqlite3.connect(tmp_path / "fresh" / DB_NAME)) as connection:
         assert connection.execute("SELECT number, subject FROM ticket").fetchall() == [(7, "ticket 3")]
+
+
+def test_a_time_past_the_calendars_end_in_utc_refuses_its_ticket_alone(cli: CLI, tmp_path: Path) -> None:
+    """``9999-12-31T23:59:59-05:00`` is a valid time that has no UTC: the import stopped with
+    "unexpected OverflowError" and took the chunk's other tickets with it."""
+    when = "2025-01-01T00:00:00Z"
+    customer = {"id": _id(4, 0), "name": "Far Future", "identities": [], "created_at": "0001-01-01T00:00:00+05:00"}
+    records = [
+        {"id": _id(1, index), "subject": f"ticket {index}", "created_at": created, "requester_id": _id(4, index),
+         "customers": [{**customer, "id": _id(4, index)}] if index == 1 else [{**customer, "id": _id(4, index),
+                                                                                "created_at": when}],
+         "messages": [{"id": _id(2, index), "body": "hi", "channel": "email", "direction": "inbound",
+                       "author_kind": "customer", "created_at": when}]}
+        for index, created in enumerate(["9999-12-31T23:59:59-05:00", when, when])
+    ]  # fmt: skip
+    result = cli("import", str(_write(tmp_path / "far.jsonl", records)), workspace=tmp_path / "fresh")
+    assert result.code == 1, result.stderr
+    assert result.stdout.strip().startswith("imported 1 tickets (1 messages), 2 refused"), result.stdout
+    assert "out of range" in result.stderr and "unexpected" not in result.stderr
+    with closing(sqlite3.connect(tmp_path / "fresh" / DB_NAME)) as connection:
+        assert connection.execute("SELECT subject FROM ticket").fetchall() == [("ticket 2",)]
+        assert connection.execute("SELECT count(*) FROM customer").fetchone() == (1,)
