@@ -407,8 +407,8 @@ def test_the_chunk_writes_times_by_its_own_fast_path_without_loading_sqlmodel() 
 
 
 def test_a_number_or_size_too_large_for_the_database_refuses_its_ticket_alone(cli: CLI, tmp_path: Path) -> None:
-    """Integers past what a column holds (SQLite's 64 bits, PostgreSQL's 32 for a ticket's
-    number) stopped the whole import with "unexpected OverflowError", the good tickets of the
+    """Integers past what a column holds (SQLite's 64 bits; PostgreSQL's 32 for a ticket's number
+    and an attachment's size) stopped the whole import with "unexpected OverflowError", the good tickets of the
     chunk with it; such a record is refused alone, in one line, like any other bad record."""
 
     def record(index: int, **extra: Any) -> dict[str, Any]:

@@ -38,10 +38,9 @@ if TYPE_CHECKING:
 
 FieldValue = str | int | float | bool | None
 LINKS = ("problem_id", "merged_into_id", "follow_up_of_id")
-#: The largest ticket number a record may carry: the column is a 32-bit INTEGER on PostgreSQL.
-MAX_NUMBER = 2**31 - 1
-#: The largest attachment size: SQLite's INTEGER (a larger one is refused, not a crash).
-MAX_SIZE = 2**63 - 1
+#: The largest ticket number and attachment size a record may carry: both columns are 32-bit
+#: INTEGERs on PostgreSQL (and a larger number stopped the whole import on SQLite).
+MAX_NUMBER = MAX_SIZE = 2**31 - 1
 
 
 class ImportedIdentity(Args):
