@@ -311,6 +311,17 @@ CATALOGUE: list[Case] = [
          "a ticket id twice, a message id already here or twice in one record",
          ("tests/cli/test_import_chunks.py::test_a_chunked_import_leaves_the_workspace_one_ticket_at_a_time_leaves",
           "tests/cli/test_import_chunks.py::test_a_chunk_that_cannot_be_written_whole_goes_in_one_ticket_at_a_time")),
+    Case("cli-import-out-of-range", "cli",
+         "an import record whose ticket number or attachment size is past a column's integer, or whose "
+         "time has no UTC (9999-12-31T23:59:59-05:00)",
+         ("tests/cli/test_import_chunks.py::test_a_number_or_size_too_large_for_the_database_refuses_its_ticket_alone",
+          "tests/cli/test_import_chunks.py::test_a_time_past_the_calendars_end_in_utc_refuses_its_ticket_alone")),
+    Case("cli-import-rt-rest-pages-and-url", "cli",
+         "a running RT whose pages are shortened by the agent's rights, or that promises more pages forever; "
+         "a --url carrying user:password",
+         ("tests/cli/test_import_rt_rest.py::test_a_short_page_is_not_the_last_when_rt_says_more_follow",
+          "tests/cli/test_import_rt_rest.py::test_empty_pages_that_always_promise_more_end",
+          "tests/cli/test_import_rt_rest.py::test_a_password_in_the_url_is_refused_and_never_shown")),
     Case("cli-hostile-output", "cli",
          "escape sequences, BiDi and markup in a subject, in every output format",
          (SAFETY_AND_SETTINGS + "test_a_hostile_subject_never_reaches_stdout_raw[--plain]",
