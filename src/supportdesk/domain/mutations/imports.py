@@ -230,8 +230,10 @@ def _plain_values(store: ImportStore, args: ImportTicket) -> dict[str, Any]:
 
 
 def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
     try:
-        return value.astimezone(UTC) if value is not None else None
+        return value.astimezone(UTC)
     except OverflowError:  # 9999-12-31T23:59-05:00 is past the last day Python has in UTC
         raise ValidationFailed(f"the time {value.isoformat()} is out of range") from None
 
