@@ -488,3 +488,23 @@ def test_empty_pages_that_always_promise_more_end(tmp_path: Path, monkeypatch: p
     ):
         list(client.pages("GET", "/tickets"))
     assert len(rt.seen) == 4
+
+
+@pytest.mark.parametrize("created", ["9999-12-31T23:59:59-05:00", "yesterday"])
+def test_a_time_rt_sends_that_is_no_time_is_one_line(cli: CLI, tmp_path: Path, created: str) -> None:
+    """A ``Created`` past the calendar's end in UTC stopped the import with "unexpected
+    OverflowError" (a traceback's worth of a bug report); it is bad input like a malformed time."""
+
+    def answers(method: str, path: str, query: dict[str, list[str]], body: Any) -> Answer:
+        if path.removeprefix("/REST/2.0") == "/tickets":
+            status, kind, data = rt_answers(method, path, query, body)
+            page = json.loads(data)
+            page["items"][0]["Created"] = created
+            return status, kind, json.dumps(page).encode()
+        return rt_answers(method, path, query, body)
+
+    with FakeRT(answers) as rt:
+        result = cli("import", "--from", "rt", "--url", rt.url, "--token", "t", workspace=tmp_path / "rt")
+    assert result.code != 0 and "unexpected" not in result.stderr, result.stderr
+    assert "is not a time" in result.stderr and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr

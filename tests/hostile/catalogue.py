@@ -318,10 +318,11 @@ CATALOGUE: list[Case] = [
           "tests/cli/test_import_chunks.py::test_a_time_past_the_calendars_end_in_utc_refuses_its_ticket_alone")),
     Case("cli-import-rt-rest-pages-and-url", "cli",
          "a running RT whose pages are shortened by the agent's rights, or that promises more pages forever; "
-         "a --url carrying user:password",
+         "a --url carrying user:password; a time with no UTC",
          ("tests/cli/test_import_rt_rest.py::test_a_short_page_is_not_the_last_when_rt_says_more_follow",
           "tests/cli/test_import_rt_rest.py::test_empty_pages_that_always_promise_more_end",
-          "tests/cli/test_import_rt_rest.py::test_a_password_in_the_url_is_refused_and_never_shown")),
+          "tests/cli/test_import_rt_rest.py::test_a_password_in_the_url_is_refused_and_never_shown",
+          "tests/cli/test_import_rt_rest.py::test_a_time_rt_sends_that_is_no_time_is_one_line[9999-12-31T23:59:59-05:00]")),
     Case("cli-hostile-output", "cli",
          "escape sequences, BiDi and markup in a subject, in every output format",
          (SAFETY_AND_SETTINGS + "test_a_hostile_subject_never_reaches_stdout_raw[--plain]",

@@ -84,9 +84,10 @@ def parse_time(value: str) -> datetime:
     """RT stores UTC times as ``YYYY-MM-DD HH:MM:SS``."""
     try:
         parsed = datetime.fromisoformat(value.strip().replace(" ", "T"))
-    except ValueError:
+        # an offset past the calendar's last (or first) day has no UTC: OverflowError
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
         raise ValidationFailed(f"{value!r} is not a time", field="created_at") from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def iso(value: str | None) -> str | None:
