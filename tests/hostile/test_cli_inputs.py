@@ -56,6 +56,45 @@ def test_an_import_line_nested_too_deeply_is_a_user_error(
     assert fingerprint(ws) == before
 
 
+def test_nan_and_infinity_in_an_import_are_not_json(
+    cli: CLI, ws: Workspace, tmp_path: Path, before: dict[str, list[tuple[object, ...]]]
+) -> None:
+    """Python's json reads them; stored, they would be text no JSON reader accepts, and `export`
+    would write an invalid file. Refused, wherever they are, with nothing written."""
+    exported = cli("export", "--query", "number:1")
+    assert exported.code == 0, exported.stderr
+    record = json.loads(exported.stdout.splitlines()[0])
+    record["id"] = "01900000-0000-7000-8000-000000000002"  # a ticket not here yet
+    record.pop("number", None)
+    record["fields"] = {"plan": "VALUE"}
+    for index, message in enumerate(record["messages"]):  # messages not here yet either
+        message["id"] = f"01900000-0000-7000-8000-{index:012d}"
+    for word in ("NaN", "Infinity", "-Infinity"):
+        line = json.dumps(record).replace('"VALUE"', word, 1)
+        assert json.loads(line)["fields"]["plan"] != 0  # Python's json reads it: JSON but for the word
+        path = tmp_path / "nan.jsonl"
+        path.write_text(line + "\n")
+        refused(cli("import", str(path)), 2, "nan.jsonl line 1", f"{word.lstrip('-')} is not a JSON number")
+
+    csv_export = cli("export", "--csv", "--query", "number:1")
+    header, first, *_rest = csv_export.stdout.splitlines()
+    columns = header.split(",")
+    cells = next(iter(csv.reader([first])))
+    cells[columns.index("fields")] = '{"plan": Infinity}'
+    cells[columns.index("id")] = "01900000-0000-7000-8000-000000000003"
+    path = tmp_path / "nan.csv"
+    with path.open("w", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(columns)
+        writer.writerow(cells)
+    refused(cli("import", str(path)), 2, "nan.csv line 2", "Infinity is not a JSON number")
+
+    zendesk = tmp_path / "zendesk.json"
+    zendesk.write_text('{"tickets": [{"id": 1, "subject": "x", "custom_fields": [{"id": 7, "value": NaN}]}]}')
+    refused(cli("import", "--from", "zendesk", str(zendesk)), 2, "NaN is not a JSON number")
+    assert fingerprint(ws) == before
+
+
 def test_an_import_csv_cell_nested_too_deeply_is_a_user_error(
     cli: CLI, ws: Workspace, tmp_path: Path, before: dict[str, list[tuple[object, ...]]]
 ) -> None:

@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable, Iterator
 from functools import cache
 from typing import Any, TextIO
 
+from supportdesk.store import strict_json
+
 _JSON_CELLS = frozenset({"fields", "customers", "agents", "groups", "meta", "attachments"})
 #: Bodies are capped at 200,000 characters, but a cell holds JSON of many customers too.
 CSV_FIELD_LIMIT = 64 * 1024 * 1024
@@ -75,9 +77,11 @@ def read_jsonl(lines: Iterable[str], source: str) -> Iterator[dict[str, Any]]:
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            record = strict_json.loads(line)
         except json.JSONDecodeError as error:
             fail(f"{source} line {number} is not JSON: {error.msg}")
+        except strict_json.NotJSONNumber as error:
+            fail(f"{source} line {number} is not JSON: {error}")
         except RecursionError:  # a hostile file nests arrays a thousand deep: a user's mistake, not our bug
             fail(f"{source} line {number} is not a ticket record: JSON nested too deeply")
         if not isinstance(record, dict):
@@ -90,7 +94,7 @@ def _csv_cell(name: str, text: str) -> Any:
 
     value = from_csv_value(text)
     if name in _JSON_CELLS:
-        return json.loads(value) if value else ({} if name in ("fields", "meta") else [])
+        return strict_json.loads(value) if value else ({} if name in ("fields", "meta") else [])
     if name == "tags":
         return [t for t in value.split(",") if t]
     if name == "public":

@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from supportdesk.domain.errors import ValidationFailed
+from supportdesk.store import strict_json
 from supportdesk.store.ids import uuid7_at
 
 STATUSES = {
@@ -117,12 +118,16 @@ def read_pages(text: str) -> ZendeskExport:
     if not stripped:
         raise ValidationFailed("the file is empty", field="file")
     try:
-        pages: Iterable[Any] = [json.loads(stripped)]
+        pages: Iterable[Any] = [strict_json.loads(stripped)]
     except json.JSONDecodeError:
         try:
-            pages = [json.loads(line) for line in stripped.splitlines() if line.strip()]
+            pages = [strict_json.loads(line) for line in stripped.splitlines() if line.strip()]
         except json.JSONDecodeError as error:
             raise ValidationFailed(f"not JSON (line {error.lineno}): {error.msg}", field="file") from None
+        except strict_json.NotJSONNumber as error:
+            raise ValidationFailed(f"not JSON: {error}", field="file") from None
+    except strict_json.NotJSONNumber as error:
+        raise ValidationFailed(f"not JSON: {error}", field="file") from None
     for page in pages:
         if not isinstance(page, dict):
             raise ValidationFailed("each page must be a JSON object with tickets, users …", field="file")
