@@ -264,7 +264,9 @@ def _import_records(
     run = ImportRun(session, dry_run=dry_run, one_at_a_time=_follows_server(session))
     chunk: list[dict[str, Any]] = []
     messages = text = 0
-    with Progress("importing") as progress:
+    # each chunk reads (tickets here, agents, the actor) and writes on connections of its own: a
+    # new one parses the whole schema on its first statement, so they are kept for the next chunk
+    with session.workspace().reusing_connections(), Progress("importing") as progress:
         progress.update("tickets", 0, total)
         for record in records_in:
             bodies = [m.get("body") for m in record.get("messages") or [] if isinstance(m, dict)]

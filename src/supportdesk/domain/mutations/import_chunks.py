@@ -375,20 +375,34 @@ def _insert_rows(tx: Tx, raw: Any, table_name: str, rows: list[dict[str, Any]], 
         tx.connection.execute(insert(rows_table), rows)
     else:
         dialect = tx.connection.dialect
-        convert = [
-            (
-                name,
-                _db_time if isinstance(rows_table.c[name].type, UTCDateTime) else _processor(rows_table, name, dialect),
+        processors = {
+            name: (
+                _db_time if isinstance(rows_table.c[name].type, UTCDateTime) else _processor(rows_table, name, dialect)
             )
             for name in columns
-        ]
+        }
+        # only the columns with a processor are converted; the others' values go as they are
+        convert = [(index, processors[name]) for index, name in enumerate(columns) if processors[name] is not None]
         raw.executemany(
             f"INSERT INTO {table_name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-            [tuple(process(values[name]) if process else values[name] for name, process in convert) for values in rows],
+            [_converted(values, columns, convert) for values in rows],
         )
     if touch:
         keys = rows_table.primary_key.columns.keys()
-        tx.touched.extend(Touched(table_name, tuple(values[key] for key in keys), "insert") for values in rows)
+        if len(keys) == 1:
+            (key,) = keys
+            tx.touched.extend(Touched(table_name, (values[key],), "insert") for values in rows)
+        else:
+            tx.touched.extend(Touched(table_name, tuple(values[key] for key in keys), "insert") for values in rows)
+
+
+def _converted(values: dict[str, Any], columns: list[str], convert: list[tuple[int, Any]]) -> list[Any]:
+    """One row's parameters, in ``columns`` order: its values, those of the columns in
+    ``convert`` through their processor (the other columns' values go to SQLite as they are)."""
+    params = [values[name] for name in columns]
+    for index, process in convert:
+        params[index] = process(params[index])
+    return params
 
 
 def _processor(rows_table: Any, name: str, dialect: Any) -> Any:
