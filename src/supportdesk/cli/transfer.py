@@ -15,8 +15,10 @@ as its own mutation, as it always has.
 
 from __future__ import annotations
 
+import gc
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TextIO
@@ -273,13 +275,15 @@ def _import_records(
             size = sum(len(body) for body in bodies if isinstance(body, str))
             full = len(chunk) >= IMPORT_CHUNK or messages + len(bodies) > CHUNK_MESSAGES or text + size > CHUNK_TEXT
             if chunk and full:  # a ticket bigger than a chunk goes alone
-                _import_chunk(run, chunk)
+                with _collector_paused():
+                    _import_chunk(run, chunk)
                 chunk, messages, text = [], 0, 0
                 progress.update("tickets", run.imported + run.present + run.refused, total)
             chunk.append(record)
             messages, text = messages + len(bodies), text + size
         if chunk:
-            _import_chunk(run, chunk)
+            with _collector_paused():
+                _import_chunk(run, chunk)
             progress.update("tickets", run.imported + run.present + run.refused, total)
         _restore_links(run)
     verb = "would import" if dry_run else "imported"
@@ -292,6 +296,25 @@ def _import_records(
         parts.append(f"{run.refused:,} refused")
     typer.echo(", ".join(parts))
     return run
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector off while a chunk is read, planned and written.
+
+    A chunk makes some hundred thousand short-lived dicts and lists (its records, arguments,
+    planned rows and parameters); each 700 of them started a collection that walked everything
+    alive — the whole import's ~2,400 collections cost ~10 % of its cpu. Reference counting still
+    frees all of them as they go; the few cycles a chunk leaves are collected after it (the
+    collector runs at the next allocation once it is back on).
+    """
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
 
 
 def _present(session: Session, ids: list[str]) -> set[str]:
