@@ -454,3 +454,24 @@ def test_a_time_past_the_calendars_end_in_utc_refuses_its_ticket_alone(cli: CLI,
     with closing(sqlite3.connect(tmp_path / "fresh" / DB_NAME)) as connection:
         assert connection.execute("SELECT subject FROM ticket").fetchall() == [("ticket 2",)]
         assert connection.execute("SELECT count(*) FROM customer").fetchone() == (1,)
+
+
+def test_the_collector_is_paused_for_a_chunk_and_back_on_after_it_even_when_it_fails() -> None:
+    """A chunk runs without Python's cycle collector (a speed-up); the collector must be back on
+    after it, whatever happened — and left off when the caller had turned it off."""
+    import gc
+
+    assert gc.isenabled()
+    with transfer._collector_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), transfer._collector_paused():
+        raise RuntimeError("a chunk failed")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with transfer._collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
