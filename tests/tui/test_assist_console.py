@@ -12,6 +12,7 @@ from datetime import timedelta
 from textual.widgets import Static
 
 from supportdesk import assist
+from supportdesk.assist.similar import SimilarTicket
 from supportdesk.store.ids import uuid7
 from supportdesk.store.times import to_db
 from supportdesk.store.workspace import Workspace
@@ -255,17 +256,18 @@ async def test_similar_tickets_solved_first_open_with_enter_and_never_another_gr
         assert app.is_running and app.return_code is None
 
 
-def test_an_agents_similar_tickets_are_not_crowded_out_by_another_groups(console_workspace: Workspace) -> None:
-    """Similar tickets are ranked among the tickets the agent may see: another group's solved
-    twins, however many, never push the agent's own solved twin off the panel."""
+def _similar_past_40_twins(workspace: Workspace, limit: int) -> tuple[dict[str, str], list[SimilarTicket]]:
+    """The agent's similar tickets for the open one of :func:`_similar_setup`, after another
+    group gained 40 solved twins of it, newer than the agent's and word for word the same (so
+    nearer): the tickets of the setup, and what the console's panel gets."""
     from supportdesk.domain.write import load_actor
     from supportdesk.tui.db import ConsoleDB
 
-    tickets = _similar_setup(console_workspace)
-    agent, _mine, other = _agent_and_groups(console_workspace)
-    for index in range(40):  # newer than the agent's twin, word for word the same: ranked first
+    tickets = _similar_setup(workspace)
+    agent, _mine, other = _agent_and_groups(workspace)
+    for index in range(40):
         _insert_ticket(
-            console_workspace,
+            workspace,
             number=99500 + index,
             subject="Charged twice for my March invoice",
             group=other,
@@ -273,45 +275,30 @@ def test_an_agents_similar_tickets_are_not_crowded_out_by_another_groups(console
             messages=[("customer", DOUBLE_CHARGE), ("agent", HOSTILE_REPLY)],
             days_ago=5,
         )
-    with closing(console_workspace.connect(readonly=True)) as reader:
+    with closing(workspace.connect(readonly=True)) as reader:
         actor = load_actor(reader, agent)
-    db = ConsoleDB(console_workspace)
+    db = ConsoleDB(workspace)
     try:
         db.update_vectors()
-        found = db.similar_tickets(tickets["open"], actor, limit=5)
+        return tickets, db.similar_tickets(tickets["open"], actor, limit=limit)
     finally:
         db.close()
+
+
+def test_an_agents_similar_tickets_are_not_crowded_out_by_another_groups(console_workspace: Workspace) -> None:
+    """Similar tickets are ranked among the tickets the agent may see: another group's solved
+    twins, however many, never push the agent's own solved twin off the panel."""
+    tickets, found = _similar_past_40_twins(console_workspace, limit=5)
     ids = [item.ticket_id for item in found]
     assert ids and ids[0] == tickets["solved"], [item.number for item in found]
     assert not {item.number for item in found if item.number is not None and item.number >= 99500}
 
 
 def test_an_agents_similar_tickets_are_found_beyond_another_groups_nearest(console_workspace: Workspace) -> None:
-    """However many of another group's tickets are nearer than the agent's own, the agent's pool is
-    as deep as an admin's: the search looks further instead of answering from what is left."""
-    from supportdesk.domain.write import load_actor
-    from supportdesk.tui.db import ConsoleDB
-
-    tickets = _similar_setup(console_workspace)
-    agent, _mine, other = _agent_and_groups(console_workspace)
-    for index in range(40):  # 40 twins, word for word the same: nearer than the agent's own for limit=1
-        _insert_ticket(
-            console_workspace,
-            number=99500 + index,
-            subject="Charged twice for my March invoice",
-            group=other,
-            status="solved",
-            messages=[("customer", DOUBLE_CHARGE), ("agent", HOSTILE_REPLY)],
-            days_ago=5,
-        )
-    with closing(console_workspace.connect(readonly=True)) as reader:
-        actor = load_actor(reader, agent)
-    db = ConsoleDB(console_workspace)
-    try:
-        db.update_vectors()
-        found = db.similar_tickets(tickets["open"], actor, limit=1)
-    finally:
-        db.close()
+    """However many of another group's tickets are nearer than the agent's own (40 twins fill the
+    team's nearest 9 for one suggestion), the agent's pool is as deep as an admin's: the search
+    looks further instead of answering from what is left."""
+    tickets, found = _similar_past_40_twins(console_workspace, limit=1)
     assert [item.ticket_id for item in found] == [tickets["solved"]]
 
 
