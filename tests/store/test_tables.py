@@ -18,7 +18,7 @@ from sqlalchemy import Column, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.schema import CreateIndex, CreateTable
 
-from supportdesk.store import tables, tables_source
+from supportdesk.store import core_tables, tables_source
 
 DIALECTS = (sqlite.dialect(), postgresql.dialect())
 
@@ -41,8 +41,8 @@ def test_the_generated_module_is_what_the_models_render() -> None:
 
 
 def test_the_same_tables() -> None:
-    assert set(tables.every_table().tables) == set(tables_source.source_metadata().tables)
-    assert len(tables.every_table().tables) >= 40
+    assert set(core_tables.every_table().tables) == set(tables_source.source_metadata().tables)
+    assert len(core_tables.every_table().tables) >= 40
 
 
 def _default(column: Column[Any]) -> Any:
@@ -100,7 +100,7 @@ def _constraints(table: Table) -> list[tuple[Any, ...]]:
 @pytest.mark.parametrize("name", sorted(tables_source.source_metadata().tables))
 def test_each_table_equals_its_sqlmodel_table_column_for_column(name: str) -> None:
     model = tables_source.source_metadata().tables[name]
-    core = tables.every_table().tables[name]
+    core = core_tables.every_table().tables[name]
     assert [_column(c) for c in core.columns] == [_column(c) for c in model.columns]
     assert sorted(map(_index, core.indexes)) == sorted(map(_index, model.indexes))
     assert _constraints(core) == _constraints(model)
@@ -140,7 +140,7 @@ def test_sqlmodel_still_imports_whole_whichever_comes_first(first: str) -> None:
     tables loaded SQLModel's types on their own, and the tables keep their types when SQLModel
     came first."""
     kinds = _run(
-        f"import {first}, supportdesk.store.tables as t, sqlmodel.sql.sqltypes, supportdesk.store.models; "
+        f"import {first}, supportdesk.store.core_tables as t, sqlmodel.sql.sqltypes, supportdesk.store.models; "
         "c = t.table('ticket').c; "
         "print(sqlmodel.sql.sqltypes.AutoString.__name__, type(c.subject.type).__module__)"
     )
@@ -171,7 +171,7 @@ def test_threads_asking_at_once_get_one_whole_table() -> None:
     each gets the same table, with every column (never one SQLAlchemy has entered but not
     finished)."""
     seen = _run(
-        "import threading, supportdesk.store.tables as t\n"
+        "import threading, supportdesk.store.core_tables as t\n"
         "start = threading.Barrier(8); got = []\n"
         "def ask():\n"
         "    start.wait(); table = t.table('ticket_timing'); got.append((id(table), len(table.c)))\n"

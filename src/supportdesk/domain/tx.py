@@ -20,7 +20,7 @@ from sqlalchemy.sql import Executable
 
 from supportdesk.domain.context import MutationContext
 from supportdesk.domain.errors import NotFound
-from supportdesk.store.tables import table as core_table
+from supportdesk.store.core_tables import table as core_table
 
 #: What each entity is called in errors shown to people.
 ENTITY_NAMES = {

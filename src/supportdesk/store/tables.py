@@ -2,8 +2,8 @@
 
 Rendered from the SQLModel classes (supportdesk.store.models) by
 ``python -m supportdesk.store.tables_source``; tests/store/test_tables.py proves the two equal.
-Importing this builds no SQLModel class (no pydantic model, no ORM mapper), and each table is
-built when first asked for (:func:`table`): a write uses a dozen of the ~50.
+Importing this builds no SQLModel class (no pydantic model, no ORM mapper), and no table: each
+is built when first asked for, through supportdesk.store.core_tables (a write uses a dozen of the ~50).
 """
 
 # ruff: noqa: E501
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from threading import Lock
 
 from sqlalchemy import (
     JSON,
@@ -37,36 +36,6 @@ from supportdesk.store.enums import Channel, Priority, Role, Status, TicketType
 from supportdesk.store.times import utcnow
 
 metadata = MetaData()
-#: The tables built so far. Not ``metadata.tables``: SQLAlchemy enters a table there before its
-#: columns are made, and another thread of the server must never see one half built.
-_built: dict[str, Table] = {}
-_building = Lock()
-
-
-def table(name: str) -> Table:
-    """The table ``name``, built on first use (KeyError for a name that is no table)."""
-    found = _built.get(name)
-    if found is not None:
-        return found
-    builder = _BUILDERS[name]
-    with _building:  # two threads may ask at once; a table is defined once
-        if name not in _built:
-            _built[name] = builder()
-        return _built[name]
-
-
-def every_table() -> MetaData:
-    """The metadata with every table built, and with the indexes whose conditions are written per
-    database (``sqlite_where``/``postgresql_where``): declaring one makes SQLAlchemy load every
-    dialect it names (~100 ms for PostgreSQL's), and the write path, which never creates an
-    index, has no use for them. For tools and tests that walk the whole schema."""
-    for name in _BUILDERS:
-        table(name)
-    with _building:
-        for name, add in _LATE.items():
-            if not any(index.dialect_kwargs for index in _built[name].indexes):
-                add(_built[name])
-    return metadata
 
 
 def _agent() -> Table:
@@ -958,7 +927,7 @@ def _workspace_setting() -> Table:
     )
 
 
-_BUILDERS: dict[str, Callable[[], Table]] = {
+BUILDERS: dict[str, Callable[[], Table]] = {
     "agent": _agent,
     "agent_group": _agent_group,
     "api_idempotency": _api_idempotency,
@@ -1011,6 +980,6 @@ _BUILDERS: dict[str, Callable[[], Table]] = {
     "workspace_setting": _workspace_setting,
 }
 
-_LATE: dict[str, Callable[[Table], None]] = {
+LATE_INDEXES: dict[str, Callable[[Table], None]] = {
     "ticket": _ticket_late_indexes,
 }

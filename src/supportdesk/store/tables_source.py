@@ -31,46 +31,16 @@ _HEADER = '''"""The store's tables as plain SQLAlchemy Core, for the write path 
 
 Rendered from the SQLModel classes (supportdesk.store.models) by
 ``python -m supportdesk.store.tables_source``; tests/store/test_tables.py proves the two equal.
-Importing this builds no SQLModel class (no pydantic model, no ORM mapper), and each table is
-built when first asked for (:func:`table`): a write uses a dozen of the ~50.
+Importing this builds no SQLModel class (no pydantic model, no ORM mapper), and no table: each
+is built when first asked for, through supportdesk.store.core_tables (a write uses a dozen of the ~50).
 """
 
 # ruff: noqa: E501
 '''
 
 
-_ACCESS = '''metadata = MetaData()
-#: The tables built so far. Not ``metadata.tables``: SQLAlchemy enters a table there before its
-#: columns are made, and another thread of the server must never see one half built.
-_built: dict[str, Table] = {}
-_building = Lock()
-
-
-def table(name: str) -> Table:
-    """The table ``name``, built on first use (KeyError for a name that is no table)."""
-    found = _built.get(name)
-    if found is not None:
-        return found
-    builder = _BUILDERS[name]
-    with _building:  # two threads may ask at once; a table is defined once
-        if name not in _built:
-            _built[name] = builder()
-        return _built[name]
-
-
-def every_table() -> MetaData:
-    """The metadata with every table built, and with the indexes whose conditions are written per
-    database (``sqlite_where``/``postgresql_where``): declaring one makes SQLAlchemy load every
-    dialect it names (~100 ms for PostgreSQL's), and the write path, which never creates an
-    index, has no use for them. For tools and tests that walk the whole schema."""
-    for name in _BUILDERS:
-        table(name)
-    with _building:
-        for name, add in _LATE.items():
-            if not any(index.dialect_kwargs for index in _built[name].indexes):
-                add(_built[name])
-    return metadata
-'''
+_ACCESS = """metadata = MetaData()
+"""
 
 
 class _Imports:
@@ -208,7 +178,7 @@ def _table(table: Table, imports: _Imports) -> str:
     for index in sorted(table.indexes, key=lambda i: str(i.name)):
         if getattr(index, "_column_flag", False):
             continue
-        if index.dialect_kwargs:  # SQLAlchemy loads each dialect named in them: see _LATE
+        if index.dialect_kwargs:  # SQLAlchemy loads each dialect named in them: see LATE_INDEXES
             late.append(_index(index, imports, late=True))
         else:
             items.append(_index(index, imports))
@@ -240,7 +210,6 @@ def render(metadata: MetaData | None = None) -> str:
     imports = _Imports()
     imports.use("sqlalchemy", "MetaData")
     imports.use("sqlalchemy", "Table")
-    imports.use("threading", "Lock")
     imports.use("collections.abc", "Callable")
     names = sorted(metadata.tables)
     builders = "".join(f"    {name!r}: _{name},\n" for name in names)
@@ -255,8 +224,8 @@ def render(metadata: MetaData | None = None) -> str:
             "",
             _ACCESS,
             *(f"\n{body}" for body in bodies),
-            f"\n_BUILDERS: dict[str, Callable[[], Table]] = {{\n{builders}}}\n",
-            f"_LATE: dict[str, Callable[[Table], None]] = {{\n{late}}}\n",
+            f"\nBUILDERS: dict[str, Callable[[], Table]] = {{\n{builders}}}\n",
+            f"LATE_INDEXES: dict[str, Callable[[Table], None]] = {{\n{late}}}\n",
         ]
     )
 
