@@ -6,8 +6,6 @@ only parsing), with the app's after-write hooks.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,21 +15,10 @@ from supportdesk.protocol import MutationIn, MutationOutcome
 from supportdesk.server import admin
 from supportdesk.server.app import create_app
 from supportdesk.server.apply import Applied, apply_as, apply_push
-from supportdesk.server.db import ServerDatabase, open_database
+from supportdesk.server.db import ServerDatabase
 from supportdesk.server.tokens import load_actor
-from tests.live import server_database
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ServerDatabase]:
-    with server_database(request.param, tmp_path) as url:
-        opened = open_database(url)
-        try:
-            yield opened
-        finally:
-            opened.dispose()
 
 
 class Pusher:

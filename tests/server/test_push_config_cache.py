@@ -8,27 +8,13 @@ triggers of their own, so they are tested here).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from sqlalchemy import text
 
-from supportdesk.server.db import ServerDatabase, open_database
-from tests.live import server_database
+from supportdesk.server.db import ServerDatabase
 from tests.server.test_push_batch import Pusher, new_ticket
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ServerDatabase]:
-    with server_database(request.param, tmp_path) as url:
-        opened = open_database(url)
-        try:
-            yield opened
-        finally:
-            opened.dispose()
 
 
 def tags(pusher: Pusher, ticket_id: str) -> list[str]:

@@ -5,8 +5,6 @@ both lands exactly once."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,22 +12,11 @@ import pytest
 from supportdesk.protocol import MutationIn, MutationOutcome
 from supportdesk.server import admin
 from supportdesk.server.apply import apply_push
-from supportdesk.server.db import ServerDatabase, open_database
+from supportdesk.server.db import ServerDatabase
 from supportdesk.server.tokens import load_actor
-from tests.live import server_database
 from tests.server.test_push_batch import Pusher, new_ticket
 
-pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def database(tmp_path: Path) -> Iterator[ServerDatabase]:
-    with server_database("postgresql", tmp_path) as url:
-        opened = open_database(url)
-        try:
-            yield opened
-        finally:
-            opened.dispose()
+pytestmark = [pytest.mark.integration, pytest.mark.parametrize("database", ["postgresql"], indirect=True)]
 
 
 def test_two_pushes_that_deadlock_both_land_once(database: ServerDatabase) -> None:

@@ -12,29 +12,15 @@ do reveal it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from supportdesk.server import admin
-from supportdesk.server.db import ServerDatabase, open_database
+from supportdesk.server.db import ServerDatabase
 from supportdesk.server.reads import pull
 from supportdesk.server.tokens import load_actor
-from tests.live import server_database
 from tests.server.test_push_batch import Pusher, new_ticket
 
-pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def database(tmp_path: Path) -> Iterator[ServerDatabase]:
-    with server_database("sqlite", tmp_path) as url:
-        opened = open_database(url)
-        try:
-            yield opened
-        finally:
-            opened.dispose()
+pytestmark = [pytest.mark.integration, pytest.mark.parametrize("database", ["sqlite"], indirect=True)]
 
 
 @pytest.mark.parametrize("one_push", [False, True], ids=["two-pushes", "one-push"])
