@@ -135,7 +135,11 @@ def test_an_agents_term_looks_past_another_groups_nearest(
         seen, params = viewer.condition("t")
         visible = {row[0] for row in connection.execute(f"SELECT t.rowid FROM ticket t WHERE {seen}", params)}
         every = similar.semantic_search(connection, text, limit=1_000_000, min_score=query.FLOOR)
+        embedded: list[str] = []
+        plain = similar.query_vector
+        monkeypatch.setattr(similar, "query_vector", lambda text: embedded.append(text) or plain(text))
         found = query.resolve(connection, text)
+    assert embedded == [text]  # once, however often the search widened
     assert [m.rowid for m in every[:3]] and not {m.rowid for m in every[:3]} & visible  # the crowd
     theirs = [m for m in every if m.rowid in visible]
     bar = max(query.FLOOR, theirs[0].score * query.RELATIVE)

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 from supportdesk.store import semantic
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from supportdesk.store.viewer import Viewer
 
 log = logging.getLogger(__name__)
@@ -59,18 +61,15 @@ def _catch_up(connection: sqlite3.Connection, missing: list[int]) -> None:
         log.info("could not store new tickets' vectors now: %s", error)
 
 
-def _unindexed(connection: sqlite3.Connection, text: str, missing: list[int]) -> list[tuple[int, float]]:
-    """Tickets not yet in the index, scored from their text (this statement's snapshot cannot
-    see vectors stored meanwhile by another connection)."""
+def _unindexed(connection: sqlite3.Connection, vector: np.ndarray, missing: list[int]) -> list[tuple[int, float]]:
+    """Tickets not yet in the index, scored from their text against the search's ``vector`` (this
+    statement's snapshot cannot see vectors stored meanwhile by another connection)."""
     from supportdesk.assist.embedding import embedder
-    from supportdesk.assist.text import clean
     from supportdesk.assist.tickets import iter_texts
 
-    query = clean(text, limit=1000)
-    if not query or not missing:
+    if not missing:
         return []
     model = embedder()
-    vector = model.embed_one(query, cleaned=True)
     scored: list[tuple[int, float]] = []
     for texts in iter_texts(connection, missing[-CATCH_UP:]):
         vectors = model.embed([t.text for t in texts], cleaned=True)
@@ -83,17 +82,20 @@ def resolve(connection: sqlite3.Connection, text: str) -> list[int]:
     """The rowids of the tickets closest in meaning to ``text``, best first."""
     from supportdesk.assist.index import IndexUnavailable, missing_rowids
     from supportdesk.assist.models import ModelUnavailable
-    from supportdesk.assist.similar import semantic_search
+    from supportdesk.assist.similar import query_vector, semantic_search
     from supportdesk.store.viewer import workspace_viewer
 
     viewer = workspace_viewer(connection)
     try:
         missing = missing_rowids(connection)
-        unindexed = [item for item in _unindexed(connection, text, missing) if item[1] >= FLOOR]
+        vector = query_vector(text)
+        if vector is None:
+            return []
+        unindexed = [item for item in _unindexed(connection, vector, missing) if item[1] >= FLOOR]
         unindexed = _seen(connection, unindexed, viewer)
         want = LIMIT
         while True:
-            matches = semantic_search(connection, text, limit=want, min_score=FLOOR)
+            matches = semantic_search(connection, text, limit=want, min_score=FLOOR, vector=vector)
             indexed = _seen(connection, [(m.rowid, m.score) for m in matches], viewer)
             # An agent's best LIMIT are theirs, not the team's: when another group's tickets took
             # places among the nearest `want`, look further until the agent's own fill LIMIT or

@@ -19,6 +19,8 @@ from supportdesk.assist.text import clean
 from supportdesk.assist.tickets import ticket_texts
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from supportdesk.store.viewer import Viewer
 
 #: Cosine under which a ticket is not "similar" at all.
@@ -130,6 +132,12 @@ def similar_tickets(
     return result
 
 
+def query_vector(text: str) -> np.ndarray | None:
+    """``text`` embedded as a search, or None when cleaning leaves nothing of it to embed."""
+    query = clean(text, limit=1000)
+    return embedding.embedder().embed_one(query, cleaned=True) if query else None
+
+
 def semantic_search(
     connection: sqlite3.Connection,
     text: str,
@@ -137,15 +145,18 @@ def semantic_search(
     limit: int = 500,
     within: Sequence[int] | None = None,
     min_score: float = MIN_MATCH,
+    vector: np.ndarray | None = None,
 ) -> list[SemanticMatch]:
     """Tickets whose meaning is close to ``text``, best first: what ``~"…"`` matches.
 
     ``within`` (ticket rowids) restricts the search to tickets other query terms matched; the
-    compiler can also intersect the result with its own. Empty text matches nothing."""
-    query = clean(text, limit=1000)
-    if not query:
+    compiler can also intersect the result with its own. Empty text matches nothing. ``vector``
+    is the text's :func:`query_vector` when the caller has it already (a search that widens
+    asks again with the same text)."""
+    if vector is None:
+        vector = query_vector(text)
+    if vector is None:
         return []
-    vector = embedding.embedder().embed_one(query, cleaned=True)
     neighbours = index.nearest(connection, vector, limit=limit, within=within, min_score=min_score)
     if not neighbours:
         return []
