@@ -490,6 +490,29 @@ def test_empty_pages_that_always_promise_more_end(tmp_path: Path, monkeypatch: p
     assert len(rt.seen) == 4
 
 
+def test_pages_of_new_ids_that_always_promise_more_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each page new ids (so not "page N again"), or two pages in turn, and always more to come:
+    the import ends with one line after the most pages any RT could have."""
+    monkeypatch.setattr(request_tracker_rest, "MAX_PAGES", 5)
+
+    def fresh(method: str, path: str, query: dict[str, list[str]], body: Any) -> Answer:
+        page = int(query["page"][0])
+        return 200, "application/json", json.dumps({"items": [{"id": str(page)}], "next_page": "more"}).encode()
+
+    def in_turn(method: str, path: str, query: dict[str, list[str]], body: Any) -> Answer:
+        page = int(query["page"][0])
+        return 200, "application/json", json.dumps({"items": [{"id": str(page % 2)}], "next_page": "more"}).encode()
+
+    for answer in (fresh, in_turn):
+        with (
+            FakeRT(answer) as rt,
+            request_tracker_rest.RTClient(rt.url, request_tracker_rest.Credentials(token="t")) as client,
+            pytest.raises(request_tracker_rest.RTServerError, match="promised more than 5 pages of /tickets"),
+        ):
+            list(client.pages("GET", "/tickets"))
+        assert len(rt.seen) == 5
+
+
 @pytest.mark.parametrize("created", ["9999-12-31T23:59:59-05:00", "yesterday"])
 def test_a_time_rt_sends_that_is_no_time_is_one_line(cli: CLI, tmp_path: Path, created: str) -> None:
     """A ``Created`` past the calendar's end in UTC stopped the import with "unexpected

@@ -65,6 +65,9 @@ MAX_REDIRECTS = 5
 #: Empty pages in a row RT may answer while saying more follow (a page of tickets the agent may
 #: not see is empty): 100,000 tickets hidden in a row, more than any RT has.
 MAX_EMPTY_PAGES = 1000
+#: Pages of one collection: 20 million items, more than any RT holds. A server that keeps
+#: promising more with new ids on every page (or two pages in turn) ends here, not never.
+MAX_PAGES = 200_000
 #: Tickets whose transactions, parts and contents are read together.
 BATCH = 50
 #: Bytes of part content asked for in one search (a larger part is asked for on its own).
@@ -243,6 +246,8 @@ class RTClient:
                     yield item
             if not _more_pages(answer, page, len(items)):
                 return
+            if page >= MAX_PAGES:
+                raise RTServerError(f"RT at {self.base} promised more than {MAX_PAGES} pages of {path}")
             page += 1
 
     def part_content(self, attachment_id: int) -> bytes | None:
