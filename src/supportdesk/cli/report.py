@@ -132,7 +132,7 @@ def _rebuild(session: Session, db: str | None) -> None:
         database = _database(db)
         try:
             with database.engine.begin() as connection:
-                for statement in rollup.fill_statements(connection.dialect.name):
+                for statement in rollup.all_fill_statements(connection.dialect.name):
                     connection.execute(text(statement))
                 rows = int(connection.execute(text(f"SELECT count(*) FROM {rollup.TABLE}")).scalar_one())
         finally:

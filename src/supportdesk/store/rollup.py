@@ -258,14 +258,30 @@ def _execute_all(connection: Any, statements: Iterable[str]) -> None:
 
 
 def drop_triggers(connection: Any) -> None:
-    """Stop keeping the rollup (plain sqlite3), for a bulk load that calls :func:`rebuild_and_restore`."""
+    """Stop keeping the rollups (plain sqlite3), for a bulk load that calls :func:`rebuild_and_restore`.
+
+    ``report_day`` and the handle, logged-time and survey rollups of
+    :mod:`supportdesk.store.rollup_activity` alike."""
+    from supportdesk.store import rollup_activity
+
     _execute_all(connection, (f"DROP TRIGGER IF EXISTS {name}" for name in TRIGGERS))
+    _execute_all(connection, rollup_activity.drop_trigger_statements("sqlite"))
+
+
+def all_fill_statements(dialect: str) -> list[str]:
+    """Recompute every report rollup: ``report_day`` and those of :mod:`supportdesk.store.rollup_activity`."""
+    from supportdesk.store import rollup_activity
+
+    return [*fill_statements(dialect), *rollup_activity.fill_statements(dialect)]
 
 
 def rebuild_and_restore(connection: Any) -> None:
-    """Sum every timing row again, then install the triggers (plain sqlite3, in the load's transaction)."""
-    _execute_all(connection, fill_statements("sqlite"))
+    """Sum every row again, then install the triggers (plain sqlite3, in the load's transaction)."""
+    from supportdesk.store import rollup_activity
+
+    _execute_all(connection, all_fill_statements("sqlite"))
     _execute_all(connection, trigger_statements("sqlite"))
+    _execute_all(connection, rollup_activity.trigger_statements("sqlite"))
 
 
 def rebuild(connection: Any) -> int:
@@ -274,6 +290,5 @@ def rebuild(connection: Any) -> int:
     For a workspace whose rollup is in doubt: the table holds nothing but sums of timing rows, so
     this loses nothing. Returns how many rollup rows it holds afterwards.
     """
-    _execute_all(connection, fill_statements("sqlite"))
-    _execute_all(connection, trigger_statements("sqlite"))
+    rebuild_and_restore(connection)
     return int(connection.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0])
