@@ -397,8 +397,10 @@ def test_a_bulk_load_drops_the_triggers_and_rebuilds(team: Team) -> None:
     from supportdesk.store.bulk import bulk_load
 
     ws = team.workspace
+    args = {"subject": "Help", "body": "Please", "requester": {"value": "a@example.com"}}
+    ticket = str(at(ws, START, "ticket.create", args)["ticket_id"])
     with ws.writing() as connection:
-        with bulk_load(connection, ("ticket_timing",)):
+        with bulk_load(connection, ("ticket_timing", "handle_time", "survey")):
             assert not connection.execute("SELECT name FROM sqlite_master WHERE name LIKE 'report_day_a%'").fetchall()
             connection.execute(
                 "INSERT INTO ticket_timing (ticket_id, created_at, channel, due_at, paused, sla_met, sla_missed, "
@@ -406,8 +408,22 @@ def test_a_bulk_load_drops_the_triggers_and_rebuilds(team: Team) -> None:
                 "VALUES ('t1', '2026-10-02 10:00:00.000000', 'web', '9999-12-31 00:00:00.000000', "
                 "0, 0, 0, 0, 0, 0, 0, 0, '[]', '[]')"
             )
+            connection.execute(
+                "INSERT INTO handle_time (id, ticket_id, agent_id, seconds, at) "
+                "VALUES ('h1', ?, ?, 60, '2026-10-03 10:00:00.000000')",
+                (ticket, team.agent.id),
+            )
+            connection.execute(
+                "INSERT INTO survey (id, ticket_id, issued_at, answered_at, csat, comment) "
+                "VALUES ('s1', ?, '2026-10-03 10:00:00.000000', '2026-10-04 10:00:00.000000', 'good', '')",
+                (ticket,),
+            )
         days = connection.execute("SELECT day, created FROM report_day WHERE dimension = 'all'")
-        assert [tuple(row) for row in days] == [("2026-10-02", 1)]
+        assert [tuple(row) for row in days] == [("2026-10-01", 1), ("2026-10-02", 1)]
+        handled = connection.execute("SELECT day, value, prev, tickets, seconds FROM report_handle_day")
+        assert {tuple(row) for row in handled} >= {("2026-10-03", "", "", 1, 60)}
+        answered = connection.execute("SELECT dimension, day, surveys FROM report_activity_day WHERE csat_good = 1")
+        assert {tuple(row) for row in answered} == {(d, "2026-10-04", 1) for d in ("all", "agent", "group", "channel")}
         names = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
     assert set(rollup.TRIGGERS) | set(rollup_activity.TRIGGERS) <= names
 

@@ -34,8 +34,9 @@ change from its few ``handle_time`` rows (found through ``ix_handle_time_ticket`
 difference: the same statement, over all tickets, is the rebuild. A ticket moved by
 ``ticket_timing`` is handled the same way, before with the old row, after with the new.
 SQLite and PostgreSQL run the same statements (PostgreSQL from PL/pgSQL functions); bulk loads
-drop the triggers and rebuild once (:mod:`supportdesk.store.rollup` calls :func:`drop_triggers`
-and :func:`rebuild_and_restore`), and ``supportdesk report rebuild`` recomputes both tables.
+drop the triggers and rebuild once (:func:`supportdesk.store.rollup.drop_triggers` and
+:func:`~supportdesk.store.rollup.rebuild_and_restore` take these along), and ``supportdesk report
+rebuild`` recomputes both tables.
 """
 
 from __future__ import annotations
@@ -108,10 +109,11 @@ PG_FUNCTIONS = {
 }
 
 
-def _day(column: str, dialect: str) -> str:
-    from supportdesk.store.rollup import day_sql
-
-    return day_sql(column, dialect)
+def day_sql(column: str, dialect: str) -> str:
+    """The UTC day of a timing timestamp as ``YYYY-MM-DD`` text, in ``dialect``."""
+    if dialect == "postgresql":
+        return f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+    return f"substr({column}, 1, 10)"
 
 
 def _dimensions(names: Iterable[str]) -> str:
@@ -150,7 +152,7 @@ def activity_upsert(
     spec = SOURCES[source]
     figures: dict[str, str] = spec["figures"]
     at = f"r.{spec['at']}"
-    keys = ["k.dimension", _day(at, dialect), _value(source, names)]
+    keys = ["k.dimension", day_sql(at, dialect), _value(source, names)]
     sums = [f"sum({sign}({sql}))" for sql in figures.values()]
     updates = ", ".join(f"{name} = {ACTIVITY_TABLE}.{name} + excluded.{name}" for name in figures)
     return (
@@ -163,7 +165,7 @@ def activity_upsert(
 
 def _links(rows: str, timing: str, sign: int, dialect: str, names: tuple[str, ...]) -> str:
     """The handled-day chain links of the ``handle_time`` rows ``rows``, each with its seconds."""
-    day = _day("r.at", dialect)
+    day = day_sql("r.at", dialect)
     return (
         f"SELECT dimension, day, value, lag(day, 1, '') OVER (PARTITION BY dimension, ticket_id, value ORDER BY day) "
         f"AS prev, {sign} AS sign, seconds FROM (SELECT k.dimension AS dimension, r.ticket_id AS ticket_id, "
