@@ -97,6 +97,8 @@ def test_report_rebuild_recomputes_the_rollup_a_report_reads(copy: Path) -> None
     before = supportdesk("report", "--since", SINCE, "--by", "agent", "--json", workspace=copy)
     with sqlite3.connect(copy / DB_NAME) as connection:
         connection.execute("UPDATE report_day SET created = created + 5")
+        connection.execute("UPDATE report_activity_day SET surveys = surveys + 5, logged_s = logged_s + 3600")
+        connection.execute("UPDATE report_handle_day SET seconds = seconds + 3600")
     spoiled = supportdesk("report", "--since", SINCE, "--by", "agent", "--json", workspace=copy)
     assert json.loads(spoiled.stdout)["rows"] != json.loads(before.stdout)["rows"]
     rebuilt = supportdesk("report", "rebuild", workspace=copy)

@@ -1,10 +1,12 @@
 """The report rollup (``report_day``) against the slow path, on random histories.
 
 Random tickets are created, answered, solved, reopened, reassigned, merged and erased through
-the write path at random times over a few weeks; then, under the test clock, every report
-(overall and by every grouping) over windows relative to "now" — ``--since 6h`` to ``--since
-60d``, starting mid-day or at midnight — must equal the one ``ticket_timing`` alone gives, and the
-rollup the triggers kept must equal the one ``report rebuild`` recomputes.
+the write path at random times over a few weeks, with handle time recorded and time logged,
+corrected and deleted by either agent and surveys answered; then, under the test clock, every
+report (overall and by every grouping) over windows relative to "now" — ``--since 6h`` to
+``--since 60d``, starting mid-day or at midnight — must equal the one the source tables alone
+give, and the rollups the triggers kept (``report_day`` and those of
+:mod:`supportdesk.store.rollup_activity`) must equal the ones ``report rebuild`` recomputes.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from hypothesis import strategies as st
 
 from supportdesk.domain.errors import DomainError
 from supportdesk.domain.metrics import GROUPINGS, build_report, since_from
-from supportdesk.store import rollup
+from supportdesk.store import rollup, rollup_activity
 from supportdesk.store.times import utcnow
 from tests.conftest import Team, TestClock
 from tests.timeline import at
@@ -39,7 +41,18 @@ operation = st.one_of(
     st.tuples(st.just("status"), minutes, pick, st.sampled_from(STATUSES)),
     st.tuples(st.just("assign"), minutes, pick, pick, pick),
     st.tuples(st.just("merge"), minutes, pick, pick),
-    st.tuples(st.just("time"), minutes, pick, st.integers(min_value=1, max_value=7200)),
+    st.tuples(st.just("time"), minutes, pick, st.integers(min_value=1, max_value=7200), pick),
+    st.tuples(st.just("log"), minutes, pick, st.integers(min_value=1, max_value=480), pick),
+    st.tuples(st.just("correct"), minutes, pick, st.integers(min_value=1, max_value=480)),
+    st.tuples(st.just("unlog"), minutes, pick),
+    st.tuples(
+        st.just("answer"),
+        minutes,
+        pick,
+        st.sampled_from(("good", "bad", None)),
+        st.one_of(st.none(), st.integers(min_value=1, max_value=7)),
+        st.one_of(st.none(), st.integers(min_value=0, max_value=10)),
+    ),
     st.tuples(st.just("erase"), minutes, pick),
 )
 window = st.one_of(
@@ -49,10 +62,20 @@ window = st.one_of(
 )
 
 
+ROLLUPS = {
+    rollup.TABLE: len(rollup.KEYS),
+    rollup_activity.ACTIVITY_TABLE: len(rollup_activity.ACTIVITY_KEYS),
+    rollup_activity.HANDLE_TABLE: len(rollup_activity.HANDLE_KEYS),
+}
+
+
 def _rollup_rows(connection: sqlite3.Connection) -> set[tuple[Any, ...]]:
-    """The rollup's rows, less those every figure of which is zero (left by a move)."""
-    rows = connection.execute(f"SELECT * FROM {rollup.TABLE}").fetchall()
-    return {tuple(row) for row in rows if any(row[len(rollup.KEYS) :])}
+    """Every rollup's rows, less those every figure of which is zero (left by a move)."""
+    found = set()
+    for table, keys in ROLLUPS.items():
+        rows = connection.execute(f"SELECT * FROM {table}").fetchall()
+        found |= {(table, *row) for row in rows if any(row[keys:])}
+    return found
 
 
 class Story:
@@ -118,7 +141,22 @@ class Story:
                     args = {"source_id": ticket, "target_id": target, "different_requesters": True}
                     at(ws, self.when, "ticket.merge", args, sam)
             elif kind == "time":
-                at(ws, self.when, "ticket.record_handle_time", {"ticket_id": ticket, "seconds": rest[1]}, sam)
+                args = {"ticket_id": ticket, "seconds": rest[1]}
+                at(ws, self.when, "ticket.record_handle_time", args, self.agents[1 + rest[2] % 2])
+            elif kind == "log":
+                args = {"ticket_id": ticket, "seconds": 60 * rest[1]}
+                at(ws, self.when, "ticket.log_time", args, self.agents[1 + rest[2] % 2])
+            elif kind in ("correct", "unlog"):
+                with ws.reading() as connection:
+                    entries = [row[0] for row in connection.execute("SELECT id FROM time_entry ORDER BY id")]
+                if entries:
+                    entry = entries[rest[0] % len(entries)]
+                    if kind == "correct":
+                        at(ws, self.when, "time.correct", {"entry_id": entry, "seconds": 60 * rest[1]}, self.team.admin)
+                    else:
+                        at(ws, self.when, "time.delete", {"entry_id": entry}, self.team.admin)
+            elif kind == "answer":
+                self.answer(ticket, *rest[1:])
             elif kind == "erase":
                 with ws.reading() as connection:
                     (customer,) = connection.execute(
@@ -127,6 +165,21 @@ class Story:
                 at(ws, self.when, "customer.erase", {"customer_id": customer}, self.team.admin)
         except DomainError:
             pass  # a rule refused it (reply to a closed ticket, merge into a merged one): nothing written
+
+    def answer(self, ticket: str, csat: str | None, ces: int | None, nps: int | None) -> None:
+        """The customer answers the ticket's waiting survey (issued when it was solved), if any."""
+        from supportdesk.domain.feedback import survey_token
+
+        ws = self.team.workspace
+        with ws.reading() as connection:
+            waiting = connection.execute(
+                "SELECT id FROM survey WHERE ticket_id = ? AND answered_at IS NULL", (ticket,)
+            ).fetchone()
+        if waiting is None or (csat is None and ces is None and nps is None):
+            return
+        with ws.engine.begin() as connection:
+            token = survey_token(connection, waiting[0])
+        at(ws, self.when, "survey.answer", {"token": token, "csat": csat, "ces": ces, "nps": nps}, self.team.admin)
 
 
 @settings(
@@ -212,12 +265,142 @@ def test_the_rollup_follows_a_reassignment_and_a_deleted_timing_row(team: Team) 
         assert connection.execute("SELECT sum(created) FROM report_day").fetchone()[0] == 0
 
 
+def _reports(connection: sqlite3.Connection, since: datetime, until: datetime) -> dict[Any, list[dict[str, Any]]]:
+    """Every grouping's report from the rollups, checked equal to the slow path's on the way."""
+    found = {}
+    for by in (None, *GROUPINGS):
+        fast = build_report(connection, since=since, until=until, by=by)
+        assert fast.rows == build_report(connection, since=since, until=until, by=by, rollup=False).rows, by
+        found[by] = fast.rows
+    return found
+
+
+def test_a_ticket_handled_on_several_days_counts_once_per_period(team: Team, clock: TestClock) -> None:
+    """Handled tickets are distinct: a ticket handled on four days, by two agents, is one ticket
+    over the period, one a day by day, and one per agent; a record added later for a day between
+    two others relinks the chain (the rollups stay what a rebuild makes)."""
+    ws = team.workspace
+    monday = datetime(2026, 10, 5, 9, 0, tzinfo=UTC)
+    ticket = str(
+        at(
+            ws,
+            monday,
+            "ticket.create",
+            {"subject": "Help", "body": "Please", "requester": {"value": "a@example.com"}, "group_id": team.tier1},
+        )["ticket_id"]
+    )
+    for day, actor in ((0, team.agent), (1, team.agent), (1, team.agent), (4, team.agent), (2, team.admin)):
+        args = {"ticket_id": ticket, "seconds": 600}
+        at(ws, monday + timedelta(days=day, hours=1), "ticket.record_handle_time", args, actor)
+    clock.freeze(monday + timedelta(days=6, hours=12))
+    with ws.reading() as connection:
+        since = monday - timedelta(hours=3)  # mid-Sunday: an edge, then whole days
+        reports = _reports(connection, since, utcnow())
+        (overall,) = reports[None]
+        assert (overall["handle_h"], overall["handle_per_ticket_m"]) == (round(3000 / 3600, 1), 50.0)
+        by_agent = {row["agent"]: row["handle_per_ticket_m"] for row in reports["agent"] if row["handle_h"]}
+        assert by_agent == {"Sam Agent": 40.0, "Ada Admin": 10.0}
+        handled_days = {row["day"]: row["handle_per_ticket_m"] for row in reports["day"] if row["handle_h"]}
+        assert handled_days == {"2026-10-05": 10.0, "2026-10-06": 20.0, "2026-10-07": 10.0, "2026-10-09": 10.0}
+        (week,) = [row for row in reports["week"] if row["handle_h"]]
+        assert week["handle_per_ticket_m"] == 50.0
+        # A period starting after the first handled day still counts the ticket once.
+        (later,) = _reports(connection, monday + timedelta(days=1, hours=12), utcnow())[None]
+        assert later["handle_per_ticket_m"] == 20.0
+    at(
+        ws,
+        monday + timedelta(days=3, hours=2),
+        "ticket.record_handle_time",
+        {"ticket_id": ticket, "seconds": 60},
+        team.agent,
+    )
+    with ws.reading() as connection:
+        (overall,) = _reports(connection, since, utcnow())[None]
+        assert overall["handle_per_ticket_m"] == 51.0
+        links = connection.execute(
+            "SELECT day, prev, tickets FROM report_handle_day WHERE dimension = 'agent' AND value = ? AND tickets <> 0 "
+            "ORDER BY day",
+            (team.agent.id,),
+        ).fetchall()
+        assert [tuple(row) for row in links] == [
+            ("2026-10-05", "", 1),
+            ("2026-10-06", "2026-10-05", 1),
+            ("2026-10-08", "2026-10-06", 1),
+            ("2026-10-09", "2026-10-08", 1),
+        ]
+        kept = _rollup_rows(connection)
+    with ws.writing() as connection:  # what migration 0024 runs on a workspace that had none
+        rollup_activity.execute_all(connection, rollup_activity.drop_statements("sqlite"))
+        rollup_activity.execute_all(connection, rollup_activity.create_statements("sqlite"))
+        assert _rollup_rows(connection) == kept
+
+
+def test_answers_logged_and_handled_time_follow_a_reassignment(team: Team, clock: TestClock) -> None:
+    """Survey answers go to the ticket's group, channel and assignee now; handle and logged time to
+    its group and channel now (and to the agent who spent it): a reassignment moves them, and a
+    deleted timing row takes them out of every grouping but overall and by day."""
+    from supportdesk.domain.feedback import survey_token
+
+    ws = team.workspace
+    args = {
+        "subject": "Help",
+        "body": "Please",
+        "requester": {"value": "a@example.com"},
+        "group_id": team.tier1,
+        "assignee_id": team.agent.id,
+        "channel": "chat",
+    }
+    ticket = str(at(ws, START, "ticket.create", args)["ticket_id"])
+    at(ws, START + timedelta(hours=1), "ticket.record_handle_time", {"ticket_id": ticket, "seconds": 900}, team.agent)
+    at(ws, START + timedelta(hours=1), "ticket.log_time", {"ticket_id": ticket, "seconds": 1800}, team.agent)
+    at(
+        ws,
+        START + timedelta(hours=2),
+        "ticket.reply",
+        {"ticket_id": ticket, "body": "Done", "status": "solved"},
+        team.agent,
+    )
+    with ws.reading() as connection:
+        (survey,) = connection.execute("SELECT id FROM survey WHERE ticket_id = ?", (ticket,)).fetchone()
+    with ws.engine.begin() as connection:
+        token = survey_token(connection, survey)
+    at(ws, START + timedelta(days=1), "survey.answer", {"token": token, "csat": "good", "nps": 10}, team.admin)
+    moved = {"ticket_id": ticket, "group_id": team.billing, "assignee_id": team.other.id}
+    at(ws, START + timedelta(days=2), "ticket.assign", moved, team.admin)
+    clock.freeze(START + timedelta(days=3))
+
+    def figures(by: str) -> dict[Any, tuple[Any, ...]]:
+        with ws.reading() as connection:
+            rows = _reports(connection, START - timedelta(days=1), utcnow())[by]
+        return {
+            row[by]: (row["surveys"], row["handle_h"], row["logged_h"]) for row in rows if row["created"] is not None
+        }
+
+    assert figures("group") == {"Billing": (1, 0.2, 0.5)}
+    assert figures("agent") == {"Bea Billing": (1, None, None), "Sam Agent": (0, 0.2, 0.5)}
+    with ws.writing() as connection:
+        connection.execute("UPDATE ticket_timing SET channel = 'web' WHERE ticket_id = ?", (ticket,))
+    assert figures("channel") == {"web": (1, 0.2, 0.5)}
+    with ws.writing() as connection:
+        connection.execute("DELETE FROM ticket_timing WHERE ticket_id = ?", (ticket,))
+        left = connection.execute(
+            "SELECT dimension, sum(surveys), sum(logged_s) FROM report_activity_day GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+        handled = connection.execute(
+            "SELECT dimension, sum(tickets), sum(seconds) FROM report_handle_day GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+    assert [tuple(row) for row in left] == [("agent", 0, 1800), ("all", 1, 1800), ("channel", 0, 0), ("group", 0, 0)]
+    assert [tuple(row) for row in handled] == [("agent", 1, 900), ("all", 1, 900), ("channel", 0, 0), ("group", 0, 0)]
+
+
 def test_a_bulk_load_drops_the_triggers_and_rebuilds(team: Team) -> None:
     from supportdesk.store.bulk import bulk_load
 
     ws = team.workspace
+    args = {"subject": "Help", "body": "Please", "requester": {"value": "a@example.com"}}
+    ticket = str(at(ws, START, "ticket.create", args)["ticket_id"])
     with ws.writing() as connection:
-        with bulk_load(connection, ("ticket_timing",)):
+        with bulk_load(connection, ("ticket_timing", "handle_time", "survey")):
             assert not connection.execute("SELECT name FROM sqlite_master WHERE name LIKE 'report_day_a%'").fetchall()
             connection.execute(
                 "INSERT INTO ticket_timing (ticket_id, created_at, channel, due_at, paused, sla_met, sla_missed, "
@@ -225,27 +408,48 @@ def test_a_bulk_load_drops_the_triggers_and_rebuilds(team: Team) -> None:
                 "VALUES ('t1', '2026-10-02 10:00:00.000000', 'web', '9999-12-31 00:00:00.000000', "
                 "0, 0, 0, 0, 0, 0, 0, 0, '[]', '[]')"
             )
+            connection.execute(
+                "INSERT INTO handle_time (id, ticket_id, agent_id, seconds, at) "
+                "VALUES ('h1', ?, ?, 60, '2026-10-03 10:00:00.000000')",
+                (ticket, team.agent.id),
+            )
+            connection.execute(
+                "INSERT INTO survey (id, ticket_id, issued_at, answered_at, csat, comment) "
+                "VALUES ('s1', ?, '2026-10-03 10:00:00.000000', '2026-10-04 10:00:00.000000', 'good', '')",
+                (ticket,),
+            )
         days = connection.execute("SELECT day, created FROM report_day WHERE dimension = 'all'")
-        assert [tuple(row) for row in days] == [("2026-10-02", 1)]
+        assert [tuple(row) for row in days] == [("2026-10-01", 1), ("2026-10-02", 1)]
+        handled = connection.execute("SELECT day, value, prev, tickets, seconds FROM report_handle_day")
+        assert {tuple(row) for row in handled} >= {("2026-10-03", "", "", 1, 60)}
+        answered = connection.execute("SELECT dimension, day, surveys FROM report_activity_day WHERE csat_good = 1")
+        assert {tuple(row) for row in answered} == {(d, "2026-10-04", 1) for d in ("all", "agent", "group", "channel")}
         names = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
-    assert set(rollup.TRIGGERS) <= names
+    assert set(rollup.TRIGGERS) | set(rollup_activity.TRIGGERS) <= names
 
 
 @pytest.mark.integration
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_a_server_database_keeps_the_rollup_through_its_write_path(kind: str, tmp_path: Path, clock: TestClock) -> None:
     """The same triggers on a team server's database (SQLite, or PostgreSQL's PL/pgSQL function):
-    mutations applied by ``server.apply`` over several days leave the rollup a rebuild makes."""
+    mutations applied by ``server.apply`` over several days — handle and logged time, survey
+    answers, a reassignment, a merge — leave the rollups a rebuild makes."""
     from sqlalchemy import text
 
     from supportdesk.domain.context import SYSTEM, Actor, Role
+    from supportdesk.domain.feedback import survey_token
     from supportdesk.server.apply import apply_as
     from supportdesk.server.db import open_database
     from tests.live import server_database
 
     def rows(connection: Any) -> set[tuple[Any, ...]]:
-        found = connection.execute(text(f"SELECT * FROM {rollup.TABLE}")).all()
-        return {tuple(int(v) if isinstance(v, Decimal) else v for v in row) for row in found if any(row[3:])}
+        kept = set()
+        for table, keys in ROLLUPS.items():
+            found = connection.execute(text(f"SELECT * FROM {table}")).all()
+            kept |= {
+                (table, *(int(v) if isinstance(v, Decimal) else v for v in row)) for row in found if any(row[keys:])
+            }
+        return kept
 
     clock.freeze(START)
     with server_database(kind, tmp_path) as url:
@@ -274,6 +478,16 @@ def test_a_server_database_keeps_the_rollup_through_its_write_path(kind: str, tm
                 tickets.append(apply_as(database, SYSTEM, "ticket.create", args)[0]["ticket_id"])
                 clock.advance(timedelta(hours=2))
                 apply_as(database, sam, "ticket.reply", {"ticket_id": tickets[-1], "body": "Done", "status": "solved"})
+                for later in (0, 30):  # handled on the day, and again a day and a half later
+                    clock.advance(timedelta(hours=later))
+                    spent = {"ticket_id": tickets[-1], "seconds": 300}
+                    apply_as(database, sam, "ticket.record_handle_time", spent)
+                    apply_as(database, sam, "ticket.log_time", {**spent, "seconds": 600})
+            with database.engine.begin() as connection:
+                waiting = connection.execute(text("SELECT id FROM survey ORDER BY id")).scalars().all()
+                tokens = [survey_token(connection, str(survey)) for survey in waiting[:3]]
+            for token in tokens:
+                apply_as(database, SYSTEM, "survey.answer", {"token": token, "csat": "good", "ces": 2, "nps": 9})
             clock.advance(timedelta(days=1))
             apply_as(database, SYSTEM, "ticket.receive", {"ticket_id": tickets[0], "body": "Broken again"})
             apply_as(
@@ -287,8 +501,12 @@ def test_a_server_database_keeps_the_rollup_through_its_write_path(kind: str, tm
             )
             with database.engine.begin() as connection:
                 kept = rows(connection)
-                assert sum(row[3] for row in kept if row[0] == "all") == 6  # created
-                for statement in rollup.fill_statements(connection.dialect.name):
+                assert sum(row[4] for row in kept if row[:2] == (rollup.TABLE, "all")) == 6  # created
+                surveys = [row[6] for row in kept if row[:2] == (rollup_activity.ACTIVITY_TABLE, "all")]
+                assert sum(surveys) == 3
+                handled = [row[5:] for row in kept if row[:2] == (rollup_activity.HANDLE_TABLE, "group")]
+                assert len(handled) > 6 and sum(n for n, _s in handled) == 12
+                for statement in rollup.all_fill_statements(connection.dialect.name):
                     connection.execute(text(statement))
                 assert rows(connection) == kept
         finally:

@@ -111,7 +111,8 @@ def report(
 
 
 def _rebuild(session: Session, db: str | None) -> None:
-    """Recompute ``report_day`` from ``ticket_timing``: a workspace's, or with --db a server's.
+    """Recompute the report rollups (``report_day`` and those of ``store.rollup_activity``): a
+    workspace's, or with --db a server's.
 
     The rollup is derived and local (never synced), so a workspace that follows a server
     rebuilds its own; ``sla rebuild`` first when the timing rows themselves are in doubt.
@@ -132,7 +133,7 @@ def _rebuild(session: Session, db: str | None) -> None:
         database = _database(db)
         try:
             with database.engine.begin() as connection:
-                for statement in rollup.fill_statements(connection.dialect.name):
+                for statement in rollup.all_fill_statements(connection.dialect.name):
                     connection.execute(text(statement))
                 rows = int(connection.execute(text(f"SELECT count(*) FROM {rollup.TABLE}")).scalar_one())
         finally:

@@ -331,45 +331,55 @@ def build_report(
     for key, middle in _medians_of(connection, by, "resolution_s", "solved_at", resolution_counts, period, rollup):
         rows[key]["resolution_median_h"] = _round(middle, 3600)
 
-    tickets = "JOIN ticket_timing s ON s.ticket_id = {}.ticket_id" if by in _DIMENSION else ""
-    for key, answers, good, rated, promoters, detractors, scored, effort in connection.execute(
-        f"SELECT {_key(by, 'v.answered_at')}, count(*), sum(v.csat = 'good'), sum(v.csat IS NOT NULL), "
-        "sum(v.nps >= 9), sum(v.nps <= 6), sum(v.nps IS NOT NULL), avg(v.ces) "
-        f"FROM survey v {tickets.format('v')} WHERE v.answered_at >= :since AND v.answered_at < :until{_group(by)}",
-        period,
-    ):
-        row = rows[key]
-        row["surveys"] = answers
-        row["csat_pct"] = _pct(good or 0, rated or 0)
-        row["nps"] = round(100.0 * ((promoters or 0) - (detractors or 0)) / scored, 1) if scored else None
-        row["ces"] = round(effort, 2) if effort is not None else None
+    if rollup:
+        _surveys(connection, rows, by, edges, days)
+        _handle(connection, rows, by, edges, days)
+        for key, (seconds, entries) in _activity_sums(connection, by, "time_entry", _LOGGED_SUMS, edges, days).items():
+            if not entries:
+                continue
+            row = rows[key]
+            row["logged_h"] = _round(seconds, 3600)
+            row["_logged_s"] = seconds
+    else:  # the slow path, as before the rollups: every row of the period
+        tickets = "JOIN ticket_timing s ON s.ticket_id = {}.ticket_id" if by in _DIMENSION else ""
+        for key, answers, good, rated, promoters, detractors, scored, effort in connection.execute(
+            f"SELECT {_key(by, 'v.answered_at')}, count(*), sum(v.csat = 'good'), sum(v.csat IS NOT NULL), "
+            "sum(v.nps >= 9), sum(v.nps <= 6), sum(v.nps IS NOT NULL), avg(v.ces) "
+            f"FROM survey v {tickets.format('v')} WHERE v.answered_at >= :since AND v.answered_at < :until{_group(by)}",
+            period,
+        ):
+            row = rows[key]
+            row["surveys"] = answers
+            row["csat_pct"] = _pct(good or 0, rated or 0)
+            row["nps"] = round(100.0 * ((promoters or 0) - (detractors or 0)) / scored, 1) if scored else None
+            row["ces"] = round(effort, 2) if effort is not None else None
 
-    handle_key = "h.agent_id" if by == "agent" else _key(by, "h.at")
-    join = tickets.format("h") if by in ("group", "channel") else ""
-    for key, seconds, handled in connection.execute(
-        f"SELECT {handle_key}, sum(h.seconds), count(DISTINCT h.ticket_id) FROM handle_time h {join} "
-        f"WHERE h.at >= :since AND h.at < :until{_group(by)}",
-        period,
-    ):
-        row = rows[key]
-        if not handled:
-            continue
-        row["handle_h"] = _round(seconds, 3600)
-        row["handle_per_ticket_m"] = _round(seconds / handled if handled else None, 60)
-        row["_handle_s"] = seconds
+        handle_key = "h.agent_id" if by == "agent" else _key(by, "h.at")
+        join = tickets.format("h") if by in ("group", "channel") else ""
+        for key, seconds, handled in connection.execute(
+            f"SELECT {handle_key}, sum(h.seconds), count(DISTINCT h.ticket_id) FROM handle_time h {join} "
+            f"WHERE h.at >= :since AND h.at < :until{_group(by)}",
+            period,
+        ):
+            row = rows[key]
+            if not handled:
+                continue
+            row["handle_h"] = _round(seconds, 3600)
+            row["handle_per_ticket_m"] = _round(seconds / handled if handled else None, 60)
+            row["_handle_s"] = seconds
 
-    logged_key = "e.agent_id" if by == "agent" else _key(by, "e.at")
-    join = tickets.format("e") if by in ("group", "channel") else ""
-    for key, seconds, entries in connection.execute(
-        f"SELECT {logged_key}, sum(e.seconds), count(*) FROM time_entry e {join} "
-        f"WHERE e.at >= :since AND e.at < :until{_group(by)}",
-        period,
-    ):
-        if not entries:
-            continue
-        row = rows[key]
-        row["logged_h"] = _round(seconds, 3600)
-        row["_logged_s"] = seconds
+        logged_key = "e.agent_id" if by == "agent" else _key(by, "e.at")
+        join = tickets.format("e") if by in ("group", "channel") else ""
+        for key, seconds, entries in connection.execute(
+            f"SELECT {logged_key}, sum(e.seconds), count(*) FROM time_entry e {join} "
+            f"WHERE e.at >= :since AND e.at < :until{_group(by)}",
+            period,
+        ):
+            if not entries:
+                continue
+            row = rows[key]
+            row["logged_h"] = _round(seconds, 3600)
+            row["_logged_s"] = seconds
     for row in rows.values():
         if "_handle_s" in row or "_logged_s" in row:
             row["time_spent_h"] = _round(row.pop("_handle_s", 0) + row.pop("_logged_s", 0), 3600)
@@ -385,6 +395,170 @@ def build_report(
             rows[key]["backlog"] = waiting
 
     return Report(by, since, until, _finish(connection, rows, by))
+
+
+#: Survey answers and logged time: the source table (alias), its time column, and what it adds up
+#: (over the rows and over ``report_activity_day r``, see :mod:`supportdesk.store.rollup_activity`).
+_SOURCES = {"survey": ("v", "answered_at"), "time_entry": ("e", "at"), "handle_time": ("h", "at")}
+_SURVEY_SUMS = (
+    ("count(*)", "sum(r.surveys)"),
+    ("sum(v.csat = 'good')", "sum(r.csat_good)"),
+    ("sum(v.csat IS NOT NULL)", "sum(r.csat_rated)"),
+    ("sum(v.nps >= 9)", "sum(r.promoters)"),
+    ("sum(v.nps <= 6)", "sum(r.detractors)"),
+    ("sum(v.nps IS NOT NULL)", "sum(r.nps_scored)"),
+    ("sum(v.ces)", "sum(r.ces_total)"),
+    ("count(v.ces)", "sum(r.ces_n)"),
+)
+_LOGGED_SUMS = (("sum(e.seconds)", "sum(r.logged_s)"), ("count(*)", "sum(r.logged_n)"))
+
+
+def _source_key(by: str | None, source: str) -> tuple[str, str]:
+    """The grouping expression over a row of ``source`` and the join its ticket dimensions need:
+    handle and logged time go to the agent who spent it, answers to the ticket's assignee."""
+    alias, column = _SOURCES[source]
+    join = f" JOIN ticket_timing s ON s.ticket_id = {alias}.ticket_id"
+    if by == "agent" and source != "survey":
+        return f"{alias}.agent_id", ""
+    if by in _DIMENSION:
+        return _DIMENSION[by], join
+    return _key(by, f"{alias}.{column}"), ""
+
+
+def _activity_sums(
+    connection: sqlite3.Connection,
+    by: str | None,
+    source: str,
+    figures: tuple[tuple[str, str], ...],
+    edges: list[tuple[str, str]],
+    days: tuple[str, str] | None,
+) -> dict[Any, list[int]]:
+    """Per key, the sums of ``figures`` over the ``source`` rows stamped in the period: whole days
+    from ``report_activity_day``, the edges from ``source`` itself. Keys with no row are left out
+    (one ``'all'`` row is always there when ``by`` is None)."""
+    alias, column = _SOURCES[source]
+    key, join = _source_key(by, source)
+    totals: dict[Any, list[int]] = {}
+
+    def add(found: Iterable[tuple[Any, ...]]) -> None:
+        for group, *values in found:
+            into = totals.setdefault(group, [0] * len(figures))
+            for index, value in enumerate(values):
+                into[index] += value or 0
+
+    base = ", ".join(sql for sql, _rolled in figures)
+    for start, end in edges:
+        add(
+            connection.execute(
+                f"SELECT {key}, {base} FROM {source} {alias}{join} "
+                f"WHERE {alias}.{column} >= ? AND {alias}.{column} < ?{_group(by)}",
+                (start, end),
+            )
+        )
+    if days is not None:
+        rolled_key, dimension = _rollup_key(by)
+        add(
+            connection.execute(
+                f"SELECT {rolled_key}, {', '.join(rolled for _sql, rolled in figures)} FROM report_activity_day r "
+                f"WHERE r.dimension = ? AND r.day >= ? AND r.day < ?{_group(by)}",
+                (dimension, *days),
+            )
+        )
+    if by is None:
+        return {"all": totals.get("all", [0] * len(figures))}
+    return {group: values for group, values in totals.items() if values[0]}
+
+
+def _surveys(
+    connection: sqlite3.Connection,
+    rows: dict[Any, dict[str, Any]],
+    by: str | None,
+    edges: list[tuple[str, str]],
+    days: tuple[str, str] | None,
+) -> None:
+    """CSAT, NPS and CES of the answers given in the period."""
+    sums = _activity_sums(connection, by, "survey", _SURVEY_SUMS, edges, days)
+    for key, (answers, good, rated, promoters, detractors, scored, effort, efforts) in sums.items():
+        row = rows[key]
+        row["surveys"] = answers
+        row["csat_pct"] = _pct(good, rated)
+        row["nps"] = round(100.0 * (promoters - detractors) / scored, 1) if scored else None
+        row["ces"] = round(effort / efforts, 2) if efforts else None
+
+
+def _handle(
+    connection: sqlite3.Connection,
+    rows: dict[Any, dict[str, Any]],
+    by: str | None,
+    edges: list[tuple[str, str]],
+    days: tuple[str, str] | None,
+) -> None:
+    """Handle time in the period, and per ticket handled (each ticket once per key and bucket).
+
+    Whole days come from ``report_handle_day``: the seconds add up, and a ticket counts on the
+    first day it was handled in the period (or in the day, week or month bucket): the rows whose
+    previous handled day (``prev``) falls before it. The part-days at either end are read from
+    ``handle_time``, their tickets counted unless they were handled in the whole days already
+    (under the same key, in the same bucket).
+    """
+    key, join = _source_key(by, "handle_time")
+    seconds: dict[Any, int] = defaultdict(int)
+    handled: dict[Any, int] = defaultdict(int)
+    ranges = " UNION ALL ".join(
+        f"SELECT * FROM handle_time WHERE at >= :since{n} AND at < :until{n}" for n in range(len(edges))
+    )
+    params: dict[str, Any] = {
+        f"{name}{n}": edge[i] for n, edge in enumerate(edges) for i, name in enumerate(("since", "until"))
+    }
+    unseen = ""
+    if days is not None:
+        same_agent = " AND o.agent_id = h.agent_id" if by == "agent" else ""
+        same_bucket = f" AND {_bucket('o.at', by)} = {_bucket('h.at', by)}" if by in ("day", "week", "month") else ""
+        unseen = (
+            " AND NOT EXISTS (SELECT 1 FROM handle_time o WHERE o.ticket_id = h.ticket_id"
+            f"{same_agent} AND o.at >= :first AND o.at < :last{same_bucket})"
+        )
+        params.update(first=_midnight(days[0]), last=_midnight(days[1]))
+    for group, spent in connection.execute(f"SELECT {key}, sum(h.seconds) FROM ({ranges}) h{join}{_group(by)}", params):
+        if spent is not None:
+            seconds[group] += spent
+    for group, count in connection.execute(
+        f"SELECT {key}, count(DISTINCT h.ticket_id) FROM ({ranges}) h{join} WHERE true{unseen}{_group(by)}", params
+    ):
+        handled[group] += count
+    if days is not None:
+        rolled_key, dimension = _rollup_key(by)
+        start = ":first_day"
+        if by in ("day", "week", "month"):
+            start = f"max(:first_day, {_bucket_start('r.day', by)})"
+        for group, spent, count in connection.execute(
+            f"SELECT {rolled_key}, sum(r.seconds), sum(CASE WHEN r.prev < {start} THEN r.tickets ELSE 0 END) "
+            f"FROM report_handle_day r WHERE r.dimension = :dimension AND r.day >= :first_day AND r.day < :last_day"
+            f"{_group(by)}",
+            {"dimension": dimension, "first_day": days[0], "last_day": days[1]},
+        ):
+            seconds[group] += spent or 0
+            handled[group] += count or 0
+    for group, count in handled.items():
+        if not count:
+            continue
+        row = rows[group]
+        row["handle_h"] = _round(seconds[group], 3600)
+        row["handle_per_ticket_m"] = _round(seconds[group] / count, 60)
+        row["_handle_s"] = seconds[group]
+
+
+def _midnight(day: str) -> str:
+    return to_db(datetime.fromisoformat(day).replace(tzinfo=UTC))
+
+
+def _bucket_start(day: str, by: str) -> str:
+    """The first day of the bucket of the day text ``day``."""
+    if by == "day":
+        return day
+    if by == "week":
+        return f"date({day}, '-6 days', 'weekday 1')"
+    return f"substr({day}, 1, 7) || '-01'"
 
 
 def _bucket_backlog(

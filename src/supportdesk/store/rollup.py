@@ -39,6 +39,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from supportdesk.store import rollup_activity
+from supportdesk.store.rollup_activity import day_sql
+
 TABLE = "report_day"
 KEYS = ("dimension", "day", "value")
 #: The groupings a row is kept under: each timing row counts once under each, so a report by
@@ -140,13 +143,6 @@ def median_index_statements() -> list[str]:
 
 
 PG_FUNCTION = "report_day_keep"
-
-
-def day_sql(column: str, dialect: str) -> str:
-    """The UTC day of a timing timestamp as ``YYYY-MM-DD`` text, in ``dialect``."""
-    if dialect == "postgresql":
-        return f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
-    return f"substr({column}, 1, 10)"
 
 
 def create_table_sql() -> str:
@@ -258,22 +254,31 @@ def _execute_all(connection: Any, statements: Iterable[str]) -> None:
 
 
 def drop_triggers(connection: Any) -> None:
-    """Stop keeping the rollup (plain sqlite3), for a bulk load that calls :func:`rebuild_and_restore`."""
+    """Stop keeping the rollups (plain sqlite3), for a bulk load that calls :func:`rebuild_and_restore`.
+
+    ``report_day`` and the handle, logged-time and survey rollups of
+    :mod:`supportdesk.store.rollup_activity` alike."""
     _execute_all(connection, (f"DROP TRIGGER IF EXISTS {name}" for name in TRIGGERS))
+    _execute_all(connection, rollup_activity.drop_trigger_statements("sqlite"))
+
+
+def all_fill_statements(dialect: str) -> list[str]:
+    """Recompute every report rollup: ``report_day`` and those of :mod:`supportdesk.store.rollup_activity`."""
+    return [*fill_statements(dialect), *rollup_activity.fill_statements(dialect)]
 
 
 def rebuild_and_restore(connection: Any) -> None:
-    """Sum every timing row again, then install the triggers (plain sqlite3, in the load's transaction)."""
-    _execute_all(connection, fill_statements("sqlite"))
+    """Sum every row again, then install the triggers (plain sqlite3, in the load's transaction)."""
+    _execute_all(connection, all_fill_statements("sqlite"))
     _execute_all(connection, trigger_statements("sqlite"))
+    _execute_all(connection, rollup_activity.trigger_statements("sqlite"))
 
 
 def rebuild(connection: Any) -> int:
-    """Recompute the whole rollup from ``ticket_timing`` (plain sqlite3, in the caller's transaction).
+    """Recompute every report rollup from its tables (plain sqlite3, in the caller's transaction).
 
-    For a workspace whose rollup is in doubt: the table holds nothing but sums of timing rows, so
-    this loses nothing. Returns how many rollup rows it holds afterwards.
+    For a workspace whose rollups are in doubt: they hold nothing but sums of other rows, so this
+    loses nothing. Returns how many ``report_day`` rows it holds afterwards.
     """
-    _execute_all(connection, fill_statements("sqlite"))
-    _execute_all(connection, trigger_statements("sqlite"))
+    rebuild_and_restore(connection)
     return int(connection.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0])
