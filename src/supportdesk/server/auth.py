@@ -31,6 +31,7 @@ from supportdesk.server.scopes import allows, restricted
 from supportdesk.server.state import ServerState, server_state
 from supportdesk.server.tokens import TokenCheck, check_token, hash_token
 from supportdesk.store.times import utcnow
+from supportdesk.store.token_version import READ as TOKEN_VERSION
 
 #: Seconds between two writes of a token's ``last_used_at``.
 LAST_USED_EVERY = 60.0
@@ -90,14 +91,18 @@ def _check(state: ServerState, token: str) -> TokenCheck:
     :mod:`.token_cache`), else from the database (and remembered if the token works)."""
     cache = state.events.tokens
     token_hash = hash_token(token)
-    now = utcnow()
-    cached = cache.get(token_hash, now)
+    cached = cache.get(token_hash, utcnow())
     if cached is not None:
         return cached
     generation = cache.generation
+    version = None
     with state.database.read_engine.connect() as connection:
+        if cache.version is not None:
+            # in the lookup's own snapshot: the check is stored only if it was read at the
+            # number the cache holds (a change committed since the cache read it is not missed)
+            version = connection.exec_driver_sql(TOKEN_VERSION).scalar()
         check = check_token(connection, token)
-    cache.put(token_hash, check, generation)
+    cache.put(token_hash, check, generation, None if version is None else int(version))
     return check
 
 
