@@ -118,4 +118,9 @@ def server_state(request: Request) -> ServerState:
     return cast(ServerState, request.app.state.server)
 
 
-State = Annotated[ServerState, Depends(server_state)]
+async def _state_of(request: Request) -> ServerState:
+    # async: FastAPI runs a plain function dependency in a worker thread, a hop there and back
+    return server_state(request)
+
+
+State = Annotated[ServerState, Depends(_state_of)]

@@ -49,10 +49,12 @@ MAX_ENTRIES = 10_000
 
 class VersionReader:
     """``token_version`` read on a SQLite connection of its own (thread-safe): each read is its
-    own transaction in autocommit mode, so it sees every commit made before it began."""
+    own transaction in autocommit mode, so it sees every commit made before it began. It never
+    waits (the event loop reads it): a read the file cannot serve at once (a rare ``SQLITE_BUSY``)
+    answers None, and the request is then checked in the database in a worker thread."""
 
     def __init__(self, path: Path) -> None:
-        self._connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._connection = sqlite3.connect(path, timeout=0, check_same_thread=False, isolation_level=None)
         self._connection.execute("PRAGMA query_only=ON")
         self._lock = threading.Lock()
 
