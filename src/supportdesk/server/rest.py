@@ -81,7 +81,9 @@ class Writer:
 
 
 Plan = Callable[["Connection"], list[Step]]
-Respond = Callable[["Connection", list[Applied]], Answer]
+Respond = Callable[["Connection", list[Applied], int], Answer]
+"""The answer of a write that ran: from its mutations and the last seq its change records took
+(their seqs end there, in order; 0 when it logged none)."""
 
 
 def refusal(error: DomainError | ApiError) -> Answer:
@@ -148,7 +150,7 @@ def _write_once(
                 if records:
                     seq = take_seq(connection, len(records))
                     write_records(connection, records, seq)
-                answer = respond(connection, applied)
+                answer = respond(connection, applied, seq)
                 work.commit()
             except (DomainError, ApiError) as error:
                 work.rollback()
