@@ -105,6 +105,45 @@ def test_a_create_with_a_key_runs_once_and_a_retry_gets_the_first_answer(deploym
     assert refs >= 1
 
 
+#: What a read of a ticket adds to the ticket a write answers.
+READ_ONLY = ("messages", "merge_suggestion")
+
+
+def test_a_create_answers_the_ticket_exactly_as_a_read_of_it_does(deployment: Deployment) -> None:
+    """The answer of a create is built from the change records the write logged (not read
+    again): it must be what ``GET`` answers, field for field, tags sorted, the same ``ETag``."""
+    body = {**NEW_TICKET, "tags": ["zeta", "alpha", "payment"], "assignee": "sam@acme.test", "status": "open"}
+    with deployment.api("sam") as client:
+        created = client.post("/v1/tickets", json=body, headers=key())
+        assert created.status_code == 201, created.text
+        shown = client.get(f"/v1/tickets/{created.json()['number']}")
+        assert shown.status_code == 200
+        read = {name: value for name, value in shown.json().items() if name not in READ_ONLY}
+        assert created.json() == read
+        assert created.json()["tags"] == ["alpha", "payment", "zeta"]
+        assert created.headers["ETag"] == shown.headers["ETag"]
+        bare = client.post("/v1/tickets", json={**NEW_TICKET, "tags": []}, headers=key())
+        assert bare.status_code == 201 and bare.json()["tags"] == []
+        again = client.get(f"/v1/tickets/{bare.json()['number']}")
+        assert bare.json() == {name: value for name, value in again.json().items() if name not in READ_ONLY}
+
+
+def test_a_refused_create_leaves_nothing_and_its_key_replays_the_refusal(deployment: Deployment) -> None:
+    """The write is rolled back whole (the requester it had already added too) and the refusal
+    is kept under the key: a retry gets it again without running anything."""
+    body = {**NEW_TICKET, "requester": {"email": "ghost@example.com"}, "status": "closed"}  # after the requester
+    headers = key()
+    with deployment.api("ada") as client:
+        refused = client.post("/v1/tickets", json=body, headers=headers)
+        assert refused.status_code == 409 and refused.json()["error"]["field"] == "status", refused.text
+        assert "Idempotent-Replayed" not in refused.headers
+        again = client.post("/v1/tickets", json=body, headers=headers)
+        assert again.status_code == refused.status_code and again.json() == refused.json()
+        assert again.headers["Idempotent-Replayed"] == "true"
+    assert count(deployment, "SELECT count(*) FROM identity WHERE value = 'ghost@example.com'") == 0
+    assert count(deployment, "SELECT count(*) FROM ticket WHERE subject = :s", s=NEW_TICKET["subject"]) == 0
+
+
 def test_simultaneous_retries_of_one_create_make_one_ticket(deployment: Deployment) -> None:
     headers = {**key(), "Authorization": f"Bearer {deployment.team.tokens['sam']}"}
     body = {**NEW_TICKET, "subject": "Retried from a flaky network"}

@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI
 
 from supportdesk import __version__, protocol
-from supportdesk.server.db import ServerDatabase
+from supportdesk.server.db import ServerDatabase, sqlite_path
 from supportdesk.server.events import ServerEvents
 from supportdesk.server.handlers import CatchAll, ORJSONResponse, install_error_handlers
 from supportdesk.server.limits import BodyLimit, RateLimiter, RateLimitHeaders
 from supportdesk.server.state import ServerConfig, ServerState
-from supportdesk.server.token_cache import TokenCache
+from supportdesk.server.token_cache import VERSIONED_TTL, TokenCache, VersionReader
 
 if TYPE_CHECKING:
     from supportdesk.server.blobs import BlobOptions
@@ -46,14 +46,10 @@ def create_app(
 
     config = config or ServerConfig()
     per_minute = config.feedback_limit
-    # Token checks are cached on PostgreSQL only: there each one is a round trip, and NOTIFY tells
-    # every process of a revocation; on SQLite a check is a local read, and a command's revocation
-    # from another process must work at once with nobody to tell the server.
-    token_ttl = config.token_cache if database.is_postgres else 0.0
     state = ServerState(
         database=database,
         config=config,
-        events=ServerEvents(database, recheck=config.stream_recheck, tokens=TokenCache(token_ttl)),
+        events=ServerEvents(database, recheck=config.stream_recheck, tokens=_token_cache(database, config)),
         limiter=RateLimiter(config.rate, config.burst),
         auth_throttle=RateLimiter(config.auth_failures / 60.0, max(1, config.auth_failures)),
         feedback_limiter=RateLimiter(per_minute / 60.0, max(1, per_minute)),
@@ -109,6 +105,19 @@ def create_app(
     app.add_middleware(CatchAll)
     metrics.install(app, state)  # outermost: counts every answer, refusals by the limits too
     return app
+
+
+def _token_cache(database: ServerDatabase, config: ServerConfig) -> TokenCache:
+    """The process's token checks (:mod:`.token_cache`): on SQLite always kept, each request first
+    reading the database's ``token_version`` (a revocation by a command in another process has
+    nobody to tell the server); on PostgreSQL for ``--token-cache`` seconds, NOTIFY telling every
+    process of a change."""
+    if database.is_postgres:
+        return TokenCache(config.token_cache)
+    path = sqlite_path(database.url)
+    if path is None:  # in memory: no second connection can read the number
+        return TokenCache(0.0)
+    return TokenCache(VERSIONED_TTL, version=VersionReader(path))
 
 
 def _install_webhooks(state: ServerState) -> None:

@@ -19,10 +19,11 @@ A group-restricted token acts as its agent seeing only those groups (:func:`.sco
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import text
 
 from supportdesk.domain.context import Actor
@@ -31,6 +32,7 @@ from supportdesk.server.scopes import allows, restricted
 from supportdesk.server.state import ServerState, server_state
 from supportdesk.server.tokens import TokenCheck, check_token, hash_token
 from supportdesk.store.times import utcnow
+from supportdesk.store.token_version import READ as TOKEN_VERSION
 
 #: Seconds between two writes of a token's ``last_used_at``.
 LAST_USED_EVERY = 60.0
@@ -55,6 +57,15 @@ def _throttled(wait: float) -> ApiError:
 
 def current_actor(request: Request) -> Actor:
     """The agent of the request's bearer token (a dependency; see the module docstring)."""
+    actor = _authenticate(request, cached_only=False)
+    assert actor is not None  # a full check answers or refuses
+    return actor
+
+
+def _authenticate(request: Request, *, cached_only: bool) -> Actor | None:
+    """:func:`current_actor`; with ``cached_only``, None (before anything was counted) when that
+    would touch the database — the token's check is not cached, or its ``last_used_at`` is due —
+    so that the event loop can answer the cached case itself and hand the rest to a thread."""
     state = server_state(request)
     address = client_address(request)
     blocked = state.auth_throttle.wait(address)
@@ -66,7 +77,13 @@ def current_actor(request: Request) -> Actor:
         raise _refuse_bad_token(state, address, "send an API token: Authorization: Bearer <token>")
     if len(token) > 200 or "\x00" in token:
         raise _refuse_bad_token(state, address, "the token is unknown or revoked")
-    check = _check(state, token.strip())
+    if cached_only:
+        found = _cached(state, token.strip())
+        if found is None or _use_due(state, found.token_id):
+            return None
+        check = found
+    else:
+        check = _check(state, token.strip())
     if check.actor is None or check.token_id is None:
         error = _refuse_bad_token(state, address, check.refusal())
         if check.problem == "expired" and error.status == 401:
@@ -85,23 +102,43 @@ def current_actor(request: Request) -> Actor:
     return actor
 
 
+async def _current_actor_async(request: Request) -> Actor:
+    """:func:`current_actor` for an ``async`` dependency: a cached token is checked on the event
+    loop (no database; on SQLite one read of ``token_version`` on a connection that never waits),
+    anything else in a worker thread — a dependency run in a thread costs a hop there and back on
+    every request, and most requests come with a token already checked."""
+    actor = _authenticate(request, cached_only=True)
+    if actor is not None:
+        return actor
+    return await run_in_threadpool(current_actor, request)
+
+
+def _cached(state: ServerState, token: str) -> TokenCheck | None:
+    """The token's check if this process may answer it from memory (see :mod:`.token_cache`)."""
+    return state.events.tokens.get(hash_token(token), utcnow())
+
+
 def _check(state: ServerState, token: str) -> TokenCheck:
     """The token's check: from this process's cache while it may be trusted (see
     :mod:`.token_cache`), else from the database (and remembered if the token works)."""
     cache = state.events.tokens
     token_hash = hash_token(token)
-    now = utcnow()
-    cached = cache.get(token_hash, now)
+    cached = cache.get(token_hash, utcnow())
     if cached is not None:
         return cached
     generation = cache.generation
+    version = None
     with state.database.read_engine.connect() as connection:
+        if cache.version is not None:
+            # in the lookup's own snapshot: the check is stored only if it was read at the
+            # number the cache holds (a change committed since the cache read it is not missed)
+            version = connection.exec_driver_sql(TOKEN_VERSION).scalar()
         check = check_token(connection, token)
-    cache.put(token_hash, check, generation)
+    cache.put(token_hash, check, generation, None if version is None else int(version))
     return check
 
 
-AnyCaller = Annotated[Actor, Depends(current_actor)]
+AnyCaller = Annotated[Actor, Depends(_current_actor_async)]
 """Any working token (``/v1/me``)."""
 
 
@@ -123,14 +160,20 @@ def full_caller(request: Request) -> Actor:
     return actor
 
 
-Caller = Annotated[Actor, Depends(full_caller)]
+async def _full_caller_async(request: Request) -> Actor:
+    actor = await _current_actor_async(request)
+    _refuse_scope(request, "admin")
+    return actor
 
 
-def scoped(scope: str) -> Callable[[Request], Actor]:
+Caller = Annotated[Actor, Depends(_full_caller_async)]
+
+
+def scoped(scope: str) -> Callable[[Request], Awaitable[Actor]]:
     """The dependency of a REST endpoint that needs ``scope`` (``tickets:write`` …)."""
 
-    def caller(request: Request) -> Actor:
-        actor = current_actor(request)
+    async def caller(request: Request) -> Actor:
+        actor = await _current_actor_async(request)
         _refuse_scope(request, scope)
         return actor
 
@@ -148,11 +191,16 @@ def require_admin(actor: Actor) -> None:
         raise ApiError(403, "forbidden", "only admins may do this")
 
 
+def _use_due(state: ServerState, token_id: str | None) -> bool:
+    """Whether the token's ``last_used_at`` is to be written (once a minute per token and process)."""
+    return token_id is not None and time.monotonic() - state.token_used.get(token_id, -1e9) >= LAST_USED_EVERY
+
+
 def _note_use(state: ServerState, token_id: str) -> None:
     """Write the token's ``last_used_at``, at most once a minute per token and process."""
-    now = time.monotonic()
-    if now - state.token_used.get(token_id, -1e9) < LAST_USED_EVERY:
+    if not _use_due(state, token_id):
         return
+    now = time.monotonic()
     state.token_used[token_id] = now
     with state.database.engine.connect() as connection, connection.begin():
         connection.execute(

@@ -7,6 +7,7 @@ a replica see the same values. Callers check visibility first; these functions o
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
@@ -17,6 +18,8 @@ from supportdesk.sync.rows import spec, wire_row
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
+
+    from supportdesk.server.apply import Applied
 
 #: The most messages a ticket answer carries (the newest are left out beyond it).
 MAX_MESSAGES = 1000
@@ -44,6 +47,31 @@ def ticket_view(connection: Connection, ticket_id: str, *, messages: bool = True
             connection, "message", "ticket_id = :t", {"t": ticket_id}, f"created_at, id LIMIT {MAX_MESSAGES}"
         )
     return view
+
+
+def created_view(applied: Sequence[Applied], last_seq: int, ticket_id: str) -> dict[str, Any] | None:
+    """:func:`ticket_view` (without messages) of a ticket the write ``applied`` created, from the
+    change records it just logged — its row as written, its tags, the seq of its last ``upsert``
+    (its version) — instead of three more queries. Only for a ticket that did not exist before
+    the write (every change to it is then among these records); None when the records do not
+    say it all (no row of it, a tag removed), and the caller reads it."""
+    records = [record for done in applied for record in done.records]
+    first = last_seq - len(records) + 1
+    ticket: dict[str, Any] | None = None
+    version = 0
+    tags: set[str] = set()
+    for index, record in enumerate(records):
+        if record.entity_id != ticket_id:
+            continue
+        if record.entity == "ticket" and record.op == "upsert":
+            ticket, version = record.data, first + index
+        elif record.entity == "ticket_tag" and record.op == "upsert" and "tag" in record.data:
+            tags.add(str(record.data["tag"]))
+        elif record.entity in ("ticket", "ticket_tag"):
+            return None  # a removal, a move, an erasure: read what stands
+    if ticket is None or last_seq <= 0:
+        return None
+    return {**ticket, "tags": sorted(tags), "version": version}
 
 
 def message_view(connection: Connection, message_id: str) -> dict[str, Any] | None:

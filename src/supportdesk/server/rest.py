@@ -14,7 +14,8 @@ the named mutations to run — and an *answer* built from what they did. :func:`
 4. wakes the clients (on PostgreSQL a ``NOTIFY`` inside the transaction, delivered at commit;
    on SQLite a poke after it) and runs the after-commit hooks.
 
-Steps 1-3 are one transaction. When PostgreSQL aborts it to break a deadlock (with a push that
+Steps 1-3 are one transaction; a refused write is rolled back whole and its refusal stored
+under the key in a second one. When PostgreSQL aborts it to break a deadlock (with a push that
 holds the same ticket or counter) it runs again whole, from the claim on (:func:`.retry.retried`):
 the client sees only a slower answer, the key stores one answer, and step 4 runs once.
 
@@ -81,7 +82,9 @@ class Writer:
 
 
 Plan = Callable[["Connection"], list[Step]]
-Respond = Callable[["Connection", list[Applied]], Answer]
+Respond = Callable[["Connection", list[Applied], int], Answer]
+"""The answer of a write that ran: from its mutations and the last seq its change records took
+(their seqs end there, in order; 0 when it logged none)."""
 
 
 def refusal(error: DomainError | ApiError) -> Answer:
@@ -138,7 +141,6 @@ def _write_once(
                     transaction.rollback()
                     headers = {**stored.headers, "Idempotent-Replayed": "true"}
                     return Answer(stored.status, stored.body, headers), [], 0
-            work = connection.begin_nested()
             try:
                 applied = _run_steps(connection, writer, plan(connection))
                 for done in applied:
@@ -148,15 +150,15 @@ def _write_once(
                 if records:
                     seq = take_seq(connection, len(records))
                     write_records(connection, records, seq)
-                answer = respond(connection, applied)
-                work.commit()
+                answer = respond(connection, applied, seq)
             except (DomainError, ApiError) as error:
-                work.rollback()
-                applied, seq = [], 0
+                # refused: nothing of the write stays (no savepoint around it — a SAVEPOINT and
+                # its RELEASE on every write cost more than a second transaction for a refusal)
+                transaction.rollback()
                 answer = refusal(error)
-                if answer.status in NOT_STORED:
-                    transaction.rollback()
-                    return answer, [], 0
+                if key is not None and answer.status not in NOT_STORED:
+                    answer = _store_refusal(connection, writer, key, fingerprint, answer)
+                return answer, [], 0
             if key is not None:
                 stored_answer = idempotency.StoredAnswer(answer.status, answer.body, answer.headers)
                 idempotency.store(connection, writer.actor.id or "", key, stored_answer)
@@ -168,6 +170,18 @@ def _write_once(
                 transaction.rollback()
             raise
     return answer, applied, seq
+
+
+def _store_refusal(connection: Connection, writer: Writer, key: str, fingerprint: str, answer: Answer) -> Answer:
+    """Keep a refusal under its key, in a transaction of its own (the write's was rolled back):
+    a retry gets the same refusal. Another attempt with the key may have answered meanwhile;
+    its answer is then the one given."""
+    with connection.begin():
+        stored = idempotency.claim(connection, writer.actor.id or "", key, fingerprint, utcnow())
+        if stored is not None:
+            return Answer(stored.status, stored.body, {**stored.headers, "Idempotent-Replayed": "true"})
+        idempotency.store(connection, writer.actor.id or "", key, idempotency.StoredAnswer(answer.status, answer.body))
+    return answer
 
 
 def _notify_in_transaction(connection: Connection, seq: int) -> None:

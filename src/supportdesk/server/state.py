@@ -62,8 +62,9 @@ class ServerConfig:
     webhook_retry_base: float = 10.0
     #: Seconds between two runs of the time-based automations (0: the scheduler is off).
     automation_interval: float = 300.0
-    #: Seconds a working token's check is reused by a process (0: look it up every request);
-    #: revocations reach every process sooner (see :mod:`supportdesk.server.token_cache`).
+    #: PostgreSQL: seconds a working token's check is reused by a process (0: look it up every
+    #: request); revocations reach every process sooner. On SQLite checks are always kept, each
+    #: request reading ``token_version`` first (see :mod:`supportdesk.server.token_cache`).
     token_cache: float = 0.0
 
 
@@ -118,4 +119,9 @@ def server_state(request: Request) -> ServerState:
     return cast(ServerState, request.app.state.server)
 
 
-State = Annotated[ServerState, Depends(server_state)]
+async def _state_of(request: Request) -> ServerState:
+    # async: FastAPI runs a plain function dependency in a worker thread, a hop there and back
+    return server_state(request)
+
+
+State = Annotated[ServerState, Depends(_state_of)]

@@ -173,7 +173,7 @@ def change_customer(
         args.update(patch.model_dump(exclude_unset=True, exclude_none=True))
         return [Step("customer.update", args)]
 
-    def respond(connection: Connection, done: list[Applied]) -> Answer:
+    def respond(connection: Connection, done: list[Applied], _last_seq: int) -> Answer:
         return _customer_answer(connection, actor, str(done[0].result["customer_id"]))
 
     return _write(state, request, actor, plan, respond, key=key, fingerprint=_print(request, patch))
@@ -197,7 +197,7 @@ def merge_customer(
         target = _live_customer(connection, merge.into, "into")
         return [Step("customer.merge", {"source_id": source, "target_id": target})]
 
-    def respond(connection: Connection, done: list[Applied]) -> Answer:
+    def respond(connection: Connection, done: list[Applied], _last_seq: int) -> Answer:
         return _customer_answer(connection, actor, str(done[0].result["customer_id"]))
 
     return _write(state, request, actor, plan, respond, key=key, fingerprint=_print(request, merge))

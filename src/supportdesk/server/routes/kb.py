@@ -186,7 +186,7 @@ def _write_row(
             _exists(connection, table, str(step.args[id_arg]))
         return [step]
 
-    def respond(connection: Connection, done: list[Applied]) -> Answer:
+    def respond(connection: Connection, done: list[Applied], _last_seq: int) -> Answer:
         return _row_answer(connection, table, str(done[0].result[id_arg]), status)
 
     return _write(state, request, actor, plan, respond, key=key, fingerprint=_print(request, body))
@@ -299,7 +299,7 @@ def apply_macro(
         found[:] = [ticket_id]  # run again after a deadlock: this run's ticket
         return [Step("macro.apply", {"ticket_id": ticket_id, "macro_id": macro_id, "body": rendered})]
 
-    def respond(connection: Connection, done: list[Applied]) -> Answer:
+    def respond(connection: Connection, done: list[Applied], _last_seq: int) -> Answer:
         result = done[0].result
         answer = _ticket_answer(connection, actor, found[0], 200)
         message_id = result.get("message_id")

@@ -29,7 +29,7 @@ from supportdesk.server.apply import Applied
 from supportdesk.server.auth import scoped, token_name
 from supportdesk.server.errors import ApiError
 from supportdesk.server.handlers import ORJSONResponse
-from supportdesk.server.representations import message_view, ticket_view
+from supportdesk.server.representations import created_view, message_view, ticket_view
 from supportdesk.server.rest import Answer, Plan, Respond, Step, Writer, run_write
 from supportdesk.server.routes import links
 from supportdesk.server.routes.links import with_links
@@ -214,8 +214,12 @@ def _visible_ticket(
 # --- answers -----------------------------------------------------------------------------------
 
 
-def _ticket_answer(connection: Connection, actor: Actor, ticket_id: str, status: int) -> Answer:
-    view = ticket_view(connection, ticket_id, messages=False) or {"id": ticket_id}
+def _ticket_answer(
+    connection: Connection, actor: Actor, ticket_id: str, status: int, *, view: dict[str, Any] | None = None
+) -> Answer:
+    """The ticket as the answer of a write (``view``: already known, else read)."""
+    if view is None:
+        view = ticket_view(connection, ticket_id, messages=False) or {"id": ticket_id}
     if not sees_ticket(actor, view.get("group_id"), view.get("assignee_id")):
         # created into (or moved to) a group the token does not see: only what it already knows
         view = {"id": ticket_id, "number": view.get("number"), "version": view.get("version")}
@@ -311,8 +315,10 @@ def create_ticket(
         }
         return [Step("ticket.create", args)]
 
-    def respond(connection: Connection, done: list[Applied]) -> Answer:
-        return _ticket_answer(connection, actor, str(done[0].result["ticket_id"]), 201)
+    def respond(connection: Connection, done: list[Applied], last_seq: int) -> Answer:
+        ticket_id = str(done[0].result["ticket_id"])
+        view = created_view(done, last_seq, ticket_id)
+        return _ticket_answer(connection, actor, ticket_id, 201, view=view)
 
     return _write(state, request, actor, plan, respond, key=key, fingerprint=_print(request, ticket))
 
@@ -336,7 +342,7 @@ def reply(
         request,
         actor,
         plan,
-        lambda connection, done: _message_answer(connection, actor, done),
+        lambda connection, done, _last_seq: _message_answer(connection, actor, done),
         key=key,
         fingerprint=_print(request, reply),
     )
@@ -358,7 +364,7 @@ def note(
         request,
         actor,
         plan,
-        lambda connection, done: _message_answer(connection, actor, done),
+        lambda connection, done, _last_seq: _message_answer(connection, actor, done),
         key=key,
         fingerprint=_print(request, note),
     )
@@ -413,7 +419,7 @@ def change_ticket(
             steps.append(Step("ticket.set_status", {"ticket_id": ticket_id, "status": patch.status.value}))
         return steps  # none: the ticket as it is (a PATCH that changes nothing changes nothing)
 
-    def respond(connection: Connection, done: list[Applied]) -> Answer:
+    def respond(connection: Connection, done: list[Applied], _last_seq: int) -> Answer:
         return _ticket_answer(connection, actor, found[0], 200)
 
     fingerprint = _print(request, patch, if_match=if_match)
@@ -459,7 +465,7 @@ def merge_ticket(
         }
         return [Step("ticket.merge", args)]
 
-    def respond(connection: Connection, done: list[Applied]) -> Answer:
+    def respond(connection: Connection, done: list[Applied], _last_seq: int) -> Answer:
         return _ticket_answer(connection, actor, found[0], 200)
 
     return _write(state, request, actor, plan, respond, key=key, fingerprint=_print(request, merge))

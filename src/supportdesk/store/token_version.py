@@ -1,0 +1,91 @@
+"""A number that changes whenever what a bearer token is worth may have changed.
+
+A server process keeps the checks of working tokens (:mod:`supportdesk.server.token_cache`) and
+asks this number on every request: triggers in the database add one to it on every insert or
+delete of an API token, on an update of any of a token's columns but ``last_used_at`` (which
+the server itself writes once a minute per token and which no check reads), and on every
+insert, update or delete of an agent or of an agent's group membership — whoever writes: this
+process, ``supportdesk server token revoke`` or ``server agent update`` run in another one, a
+hand-made ``sqlite3`` session. The first value is random, so a database file replaced by another
+does not by chance carry the number a process remembers from the old one.
+
+Kept by the database itself (migration ``0025_rest20d_token_version``), on SQLite and
+PostgreSQL alike (PostgreSQL's processes are also told through NOTIFY); never synced.
+"""
+
+from __future__ import annotations
+
+TABLE = "token_version"
+
+#: The columns of ``api_token`` a token's check reads (all but ``created_at`` and
+#: ``last_used_at``): an update naming any of them bumps the number. A test keeps it complete.
+TOKEN_COLUMNS = (
+    "id",
+    "agent_id",
+    "name",
+    "token_hash",
+    "revoked_at",
+    "expires_at",
+    "scopes",
+    "group_ids",
+    "rate_per_minute",
+)
+
+#: Tables any change of which bumps the number.
+WATCHED = ("agent", "agent_group")
+
+PG_FUNCTION = "token_version_bump"
+
+READ = f"SELECT value FROM {TABLE} WHERE id = 1"
+
+
+def create_statements(dialect: str) -> list[str]:
+    """The one-row table, its random first value and the triggers that bump it."""
+    columns = ", ".join(TOKEN_COLUMNS)
+    if dialect == "postgresql":
+        each = "FOR EACH STATEMENT EXECUTE FUNCTION " + PG_FUNCTION + "()"
+        return [
+            f"CREATE TABLE {TABLE} (id INTEGER PRIMARY KEY, value BIGINT NOT NULL)",
+            f"INSERT INTO {TABLE} (id, value) VALUES (1, CAST(floor(random() * 1000000000000) AS BIGINT))",
+            f"CREATE OR REPLACE FUNCTION {PG_FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $body$ BEGIN "
+            f"UPDATE {TABLE} SET value = value + 1 WHERE id = 1; RETURN NULL; END $body$",
+            f"CREATE TRIGGER {_trigger('api_token')} AFTER INSERT OR DELETE OR TRUNCATE ON api_token {each}",
+            f"CREATE TRIGGER {_trigger('api_token', 'update')} AFTER UPDATE OF {columns} ON api_token {each}",
+            *(
+                f"CREATE TRIGGER {_trigger(name)} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {name} {each}"
+                for name in WATCHED
+            ),
+        ]
+    bump = f"BEGIN UPDATE {TABLE} SET value = value + 1 WHERE id = 1; END"
+    return [
+        f"CREATE TABLE IF NOT EXISTS {TABLE} (id INTEGER PRIMARY KEY, value INTEGER NOT NULL)",
+        f"INSERT OR IGNORE INTO {TABLE} (id, value) VALUES (1, abs(random() % 1000000000000))",
+        f"CREATE TRIGGER IF NOT EXISTS {_trigger('api_token', 'insert')} AFTER INSERT ON api_token {bump}",
+        f"CREATE TRIGGER IF NOT EXISTS {_trigger('api_token', 'delete')} AFTER DELETE ON api_token {bump}",
+        f"CREATE TRIGGER IF NOT EXISTS {_trigger('api_token', 'update')} AFTER UPDATE OF {columns} ON api_token {bump}",
+        *(
+            f"CREATE TRIGGER IF NOT EXISTS {_trigger(name, op)} AFTER {op} ON {name} {bump}"
+            for name in WATCHED
+            for op in ("INSERT", "UPDATE", "DELETE")
+        ),
+    ]
+
+
+def drop_statements(dialect: str) -> list[str]:
+    if dialect == "postgresql":
+        return [
+            f"DROP TRIGGER IF EXISTS {_trigger('api_token')} ON api_token",
+            f"DROP TRIGGER IF EXISTS {_trigger('api_token', 'update')} ON api_token",
+            *(f"DROP TRIGGER IF EXISTS {_trigger(name)} ON {name}" for name in WATCHED),
+            f"DROP FUNCTION IF EXISTS {PG_FUNCTION}()",
+            f"DROP TABLE IF EXISTS {TABLE}",
+        ]
+    return [
+        *(f"DROP TRIGGER IF EXISTS {_trigger('api_token', op)}" for op in ("insert", "update", "delete")),
+        *(f"DROP TRIGGER IF EXISTS {_trigger(name, op)}" for name in WATCHED for op in ("INSERT", "UPDATE", "DELETE")),
+        f"DROP TABLE IF EXISTS {TABLE}",
+    ]
+
+
+def _trigger(table_name: str, op: str = "") -> str:
+    return f"token_version_{table_name}" + (f"_{op.lower()}" if op else "")
