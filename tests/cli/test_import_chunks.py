@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from contextlib import closing
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -404,6 +405,47 @@ def test_the_chunk_writes_times_by_its_own_fast_path_without_loading_sqlmodel() 
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["True", "False"]
+
+
+def test_the_chunks_own_converters_write_what_the_column_types_write() -> None:
+    """The chunk converts its rows' values without SQLAlchemy's per-row work (times and JSON by
+    converters of its own): each value must reach SQLite as the column type's bind processor
+    would send it, for every column the chunk writes and the values an import holds."""
+    from datetime import datetime, timedelta, timezone
+
+    from sqlalchemy import JSON
+    from sqlalchemy.dialects import sqlite
+
+    from supportdesk.domain.mutations import import_chunks
+    from supportdesk.domain.tx import table
+    from supportdesk.store.column_types import UTCDateTime
+
+    dialect = sqlite.dialect()
+    times = [
+        datetime(2026, 3, 1, 12, 30, 5, 123456, tzinfo=UTC),
+        datetime(2026, 3, 1, 12, 30, tzinfo=timezone(timedelta(hours=-5))),
+        datetime(1, 1, 1, 0, 0, tzinfo=UTC),
+        datetime(999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        None,
+    ]
+    documents = [{}, {"a": [1, 2.5, None, True]}, {"é": "ü\u2028"}, [], ["x"], "text", 7, 1.5, None, JSON.NULL]
+    checked = 0
+    for name in (*import_chunks.WRITE_ORDER, "audit_event"):
+        for column in table(name).columns:
+            own = import_chunks._converter(table(name), column.name, dialect)
+            theirs = column.type.dialect_impl(dialect).bind_processor(dialect)
+            if isinstance(column.type, UTCDateTime):
+                values: list[Any] = times
+            elif isinstance(column.type, JSON):
+                values = documents
+            else:  # the type's own processor, or none
+                assert (own is None) == (theirs is None), (name, column.name)
+                continue
+            assert [own(value) for value in values] == [theirs(value) for value in values], (name, column.name)
+            checked += 1
+    assert checked > 10
+    with pytest.raises(ValueError, match="naive"):
+        import_chunks._db_time(datetime(2026, 3, 1))
 
 
 def test_a_number_or_size_too_large_for_the_database_refuses_its_ticket_alone(cli: CLI, tmp_path: Path) -> None:
