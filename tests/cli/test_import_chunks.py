@@ -155,6 +155,7 @@ def test_a_chunked_import_leaves_the_workspace_one_ticket_at_a_time_leaves(
     cli: CLI, ws: Workspace, tmp_path: Path, clock: TestClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     clock.freeze()
+    monkeypatch.setattr(transfer, "IMPORT_CHUNK", 200)
     exported = cli("export")
     assert exported.code == 0
     records = [json.loads(line) for line in exported.stdout.splitlines()][:260]  # two chunks
@@ -243,8 +244,9 @@ def _count(records: list[dict[str, Any]], leave_out: int) -> str:
 
 
 def test_a_chunked_import_dry_run_writes_nothing_and_a_rerun_skips_everything(
-    cli: CLI, ws: Workspace, tmp_path: Path
+    cli: CLI, ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(transfer, "IMPORT_CHUNK", 200)  # two chunks
     records = [json.loads(line) for line in cli("export").stdout.splitlines()][:230]
     for index, record in enumerate(records):
         record["id"] = _id(1, index)
@@ -496,6 +498,38 @@ def test_a_time_past_the_calendars_end_in_utc_refuses_its_ticket_alone(cli: CLI,
     with closing(sqlite3.connect(tmp_path / "fresh" / DB_NAME)) as connection:
         assert connection.execute("SELECT subject FROM ticket").fetchall() == [("ticket 2",)]
         assert connection.execute("SELECT count(*) FROM customer").fetchone() == (1,)
+
+
+def test_a_slow_source_closes_its_chunk_after_a_few_seconds_and_moves_the_progress_bar(
+    cli: CLI, ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chunks are big (500 tickets) for speed; records that arrive slowly (Request Tracker, a
+    pipe) close their chunk once its first record is ``CHUNK_SECONDS`` old, so the import writes,
+    and the progress bar moves, at least that often — with the same workspace in the end."""
+    records = [json.loads(line) for line in cli("export").stdout.splitlines()][:7]
+    for index, record in enumerate(records):
+        record["id"] = _id(1, index)
+        for position, message in enumerate(record["messages"]):
+            message["id"] = _id(2, index * 100 + position)
+    now = [0.0]
+    monkeypatch.setattr(transfer, "_seconds", lambda: now[0])
+
+    def slowly() -> Any:
+        for record in records:
+            now[0] += 0.75  # a record every ¾ s: a chunk is closed by the third one after its first
+            yield record
+
+    from supportdesk.cli.progress import Progress
+    from supportdesk.cli.session import Session
+
+    done: list[tuple[int, int | None]] = []
+    monkeypatch.setattr(Progress, "update", lambda _self, _stage, count, total: done.append((count, total)))
+    run = transfer._import_records(Session(workspace_flag=str(ws.root)), slowly(), dry_run=False, total=len(records))
+    assert (run.imported, run.refused) == (7, 0)
+    assert done == [(0, 7), (3, 7), (6, 7), (7, 7)]
+    with closing(sqlite3.connect(ws.root / DB_NAME)) as connection:
+        chunks = connection.execute("SELECT args FROM outbox WHERE name = 'ticket.import_many' ORDER BY id").fetchall()
+    assert [len(json.loads(args)["tickets"]) for (args,) in chunks] == [3, 3, 1]
 
 
 def test_the_collector_is_paused_for_a_chunk_and_back_on_after_it_even_when_it_fails() -> None:
