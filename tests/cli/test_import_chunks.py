@@ -6,9 +6,11 @@ erased customer's tickets, refused records in the middle of a chunk)."""
 
 from __future__ import annotations
 
+import gc
 import json
 import sqlite3
 from contextlib import closing
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -154,6 +156,7 @@ def test_a_chunked_import_leaves_the_workspace_one_ticket_at_a_time_leaves(
     cli: CLI, ws: Workspace, tmp_path: Path, clock: TestClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     clock.freeze()
+    monkeypatch.setattr(transfer, "IMPORT_CHUNK", 200)
     exported = cli("export")
     assert exported.code == 0
     records = [json.loads(line) for line in exported.stdout.splitlines()][:260]  # two chunks
@@ -242,8 +245,9 @@ def _count(records: list[dict[str, Any]], leave_out: int) -> str:
 
 
 def test_a_chunked_import_dry_run_writes_nothing_and_a_rerun_skips_everything(
-    cli: CLI, ws: Workspace, tmp_path: Path
+    cli: CLI, ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(transfer, "IMPORT_CHUNK", 200)  # two chunks
     records = [json.loads(line) for line in cli("export").stdout.splitlines()][:230]
     for index, record in enumerate(records):
         record["id"] = _id(1, index)
@@ -406,6 +410,47 @@ def test_the_chunk_writes_times_by_its_own_fast_path_without_loading_sqlmodel() 
     assert done.stdout.split() == ["True", "False"]
 
 
+def test_the_chunks_own_converters_write_what_the_column_types_write() -> None:
+    """The chunk converts its rows' values without SQLAlchemy's per-row work (times and JSON by
+    converters of its own): each value must reach SQLite as the column type's bind processor
+    would send it, for every column the chunk writes and the values an import holds."""
+    from datetime import datetime, timedelta, timezone
+
+    from sqlalchemy import JSON
+    from sqlalchemy.dialects import sqlite
+
+    from supportdesk.domain.mutations import import_chunks
+    from supportdesk.domain.tx import table
+    from supportdesk.store.column_types import UTCDateTime
+
+    dialect = sqlite.dialect()
+    times = [
+        datetime(2026, 3, 1, 12, 30, 5, 123456, tzinfo=UTC),
+        datetime(2026, 3, 1, 12, 30, tzinfo=timezone(timedelta(hours=-5))),
+        datetime(1, 1, 1, 0, 0, tzinfo=UTC),
+        datetime(999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        None,
+    ]
+    documents = [{}, {"a": [1, 2.5, None, True]}, {"é": "ü\u2028"}, [], ["x"], "text", 7, 1.5, None, JSON.NULL]
+    checked = 0
+    for name in (*import_chunks.WRITE_ORDER, "audit_event"):
+        for column in table(name).columns:
+            own = import_chunks._converter(table(name), column.name, dialect)
+            theirs = column.type.dialect_impl(dialect).bind_processor(dialect)
+            if isinstance(column.type, UTCDateTime):
+                values: list[Any] = times
+            elif isinstance(column.type, JSON):
+                values = documents
+            else:  # the type's own processor, or none
+                assert (own is None) == (theirs is None), (name, column.name)
+                continue
+            assert [own(value) for value in values] == [theirs(value) for value in values], (name, column.name)
+            checked += 1
+    assert checked > 10
+    with pytest.raises(ValueError, match="naive"):
+        import_chunks._db_time(datetime(2026, 3, 1))
+
+
 def test_a_number_or_size_too_large_for_the_database_refuses_its_ticket_alone(cli: CLI, tmp_path: Path) -> None:
     """Integers past what a column holds (SQLite's 64 bits; PostgreSQL's 32 for a ticket's number
     and an attachment's size) stopped the whole import with "unexpected OverflowError", the good tickets of the
@@ -456,10 +501,43 @@ def test_a_time_past_the_calendars_end_in_utc_refuses_its_ticket_alone(cli: CLI,
         assert connection.execute("SELECT count(*) FROM customer").fetchone() == (1,)
 
 
+def test_a_slow_source_closes_its_chunk_after_a_few_seconds_and_moves_the_progress_bar(
+    cli: CLI, ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chunks are big (500 tickets) for speed; records that arrive slowly (Request Tracker, a
+    pipe) close their chunk once its first record is ``CHUNK_SECONDS`` old, so the import writes,
+    and the progress bar moves, at least that often. The objects frozen out of the collector
+    between chunks (a speed-up) are back in its care after the import."""
+    records = [json.loads(line) for line in cli("export").stdout.splitlines()][:7]
+    for index, record in enumerate(records):
+        record["id"] = _id(1, index)
+        for position, message in enumerate(record["messages"]):
+            message["id"] = _id(2, index * 100 + position)
+    now = [0.0]
+    monkeypatch.setattr(transfer, "_seconds", lambda: now[0])
+
+    def slowly() -> Any:
+        for record in records:
+            now[0] += 0.75  # a record every ¾ s: a chunk is closed by the third one after its first
+            yield record
+
+    from supportdesk.cli.progress import Progress
+    from supportdesk.cli.session import Session
+
+    done: list[tuple[int, int | None]] = []
+    monkeypatch.setattr(Progress, "update", lambda _self, _stage, count, total: done.append((count, total)))
+    run = transfer._import_records(Session(workspace_flag=str(ws.root)), slowly(), dry_run=False, total=len(records))
+    assert (run.imported, run.refused) == (7, 0)
+    assert done == [(0, 7), (3, 7), (6, 7), (7, 7)]
+    assert gc.get_freeze_count() == 0  # what each chunk froze is back in the collector's care
+    with closing(sqlite3.connect(ws.root / DB_NAME)) as connection:
+        chunks = connection.execute("SELECT args FROM outbox WHERE name = 'ticket.import_many' ORDER BY id").fetchall()
+    assert [len(json.loads(args)["tickets"]) for (args,) in chunks] == [3, 3, 1]
+
+
 def test_the_collector_is_paused_for_a_chunk_and_back_on_after_it_even_when_it_fails() -> None:
     """A chunk runs without Python's cycle collector (a speed-up); the collector must be back on
     after it, whatever happened — and left off when the caller had turned it off."""
-    import gc
 
     assert gc.isenabled()
     with transfer._collector_paused():

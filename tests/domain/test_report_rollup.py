@@ -12,6 +12,7 @@ give, and the rollups the triggers kept (``report_day`` and those of
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -511,3 +512,95 @@ def test_a_server_database_keeps_the_rollup_through_its_write_path(kind: str, tm
                 assert rows(connection) == kept
         finally:
             database.dispose()
+
+
+def _timing_rows(count: int, team: Team) -> list[tuple[Any, ...]]:
+    """New timing rows over a few days, groups, agents and channels, some solved or done on
+    other days than they were created: every side of the rollup, keys old and new."""
+    rows = []
+    for index in range(count):
+        created = START + timedelta(hours=7 * index)
+        solved = created + timedelta(hours=30) if index % 3 else None
+        done = solved if index % 2 else None
+        rows.append(
+            (
+                f"t{index:03d}",
+                created.strftime("%Y-%m-%d %H:%M:%S.%f"),
+                solved.strftime("%Y-%m-%d %H:%M:%S.%f") if solved else None,
+                done.strftime("%Y-%m-%d %H:%M:%S.%f") if done else None,
+                CHANNELS[index % 3],
+                (None, team.tier1, team.billing)[index % 3],
+                (None, team.agent.id, team.other.id)[index % 2],
+                index % 2,  # sla_met
+                index % 5 == 0,  # sla_missed
+                (index * 60) if index % 4 else None,  # first_reply_s
+                index % 3,  # replies
+                index * 10,
+                index % 4,
+                (index * 600) if solved else None,  # resolution_s
+                index % 7 == 0,  # reopens
+            )
+        )
+    return rows
+
+
+_TIMING_INSERT = (
+    "INSERT INTO ticket_timing (ticket_id, created_at, solved_at, done_at, channel, group_id, assignee_id, "
+    "sla_met, sla_missed, first_reply_s, replies, next_reply_total_s, next_reply_count, resolution_s, reopens, "
+    "due_at, paused, handle_s, history, clocks) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '9999-12-31 00:00:00.000000', 0, 0, '[]', '[]')"
+)
+
+
+def test_new_timing_rows_summed_once_leave_the_rollup_their_trigger_leaves(team: Team, tmp_path: Path) -> None:
+    """Many new timing rows inserted with the insert trigger paused and their figures added once
+    after (an import's chunk) leave ``report_day`` as the trigger leaves it row by row: the same
+    sums under the same keys, each key new to the table at the ``rowid`` the trigger gives it."""
+    at(
+        team.workspace,
+        START,
+        "ticket.create",
+        {"subject": "Help", "body": "Please", "requester": {"value": "a@example.com"}, "group_id": team.tier1},
+    )  # a row already there for some of the keys
+    rows = _timing_rows(40, team)
+    copies = {}
+    for name in ("by row", "summed"):
+        copies[name] = tmp_path / f"{name}.db"
+        with closing(sqlite3.connect(team.workspace.db_path)) as source, closing(sqlite3.connect(copies[name])) as copy:
+            source.backup(copy)
+    with closing(sqlite3.connect(copies["by row"], isolation_level=None)) as connection:
+        for start in (0, 25):
+            connection.execute("BEGIN IMMEDIATE")
+            connection.executemany(_TIMING_INSERT, rows[start : start + 25])
+            connection.execute("COMMIT")
+        by_row = connection.execute("SELECT rowid, * FROM report_day ORDER BY rowid").fetchall()
+        triggers = connection.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' ORDER BY name"
+        ).fetchall()
+    with closing(sqlite3.connect(copies["summed"], isolation_level=None)) as connection:
+        for start in (0, 25):
+            connection.execute("BEGIN IMMEDIATE")
+            chunk = rows[start : start + 25]
+            with rollup.summed_after_insert(connection, [row[0] for row in chunk]):
+                assert not connection.execute("SELECT 1 FROM sqlite_master WHERE name = 'report_day_ai'").fetchall()
+                connection.executemany(_TIMING_INSERT, chunk)
+            connection.execute("COMMIT")
+        summed = connection.execute("SELECT rowid, * FROM report_day ORDER BY rowid").fetchall()
+        found = connection.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' ORDER BY name")
+        assert found.fetchall() == triggers
+    assert len(by_row) > 40 and {row[1] for row in by_row} == set(rollup.DIMENSIONS)
+    assert summed == by_row
+
+
+def test_a_rolled_back_summed_insert_leaves_the_trigger_and_the_rollup(team: Team) -> None:
+    ws = team.workspace
+    with ws.reading() as connection:
+        before = connection.execute("SELECT rowid, * FROM report_day").fetchall()
+    with pytest.raises(sqlite3.IntegrityError), ws.writing() as connection:
+        rows = _timing_rows(3, team)
+        with rollup.summed_after_insert(connection, [row[0] for row in rows]):
+            connection.executemany(_TIMING_INSERT, [*rows, rows[0]])  # a ticket twice: refused
+    with ws.reading() as connection:
+        assert connection.execute("SELECT rowid, * FROM report_day").fetchall() == before
+        names = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+    assert set(rollup.TRIGGERS) <= names

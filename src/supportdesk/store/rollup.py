@@ -36,7 +36,11 @@ Bulk loaders (``store.bulk``, the sync bootstrap) drop the triggers and sum once
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from functools import cache
 from typing import Any
 
 from supportdesk.store import rollup_activity
@@ -101,6 +105,7 @@ WATCHED = (
 )
 
 TRIGGERS = ("report_day_ai", "report_day_au", "report_day_ad")
+INSERT_TRIGGER = TRIGGERS[0]
 
 #: Medians are not additive: they are read from ``ticket_timing`` itself, through an index in
 #: value order per grouping, as "the n-th smallest" (``ORDER BY value LIMIT 2 OFFSET n``, which
@@ -246,6 +251,71 @@ def drop_statements(dialect: str) -> list[str]:
         *(f"DROP TRIGGER IF EXISTS {name}" for name in TRIGGERS),
         f"DROP TABLE IF EXISTS {TABLE}",
     ]
+
+
+#: ``IN`` a JSON list bound as the first parameter: any number of ids, one statement.
+_IDS = "(SELECT value FROM json_each(?1))"
+
+
+def _added_rows_sql() -> str:
+    """What :data:`TRIGGERS`' ``report_day_ai`` would add for the timing rows of the tickets in
+    a JSON list (one parameter), in one statement, with the same result row for row.
+
+    Each timing row counts under every side and dimension, as the trigger's three statements
+    count it; the contributions are summed by key, every count at once (a side's figures, zero
+    for the others'), and the keys are written in the order the trigger would first have
+    written each of them — timing row by row (``rowid``), then side, then dimension — so a
+    key new to ``report_day`` gets the ``rowid`` the trigger would have given it."""
+    dimensions = " UNION ALL ".join(
+        f"SELECT '{name}' AS dimension, {index} AS n" for index, name in enumerate(DIMENSIONS)
+    )
+    value = "CASE k.dimension " + " ".join(f"WHEN '{n}' THEN {sql}" for n, sql in DIMENSIONS.items()) + " END"
+    parts = []
+    for index, (column, figures) in enumerate(SIDES.values()):
+        counts = ", ".join(f"{figures.get(name, '0')} AS {name}" for name in COUNTS)
+        parts.append(
+            f"SELECT (t.rowid * {len(SIDES)} + {index}) * {len(DIMENSIONS)} + k.n AS seq, k.dimension AS dimension, "
+            f"{day_sql(f't.{column}', 'sqlite')} AS day, {value} AS value, {counts} "
+            f"FROM ticket_timing t, ({dimensions}) k "
+            f"WHERE t.ticket_id IN {_IDS} AND t.{column} IS NOT NULL"
+        )
+    sums = ", ".join(f"sum({name})" for name in COUNTS)
+    updates = ", ".join(f"{name} = {TABLE}.{name} + excluded.{name}" for name in COUNTS)
+    return (
+        f"INSERT INTO {TABLE} ({', '.join(KEYS)}, {', '.join(COUNTS)}) "
+        f"SELECT {', '.join(KEYS)}, {sums} FROM ({' UNION ALL '.join(parts)}) WHERE true "
+        f"GROUP BY {', '.join(KEYS)} ORDER BY min(seq) "
+        f"ON CONFLICT ({', '.join(KEYS)}) DO UPDATE SET {updates}"
+    )
+
+
+@contextmanager
+def summed_after_insert(connection: sqlite3.Connection, ticket_ids: list[str]) -> Iterator[None]:
+    """Within the block, new timing rows of ``ticket_ids`` go in without ``report_day_ai``;
+    after it, their figures are added to the rollup in one statement, and the trigger is back.
+
+    For many new rows in one transaction (a chunk of imported tickets): the trigger costs twelve
+    upserts a row, about 0.1–0.2 ms of CPU, five to ten times the row's own insert with
+    its eighteen indexes. The rollup ends up the same, row for row (:func:`_added_rows_sql`).
+    Plain sqlite3, inside the writing transaction (the trigger is dropped for no other writer,
+    and comes back if the transaction is rolled back); only inserts of the timing rows of
+    ``ticket_ids`` — new ones — may happen in the block.
+    """
+    (definition,) = connection.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", (INSERT_TRIGGER,)
+    ).fetchone() or (None,)
+    if definition is None:  # not kept here (a bulk load has dropped the triggers): nothing to add
+        yield
+        return
+    connection.execute(f"DROP TRIGGER {INSERT_TRIGGER}")
+    yield
+    connection.execute(_added_rows(), (json.dumps(ticket_ids),))
+    connection.execute(definition)
+
+
+@cache
+def _added_rows() -> str:
+    return _added_rows_sql()
 
 
 def _execute_all(connection: Any, statements: Iterable[str]) -> None:
