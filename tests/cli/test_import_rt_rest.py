@@ -513,6 +513,22 @@ def test_pages_of_new_ids_that_always_promise_more_end(tmp_path: Path, monkeypat
         assert len(rt.seen) == 5
 
 
+def test_an_rt_that_hides_its_privileged_group_is_asked_user_by_user(tmp_path: Path) -> None:
+    """Debian's RT 5.0.3+dfsg-3~deb12u7 shows no system group over REST2: who is privileged is
+    then read from ``/user/N``, once per user asked about; only 1 or true make an agent."""
+    flags: dict[int, Any] = {1: 1, 2: "1", 3: True, 4: 0, 5: "", 6: "yes", 7: [1], 8: 1.0, 9: None}
+
+    def users(method: str, path: str, query: dict[str, list[str]], body: Any) -> Answer:
+        user_id = int(path.rsplit("/", 1)[1])
+        return 200, "application/json", json.dumps({"id": user_id, "Privileged": flags[user_id]}).encode()
+
+    with FakeRT(users) as rt, request_tracker_rest.RTClient(rt.url, request_tracker_rest.Credentials(token="t")) as c:
+        asked = request_tracker_rest._AskedPrivileged(c)
+        assert {user for user in flags for _ in range(2) if user in asked} == {1, 2, 3}
+        assert "1" not in asked and True not in asked  # not user ids: never sent to RT
+        assert sorted(path for _, path, _ in rt.seen) == sorted(f"/REST/2.0/user/{user}" for user in flags)
+
+
 @pytest.mark.parametrize("created", ["9999-12-31T23:59:59-05:00", "yesterday"])
 def test_a_time_rt_sends_that_is_no_time_is_one_line(cli: CLI, tmp_path: Path, created: str) -> None:
     """A ``Created`` past the calendar's end in UTC stopped the import with "unexpected

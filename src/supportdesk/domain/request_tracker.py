@@ -38,7 +38,7 @@ import hashlib
 import quopri
 import re
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Container, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -182,7 +182,8 @@ class RTDatabase:
     """What the records are made of, read from RT's tables once."""
 
     users: dict[int, dict[str, Any]] = field(default_factory=dict)
-    privileged: set[int] = field(default_factory=set)
+    #: Who is privileged (an agent): a set read from the database; over REST2, maybe asked per user.
+    privileged: Container[int] = field(default_factory=set)
     queues: dict[int, dict[str, Any]] = field(default_factory=dict)
     custom_fields: dict[int, str] = field(default_factory=dict)
     created: dict[int, str] = field(default_factory=dict)

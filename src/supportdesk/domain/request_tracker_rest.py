@@ -6,7 +6,10 @@ same workspace rows (ids derived from RT's ids, a rerun skips what is here).
 
 What is asked of RT, all with the importing agent's rights (an RT admin sees everything):
 
-- ``/users``, the ``Privileged`` system group's members and ``/queues/all`` once;
+- ``/users``, the ``Privileged`` system group's members and ``/queues/all`` once; an RT that
+  hides its system groups from REST2 (Debian's 5.0.3+dfsg-3~deb12u7 and later, after
+  CVE-2026-108353) is asked ``/user/N`` instead, once for each user who owns a ticket or wrote
+  on one (only they can be agents; see :class:`_AskedPrivileged`);
 - ``/tickets`` with TicketSQL ``EffectiveId > 0 AND Type = 'ticket' AND Status != 'deleted'``
   (mentioning ``EffectiveId`` keeps merged tickets in, as the database reader has them), every
   page, with their owner, queue, requestors and custom fields expanded;
@@ -267,6 +270,27 @@ class RTClient:
             ) from None
 
 
+class _AskedPrivileged:
+    """Whether an RT user is privileged, asked of RT user by user (``/user/N``'s ``Privileged``)
+    and remembered: for an RT whose REST2 no longer shows the ``Privileged`` system group. The
+    mapping asks only about the owners and authors of the imported tickets' transactions, so
+    customers who never wrote are never asked about. Only ``1`` (or ``true``) counts as
+    privileged; anything else RT answers (a string, a list) is a customer."""
+
+    def __init__(self, client: RTClient) -> None:
+        self.client = client
+        self.known: dict[int, bool] = {}
+
+    def __contains__(self, user_id: object) -> bool:
+        if not isinstance(user_id, int) or isinstance(user_id, bool):
+            return False
+        if user_id not in self.known:
+            answer = self.client.call("GET", f"/user/{user_id}")
+            flag = answer.get("Privileged") if isinstance(answer, dict) else None
+            self.known[user_id] = flag is True or (type(flag) is int and flag == 1) or flag == "1"
+        return self.known[user_id]
+
+
 def _more_pages(answer: dict[str, Any], page: int, count: int) -> bool:
     """Whether a page ``page`` of ``count`` items has pages after it. RT says so (``pages`` when it
     counts, ``next_page`` when more follow): a short page is not the last when RT checks some
@@ -346,6 +370,8 @@ class RestSource:
         for group_id in privileged[:1]:
             members = self.client.pages("GET", f"/group/{group_id}/members")
             rt.privileged = {_ref(member) for member in members if member.get("type") == "user"}
+        if not privileged:
+            rt.privileged = _AskedPrivileged(self.client)
         queues = self.client.pages(
             "GET", "/queues/all", {"fields": "Name,CorrespondAddress,Created", "find_disabled_rows": 1}
         )
