@@ -642,14 +642,17 @@ INSERT_TIMING = (
 
 
 def _db_row(ticket_id: str, values: Mapping[str, Any], handle_s: int, to_db: Any) -> tuple[Any, ...]:
-    """A ``ticket_timing`` row for raw sqlite3 bulk writes (the demo, rebuilds)."""
+    """A ``ticket_timing`` row for raw sqlite3 bulk writes (the demo, rebuilds). A time may come
+    already in its stored text form (the demo formats its own from epoch milliseconds)."""
 
-    def when(value: datetime | None) -> str | None:
-        return to_db(value) if value is not None else None
+    def when(value: datetime | str | None) -> str | None:
+        if value is None or isinstance(value, str):
+            return value
+        return str(to_db(value))
 
     return (
         ticket_id,
-        to_db(values["created_at"]),
+        when(values["created_at"]),
         when(values["solved_at"]),
         when(values["done_at"]),
         values["channel"],
@@ -679,7 +682,8 @@ def _db_row(ticket_id: str, values: Mapping[str, Any], handle_s: int, to_db: Any
 def db_row(
     ticket_id: str, history: list[Event], targets: Targets, dims: Mapping[str, Any], handle_s: int = 0
 ) -> tuple[Any, ...]:
-    """A ``ticket_timing`` row for bulk loaders; ``dims`` as :func:`ticket_dims` makes them."""
+    """A ``ticket_timing`` row for bulk loaders; ``dims`` as :func:`ticket_dims` makes them, or
+    with its times already in their stored text form."""
     from supportdesk.store.times import to_db
 
     return _db_row(ticket_id, {**timing_row(history, targets), **dims}, handle_s, to_db)
