@@ -554,11 +554,11 @@ class DemoBuilder:
             )
             for ms, author_kind, body, agent_id, direction, public in conversation:
                 meta = _message_meta(channel, ms, rng)
-                text = clean.get(body)
-                if text is None:
-                    text = sanitize_text(body)
+                stored = clean.get(body)
+                if stored is None:
+                    stored = sanitize_text(body)
                     if len(clean) < CLEAN_CACHE:
-                        clean[body] = text
+                        clean[body] = stored
                 messages.append(
                     (
                         self.ids.at(ms),
@@ -569,7 +569,7 @@ class DemoBuilder:
                         author_kind,
                         agent_id,
                         customer_id if author_kind == "customer" else None,
-                        text,
+                        stored,
                         meta,
                         _db_time(ms),
                     )
@@ -850,7 +850,7 @@ class _TicketExtras:
             last_ms, agent = replies[-1]
             self.handle.append((ids.at(last_ms), ticket_id, agent, handle_s, _db_time(last_ms)))
         targets = self.builder.book.targets(priority, str(dims["group_id"]))
-        row = timing.db_row(ticket_id, history, targets, dims, handle_s)
+        row = timing.db_row(ticket_id, history, targets, dims, handle_s, to_json=_plain_json)
         self.timings.append(row)
         if solved_ms is None or rng.random() >= 0.45:
             return
@@ -972,6 +972,30 @@ def _agent_text(channel: str, first: str, text: str, agent: str, rng: random.Ran
         return f"Called back and explained: {text}"
     greeting = rng.choice(content.GREETINGS).format(first=first)
     return f"{greeting}\n\n{text}\n\n{rng.choice(content.AGENT_CLOSINGS)}\n\n{agent.split()[0]}\nBrightline Support"
+
+
+def _plain_value(value: object) -> str:
+    if value is None:
+        return "null"
+    if type(value) is str:
+        return f'"{value}"'
+    if type(value) is bool:
+        return "true" if value else "false"
+    return repr(value)
+
+
+def _plain_json(value: object) -> str:
+    """What ``json.dumps`` writes for a demo ticket's SLA history and clocks, ten times faster:
+    lists of lists or dicts of None, finite floats, ints and strings with nothing to escape
+    (statuses, kinds, metric names, ids) — which is all the demo puts there; the demo tests
+    check every stored history and clocks against ``json.dumps``."""
+    parts = []
+    for item in value:  # type: ignore[attr-defined]
+        if type(item) is dict:
+            parts.append("{" + ", ".join(f'"{k}": {_plain_value(v)}' for k, v in item.items()) + "}")
+        else:
+            parts.append("[" + ", ".join(map(_plain_value, item)) + "]")
+    return "[" + ", ".join(parts) + "]"
 
 
 _NETWORK_META = {network: json.dumps({"network": network}) for network in content.SOCIAL_NETWORKS}
