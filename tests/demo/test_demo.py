@@ -241,7 +241,7 @@ def test_times_and_json_written_directly_match_the_library() -> None:
     """The generator's shortcuts for ``to_db``, ``isoformat`` and ``json.dumps``."""
     rng = random.Random(19)
     instants = [0, 1, 999, 86_399_999, 951_782_400_000, 4_102_444_799_999, -86_400_001]
-    instants += [rng.randrange(-10**12, 5 * 10**12) for _ in range(20_000)]
+    instants += [rng.randrange(-(10**12), 5 * 10**12) for _ in range(20_000)]
     for ms in instants:
         moment = datetime.fromtimestamp(ms / 1000, UTC)
         assert generator._db_time(ms) == times.to_db(moment)
