@@ -20,6 +20,7 @@ import json
 import random
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from time import gmtime
@@ -810,14 +811,17 @@ def _load_settings(connection: sqlite3.Connection) -> None:
       database at the checkpoint, so the whole multi-GB build went through the disk twice. A
       rollback journal keeps only the pages the transaction changes that existed before it —
       those of an empty workspace — and still rolls back on failure or crash. ``build`` sets
-      the workspace's journal mode (WAL) back when it is done, before anyone else opens it.
+      the workspace's journal mode (WAL) back when it is done. When another connection has the
+      workspace open the mode cannot change; the build then runs in WAL as before.
     - No fsync (``synchronous=OFF``): a demo that a power cut interrupts is built again.
     - Foreign keys unchecked: every insert probed its parents' primary keys; the generator
       makes the parents first, and the demo tests check the keys of a built workspace.
     - A page cache of 512 MiB: the index builds and the full-text rebuild after the rows sort
       and merge the whole tables; with the usual 64 MiB they spilled.
     """
-    for pragma in ("journal_mode=DELETE", "synchronous=OFF", "foreign_keys=OFF", "cache_size=-524288"):
+    with suppress(sqlite3.OperationalError):  # "database is locked": someone else has it open
+        connection.execute("PRAGMA journal_mode=DELETE")
+    for pragma in ("synchronous=OFF", "foreign_keys=OFF", "cache_size=-524288"):
         connection.execute(f"PRAGMA {pragma}")
 
 
