@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import random
 import shutil
 from contextlib import closing
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from supportdesk.demo import generator
 from supportdesk.demo.generator import DEMO_EPOCH, build_demo
+from supportdesk.domain import timing
 from supportdesk.store import fts, times
 from supportdesk.store.workspace import DB_NAME, Workspace
 from tests.conftest import DEMO_NOW, TestClock
@@ -178,3 +182,87 @@ def test_the_demo_has_slas_rules_surveys_and_history(demo_workspace: Workspace) 
         assert scalar("SELECT count(*) FROM handle_time") > 0
         # months of history for trends
         assert scalar("SELECT count(DISTINCT substr(created_at, 1, 7)) FROM ticket") >= 6
+
+
+def journal_mode(workspace: Workspace) -> str:
+    """As the file says, not as a connection would set it (``connect`` asks for WAL itself):
+    bytes 18 and 19 of the header are 2 in WAL mode, 1 with a rollback journal."""
+    header = workspace.db_path.read_bytes()[:20]
+    return {(2, 2): "wal", (1, 1): "rollback"}[(header[18], header[19])]
+
+
+def test_the_build_leaves_the_workspace_in_wal_mode_and_a_failed_build_leaves_it_empty(
+    template_workspace: Path, tmp_path: Path
+) -> None:
+    """Issue 19: the build runs under a rollback journal (the WAL wrote every page twice); the
+    workspace must come back in WAL mode, and a build that fails must roll back to nothing."""
+    built = fresh(template_workspace, tmp_path / "built")
+    build_demo(built, tickets=50, seed=3, now=DEMO_NOW)
+    assert journal_mode(built) == "wal"
+
+    def fail_while_indexing(stage: str, _done: int, _total: int) -> None:
+        if stage == "indexing":
+            raise KeyboardInterrupt
+
+    failed = fresh(template_workspace, tmp_path / "failed")
+    with pytest.raises(KeyboardInterrupt):
+        build_demo(failed, tickets=50, seed=3, now=DEMO_NOW, progress=fail_while_indexing)
+    assert journal_mode(failed) == "wal"
+    with closing(failed.connect()) as connection:
+        assert connection.execute("SELECT count(*) FROM ticket").fetchone()[0] == 0
+        assert connection.execute("SELECT count(*) FROM customer").fetchone()[0] == 0
+        assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    # and the workspace can take the demo afterwards
+    build_demo(failed, tickets=50, seed=3, now=DEMO_NOW)
+    assert journal_mode(failed) == "wal"
+
+
+def test_the_demo_timing_rows_are_what_the_write_path_computes(template_workspace: Path, tmp_path: Path) -> None:
+    """The generator writes each ticket's SLA row itself (times formatted from milliseconds, the
+    JSON written directly); rebuilding every row from the audit log, as ``sla rebuild`` does,
+    must give the same rows, text for text."""
+    built = fresh(template_workspace, tmp_path / "demo")
+    build_demo(built, tickets=300, seed=7, now=DEMO_NOW)
+    query = "SELECT * FROM ticket_timing ORDER BY ticket_id"
+    with closing(built.connect()) as connection:
+        written = [tuple(row) for row in connection.execute(query)]
+        connection.execute("BEGIN IMMEDIATE")
+        timing.rebuild(connection)
+        rebuilt = [tuple(row) for row in connection.execute(query)]
+        connection.execute("ROLLBACK")
+    assert len(written) == 306
+    assert written == rebuilt
+    for row in written:
+        for text in row[-2:]:
+            assert text == json.dumps(json.loads(text))
+
+
+def test_times_and_json_written_directly_match_the_library() -> None:
+    """The generator's shortcuts for ``to_db``, ``isoformat`` and ``json.dumps``."""
+    rng = random.Random(19)
+    instants = [0, 1, 999, 86_399_999, 951_782_400_000, 4_102_444_799_999, -86_400_001]
+    instants += [rng.randrange(-(10**12), 5 * 10**12) for _ in range(20_000)]
+    for ms in instants:
+        moment = datetime.fromtimestamp(ms / 1000, UTC)
+        assert generator._db_time(ms) == times.to_db(moment)
+        assert generator._iso(ms) == moment.isoformat()
+    values = [
+        [[1764072000.123, "created", "new"], [1e16, "reply", None], [0.1 + 0.2, "status", "open"]],
+        [{"metric": "first_reply", "target": 1800.0, "elapsed": 12, "since": None, "ok": True}],
+        [],
+    ]
+    for value in values:
+        assert generator._plain_json(value) == json.dumps(value)
+
+
+def test_the_demo_builds_while_another_connection_has_the_workspace_open(
+    template_workspace: Path, tmp_path: Path
+) -> None:
+    """The journal mode cannot leave WAL while someone else has the file open: the build goes
+    on in WAL rather than fail."""
+    built = fresh(template_workspace, tmp_path / "shared")
+    with built.reading() as other:
+        other.execute("SELECT count(*) FROM ticket").fetchone()
+        summary = build_demo(built, tickets=50, seed=3, now=DEMO_NOW)
+        assert other.execute("SELECT count(*) FROM ticket").fetchone()[0] == summary.tickets
+    assert journal_mode(built) == "wal"

@@ -90,6 +90,7 @@ class Calendar:
     holidays: frozenset[date] = frozenset()
     _tz: ZoneInfo = field(init=False, repr=False)
     _days: dict[date, tuple[tuple[float, float], ...]] = field(init=False, repr=False, default_factory=dict)
+    _dates: dict[float, date] = field(init=False, repr=False, compare=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self._tz = zone(self.timezone)
@@ -114,7 +115,14 @@ class Calendar:
         return cached
 
     def _local_date(self, epoch: float) -> date:
-        return datetime.fromtimestamp(epoch, self._tz).date()
+        """The local date at an instant; remembered, since a ticket's clocks ask again for the
+        same instants (every clock settles at each status change)."""
+        found = self._dates.get(epoch)
+        if found is None:
+            if len(self._dates) >= 65_536:
+                self._dates.clear()
+            found = self._dates[epoch] = datetime.fromtimestamp(epoch, self._tz).date()
+        return found
 
     def elapsed(self, start: float, end: float) -> float:
         """Working seconds in [start, end) (epoch seconds)."""

@@ -139,7 +139,9 @@ def to_db(value: datetime) -> str:
     """Format an aware datetime the way SQLModel stores it on SQLite."""
     if value.utcoffset() is None:
         raise ValueError("naive datetime: every supportdesk time is timezone-aware UTC")
-    return value.astimezone(UTC).strftime(DB_FORMAT)
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.strftime(DB_FORMAT)
 
 
 def from_db(text: str | None) -> datetime | None:
