@@ -23,6 +23,8 @@ from supportdesk.domain.config_cache import config_cache, forget, touches_config
 from supportdesk.domain.context import Actor, MutationContext
 from supportdesk.domain.errors import Conflict, DomainError, ValidationFailed
 from supportdesk.domain.mutations.privacy import ERASE
+from supportdesk.domain.timing import DEFERRABLE, DeferredClocks, deferred_drop_since, deferred_mark
+from supportdesk.domain.tx import Tx
 from supportdesk.domain.write import run_one, validate_args
 from supportdesk.protocol import MutationIn, MutationOutcome
 from supportdesk.server.changes import Pending, Record, pending_for, records_for, resolve, take_seq, write_records
@@ -111,7 +113,10 @@ def _run_once(
     source: str = "",
     defer_records: bool = False,
 ) -> Applied:
-    savepoint = connection.begin_nested()
+    noted = deferred_mark(connection)  # a refusal forgets the clocks it moved, too
+    # Plain SAVEPOINT statements: begin_nested() builds and compiles a construct per call, a
+    # cost every pushed mutation paid twice (issue 19); a refusal rolls back to it the same way.
+    connection.exec_driver_sql(_SAVEPOINT)
     try:
         spec = get(name)
         parsed = validate_args(spec, args)
@@ -129,19 +134,31 @@ def _run_once(
             ref=ref,
             tables=frozenset(item.table for item in tx.touched),
         )
-        savepoint.commit()
+        connection.exec_driver_sql(_RELEASE)
         return applied
     except DomainError as error:
-        savepoint.rollback()
+        _roll_back_to_savepoint(connection, noted)
         return Applied(error=error)
     except IntegrityError:
-        savepoint.rollback()
+        _roll_back_to_savepoint(connection, noted)
         conflict = Conflict(f"{name}: an id or a unique value in it is already used", field="args")
         return Applied(error=conflict, raced=True)
     except DataError as error:
-        savepoint.rollback()
+        _roll_back_to_savepoint(connection, noted)
         reason = str(error.orig).splitlines()[0] if error.orig else "a value does not fit"
         return Applied(error=ValidationFailed(f"{name}: {reason}", field="args"))
+
+
+_SAVEPOINT = "SAVEPOINT server_mutation"
+_RELEASE = "RELEASE SAVEPOINT server_mutation"
+
+
+def _roll_back_to_savepoint(connection: Connection, noted: int | None) -> None:
+    """Undo everything the mutation wrote (a failed statement's too, on PostgreSQL), then drop
+    the savepoint; a push's deferred clocks forget what the mutation noted."""
+    connection.exec_driver_sql("ROLLBACK TO SAVEPOINT server_mutation")
+    connection.exec_driver_sql(_RELEASE)
+    deferred_drop_since(connection, noted)
 
 
 AfterWrite = Callable[["Connection", Applied], None]
@@ -284,8 +301,14 @@ def _apply_push_once(
     applied_list: list[tuple[MutationIn, Applied]] = []
     seqs: list[int] = []  # the seq of each applied mutation's last record (0: none), once written
     fresh: list[MutationOutcome] = []  # the outcomes of applied mutations, once stored
-    with database.engine.connect() as connection, connection.begin(), config_cache(connection):
+    with (
+        database.engine.connect() as connection,
+        connection.begin(),
+        config_cache(connection),
+        DeferredClocks(connection) as clocks,
+    ):
         last = _lock_client(connection, client_id, actor)
+        clock_tx = Tx(connection, MutationContext(actor=actor, mode="server", authority=True), "sla.refresh")
         for mutation in mutations:
             if mutation.id <= last:
                 outcomes.append(stored_outcome(connection, client_id, mutation.id))
@@ -303,7 +326,12 @@ def _apply_push_once(
                 # erases: those of this push must be written first
                 seqs += _write_log(connection, [applied for _m, applied in applied_list[len(seqs) :]])
                 fresh += _store_results(connection, client_id, applied_list[len(fresh) :], seqs[len(fresh) :])
+            # the clocks of a run of plain ticket mutations are written once, at the push's end
+            if mutation.name not in DEFERRABLE:
+                clocks.flush(clock_tx)
+            clocks.active = mutation.name in DEFERRABLE
             applied = _apply_one(connection, actor, client_id, mutation, before_write)
+            clocks.active = False
             if touches_config(applied.tables):
                 forget(connection, applied.tables)
             if applied.error is None:
@@ -311,6 +339,7 @@ def _apply_push_once(
                     hook(connection, applied)
             applied_list.append((mutation, applied))
             last = mutation.id
+        clocks.flush(clock_tx)
         if applied_list:
             connection.execute(
                 text("UPDATE sync_client SET last_mutation_id = :m, updated_at = :now WHERE client_id = :c"),
