@@ -114,9 +114,9 @@ def _run_once(
     defer_records: bool = False,
 ) -> Applied:
     noted = deferred_mark(connection)  # a refusal forgets the clocks it moved, too
-    # Plain SAVEPOINT statements: begin_nested() builds and compiles a construct per call, a
-    # cost every pushed mutation paid twice (issue 19); a refusal rolls back to it the same way.
-    connection.exec_driver_sql(_SAVEPOINT)
+    # Plain SAVEPOINT statements on the driver's connection: begin_nested() builds and compiles a
+    # construct per call, a cost every pushed mutation paid twice (issue 19).
+    _driver_sql(connection, _SAVEPOINT)
     try:
         spec = get(name)
         parsed = validate_args(spec, args)
@@ -134,7 +134,7 @@ def _run_once(
             ref=ref,
             tables=frozenset(item.table for item in tx.touched),
         )
-        connection.exec_driver_sql(_RELEASE)
+        _driver_sql(connection, _RELEASE)
         return applied
     except DomainError as error:
         _roll_back_to_savepoint(connection, noted)
@@ -156,9 +156,19 @@ _RELEASE = "RELEASE SAVEPOINT server_mutation"
 def _roll_back_to_savepoint(connection: Connection, noted: int | None) -> None:
     """Undo everything the mutation wrote (a failed statement's too, on PostgreSQL), then drop
     the savepoint; a push's deferred clocks forget what the mutation noted."""
-    connection.exec_driver_sql("ROLLBACK TO SAVEPOINT server_mutation")
-    connection.exec_driver_sql(_RELEASE)
+    _driver_sql(connection, "ROLLBACK TO SAVEPOINT server_mutation")
+    _driver_sql(connection, _RELEASE)
     deferred_drop_since(connection, noted)
+
+
+def _driver_sql(connection: Connection, statement: str) -> None:
+    """A statement without parameters or results, on the driver's own cursor: a savepoint's
+    three statements need none of SQLAlchemy's per-statement work (SQLite and psycopg alike)."""
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(statement)
+    finally:
+        cursor.close()
 
 
 AfterWrite = Callable[["Connection", Applied], None]
