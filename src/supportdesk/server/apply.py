@@ -2,7 +2,8 @@
 
 A push runs in one transaction (:func:`apply_push`), each of its mutations in a savepoint: the
 mutator (the same code a client ran optimistically) and its change-log records; then, once for
-the push, the client's last mutation id, the seqs (the counter row, the last statement before
+the push, the SLA clocks of the tickets it changed (:class:`supportdesk.domain.timing.DeferredClocks`),
+the client's last mutation id, the seqs (the counter row, the last statement before
 commit), the records and the stored results in bulk — so a replayed id returns what the first
 attempt answered and never applies twice. A mutation a rule refuses still consumes its id and
 returns its error. A write the server makes itself (:func:`apply_as`) is one transaction too.
