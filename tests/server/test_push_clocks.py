@@ -134,3 +134,8 @@ def test_a_push_of_ten_leaves_the_clocks_and_rules_as_ten_single_pushes(
     assert [tag for (tag,) in batched["tags"]] == ["escalate", "seen"]
     assert len(batched["surveys"]) == 1 and batched["timing"][0][-1] == 0
     assert batched == left_behind(pusher, alone) == left_behind(pusher, reference)
+    # the timing row written at the push's end goes out to the clients, once, and the outcome of
+    # every mutation that moved its clocks covers it (a client waits for that seq)
+    sent = pusher.rows("SELECT seq FROM change_log WHERE entity = 'ticket_timing' AND entity_id = :t", t=together)
+    assert len(sent) == 1
+    assert all(o.seq >= sent[0][0] for o in in_one if o.ok)

@@ -409,7 +409,7 @@ def refresh_from_tx(tx: Any) -> None:
         return
     deferred: DeferredClocks | None = tx.connection.info.get(DeferredClocks.KEY)
     if deferred is not None and deferred.active:
-        deferred.noted.extend(new_events.items())
+        deferred.noted.extend((ticket_id, records, deferred.owner) for ticket_id, records in new_events.items())
         return
     _refresh(tx, new_events)
 
@@ -434,9 +434,12 @@ class DeferredClocks:
 
     def __init__(self, connection: Any) -> None:
         self.connection = connection
-        #: (ticket id, its new audit records), in the order the refreshes would have run
-        self.noted: list[tuple[str, list[Record]]] = []
+        #: (ticket id, its new audit records, the caller's ``owner`` then), in the order the
+        #: refreshes would have run
+        self.noted: list[tuple[str, list[Record], int]] = []
         self.active = False
+        #: Who is noting now (a push: the index of its mutation), told back by :meth:`flush`.
+        self.owner = 0
 
     def __enter__(self) -> DeferredClocks:
         self.connection.info[self.KEY] = self
@@ -451,15 +454,23 @@ class DeferredClocks:
     def drop_since(self, mark: int) -> None:
         del self.noted[mark:]
 
-    def flush(self, tx: Any) -> None:
-        """Write the rows of every ticket noted so far (``tx``: any open on this transaction)."""
+    def flush(self, tx: Any) -> dict[str, set[int]]:
+        """Write the rows of every ticket noted so far (``tx``: any open on this transaction).
+
+        Returns the tickets whose timing row was written, each with the owners that noted it
+        (a push adds the row to those mutations' change records)."""
         if not self.noted:
-            return
+            return {}
         merged: dict[str, list[Record]] = {}
-        for ticket_id, records in self.noted:
+        owners: dict[str, set[int]] = {}
+        for ticket_id, records, owner in self.noted:
             merged.setdefault(ticket_id, []).extend(records)
+            owners.setdefault(ticket_id, set()).add(owner)
         self.noted = []
+        before = len(tx.touched)
         _refresh(tx, merged)
+        written = {str(item.key[0]) for item in tx.touched[before:] if item.table == "ticket_timing"}
+        return {ticket_id: owners[ticket_id] for ticket_id in written}
 
 
 #: Mutations whose clocks a push may write at its end (:class:`DeferredClocks`): they and the

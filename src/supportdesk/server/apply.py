@@ -332,15 +332,15 @@ def _apply_push_once(
                     field="mutations.id",
                     expected=last + 1,
                 )
+            # the clocks of a run of plain ticket mutations are written once, at the push's end
+            if mutation.name not in DEFERRABLE:
+                _write_clocks(clocks, clock_tx, applied_list)
+            clocks.active, clocks.owner = mutation.name in DEFERRABLE, len(applied_list)
             if mutation.name == ERASE:
                 # an erasure rewrites the log's earlier records and stored results of what it
                 # erases: those of this push must be written first
                 seqs += _write_log(connection, [applied for _m, applied in applied_list[len(seqs) :]])
                 fresh += _store_results(connection, client_id, applied_list[len(fresh) :], seqs[len(fresh) :])
-            # the clocks of a run of plain ticket mutations are written once, at the push's end
-            if mutation.name not in DEFERRABLE:
-                clocks.flush(clock_tx)
-            clocks.active = mutation.name in DEFERRABLE
             applied = _apply_one(connection, actor, client_id, mutation, before_write)
             clocks.active = False
             if touches_config(applied.tables):
@@ -350,7 +350,7 @@ def _apply_push_once(
                     hook(connection, applied)
             applied_list.append((mutation, applied))
             last = mutation.id
-        clocks.flush(clock_tx)
+        _write_clocks(clocks, clock_tx, applied_list)
         if applied_list:
             connection.execute(
                 text("UPDATE sync_client SET last_mutation_id = :m, updated_at = :now WHERE client_id = :c"),
@@ -360,6 +360,17 @@ def _apply_push_once(
             fresh += _store_results(connection, client_id, applied_list[len(fresh) :], seqs[len(fresh) :])
             outcomes.extend(fresh)
     return outcomes, applied_list
+
+
+def _write_clocks(clocks: DeferredClocks, tx: Tx, applied_list: Sequence[tuple[MutationIn, Applied]]) -> None:
+    """Write the timing rows noted so far; each row written joins the change records of every
+    mutation that moved its clocks (sent once, at the last of them, which each one's seq covers)."""
+    for ticket_id, owners in clocks.flush(tx).items():
+        key = ("ticket_timing", (ticket_id,))
+        for index in sorted(owners):
+            pending = applied_list[index][1].pending
+            if pending is not None and key not in pending.keys:
+                pending.keys.append(key)
 
 
 def _store_results(
