@@ -53,6 +53,7 @@ def run_rules(tx: Tx) -> set[str]:
 
     Returns the tickets the rules solved (so they get a survey too).
     """
+    from supportdesk.domain.timing import deferred_drop_since, deferred_mark
     from supportdesk.domain.triggers import TicketFacts, active_rules, changed_tickets, matches
     from supportdesk.store.enums import Status
 
@@ -75,6 +76,7 @@ def run_rules(tx: Tx) -> set[str]:
                 continue
             facts = None
             before, touched = len(tx.audited), len(tx.touched)
+            noted = deferred_mark(tx.connection)
             savepoint = tx.connection.begin_nested()
             try:
                 for action in rule["actions"]:
@@ -83,6 +85,7 @@ def run_rules(tx: Tx) -> set[str]:
                 savepoint.rollback()
                 del tx.audited[before:]
                 del tx.touched[touched:]
+                deferred_drop_since(tx.connection, noted)  # the clocks its actions moved, too
                 tx.audit("ticket", ticket_id, "rule.failed", None, {"rule": rule["name"], "error": error.message})
                 continue
             savepoint.commit()

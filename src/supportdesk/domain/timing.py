@@ -392,7 +392,9 @@ def refresh_from_tx(tx: Any) -> None:
     """Extend the history of every ticket this mutation touched and rewrite its timing row.
 
     Runs in the mutation's transaction (see :mod:`supportdesk.domain.automation`). The row is
-    derived data: it is written without audit events of its own.
+    derived data: it is written without audit events of its own. While a :class:`DeferredClocks`
+    is open and active on the connection (a server push), the new events are only noted; the
+    rows are written when it is flushed, once per ticket.
     """
     new_events: dict[str, list[Record]] = {}
     for record in tx.audited:
@@ -405,6 +407,108 @@ def refresh_from_tx(tx: Any) -> None:
             new_events.setdefault(str(touched.key[0]), [])
     if not new_events:
         return
+    deferred: DeferredClocks | None = tx.connection.info.get(DeferredClocks.KEY)
+    if deferred is not None and deferred.active:
+        deferred.noted.extend((ticket_id, records, deferred.owner) for ticket_id, records in new_events.items())
+        return
+    _refresh(tx, new_events)
+
+
+class DeferredClocks:
+    """The timing rows of a push's tickets written once at its end, not after every mutation.
+
+    A ticket's row is a function of its whole history, the targets of the policy in force and
+    the ticket's own columns (:func:`timing_row`, :func:`ticket_dims`): computed once from all
+    the events a push's mutations added, in order, it is the row the last of the per-mutation
+    refreshes would have written. What must hold for that, and how it is kept:
+
+    - nothing in between reads ``ticket_timing`` or the policies: the caller activates the
+      deferral only for mutations that do not (:data:`DEFERRABLE`) and flushes before any other;
+    - a mutation that is refused adds nothing: the caller forgets what was noted since its
+      :meth:`mark` (:meth:`drop_since`), as a rule whose actions failed does for its own.
+
+    Open on a connection with ``with DeferredClocks(connection) as clocks`` (one transaction).
+    """
+
+    KEY = "supportdesk.timing.deferred"
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+        #: (ticket id, its new audit records, the caller's ``owner`` then), in the order the
+        #: refreshes would have run
+        self.noted: list[tuple[str, list[Record], int]] = []
+        self.active = False
+        #: Who is noting now (a push: the index of its mutation), told back by :meth:`flush`.
+        self.owner = 0
+
+    def __enter__(self) -> DeferredClocks:
+        self.connection.info[self.KEY] = self
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.connection.info.pop(self.KEY, None)
+
+    def mark(self) -> int:
+        return len(self.noted)
+
+    def drop_since(self, mark: int) -> None:
+        del self.noted[mark:]
+
+    def flush(self, tx: Any) -> dict[str, set[int]]:
+        """Write the rows of every ticket noted so far (``tx``: any open on this transaction).
+
+        Returns the tickets whose timing row was written, each with the owners that noted it
+        (a push adds the row to those mutations' change records)."""
+        if not self.noted:
+            return {}
+        merged: dict[str, list[Record]] = {}
+        owners: dict[str, set[int]] = {}
+        for ticket_id, records, owner in self.noted:
+            merged.setdefault(ticket_id, []).extend(records)
+            owners.setdefault(ticket_id, set()).add(owner)
+        self.noted = []
+        before = len(tx.touched)
+        _refresh(tx, merged)
+        written = {str(item.key[0]) for item in tx.touched[before:] if item.table == "ticket_timing"}
+        return {ticket_id: owners[ticket_id] for ticket_id in written}
+
+
+#: Mutations whose clocks a push may write at its end (:class:`DeferredClocks`): they and the
+#: rules' actions they run read neither ``ticket_timing`` nor the SLA tables, delete no ticket
+#: and open no savepoint of their own that could roll back a noted refresh.
+DEFERRABLE = frozenset(
+    {
+        "ticket.create",
+        "ticket.reply",
+        "ticket.note",
+        "ticket.receive",
+        "ticket.set_status",
+        "ticket.set_priority",
+        "ticket.set_type",
+        "ticket.set_field",
+        "ticket.set_subject",
+        "ticket.assign",
+        "ticket.tag",
+        "ticket.untag",
+    }
+)
+
+
+def deferred_mark(connection: Any) -> int | None:
+    """Where the open deferral stands (None: none open), for :func:`deferred_drop_since`."""
+    deferred: DeferredClocks | None = connection.info.get(DeferredClocks.KEY)
+    return deferred.mark() if deferred is not None else None
+
+
+def deferred_drop_since(connection: Any, mark: int | None) -> None:
+    """Forget what was noted since ``mark``: the writes it stood for were rolled back."""
+    deferred: DeferredClocks | None = connection.info.get(DeferredClocks.KEY)
+    if deferred is not None and mark is not None:
+        deferred.drop_since(mark)
+
+
+def _refresh(tx: Any, new_events: dict[str, list[Record]]) -> None:
+    """Extend the histories of ``new_events``' tickets and rewrite their timing rows."""
     from supportdesk.domain.config_cache import cached
 
     book = cached(tx.connection, "sla_book", lambda: load_book(tx), tx)
@@ -414,6 +518,7 @@ def refresh_from_tx(tx: Any) -> None:
     tickets = _rows_by_key(tx, "ticket", "id", list(new_events)) if many else {}
     timings = _rows_by_key(tx, "ticket_timing", "ticket_id", list(new_events)) if many else {}
     created: list[dict[str, Any]] = []
+    changed: list[tuple[Any, dict[str, Any]]] = []
     for ticket_id, records in new_events.items():
         ticket = tickets.get(ticket_id) if many else tx.row("ticket", ticket_id)
         if ticket is None:
@@ -426,7 +531,11 @@ def refresh_from_tx(tx: Any) -> None:
         if current is None:
             created.append({"ticket_id": ticket_id, "handle_s": 0, **values})
         elif _differs(current, values):
-            tx.write_quietly("ticket_timing", ticket_id, values)
+            changed.append((ticket_id, values))
+    if len(changed) == 1:
+        tx.write_quietly("ticket_timing", *changed[0])
+    elif changed:
+        tx.write_quietly_many("ticket_timing", changed)
     if len(created) == 1:
         tx.insert("ticket_timing", created[0])
     elif created:

@@ -245,6 +245,20 @@ class Tx:
         self._write_update(table(table_name), keys, values)
         self.touched.append(Touched(table_name, keys, "update"))
 
+    def write_quietly_many(self, table_name: str, rows: list[tuple[Any, dict[str, Any]]]) -> None:
+        """:meth:`write_quietly` for several rows: ``(key, values)`` pairs, one statement for
+        each set of columns written (an executemany)."""
+        tbl = table(table_name)
+        by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for key, values in rows:
+            keys = key if isinstance(key, tuple) else (key,)
+            params = _key_params(tbl, keys)
+            params.update({f"v_{name}": value for name, value in values.items()})
+            by_columns.setdefault(tuple(sorted(values)), []).append(params)
+            self.touched.append(Touched(table_name, keys, "update"))
+        for columns, params_list in by_columns.items():
+            self.connection.execute(_update_by_key(table_name, columns), params_list)
+
     def _write_update(self, tbl: Table, keys: tuple[Any, ...], values: dict[str, Any]) -> None:
         params = _key_params(tbl, keys)
         params.update({f"v_{name}": value for name, value in values.items()})

@@ -2,7 +2,8 @@
 
 A push runs in one transaction (:func:`apply_push`), each of its mutations in a savepoint: the
 mutator (the same code a client ran optimistically) and its change-log records; then, once for
-the push, the client's last mutation id, the seqs (the counter row, the last statement before
+the push, the SLA clocks of the tickets it changed (:class:`supportdesk.domain.timing.DeferredClocks`),
+the client's last mutation id, the seqs (the counter row, the last statement before
 commit), the records and the stored results in bulk — so a replayed id returns what the first
 attempt answered and never applies twice. A mutation a rule refuses still consumes its id and
 returns its error. A write the server makes itself (:func:`apply_as`) is one transaction too.
@@ -23,6 +24,8 @@ from supportdesk.domain.config_cache import config_cache, forget, touches_config
 from supportdesk.domain.context import Actor, MutationContext
 from supportdesk.domain.errors import Conflict, DomainError, ValidationFailed
 from supportdesk.domain.mutations.privacy import ERASE
+from supportdesk.domain.timing import DEFERRABLE, DeferredClocks, deferred_drop_since, deferred_mark
+from supportdesk.domain.tx import Tx
 from supportdesk.domain.write import run_one, validate_args
 from supportdesk.protocol import MutationIn, MutationOutcome
 from supportdesk.server.changes import Pending, Record, pending_for, records_for, resolve, take_seq, write_records
@@ -111,7 +114,10 @@ def _run_once(
     source: str = "",
     defer_records: bool = False,
 ) -> Applied:
-    savepoint = connection.begin_nested()
+    noted = deferred_mark(connection)  # a refusal forgets the clocks it moved, too
+    # Plain SAVEPOINT statements on the driver's connection: begin_nested() builds and compiles a
+    # construct per call, a cost every pushed mutation paid twice (issue 19).
+    _driver_sql(connection, _SAVEPOINT)
     try:
         spec = get(name)
         parsed = validate_args(spec, args)
@@ -129,19 +135,41 @@ def _run_once(
             ref=ref,
             tables=frozenset(item.table for item in tx.touched),
         )
-        savepoint.commit()
+        _driver_sql(connection, _RELEASE)
         return applied
     except DomainError as error:
-        savepoint.rollback()
+        _roll_back_to_savepoint(connection, noted)
         return Applied(error=error)
     except IntegrityError:
-        savepoint.rollback()
+        _roll_back_to_savepoint(connection, noted)
         conflict = Conflict(f"{name}: an id or a unique value in it is already used", field="args")
         return Applied(error=conflict, raced=True)
     except DataError as error:
-        savepoint.rollback()
+        _roll_back_to_savepoint(connection, noted)
         reason = str(error.orig).splitlines()[0] if error.orig else "a value does not fit"
         return Applied(error=ValidationFailed(f"{name}: {reason}", field="args"))
+
+
+_SAVEPOINT = "SAVEPOINT server_mutation"
+_RELEASE = "RELEASE SAVEPOINT server_mutation"
+
+
+def _roll_back_to_savepoint(connection: Connection, noted: int | None) -> None:
+    """Undo everything the mutation wrote (a failed statement's too, on PostgreSQL), then drop
+    the savepoint; a push's deferred clocks forget what the mutation noted."""
+    _driver_sql(connection, "ROLLBACK TO SAVEPOINT server_mutation")
+    _driver_sql(connection, _RELEASE)
+    deferred_drop_since(connection, noted)
+
+
+def _driver_sql(connection: Connection, statement: str) -> None:
+    """A statement without parameters or results, on the driver's own cursor: a savepoint's
+    three statements need none of SQLAlchemy's per-statement work (SQLite and psycopg alike)."""
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(statement)
+    finally:
+        cursor.close()
 
 
 AfterWrite = Callable[["Connection", Applied], None]
@@ -284,8 +312,14 @@ def _apply_push_once(
     applied_list: list[tuple[MutationIn, Applied]] = []
     seqs: list[int] = []  # the seq of each applied mutation's last record (0: none), once written
     fresh: list[MutationOutcome] = []  # the outcomes of applied mutations, once stored
-    with database.engine.connect() as connection, connection.begin(), config_cache(connection):
+    with (
+        database.engine.connect() as connection,
+        connection.begin(),
+        config_cache(connection),
+        DeferredClocks(connection) as clocks,
+    ):
         last = _lock_client(connection, client_id, actor)
+        clock_tx = Tx(connection, MutationContext(actor=actor, mode="server", authority=True), "sla.refresh")
         for mutation in mutations:
             if mutation.id <= last:
                 outcomes.append(stored_outcome(connection, client_id, mutation.id))
@@ -298,12 +332,17 @@ def _apply_push_once(
                     field="mutations.id",
                     expected=last + 1,
                 )
+            # the clocks of a run of plain ticket mutations are written once, at the push's end
+            if mutation.name not in DEFERRABLE:
+                _write_clocks(clocks, clock_tx, applied_list)
+            clocks.active, clocks.owner = mutation.name in DEFERRABLE, len(applied_list)
             if mutation.name == ERASE:
                 # an erasure rewrites the log's earlier records and stored results of what it
                 # erases: those of this push must be written first
                 seqs += _write_log(connection, [applied for _m, applied in applied_list[len(seqs) :]])
                 fresh += _store_results(connection, client_id, applied_list[len(fresh) :], seqs[len(fresh) :])
             applied = _apply_one(connection, actor, client_id, mutation, before_write)
+            clocks.active = False
             if touches_config(applied.tables):
                 forget(connection, applied.tables)
             if applied.error is None:
@@ -311,6 +350,7 @@ def _apply_push_once(
                     hook(connection, applied)
             applied_list.append((mutation, applied))
             last = mutation.id
+        _write_clocks(clocks, clock_tx, applied_list)
         if applied_list:
             connection.execute(
                 text("UPDATE sync_client SET last_mutation_id = :m, updated_at = :now WHERE client_id = :c"),
@@ -320,6 +360,17 @@ def _apply_push_once(
             fresh += _store_results(connection, client_id, applied_list[len(fresh) :], seqs[len(fresh) :])
             outcomes.extend(fresh)
     return outcomes, applied_list
+
+
+def _write_clocks(clocks: DeferredClocks, tx: Tx, applied_list: Sequence[tuple[MutationIn, Applied]]) -> None:
+    """Write the timing rows noted so far; each row written joins the change records of every
+    mutation that moved its clocks (sent once, at the last of them, which each one's seq covers)."""
+    for ticket_id, owners in clocks.flush(tx).items():
+        key = ("ticket_timing", (ticket_id,))
+        for index in sorted(owners):
+            pending = applied_list[index][1].pending
+            if pending is not None and key not in pending.keys:
+                pending.keys.append(key)
 
 
 def _store_results(
