@@ -20,9 +20,7 @@ from supportdesk.server.apply import apply_as
 from supportdesk.server.db import ServerDatabase
 from supportdesk.server.trust import pushed_args
 from tests.conftest import TestClock
-from tests.server.test_push_batch import Pusher, database
-
-__all__ = ["database"]
+from tests.server.test_push_batch import Pusher
 
 RULES = [
     # tagging "escalate" moves the ticket to pending, then fails (Bea is not in Tier 1): the
