@@ -553,3 +553,49 @@ def test_the_collector_is_paused_for_a_chunk_and_back_on_after_it_even_when_it_f
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+class _Node:
+    """An object in a reference cycle: only the cycle collector frees it."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_cycles_left_before_a_chunk_is_frozen_are_still_collected_during_the_import(
+    cli: CLI, ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a chunk leaves unreachable in cycles (its collector paused) must not be frozen with
+    what is alive after it: frozen garbage is out of every collection until the import ends, so
+    a long import held every chunk's cycles at once."""
+    import weakref
+
+    monkeypatch.setattr(transfer, "IMPORT_CHUNK", 2)
+    records = [json.loads(line) for line in cli("export").stdout.splitlines()][:6]
+    for index, record in enumerate(records):
+        record["id"] = _id(1, index)
+        for position, message in enumerate(record["messages"]):
+            message["id"] = _id(2, index * 100 + position)
+    garbage: list[weakref.ref[_Node]] = []
+    alive_later: list[bool] = []
+    from supportdesk.cli.session import Session
+
+    def source() -> Any:
+        for index, record in enumerate(records):
+            if index == 2:  # the first chunk is written when this record arrives
+                gc.disable()  # so that no collection runs before that chunk's end (as when it made it)
+                garbage.append(weakref.ref(_Node()))
+            if index == 4:  # read two chunks later: a collection must free it
+                gc.enable()
+                gc.collect()
+                alive_later.append(garbage[0]() is not None)
+            yield record
+
+    was_on = gc.isenabled()
+    try:
+        run = transfer._import_records(Session(workspace_flag=str(ws.root)), source(), dry_run=False, total=6)
+    finally:
+        if was_on:
+            gc.enable()
+    assert (run.imported, run.refused) == (6, 0)
+    assert alive_later == [False]

@@ -604,3 +604,82 @@ def test_a_rolled_back_summed_insert_leaves_the_trigger_and_the_rollup(team: Tea
         assert connection.execute("SELECT rowid, * FROM report_day").fetchall() == before
         names = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
     assert set(rollup.TRIGGERS) <= names
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("second", ["handle", "reassign"])
+def test_concurrent_writes_of_one_tickets_rows_on_postgresql_leave_the_rollup_a_rebuild_makes(
+    second: str, tmp_path: Path, clock: TestClock
+) -> None:
+    """Two transactions writing rows of the same ticket at once (two agents' pushes): each
+    trigger computed the ticket's handled days, or moved its rows, from what its own snapshot
+    saw, without the other's uncommitted rows — two first handled days on one day (the ticket
+    counted twice), or a row added under a group the other had just moved the ticket from."""
+    import threading
+
+    from sqlalchemy import text
+
+    from supportdesk.domain.context import SYSTEM
+    from supportdesk.server.apply import apply_as
+    from supportdesk.server.db import open_database
+    from tests.live import server_database
+
+    def rows(connection: Any) -> set[tuple[Any, ...]]:
+        kept = set()
+        for table, keys in ROLLUPS.items():
+            found = connection.execute(text(f"SELECT * FROM {table}")).all()
+            kept |= {
+                (table, *(int(v) if isinstance(v, Decimal) else v for v in row)) for row in found if any(row[keys:])
+            }
+        return kept
+
+    clock.freeze(START)
+    with server_database("postgresql", tmp_path) as url:
+        database = open_database(url)
+        try:
+            groups = [
+                apply_as(database, SYSTEM, "group.create", {"name": name, "email": f"{name}@acme.test"})[0]["group_id"]
+                for name in ("tier1", "billing")
+            ]
+            sam = apply_as(database, SYSTEM, "agent.create", {"name": "Sam", "email": "s@acme.test", "role": "admin"})
+            sam_id = sam[0]["agent_id"]
+            args = {"subject": "Help", "body": "Please", "requester": {"value": "c@example.com"}, "group_id": groups[0]}
+            ticket = apply_as(database, SYSTEM, "ticket.create", args)[0]["ticket_id"]
+            insert = text(
+                "INSERT INTO handle_time (id, ticket_id, agent_id, seconds, at) VALUES (:id, :t, :a, 60, :at)"
+            )
+            values = {"t": ticket, "a": sam_id, "at": utcnow()}
+            with database.engine.connect() as first, database.engine.connect() as other:
+                first.begin()
+                first.execute(insert, {**values, "id": "h1"})
+                other.begin()
+                pid = other.execute(text("SELECT pg_backend_pid()")).scalar()
+                failed: list[BaseException] = []
+
+                def write_other() -> None:
+                    try:
+                        if second == "handle":
+                            other.execute(insert, {**values, "id": "h2"})
+                        else:
+                            moved = "UPDATE ticket_timing SET group_id = :g WHERE ticket_id = :t"
+                            other.execute(text(moved), {"g": groups[1], "t": ticket})
+                    except BaseException as error:  # pragma: no cover - reported below
+                        failed.append(error)
+
+                thread = threading.Thread(target=write_other)
+                thread.start()
+                with database.engine.connect() as watch:  # until it is done or waits on a lock
+                    waiting = "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = :pid"
+                    while thread.is_alive() and not watch.execute(text(waiting), {"pid": pid}).scalar():
+                        thread.join(0.01)
+                first.commit()
+                thread.join()
+                assert not failed, failed
+                other.commit()
+            with database.engine.begin() as connection:
+                kept = rows(connection)
+                for statement in rollup.all_fill_statements(connection.dialect.name):
+                    connection.execute(text(statement))
+                assert kept == rows(connection)
+        finally:
+            database.dispose()

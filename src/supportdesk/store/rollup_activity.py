@@ -279,6 +279,18 @@ def _prefix(source: str) -> str:
     )
 
 
+#: The first statements of each PostgreSQL trigger function: the ticket's rows are read whole by
+#: the statements after them (its handled days, its answers and entries to move), so two
+#: transactions writing rows of one ticket at once must not each miss the other's. The ticket's
+#: row is locked as an update of it would lock it (its writes lock it so first already, so no new
+#: lock order): the second waits, and its next statements then see the first's rows, being read
+#: committed and run by a volatile function with a snapshot each. SQLite has one writer already.
+_PG_TICKET_LOCKS = " ".join(
+    f"IF TG_OP <> '{skip}' THEN PERFORM 1 FROM ticket WHERE id = {row}.ticket_id FOR NO KEY UPDATE; END IF;"
+    for skip, row in (("INSERT", "OLD"), ("DELETE", "NEW"))
+)
+
+
 def trigger_statements(dialect: str) -> list[str]:
     statements = _statements(dialect)
     if dialect != "postgresql":
@@ -301,7 +313,7 @@ def trigger_statements(dialect: str) -> list[str]:
         branches = " ".join(f"IF TG_OP = '{op.upper()}' THEN {'; '.join(body)}; END IF;" for op, body in by_op.items())
         out += [
             f"CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $body$ BEGIN "
-            f"{branches} RETURN NULL; END $body$",
+            f"{_PG_TICKET_LOCKS} {branches} RETURN NULL; END $body$",
             f"DROP TRIGGER IF EXISTS {prefix}_write ON {source}",
             f"CREATE TRIGGER {prefix}_write AFTER INSERT OR DELETE ON {source} "
             f"FOR EACH ROW EXECUTE FUNCTION {function}()",
