@@ -40,9 +40,10 @@ from __future__ import annotations
 
 import sqlite3
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import chain
 from statistics import median
 from typing import Any
 
@@ -178,35 +179,49 @@ def _sums(
     Whole days come from the rollup, the edges from ``ticket_timing``; a key none of whose rows
     fall in the period is left out (one ``'all'`` row is always there when ``by`` is None).
     """
-    totals: dict[Any, list[int]] = {}
+    base = ", ".join(sql for sql, _rolled in figures)
+    edge_rows = (
+        connection.execute(
+            f"SELECT {_key(by, f's.{column}')}, {base} FROM ticket_timing s "
+            f"WHERE s.{column} >= ? AND s.{column} < ?{_group(by)}",
+            (start, end),
+        )
+        for start, end in edges
+    )
+    whole_days = _rolled_up(connection, "report_day", by, figures, days)
+    return _added_up(by, len(figures), chain(edge_rows, whole_days))
 
-    def add(rows: Iterable[tuple[Any, ...]]) -> None:
+
+def _rolled_up(
+    connection: sqlite3.Connection,
+    rollup: str,
+    by: str | None,
+    figures: tuple[tuple[str, str], ...],
+    days: tuple[str, str] | None,
+) -> Iterator[Iterable[tuple[Any, ...]]]:
+    """The whole days' sums of ``figures`` from the per-day ``rollup`` table (none without days)."""
+    if days is None:
+        return
+    key, dimension = _rollup_key(by)
+    rolled = ", ".join(sql for _base, sql in figures)
+    yield connection.execute(
+        f"SELECT {key}, {rolled} FROM {rollup} r WHERE r.dimension = ? AND r.day >= ? AND r.day < ?{_group(by)}",
+        (dimension, *days),
+    )
+
+
+def _added_up(by: str | None, width: int, results: Iterable[Iterable[tuple[Any, ...]]]) -> dict[Any, list[int]]:
+    """Per key (each row's first value), the sums of the rows' other values over every result:
+    the edges' and the whole days' parts of one period. A key whose first figure sums to nothing
+    is left out; one ``'all'`` row is always there when ``by`` is None."""
+    totals: dict[Any, list[int]] = {}
+    for rows in results:
         for key, *values in rows:
-            found = totals.setdefault(key, [0] * len(figures))
+            found = totals.setdefault(key, [0] * width)
             for index, value in enumerate(values):
                 found[index] += value or 0
-
-    base = ", ".join(sql for sql, _rolled in figures)
-    for start, end in edges:
-        add(
-            connection.execute(
-                f"SELECT {_key(by, f's.{column}')}, {base} FROM ticket_timing s "
-                f"WHERE s.{column} >= ? AND s.{column} < ?{_group(by)}",
-                (start, end),
-            )
-        )
-    if days is not None:
-        rolled = ", ".join(sql for _base, sql in figures)
-        key, dimension = _rollup_key(by)
-        add(
-            connection.execute(
-                f"SELECT {key}, {rolled} FROM report_day r "
-                f"WHERE r.dimension = ? AND r.day >= ? AND r.day < ?{_group(by)}",
-                (dimension, *days),
-            )
-        )
     if by is None:
-        return {"all": totals.get("all", [0] * len(figures))}
+        return {"all": totals.get("all", [0] * width)}
     return {key: values for key, values in totals.items() if values[0]}
 
 
@@ -438,35 +453,18 @@ def _activity_sums(
     (one ``'all'`` row is always there when ``by`` is None)."""
     alias, column = _SOURCES[source]
     key, join = _source_key(by, source)
-    totals: dict[Any, list[int]] = {}
-
-    def add(found: Iterable[tuple[Any, ...]]) -> None:
-        for group, *values in found:
-            into = totals.setdefault(group, [0] * len(figures))
-            for index, value in enumerate(values):
-                into[index] += value or 0
-
     base = ", ".join(sql for sql, _rolled in figures)
-    for start, end in edges:
-        add(
-            connection.execute(
-                f"SELECT {key}, {base} FROM {source} {alias}{join} "
-                f"WHERE {alias}.{column} >= ? AND {alias}.{column} < ?{_group(by)}",
-                (start, end),
-            )
+    edge_rows = (
+        connection.execute(
+            f"SELECT {key}, {base} FROM {source} {alias}{join} "
+            f"WHERE {alias}.{column} >= ? AND {alias}.{column} < ?{_group(by)}",
+            (start, end),
         )
-    if days is not None:
-        rolled_key, dimension = _rollup_key(by)
-        add(
-            connection.execute(
-                f"SELECT {rolled_key}, {', '.join(rolled for _sql, rolled in figures)} FROM report_activity_day r "
-                f"WHERE r.dimension = ? AND r.day >= ? AND r.day < ?{_group(by)}",
-                (dimension, *days),
-            )
-        )
-    if by is None:
-        return {"all": totals.get("all", [0] * len(figures))}
-    return {group: values for group, values in totals.items() if values[0]}
+        for start, end in edges
+    )
+    return _added_up(
+        by, len(figures), chain(edge_rows, _rolled_up(connection, "report_activity_day", by, figures, days))
+    )
 
 
 def _surveys(
