@@ -70,6 +70,18 @@ ROLLUPS = {
 }
 
 
+def _server_rollup_rows(connection: Any) -> set[tuple[Any, ...]]:
+    """Every rollup row of a server database with a figure in it, numbers as ints (PostgreSQL
+    sums come back as Decimal): what the triggers kept, to compare with what a rebuild makes."""
+    from sqlalchemy import text
+
+    kept = set()
+    for table, keys in ROLLUPS.items():
+        found = connection.execute(text(f"SELECT * FROM {table}")).all()
+        kept |= {(table, *(int(v) if isinstance(v, Decimal) else v for v in row)) for row in found if any(row[keys:])}
+    return kept
+
+
 def _rollup_rows(connection: sqlite3.Connection) -> set[tuple[Any, ...]]:
     """Every rollup's rows, less those every figure of which is zero (left by a move)."""
     found = set()
@@ -443,15 +455,6 @@ def test_a_server_database_keeps_the_rollup_through_its_write_path(kind: str, tm
     from supportdesk.server.db import open_database
     from tests.live import server_database
 
-    def rows(connection: Any) -> set[tuple[Any, ...]]:
-        kept = set()
-        for table, keys in ROLLUPS.items():
-            found = connection.execute(text(f"SELECT * FROM {table}")).all()
-            kept |= {
-                (table, *(int(v) if isinstance(v, Decimal) else v for v in row)) for row in found if any(row[keys:])
-            }
-        return kept
-
     clock.freeze(START)
     with server_database(kind, tmp_path) as url:
         database = open_database(url)
@@ -501,7 +504,7 @@ def test_a_server_database_keeps_the_rollup_through_its_write_path(kind: str, tm
                 {"source_id": tickets[2], "target_id": tickets[3], "different_requesters": True},
             )
             with database.engine.begin() as connection:
-                kept = rows(connection)
+                kept = _server_rollup_rows(connection)
                 assert sum(row[4] for row in kept if row[:2] == (rollup.TABLE, "all")) == 6  # created
                 surveys = [row[6] for row in kept if row[:2] == (rollup_activity.ACTIVITY_TABLE, "all")]
                 assert sum(surveys) == 3
@@ -509,7 +512,7 @@ def test_a_server_database_keeps_the_rollup_through_its_write_path(kind: str, tm
                 assert len(handled) > 6 and sum(n for n, _s in handled) == 12
                 for statement in rollup.all_fill_statements(connection.dialect.name):
                     connection.execute(text(statement))
-                assert rows(connection) == kept
+                assert _server_rollup_rows(connection) == kept
         finally:
             database.dispose()
 
@@ -624,15 +627,6 @@ def test_concurrent_writes_of_one_tickets_rows_on_postgresql_leave_the_rollup_a_
     from supportdesk.server.db import open_database
     from tests.live import server_database
 
-    def rows(connection: Any) -> set[tuple[Any, ...]]:
-        kept = set()
-        for table, keys in ROLLUPS.items():
-            found = connection.execute(text(f"SELECT * FROM {table}")).all()
-            kept |= {
-                (table, *(int(v) if isinstance(v, Decimal) else v for v in row)) for row in found if any(row[keys:])
-            }
-        return kept
-
     clock.freeze(START)
     with server_database("postgresql", tmp_path) as url:
         database = open_database(url)
@@ -677,9 +671,9 @@ def test_concurrent_writes_of_one_tickets_rows_on_postgresql_leave_the_rollup_a_
                 assert not failed, failed
                 other.commit()
             with database.engine.begin() as connection:
-                kept = rows(connection)
+                kept = _server_rollup_rows(connection)
                 for statement in rollup.all_fill_statements(connection.dialect.name):
                     connection.execute(text(statement))
-                assert kept == rows(connection)
+                assert kept == _server_rollup_rows(connection)
         finally:
             database.dispose()
