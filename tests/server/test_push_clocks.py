@@ -137,3 +137,39 @@ def test_a_push_of_ten_leaves_the_clocks_and_rules_as_ten_single_pushes(
     sent = pusher.rows("SELECT seq FROM change_log WHERE entity = 'ticket_timing' AND entity_id = :t", t=together)
     assert len(sent) == 1
     assert all(o.seq >= sent[0][0] for o in in_one if o.ok)
+
+
+def test_a_rule_on_the_sla_sees_the_clocks_of_the_mutation_that_woke_it(
+    database: ServerDatabase, clock: TestClock
+) -> None:
+    """A rule whose query asks about the SLA (``sla:active``) reads ``ticket_timing``: in a push
+    it must see the clocks the mutation that woke it moved, as the server's own write does."""
+    clock.freeze()
+    tier1 = admin.add_group(database, "Tier 1")
+    pusher = Pusher(database)
+    policy = {
+        "name": "all",
+        "priority": "normal",
+        "first_reply_minutes": 60,
+        "next_reply_minutes": 60,
+        "resolution_minutes": 480,
+    }
+    apply_as(database, SYSTEM, "sla.policy.create", policy)
+    rule = {
+        "name": "Clock running",
+        "when": ["created", "updated"],
+        "conditions": {"query": "sla:active"},
+        "actions": [{"add_tags": ["clocked"]}],
+    }
+    apply_as(database, SYSTEM, "rule.create", {"definition": rule})
+
+    pushed, served = "0190a000-0000-7000-8000-00000000000d", "0190a000-0000-7000-8000-00000000000e"
+    ((name, args),) = script(pushed, tier1)[:1]
+    assert pusher.push((name, args))[0].ok
+    ((name, args),) = script(served, tier1)[:1]
+    trusted, _refusal = pushed_args(pusher.actor, name, args)
+    apply_as(database, pusher.actor, name, trusted, after_write=pusher.state.after_write)
+
+    tags = "SELECT tag FROM ticket_tag WHERE ticket_id = :t ORDER BY tag"
+    assert pusher.rows(tags, t=served) == [("clocked",)]
+    assert pusher.rows(tags, t=pushed) == [("clocked",)]

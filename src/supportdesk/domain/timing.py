@@ -474,8 +474,9 @@ class DeferredClocks:
 
 
 #: Mutations whose clocks a push may write at its end (:class:`DeferredClocks`): they and the
-#: rules' actions they run read neither ``ticket_timing`` nor the SLA tables, delete no ticket
-#: and open no savepoint of their own that could roll back a noted refresh.
+#: rules' actions they run read neither ``ticket_timing`` nor the SLA tables (unless a rule's
+#: query asks about the SLA: see :func:`deferrable`), delete no ticket and open no savepoint of
+#: their own that could roll back a noted refresh.
 DEFERRABLE = frozenset(
     {
         "ticket.create",
@@ -492,6 +493,14 @@ DEFERRABLE = frozenset(
         "ticket.untag",
     }
 )
+
+
+def deferrable(tx: Any, name: str) -> bool:
+    """Whether mutation ``name``'s clocks may wait for the push's end: it is one of
+    :data:`DEFERRABLE` and no rule it may wake reads the clocks (a query on ``sla:``)."""
+    from supportdesk.domain.triggers import rules_read_clocks
+
+    return name in DEFERRABLE and not rules_read_clocks(tx)
 
 
 def deferred_mark(connection: Any) -> int | None:

@@ -569,3 +569,22 @@ def active_rules(tx: Tx) -> list[dict[str, Any]]:
         return rules
 
     return cached(tx.connection, "trigger_rules", load, tx)
+
+
+def rules_read_clocks(tx: Tx) -> bool:
+    """Whether an active rule run after a change asks about the SLA (a query with ``sla:``): it
+    reads ``ticket_timing``, so the clocks must be current when it runs (read once per push)."""
+    from supportdesk.domain.config_cache import cached
+    from supportdesk.store.query import parse
+
+    def load() -> bool:
+        for rule in active_rules(tx):
+            if set(rule["events"]) <= {SCHEDULED}:
+                continue
+            conditions = rule["conditions"] or {}
+            queries = [q for part in ("all", "any") for q in (conditions.get(part) or {}).get(QUERY, [])]
+            if any(term.field == "sla" for query in queries for term in parse(query).terms):
+                return True
+        return False
+
+    return cached(tx.connection, "rules_read_clocks", load, tx)

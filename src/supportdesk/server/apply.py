@@ -24,7 +24,7 @@ from supportdesk.domain.config_cache import config_cache, forget, touches_config
 from supportdesk.domain.context import Actor, MutationContext
 from supportdesk.domain.errors import Conflict, DomainError, ValidationFailed
 from supportdesk.domain.mutations.privacy import ERASE
-from supportdesk.domain.timing import DEFERRABLE, DeferredClocks, deferred_drop_since, deferred_mark
+from supportdesk.domain.timing import DeferredClocks, deferrable, deferred_drop_since, deferred_mark
 from supportdesk.domain.tx import Tx
 from supportdesk.domain.write import run_one, validate_args
 from supportdesk.protocol import MutationIn, MutationOutcome
@@ -333,9 +333,11 @@ def _apply_push_once(
                     expected=last + 1,
                 )
             # the clocks of a run of plain ticket mutations are written once, at the push's end
-            if mutation.name not in DEFERRABLE:
+            # (not when a rule the mutation may wake asks about the SLA: it reads the clocks)
+            defer = deferrable(clock_tx, mutation.name)
+            if not defer:
                 _write_clocks(clocks, clock_tx, applied_list)
-            clocks.active, clocks.owner = mutation.name in DEFERRABLE, len(applied_list)
+            clocks.active, clocks.owner = defer, len(applied_list)
             if mutation.name == ERASE:
                 # an erasure rewrites the log's earlier records and stored results of what it
                 # erases: those of this push must be written first
