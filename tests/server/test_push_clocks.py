@@ -173,3 +173,48 @@ def test_a_rule_on_the_sla_sees_the_clocks_of_the_mutation_that_woke_it(
     tags = "SELECT tag FROM ticket_tag WHERE ticket_id = :t ORDER BY tag"
     assert pusher.rows(tags, t=served) == [("clocked",)]
     assert pusher.rows(tags, t=pushed) == [("clocked",)]
+
+
+def test_a_merge_amid_deferred_clocks_leaves_the_clocks_the_servers_writes_do(
+    database: ServerDatabase, clock: TestClock
+) -> None:
+    clock.freeze()
+    tier1 = admin.add_group(database, "Tier 1")
+    pusher = Pusher(database)
+    apply_as(
+        database,
+        SYSTEM,
+        "sla.policy.create",
+        {
+            "name": "n",
+            "priority": "normal",
+            "first_reply_minutes": 60,
+            "next_reply_minutes": 60,
+            "resolution_minutes": 480,
+        },
+    )
+
+    def steps(a: str, b: str, customer: str) -> list[tuple[str, dict[str, Any]]]:
+        create_a, create_b = script(a, tier1)[0], script(b, tier1)[0]
+        create_b[1]["requester"] = {"value": customer}
+        create_a[1]["requester"] = {"value": customer}
+        return [
+            create_a,
+            create_b,
+            ("ticket.reply", {"ticket_id": a, "body": "hi", "status": "pending"}),
+            ("ticket.merge", {"source_id": a, "target_id": b}),
+            ("ticket.reply", {"ticket_id": b, "body": "merged", "status": "on_hold"}),
+            ("ticket.set_status", {"ticket_id": b, "status": "open"}),
+        ]
+
+    ids = [f"0190a000-0000-7000-8000-0000000000{n}" for n in ("a1", "b1", "a2", "b2")]
+    outcomes = pusher.push(*steps(ids[0], ids[1], "p@example.com"))
+    assert all(o.ok for o in outcomes), outcomes
+    for name, args in steps(ids[2], ids[3], "q@example.com"):
+        trusted, refusal = pushed_args(pusher.actor, name, args)
+        assert refusal is None
+        apply_as(database, pusher.actor, name, trusted, after_write=pusher.state.after_write)
+    for pushed, served in ((ids[0], ids[2]), (ids[1], ids[3])):
+        assert left_behind(pusher, pushed)["timing"] == left_behind(pusher, served)["timing"]
+        sent = pusher.rows("SELECT seq FROM change_log WHERE entity = 'ticket_timing' AND entity_id = :t", t=pushed)
+        assert sent
