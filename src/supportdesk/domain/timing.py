@@ -423,7 +423,8 @@ class DeferredClocks:
     refreshes would have written. What must hold for that, and how it is kept:
 
     - nothing in between reads ``ticket_timing`` or the policies: the caller activates the
-      deferral only for mutations that do not (:data:`DEFERRABLE`) and flushes before any other;
+      deferral only for mutations that do not (:func:`deferrable`: one of :data:`DEFERRABLE`
+      while no active rule's query asks about the SLA) and flushes before any other;
     - a mutation that is refused adds nothing: the caller forgets what was noted since its
       :meth:`mark` (:meth:`drop_since`), as a rule whose actions failed does for its own.
 
