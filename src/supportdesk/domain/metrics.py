@@ -179,17 +179,26 @@ def _sums(
     Whole days come from the rollup, the edges from ``ticket_timing``; a key none of whose rows
     fall in the period is left out (one ``'all'`` row is always there when ``by`` is None).
     """
+    edge_rows = _edge_sums(connection, by, "ticket_timing s", _key(by, f"s.{column}"), f"s.{column}", figures, edges)
+    return _added_up(by, len(figures), chain(edge_rows, _rolled_up(connection, "report_day", by, figures, days)))
+
+
+def _edge_sums(
+    connection: sqlite3.Connection,
+    by: str | None,
+    source: str,
+    key: str,
+    stamp: str,
+    figures: tuple[tuple[str, str], ...],
+    edges: list[tuple[str, str]],
+) -> Iterator[Iterable[tuple[Any, ...]]]:
+    """The part-days' sums of ``figures`` (their source side) from the rows of ``source`` (a
+    table with its alias and joins) whose ``stamp`` falls in each edge, keyed by ``key``."""
     base = ", ".join(sql for sql, _rolled in figures)
-    edge_rows = (
-        connection.execute(
-            f"SELECT {_key(by, f's.{column}')}, {base} FROM ticket_timing s "
-            f"WHERE s.{column} >= ? AND s.{column} < ?{_group(by)}",
-            (start, end),
+    for start, end in edges:
+        yield connection.execute(
+            f"SELECT {key}, {base} FROM {source} WHERE {stamp} >= ? AND {stamp} < ?{_group(by)}", (start, end)
         )
-        for start, end in edges
-    )
-    whole_days = _rolled_up(connection, "report_day", by, figures, days)
-    return _added_up(by, len(figures), chain(edge_rows, whole_days))
 
 
 def _rolled_up(
@@ -453,18 +462,9 @@ def _activity_sums(
     (one ``'all'`` row is always there when ``by`` is None)."""
     alias, column = _SOURCES[source]
     key, join = _source_key(by, source)
-    base = ", ".join(sql for sql, _rolled in figures)
-    edge_rows = (
-        connection.execute(
-            f"SELECT {key}, {base} FROM {source} {alias}{join} "
-            f"WHERE {alias}.{column} >= ? AND {alias}.{column} < ?{_group(by)}",
-            (start, end),
-        )
-        for start, end in edges
-    )
-    return _added_up(
-        by, len(figures), chain(edge_rows, _rolled_up(connection, "report_activity_day", by, figures, days))
-    )
+    edge_rows = _edge_sums(connection, by, f"{source} {alias}{join}", key, f"{alias}.{column}", figures, edges)
+    whole_days = _rolled_up(connection, "report_activity_day", by, figures, days)
+    return _added_up(by, len(figures), chain(edge_rows, whole_days))
 
 
 def _surveys(
