@@ -441,6 +441,21 @@ def test_a_bulk_load_drops_the_triggers_and_rebuilds(team: Team) -> None:
     assert set(rollup.TRIGGERS) | set(rollup_activity.TRIGGERS) <= names
 
 
+def _server_team(database: Any) -> tuple[list[str], str]:
+    """Two groups (Tier 1, Billing) and an admin, Sam, made by the server's own write path."""
+    from supportdesk.domain.context import SYSTEM
+    from supportdesk.server.apply import apply_as
+
+    groups = [
+        apply_as(database, SYSTEM, "group.create", {"name": name, "email": f"{name.lower()[:4]}@acme.test"})[0][
+            "group_id"
+        ]
+        for name in ("Tier 1", "Billing")
+    ]
+    sam = apply_as(database, SYSTEM, "agent.create", {"name": "Sam", "email": "sam@acme.test", "role": "admin"})
+    return groups, str(sam[0]["agent_id"])
+
+
 @pytest.mark.integration
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_a_server_database_keeps_the_rollup_through_its_write_path(kind: str, tmp_path: Path, clock: TestClock) -> None:
@@ -459,15 +474,7 @@ def test_a_server_database_keeps_the_rollup_through_its_write_path(kind: str, tm
     with server_database(kind, tmp_path) as url:
         database = open_database(url)
         try:
-            tier1 = apply_as(database, SYSTEM, "group.create", {"name": "Tier 1", "email": "t1@acme.test"})[0][
-                "group_id"
-            ]
-            billing = apply_as(database, SYSTEM, "group.create", {"name": "Billing", "email": "b@acme.test"})[0][
-                "group_id"
-            ]
-            sam_id = apply_as(
-                database, SYSTEM, "agent.create", {"name": "Sam", "email": "sam@acme.test", "role": "admin"}
-            )[0]["agent_id"]
+            (tier1, billing), sam_id = _server_team(database)
             sam = Actor(id=sam_id, name="Sam", role=Role.ADMIN)
             tickets = []
             for number in range(6):
@@ -631,12 +638,7 @@ def test_concurrent_writes_of_one_tickets_rows_on_postgresql_leave_the_rollup_a_
     with server_database("postgresql", tmp_path) as url:
         database = open_database(url)
         try:
-            groups = [
-                apply_as(database, SYSTEM, "group.create", {"name": name, "email": f"{name}@acme.test"})[0]["group_id"]
-                for name in ("tier1", "billing")
-            ]
-            sam = apply_as(database, SYSTEM, "agent.create", {"name": "Sam", "email": "s@acme.test", "role": "admin"})
-            sam_id = sam[0]["agent_id"]
+            groups, sam_id = _server_team(database)
             args = {"subject": "Help", "body": "Please", "requester": {"value": "c@example.com"}, "group_id": groups[0]}
             ticket = apply_as(database, SYSTEM, "ticket.create", args)[0]["ticket_id"]
             insert = text(
