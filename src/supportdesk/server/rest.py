@@ -75,6 +75,10 @@ class Writer:
     actor: Actor
     token_id: str
     token_name: str
+    #: The token's group restriction (None: none). Part of what an Idempotency-Key answers to:
+    #: keys belong to the agent, and another of its tokens restricted to other groups must not
+    #: be handed the stored answer — a ticket of a group it may not see.
+    restriction: frozenset[str] | None = None
 
     def ref(self) -> str:
         name = re.sub(r"[^\w .@+-]", "_", self.token_name)[:60]
@@ -107,6 +111,7 @@ def run_write(
 ) -> Answer:
     """Run one REST write (see the module docstring); returns its answer, replayed or new."""
     database = state.database
+    fingerprint = idempotency.restricted_fingerprint(fingerprint, writer.restriction)
     if key is not None:
         with database.read_engine.connect() as reading:
             stored = idempotency.answered(reading, writer.actor.id or "", key, fingerprint, utcnow())
