@@ -170,3 +170,30 @@ def test_simultaneous_retries_of_a_refused_create_all_get_one_refusal_and_leave_
             text("SELECT count(*) FROM api_idempotency WHERE key = :k"), {"k": headers["Idempotency-Key"]}
         ).scalar()
     assert left == 0 and stored == 1
+
+
+def test_a_retried_macro_apply_gets_its_stored_answer_after_the_macro_is_gone(sqlite_deployment: Deployment) -> None:
+    """The first apply ran (its answer lost on the way); the macro is then deleted, or the ticket
+    moved to a group the agent does not see. The retry with the same key must get the stored
+    answer — a 404 would tell the integration that nothing was applied, and it was."""
+    from supportdesk.domain.context import SYSTEM
+    from supportdesk.server.apply import apply_as
+
+    deployment = sqlite_deployment
+    db = deployment.team.db
+    with deployment.api("sam") as sam:
+        created = sam.post("/v1/tickets", json=NEW_TICKET, headers=key())
+        assert created.status_code == 201, created.text
+        number, ticket_id = created.json()["number"], created.json()["id"]
+        macro, _ = apply_as(db, SYSTEM, "macro.create", {"name": "Refunded", "body": "We refunded it."})
+        macro_id = str(macro["macro_id"])
+        headers = key()
+        applied = sam.post(f"/v1/tickets/{number}/macros/{macro_id}", headers=headers)
+        assert applied.status_code == 200, applied.text
+        apply_as(db, SYSTEM, "macro.delete", {"id": macro_id})
+        again = sam.post(f"/v1/tickets/{number}/macros/{macro_id}", headers=headers)
+        assert again.status_code == 200, again.text
+        assert again.json() == applied.json() and again.headers["Idempotent-Replayed"] == "true"
+        apply_as(db, SYSTEM, "ticket.assign", {"ticket_id": ticket_id, "group_id": deployment.team.billing})
+        moved = sam.post(f"/v1/tickets/{number}/macros/{macro_id}", headers=headers)
+        assert moved.status_code == 200 and moved.json() == applied.json(), moved.text
