@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from supportdesk.domain.context import SYSTEM
@@ -182,3 +183,27 @@ def test_postgresql_the_notifying_trigger_function_comes_and_goes_with_its_migra
                 assert "pg_notify" in connection.execute(text(body)).scalar_one()
         finally:
             database.dispose()
+
+
+@pytest.mark.integration
+def test_odd_authorization_headers_never_borrow_a_cached_check(sqlite_server: Deployment) -> None:
+    """A working token cached, then sent beside a forged one in a second header, padded past the
+    length a token may have, with non-ASCII bytes, or without its scheme: none of these works
+    twice (the second time could only come from the cache)."""
+    deployment = sqlite_server
+    sam = deployment.team.tokens["sam"]
+    url = f"{deployment.server.url}/v1/me"
+    with httpx.Client(timeout=60) as client:
+        assert client.get(url, headers={"Authorization": f"Bearer {sam}"}).status_code == 200
+        odd: list[list[tuple[bytes, bytes]]] = [
+            [(b"Authorization", b"Bearer sdt_forged"), (b"Authorization", f"Bearer {sam}".encode())],
+            [(b"Authorization", f"Bearer {sam}{' ' * 300}x".encode())],
+            [(b"Authorization", f"Bearer {sam}\xe9".encode("latin-1"))],
+            [(b"Authorization", sam.encode())],
+            [(b"Authorization", f"Basic {sam}".encode())],
+        ]
+        for headers in odd:
+            for _ in range(2):
+                answer = client.get(url, headers=headers)
+                assert answer.status_code == 401, (headers, answer.text)
+        assert client.get(url, headers={"Authorization": f"Bearer {sam}"}).status_code == 200
