@@ -30,10 +30,10 @@ import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.engine import Connection, Dialect
-from sqlalchemy.sql import Executable
+from sqlalchemy.sql import ClauseElement, Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 
 Processor = Callable[[Any], Any] | None
@@ -118,7 +118,7 @@ def prepare(statement: Executable, dialect: Dialect, keys: Sequence[str], *, man
     ``keys`` (an INSERT names only those columns); raises :class:`Unsupported` if it cannot be
     run here."""
     # for_executemany: no implicit RETURNING of an INSERT's generated key (nothing reads it here)
-    compiled = statement.compile(dialect=dialect, column_keys=list(keys), for_executemany=True)
+    compiled = cast(ClauseElement, statement).compile(dialect=dialect, column_keys=list(keys), for_executemany=True)
     assert isinstance(compiled, SQLCompiler)
     if (
         compiled.literal_execute_params
@@ -126,7 +126,7 @@ def prepare(statement: Executable, dialect: Dialect, keys: Sequence[str], *, man
         or compiled.implicit_returning
         or compiled.update_prefetch
         or compiled.schema_translate_map
-        or getattr(compiled, "_collect_params", False)
+        or getattr(compiled, "_collected_params", None)  # values given with .params()
         or getattr(statement, "_returning", ())
     ):
         raise Unsupported
@@ -181,7 +181,9 @@ _prepared: weakref.WeakKeyDictionary[Dialect, dict[tuple[Any, ...], PreparedStat
 )
 
 
-def _lookup(connection: Connection, statement: Executable, keys: tuple[str, ...], many: bool) -> PreparedStatement | None:
+def _lookup(
+    connection: Connection, statement: Executable, keys: tuple[str, ...], many: bool
+) -> PreparedStatement | None:
     dialect = connection.dialect
     cache = _prepared.get(dialect)
     if cache is None:
@@ -234,7 +236,7 @@ def _as_dicts(prepared: PreparedStatement, processors: tuple[Processor, ...], ro
 def _run(
     connection: Connection,
     prepared: PreparedStatement,
-    params: Mapping[str, Any] | Sequence[Mapping[str, Any]],
+    params: Any,  # one mapping, or a sequence of them when ``many``
     *,
     many: bool = False,
     fetch: int = 0,  # 0: no rows; 1: the first row; -1: every row
@@ -243,10 +245,7 @@ def _run(
     cursor = None
     parameters: Any = None
     try:
-        if many:
-            parameters = [prepared.parameters(one) for one in params]  # type: ignore[union-attr]
-        else:
-            parameters = prepared.parameters(params)  # type: ignore[arg-type]
+        parameters = [prepared.parameters(one) for one in params] if many else prepared.parameters(params)
         cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         for listener in _statement_listeners:
             listener(prepared.sql)
@@ -260,7 +259,7 @@ def _run(
             first = cursor.fetchone()
             rows = [] if first is None else [first]
         else:
-            rows = cursor.fetchall()
+            rows = list(cursor.fetchall())
         description = cursor.description
         cursor.close()  # SQLite: resets the statement, so no read snapshot outlives it
     except BaseException as error:
