@@ -65,6 +65,9 @@ probe = Table(
 SELECT_BY_ID = select(probe).where(probe.c.id == bindparam("pk_id"))
 SELECT_ALL = select(probe).order_by(probe.c.id)
 INSERT = insert(probe)
+SELECT_IN = (
+    select(probe).where(probe.c.id.in_(bindparam("ids", expanding=True))).where(probe.c.body != bindparam("not_body"))
+)
 UPDATE_BODY = update(probe).where(probe.c.id == bindparam("pk_id")).values(body=bindparam("v_body"))
 
 HOSTILE_TEXTS = [
@@ -290,3 +293,20 @@ def test_every_store_table_reads_as_sqlalchemy_reads_it(database: ServerDatabase
             compared += len(expected)
     assert compared > 10
     assert len(run_by_driver) == len(tables)
+
+
+def test_an_in_list_is_expanded_as_sqlalchemy_expands_it(database: ServerDatabase) -> None:
+    seen: list[str] = []
+    with database.engine.begin() as connection, prepared.count_statements(seen.append):
+        prepared.execute_many(
+            connection,
+            INSERT,
+            [{"id": n, "body": f"b{n} ?", "at": datetime(2024, 1, n + 1, tzinfo=UTC)} for n in range(6)],
+        )
+        for ids in ([1], [0, 2, 4], [5, 3, 1], [9], [], list(range(6))):
+            params = {"ids": ids, "not_body": "b3 ?"}
+            expected = [typed(dict(row)) for row in connection.execute(SELECT_IN, params).mappings()]
+            assert sorted(map(repr, (typed(r) for r in prepared.every(connection, SELECT_IN, params)))) == sorted(
+                map(repr, expected)
+            ), ids
+    assert len(seen) == 1 + 5  # the insert and each list but the empty one (SQLAlchemy's own)

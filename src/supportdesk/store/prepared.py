@@ -66,6 +66,7 @@ class _Bind:
     required: bool
     fixed: Any  # the value when the caller gives none and it is not required
     processor: Processor
+    index: int | None = None  # an element of an ``IN`` list: its place in the caller's list
 
 
 @dataclass
@@ -83,6 +84,44 @@ class PreparedStatement:
     columns: tuple[tuple[str, Any], ...] | None
     #: result processors, known at the first execution (they depend on the driver's column types)
     result_processors: tuple[Processor, ...] | None = field(default=None)
+    #: keys of the ``IN`` lists expanded at run time (``bindparam(..., expanding=True)``), the
+    #: compiled statement they are expanded from, and one statement per list length seen
+    expanding: tuple[str, ...] = ()
+    compiled: SQLCompiler | None = None
+    by_lengths: dict[tuple[int, ...], PreparedStatement] = field(default_factory=dict)
+
+    def expanded(self, params: Mapping[str, Any], dialect: Dialect) -> PreparedStatement | None:
+        """The statement for the lengths of these ``IN`` lists (None for an empty list: SQLAlchemy
+        writes an empty set its own way)."""
+        lengths = tuple(len(params[key]) for key in self.expanding)
+        found = self.by_lengths.get(lengths)
+        if found is not None:
+            return found
+        if not all(lengths) or self.compiled is None:
+            return None
+        state = self.compiled.construct_expanded_state(params)
+        element_of = {
+            name: (original, index)
+            for original, names in state.parameter_expansion.items()
+            for index, name in enumerate(names)
+        }
+        by_name = {bind.name: bind for bind in self.binds}
+        binds = []
+        for name in state.positiontup if self.positional and state.positiontup else state.parameters:
+            original, index = element_of.get(name, (name, None))
+            bind = by_name[original]
+            binds.append(_Bind(bind.key, name, bind.required, bind.fixed, bind.processor, index))
+        found = PreparedStatement(
+            state.statement,
+            self.positional,
+            tuple(binds),
+            self.defaults,
+            self.sequence_format,
+            self.columns,
+            self.result_processors,
+        )
+        self.by_lengths[lengths] = found
+        return found
 
     def parameters(self, params: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
         """The driver's parameters for one set of the caller's ``params``."""
@@ -103,6 +142,8 @@ class PreparedStatement:
                 raise InvalidRequestError(f"A value is required for bind parameter {bind.key!r}", code="cd3x")
             else:
                 value = bind.fixed
+            if bind.index is not None:
+                value = value[bind.index]
             values.append(bind.processor(value) if bind.processor is not None else value)
         if self.positional:
             return self.sequence_format(values)
@@ -122,7 +163,6 @@ def prepare(statement: Executable, dialect: Dialect, keys: Sequence[str], *, man
     assert isinstance(compiled, SQLCompiler)
     if (
         compiled.literal_execute_params
-        or compiled.post_compile_params
         or compiled.implicit_returning
         or compiled.update_prefetch
         or compiled.schema_translate_map
@@ -141,10 +181,13 @@ def prepare(statement: Executable, dialect: Dialect, keys: Sequence[str], *, man
     if order is None:
         raise Unsupported
     binds = []
+    expanding = []
     for name in order:
         bindparam = by_name[name]
-        if bindparam.expanding or bindparam.literal_execute:
+        if bindparam.literal_execute:
             raise Unsupported
+        if bindparam.expanding:
+            expanding.append(bindparam.key)
         binds.append(
             _Bind(
                 key=bindparam.key,
@@ -171,6 +214,8 @@ def prepare(statement: Executable, dialect: Dialect, keys: Sequence[str], *, man
         defaults=tuple(defaults),
         sequence_format=dialect.execute_sequence_format,
         columns=columns,
+        expanding=tuple(expanding),
+        compiled=compiled if expanding else None,
     )
 
 
@@ -273,9 +318,19 @@ def _run(
     return _as_dicts(prepared, processors, rows)
 
 
+def _prepared_for(connection: Connection, statement: Executable, params: Mapping[str, Any]) -> PreparedStatement | None:
+    """What runs ``statement`` with ``params`` on the driver's cursor, or None: SQLAlchemy runs it."""
+    if not _runnable(connection):
+        return None
+    prepared = _lookup(connection, statement, tuple(params), False)
+    if prepared is not None and prepared.expanding:
+        return prepared.expanded(params, connection.dialect)
+    return prepared
+
+
 def execute(connection: Connection, statement: Executable, params: Mapping[str, Any]) -> None:
     """``connection.execute(statement, params)`` for a statement that returns no rows."""
-    prepared = _lookup(connection, statement, tuple(params), False) if _runnable(connection) else None
+    prepared = _prepared_for(connection, statement, params)
     if prepared is None or prepared.columns is not None:
         connection.execute(statement, params)
         return
@@ -289,7 +344,12 @@ def execute_many(connection: Connection, statement: Executable, params: Sequence
         return
     keys = tuple(params[0])
     prepared = _lookup(connection, statement, keys, True) if _runnable(connection) else None
-    if prepared is None or prepared.columns is not None or any(len(one) != len(keys) for one in params):
+    if (
+        prepared is None
+        or prepared.columns is not None
+        or prepared.expanding
+        or any(len(one) != len(keys) for one in params)
+    ):
         connection.execute(statement, list(params))
         return
     _run(connection, prepared, params, many=True)
@@ -297,7 +357,7 @@ def execute_many(connection: Connection, statement: Executable, params: Sequence
 
 def first(connection: Connection, statement: Executable, params: Mapping[str, Any]) -> dict[str, Any] | None:
     """``connection.execute(statement, params).mappings().first()`` as a plain dict."""
-    prepared = _lookup(connection, statement, tuple(params), False) if _runnable(connection) else None
+    prepared = _prepared_for(connection, statement, params)
     if prepared is None or prepared.columns is None:
         found = connection.execute(statement, params).mappings().first()
         return dict(found) if found is not None else None
@@ -307,7 +367,7 @@ def first(connection: Connection, statement: Executable, params: Mapping[str, An
 
 def every(connection: Connection, statement: Executable, params: Mapping[str, Any]) -> list[dict[str, Any]]:
     """``connection.execute(statement, params).mappings().all()`` as plain dicts."""
-    prepared = _lookup(connection, statement, tuple(params), False) if _runnable(connection) else None
+    prepared = _prepared_for(connection, statement, params)
     if prepared is None or prepared.columns is None:
         return [dict(row) for row in connection.execute(statement, params).mappings()]
     return _run(connection, prepared, params, fetch=-1)
