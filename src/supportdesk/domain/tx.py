@@ -4,6 +4,13 @@ Written with SQLAlchemy Core so the same mutator runs on the agent's SQLite file
 server's PostgreSQL. Every change goes through :meth:`Tx.insert`, :meth:`Tx.update` or
 :meth:`Tx.delete`, which write the audit events and remember what was touched (the server
 turns that into change-log records; the console into a refresh).
+
+The hot statements (a row by key, a row by columns, inserts, audit events, updates by key) are
+built once as Core statements, compiled once per dialect and run on the driver's cursor of the
+transaction's own connection (:mod:`supportdesk.store.prepared`): SQLAlchemy's per-statement
+work cost several times the driver's, and a pushed note runs four of them (issue 19). The
+values are SQLAlchemy's own type processing either way; what is rarely run (a delete, a count,
+an ``IS NULL`` lookup) goes through ``Connection.execute``.
 """
 
 from __future__ import annotations
