@@ -76,8 +76,8 @@ class PreparedStatement:
     sql: str
     positional: bool
     binds: tuple[_Bind, ...]
-    #: (parameter name, Python default) of the columns an INSERT leaves out; a callable default
-    #: is called each time, as SQLAlchemy's own (which passes its execution context) would
+    #: (parameter name, Python default, whether it is a callable) of the columns an INSERT leaves
+    #: out; a callable is called for each row, with no execution context (the store's take none)
     defaults: tuple[tuple[str, Any, bool], ...]
     sequence_format: Callable[[list[Any]], Sequence[Any]]
     #: (key, type) of each result column; None for a statement that returns no rows
@@ -90,9 +90,9 @@ class PreparedStatement:
     compiled: SQLCompiler | None = None
     by_lengths: dict[tuple[int, ...], PreparedStatement] = field(default_factory=dict)
 
-    def expanded(self, params: Mapping[str, Any], dialect: Dialect) -> PreparedStatement | None:
-        """The statement for the lengths of these ``IN`` lists (None for an empty list: SQLAlchemy
-        writes an empty set its own way)."""
+    def expanded(self, params: Mapping[str, Any]) -> PreparedStatement | None:
+        """The statement for the lengths of these ``IN`` lists (lists or tuples; None for an empty
+        one: SQLAlchemy writes an empty set its own way)."""
         lengths = tuple(len(params[key]) for key in self.expanding)
         found = self.by_lengths.get(lengths)
         if found is not None:
@@ -324,7 +324,7 @@ def _prepared_for(connection: Connection, statement: Executable, params: Mapping
         return None
     prepared = _lookup(connection, statement, tuple(params), False)
     if prepared is not None and prepared.expanding:
-        return prepared.expanded(params, connection.dialect)
+        return prepared.expanded(params)
     return prepared
 
 
