@@ -6,7 +6,8 @@ Runs the push route's own function (:func:`supportdesk.server.apply.apply_push`,
 after-write hooks) on a fresh database, without HTTP: the figure is the server's share of a
 push, measured as this process's CPU time (``time.process_time``, independent of how loaded the
 machine is) and its wall time. Statements are counted with SQLAlchemy's
-``before_cursor_execute`` event; ``--profile N`` prints cProfile's top N functions by
+``before_cursor_execute`` event and, for those run on the driver's cursor directly,
+:func:`supportdesk.store.prepared.count_statements`; ``--profile N`` prints cProfile's top N functions by
 cumulative time. Each mutation is an internal note (``--sla``: a public reply under an SLA
 policy and three routing rules, which rewrites the ticket's clocks) on one of 50 tickets.
 """
@@ -14,6 +15,7 @@ policy and three routing rules, which rewrites the ticket's clocks) on one of 50
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import pstats
 import tempfile
@@ -66,11 +68,22 @@ def measure(db: str, pushes: int, batch: int, sla: bool, profile: int) -> None:
 
     statements: Counter[str] = Counter()
 
-    @event.listens_for(database.engine, "before_cursor_execute")
-    def _count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+    def _note(statement: str) -> None:
         statements[" ".join(statement.split())[:90]] += 1
 
+    @event.listens_for(database.engine, "before_cursor_execute")
+    def _count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        _note(statement)
+
+    try:  # the statements run on the driver's cursor directly (issue 19), if this tree has them
+        from supportdesk.store.prepared import count_statements
+    except ImportError:
+        counting: Any = contextlib.nullcontext()
+    else:
+        counting = count_statements(_note)
+
     profiler = cProfile.Profile() if profile else None
+    counting.__enter__()
     cpu, wall = time.process_time(), time.perf_counter()
     if profiler:
         profiler.enable()
@@ -85,6 +98,7 @@ def measure(db: str, pushes: int, batch: int, sla: bool, profile: int) -> None:
         next_id += batch
     if profiler:
         profiler.disable()
+    counting.__exit__(None, None, None)
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     count = pushes * batch
     print(

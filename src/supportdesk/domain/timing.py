@@ -573,11 +573,13 @@ def _insert_created(tx: Any, created: list[dict[str, Any]]) -> None:
 
 def _rows_by_key(tx: Any, table_name: str, key: str, ids: list[str]) -> dict[str, dict[str, Any]]:
     """The rows of ``table_name`` whose ``key`` is among ``ids``, by key (500 ids a statement)."""
+    from supportdesk.store import prepared
+
     statement = _select_in(table_name, key)
     found: dict[str, dict[str, Any]] = {}
     for start in range(0, len(ids), 500):
-        for row in tx.connection.execute(statement, {"ids": ids[start : start + 500]}).mappings():
-            found[str(row[key])] = dict(row)
+        for row in prepared.every(tx.connection, statement, {"ids": ids[start : start + 500]}):
+            found[str(row[key])] = row
     return found
 
 

@@ -4,6 +4,13 @@ Written with SQLAlchemy Core so the same mutator runs on the agent's SQLite file
 server's PostgreSQL. Every change goes through :meth:`Tx.insert`, :meth:`Tx.update` or
 :meth:`Tx.delete`, which write the audit events and remember what was touched (the server
 turns that into change-log records; the console into a refresh).
+
+The hot statements (a row by key, a row by columns, inserts, audit events, updates by key) are
+built once as Core statements, compiled once per dialect and run on the driver's cursor of the
+transaction's own connection (:mod:`supportdesk.store.prepared`): SQLAlchemy's per-statement
+work cost several times the driver's, and a pushed note runs four of them (issue 19). The
+values are SQLAlchemy's own type processing either way; what is rarely run (a delete, a count,
+an ``IS NULL`` lookup) goes through ``Connection.execute``.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from sqlalchemy.sql import Executable
 
 from supportdesk.domain.context import MutationContext
 from supportdesk.domain.errors import NotFound
+from supportdesk.store import prepared
 from supportdesk.store.core_tables import table as core_table
 
 #: What each entity is called in errors shown to people.
@@ -137,8 +145,7 @@ class Tx:
     def row(self, table_name: str, key: Any) -> dict[str, Any] | None:
         keys = key if isinstance(key, tuple) else (key,)
         params = _key_params(table(table_name), keys)
-        found = self.connection.execute(_select_by_key(table_name), params).mappings().first()
-        return dict(found) if found else None
+        return prepared.first(self.connection, _select_by_key(table_name), params)
 
     def require(self, table_name: str, key: Any, *, field: str | None = None) -> dict[str, Any]:
         found = self.row(table_name, key)
@@ -150,8 +157,7 @@ class Tx:
     def find(self, table_name: str, **where: Any) -> dict[str, Any] | None:
         names = tuple(sorted(where))
         params = {f"w_{name}": where[name] for name in names}
-        found = self.connection.execute(_select_where(table_name, names), params).mappings().first()
-        return dict(found) if found else None
+        return prepared.first(self.connection, _select_where(table_name, names), params)
 
     def select_all(self, table_name: str, order_by: str | None = None, **where: Any) -> list[dict[str, Any]]:
         if any(value is None for value in where.values()):  # IS NULL: a statement of its own
@@ -162,7 +168,7 @@ class Tx:
             return [dict(r) for r in self.connection.execute(statement).mappings()]
         names = tuple(sorted(where))
         params = {f"w_{name}": where[name] for name in names}
-        return [dict(r) for r in self.connection.execute(_select_all(table_name, names, order_by), params).mappings()]
+        return prepared.every(self.connection, _select_all(table_name, names, order_by), params)
 
     def scalar(self, statement: Any) -> Any:
         return self.connection.execute(statement).scalar()
@@ -184,7 +190,7 @@ class Tx:
             if rest:  # a row that is all key (a tag, a group membership) is already there
                 self._write_update(tbl, key, rest)
         else:
-            self.connection.execute(_insert_into(table_name), values)
+            prepared.execute(self.connection, _insert_into(table_name), values)
         self.touched.append(Touched(table_name, key, "insert"))
         if audit_entity:
             entity, entity_id = audit_entity
@@ -208,7 +214,7 @@ class Tx:
         if not rows:
             return
         tbl = table(table_name)
-        self.connection.execute(_insert_into(table_name), rows)
+        prepared.execute_many(self.connection, _insert_into(table_name), rows)
         names = _primary_key(tbl)
         self.touched.extend(Touched(table_name, tuple(values[n] for n in names), "insert") for values in rows)
 
@@ -257,12 +263,12 @@ class Tx:
             by_columns.setdefault(tuple(sorted(values)), []).append(params)
             self.touched.append(Touched(table_name, keys, "update"))
         for columns, params_list in by_columns.items():
-            self.connection.execute(_update_by_key(table_name, columns), params_list)
+            prepared.execute_many(self.connection, _update_by_key(table_name, columns), params_list)
 
     def _write_update(self, tbl: Table, keys: tuple[Any, ...], values: dict[str, Any]) -> None:
         params = _key_params(tbl, keys)
         params.update({f"v_{name}": value for name, value in values.items()})
-        self.connection.execute(_update_by_key(tbl.name, tuple(sorted(values))), params)
+        prepared.execute(self.connection, _update_by_key(tbl.name, tuple(sorted(values))), params)
 
     def delete(self, table_name: str, key: Any, *, audit_entity: tuple[str, str] | None = None) -> bool:
         tbl = table(table_name)
@@ -286,7 +292,8 @@ class Tx:
         self.audited.append(Audited(entity, entity_id, field_name, audit_value(before), audit_value(after)))
         if self.context.mode == "replay":
             return
-        self.connection.execute(
+        prepared.execute(
+            self.connection,
             _insert_into("audit_event"),
             {
                 "at": self.now,
