@@ -45,7 +45,8 @@ def forked(produce: Callable[[], Iterator[T]], finish: Callable[[], R]) -> Gener
     """
     context = multiprocessing.get_context("fork")
     receiving, sending = context.Pipe(duplex=False)
-    child = context.Process(target=_child, args=(produce, finish, sending), name="demo-producer", daemon=True)
+    # not a daemon: a daemon may not fork, and a producer may itself read from a forked one
+    child = context.Process(target=_child, args=(produce, finish, sending), name="demo-producer")
     child.start()
     sending.close()  # the child's copy stays open: EOF here means the child is gone
     try:
@@ -71,10 +72,17 @@ def forked(produce: Callable[[], Iterator[T]], finish: Callable[[], R]) -> Gener
         child.join()
 
 
+def _terminated(_signal: int, _frame: object) -> None:
+    raise SystemExit(1)
+
+
 def _child(produce: Callable[[], Iterator[object]], finish: Callable[[], object], sending: Connection) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # terminate() as an exception: the producer's own clean-up runs (it may have a child too)
+    signal.signal(signal.SIGTERM, _terminated)
+    batches = produce()
     try:
-        for batch in produce():
+        for batch in batches:
             sending.send(("batch", batch))
         sending.send(("done", finish()))
     except BaseException:  # reported to the parent, which raises it
@@ -82,4 +90,7 @@ def _child(produce: Callable[[], Iterator[object]], finish: Callable[[], object]
         with suppress(OSError):
             sending.send(("error", traceback.format_exc()))
     finally:
+        close = getattr(batches, "close", None)
+        if close is not None:
+            close()
         sending.close()
