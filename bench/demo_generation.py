@@ -38,7 +38,11 @@ class Phases:
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         if stage == "indexing":
-            self.marks["rows" if done == 0 else "indexes"] = (time.perf_counter(), cpu_seconds())
+            name = "rows" if done == 0 else "indexes"
+            self.marks[name] = now = (time.perf_counter(), cpu_seconds())
+            start = self.marks["start"]
+            # as it happens, so that a long build stopped half-way still tells its first phase
+            print(f"  {name} done after {now[0] - start[0]:.1f} s wall / {now[1] - start[1]:.1f} s CPU", flush=True)
 
     def report(self) -> str:
         self.marks["rest"] = (time.perf_counter(), cpu_seconds())
