@@ -5,8 +5,8 @@ indexes and full-text triggers dropped (``store.bulk``); both are built in one p
 (ORM objects one by one manage ~9k rows/s, Core ~90k, raw sqlite3 ~400k.) From
 :data:`PIPELINE_FROM` tickets the rows are made in two forked processes, one per random
 stream, while this one inserts them (``DemoBuilder._tickets``, :mod:`supportdesk.demo.forked`).
-The same seed and the same anchor time give the same workspace, byte for byte. The anchor defaults to the fixed
-:data:`DEMO_EPOCH`, never the wall clock: the business-hours SLA clocks (and so breaches, and so
+The same seed and the same anchor time give the same workspace, byte for byte. The anchor
+defaults to the fixed :data:`DEMO_EPOCH`, never the wall clock: the business-hours SLA clocks (and so breaches, and so
 the surveys drawn from them) depend on the weekday and hour the history lands on, so a demo built
 "up to now" differed from hour to hour. The workspace keeps ``demo_clock`` (see
 ``store.times``) so whoever opens it sees the demo as of that instant, ageing as real time passes.
