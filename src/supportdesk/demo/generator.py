@@ -3,13 +3,14 @@
 Rows go in with ``executemany`` on one raw sqlite3 connection, in chunks, with the secondary
 indexes and full-text triggers dropped (``store.bulk``); both are built in one pass at the end.
 (ORM objects one by one manage ~9k rows/s, Core ~90k, raw sqlite3 ~400k.) From
-:data:`PIPELINE_FROM` tickets the rows are made in two forked processes, one per random
-stream, while this one inserts them (``DemoBuilder._tickets``, :mod:`supportdesk.demo.forked`).
-The same seed and the same anchor time give the same workspace, byte for byte. The anchor
-defaults to the fixed :data:`DEMO_EPOCH`, never the wall clock: the business-hours SLA clocks (and so breaches, and so
-the surveys drawn from them) depend on the weekday and hour the history lands on, so a demo built
-"up to now" differed from hour to hour. The workspace keeps ``demo_clock`` (see
-``store.times``) so whoever opens it sees the demo as of that instant, ageing as real time passes.
+:data:`PIPELINE_FROM` tickets the rows are made in two forked processes, one per random stream,
+while this one inserts them (``DemoBuilder._tickets``, :mod:`supportdesk.demo.forked`). The same
+seed and the same anchor time give the same workspace, byte for byte. The anchor defaults to the
+fixed :data:`DEMO_EPOCH`, never the wall clock: the business-hours SLA clocks (and so breaches,
+and so the surveys drawn from them) depend on the weekday and hour the history lands on, so a
+demo built "up to now" differed from hour to hour. The workspace keeps ``demo_clock`` (see
+``store.times``) so whoever opens it sees the demo as of that instant, ageing as real time
+passes.
 
 The demo writes what ingest would have stored: every customer text goes through
 ``sanitize_text`` like a real inbound message, so the hostile tickets show what the console
