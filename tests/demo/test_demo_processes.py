@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
@@ -126,4 +127,22 @@ def test_a_producer_killed_without_a_word_is_an_error_not_a_hang() -> None:
         assert next(batches) == 1
         with pytest.raises(forked.ProducerFailed, match="exit code 3"):
             next(batches)
+    assert multiprocessing.active_children() == []
+
+
+def _endless() -> Iterator[str]:
+    while True:
+        yield "x" * 1_000_000  # more than a pipe holds: the producer is blocked writing it
+
+
+def test_stopping_while_the_producer_is_blocked_writing_ends_it() -> None:
+    """The fork copied the reading end of the pipe into the producer; kept open there, a producer
+    blocked on a full pipe never saw its reader go (a demo test hung on it, the producer waiting
+    to write and its parent waiting for it)."""
+    batches = forked.forked(_endless, lambda: None)
+    assert len(next(batches)) == 1_000_000
+    closer = threading.Thread(target=batches.close)
+    closer.start()
+    closer.join(timeout=60)  # an upper bound: it ends at once unless it hangs
+    assert not closer.is_alive()
     assert multiprocessing.active_children() == []

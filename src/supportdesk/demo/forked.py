@@ -46,7 +46,7 @@ def forked(produce: Callable[[], Iterator[T]], finish: Callable[[], R]) -> Gener
     context = multiprocessing.get_context("fork")
     receiving, sending = context.Pipe(duplex=False)
     # not a daemon: a daemon may not fork, and a producer may itself read from a forked one
-    child = context.Process(target=_child, args=(produce, finish, sending), name="demo-producer")
+    child = context.Process(target=_child, args=(produce, finish, sending, receiving), name="demo-producer")
     child.start()
     sending.close()  # the child's copy stays open: EOF here means the child is gone
     try:
@@ -76,7 +76,12 @@ def _terminated(_signal: int, _frame: object) -> None:
     raise SystemExit(1)
 
 
-def _child(produce: Callable[[], Iterator[object]], finish: Callable[[], object], sending: Connection) -> None:
+def _child(
+    produce: Callable[[], Iterator[object]], finish: Callable[[], object], sending: Connection, theirs: Connection
+) -> None:
+    # The fork copied the parent's end of the pipe: keep it open here and a write to a parent that
+    # stopped reading would block for ever instead of failing (this process would be its reader).
+    theirs.close()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # terminate() as an exception: the producer's own clean-up runs (it may have a child too)
     signal.signal(signal.SIGTERM, _terminated)
@@ -85,7 +90,7 @@ def _child(produce: Callable[[], Iterator[object]], finish: Callable[[], object]
         for batch in batches:
             sending.send(("batch", batch))
         sending.send(("done", finish()))
-    except BaseException:  # reported to the parent, which raises it
+    except Exception:  # reported to the parent, which raises it; not SystemExit (terminated)
         # OSError: the parent stopped reading; it is ending this process anyway
         with suppress(OSError):
             sending.send(("error", traceback.format_exc()))
