@@ -2,12 +2,15 @@
 
 Rows go in with ``executemany`` on one raw sqlite3 connection, in chunks, with the secondary
 indexes and full-text triggers dropped (``store.bulk``); both are built in one pass at the end.
-(ORM objects one by one manage ~9k rows/s, Core ~90k, raw sqlite3 ~400k.) The same seed and
-the same anchor time give the same workspace, byte for byte. The anchor defaults to the fixed
-:data:`DEMO_EPOCH`, never the wall clock: the business-hours SLA clocks (and so breaches, and so
-the surveys drawn from them) depend on the weekday and hour the history lands on, so a demo built
-"up to now" differed from hour to hour. The workspace keeps ``demo_clock`` (see
-``store.times``) so whoever opens it sees the demo as of that instant, ageing as real time passes.
+(ORM objects one by one manage ~9k rows/s, Core ~90k, raw sqlite3 ~400k.) From
+:data:`PIPELINE_FROM` tickets the rows are made in two forked processes, one per random stream,
+while this one inserts them (``DemoBuilder._tickets``, :mod:`supportdesk.demo.forked`). The same
+seed and the same anchor time give the same workspace, byte for byte. The anchor defaults to the
+fixed :data:`DEMO_EPOCH`, never the wall clock: the business-hours SLA clocks (and so breaches,
+and so the surveys drawn from them) depend on the weekday and hour the history lands on, so a
+demo built "up to now" differed from hour to hour. The workspace keeps ``demo_clock`` (see
+``store.times``) so whoever opens it sees the demo as of that instant, ageing as real time
+passes.
 
 The demo writes what ingest would have stored: every customer text goes through
 ``sanitize_text`` like a real inbound message, so the hostile tickets show what the console
@@ -17,15 +20,17 @@ must display literally (markup) next to what ingest already neutralised (escape 
 from __future__ import annotations
 
 import json
+import os
+import pickle
 import random
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import suppress
+from contextlib import closing, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from time import gmtime
 
-from supportdesk.demo import content, service_levels
+from supportdesk.demo import content, forked, service_levels
 from supportdesk.domain import timing
 from supportdesk.domain.text_safety import sanitize_line, sanitize_text
 from supportdesk.store import times
@@ -38,6 +43,11 @@ Progress = Callable[[str, int, int], None]
 CHANNEL_WEIGHTS = (("email", 55), ("chat", 18), ("web", 14), ("phone", 8), ("social", 5))
 PRIORITY_WEIGHTS = {"low": 20, "normal": 60, "high": 15, "urgent": 5}
 CHUNK = 5_000
+#: From this many tickets the rows are made in a forked process while this one inserts them.
+PIPELINE_FROM = 20_000
+#: Tickets per batch between the processes: small, so the three start and finish nearly together
+#: (5,000 left the inserting process waiting for most of a 20k build); ~1 MB pickled.
+PIPELINE_CHUNK = 500
 CLEAN_CACHE = 200_000
 BREACH_AT = timing.TIMING_COLUMNS.index("breach_at")
 #: The instant every demo is built up to unless ``--now`` says otherwise (a Wednesday noon, UTC).
@@ -55,6 +65,52 @@ class DemoSummary:
     views: int = 0
     hostile_tickets: list[int] = field(default_factory=list)
 
+
+#: A ticket's inputs to the service stream: id, created ms, its turns (without bodies), status,
+#: solved and closed ms, assignee, priority, channel, group.
+_ServiceInput = tuple[
+    str, int, list[tuple[int, str, str, str | None, str, int]], str, int | None, int | None, str | None, str, str, str
+]
+
+
+@dataclass
+class _Batch:
+    """A chunk of tickets' rows (a list per table, inserted in this order: the rowids follow it),
+    made by the main stream and completed by the service stream from ``service``."""
+
+    number: int = 0  # tickets made so far
+    tickets: list[tuple[object, ...]] = field(default_factory=list)
+    messages: list[tuple[object, ...]] = field(default_factory=list)
+    tags: list[tuple[str, str]] = field(default_factory=list)
+    audits: list[tuple[object, ...]] = field(default_factory=list)
+    seen: list[tuple[str, str]] = field(default_factory=list)
+    timings: list[tuple[object, ...]] = field(default_factory=list)
+    handle: list[tuple[object, ...]] = field(default_factory=list)
+    surveys: list[tuple[object, ...]] = field(default_factory=list)
+    survey_messages: list[tuple[object, ...]] = field(default_factory=list)
+    service: list[_ServiceInput] = field(default_factory=list)
+    #: the main stream's four lists pickled once by the process that made them, so the service
+    #: stream's process passes them on as bytes instead of unpickling and pickling them again
+    packed: bytes = b""
+
+    def pack(self) -> _Batch:
+        self.packed = pickle.dumps((self.tickets, self.messages, self.tags, self.seen), pickle.HIGHEST_PROTOCOL)
+        self.tickets, self.messages, self.tags, self.seen = [], [], [], []
+        return self
+
+    def unpack(self) -> _Batch:
+        if self.packed:
+            self.tickets, self.messages, self.tags, self.seen = pickle.loads(
+                self.packed
+            )  # bytes our own grandchild pickled
+            self.packed = b""
+        return self
+
+
+_INSERT_MESSAGE = (
+    "INSERT INTO message (id, ticket_id, channel, direction, public, author_kind, author_agent_id, "
+    "author_customer_id, body, meta, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 _DAYS: dict[int, str] = {}
 
@@ -114,8 +170,11 @@ class DemoBuilder:
         seed: int = 7,
         now: datetime | None = None,
         progress: Progress | None = None,
+        pipeline: bool | None = None,
     ) -> None:
         self.workspace = workspace
+        #: make the ticket rows in a forked process (None: from PIPELINE_FROM tickets, with 2+ cores)
+        self.pipeline = pipeline
         self.ticket_count = tickets
         self.rng = random.Random(seed)
         # SLA history, surveys and handle time draw from their own stream, so adding them left
@@ -440,21 +499,66 @@ class DemoBuilder:
             yield start + offset
 
     def _tickets(self, connection: sqlite3.Connection, people: _People) -> None:
+        """Make the tickets and insert them, chunk by chunk: in a forked child that makes the rows
+        while this process inserts the previous chunk (:mod:`supportdesk.demo.forked`), or here,
+        one after the other, for small demos or where there is no ``fork``. The same rows in the
+        same order either way: a grandchild makes the main stream's rows (tickets, messages, tags,
+        seen marks), the child the service stream's (audit time-line, SLA timing, handle time,
+        surveys) — each stream drawn in ticket order by one process — and this one inserts them."""
+        total = self.ticket_count
+        if not self._in_a_process():
+            for batch in self._ticket_batches(people, CHUNK):
+                self._insert(connection, self._with_service_rows(batch))
+                self.progress("tickets", batch.number, total)
+            return
+        batches = forked.forked(
+            lambda: self._completed_batches(people), lambda: (self.rng.getstate(), self.service_rng.getstate())
+        )
+        with closing(batches):
+            try:
+                while True:
+                    batch = next(batches).unpack()
+                    self._insert(connection, batch)
+                    self.progress("tickets", batch.number, total)
+            except StopIteration as end:
+                # the children drew the streams to their end: go on from where they left them
+                main, service = end.value
+                self.rng.setstate(main)
+                self.service_rng.setstate(service)
+
+    def _completed_batches(self, people: _People) -> Iterator[_Batch]:
+        """In the first child: the main stream's batches, made in a child of its own, completed
+        with the service stream's rows. Three processes, each on its own work: at 100k tickets
+        the main stream took ~14 s of CPU, the service stream ~28 s, unpickling and inserting
+        ~15 s."""
+        made = forked.forked(lambda: map(_Batch.pack, self._ticket_batches(people, PIPELINE_CHUNK)), self.rng.getstate)
+        with closing(made):
+            while True:
+                try:
+                    batch = next(made)
+                except StopIteration as end:
+                    self.rng.setstate(end.value)
+                    return
+                yield self._with_service_rows(batch)
+
+    def _in_a_process(self) -> bool:
+        if self.pipeline is not None:
+            return self.pipeline and forked.available()
+        return self.ticket_count >= PIPELINE_FROM and forked.available() and (os.cpu_count() or 1) > 1
+
+    def _ticket_batches(self, people: _People, chunk: int) -> Iterator[_Batch]:
+        """The main stream: every ticket's row, conversation, tags and seen mark, and what the
+        service stream needs of it (:class:`_ServiceInput`), in batches of ``chunk`` tickets."""
         rng = self.rng
         channels = [c for c, w in CHANNEL_WEIGHTS for _ in range(w)]
         priorities = [p for p, w in PRIORITY_WEIGHTS.items() for _ in range(w)]
         group_ids = {name: gid for gid, name in people.groups}
         agent_names = {aid: name for aid, name, _r, _g in people.agents}
-        tickets: list[tuple[object, ...]] = []
-        messages: list[tuple[object, ...]] = []
-        tags: list[tuple[str, str]] = []
-        audits: list[tuple[object, ...]] = []
-        seen: list[tuple[str, str]] = []
-        extras = _TicketExtras(self)
+        batch = _Batch()
+        tickets, messages, tags, seen, service = batch.tickets, batch.messages, batch.tags, batch.seen, batch.service
         # the bodies repeat (a topic's lines, a greeting, a first name): sanitize each one once
         clean: dict[str, str] = {}
         number = 0
-        total = self.ticket_count
         for created_ms in self._creation_times():
             number += 1
             topic = rng.choice(content.TOPICS)
@@ -585,11 +689,45 @@ class DemoBuilder:
             if vip:
                 tags.append((ticket_id, "vip"))
             closed_ms = min(solved_ms + 4 * 86_400_000, self.now_ms) if solved_ms and status == "closed" else None
+            # the service stream reads no body: leave them out of what crosses the pipe
+            turns_only = [
+                (ms, kind, "", agent, direction, public) for ms, kind, _b, agent, direction, public in conversation
+            ]
+            service.append(
+                (ticket_id, created_ms, turns_only, status, solved_ms, closed_ms, assignee, priority, channel, group_id)
+            )
+            if age_days > 1.5 or rng.random() < 0.5:
+                seen.append((ticket_id, _db_time(updated_ms + 60_000)))
+            if len(tickets) >= chunk:
+                batch.number = number
+                yield batch
+                batch = _Batch()
+                tickets, messages, tags, seen = batch.tickets, batch.messages, batch.tags, batch.seen
+                service = batch.service
+        batch.number = number
+        yield batch
+
+    def _with_service_rows(self, batch: _Batch) -> _Batch:
+        """The service stream's rows of a batch's tickets: audit time-line, SLA timing, handle
+        time, surveys and their answer messages (drawn from ``service_rng`` in ticket order)."""
+        extras = _TicketExtras(self, batch)
+        for (
+            ticket_id,
+            created_ms,
+            turns,
+            status,
+            solved_ms,
+            closed_ms,
+            assignee,
+            priority,
+            channel,
+            group_id,
+        ) in batch.service:
             reopen = solved_ms is not None and self.service_rng.random() < 0.07
             line = service_levels.timeline(
-                ticket_id, created_ms, conversation, status, solved_ms, closed_ms, assignee, reopen, _db_time, _iso
+                ticket_id, created_ms, turns, status, solved_ms, closed_ms, assignee, reopen, _db_time, _iso
             )
-            audits.extend(line.audits)
+            batch.audits.extend(line.audits)
             done = _db_time(solved_ms) if solved_ms is not None and status in ("solved", "closed") else None
             dims = {
                 "created_at": _db_time(created_ms),
@@ -599,49 +737,38 @@ class DemoBuilder:
                 "group_id": group_id,
                 "assignee_id": assignee,
             }
-            extras.add(ticket_id, line.history, priority, dims, conversation, solved_ms, channel)
-            if age_days > 1.5 or rng.random() < 0.5:
-                seen.append((ticket_id, _db_time(updated_ms + 60_000)))
-            if len(tickets) >= CHUNK:
-                self._flush(connection, tickets, messages, tags, audits, seen)
-                extras.flush(connection)
-                self.progress("tickets", number, total)
-        self._flush(connection, tickets, messages, tags, audits, seen)
-        extras.flush(connection)
-        self.progress("tickets", number, total)
-        self.summary.tickets = number
+            extras.add(ticket_id, line.history, priority, dims, turns, solved_ms, channel)
+        batch.service = []
+        return batch
 
-    def _flush(
-        self,
-        connection: sqlite3.Connection,
-        tickets: list[tuple[object, ...]],
-        messages: list[tuple[object, ...]],
-        tags: list[tuple[str, str]],
-        audits: list[tuple[object, ...]],
-        seen: list[tuple[str, str]],
-    ) -> None:
+    def _insert(self, connection: sqlite3.Connection, batch: _Batch) -> None:
+        """A batch's rows, table by table in the order the rowids of the demo were always given."""
         connection.executemany(
             "INSERT INTO ticket (id, number, subject, status, priority, type, channel, group_id, "
             "assignee_id, requester_id, fields, created_at, updated_at, first_response_at, solved_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            tickets,
+            batch.tickets,
         )
-        connection.executemany(
-            "INSERT INTO message (id, ticket_id, channel, direction, public, author_kind, "
-            "author_agent_id, author_customer_id, body, meta, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            messages,
-        )
-        connection.executemany("INSERT INTO ticket_tag (ticket_id, tag) VALUES (?, ?)", tags)
+        connection.executemany(_INSERT_MESSAGE, batch.messages)
+        connection.executemany("INSERT INTO ticket_tag (ticket_id, tag) VALUES (?, ?)", batch.tags)
         connection.executemany(
             "INSERT INTO audit_event (at, actor_id, mutation, mutation_ref, entity, entity_id, field, before, after) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            audits,
+            batch.audits,
         )
-        connection.executemany("INSERT INTO ticket_seen (ticket_id, seen_at) VALUES (?, ?)", seen)
-        self.summary.messages += len(messages)
-        for batch in (tickets, messages, tags, audits, seen):
-            batch.clear()
+        connection.executemany("INSERT INTO ticket_seen (ticket_id, seen_at) VALUES (?, ?)", batch.seen)
+        connection.executemany(timing.INSERT_TIMING, batch.timings)
+        connection.executemany(
+            "INSERT INTO handle_time (id, ticket_id, agent_id, seconds, at) VALUES (?, ?, ?, ?, ?)", batch.handle
+        )
+        connection.executemany(
+            "INSERT INTO survey (id, ticket_id, issued_at, answered_at, csat, comment, ces, nps, message_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            batch.surveys,
+        )
+        connection.executemany(_INSERT_MESSAGE, batch.survey_messages)
+        self.summary.tickets = batch.number
+        self.summary.messages += len(batch.messages) + len(batch.survey_messages)
 
     # --- hostile tickets and relations ----------------------------------------------------
 
@@ -822,23 +949,26 @@ def _load_settings(connection: sqlite3.Connection) -> None:
       makes the parents first, and the demo tests check the keys of a built workspace.
     - A page cache of 512 MiB: the index builds and the full-text rebuild after the rows sort
       and merge the whole tables; with the usual 64 MiB they spilled.
+    - Sorter helper threads (``threads=2``; the library is built with up to 8): a ``CREATE
+      INDEX`` over more rows than fit in memory sorts its pieces in parallel, the 1M demo's
+      message and audit indexes among them. On one core or a busy machine it costs nothing.
     """
     with suppress(sqlite3.OperationalError):  # "database is locked": someone else has it open
         connection.execute("PRAGMA journal_mode=DELETE")
-    for pragma in ("synchronous=OFF", "foreign_keys=OFF", "cache_size=-524288"):
+    for pragma in ("synchronous=OFF", "foreign_keys=OFF", "cache_size=-524288", "threads=2"):
         connection.execute(f"PRAGMA {pragma}")
 
 
 class _TicketExtras:
     """Per-ticket rows beside the conversation: SLA timing, handle time, surveys and answers."""
 
-    def __init__(self, builder: DemoBuilder) -> None:
+    def __init__(self, builder: DemoBuilder, batch: _Batch) -> None:
         self.builder = builder
         self.rng = builder.service_rng
-        self.timings: list[tuple[object, ...]] = []
-        self.handle: list[tuple[object, ...]] = []
-        self.surveys: list[tuple[object, ...]] = []
-        self.messages: list[tuple[object, ...]] = []
+        self.timings = batch.timings
+        self.handle = batch.handle
+        self.surveys = batch.surveys
+        self.messages = batch.survey_messages
 
     def add(
         self,
@@ -898,26 +1028,6 @@ class _TicketExtras:
                 message_id,
             )
         )
-
-    def flush(self, connection: sqlite3.Connection) -> None:
-        connection.executemany(timing.INSERT_TIMING, self.timings)
-        connection.executemany(
-            "INSERT INTO handle_time (id, ticket_id, agent_id, seconds, at) VALUES (?, ?, ?, ?, ?)", self.handle
-        )
-        connection.executemany(
-            "INSERT INTO survey (id, ticket_id, issued_at, answered_at, csat, comment, ces, nps, message_id) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            self.surveys,
-        )
-        connection.executemany(
-            "INSERT INTO message (id, ticket_id, channel, direction, public, author_kind, "
-            "author_agent_id, author_customer_id, body, meta, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            self.messages,
-        )
-        self.builder.summary.messages += len(self.messages)
-        for batch in (self.timings, self.handle, self.surveys, self.messages):
-            batch.clear()
 
 
 # --- text helpers ---------------------------------------------------------------------------
@@ -1050,6 +1160,7 @@ def build_demo(
     seed: int = 7,
     now: datetime | None = None,
     progress: Progress | None = None,
+    pipeline: bool | None = None,
 ) -> DemoSummary:
     """Fill ``workspace`` (which must be empty) with the demo data."""
-    return DemoBuilder(workspace, tickets=tickets, seed=seed, now=now, progress=progress).build()
+    return DemoBuilder(workspace, tickets=tickets, seed=seed, now=now, progress=progress, pipeline=pipeline).build()
