@@ -120,7 +120,9 @@ def test_documents_follow_every_write(database: ServerDatabase) -> None:
         assert found(connection, "roe") == {fire, invoice}
         assert found(connection, "smith") == set()
         # a ticket merge moves messages: their words go with them
-        connection.execute(text("UPDATE message SET ticket_id = :to WHERE ticket_id = :id"), {"to": fire, "id": invoice})
+        connection.execute(
+            text("UPDATE message SET ticket_id = :to WHERE ticket_id = :id"), {"to": fire, "id": invoice}
+        )
         assert found(connection, "invoice") == {fire, invoice}  # the subject stays with its ticket
         assert found(connection, '"an invoice"') == {fire}
         # a change the document does not hold leaves it alone (no rewrite per status change)

@@ -5,8 +5,8 @@ from supportdesk.store.query.parser import FIELDS, SORTS, Query, QueryError, Ter
 
 __all__ = [
     "BM25",
-    "PG_RANK",
     "FIELDS",
+    "PG_RANK",
     "SORTS",
     "Compiled",
     "Query",
