@@ -25,8 +25,8 @@ takes"). Phases, each timed:
    index-only scans).
 
 ``--copies N`` loads the tickets, their messages and their requesters (customers, identities) N
-times, each copy re-keyed (the last two characters of every id of those tables, and of every
-column referring to one, are the copy's number; ticket numbers offset; an address gets
+times, each copy re-keyed (every id of those tables, and every column referring to one, becomes a
+UUID hashed from the copy's number and the original; ticket numbers offset; an address gets
 ``+N`` before its ``@``) and its times moved back N × 37 s, so that copies interleave in time:
 a 1M-ticket database from the 100k demo, when building the 1M demo itself takes hours on a
 loaded machine. Word frequencies are the demo's (a word in 15 % of tickets stays so).
@@ -41,8 +41,10 @@ of the tables, and the first change pulled is the first write made after the loa
 from __future__ import annotations
 
 import argparse
+import hashlib
 import sqlite3
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -122,7 +124,6 @@ class Rekey:
 
     def __init__(self, number: int, table: str, columns: list[str], references: set[tuple[str, str]]) -> None:
         self.number = number
-        self.suffix = f"{number:02d}"
         self.keys = [i for i, c in enumerate(columns) if c == "id" or (table, c) in references]
         self.times = [i for i, c in enumerate(columns) if c.endswith("_at")]
         self.ticket_number = columns.index("number") if table == "ticket" and "number" in columns else None
@@ -135,8 +136,9 @@ class Rekey:
 
         values = list(row)
         for i in self.keys:
-            if isinstance(values[i], str) and len(values[i]) == 36:
-                values[i] = values[i][:34] + self.suffix
+            if isinstance(values[i], str):
+                digest = hashlib.md5(f"{self.number}:{values[i]}".encode(), usedforsecurity=False).digest()
+                values[i] = str(uuid.UUID(bytes=digest))
         for i in self.times:
             if isinstance(values[i], str):
                 instant = from_db(values[i])

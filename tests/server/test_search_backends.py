@@ -177,3 +177,26 @@ def test_relevance_ranks_on_postgresql_and_finds_the_same_tickets_on_both(deploy
                 assert response.json()["error"]["field"] == "query", (query, response.text)
                 continue
             assert response.status_code == 200, (query, response.text)
+
+
+@pytest.mark.integration
+def test_postgresql_ranks_the_newest_matches_of_a_broad_search(pg_deployment: Deployment) -> None:
+    """Relevance ranks a bounded pool: the newest ``pool`` matches, ranked (bench/README.md)."""
+    from sqlalchemy import text
+
+    from supportdesk.server.routes.tickets import page_sql
+    from supportdesk.store.query import compile_query
+
+    with pg_deployment.api("ada") as ada:
+        for number, (subject, body, name) in enumerate(RANKED, start=1):
+            args = {"subject": subject, "body": body, "requester": {"value": f"r{number}@example.com", "name": name}}
+            push(ada, "pool-case", [{"id": number, "name": "ticket.create", "args": args}])
+    compiled = compile_query("refund sort:relevance", dialect="postgresql")
+    ranked = {}
+    for pool in (2, 3):
+        sql, params, sort = page_sql(compiled, "TRUE", {}, None, 50, "postgresql", pool=pool)
+        assert sort == "relevance"
+        with pg_deployment.team.db.engine.connect() as connection:
+            ranked[pool] = [row.subject for row in connection.execute(text(sql), params)]
+    # the oldest match ("Order status", a message) is outside a pool of the two newest
+    assert ranked == {2: ["Refund request", "Hello there"], 3: ["Refund request", "Hello there", "Order status"]}
