@@ -92,9 +92,22 @@ def test_documents_follow_every_write(database: ServerDatabase) -> None:
         reply = message(connection, invoice, "Refund approved")
         assert found(connection, "refund") == {invoice}
         assert found(connection, '"invoice refund"') == {invoice}
-        # but never from the subject into the messages, or into the people (FTS5's columns)
+        # but never from the subject into the messages, or between them and the people (FTS5's columns)
         assert found(connection, '"fire the"') == set()
         assert found(connection, '"it alice"') == set()
+        assert found(connection, '"com the"') == set()
+        assert found(connection, '"fire alice"') == set()
+        # a message is appended to the document: the very document a rebuild makes
+        message(connection, invoice, "Second reply, with more words.")
+        appended = connection.execute(
+            text("SELECT document::text FROM ticket_search WHERE ticket_id = :id"), {"id": invoice}
+        )
+        connection.execute(text("SELECT supportdesk_refresh_ticket_search(:id)"), {"id": invoice})
+        rebuilt = connection.execute(
+            text("SELECT document::text FROM ticket_search WHERE ticket_id = :id"), {"id": invoice}
+        )
+        assert appended.scalar() == rebuilt.scalar()
+        assert found(connection, '"approved second"') == {invoice}
         # an edit (an erasure redacts this way) and a removal take the words away
         connection.execute(text("UPDATE message SET body = 'redacted' WHERE id = :id"), {"id": reply})
         assert found(connection, "refund") == set()

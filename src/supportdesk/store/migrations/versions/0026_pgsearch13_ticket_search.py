@@ -11,15 +11,17 @@ spread over four tables and never stored.
 Now, as SQLite's FTS5 indexes it, a ticket's text is one document, stored:
 
 - ``ticket_search(ticket_id, document)``: the ``tsvector`` of the subject (weight A), the
-  messages in order (D) and the requester's name and addresses (B), with a one-position gap
-  between the three so that a phrase never spans two of them (FTS5's columns); a GIN index on it.
+  requester's name and addresses (B) and the messages in order (D), with a one-position gap
+  between the three so that a phrase never spans two of them (FTS5's columns; a phrase may run
+  from one message into the next, as in FTS5's one body column); a GIN index on it.
   A common word is then answered by walking ``ix_ticket_created`` backwards and testing each
   ticket's stored document (a few hundred for a page), a rare one from the GIN index; the planner
   chooses from the document's statistics. ``sort:relevance`` is ``ts_rank`` over the same
   documents (the weights are bm25's of the workspace: subject 5, people 2, messages 1).
 - Triggers keep it current in the writing transaction, whatever writes: a ticket's subject or
-  requester, a message added, edited, erased or moved by a merge, a customer renamed, an address
-  added, changed, moved or removed. Bulk loaders switch triggers off and call
+  requester, a message added (appended to the document: the frequent write costs one message's
+  words, as 0021's index did), edited, erased or moved by a merge (the document rebuilt), a
+  customer renamed, an address added, changed, moved or removed. Bulk loaders switch triggers off and call
   ``supportdesk_rebuild_ticket_search()`` once (``bench/pg_load_demo.py``).
 - A document PostgreSQL cannot hold (a ``tsvector`` is at most 1 MB) keeps the first 200,000
   characters of its messages, so a write never fails for its size.
@@ -62,21 +64,20 @@ STATEMENTS = [
         document tsvector NOT NULL
     )
     """,
-    # the three parts of a document, weighted, a gap after each ('_' is no word a query can hold)
+    # the three parts of a document, weighted, a gap between them ('_' is no word a query can
+    # hold); the messages last, so that a new one is appended (see the message trigger)
     f"""
     CREATE FUNCTION supportdesk_search_document(subject text, body text, people text) RETURNS tsvector
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $fn$
     DECLARE
         gap CONSTANT tsvector := '_:1'::tsvector;
+        head tsvector := setweight(to_tsvector('simple'::regconfig, supportdesk_search_text(subject)), 'A') || gap
+            || setweight(to_tsvector('simple'::regconfig, supportdesk_search_text(people)), 'B') || gap;
     BEGIN
         BEGIN
-            RETURN setweight(to_tsvector('simple'::regconfig, supportdesk_search_text(subject)), 'A') || gap
-                || to_tsvector('simple'::regconfig, supportdesk_search_text(body)) || gap
-                || setweight(to_tsvector('simple'::regconfig, supportdesk_search_text(people)), 'B');
+            RETURN head || to_tsvector('simple'::regconfig, supportdesk_search_text(body));
         EXCEPTION WHEN program_limit_exceeded THEN
-            RETURN setweight(to_tsvector('simple'::regconfig, supportdesk_search_text(subject)), 'A') || gap
-                || to_tsvector('simple'::regconfig, supportdesk_search_text(left(body, {FALLBACK_BODY_CHARS}))) || gap
-                || setweight(to_tsvector('simple'::regconfig, supportdesk_search_text(people)), 'B');
+            RETURN head || to_tsvector('simple'::regconfig, supportdesk_search_text(left(body, {FALLBACK_BODY_CHARS})));
         END;
     END $fn$
     """,
@@ -118,13 +119,28 @@ STATEMENTS = [
         RETURN NULL;
     END $fn$
     """,
+    # a new message (a reply, a note, a customer's mail: the write that happens all the time) is
+    # appended: ``||`` numbers its words on from the document's last, exactly as a rebuild that
+    # joins the messages would; only an edit, a removal or a move rebuilds the document
     """
     CREATE FUNCTION supportdesk_ticket_search_on_message() RETURNS trigger LANGUAGE plpgsql AS $fn$
     BEGIN
-        IF TG_OP IN ('UPDATE', 'DELETE') THEN
-            PERFORM supportdesk_refresh_ticket_search(OLD.ticket_id);
+        IF TG_OP = 'INSERT' THEN
+            BEGIN
+                UPDATE ticket_search
+                   SET document = document || to_tsvector('simple'::regconfig, supportdesk_search_text(NEW.body))
+                 WHERE ticket_id = NEW.ticket_id;
+                IF FOUND THEN
+                    RETURN NULL;
+                END IF;
+            EXCEPTION WHEN program_limit_exceeded THEN
+                NULL;  -- too large to append to: rebuilt below, which keeps what fits
+            END;
+            PERFORM supportdesk_refresh_ticket_search(NEW.ticket_id);
+            RETURN NULL;
         END IF;
-        IF TG_OP IN ('INSERT', 'UPDATE') AND (TG_OP = 'INSERT' OR NEW.ticket_id IS DISTINCT FROM OLD.ticket_id) THEN
+        PERFORM supportdesk_refresh_ticket_search(OLD.ticket_id);
+        IF TG_OP = 'UPDATE' AND NEW.ticket_id IS DISTINCT FROM OLD.ticket_id THEN
             PERFORM supportdesk_refresh_ticket_search(NEW.ticket_id);
         END IF;
         RETURN NULL;
