@@ -5,7 +5,7 @@ Usage: python bench/pg_message_writes.py postgresql://…/db [--rounds 3]
 On a database loaded by ``pg_load_demo.py``: 1,000 single-row message inserts into random
 tickets, one statement each in one transaction, rolled back after each round (the database is
 left as it was). On this branch every insert runs the trigger that appends the message to its
-ticket's search document (migration 0026); on main it updates 0021's GIN expression index on
+ticket's search document (migration 0027); on main it updates 0021's GIN expression index on
 ``message.body``. Wall time, so compare the two in turn on one machine.
 """
 

@@ -82,6 +82,25 @@ def test_a_select_left_unfinished_does_not_hold_its_snapshot_into_the_next_write
     del rows
 
 
+def test_a_select_left_unfinished_on_the_driver_connection_itself_is_finished_too(database: ServerDatabase) -> None:
+    """``sqlite3.Connection.execute`` makes its cursor without calling ``cursor()``: code that runs
+    a statement straight on the driver connection (the rollup's paused trigger, a raw fast
+    path) must not leave a snapshot behind either."""
+    unfinished = database.engine.connect()
+    raw = driver(unfinished)
+    rows = raw.execute("SELECT who FROM item ORDER BY id")
+    assert rows.fetchone() is not None  # rows left unread: the statement stays open
+    unfinished.rollback()
+    write_elsewhere(database, "d")
+    unfinished.close()
+    with database.engine.connect() as connection:
+        assert driver(connection) is raw
+        with connection.begin():
+            connection.execute(text("INSERT INTO item (who) VALUES ('e')"))
+    assert count(database.engine) == 5
+    del rows
+
+
 def test_a_reader_left_with_an_unfinished_select_reads_the_latest_writes(database: ServerDatabase) -> None:
     reading = database.read_engine.connect()
     rows = reading.execute(text("SELECT who FROM item ORDER BY id"))

@@ -1,4 +1,4 @@
-"""PostgreSQL's ticket search documents (migration 0026) follow every write, whoever makes it.
+"""PostgreSQL's ticket search documents (migration 0027) follow every write, whoever makes it.
 
 The triggers are exercised with plain SQL on a real PostgreSQL database — what any writer (a
 mutator, an import, an erasure, an administrator's UPDATE) does to the tables —, and each check
@@ -171,7 +171,7 @@ def test_a_document_too_large_for_a_tsvector_never_fails_the_write(database: Ser
 
 
 def test_an_upgrade_builds_the_documents_of_existing_tickets() -> None:
-    """A server upgraded from 0025 finds the tickets it already held."""
+    """A server upgraded from 0026 finds the tickets it already held."""
     from alembic import command
 
     from supportdesk.store.migrate import _alembic_config
@@ -180,7 +180,7 @@ def test_an_upgrade_builds_the_documents_of_existing_tickets() -> None:
         database = open_database(url, migrate=False)
         try:
             with database.engine.begin() as connection:
-                command.upgrade(_alembic_config(connection), "0025_rest20d_token_version")
+                command.upgrade(_alembic_config(connection), "0026_attack20_token_notify")
             with database.engine.begin() as connection:
                 requester = customer(connection, "Dan", "dan@example.com")
                 old = ticket(connection, "Login trouble", requester, "I cannot sign in.")

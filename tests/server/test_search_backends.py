@@ -1,5 +1,5 @@
 """Free text on the server means the same on SQLite (FTS5) and PostgreSQL (full-text search over
-each ticket's stored document, migration 0026): the same cases, the same tickets, newest first, on
+each ticket's stored document, migration 0027): the same cases, the same tickets, newest first, on
 both; ``sort:relevance`` ranks on PostgreSQL and finds the same tickets on both."""
 
 from __future__ import annotations

@@ -84,6 +84,17 @@ class PooledSQLite(sqlite3.Connection):
         self.lent.add(cursor)
         return cursor
 
+    # ``sqlite3.Connection.execute`` and ``executemany`` make their cursor in C without calling
+    # ``cursor()``: routed through it, a statement run straight on the driver connection (the
+    # report rollup's paused trigger, a raw fast path) is finished on the way back too.
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+        cursor: sqlite3.Cursor = self.cursor()
+        return cursor.execute(sql, parameters)
+
+    def executemany(self, sql: str, parameters: Any, /) -> sqlite3.Cursor:
+        cursor: sqlite3.Cursor = self.cursor()
+        return cursor.executemany(sql, parameters)
+
     def finish_statements(self) -> None:
         """Close every cursor lent and still alive (closing resets its statement)."""
         for cursor in list(self.lent):

@@ -6,6 +6,9 @@ second write: the same key with the same request (method, path and JSON body, co
 parsing, so spacing and key order do not matter) returns the stored answer for 24 hours, marked
 ``Idempotent-Replayed: true``; the same key with another request is a 422. Keys belong to the
 token's agent: two integrations never share one by chance, and a key survives a token rotation.
+A token restricted to groups sends another request than its agent's other tokens (its groups
+are part of the fingerprint): it is never handed their answers — a ticket of a group it may not
+see — but a 422.
 
 A replay of an answered key is served from a plain read (:func:`answered`), without the write
 lock. Otherwise the key is claimed inside the write's own transaction, before anything is written: a duplicate
@@ -107,6 +110,15 @@ def fingerprint(method: str, path: str, body: Any) -> str:
     """What makes two requests the same: method, path and the parsed JSON body."""
     canonical = orjson.dumps(body, option=orjson.OPT_SORT_KEYS) if body is not None else b""
     return hashlib.sha256(method.upper().encode() + b" " + path.encode() + b"\n" + canonical).hexdigest()
+
+
+def restricted_fingerprint(print_: str, restriction: frozenset[str] | None) -> str:
+    """``print_`` of a request sent by a token restricted to the groups ``restriction``: two
+    tokens of one agent restricted otherwise never send the same request (an unrestricted
+    token's print is unchanged, so it still meets the answers stored before)."""
+    if restriction is None:
+        return print_
+    return hashlib.sha256(print_.encode() + b"\nwithin " + ",".join(sorted(restriction)).encode()).hexdigest()
 
 
 @dataclass

@@ -75,6 +75,10 @@ class Writer:
     actor: Actor
     token_id: str
     token_name: str
+    #: The token's group restriction (None: none). Part of what an Idempotency-Key answers to:
+    #: keys belong to the agent, and another of its tokens restricted to other groups must not
+    #: be handed the stored answer — a ticket of a group it may not see.
+    restriction: frozenset[str] | None = None
 
     def ref(self) -> str:
         name = re.sub(r"[^\w .@+-]", "_", self.token_name)[:60]
@@ -107,11 +111,11 @@ def run_write(
 ) -> Answer:
     """Run one REST write (see the module docstring); returns its answer, replayed or new."""
     database = state.database
+    fingerprint = idempotency.restricted_fingerprint(fingerprint, writer.restriction)
     if key is not None:
-        with database.read_engine.connect() as reading:
-            stored = idempotency.answered(reading, writer.actor.id or "", key, fingerprint, utcnow())
+        stored = _stored(state, writer, key, fingerprint)
         if stored is not None:
-            return Answer(stored.status, stored.body, {**stored.headers, "Idempotent-Replayed": "true"})
+            return stored
     answer, applied, seq = retried(
         lambda: _write_once(state, writer, plan, respond, key, fingerprint),
         what=f"a REST write of {writer.token_name!r}",
@@ -121,6 +125,25 @@ def run_write(
     poke_clients = [partial(state.events.poke, seq)] if seq and not database.is_postgres else []
     run_all([*after, *poke_clients])
     return answer
+
+
+def replayed(state: ServerState, writer: Writer, key: str | None, fingerprint: str) -> Answer | None:
+    """The stored answer of this same request under ``key`` (None: it must run), for an endpoint
+    that does work of its own before :func:`run_write` — a macro's comment rendered on a snapshot:
+    a retry must get the first answer even when that work would now refuse (the macro deleted,
+    the ticket moved out of sight), or the integration is told nothing was done when it was."""
+    if key is None:
+        return None
+    return _stored(state, writer, key, idempotency.restricted_fingerprint(fingerprint, writer.restriction))
+
+
+def _stored(state: ServerState, writer: Writer, key: str, fingerprint: str) -> Answer | None:
+    """A replay read without the write lock (:func:`.idempotency.answered`)."""
+    with state.database.read_engine.connect() as reading:
+        stored = idempotency.answered(reading, writer.actor.id or "", key, fingerprint, utcnow())
+    if stored is None:
+        return None
+    return Answer(stored.status, stored.body, {**stored.headers, "Idempotent-Replayed": "true"})
 
 
 def _write_once(

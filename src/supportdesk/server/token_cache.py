@@ -17,8 +17,9 @@ token or an agent may have changed. What tells it differs by backend:
   more round trip, so a process instead forgets its checks when the ``tokens`` event a change's
   transaction NOTIFYed arrives (milliseconds; the change and the event commit together; the
   process that made the change forgets before its answer goes out), also from ``server token
-  revoke`` and ``server agent update`` run anywhere; otherwise (a NOTIFY lost while the listener
-  reconnected — reconnecting clears it too) after at most ``ttl`` seconds.
+  revoke`` and ``server agent update`` run anywhere, and from a change typed into ``psql``: the
+  trigger function that raises ``token_version`` sends the event too; otherwise (a NOTIFY lost
+  while the listener reconnected — reconnecting clears it too) after at most ``ttl`` seconds.
 
 On both, refusals are never cached (a token created a moment ago works at once; a forged or
 unknown one is looked up every time, and throttled by address), and a cached token past its

@@ -10,7 +10,8 @@ hand-made ``sqlite3`` session. The first value is random, so a database file rep
 does not by chance carry the number a process remembers from the old one.
 
 Kept by the database itself (migration ``0025_rest20d_token_version``), on SQLite and
-PostgreSQL alike (PostgreSQL's processes are also told through NOTIFY); never synced.
+PostgreSQL alike; never synced. On PostgreSQL, whose processes do not read the number, the same
+trigger function also NOTIFYs them (migration ``0026_attack20_token_notify``), whoever wrote.
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ TOKEN_COLUMNS = (
 WATCHED = ("agent", "agent_group")
 
 PG_FUNCTION = "token_version_bump"
+#: The channel every server process LISTENs on (``supportdesk.server.notify.CHANNEL``; the store
+#: does not import the server, a test keeps the two equal).
+PG_CHANNEL = "supportdesk_events"
 
 READ = f"SELECT value FROM {TABLE} WHERE id = 1"
 
@@ -47,8 +51,7 @@ def create_statements(dialect: str) -> list[str]:
         return [
             f"CREATE TABLE {TABLE} (id INTEGER PRIMARY KEY, value BIGINT NOT NULL)",
             f"INSERT INTO {TABLE} (id, value) VALUES (1, CAST(floor(random() * 1000000000000) AS BIGINT))",
-            f"CREATE OR REPLACE FUNCTION {PG_FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $body$ BEGIN "
-            f"UPDATE {TABLE} SET value = value + 1 WHERE id = 1; RETURN NULL; END $body$",
+            pg_function_statement(),
             f"CREATE TRIGGER {_trigger('api_token')} AFTER INSERT OR DELETE OR TRUNCATE ON api_token {each}",
             f"CREATE TRIGGER {_trigger('api_token', 'update')} AFTER UPDATE OF {columns} ON api_token {each}",
             *(
@@ -69,6 +72,19 @@ def create_statements(dialect: str) -> list[str]:
             for op in ("INSERT", "UPDATE", "DELETE")
         ),
     ]
+
+
+def pg_function_statement() -> str:
+    """PostgreSQL's trigger function: it bumps the number and NOTIFYs every server process (the
+    ``tokens`` event of :mod:`supportdesk.server.notify`, delivered when the change commits), so
+    a process with ``--token-cache`` forgets its checks after a change nobody's code told it of
+    — a revocation typed into ``psql`` — as it does after ``server token revoke``."""
+    event = "json_build_object('type', 'tokens')::text"
+    return (
+        f"CREATE OR REPLACE FUNCTION {PG_FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $body$ BEGIN "
+        f"UPDATE {TABLE} SET value = value + 1 WHERE id = 1; PERFORM pg_notify('{PG_CHANNEL}', {event}); "
+        "RETURN NULL; END $body$"
+    )
 
 
 def drop_statements(dialect: str) -> list[str]:

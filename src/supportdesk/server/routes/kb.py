@@ -31,7 +31,7 @@ from supportdesk.server.errors import ApiError
 from supportdesk.server.handlers import ORJSONResponse
 from supportdesk.server.reads import snapshot
 from supportdesk.server.representations import article_view, macro_view, message_view
-from supportdesk.server.rest import Answer, Step, refusal, run_write
+from supportdesk.server.rest import Answer, Step, refusal, replayed, run_write
 from supportdesk.server.routes import links
 from supportdesk.server.routes.links import with_links
 from supportdesk.server.routes.ticket_writes import (
@@ -288,6 +288,10 @@ def apply_macro(
     changed."""
     writer = _writer(request, actor)
     fingerprint = idempotency.fingerprint(request.method, request.url.path, None)
+    key = idempotency.checked_key(key)
+    stored = replayed(state, writer, key, fingerprint)
+    if stored is not None:  # before rendering: the macro may be gone or the ticket out of sight now
+        return _respond(stored)
     rendered = _render(state, actor, number, macro_id)
     if isinstance(rendered, Answer):
         return _respond(rendered)
@@ -307,7 +311,7 @@ def apply_macro(
         answer.body = {"ticket": answer.body, "message": message, "changed": result.get("changed", [])}
         return answer
 
-    answer = run_write(state, writer, plan, respond, key=idempotency.checked_key(key), fingerprint=fingerprint)
+    answer = run_write(state, writer, plan, respond, key=key, fingerprint=fingerprint)
     return _respond(answer)
 
 

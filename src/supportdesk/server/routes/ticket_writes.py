@@ -251,7 +251,12 @@ def _restriction(request: Request) -> frozenset[str] | None:
 
 
 def _writer(request: Request, actor: Actor) -> Writer:
-    return Writer(actor=actor, token_id=str(request.state.token_id), token_name=token_name(request))
+    return Writer(
+        actor=actor,
+        token_id=str(request.state.token_id),
+        token_name=token_name(request),
+        restriction=_restriction(request),
+    )
 
 
 def _write(

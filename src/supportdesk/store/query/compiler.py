@@ -4,7 +4,7 @@ Every user value travels as a bound parameter (``:p1``…, accepted by ``sqlite3
 SQLAlchemy's ``text()``). Free text becomes one FTS5 ``MATCH`` expression in which every token
 is double-quoted, so no input can produce an FTS or SQL syntax error. On PostgreSQL (the team
 server) free text is PostgreSQL full-text search with the same meaning (words, phrases, ``word*``
-prefixes) over each ticket's stored search document (migration ``0026_pgsearch13_ticket_search``).
+prefixes) over each ticket's stored search document (migration ``0027_pgsearch13_ticket_search``).
 """
 
 from __future__ import annotations
@@ -297,7 +297,7 @@ def _sla(value: str, params: _Params, now: datetime) -> str:
 #: A word as FTS5's unicode61 tokenizer sees one: a run of letters and digits.
 _WORD = re.compile(r"[^\W_]+")
 
-#: ``ts_rank`` of a ticket's search document ``ts.document`` (migration 0026) for the tsquery
+#: ``ts_rank`` of a ticket's search document ``ts.document`` (migration 0027) for the tsquery
 #: ``{}``: weights {messages, -, people, subject} in the ratio of the workspace's bm25 (1, 2, 5),
 #: the rank divided by 1 + log(length) as bm25 favours short documents.
 PG_RANK = "ts_rank('{{0.2, 0, 0.4, 1.0}}'::real[], ts.document, {}, 1)"
@@ -326,7 +326,7 @@ def _pg_query(term: Term, params: _Params) -> str | None:
 
 def _pg_text(query: str) -> str:
     """Tickets whose search document (subject, messages, requester's name and addresses, kept by
-    the triggers of migration 0026) matches ``query``, as FTS5 matches its one document.
+    the triggers of migration 0027) matches ``query``, as FTS5 matches its one document.
 
     Written as an ``IN`` so the planner chooses: from the GIN index for a rare word, or walking
     tickets in the page's order and testing each one's stored document for a common one.

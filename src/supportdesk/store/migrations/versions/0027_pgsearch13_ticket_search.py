@@ -32,8 +32,8 @@ Now, as SQLite's FTS5 indexes it, a ticket's text is one document, stored:
 SQLite is untouched. Building the documents reads every ticket once: on a large database run the
 upgrade (``supportdesk server init``) before starting the new version.
 
-Revision ID: 0026_pgsearch13_ticket_search
-Revises: 0025_rest20d_token_version
+Revision ID: 0027_pgsearch13_ticket_search
+Revises: 0026_attack20_token_notify
 """
 
 from __future__ import annotations
@@ -43,8 +43,8 @@ from collections.abc import Sequence
 from alembic import op
 from sqlalchemy import text
 
-revision: str = "0026_pgsearch13_ticket_search"
-down_revision: str | None = "0025_rest20d_token_version"
+revision: str = "0027_pgsearch13_ticket_search"
+down_revision: str | None = "0026_attack20_token_notify"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
