@@ -4,7 +4,7 @@ Every user value travels as a bound parameter (``:p1``…, accepted by ``sqlite3
 SQLAlchemy's ``text()``). Free text becomes one FTS5 ``MATCH`` expression in which every token
 is double-quoted, so no input can produce an FTS or SQL syntax error. On PostgreSQL (the team
 server) free text is PostgreSQL full-text search with the same meaning (words, phrases, ``word*``
-prefixes) over GIN expression indexes (migration ``0021_pg_fulltext``).
+prefixes) over each ticket's stored search document (migration ``0027_pgsearch13_ticket_search``).
 """
 
 from __future__ import annotations
@@ -33,6 +33,9 @@ class Compiled:
     in any workspace that has lived a while), and ``rest`` is ``where`` without it: a text search
     checks its matches against that small set of ticket rowids instead of reading each matching
     ticket's row (see ``store.reads``).
+
+    ``rank`` (PostgreSQL) is the ``tsquery`` of the positive free-text terms, all of them, which
+    ``sort:relevance`` ranks each ticket's document by (:data:`PG_RANK`).
     """
 
     where: str
@@ -43,6 +46,7 @@ class Compiled:
     notes: list[str] = field(default_factory=list)
     unsolved: str | None = None
     rest: str | None = None
+    rank: str | None = None
 
 
 class _Params:
@@ -292,8 +296,11 @@ def _sla(value: str, params: _Params, now: datetime) -> str:
 
 #: A word as FTS5's unicode61 tokenizer sees one: a run of letters and digits.
 _WORD = re.compile(r"[^\W_]+")
-#: The document side, exactly as the GIN expression indexes of migration 0019 spell it.
-_PG_DOCUMENT = "to_tsvector('simple'::regconfig, supportdesk_search_text({}))"
+
+#: ``ts_rank`` of a ticket's search document ``ts.document`` (migration 0027) for the tsquery
+#: ``{}``: weights {messages, -, people, subject} in the ratio of the workspace's bm25 (1, 2, 5),
+#: the rank divided by 1 + log(length) as bm25 favours short documents.
+PG_RANK = "ts_rank('{{0.2, 0, 0.4, 1.0}}'::real[], ts.document, {}, 1)"
 
 
 def _pg_query(term: Term, params: _Params) -> str | None:
@@ -318,18 +325,13 @@ def _pg_query(term: Term, params: _Params) -> str | None:
 
 
 def _pg_text(query: str) -> str:
-    """Tickets whose subject, one of whose messages, or whose requester (name or an address)
-    matches ``query``: one ``IN`` over four GIN index scans, as FTS5 matches a ticket's one
-    document of subject, messages and people."""
-    return (
-        "t.id IN ("
-        f"SELECT s.id FROM ticket s WHERE {_PG_DOCUMENT.format('s.subject')} @@ {query} "
-        f"UNION SELECT m.ticket_id FROM message m WHERE {_PG_DOCUMENT.format('m.body')} @@ {query} "
-        "UNION SELECT r.id FROM ticket r JOIN customer c ON c.id = r.requester_id "
-        f"WHERE {_PG_DOCUMENT.format('c.name')} @@ {query} "
-        "UNION SELECT r.id FROM ticket r JOIN identity i ON i.customer_id = r.requester_id "
-        f"WHERE {_PG_DOCUMENT.format('i.value')} @@ {query})"
-    )
+    """Tickets whose search document (subject, messages, requester's name and addresses, kept by
+    the triggers of migration 0027) matches ``query``, as FTS5 matches its one document.
+
+    Written as an ``IN`` so the planner chooses: from the GIN index for a rare word, or walking
+    tickets in the page's order and testing each one's stored document for a common one.
+    """
+    return f"t.id IN (SELECT ts.ticket_id FROM ticket_search ts WHERE ts.document @@ {query})"
 
 
 def compile_query(
@@ -348,6 +350,7 @@ def compile_query(
     positive: list[str] = []
     negative: list[str] = []
     unsolved: str | None = None
+    ranked: list[str] = []
     for term in parsed.terms:
         if term.field is None:
             if dialect != "sqlite":
@@ -355,6 +358,8 @@ def compile_query(
                 if tsquery is not None:
                     text = _pg_text(tsquery)
                     conditions.append(f"NOT coalesce({text}, FALSE)" if term.negated else text)
+                    if not term.negated:
+                        ranked.append(tsquery)
                 continue
             token = fts_token(term.values[0], prefix=term.prefix)
             if token is not None:
@@ -379,10 +384,11 @@ def compile_query(
         conditions.append(
             f"t.rowid NOT IN (SELECT rowid FROM ticket_fts WHERE ticket_fts MATCH {params.add(' OR '.join(negative))})"
         )
-    chosen = sort or parsed.sort or ("newest" if fts else "updated-desc")
-    if chosen == "relevance" and not fts:
+    searched = bool(fts or ranked)
+    chosen = sort or parsed.sort or ("newest" if searched else "updated-desc")
+    if chosen == "relevance" and not searched:
         chosen = "updated-desc"
-    if dialect != "sqlite" and chosen in ("newest", "relevance"):
+    if dialect != "sqlite" and chosen == "newest":
         chosen = "created-desc"
 
     def joined(parts: list[str]) -> str:
@@ -401,4 +407,5 @@ def compile_query(
         dialect=dialect,
         unsolved=unsolved,
         rest=rest,
+        rank=" && ".join(ranked) if ranked else None,
     )
