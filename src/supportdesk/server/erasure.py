@@ -47,6 +47,9 @@ PERSONAL_TABLES = (
     "channel_conversation",
     "channel_outbox",
     "channel_autoreply",
+    # PostgreSQL's stored search documents (migration 0027): a ticket's words, the requester's
+    # name and addresses among them; an erasure rewrites the document, VACUUM FULL the old one
+    "ticket_search",
 )
 
 
