@@ -201,6 +201,29 @@ def api(server: LiveServer, token: str | None) -> httpx.Client:
     return httpx.Client(base_url=server.url, headers=headers, timeout=LOADED_MACHINE_TIMEOUT)
 
 
+def post_at_once(server: LiveServer, path: str, body: Any, headers: dict[str, str], times: int) -> list[httpx.Response]:
+    """The same POST sent by ``times`` threads at once (an integration's retries racing each
+    other over a flaky network); every answer, in the order they came back."""
+    import threading
+
+    answers: list[httpx.Response] = []
+    lock = threading.Lock()
+
+    def send() -> None:
+        with httpx.Client(base_url=server.url, timeout=LOADED_MACHINE_TIMEOUT) as client:
+            response = client.post(path, json=body, headers=headers)
+        with lock:
+            answers.append(response)
+
+    threads = [threading.Thread(target=send) for _ in range(times)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(2 * LOADED_MACHINE_TIMEOUT)
+    assert len(answers) == times, "a request neither answered nor failed"
+    return answers
+
+
 @dataclass
 class Deployment:
     server: LiveServer

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from supportdesk.server import admin
-from tests.live import Deployment, api
+from tests.live import Deployment, api, post_at_once
 
 pytestmark = [pytest.mark.integration]
 
@@ -140,25 +140,9 @@ def test_simultaneous_retries_of_a_refused_create_all_get_one_refusal_and_leave_
     """A refused write is rolled back whole and its refusal stored in a second transaction: the
     retries racing it must each get that same refusal (one of them the first, the rest replays),
     and no ticket or customer may be left behind."""
-    import threading
-
     body = {**NEW_TICKET, "requester": {"email": "racer@example.com"}, "status": "closed"}
     headers = {**key(), "Authorization": f"Bearer {deployment.team.tokens['ada']}"}
-    answers: list[httpx.Response] = []
-    lock = threading.Lock()
-
-    def send() -> None:
-        with httpx.Client(base_url=deployment.server.url, timeout=120) as client:
-            response = client.post("/v1/tickets", json=body, headers=headers)
-        with lock:
-            answers.append(response)
-
-    threads = [threading.Thread(target=send) for _ in range(5)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(180)
-    assert len(answers) == 5
+    answers = post_at_once(deployment.server, "/v1/tickets", body, headers, 5)
     assert {response.status_code for response in answers} == {409}, [r.text for r in answers]
     assert len({response.text for response in answers}) == 1
     assert sum("Idempotent-Replayed" not in response.headers for response in answers) == 1

@@ -5,16 +5,14 @@ may not do or claim."""
 from __future__ import annotations
 
 import socket
-import threading
 import uuid
 from typing import Any
 
-import httpx
 from sqlalchemy import text
 
 from supportdesk.domain.context import SYSTEM
 from supportdesk.server.apply import apply_as
-from tests.live import Deployment
+from tests.live import Deployment, post_at_once
 
 NEW_TICKET: dict[str, Any] = {
     "subject": "Payment failed for order 1042",
@@ -147,21 +145,7 @@ def test_a_refused_create_leaves_nothing_and_its_key_replays_the_refusal(deploym
 def test_simultaneous_retries_of_one_create_make_one_ticket(deployment: Deployment) -> None:
     headers = {**key(), "Authorization": f"Bearer {deployment.team.tokens['sam']}"}
     body = {**NEW_TICKET, "subject": "Retried from a flaky network"}
-    answers: list[httpx.Response] = []
-    lock = threading.Lock()
-
-    def send() -> None:
-        with httpx.Client(base_url=deployment.server.url, timeout=60) as client:
-            response = client.post("/v1/tickets", json=body, headers=headers)
-        with lock:
-            answers.append(response)
-
-    threads = [threading.Thread(target=send) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
-    assert len(answers) == 6
+    answers = post_at_once(deployment.server, "/v1/tickets", body, headers, 6)
     assert {response.status_code for response in answers} == {201}, [r.text for r in answers]
     assert len({response.json()["id"] for response in answers}) == 1
     assert sum(response.headers.get("Idempotent-Replayed") == "true" for response in answers) == 5
