@@ -80,3 +80,36 @@ def test_a_workspace_file_and_its_attachments_folder_are_private(tmp_path: Path,
     workspace.attachments_dir.chmod(0o755)
     Workspace.open(tmp_path / "ws").close()
     assert mode(workspace.db_path) == 0o600 and mode(workspace.attachments_dir) == 0o700
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    ["sqlite:///{path}?timeout=5", "sqlite+pysqlite:///{path}", "sqlite:///file:{path}?mode=rwc&uri=true"],
+)
+def test_a_sqlite_url_with_a_query_or_a_driver_guards_the_file_the_engine_opens(
+    tmp_path: Path, open_umask: None, spelling: str
+) -> None:
+    """The file made private (and read for the token version) is the one SQLite opens, not a
+    file named after the whole URL's tail."""
+    from supportdesk.server.db import sqlite_path
+
+    db = tmp_path / "team.db"
+    url = spelling.format(path=db)
+    assert sqlite_path(url) == db
+    database = open_database(url)
+    try:
+        with database.engine.connect() as connection, connection.begin():
+            connection.execute(text("UPDATE agent SET name = name"))
+    finally:
+        database.dispose()
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("team.db")) == []
+    assert mode(db) == 0o600
+
+
+@pytest.mark.parametrize(
+    "url", ["sqlite://", "sqlite:///:memory:", "sqlite:///file:m1?mode=memory&cache=shared&uri=true"]
+)
+def test_an_in_memory_sqlite_url_names_no_file(url: str) -> None:
+    from supportdesk.server.db import sqlite_path
+
+    assert sqlite_path(url) is None

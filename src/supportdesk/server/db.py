@@ -29,7 +29,7 @@ def normalize_url(db: str | Path | None) -> str:
     text = str(db) if db else DEFAULT_DB
     if text.startswith(("postgresql://", "postgres://")):
         return "postgresql+psycopg://" + text.split("://", 1)[1]
-    if text.startswith(("postgresql+psycopg://", "sqlite:")):
+    if text.startswith(("postgresql+psycopg://", "sqlite:", "sqlite+pysqlite:")):
         return text
     if "://" in text:
         raise DatabaseError(f"{text}: use a file path, sqlite:///PATH or postgresql://…")
@@ -63,10 +63,30 @@ class ServerDatabase:
 
 
 def sqlite_path(url: str) -> Path | None:
-    """The file of a SQLite URL (None for PostgreSQL or an in-memory database)."""
-    if not url.startswith("sqlite:///") or url.endswith(":memory:"):
+    """The file of a SQLite URL (None for PostgreSQL or an in-memory database).
+
+    Read with SQLAlchemy's own URL parser, so a query string (``?timeout=5``), a driver
+    (``sqlite+pysqlite``) or a ``file:`` URI (``?uri=true``) names the file the engine opens —
+    not a file called ``db?timeout=5`` that the server would create and guard instead.
+    """
+    from urllib.parse import unquote, urlsplit
+
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
         return None
-    return Path(url.removeprefix("sqlite:///"))
+    database = parsed.database or ""
+    if parsed.query.get("mode") == "memory":
+        return None
+    if database.startswith("file:"):
+        split = urlsplit(database)
+        if "mode=memory" in split.query:
+            return None
+        database = unquote(split.path)
+    if database in ("", ":memory:"):
+        return None
+    return Path(database)
 
 
 class PooledSQLite(sqlite3.Connection):
