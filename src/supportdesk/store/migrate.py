@@ -71,6 +71,10 @@ def upgrade(engine: Engine) -> None:
 
     with engine.begin() as connection:
         command.upgrade(_alembic_config(connection), "head")
+        if connection.dialect.name == "sqlite":  # a rebuilt table lost its triggers (.version_triggers)
+            from supportdesk.store.version_triggers import mend_sqlite
+
+            mend_sqlite(connection)
 
 
 def head_revision() -> str:
