@@ -11,6 +11,17 @@ team split into groups, a reply in one group no longer makes every agent of the 
 The audience is a superset, never narrower than what a pull would hand out (anything that is not
 a ticket's row pokes everyone), so no client misses a change it may see.
 
+A stream opened with ``/v1/events?records=true`` may also get the records themselves: after a
+commit of seqs (a..b] the poke carries ``{"from": a, "seq": b, "scope": …, "changes": […]}``,
+exactly what a pull from ``a`` by this stream's agent would hand out up to ``b`` (the pull's own
+code, :func:`supportdesk.server.reads.visible_changes`), so a client whose cursor is ``a``
+applies them without pulling. Each process reads the range once from the change log (the NOTIFY
+carries only the seqs), checks the tokens of the streams it would send records to in the same
+snapshot (a revoked token, or an agent whose groups or role changed, gets the plain poke) and
+computes the records once per distinct audience. A range over :data:`RECORDS_MAX` seqs, or
+records over :data:`RECORDS_BYTES_MAX` bytes, goes as the plain poke. Pokes are handed out in
+the order they arrive, one after the other.
+
 A stream is only as good as the token that opened it: every ``stream_recheck`` seconds one
 query re-checks the tokens of all open streams of this process, and a stream whose token was
 revoked or expired, whose agent was deactivated, or whose agent's groups or role changed gets a
@@ -46,6 +57,10 @@ PRESENCE_TTL = 45.0
 QUEUE_SIZE = 1000
 #: Above this many (group, assignee) pairs a poke goes to everyone: the NOTIFY payload stays small.
 AUDIENCE_MAX = 32
+#: A poke carries records only for a range of at most this many seqs (a push or two) ...
+RECORDS_MAX = 40
+#: ... whose records, for one stream, encode to at most this many bytes (a few replies).
+RECORDS_BYTES_MAX = 16_000
 
 #: Who a poke is for: ``None`` is everyone, else (group_id, assignee_id) pairs of tickets.
 Audience = frozenset[tuple[str | None, str | None]] | None
@@ -80,6 +95,38 @@ def _merge(first: Audience, second: Audience) -> Audience:
     return merged if len(merged) <= AUDIENCE_MAX else None
 
 
+def _personal(rows: list[Any]) -> bool:
+    """Whether what an agent may see of ``rows`` can depend on who they are, not only on their
+    groups and role: a ticket assigned to someone, a saved view, a ticket that moved."""
+    for _seq, entity, op, data, _group in rows:
+        if op in ("hide", "reveal") or entity == "saved_view":
+            return True
+        if entity == "ticket" and isinstance(data, dict) and data.get("assignee_id"):
+            return True
+    return False
+
+
+def _audience_key(actor: Actor, personal: bool) -> tuple[Any, ...]:
+    """Agents with the same key are handed the same records (what ``record_visible`` reads)."""
+    everything = actor.is_admin or actor.is_system
+    return (everything, frozenset() if everything else actor.group_ids, actor.id if personal else None)
+
+
+def _encode_records(connection: Connection, actor: Actor, last: int, rows: list[Any]) -> bytes | None:
+    """The ``data`` of a poke with records for ``actor``, without its opening ``{"from": N,``
+    (None: too large, poke plainly)."""
+    import orjson
+
+    from supportdesk.server.reads import visible_changes
+    from supportdesk.server.visibility import visibility_scope
+
+    changes = visible_changes(connection, actor, rows)
+    listed = [change.model_dump(mode="json") for change in changes]
+    body = orjson.dumps({"seq": last, "scope": visibility_scope(actor), "changes": listed})
+    # the stream's own "from" goes in front (its mark, see ServerEvents._hand_out)
+    return body[1:] if len(body) <= RECORDS_BYTES_MAX else None
+
+
 CLOSE_MESSAGES = {
     "token": "the token was revoked or expired, or the agent was deactivated",
     "scope": "the agent's groups or role changed: reconnect",
@@ -95,6 +142,11 @@ class Subscriber:
     overflowed: bool = False
     #: Why the server ends this stream (see ``CLOSE_MESSAGES``); the stream says so and stops.
     closing: str | None = None
+    #: The client asked for pokes that carry records (``/v1/events?records=true``).
+    records: bool = False
+    #: The seq of the last poke this stream was handed while the pokes followed on with no gap
+    #: (None: unknown); a poke with records says it as its ``from`` (see ``_hand_out``).
+    mark: int | None = None
 
     def close(self, reason: str) -> None:
         """End the stream with a ``closed`` event (event loop only)."""
@@ -123,11 +175,18 @@ class ServerEvents:
         self.last_seq = 0
         #: The audience of the writes this thread committed since its last poke (see :meth:`poke`).
         self._pending = threading.local()
+        #: Pokes waiting to be handed out, in order (one task reads their records, see :meth:`_hand_out`).
+        self._pokes: asyncio.Queue[dict[str, Any]] | None = None
+        self._poke_task: asyncio.Task[None] | None = None
+        #: The seq of the last poke handed out when every poke so far followed on (None: a gap).
+        self._chain_end: int | None = None
 
     # --- lifecycle -------------------------------------------------------------------------
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
+        self._pokes = asyncio.Queue()
+        self._poke_task = loop.create_task(self._hand_out(), name="poke-records")
         if self.recheck > 0:
             self._watch_task = loop.create_task(self._watch_streams(), name="stream-recheck")
         if self.database.is_postgres:
@@ -140,6 +199,8 @@ class ServerEvents:
         self._stop.set()
         if self._watch_task is not None:
             self._watch_task.cancel()
+        if self._poke_task is not None:
+            self._poke_task.cancel()
         for subscriber in list(self.subscribers):
             subscriber.close("shutdown")
         if self._listener is not None:
@@ -156,9 +217,14 @@ class ServerEvents:
         caller that never ran the hook loses nothing, it only pokes more widely).
         """
         audience: Audience = getattr(self._pending, "audience", None)  # nothing gathered: everyone
-        with contextlib.suppress(AttributeError):
-            del self._pending.audience
+        count: int = getattr(self._pending, "records", 0)
+        for name in ("audience", "records"):
+            with contextlib.suppress(AttributeError):
+                delattr(self._pending, name)
         event: dict[str, Any] = {"type": "poke", "seq": seq}
+        if 0 < count <= seq:
+            # the writes' seqs are (seq - count, seq]: taken at once, the counter locked to commit
+            event["from"] = seq - count
         if audience is not None:
             event["audience"] = sorted(audience, key=lambda pair: (pair[0] or "", pair[1] or ""))
         self._publish(event)
@@ -220,6 +286,7 @@ class ServerEvents:
         if applied.records:
             gathered: Audience = getattr(self._pending, "audience", frozenset())
             self._pending.audience = _merge(gathered, audience_of(applied))
+            self._pending.records = getattr(self._pending, "records", 0) + len(applied.records)
         if applied.name in AGENT_MUTATIONS:
             self.tokens_changed()
 
@@ -240,6 +307,14 @@ class ServerEvents:
         if event["type"] == TOKENS:
             self._tokens_changed()
             return
+        if event["type"] == "poke" and self._pokes is not None:
+            self._pokes.put_nowait(event)  # handed out in order by _hand_out
+            return
+        self._fan_out(event)
+
+    def _fan_out(self, event: dict[str, Any], carried: dict[Subscriber, bytes] | None = None) -> None:
+        """Queue ``event`` for every stream that may see it; a poke to a stream in ``carried``
+        goes with that stream's records (see :meth:`_hand_out`)."""
         if event["type"] == "poke":
             self.last_seq = max(self.last_seq, int(event["seq"]))
         elif event["type"] == "presence":
@@ -250,10 +325,100 @@ class ServerEvents:
                 self.presence[key] = event
         for subscriber in list(self.subscribers):
             if self.visible(subscriber.actor, event):
+                body = carried.get(subscriber) if carried else None
                 try:
-                    subscriber.queue.put_nowait(event)
+                    subscriber.queue.put_nowait(event if body is None else {**event, "body": body})
                 except asyncio.QueueFull:
                     subscriber.overflowed = True
+
+    # --- pokes with records (event loop, one at a time) ----------------------------------------
+
+    async def _hand_out(self) -> None:
+        """Hand out the pokes in the order they arrived; for the streams that asked for records,
+        read the poke's range first (in a thread: a database read). One at a time, so a stream
+        never sees a later poke before an earlier one.
+
+        A poke's ``from`` for one stream is the seq of the last poke it was handed (its
+        ``mark``), not the write's own first seq: while the pokes this process hands out follow
+        each other with no gap (each one's ``from`` is the previous one's ``seq``), a poke a
+        stream was not handed held nothing its agent may see (the audience is never narrower
+        than a pull), so the records of (mark, seq] it may see are exactly this poke's. Without
+        that, a client would pull after every write of another group (its cursor, at the log's
+        end after its last pull, is behind the write's first seq). A poke that does not follow
+        on (no ``from``: a REST write on PostgreSQL, a reconnected LISTEN; or out of order)
+        forgets every mark: the next poke says its own first seq.
+        """
+        assert self._pokes is not None
+        while True:
+            event = await self._pokes.get()
+            given, last = event.get("from"), int(event["seq"])
+            first = given if isinstance(given, int) else -1
+            ranged = 0 <= first < last
+            shared: dict[Subscriber, bytes] = {}
+            wanting = [
+                s
+                for s in self.subscribers
+                if s.records and s.closing is None and s.token_id is not None and self.visible(s.actor, event)
+            ]
+            if wanting and ranged and last - first <= RECORDS_MAX:
+                try:
+                    shared, stale = await asyncio.to_thread(self._records_for, first, last, wanting)
+                except Exception:  # the plain poke still goes: its clients pull
+                    logging.getLogger("supportdesk.server").warning("reading a poke's records failed; poking plainly")
+                    shared, stale = {}, []
+                for subscriber, reason in stale:
+                    subscriber.close(reason)
+            # from here to the fan-out nothing awaits: the marks and the chain move together
+            if not (ranged and first == self._chain_end):
+                for subscriber in self.subscribers:
+                    subscriber.mark = None
+            carried: dict[Subscriber, bytes] = {}
+            for subscriber, rest in shared.items():
+                start = subscriber.mark if subscriber.mark is not None else first
+                carried[subscriber] = b'{"from":' + str(start).encode() + b"," + rest
+            self._fan_out(event, carried)
+            self._chain_end = last if ranged else None
+            if ranged:
+                for subscriber in self.subscribers:
+                    if self.visible(subscriber.actor, event):
+                        subscriber.mark = last
+
+    def _records_for(
+        self, first: int, last: int, subscribers: list[Subscriber]
+    ) -> tuple[dict[Subscriber, bytes], list[tuple[Subscriber, str]]]:
+        """The encoded records of seqs (``first``, ``last``] for each stream that may have them
+        (without the stream's ``from``),
+        and the streams whose token no longer holds what it held when they opened (closed now:
+        a pull would answer them with another scope, or not at all)."""
+        from supportdesk.server.reads import log_range, snapshot
+        from supportdesk.server.tokens import check_tokens
+
+        carried: dict[Subscriber, bytes] = {}
+        stale: list[tuple[Subscriber, str]] = []
+        with snapshot(self.database) as connection:
+            rows = log_range(connection, first, last)
+            if rows is None:
+                return carried, stale
+            # the tokens as they are in this snapshot, as a pull made now would find them
+            checks = check_tokens(connection, {s.token_id for s in subscribers if s.token_id is not None})
+            personal = _personal(rows)
+            encoded: dict[tuple[Any, ...], bytes | None] = {}
+            for subscriber in subscribers:
+                check = checks.get(subscriber.token_id or "")
+                actor = check.actor if check is not None else None
+                if actor is None:
+                    stale.append((subscriber, "token"))
+                    continue
+                if (actor.role, actor.group_ids) != (subscriber.actor.role, subscriber.actor.group_ids):
+                    stale.append((subscriber, "scope"))
+                    continue
+                key = _audience_key(actor, personal)
+                if key not in encoded:
+                    encoded[key] = _encode_records(connection, actor, last, rows)
+                body = encoded[key]
+                if body is not None:
+                    carried[subscriber] = body
+        return carried, stale
 
     @staticmethod
     def visible(actor: Actor, event: dict[str, Any]) -> bool:
@@ -267,8 +432,8 @@ class ServerEvents:
     def open_streams(self, token_id: str) -> int:
         return sum(1 for subscriber in self.subscribers if subscriber.token_id == token_id)
 
-    def subscribe(self, actor: Actor, token_id: str | None = None) -> Subscriber:
-        subscriber = Subscriber(actor, token_id)
+    def subscribe(self, actor: Actor, token_id: str | None = None, *, records: bool = False) -> Subscriber:
+        subscriber = Subscriber(actor, token_id, records=records, mark=self._chain_end)
         self.subscribers.add(subscriber)
         now = utcnow().timestamp()
         for event in list(self.presence.values()):
