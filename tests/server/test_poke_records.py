@@ -189,6 +189,19 @@ def test_a_range_too_large_goes_as_a_plain_poke(deployment: Deployment) -> None:
         stream.close()
 
 
+def test_a_token_limited_to_scopes_or_groups_opens_no_stream(deployment: Deployment) -> None:
+    """Streams (and so records) are for full tokens, as pulls are: a REST token limited to
+    Billing is refused, with or without ``records``."""
+    token = admin.new_token(
+        deployment.team.db, "ada@acme.test", "billing", scopes=["tickets:read"], groups=["Billing"]
+    )[1]
+    with httpx.Client(base_url=deployment.server.url, headers={"Authorization": f"Bearer {token}"}) as client:
+        for path in ("/v1/events?records=true", "/v1/events", "/v1/pull?cursor=0"):
+            answer = client.get(path)
+            assert answer.status_code == 403, (path, answer.status_code)
+            assert answer.json()["error"]
+
+
 # --- the checks made when the records are read: a revoked token, a changed agent ---------------
 
 
@@ -237,16 +250,18 @@ def test_records_go_only_to_tokens_that_still_hold_what_they_held(team: Team) ->
     sam, tom, lee, bea = (_subscriber(team, who, tokens[who]) for who in ("sam", "tom", "lee", "bea"))
     first, last = _note_range(team)
 
-    carried, stale = events._records_for(first, last, [sam, tom, lee, bea])
+    [carried], stale = events._records_for([(first, last, [sam, tom, lee, bea])])
     assert {sam, tom, lee} <= set(carried) and not stale
-    assert b"Tier one only" in carried[sam] and carried[sam] is carried[tom], "one encoding per audience"
-    assert b"Tier one only" not in carried[bea], "another group's note in a poke"
+    assert b"Tier one only" in carried[sam] and b"Tier one only" not in carried[bea], "another group's note"
+    # one encoding of the records per audience; each stream's own scope in front
+    assert carried[sam].split(b'",', 1)[1] == carried[tom].split(b'",', 1)[1]
+    assert carried[sam].split(b'",', 1)[0] != carried[tom].split(b'",', 1)[0], "tom was handed sam's scope"
 
     # the streams are still open (not re-checked yet) when the next poke's records are read
     admin.revoke_tokens(team.db, token_id=tokens["sam"])
     admin.update_agent(team.db, "tom@acme.test", groups=["Billing"])  # tom's stream still says Tier 1
     admin.update_agent(team.db, "lee@acme.test", active=False)
-    carried, stale = events._records_for(first, last, [sam, tom, lee, bea])
+    [carried], stale = events._records_for([(first, last, [sam, tom, lee, bea])])
     assert set(carried) == {bea}
     assert {s.actor.id: reason for s, reason in stale} == {
         team.ids["sam"]: "token",
@@ -259,8 +274,10 @@ def test_a_range_not_yet_committed_is_never_handed_out(team: Team) -> None:
     events = ServerEvents(team.db, recheck=0)
     token = admin.new_token(team.db, "sam@acme.test")[0]
     first, last = _note_range(team)
-    carried, _stale = events._records_for(first, last + 3, [_subscriber(team, "sam", token)])
+    sam = _subscriber(team, "sam", token)
+    [carried, ready], _stale = events._records_for([(first, last + 3, [sam]), (first, last, [sam])])
     assert carried == {}, "records handed out for seqs past the counter (a cursor gap)"
+    assert sam in ready
 
 
 def test_a_stream_is_told_from_its_last_poke_while_pokes_follow_on_and_from_the_write_after_a_gap(team: Team) -> None:

@@ -61,6 +61,10 @@ AUDIENCE_MAX = 32
 RECORDS_MAX = 40
 #: ... whose records, for one stream, encode to at most this many bytes (a few replies).
 RECORDS_BYTES_MAX = 16_000
+#: Pokes waiting are read together, at most this many ...
+BATCH_MAX = 64
+#: ... spanning at most this many seqs in one query (else a query per poke).
+BATCH_SEQS = 2_000
 
 #: Who a poke is for: ``None`` is everyone, else (group_id, assignee_id) pairs of tickets.
 Audience = frozenset[tuple[str | None, str | None]] | None
@@ -88,6 +92,12 @@ def audience_of(applied: Applied) -> Audience:
     return frozenset(pairs)
 
 
+def _range(event: dict[str, Any]) -> tuple[int, int]:
+    """A poke's seqs (from, seq]; from is -1 when the poke says none."""
+    given = event.get("from")
+    return (given if isinstance(given, int) else -1), int(event["seq"])
+
+
 def _merge(first: Audience, second: Audience) -> Audience:
     if first is None or second is None:
         return None
@@ -95,35 +105,38 @@ def _merge(first: Audience, second: Audience) -> Audience:
     return merged if len(merged) <= AUDIENCE_MAX else None
 
 
-def _personal(rows: list[Any]) -> bool:
-    """Whether what an agent may see of ``rows`` can depend on who they are, not only on their
-    groups and role: a ticket assigned to someone, a saved view, a ticket that moved."""
+def _persons(rows: list[Any]) -> set[str] | None:
+    """The agents whose id alone can change what they may see of ``rows`` (a ticket's assignee,
+    a saved view's owner; ``record_visible`` compares only these with the agent's id), or None
+    when every agent's own (a ticket that moved: its bundle is read as the ticket is now)."""
+    found: set[str] = set()
     for _seq, entity, op, data, _group in rows:
-        if op in ("hide", "reveal") or entity == "saved_view":
-            return True
-        if entity == "ticket" and isinstance(data, dict) and data.get("assignee_id"):
-            return True
-    return False
+        if op in ("hide", "reveal"):
+            return None
+        if entity in ("ticket", "saved_view") and isinstance(data, dict):
+            person = data.get("assignee_id") if entity == "ticket" else data.get("owner_id")
+            if person:
+                found.add(str(person))
+    return found
 
 
-def _audience_key(actor: Actor, personal: bool) -> tuple[Any, ...]:
-    """Agents with the same key are handed the same records (what ``record_visible`` reads)."""
+def _audience_key(actor: Actor, persons: set[str] | None) -> tuple[Any, ...]:
+    """Agents with the same key are handed the same records: what ``record_visible`` reads of
+    them (all or their groups, and their id when the records name it)."""
     everything = actor.is_admin or actor.is_system
-    return (everything, frozenset() if everything else actor.group_ids, actor.id if personal else None)
+    own = actor.id if persons is None or actor.id in persons else None
+    return (everything, frozenset() if everything else actor.group_ids, own)
 
 
 def _encode_records(connection: Connection, actor: Actor, last: int, rows: list[Any]) -> bytes | None:
-    """The ``data`` of a poke with records for ``actor``, without its opening ``{"from": N,``
-    (None: too large, poke plainly)."""
+    """The end of a poke's ``data`` with ``actor``'s records: ``"seq":N,"changes":[…]}`` (None:
+    too large, poke plainly). Each stream's ``{"from":M,"scope":S,`` goes in front."""
     import orjson
 
     from supportdesk.server.reads import visible_changes
-    from supportdesk.server.visibility import visibility_scope
 
-    changes = visible_changes(connection, actor, rows)
-    listed = [change.model_dump(mode="json") for change in changes]
-    body = orjson.dumps({"seq": last, "scope": visibility_scope(actor), "changes": listed})
-    # the stream's own "from" goes in front (its mark, see ServerEvents._hand_out)
+    listed = [change.model_dump(mode="json") for change in visible_changes(connection, actor, rows)]
+    body = orjson.dumps({"seq": last, "changes": listed})
     return body[1:] if len(body) <= RECORDS_BYTES_MAX else None
 
 
@@ -335,8 +348,9 @@ class ServerEvents:
 
     async def _hand_out(self) -> None:
         """Hand out the pokes in the order they arrived; for the streams that asked for records,
-        read the poke's range first (in a thread: a database read). One at a time, so a stream
-        never sees a later poke before an earlier one.
+        read the pokes' ranges first (in a thread: a database read, one for all the pokes waiting
+        by then, so a backlog costs one read, not one a poke). A stream never sees a later poke
+        before an earlier one.
 
         A poke's ``from`` for one stream is the seq of the last poke it was handed (its
         ``mark``), not the write's own first seq: while the pokes this process hands out follow
@@ -350,75 +364,109 @@ class ServerEvents:
         """
         assert self._pokes is not None
         while True:
-            event = await self._pokes.get()
-            given, last = event.get("from"), int(event["seq"])
-            first = given if isinstance(given, int) else -1
-            ranged = 0 <= first < last
-            shared: dict[Subscriber, bytes] = {}
-            wanting = [
-                s
-                for s in self.subscribers
-                if s.records and s.closing is None and s.token_id is not None and self.visible(s.actor, event)
-            ]
-            if wanting and ranged and last - first <= RECORDS_MAX:
+            batch = [await self._pokes.get()]
+            while len(batch) < BATCH_MAX and not self._pokes.empty():
+                batch.append(self._pokes.get_nowait())
+            asks: dict[int, tuple[int, int, list[Subscriber]]] = {}
+            for index, event in enumerate(batch):
+                first, last = _range(event)
+                if 0 <= first < last and last - first <= RECORDS_MAX:
+                    wanting = [
+                        s
+                        for s in self.subscribers
+                        if s.records and s.closing is None and s.token_id is not None and self.visible(s.actor, event)
+                    ]
+                    if wanting:
+                        asks[index] = (first, last, wanting)
+            answers: list[dict[Subscriber, bytes]] = []
+            if asks:
                 try:
-                    shared, stale = await asyncio.to_thread(self._records_for, first, last, wanting)
-                except Exception:  # the plain poke still goes: its clients pull
-                    logging.getLogger("supportdesk.server").warning("reading a poke's records failed; poking plainly")
-                    shared, stale = {}, []
+                    answers, stale = await asyncio.to_thread(self._records_for, list(asks.values()))
+                except Exception:  # the plain pokes still go: their clients pull
+                    logging.getLogger("supportdesk.server").warning("reading pokes' records failed; poking plainly")
+                    answers, stale = [], []
                 for subscriber, reason in stale:
                     subscriber.close(reason)
-            # from here to the fan-out nothing awaits: the marks and the chain move together
-            if not (ranged and first == self._chain_end):
-                for subscriber in self.subscribers:
-                    subscriber.mark = None
-            carried: dict[Subscriber, bytes] = {}
-            for subscriber, rest in shared.items():
-                start = subscriber.mark if subscriber.mark is not None else first
-                carried[subscriber] = b'{"from":' + str(start).encode() + b"," + rest
-            self._fan_out(event, carried)
-            self._chain_end = last if ranged else None
-            if ranged:
-                for subscriber in self.subscribers:
-                    if self.visible(subscriber.actor, event):
-                        subscriber.mark = last
+            shared = dict(zip(asks, answers, strict=False))
+            # from here to the last fan-out nothing awaits: the marks and the chain move together
+            for index, event in enumerate(batch):
+                self._hand_one(event, shared.get(index, {}))
+
+    def _hand_one(self, event: dict[str, Any], shared: dict[Subscriber, bytes]) -> None:
+        """Fan one poke out, each stream in ``shared`` with its records after its own ``from``."""
+        first, last = _range(event)
+        ranged = 0 <= first < last
+        if not (ranged and first == self._chain_end):
+            for subscriber in self.subscribers:
+                subscriber.mark = None
+        carried: dict[Subscriber, bytes] = {}
+        for subscriber, rest in shared.items():
+            start = subscriber.mark if subscriber.mark is not None else first
+            carried[subscriber] = b'{"from":' + str(start).encode() + b"," + rest
+        self._fan_out(event, carried)
+        self._chain_end = last if ranged else None
+        if ranged:
+            for subscriber in self.subscribers:
+                if self.visible(subscriber.actor, event):
+                    subscriber.mark = last
 
     def _records_for(
-        self, first: int, last: int, subscribers: list[Subscriber]
-    ) -> tuple[dict[Subscriber, bytes], list[tuple[Subscriber, str]]]:
-        """The encoded records of seqs (``first``, ``last``] for each stream that may have them
-        (without the stream's ``from``),
-        and the streams whose token no longer holds what it held when they opened (closed now:
-        a pull would answer them with another scope, or not at all)."""
-        from supportdesk.server.reads import log_range, snapshot
+        self, asks: list[tuple[int, int, list[Subscriber]]]
+    ) -> tuple[list[dict[Subscriber, bytes]], list[tuple[Subscriber, str]]]:
+        """For each ``(first, last, streams)``: the records of seqs (first, last] each stream may
+        have, encoded as ``"scope":S,"seq":N,"changes":[…]}`` (its ``from`` goes in front); and the
+        streams whose token no longer holds what it held when they opened (to be closed: a pull
+        would answer them with another scope, or not at all). One snapshot for all of them."""
+        from supportdesk.server.reads import current_seq, log_range, snapshot
+        from supportdesk.server.scopes import restricted
         from supportdesk.server.tokens import check_tokens
+        from supportdesk.server.visibility import visibility_scope
 
-        carried: dict[Subscriber, bytes] = {}
+        answers: list[dict[Subscriber, bytes]] = [{} for _ in asks]
         stale: list[tuple[Subscriber, str]] = []
         with snapshot(self.database) as connection:
-            rows = log_range(connection, first, last)
-            if rows is None:
-                return carried, stale
+            end = current_seq(connection)
+            ready = [index for index, (_first, last, _s) in enumerate(asks) if last <= end]  # never a gap
+            if not ready:
+                return answers, stale
+            low, high = min(asks[i][0] for i in ready), max(asks[i][1] for i in ready)
+            every = log_range(connection, low, high) if high - low <= BATCH_SEQS else None
             # the tokens as they are in this snapshot, as a pull made now would find them
-            checks = check_tokens(connection, {s.token_id for s in subscribers if s.token_id is not None})
-            personal = _personal(rows)
-            encoded: dict[tuple[Any, ...], bytes | None] = {}
-            for subscriber in subscribers:
+            checks = check_tokens(connection, {s.token_id for i in ready for s in asks[i][2] if s.token_id})
+            actors: dict[Subscriber, Actor] = {}
+            for subscriber in {s for i in ready for s in asks[i][2]}:
                 check = checks.get(subscriber.token_id or "")
-                actor = check.actor if check is not None else None
+                # the actor a request with this token acts as, as the pull's authentication makes it
+                actor = restricted(check.actor, check.group_ids) if check and check.actor else None
                 if actor is None:
                     stale.append((subscriber, "token"))
-                    continue
-                if (actor.role, actor.group_ids) != (subscriber.actor.role, subscriber.actor.group_ids):
+                elif (actor.role, actor.group_ids) != (subscriber.actor.role, subscriber.actor.group_ids):
                     stale.append((subscriber, "scope"))
-                    continue
-                key = _audience_key(actor, personal)
-                if key not in encoded:
-                    encoded[key] = _encode_records(connection, actor, last, rows)
-                body = encoded[key]
-                if body is not None:
-                    carried[subscriber] = body
-        return carried, stale
+                else:
+                    actors[subscriber] = actor
+            scopes: dict[str | None, bytes] = {}
+            for index in ready:
+                first, last, subscribers = asks[index]
+                rows = (
+                    [row for row in every if first < row[0] <= last]
+                    if every is not None
+                    else log_range(connection, first, last) or []
+                )
+                persons = _persons(rows)
+                encoded: dict[tuple[Any, ...], bytes | None] = {}
+                for subscriber in subscribers:
+                    agent = actors.get(subscriber)
+                    if agent is None:
+                        continue
+                    key = _audience_key(agent, persons)
+                    if key not in encoded:
+                        encoded[key] = _encode_records(connection, agent, last, rows)
+                    body = encoded[key]
+                    if body is not None:
+                        if agent.id not in scopes:
+                            scopes[agent.id] = b'"scope":"' + visibility_scope(agent).encode() + b'",'
+                        answers[index][subscriber] = scopes[agent.id] + body
+        return answers, stale
 
     @staticmethod
     def visible(actor: Actor, event: dict[str, Any]) -> bool:
