@@ -61,6 +61,8 @@ AUDIENCE_MAX = 32
 RECORDS_MAX = 40
 #: ... whose records, for one stream, encode to at most this many bytes (a few replies).
 RECORDS_BYTES_MAX = 16_000
+#: Seconds a poke waits for an earlier write's poke that has not arrived yet (see ``_next_batch``).
+GAP_WAIT = 0.05
 #: Pokes waiting are read together, at most this many ...
 BATCH_MAX = 64
 #: ... spanning at most this many seqs in one query (else a query per poke).
@@ -96,6 +98,12 @@ def _range(event: dict[str, Any]) -> tuple[int, int]:
     """A poke's seqs (from, seq]; from is -1 when the poke says none."""
     given = event.get("from")
     return (given if isinstance(given, int) else -1), int(event["seq"])
+
+
+def _order(event: dict[str, Any]) -> int:
+    """Where a poke goes among those waiting: by its first seq (by its seq when it has no range)."""
+    first, last = _range(event)
+    return first if first >= 0 else last
 
 
 def _merge(first: Audience, second: Audience) -> Audience:
@@ -364,9 +372,7 @@ class ServerEvents:
         """
         assert self._pokes is not None
         while True:
-            batch = [await self._pokes.get()]
-            while len(batch) < BATCH_MAX and not self._pokes.empty():
-                batch.append(self._pokes.get_nowait())
+            batch = await self._next_batch(self._pokes)
             asks: dict[int, tuple[int, int, list[Subscriber]]] = {}
             for index, event in enumerate(batch):
                 first, last = _range(event)
@@ -391,6 +397,42 @@ class ServerEvents:
             # from here to the last fan-out nothing awaits: the marks and the chain move together
             for index, event in enumerate(batch):
                 self._hand_one(event, shared.get(index, {}))
+
+    async def _next_batch(self, pokes: asyncio.Queue[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The pokes waiting, in seq order. Two writes' pokes may arrive the other way round
+        (each is published after its commit, and on PostgreSQL by its own NOTIFY): when the
+        first poke does not follow the last one handed out, wait up to :data:`GAP_WAIT` seconds
+        for the missing one, so the streams' marks survive (a poke that does not follow on
+        resets them, and their consoles pull)."""
+        batch = [await pokes.get()]
+        deadline = None
+        while len(batch) < BATCH_MAX:
+            while len(batch) < BATCH_MAX and not pokes.empty():
+                batch.append(pokes.get_nowait())
+            batch.sort(key=_order)
+            if self._follows_on(batch):
+                break
+            loop = asyncio.get_running_loop()
+            deadline = deadline if deadline is not None else loop.time() + GAP_WAIT
+            if loop.time() >= deadline:
+                break
+            try:
+                batch.append(await asyncio.wait_for(pokes.get(), deadline - loop.time()))
+            except TimeoutError:
+                break
+        return batch
+
+    def _follows_on(self, batch: list[dict[str, Any]]) -> bool:
+        """Whether every poke of ``batch`` (sorted) follows the one before, from the last handed out."""
+        end = self._chain_end
+        for event in batch:
+            first, last = _range(event)
+            if first < 0:
+                return True  # a poke with no range resets the marks anyway: nothing to wait for
+            if end is not None and first != end:
+                return False
+            end = last
+        return True
 
     def _hand_one(self, event: dict[str, Any], shared: dict[Subscriber, bytes]) -> None:
         """Fan one poke out, each stream in ``shared`` with its records after its own ``from``."""
