@@ -250,7 +250,8 @@ def test_records_go_only_to_tokens_that_still_hold_what_they_held(team: Team) ->
     sam, tom, lee, bea = (_subscriber(team, who, tokens[who]) for who in ("sam", "tom", "lee", "bea"))
     first, last = _note_range(team)
 
-    [carried], stale = events._records_for([(first, last, [sam, tom, lee, bea])])
+    [read], stale = events._records_for([(first, last, [sam, tom, lee, bea])])
+    carried = read.records
     assert {sam, tom, lee} <= set(carried) and not stale
     assert b"Tier one only" in carried[sam] and b"Tier one only" not in carried[bea], "another group's note"
     # one encoding of the records per audience; each stream's own scope in front
@@ -261,8 +262,8 @@ def test_records_go_only_to_tokens_that_still_hold_what_they_held(team: Team) ->
     admin.revoke_tokens(team.db, token_id=tokens["sam"])
     admin.update_agent(team.db, "tom@acme.test", groups=["Billing"])  # tom's stream still says Tier 1
     admin.update_agent(team.db, "lee@acme.test", active=False)
-    [carried], stale = events._records_for([(first, last, [sam, tom, lee, bea])])
-    assert set(carried) == {bea}
+    [read], stale = events._records_for([(first, last, [sam, tom, lee, bea])])
+    assert set(read.records) == {bea}
     assert {s.actor.id: reason for s, reason in stale} == {
         team.ids["sam"]: "token",
         team.ids["tom"]: "scope",
@@ -275,9 +276,10 @@ def test_a_range_not_yet_committed_is_never_handed_out(team: Team) -> None:
     token = admin.new_token(team.db, "sam@acme.test")[0]
     first, last = _note_range(team)
     sam = _subscriber(team, "sam", token)
-    [carried, ready], _stale = events._records_for([(first, last + 3, [sam]), (first, last, [sam])])
-    assert carried == {}, "records handed out for seqs past the counter (a cursor gap)"
-    assert sam in ready
+    [early, ready], _stale = events._records_for([(first, last + 3, [sam]), (first, last, [sam])])
+    assert early.records == {}, "records handed out for seqs past the counter (a cursor gap)"
+    assert early.seen is None, "unread rows must count as seen by everyone"
+    assert sam in ready.records
 
 
 async def _listening(team: Team, stream: Subscriber) -> None:
@@ -369,3 +371,40 @@ def test_two_pokes_that_arrive_the_other_way_round_keep_the_streams_marks(team: 
     assert [event["seq"] for event in seen] == [r1[1], r2[1], r3[1]], "handed out out of order"
     bodies = [orjson.loads(event["body"]) for event in seen]
     assert [body["from"] for body in bodies] == [r1[0], r1[1], r2[1]]
+
+
+def test_a_poke_whose_audience_misses_a_write_in_its_range_takes_the_marks_of_those_it_missed(team: Team) -> None:
+    """The marks do not trust a poke's audience: the rows read say who may see something of its
+    range. A poke claiming (from, seq] for Tier 1 while a Billing note lies in that range (a
+    write miscounted its records) leaves Billing's stream without a mark, so its next poke
+    starts at its own write and a Billing console at the log's end pulls."""
+    import orjson
+
+    opened = {"subject": "Locked out", "body": "Help", "requester": {"value": "q@example.com"}}
+    t1 = _wrote(team, "ticket.create", {**opened, "group_id": team.tier1})[2]["ticket_id"]
+    t2 = _wrote(team, "ticket.create", {**opened, "group_id": team.billing})[2]["ticket_id"]
+    r1 = _wrote(team, "ticket.note", {"ticket_id": t2, "body": "billing first"})[:2]
+    r2 = _wrote(team, "ticket.note", {"ticket_id": t1, "body": "tier one"})[:2]
+    r3 = _wrote(team, "ticket.note", {"ticket_id": t2, "body": "billing again"})[:2]
+    tier1, billing = [[team.tier1, None]], [[team.billing, None]]
+
+    async def run() -> list[dict[str, Any]]:
+        events = ServerEvents(team.db, recheck=0)
+        events.start(asyncio.get_running_loop())
+        try:
+            token = admin.new_token(team.db, "bea@acme.test")[0]
+            bea = events.subscribe(_subscriber(team, "bea", token).actor, token, records=True)
+            await _listening(team, bea)
+            events._deliver({"type": "poke", "from": r1[0] - 1, "seq": r1[0], "audience": None})
+            first = await asyncio.wait_for(bea.queue.get(), 30)
+            # the lie: Tier 1 only, over Billing's note and Tier 1's
+            events._deliver({"type": "poke", "from": r1[0], "seq": r2[1], "audience": tier1})
+            events._deliver({"type": "poke", "from": r2[1], "seq": r3[1], "audience": billing})
+            return [first, await asyncio.wait_for(bea.queue.get(), 30)]
+        finally:
+            events.stop()
+
+    seen = asyncio.run(run())
+    assert seen[1]["seq"] == r3[1]
+    body = orjson.loads(seen[1]["body"])
+    assert body["from"] == r2[1], "a mark kept over a range holding Billing's note: the note would be skipped"

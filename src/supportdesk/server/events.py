@@ -113,6 +113,25 @@ def _merge(first: Audience, second: Audience) -> Audience:
     return merged if len(merged) <= AUDIENCE_MAX else None
 
 
+@dataclass
+class Read:
+    """What was read for one poke: each stream's encoded records, and who may see something of
+    its rows (:func:`audience_of` over the rows as logged; None: everyone, or not read)."""
+
+    records: dict[Subscriber, bytes] = field(default_factory=dict)
+    seen: list[list[str | None]] | None = None
+
+
+def _seen(rows: list[Any]) -> list[list[str | None]] | None:
+    """The audience of logged rows, as a poke carries it (None: everyone)."""
+    from supportdesk.server.apply import Applied
+    from supportdesk.server.changes import Record
+
+    records = [Record(entity, "", op, data, group) for _seq, entity, op, data, group in rows]
+    audience = audience_of(Applied(records=records))
+    return None if audience is None else [list(pair) for pair in audience]
+
+
 def _persons(rows: list[Any]) -> set[str] | None:
     """The agents whose id alone can change what they may see of ``rows`` (a ticket's assignee,
     a saved view's owner; ``record_visible`` compares only these with the agent's id), or None
@@ -374,17 +393,18 @@ class ServerEvents:
         while True:
             batch = await self._next_batch(self._pokes)
             asks: dict[int, tuple[int, int, list[Subscriber]]] = {}
+            marked = any(s.records for s in self.subscribers)
             for index, event in enumerate(batch):
                 first, last = _range(event)
-                if 0 <= first < last and last - first <= RECORDS_MAX:
+                if marked and 0 <= first < last and last - first <= BATCH_SEQS:
+                    # read even with no stream to send records to: the rows say whose marks hold
                     wanting = [
                         s
                         for s in self.subscribers
                         if s.records and s.closing is None and s.token_id is not None and self.visible(s.actor, event)
                     ]
-                    if wanting:
-                        asks[index] = (first, last, wanting)
-            answers: list[dict[Subscriber, bytes]] = []
+                    asks[index] = (first, last, wanting if last - first <= RECORDS_MAX else [])
+            answers: list[Read] = []
             if asks:
                 try:
                     answers, stale = await asyncio.to_thread(self._records_for, list(asks.values()))
@@ -393,10 +413,10 @@ class ServerEvents:
                     answers, stale = [], []
                 for subscriber, reason in stale:
                     subscriber.close(reason)
-            shared = dict(zip(asks, answers, strict=False))
+            read = dict(zip(asks, answers, strict=False))
             # from here to the last fan-out nothing awaits: the marks and the chain move together
             for index, event in enumerate(batch):
-                self._hand_one(event, shared.get(index, {}))
+                self._hand_one(event, read.get(index, Read()))
 
     async def _next_batch(self, pokes: asyncio.Queue[dict[str, Any]]) -> list[dict[str, Any]]:
         """The pokes waiting, in seq order. Two writes' pokes may arrive the other way round
@@ -434,27 +454,32 @@ class ServerEvents:
             end = last
         return True
 
-    def _hand_one(self, event: dict[str, Any], shared: dict[Subscriber, bytes]) -> None:
-        """Fan one poke out, each stream in ``shared`` with its records after its own ``from``."""
+    def _hand_one(self, event: dict[str, Any], read: Read) -> None:
+        """Fan one poke out, each stream in ``read.records`` with its records after its own
+        ``from``; then move the marks: a stream handed the poke is at its seq, a stream that may
+        see something of the rows read (``read.seen``; not read: everyone) but was not handed it
+        (the poke's audience came from a miscounted write) loses its mark."""
         first, last = _range(event)
         ranged = 0 <= first < last
         if not (ranged and first == self._chain_end):
             for subscriber in self.subscribers:
                 subscriber.mark = None
         carried: dict[Subscriber, bytes] = {}
-        for subscriber, rest in shared.items():
+        for subscriber, rest in read.records.items():
             start = subscriber.mark if subscriber.mark is not None else first
             carried[subscriber] = b'{"from":' + str(start).encode() + b"," + rest
         self._fan_out(event, carried)
         self._chain_end = last if ranged else None
-        if ranged:
-            for subscriber in self.subscribers:
-                if self.visible(subscriber.actor, event):
-                    subscriber.mark = last
+        seen = {"type": "poke", "seq": last, "audience": read.seen} if read.seen is not None else None
+        for subscriber in self.subscribers:
+            if ranged and self.visible(subscriber.actor, event):
+                subscriber.mark = last
+            elif seen is None or self.visible(subscriber.actor, seen):
+                subscriber.mark = None
 
     def _records_for(
         self, asks: list[tuple[int, int, list[Subscriber]]]
-    ) -> tuple[list[dict[Subscriber, bytes]], list[tuple[Subscriber, str]]]:
+    ) -> tuple[list[Read], list[tuple[Subscriber, str]]]:
         """For each ``(first, last, streams)``: the records of seqs (first, last] each stream may
         have, encoded as ``"scope":S,"seq":N,"changes":[…]}`` (its ``from`` goes in front); and the
         streams whose token no longer holds what it held when they opened (to be closed: a pull
@@ -464,7 +489,7 @@ class ServerEvents:
         from supportdesk.server.tokens import check_tokens
         from supportdesk.server.visibility import visibility_scope
 
-        answers: list[dict[Subscriber, bytes]] = [{} for _ in asks]
+        answers = [Read() for _ in asks]
         stale: list[tuple[Subscriber, str]] = []
         with snapshot(self.database) as connection:
             end = current_seq(connection)
@@ -494,6 +519,7 @@ class ServerEvents:
                     if every is not None
                     else log_range(connection, first, last) or []
                 )
+                answers[index].seen = _seen(rows)
                 persons = _persons(rows)
                 encoded: dict[tuple[Any, ...], bytes | None] = {}
                 for subscriber in subscribers:
@@ -507,7 +533,7 @@ class ServerEvents:
                     if body is not None:
                         if agent.id not in scopes:
                             scopes[agent.id] = b'"scope":"' + visibility_scope(agent).encode() + b'",'
-                        answers[index][subscriber] = scopes[agent.id] + body
+                        answers[index].records[subscriber] = scopes[agent.id] + body
         return answers, stale
 
     @staticmethod
