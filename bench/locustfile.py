@@ -17,8 +17,9 @@ What an agent does: it starts from the change log's end (its console is already 
 ``/v1/events?records=true`` and keeps it open (reconnecting after a cut, which counts as a
 failure); a poke that carries records (``{from, seq, changes}``) while its cursor is in
 [from, seq) is applied at once and moves the cursor, as the console does
-(``supportdesk.sync.engine.apply_poke``); any other poke makes it pull (pokes that come during a
-pull are folded into one more pull). ``SUPPORTDESK_BENCH_RECORDS=0`` opens plain streams (every
+(``supportdesk.sync.engine.apply_poke``); one that comes during a pull is held and applied after
+it if it still fits; any other poke makes it pull (plain pokes that come during a pull are
+folded into one more pull). ``SUPPORTDESK_BENCH_RECORDS=0`` opens plain streams (every
 poke pulls: the run before this change). Every
 ``THINK`` seconds (``SUPPORTDESK_BENCH_THINK=low,high`` changes them; the first push comes after
 one such wait) pushes one mutation on a ticket of its group — a reply, a note, a status, a tag
@@ -95,6 +96,8 @@ if __name__ != "__main__":
             self.mutation_id = 0
             self.poked = gevent.event.Event()
             self.pulling = False
+            #: pokes with records that came during a pull: applied after it when they still fit
+            self.held: list[dict[str, Any]] = []
             self._last_mutation()
             self.stream = gevent.spawn(self._listen)
             self.puller = gevent.spawn(self._pull_on_poke)
@@ -145,13 +148,20 @@ if __name__ != "__main__":
         def _on_poke(self, line: bytes) -> None:
             """Apply a poke's records when the cursor is within their range, else pull."""
             data: dict[str, Any] = json.loads(line[5:]) if line.startswith(b"data:") else {}
-            first, seq = data.get("from"), int(data.get("seq", 0))
-            if "changes" in data and not self.pulling and isinstance(first, int) and first <= self.cursor < seq:
-                self._applied([c for c in data["changes"] if int(c["seq"]) > self.cursor])
-                self.cursor = seq
-                _report("poke applied (no pull)", 0.0)
-            elif seq > self.cursor or self.pulling:
+            if self.pulling and "changes" in data:
+                self.held.append(data)  # the pull may reach its start: try it after the pull
+            elif not self._apply(data) and (int(data.get("seq", 0)) > self.cursor or self.pulling):
                 self.poked.set()
+
+        def _apply(self, data: dict[str, Any]) -> bool:
+            """Apply a poke's records if the cursor is within their range (True), as the console does."""
+            first, seq = data.get("from"), int(data.get("seq", 0))
+            if "changes" not in data or not isinstance(first, int) or not first <= self.cursor < seq:
+                return False
+            self._applied([c for c in data["changes"] if int(c["seq"]) > self.cursor])
+            self.cursor = seq
+            _report("poke applied (no pull)", 0.0)
+            return True
 
         def _applied(self, changes: list[dict[str, Any]]) -> None:
             now = time.perf_counter()
@@ -169,6 +179,10 @@ if __name__ != "__main__":
                 self.poked.wait()
                 self.poked.clear()
                 self._pull()
+                held, self.held = self.held, []
+                for data in held:  # in the order they came; one that does not fit means a pull
+                    if int(data["seq"]) > self.cursor and not self._apply(data):
+                        self.poked.set()
 
         def _pull(self) -> None:
             more = True
