@@ -1,5 +1,6 @@
-"""Agents under load (issue 13), with Locust: each simulated agent holds an event stream, pulls
-when poked and works its group's tickets at a human rate, with bursts.
+"""Agents under load (issue 13), with Locust: each simulated agent holds an event stream, applies
+the records a poke carries (pulling only when it cannot) and works its group's tickets at a
+human rate, with bursts.
 
 Set up a team (groups of ``--group-size`` agents, a token each, 20 tickets per group already in):
 
@@ -13,8 +14,13 @@ it from the same folder:
         locust -f bench/locustfile.py --headless -u 1000 -r 20 -t 6m --host http://127.0.0.1:8765
 
 What an agent does: it starts from the change log's end (its console is already filled), opens
-``/v1/events`` and keeps it open (reconnecting after a cut, which counts as a failure), pulls
-whenever a poke arrives (pokes that come during a pull are folded into one more pull), and every
+``/v1/events?records=true`` and keeps it open (reconnecting after a cut, which counts as a
+failure); a poke that carries records (``{from, seq, changes}``) while its cursor is in
+[from, seq) is applied at once and moves the cursor, as the console does
+(``supportdesk.sync.engine.apply_poke``); one that comes during a pull is held and applied after
+it if it still fits; any other poke makes it pull (plain pokes that come during a pull are
+folded into one more pull). ``SUPPORTDESK_BENCH_RECORDS=0`` opens plain streams (every
+poke pulls: the run before this change). Every
 ``THINK`` seconds (``SUPPORTDESK_BENCH_THINK=low,high`` changes them; the first push comes after
 one such wait) pushes one mutation on a ticket of its group — a reply, a note, a status, a tag
 or, rarely, a new ticket — and one time in ten a burst of 2-5 in a row (working through a queue).
@@ -23,7 +29,8 @@ Besides each endpoint's latency and errors, Locust's table holds two figures the
 
 * ``push -> each other agent applied``: from a push being sent to *every* other agent that may
   see it having a pull return that push's seq (so a reply in a group of 50 gives 49 samples);
-* ``push -> first other agent applied``: the same, the first agent only.
+* ``push -> first other agent applied``: the same, the first agent only;
+* ``poke applied (no pull)``: pokes whose records were applied without a pull (count only).
 
 With ``SUPPORTDESK_BENCH_SERVER_PID`` the server's resident memory (its worker processes
 included) is sampled every 5 s; at the end the file prints the RSS before the streams opened,
@@ -45,6 +52,8 @@ CLIENT_PREFIX = "locust-agent-"
 #: Seconds between an agent's pushes. A support agent answers a ticket every few minutes and
 #: touches it two or three times (reply, status, tag): about one push a minute on average.
 THINK = tuple(float(s) for s in os.environ.get("SUPPORTDESK_BENCH_THINK", "20,100").split(","))
+#: Ask for pokes that carry the records (the console does); 0: plain pokes, a pull on each.
+RECORDS = os.environ.get("SUPPORTDESK_BENCH_RECORDS", "1") != "0"
 BURST_CHANCE = 0.1
 #: A push's send time is kept this long for the agents who have yet to apply it.
 KEEP_SENT = 120.0
@@ -86,6 +95,9 @@ if __name__ != "__main__":
             self.cursor = int(_team["cursor"])
             self.mutation_id = 0
             self.poked = gevent.event.Event()
+            self.pulling = False
+            #: pokes with records that came during a pull: applied after it when they still fit
+            self.held: list[dict[str, Any]] = []
             self._last_mutation()
             self.stream = gevent.spawn(self._listen)
             self.puller = gevent.spawn(self._pull_on_poke)
@@ -108,7 +120,8 @@ if __name__ != "__main__":
             while True:
                 counted = False
                 try:
-                    answer = self.client.get("/v1/events", headers=self.bearer, stream=True, name="/v1/events (open)")
+                    path = "/v1/events?records=true" if RECORDS else "/v1/events"
+                    answer = self.client.get(path, headers=self.bearer, stream=True, name="/v1/events (open)")
                     answer.raise_for_status()
                     lines = answer._response  # geventhttpclient's response: a line as soon as it arrives
                     while True:
@@ -120,7 +133,7 @@ if __name__ != "__main__":
                             _streams_open += 1
                             self.poked.set()  # catch up on what happened while connecting
                         elif line.startswith(b"event: poke"):
-                            self.poked.set()
+                            self._on_poke(lines.readline(b"\n"))
                         elif line.startswith(b"event: closed"):
                             raise ConnectionError("the server closed the stream")
                 except gevent.GreenletExit:
@@ -132,31 +145,60 @@ if __name__ != "__main__":
                     if counted:
                         _streams_open -= 1
 
+        def _on_poke(self, line: bytes) -> None:
+            """Apply a poke's records when the cursor is within their range, else pull."""
+            data: dict[str, Any] = json.loads(line[5:]) if line.startswith(b"data:") else {}
+            if self.pulling and "changes" in data:
+                self.held.append(data)  # the pull may reach its start: try it after the pull
+            elif not self._apply(data) and (int(data.get("seq", 0)) > self.cursor or self.pulling):
+                self.poked.set()
+
+        def _apply(self, data: dict[str, Any]) -> bool:
+            """Apply a poke's records if the cursor is within their range (True), as the console does."""
+            first, seq = data.get("from"), int(data.get("seq", 0))
+            if "changes" not in data or not isinstance(first, int) or not first <= self.cursor < seq:
+                return False
+            self._applied([c for c in data["changes"] if int(c["seq"]) > self.cursor])
+            self.cursor = seq
+            _report("poke applied (no pull)", 0.0)
+            return True
+
+        def _applied(self, changes: list[dict[str, Any]]) -> None:
+            now = time.perf_counter()
+            for change in changes:
+                sent = _sent.get(int(change["seq"]))
+                if sent is None or sent[1] == self.client_id or self.client_id in sent[2]:
+                    continue
+                if not sent[2]:
+                    _report("push -> first other agent applied", (now - sent[0]) * 1000)
+                sent[2].add(self.client_id)
+                _report("push -> each other agent applied", (now - sent[0]) * 1000)
+
         def _pull_on_poke(self) -> None:
             while True:
                 self.poked.wait()
                 self.poked.clear()
                 self._pull()
+                held, self.held = self.held, []
+                for data in held:  # in the order they came; one that does not fit means a pull
+                    if int(data["seq"]) > self.cursor and not self._apply(data):
+                        self.poked.set()
 
         def _pull(self) -> None:
             more = True
-            while more:
-                params = {"cursor": self.cursor}
-                answer = self.client.get("/v1/pull", params=params, headers=self.bearer, name="/v1/pull")
-                if not answer.ok or not answer.content:
-                    return
-                page: dict[str, Any] = answer.json()
-                now = time.perf_counter()
-                for change in page["changes"]:
-                    sent = _sent.get(int(change["seq"]))
-                    if sent is None or sent[1] == self.client_id or self.client_id in sent[2]:
-                        continue
-                    if not sent[2]:
-                        _report("push -> first other agent applied", (now - sent[0]) * 1000)
-                    sent[2].add(self.client_id)
-                    _report("push -> each other agent applied", (now - sent[0]) * 1000)
-                self.cursor = int(page["cursor"])
-                more = bool(page["more"])
+            self.pulling = True
+            try:
+                while more:
+                    params = {"cursor": self.cursor}
+                    answer = self.client.get("/v1/pull", params=params, headers=self.bearer, name="/v1/pull")
+                    if not answer.ok or not answer.content:
+                        return
+                    page: dict[str, Any] = answer.json()
+                    self._applied(page["changes"])
+                    self.cursor = max(self.cursor, int(page["cursor"]))
+                    more = bool(page["more"])
+            finally:
+                self.pulling = False
 
         def _push(self, name: str, args: dict[str, Any]) -> None:
             self.mutation_id += 1

@@ -11,6 +11,17 @@ team split into groups, a reply in one group no longer makes every agent of the 
 The audience is a superset, never narrower than what a pull would hand out (anything that is not
 a ticket's row pokes everyone), so no client misses a change it may see.
 
+A stream opened with ``/v1/events?records=true`` may also get the records themselves: after a
+commit of seqs (a..b] the poke carries ``{"from": a, "seq": b, "scope": …, "changes": […]}``,
+exactly what a pull from ``a`` by this stream's agent would hand out up to ``b`` (the pull's own
+code, :func:`supportdesk.server.reads.visible_changes`), so a client whose cursor is ``a``
+applies them without pulling. Each process reads the range once from the change log (the NOTIFY
+carries only the seqs), checks the tokens of the streams it would send records to in the same
+snapshot (a revoked token, or an agent whose groups or role changed, gets the plain poke) and
+computes the records once per distinct audience. A range over :data:`RECORDS_MAX` seqs, or
+records over :data:`RECORDS_BYTES_MAX` bytes, goes as the plain poke. Pokes are handed out in
+the order they arrive, one after the other.
+
 A stream is only as good as the token that opened it: every ``stream_recheck`` seconds one
 query re-checks the tokens of all open streams of this process, and a stream whose token was
 revoked or expired, whose agent was deactivated, or whose agent's groups or role changed gets a
@@ -46,6 +57,16 @@ PRESENCE_TTL = 45.0
 QUEUE_SIZE = 1000
 #: Above this many (group, assignee) pairs a poke goes to everyone: the NOTIFY payload stays small.
 AUDIENCE_MAX = 32
+#: A poke carries records only for a range of at most this many seqs (a push or two) ...
+RECORDS_MAX = 40
+#: ... whose records, for one stream, encode to at most this many bytes (a few replies).
+RECORDS_BYTES_MAX = 16_000
+#: Seconds a poke waits for an earlier write's poke that has not arrived yet (see ``_next_batch``).
+GAP_WAIT = 0.05
+#: Pokes waiting are read together, at most this many ...
+BATCH_MAX = 64
+#: ... spanning at most this many seqs in one query (else a query per poke).
+BATCH_SEQS = 2_000
 
 #: Who a poke is for: ``None`` is everyone, else (group_id, assignee_id) pairs of tickets.
 Audience = frozenset[tuple[str | None, str | None]] | None
@@ -73,11 +94,77 @@ def audience_of(applied: Applied) -> Audience:
     return frozenset(pairs)
 
 
+def _range(event: dict[str, Any]) -> tuple[int, int]:
+    """A poke's seqs (from, seq]; from is -1 when the poke says none."""
+    given = event.get("from")
+    return (given if isinstance(given, int) else -1), int(event["seq"])
+
+
+def _order(event: dict[str, Any]) -> int:
+    """Where a poke goes among those waiting: by its first seq (by its seq when it has no range)."""
+    first, last = _range(event)
+    return first if first >= 0 else last
+
+
 def _merge(first: Audience, second: Audience) -> Audience:
     if first is None or second is None:
         return None
     merged = first | second
     return merged if len(merged) <= AUDIENCE_MAX else None
+
+
+@dataclass
+class Read:
+    """What was read for one poke: each stream's encoded records, and who may see something of
+    its rows (:func:`audience_of` over the rows as logged; None: everyone, or not read)."""
+
+    records: dict[Subscriber, bytes] = field(default_factory=dict)
+    seen: list[list[str | None]] | None = None
+
+
+def _seen(rows: list[Any]) -> list[list[str | None]] | None:
+    """The audience of logged rows, as a poke carries it (None: everyone)."""
+    from supportdesk.server.apply import Applied
+    from supportdesk.server.changes import Record
+
+    records = [Record(entity, "", op, data, group) for _seq, entity, op, data, group in rows]
+    audience = audience_of(Applied(records=records))
+    return None if audience is None else [list(pair) for pair in audience]
+
+
+def _persons(rows: list[Any]) -> set[str] | None:
+    """The agents whose id alone can change what they may see of ``rows`` (a ticket's assignee,
+    a saved view's owner; ``record_visible`` compares only these with the agent's id), or None
+    when every agent's own (a ticket that moved: its bundle is read as the ticket is now)."""
+    found: set[str] = set()
+    for _seq, entity, op, data, _group in rows:
+        if op in ("hide", "reveal"):
+            return None
+        if entity in ("ticket", "saved_view") and isinstance(data, dict):
+            person = data.get("assignee_id") if entity == "ticket" else data.get("owner_id")
+            if person:
+                found.add(str(person))
+    return found
+
+
+def _audience_key(actor: Actor, persons: set[str] | None) -> tuple[Any, ...]:
+    """Agents with the same key are handed the same records: what ``record_visible`` reads of
+    them (all or their groups, and their id when the records name it)."""
+    everything = actor.is_admin or actor.is_system
+    own = actor.id if persons is None or actor.id in persons else None
+    return (everything, frozenset() if everything else actor.group_ids, own)
+
+
+def _encode_records(connection: Connection, actor: Actor, last: int, rows: list[Any]) -> bytes | None:
+    """The end of a poke's ``data`` with ``actor``'s records: ``"seq":N,"changes":[…]}`` (None:
+    too large, poke plainly). Each stream's ``{"from":M,"scope":S,`` goes in front."""
+    import orjson
+
+    from supportdesk.server.reads import visible_changes
+
+    listed = [change.model_dump(mode="json") for change in visible_changes(connection, actor, rows)]
+    body = orjson.dumps({"seq": last, "changes": listed})
+    return body[1:] if len(body) <= RECORDS_BYTES_MAX else None
 
 
 CLOSE_MESSAGES = {
@@ -95,6 +182,11 @@ class Subscriber:
     overflowed: bool = False
     #: Why the server ends this stream (see ``CLOSE_MESSAGES``); the stream says so and stops.
     closing: str | None = None
+    #: The client asked for pokes that carry records (``/v1/events?records=true``).
+    records: bool = False
+    #: The seq of the last poke this stream was handed while the pokes followed on with no gap
+    #: (None: unknown); a poke with records says it as its ``from`` (see ``_hand_out``).
+    mark: int | None = None
 
     def close(self, reason: str) -> None:
         """End the stream with a ``closed`` event (event loop only)."""
@@ -123,11 +215,18 @@ class ServerEvents:
         self.last_seq = 0
         #: The audience of the writes this thread committed since its last poke (see :meth:`poke`).
         self._pending = threading.local()
+        #: Pokes waiting to be handed out, in order (one task reads their records, see :meth:`_hand_out`).
+        self._pokes: asyncio.Queue[dict[str, Any]] | None = None
+        self._poke_task: asyncio.Task[None] | None = None
+        #: The seq of the last poke handed out when every poke so far followed on (None: a gap).
+        self._chain_end: int | None = None
 
     # --- lifecycle -------------------------------------------------------------------------
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
+        self._pokes = asyncio.Queue()
+        self._poke_task = loop.create_task(self._hand_out(), name="poke-records")
         if self.recheck > 0:
             self._watch_task = loop.create_task(self._watch_streams(), name="stream-recheck")
         if self.database.is_postgres:
@@ -140,6 +239,8 @@ class ServerEvents:
         self._stop.set()
         if self._watch_task is not None:
             self._watch_task.cancel()
+        if self._poke_task is not None:
+            self._poke_task.cancel()
         for subscriber in list(self.subscribers):
             subscriber.close("shutdown")
         if self._listener is not None:
@@ -156,9 +257,14 @@ class ServerEvents:
         caller that never ran the hook loses nothing, it only pokes more widely).
         """
         audience: Audience = getattr(self._pending, "audience", None)  # nothing gathered: everyone
-        with contextlib.suppress(AttributeError):
-            del self._pending.audience
+        count: int = getattr(self._pending, "records", 0)
+        for name in ("audience", "records"):
+            with contextlib.suppress(AttributeError):
+                delattr(self._pending, name)
         event: dict[str, Any] = {"type": "poke", "seq": seq}
+        if 0 < count <= seq:
+            # the writes' seqs are (seq - count, seq]: taken at once, the counter locked to commit
+            event["from"] = seq - count
         if audience is not None:
             event["audience"] = sorted(audience, key=lambda pair: (pair[0] or "", pair[1] or ""))
         self._publish(event)
@@ -220,6 +326,7 @@ class ServerEvents:
         if applied.records:
             gathered: Audience = getattr(self._pending, "audience", frozenset())
             self._pending.audience = _merge(gathered, audience_of(applied))
+            self._pending.records = getattr(self._pending, "records", 0) + len(applied.records)
         if applied.name in AGENT_MUTATIONS:
             self.tokens_changed()
 
@@ -240,6 +347,14 @@ class ServerEvents:
         if event["type"] == TOKENS:
             self._tokens_changed()
             return
+        if event["type"] == "poke" and self._pokes is not None:
+            self._pokes.put_nowait(event)  # handed out in order by _hand_out
+            return
+        self._fan_out(event)
+
+    def _fan_out(self, event: dict[str, Any], carried: dict[Subscriber, bytes] | None = None) -> None:
+        """Queue ``event`` for every stream that may see it; a poke to a stream in ``carried``
+        goes with that stream's records (see :meth:`_hand_out`)."""
         if event["type"] == "poke":
             self.last_seq = max(self.last_seq, int(event["seq"]))
         elif event["type"] == "presence":
@@ -250,10 +365,176 @@ class ServerEvents:
                 self.presence[key] = event
         for subscriber in list(self.subscribers):
             if self.visible(subscriber.actor, event):
+                body = carried.get(subscriber) if carried else None
                 try:
-                    subscriber.queue.put_nowait(event)
+                    subscriber.queue.put_nowait(event if body is None else {**event, "body": body})
                 except asyncio.QueueFull:
                     subscriber.overflowed = True
+
+    # --- pokes with records (event loop, one at a time) ----------------------------------------
+
+    async def _hand_out(self) -> None:
+        """Hand out the pokes in the order they arrived; for the streams that asked for records,
+        read the pokes' ranges first (in a thread: a database read, one for all the pokes waiting
+        by then, so a backlog costs one read, not one a poke). A stream never sees a later poke
+        before an earlier one.
+
+        A poke's ``from`` for one stream is the seq of the last poke it was handed (its
+        ``mark``), not the write's own first seq: while the pokes this process hands out follow
+        each other with no gap (each one's ``from`` is the previous one's ``seq``), a poke a
+        stream was not handed held nothing its agent may see (the audience is never narrower
+        than a pull), so the records of (mark, seq] it may see are exactly this poke's. Without
+        that, a client would pull after every write of another group (its cursor, at the log's
+        end after its last pull, is behind the write's first seq). A poke that does not follow
+        on (no ``from``: a REST write on PostgreSQL, a reconnected LISTEN; or out of order)
+        forgets every mark: the next poke says its own first seq.
+        """
+        assert self._pokes is not None
+        while True:
+            batch = await self._next_batch(self._pokes)
+            asks: dict[int, tuple[int, int, list[Subscriber]]] = {}
+            marked = any(s.records for s in self.subscribers)
+            for index, event in enumerate(batch):
+                first, last = _range(event)
+                if marked and 0 <= first < last and last - first <= BATCH_SEQS:
+                    # read even with no stream to send records to: the rows say whose marks hold
+                    wanting = [
+                        s
+                        for s in self.subscribers
+                        if s.records and s.closing is None and s.token_id is not None and self.visible(s.actor, event)
+                    ]
+                    asks[index] = (first, last, wanting if last - first <= RECORDS_MAX else [])
+            answers: list[Read] = []
+            if asks:
+                try:
+                    answers, stale = await asyncio.to_thread(self._records_for, list(asks.values()))
+                except Exception:  # the plain pokes still go: their clients pull
+                    logging.getLogger("supportdesk.server").warning("reading pokes' records failed; poking plainly")
+                    answers, stale = [], []
+                for subscriber, reason in stale:
+                    subscriber.close(reason)
+            read = dict(zip(asks, answers, strict=False))
+            # from here to the last fan-out nothing awaits: the marks and the chain move together
+            for index, event in enumerate(batch):
+                self._hand_one(event, read.get(index, Read()))
+
+    async def _next_batch(self, pokes: asyncio.Queue[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The pokes waiting, in seq order. Two writes' pokes may arrive the other way round
+        (each is published after its commit, and on PostgreSQL by its own NOTIFY): when the
+        first poke does not follow the last one handed out, wait up to :data:`GAP_WAIT` seconds
+        for the missing one, so the streams' marks survive (a poke that does not follow on
+        resets them, and their consoles pull)."""
+        batch = [await pokes.get()]
+        deadline = None
+        while len(batch) < BATCH_MAX:
+            while len(batch) < BATCH_MAX and not pokes.empty():
+                batch.append(pokes.get_nowait())
+            batch.sort(key=_order)
+            if self._follows_on(batch):
+                break
+            loop = asyncio.get_running_loop()
+            deadline = deadline if deadline is not None else loop.time() + GAP_WAIT
+            if loop.time() >= deadline:
+                break
+            try:
+                batch.append(await asyncio.wait_for(pokes.get(), deadline - loop.time()))
+            except TimeoutError:
+                break
+        return batch
+
+    def _follows_on(self, batch: list[dict[str, Any]]) -> bool:
+        """Whether every poke of ``batch`` (sorted) follows the one before, from the last handed out."""
+        end = self._chain_end
+        for event in batch:
+            first, last = _range(event)
+            if first < 0:
+                return True  # a poke with no range resets the marks anyway: nothing to wait for
+            if end is not None and first != end:
+                return False
+            end = last
+        return True
+
+    def _hand_one(self, event: dict[str, Any], read: Read) -> None:
+        """Fan one poke out, each stream in ``read.records`` with its records after its own
+        ``from``; then move the marks: a stream handed the poke is at its seq, a stream that may
+        see something of the rows read (``read.seen``; not read: everyone) but was not handed it
+        (the poke's audience came from a miscounted write) loses its mark."""
+        first, last = _range(event)
+        ranged = 0 <= first < last
+        if not (ranged and first == self._chain_end):
+            for subscriber in self.subscribers:
+                subscriber.mark = None
+        carried: dict[Subscriber, bytes] = {}
+        for subscriber, rest in read.records.items():
+            start = subscriber.mark if subscriber.mark is not None else first
+            carried[subscriber] = b'{"from":' + str(start).encode() + b"," + rest
+        self._fan_out(event, carried)
+        self._chain_end = last if ranged else None
+        seen = {"type": "poke", "seq": last, "audience": read.seen} if read.seen is not None else None
+        for subscriber in self.subscribers:
+            if ranged and self.visible(subscriber.actor, event):
+                subscriber.mark = last
+            elif seen is None or self.visible(subscriber.actor, seen):
+                subscriber.mark = None
+
+    def _records_for(
+        self, asks: list[tuple[int, int, list[Subscriber]]]
+    ) -> tuple[list[Read], list[tuple[Subscriber, str]]]:
+        """For each ``(first, last, streams)``: the records of seqs (first, last] each stream may
+        have, encoded as ``"scope":S,"seq":N,"changes":[…]}`` (its ``from`` goes in front); and the
+        streams whose token no longer holds what it held when they opened (to be closed: a pull
+        would answer them with another scope, or not at all). One snapshot for all of them."""
+        from supportdesk.server.reads import current_seq, log_range, snapshot
+        from supportdesk.server.scopes import restricted
+        from supportdesk.server.tokens import check_tokens
+        from supportdesk.server.visibility import visibility_scope
+
+        answers = [Read() for _ in asks]
+        stale: list[tuple[Subscriber, str]] = []
+        with snapshot(self.database) as connection:
+            end = current_seq(connection)
+            ready = [index for index, (_first, last, _s) in enumerate(asks) if last <= end]  # never a gap
+            if not ready:
+                return answers, stale
+            low, high = min(asks[i][0] for i in ready), max(asks[i][1] for i in ready)
+            every = log_range(connection, low, high) if high - low <= BATCH_SEQS else None
+            # the tokens as they are in this snapshot, as a pull made now would find them
+            checks = check_tokens(connection, {s.token_id for i in ready for s in asks[i][2] if s.token_id})
+            actors: dict[Subscriber, Actor] = {}
+            for subscriber in {s for i in ready for s in asks[i][2]}:
+                check = checks.get(subscriber.token_id or "")
+                # the actor a request with this token acts as, as the pull's authentication makes it
+                actor = restricted(check.actor, check.group_ids) if check and check.actor else None
+                if actor is None:
+                    stale.append((subscriber, "token"))
+                elif (actor.role, actor.group_ids) != (subscriber.actor.role, subscriber.actor.group_ids):
+                    stale.append((subscriber, "scope"))
+                else:
+                    actors[subscriber] = actor
+            scopes: dict[str | None, bytes] = {}
+            for index in ready:
+                first, last, subscribers = asks[index]
+                rows = (
+                    [row for row in every if first < row[0] <= last]
+                    if every is not None
+                    else log_range(connection, first, last) or []
+                )
+                answers[index].seen = _seen(rows)
+                persons = _persons(rows)
+                encoded: dict[tuple[Any, ...], bytes | None] = {}
+                for subscriber in subscribers:
+                    agent = actors.get(subscriber)
+                    if agent is None:
+                        continue
+                    key = _audience_key(agent, persons)
+                    if key not in encoded:
+                        encoded[key] = _encode_records(connection, agent, last, rows)
+                    body = encoded[key]
+                    if body is not None:
+                        if agent.id not in scopes:
+                            scopes[agent.id] = b'"scope":"' + visibility_scope(agent).encode() + b'",'
+                        answers[index].records[subscriber] = scopes[agent.id] + body
+        return answers, stale
 
     @staticmethod
     def visible(actor: Actor, event: dict[str, Any]) -> bool:
@@ -267,8 +548,8 @@ class ServerEvents:
     def open_streams(self, token_id: str) -> int:
         return sum(1 for subscriber in self.subscribers if subscriber.token_id == token_id)
 
-    def subscribe(self, actor: Actor, token_id: str | None = None) -> Subscriber:
-        subscriber = Subscriber(actor, token_id)
+    def subscribe(self, actor: Actor, token_id: str | None = None, *, records: bool = False) -> Subscriber:
+        subscriber = Subscriber(actor, token_id, records=records, mark=self._chain_end)
         self.subscribers.add(subscriber)
         now = utcnow().timestamp()
         for event in list(self.presence.values()):

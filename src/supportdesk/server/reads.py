@@ -83,13 +83,7 @@ def pull(database: ServerDatabase, actor: Actor, *, cursor: int, limit: int, cli
         if condition is not None:
             query = query.where(condition)
         rows = connection.execute(query.order_by(log.c.seq).limit(limit)).all()
-        changes: list[Change] = []
-        for seq, entity, op, data, group_id in rows:
-            if not record_visible(actor, entity, op, data, group_id):
-                continue
-            if op == "reveal":
-                data = {"ticket_id": data["ticket_id"], "rows": ticket_bundle(connection, actor, data["ticket_id"])}
-            changes.append(Change(seq=seq, entity=entity, op=op, data=data))
+        changes = visible_changes(connection, actor, rows)
         more = len(rows) == limit
         new_cursor = rows[-1][0] if more else max(cursor, end)
     return PullResponse(
@@ -99,6 +93,37 @@ def pull(database: ServerDatabase, actor: Actor, *, cursor: int, limit: int, cli
         last_mutation_id=last_mutation_id,
         scope=visibility_scope(actor),
     )
+
+
+LogRow = tuple[int, str, str, dict[str, Any], str | None]
+"""One change-log record as read: seq, entity, op, data, group_id."""
+
+
+def visible_changes(connection: Connection, actor: Actor, rows: Sequence[Any]) -> list[Change]:
+    """The records of ``rows`` (in seq order) that ``actor`` may see, as a pull hands them out:
+    :func:`record_visible` decides each, a ``reveal`` brings the ticket's rows. A pull and a
+    poke that carries records (:mod:`supportdesk.server.events`) both go through here, so they
+    can never disagree on what an agent is given."""
+    changes: list[Change] = []
+    for seq, entity, op, data, group_id in rows:
+        if not record_visible(actor, entity, op, data, group_id):
+            continue
+        if op == "reveal":
+            data = {"ticket_id": data["ticket_id"], "rows": ticket_bundle(connection, actor, data["ticket_id"])}
+        changes.append(Change(seq=seq, entity=entity, op=op, data=data))
+    return changes
+
+
+def log_range(connection: Connection, first: int, last: int) -> list[LogRow] | None:
+    """Every change-log record of seqs (``first``, ``last``], unfiltered, in seq order; None when
+    ``last`` is past the counter (not committed yet in this snapshot: never hand out a gap)."""
+    if current_seq(connection) < last:
+        return None
+    log = sa_table("change_log")
+    query = select(log.c.seq, log.c.entity, log.c.op, log.c.data, log.c.group_id).where(
+        log.c.seq > first, log.c.seq <= last
+    )
+    return [tuple(row) for row in connection.execute(query.order_by(log.c.seq)).all()]
 
 
 def ticket_bundle(connection: Connection, actor: Actor, ticket_id: str) -> dict[str, list[dict[str, Any]]]:

@@ -130,11 +130,16 @@ class ServerClient:
         except httpx.TransportError as error:
             raise Offline(f"the bootstrap from {self.url} was cut: {_reason(error)}") from None
 
-    def events(self, read_timeout: float = 60.0) -> Iterator[tuple[str, dict[str, Any]]]:
-        """Server-Sent Events as ``(event, data)``; keep-alives are yielded as ``("keep-alive", {})``."""
+    def events(self, read_timeout: float = 60.0, *, records: bool = False) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Server-Sent Events as ``(event, data)``; keep-alives are yielded as ``("keep-alive", {})``.
+
+        ``records``: ask for pokes that carry the new records (``{from, seq, scope, changes}``,
+        see :func:`supportdesk.sync.engine.apply_poke`); a server that ignores it sends plain pokes.
+        """
         timeout = httpx.Timeout(10.0, read=read_timeout)
+        params = {"records": "true"} if records else None
         try:
-            with self.http.stream("GET", "/v1/events", timeout=timeout) as response:
+            with self.http.stream("GET", "/v1/events", params=params, timeout=timeout) as response:
                 if response.status_code >= 400:
                     response.read()
                     check(response, self.url)

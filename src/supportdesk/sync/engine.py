@@ -298,3 +298,67 @@ def keep_as_draft(workspace: Workspace, name: str, args: dict[str, Any], reason:
                 "WHERE ticket_id = ? AND kind = ?",
                 (f"{row[0].rstrip()}\n\n{body}", to_db(utcnow()), reason, args["ticket_id"], kind),
             )
+
+
+def poke_changes(data: dict[str, Any]) -> tuple[int, int, str, list[Change]] | None:
+    """``(from, seq, scope, changes)`` of a poke that carries records, or None for a plain (or
+    malformed) poke: the caller then pulls as for any poke."""
+    from pydantic import ValidationError
+
+    first, last, scope, changes = data.get("from"), data.get("seq"), data.get("scope"), data.get("changes")
+    if not (isinstance(first, int) and isinstance(last, int) and isinstance(scope, str) and isinstance(changes, list)):
+        return None
+    if not 0 <= first < last:
+        return None
+    try:
+        parsed = [Change.model_validate(change) for change in changes]
+    except ValidationError:
+        return None
+    if any(not first < change.seq <= last for change in parsed):
+        return None
+    return first, last, scope, parsed
+
+
+def apply_poke(workspace: Workspace, data: dict[str, Any], *, wait: float | None = 0.0) -> bool:
+    """Apply the records a poke carries, as a pulled page, when this copy's cursor is within the
+    poke's range; True when applied (the cursor moved to the poke's seq).
+
+    The records are all those of seqs (from, seq] that a pull from ``from`` would hand out, so a
+    copy whose cursor is in [from, seq) — filled under the same scope, bootstrapped, with no
+    mutation of its own pending or awaiting its refresh — takes the ones after its cursor
+    through the same :func:`~supportdesk.sync.rebase.rebase` as a pulled page, in one
+    transaction. Anything else (a cursor behind ``from``: a gap; at or past ``seq``: an old or
+    repeated poke; another round running) returns False and changes nothing: the caller pulls
+    as it would on a plain poke (or, for an old poke, does nothing).
+    """
+    from supportdesk.sync.round_lock import SyncBusy
+
+    parsed = poke_changes(data)
+    if parsed is None:
+        return False
+    first, last, scope, changes = parsed
+    try:
+        with sync_round(workspace, "poke", wait=wait):
+            state = local.state(workspace)
+            if not state.bootstrapped or not first <= state.cursor < last or state.scope != scope:
+                return False
+            changes = [change for change in changes if change.seq > state.cursor]
+            with workspace.reading() as connection:
+                if local.pending(connection, state.last_acked, 1) or local.touched_keys(connection):
+                    return False  # its own writes wait for a round: their rows need the server's refresh
+                top = outbox_max(connection)
+            try:
+                rebase(
+                    workspace,
+                    changes,
+                    cursor=last,
+                    last_acked=state.last_acked,
+                    refreshed=[],
+                    outbox_top=top,
+                    since=(state.cursor, state.last_acked),
+                )
+            except StaleRebase:
+                return False
+    except SyncBusy:
+        return False
+    return True

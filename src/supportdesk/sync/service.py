@@ -11,7 +11,9 @@ Usage from the console (issue #3)::
 
 ``on_change`` is called from the service's threads with an immutable :class:`SyncStatus`;
 a Textual app hands it to the UI thread with ``call_from_thread`` (never touch widgets here).
-The service pulls on every poke from the server's event stream, on reconnect and on a timer,
+The service asks for pokes that carry the new records and applies those when its copy is
+exactly where a poke starts (:func:`~supportdesk.sync.engine.apply_poke`: no pull); it pulls on
+every other poke from the server's event stream, on reconnect and on a timer,
 and retries with exponential backoff while the server cannot be reached. Its rounds take the
 workspace's sync lock like every other (:mod:`supportdesk.sync.round_lock`): while
 ``supportdesk sync`` runs on the same workspace, the console's round waits for it.
@@ -245,7 +247,7 @@ class SyncService:
                 client = self._client(timeout=30.0)
                 self._events_client = client
                 with client:
-                    for event, data in client.events(read_timeout=max(60.0, self.interval * 2)):
+                    for event, data in client.events(read_timeout=max(60.0, self.interval * 2), records=True):
                         if self._stop.is_set():
                             return
                         backoff = 1.0
@@ -254,8 +256,7 @@ class SyncService:
                             self._wake.set()  # (re)connected: catch up
                             self._resend_presence()
                         elif event == "poke":
-                            if int(data.get("seq", 0)) > self._status.cursor:
-                                self._wake.set()
+                            self._on_poke(data)
                         elif event == "presence":
                             self._on_presence(data)
             except Exception as error:
@@ -267,6 +268,23 @@ class SyncService:
             self._reconnect.clear()
             self._reconnect.wait(jittered(backoff))
             backoff = min(backoff * 2, self.reconnect_max)
+
+    def _on_poke(self, data: dict[str, Any]) -> None:
+        """Apply a poke's records when the copy's cursor is within their range; else pull if it
+        is behind."""
+        from supportdesk.sync.engine import apply_poke
+
+        seq = int(data.get("seq", 0))
+        if "changes" in data:
+            try:
+                applied = apply_poke(self.workspace, data)
+            except Exception:  # a round will pull the same records
+                applied = False
+            if applied:
+                self._update(cursor=max(self._status.cursor, seq))
+                return
+        if seq > self._status.cursor:
+            self._wake.set()
 
     def _on_presence(self, data: dict[str, Any]) -> None:
         key = (str(data["agent_id"]), str(data["ticket_id"]))

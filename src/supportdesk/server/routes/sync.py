@@ -184,9 +184,21 @@ class EventStream(StreamingResponse):
         429: {"model": protocol.ErrorBody, "description": "Too many open streams for this token."},
     },
 )
-async def events(request: Request, actor: Caller, state: State) -> StreamingResponse:
+async def events(
+    request: Request,
+    actor: Caller,
+    state: State,
+    records: Annotated[
+        bool, Query(description="Pokes may carry the new records: {from, seq, scope, changes}.")
+    ] = False,
+) -> StreamingResponse:
     """Server-Sent Events: ``hello``, ``poke`` {seq}, ``presence``, keep-alive comments, and a last
     ``closed`` {reason, message} when the server ends the stream (see :mod:`supportdesk.protocol`).
+
+    With ``records=true`` a poke after a small write is ``{from, seq, scope, changes}``: the
+    records of seqs (from, seq] a pull by this agent would hand out, in the pull's format; a
+    client whose cursor is ``from`` (and whose copy has that ``scope``) applies them as a pulled
+    page and moves its cursor to ``seq``; any other client pulls as it would on a plain poke.
 
     A token may hold ``streams_per_token`` open streams on one server process; one more is a 429.
     """
@@ -199,7 +211,7 @@ async def events(request: Request, actor: Caller, state: State) -> StreamingResp
             f"this token already has {limit} open event streams, the most allowed: close one first",
             retry_after=max(1.0, state.config.stream_recheck),
         )
-    subscriber = state.events.subscribe(actor, token_id)
+    subscriber = state.events.subscribe(actor, token_id, records=records)
     return EventStream(_event_lines(state, actor, subscriber), lambda: state.events.unsubscribe(subscriber))
 
 
@@ -213,6 +225,10 @@ async def _event_lines(state: ServerState, actor: Actor, subscriber: Subscriber)
             continue
         if event["type"] == "closed":
             break
+        body = event.get("body")
+        if body is not None:  # a poke with this stream's records, encoded once per audience
+            yield b"event: poke\ndata: " + body + b"\n\n"
+            continue
         yield _sse(event["type"], _public_event(event))
     reason = subscriber.closing or "shutdown"
     yield _sse("closed", {"reason": reason, "message": CLOSE_MESSAGES.get(reason, reason)})
