@@ -216,3 +216,26 @@ def test_the_migration_goes_down_and_up(database: ServerDatabase) -> None:
         message(connection, kept, "Magenta too.")
         assert found(connection, "cyan magenta") == {kept}
     assert stale(database) == []
+
+
+@pytest.mark.parametrize("later_first", [True, False])
+def test_two_messages_added_at_once_keep_both_in_time_order(database: ServerDatabase, later_first: bool) -> None:
+    """Two transactions append to one document at once: the second waits for the first, then
+    sees its message — both kept, in time order whichever commits first."""
+    with database.engine.begin() as connection:
+        requester = customer(connection, "Fay", "fay@example.com")
+        shared = ticket(connection, "Shared", requester)
+        timed_message(connection, shared, "opening words", T0)
+    early = (T0 + timedelta(hours=1), "early kiwi")
+    late = (T0 + timedelta(hours=2), "late mango")
+    first, second = (late, early) if later_first else (early, late)
+    race(
+        database,
+        lambda c: timed_message(c, shared, first[1], first[0]),
+        lambda c: timed_message(c, shared, second[1], second[0]),
+    )
+    with database.engine.connect() as connection:
+        assert found(connection, "kiwi mango") == {shared}
+        assert found(connection, '"kiwi late"') == {shared}
+        assert found(connection, '"mango early"') == set()
+    assert stale(database) == []
