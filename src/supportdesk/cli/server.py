@@ -312,8 +312,9 @@ def init(db: DbOpt = None) -> None:
 def compact(db: DbOpt = None) -> None:
     """Rewrite the tables that hold customers' data, so no old row version keeps erased text.
 
-    On PostgreSQL this runs VACUUM FULL over them: each table is locked while it is rewritten, so
-    run it at a quiet hour after erasing customers. On SQLite it runs VACUUM and folds the log.
+    On PostgreSQL this runs VACUUM FULL and ANALYZE over them, then rewrites pg_statistic (the
+    planner's samples of values): each table is locked while it is rewritten, so run it at a quiet
+    hour after erasing customers. On SQLite it runs VACUUM and folds the log.
     Example: supportdesk server compact --db postgresql://supportdesk@db.internal/supportdesk
     """
     from supportdesk.server.erasure import compact as compact_tables
@@ -329,6 +330,10 @@ def compact(db: DbOpt = None) -> None:
         from supportdesk.cli.errors import print_warning
 
         print_warning("a reader kept the write-ahead log from being folded in; run it again when the server is idle")
+    if not done.statistics_rewritten:
+        from supportdesk.cli.errors import print_warning
+
+        print_warning("pg_statistic was not rewritten: run compact as the database's owner to drop erased samples")
 
 
 @group_app.command("add")

@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING, Protocol
 from supportdesk.domain.mutations.privacy import ERASE
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
     from supportdesk.server.db import ServerDatabase
 
 log = logging.getLogger(__name__)
@@ -116,17 +118,35 @@ def remove_unused_files(database: ServerDatabase, root: Path, hashes: Iterable[s
 class Compacted:
     tables: tuple[str, ...]
     log_folded: bool
+    #: PostgreSQL: ``pg_statistic`` was rewritten too (only its owner or the database's may).
+    statistics_rewritten: bool = True
+
+
+def _rewrite_statistics(connection: Connection) -> bool:
+    """``VACUUM FULL pg_statistic``; False when PostgreSQL skipped it (a role that does not own
+    the database gets a warning, not an error): the catalog's file was not replaced."""
+    before = connection.exec_driver_sql("SELECT pg_relation_filenode('pg_statistic')").scalar()
+    connection.exec_driver_sql("VACUUM FULL pg_statistic")
+    return connection.exec_driver_sql("SELECT pg_relation_filenode('pg_statistic')").scalar() != before
 
 
 def compact(database: ServerDatabase) -> Compacted:
     """Rewrite the tables that hold customers' data so no old row version or freed page keeps
     erased bytes: ``VACUUM FULL`` on PostgreSQL (one exclusive lock per table while it runs),
-    ``VACUUM`` and a folded log on SQLite (only needed for files from before ``secure_delete``)."""
+    ``VACUUM`` and a folded log on SQLite (only needed for files from before ``secure_delete``).
+
+    PostgreSQL's planner statistics are data too: ANALYZE (autovacuum runs it by itself) samples
+    values into ``pg_statistic`` — names, addresses, and up to 10,000 of the most common words of
+    the search documents (``ticket_search``'s statistics target is 1000). Each table is analysed
+    again after its rewrite, and ``pg_statistic`` itself rewritten, so the old samples go too."""
     if database.is_postgres:
         with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             for name in PERSONAL_TABLES:
-                connection.exec_driver_sql(f"VACUUM FULL {name}")
-        return Compacted(PERSONAL_TABLES, True)
+                connection.exec_driver_sql(f"VACUUM (FULL, ANALYZE) {name}")
+            statistics = _rewrite_statistics(connection)
+        if not statistics:
+            log.warning("pg_statistic was not rewritten (only the database's owner may): it may keep erased values")
+        return Compacted(PERSONAL_TABLES, True, statistics)
     raw = database.engine.raw_connection()
     try:
         driver = raw.driver_connection

@@ -4,4 +4,4 @@ Opening a workspace compares this with the file's ``alembic_version``; only when
 Alembic loaded to upgrade it. A test keeps this equal to the migrations' head.
 """
 
-HEAD_REVISION = "0027_pgsearch13_ticket_search"
+HEAD_REVISION = "0028_attack13_search_races"

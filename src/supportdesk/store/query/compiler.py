@@ -351,15 +351,13 @@ def compile_query(
     negative: list[str] = []
     unsolved: str | None = None
     ranked: list[str] = []
+    excluded: list[str] = []
     for term in parsed.terms:
         if term.field is None:
             if dialect != "sqlite":
                 tsquery = _pg_query(term, params)
                 if tsquery is not None:
-                    text = _pg_text(tsquery)
-                    conditions.append(f"NOT coalesce({text}, FALSE)" if term.negated else text)
-                    if not term.negated:
-                        ranked.append(tsquery)
+                    (excluded if term.negated else ranked).append(tsquery)
                 continue
             token = fts_token(term.values[0], prefix=term.prefix)
             if token is not None:
@@ -379,6 +377,13 @@ def compile_query(
         # a worklist (a query that keeps to unsolved statuses) leaves snoozed tickets out until
         # their time; ``is:snoozed`` / ``-is:snoozed`` say otherwise, other queries show them
         conditions.append(f"NOT coalesce({_snoozed(params, now)}, {params.false})")
+    if ranked:
+        # one tsquery for all the words, as FTS5 gets one MATCH: a condition per word made a
+        # semi-join per word, and fifty of a common word ran for minutes (attack13)
+        conditions.append(_pg_text("(" + " && ".join(f"({q})" for q in ranked) + ")"))
+    if excluded:
+        anyone = "(" + " || ".join(f"({q})" for q in excluded) + ")"
+        conditions.append(f"NOT coalesce({_pg_text(anyone)}, FALSE)")
     fts = " AND ".join(positive) if positive else None
     if negative:
         conditions.append(

@@ -1,0 +1,88 @@
+"""Attack on PostgreSQL search (issue 13) and ``server compact``: erased words in the statistics.
+
+``ticket_search.document`` keeps a statistics target of 1000 (migration 0027): ANALYZE — which
+autovacuum runs by itself — stores up to 10,000 of its most common words in ``pg_statistic``, and
+on a team's database a customer's name, address and the words they wrote are among them. An
+erasure rewrites the documents and ``server compact`` rewrites the tables, but the statistics
+kept the words: after compact the cluster's data files of the database must hold none of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import text
+
+from supportdesk.server.db import ServerDatabase, open_database
+from supportdesk.server.erasure import compact
+from tests.live import fresh_postgres_database
+from tests.server.test_pg_ticket_search import customer, found, message, ticket
+
+pytestmark = pytest.mark.integration
+
+NEEDLES = ("quonkwright", "zyrafina", "wobblecombe")
+CONTROL = "keepmecontrol"
+
+
+@pytest.fixture
+def database() -> Iterator[ServerDatabase]:
+    with fresh_postgres_database() as url:
+        opened = open_database(url)
+        try:
+            yield opened
+        finally:
+            opened.dispose()
+
+
+def data_files(url: str) -> list[Path]:
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute("CHECKPOINT")
+        data = connection.execute("SHOW data_directory").fetchone()
+        oid = connection.execute("SELECT oid FROM pg_database WHERE datname = current_database()").fetchone()
+    assert data is not None and oid is not None
+    folder = Path(data[0]) / "base" / str(oid[0])
+    if not folder.is_dir():
+        pytest.skip(f"the test reads the cluster's data files ({folder})")
+    return sorted(p for p in folder.rglob("*") if p.is_file())
+
+
+def holding(files: list[Path], needles: tuple[str, ...]) -> list[tuple[str, str]]:
+    hits = []
+    for path in files:
+        data = path.read_bytes().lower()
+        hits += [(path.name, needle) for needle in needles if needle.encode() in data]
+    return hits
+
+
+def test_compact_leaves_no_erased_word_in_the_statistics(database: ServerDatabase) -> None:
+    with database.engine.begin() as connection:
+        person = customer(connection, "Zyrafina Quonkwright", "zq@example.com")
+        control = customer(connection, "Keepmecontrol Person", "keep@example.com")
+        erased_tickets = [ticket(connection, f"Move {n}", person, "Ship to 17 Wobblecombe Lane") for n in range(3)]
+        for n in range(30):
+            ticket(connection, f"Stay {n}", control, "Keepmecontrol writes")
+    with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("ANALYZE"))  # what autovacuum does on its own
+        common = connection.execute(
+            text(
+                "SELECT most_common_elems::text FROM pg_stats"
+                " WHERE tablename = 'ticket_search' AND attname = 'document'"
+            )
+        ).scalar()
+    assert common is not None and "quonkwright" in common  # the statistics hold the words
+    # the erasure's row changes (the mutator's), then the operator's compact
+    with database.engine.begin() as connection:
+        connection.execute(text("UPDATE customer SET name = '(erased)' WHERE id = :id"), {"id": person})
+        connection.execute(text("DELETE FROM identity WHERE customer_id = :id"), {"id": person})
+        for ticket_id in erased_tickets:
+            connection.execute(text("UPDATE message SET body = '(erased)' WHERE ticket_id = :id"), {"id": ticket_id})
+        assert found(connection, "quonkwright") == set()
+        assert found(connection, "wobblecombe") == set()
+        message(connection, erased_tickets[0], "a later reply")
+    compact(database)
+    files = data_files(database.url.replace("+psycopg", ""))
+    assert holding(files, (CONTROL,)), "the scan reads the right files"
+    assert holding(files, NEEDLES) == []
