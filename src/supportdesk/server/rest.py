@@ -5,10 +5,12 @@ what the request names (a ticket by number, a group by name), checks ``If-Match`
 the named mutations to run — and an *answer* built from what they did. :func:`run_write` then:
 
 1. claims the ``Idempotency-Key`` (:mod:`.idempotency`): a repeat returns the stored answer
-   (read first without the write lock; claimed in the transaction when not answered yet);
+   (read first without the write lock — on SQLite on the write's own connection before its
+   ``BEGIN IMMEDIATE``; claimed in the transaction when not answered yet);
 2. runs the plan and each mutation exactly as a pushed one runs (:func:`.apply.run_mutation`:
    the same mutators, permissions, rules and SLA clocks; :func:`.trust.pushed_args` first, so a
-   token can no more claim a customer's words than a console can), all or nothing;
+   token can no more claim a customer's words than a console can), all or nothing, with the
+   configuration cache open as a push has it (:mod:`supportdesk.domain.config_cache`);
 3. runs the app's after-write hooks (the channels queue replies, the webhooks record events),
    takes the seqs and writes the change log, builds the answer and stores it under the key;
 4. wakes the clients (on PostgreSQL a ``NOTIFY`` inside the transaction, delivered at commit;
@@ -31,6 +33,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from supportdesk.domain.config_cache import config_cache, forget, touches_config
 from supportdesk.domain.context import Actor
 from supportdesk.domain.errors import DomainError
 from supportdesk.server import idempotency
@@ -112,7 +115,7 @@ def run_write(
     """Run one REST write (see the module docstring); returns its answer, replayed or new."""
     database = state.database
     fingerprint = idempotency.restricted_fingerprint(fingerprint, writer.restriction)
-    if key is not None:
+    if key is not None and database.is_postgres:  # on SQLite: on the write's own connection
         stored = _stored(state, writer, key, fingerprint)
         if stored is not None:
             return stored
@@ -156,6 +159,12 @@ def _write_once(
     applied: list[Applied] = []
     seq = 0
     with database.engine.connect() as connection:
+        if key is not None and not database.is_postgres:
+            # a replay is one read before the write lock is asked for, on this same connection
+            driver: Any = connection.connection.dbapi_connection
+            replay = idempotency.answered_on_driver(driver, writer.actor.id or "", key, fingerprint, utcnow())
+            if replay is not None:
+                return Answer(replay.status, replay.body, {**replay.headers, "Idempotent-Replayed": "true"}), [], 0
         transaction = connection.begin()
         try:
             if key is not None:
@@ -165,15 +174,18 @@ def _write_once(
                     headers = {**stored.headers, "Idempotent-Replayed": "true"}
                     return Answer(stored.status, stored.body, headers), [], 0
             try:
-                applied = _run_steps(connection, writer, plan(connection))
-                for done in applied:
-                    for hook in state.after_write:
-                        hook(connection, done)
-                records = [record for done in applied for record in done.records]
-                if records:
-                    seq = take_seq(connection, len(records))
-                    write_records(connection, records, seq)
-                answer = respond(connection, applied, seq)
+                # configuration (SLA policies, rules, webhook endpoints, "is anyone erased?") read
+                # at most once, and kept for the next write while nothing changed it — as a push's
+                with config_cache(connection):
+                    applied = _run_steps(connection, writer, plan(connection))
+                    for done in applied:
+                        for hook in state.after_write:
+                            hook(connection, done)
+                    records = [record for done in applied for record in done.records]
+                    if records:
+                        seq = take_seq(connection, len(records))
+                        write_records(connection, records, seq)
+                    answer = respond(connection, applied, seq)
             except (DomainError, ApiError) as error:
                 # refused: nothing of the write stays (no savepoint around it — a SAVEPOINT and
                 # its RELEASE on every write cost more than a second transaction for a refusal)
@@ -225,5 +237,7 @@ def _run_steps(connection: Connection, writer: Writer, steps: list[Step]) -> lis
         done = run_mutation(connection, writer.actor, step.name, args, writer.ref(), source="api")
         if done.error is not None:
             raise done.error
+        if touches_config(done.tables):
+            forget(connection, done.tables)  # the next step, and the hooks, read it afresh
         applied.append(done)
     return applied
