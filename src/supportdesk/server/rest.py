@@ -5,8 +5,8 @@ what the request names (a ticket by number, a group by name), checks ``If-Match`
 the named mutations to run — and an *answer* built from what they did. :func:`run_write` then:
 
 1. claims the ``Idempotency-Key`` (:mod:`.idempotency`): a repeat returns the stored answer
-   (read first without the write lock — on SQLite on the write's own connection before its
-   ``BEGIN IMMEDIATE``; claimed in the transaction when not answered yet);
+   (read first without the write lock, on the write's own connection before its transaction;
+   claimed in the transaction when not answered yet);
 2. runs the plan and each mutation exactly as a pushed one runs (:func:`.apply.run_mutation`:
    the same mutators, permissions, rules and SLA clocks; :func:`.trust.pushed_args` first, so a
    token can no more claim a customer's words than a console can), all or nothing, with the
@@ -115,10 +115,6 @@ def run_write(
     """Run one REST write (see the module docstring); returns its answer, replayed or new."""
     database = state.database
     fingerprint = idempotency.restricted_fingerprint(fingerprint, writer.restriction)
-    if key is not None and database.is_postgres:  # on SQLite: on the write's own connection
-        stored = _stored(state, writer, key, fingerprint)
-        if stored is not None:
-            return stored
     answer, applied, seq = retried(
         lambda: _write_once(state, writer, plan, respond, key, fingerprint),
         what=f"a REST write of {writer.token_name!r}",
@@ -159,12 +155,10 @@ def _write_once(
     applied: list[Applied] = []
     seq = 0
     with database.engine.connect() as connection:
-        if key is not None and not database.is_postgres:
-            # a replay is one read before the write lock is asked for, on this same connection
-            driver: Any = connection.connection.dbapi_connection
-            replay = idempotency.answered_on_driver(driver, writer.actor.id or "", key, fingerprint, utcnow())
+        if key is not None:
+            replay = _answered_before_the_write(connection, database.is_postgres, writer, key, fingerprint)
             if replay is not None:
-                return Answer(replay.status, replay.body, {**replay.headers, "Idempotent-Replayed": "true"}), [], 0
+                return replay, [], 0
         transaction = connection.begin()
         try:
             if key is not None:
@@ -205,6 +199,28 @@ def _write_once(
                 transaction.rollback()
             raise
     return answer, applied, seq
+
+
+def _answered_before_the_write(
+    connection: Connection, postgres: bool, writer: Writer, key: str, fingerprint: str
+) -> Answer | None:
+    """A replay's stored answer, read on the write's own connection before its transaction — so
+    without the write lock, and without checking out a second pooled connection (its checkout,
+    reset and, on PostgreSQL, its ``pool_pre_ping`` round trip cost a create more than the read).
+    SQLite: on the driver's connection, outside any transaction (``BEGIN IMMEDIATE`` would take
+    the lock). PostgreSQL: a read transaction of its own, ended before the write's begins."""
+    agent_id, now = writer.actor.id or "", utcnow()
+    if postgres:
+        try:
+            stored = idempotency.answered(connection, agent_id, key, fingerprint, now)
+        finally:
+            connection.rollback()
+    else:
+        driver: Any = connection.connection.dbapi_connection
+        stored = idempotency.answered_on_driver(driver, agent_id, key, fingerprint, now)
+    if stored is None:
+        return None
+    return Answer(stored.status, stored.body, {**stored.headers, "Idempotent-Replayed": "true"})
 
 
 def _store_refusal(connection: Connection, writer: Writer, key: str, fingerprint: str, answer: Answer) -> Answer:
