@@ -1,6 +1,6 @@
 """REST creates per second with an Idempotency-Key on each, and the cost of a retried key.
 
-Usage: python bench/rest_creates.py [--creates 1000] [--clients 8] [--postgres] [--no-triage]
+Usage: python bench/rest_creates.py [--creates 1000] [--clients 8] [--postgres] [--no-triage] [--requesters N]
 
 ``--clients`` threads (each with its own keep-alive connection and agent token) POST
 ``/v1/tickets`` with a fresh key per ticket until ``--creates`` tickets exist; then every key is
@@ -13,6 +13,8 @@ Besides rates and latencies it prints the **server's CPU time per request** (use
 ``serve`` process, from ``/proc``, triage thread included): on a machine shared with other work
 the rate says more about the neighbours than about the code, the CPU per request much less.
 ``--no-triage`` serves with ``--no-triage`` (new tickets are then not triaged in the background).
+``--requesters N`` opens the tickets for N customers in turn (known after their first ticket, as
+an integration's are) instead of a new customer for every ticket (the default).
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run(url: str, tokens: list[str], keys: list[str], clients: int) -> tuple[float, list[float]]:
+def run(url: str, tokens: list[str], keys: list[str], clients: int, requesters: int = 0) -> tuple[float, list[float]]:
     """Send one create per key from ``clients`` threads; ``(seconds, latencies)``."""
     latencies: list[float] = []
     lock = threading.Lock()
@@ -47,11 +49,12 @@ def run(url: str, tokens: list[str], keys: list[str], clients: int) -> tuple[flo
         token = tokens[index % len(tokens)]
         own: list[float] = []
         with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60) as client:
-            for key in shares[index]:
+            for number, key in enumerate(shares[index]):
+                who = f"customer{(number * clients + index) % requesters}" if requesters else key[:8]
                 body = {
                     "subject": f"Payment failed for order {key[:8]}",
                     "body": "The card was declined.",
-                    "requester": {"email": f"{key[:8]}@bench.test"},
+                    "requester": {"email": f"{who}@bench.test"},
                     "group": "Tier 1",
                 }
                 started = time.perf_counter()
@@ -76,6 +79,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--postgres", action="store_true", help="Serve from PostgreSQL (SUPPORTDESK_TEST_PG_URL).")
     parser.add_argument("--no-triage", action="store_true", help="Serve with --no-triage.")
+    parser.add_argument("--requesters", type=int, default=0, help="N customers in turn (0: a new one per ticket).")
     options = parser.parse_args()
     extra = ("--no-triage",) if options.no_triage else ()
     with tempfile.TemporaryDirectory() as folder:
@@ -89,18 +93,19 @@ def main() -> None:
             with Server(db, tmp / "server.log", extra) as server:
                 assert server.process is not None
                 pid = server.process.pid
-                run(server.url, tokens, warm_up, options.clients)
+                run(server.url, tokens, warm_up, options.clients, options.requesters)
                 cpu = cpu_seconds(pid)
-                created, latencies = run(server.url, tokens, keys, options.clients)
+                created, latencies = run(server.url, tokens, keys, options.clients, options.requesters)
                 # what the create left behind (triage of each new ticket) belongs to the create
                 _settle(pid)
                 create_cpu, cpu = cpu_seconds(pid) - cpu, cpu_seconds(pid)
-                replayed, replay_latencies = run(server.url, tokens, keys, options.clients)
+                replayed, replay_latencies = run(server.url, tokens, keys, options.clients, options.requesters)
                 replay_cpu = cpu_seconds(pid) - cpu
         finally:
             if options.postgres:
                 drop_postgres(name)
-    print(f"serve {' '.join(extra) or '(defaults)'} on {'PostgreSQL' if options.postgres else 'SQLite'}")
+    who = f"{options.requesters} requesters in turn" if options.requesters else "a new requester each"
+    print(f"serve {' '.join(extra) or '(defaults)'} on {'PostgreSQL' if options.postgres else 'SQLite'}, {who}")
     for label, seconds, times, cpu in (
         ("creates", created, latencies, create_cpu),
         ("replays", replayed, replay_latencies, replay_cpu),

@@ -27,6 +27,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
+import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import SimpleNamespace
@@ -164,7 +165,41 @@ def answered(connection: Connection, agent_id: str, key: str, print_: str, now: 
     go through :func:`claim` — a new or expired key, or one whose first attempt is still running.
     A key used with another request raises the 422 here too."""
     this = {"v_agent_id": agent_id, "v_key": key}
-    row = connection.execute(_statements(connection.dialect.name).read, this).first()
+    return _answer_of(connection.execute(_statements(connection.dialect.name).read, this).first(), print_, now)
+
+
+#: :func:`answered`'s read in SQLite's own words, for :func:`answered_on_driver`.
+_READ_SQLITE = (
+    'SELECT fingerprint, status, response, headers, created_at FROM api_idempotency WHERE agent_id = ? AND "key" = ?'
+)
+
+
+def answered_on_driver(
+    driver: sqlite3.Connection, agent_id: str, key: str, print_: str, now: datetime
+) -> StoredAnswer | None:
+    """:func:`answered` on a SQLite driver connection outside any transaction (the write's own
+    connection before its ``BEGIN IMMEDIATE``): the same read without the write lock, but
+    without checking out a second connection for it — a pooled connection's checkout and
+    reset cost a create more than the read itself. The statement is finished before it returns
+    (a cursor left open would keep its read snapshot into the write and fail its ``BEGIN
+    IMMEDIATE`` with ``SQLITE_BUSY_SNAPSHOT``)."""
+    cursor = driver.cursor()
+    try:
+        row = cursor.execute(_READ_SQLITE, (agent_id, key)).fetchone()
+    finally:
+        cursor.close()
+    if row is not None:
+        # the JSON columns as SQLAlchemy's JSON type would hand them back
+        row = (row[0], row[1], _loaded(row[2]), _loaded(row[3]), row[4])
+    return _answer_of(row, print_, now)
+
+
+def _loaded(value: Any) -> Any:
+    return orjson.loads(value) if isinstance(value, (str, bytes)) else value
+
+
+def _answer_of(row: Any, print_: str, now: datetime) -> StoredAnswer | None:
+    """A stored row as :func:`answered`'s answer (None: not answered, or expired)."""
     if row is None or not row[1] or _instant(row[4]) < now - LIFETIME:
         return None
     if row[0] != print_:

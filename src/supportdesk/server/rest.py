@@ -5,10 +5,12 @@ what the request names (a ticket by number, a group by name), checks ``If-Match`
 the named mutations to run — and an *answer* built from what they did. :func:`run_write` then:
 
 1. claims the ``Idempotency-Key`` (:mod:`.idempotency`): a repeat returns the stored answer
-   (read first without the write lock; claimed in the transaction when not answered yet);
+   (read first without the write lock, on the write's own connection before its transaction;
+   claimed in the transaction when not answered yet);
 2. runs the plan and each mutation exactly as a pushed one runs (:func:`.apply.run_mutation`:
    the same mutators, permissions, rules and SLA clocks; :func:`.trust.pushed_args` first, so a
-   token can no more claim a customer's words than a console can), all or nothing;
+   token can no more claim a customer's words than a console can), all or nothing, with the
+   configuration cache open as a push has it (:mod:`supportdesk.domain.config_cache`);
 3. runs the app's after-write hooks (the channels queue replies, the webhooks record events),
    takes the seqs and writes the change log, builds the answer and stores it under the key;
 4. wakes the clients (on PostgreSQL a ``NOTIFY`` inside the transaction, delivered at commit;
@@ -31,6 +33,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from supportdesk.domain.config_cache import config_cache, forget, touches_config
 from supportdesk.domain.context import Actor
 from supportdesk.domain.errors import DomainError
 from supportdesk.server import idempotency
@@ -112,10 +115,6 @@ def run_write(
     """Run one REST write (see the module docstring); returns its answer, replayed or new."""
     database = state.database
     fingerprint = idempotency.restricted_fingerprint(fingerprint, writer.restriction)
-    if key is not None:
-        stored = _stored(state, writer, key, fingerprint)
-        if stored is not None:
-            return stored
     answer, applied, seq = retried(
         lambda: _write_once(state, writer, plan, respond, key, fingerprint),
         what=f"a REST write of {writer.token_name!r}",
@@ -156,6 +155,10 @@ def _write_once(
     applied: list[Applied] = []
     seq = 0
     with database.engine.connect() as connection:
+        if key is not None:
+            replay = _answered_before_the_write(connection, database.is_postgres, writer, key, fingerprint)
+            if replay is not None:
+                return replay, [], 0
         transaction = connection.begin()
         try:
             if key is not None:
@@ -165,15 +168,18 @@ def _write_once(
                     headers = {**stored.headers, "Idempotent-Replayed": "true"}
                     return Answer(stored.status, stored.body, headers), [], 0
             try:
-                applied = _run_steps(connection, writer, plan(connection))
-                for done in applied:
-                    for hook in state.after_write:
-                        hook(connection, done)
-                records = [record for done in applied for record in done.records]
-                if records:
-                    seq = take_seq(connection, len(records))
-                    write_records(connection, records, seq)
-                answer = respond(connection, applied, seq)
+                # configuration (SLA policies, rules, webhook endpoints, "is anyone erased?") read
+                # at most once, and kept for the next write while nothing changed it — as a push's
+                with config_cache(connection):
+                    applied = _run_steps(connection, writer, plan(connection))
+                    for done in applied:
+                        for hook in state.after_write:
+                            hook(connection, done)
+                    records = [record for done in applied for record in done.records]
+                    if records:
+                        seq = take_seq(connection, len(records))
+                        write_records(connection, records, seq)
+                    answer = respond(connection, applied, seq)
             except (DomainError, ApiError) as error:
                 # refused: nothing of the write stays (no savepoint around it — a SAVEPOINT and
                 # its RELEASE on every write cost more than a second transaction for a refusal)
@@ -193,6 +199,28 @@ def _write_once(
                 transaction.rollback()
             raise
     return answer, applied, seq
+
+
+def _answered_before_the_write(
+    connection: Connection, postgres: bool, writer: Writer, key: str, fingerprint: str
+) -> Answer | None:
+    """A replay's stored answer, read on the write's own connection before its transaction — so
+    without the write lock, and without checking out a second pooled connection (its checkout,
+    reset and, on PostgreSQL, its ``pool_pre_ping`` round trip cost a create more than the read).
+    SQLite: on the driver's connection, outside any transaction (``BEGIN IMMEDIATE`` would take
+    the lock). PostgreSQL: a read transaction of its own, ended before the write's begins."""
+    agent_id, now = writer.actor.id or "", utcnow()
+    if postgres:
+        try:
+            stored = idempotency.answered(connection, agent_id, key, fingerprint, now)
+        finally:
+            connection.rollback()
+    else:
+        driver: Any = connection.connection.dbapi_connection
+        stored = idempotency.answered_on_driver(driver, agent_id, key, fingerprint, now)
+    if stored is None:
+        return None
+    return Answer(stored.status, stored.body, {**stored.headers, "Idempotent-Replayed": "true"})
 
 
 def _store_refusal(connection: Connection, writer: Writer, key: str, fingerprint: str, answer: Answer) -> Answer:
@@ -225,5 +253,7 @@ def _run_steps(connection: Connection, writer: Writer, steps: list[Step]) -> lis
         done = run_mutation(connection, writer.actor, step.name, args, writer.ref(), source="api")
         if done.error is not None:
             raise done.error
+        if touches_config(done.tables):
+            forget(connection, done.tables)  # the next step, and the hooks, read it afresh
         applied.append(done)
     return applied
