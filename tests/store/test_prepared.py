@@ -27,6 +27,7 @@ from sqlalchemy import (
     bindparam,
     insert,
     select,
+    text,
     update,
 )
 from sqlalchemy.engine import Connection
@@ -62,6 +63,7 @@ probe = Table(
     Column("count", Integer(), nullable=False, default=7),
     Column("made_at", UTCDateTime(), nullable=False, default=lambda: datetime(2024, 2, 29, 12, 0, tzinfo=UTC)),
 )
+WHEN = datetime(2024, 2, 29, 12, 0, tzinfo=UTC)
 SELECT_BY_ID = select(probe).where(probe.c.id == bindparam("pk_id"))
 SELECT_ALL = select(probe).order_by(probe.c.id)
 INSERT = insert(probe)
@@ -310,3 +312,73 @@ def test_an_in_list_is_expanded_as_sqlalchemy_expands_it(database: ServerDatabas
                 map(repr, expected)
             ), ids
     assert len(seen) == 1 + 5  # the insert and each list but the empty one (SQLAlchemy's own)
+
+
+# --- SQL written by the caller (run_sql): what text() binds and returns, on the driver's cursor
+
+
+def text_rows(connection: Connection, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    return [tuple(row) for row in connection.execute(text(sql), params)]
+
+
+def test_caller_sql_binds_and_returns_what_text_does(database: ServerDatabase) -> None:
+    """Values bound as given and rows as the driver's tuples, as ``text()`` (which knows no
+    column types) does: hostile values (``?``, ``%s``, quotes, emoji) stay values."""
+    when = datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC)
+    with database.engine.begin() as connection:
+        for key, value in enumerate(t for t in HOSTILE_TEXTS if "\x00" not in t):
+            prepared.run_sql(
+                connection,
+                "INSERT INTO prepared_probe (id, body, label, count, made_at) VALUES (?, ?, ?, 7, ?)",
+                (key, value, "x%", WHEN),
+            )
+            got = prepared.run_sql(
+                connection, "SELECT id, body, label FROM prepared_probe WHERE id = ?", (key,), fetch=True
+            )
+            assert got == text_rows(connection, "SELECT id, body, label FROM prepared_probe WHERE id = :k", {"k": key})
+            assert got == [(key, value, "x%")]
+        # a datetime written both ways is stored the same (the driver adapts it either way)
+        connection.execute(text("UPDATE prepared_probe SET at = :w WHERE id = 0"), {"w": when})
+        prepared.run_sql(connection, "UPDATE prepared_probe SET at = ? WHERE id = 1", (when,))
+        (first,), (second,) = (
+            prepared.run_sql(connection, f"SELECT at FROM prepared_probe WHERE id = {n}", fetch=True)[0] for n in (0, 1)
+        )
+        assert first == second
+        # RETURNING: the row comes back, and the statement is finished (SQLite) once it has
+        assert prepared.run_sql(
+            connection, "UPDATE prepared_probe SET big = 40 + ? WHERE id = ? RETURNING big", (2, 0), fetch=True
+        ) == [(42,)]
+        # an executemany of value tuples
+        prepared.run_sql(
+            connection,
+            "INSERT INTO prepared_probe (id, body, count, made_at) VALUES (?, ?, 7, ?)",
+            [(100, "a?", WHEN), (101, "%s", WHEN)],
+            many=True,
+        )
+        assert prepared.run_sql(
+            connection, "SELECT body FROM prepared_probe WHERE id IN (?, ?) ORDER BY id", (100, 101), fetch=True
+        ) == [("a?",), ("%s",)]
+
+
+def test_caller_sql_errors_and_its_first_statement_are_sqlalchemy_s(database: ServerDatabase) -> None:
+    seen: list[str] = []
+    with database.engine.connect() as connection, prepared.count_statements(seen.append):
+        prepared.run_sql(
+            connection, "INSERT INTO prepared_probe (id, body, count, made_at) VALUES (?, ?, 7, ?)", (1, "first", WHEN)
+        )
+        assert connection.in_transaction() and seen == []  # SQLAlchemy began it and ran it
+        prepared.run_sql(
+            connection, "INSERT INTO prepared_probe (id, body, count, made_at) VALUES (?, ?, 7, ?)", (2, "second", WHEN)
+        )
+        assert len(seen) == 1
+        savepoint = connection.begin_nested()
+        with pytest.raises(IntegrityError):
+            prepared.run_sql(
+                connection,
+                "INSERT INTO prepared_probe (id, body, count, made_at) VALUES (?, ?, 7, ?)",
+                (1, "again", WHEN),
+            )
+        savepoint.rollback()
+        connection.commit()
+    with database.engine.connect() as connection:
+        assert [row.body for row in connection.execute(SELECT_ALL)] == ["first", "second"]

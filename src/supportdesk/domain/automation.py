@@ -55,6 +55,7 @@ def run_rules(tx: Tx) -> set[str]:
     """
     from supportdesk.domain.timing import deferred_drop_since, deferred_mark
     from supportdesk.domain.triggers import TicketFacts, active_rules, changed_tickets, matches
+    from supportdesk.domain.tx import audit_drop_since, audit_mark
     from supportdesk.store.enums import Status
 
     changed = changed_tickets(tx)
@@ -76,7 +77,7 @@ def run_rules(tx: Tx) -> set[str]:
                 continue
             facts = None
             before, touched = len(tx.audited), len(tx.touched)
-            noted = deferred_mark(tx.connection)
+            noted, held = deferred_mark(tx.connection), audit_mark(tx.connection)
             savepoint = tx.connection.begin_nested()
             try:
                 for action in rule["actions"]:
@@ -86,6 +87,7 @@ def run_rules(tx: Tx) -> set[str]:
                 del tx.audited[before:]
                 del tx.touched[touched:]
                 deferred_drop_since(tx.connection, noted)  # the clocks its actions moved, too
+                audit_drop_since(tx.connection, held)  # and the audit events a push held back
                 tx.audit("ticket", ticket_id, "rule.failed", None, {"rule": rule["name"], "error": error.message})
                 continue
             savepoint.commit()

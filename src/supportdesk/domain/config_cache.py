@@ -73,7 +73,10 @@ _KEPT: WeakKeyDictionary[Engine, _Kept] = WeakKeyDictionary()
 
 
 def read_version(connection: Connection) -> int:
-    return int(connection.exec_driver_sql(READ).scalar() or 0)
+    from supportdesk.store.prepared import run_sql
+
+    found = run_sql(connection, READ, fetch=True)  # on the driver's cursor: read twice a write
+    return int((found[0][0] if found else 0) or 0)
 
 
 @contextmanager

@@ -96,8 +96,12 @@ def _update_by_key(table_name: str, columns: tuple[str, ...]) -> Executable:
 
 
 @cache
-def _insert_into(table_name: str) -> Executable:
+def insert_into(table_name: str) -> Executable:
+    """The INSERT of ``table_name``, built once (for :mod:`supportdesk.store.prepared`)."""
     return insert(table(table_name))
+
+
+_insert_into = insert_into
 
 
 def audit_value(value: Any) -> Any:
@@ -126,6 +130,50 @@ class Audited:
     field: str
     before: Any
     after: Any
+
+
+class AuditBuffer:
+    """A push's audit events, written in one statement instead of one each (issue 19).
+
+    Open on a connection (``with AuditBuffer(connection):``), it holds the rows :meth:`Tx.audit`
+    writes while :attr:`active` — the push sets it only around mutations that read no audit
+    event, nor do the rules they wake — and :meth:`flush` writes them, in the order they were
+    audited, so their ids come in the same order as written one by one. The push flushes before
+    any other mutation runs and at its end; a savepoint rolled back (a refused mutation, a failed
+    rule) forgets what was held since it began (:func:`audit_mark`, :func:`audit_drop_since`).
+    """
+
+    KEY = "supportdesk_audit_buffer"
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.rows: list[dict[str, Any]] = []
+        self.active = False
+
+    def __enter__(self) -> AuditBuffer:
+        self.connection.info[self.KEY] = self
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.connection.info.pop(self.KEY, None)
+
+    def flush(self) -> None:
+        """Write the rows held (one executemany) and hold none."""
+        rows, self.rows = self.rows, []
+        prepared.execute_many(self.connection, _insert_into("audit_event"), rows)
+
+
+def audit_mark(connection: Connection) -> int | None:
+    """How many audit rows the open buffer holds (None: none open), for :func:`audit_drop_since`."""
+    buffer: AuditBuffer | None = connection.info.get(AuditBuffer.KEY)
+    return len(buffer.rows) if buffer is not None else None
+
+
+def audit_drop_since(connection: Connection, mark: int | None) -> None:
+    """Forget the audit rows held since ``mark``: the savepoint they belonged to rolled back."""
+    buffer: AuditBuffer | None = connection.info.get(AuditBuffer.KEY)
+    if buffer is not None and mark is not None:
+        del buffer.rows[mark:]
 
 
 class Tx:
@@ -292,22 +340,23 @@ class Tx:
         self.audited.append(Audited(entity, entity_id, field_name, audit_value(before), audit_value(after)))
         if self.context.mode == "replay":
             return
-        prepared.execute(
-            self.connection,
-            _insert_into("audit_event"),
-            {
-                "at": self.now,
-                "actor_id": self.context.actor.id,
-                "mutation": self.mutation,
-                "mutation_ref": self.context.mutation_ref,
-                "entity": entity,
-                "entity_id": entity_id,
-                "field": field_name,
-                "before": audit_value(before),
-                "after": audit_value(after),
-                "source": self.context.source or None,
-            },
-        )
+        row = {
+            "at": self.now,
+            "actor_id": self.context.actor.id,
+            "mutation": self.mutation,
+            "mutation_ref": self.context.mutation_ref,
+            "entity": entity,
+            "entity_id": entity_id,
+            "field": field_name,
+            "before": audit_value(before),
+            "after": audit_value(after),
+            "source": self.context.source or None,
+        }
+        buffer: AuditBuffer | None = self.connection.info.get(AuditBuffer.KEY)
+        if buffer is not None and buffer.active:
+            buffer.rows.append(row)
+            return
+        prepared.execute(self.connection, _insert_into("audit_event"), row)
 
     def next_counter(self, name: str) -> int:
         """Increment and return a named counter (ticket numbers on the authority)."""

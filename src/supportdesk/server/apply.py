@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import text
 from sqlalchemy.exc import DataError, IntegrityError
 
 from supportdesk.domain.catalog import get
@@ -25,7 +24,7 @@ from supportdesk.domain.context import Actor, MutationContext
 from supportdesk.domain.errors import Conflict, DomainError, ValidationFailed
 from supportdesk.domain.mutations.privacy import ERASE
 from supportdesk.domain.timing import DeferredClocks, deferrable, deferred_drop_since, deferred_mark
-from supportdesk.domain.tx import Tx
+from supportdesk.domain.tx import AuditBuffer, Tx, audit_drop_since, audit_mark, insert_into
 from supportdesk.domain.write import run_one, validate_args
 from supportdesk.protocol import MutationIn, MutationOutcome
 from supportdesk.server.changes import Pending, Record, pending_for, records_for, resolve, take_seq, write_records
@@ -33,7 +32,9 @@ from supportdesk.server.erasure import after_erase
 from supportdesk.server.errors import ApiError
 from supportdesk.server.retry import retried
 from supportdesk.server.trust import pushed_args
+from supportdesk.store import prepared
 from supportdesk.store.ids import uuid7
+from supportdesk.store.prepared import run_sql
 from supportdesk.store.times import utcnow
 from supportdesk.sync.rows import spec
 
@@ -115,6 +116,7 @@ def _run_once(
     defer_records: bool = False,
 ) -> Applied:
     noted = deferred_mark(connection)  # a refusal forgets the clocks it moved, too
+    held = audit_mark(connection)  # and the audit events a push held back
     # Plain SAVEPOINT statements on the driver's connection: begin_nested() builds and compiles a
     # construct per call, a cost every pushed mutation paid twice (issue 19).
     _driver_sql(connection, _SAVEPOINT)
@@ -138,14 +140,14 @@ def _run_once(
         _driver_sql(connection, _RELEASE)
         return applied
     except DomainError as error:
-        _roll_back_to_savepoint(connection, noted)
+        _roll_back_to_savepoint(connection, noted, held)
         return Applied(error=error)
     except IntegrityError:
-        _roll_back_to_savepoint(connection, noted)
+        _roll_back_to_savepoint(connection, noted, held)
         conflict = Conflict(f"{name}: an id or a unique value in it is already used", field="args")
         return Applied(error=conflict, raced=True)
     except DataError as error:
-        _roll_back_to_savepoint(connection, noted)
+        _roll_back_to_savepoint(connection, noted, held)
         reason = str(error.orig).splitlines()[0] if error.orig else "a value does not fit"
         return Applied(error=ValidationFailed(f"{name}: {reason}", field="args"))
 
@@ -154,22 +156,19 @@ _SAVEPOINT = "SAVEPOINT server_mutation"
 _RELEASE = "RELEASE SAVEPOINT server_mutation"
 
 
-def _roll_back_to_savepoint(connection: Connection, noted: int | None) -> None:
+def _roll_back_to_savepoint(connection: Connection, noted: int | None, held: int | None) -> None:
     """Undo everything the mutation wrote (a failed statement's too, on PostgreSQL), then drop
-    the savepoint; a push's deferred clocks forget what the mutation noted."""
+    the savepoint; a push's deferred clocks and held audit events forget what the mutation made."""
     _driver_sql(connection, "ROLLBACK TO SAVEPOINT server_mutation")
     _driver_sql(connection, _RELEASE)
     deferred_drop_since(connection, noted)
+    audit_drop_since(connection, held)
 
 
 def _driver_sql(connection: Connection, statement: str) -> None:
     """A statement without parameters or results, on the driver's own cursor: a savepoint's
     three statements need none of SQLAlchemy's per-statement work (SQLite and psycopg alike)."""
-    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.execute(statement)
-    finally:
-        cursor.close()
+    run_sql(connection, statement)
 
 
 AfterWrite = Callable[["Connection", Applied], None]
@@ -230,18 +229,18 @@ def _finish(connection: Connection, applied: Applied, after_write: Sequence[Afte
 def _lock_client(connection: Connection, client_id: str, actor: Actor) -> int:
     """The client's last mutation id, its row locked for this transaction (made on first push)."""
     lock = " FOR UPDATE" if connection.dialect.name == "postgresql" else ""
-    select_client = text(f"SELECT agent_id, last_mutation_id FROM sync_client WHERE client_id = :c{lock}")
-    row = connection.execute(select_client, {"c": client_id}).first()
-    if row is None:
-        connection.execute(
-            text(
-                "INSERT INTO sync_client (client_id, agent_id, last_mutation_id, created_at, updated_at) "
-                "VALUES (:c, :a, 0, :now, :now) ON CONFLICT (client_id) DO NOTHING"
-            ),
-            {"c": client_id, "a": actor.id, "now": utcnow()},
+    select_client = f"SELECT agent_id, last_mutation_id FROM sync_client WHERE client_id = ?{lock}"
+    found = run_sql(connection, select_client, (client_id,), fetch=True)
+    if not found:
+        now = utcnow()
+        run_sql(
+            connection,
+            "INSERT INTO sync_client (client_id, agent_id, last_mutation_id, created_at, updated_at) "
+            "VALUES (?, ?, 0, ?, ?) ON CONFLICT (client_id) DO NOTHING",
+            (client_id, actor.id, now, now),
         )
-        row = connection.execute(select_client, {"c": client_id}).first()
-    assert row is not None
+        found = run_sql(connection, select_client, (client_id,), fetch=True)
+    row = found[0]
     if row[0] != actor.id:
         raise ApiError(403, "forbidden", "this client id belongs to another agent", field="client_id")
     return int(row[1])
@@ -317,6 +316,7 @@ def _apply_push_once(
         connection.begin(),
         config_cache(connection),
         DeferredClocks(connection) as clocks,
+        AuditBuffer(connection) as audits,
     ):
         last = _lock_client(connection, client_id, actor)
         clock_tx = Tx(connection, MutationContext(actor=actor, mode="server", authority=True), "sla.refresh")
@@ -338,13 +338,19 @@ def _apply_push_once(
             if not defer:
                 _write_clocks(clocks, clock_tx, applied_list)
             clocks.active, clocks.owner = defer, len(applied_list)
+            # the audit events of a run of mutations that read none are written at once: held
+            # until a mutation that may read them (or the push's end), in the order audited
+            hold = mutation.name in HELD_AUDITS
+            if not hold:
+                audits.flush()
+            audits.active = hold
             if mutation.name == ERASE:
                 # an erasure rewrites the log's earlier records and stored results of what it
                 # erases: those of this push must be written first
                 seqs += _write_log(connection, [applied for _m, applied in applied_list[len(seqs) :]])
                 fresh += _store_results(connection, client_id, applied_list[len(fresh) :], seqs[len(fresh) :])
             applied = _apply_one(connection, actor, client_id, mutation, before_write)
-            clocks.active = False
+            clocks.active = audits.active = False
             if touches_config(applied.tables):
                 forget(connection, applied.tables)
             if applied.error is None:
@@ -352,16 +358,27 @@ def _apply_push_once(
                     hook(connection, applied)
             applied_list.append((mutation, applied))
             last = mutation.id
+        audits.flush()
         _write_clocks(clocks, clock_tx, applied_list)
         if applied_list:
-            connection.execute(
-                text("UPDATE sync_client SET last_mutation_id = :m, updated_at = :now WHERE client_id = :c"),
-                {"m": last, "now": utcnow(), "c": client_id},
+            run_sql(
+                connection,
+                "UPDATE sync_client SET last_mutation_id = ?, updated_at = ? WHERE client_id = ?",
+                (last, utcnow(), client_id),
             )
             seqs += _write_log(connection, [applied for _m, applied in applied_list[len(seqs) :]])
             fresh += _store_results(connection, client_id, applied_list[len(fresh) :], seqs[len(fresh) :])
             outcomes.extend(fresh)
     return outcomes, applied_list
+
+
+#: Mutations whose audit events a push may hold and write in bulk (:class:`AuditBuffer`): they,
+#: and the rules' actions they run, read no ``audit_event`` row (``ticket.set_status`` and the
+#: field setters read the last change of a field when told what the client saw; an erasure
+#: scrubs the trail; an SLA rebuild reads it), so holding theirs changes nothing they compute.
+HELD_AUDITS = frozenset(
+    {"ticket.create", "ticket.reply", "ticket.note", "ticket.receive", "ticket.tag", "ticket.untag"}
+)
 
 
 def _write_clocks(clocks: DeferredClocks, tx: Tx, applied_list: Sequence[tuple[MutationIn, Applied]]) -> None:
@@ -382,15 +399,12 @@ def _store_results(
     seqs: Sequence[int],
 ) -> list[MutationOutcome]:
     """Store the outcomes of ``applied`` (whose records got ``seqs``) for replays, in one statement."""
-    from sqlalchemy import insert
-
-    from supportdesk.domain.tx import table
-
     outcomes = [_outcome(mutation, done, seq) for (mutation, done), seq in zip(applied, seqs, strict=True)]
     if outcomes:
         now = utcnow()
-        connection.execute(
-            insert(table("mutation_result")),
+        prepared.execute_many(
+            connection,
+            insert_into("mutation_result"),
             [
                 {
                     "client_id": client_id,

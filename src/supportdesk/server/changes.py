@@ -16,13 +16,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, insert, select, text, update
+from sqlalchemy import select, update
 
 from supportdesk.domain.mutations.privacy import ANONYMISED, DELETED, ERASE, anonymised_row
+from supportdesk.domain.tx import insert_into
 from supportdesk.domain.tx import table as sa_table
+from supportdesk.store import prepared
 from supportdesk.store.models import SHARED_TABLES
+from supportdesk.store.prepared import run_sql
 from supportdesk.sync.rows import TICKET_SCOPED, spec, wire_row
 
 if TYPE_CHECKING:
@@ -42,12 +46,24 @@ class Record:
 
 def read_row(connection: Connection, table_name: str, key: Sequence[Any]) -> dict[str, Any] | None:
     """One row in wire form, or None when it does not exist."""
+    found = run_sql(connection, _by_key(table_name), tuple(key), fetch=True)
+    return wire_row(spec(table_name), found[0]) if found else None
+
+
+@cache
+def _by_key(table_name: str) -> str:
+    """The SQL reading a shared table's wire columns of one row by its whole key."""
     table = spec(table_name)
-    where = " AND ".join(f"{name} = :k{index}" for index, name in enumerate(table.key))
-    params = {f"k{index}": value for index, value in enumerate(key)}
-    found = connection.execute(text(f"SELECT {', '.join(table.columns)} FROM {table_name} WHERE {where}"), params)
-    values = found.first()
-    return wire_row(table, tuple(values)) if values is not None else None
+    where = " AND ".join(f"{name} = ?" for name in table.key)
+    return f"SELECT {', '.join(table.columns)} FROM {table_name} WHERE {where}"
+
+
+@cache
+def _by_keys(table_name: str, count: int) -> str:
+    """The SQL reading the wire columns of ``count`` rows of a one-column-key table."""
+    table = spec(table_name)
+    marks = ", ".join("?" * count)
+    return f"SELECT {', '.join(table.columns)} FROM {table_name} WHERE {table.key[0]} IN ({marks})"
 
 
 class TicketFacts:
@@ -66,18 +82,16 @@ class TicketFacts:
         if ticket_id is None:
             return None, None
         if ticket_id not in self._tickets:
-            row = self.connection.execute(
-                text("SELECT group_id, assignee_id FROM ticket WHERE id = :id"), {"id": ticket_id}
-            ).first()
-            self._tickets[ticket_id] = (row[0], row[1]) if row else (None, None)
+            found = run_sql(
+                self.connection, "SELECT group_id, assignee_id FROM ticket WHERE id = ?", (ticket_id,), fetch=True
+            )
+            self._tickets[ticket_id] = (found[0][0], found[0][1]) if found else (None, None)
         return self._tickets[ticket_id]
 
     def ticket_of_message(self, message_id: str) -> str | None:
         if message_id not in self._messages:
-            row = self.connection.execute(
-                text("SELECT ticket_id FROM message WHERE id = :id"), {"id": message_id}
-            ).first()
-            self._messages[message_id] = row[0] if row else None
+            found = run_sql(self.connection, "SELECT ticket_id FROM message WHERE id = ?", (message_id,), fetch=True)
+            self._messages[message_id] = found[0][0] if found else None
         return self._messages[message_id]
 
     def ticket_id(self, entity: str, row: dict[str, Any] | None, key: Sequence[Any]) -> str | None:
@@ -172,12 +186,7 @@ def _read_rows(connection: Connection, keys: list[Key], facts: TicketFacts) -> d
             wanted = {str(key[0]): key for key in table_keys}
             for start in range(0, len(table_keys), 500):
                 chunk = sorted(wanted)[start : start + 500]
-                found = connection.execute(
-                    text(
-                        f"SELECT {', '.join(table.columns)} FROM {table_name} WHERE {table.key[0]} IN :ids"
-                    ).bindparams(bindparam("ids", expanding=True)),
-                    {"ids": chunk},
-                )
+                found = run_sql(connection, _by_keys(table_name, len(chunk)), chunk, fetch=True)
                 position = table.columns.index(table.key[0])
                 for values in found:
                     rows[(table_name, wanted[str(values[position])])] = wire_row(table, tuple(values))
@@ -297,12 +306,12 @@ def _visibility_moves(moves: dict[str, dict[str, Any]]) -> list[Record]:
 
 def take_seq(connection: Connection, count: int) -> int:
     """Reserve ``count`` seqs; returns the last. Locks the counter row until commit."""
-    value = connection.execute(
-        text("UPDATE counter SET value = value + :n WHERE name = 'seq' RETURNING value"), {"n": count}
-    ).scalar()
-    if value is None:  # pragma: no cover - the initial migration creates the row
+    found = run_sql(
+        connection, "UPDATE counter SET value = value + ? WHERE name = 'seq' RETURNING value", (count,), fetch=True
+    )
+    if not found or found[0][0] is None:  # pragma: no cover - the initial migration creates the row
         raise RuntimeError("the seq counter is missing")
-    return int(value)
+    return int(found[0][0])
 
 
 def write_records(connection: Connection, records: list[Record], last_seq: int) -> None:
@@ -311,8 +320,9 @@ def write_records(connection: Connection, records: list[Record], last_seq: int) 
 
     first = last_seq - len(records) + 1
     now = utcnow()
-    connection.execute(
-        insert(sa_table("change_log")),
+    prepared.execute_many(
+        connection,
+        insert_into("change_log"),
         [
             {
                 "seq": first + index,

@@ -278,26 +278,19 @@ def _as_dicts(prepared: PreparedStatement, processors: tuple[Processor, ...], ro
     ]
 
 
-def _run(
-    connection: Connection,
-    prepared: PreparedStatement,
-    params: Any,  # one mapping, or a sequence of them when ``many``
-    *,
-    many: bool = False,
-    fetch: int = 0,  # 0: no rows; 1: the first row; -1: every row
-) -> list[dict[str, Any]]:
-    """Run ``prepared`` on the DBAPI connection ``connection`` holds, in its transaction."""
+def _on_cursor(connection: Connection, sql: str, parameters: Any, *, many: bool, fetch: int) -> tuple[list[Any], Any]:
+    """Run ``sql`` with the driver's ``parameters`` on the DBAPI connection ``connection`` holds,
+    in its transaction; the rows asked for (``fetch``: 0 none, 1 the first, -1 all) and the
+    cursor's description. Errors go through SQLAlchemy's own handling."""
     cursor = None
-    parameters: Any = None
     try:
-        parameters = [prepared.parameters(one) for one in params] if many else prepared.parameters(params)
         cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         for listener in _statement_listeners:
-            listener(prepared.sql)
+            listener(sql)
         if many:
-            cursor.executemany(prepared.sql, parameters)
+            cursor.executemany(sql, parameters)
         else:
-            cursor.execute(prepared.sql, parameters)
+            cursor.execute(sql, parameters)
         if not fetch:
             rows: list[Any] = []
         elif fetch == 1:
@@ -309,7 +302,25 @@ def _run(
         cursor.close()  # SQLite: resets the statement, so no read snapshot outlives it
     except BaseException as error:
         # SQLAlchemy's own handling: the same wrapped exception, a disconnect invalidated
-        connection._handle_dbapi_exception(error, prepared.sql, parameters, cursor, None)
+        connection._handle_dbapi_exception(error, sql, parameters, cursor, None)
+    return rows, description
+
+
+def _run(
+    connection: Connection,
+    prepared: PreparedStatement,
+    params: Any,  # one mapping, or a sequence of them when ``many``
+    *,
+    many: bool = False,
+    fetch: int = 0,  # 0: no rows; 1: the first row; -1: every row
+) -> list[dict[str, Any]]:
+    """Run ``prepared`` on the DBAPI connection ``connection`` holds, in its transaction."""
+    parameters: Any = None
+    try:
+        parameters = [prepared.parameters(one) for one in params] if many else prepared.parameters(params)
+    except BaseException as error:
+        connection._handle_dbapi_exception(error, prepared.sql, parameters, None, None)
+    rows, description = _on_cursor(connection, prepared.sql, parameters, many=many, fetch=fetch)
     if not rows:
         return []
     processors = prepared.result_processors
@@ -371,3 +382,47 @@ def every(connection: Connection, statement: Executable, params: Mapping[str, An
     if prepared is None or prepared.columns is None:
         return [dict(row) for row in connection.execute(statement, params).mappings()]
     return _run(connection, prepared, params, fetch=-1)
+
+
+#: (parameter style, SQL written with ``?``) → the SQL in that style
+_in_style: dict[tuple[str, str], str] = {}
+
+
+def _styled(dialect: Dialect, sql: str) -> str:
+    key = (dialect.paramstyle, sql)
+    found = _in_style.get(key)
+    if found is None:
+        if dialect.paramstyle == "qmark":
+            found = sql
+        elif dialect.paramstyle in ("format", "pyformat"):
+            found = sql.replace("%", "%%").replace("?", "%s")
+        else:  # pragma: no cover - the store's drivers are sqlite3 and psycopg
+            raise Unsupported(dialect.paramstyle)
+        _in_style[key] = found
+    return found
+
+
+def run_sql(
+    connection: Connection,
+    sql: str,
+    params: Sequence[Any] = (),
+    *,
+    many: bool = False,
+    fetch: bool = False,
+) -> list[tuple[Any, ...]]:
+    """A statement the caller wrote as SQL, with ``?`` for each value, on the driver's cursor.
+
+    For the push's own statements (the client row, the seq counter, the change records' rows),
+    which SQLAlchemy ran as ``text()``: values are bound as given and rows come back as the
+    driver's tuples — what ``text()`` does too, since it knows no column types — without its
+    per-statement work. ``many``: ``params`` is a list of value tuples (an executemany).
+    ``fetch``: every row is read (a ``RETURNING`` too: SQLite finishes the statement only then).
+    Without a transaction begun yet it runs through ``exec_driver_sql`` (SQLAlchemy's autobegin).
+    The SQL must hold no ``?`` other than the placeholders (no literal strings with one).
+    """
+    styled = _styled(connection.dialect, sql)
+    if not _runnable(connection):
+        result = connection.exec_driver_sql(styled, list(params) if many else tuple(params))
+        return [tuple(row) for row in result] if fetch else []
+    rows, _description = _on_cursor(connection, styled, params, many=many, fetch=-1 if fetch else 0)
+    return rows
