@@ -61,6 +61,9 @@ AUDIENCE_MAX = 32
 RECORDS_MAX = 40
 #: ... whose records, for one stream, encode to at most this many bytes (a few replies).
 RECORDS_BYTES_MAX = 16_000
+#: A stream holds at most this many bytes of records not yet sent (a console that stops reading
+#: must not make the server keep QUEUE_SIZE pokes' records for it); past it pokes go plainly.
+RECORDS_HELD_MAX = 64_000
 #: Seconds a poke waits for an earlier write's poke that has not arrived yet (see ``_next_batch``).
 GAP_WAIT = 0.05
 #: Pokes waiting are read together, at most this many ...
@@ -187,6 +190,8 @@ class Subscriber:
     #: The seq of the last poke this stream was handed while the pokes followed on with no gap
     #: (None: unknown); a poke with records says it as its ``from`` (see ``_hand_out``).
     mark: int | None = None
+    #: Bytes of records queued for this stream and not yet sent (see :data:`RECORDS_HELD_MAX`).
+    held: int = 0
 
     def close(self, reason: str) -> None:
         """End the stream with a ``closed`` event (event loop only)."""
@@ -366,10 +371,14 @@ class ServerEvents:
         for subscriber in list(self.subscribers):
             if self.visible(subscriber.actor, event):
                 body = carried.get(subscriber) if carried else None
+                if body is not None and subscriber.held + len(body) > RECORDS_HELD_MAX:
+                    body = None  # the stream is not reading: a plain poke, its console pulls
                 try:
                     subscriber.queue.put_nowait(event if body is None else {**event, "body": body})
                 except asyncio.QueueFull:
                     subscriber.overflowed = True
+                else:
+                    subscriber.held += len(body) if body is not None else 0
 
     # --- pokes with records (event loop, one at a time) ----------------------------------------
 

@@ -227,6 +227,7 @@ async def _event_lines(state: ServerState, actor: Actor, subscriber: Subscriber)
             break
         body = event.get("body")
         if body is not None:  # a poke with this stream's records, encoded once per audience
+            subscriber.held -= len(body)
             yield b"event: poke\ndata: " + body + b"\n\n"
             continue
         yield _sse(event["type"], _public_event(event))

@@ -1,0 +1,92 @@
+"""Attacks on pokes that carry records (issue 13): memory per stream, and the marks, on real
+databases (both backends) with the server's own event machinery."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from supportdesk.server import admin
+from supportdesk.server.events import QUEUE_SIZE, ServerEvents
+from tests.live import Team, make_team, server_database
+from tests.server.test_poke_records import _listening, _subscriber, _wrote
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def team(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Team]:
+    with server_database(request.param, tmp_path) as url:
+        made = make_team(url)
+        try:
+            yield made
+        finally:
+            made.db.dispose()
+
+
+def _queued_bytes(queue: asyncio.Queue[dict[str, Any]]) -> int:
+    return sum(len(event.get("body") or b"") for event in list(queue._queue))  # type: ignore[attr-defined]
+
+
+def test_a_stream_that_does_not_read_holds_a_bounded_amount_of_records(team: Team) -> None:
+    """A console that stops reading (suspended laptop, slow link) must not make the server keep
+    every poke's records for it: with 1,000 streams at QUEUE_SIZE pokes of up to 16 KB each that
+    would be gigabytes. Past a bound the stream gets plain pokes (its console pulls)."""
+    opened = {"subject": "Locked out", "body": "Help", "requester": {"value": "q@example.com"}}
+    ticket = _wrote(team, "ticket.create", {**opened, "group_id": team.tier1})[2]["ticket_id"]
+    ranges = [_wrote(team, "ticket.note", {"ticket_id": ticket, "body": f"{n} " + "x" * 6000})[:2] for n in range(40)]
+    tier1 = [[team.tier1, None]]
+
+    async def run() -> tuple[int, int]:
+        events = ServerEvents(team.db, recheck=0)
+        events.start(asyncio.get_running_loop())
+        try:
+            token = admin.new_token(team.db, "sam@acme.test")[0]
+            sam = events.subscribe(_subscriber(team, "sam", token).actor, token, records=True)
+            await _listening(team, sam)
+            for first, last in ranges:
+                events._deliver({"type": "poke", "from": first, "seq": last, "audience": tier1})
+            for _ in range(600):
+                if sam.queue.qsize() >= len(ranges):
+                    break
+                await asyncio.sleep(0.05)
+            carrying = sum(1 for event in list(sam.queue._queue) if "body" in event)  # type: ignore[attr-defined]
+            return _queued_bytes(sam.queue), carrying
+        finally:
+            events.stop()
+
+    held, carrying = asyncio.run(run())
+    assert carrying >= 1, "no poke carried records at all"
+    # 64 KB a stream: 64 MB for 1,000 streams that stopped reading (QUEUE_SIZE pokes each otherwise)
+    assert held <= 64 * 1024, f"{held} bytes of records held for one stream that does not read ({QUEUE_SIZE=})"
+
+
+def test_a_stream_that_reads_keeps_getting_records_past_the_bound(deployment: Any) -> None:
+    """The bound counts records queued and not yet sent: a console that reads every poke gets
+    records for every small write however many bytes went by (else the bound would silently
+    turn every console back into a puller after 64 KB)."""
+    from tests.server.test_poke_records import RecordStream, _push
+
+    team = deployment.team
+    stream = RecordStream(deployment.server.url, team.tokens["sam"])
+    try:
+        args = {"subject": "Printer on fire", "body": "It smokes.", "requester": {"value": "alice@example.com"}}
+        with deployment.api("sam") as as_sam:
+            ticket = _push(as_sam, "client-sam", 1, "ticket.create", {**args, "group_id": team.tier1})
+            stream.pokes_until(ticket["seq"])
+            for n in range(2, 22):  # 20 notes of 6 KB: 120 KB of records, read as they come
+                done = _push(
+                    as_sam,
+                    "client-sam",
+                    n,
+                    "ticket.note",
+                    {"ticket_id": ticket["result"]["ticket_id"], "body": f"{n} " + "y" * 6000},
+                )
+                heard = stream.pokes_until(done["seq"])
+                assert "changes" in heard[-1], f"poke {n} went plainly to a stream that reads"
+    finally:
+        stream.close()
