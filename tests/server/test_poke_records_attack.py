@@ -90,3 +90,36 @@ def test_a_stream_that_reads_keeps_getting_records_past_the_bound(deployment: An
                 assert "changes" in heard[-1], f"poke {n} went plainly to a stream that reads"
     finally:
         stream.close()
+
+
+def test_a_push_after_rest_writes_still_pokes_with_its_records(deployment: Any) -> None:
+    """REST writes on PostgreSQL poke by a NOTIFY of their own transaction, not through
+    ``ServerEvents.poke``: what their after-commit hook gathered (records counted, audience)
+    must not stay on the worker thread and swell the next push's poke (a ``from`` far behind
+    its write: no records, the console pulls; an audience of everyone)."""
+    from tests.server.test_poke_records import RecordStream, _push
+
+    team = deployment.team
+    stream = RecordStream(deployment.server.url, team.tokens["sam"])
+    try:
+        args = {"subject": "Printer on fire", "body": "It smokes.", "requester": {"value": "alice@example.com"}}
+        with deployment.api("sam") as as_sam:
+            ticket = _push(as_sam, "client-sam", 1, "ticket.create", {**args, "group_id": team.tier1})
+            number = ticket["result"]["number"]
+            stream.pokes_until(ticket["seq"])
+            for n in range(30):
+                answer = as_sam.post(f"/v1/tickets/{number}/notes", json={"body": f"rest note {n}"})
+                assert answer.status_code == 201, answer.text
+            for n in range(2, 6):
+                done = _push(
+                    as_sam,
+                    "client-sam",
+                    n,
+                    "ticket.note",
+                    {"ticket_id": ticket["result"]["ticket_id"], "body": f"push {n}"},
+                )
+                heard = stream.pokes_until(done["seq"])
+                assert "changes" in heard[-1], f"the poke of push {n} after REST writes carried no records: {heard[-1]}"
+                assert heard[-1]["seq"] - heard[-1]["from"] <= 10, heard[-1]["from"]
+    finally:
+        stream.close()

@@ -263,9 +263,7 @@ class ServerEvents:
         """
         audience: Audience = getattr(self._pending, "audience", None)  # nothing gathered: everyone
         count: int = getattr(self._pending, "records", 0)
-        for name in ("audience", "records"):
-            with contextlib.suppress(AttributeError):
-                delattr(self._pending, name)
+        self.forget_gathered()
         event: dict[str, Any] = {"type": "poke", "seq": seq}
         if 0 < count <= seq:
             # the writes' seqs are (seq - count, seq]: taken at once, the counter locked to commit
@@ -305,6 +303,15 @@ class ServerEvents:
                 notify(connection, event)
         else:
             self._deliver_threadsafe(event)
+
+    def forget_gathered(self) -> None:
+        """Drop what :meth:`after_commit` gathered on this thread, for a write that pokes
+        otherwise (a REST write on PostgreSQL: a NOTIFY of its own transaction). Left there, it
+        would swell this thread's next poke: a ``from`` far behind its write (no records) and
+        an audience of everyone."""
+        for name in ("audience", "records"):
+            with contextlib.suppress(AttributeError):
+                delattr(self._pending, name)
 
     def _deliver_threadsafe(self, event: dict[str, Any]) -> None:
         if self.loop is None or self.loop.is_closed():
