@@ -123,3 +123,26 @@ def test_a_push_after_rest_writes_still_pokes_with_its_records(deployment: Any) 
                 assert heard[-1]["seq"] - heard[-1]["from"] <= 10, heard[-1]["from"]
     finally:
         stream.close()
+
+
+def test_records_read_for_many_streams_of_one_group_are_held_once(team: Team) -> None:
+    """1,000 consoles of one group share one encoding of a poke's records: reading them for
+    every stream must not copy the records once per stream (16 KB x 1,000 streams x 64 pokes
+    waiting would be a gigabyte at once)."""
+    import tracemalloc
+
+    events = ServerEvents(team.db, recheck=0)
+    token = admin.new_token(team.db, "sam@acme.test")[0]
+    opened = {"subject": "Locked out", "body": "Help", "requester": {"value": "q@example.com"}}
+    ticket = _wrote(team, "ticket.create", {**opened, "group_id": team.tier1})[2]["ticket_id"]
+    first, last = _wrote(team, "ticket.note", {"ticket_id": ticket, "body": "z" * 12_000})[:2]
+    streams = [_subscriber(team, "sam", token) for _ in range(300)]
+    events._records_for([(first, last, streams[:1])])  # warm the caches and imports
+    tracemalloc.start()
+    try:
+        [read], stale = events._records_for([(first, last, streams)])
+        _size, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert not stale and len(read.records) == len(streams)
+    assert peak < 1_000_000, f"{peak} bytes to read one 12 KB poke for 300 streams of one group"

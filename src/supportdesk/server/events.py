@@ -116,12 +116,22 @@ def _merge(first: Audience, second: Audience) -> Audience:
     return merged if len(merged) <= AUDIENCE_MAX else None
 
 
+Carried = tuple[bytes, bytes]
+"""A poke's data for one stream in two parts, joined only as it is sent: its own head (``from``,
+``scope``) and the records, one bytes object shared by every stream of the same audience (1,000
+consoles of one group hold one copy, not 1,000)."""
+
+
+def _size(carried: Carried) -> int:
+    return len(carried[0]) + len(carried[1])
+
+
 @dataclass
 class Read:
     """What was read for one poke: each stream's encoded records, and who may see something of
     its rows (:func:`audience_of` over the rows as logged; None: everyone, or not read)."""
 
-    records: dict[Subscriber, bytes] = field(default_factory=dict)
+    records: dict[Subscriber, Carried] = field(default_factory=dict)
     seen: list[list[str | None]] | None = None
 
 
@@ -364,7 +374,7 @@ class ServerEvents:
             return
         self._fan_out(event)
 
-    def _fan_out(self, event: dict[str, Any], carried: dict[Subscriber, bytes] | None = None) -> None:
+    def _fan_out(self, event: dict[str, Any], carried: dict[Subscriber, Carried] | None = None) -> None:
         """Queue ``event`` for every stream that may see it; a poke to a stream in ``carried``
         goes with that stream's records (see :meth:`_hand_out`)."""
         if event["type"] == "poke":
@@ -378,14 +388,14 @@ class ServerEvents:
         for subscriber in list(self.subscribers):
             if self.visible(subscriber.actor, event):
                 body = carried.get(subscriber) if carried else None
-                if body is not None and subscriber.held + len(body) > RECORDS_HELD_MAX:
+                if body is not None and subscriber.held + _size(body) > RECORDS_HELD_MAX:
                     body = None  # the stream is not reading: a plain poke, its console pulls
                 try:
                     subscriber.queue.put_nowait(event if body is None else {**event, "body": body})
                 except asyncio.QueueFull:
                     subscriber.overflowed = True
                 else:
-                    subscriber.held += len(body) if body is not None else 0
+                    subscriber.held += _size(body) if body is not None else 0
 
     # --- pokes with records (event loop, one at a time) ----------------------------------------
 
@@ -480,10 +490,10 @@ class ServerEvents:
         if not (ranged and first == self._chain_end):
             for subscriber in self.subscribers:
                 subscriber.mark = None
-        carried: dict[Subscriber, bytes] = {}
-        for subscriber, rest in read.records.items():
+        carried: dict[Subscriber, Carried] = {}
+        for subscriber, (scope, rest) in read.records.items():
             start = subscriber.mark if subscriber.mark is not None else first
-            carried[subscriber] = b'{"from":' + str(start).encode() + b"," + rest
+            carried[subscriber] = (b'{"from":' + str(start).encode() + b"," + scope, rest)
         self._fan_out(event, carried)
         self._chain_end = last if ranged else None
         seen = {"type": "poke", "seq": last, "audience": read.seen} if read.seen is not None else None
@@ -549,7 +559,8 @@ class ServerEvents:
                     if body is not None:
                         if agent.id not in scopes:
                             scopes[agent.id] = b'"scope":"' + visibility_scope(agent).encode() + b'",'
-                        answers[index].records[subscriber] = scopes[agent.id] + body
+                        # the records themselves shared by every stream of this audience
+                        answers[index].records[subscriber] = (scopes[agent.id], body)
         return answers, stale
 
     @staticmethod
