@@ -66,3 +66,87 @@ def test_forged_pokes_neither_corrupt_the_copy_nor_raise(deployment: Deployment)
     finally:
         sam.close()
         tom.close()
+
+
+def test_two_workers_interleaving_writes_leave_no_gap_in_a_console_applying_pokes(tmp_path: Any) -> None:
+    """Two server processes on PostgreSQL commit interleaved ranges (pushes of two groups from
+    several threads, REST writes that poke plainly): a console that applies the pokes' records
+    ends with exactly what the server holds for its agent (a record skipped under a kept mark
+    would show as a difference although the cursor reached the log's end)."""
+    import threading
+
+    from tests.live import deploy
+    from tests.server.test_poke_records import _push
+    from tests.sync.compare import server_view
+    from tests.sync.test_poke_records import _wait
+
+    with deploy("postgresql", tmp_path, extra=["--workers", "2"]) as running:
+        team = running.team
+        sam = running.replica("sam")
+        tom = running.replica("tom")
+        from supportdesk.sync.service import SyncService
+        from tests.sync.test_poke_records import CountingClient
+
+        url, token, pulls = running.server.url, team.tokens["tom"], []
+
+        def counting() -> CountingClient:
+            client = CountingClient(url, token)
+            client.pulls = pulls
+            return client
+
+        service = SyncService(tom.workspace, interval=3600, client_factory=counting)
+        service.start()
+        try:
+            _wait(lambda: service.status.last_sync_at is not None and service._events_up, "the first round")
+            args = {"subject": "Printer", "body": "x", "requester": {"value": "a@example.com"}}
+            with running.api("sam") as as_sam, running.api("ada") as as_ada:
+                tier1 = _push(as_sam, "client-sam-0", 1, "ticket.create", {**args, "group_id": team.tier1})
+                billing = _push(as_ada, "client-ada-0", 1, "ticket.create", {**args, "group_id": team.billing})
+            errors: list[BaseException] = []
+
+            def writer(who: str, ticket: dict[str, Any], index: int) -> None:
+                try:
+                    with running.api(who) as api:
+                        pushed = 0
+                        for n in range(12):
+                            body = f"{who}-{index}-{n}"
+                            if n % 4 == 3:
+                                number = ticket["result"]["number"]
+                                assert api.post(f"/v1/tickets/{number}/notes", json={"body": body}).status_code == 201
+                                continue
+                            pushed += 1
+                            note = {"ticket_id": ticket["result"]["ticket_id"], "body": body}
+                            _push(api, f"client-{who}-{index}", pushed, "ticket.note", note)
+                except BaseException as error:  # reported below
+                    errors.append(error)
+
+            threads = [threading.Thread(target=writer, args=("sam", tier1, i)) for i in range(1, 4)]
+            threads += [threading.Thread(target=writer, args=("ada", billing, i)) for i in range(1, 3)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            assert not errors, errors
+            from sqlalchemy import text
+
+            with team.db.engine.connect() as connection:
+                end = int(connection.execute(text("SELECT value FROM counter WHERE name = 'seq'")).scalar() or 0)
+            _wait(
+                lambda: _has_all(tom, [f"sam-{i}-{n}" for i in range(1, 4) for n in range(12)]),
+                "every Tier 1 note at tom's",
+                timeout=120,
+            )
+            _wait(lambda: not service.status.syncing, "tom's round to end")
+            cursor = local.state(tom.workspace).cursor
+            # 62 writes, 15 of them REST (plain pokes): most of tom's pokes were applied, not pulled
+            assert len(pulls) < 50, f"tom pulled {len(pulls)} times: the test no longer exercises the pokes"
+            assert differences(server_view(team.db, team.ids["tom"]), replica_view(tom.workspace)) == [], (cursor, end)
+        finally:
+            service.stop()
+            sam.close()
+            tom.close()
+
+
+def _has_all(replica: Any, bodies: list[str]) -> bool:
+    found = {row[0] for row in replica.rows("SELECT body FROM message")}
+    return set(bodies) <= found
