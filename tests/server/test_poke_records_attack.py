@@ -28,8 +28,13 @@ def team(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Team]:
             made.db.dispose()
 
 
+def _queued(queue: asyncio.Queue[dict[str, Any]]) -> list[dict[str, Any]]:
+    return list(queue._queue)  # type: ignore[attr-defined]
+
+
 def _queued_bytes(queue: asyncio.Queue[dict[str, Any]]) -> int:
-    return sum(len(event.get("body") or b"") for event in list(queue._queue))  # type: ignore[attr-defined]
+    """The bytes of records the stream's queue holds (each poke's head and records)."""
+    return sum(len(part) for event in _queued(queue) for part in event.get("body") or ())
 
 
 def test_a_stream_that_does_not_read_holds_a_bounded_amount_of_records(team: Team) -> None:
@@ -54,7 +59,7 @@ def test_a_stream_that_does_not_read_holds_a_bounded_amount_of_records(team: Tea
                 if sam.queue.qsize() >= len(ranges):
                     break
                 await asyncio.sleep(0.05)
-            carrying = sum(1 for event in list(sam.queue._queue) if "body" in event)  # type: ignore[attr-defined]
+            carrying = sum(1 for event in _queued(sam.queue) if "body" in event)
             return _queued_bytes(sam.queue), carrying
         finally:
             events.stop()

@@ -87,7 +87,8 @@ def test_two_workers_interleaving_writes_leave_no_gap_in_a_console_applying_poke
         from supportdesk.sync.service import SyncService
         from tests.sync.test_poke_records import CountingClient
 
-        url, token, pulls = running.server.url, team.tokens["tom"], []
+        url, token = running.server.url, team.tokens["tom"]
+        pulls: list[int] = []
 
         def counting() -> CountingClient:
             client = CountingClient(url, token)
