@@ -61,6 +61,9 @@ AUDIENCE_MAX = 32
 RECORDS_MAX = 40
 #: ... whose records, for one stream, encode to at most this many bytes (a few replies).
 RECORDS_BYTES_MAX = 16_000
+#: A stream holds at most this many bytes of records not yet sent (a console that stops reading
+#: must not make the server keep QUEUE_SIZE pokes' records for it); past it pokes go plainly.
+RECORDS_HELD_MAX = 64_000
 #: Seconds a poke waits for an earlier write's poke that has not arrived yet (see ``_next_batch``).
 GAP_WAIT = 0.05
 #: Pokes waiting are read together, at most this many ...
@@ -113,12 +116,22 @@ def _merge(first: Audience, second: Audience) -> Audience:
     return merged if len(merged) <= AUDIENCE_MAX else None
 
 
+Carried = tuple[bytes, bytes]
+"""A poke's data for one stream in two parts, joined only as it is sent: its own head (``from``,
+``scope``) and the records, one bytes object shared by every stream of the same audience (1,000
+consoles of one group hold one copy, not 1,000)."""
+
+
+def _size(carried: Carried) -> int:
+    return len(carried[0]) + len(carried[1])
+
+
 @dataclass
 class Read:
     """What was read for one poke: each stream's encoded records, and who may see something of
     its rows (:func:`audience_of` over the rows as logged; None: everyone, or not read)."""
 
-    records: dict[Subscriber, bytes] = field(default_factory=dict)
+    records: dict[Subscriber, Carried] = field(default_factory=dict)
     seen: list[list[str | None]] | None = None
 
 
@@ -187,6 +200,8 @@ class Subscriber:
     #: The seq of the last poke this stream was handed while the pokes followed on with no gap
     #: (None: unknown); a poke with records says it as its ``from`` (see ``_hand_out``).
     mark: int | None = None
+    #: Bytes of records queued for this stream and not yet sent (see :data:`RECORDS_HELD_MAX`).
+    held: int = 0
 
     def close(self, reason: str) -> None:
         """End the stream with a ``closed`` event (event loop only)."""
@@ -258,9 +273,7 @@ class ServerEvents:
         """
         audience: Audience = getattr(self._pending, "audience", None)  # nothing gathered: everyone
         count: int = getattr(self._pending, "records", 0)
-        for name in ("audience", "records"):
-            with contextlib.suppress(AttributeError):
-                delattr(self._pending, name)
+        self.forget_gathered()
         event: dict[str, Any] = {"type": "poke", "seq": seq}
         if 0 < count <= seq:
             # the writes' seqs are (seq - count, seq]: taken at once, the counter locked to commit
@@ -300,6 +313,15 @@ class ServerEvents:
                 notify(connection, event)
         else:
             self._deliver_threadsafe(event)
+
+    def forget_gathered(self) -> None:
+        """Drop what :meth:`after_commit` gathered on this thread, for a write that pokes
+        otherwise (a REST write on PostgreSQL: a NOTIFY of its own transaction). Left there, it
+        would swell this thread's next poke: a ``from`` far behind its write (no records) and
+        an audience of everyone."""
+        for name in ("audience", "records"):
+            with contextlib.suppress(AttributeError):
+                delattr(self._pending, name)
 
     def _deliver_threadsafe(self, event: dict[str, Any]) -> None:
         if self.loop is None or self.loop.is_closed():
@@ -352,7 +374,7 @@ class ServerEvents:
             return
         self._fan_out(event)
 
-    def _fan_out(self, event: dict[str, Any], carried: dict[Subscriber, bytes] | None = None) -> None:
+    def _fan_out(self, event: dict[str, Any], carried: dict[Subscriber, Carried] | None = None) -> None:
         """Queue ``event`` for every stream that may see it; a poke to a stream in ``carried``
         goes with that stream's records (see :meth:`_hand_out`)."""
         if event["type"] == "poke":
@@ -366,10 +388,14 @@ class ServerEvents:
         for subscriber in list(self.subscribers):
             if self.visible(subscriber.actor, event):
                 body = carried.get(subscriber) if carried else None
+                if body is not None and subscriber.held + _size(body) > RECORDS_HELD_MAX:
+                    body = None  # the stream is not reading: a plain poke, its console pulls
                 try:
                     subscriber.queue.put_nowait(event if body is None else {**event, "body": body})
                 except asyncio.QueueFull:
                     subscriber.overflowed = True
+                else:
+                    subscriber.held += _size(body) if body is not None else 0
 
     # --- pokes with records (event loop, one at a time) ----------------------------------------
 
@@ -464,10 +490,10 @@ class ServerEvents:
         if not (ranged and first == self._chain_end):
             for subscriber in self.subscribers:
                 subscriber.mark = None
-        carried: dict[Subscriber, bytes] = {}
-        for subscriber, rest in read.records.items():
+        carried: dict[Subscriber, Carried] = {}
+        for subscriber, (scope, rest) in read.records.items():
             start = subscriber.mark if subscriber.mark is not None else first
-            carried[subscriber] = b'{"from":' + str(start).encode() + b"," + rest
+            carried[subscriber] = (b'{"from":' + str(start).encode() + b"," + scope, rest)
         self._fan_out(event, carried)
         self._chain_end = last if ranged else None
         seen = {"type": "poke", "seq": last, "audience": read.seen} if read.seen is not None else None
@@ -533,7 +559,8 @@ class ServerEvents:
                     if body is not None:
                         if agent.id not in scopes:
                             scopes[agent.id] = b'"scope":"' + visibility_scope(agent).encode() + b'",'
-                        answers[index].records[subscriber] = scopes[agent.id] + body
+                        # the records themselves shared by every stream of this audience
+                        answers[index].records[subscriber] = (scopes[agent.id], body)
         return answers, stale
 
     @staticmethod

@@ -121,7 +121,10 @@ def run_write(
     )
     # committed: every write's after-commit work and the poke run even when one step fails
     after = [partial(run_after_commit, database, done, state.after_commit) for done in applied]
-    poke_clients = [partial(state.events.poke, seq)] if seq and not database.is_postgres else []
+    # on PostgreSQL the write's own transaction sent the poke: forget what the hooks gathered
+    poke_clients = [
+        partial(state.events.poke, seq) if seq and not database.is_postgres else state.events.forget_gathered
+    ]
     run_all([*after, *poke_clients])
     return answer
 

@@ -227,7 +227,9 @@ async def _event_lines(state: ServerState, actor: Actor, subscriber: Subscriber)
             break
         body = event.get("body")
         if body is not None:  # a poke with this stream's records, encoded once per audience
-            yield b"event: poke\ndata: " + body + b"\n\n"
+            head, records = body
+            subscriber.held -= len(head) + len(records)
+            yield b"event: poke\ndata: " + head + records + b"\n\n"
             continue
         yield _sse(event["type"], _public_event(event))
     reason = subscriber.closing or "shutdown"
