@@ -215,11 +215,20 @@ class Subscriber:
 class ServerEvents:
     """The fan-out hub of one server process (and its NOTIFY bridge on PostgreSQL)."""
 
-    def __init__(self, database: ServerDatabase, *, recheck: float = 2.0, tokens: TokenCache | None = None) -> None:
+    def __init__(
+        self,
+        database: ServerDatabase,
+        *,
+        recheck: float = 2.0,
+        tokens: TokenCache | None = None,
+        gap_wait: float = GAP_WAIT,
+    ) -> None:
         from supportdesk.server.token_cache import TokenCache
 
         self.database = database
         self.recheck = recheck
+        #: How long a poke that does not follow on waits for the earlier one (:data:`GAP_WAIT`).
+        self.gap_wait = gap_wait
         self.tokens = tokens if tokens is not None else TokenCache()
         self._watch_task: asyncio.Task[None] | None = None
         self.subscribers: set[Subscriber] = set()
@@ -447,7 +456,7 @@ class ServerEvents:
     async def _next_batch(self, pokes: asyncio.Queue[dict[str, Any]]) -> list[dict[str, Any]]:
         """The pokes waiting, in seq order. Two writes' pokes may arrive the other way round
         (each is published after its commit, and on PostgreSQL by its own NOTIFY): when the
-        first poke does not follow the last one handed out, wait up to :data:`GAP_WAIT` seconds
+        first poke does not follow the last one handed out, wait up to ``gap_wait`` seconds
         for the missing one, so the streams' marks survive (a poke that does not follow on
         resets them, and their consoles pull)."""
         batch = [await pokes.get()]
@@ -459,7 +468,7 @@ class ServerEvents:
             if self._follows_on(batch):
                 break
             loop = asyncio.get_running_loop()
-            deadline = deadline if deadline is not None else loop.time() + GAP_WAIT
+            deadline = deadline if deadline is not None else loop.time() + self.gap_wait
             if loop.time() >= deadline:
                 break
             try:
