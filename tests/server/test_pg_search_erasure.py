@@ -9,32 +9,21 @@ kept the words: after compact the cluster's data files of the database must hold
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 from sqlalchemy import text
 
-from supportdesk.server.db import ServerDatabase, open_database
+from supportdesk.server.db import ServerDatabase
 from supportdesk.server.erasure import compact
-from tests.live import fresh_postgres_database
 from tests.server.test_pg_ticket_search import customer, found, message, ticket
 
-pytestmark = pytest.mark.integration
+# the server conftest's ``database``, on PostgreSQL only (its search documents are PostgreSQL's)
+pytestmark = [pytest.mark.integration, pytest.mark.parametrize("database", ["postgresql"], indirect=True)]
 
 NEEDLES = ("quonkwright", "zyrafina", "wobblecombe")
 CONTROL = "keepmecontrol"
-
-
-@pytest.fixture
-def database() -> Iterator[ServerDatabase]:
-    with fresh_postgres_database() as url:
-        opened = open_database(url)
-        try:
-            yield opened
-        finally:
-            opened.dispose()
 
 
 def data_files(url: str) -> list[Path]:

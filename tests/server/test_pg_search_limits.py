@@ -7,25 +7,13 @@ nothing and fail nothing, negated or not; a huge query compiles to bound paramet
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from supportdesk.server.db import ServerDatabase, open_database
-from tests.live import fresh_postgres_database
+from supportdesk.server.db import ServerDatabase
 from tests.server.test_pg_ticket_search import customer, found, message, ticket
 
-pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def database() -> Iterator[ServerDatabase]:
-    with fresh_postgres_database() as url:
-        opened = open_database(url)
-        try:
-            yield opened
-        finally:
-            opened.dispose()
+# the server conftest's ``database``, on PostgreSQL only (its search documents are PostgreSQL's)
+pytestmark = [pytest.mark.integration, pytest.mark.parametrize("database", ["postgresql"], indirect=True)]
 
 
 def test_words_past_the_last_position_are_found_alone_not_as_a_phrase(database: ServerDatabase) -> None:

@@ -9,32 +9,22 @@ it blocked on a lock (``pg_stat_activity``), then the first commits.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import insert, text
 from sqlalchemy.engine import Connection
 
-from supportdesk.server.db import ServerDatabase, open_database
+from supportdesk.server.db import ServerDatabase
 from supportdesk.store.core_tables import table
 from supportdesk.store.ids import uuid7 as new_id
-from tests.live import fresh_postgres_database
 from tests.server.test_pg_ticket_search import customer, found, message, ticket
 
-pytestmark = pytest.mark.integration
+# the server conftest's ``database``, on PostgreSQL only (its search documents are PostgreSQL's)
+pytestmark = [pytest.mark.integration, pytest.mark.parametrize("database", ["postgresql"], indirect=True)]
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def database() -> Iterator[ServerDatabase]:
-    with fresh_postgres_database() as url:
-        opened = open_database(url)
-        try:
-            yield opened
-        finally:
-            opened.dispose()
 
 
 def document(connection: Connection, ticket_id: str) -> str:

@@ -7,7 +7,6 @@ words are found nowhere."""
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,24 +16,14 @@ from sqlalchemy import text
 from supportdesk.domain.context import SYSTEM
 from supportdesk.domain.errors import DomainError
 from supportdesk.server.apply import apply_as
-from supportdesk.server.db import ServerDatabase, open_database
-from tests.live import fresh_postgres_database
+from supportdesk.server.db import ServerDatabase
 from tests.server.test_pg_search_races import stale
 from tests.server.test_pg_ticket_search import found
 
-pytestmark = pytest.mark.integration
+# the server conftest's ``database``, on PostgreSQL only (its search documents are PostgreSQL's)
+pytestmark = [pytest.mark.integration, pytest.mark.parametrize("database", ["postgresql"], indirect=True)]
 
 WORDS = "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike".split()
-
-
-@pytest.fixture
-def database() -> Iterator[ServerDatabase]:
-    with fresh_postgres_database() as url:
-        opened = open_database(url)
-        try:
-            yield opened
-        finally:
-            opened.dispose()
 
 
 def test_random_writes_keep_every_document_equal_to_a_rebuild(database: ServerDatabase) -> None:
