@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from supportdesk.store.version_counter import pg_function_statement, sqlite_trigger_body, table_statements, trigger_name
+
 TABLE = "config_version"
 
 #: What the write path and the command line keep between transactions, so what must bump it.
@@ -46,10 +48,8 @@ def create_statements(dialect: str) -> list[str]:
     """The one-row table, its random first value and a trigger per watched table and operation."""
     if dialect == "postgresql":
         return [
-            f"CREATE TABLE {TABLE} (id INTEGER PRIMARY KEY, value BIGINT NOT NULL)",
-            f"INSERT INTO {TABLE} (id, value) VALUES (1, CAST(floor(random() * 1000000000000) AS BIGINT))",
-            f"CREATE OR REPLACE FUNCTION {PG_FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $body$ BEGIN "
-            f"UPDATE {TABLE} SET value = value + 1 WHERE id = 1; RETURN NULL; END $body$",
+            *table_statements(TABLE, dialect),
+            pg_function_statement(PG_FUNCTION, TABLE),
             *(
                 f"CREATE TRIGGER {_trigger(name)} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {name} "
                 f"FOR EACH STATEMENT EXECUTE FUNCTION {PG_FUNCTION}()"
@@ -61,10 +61,9 @@ def create_statements(dialect: str) -> list[str]:
             f"WHEN (NEW.erased_at IS DISTINCT FROM OLD.erased_at) EXECUTE FUNCTION {PG_FUNCTION}()",
             f"CREATE INDEX {ERASED_INDEX} ON customer (erased_at) WHERE erased_at IS NOT NULL",
         ]
-    bump = f"BEGIN UPDATE {TABLE} SET value = value + 1 WHERE id = 1; END"
+    bump = sqlite_trigger_body(TABLE)
     return [
-        f"CREATE TABLE IF NOT EXISTS {TABLE} (id INTEGER PRIMARY KEY, value INTEGER NOT NULL)",
-        f"INSERT OR IGNORE INTO {TABLE} (id, value) VALUES (1, abs(random() % 1000000000000))",
+        *table_statements(TABLE, dialect),
         *(
             f"CREATE TRIGGER IF NOT EXISTS {_trigger(name, op)} AFTER {op} ON {name} {bump}"
             for name in WATCHED
@@ -96,7 +95,7 @@ def drop_statements(dialect: str) -> list[str]:
 
 
 def _trigger(table_name: str, op: str = "") -> str:
-    return f"config_version_{table_name}" + (f"_{op.lower()}" if op else "")
+    return trigger_name(TABLE, table_name, op)
 
 
 def read_version(connection: Any) -> int:

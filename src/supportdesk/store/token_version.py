@@ -16,6 +16,9 @@ trigger function also NOTIFYs them (migration ``0026_attack20_token_notify``), w
 
 from __future__ import annotations
 
+from supportdesk.store.version_counter import pg_function_statement as _pg_function
+from supportdesk.store.version_counter import sqlite_trigger_body, table_statements, trigger_name
+
 TABLE = "token_version"
 
 #: The columns of ``api_token`` a token's check reads (all but ``created_at`` and
@@ -49,8 +52,7 @@ def create_statements(dialect: str) -> list[str]:
     if dialect == "postgresql":
         each = "FOR EACH STATEMENT EXECUTE FUNCTION " + PG_FUNCTION + "()"
         return [
-            f"CREATE TABLE {TABLE} (id INTEGER PRIMARY KEY, value BIGINT NOT NULL)",
-            f"INSERT INTO {TABLE} (id, value) VALUES (1, CAST(floor(random() * 1000000000000) AS BIGINT))",
+            *table_statements(TABLE, dialect),
             pg_function_statement(),
             f"CREATE TRIGGER {_trigger('api_token')} AFTER INSERT OR DELETE OR TRUNCATE ON api_token {each}",
             f"CREATE TRIGGER {_trigger('api_token', 'update')} AFTER UPDATE OF {columns} ON api_token {each}",
@@ -59,10 +61,9 @@ def create_statements(dialect: str) -> list[str]:
                 for name in WATCHED
             ),
         ]
-    bump = f"BEGIN UPDATE {TABLE} SET value = value + 1 WHERE id = 1; END"
+    bump = sqlite_trigger_body(TABLE)
     return [
-        f"CREATE TABLE IF NOT EXISTS {TABLE} (id INTEGER PRIMARY KEY, value INTEGER NOT NULL)",
-        f"INSERT OR IGNORE INTO {TABLE} (id, value) VALUES (1, abs(random() % 1000000000000))",
+        *table_statements(TABLE, dialect),
         f"CREATE TRIGGER IF NOT EXISTS {_trigger('api_token', 'insert')} AFTER INSERT ON api_token {bump}",
         f"CREATE TRIGGER IF NOT EXISTS {_trigger('api_token', 'delete')} AFTER DELETE ON api_token {bump}",
         f"CREATE TRIGGER IF NOT EXISTS {_trigger('api_token', 'update')} AFTER UPDATE OF {columns} ON api_token {bump}",
@@ -80,11 +81,7 @@ def pg_function_statement() -> str:
     a process with ``--token-cache`` forgets its checks after a change nobody's code told it of
     — a revocation typed into ``psql`` — as it does after ``server token revoke``."""
     event = "json_build_object('type', 'tokens')::text"
-    return (
-        f"CREATE OR REPLACE FUNCTION {PG_FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $body$ BEGIN "
-        f"UPDATE {TABLE} SET value = value + 1 WHERE id = 1; PERFORM pg_notify('{PG_CHANNEL}', {event}); "
-        "RETURN NULL; END $body$"
-    )
+    return _pg_function(PG_FUNCTION, TABLE, f"PERFORM pg_notify('{PG_CHANNEL}', {event}); ")
 
 
 def drop_statements(dialect: str) -> list[str]:
@@ -104,4 +101,4 @@ def drop_statements(dialect: str) -> list[str]:
 
 
 def _trigger(table_name: str, op: str = "") -> str:
-    return f"token_version_{table_name}" + (f"_{op.lower()}" if op else "")
+    return trigger_name(TABLE, table_name, op)
