@@ -6,6 +6,7 @@ import hashlib
 import json
 import random
 import shutil
+import sqlite3
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -265,4 +266,44 @@ def test_the_demo_builds_while_another_connection_has_the_workspace_open(
         other.execute("SELECT count(*) FROM ticket").fetchone()
         summary = build_demo(built, tickets=50, seed=3, now=DEMO_NOW)
         assert other.execute("SELECT count(*) FROM ticket").fetchone()[0] == summary.tickets
+    assert journal_mode(built) == "wal"
+
+
+def test_a_reader_that_arrives_as_the_build_ends_does_not_fail_a_committed_build(
+    template_workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After its COMMIT the build switches the file back to WAL, which needs the file to itself.
+    A reader that opened the workspace in between (a console started just then) keeps the switch
+    from happening: the build is committed and must be reported as built, and the workspace's
+    next connection sets WAL again. The reader is let in exactly then through the build
+    connection's statement trace, and the connection waits 0.2 s for it instead of a minute."""
+    built = fresh(template_workspace, tmp_path / "late_reader")
+    readers: list[sqlite3.Connection] = []
+    open_the_file = built.connect
+
+    def connect_and_let_a_reader_in(*, readonly: bool = False) -> sqlite3.Connection:
+        connection = open_the_file(readonly=readonly)
+        connection.execute("PRAGMA busy_timeout=200")
+
+        def on_statement(sql: str) -> None:
+            if sql.startswith("PRAGMA journal_mode=wal") and not readers:
+                reader = sqlite3.connect(built.db_path, isolation_level=None)
+                reader.execute("BEGIN")
+                reader.execute("SELECT count(*) FROM ticket").fetchone()  # holds a shared lock
+                readers.append(reader)
+
+        connection.set_trace_callback(on_statement)
+        return connection
+
+    monkeypatch.setattr(built, "connect", connect_and_let_a_reader_in)
+    summary = build_demo(built, tickets=50, seed=3, now=DEMO_NOW)
+    monkeypatch.undo()
+
+    assert len(readers) == 1, "the build never switched back to WAL"
+    assert journal_mode(built) == "rollback"  # the reader kept the switch from happening
+    assert readers[0].execute("SELECT count(*) FROM ticket").fetchone()[0] == summary.tickets
+    readers[0].close()
+    with closing(built.connect()) as connection:
+        assert connection.execute("SELECT count(*) FROM ticket").fetchone()[0] == summary.tickets
+        assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert journal_mode(built) == "wal"
