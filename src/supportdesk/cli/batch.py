@@ -26,7 +26,7 @@ import io
 import json
 import sys
 from collections.abc import Iterator
-from contextlib import ExitStack, redirect_stderr, redirect_stdout
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Annotated, Any
@@ -122,6 +122,7 @@ def batch(
     Example: supportdesk batch replies.jsonl > results.jsonl
     """
     from supportdesk.cli.errors import PARTIAL, fail
+    from supportdesk.cli.output import compact_documents
 
     if source == "-":
         buffer = getattr(sys.stdin, "buffer", None)  # a test's text stdin has none
@@ -133,13 +134,18 @@ def batch(
         except OSError as error:
             fail(f"{source}: {error.strerror or error}")
         stream = owned
-    runner = _Runner(session, dry_run=dry_run)
+    runner = _Runner(session)
     out = sys.stdout
     failed = False
     with ExitStack() as stack:
         if owned is not None:
             stack.callback(owned.close)
         stack.enter_context(session.workspace().reusing_connections())
+        stack.enter_context(compact_documents())  # each document is parsed back: no indent
+        if dry_run:  # every line's writes are rolled back, whatever the command asked
+            from supportdesk.domain.write import rehearsing
+
+            stack.enter_context(rehearsing())
         for number, raw in _lines(stream, max_line):
             result = runner.run_line(number, raw)
             out.write(json.dumps(result.document(), ensure_ascii=False))
@@ -173,10 +179,17 @@ def _lines(stream: IO[bytes], limit: int) -> Iterator[tuple[int, bytes | BatchLi
 class _Runner:
     """Runs lines on one session: the workspace, its engine and the command tree are made once."""
 
-    def __init__(self, session: Session, *, dry_run: bool) -> None:
+    def __init__(self, session: Session) -> None:
         self.session = session
-        self.dry_run = dry_run
         self._root: TyperGroup | None = None
+        #: Commands found by their words, and each command's options by the names a line may use.
+        self._found: dict[str, Any] = {}
+        self._names: dict[Any, dict[str, Any]] = {}
+        #: One capture for every line's stdout and stderr, emptied after each: click keeps its
+        #: wrapper of a stream per stream object, so a new StringIO a line made it build one again.
+        self._stdout = io.StringIO()
+        self._stderr = io.StringIO()
+        self._stdin = _empty_stdin()
 
     # --- a line -------------------------------------------------------------------------
 
@@ -189,7 +202,7 @@ class _Runner:
             request_id = request.get("id")
             words, args = _command_words(request)
             target = self._find(words)
-            argv = _argv(target, args)
+            argv = _argv(target, args, self._option_names(target))
         except BatchLineError as error:
             return LineResult(number, False, error.code, request_id, message=error.message)
         return self._invoke(number, request_id, target, words, argv)
@@ -197,35 +210,35 @@ class _Runner:
     def _invoke(self, number: int, request_id: Any, target: Any, words: list[str], argv: list[str]) -> LineResult:
         from supportdesk.cli.errors import exit_code_for
 
-        stdout = io.StringIO()
-        stderr = io.StringIO()
+        stdout, stderr = self._captures()
         code = 0
         message: str | None = None
-        with ExitStack() as stack:
-            stack.enter_context(redirect_stdout(stdout))
-            stack.enter_context(redirect_stderr(stderr))
-            stack.enter_context(_no_stdin())
-            if self.dry_run:
-                from supportdesk.domain.write import rehearsing
-
-                stack.enter_context(rehearsing())
-            try:
-                returned = target.main(
-                    argv, prog_name=f"supportdesk {' '.join(words)}", standalone_mode=False, obj=self.session
-                )
-                code = returned if isinstance(returned, int) else 0
-            except typer.Exit as done:
-                code = done.exit_code
-            except typer.TyperException as error:  # the command line's own: a bad value, a missing option
-                code, message = int(error.exit_code), error.format_message()
-            except typer.Abort:
-                code, message = 1, "aborted"
-            except KeyboardInterrupt:
-                raise
-            except Exception as error:
-                code = exit_code_for(error)
-                message = _sentence(error)
-        errors, warnings = _diagnostics(stderr.getvalue())
+        saved = sys.stdout, sys.stderr, sys.stdin
+        # swapped by hand: what redirect_stdout/redirect_stderr in an ExitStack did, without them
+        sys.stdout, sys.stderr, sys.stdin = stdout, stderr, self._stdin
+        try:
+            returned = target.main(
+                argv, prog_name=f"supportdesk {' '.join(words)}", standalone_mode=False, obj=self.session
+            )
+            code = returned if isinstance(returned, int) else 0
+        except typer.Exit as done:
+            code = done.exit_code
+        except typer.TyperException as error:  # the command line's own: a bad value, a missing option
+            code, message = int(error.exit_code), error.format_message()
+        except typer.Abort:
+            code, message = 1, "aborted"
+        except KeyboardInterrupt:
+            raise
+        except Exception as error:
+            code = exit_code_for(error)
+            message = _sentence(error)
+        finally:
+            sys.stdout, sys.stderr, sys.stdin = saved
+        printed, complained = stdout.getvalue(), stderr.getvalue()
+        for capture in (stdout, stderr):
+            capture.seek(0)
+            capture.truncate()
+        errors, warnings = _diagnostics(complained)
         if code and message is None:
             message = errors[-1] if errors else f"exited with {code}"
         return LineResult(
@@ -233,15 +246,38 @@ class _Runner:
             code == 0,
             code,
             request_id,
-            output=_output(stdout.getvalue()),
+            output=_output(printed),
             message=message,
             warnings=warnings or None,
         )
 
+    def _captures(self) -> tuple[io.StringIO, io.StringIO]:
+        """The line's stdout and stderr captures (new ones if a command closed them), and a fresh
+        empty stdin if a command closed or wrote to it."""
+        if self._stdout.closed:
+            self._stdout = io.StringIO()
+        if self._stderr.closed:
+            self._stderr = io.StringIO()
+        if self._stdin.used():
+            self._stdin = _empty_stdin()
+        return self._stdout, self._stderr
+
     def _find(self, words: list[str]) -> Any:
+        joined = " ".join(words)
+        found = self._found.get(joined)
+        if found is None:
+            found = self._found[joined] = self._look_up(words, joined)
+        return found
+
+    def _option_names(self, target: Any) -> dict[str, Any]:
+        names = self._names.get(target)
+        if names is None:
+            names = self._names[target] = _option_names(target)
+        return names
+
+    def _look_up(self, words: list[str], joined: str) -> Any:
         from typer.core import TyperGroup
 
-        joined = " ".join(words)
         for refused, why in REFUSED.items():
             if joined == refused or joined.startswith(refused + " "):
                 raise BatchLineError(f"'{refused}' is not run in a batch: {why}")
@@ -279,6 +315,8 @@ def _parse(raw: bytes) -> dict[str, Any]:
         request = json.loads(raw)
     except (UnicodeDecodeError, ValueError) as error:
         raise BatchLineError(f"not a JSON object: {error}") from None
+    except RecursionError:  # "[[[[…" nested deeper than the parser goes: it would end the batch
+        raise BatchLineError("not a JSON object: nested too deeply") from None
     if not isinstance(request, dict):
         raise BatchLineError('not a JSON object: each line is {"cmd": "…", "args": {…}}')
     unknown = set(request) - {"cmd", "args", "id"}
@@ -299,8 +337,8 @@ def _command_words(request: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
     return name.split(), args
 
 
-def _argv(target: Any, args: dict[str, Any]) -> list[str]:
-    """The command line the arguments stand for: options by their long name, arguments in order."""
+def _option_names(target: Any) -> dict[str, Any]:
+    """A command's parameters by every name a line may give them (made once per command)."""
     from typer.core import TyperArgument
 
     by_name: dict[str, Any] = {}
@@ -313,6 +351,13 @@ def _argv(target: Any, args: dict[str, Any]) -> list[str]:
             if opt.startswith("--"):
                 by_name[opt[2:]] = param
                 by_name[opt[2:].replace("-", "_")] = param
+    return by_name
+
+
+def _argv(target: Any, args: dict[str, Any], by_name: dict[str, Any]) -> list[str]:
+    """The command line the arguments stand for: options by their long name, arguments in order."""
+    from typer.core import TyperArgument
+
     options: list[str] = []
     positional: dict[str, list[str]] = {}
     for key, value in args.items():
@@ -395,20 +440,17 @@ def _sentence(error: BaseException) -> str:
 class _NoStdin(io.TextIOWrapper):
     """An empty stdin that is no terminal: a line cannot read the batch's own input."""
 
+    def __init__(self) -> None:
+        self._bytes = io.BytesIO(b"")
+        super().__init__(self._bytes, encoding="utf-8")
+
     def isatty(self) -> bool:
         return False
 
+    def used(self) -> bool:
+        """Closed, or written to by a line: the next line gets a new one."""
+        return self.closed or self._bytes.tell() != 0
 
-def _no_stdin() -> Any:
-    from contextlib import contextmanager
 
-    @contextmanager
-    def swapped() -> Iterator[None]:
-        saved = sys.stdin
-        sys.stdin = _NoStdin(io.BytesIO(b""), encoding="utf-8")
-        try:
-            yield
-        finally:
-            sys.stdin = saved
-
-    return swapped()
+def _empty_stdin() -> _NoStdin:
+    return _NoStdin()

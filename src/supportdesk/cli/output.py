@@ -18,7 +18,9 @@ import csv
 import json
 import os
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any, TextIO
 
@@ -70,10 +72,29 @@ def use_color(stream: TextIO) -> bool:
     return is_terminal(stream) and not os.environ.get("NO_COLOR")
 
 
+#: Set while ``supportdesk batch`` runs its lines: it parses each command's document back and
+#: prints it inside that line's result, so the two-space indent is wasted there — and an indent
+#: makes ``json`` encode with its pure-Python encoder, a third of a batched ``tickets show``.
+_COMPACT: ContextVar[bool] = ContextVar("supportdesk_compact_documents", default=False)
+
+
+@contextmanager
+def compact_documents() -> Iterator[None]:
+    """Within the block :func:`emit_document` writes one line, with json's C encoder."""
+    token = _COMPACT.set(True)
+    try:
+        yield
+    finally:
+        _COMPACT.reset(token)
+
+
 def emit_document(document: Any, stream: TextIO | None = None) -> None:
     """One JSON document (``--json``)."""
     out = stream or sys.stdout
-    json.dump(safe(document), out, ensure_ascii=False, indent=2)
+    if _COMPACT.get():
+        out.write(json.dumps(safe(document), ensure_ascii=False))
+    else:
+        json.dump(safe(document), out, ensure_ascii=False, indent=2)
     out.write("\n")
 
 

@@ -42,6 +42,21 @@ def visible_ticket_id(session: Session, ref: str) -> str:
     return found
 
 
+def ticket_with_label(session: Session, ref: str) -> tuple[str, str]:
+    """:func:`ticket_id` and :func:`ticket_label` in one read: a write command that names its
+    ticket in what it prints (``noted on #1042``) asked the workspace twice per line of a
+    ``batch``. The label does not change with a note or a reply (only the authority numbers
+    tickets, when it creates them)."""
+    from supportdesk.cli.errors import NOT_FOUND, fail
+    from supportdesk.store.reads import resolve_ticket_label
+
+    with session.workspace().reading() as connection:
+        found = resolve_ticket_label(connection, ref)
+    if found is None:
+        fail(f"no ticket {ref}", NOT_FOUND)
+    return found
+
+
 def ticket_label(session: Session, ticket_id: str) -> str:
     """``#1042``, or the id of a ticket that has no number yet."""
     with session.workspace().reading() as connection:

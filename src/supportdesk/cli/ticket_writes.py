@@ -140,7 +140,7 @@ def reply(
     from supportdesk.cli import refs
     from supportdesk.cli.options import read_body
 
-    ticket_id = refs.ticket_id(session, ticket)
+    ticket_id, label = refs.ticket_with_label(session, ticket)
     args: dict[str, Any] = {"ticket_id": ticket_id, "body": read_body(body, body_file, what="reply")}
     from supportdesk.store import reads
 
@@ -155,7 +155,6 @@ def reply(
         args["attachments"] = files
     with kept_only_if_written(session, files):
         outcome = apply_one(session, "ticket.reply", args)
-    label = refs.ticket_label(session, ticket_id)
     if outcome.result.get("follow_up"):
         typer.echo(f"{label} is closed: replied on its follow-up {outcome.result['ticket_id']}")
     else:
@@ -173,14 +172,14 @@ def note(
     from supportdesk.cli import refs
     from supportdesk.cli.options import read_body
 
-    ticket_id = refs.ticket_id(session, ticket)
+    ticket_id, label = refs.ticket_with_label(session, ticket)
     args: dict[str, Any] = {"ticket_id": ticket_id, "body": read_body(body, body_file, what="note")}
     files = staged(session, attach)
     if files:
         args["attachments"] = files
     with kept_only_if_written(session, files):
         apply_one(session, "ticket.note", args)
-    typer.echo(f"noted on {refs.ticket_label(session, ticket_id)}")
+    typer.echo(f"noted on {label}")
 
 
 @command()

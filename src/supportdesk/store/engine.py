@@ -119,6 +119,19 @@ def _end_then_give_back(turns: WriteTurns, connection: Any, end: str) -> None:
         turns.give_back(connection.info)
 
 
+def _begin_immediate(connection: Any) -> None:
+    """``BEGIN IMMEDIATE`` on the driver's connection, its failure raised as SQLAlchemy would
+    (``database is locked`` as :class:`sqlalchemy.exc.OperationalError`, which the write path
+    retries). Through ``exec_driver_sql`` it built an execution context and a result for a
+    statement that returns nothing, once per write transaction: ~2 % of a batched note's CPU."""
+    try:
+        connection.connection.dbapi_connection.execute("BEGIN IMMEDIATE")
+    except sqlite3.Error as error:
+        from sqlalchemy.exc import DBAPIError
+
+        raise DBAPIError.instance("BEGIN IMMEDIATE", (), error, sqlite3.Error) from error
+
+
 def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
@@ -149,7 +162,7 @@ def create_engine(url: str, **kwargs: Any) -> Engine:
     def _on_begin(connection: Any) -> None:
         turns.take(connection.info)
         try:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            _begin_immediate(connection)
         except BaseException:
             turns.give_back(connection.info)
             raise

@@ -448,6 +448,20 @@ def resolve_ticket(connection: sqlite3.Connection, ref: str) -> str | None:
     return rows[0][0] if len(rows) == 1 else None
 
 
+def resolve_ticket_label(connection: sqlite3.Connection, ref: str) -> tuple[str, str] | None:
+    """:func:`resolve_ticket` and the ticket's label (``#1042``, or its id while it has no
+    number); a number is looked up with its label in one statement."""
+    number = _NUMBER_REF.match(ref.strip().lower())
+    if number:
+        row = connection.execute("SELECT id FROM ticket WHERE number = ?", (int(number.group(1)),)).fetchone()
+        return (row[0], f"#{int(number.group(1))}") if row else None
+    found = resolve_ticket(connection, ref)
+    if found is None:
+        return None
+    row = connection.execute("SELECT number FROM ticket WHERE id = ?", (found,)).fetchone()
+    return found, f"#{row[0]}" if row and row[0] else found
+
+
 @dataclass
 class TimelineEntry:
     id: str
