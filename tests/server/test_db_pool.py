@@ -159,6 +159,41 @@ def test_a_pragma_a_caller_changed_is_set_again_before_the_connection_is_lent_ag
         assert pragmas(raw) == expected
 
 
+@pytest.mark.parametrize("engine_name", ["engine", "read_engine"])
+def test_a_connection_that_comes_back_unchanged_keeps_its_prepared_statements(
+    database: ServerDatabase, engine_name: str
+) -> None:
+    # Setting a flag pragma (foreign_keys, query_only) expires every prepared statement, even to
+    # the value it has: a check-in that set them again made the next write compile all of its
+    # statements (and the triggers inside them) afresh. SQLite's authorizer is called only while
+    # a statement is compiled, so it counts the compilations.
+    engine: Engine = getattr(database, engine_name)
+    compiled: list[tuple[object, ...]] = []
+
+    def note(*action: object) -> int:
+        compiled.append(action)
+        return sqlite3.SQLITE_OK
+
+    with engine.connect() as connection:
+        raw = driver(connection)
+        raw.set_authorizer(note)  # setting it expires the statements once
+    for _ in range(2):
+        with engine.connect() as connection:
+            assert driver(connection) is raw
+            assert raw.execute("SELECT count(*) FROM item").fetchall() == [(3,)]
+    compiled.clear()
+    with engine.connect() as connection:
+        assert driver(connection) is raw
+        assert raw.execute("SELECT count(*) FROM item").fetchall() == [(3,)]
+    # (reading a pragma's value compiles a small PRAGMA statement inside SQLite each time)
+    again = [action for action in compiled if action[0] != sqlite3.SQLITE_PRAGMA]
+    assert again == [], "the statement was compiled again after a clean check-in"
+    raw.set_authorizer(None)
+    with engine.connect() as connection:  # a changed pragma is still set again (test above)
+        raw.execute("PRAGMA foreign_keys=OFF")
+    assert raw.execute("PRAGMA foreign_keys").fetchone() == (1,)
+
+
 def test_a_transaction_that_failed_goes_back_rolled_back_and_gives_its_turn_back(database: ServerDatabase) -> None:
     with database.engine.connect() as connection:
         raw = driver(connection)

@@ -11,6 +11,13 @@ Why a worker and not the request: triage takes milliseconds but must never fail 
 write that created the ticket, a customer's webhook or an agent's push. The models load once,
 while the server starts (``--no-triage`` skips them). The server keeps no vectors.
 
+The worker takes every ticket waiting at once (up to :data:`BATCH`): their texts are read on one
+read connection, and their ``ticket.triage`` writes go in one transaction — one mutation (one
+savepoint, one audit reference, one change-log entry) per ticket as before, but one checkout,
+one ``BEGIN IMMEDIATE``, one configuration read and one commit for them all, where each ticket
+paid its own. A burst of new tickets (an integration's, a mail import's) then costs triage
+little more than the models' own work; one ticket at a time is a batch of one.
+
 After triage, the worker compares the ticket with its requester's open tickets
 (:func:`supportdesk.assist.duplicates.best_matches`) and, when it repeats one, writes
 ``ticket.flag_duplicate``: the internal note "possible duplicate of #N" with the merge
@@ -23,22 +30,27 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from supportdesk.domain.config_cache import config_cache
 from supportdesk.domain.context import SYSTEM
 from supportdesk.domain.errors import DomainError
+from supportdesk.server.apply import Applied, run_after_commit, run_all, run_mutation
+from supportdesk.server.changes import take_seq, write_records
+from supportdesk.server.retry import retried
+from supportdesk.store.ids import uuid7
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
     from supportdesk.assist.triage import Triager
-    from supportdesk.server.apply import Applied
     from supportdesk.server.db import ServerDatabase
     from supportdesk.server.state import ServerState
 
@@ -53,6 +65,9 @@ CORRECTION = "ticket.set_field"
 #: Seconds after which the intent model is rebuilt anyway, before the next triage: corrections
 #: made through another server process (``--workers N``) reach this one's model.
 REFRESH = 600.0
+#: Tickets triaged together at most: their texts read at once, their results written in one
+#: transaction (the write lock is held for the whole batch, so it stays short).
+BATCH = 32
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:
@@ -149,31 +164,98 @@ class ServerTriage:
 
     def _run(self) -> None:
         while True:
-            ticket_id = self.pending.get()
-            if ticket_id is None:
-                return
+            batch = self._next_batch()
             try:
-                self.triage(ticket_id)
-            except Exception:  # a fault in triage leaves the ticket untriaged, never the server down
-                log.exception("triage of ticket %s failed; it keeps no triage fields", ticket_id)
+                self.triage_many([ticket_id for ticket_id in batch if ticket_id is not None])
+            except Exception:  # a fault in triage leaves the tickets untriaged, never the server down
+                log.exception("triage of tickets %s failed; they keep no triage fields", ", ".join(map(str, batch)))
             with self.done:
-                self.count += 1
+                self.count += sum(1 for ticket_id in batch if ticket_id is not None)
                 self.done.notify_all()
+            if None in batch:
+                return
+
+    def _next_batch(self) -> list[str | None]:
+        """The next ticket (waiting for one), and every other one already waiting, up to
+        :data:`BATCH`; ``None`` (stop) ends it."""
+        batch = [self.pending.get()]
+        while batch[-1] is not None and len(batch) < BATCH:
+            try:
+                batch.append(self.pending.get_nowait())
+            except queue.Empty:
+                break
+        return batch
 
     def triage(self, ticket_id: str) -> dict[str, Any] | None:
         """Triage one ticket and write the result; None if it is gone or has no text."""
-        found = _ticket_text(self.state.database, ticket_id)
-        if found is None:
-            return None
-        subject, bodies = found
-        fields = self.current().triage(subject, bodies).fields()
+        return self.triage_many([ticket_id]).get(ticket_id)
+
+    def triage_many(self, ticket_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Triage tickets and write their results in one transaction, then note the repeats;
+        by ticket id, the ``ticket.triage`` results written (none for a ticket gone, without
+        text, or refused meanwhile: erased or closed)."""
+        if not ticket_ids:
+            return {}
+        texts = _ticket_texts(self.state.database, ticket_ids)
+        if not texts:
+            return {}
+        triager = self.current()
+        found: list[tuple[str, dict[str, Any]]] = []
+        for ticket_id, (subject, bodies) in texts.items():
+            try:
+                found.append((ticket_id, triager.triage(subject, bodies).fields()))
+            except Exception:  # this ticket stays untriaged, the others go on
+                log.exception("triage of ticket %s failed; it keeps no triage fields", ticket_id)
         try:
-            written = self.state.apply_as(SYSTEM, "ticket.triage", {"ticket_id": ticket_id, **fields})[0]
-        except DomainError as error:  # erased or closed meanwhile
-            log.info("triage of ticket %s not written: %s", ticket_id, error)
-            return None
-        self.flag_duplicate(ticket_id)
+            written = self._write(found)
+        except Exception:
+            if len(found) < 2:
+                raise
+            # one ticket's write failing must not cost the others theirs: each on its own
+            log.exception("writing the triage of %d tickets at once failed; writing each alone", len(found))
+            written = {}
+            for one in found:
+                try:
+                    written.update(self._write([one]))
+                except Exception:
+                    log.exception("triage of ticket %s failed; it keeps no triage fields", one[0])
+        for ticket_id in written:
+            try:
+                self.flag_duplicate(ticket_id)
+            except Exception:
+                log.exception("the duplicate check of ticket %s failed", ticket_id)
         return written
+
+    def _write(self, found: Sequence[tuple[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+        """``ticket.triage`` for each ticket, in one transaction, as ``ServerState.apply_as``
+        writes one: the app's after-write hooks, a seq per mutation, the after-commit hooks of
+        each and the clients' poke once, after the commit."""
+        state = self.state
+        database = state.database
+
+        def once() -> list[tuple[str, Applied, int]]:
+            done: list[tuple[str, Applied, int]] = []
+            with database.engine.connect() as connection, connection.begin(), config_cache(connection):
+                for ticket_id, fields in found:
+                    args = {"ticket_id": ticket_id, **fields}
+                    applied = run_mutation(connection, SYSTEM, "ticket.triage", args, f"server:{uuid7()}")
+                    if applied.error is not None:  # erased or closed meanwhile
+                        log.info("triage of ticket %s not written: %s", ticket_id, applied.error)
+                        continue
+                    for hook in state.after_write:
+                        hook(connection, applied)
+                    seq = take_seq(connection, len(applied.records)) if applied.records else 0
+                    if seq:
+                        write_records(connection, applied.records, seq)
+                    done.append((ticket_id, applied, seq))
+            return done
+
+        # aborted by PostgreSQL to break a deadlock: nothing of it committed, so it runs again
+        done = retried(once, what="the server's ticket.triage")
+        last = max((seq for _ticket_id, _applied, seq in done), default=0)
+        after = [partial(run_after_commit, database, applied, state.after_commit) for _t, applied, _s in done]
+        run_all([*after, *([partial(state.events.poke, last)] if last else [])])
+        return {ticket_id: applied.result for ticket_id, applied, _seq in done}
 
     def flag_duplicate(self, ticket_id: str) -> dict[str, Any] | None:
         """Note on the ticket that it probably repeats an open one of its requester (once)."""
@@ -194,30 +276,40 @@ class ServerTriage:
             return None
 
 
-def _ticket_text(database: ServerDatabase, ticket_id: str) -> tuple[str, list[str]] | None:
+def _ticket_texts(database: ServerDatabase, ticket_ids: Sequence[str]) -> dict[str, tuple[str, list[str]]]:
+    """Each ticket's subject and first customer messages (an agent's first message when it has
+    none: a call logged), read on one read connection; a ticket gone is left out."""
+    found: dict[str, tuple[str, list[str]]] = {}
     try:
         with database.read_engine.connect() as connection:  # a read: never takes the write lock
-            subject = connection.execute(text("SELECT subject FROM ticket WHERE id = :t"), {"t": ticket_id}).scalar()
-            if subject is None:
-                return None
-            rows = connection.execute(
-                text(
-                    "SELECT body FROM message WHERE ticket_id = :t AND author_kind = 'customer' "
-                    f"ORDER BY created_at, id LIMIT {MESSAGES}"
-                ),
-                {"t": ticket_id},
-            )
-            bodies = [str(row[0] or "") for row in rows]
-            if not bodies:  # an agent opened it (a call logged): their first message tells the ask
-                first = connection.execute(
-                    text("SELECT body FROM message WHERE ticket_id = :t ORDER BY created_at, id LIMIT 1"),
-                    {"t": ticket_id},
-                ).scalar()
-                bodies = [str(first or "")]
-            return str(subject), bodies
+            for ticket_id in ticket_ids:
+                text_of = _ticket_text(connection, ticket_id)
+                if text_of is not None:
+                    found[ticket_id] = text_of
     except SQLAlchemyError:
-        log.exception("reading ticket %s for triage failed", ticket_id)
+        log.exception("reading tickets %s for triage failed", ", ".join(ticket_ids))
+    return found
+
+
+def _ticket_text(connection: Connection, ticket_id: str) -> tuple[str, list[str]] | None:
+    subject = connection.execute(text("SELECT subject FROM ticket WHERE id = :t"), {"t": ticket_id}).scalar()
+    if subject is None:
         return None
+    rows = connection.execute(
+        text(
+            "SELECT body FROM message WHERE ticket_id = :t AND author_kind = 'customer' "
+            f"ORDER BY created_at, id LIMIT {MESSAGES}"
+        ),
+        {"t": ticket_id},
+    )
+    bodies = [str(row[0] or "") for row in rows]
+    if not bodies:  # an agent opened it (a call logged): their first message tells the ask
+        first = connection.execute(
+            text("SELECT body FROM message WHERE ticket_id = :t ORDER BY created_at, id LIMIT 1"),
+            {"t": ticket_id},
+        ).scalar()
+        bodies = [str(first or "")]
+    return str(subject), bodies
 
 
 class ServerExamples:
@@ -301,7 +393,7 @@ def _duplicate_candidates(
 
     statuses = ", ".join(f"'{status}'" for status in OPEN_STATUSES)
     try:
-        with database.engine.connect() as connection:
+        with database.read_engine.connect() as connection:  # a read: never takes the write lock
             row = connection.execute(
                 text(
                     "SELECT t.requester_id, t.created_at, t.group_id, t.status, c.erased_at "

@@ -98,6 +98,9 @@ class PooledSQLite(sqlite3.Connection):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.lent: weakref.WeakSet[sqlite3.Cursor] = weakref.WeakSet()
+        #: The per-connection pragmas' values as its pool hands it out (read after the first
+        #: reset set them), compared at each later reset instead of setting them again.
+        self.fresh: tuple[Any, ...] | None = None
 
     def cursor(self, factory: Any = sqlite3.Cursor) -> Any:  # SQLAlchemy runs every statement on one
         cursor = super().cursor(factory)
@@ -144,8 +147,10 @@ def _keep_pooled_connections_clean(engine: Engine, pragmas: tuple[str, ...]) -> 
     its read snapshot past the transaction's end, and the next ``BEGIN IMMEDIATE`` on the
     connection then failed with ``SQLITE_BUSY_SNAPSHOT`` once anyone else had written (a reader
     would have read the past) —, a transaction still open is rolled back, and ``pragmas`` are
-    set again (a caller may have changed ``foreign_keys`` or the busy timeout and not restored
-    it). A connection that cannot be reset is closed by SQLAlchemy instead of pooled.
+    set again when one of them no longer has the value they gave it (a caller may have changed
+    ``foreign_keys`` or the busy timeout and not restored it: one ``SELECT`` reads them all, see
+    :func:`_pragma_probe`). A connection that cannot be reset is closed by SQLAlchemy instead of
+    pooled.
     """
     from sqlalchemy import event
 
@@ -155,17 +160,44 @@ def _keep_pooled_connections_clean(engine: Engine, pragmas: tuple[str, ...]) -> 
 
     # WAL is the file's, kept by SQLite; the others belong to each connection
     per_connection = tuple(pragma for pragma in pragmas if "journal_mode" not in pragma)
+    probe = _pragma_probe(per_connection)
 
     @event.listens_for(engine, "reset")
     def _as_fresh(dbapi_connection: sqlite3.Connection, _record: Any, state: PoolResetState) -> None:
         if state.terminate_only:
             return  # being closed, not pooled
-        if isinstance(dbapi_connection, PooledSQLite):
-            dbapi_connection.finish_statements()
+        pooled = dbapi_connection if isinstance(dbapi_connection, PooledSQLite) else None
+        if pooled is not None:
+            pooled.finish_statements()
         if dbapi_connection.in_transaction:
             dbapi_connection.rollback()
+        if pooled is not None and pooled.fresh is not None and _read(pooled, probe) == pooled.fresh:
+            return  # nothing changed them: setting them again would expire every prepared statement
         for pragma in per_connection:
             dbapi_connection.execute(pragma)
+        if pooled is not None:
+            pooled.fresh = _read(pooled, probe)
+
+
+def _pragma_probe(pragmas: tuple[str, ...]) -> str:
+    """One ``SELECT`` of the current values of the pragmas ``PRAGMA name=value`` set.
+
+    Why not just set them again at every check-in: setting a flag pragma (``foreign_keys``,
+    ``query_only``) — even to the value it has — expires every prepared statement of the
+    connection, so its next write compiled all of its ~45 statements again, the report rollup's
+    and the search index's triggers inside them (~0.5 ms for the ``ticket_timing`` insert alone).
+    Reading them expires nothing.
+    """
+    names = [pragma.split()[1].split("=", 1)[0] for pragma in pragmas]
+    return "SELECT " + ", ".join(f"(SELECT * FROM pragma_{name})" for name in names)
+
+
+def _read(connection: sqlite3.Connection, probe: str) -> tuple[Any, ...]:
+    cursor = connection.execute(probe)
+    try:
+        return tuple(cursor.fetchone() or ())
+    finally:
+        cursor.close()
 
 
 def _sqlite_read_engine(url: str, pool_size: int) -> Engine:

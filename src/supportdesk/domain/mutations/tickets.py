@@ -80,6 +80,20 @@ def _check_assignee(tx: Tx, assignee_id: str | None, group_id: str | None) -> No
         )
 
 
+#: The next ticket number, as ``Tx.next_counter`` takes it, as plain SQL on the driver's cursor:
+#: SQLAlchemy built and compiled the ``UPDATE … RETURNING`` afresh for every ticket created.
+_NEXT_NUMBER = "UPDATE counter SET value = value + 1 WHERE name = ? RETURNING value"
+
+
+def _next_number(tx: Tx) -> int:
+    from supportdesk.store.prepared import run_sql
+
+    found = run_sql(tx.connection, _NEXT_NUMBER, ("ticket_number",), fetch=True)
+    if found:
+        return int(found[0][0])
+    return tx.next_counter("ticket_number")  # the first ticket: it makes the counter's row
+
+
 def _new_ticket(
     tx: Tx,
     *,
@@ -95,7 +109,7 @@ def _new_ticket(
     fields: dict[str, Any] | None = None,
     follow_up_of_id: str | None = None,
 ) -> dict[str, Any]:
-    number = tx.next_counter("ticket_number") if tx.context.authority else None
+    number = _next_number(tx) if tx.context.authority else None
     values = {
         "id": ticket_id,
         "number": number,
