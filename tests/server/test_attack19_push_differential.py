@@ -73,7 +73,19 @@ def steps(draw: st.DrawFn) -> list[list[tuple[str, dict[str, Any]]]]:
             ticket = f"T{draw(st.integers(0, 2))}"
             kind = draw(
                 st.sampled_from(
-                    ["create", "note", "note", "reply", "reply", "receive", "tag", "tag", "untag", "set_status", "set_priority"]
+                    [
+                        "create",
+                        "note",
+                        "note",
+                        "reply",
+                        "reply",
+                        "receive",
+                        "tag",
+                        "tag",
+                        "untag",
+                        "set_status",
+                        "set_priority",
+                    ]
                 )
             )
             args: dict[str, Any] = {"ticket_id": ticket}
