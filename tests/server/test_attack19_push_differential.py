@@ -24,7 +24,6 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import text
 
 from supportdesk.domain.context import SYSTEM
 from supportdesk.server import admin, apply
@@ -236,8 +235,6 @@ def test_a_push_on_the_driver_cursor_leaves_what_plain_sqlalchemy_leaves(
         with plain_sqlalchemy(monkeypatch):
             plain_answers = run(plain, plain_group, known, pushes)
         assert fast_answers == plain_answers
-        if os.environ.get("ATTACK19_SHOW"):
-            print(fast_answers)
         fast_tables, plain_tables = dump(database, known), dump(twin, known)
         assert fast_tables.keys() == plain_tables.keys()
         for name in fast_tables:

@@ -82,3 +82,18 @@ def test_a_pushed_number_past_64_bits_never_jams_the_pulls(deployment: Deploymen
         changes = pulled.json()["changes"]  # the whole answer arrived
         # refused, or carried (then as the number it was)
         assert refused or any(c.get("data", {}).get("fields") == {"order": 2**70} for c in changes)
+
+
+NOTE = {"id": 1, "name": "ticket.note", "args": {"ticket_id": "0190a000-0000-7000-8000-000000000001", "body": "x"}}
+
+
+@pytest.mark.parametrize("client_id", ["abcdefgh\ud800", "\udfff" * 10, "abcdefgh\u0001"])
+def test_a_push_from_a_client_id_with_a_lone_surrogate_is_a_4xx(deployment: Deployment, client_id: str) -> None:
+    """The client row is read and written on the driver's cursor (issue 19): a client id the
+    driver cannot encode must be a 4xx, not a 500."""
+    import json
+
+    body = json.dumps({"client_id": client_id, "schema_version": SCHEMA_VERSION, "mutations": [NOTE]})
+    with deployment.api("ada") as ada:
+        pushed = ada.post("/v1/push", content=body, headers={"Content-Type": "application/json"})
+    assert pushed.status_code < 500, pushed.text
