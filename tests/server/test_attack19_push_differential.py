@@ -211,7 +211,8 @@ def first_difference(fast: list[Any], plain: list[Any]) -> str:
             columns = []
             for n, (a, b) in enumerate(zip(one, other, strict=False)):
                 if a != b and isinstance(a, dict) and isinstance(b, dict):
-                    columns.append((n, {k: (repr(a.get(k))[:80], repr(b.get(k))[:80]) for k in a if a.get(k) != b.get(k)}))
+                    keys = [k for k in a if a.get(k) != b.get(k)]
+                    columns.append((n, {k: (repr(a.get(k))[:80], repr(b.get(k))[:80]) for k in keys}))
                 elif a != b:
                     columns.append((n, repr(a)[:200], repr(b)[:200]))
 
