@@ -98,7 +98,12 @@ def config_cache(connection: Connection) -> Iterator[None]:
         if state.loaded and not state.forgotten and read_version(connection) == version:
             _KEPT[engine] = _Kept(version, state.entries, state.sources)
     finally:
-        connection.info.pop(_KEY, None)
+        # A connection the database dropped (a disconnect, invalidated by SQLAlchemy) is thrown
+        # away with its info (the pool clears it before reconnecting); asking it for its info
+        # would raise PendingRollbackError over the error that dropped it, and the server would
+        # log that instead of the disconnect.
+        if not connection.invalidated:
+            connection.info.pop(_KEY, None)
 
 
 def is_open(connection: Connection) -> bool:

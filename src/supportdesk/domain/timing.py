@@ -447,7 +447,8 @@ class DeferredClocks:
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        self.connection.info.pop(self.KEY, None)
+        if not self.connection.invalidated:  # a dropped connection's info goes with it (see config_cache)
+            self.connection.info.pop(self.KEY, None)
 
     def mark(self) -> int:
         return len(self.noted)

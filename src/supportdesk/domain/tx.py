@@ -155,7 +155,8 @@ class AuditBuffer:
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        self.connection.info.pop(self.KEY, None)
+        if not self.connection.invalidated:  # a dropped connection's info goes with it (see config_cache)
+            self.connection.info.pop(self.KEY, None)
 
     def flush(self) -> None:
         """Write the rows held (one executemany) and hold none."""

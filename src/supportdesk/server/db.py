@@ -65,25 +65,31 @@ class ServerDatabase:
 def sqlite_path(url: str) -> Path | None:
     """The file of a SQLite URL (None for PostgreSQL or an in-memory database).
 
-    Read with SQLAlchemy's own URL parser, so a query string (``?timeout=5``), a driver
+    Read as SQLAlchemy's own dialect reads it (``create_connect_args``: the name and the ``uri``
+    flag it hands to ``sqlite3.connect``), so a query string (``?timeout=5``), a driver
     (``sqlite+pysqlite``) or a ``file:`` URI (``?uri=true``) names the file the engine opens —
-    not a file called ``db?timeout=5`` that the server would create and guard instead.
+    not a file called ``db?timeout=5`` that the server would create and guard instead. Without
+    ``uri=true`` SQLite reads no URI: ``file:x.db`` is a file of that name and a ``mode=memory``
+    query is ignored (SQLAlchemy warns), so the file it opens is named and guarded all the same.
     """
-    from urllib.parse import unquote, urlsplit
+    import warnings
+    from urllib.parse import parse_qs, unquote, urlsplit
 
     from sqlalchemy.engine import make_url
 
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return None
-    database = parsed.database or ""
-    if parsed.query.get("mode") == "memory":
-        return None
-    if database.startswith("file:"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # query arguments pysqlite ignores: the engine warns of them
+        args, options = parsed.get_dialect()().create_connect_args(parsed)
+    database = str(args[0]) if args else str(options.get("database", ""))
+    if options.get("uri"):
         split = urlsplit(database)
-        if "mode=memory" in split.query:
-            return None
-        database = unquote(split.path)
+        if split.scheme == "file":
+            if "memory" in parse_qs(split.query).get("mode", []):
+                return None
+            database = unquote(split.path)
     if database in ("", ":memory:"):
         return None
     return Path(database)

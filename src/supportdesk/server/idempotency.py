@@ -109,7 +109,10 @@ def _statements(dialect: str) -> SimpleNamespace:
 
 def fingerprint(method: str, path: str, body: Any) -> str:
     """What makes two requests the same: method, path and the parsed JSON body."""
-    canonical = orjson.dumps(body, option=orjson.OPT_SORT_KEYS) if body is not None else b""
+    try:
+        canonical = orjson.dumps(body, option=orjson.OPT_SORT_KEYS) if body is not None else b""
+    except TypeError:  # orjson.JSONEncodeError: an integer past 64 bits, which no answer could carry
+        raise ApiError(422, "invalid", "a number in the request is past 64 bits", field="body") from None
     return hashlib.sha256(method.upper().encode() + b" " + path.encode() + b"\n" + canonical).hexdigest()
 
 

@@ -1,0 +1,65 @@
+"""Attack on the push's statements on the driver's cursor (issue 19; attack19): PostgreSQL drops
+the push's connection half way (a failover, an admin's pg_terminate_backend). SQLAlchemy's own
+error handling must still see it: the connection is thrown away, not handed to the next push,
+nothing of the push stays, and the client's next attempt of the same ids succeeds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import DBAPIError
+
+from supportdesk.domain.context import Actor
+from supportdesk.server.db import ServerDatabase
+from tests.server.test_push_batch import Pusher, new_ticket
+
+pytestmark = [pytest.mark.integration, pytest.mark.parametrize("database", ["postgresql"], indirect=True)]
+
+
+@pytest.mark.parametrize("at", [1, 2, 3])
+def test_a_connection_dropped_mid_push_is_thrown_away_and_the_push_runs_again(
+    database: ServerDatabase, at: int
+) -> None:
+    pusher = Pusher(database)
+    ticket = new_ticket(pusher)
+    killer = create_engine(database.url)
+    seen = [0]
+
+    def drop_connection(connection: Any, actor: Actor, name: str, args: dict[str, Any]) -> dict[str, Any]:
+        seen[0] += 1
+        if seen[0] == at:
+            pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+            with killer.connect() as other:
+                other.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+        return args
+
+    pusher.state.before_write.append(drop_connection)
+    batch = [
+        ("ticket.note", {"ticket_id": ticket, "body": "one"}),
+        ("ticket.tag", {"ticket_id": ticket, "tags": ["vip"]}),
+        ("ticket.note", {"ticket_id": ticket, "body": "two"}),
+    ]
+    try:
+        outcomes = pusher.push(*batch)
+    except Exception as error:  # the push failed: the client sends the same ids again
+        # the error that dropped it, as SQLAlchemy wraps a disconnect: what the server logs and
+        # what an operator reads — not a PendingRollbackError raised over it by the push's own
+        # clean-up asking the dead connection for its ``info``
+        assert isinstance(error, DBAPIError) and error.connection_invalidated, repr(error)
+        pusher.next_id -= len(batch)
+        assert pusher.rows("SELECT count(*) FROM message WHERE ticket_id = :t", t=ticket) == [(1,)]
+        outcomes = pusher.push(*batch)
+    finally:
+        pusher.state.before_write.remove(drop_connection)
+        killer.dispose()
+    assert [o.ok for o in outcomes] == [True, True, True]
+    assert pusher.rows("SELECT count(*) FROM message WHERE ticket_id = :t", t=ticket) == [(3,)]
+    # every pooled connection works: the dropped one was not given back to the pool
+    for _ in range(12):
+        assert pusher.push(("ticket.note", {"ticket_id": ticket, "body": "more"}))[0].ok
+    trail = pusher.rows(
+        "SELECT field FROM audit_event WHERE entity_id = :t AND field LIKE 'message.%' ORDER BY id", t=ticket
+    )
+    assert len(trail) == 3 + 12
