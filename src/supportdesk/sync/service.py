@@ -223,7 +223,7 @@ class SyncService:
                     connection="online",
                     syncing=False,
                     pending=summary.pending,
-                    cursor=summary.cursor,
+                    cursor=max(summary.cursor, self._cursor()),  # held pokes may have moved it since
                     last_sync_at=utcnow(),
                     last_error=None,
                     refusals=self._status.refusals + tuple(summary.refused),
