@@ -19,11 +19,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
-from supportdesk.protocol import Change
+from supportdesk.protocol import MAX_SEQ, Change
 from supportdesk.sync.rows import TABLE_ORDER, spec
 
-#: The largest seq a copy can store (SQLite's INTEGER): a poke past it is refused, not overflowed.
-SEQ_MAX = 2**63 - 1
+#: The largest seq a copy can store (SQLite's INTEGER) and a pull accepts: a poke past it is
+#: refused, not overflowed.
+SEQ_MAX = MAX_SEQ
 #: More records than any poke carries (the server sends at most ``RECORDS_MAX`` = 40 seqs'
 #: worth, under 16 KB): a poke over it is not one the server made.
 CHANGES_MAX = 1_000
