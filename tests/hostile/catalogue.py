@@ -657,6 +657,14 @@ CATALOGUE: list[Case] = [
     Case("console-file-open", "console",
          "a file name of markup and escape sequences, a program posing as a PDF, escape sequences for $PAGER",
          (CONSOLE_FILES + "test_open_save_and_preview_from_the_timeline",)),
+    Case("poke-forged-shape", "sync",
+         "a poke with a range that is not one, a seq past what SQLite holds, records outside the range or "
+         "out of order, rows of the wrong shape or of a local table: refused whole with a WARNING, nothing applied",
+         ("tests/sync/test_poke_trust.py::test_every_forged_shape_is_refused_whole_with_a_warning[sqlite]",)),
+    Case("poke-seq-past-the-log", "sync",
+         "a poke whose seq lies past the server's change log: the next pull rewinds, no record is skipped",
+         ("tests/sync/test_poke_trust.py::"
+          "test_a_poke_past_the_servers_log_moves_the_cursor_only_until_the_next_pull[sqlite]",)),
     Case("console-file-attach", "console",
          "attaching a missing file, a folder, a name of markup",
          (CONSOLE_FILES + "test_attaching_a_missing_file_or_a_folder_says_so_and_keeps_the_draft",)),

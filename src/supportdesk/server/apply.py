@@ -192,26 +192,29 @@ server's write-ahead log after an erasure) runs after every write, app or not.""
 
 
 def run_after_commit(database: ServerDatabase, applied: Applied, after_commit: Sequence[AfterCommit]) -> None:
-    """Run every after-commit hook of one committed mutation, then raise the first failure.
+    """Run every after-commit hook of one committed mutation; a failing one is reported, not raised.
 
     The write is committed whatever happens here, and nothing runs these hooks again (a retried
     request only replays the stored answer), so one failing hook must not cost the others their
-    only turn: an erasure's files removed, a webhook woken.
+    only turn (an erasure's files removed, a webhook woken), nor turn the answer into an error
+    the client would take for a failed write: it is logged at ERROR with the write's reference
+    and counted for ``/metrics`` (:mod:`supportdesk.server.hook_failures`).
     """
     if applied.error is None:
-        run_all([partial(hook, database, applied) for hook in (after_erase, *after_commit)])
+        run_all([partial(hook, database, applied) for hook in (after_erase, *after_commit)], ref=applied.ref)
 
 
-def run_all(steps: Sequence[Callable[[], None]]) -> None:
-    """Run every step even when one fails; raise the first failure after the last step."""
-    failure: Exception | None = None
+def run_all(steps: Sequence[Callable[[], None]], *, ref: str = "") -> None:
+    """Run every step of a committed write's after-commit work, even when one fails; a failure
+    is reported (:func:`supportdesk.server.hook_failures.report`), never raised: the caller
+    answers what committed."""
+    from supportdesk.server.hook_failures import report
+
     for step in steps:
         try:
             step()
-        except Exception as error:  # raised below, after the others ran
-            failure = failure or error
-    if failure is not None:
-        raise failure
+        except Exception as error:  # committed: log and count it, and answer the committed results
+            report(step, ref, error)
 
 
 def _finish(connection: Connection, applied: Applied, after_write: Sequence[AfterWrite]) -> int:

@@ -3,9 +3,10 @@
 Per process (labelled ``worker`` with the process id, because with ``--workers N`` a scrape
 reaches whichever process the kernel hands the connection to, and counters of different
 processes must not read as one counter that keeps resetting): requests by route template and
-status, their durations, push latency, committed mutations by name and source, open event
-streams, the connection pool. For the whole database: the channel outbox and the webhook
-deliveries waiting, and whether a process holds the receivers' lock (:mod:`.leader`).
+status, their durations, push latency, committed mutations by name and source, after-commit
+steps that failed, open event streams, the connection pool. For the whole database: the channel
+outbox and the webhook deliveries waiting, and whether a process holds the receivers' lock
+(:mod:`.leader`).
 
 What a label may hold is fixed by our code, never by a request: the route *template*
 (``/v1/tickets/{ticket_id}``, not the path with a customer's ticket id in it; ``unmatched`` for a
@@ -150,6 +151,8 @@ def _labels(**pairs: Any) -> str:
 
 
 def render(state: ServerState, metrics: Metrics) -> str:
+    from supportdesk.server.hook_failures import counts as after_commit_failures
+
     worker = str(os.getpid())
     lines: list[str] = []
 
@@ -185,6 +188,13 @@ def render(state: ServerState, metrics: Metrics) -> str:
     family("supportdesk_mutations_total", "counter", "Mutations committed, by name and source (push, rest, server).")
     for (name, source), count in mutations:
         lines.append(f"supportdesk_mutations_total{_labels(worker=worker, mutation=name, source=source)} {count}")
+    family(
+        "supportdesk_after_commit_failures_total",
+        "counter",
+        "After-commit steps that raised (logged at ERROR; the write had committed and was answered), by step.",
+    )
+    for step, count in sorted(after_commit_failures().items()):
+        lines.append(f"supportdesk_after_commit_failures_total{_labels(worker=worker, step=step)} {count}")
     family("supportdesk_event_streams_open", "gauge", "Event streams (SSE) this process holds open.")
     lines.append(f"supportdesk_event_streams_open{_labels(worker=worker)} {len(state.events.subscribers)}")
     lines.extend(_pool_lines(state, worker, family))

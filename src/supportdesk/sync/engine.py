@@ -8,6 +8,8 @@ nothing moved the cursor or the last acknowledged mutation since its pull began.
 
 from __future__ import annotations
 
+import enum
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -23,6 +25,8 @@ if TYPE_CHECKING:
     from supportdesk.store.workspace import Workspace
 
 Progress = Callable[[str, int, int], None]
+
+log = logging.getLogger(__name__)
 
 #: Changes gathered before one rebase; a longer catch-up rebases in several steps.
 MAX_CHANGES_PER_REBASE = 50_000
@@ -215,11 +219,26 @@ class SyncEngine:
     def _pull(self, summary: SyncSummary, progress: Progress | None) -> None:
         while True:
             state = local.state(self.workspace)
+            with self.workspace.reading() as connection:
+                poked_from = local.poked_from(connection)
             known_scope = state.scope
             changes: list[Change] = []
             cursor, last_acked, more = state.cursor, state.last_acked, True
+            # pokes moved the cursor since the last pull: ask from one seq before it, so the page's
+            # cursor says whether the server's log reaches it (a pull answers max(asked, log end))
+            checking = poked_from is not None and state.cursor > 0
+            if checking:
+                cursor -= 1
+            rewound = False
             while more and len(changes) < MAX_CHANGES_PER_REBASE:
                 page = self.client.pull(cursor, state.client_id)
+                if checking:
+                    checking = False
+                    if page.cursor < state.cursor:
+                        self._rewind(state.cursor, page.cursor, poked_from or 0)
+                        rewound = True
+                        break
+                    page = page.model_copy(update={"changes": [c for c in page.changes if c.seq > state.cursor]})
                 if page.scope is not None and page.scope != known_scope:
                     if known_scope is not None:
                         raise _ScopeMoved
@@ -230,6 +249,8 @@ class SyncEngine:
                 last_acked = max(last_acked, page.last_mutation_id)
                 if progress:
                     progress("pulling", len(changes), len(changes) + (1 if more else 0))
+            if rewound:
+                continue  # pull again from where the last pull left the copy
             with self.workspace.reading() as connection:
                 if last_acked > state.last_acked and local.pending(connection, state.last_acked, 1):
                     raise _Unheard
@@ -238,6 +259,8 @@ class SyncEngine:
             refresh = touched - change_keys(changes)
             idle = not (changes or refresh or more or top or cursor != state.cursor or last_acked != state.last_acked)
             if idle and _pulled_lately(state.last_pull_at):
+                if poked_from is not None:
+                    local.confirm_cursor(self.workspace)
                 summary.cursor = cursor
                 return  # nothing to apply and nothing pending: leave the store (and its readers) alone
             refreshed = self.client.rows(keys_json(refresh)) if refresh else []
@@ -249,12 +272,27 @@ class SyncEngine:
                 refreshed=refreshed,
                 outbox_top=top,
                 since=(state.cursor, state.last_acked),
+                confirmed=poked_from is not None,
             )
             summary.pulled += len(changes)
             summary.cursor = result.cursor
             summary.replay_errors.extend(result.replay_errors)
             if not more:
                 return
+
+    def _rewind(self, cursor: int, log_end: int, poked_from: int) -> None:
+        """The server's log ends before the cursor pokes moved this copy to: those pokes named seqs
+        the log does not hold (a broken or hostile server), and the records in between may never
+        have come. Go back to where the last pull left the copy; the pull that follows brings
+        everything after it again (whatever the log holds past ``log_end`` is never skipped)."""
+        to = min(poked_from, log_end)
+        log.warning(
+            "the server's change log ends at %d but pokes moved this copy's cursor to %d: pulling again from %d",
+            log_end,
+            cursor,
+            to,
+        )
+        local.rewind_cursor(self.workspace, to, cursor)
 
 
 def _pulled_lately(last_pull_at: str | None) -> bool:
@@ -300,65 +338,84 @@ def keep_as_draft(workspace: Workspace, name: str, args: dict[str, Any], reason:
             )
 
 
-def poke_changes(data: dict[str, Any]) -> tuple[int, int, str, list[Change]] | None:
-    """``(from, seq, scope, changes)`` of a poke that carries records, or None for a plain (or
-    malformed) poke: the caller then pulls as for any poke."""
-    from pydantic import ValidationError
+class PokeResult(enum.Enum):
+    """What :func:`apply_poke` did with a poke; true only when it applied the records."""
 
-    first, last, scope, changes = data.get("from"), data.get("seq"), data.get("scope"), data.get("changes")
-    if not (isinstance(first, int) and isinstance(last, int) and isinstance(scope, str) and isinstance(changes, list)):
-        return None
-    if not 0 <= first < last:
-        return None
-    try:
-        parsed = [Change.model_validate(change) for change in changes]
-    except ValidationError:
-        return None
-    if any(not first < change.seq <= last for change in parsed):
-        return None
-    return first, last, scope, parsed
+    APPLIED = "applied"  # the records are in and the cursor is at the poke's seq
+    PLAIN = "plain"  # no records (an older server, a large write): pull when it is ahead
+    OLD = "old"  # the cursor is at or past the poke's seq: an old or repeated poke, nothing to do
+    GAP = "gap"  # the cursor is behind the poke's start: pull
+    NOT_NOW = "not now"  # not filled, another scope, own writes waiting, or raced: pull
+    BUSY = "busy"  # another round holds the workspace: it, or a pull after it, brings them
+    MALFORMED = "malformed"  # refused whole (logged at WARNING): pull
+
+    def __bool__(self) -> bool:
+        return self is PokeResult.APPLIED
 
 
-def apply_poke(workspace: Workspace, data: dict[str, Any], *, wait: float | None = 0.0) -> bool:
+def apply_poke(workspace: Workspace, data: Any, *, wait: float | None = 0.0) -> PokeResult:
     """Apply the records a poke carries, as a pulled page, when this copy's cursor is within the
-    poke's range; True when applied (the cursor moved to the poke's seq).
+    poke's range (:attr:`PokeResult.APPLIED`: the cursor moved to the poke's seq).
+
+    The whole poke is checked first (:func:`supportdesk.sync.poke_check.check_poke`): a malformed
+    one (a range that is not one, a seq past what the store holds, records outside the range or
+    out of order, a row SQLite could not take) is refused whole — nothing applied, a WARNING
+    logged, :attr:`PokeResult.MALFORMED` — so no server, broken or hostile, leaves half a poke.
 
     The records are all those of seqs (from, seq] that a pull from ``from`` would hand out, so a
     copy whose cursor is in [from, seq) — filled under the same scope, bootstrapped, with no
     mutation of its own pending or awaiting its refresh — takes the ones after its cursor
     through the same :func:`~supportdesk.sync.rebase.rebase` as a pulled page, in one
-    transaction. Anything else (a cursor behind ``from``: a gap; at or past ``seq``: an old or
-    repeated poke; another round running) returns False and changes nothing: the caller pulls
-    as it would on a plain poke (or, for an old poke, does nothing).
+    transaction. Anything else changes nothing and says why: the caller pulls (``GAP``,
+    ``NOT_NOW``), does nothing (``OLD``) or, when its own round holds the workspace, holds the
+    poke until that round ends (``BUSY``).
+
+    The cursor a poke moved is the server's word, not yet checked against its log: the rebase
+    records where the copy stood before (:data:`~supportdesk.sync.local.POKED_FROM`), and the next
+    pull confirms the log reaches the cursor or rewinds to there (:meth:`SyncEngine._pull`).
     """
+    import sqlite3
+
+    from supportdesk.sync.poke_check import BadPoke, check_poke
     from supportdesk.sync.round_lock import SyncBusy
 
-    parsed = poke_changes(data)
-    if parsed is None:
-        return False
-    first, last, scope, changes = parsed
+    try:
+        poke = check_poke(data)
+    except BadPoke as error:
+        log.warning("refused a malformed poke (nothing applied; a pull follows): %s", error)
+        return PokeResult.MALFORMED
+    if poke is None:
+        return PokeResult.PLAIN
     try:
         with sync_round(workspace, "poke", wait=wait):
             state = local.state(workspace)
-            if not state.bootstrapped or not first <= state.cursor < last or state.scope != scope:
-                return False
-            changes = [change for change in changes if change.seq > state.cursor]
+            if state.cursor >= poke.last:
+                return PokeResult.OLD
+            if state.cursor < poke.first:
+                return PokeResult.GAP
+            if not state.bootstrapped or state.scope != poke.scope:
+                return PokeResult.NOT_NOW
+            changes = [change for change in poke.changes if change.seq > state.cursor]
             with workspace.reading() as connection:
                 if local.pending(connection, state.last_acked, 1) or local.touched_keys(connection):
-                    return False  # its own writes wait for a round: their rows need the server's refresh
+                    return PokeResult.NOT_NOW  # its own writes wait for a round: their rows need the server's refresh
                 top = outbox_max(connection)
             try:
                 rebase(
                     workspace,
                     changes,
-                    cursor=last,
+                    cursor=poke.last,
                     last_acked=state.last_acked,
                     refreshed=[],
                     outbox_top=top,
                     since=(state.cursor, state.last_acked),
+                    poked_from=state.cursor,
                 )
             except StaleRebase:
-                return False
+                return PokeResult.NOT_NOW
+            except sqlite3.IntegrityError as error:  # rolled back whole: a pull brings the rows
+                log.warning("a poke's records could not be written (nothing applied; a pull follows): %s", error)
+                return PokeResult.NOT_NOW
     except SyncBusy:
-        return False
-    return True
+        return PokeResult.BUSY
+    return PokeResult.APPLIED

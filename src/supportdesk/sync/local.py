@@ -103,6 +103,53 @@ def adopt_scope(workspace: Workspace, scope: str) -> None:
         connection.execute("UPDATE sync_state SET bootstrap = json_set(bootstrap, '$.scope', ?) WHERE id = 1", (scope,))
 
 
+#: The ``workspace_setting`` holding where the cursor stood before pokes moved it without a pull
+#: (absent when a pull confirmed the cursor): a poke's seq is the server's word, so the next pull
+#: checks the log reaches it, and rewinds to here when it does not (ARCHITECTURE.md, "Pokes that
+#: carry records"). A setting, not a column of ``sync_state``: no migration, and a bootstrap's
+#: rewrite of the sync state's ``bootstrap`` leaves it alone.
+POKED_FROM = "sync.poked_from"
+
+
+def poked_from(connection: sqlite3.Connection) -> int | None:
+    """Where the cursor stood before pokes moved it, or None when a pull confirmed it since."""
+    row = connection.execute("SELECT value FROM workspace_setting WHERE key = ?", (POKED_FROM,)).fetchone()
+    value = row[0] if row is not None else None
+    if isinstance(value, str | bytes):  # the JSON column's affinity stores the number as one, but
+        try:  # a value written as text must not stop every round
+            value = json.loads(value)
+        except ValueError:
+            return 0  # unreadable: pull again from the start of the log rather than trust the cursor
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def remember_poked_from(connection: sqlite3.Connection, cursor: int) -> None:
+    """Record ``cursor`` as unconfirmed-since, unless an earlier position is recorded already."""
+    connection.execute(
+        "INSERT INTO workspace_setting(key, value) VALUES (?, ?) ON CONFLICT(key) DO NOTHING",
+        (POKED_FROM, json.dumps(cursor)),
+    )
+
+
+def forget_poked_from(connection: sqlite3.Connection) -> None:
+    connection.execute("DELETE FROM workspace_setting WHERE key = ?", (POKED_FROM,))
+
+
+def confirm_cursor(workspace: Workspace) -> None:
+    """A pull found the log reaching the cursor: what pokes said is confirmed."""
+    with _autocommit(workspace) as connection:
+        forget_poked_from(connection)
+
+
+def rewind_cursor(workspace: Workspace, to: int, since: int) -> bool:
+    """Move the cursor back to ``to`` (a pull found the log ending before where pokes put it),
+    only if it is still at ``since``; the next pull brings again what lies after ``to``."""
+    with _autocommit(workspace) as connection:
+        moved = connection.execute("UPDATE sync_state SET cursor = ? WHERE id = 1 AND cursor = ?", (to, since)).rowcount
+        forget_poked_from(connection)
+    return bool(moved)
+
+
 @contextmanager
 def _autocommit(workspace: Workspace) -> Iterator[sqlite3.Connection]:
     connection = workspace.connect()

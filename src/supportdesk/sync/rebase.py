@@ -28,7 +28,7 @@ from supportdesk.domain.context import SYSTEM, Actor, MutationContext
 from supportdesk.domain.errors import DomainError
 from supportdesk.protocol import Change, RowState
 from supportdesk.sync import erasure
-from supportdesk.sync.local import pending, sync_transaction
+from supportdesk.sync.local import forget_poked_from, pending, remember_poked_from, sync_transaction
 from supportdesk.sync.rows import TABLE_ORDER, delete_row, delete_ticket, spec, upsert_rows
 
 if TYPE_CHECKING:
@@ -126,6 +126,8 @@ def rebase(
     refreshed: Sequence[RowState],
     outbox_top: int,
     since: tuple[int, int] | None = None,
+    poked_from: int | None = None,
+    confirmed: bool = False,
 ) -> RebaseResult:
     """Run steps 1–5 of the module docstring in one transaction.
 
@@ -133,6 +135,10 @@ def rebase(
     either moved meanwhile, another round wrote newer rows than these, and writing these over
     them (with the cursor already past them) would leave the replica wrong for good, so
     :class:`StaleRebase` is raised and nothing is written. Likewise when the outbox grew.
+
+    ``poked_from`` (a poke's records, applied without a pull) is where the cursor stood before:
+    kept, with the earliest such position winning, until a pull confirms the log reaches the
+    cursor (``confirmed``), in the same transaction as the cursor it vouches for.
     """
     from supportdesk.domain.catalog import get
     from supportdesk.domain.write import record_touched, run_one, validate_args
@@ -177,6 +183,10 @@ def rebase(
             "last_pull_at = ?, last_error = NULL WHERE id = 1",
             (cursor, last_acked, to_db(utcnow())),
         )
+        if confirmed:
+            forget_poked_from(raw)
+        if poked_from is not None:
+            remember_poked_from(raw, poked_from)
     erasure.finish(workspace, erased)
     return result
 

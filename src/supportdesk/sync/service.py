@@ -12,7 +12,8 @@ Usage from the console (issue #3)::
 ``on_change`` is called from the service's threads with an immutable :class:`SyncStatus`;
 a Textual app hands it to the UI thread with ``call_from_thread`` (never touch widgets here).
 The service asks for pokes that carry the new records and applies those when its copy is
-exactly where a poke starts (:func:`~supportdesk.sync.engine.apply_poke`: no pull); it pulls on
+within a poke's range (:func:`~supportdesk.sync.engine.apply_poke`: no pull); a poke that comes
+during its own round is held and applied after the round when it still fits. It pulls on
 every other poke from the server's event stream, on reconnect and on a timer,
 and retries with exponential backoff while the server cannot be reached. Its rounds take the
 workspace's sync lock like every other (:mod:`supportdesk.sync.round_lock`): while
@@ -44,6 +45,8 @@ PRESENCE_TTL = 45.0
 #: (up to a minute) a console reconnected up to a minute after a restart, and meanwhile saw no
 #: one's changes. A reconnect costs one request, so it is tried every few seconds.
 RECONNECT_MAX = 5.0
+#: Pokes held during one round at most (a few KB each); past it the round is followed by a pull.
+HELD_MAX = 500
 
 
 @dataclass(frozen=True)
@@ -124,6 +127,11 @@ class SyncService:
         self._presence_queue: queue.Queue[tuple[str, str] | None] = queue.Queue()
         self._presence_thread: threading.Thread | None = None
         self._events_client: ServerClient | None = None
+        # pokes that came during this console's own round wait for its end (_round_ended)
+        self._poke_lock = threading.Lock()
+        self._in_round = False
+        self._held: list[dict[str, Any]] = []
+        self._pull_after_round = False
 
     # --- public ---------------------------------------------------------------------------
 
@@ -206,12 +214,16 @@ class SyncService:
             try:
                 client = client or self._client()
                 engine = SyncEngine(self.workspace, client, what="console", wait=None, cancelled=self._stop.is_set)
-                summary = engine.sync_once()
+                self._round_started()
+                try:
+                    summary = engine.sync_once()
+                finally:
+                    self._round_ended()
                 self._update(
                     connection="online",
                     syncing=False,
                     pending=summary.pending,
-                    cursor=summary.cursor,
+                    cursor=max(summary.cursor, self._cursor()),  # held pokes may have moved it since
                     last_sync_at=utcnow(),
                     last_error=None,
                     refusals=self._status.refusals + tuple(summary.refused),
@@ -270,21 +282,63 @@ class SyncService:
             backoff = min(backoff * 2, self.reconnect_max)
 
     def _on_poke(self, data: dict[str, Any]) -> None:
-        """Apply a poke's records when the copy's cursor is within their range; else pull if it
-        is behind."""
-        from supportdesk.sync.engine import apply_poke
-
-        seq = int(data.get("seq", 0))
-        if "changes" in data:
-            try:
-                applied = apply_poke(self.workspace, data)
-            except Exception:  # a round will pull the same records
-                applied = False
-            if applied:
-                self._update(cursor=max(self._status.cursor, seq))
+        """Apply a poke's records when the copy's cursor is within their range; pull when it is
+        behind. A poke that comes during this console's own round is held and taken after it
+        (:meth:`_round_ended`): the round's pull may well reach where the poke starts."""
+        with self._poke_lock:
+            if self._in_round:
+                if len(self._held) < HELD_MAX:
+                    self._held.append(data)
+                else:  # a round that runs long under a flood of pokes: one pull after it instead
+                    self._held.clear()
+                    self._pull_after_round = True
                 return
-        if seq > self._status.cursor:
+            self._take_poke(data)
+
+    def _take_poke(self, data: dict[str, Any]) -> None:
+        """Apply one poke now (the caller holds ``_poke_lock``): it applies, is old, or the
+        console pulls."""
+        from supportdesk.sync.engine import PokeResult, apply_poke
+
+        try:
+            result = apply_poke(self.workspace, data)
+        except Exception:  # a round will pull the same records
+            result = PokeResult.NOT_NOW
+        if result is PokeResult.APPLIED:
+            self._update(cursor=max(self._status.cursor, int(data["seq"])))
+        elif result is PokeResult.OLD:
+            return
+        elif result is PokeResult.PLAIN:
+            seq = data.get("seq")
+            if not isinstance(seq, int) or seq > self._cursor():
+                self._wake.set()
+        else:  # a gap, not now, malformed, or another process's round: pull
             self._wake.set()
+
+    def _round_started(self) -> None:
+        with self._poke_lock:
+            self._in_round = True
+
+    def _round_ended(self) -> None:
+        """Take the pokes held during the round, in the order they came: each applies when it
+        still fits (from <= cursor < seq), is dropped when the round's pull already passed it, or
+        makes the console pull; the records' own check keeps each applied exactly once."""
+        with self._poke_lock:
+            self._in_round = False
+            held, self._held = self._held, []
+            if self._pull_after_round:
+                self._pull_after_round = False
+                self._wake.set()
+            for data in held:
+                self._take_poke(data)
+
+    def _cursor(self) -> int:
+        from supportdesk.sync.local import state
+
+        try:
+            return state(self.workspace).cursor
+        except Exception:
+            return self._status.cursor
 
     def _on_presence(self, data: dict[str, Any]) -> None:
         key = (str(data["agent_id"]), str(data["ticket_id"]))
