@@ -81,16 +81,19 @@ def run_mutation(
     *,
     source: str = "",
     defer_records: bool = False,
+    savepoint: bool = True,
 ) -> Applied:
     """Run one mutator in a savepoint; a refusal rolls the savepoint back and is returned.
     ``source`` is what the audit records as the change's origin (``api`` for a REST write);
     with ``defer_records`` its change records are left ``pending`` for the caller to resolve.
+    Without ``savepoint`` (a push of one mutation) a refusal raises :class:`NeedsSavepoint`
+    instead: the caller rolls its whole transaction back and runs it again with one.
 
     On PostgreSQL two writers can race to create the same row (two first emails from one new
     address): the loser waits on the unique index and then fails. Run again, it sees the
     winner's row (READ COMMITTED) and uses it, as it would have on SQLite.
     """
-    applied = _run_once(connection, actor, name, args, ref, source, defer_records)
+    applied = _run_once(connection, actor, name, args, ref, source, defer_records, savepoint)
     if applied.raced and connection.dialect.name == "postgresql":
         applied = _run_once(connection, actor, name, args, ref, source, defer_records)
     if applied.error is None and name in CHANGES_WHAT_A_TOKEN_IS_WORTH:
@@ -100,6 +103,11 @@ def run_mutation(
 
         notify_tokens_changed(connection)
     return applied
+
+
+class NeedsSavepoint(Exception):
+    """A mutation run without a savepoint was refused (or raced): what it wrote cannot be undone
+    alone, so the transaction is to be rolled back and run again with savepoints."""
 
 
 #: Mutations that change an agent's groups, role or standing: cached token checks go stale.
@@ -114,29 +122,20 @@ def _run_once(
     ref: str,
     source: str = "",
     defer_records: bool = False,
+    savepoint: bool = True,
 ) -> Applied:
+    if not savepoint:
+        try:
+            return _run_bare(connection, actor, name, args, ref, source, defer_records)
+        except (DomainError, IntegrityError, DataError) as error:
+            raise NeedsSavepoint(name) from error
     noted = deferred_mark(connection)  # a refusal forgets the clocks it moved, too
     held = audit_mark(connection)  # and the audit events a push held back
     # Plain SAVEPOINT statements on the driver's connection: begin_nested() builds and compiles a
     # construct per call, a cost every pushed mutation paid twice (issue 19).
     _driver_sql(connection, _SAVEPOINT)
     try:
-        spec = get(name)
-        parsed = validate_args(spec, args)
-        context = MutationContext(actor=actor, mode="server", authority=True, mutation_ref=ref, source=source)
-        result, tx = run_one(connection, spec, parsed, context)
-        applied = Applied(
-            name=name,
-            result=result,
-            warnings=list(context.warnings),
-            records=[] if defer_records else records_for(connection, tx),
-            pending=pending_for(connection, tx) if defer_records else None,
-            inserted=[(item.table, tuple(item.key)) for item in tx.touched if item.op == "insert"],
-            audited=list(tx.audited),
-            actor=actor,
-            ref=ref,
-            tables=frozenset(item.table for item in tx.touched),
-        )
+        applied = _run_bare(connection, actor, name, args, ref, source, defer_records)
         _driver_sql(connection, _RELEASE)
         return applied
     except DomainError as error:
@@ -150,6 +149,28 @@ def _run_once(
         _roll_back_to_savepoint(connection, noted, held)
         reason = str(error.orig).splitlines()[0] if error.orig else "a value does not fit"
         return Applied(error=ValidationFailed(f"{name}: {reason}", field="args"))
+
+
+def _run_bare(
+    connection: Connection, actor: Actor, name: str, args: dict[str, Any], ref: str, source: str, defer_records: bool
+) -> Applied:
+    """The mutator and what it did, on the open transaction as it is (no savepoint of its own)."""
+    spec = get(name)
+    parsed = validate_args(spec, args)
+    context = MutationContext(actor=actor, mode="server", authority=True, mutation_ref=ref, source=source)
+    result, tx = run_one(connection, spec, parsed, context)
+    return Applied(
+        name=name,
+        result=result,
+        warnings=list(context.warnings),
+        records=[] if defer_records else records_for(connection, tx),
+        pending=pending_for(connection, tx) if defer_records else None,
+        inserted=[(item.table, tuple(item.key)) for item in tx.touched if item.op == "insert"],
+        audited=list(tx.audited),
+        actor=actor,
+        ref=ref,
+        tables=frozenset(item.table for item in tx.touched),
+    )
 
 
 _SAVEPOINT = "SAVEPOINT server_mutation"
@@ -290,10 +311,20 @@ def apply_push(
     it) is taken out of its arguments or refused first (:func:`supportdesk.server.trust.pushed_args`);
     a refusal consumes the id like any rule's.
     """
-    outcomes, applied_list = retried(
-        lambda: _apply_push_once(database, actor, client_id, mutations, before_write, after_write),
-        what=f"a push of {client_id}",
-    )
+
+    def once(savepoints: bool) -> tuple[list[MutationOutcome], list[tuple[MutationIn, Applied]]]:
+        return retried(
+            lambda: _apply_push_once(database, actor, client_id, mutations, before_write, after_write, savepoints),
+            what=f"a push of {client_id}",
+        )
+
+    # A push of one mutation runs it without a savepoint (two statements, on PostgreSQL two round
+    # trips, of a push that has ~20): should it be refused or race, nothing of that run commits
+    # and the push runs again the usual way, where the refusal rolls back to its savepoint.
+    try:
+        outcomes, applied_list = once(savepoints=len(mutations) != 1)
+    except NeedsSavepoint:
+        outcomes, applied_list = once(savepoints=True)
     # every mutation's after-commit work runs even when one's fails (the push is committed: a
     # retry only replays, so work skipped now — a file removal, a webhook wake-up — never runs)
     run_all([partial(run_after_commit, database, applied, after_commit) for _m, applied in applied_list])
@@ -307,6 +338,7 @@ def _apply_push_once(
     mutations: Sequence[MutationIn],
     before_write: Sequence[BeforeWrite],
     after_write: Sequence[AfterWrite],
+    savepoints: bool = True,
 ) -> tuple[list[MutationOutcome], list[tuple[MutationIn, Applied]]]:
     """One run of a push's transaction (:func:`apply_push` runs it again after a deadlock):
     everything it builds is made afresh here, nothing kept from an aborted run."""
@@ -352,7 +384,7 @@ def _apply_push_once(
                 # erases: those of this push must be written first
                 seqs += _write_log(connection, [applied for _m, applied in applied_list[len(seqs) :]])
                 fresh += _store_results(connection, client_id, applied_list[len(fresh) :], seqs[len(fresh) :])
-            applied = _apply_one(connection, actor, client_id, mutation, before_write)
+            applied = _apply_one(connection, actor, client_id, mutation, before_write, savepoints)
             clocks.active = audits.active = False
             if touches_config(applied.tables):
                 forget(connection, applied.tables)
@@ -422,7 +454,12 @@ def _store_results(
 
 
 def _apply_one(
-    connection: Connection, actor: Actor, client_id: str, mutation: MutationIn, before_write: Sequence[BeforeWrite]
+    connection: Connection,
+    actor: Actor,
+    client_id: str,
+    mutation: MutationIn,
+    before_write: Sequence[BeforeWrite],
+    savepoint: bool = True,
 ) -> Applied:
     args, refusal = pushed_args(actor, mutation.name, mutation.args)
     try:
@@ -432,7 +469,8 @@ def _apply_one(
         refusal = error
     if refusal is not None:
         return Applied(error=refusal)
-    return run_mutation(connection, actor, mutation.name, args, f"{client_id}:{mutation.id}", defer_records=True)
+    ref = f"{client_id}:{mutation.id}"
+    return run_mutation(connection, actor, mutation.name, args, ref, defer_records=True, savepoint=savepoint)
 
 
 def _write_log(connection: Connection, applied: Sequence[Applied]) -> list[int]:

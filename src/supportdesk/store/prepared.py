@@ -278,10 +278,13 @@ def _as_dicts(prepared: PreparedStatement, processors: tuple[Processor, ...], ro
     ]
 
 
-def _on_cursor(connection: Connection, sql: str, parameters: Any, *, many: bool, fetch: int) -> tuple[list[Any], Any]:
+def _on_cursor(
+    connection: Connection, sql: str, parameters: Any, *, many: bool, fetch: int, describe: bool = False
+) -> tuple[list[Any], Any]:
     """Run ``sql`` with the driver's ``parameters`` on the DBAPI connection ``connection`` holds,
-    in its transaction; the rows asked for (``fetch``: 0 none, 1 the first, -1 all) and the
-    cursor's description. Errors go through SQLAlchemy's own handling."""
+    in its transaction; the rows asked for (``fetch``: 0 none, 1 the first, -1 all) and, with
+    ``describe`` and rows found, the cursor's description (else None: psycopg builds it afresh on
+    every read, a tenth of a small statement's cost). Errors go through SQLAlchemy's own handling."""
     cursor = None
     try:
         cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
@@ -298,7 +301,7 @@ def _on_cursor(connection: Connection, sql: str, parameters: Any, *, many: bool,
             rows = [] if first is None else [first]
         else:
             rows = list(cursor.fetchall())
-        description = cursor.description
+        description = cursor.description if describe and rows else None
         cursor.close()  # SQLite: resets the statement, so no read snapshot outlives it
     except BaseException as error:
         # SQLAlchemy's own handling: the same wrapped exception, a disconnect invalidated
@@ -320,10 +323,12 @@ def _run(
         parameters = [prepared.parameters(one) for one in params] if many else prepared.parameters(params)
     except BaseException as error:
         connection._handle_dbapi_exception(error, prepared.sql, parameters, None, None)
-    rows, description = _on_cursor(connection, prepared.sql, parameters, many=many, fetch=fetch)
+    processors = prepared.result_processors
+    rows, description = _on_cursor(
+        connection, prepared.sql, parameters, many=many, fetch=fetch, describe=bool(fetch) and processors is None
+    )
     if not rows:
         return []
-    processors = prepared.result_processors
     if processors is None:
         processors = _result_processors(prepared, connection.dialect, description)
     return _as_dicts(prepared, processors, rows)
@@ -362,6 +367,11 @@ def execute_many(connection: Connection, statement: Executable, params: Sequence
         or any(len(one) != len(keys) for one in params)
     ):
         connection.execute(statement, list(params))
+        return
+    if len(params) == 1:
+        # one row: a plain execute (psycopg runs an executemany as a pipeline, several times the
+        # cost of one statement; a push of one mutation inserts its log record and result so)
+        _run(connection, prepared, params[0])
         return
     _run(connection, prepared, params, many=True)
 

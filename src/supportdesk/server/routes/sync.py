@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 from pydantic import TypeAdapter, ValidationError
 
@@ -67,8 +68,17 @@ def me(actor: AnyCaller, request: Request, state: State) -> dict[str, Any]:
 
 
 @router.post("/push", response_model=protocol.PushResponse, tags=["sync"])
-def push(body: protocol.PushRequest, actor: Caller, state: State) -> protocol.PushResponse:
+async def push(body: protocol.PushRequest, actor: Caller, state: State) -> Response:
     """Apply a client's mutations in order, each exactly once (see DESIGN.md)."""
+    _check_push(body)
+    # one hop to a worker thread for the whole push — the write, the poke (which reads what this
+    # thread's after-commit hooks gathered) and the answer's JSON — where a sync endpoint made
+    # FastAPI hop there twice (the call, then the validation of the answer it returned)
+    return await run_in_threadpool(_push, body, actor, state)
+
+
+def _check_push(body: protocol.PushRequest) -> None:
+    """Refuse a push the server cannot apply as a whole (nothing is written)."""
     if body.schema_version != protocol.SCHEMA_VERSION:
         raise ApiError(
             409,
@@ -87,6 +97,11 @@ def push(body: protocol.PushRequest, actor: Caller, state: State) -> protocol.Pu
             ) from None
         if index and mutation.id != body.mutations[index - 1].id + 1:
             raise ApiError(422, "invalid", "mutation ids in a push must be consecutive", field=f"mutations.{index}.id")
+
+
+def _push(body: protocol.PushRequest, actor: Actor, state: ServerState) -> Response:
+    """The push in a worker thread; its answer as the JSON FastAPI would make of the
+    ``PushResponse`` (the same serializer, by alias), built from outcomes already validated."""
     results = apply_push(
         state.database,
         actor,
@@ -100,7 +115,8 @@ def push(body: protocol.PushRequest, actor: Caller, state: State) -> protocol.Pu
     if seq:
         state.events.poke(seq)
     last = max((r.id for r in results), default=0)
-    return protocol.PushResponse(results=results, last_mutation_id=last)
+    answer = protocol.PushResponse.model_construct(results=results, last_mutation_id=last)
+    return Response(content=answer.model_dump_json(by_alias=True), media_type="application/json")
 
 
 @router.get("/pull", response_model=protocol.PullResponse, tags=["sync"])
