@@ -545,3 +545,38 @@ def apply_as(
     poke_clients = [partial(poke, seq)] if seq and poke is not None else []
     run_all([partial(run_after_commit, database, applied, after_commit), *poke_clients])
     return applied.result, applied.warnings
+
+
+def apply_each_as(
+    database: ServerDatabase,
+    actor: Actor,
+    name: str,
+    each_args: Sequence[dict[str, Any]],
+    *,
+    poke: Poke | None = None,
+    after_write: Sequence[AfterWrite] = (),
+    after_commit: Sequence[AfterCommit] = (),
+) -> list[Applied]:
+    """Several mutations of one name the server makes itself, in one transaction: what
+    :func:`apply_as` does for one, with one checkout, one ``BEGIN`` and one commit for them all.
+
+    Each is still its own mutation (savepoint, audit reference, seqs, after-commit hooks); one
+    a rule refuses is returned with its ``error`` and costs the others nothing. The clients are
+    poked once, after the commit. For the server's own work in bursts (triage of new tickets).
+    """
+
+    def once() -> tuple[list[Applied], int]:
+        done: list[Applied] = []
+        last = 0
+        with database.engine.connect() as connection, connection.begin(), config_cache(connection):
+            for args in each_args:
+                applied = run_mutation(connection, actor, name, args, f"server:{uuid7()}")
+                if applied.error is None:
+                    last = _finish(connection, applied, after_write) or last
+                done.append(applied)
+        return done, last
+
+    done, last = retried(once, what=f"the server's {name}")
+    after = [partial(run_after_commit, database, applied, after_commit) for applied in done]
+    run_all([*after, *([partial(poke, last)] if last and poke is not None else [])])
+    return done

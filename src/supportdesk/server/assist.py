@@ -32,25 +32,21 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from supportdesk.domain.config_cache import config_cache
 from supportdesk.domain.context import SYSTEM
 from supportdesk.domain.errors import DomainError
-from supportdesk.server.apply import Applied, run_after_commit, run_all, run_mutation
-from supportdesk.server.changes import take_seq, write_records
-from supportdesk.server.retry import retried
-from supportdesk.store.ids import uuid7
+from supportdesk.server.apply import apply_each_as
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
     from supportdesk.assist.triage import Triager
+    from supportdesk.server.apply import Applied
     from supportdesk.server.db import ServerDatabase
     from supportdesk.server.state import ServerState
 
@@ -227,35 +223,25 @@ class ServerTriage:
         return written
 
     def _write(self, found: Sequence[tuple[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
-        """``ticket.triage`` for each ticket, in one transaction, as ``ServerState.apply_as``
-        writes one: the app's after-write hooks, a seq per mutation, the after-commit hooks of
-        each and the clients' poke once, after the commit."""
+        """``ticket.triage`` for each ticket, in one transaction, with this app's hooks and one
+        poke after the commit (:func:`~supportdesk.server.apply.apply_each_as`)."""
         state = self.state
-        database = state.database
-
-        def once() -> list[tuple[str, Applied, int]]:
-            done: list[tuple[str, Applied, int]] = []
-            with database.engine.connect() as connection, connection.begin(), config_cache(connection):
-                for ticket_id, fields in found:
-                    args = {"ticket_id": ticket_id, **fields}
-                    applied = run_mutation(connection, SYSTEM, "ticket.triage", args, f"server:{uuid7()}")
-                    if applied.error is not None:  # erased or closed meanwhile
-                        log.info("triage of ticket %s not written: %s", ticket_id, applied.error)
-                        continue
-                    for hook in state.after_write:
-                        hook(connection, applied)
-                    seq = take_seq(connection, len(applied.records)) if applied.records else 0
-                    if seq:
-                        write_records(connection, applied.records, seq)
-                    done.append((ticket_id, applied, seq))
-            return done
-
-        # aborted by PostgreSQL to break a deadlock: nothing of it committed, so it runs again
-        done = retried(once, what="the server's ticket.triage")
-        last = max((seq for _ticket_id, _applied, seq in done), default=0)
-        after = [partial(run_after_commit, database, applied, state.after_commit) for _t, applied, _s in done]
-        run_all([*after, *([partial(state.events.poke, last)] if last else [])])
-        return {ticket_id: applied.result for ticket_id, applied, _seq in done}
+        each = apply_each_as(
+            state.database,
+            SYSTEM,
+            "ticket.triage",
+            [{"ticket_id": ticket_id, **fields} for ticket_id, fields in found],
+            poke=state.events.poke,
+            after_write=state.after_write,
+            after_commit=state.after_commit,
+        )
+        written: dict[str, dict[str, Any]] = {}
+        for (ticket_id, _fields), applied in zip(found, each, strict=True):
+            if applied.error is not None:  # erased or closed meanwhile
+                log.info("triage of ticket %s not written: %s", ticket_id, applied.error)
+            else:
+                written[ticket_id] = applied.result
+        return written
 
     def flag_duplicate(self, ticket_id: str) -> dict[str, Any] | None:
         """Note on the ticket that it probably repeats an open one of its requester (once)."""
