@@ -309,19 +309,31 @@ def init(db: DbOpt = None) -> None:
 
 
 @app.command("compact")
-def compact(db: DbOpt = None) -> None:
+def compact(
+    db: DbOpt = None,
+    wait: Annotated[
+        float,
+        typer.Option(
+            "--wait",
+            min=0,
+            help="PostgreSQL: seconds to wait for transactions begun before the compact to end.",
+            envvar="SUPPORTDESK_COMPACT_WAIT",
+        ),
+    ] = 60.0,
+) -> None:
     """Rewrite the tables that hold customers' data, so no old row version keeps erased text.
 
     On PostgreSQL this runs VACUUM FULL and ANALYZE over them, then rewrites pg_statistic (the
     planner's samples of values): each table is locked while it is rewritten, so run it at a quiet
-    hour after erasing customers. On SQLite it runs VACUUM and folds the log.
+    hour after erasing customers. It first waits up to a minute for transactions begun before it
+    (a report, a backup) to end, and names any still open. On SQLite it runs VACUUM and folds the log.
     Example: supportdesk server compact --db postgresql://supportdesk@db.internal/supportdesk
     """
     from supportdesk.server.erasure import compact as compact_tables
 
     database = _database(db)
     try:
-        done = compact_tables(database)
+        done = compact_tables(database, wait=wait)
     finally:
         database.dispose()
     what = "every table" if done.tables == ("*",) else f"{len(done.tables)} tables"
@@ -334,6 +346,13 @@ def compact(db: DbOpt = None) -> None:
         from supportdesk.cli.errors import print_warning
 
         print_warning("pg_statistic was not rewritten: run compact as the database's owner to drop erased samples")
+    if done.held_by:
+        from supportdesk.cli.errors import print_warning
+
+        print_warning(
+            f"{len(done.held_by)} transaction(s) older than the compact kept erased row versions "
+            f"(pid {', '.join(done.held_by)}); run it again when they have ended"
+        )
 
 
 @group_app.command("add")

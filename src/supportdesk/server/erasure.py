@@ -20,6 +20,7 @@ earlier versions until they are recycled or expire; those are the database opera
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,6 +121,35 @@ class Compacted:
     log_folded: bool
     #: PostgreSQL: ``pg_statistic`` was rewritten too (only its owner or the database's may).
     statistics_rewritten: bool = True
+    #: PostgreSQL: transactions older than the compact that were still open when it rewrote
+    #: the tables (``pid application``): row versions they may still see were kept.
+    held_by: tuple[str, ...] = ()
+
+
+#: The query for other transactions of this database begun before ``:start`` that hold a
+#: snapshot. Such a transaction may still see the row versions an erasure replaced, so
+#: ``VACUUM FULL`` copies them into the new file, where they stay until the next compact.
+#: That covers a report, a ``pg_dump`` and an autovacuum ANALYZE running just then.
+_OLDER_SNAPSHOTS = (
+    "SELECT pid, coalesce(nullif(application_name, ''), backend_type) FROM pg_stat_activity"
+    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    " AND backend_xmin IS NOT NULL AND xact_start < %(start)s ORDER BY pid"
+)
+
+
+def _wait_for_older_snapshots(connection: Connection, wait: float) -> tuple[str, ...]:
+    """Wait up to ``wait`` seconds for every transaction that began before this call to end.
+
+    Returns the ones still open at the end. Transactions that begin meanwhile do not count:
+    the erasure committed before the compact began, so their snapshots see it.
+    """
+    start = connection.exec_driver_sql("SELECT clock_timestamp()").scalar()
+    deadline = time.monotonic() + wait
+    while True:
+        held = tuple(f"{pid} {name}" for pid, name in connection.exec_driver_sql(_OLDER_SNAPSHOTS, {"start": start}))
+        if not held or time.monotonic() >= deadline:
+            return held
+        time.sleep(0.05)
 
 
 def _rewrite_statistics(connection: Connection) -> bool:
@@ -130,7 +160,7 @@ def _rewrite_statistics(connection: Connection) -> bool:
     return connection.exec_driver_sql("SELECT pg_relation_filenode('pg_statistic')").scalar() != before
 
 
-def compact(database: ServerDatabase) -> Compacted:
+def compact(database: ServerDatabase, *, wait: float = 60.0) -> Compacted:
     """Rewrite the tables that hold customers' data so no old row version or freed page keeps
     erased bytes: ``VACUUM FULL`` on PostgreSQL (one exclusive lock per table while it runs),
     ``VACUUM`` and a folded log on SQLite (only needed for files from before ``secure_delete``).
@@ -138,15 +168,23 @@ def compact(database: ServerDatabase) -> Compacted:
     PostgreSQL's planner statistics are data too: ANALYZE (autovacuum runs it by itself) samples
     values into ``pg_statistic`` — names, addresses, and up to 10,000 of the most common words of
     the search documents (``ticket_search``'s statistics target is 1000). Each table is analysed
-    again after its rewrite, and ``pg_statistic`` itself rewritten, so the old samples go too."""
+    again after its rewrite, and ``pg_statistic`` itself rewritten, so the old samples go too.
+
+    A rewrite keeps the row versions that an older transaction may still see. So on PostgreSQL
+    the compact first waits up to ``wait`` seconds for the transactions begun before it to end.
+    An autovacuum ANALYZE or a long report is one such transaction. Those still open then are
+    named in :attr:`Compacted.held_by`, and the compact should be run again once they end."""
     if database.is_postgres:
         with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            held = _wait_for_older_snapshots(connection, wait)
+            if held:
+                log.warning("transactions older than the compact kept erased row versions: %s", ", ".join(held))
             for name in PERSONAL_TABLES:
                 connection.exec_driver_sql(f"VACUUM (FULL, ANALYZE) {name}")
             statistics = _rewrite_statistics(connection)
         if not statistics:
             log.warning("pg_statistic was not rewritten (only the database's owner may): it may keep erased values")
-        return Compacted(PERSONAL_TABLES, True, statistics)
+        return Compacted(PERSONAL_TABLES, True, statistics, held)
     raw = database.engine.raw_connection()
     try:
         driver = raw.driver_connection
