@@ -234,6 +234,19 @@ class Deployment:
     def replica(self, who: str, name: str | None = None, **kwargs: Any) -> Replica:
         return Replica(self.tmp_path / (name or f"ws-{who}"), self.server, self.team.tokens[who], **kwargs)
 
+    @contextmanager
+    def replicas(self, *who: str) -> Iterator[tuple[Replica, ...]]:
+        """Workspaces of these agents on this server, each closed when the block ends, however
+        it ends (a failed assertion must not leave a sync thread or a connection behind)."""
+        opened: list[Replica] = []
+        try:
+            for agent in who:
+                opened.append(self.replica(agent))
+            yield tuple(opened)
+        finally:
+            for replica in opened:
+                replica.close()
+
     def api(self, who: str | None) -> httpx.Client:
         return api(self.server, self.team.tokens[who] if who else None)
 

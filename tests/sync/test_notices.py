@@ -42,9 +42,7 @@ def _status(root: Any) -> dict[str, Any]:
 def test_an_admin_sees_a_disabled_endpoint_after_sync_until_it_is_enabled(sqlite_deployment: Deployment) -> None:
     deployment = sqlite_deployment
     endpoint_id = _disable(deployment, "https://hooks.example.com/desk")
-    ada = deployment.replica("ada")
-    sam = deployment.replica("sam")
-    try:
+    with deployment.replicas("ada", "sam") as (ada, sam):
         (notice,) = remembered(ada.workspace)
         assert notice.kind == "webhook_disabled"
         assert notice.message == disabled_message(endpoint_id, "https://hooks.example.com/desk")
@@ -66,9 +64,6 @@ def test_an_admin_sees_a_disabled_endpoint_after_sync_until_it_is_enabled(sqlite
         assert remembered(ada.workspace) == []
         assert _status(ada.workspace.root)["notices"] == []
         assert "notice" not in supportdesk("status", workspace=ada.workspace.root).stdout
-    finally:
-        ada.close()
-        sam.close()
 
 
 def test_a_notice_with_escape_sequences_arrives_as_one_safe_line(sqlite_deployment: Deployment) -> None:

@@ -150,9 +150,7 @@ def test_a_rebase_prepared_before_another_round_moved_the_cursor_writes_nothing(
 ) -> None:
     """The rebase's own guard, for a writer that does not take the lock (an older version)."""
     deployment = sqlite_deployment
-    sam = deployment.replica("sam")
-    tom = deployment.replica("tom")
-    try:
+    with deployment.replicas("sam", "tom") as (sam, tom):
         ticket_id = _ticket(sam, "Guard")
         tom.sync()
         tom.apply("ticket.set_priority", {"ticket_id": ticket_id, "priority": "low"})
@@ -175,9 +173,6 @@ def test_a_rebase_prepared_before_another_round_moved_the_cursor_writes_nothing(
             )
         assert replica_view(sam.workspace) == view
         assert sam.rows("SELECT priority FROM ticket WHERE id = ?", ticket_id) == [("high",)]
-    finally:
-        sam.close()
-        tom.close()
 
 
 def _stale_reply(deployment: Deployment, sam: Replica, ticket_id: str, first_message: str) -> str:

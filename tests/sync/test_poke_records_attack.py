@@ -20,9 +20,7 @@ pytestmark = pytest.mark.integration
 
 def test_forged_pokes_neither_corrupt_the_copy_nor_raise(deployment: Deployment) -> None:
     team = deployment.team
-    sam = deployment.replica("sam")
-    tom = deployment.replica("tom")
-    try:
+    with deployment.replicas("sam", "tom") as (sam, tom):
         ticket_id = _ticket(sam, team.tier1, "Locked out")
         tom.sync()
         stream = RecordStream(deployment.server.url, team.tokens["tom"])
@@ -63,9 +61,6 @@ def test_forged_pokes_neither_corrupt_the_copy_nor_raise(deployment: Deployment)
         with tom.workspace.writing() as connection:
             connection.execute("UPDATE sync_state SET cursor = ? WHERE id = 1", (cursor,))
         assert apply_poke(tom.workspace, poke)
-    finally:
-        sam.close()
-        tom.close()
 
 
 def test_two_workers_interleaving_writes_leave_no_gap_in_a_console_applying_pokes(tmp_path: Any) -> None:

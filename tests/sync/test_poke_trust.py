@@ -103,9 +103,7 @@ def test_every_forged_shape_is_refused_whole_with_a_warning(
     deployment: Deployment, caplog: pytest.LogCaptureFixture
 ) -> None:
     team = deployment.team
-    sam = deployment.replica("sam")
-    tom = deployment.replica("tom")
-    try:
+    with deployment.replicas("sam", "tom") as (sam, tom):
         ticket_id = _ticket(sam, team.tier1, "Locked out")
         tom.sync()
         poke = _genuine_poke(deployment, sam, ticket_id, "poked")
@@ -126,18 +124,13 @@ def test_every_forged_shape_is_refused_whole_with_a_warning(
         assert apply_poke(tom.workspace, poke) is PokeResult.APPLIED
         assert apply_poke(tom.workspace, poke) is PokeResult.OLD
         assert tom.rows("SELECT count(*) FROM message WHERE body = 'poked'") == [(1,)]
-    finally:
-        sam.close()
-        tom.close()
 
 
 def test_a_poke_past_the_servers_log_moves_the_cursor_only_until_the_next_pull(
     deployment: Deployment, caplog: pytest.LogCaptureFixture
 ) -> None:
     team = deployment.team
-    sam = deployment.replica("sam")
-    tom = deployment.replica("tom")
-    try:
+    with deployment.replicas("sam", "tom") as (sam, tom):
         ticket_id = _ticket(sam, team.tier1, "Locked out")
         tom.sync()
         genuine = _genuine_poke(deployment, sam, ticket_id, "genuine")
@@ -173,6 +166,3 @@ def test_a_poke_past_the_servers_log_moves_the_cursor_only_until_the_next_pull(
         assert _poked_from(tom) is None
         assert local.state(tom.workspace).cursor == truthful["seq"]
         assert tom.rows("SELECT count(*) FROM message WHERE body = 'truthful'") == [(1,)]
-    finally:
-        sam.close()
-        tom.close()

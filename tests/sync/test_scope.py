@@ -158,9 +158,7 @@ def test_a_note_refused_because_its_ticket_moved_away_stays_as_a_draft(deploymen
     """Sam writes on a ticket that Bea moves to Billing before Sam syncs: the server refuses the
     note, the ticket leaves Sam's replica, and the note's text stays in its draft."""
     team = deployment.team
-    sam = deployment.replica("sam")
-    ada = deployment.replica("ada")
-    try:
+    with deployment.replicas("sam", "ada") as (sam, ada):
         ticket_id = _create(sam, "Moving target", team.tier1)
         sam.sync()
         sam.apply("ticket.note", {"ticket_id": ticket_id, "body": "Customer called back twice."})
@@ -179,9 +177,6 @@ def test_a_note_refused_because_its_ticket_moved_away_stays_as_a_draft(deploymen
         sam.sync()  # back in view, with the draft where Sam left it
         assert sam.rows("SELECT count(*) FROM ticket WHERE id = ?", ticket_id) == [(1,)]
         assert sam.rows("SELECT count(*) FROM draft WHERE ticket_id = ?", ticket_id) == [(1,)]
-    finally:
-        sam.close()
-        ada.close()
 
 
 def test_a_kept_refused_draft_goes_when_its_customer_is_erased(sqlite_deployment: Deployment) -> None:
