@@ -261,6 +261,19 @@ def _smtp_open(host: str, port: int) -> bool:
         return False
 
 
+def _lock_tries(db: str) -> list[tuple[int, str]]:
+    """When each idle connection last asked for the receivers' lock (a retry changes the time;
+    the process holding the lock asks ``SELECT 1`` instead)."""
+    import psycopg
+
+    with psycopg.connect(db.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as connection:
+        rows = connection.execute(
+            "SELECT pid, query_start FROM pg_stat_activity"
+            " WHERE state = 'idle' AND query LIKE 'SELECT pg_try_advisory_lock%'"
+        ).fetchall()
+    return [(pid, started.isoformat()) for pid, started in rows]
+
+
 def test_one_process_receives_mail_and_another_takes_over_when_it_dies(tmp_path: Path) -> None:
     """Two servers (as two hosts: SMTP on 127.0.0.1 and 127.0.0.2, same port) on one database:
     only the one holding the receivers' lock listens; killed, the other starts listening."""
@@ -271,10 +284,17 @@ def test_one_process_receives_mail_and_another_takes_over_when_it_dies(tmp_path:
         second = LiveServer(running.server.db, tmp_path, extra=["--smtp-port", str(port), "--smtp-host", "127.0.0.2"])
         second.start()
         try:
-            no_listener_for = time.monotonic() + 7  # longer than one retry round of the lock (5 s)
-            while time.monotonic() < no_listener_for:
+            # The second process has been refused the lock twice (its first try at start-up, then
+            # a retry round 5 s later) and is still not listening.
+            tries: dict[int, set[str]] = {}
+
+            def refused_twice() -> bool:
                 assert not _smtp_open("127.0.0.2", port), "both processes receive mail"
-                time.sleep(0.5)
+                for pid, started in _lock_tries(running.server.db):
+                    tries.setdefault(pid, set()).add(started)
+                return any(len(times) >= 2 for times in tries.values())
+
+            wait_for(refused_twice, what="the second server trying the receivers' lock again")
             running.server.kill()
             wait_for(lambda: _smtp_open("127.0.0.2", port), what="the second server taking the SMTP listener over")
             with smtplib.SMTP("127.0.0.2", port, timeout=30) as smtp:
