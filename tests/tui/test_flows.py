@@ -7,8 +7,10 @@ import sqlite3
 import stat
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+from textual.app import App
 
 from supportdesk.domain import write
 from supportdesk.domain.context import SYSTEM
@@ -288,7 +290,6 @@ async def test_draft_survives_quitting(make_app: AppFactory, console_workspace: 
         _, ticket_id = await open_first(pilot, app)
         await pilot.press("r")
         await type_text(pilot, "half a thought")
-        await pilot.pause(0.6)
         await settle(pilot)
     saved = rows(console_workspace, "SELECT body, state FROM draft WHERE ticket_id = ? AND kind = 'reply'", ticket_id)
     assert saved[0]["body"] == "half a thought" and json.loads(saved[0]["state"])["status"]
@@ -499,7 +500,7 @@ async def test_the_command_palette_runs_console_actions(make_app: AppFactory, co
         assert row is not None and row.status != "solved"
         await pilot.press("ctrl+p")
         await type_text(pilot, "Queue: Solve")
-        await pilot.pause(0.3)
+        await until(pilot, lambda: _palette_offers(app, "Queue: Solve"))
         await pilot.press("enter")
         await until(
             pilot, lambda: rows(console_workspace, "SELECT status FROM ticket WHERE id = ?", row.id)[0][0] == "solved"
@@ -513,3 +514,16 @@ async def test_q_in_the_queue_leaves_the_console(make_app: AppFactory) -> None:
         await pilot.press("q")
         await pilot.pause()
         assert app.return_code == 0
+
+
+def _palette_offers(app: App[Any], title: str) -> bool:
+    """The command palette's search has run: its first (highlighted) command is ``title``."""
+    from textual.command import CommandList, CommandPalette
+
+    palette = app.screen
+    if not isinstance(palette, CommandPalette):
+        return False
+    commands = palette.query_one(CommandList)
+    if commands.highlighted is None or commands.option_count == 0:
+        return False
+    return title in str(commands.get_option_at_index(commands.highlighted).prompt)

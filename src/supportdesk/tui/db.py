@@ -531,6 +531,12 @@ class ConsoleDB:
         with self._local() as connection:
             local_state.save_draft(connection, draft)
 
+    def save_draft_on_close(self, draft: local_state.Draft) -> None:
+        """The same write on the UI thread, for the console's last moment only: once it is
+        closing no worker runs, and one draft row costs well under a frame."""
+        with self._local() as connection:
+            local_state.save_draft(connection, draft)
+
     @worker_only
     def delete_draft(self, ticket_id: str, kind: str) -> None:
         with self._local() as connection:

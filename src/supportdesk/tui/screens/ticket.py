@@ -9,6 +9,7 @@ the shared ticket actions (:mod:`supportdesk.tui.ticket_actions`).
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from textual import events, on, work
@@ -45,6 +46,8 @@ if TYPE_CHECKING:
     from supportdesk.assist.summary import Summary
     from supportdesk.domain.macros import MacroPlan
     from supportdesk.tui.console import TicketList
+
+log = logging.getLogger(__name__)
 
 #: Seconds between re-reads of the open ticket's SLA clocks.
 CLOCKS_EVERY = 30.0
@@ -116,6 +119,7 @@ class TicketScreen(TicketActions, Screen[None]):
         self.plans: dict[str, MacroPlan] = {}
         self._macro_by_key: list[str] = []
         self._unsaved: dict[tuple[str, str], local_state.Draft] = {}
+        self._composer: Composer | None = None
         self.loaded_at: float | None = None
         self._styled_theme: str | None = None
 
@@ -126,7 +130,8 @@ class TicketScreen(TicketActions, Screen[None]):
             with Vertical(id="ticket-main"):
                 yield TicketSummary(id="ticket-summary")
                 yield Timeline(self.console.now, id="timeline")
-                yield Composer(editor=self.console.settings.editor, id="composer")
+                self._composer = Composer(editor=self.console.settings.editor, id="composer")
+                yield self._composer
             with ContentSwitcher(initial="customer", id="side"):
                 yield CustomerPanel(id="customer")
                 yield MacroPanel(id="macros")
@@ -435,6 +440,18 @@ class TicketScreen(TicketActions, Screen[None]):
     @work(thread=True, group="draft-save", exit_on_error=False)
     def _save_draft(self, draft: local_state.Draft) -> None:
         self.console.db.save_draft(draft)
+
+    def on_unmount(self) -> None:
+        """Quitting within the save delay of the last key: write that draft here and now (one
+        small local write) — the timer, its message and the save worker no longer run."""
+        # (held, not queried: the screen's children are gone by now)
+        unsaved = self._composer.take_unsaved() if self._composer is not None else None
+        if unsaved is not None:
+            draft = local_state.Draft(unsaved.ticket_id, unsaved.kind, unsaved.body, unsaved.state)
+            try:
+                self.console.db.save_draft_on_close(draft)
+            except Exception:
+                log.exception("saving the draft while closing failed")
 
     def _reply_anchor(self) -> str | None:
         """What the reply is written after (``store.reads.reply_anchor``), among the messages the

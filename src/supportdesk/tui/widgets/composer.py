@@ -116,17 +116,20 @@ class Composer(Vertical):
         self._save_timer: Any = None
         self._loading = False
         self._typed_at = 0.0
+        self._text_area = TextArea(id="composer-text", soft_wrap=True, show_line_numbers=False, tab_behavior="indent")
 
     def compose(self) -> ComposeResult:
         yield Static(id="composer-title", markup=False)
         yield Static(id="composer-macro", markup=False)
         yield AttachChips(id="composer-files")
-        yield TextArea(id="composer-text", soft_wrap=True, show_line_numbers=False, tab_behavior="indent")
+        yield self._text_area
         yield Static(id="composer-hint", markup=False)
 
     @property
     def text_area(self) -> TextArea:
-        return self.query_one(TextArea)
+        """Held, not queried: the text is still read while the console closes (:meth:`take_unsaved`),
+        when the children are already gone from the DOM."""
+        return self._text_area
 
     @property
     def text(self) -> str:
@@ -223,6 +226,15 @@ class Composer(Vertical):
             self._save_timer = None
         if self.is_open:
             self.post_message(self.DraftChanged(self.ticket_id, self.kind, self.text, self.state()))
+
+    def take_unsaved(self) -> DraftChanged | None:
+        """The draft typed since the last save, if any, with its save timer stopped: what the
+        screen writes itself when the console closes, as messages are no longer handled then."""
+        if self._save_timer is None or not self.is_open:
+            return None
+        self._save_timer.stop()
+        self._save_timer = None
+        return self.DraftChanged(self.ticket_id, self.kind, self.text, self.state())
 
     # --- actions --------------------------------------------------------------------------
 
