@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import subprocess
 import sys
 from email import policy
@@ -140,6 +141,20 @@ def test_a_mail_thread_goes_through_the_server_and_back(backend: str, tmp_path: 
                 ["alice@example.com"],
                 ["bob@example.com"],
             ]
+
+            # a mail with no sender is refused, and said so in the log
+            code, _reply = running.smtp(b"Subject: nobody\r\n\r\nwho am I\r\n", "", ["support@acme.test"])
+            assert code == 550
+            # the server's log says what became of each mail at INFO, and names no customer
+            log = wait_for(
+                lambda: (text := deployment.server.log.read_text()).count(") delivered, attempt ") >= 3 and text,
+                "three deliveries in the server log",
+            )
+            mail_log = r"INFO supportdesk\.channels\.smtp_in: SMTP: mail"
+            accepted = re.findall(mail_log + r" accepted \(\d+ bytes\): (.+)$", log, re.M)
+            assert accepted == ["created ticket #1", "appended ticket #1", "created ticket #2"]
+            assert re.search(mail_log + r" refused \(\d+ bytes\): 550 ", log)
+            assert "alice@example.com" not in log and "bob@example.com" not in log
         finally:
             sam.close()
 

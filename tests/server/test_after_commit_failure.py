@@ -76,7 +76,12 @@ def test_a_push_whose_after_commit_hook_raises_answers_its_committed_results(
     assert answer.json()["last_mutation_id"] == 1
     assert ran == ["ticket.create"]  # the hooks after the failing one ran
     assert _failures(client) == before + 1
-    assert any("client-after-commit:1" in r.getMessage() for r in caplog.records if r.levelname == "ERROR")
+    request_id = answer.headers["x-request-id"]
+    assert any(
+        "client-after-commit:1" in r.getMessage() and f"(request {request_id})" in r.getMessage()
+        for r in caplog.records
+        if r.levelname == "ERROR"
+    ), "the failure's line names the write and the request"
     with database.engine.connect() as connection:
         subject = connection.execute(
             text("SELECT subject FROM ticket WHERE id = :t"), {"t": outcome["result"]["ticket_id"]}
@@ -107,6 +112,11 @@ def test_a_rest_write_whose_after_commit_hook_raises_answers_201(
     assert _failures(client) == before + 2  # the create's and the note's
     errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
     assert errors and all("api:" in message for message in errors), errors
+    request_id = note.headers["x-request-id"]
+    (noted,) = [message for message in errors if message.endswith("after ticket.note")]
+    # the write's reference is made of the request's id, and the line names the request too
+    assert noted.startswith(f"after-commit step failing_hook failed for api:{request_id}:"), noted
+    assert f"(request {request_id})" in noted, noted
     with database.engine.connect() as connection:
         bodies = connection.execute(text("SELECT body FROM message WHERE body = 'checked the tray'")).all()
     assert len(bodies) == 1

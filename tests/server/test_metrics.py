@@ -115,8 +115,10 @@ def test_it_counts_pushes_open_streams_pool_and_queues(scraped: Deployment) -> N
         stream.close()
     # the stream is let go when its client leaves (the server notices at its next write)
     wait_for(
-        lambda: not re.search(
-            r"supportdesk_event_streams_open\{worker=\"\d+\"\} 1$", _scrape(scraped, SCRAPE_TOKEN).text, re.M
+        lambda: (
+            not re.search(
+                r"supportdesk_event_streams_open\{worker=\"\d+\"\} 1$", _scrape(scraped, SCRAPE_TOKEN).text, re.M
+            )
         ),
         "the closed stream no longer counted",
         timeout=60,

@@ -181,6 +181,8 @@ class OutboxWorker:
             )
         if error:
             log.warning("%s %s: %s", entry.key, status, error)
+        else:
+            log.info("outbox %s (%s %s) delivered, attempt %d", entry.key, entry.channel, entry.kind, entry.attempts)
         return Delivery(entry.key, status, entry.attempts, error)
 
     def run(self, stop: threading.Event, *, interval: float = 2.0) -> None:

@@ -335,6 +335,7 @@ class MailboxFetcher:
             return
         self._attempts.pop(uid, None)
         self._after_fetch(client, uid)
+        log.info("IMAP %s: mail UID %s accepted: %s%s", box, uid, outcome.status, _where(outcome.number))
         ingested = outcome.status in ("created", "appended")
         state.handled(self.engine, box, uid, ingested=ingested)
         if ingested:
@@ -479,3 +480,7 @@ class ImapFetchers:
 
 
 __all__ = ["HeldElsewhere", "ImapFailure", "ImapFetchers", "LoginRefused", "MailboxFetcher", "RoundResult"]
+
+
+def _where(number: int | None) -> str:
+    return f" ticket #{number}" if number else ""

@@ -59,14 +59,22 @@ class InboundMailHandler:
                 lambda: self.ingest.ingest(raw, envelope_sender=envelope.mail_from, recipients=list(envelope.rcpt_tos)),
             )
         except MailTooLarge as error:
-            return f"552 5.3.4 {_reply_text(str(error))}"
+            return _refused(f"552 5.3.4 {_reply_text(str(error))}", len(raw))
         except (MailRejected, DomainError) as error:
-            return f"550 5.6.0 {_reply_text(str(error))}"
+            return _refused(f"550 5.6.0 {_reply_text(str(error))}", len(raw))
         except Exception:
             log.exception("ingesting a mail over SMTP failed")
-            return "451 4.3.0 the mail could not be stored; try again later"
+            return _refused("451 4.3.0 the mail could not be stored; try again later", len(raw))
         where = f" ticket #{outcome.number}" if outcome.number else ""
+        log.info("SMTP: mail accepted (%d bytes): %s%s", len(raw), outcome.status, where)
         return f"250 2.0.0 {outcome.status}{where}"
+
+
+def _refused(reply: str, size: int) -> str:
+    """Log a refusal at INFO (its SMTP reply, already plain ASCII; no address: a log is a copy
+    that erasure cannot reach) and answer it."""
+    log.info("SMTP: mail refused (%d bytes): %s", size, reply)
+    return reply
 
 
 def start_smtp_listener(

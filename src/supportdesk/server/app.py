@@ -22,6 +22,7 @@ from supportdesk.server.db import ServerDatabase, sqlite_path
 from supportdesk.server.events import ServerEvents
 from supportdesk.server.handlers import CatchAll, ORJSONResponse, install_error_handlers
 from supportdesk.server.limits import BodyLimit, RateLimiter, RateLimitHeaders
+from supportdesk.server.request_log import RequestLog
 from supportdesk.server.state import ServerConfig, ServerState
 from supportdesk.server.token_cache import VERSIONED_TTL, TokenCache, VersionReader
 
@@ -103,7 +104,8 @@ def create_app(
     )
     app.add_middleware(RateLimitHeaders)
     app.add_middleware(CatchAll)
-    metrics.install(app, state)  # outermost: counts every answer, refusals by the limits too
+    metrics.install(app, state)  # counts every answer, refusals by the limits too
+    app.add_middleware(RequestLog)  # outermost: every request's id and line, the metrics' too
     return app
 
 

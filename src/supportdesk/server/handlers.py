@@ -23,6 +23,7 @@ from starlette.requests import ClientDisconnect
 from supportdesk.domain.errors import DomainError
 from supportdesk.server.errors import ApiError
 from supportdesk.server.limits import ASGIApp, Message, Receive, Scope, Send, retry_after
+from supportdesk.server.request_log import PATH_CAP, current_id, safe
 
 log = logging.getLogger("supportdesk.server")
 
@@ -146,14 +147,15 @@ class CatchAll:
         except ClientDisconnect:
             return  # the client left while sending its body: nobody to answer
         except Exception as error:
-            where = f"{scope.get('method', '?')} {scope.get('path', '?')}"
+            request = current_id()
+            where = f"{safe(scope.get('method', '?'), 12)} {safe(scope.get('path', '?'), PATH_CAP)} (request {request})"
             if _out_of_range(error):
                 # Every endpoint bounds its inputs; this is the net under a bound we missed.
                 log.warning("refused a value the database cannot hold in %s", where)
                 refusal = ApiError(422, "out_of_range", "a value in the request is out of range for the database")
             else:
                 log.error("unexpected %s in %s\n%s", safe_description(error), where, stack(error))
-                refusal = ApiError(500, "internal", "the server failed; the error is in its log")
+                refusal = ApiError(500, "internal", f"the server failed; its log has the error under request {request}")
             if not started:
                 await error_response(refusal)(scope, receive, send)
 

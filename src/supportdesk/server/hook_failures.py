@@ -26,8 +26,18 @@ _counts: dict[str, int] = {}
 
 def report(step: Callable[..., Any], ref: str, error: BaseException) -> None:
     """Log one failed after-commit step (with its traceback) and count it by the step's name."""
+    from supportdesk.server.request_log import current_id
+
     name = step_name(step)
-    log.error("after-commit step %s failed for %s: %s", name, ref or "(no reference)", error, exc_info=error)
+    request = current_id()
+    log.error(
+        "after-commit step %s failed for %s%s: %s",
+        name,
+        ref or "(no reference)",
+        f" (request {request})" if request else "",
+        error,
+        exc_info=error,
+    )
     with _lock:
         _counts[name] = _counts.get(name, 0) + 1
 

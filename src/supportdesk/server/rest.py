@@ -40,6 +40,7 @@ from supportdesk.server import idempotency
 from supportdesk.server.apply import Applied, run_after_commit, run_all, run_mutation
 from supportdesk.server.changes import take_seq, write_records
 from supportdesk.server.errors import ApiError
+from supportdesk.server.request_log import current_id
 from supportdesk.server.retry import retried
 from supportdesk.server.trust import pushed_args
 from supportdesk.store.ids import uuid7
@@ -85,7 +86,7 @@ class Writer:
 
     def ref(self) -> str:
         name = re.sub(r"[^\w .@+-]", "_", self.token_name)[:60]
-        return f"api:{uuid7()}:{self.token_id}:{name}"
+        return f"api:{current_id() or uuid7()}:{self.token_id}:{name}"
 
 
 Plan = Callable[["Connection"], list[Step]]

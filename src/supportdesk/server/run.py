@@ -161,6 +161,7 @@ def serve(spec: ServeSpec) -> None:
     """Serve until stopped: in this process, or in ``spec.workers`` processes on PostgreSQL."""
     import uvicorn
 
+    from supportdesk.server.request_log import log_config
     from supportdesk.server.timeouts import protocol_with_deadlines
 
     check_workers(spec)
@@ -170,7 +171,8 @@ def serve(spec: ServeSpec) -> None:
         "host": spec.host,
         "port": spec.port,
         "log_level": spec.log_level,
-        "access_log": False,
+        "log_config": log_config(spec.log_level),
+        "access_log": False,  # our own line per request instead (server/request_log.py)
         "timeout_graceful_shutdown": 3,
         "http": protocol_with_deadlines(config.header_timeout, config.body_timeout),
         "proxy_headers": True,

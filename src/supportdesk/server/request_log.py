@@ -1,0 +1,150 @@
+"""One log line per HTTP request, and a request id that follows the request into its other lines.
+
+An operator reading ``journalctl -u supportdesk`` needs to see each request (who, what, how it
+ended, how long it took) and to tie an error line, such as an after-commit failure or a 500, to
+the request that caused it. So every request gets an id: the ``X-Request-Id`` a proxy in front
+sent, when it is at most 64 letters, digits, dots, dashes and underscores, or a new one. The id
+is answered in ``X-Request-Id``, held in a context variable for the request's own log lines
+(:func:`current_id`; FastAPI's worker threads run in a copy of the request's context), is part
+of a REST write's audit reference (``api:<request id>:<token id>:<token name>``), and is written
+in the request's line at INFO on ``supportdesk.server.requests``::
+
+    request id=0192f… method=POST path=/v1/push status=200 ms=3.1 agent=ada token=ci-bot
+
+Of what was asked only the route is written (``/v1/tickets/{number}``, the template that
+answered, as ``/metrics`` counts it), never the values in the path, the query string or a body:
+they can hold a customer's words or address (``?query=…``), and a log is a copy that erasure
+cannot reach. A path no route answered is written as sent (a scanner's probes are worth seeing),
+cut at 200 characters. Text a client chose (such a path, a token's or agent's name) is written
+with anything but printable ASCII escaped, so a request cannot forge a second log line or send
+escape sequences to the operator's terminal.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from typing import Any
+
+log = logging.getLogger("supportdesk.server.requests")
+
+HEADER = b"x-request-id"
+_ACCEPTED_ID = re.compile(rb"[A-Za-z0-9._-]{1,64}")
+_UNSAFE = re.compile(r"[^\x21-\x7e]")
+#: The longest path written; the rest is cut (a request line may be 8 KB).
+PATH_CAP = 200
+
+_current: ContextVar[str | None] = ContextVar("supportdesk_request_id", default=None)
+
+
+def current_id() -> str | None:
+    """The id of the request this code runs for, or None outside a request."""
+    return _current.get()
+
+
+def new_id() -> str:
+    from supportdesk.store.ids import uuid7
+
+    return str(uuid7())
+
+
+def safe(text: str, cap: int = 80) -> str:
+    """``text`` as one log field: printable ASCII kept, anything else (spaces, quotes' kin,
+    line breaks, escape sequences, other scripts) as ``\\xNN``/``\\uNNNN``; cut at ``cap``."""
+    text = _UNSAFE.sub(_escaped, text)
+    return text if len(text) <= cap else text[:cap] + "..."
+
+
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def _incoming(scope: dict[str, Any]) -> str | None:
+    for name, value in scope.get("headers") or ():
+        if name == HEADER:
+            return value.decode("ascii") if _ACCEPTED_ID.fullmatch(value) else None
+    return None
+
+
+def _who(scope: dict[str, Any]) -> str:
+    """The agent and token the request authenticated as (auth puts its check in the scope's
+    state), or nothing for a request that never showed a working token."""
+    check = (scope.get("state") or {}).get("token")
+    actor = getattr(check, "actor", None)
+    if actor is None:
+        return ""
+    who = f" agent={safe(actor.name or str(actor.id))}"
+    name = getattr(check, "name", "")
+    return who + (f" token={safe(name)}" if name else "")
+
+
+def _path(scope: dict[str, Any]) -> str:
+    template = getattr(scope.get("route"), "path", None)
+    return safe(template if isinstance(template, str) else scope.get("path", ""), PATH_CAP)
+
+
+class RequestLog:
+    """Pure ASGI middleware: the request id, its header, and the request's line when it ends."""
+
+    def __init__(self, app: Callable[..., Awaitable[None]]) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = _incoming(scope) or new_id()
+        header = (HEADER, request_id.encode("ascii"))
+        started = time.monotonic()
+        status = 500
+
+        async def sending(message: dict[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+                message = {**message, "headers": [*message.get("headers", ()), header]}
+            await send(message)
+
+        token = _current.set(request_id)
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            _current.reset(token)
+            if log.isEnabledFor(logging.INFO):
+                log.info(
+                    "request id=%s method=%s path=%s status=%d ms=%.1f%s",
+                    request_id,
+                    safe(scope.get("method", ""), 12),
+                    _path(scope),
+                    status,
+                    (time.monotonic() - started) * 1000,
+                    _who(scope),
+                )
+
+
+def log_config(level: str) -> dict[str, Any]:
+    """uvicorn's logging configuration with our loggers added (uvicorn applies it in every worker
+    process): ``supportdesk.*`` at ``level`` to standard error, one line each with the time, the
+    level and the logger's name. Without it our INFO lines (requests, mail accepted, refused,
+    delivered) went nowhere: only uvicorn's own loggers had a handler."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"]["supportdesk"] = {
+        "()": "logging.Formatter",
+        "fmt": "%(asctime)s %(levelname)s %(name)s: %(message)s",
+    }
+    config["handlers"]["supportdesk"] = {
+        "formatter": "supportdesk",
+        "class": "logging.StreamHandler",
+        "stream": "ext://sys.stderr",
+    }
+    numeric = 5 if level.lower() == "trace" else logging.getLevelName(level.upper())
+    config["loggers"]["supportdesk"] = {"handlers": ["supportdesk"], "level": numeric, "propagate": False}
+    return config
