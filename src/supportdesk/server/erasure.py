@@ -129,11 +129,13 @@ class Compacted:
 #: The query for other transactions of this database begun before ``:start`` that hold a
 #: snapshot. Such a transaction may still see the row versions an erasure replaced, so
 #: ``VACUUM FULL`` copies them into the new file, where they stay until the next compact.
-#: That covers a report, a ``pg_dump`` and an autovacuum ANALYZE running just then.
+#: That covers a report, a ``pg_dump`` and an autovacuum ANALYZE running just then, and a write
+#: in progress between two statements (READ COMMITTED: no snapshot, but its xid holds the same
+#: removal horizon back, so the erased version was copied as "recently dead").
 _OLDER_SNAPSHOTS = (
     "SELECT pid, coalesce(nullif(application_name, ''), backend_type) FROM pg_stat_activity"
     " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-    " AND backend_xmin IS NOT NULL AND xact_start < %(start)s ORDER BY pid"
+    " AND (backend_xmin IS NOT NULL OR backend_xid IS NOT NULL) AND xact_start < %(start)s ORDER BY pid"
 )
 
 
