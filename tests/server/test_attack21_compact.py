@@ -9,12 +9,15 @@ compact must wait for such a transaction as for a snapshot, and name it when it 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import psycopg
 import pytest
 from sqlalchemy import text
 
 from supportdesk.server.db import ServerDatabase
 from supportdesk.server.erasure import compact
+from tests.cli.conftest import run_in_process
 from tests.server.test_pg_search_erasure import CONTROL, NEEDLES, data_files, holding
 from tests.server.test_pg_ticket_search import customer, ticket
 
@@ -45,3 +48,35 @@ def test_attack21_compact_waits_for_an_older_writing_transaction_between_stateme
     files = data_files(url)
     assert holding(files, (CONTROL,)), "the scan reads the right files"
     assert holding(files, NEEDLES) == []
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e400", "1e12", "-1", "abc"])
+@pytest.mark.parametrize("source", ["flag", "env"])
+def test_attack21_compact_refuses_a_wait_that_is_not_a_time(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    value: str,
+    source: str,
+) -> None:
+    """nan never reaches the deadline (``now >= nan`` is false) and inf never comes: with one
+    transaction that never ends, the compact waited for ever. One readable line, exit 2."""
+    args = ["server", "compact", "--db", str(tmp_path / "server.db")]
+    if source == "flag":
+        args.append(f"--wait={value}")
+    else:
+        monkeypatch.setenv("SUPPORTDESK_COMPACT_WAIT", value)
+    result = run_in_process(capsys, monkeypatch, tuple(args), "")
+    assert result.code == 2, result
+    lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+    assert len(lines) == 1 and "--wait" in lines[0] and "Compacted" not in lines[0], lines
+
+
+def test_attack21_compact_refuses_a_wait_that_is_not_a_time_in_code() -> None:
+    """The library refuses it too (a caller other than the CLI: a scheduled job)."""
+    from supportdesk.server.erasure import checked_wait
+
+    for bad in (float("nan"), float("inf"), -1.0, 1e12):
+        with pytest.raises(ValueError):
+            checked_wait(bad)
+    assert checked_wait(0) == 0.0 and checked_wait(60) == 60.0
