@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -310,9 +311,22 @@ class _Runner:
         return self._root
 
 
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if math.isinf(number):
+        raise ValueError(f"{text[:40]} is past what a number can be")
+    return number
+
+
 def _parse(raw: bytes) -> dict[str, Any]:
     try:
-        request = json.loads(raw)
+        # NaN, Infinity and 1e999 are Python's, not JSON's: an id of one came back in the result
+        # as a word no strict JSON reader takes, and an argument of one as "nan" or "inf"
+        request = json.loads(raw, parse_constant=_not_json, parse_float=_finite)
     except (UnicodeDecodeError, ValueError) as error:
         raise BatchLineError(f"not a JSON object: {error}") from None
     except RecursionError:  # "[[[[…" nested deeper than the parser goes: it would end the batch
