@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 from supportdesk.store.workspace import Workspace
@@ -45,6 +46,33 @@ def test_attack21_numbers_json_does_not_have_are_refused_and_every_result_is_str
     assert all(not r["ok"] and r["exit"] == 2 and "not a JSON object" in r["error"]["message"] for r in refused)
     assert count(ws, "SELECT count(*) FROM message WHERE body IN ('nan', 'inf', '-inf')") == 0
     assert count(ws, "SELECT count(*) FROM message WHERE body = 'kept'") == len(hostile)
+
+
+def test_attack21_an_id_with_a_lone_surrogate_or_terminal_controls_comes_back_escaped(
+    cli: CLI, ws: Workspace, tmp_path: Path
+) -> None:
+    """The id is echoed back as the line gave it. A lone surrogate (valid JSON: "\\ud800") could
+    not be written to stdout at all: the batch ended there with exit 4 and the next lines never
+    ran. C1 controls (U+009B is a CSI) and bidi overrides went to the terminal raw. Both now come
+    back as JSON escapes: the same value for a JSON reader, nothing for a terminal to act on."""
+    number = open_ticket(ws)
+    ids = ["\ud800", "\udfff tail", "\u009b31m red", "\u202egnp.exe", "\u2066iso\u2069", "caf\u00e9 \U0001f600"]
+    path = tmp_path / "ids.jsonl"
+    path.write_text(
+        "".join(
+            json.dumps({"cmd": "tickets note", "id": request_id, "args": {"ticket": str(number), "body": f"n{i}"}})
+            + "\n"
+            for i, request_id in enumerate(ids)
+        ),
+        encoding="utf-8",
+    )
+    done = cli("batch", str(path))
+    assert done.code == 0, done
+    assert not RAW_CONTROL.search(done.stdout), [m.group() for m in RAW_CONTROL.finditer(done.stdout)]
+    out = strict(done.stdout)
+    assert [r["id"] for r in out] == ids  # the same values, read back
+    assert "café 😀" in done.stdout  # text that is safe stays readable
+    assert count(ws, "SELECT count(*) FROM message WHERE body LIKE 'n_'") == len(ids)
 
 
 def test_attack21_numbers_past_64_bits_are_readable_errors(cli: CLI, ws: Workspace) -> None:

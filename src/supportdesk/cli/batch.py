@@ -149,7 +149,7 @@ def batch(
             stack.enter_context(rehearsing())
         for number, raw in _lines(stream, max_line):
             result = runner.run_line(number, raw)
-            out.write(json.dumps(result.document(), ensure_ascii=False))
+            out.write(_result_line(result.document()))
             out.write("\n")
             out.flush()
             if not result.ok:
@@ -158,6 +158,17 @@ def batch(
                     break
     if failed:
         raise typer.Exit(PARTIAL)
+
+
+def _result_line(document: dict[str, Any]) -> str:
+    """One result as JSON, with every character a terminal could act on (C1 controls, bidi
+    overrides) or stdout could not encode (a lone surrogate, valid JSON as "\\ud800") written as
+    a JSON escape: the line's ``id`` comes back as it was given, and a surrogate in it ended
+    the whole batch with a UnicodeEncodeError, the lines after it never run."""
+    from supportdesk.domain.text_safety import unsafe_characters
+
+    text = json.dumps(document, ensure_ascii=False)
+    return unsafe_characters().sub(lambda found: json.dumps(found.group())[1:-1], text)
 
 
 def _lines(stream: IO[bytes], limit: int) -> Iterator[tuple[int, bytes | BatchLineError]]:
