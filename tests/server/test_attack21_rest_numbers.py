@@ -43,3 +43,40 @@ def test_attack21_a_rest_write_with_a_number_json_does_not_have_is_refused(
     with deployment.team.db.engine.connect() as connection:
         stored = [row[0] for row in connection.execute(text("SELECT fields FROM ticket"))]
     assert len(stored) == 1 and "NaN" not in str(stored) and "Infinity" not in str(stored), stored
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-1e999"])
+def test_attack21_a_pushed_number_json_does_not_have_is_refused(deployment: Deployment, literal: str) -> None:
+    """The push's body is parsed by the same parser: a pushed ticket.create with ``NaN`` in a
+    custom field was stored as on REST. It is refused as a mutation (its id consumed, the client
+    not jammed), and the next mutation of the same push applies."""
+    from supportdesk.protocol import SCHEMA_VERSION
+
+    created = {
+        "ticket_id": str(uuid.uuid4()),
+        "subject": "Odd",
+        "body": "b",
+        "requester": {"value": "erin@example.com"},
+        "group_id": deployment.team.tier1,
+        "fields": {"order": 1},
+    }
+    fine = {**created, "ticket_id": str(uuid.uuid4()), "fields": {"order": 2.5}}
+    body = json.dumps(
+        {
+            "client_id": str(uuid.uuid4()),
+            "schema_version": SCHEMA_VERSION,
+            "mutations": [
+                {"id": 1, "name": "ticket.create", "args": created},
+                {"id": 2, "name": "ticket.create", "args": fine},
+            ],
+        }
+    ).replace('"order": 1}', f'"order": {literal}}}')
+    with deployment.api("ada") as ada:
+        pushed = ada.post("/v1/push", content=body, headers={"Content-Type": "application/json"})
+    assert pushed.status_code == 200, pushed.text
+    first, second = pushed.json()["results"]
+    assert not first["ok"] and first["error"]["field"] == "args", first
+    assert second["ok"], second
+    with deployment.team.db.engine.connect() as connection:
+        stored = [row[0] for row in connection.execute(text("SELECT fields FROM ticket"))]
+    assert len(stored) == 1 and "NaN" not in str(stored) and "Infinity" not in str(stored), stored
