@@ -70,3 +70,35 @@ def test_attack21_a_poke_that_omits_a_record_of_its_range_loses_nothing_after_th
         assert tom.rows("SELECT count(*) FROM message WHERE body = 'carried by the poke'") == [(2,)]
         assert tom.rows("SELECT count(*) FROM message WHERE body = 'omitted by the poke'") == [(2,)]
         assert differences(server_view(team.db, team.ids["tom"]), replica_view(tom.workspace)) == []
+
+
+def test_attack21_a_poke_behind_a_cursor_only_pokes_moved_makes_the_console_pull(deployment: Deployment) -> None:
+    """One forged poke far past the log, and every genuine poke after it was "old" (its seq below
+    the forged cursor) or a plain poke "not ahead": the console ignored them all until its timer
+    pulled — and a forger who sent one such poke after every pull kept it deaf for good. A poke
+    behind a cursor no pull has confirmed now makes the console pull, which rewinds."""
+    from supportdesk.sync.service import SyncService
+
+    team = deployment.team
+    with deployment.replicas("sam", "tom") as (sam, tom):
+        ticket_id = _ticket(sam, team.tier1, "Locked out")
+        tom.sync()
+        cursor = local.state(tom.workspace).cursor
+        lie = {"from": cursor, "seq": cursor + 1_000_000, "scope": "?", "changes": []}
+        first, second = _two_genuine_pokes(deployment, sam, ticket_id)
+        lie["scope"] = first["scope"]
+        assert apply_poke(tom.workspace, lie) is PokeResult.APPLIED
+        service = SyncService(tom.workspace)  # not started: its poke handling alone
+        for poke in (second, {"seq": second["seq"]}):  # with records, and plain
+            service._wake.clear()
+            with service._poke_lock:
+                service._take_poke(poke)
+            assert service._wake.is_set(), poke
+        tom.sync()
+        assert local.state(tom.workspace).cursor == second["seq"]
+        assert {"omitted by the poke", "carried by the poke"} <= _bodies(tom)
+        # once confirmed, an old poke is old again: no pull for it
+        service._wake.clear()
+        with service._poke_lock:
+            service._take_poke(first)
+        assert not service._wake.is_set()
