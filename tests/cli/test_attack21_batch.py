@@ -90,3 +90,23 @@ def test_attack21_numbers_past_64_bits_are_readable_errors(cli: CLI, ws: Workspa
     assert done.code == 1 and len(out) == len(lines)
     assert [r["exit"] for r in out] == [3, 3, 3, 3, 2, 0], out
     assert not any("unexpected" in r.get("error", {}).get("message", "") for r in out), out
+
+
+def test_attack21_a_line_that_fails_inside_its_write_leaves_nothing_and_its_neighbours_everything(
+    cli: CLI, ws: Workspace
+) -> None:
+    number = open_ticket(ws)
+    requester = "half-written@example.com"
+    lines = [
+        {"cmd": "tickets note", "args": {"ticket": str(number), "body": "before"}},
+        # a new requester (a customer row) and a tag the mutation refuses: one transaction
+        {"cmd": "tickets create", "args": {"subject": "s", "requester": requester, "body": "b", "tag": ["x" * 5000]}},
+        {"cmd": "tickets create", "args": {"subject": "s", "requester": requester, "body": "b" * 1_000_001}},
+        {"cmd": "tickets note", "args": {"ticket": str(number), "body": "after"}},
+    ]
+    done = cli("batch", stdin="".join(json.dumps(line) + "\n" for line in lines))
+    out = strict(done.stdout)
+    assert done.code == 1 and [r["ok"] for r in out] == [True, False, False, True], out
+    assert count(ws, "SELECT count(*) FROM identity WHERE value = ?", requester) == 0
+    assert count(ws, "SELECT count(*) FROM customer WHERE name LIKE 'half-written%'") == 0
+    assert count(ws, "SELECT count(*) FROM message WHERE body IN ('before', 'after')") == 2
