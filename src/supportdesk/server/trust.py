@@ -25,6 +25,7 @@ import moves a team's past, and only an admin may run one.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from supportdesk.domain.context import Actor
@@ -47,7 +48,7 @@ def pushed_args(actor: Actor, name: str, args: dict[str, Any]) -> tuple[dict[str
     encoded = _encoded(args)
     if encoded is None and _past_64_bits(args):
         return args, ValidationFailed(f"{name}: a number in it is past 64 bits", field="args")
-    if encoded is not None and b"null" in encoded and not _finite(args):  # orjson writes NaN as null
+    if encoded is not None and b"null" in encoded and has_non_finite(args):  # orjson writes NaN as null
         return args, ValidationFailed(f"{name}: a number in it is NaN or infinite (JSON has neither)", field="args")
     if "meta" in args:
         args = {key: value for key, value in args.items() if key != "meta"}
@@ -70,17 +71,26 @@ def _encoded(args: dict[str, Any]) -> bytes | None:
         return None
 
 
-def _finite(args: dict[str, Any]) -> bool:
-    """Whether ``args`` hold no NaN or infinity: the push's body is read by Python's JSON parser,
-    which takes ``NaN``, ``Infinity`` and ``1e999``; stored, SQLite's JSON functions call the text
-    malformed (PostgreSQL refused it with its own error)."""
-    import json
-
-    try:
-        json.dumps(args, allow_nan=False)
-    except ValueError:
+def has_non_finite(value: Any) -> bool:
+    """Whether ``value`` (parsed JSON) holds a NaN or an infinity, however deep: the server's
+    bodies are read by Python's JSON parser, which takes ``NaN``, ``Infinity`` and ``1e999``;
+    stored, SQLite's JSON functions call the text malformed (PostgreSQL refuses it with its own
+    error). Asked only when orjson wrote a ``null`` (as it writes those)."""
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        value = value.values()
+    elif not isinstance(value, _CONTAINERS):
         return False
-    return True
+    for one in value:  # noqa: SIM110 -- a loop: any(…)'s generator cost more than the values
+        if isinstance(one, _DEEPER) and has_non_finite(one):
+            return True
+    return False
+
+
+#: Tuples, not ``list | tuple``: a union in ``isinstance`` is built again at every call.
+_CONTAINERS = (list, tuple)
+_DEEPER = (float, dict, list, tuple)
 
 
 def _past_64_bits(value: Any) -> bool:
