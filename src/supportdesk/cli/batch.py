@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -148,7 +149,7 @@ def batch(
             stack.enter_context(rehearsing())
         for number, raw in _lines(stream, max_line):
             result = runner.run_line(number, raw)
-            out.write(json.dumps(result.document(), ensure_ascii=False))
+            out.write(_result_line(result.document()))
             out.write("\n")
             out.flush()
             if not result.ok:
@@ -157,6 +158,17 @@ def batch(
                     break
     if failed:
         raise typer.Exit(PARTIAL)
+
+
+def _result_line(document: dict[str, Any]) -> str:
+    """One result as JSON, with every character a terminal could act on (C1 controls, bidi
+    overrides) or stdout could not encode (a lone surrogate, valid JSON as "\\ud800") written as
+    a JSON escape: the line's ``id`` comes back as it was given, and a surrogate in it ended
+    the whole batch with a UnicodeEncodeError, the lines after it never run."""
+    from supportdesk.domain.text_safety import unsafe_characters
+
+    text = json.dumps(document, ensure_ascii=False)
+    return unsafe_characters().sub(lambda found: json.dumps(found.group())[1:-1], text)
 
 
 def _lines(stream: IO[bytes], limit: int) -> Iterator[tuple[int, bytes | BatchLineError]]:
@@ -310,9 +322,22 @@ class _Runner:
         return self._root
 
 
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if math.isinf(number):
+        raise ValueError(f"{text[:40]} is past what a number can be")
+    return number
+
+
 def _parse(raw: bytes) -> dict[str, Any]:
     try:
-        request = json.loads(raw)
+        # NaN, Infinity and 1e999 are Python's, not JSON's: an id of one came back in the result
+        # as a word no strict JSON reader takes, and an argument of one as "nan" or "inf"
+        request = json.loads(raw, parse_constant=_not_json, parse_float=_finite)
     except (UnicodeDecodeError, ValueError) as error:
         raise BatchLineError(f"not a JSON object: {error}") from None
     except RecursionError:  # "[[[[…" nested deeper than the parser goes: it would end the batch

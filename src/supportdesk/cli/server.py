@@ -308,6 +308,16 @@ def init(db: DbOpt = None) -> None:
     database.dispose()
 
 
+def _compact_wait(value: float) -> float:
+    """A number of seconds, 0 to a day: nan and inf (which click's float takes) waited for ever."""
+    from supportdesk.server.erasure import checked_wait
+
+    try:
+        return checked_wait(value)
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
+
+
 @app.command("compact")
 def compact(
     db: DbOpt = None,
@@ -315,9 +325,9 @@ def compact(
         float,
         typer.Option(
             "--wait",
-            min=0,
             help="PostgreSQL: seconds to wait for transactions begun before the compact to end.",
             envvar="SUPPORTDESK_COMPACT_WAIT",
+            callback=_compact_wait,
         ),
     ] = 60.0,
 ) -> None:

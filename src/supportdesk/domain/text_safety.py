@@ -48,6 +48,12 @@ _UNSAFE_RE = re.compile("[" + "".join(re.escape(chr(code)) for code in sorted(_U
 _CARD_CANDIDATE = re.compile(r"(?<![\d*])\d(?:[ -]?\d){12,18}(?![\d*])")
 
 
+def unsafe_characters() -> re.Pattern[str]:
+    """The characters :func:`make_visible` marks (one regular expression), for a caller that
+    escapes them another way (JSON written to a terminal)."""
+    return _UNSAFE_RE
+
+
 def make_visible(text: str) -> str:
     """Replace every unsafe character with a visible ``⟨U+XXXX⟩`` mark."""
 

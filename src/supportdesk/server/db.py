@@ -18,6 +18,10 @@ if TYPE_CHECKING:
 
 DEFAULT_DB = "supportdesk-server.db"
 READ_ONLY = "PRAGMA query_only=ON"
+#: The write engine's connections are writable: checked at check-in like the others, so a
+#: borrower that turned query_only on and failed before turning it off does not make every
+#: later write on that connection fail with "attempt to write a readonly database".
+WRITABLE = "PRAGMA query_only=OFF"
 
 
 class DatabaseError(Exception):
@@ -257,7 +261,7 @@ def open_database(db: str | Path | None, *, migrate: bool = True, pool_size: int
     if not url.startswith("postgresql"):
         from supportdesk.store.engine import SQLITE_PRAGMAS
 
-        _keep_pooled_connections_clean(engine, SQLITE_PRAGMAS)
+        _keep_pooled_connections_clean(engine, (*SQLITE_PRAGMAS, WRITABLE))
     read_engine = engine if url.startswith("postgresql") else _sqlite_read_engine(url, pool_size)
     database = ServerDatabase(url, engine, read_engine)
     if migrate:

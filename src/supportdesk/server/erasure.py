@@ -129,12 +129,27 @@ class Compacted:
 #: The query for other transactions of this database begun before ``:start`` that hold a
 #: snapshot. Such a transaction may still see the row versions an erasure replaced, so
 #: ``VACUUM FULL`` copies them into the new file, where they stay until the next compact.
-#: That covers a report, a ``pg_dump`` and an autovacuum ANALYZE running just then.
+#: That covers a report, a ``pg_dump`` and an autovacuum ANALYZE running just then, and a write
+#: in progress between two statements (READ COMMITTED: no snapshot, but its xid holds the same
+#: removal horizon back, so the erased version was copied as "recently dead").
 _OLDER_SNAPSHOTS = (
     "SELECT pid, coalesce(nullif(application_name, ''), backend_type) FROM pg_stat_activity"
     " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-    " AND backend_xmin IS NOT NULL AND xact_start < %(start)s ORDER BY pid"
+    " AND (backend_xmin IS NOT NULL OR backend_xid IS NOT NULL) AND xact_start < %(start)s ORDER BY pid"
 )
+
+
+#: The longest ``compact --wait`` in seconds (a day): a compact is run by hand or by a nightly job.
+WAIT_MAX = 86_400.0
+
+
+def checked_wait(wait: float) -> float:
+    """``wait`` as a number of seconds the compact can wait, or ValueError: nan never reaches a
+    deadline (``now >= nan`` is false) and inf never comes, so either waited for ever on one
+    transaction that never ends."""
+    if not 0 <= wait <= WAIT_MAX:  # false for nan too
+        raise ValueError(f"the wait must be between 0 and {WAIT_MAX:g} seconds, not {wait!r}")
+    return float(wait)
 
 
 def _wait_for_older_snapshots(connection: Connection, wait: float) -> tuple[str, ...]:
@@ -174,6 +189,7 @@ def compact(database: ServerDatabase, *, wait: float = 60.0) -> Compacted:
     the compact first waits up to ``wait`` seconds for the transactions begun before it to end.
     An autovacuum ANALYZE or a long report is one such transaction. Those still open then are
     named in :attr:`Compacted.held_by`, and the compact should be run again once they end."""
+    wait = checked_wait(wait)
     if database.is_postgres:
         with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             held = _wait_for_older_snapshots(connection, wait)

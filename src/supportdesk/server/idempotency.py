@@ -37,6 +37,7 @@ import orjson
 from sqlalchemy import bindparam, delete, select, update
 
 from supportdesk.server.errors import ApiError
+from supportdesk.server.trust import has_non_finite
 from supportdesk.store.models_api import ApiIdempotency
 
 if TYPE_CHECKING:
@@ -113,6 +114,8 @@ def fingerprint(method: str, path: str, body: Any) -> str:
         canonical = orjson.dumps(body, option=orjson.OPT_SORT_KEYS) if body is not None else b""
     except TypeError:  # orjson.JSONEncodeError: an integer past 64 bits, which no answer could carry
         raise ApiError(422, "invalid", "a number in the request is past 64 bits", field="body") from None
+    if b"null" in canonical and has_non_finite(body):  # orjson writes NaN and infinities as null
+        raise ApiError(422, "invalid", "a number in the request is NaN or infinite: JSON has neither", field="body")
     return hashlib.sha256(method.upper().encode() + b" " + path.encode() + b"\n" + canonical).hexdigest()
 
 

@@ -8,6 +8,7 @@ reached: retry later), :class:`AuthFailed` (the token is wrong or revoked: log i
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -144,19 +145,44 @@ class ServerClient:
                     response.read()
                     check(response, self.url)
                 event, data = "message", ""
-                for line in response.iter_lines():
+                for line in _lines(response.iter_text(), self.url):
                     if line.startswith(":"):
                         yield "keep-alive", {}
                     elif line.startswith("event:"):
                         event = line[6:].strip()
                     elif line.startswith("data:"):
                         data += line[5:].strip()
+                        if len(data) > EVENT_MAX:
+                            raise SyncError(f"{self.url} sent an event larger than {EVENT_MAX:,} characters")
                     elif not line:
                         if data:
                             yield event, orjson.loads(data)
                         event, data = "message", ""
         except httpx.TransportError as error:
             raise Offline(f"lost the live connection to {self.url}: {_reason(error)}") from None
+
+
+#: The most characters one line or one event of the event stream may hold: the server's pokes
+#: carry at most 16 KB of records and presence a few hundred bytes. A stream past it (one line
+#: with no end, ``data:`` lines with no blank line) is ended: it grew in memory as long as it went.
+EVENT_MAX = 1 << 20
+_NEWLINE = re.compile(r"\r\n|\r|\n")
+
+
+def _lines(chunks: Iterator[str], url: str) -> Iterator[str]:
+    """The lines of an event stream (``\r\n``, ``\r`` or ``\n`` ends one, as in
+    ``iter_lines``), none longer than :data:`EVENT_MAX`."""
+    pending = ""
+    for chunk in chunks:
+        text = pending + chunk
+        held = "\r" if text.endswith("\r") else ""  # its \n may come with the next chunk
+        lines = _NEWLINE.split(text[:-1] if held else text)
+        pending = lines.pop() + held
+        if len(pending) > EVENT_MAX:
+            raise SyncError(f"{url} sent an event larger than {EVENT_MAX:,} characters")
+        yield from lines
+    if pending:
+        yield pending.rstrip("\r")
 
 
 def check(response: httpx.Response, url: str) -> None:

@@ -224,21 +224,22 @@ class SyncEngine:
             known_scope = state.scope
             changes: list[Change] = []
             cursor, last_acked, more = state.cursor, state.last_acked, True
-            # pokes moved the cursor since the last pull: ask from one seq before it, so the page's
-            # cursor says whether the server's log reaches it (a pull answers max(asked, log end))
+            # pokes moved the cursor since the last pull: ask from where the copy stood before them
+            # (at least one seq before the cursor, so the page's cursor says whether the server's
+            # log reaches it: a pull answers max(asked, log end)), and apply again what they
+            # brought — a poke that left out a record of its range must not lose it for good
             checking = poked_from is not None and state.cursor > 0
             if checking:
-                cursor -= 1
+                cursor = min(poked_from or 0, cursor - 1)
             rewound = False
             while more and len(changes) < MAX_CHANGES_PER_REBASE:
                 page = self.client.pull(cursor, state.client_id)
-                if checking:
-                    checking = False
-                    if page.cursor < state.cursor:
-                        self._rewind(state.cursor, page.cursor, poked_from or 0)
-                        rewound = True
-                        break
-                    page = page.model_copy(update={"changes": [c for c in page.changes if c.seq > state.cursor]})
+                if checking and page.cursor >= state.cursor:
+                    checking = False  # the log reaches the cursor
+                elif checking and not page.more:  # the log ends before it (a page with more does not say)
+                    self._rewind(state.cursor, page.cursor, poked_from or 0)
+                    rewound = True
+                    break
                 if page.scope is not None and page.scope != known_scope:
                     if known_scope is not None:
                         raise _ScopeMoved
@@ -273,6 +274,9 @@ class SyncEngine:
                 outbox_top=top,
                 since=(state.cursor, state.last_acked),
                 confirmed=poked_from is not None,
+                # a round's worth of changes taken before the pages reached the cursor: the log is
+                # confirmed up to here, and the next pass asks from here
+                poked_from=cursor if checking else None,
             )
             summary.pulled += len(changes)
             summary.cursor = result.cursor

@@ -307,13 +307,31 @@ class SyncService:
         if result is PokeResult.APPLIED:
             self._update(cursor=max(self._status.cursor, int(data["seq"])))
         elif result is PokeResult.OLD:
-            return
+            if self._behind_unconfirmed(data.get("seq")):
+                self._wake.set()
         elif result is PokeResult.PLAIN:
             seq = data.get("seq")
-            if not isinstance(seq, int) or seq > self._cursor():
+            if not isinstance(seq, int) or seq > self._cursor() or self._behind_unconfirmed(seq):
                 self._wake.set()
         else:  # a gap, not now, malformed, or another process's round: pull
             self._wake.set()
+
+    def _behind_unconfirmed(self, seq: Any) -> bool:
+        """Whether ``seq`` lies below a cursor that only pokes moved and no pull has confirmed:
+        the server's own poke behind it says its log may end before the cursor (one forged poke
+        far ahead made every later poke "old" until the timer pulled). A pull checks, and
+        rewinds when the log does end there."""
+        from supportdesk.sync.local import poked_from, state
+
+        if not isinstance(seq, int) or isinstance(seq, bool):
+            return False
+        try:
+            with self.workspace.reading() as connection:
+                if poked_from(connection) is None:
+                    return False
+            return seq < state(self.workspace).cursor
+        except Exception:
+            return False
 
     def _round_started(self) -> None:
         with self._poke_lock:
