@@ -274,9 +274,6 @@ class SyncEngine:
                 outbox_top=top,
                 since=(state.cursor, state.last_acked),
                 confirmed=poked_from is not None,
-                # a round's worth of changes taken before the pages reached the cursor: the log is
-                # confirmed up to here, and the next pass asks from here
-                poked_from=cursor if checking else None,
             )
             summary.pulled += len(changes)
             summary.cursor = result.cursor
