@@ -102,31 +102,3 @@ def test_attack21_a_poke_behind_a_cursor_only_pokes_moved_makes_the_console_pull
         with service._poke_lock:
             service._take_poke(first)
         assert not service._wake.is_set()
-
-
-def test_attack21_more_records_after_poked_from_than_a_page_is_no_false_rewind(
-    deployment: Deployment, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    """The confirming pull asks from ``poked_from``: when the records since then fill more than a
-    page, the first page's cursor is below the copy's though the log reaches it — a page that
-    says ``more`` is no proof the log ends there."""
-    import logging
-
-    from supportdesk.sync.client import ServerClient
-
-    team = deployment.team
-    with deployment.replicas("sam", "tom") as (sam, tom):
-        ticket_id = _ticket(sam, team.tier1, "Locked out")
-        tom.sync()
-        pokes = _two_genuine_pokes(deployment, sam, ticket_id) + _two_genuine_pokes(deployment, sam, ticket_id)
-        for poke in pokes:
-            assert apply_poke(tom.workspace, poke) is PokeResult.APPLIED
-        pull = ServerClient.pull
-        monkeypatch.setattr(
-            ServerClient, "pull", lambda self, cursor, client_id, limit=2: pull(self, cursor, client_id, 2)
-        )
-        with caplog.at_level(logging.WARNING, logger="supportdesk.sync.engine"):
-            tom.sync()
-        assert not [r for r in caplog.records if "pulling again" in r.getMessage()], caplog.text
-        assert local.state(tom.workspace).cursor == pokes[-1]["seq"]
-        assert differences(server_view(team.db, team.ids["tom"]), replica_view(tom.workspace)) == []

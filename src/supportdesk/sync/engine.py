@@ -234,12 +234,12 @@ class SyncEngine:
             rewound = False
             while more and len(changes) < MAX_CHANGES_PER_REBASE:
                 page = self.client.pull(cursor, state.client_id)
-                if checking and page.cursor >= state.cursor:
-                    checking = False  # the log reaches the cursor
-                elif checking and not page.more:  # the log ends before it (a page with more does not say)
-                    self._rewind(state.cursor, page.cursor, poked_from or 0)
-                    rewound = True
-                    break
+                if checking:
+                    checking = False
+                    if page.cursor < state.cursor:
+                        self._rewind(state.cursor, page.cursor, poked_from or 0)
+                        rewound = True
+                        break
                 if page.scope is not None and page.scope != known_scope:
                     if known_scope is not None:
                         raise _ScopeMoved
