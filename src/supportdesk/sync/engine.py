@@ -224,13 +224,11 @@ class SyncEngine:
             known_scope = state.scope
             changes: list[Change] = []
             cursor, last_acked, more = state.cursor, state.last_acked, True
-            # pokes moved the cursor since the last pull: ask from where the copy stood before them
-            # (at least one seq before the cursor, so the page's cursor says whether the server's
-            # log reaches it: a pull answers max(asked, log end)), and apply again what they
-            # brought — a poke that left out a record of its range must not lose it for good
+            # pokes moved the cursor since the last pull: ask from one seq before it, so the page's
+            # cursor says whether the server's log reaches it (a pull answers max(asked, log end))
             checking = poked_from is not None and state.cursor > 0
             if checking:
-                cursor = min(poked_from or 0, cursor - 1)
+                cursor -= 1
             rewound = False
             while more and len(changes) < MAX_CHANGES_PER_REBASE:
                 page = self.client.pull(cursor, state.client_id)
@@ -240,6 +238,7 @@ class SyncEngine:
                         self._rewind(state.cursor, page.cursor, poked_from or 0)
                         rewound = True
                         break
+                    page = page.model_copy(update={"changes": [c for c in page.changes if c.seq > state.cursor]})
                 if page.scope is not None and page.scope != known_scope:
                     if known_scope is not None:
                         raise _ScopeMoved
