@@ -52,6 +52,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: A new ticket's model text and the open tickets it may repeat (id, number, subject, model text).
+Candidates = tuple[str, list[tuple[str, int | None, str, str]]]
+#: ``flag_duplicate``'s candidates not read yet.
+UNREAD = object()
+
 #: The mutations after which the tickets they inserted are triaged.
 ARRIVALS = frozenset({"ticket.create", "ticket.receive"})
 #: Customer messages read per ticket (triage reads the start of a conversation).
@@ -192,7 +197,7 @@ class ServerTriage:
         text, or refused meanwhile: erased or closed)."""
         if not ticket_ids:
             return {}
-        texts = _ticket_texts(self.state.database, ticket_ids)
+        texts, candidates = _ticket_reads(self.state.database, ticket_ids)
         if not texts:
             return {}
         triager = self.current()
@@ -217,7 +222,7 @@ class ServerTriage:
                     log.exception("triage of ticket %s failed; it keeps no triage fields", one[0])
         for ticket_id in written:
             try:
-                self.flag_duplicate(ticket_id)
+                self.flag_duplicate(ticket_id, candidates.get(ticket_id))
             except Exception:
                 log.exception("the duplicate check of ticket %s failed", ticket_id)
         return written
@@ -243,12 +248,14 @@ class ServerTriage:
                 written[ticket_id] = applied.result
         return written
 
-    def flag_duplicate(self, ticket_id: str) -> dict[str, Any] | None:
-        """Note on the ticket that it probably repeats an open one of its requester (once)."""
+    def flag_duplicate(self, ticket_id: str, found: object = UNREAD) -> dict[str, Any] | None:
+        """Note on the ticket that it probably repeats an open one of its requester (once).
+        ``found``: its candidates as :func:`_ticket_reads` read them with its text (else read now)."""
         from supportdesk.assist.duplicates import best_matches
 
-        found = _duplicate_candidates(self.state.database, ticket_id)
-        if found is None:
+        if found is UNREAD:
+            found = _duplicate_candidates(self.state.database, ticket_id)
+        if not isinstance(found, tuple):
             return None
         mine, others = found
         matches = best_matches(mine, others, limit=1)
@@ -262,19 +269,28 @@ class ServerTriage:
             return None
 
 
-def _ticket_texts(database: ServerDatabase, ticket_ids: Sequence[str]) -> dict[str, tuple[str, list[str]]]:
+def _ticket_reads(
+    database: ServerDatabase, ticket_ids: Sequence[str]
+) -> tuple[dict[str, tuple[str, list[str]]], dict[str, Candidates | None]]:
     """Each ticket's subject and first customer messages (an agent's first message when it has
-    none: a call logged), read on one read connection; a ticket gone is left out."""
+    none: a call logged), and the open tickets of its requester it may repeat
+    (:func:`_duplicate_candidates`), all read on one read connection — where the duplicate check
+    took a connection of its own for every ticket; a ticket gone is left out. (Read before the
+    triage is written: the candidates are older tickets, which that write does not change; a
+    ticket closed, merged or erased meanwhile is refused by ``ticket.flag_duplicate``.)"""
     found: dict[str, tuple[str, list[str]]] = {}
+    candidates: dict[str, Candidates | None] = {}
     try:
         with database.read_engine.connect() as connection:  # a read: never takes the write lock
             for ticket_id in ticket_ids:
                 text_of = _ticket_text(connection, ticket_id)
                 if text_of is not None:
                     found[ticket_id] = text_of
+            for ticket_id in found:
+                candidates[ticket_id] = _duplicate_candidates_on(connection, ticket_id)
     except SQLAlchemyError:
         log.exception("reading tickets %s for triage failed", ", ".join(ticket_ids))
-    return found
+    return found, candidates
 
 
 def _ticket_text(connection: Connection, ticket_id: str) -> tuple[str, list[str]] | None:
@@ -368,9 +384,18 @@ def _model_texts(connection: Connection, ticket_ids: list[str]) -> dict[str, str
     return found
 
 
-def _duplicate_candidates(
-    database: ServerDatabase, ticket_id: str
-) -> tuple[str, list[tuple[str, int | None, str, str]]] | None:
+def _duplicate_candidates(database: ServerDatabase, ticket_id: str) -> Candidates | None:
+    """:func:`_duplicate_candidates_on` on a read connection of its own (None also when the
+    read fails: the check is skipped, the ticket stays as it is)."""
+    try:
+        with database.read_engine.connect() as connection:  # a read: never takes the write lock
+            return _duplicate_candidates_on(connection, ticket_id)
+    except SQLAlchemyError:
+        log.exception("reading ticket %s for duplicates failed", ticket_id)
+        return None
+
+
+def _duplicate_candidates_on(connection: Connection, ticket_id: str) -> Candidates | None:
     """The new ticket's model text and the requester's open tickets it may repeat (id, number,
     subject, model text), under the rules of ``assist.duplicates.find`` — on SQLite or
     PostgreSQL alike. None when there is nothing to compare."""
@@ -378,38 +403,33 @@ def _duplicate_candidates(
     from supportdesk.store.times import from_db, to_db
 
     statuses = ", ".join(f"'{status}'" for status in OPEN_STATUSES)
-    try:
-        with database.read_engine.connect() as connection:  # a read: never takes the write lock
-            row = connection.execute(
-                text(
-                    "SELECT t.requester_id, t.created_at, t.group_id, t.status, c.erased_at "
-                    "FROM ticket t JOIN customer c ON c.id = t.requester_id "
-                    "WHERE t.id = :t AND t.merged_into_id IS NULL"
-                ),
-                {"t": ticket_id},
-            ).first()
-            if row is None or row[4] is not None or row[3] not in OPEN_STATUSES:
-                return None
-            requester, created, group = row[0], row[1], row[2]
-            when = created if isinstance(created, datetime) else from_db(created)
-            if when is None:
-                return None
-            since = when - WINDOW if isinstance(created, datetime) else to_db(when - WINDOW)
-            grouped = "group_id IS NULL" + (" OR group_id = :g" if group is not None else "")
-            others = connection.execute(
-                text(
-                    "SELECT id, number, subject FROM ticket WHERE requester_id = :r AND id != :t "
-                    f"AND merged_into_id IS NULL AND status IN ({statuses}) AND created_at >= :since "
-                    f"AND created_at <= :created AND ({grouped}) ORDER BY created_at DESC LIMIT {CANDIDATES}"
-                ),
-                {"r": requester, "t": ticket_id, "since": since, "created": created, "g": group},
-            ).all()
-            if not others:
-                return None
-            texts = _model_texts(connection, [ticket_id, *[str(o[0]) for o in others]])
-    except SQLAlchemyError:
-        log.exception("reading ticket %s for duplicates failed", ticket_id)
+    row = connection.execute(
+        text(
+            "SELECT t.requester_id, t.created_at, t.group_id, t.status, c.erased_at "
+            "FROM ticket t JOIN customer c ON c.id = t.requester_id "
+            "WHERE t.id = :t AND t.merged_into_id IS NULL"
+        ),
+        {"t": ticket_id},
+    ).first()
+    if row is None or row[4] is not None or row[3] not in OPEN_STATUSES:
         return None
+    requester, created, group = row[0], row[1], row[2]
+    when = created if isinstance(created, datetime) else from_db(created)
+    if when is None:
+        return None
+    since = when - WINDOW if isinstance(created, datetime) else to_db(when - WINDOW)
+    grouped = "group_id IS NULL" + (" OR group_id = :g" if group is not None else "")
+    others = connection.execute(
+        text(
+            "SELECT id, number, subject FROM ticket WHERE requester_id = :r AND id != :t "
+            f"AND merged_into_id IS NULL AND status IN ({statuses}) AND created_at >= :since "
+            f"AND created_at <= :created AND ({grouped}) ORDER BY created_at DESC LIMIT {CANDIDATES}"
+        ),
+        {"r": requester, "t": ticket_id, "since": since, "created": created, "g": group},
+    ).all()
+    if not others:
+        return None
+    texts = _model_texts(connection, [ticket_id, *[str(o[0]) for o in others]])
     mine = texts.get(ticket_id, "")
     listed = [(str(o[0]), o[1], str(o[2] or ""), texts.get(str(o[0]), "")) for o in others]
     return mine, listed
