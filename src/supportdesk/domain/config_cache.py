@@ -129,7 +129,11 @@ def cached(
     state: _Open | None = connection.info.get(_KEY)
     if state is None:
         return load()
-    if tx is not None and _changed_here(connection, state, {item.table for item in tx.touched} & tables):
+    if (
+        tx is not None
+        and any(item.table in tables for item in tx.touched)
+        and _changed_here(connection, state, {item.table for item in tx.touched} & tables)
+    ):
         forget(connection, tables)
         return load()
     if name not in state.entries:
