@@ -274,44 +274,106 @@ def _ticket_reads(
 ) -> tuple[dict[str, tuple[str, list[str]]], dict[str, Candidates | None]]:
     """Each ticket's subject and first customer messages (an agent's first message when it has
     none: a call logged), and the open tickets of its requester it may repeat
-    (:func:`_duplicate_candidates`), all read on one read connection — where the duplicate check
-    took a connection of its own for every ticket; a ticket gone is left out. (Read before the
-    triage is written: the candidates are older tickets, which that write does not change; a
-    ticket closed, merged or erased meanwhile is refused by ``ticket.flag_duplicate``.)"""
+    (:func:`_duplicate_candidates`), read for the whole batch on one read connection in a few
+    statements — where each ticket took four, and the duplicate check a connection of its own;
+    a ticket gone is left out. (Read before the triage is written: the candidates are older
+    tickets, which that write does not change; a ticket closed, merged or erased meanwhile is
+    refused by ``ticket.flag_duplicate``.)"""
     found: dict[str, tuple[str, list[str]]] = {}
     candidates: dict[str, Candidates | None] = {}
     try:
         with database.read_engine.connect() as connection:  # a read: never takes the write lock
-            for ticket_id in ticket_ids:
-                text_of = _ticket_text(connection, ticket_id)
-                if text_of is not None:
-                    found[ticket_id] = text_of
-            for ticket_id in found:
-                candidates[ticket_id] = _duplicate_candidates_on(connection, ticket_id)
+            for start in range(0, len(ticket_ids), 500):
+                chunk = list(ticket_ids[start : start + 500])
+                rows = {str(row[0]): row for row in connection.execute(_BATCH_TICKETS, {"ids": chunk})}
+                bodies: dict[str, list[str]] = {}
+                for ticket_id, body in connection.execute(_BATCH_MESSAGES, {"ids": chunk}):
+                    bodies.setdefault(str(ticket_id), []).append(str(body or ""))
+                for ticket_id in chunk:
+                    row = rows.get(ticket_id)
+                    if row is None or row[1] is None:
+                        continue
+                    mine = bodies.get(ticket_id) or _first_message(connection, ticket_id)
+                    found[ticket_id] = (str(row[1]), mine)
+                candidates.update(_batch_candidates(connection, [rows[t] for t in chunk if t in found]))
     except SQLAlchemyError:
         log.exception("reading tickets %s for triage failed", ", ".join(ticket_ids))
     return found, candidates
 
 
-def _ticket_text(connection: Connection, ticket_id: str) -> tuple[str, list[str]] | None:
-    subject = connection.execute(text("SELECT subject FROM ticket WHERE id = :t"), {"t": ticket_id}).scalar()
-    if subject is None:
-        return None
-    rows = connection.execute(
-        text(
-            "SELECT body FROM message WHERE ticket_id = :t AND author_kind = 'customer' "
-            f"ORDER BY created_at, id LIMIT {MESSAGES}"
-        ),
-        {"t": ticket_id},
-    )
-    bodies = [str(row[0] or "") for row in rows]
-    if not bodies:  # an agent opened it (a call logged): their first message tells the ask
-        first = connection.execute(
-            text("SELECT body FROM message WHERE ticket_id = :t ORDER BY created_at, id LIMIT 1"),
-            {"t": ticket_id},
-        ).scalar()
-        bodies = [str(first or "")]
-    return str(subject), bodies
+_BATCH_TICKETS = text(
+    "SELECT t.id, t.subject, t.requester_id, t.created_at, t.group_id, t.status, c.erased_at, t.merged_into_id, "
+    "c.id FROM ticket t LEFT JOIN customer c ON c.id = t.requester_id WHERE t.id IN :ids"
+).bindparams(bindparam("ids", expanding=True))
+_BATCH_MESSAGES = text(
+    "SELECT ticket_id, body FROM (SELECT ticket_id, body, ROW_NUMBER() OVER "
+    "(PARTITION BY ticket_id ORDER BY created_at, id) AS n FROM message "
+    "WHERE ticket_id IN :ids AND author_kind = 'customer') m "
+    f"WHERE n <= {MESSAGES} ORDER BY ticket_id, n"
+).bindparams(bindparam("ids", expanding=True))
+_FIRST_MESSAGE = text("SELECT body FROM message WHERE ticket_id = :t ORDER BY created_at, id LIMIT 1")
+
+
+def _first_message(connection: Connection, ticket_id: str) -> list[str]:
+    """A ticket without customer messages (an agent opened it: a call logged): the first
+    message tells the ask."""
+    return [str(connection.execute(_FIRST_MESSAGE, {"t": ticket_id}).scalar() or "")]
+
+
+def _batch_candidates(connection: Connection, rows: Sequence[Any]) -> dict[str, Candidates | None]:
+    """:func:`_duplicate_candidates_on` for a batch of tickets (rows of ``_BATCH_TICKETS``):
+    their requesters' open tickets read in one statement and sorted out here with the same
+    comparisons the single statement makes (raw stored values: text on SQLite, instants on
+    PostgreSQL, as the database compares them)."""
+    from supportdesk.assist.duplicates import CANDIDATES, OPEN_STATUSES, WINDOW
+    from supportdesk.store.times import from_db, to_db
+
+    found: dict[str, Candidates | None] = {}
+    asking: list[tuple[str, Any, Any, Any, Any]] = []  # ticket, requester, since, created, group
+    for row in rows:
+        ticket_id = str(row[0])
+        found[ticket_id] = None
+        if row[8] is None or row[7] is not None or row[6] is not None or row[5] not in OPEN_STATUSES:
+            continue
+        created = row[3]
+        when = created if isinstance(created, datetime) else from_db(created)
+        if when is None:
+            continue
+        since = when - WINDOW if isinstance(created, datetime) else to_db(when - WINDOW)
+        asking.append((ticket_id, row[2], since, created, row[4]))
+    if not asking:
+        return found
+    statuses = ", ".join(f"'{status}'" for status in OPEN_STATUSES)
+    query = text(
+        "SELECT id, number, subject, requester_id, created_at, group_id FROM ticket "
+        f"WHERE requester_id IN :r AND merged_into_id IS NULL AND status IN ({statuses}) AND created_at >= :since"
+    ).bindparams(bindparam("r", expanding=True))
+    requesters = sorted({str(ask[1]) for ask in asking})
+    since_all = min(ask[2] for ask in asking)
+    by_requester: dict[str, list[Any]] = {}
+    for other in connection.execute(query, {"r": requesters, "since": since_all}):
+        by_requester.setdefault(str(other[3]), []).append(other)
+    listed: dict[str, list[Any]] = {}
+    for ticket_id, requester, since, created, group in asking:
+        others = [
+            other
+            for other in by_requester.get(str(requester), [])
+            if str(other[0]) != ticket_id
+            and since <= other[4] <= created
+            and (other[5] is None or (group is not None and other[5] == group))
+        ]
+        others.sort(key=lambda other: other[4], reverse=True)
+        if others:
+            listed[ticket_id] = others[:CANDIDATES]
+    if not listed:
+        return found
+    texts = _model_texts(connection, sorted({*listed, *(str(o[0]) for others in listed.values() for o in others)}))
+    for ticket_id, others in listed.items():
+        found[ticket_id] = (
+            texts.get(ticket_id, ""),
+            [(str(o[0]), o[1], str(o[2] or ""), texts.get(str(o[0]), "")) for o in others],
+        )
+    return found
 
 
 class ServerExamples:
