@@ -196,3 +196,47 @@ def test_an_erasure_inside_a_bulk_change_counts_for_the_notes_after_it(team: Tea
     with team.workspace.reading() as connection:
         bodies = [r[0] for r in connection.execute("SELECT body FROM message WHERE ticket_id = ?", (ticket_id,))]
     assert not any("Main St" in body for body in bodies)
+
+
+def test_a_ticket_from_a_new_requester_keeps_the_configuration_it_read(team: Team) -> None:
+    """A new customer is not configuration: the rules a create from a new requester read are
+    kept for the next write (they were read again after every such create)."""
+    refund_rule(team)  # config_version moved: nothing kept is current
+    new_ticket(team)
+    args = {"subject": "Refund", "body": "Hi", "requester": {"value": "new-requester@example.com"}}
+    created = write.apply(team.workspace, "ticket.create", args, actor=SYSTEM)
+    with team.workspace.reading() as connection:
+        assert (
+            connection.execute(
+                "SELECT count(*) FROM customer WHERE id = (SELECT requester_id FROM ticket WHERE id = ?)",
+                (created.result["ticket_id"],),
+            ).fetchone()[0]
+            == 1
+        )
+
+    def read_again() -> list[Any]:
+        raise AssertionError("the rules were read again after a new requester's ticket")
+
+    with team.workspace.engine.connect() as connection, connection.begin(), config_cache(connection):
+        assert [rule["name"] for rule in cached(connection, "trigger_rules", read_again)] == ["Refunds"]
+
+
+def test_a_customer_erased_in_the_same_transaction_after_a_new_one_still_counts(team: Team) -> None:
+    """The customer written before the erasure kept the cache; the erasure drops it."""
+    ticket_id = new_ticket(team, "My address is 1 Main St")
+    with team.workspace.reading() as connection:
+        (customer_id,) = connection.execute("SELECT requester_id FROM ticket WHERE id = ?", (ticket_id,)).fetchone()
+    args = {"subject": "Hello", "body": "Hi", "requester": {"value": "someone-new@example.com"}}
+    outcomes = write.apply_many(
+        team.workspace,
+        [
+            ("ticket.create", args),
+            ("customer.erase", {"customer_id": customer_id}),
+            ("ticket.note", {"ticket_id": ticket_id, "body": "Kim still at 1 Main St"}),
+        ],
+        actor=team.admin,
+    )
+    assert all(o.ok for o in outcomes), [o.error for o in outcomes]
+    with team.workspace.reading() as connection:
+        bodies = [r[0] for r in connection.execute("SELECT body FROM message WHERE ticket_id = ?", (ticket_id,))]
+    assert not any("Main St" in body for body in bodies)

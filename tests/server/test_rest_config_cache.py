@@ -28,8 +28,10 @@ REFUND_RULE = {
 }
 
 
-def create(deployment: Deployment, subject: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
-    body = {"subject": subject, "body": subject, "requester": {"email": "alice@example.com"}, "group": "Tier 1"}
+def create(
+    deployment: Deployment, subject: str, headers: dict[str, str] | None = None, email: str = "alice@example.com"
+) -> dict[str, Any]:
+    body = {"subject": subject, "body": subject, "requester": {"email": email}, "group": "Tier 1"}
     with deployment.api("sam") as client:
         answer = client.post("/v1/tickets", json=body, headers=headers or {"Idempotency-Key": str(uuid.uuid4())})
     assert answer.status_code == 201, answer.text
@@ -85,3 +87,41 @@ def test_a_replay_before_the_write_leaves_its_connection_fit_to_write(deployment
             headers=headers,
         )
     assert reused.status_code == 422 and reused.json()["error"]["code"] == "idempotency_key_reused"
+
+
+def test_rest_creates_from_new_requesters_keep_the_rules_and_a_change_elsewhere_still_counts(
+    deployment: Deployment,
+) -> None:
+    """A new requester is not configuration (the rules stay kept), but a rule changed by another
+    process counts from the next create all the same."""
+    apply_as(deployment.team.db, SYSTEM, "rule.create", {"definition": REFUND_RULE})
+    for n in range(3):
+        assert create(deployment, f"Refund {n}", email=f"new{n}@example.com")["tags"] == ["refund"]
+    execute(deployment, "UPDATE trigger_rule SET active = :off", off=False)
+    assert create(deployment, "Another refund", email="new3@example.com")["tags"] == []
+
+
+def test_a_requester_erased_by_another_process_has_the_next_rest_note_erased(deployment: Deployment) -> None:
+    """While nobody is erased the write path skips its erased-text check (kept across new
+    requesters' creates); an erasure committed elsewhere turns it back on at the next write."""
+    from supportdesk.domain.mutations.privacy import ERASED_TEXT
+
+    ticket = create(deployment, "My address is 1 Main St", email="kim@example.com")
+    create(deployment, "Someone else", email="new@example.com")  # a new requester: the cache stays
+    execute(
+        deployment,
+        "UPDATE customer SET erased_at = CURRENT_TIMESTAMP WHERE id = (SELECT requester_id FROM ticket WHERE id = :t)",
+        t=ticket["id"],
+    )
+    with deployment.api("sam") as client:
+        answer = client.post(
+            f"/v1/tickets/{ticket['number']}/notes",
+            json={"body": "Kim still at 1 Main St"},
+            headers={"Idempotency-Key": str(uuid.uuid4())},
+        )
+    assert answer.status_code == 201, answer.text
+    with deployment.team.db.engine.connect() as connection:
+        bodies = [
+            r[0] for r in connection.execute(text("SELECT body FROM message WHERE ticket_id = :t"), {"t": ticket["id"]})
+        ]
+    assert "Kim still at 1 Main St" not in bodies and ERASED_TEXT in bodies

@@ -13,7 +13,11 @@ When what is kept is stale, and why it is never used then:
 
 - **a mutation in this transaction changed the configuration**: a read made by a mutation that
   itself touched a configuration table skips the cache and empties it, and the transaction
-  empties it after every mutation that touched one (:func:`forget`);
+  empties it after every mutation that touched one (:func:`forget`). A customer written is
+  such a change only when it was an erasure (what "is anyone erased?" depends on): the
+  triggers bump ``config_version`` for exactly that, so a new or edited customer — every
+  ticket from a new requester — keeps the cache, after one read of the number
+  (:func:`_changed_here`);
 - **another process, a pull, a hand-made edit committed a change**: its triggers bumped
   ``config_version``, which the next transaction reads first and finds different;
 - **this transaction changed it without the write path knowing** (a raw statement) **or is
@@ -125,7 +129,11 @@ def cached(
     state: _Open | None = connection.info.get(_KEY)
     if state is None:
         return load()
-    if tx is not None and any(item.table in tables for item in tx.touched):
+    if (
+        tx is not None
+        and any(item.table in tables for item in tx.touched)
+        and _changed_here(connection, state, {item.table for item in tx.touched} & tables)
+    ):
         forget(connection, tables)
         return load()
     if name not in state.entries:
@@ -140,13 +148,32 @@ def touches_config(tables: Iterable[str]) -> bool:
     return any(table in CONFIG_TABLES or table in ERASURE_TABLES for table in tables)
 
 
+def _changed_here(connection: Connection, state: _Open, tables: Iterable[str]) -> frozenset[str]:
+    """Of ``tables`` written in this transaction, those whose writes may have changed what a
+    cache holds. A customer counts only when one was erased (or written erased) — its trigger
+    then moved ``config_version`` from where this transaction found it; a new requester, a
+    renamed one, a merge leave the number where it was and "is anyone erased?" as it was.
+    (Once the number moved for any reason, every customer write counts: never wrong, slower.)"""
+    changed = frozenset(tables)
+    if changed & ERASURE_TABLES and read_version(connection) == state.version:
+        changed -= ERASURE_TABLES
+    return changed
+
+
+def _held(state: _Open) -> frozenset[str]:
+    return frozenset().union(*state.sources.values()) if state.sources else frozenset()
+
+
 def forget(connection: Connection, tables: Iterable[str] | None = None) -> None:
     """Drop what was read from ``tables`` (all of it without): a mutation changed them. Nothing
-    of this transaction is kept for the next one."""
+    of this transaction is kept for the next one. Customers written without an erasure
+    change nothing kept (:func:`_changed_here`): nothing is dropped then."""
     state: _Open | None = connection.info.get(_KEY)
     if state is None:
         return
-    changed = None if tables is None else frozenset(tables)
+    changed = None if tables is None else _changed_here(connection, state, tables)
+    if changed is not None and not changed & (CONFIG_TABLES | ERASURE_TABLES | _held(state)):
+        return  # nothing held was read from what was written
     for name in list(state.entries):
         if changed is None or state.sources.get(name, CONFIG_TABLES) & changed:
             del state.entries[name]

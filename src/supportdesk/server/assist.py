@@ -52,6 +52,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: A new ticket's model text and the open tickets it may repeat (id, number, subject, model text).
+Candidates = tuple[str, list[tuple[str, int | None, str, str]]]
+#: ``flag_duplicate``'s candidates not read yet.
+UNREAD = object()
+
 #: The mutations after which the tickets they inserted are triaged.
 ARRIVALS = frozenset({"ticket.create", "ticket.receive"})
 #: Customer messages read per ticket (triage reads the start of a conversation).
@@ -192,7 +197,7 @@ class ServerTriage:
         text, or refused meanwhile: erased or closed)."""
         if not ticket_ids:
             return {}
-        texts = _ticket_texts(self.state.database, ticket_ids)
+        texts, candidates = _ticket_reads(self.state.database, ticket_ids)
         if not texts:
             return {}
         triager = self.current()
@@ -217,7 +222,7 @@ class ServerTriage:
                     log.exception("triage of ticket %s failed; it keeps no triage fields", one[0])
         for ticket_id in written:
             try:
-                self.flag_duplicate(ticket_id)
+                self.flag_duplicate(ticket_id, candidates.get(ticket_id))
             except Exception:
                 log.exception("the duplicate check of ticket %s failed", ticket_id)
         return written
@@ -243,12 +248,14 @@ class ServerTriage:
                 written[ticket_id] = applied.result
         return written
 
-    def flag_duplicate(self, ticket_id: str) -> dict[str, Any] | None:
-        """Note on the ticket that it probably repeats an open one of its requester (once)."""
+    def flag_duplicate(self, ticket_id: str, found: object = UNREAD) -> dict[str, Any] | None:
+        """Note on the ticket that it probably repeats an open one of its requester (once).
+        ``found``: its candidates as :func:`_ticket_reads` read them with its text (else read now)."""
         from supportdesk.assist.duplicates import best_matches
 
-        found = _duplicate_candidates(self.state.database, ticket_id)
-        if found is None:
+        if found is UNREAD:
+            found = _duplicate_candidates(self.state.database, ticket_id)
+        if not isinstance(found, tuple):
             return None
         mine, others = found
         matches = best_matches(mine, others, limit=1)
@@ -262,40 +269,111 @@ class ServerTriage:
             return None
 
 
-def _ticket_texts(database: ServerDatabase, ticket_ids: Sequence[str]) -> dict[str, tuple[str, list[str]]]:
+def _ticket_reads(
+    database: ServerDatabase, ticket_ids: Sequence[str]
+) -> tuple[dict[str, tuple[str, list[str]]], dict[str, Candidates | None]]:
     """Each ticket's subject and first customer messages (an agent's first message when it has
-    none: a call logged), read on one read connection; a ticket gone is left out."""
+    none: a call logged), and the open tickets of its requester it may repeat
+    (:func:`_duplicate_candidates`), read for the whole batch on one read connection in a few
+    statements — where each ticket took four, and the duplicate check a connection of its own;
+    a ticket gone is left out. (Read before the triage is written: the candidates are older
+    tickets, which that write does not change; a ticket closed, merged or erased meanwhile is
+    refused by ``ticket.flag_duplicate``.)"""
     found: dict[str, tuple[str, list[str]]] = {}
+    candidates: dict[str, Candidates | None] = {}
     try:
         with database.read_engine.connect() as connection:  # a read: never takes the write lock
-            for ticket_id in ticket_ids:
-                text_of = _ticket_text(connection, ticket_id)
-                if text_of is not None:
-                    found[ticket_id] = text_of
+            for start in range(0, len(ticket_ids), 500):
+                chunk = list(ticket_ids[start : start + 500])
+                rows = {str(row[0]): row for row in connection.execute(_BATCH_TICKETS, {"ids": chunk})}
+                bodies: dict[str, list[str]] = {}
+                for ticket_id, body in connection.execute(_BATCH_MESSAGES, {"ids": chunk}):
+                    bodies.setdefault(str(ticket_id), []).append(str(body or ""))
+                for ticket_id in chunk:
+                    row = rows.get(ticket_id)
+                    if row is None or row[1] is None:
+                        continue
+                    mine = bodies.get(ticket_id) or _first_message(connection, ticket_id)
+                    found[ticket_id] = (str(row[1]), mine)
+                candidates.update(_batch_candidates(connection, [rows[t] for t in chunk if t in found]))
     except SQLAlchemyError:
         log.exception("reading tickets %s for triage failed", ", ".join(ticket_ids))
+    return found, candidates
+
+
+_BATCH_TICKETS = text(
+    "SELECT t.id, t.subject, t.requester_id, t.created_at, t.group_id, t.status, c.erased_at, t.merged_into_id, "
+    "c.id FROM ticket t LEFT JOIN customer c ON c.id = t.requester_id WHERE t.id IN :ids"
+).bindparams(bindparam("ids", expanding=True))
+_BATCH_MESSAGES = text(
+    "SELECT ticket_id, body FROM (SELECT ticket_id, body, ROW_NUMBER() OVER "
+    "(PARTITION BY ticket_id ORDER BY created_at, id) AS n FROM message "
+    "WHERE ticket_id IN :ids AND author_kind = 'customer') m "
+    f"WHERE n <= {MESSAGES} ORDER BY ticket_id, n"
+).bindparams(bindparam("ids", expanding=True))
+_FIRST_MESSAGE = text("SELECT body FROM message WHERE ticket_id = :t ORDER BY created_at, id LIMIT 1")
+
+
+def _first_message(connection: Connection, ticket_id: str) -> list[str]:
+    """A ticket without customer messages (an agent opened it: a call logged): the first
+    message tells the ask."""
+    return [str(connection.execute(_FIRST_MESSAGE, {"t": ticket_id}).scalar() or "")]
+
+
+def _batch_candidates(connection: Connection, rows: Sequence[Any]) -> dict[str, Candidates | None]:
+    """:func:`_duplicate_candidates_on` for a batch of tickets (rows of ``_BATCH_TICKETS``):
+    their requesters' open tickets read in one statement and sorted out here with the same
+    comparisons the single statement makes (raw stored values: text on SQLite, instants on
+    PostgreSQL, as the database compares them)."""
+    from supportdesk.assist.duplicates import CANDIDATES, OPEN_STATUSES, WINDOW
+    from supportdesk.store.times import from_db, to_db
+
+    found: dict[str, Candidates | None] = {}
+    asking: list[tuple[str, Any, Any, Any, Any]] = []  # ticket, requester, since, created, group
+    for row in rows:
+        ticket_id = str(row[0])
+        found[ticket_id] = None
+        if row[8] is None or row[7] is not None or row[6] is not None or row[5] not in OPEN_STATUSES:
+            continue
+        created = row[3]
+        when = created if isinstance(created, datetime) else from_db(created)
+        if when is None:
+            continue
+        since = when - WINDOW if isinstance(created, datetime) else to_db(when - WINDOW)
+        asking.append((ticket_id, row[2], since, created, row[4]))
+    if not asking:
+        return found
+    statuses = ", ".join(f"'{status}'" for status in OPEN_STATUSES)
+    query = text(
+        "SELECT id, number, subject, requester_id, created_at, group_id FROM ticket "
+        f"WHERE requester_id IN :r AND merged_into_id IS NULL AND status IN ({statuses}) AND created_at >= :since"
+    ).bindparams(bindparam("r", expanding=True))
+    requesters = sorted({str(ask[1]) for ask in asking})
+    since_all = min(ask[2] for ask in asking)
+    by_requester: dict[str, list[Any]] = {}
+    for other in connection.execute(query, {"r": requesters, "since": since_all}):
+        by_requester.setdefault(str(other[3]), []).append(other)
+    listed: dict[str, list[Any]] = {}
+    for ticket_id, requester, since, created, group in asking:
+        others = [
+            other
+            for other in by_requester.get(str(requester), [])
+            if str(other[0]) != ticket_id
+            and since <= other[4] <= created
+            and (other[5] is None or (group is not None and other[5] == group))
+        ]
+        others.sort(key=lambda other: other[4], reverse=True)
+        if others:
+            listed[ticket_id] = others[:CANDIDATES]
+    if not listed:
+        return found
+    texts = _model_texts(connection, sorted({*listed, *(str(o[0]) for others in listed.values() for o in others)}))
+    for ticket_id, others in listed.items():
+        found[ticket_id] = (
+            texts.get(ticket_id, ""),
+            [(str(o[0]), o[1], str(o[2] or ""), texts.get(str(o[0]), "")) for o in others],
+        )
     return found
-
-
-def _ticket_text(connection: Connection, ticket_id: str) -> tuple[str, list[str]] | None:
-    subject = connection.execute(text("SELECT subject FROM ticket WHERE id = :t"), {"t": ticket_id}).scalar()
-    if subject is None:
-        return None
-    rows = connection.execute(
-        text(
-            "SELECT body FROM message WHERE ticket_id = :t AND author_kind = 'customer' "
-            f"ORDER BY created_at, id LIMIT {MESSAGES}"
-        ),
-        {"t": ticket_id},
-    )
-    bodies = [str(row[0] or "") for row in rows]
-    if not bodies:  # an agent opened it (a call logged): their first message tells the ask
-        first = connection.execute(
-            text("SELECT body FROM message WHERE ticket_id = :t ORDER BY created_at, id LIMIT 1"),
-            {"t": ticket_id},
-        ).scalar()
-        bodies = [str(first or "")]
-    return str(subject), bodies
 
 
 class ServerExamples:
@@ -368,9 +446,18 @@ def _model_texts(connection: Connection, ticket_ids: list[str]) -> dict[str, str
     return found
 
 
-def _duplicate_candidates(
-    database: ServerDatabase, ticket_id: str
-) -> tuple[str, list[tuple[str, int | None, str, str]]] | None:
+def _duplicate_candidates(database: ServerDatabase, ticket_id: str) -> Candidates | None:
+    """:func:`_duplicate_candidates_on` on a read connection of its own (None also when the
+    read fails: the check is skipped, the ticket stays as it is)."""
+    try:
+        with database.read_engine.connect() as connection:  # a read: never takes the write lock
+            return _duplicate_candidates_on(connection, ticket_id)
+    except SQLAlchemyError:
+        log.exception("reading ticket %s for duplicates failed", ticket_id)
+        return None
+
+
+def _duplicate_candidates_on(connection: Connection, ticket_id: str) -> Candidates | None:
     """The new ticket's model text and the requester's open tickets it may repeat (id, number,
     subject, model text), under the rules of ``assist.duplicates.find`` — on SQLite or
     PostgreSQL alike. None when there is nothing to compare."""
@@ -378,38 +465,33 @@ def _duplicate_candidates(
     from supportdesk.store.times import from_db, to_db
 
     statuses = ", ".join(f"'{status}'" for status in OPEN_STATUSES)
-    try:
-        with database.read_engine.connect() as connection:  # a read: never takes the write lock
-            row = connection.execute(
-                text(
-                    "SELECT t.requester_id, t.created_at, t.group_id, t.status, c.erased_at "
-                    "FROM ticket t JOIN customer c ON c.id = t.requester_id "
-                    "WHERE t.id = :t AND t.merged_into_id IS NULL"
-                ),
-                {"t": ticket_id},
-            ).first()
-            if row is None or row[4] is not None or row[3] not in OPEN_STATUSES:
-                return None
-            requester, created, group = row[0], row[1], row[2]
-            when = created if isinstance(created, datetime) else from_db(created)
-            if when is None:
-                return None
-            since = when - WINDOW if isinstance(created, datetime) else to_db(when - WINDOW)
-            grouped = "group_id IS NULL" + (" OR group_id = :g" if group is not None else "")
-            others = connection.execute(
-                text(
-                    "SELECT id, number, subject FROM ticket WHERE requester_id = :r AND id != :t "
-                    f"AND merged_into_id IS NULL AND status IN ({statuses}) AND created_at >= :since "
-                    f"AND created_at <= :created AND ({grouped}) ORDER BY created_at DESC LIMIT {CANDIDATES}"
-                ),
-                {"r": requester, "t": ticket_id, "since": since, "created": created, "g": group},
-            ).all()
-            if not others:
-                return None
-            texts = _model_texts(connection, [ticket_id, *[str(o[0]) for o in others]])
-    except SQLAlchemyError:
-        log.exception("reading ticket %s for duplicates failed", ticket_id)
+    row = connection.execute(
+        text(
+            "SELECT t.requester_id, t.created_at, t.group_id, t.status, c.erased_at "
+            "FROM ticket t JOIN customer c ON c.id = t.requester_id "
+            "WHERE t.id = :t AND t.merged_into_id IS NULL"
+        ),
+        {"t": ticket_id},
+    ).first()
+    if row is None or row[4] is not None or row[3] not in OPEN_STATUSES:
         return None
+    requester, created, group = row[0], row[1], row[2]
+    when = created if isinstance(created, datetime) else from_db(created)
+    if when is None:
+        return None
+    since = when - WINDOW if isinstance(created, datetime) else to_db(when - WINDOW)
+    grouped = "group_id IS NULL" + (" OR group_id = :g" if group is not None else "")
+    others = connection.execute(
+        text(
+            "SELECT id, number, subject FROM ticket WHERE requester_id = :r AND id != :t "
+            f"AND merged_into_id IS NULL AND status IN ({statuses}) AND created_at >= :since "
+            f"AND created_at <= :created AND ({grouped}) ORDER BY created_at DESC LIMIT {CANDIDATES}"
+        ),
+        {"r": requester, "t": ticket_id, "since": since, "created": created, "g": group},
+    ).all()
+    if not others:
+        return None
+    texts = _model_texts(connection, [ticket_id, *[str(o[0]) for o in others]])
     mine = texts.get(ticket_id, "")
     listed = [(str(o[0]), o[1], str(o[2] or ""), texts.get(str(o[0]), "")) for o in others]
     return mine, listed

@@ -112,14 +112,24 @@ def run_write(
     *,
     key: str | None = None,
     fingerprint: str = "",
+    not_answered: bool = False,
 ) -> Answer:
-    """Run one REST write (see the module docstring); returns its answer, replayed or new."""
+    """Run one REST write (see the module docstring); returns its answer, replayed or new.
+
+    ``not_answered``: the caller has just found no stored answer under ``key``
+    (:func:`replayed`), so the first attempt skips that read and goes to the claim — which finds
+    an answer stored meanwhile all the same."""
     database = state.database
     fingerprint = idempotency.restricted_fingerprint(fingerprint, writer.restriction)
-    answer, applied, seq = retried(
-        lambda: _write_once(state, writer, plan, respond, key, fingerprint),
-        what=f"a REST write of {writer.token_name!r}",
-    )
+    attempts = 0
+
+    def once() -> tuple[Answer, list[Applied], int]:
+        nonlocal attempts
+        attempts += 1
+        read_first = key is not None and not (not_answered and attempts == 1)
+        return _write_once(state, writer, plan, respond, key, fingerprint, read_first=read_first)
+
+    answer, applied, seq = retried(once, what=f"a REST write of {writer.token_name!r}")
     # committed: every write's after-commit work and the poke run even when one step fails
     after = [partial(run_after_commit, database, done, state.after_commit) for done in applied]
     # on PostgreSQL the write's own transaction sent the poke: forget what the hooks gathered
@@ -150,7 +160,14 @@ def _stored(state: ServerState, writer: Writer, key: str, fingerprint: str) -> A
 
 
 def _write_once(
-    state: ServerState, writer: Writer, plan: Plan, respond: Respond, key: str | None, fingerprint: str
+    state: ServerState,
+    writer: Writer,
+    plan: Plan,
+    respond: Respond,
+    key: str | None,
+    fingerprint: str,
+    *,
+    read_first: bool = True,
 ) -> tuple[Answer, list[Applied], int]:
     """One run of a REST write's transaction, from the key's claim to the commit: its answer,
     what it applied and the last seq it wrote (run again whole after a deadlock, so everything
@@ -159,7 +176,7 @@ def _write_once(
     applied: list[Applied] = []
     seq = 0
     with database.engine.connect() as connection:
-        if key is not None:
+        if key is not None and read_first:
             replay = _answered_before_the_write(connection, database.is_postgres, writer, key, fingerprint)
             if replay is not None:
                 return replay, [], 0

@@ -311,7 +311,8 @@ def apply_macro(
         answer.body = {"ticket": answer.body, "message": message, "changed": result.get("changed", [])}
         return answer
 
-    answer = run_write(state, writer, plan, respond, key=key, fingerprint=fingerprint)
+    # the stored answer was read above: the write goes straight to its claim
+    answer = run_write(state, writer, plan, respond, key=key, fingerprint=fingerprint, not_answered=key is not None)
     return _respond(answer)
 
 

@@ -175,11 +175,16 @@ class TicketPatch(Strict):
 
 # --- finding what a request names --------------------------------------------------------------
 
+# built once, not at every request (a create names its group each time)
+_GROUP = text("SELECT id FROM groups WHERE id = :r OR name = :r LIMIT 1")
+_AGENT = text("SELECT id FROM agent WHERE id = :r OR lower(email) = lower(:r) LIMIT 1")
+_TICKET_BY_NUMBER = text("SELECT id, group_id, assignee_id FROM ticket WHERE number = :n")
+
 
 def _group_id(connection: Connection, ref: str, within: frozenset[str] | None) -> str:
     """The group a request names (id or name); a token restricted to groups (``within``) may
     not put a ticket into another one."""
-    found = connection.execute(text("SELECT id FROM groups WHERE id = :r OR name = :r LIMIT 1"), {"r": ref}).first()
+    found = connection.execute(_GROUP, {"r": ref}).first()
     if found is None:
         raise ApiError(422, "invalid", f"no group {ref!r}", field="group")
     if within is not None and found[0] not in within:
@@ -188,9 +193,7 @@ def _group_id(connection: Connection, ref: str, within: frozenset[str] | None) -
 
 
 def _agent_id(connection: Connection, ref: str) -> str:
-    found = connection.execute(
-        text("SELECT id FROM agent WHERE id = :r OR lower(email) = lower(:r) LIMIT 1"), {"r": ref}
-    ).first()
+    found = connection.execute(_AGENT, {"r": ref}).first()
     if found is None:
         raise ApiError(422, "invalid", f"no agent {ref!r}", field="assignee")
     return str(found[0])
@@ -201,9 +204,7 @@ def _visible_ticket(
 ) -> str:
     """The id of ticket ``number`` if the actor may see it (locked for this write); else a 404,
     the same whether it does not exist or belongs to a group the token does not see."""
-    found = connection.execute(
-        text("SELECT id, group_id, assignee_id FROM ticket WHERE number = :n"), {"n": number}
-    ).first()
+    found = connection.execute(_TICKET_BY_NUMBER, {"n": number}).first()
     if found is None or not sees_ticket(actor, found[1], found[2]):
         raise ApiError(404, "not_found", f"no ticket #{number}", field=field)
     if lock:
