@@ -103,33 +103,3 @@ def test_attack21_more_records_after_poked_from_than_a_page_is_no_false_rewind(
         assert not [r for r in caplog.records if "pulling again" in r.getMessage()], caplog.text
         assert local.state(tom.workspace).cursor == pokes[-1]["seq"]
         assert differences(server_view(team.db, team.ids["tom"]), replica_view(tom.workspace)) == []
-
-
-def test_attack21_a_confirming_pull_longer_than_a_rebase_still_brings_what_a_poke_left_out(
-    deployment: Deployment, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A rebase takes at most ``MAX_CHANGES_PER_REBASE`` changes (50,000; here 2, with pages of
-    2): when the confirming pull needs more passes, each pass confirms the log up to where it got
-    and the next asks from there — the first pass must not confirm the whole cursor."""
-    from supportdesk.sync import engine
-    from supportdesk.sync.client import ServerClient
-
-    team = deployment.team
-    with deployment.replicas("sam", "tom") as (sam, tom):
-        ticket_id = _ticket(sam, team.tier1, "Locked out")
-        tom.sync()
-        cursor = local.state(tom.workspace).cursor
-        pokes = _two_genuine_pokes(deployment, sam, ticket_id) + _two_genuine_pokes(deployment, sam, ticket_id)
-        forged = {**pokes[-1], "from": cursor}  # the last write's records only
-        assert apply_poke(tom.workspace, forged) is PokeResult.APPLIED
-        pull = ServerClient.pull
-        monkeypatch.setattr(
-            ServerClient, "pull", lambda self, cursor, client_id, limit=2: pull(self, cursor, client_id, 2)
-        )
-        monkeypatch.setattr(engine, "MAX_CHANGES_PER_REBASE", 2)
-        tom.sync()
-        assert tom.rows("SELECT count(*) FROM message WHERE body = 'omitted by the poke'") == [(2,)]
-        assert local.state(tom.workspace).cursor == pokes[-1]["seq"]
-        assert differences(server_view(team.db, team.ids["tom"]), replica_view(tom.workspace)) == []
-        with tom.workspace.reading() as connection:
-            assert local.poked_from(connection) is None
