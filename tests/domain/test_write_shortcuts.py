@@ -272,3 +272,24 @@ def test_random_mutations_leave_the_same_rows_with_and_without_the_shortcuts(
         clocks = connection.execute("SELECT count(*) FROM ticket_timing WHERE sla_met + sla_missed > 0").fetchone()[0]
     assert len({'"Escalate"', '"Hot"', '"Done"'} & fired) >= 2  # rules that change what later rules read ran
     assert failed > 0 and clocks > 0
+
+
+def test_a_refused_lone_mutation_leaves_every_table_as_it_was(team: Team) -> None:
+    """One mutation in a transaction runs without a savepoint: its refusal rolls the whole
+    transaction back, which must leave exactly what rolling back to the savepoint left."""
+    ws = team.workspace
+    created = write.apply(
+        ws, "ticket.create", {"subject": "Closed soon", "body": "Hi", "requester": {"value": "kim@example.com"}}
+    )
+    ticket_id = created.result["ticket_id"]
+    write.apply(ws, "ticket.set_status", {"ticket_id": ticket_id, "status": "closed"}, actor=team.admin)
+    before = _rows(ws)
+    # refused after the outbox entry was written and inside the mutator (closed is final)
+    [refused] = write.apply_many(ws, [("ticket.note", {"ticket_id": ticket_id, "body": "late"})], actor=team.agent)
+    assert refused.error is not None and "closed" in refused.error.message
+    [unknown] = write.apply_many(ws, [("ticket.tag", {"ticket_id": "nope", "tags": ["x"]})], actor=team.agent)
+    assert unknown.error is not None
+    assert _rows(ws) == before
+    # and the next write goes through as usual, numbered after the last kept outbox entry
+    again = write.apply(ws, "ticket.create", {"subject": "Next", "body": "Hi", "requester": {"value": "k@example.com"}})
+    assert again.mutation_id == created.mutation_id + 2

@@ -249,6 +249,9 @@ def apply_many(
                     transaction.rollback()
                 else:
                     transaction.commit()
+            except _LoneRefusal as refusal:  # the only mutation was refused: nothing to keep
+                transaction.rollback()
+                outcomes = [refusal.outcome]
             except BaseException:
                 if transaction.is_active:
                     transaction.rollback()
@@ -257,6 +260,15 @@ def apply_many(
 
     result: list[Outcome] = _with_retries(work)
     return result
+
+
+class _LoneRefusal(Exception):
+    """The one mutation of a transaction was refused: the transaction is rolled back whole,
+    which undoes exactly what rolling back to its savepoint would have."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__(outcome.name)
+        self.outcome = outcome
 
 
 def _run_batch(
@@ -273,6 +285,9 @@ def _run_batch(
     from supportdesk.store.prepared import run_sql
 
     authority = is_authority(connection)
+    # A transaction of one mutation (every `batch` line, every CLI write) needs no savepoint:
+    # if it is refused, the whole transaction is rolled back instead (see _LoneRefusal).
+    lone = len(batch) == 1
     outcomes: list[Outcome] = []
     for (name, args), (_name, original) in zip(batch, given, strict=True):
         if isinstance(args, DomainError):  # its prepare step refused it
@@ -280,15 +295,19 @@ def _run_batch(
             continue
         # Plain SAVEPOINT statements on the driver's cursor: begin_nested() compiles one per
         # call, and exec_driver_sql's per-statement work was a tenth of a batched note (wpath19).
-        run_sql(connection, "SAVEPOINT mutation")
+        if not lone:
+            run_sql(connection, "SAVEPOINT mutation")
         try:
             outcome = _apply_in(connection, name, args, who, authority=authority, dry_run=dry_run, source=source)
             if dry_run:
                 outcome.changes = _audit_since(connection, outcome)
         except DomainError as error:
-            run_sql(connection, "ROLLBACK TO SAVEPOINT mutation")
             outcome = Outcome(name=name, args=_plain(args), error=error)
-        run_sql(connection, "RELEASE SAVEPOINT mutation")
+            if lone:
+                raise _LoneRefusal(outcome) from error
+            run_sql(connection, "ROLLBACK TO SAVEPOINT mutation")
+        if not lone:
+            run_sql(connection, "RELEASE SAVEPOINT mutation")
         written = {item.table for item in outcome.touched}
         if touches_config(written):
             forget(connection, written)  # the next mutation reads the configuration this one changed
