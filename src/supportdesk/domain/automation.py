@@ -69,7 +69,8 @@ def run_rules(tx: Tx) -> set[str]:
             if event not in rule["events"]:
                 continue
             if facts is None:
-                ticket = tx.row("ticket", ticket_id)
+                # the mutator's row while only it wrote the ticket; read again after a rule fired
+                ticket = tx.held_ticket(ticket_id) or tx.row("ticket", ticket_id)
                 if ticket is None or ticket["status"] == Status.CLOSED:
                     break
                 facts = TicketFacts(tx, ticket)

@@ -39,6 +39,9 @@ def run_mutator(
     check_role(context.actor, spec.roles, spec.name)
     tx = Tx(connection, context, spec.name)
     result = spec.run(tx, parsed) or {}
+    touched = len(tx.touched)
     keep_erased(tx)
+    if len(tx.touched) != touched:  # it scrubbed rows behind the Tx: read them again
+        tx.drop_held()
     timing.refresh_from_tx(tx)
     return result, tx

@@ -177,6 +177,33 @@ def audit_drop_since(connection: Connection, mark: int | None) -> None:
         del buffer.rows[mark:]
 
 
+#: Whether the ticket row a mutator loaded (:meth:`Tx.hold`) is handed to the work after it —
+#: the SLA refresh, the routing rules — instead of being read again (wpath19). The equivalence
+#: tests switch it off to compare the two paths.
+HAND_OVER = True
+
+#: ``connection.info`` key: how many writes to ``ticket`` any :class:`Tx` made on the connection.
+_TICKET_WRITES = "supportdesk.tx.ticket_writes"
+
+#: The ticket columns whose new value, as written, equals what reading the row back gives (plain
+#: text, StrEnums, UTC datetimes, None). A write of any other column (``priority`` moves the
+#: generated ``priority_rank``; ``fields`` is JSON) drops the held row, so it is read again.
+_HELD_COLUMNS = frozenset(
+    {
+        "updated_at",
+        "first_response_at",
+        "solved_at",
+        "status",
+        "assignee_id",
+        "group_id",
+        "snoozed_until",
+        "snoozed_by_id",
+        "subject",
+        "type",
+    }
+)
+
+
 class Tx:
     def __init__(self, connection: Connection, context: MutationContext, mutation: str) -> None:
         self.connection = connection
@@ -184,6 +211,47 @@ class Tx:
         self.mutation = mutation
         self.touched: list[Touched] = []
         self.audited: list[Audited] = []
+        #: ticket rows loaded by the mutator and kept equal to the database by this Tx's writes
+        self._held: dict[str, dict[str, Any]] = {}
+        #: the connection's ticket-write count when ``_held`` was last known current
+        self._held_at = -1
+
+    # --- the ticket row the mutator loaded ------------------------------------------------
+
+    def hold(self, ticket: dict[str, Any]) -> None:
+        """Keep ``ticket`` (just read, or written, by this Tx) for :meth:`held_ticket`."""
+        if not HAND_OVER:  # the path before wpath19: nothing is held, nothing kept current
+            return
+        self._held[str(ticket["id"])] = ticket
+        self._held_at = self.connection.info.get(_TICKET_WRITES, 0)
+
+    def held_ticket(self, ticket_id: str) -> dict[str, Any] | None:
+        """The ticket row as it stands now in this transaction, if this Tx holds it: loaded by
+        the mutator and changed since only by this Tx's own writes (which keep it current).
+        None — read it — when any other Tx on the connection wrote a ticket since (a rule's
+        action, an automation's child mutation) or nothing is held."""
+        if not HAND_OVER or self._held_at != self.connection.info.get(_TICKET_WRITES, -1):
+            return None
+        return self._held.get(ticket_id)
+
+    def drop_held(self) -> None:
+        """Forget the held rows: something wrote tickets behind this Tx (an erasure's scrub)."""
+        self._held.clear()
+
+    def _ticket_written(self, ticket_id: Any, values: dict[str, Any] | None) -> None:
+        """Count a write to ``ticket`` and keep this Tx's held row of it current (or drop it)."""
+        info = self.connection.info
+        current = info.get(_TICKET_WRITES, 0)
+        in_step = self._held_at == current
+        info[_TICKET_WRITES] = current + 1
+        held = self._held.get(str(ticket_id))
+        if held is not None:
+            if values is not None and values.keys() <= _HELD_COLUMNS:
+                held.update(values)
+            else:
+                del self._held[str(ticket_id)]
+        if in_step:
+            self._held_at = current + 1
 
     @property
     def now(self) -> datetime:
@@ -238,8 +306,12 @@ class Tx:
             rest = {k: v for k, v in values.items() if k not in _primary_key(tbl)}
             if rest:  # a row that is all key (a tag, a group membership) is already there
                 self._write_update(tbl, key, rest)
+                if table_name == "ticket":
+                    self._ticket_written(key[0], None)
         else:
             prepared.execute(self.connection, _insert_into(table_name), values)
+            if table_name == "ticket":
+                self._ticket_written(key[0], None)
         self.touched.append(Touched(table_name, key, "insert"))
         if audit_entity:
             entity, entity_id = audit_entity
@@ -264,6 +336,9 @@ class Tx:
             return
         tbl = table(table_name)
         prepared.execute_many(self.connection, _insert_into(table_name), rows)
+        if table_name == "ticket":
+            for values in rows:
+                self._ticket_written(values["id"], None)
         names = _primary_key(tbl)
         self.touched.extend(Touched(table_name, tuple(values[n] for n in names), "insert") for values in rows)
 
@@ -290,6 +365,8 @@ class Tx:
         entity_id = str(keys[0])
         for field_name, after in changed.items():
             self.audit(table_name, entity_id, field_name, current.get(field_name), after)
+        if table_name == "ticket":  # after the audit: ``current`` may be the held row itself
+            self._ticket_written(keys[0], values)
         current.update(values)
         self.touched.append(Touched(table_name, keys, "update"))
         return changed
@@ -298,6 +375,8 @@ class Tx:
         """Update bookkeeping fields (``updated_at``) that need no audit event of their own."""
         keys = key if isinstance(key, tuple) else (key,)
         self._write_update(table(table_name), keys, values)
+        if table_name == "ticket":
+            self._ticket_written(keys[0], values)
         self.touched.append(Touched(table_name, keys, "update"))
 
     def write_quietly_many(self, table_name: str, rows: list[tuple[Any, dict[str, Any]]]) -> None:
@@ -313,6 +392,9 @@ class Tx:
             self.touched.append(Touched(table_name, keys, "update"))
         for columns, params_list in by_columns.items():
             prepared.execute_many(self.connection, _update_by_key(table_name, columns), params_list)
+        if table_name == "ticket":
+            for key, values in rows:
+                self._ticket_written(key[0] if isinstance(key, tuple) else key, values)
 
     def _write_update(self, tbl: Table, keys: tuple[Any, ...], values: dict[str, Any]) -> None:
         params = _key_params(tbl, keys)
@@ -324,6 +406,8 @@ class Tx:
         keys = key if isinstance(key, tuple) else (key,)
         conditions = [tbl.c[name] == value for name, value in zip(_primary_key(tbl), keys, strict=True)]
         result = self.connection.execute(delete(tbl).where(and_(*conditions)))
+        if table_name == "ticket":
+            self._ticket_written(keys[0], None)
         if result.rowcount:
             self.touched.append(Touched(table_name, keys, "delete"))
             if audit_entity:

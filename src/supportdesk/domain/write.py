@@ -98,8 +98,10 @@ def load_actor(reader: Any, agent_id: str) -> Actor:
 
 def is_authority(connection: Connection) -> bool:
     """A workspace that follows no server numbers its own tickets."""
-    row = connection.exec_driver_sql("SELECT server_url FROM sync_state WHERE id = 1").first()
-    return row is None or row[0] is None
+    from supportdesk.store.prepared import run_sql
+
+    rows = run_sql(connection, "SELECT server_url FROM sync_state WHERE id = 1", fetch=True)
+    return not rows or rows[0][0] is None
 
 
 def run_one(
@@ -124,13 +126,17 @@ def run_one(
 
 
 def _append_outbox(connection: Connection, name: str, args: dict[str, Any], actor_id: str | None) -> int:
+    from supportdesk.store.prepared import run_sql
     from supportdesk.store.times import to_db
 
-    cursor = connection.exec_driver_sql(
-        "INSERT INTO outbox (name, args, actor_id, created_at) VALUES (?, ?, ?, ?)",
+    # RETURNING rather than the cursor's lastrowid: run_sql closes its cursor (wpath19)
+    found = run_sql(
+        connection,
+        "INSERT INTO outbox (name, args, actor_id, created_at) VALUES (?, ?, ?, ?) RETURNING id",
         (name, json.dumps(args), actor_id, to_db(utcnow())),
+        fetch=True,
     )
-    return int(cursor.lastrowid or 0)
+    return int(found[0][0] or 0)
 
 
 def record_touched(connection: Connection, mutation_id: int, touched: Iterable[Touched]) -> None:
@@ -243,6 +249,9 @@ def apply_many(
                     transaction.rollback()
                 else:
                     transaction.commit()
+            except _LoneRefusal as refusal:  # the only mutation was refused: nothing to keep
+                transaction.rollback()
+                outcomes = [refusal.outcome]
             except BaseException:
                 if transaction.is_active:
                     transaction.rollback()
@@ -251,6 +260,15 @@ def apply_many(
 
     result: list[Outcome] = _with_retries(work)
     return result
+
+
+class _LoneRefusal(Exception):
+    """The one mutation of a transaction was refused: the transaction is rolled back whole,
+    which undoes exactly what rolling back to its savepoint would have."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__(outcome.name)
+        self.outcome = outcome
 
 
 def _run_batch(
@@ -264,24 +282,32 @@ def _run_batch(
 ) -> list[Outcome]:
     """Each mutation of an open transaction in its savepoint (:func:`apply_many`'s loop)."""
     from supportdesk.domain.config_cache import forget, touches_config
+    from supportdesk.store.prepared import run_sql
 
     authority = is_authority(connection)
+    # A transaction of one mutation (every `batch` line, every CLI write) needs no savepoint:
+    # if it is refused, the whole transaction is rolled back instead (see _LoneRefusal).
+    lone = len(batch) == 1
     outcomes: list[Outcome] = []
     for (name, args), (_name, original) in zip(batch, given, strict=True):
         if isinstance(args, DomainError):  # its prepare step refused it
             outcomes.append(Outcome(name=name, args=_plain(original), error=args))
             continue
-        # Plain SAVEPOINT statements: begin_nested() compiles one per call, which
-        # a bulk change of thousands of mutations pays for thousands of times.
-        connection.exec_driver_sql("SAVEPOINT mutation")
+        # Plain SAVEPOINT statements on the driver's cursor: begin_nested() compiles one per
+        # call, and exec_driver_sql's per-statement work was a tenth of a batched note (wpath19).
+        if not lone:
+            run_sql(connection, "SAVEPOINT mutation")
         try:
             outcome = _apply_in(connection, name, args, who, authority=authority, dry_run=dry_run, source=source)
             if dry_run:
                 outcome.changes = _audit_since(connection, outcome)
         except DomainError as error:
-            connection.exec_driver_sql("ROLLBACK TO SAVEPOINT mutation")
             outcome = Outcome(name=name, args=_plain(args), error=error)
-        connection.exec_driver_sql("RELEASE SAVEPOINT mutation")
+            if lone:
+                raise _LoneRefusal(outcome) from error
+            run_sql(connection, "ROLLBACK TO SAVEPOINT mutation")
+        if not lone:
+            run_sql(connection, "RELEASE SAVEPOINT mutation")
         written = {item.table for item in outcome.touched}
         if touches_config(written):
             forget(connection, written)  # the next mutation reads the configuration this one changed

@@ -24,6 +24,7 @@ def load_ticket(tx: Tx, ticket_id: str, *, field: str = "ticket_id") -> dict[str
     ticket = tx.row("ticket", ticket_id)
     if ticket is None or not can_access_ticket(tx.context.actor, ticket):
         raise NotFound(f"no ticket with id {ticket_id}", field=field)
+    tx.hold(ticket)  # the SLA refresh and the rules take it from here instead of reading it again
     return ticket
 
 
