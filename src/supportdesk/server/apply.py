@@ -563,17 +563,31 @@ def apply_each_as(
     Each is still its own mutation (savepoint, audit reference, seqs, after-commit hooks); one
     a rule refuses is returned with its ``error`` and costs the others nothing. The clients are
     poked once, after the commit. For the server's own work in bursts (triage of new tickets).
+
+    The seqs of all of them are taken once, after the last mutation, as the last step before
+    commit (DESIGN.md: the counter row is locked last). Taken after each mutation, the counter
+    stayed locked while the next ones locked their tickets: a push that had locked one of those
+    tickets then waited on the counter, and each held what the other wanted — PostgreSQL broke
+    that deadlock only after its ``deadlock_timeout`` (1 s), and the push or the batch ran again
+    (a push of one stalled about a second after every burst of new tickets). ``name`` must not
+    read the change log (an erasure does: use :func:`apply_as`).
     """
+    if name == ERASE:
+        raise ValueError(f"{name} rewrites the change log: apply it with apply_as")
 
     def once() -> tuple[list[Applied], int]:
         done: list[Applied] = []
-        last = 0
         with database.engine.connect() as connection, connection.begin(), config_cache(connection):
             for args in each_args:
                 applied = run_mutation(connection, actor, name, args, f"server:{uuid7()}")
                 if applied.error is None:
-                    last = _finish(connection, applied, after_write) or last
+                    for hook in after_write:
+                        hook(connection, applied)
                 done.append(applied)
+            records = [record for applied in done for record in applied.records]
+            last = take_seq(connection, len(records)) if records else 0
+            if records:
+                write_records(connection, records, last)
         return done, last
 
     done, last = retried(once, what=f"the server's {name}")
