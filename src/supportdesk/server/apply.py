@@ -45,6 +45,9 @@ if TYPE_CHECKING:
     from supportdesk.server.db import ServerDatabase
 
 Poke = Callable[[int], None]
+Announce = Callable[["Connection", int, "Sequence[Applied]"], None]
+"""A push's poke sent inside its transaction, last before its commit (PostgreSQL's NOTIFY is
+delivered at commit, in commit order): given the push's last seq and what it applied."""
 
 
 @dataclass
@@ -293,6 +296,7 @@ def apply_push(
     before_write: Sequence[BeforeWrite] = (),
     after_write: Sequence[AfterWrite] = (),
     after_commit: Sequence[AfterCommit] = (),
+    announce: Announce | None = None,
 ) -> list[MutationOutcome]:
     """Apply one push — its mutations in order, each exactly once — in one transaction.
 
@@ -310,11 +314,16 @@ def apply_push(
     What a client may not claim (that a customer wrote a message, what a channel recorded about
     it) is taken out of its arguments or refused first (:func:`supportdesk.server.trust.pushed_args`);
     a refusal consumes the id like any rule's.
+
+    ``announce`` (a running server on PostgreSQL: the clients' poke) runs inside the transaction
+    after everything else, when the push took seqs.
     """
 
     def once(savepoints: bool) -> tuple[list[MutationOutcome], list[tuple[MutationIn, Applied]]]:
         return retried(
-            lambda: _apply_push_once(database, actor, client_id, mutations, before_write, after_write, savepoints),
+            lambda: _apply_push_once(
+                database, actor, client_id, mutations, before_write, after_write, savepoints, announce
+            ),
             what=f"a push of {client_id}",
         )
 
@@ -339,6 +348,7 @@ def _apply_push_once(
     before_write: Sequence[BeforeWrite],
     after_write: Sequence[AfterWrite],
     savepoints: bool = True,
+    announce: Announce | None = None,
 ) -> tuple[list[MutationOutcome], list[tuple[MutationIn, Applied]]]:
     """One run of a push's transaction (:func:`apply_push` runs it again after a deadlock):
     everything it builds is made afresh here, nothing kept from an aborted run."""
@@ -404,6 +414,9 @@ def _apply_push_once(
             seqs += _write_log(connection, [applied for _m, applied in applied_list[len(seqs) :]])
             fresh += _store_results(connection, client_id, applied_list[len(fresh) :], seqs[len(fresh) :])
             outcomes.extend(fresh)
+            last_seq = max(seqs, default=0)
+            if announce is not None and last_seq:
+                announce(connection, last_seq, [applied for _m, applied in applied_list])
     return outcomes, applied_list
 
 
