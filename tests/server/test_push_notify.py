@@ -12,11 +12,14 @@ from typing import Any
 
 import psycopg
 import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from supportdesk.protocol import MutationIn, MutationOutcome
 from supportdesk.server.apply import Applied, apply_push
 from supportdesk.server.db import ServerDatabase
 from supportdesk.server.notify import CHANNEL, notify
+from supportdesk.store.prepared import run_sql, sent_with_commit
 from tests.server.test_push_batch import Pusher, new_ticket
 
 pytestmark = [pytest.mark.integration, pytest.mark.parametrize("database", ["postgresql"], indirect=True)]
@@ -134,3 +137,34 @@ def test_notify_runs_inside_the_callers_transaction(
         notify(connection, {"type": "poke", "seq": 1})
         transaction.rollback()
     assert heard(listener) == []
+
+
+def _counters(database: ServerDatabase) -> list[str]:
+    with database.engine.connect() as connection:
+        return [row[0] for row in connection.execute(text("SELECT name FROM counter WHERE name LIKE 'wire%'"))]
+
+
+def test_what_goes_with_the_commit_commits_once_and_a_failure_in_it_commits_nothing(
+    database: ServerDatabase, listener: psycopg.Connection[Any]
+) -> None:
+    """:func:`supportdesk.store.prepared.sent_with_commit`: the block's statements and the COMMIT
+    in one round trip; SQLAlchemy's own commit after it finds nothing to do. A statement that
+    fails in it raises SQLAlchemy's error (as sent one by one) and nothing of the transaction
+    commits — the statements before the block neither — and the connection serves again."""
+    heard(listener)
+    with database.engine.connect() as connection:
+        with connection.begin():
+            run_sql(connection, "INSERT INTO counter (name, value) VALUES ('wire-before', 1)")
+            with sent_with_commit(connection):
+                run_sql(connection, "INSERT INTO counter (name, value) VALUES ('wire-in', 1)")
+                notify(connection, {"type": "poke", "seq": 1})
+        assert sorted(_counters(database)) == ["wire-before", "wire-in"]
+        assert [event["seq"] for event in heard(listener)] == [1]
+        with pytest.raises(IntegrityError), connection.begin():
+            run_sql(connection, "INSERT INTO counter (name, value) VALUES ('wire-lost', 1)")
+            with sent_with_commit(connection):
+                notify(connection, {"type": "poke", "seq": 2})
+                run_sql(connection, "INSERT INTO counter (name, value) VALUES ('seq', 1)")  # taken
+        assert "wire-lost" not in _counters(database) and heard(listener) == []
+        with connection.begin():
+            assert run_sql(connection, "SELECT count(*) FROM counter WHERE name = 'seq'", fetch=True) == [(1,)]

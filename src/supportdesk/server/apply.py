@@ -411,12 +411,18 @@ def _apply_push_once(
                 "UPDATE sync_client SET last_mutation_id = ?, updated_at = ? WHERE client_id = ?",
                 (last, utcnow(), client_id),
             )
-            seqs += _write_log(connection, [applied for _m, applied in applied_list[len(seqs) :]])
-            fresh += _store_results(connection, client_id, applied_list[len(fresh) :], seqs[len(fresh) :])
+            records, last_seq, taken = _take_seqs(connection, [applied for _m, applied in applied_list[len(seqs) :]])
+            seqs += taken
+            # from the counter on, nothing waits for an answer: on PostgreSQL the records, the
+            # stored results, the poke and the COMMIT go in one round trip (the counter is held
+            # for that alone); elsewhere they run as before and the block's end commits
+            with prepared.sent_with_commit(connection):
+                if records:
+                    write_records(connection, records, last_seq)
+                fresh += _store_results(connection, client_id, applied_list[len(fresh) :], seqs[len(fresh) :])
+                if announce is not None and max(seqs, default=0):
+                    announce(connection, max(seqs), [applied for _m, applied in applied_list])
             outcomes.extend(fresh)
-            last_seq = max(seqs, default=0)
-            if announce is not None and last_seq:
-                announce(connection, last_seq, [applied for _m, applied in applied_list])
     return outcomes, applied_list
 
 
@@ -490,6 +496,15 @@ def _write_log(connection: Connection, applied: Sequence[Applied]) -> list[int]:
     """Read the rows of these mutations' records (:func:`.changes.resolve`), take their seqs (the
     counter row, locked until commit) and write them in one statement. Returns each mutation's
     seq: that of the last record holding something it changed (0: it changed nothing)."""
+    records, last, seqs = _take_seqs(connection, applied)
+    if records:
+        write_records(connection, records, last)
+    return seqs
+
+
+def _take_seqs(connection: Connection, applied: Sequence[Applied]) -> tuple[list[Record], int, list[int]]:
+    """:func:`_write_log` but the writing: the records (their rows read), the last seq taken for
+    them (0: none), and each mutation's seq."""
     pendings = [one.pending for one in applied if one.pending is not None]
     for one, records in zip(
         (one for one in applied if one.pending is not None), resolve(connection, pendings), strict=True
@@ -497,9 +512,9 @@ def _write_log(connection: Connection, applied: Sequence[Applied]) -> list[int]:
         one.records = records
     records = [record for one in applied for record in one.records]
     if not records:
-        return [0] * len(applied)
-    seq = take_seq(connection, len(records)) - len(records)
-    write_records(connection, records, seq + len(records))
+        return [], 0, [0] * len(applied)
+    last = take_seq(connection, len(records))
+    seq = last - len(records)
     at: dict[tuple[str, str], int] = {}
     seqs = []
     for one in applied:
@@ -514,7 +529,7 @@ def _write_log(connection: Connection, applied: Sequence[Applied]) -> list[int]:
         if one.pending is not None:
             later = [at.get((table_name, spec(table_name).entity_id(key)), 0) for table_name, key in one.pending.keys]
             seqs[index] = max([seqs[index], *later])
-    return seqs
+    return records, last, seqs
 
 
 def _outcome(mutation: MutationIn, applied: Applied, seq: int) -> MutationOutcome:
