@@ -17,6 +17,7 @@ sent → poke (seq ≥ the push's) read on the second stream. ``--rounds 0`` ski
 from __future__ import annotations
 
 import argparse
+import os
 import queue
 import random
 import statistics
@@ -28,6 +29,7 @@ from typing import Any
 
 import httpx
 
+from pg_backends import backend_cpu_seconds
 from sync_harness import Server, drop_postgres, fresh_postgres, make_team
 
 
@@ -70,10 +72,14 @@ def _mutations(rng: random.Random, ticket: str, first: int, count: int) -> list[
 PRIORITIES = ("low", "normal", "high", "urgent")
 
 
-def throughput(workers: int, clients: int, pushes: int, batch_max: int, tmp: Path) -> tuple[float, float, float, float]:
+def throughput(
+    workers: int, clients: int, pushes: int, batch_max: int, tmp: Path
+) -> tuple[float, float, float, float, float]:
     """Mutations per second and pushes per second with ``workers`` processes; the server's CPU
-    milliseconds per mutation; and its RSS (MB) at the end."""
-    db = fresh_postgres(f"bench_workers_{workers}")
+    milliseconds per mutation; its RSS (MB) at the end; and the CPU milliseconds per mutation of
+    the PostgreSQL backends it kept connected (:mod:`pg_backends`: a lower bound)."""
+    name = f"bench_workers_{workers}_{os.getpid()}"  # several runs may share the cluster
+    db = fresh_postgres(name)
     try:
         tokens = list(make_team(db, clients).values())
         with Server(db, tmp / f"workers-{workers}.log", ("--workers", str(workers), "--no-triage")) as server:
@@ -104,26 +110,29 @@ def throughput(workers: int, clients: int, pushes: int, batch_max: int, tmp: Pat
             for thread in threads:
                 thread.start()
             start.wait()
+            pg_cpu = backend_cpu_seconds(db)
             cpu = server.cpu_seconds()
             began = time.perf_counter()
             for thread in threads:
                 thread.join()
             elapsed = time.perf_counter() - began
             cpu = server.cpu_seconds() - cpu
+            pg_cpu = backend_cpu_seconds(db) - pg_cpu
             rss = server.rss_mb()
             for session in sessions:
                 session.close()
         mutations = sum(counts)
-        return mutations / elapsed, clients * pushes / elapsed, cpu / mutations * 1000, rss
+        return mutations / elapsed, clients * pushes / elapsed, cpu / mutations * 1000, rss, pg_cpu / mutations * 1000
     finally:
-        drop_postgres(f"bench_workers_{workers}")
+        drop_postgres(name)
 
 
 def poke_latency(rounds: int, tmp: Path) -> list[float]:
     """Seconds from a push sent through one process to its poke read from another's stream."""
     from supportdesk.sync.client import ServerClient
 
-    db = fresh_postgres("bench_cross_poke")
+    name = f"bench_cross_poke_{os.getpid()}"
+    db = fresh_postgres(name)
     try:
         writer_token, reader_token = list(make_team(db, 2).values())
         with (
@@ -162,7 +171,7 @@ def poke_latency(rounds: int, tmp: Path) -> list[float]:
             reader.close()
         return samples
     finally:
-        drop_postgres("bench_cross_poke")
+        drop_postgres(name)
 
 
 def main() -> None:
@@ -177,11 +186,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
         for workers in options.workers:
-            rate, pushes, cpu, rss = throughput(workers, options.clients, options.pushes, options.batch_max, tmp)
+            rate, pushes, cpu, rss, pg_cpu = throughput(
+                workers, options.clients, options.pushes, options.batch_max, tmp
+            )
+            load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
             print(
                 f"--workers {workers}: {rate:,.0f} mutations/s in {pushes:,.0f} pushes/s "
-                f"({options.clients} clients, 1-{options.batch_max} a push), server CPU {cpu:.2f} ms a mutation, "
-                f"RSS {rss:,.0f} MB; load average {' '.join(Path('/proc/loadavg').read_text().split()[:3])}"
+                f"({options.clients} clients, 1-{options.batch_max} a push), server CPU {cpu:.2f} ms a mutation "
+                f"(PostgreSQL backends ≥ {pg_cpu:.2f} ms), RSS {rss:,.0f} MB; load average {load}"
             )
         if options.rounds:
             samples = sorted(poke_latency(options.rounds, tmp))

@@ -98,6 +98,20 @@ def test_ttl_zero_caches_nothing() -> None:
     assert cache.get("h", utcnow()) is None and len(cache) == 0
 
 
+def test_serve_keeps_token_checks_on_postgresql_by_default() -> None:
+    """``serve``'s ``--token-cache`` default is the cache's TTL (a lookup on every request was a
+    checkout, a thread hop and three round trips); ``--token-cache 0`` still turns it off."""
+    import typer.main
+
+    from supportdesk.cli.main import app
+    from supportdesk.cli.server import TOKEN_CACHE_SECONDS
+    from supportdesk.server.token_cache import TTL
+
+    serve = typer.main.get_command(app).get_command(None, "serve")  # type: ignore[attr-defined]
+    (option,) = [param for param in serve.params if param.name == "token_cache"]
+    assert option.default == TOKEN_CACHE_SECONDS == TTL > 0
+
+
 # --- two processes, one PostgreSQL ---------------------------------------------------------------
 
 

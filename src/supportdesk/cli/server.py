@@ -13,6 +13,11 @@ import typer
 from supportdesk.cli.options import JsonOpt
 from supportdesk.cli.state import STATE
 
+#: ``serve --token-cache``'s default: :data:`supportdesk.server.token_cache.TTL` (written here,
+#: so that ``--help`` imports no server code). On PostgreSQL every process forgets its checks
+#: when a change NOTIFYs (milliseconds); the TTL bounds only a change whose NOTIFY was lost.
+TOKEN_CACHE_SECONDS = 5.0
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -225,12 +230,12 @@ def serve(
             "--token-cache",
             min=0,
             max=300,
-            help="PostgreSQL: seconds a process reuses a token's check (0, the default: look it up every "
-            "request). A revocation or an agent's change still works at once: every process is told "
-            "through NOTIFY.",
+            help="PostgreSQL: seconds a process reuses a token's check (0: look it up on every request). "
+            "A revocation or an agent's change still works at once: every process is told through "
+            "NOTIFY; this bounds only a change whose NOTIFY was lost.",
             envvar="SUPPORTDESK_TOKEN_CACHE",
         ),
-    ] = 0.0,
+    ] = TOKEN_CACHE_SECONDS,
 ) -> None:
     """Run the team server (FastAPI + uvicorn); GET /v1/health answers when it is ready.
 

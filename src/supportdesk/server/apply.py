@@ -45,6 +45,9 @@ if TYPE_CHECKING:
     from supportdesk.server.db import ServerDatabase
 
 Poke = Callable[[int], None]
+Announce = Callable[["Connection", int, "Sequence[Applied]"], None]
+"""A push's poke sent inside its transaction, last before its commit (PostgreSQL's NOTIFY is
+delivered at commit, in commit order): given the push's last seq and what it applied."""
 
 
 @dataclass
@@ -293,6 +296,7 @@ def apply_push(
     before_write: Sequence[BeforeWrite] = (),
     after_write: Sequence[AfterWrite] = (),
     after_commit: Sequence[AfterCommit] = (),
+    announce: Announce | None = None,
 ) -> list[MutationOutcome]:
     """Apply one push — its mutations in order, each exactly once — in one transaction.
 
@@ -310,11 +314,16 @@ def apply_push(
     What a client may not claim (that a customer wrote a message, what a channel recorded about
     it) is taken out of its arguments or refused first (:func:`supportdesk.server.trust.pushed_args`);
     a refusal consumes the id like any rule's.
+
+    ``announce`` (a running server on PostgreSQL: the clients' poke) runs inside the transaction
+    after everything else, when the push took seqs.
     """
 
     def once(savepoints: bool) -> tuple[list[MutationOutcome], list[tuple[MutationIn, Applied]]]:
         return retried(
-            lambda: _apply_push_once(database, actor, client_id, mutations, before_write, after_write, savepoints),
+            lambda: _apply_push_once(
+                database, actor, client_id, mutations, before_write, after_write, savepoints, announce
+            ),
             what=f"a push of {client_id}",
         )
 
@@ -339,6 +348,7 @@ def _apply_push_once(
     before_write: Sequence[BeforeWrite],
     after_write: Sequence[AfterWrite],
     savepoints: bool = True,
+    announce: Announce | None = None,
 ) -> tuple[list[MutationOutcome], list[tuple[MutationIn, Applied]]]:
     """One run of a push's transaction (:func:`apply_push` runs it again after a deadlock):
     everything it builds is made afresh here, nothing kept from an aborted run."""
@@ -401,8 +411,17 @@ def _apply_push_once(
                 "UPDATE sync_client SET last_mutation_id = ?, updated_at = ? WHERE client_id = ?",
                 (last, utcnow(), client_id),
             )
-            seqs += _write_log(connection, [applied for _m, applied in applied_list[len(seqs) :]])
-            fresh += _store_results(connection, client_id, applied_list[len(fresh) :], seqs[len(fresh) :])
+            records, last_seq, taken = _take_seqs(connection, [applied for _m, applied in applied_list[len(seqs) :]])
+            seqs += taken
+            # from the counter on, nothing waits for an answer: on PostgreSQL the records, the
+            # stored results, the poke and the COMMIT go in one round trip (the counter is held
+            # for that alone); elsewhere they run as before and the block's end commits
+            with prepared.sent_with_commit(connection):
+                if records:
+                    write_records(connection, records, last_seq)
+                fresh += _store_results(connection, client_id, applied_list[len(fresh) :], seqs[len(fresh) :])
+                if announce is not None and max(seqs, default=0):
+                    announce(connection, max(seqs), [applied for _m, applied in applied_list])
             outcomes.extend(fresh)
     return outcomes, applied_list
 
@@ -477,6 +496,15 @@ def _write_log(connection: Connection, applied: Sequence[Applied]) -> list[int]:
     """Read the rows of these mutations' records (:func:`.changes.resolve`), take their seqs (the
     counter row, locked until commit) and write them in one statement. Returns each mutation's
     seq: that of the last record holding something it changed (0: it changed nothing)."""
+    records, last, seqs = _take_seqs(connection, applied)
+    if records:
+        write_records(connection, records, last)
+    return seqs
+
+
+def _take_seqs(connection: Connection, applied: Sequence[Applied]) -> tuple[list[Record], int, list[int]]:
+    """:func:`_write_log` but the writing: the records (their rows read), the last seq taken for
+    them (0: none), and each mutation's seq."""
     pendings = [one.pending for one in applied if one.pending is not None]
     for one, records in zip(
         (one for one in applied if one.pending is not None), resolve(connection, pendings), strict=True
@@ -484,9 +512,9 @@ def _write_log(connection: Connection, applied: Sequence[Applied]) -> list[int]:
         one.records = records
     records = [record for one in applied for record in one.records]
     if not records:
-        return [0] * len(applied)
-    seq = take_seq(connection, len(records)) - len(records)
-    write_records(connection, records, seq + len(records))
+        return [], 0, [0] * len(applied)
+    last = take_seq(connection, len(records))
+    seq = last - len(records)
     at: dict[tuple[str, str], int] = {}
     seqs = []
     for one in applied:
@@ -501,7 +529,7 @@ def _write_log(connection: Connection, applied: Sequence[Applied]) -> list[int]:
         if one.pending is not None:
             later = [at.get((table_name, spec(table_name).entity_id(key)), 0) for table_name, key in one.pending.keys]
             seqs[index] = max([seqs[index], *later])
-    return seqs
+    return records, last, seqs
 
 
 def _outcome(mutation: MutationIn, applied: Applied, seq: int) -> MutationOutcome:
@@ -563,17 +591,31 @@ def apply_each_as(
     Each is still its own mutation (savepoint, audit reference, seqs, after-commit hooks); one
     a rule refuses is returned with its ``error`` and costs the others nothing. The clients are
     poked once, after the commit. For the server's own work in bursts (triage of new tickets).
+
+    The seqs of all of them are taken once, after the last mutation, as the last step before
+    commit (DESIGN.md: the counter row is locked last). Taken after each mutation, the counter
+    stayed locked while the next ones locked their tickets: a push that had locked one of those
+    tickets then waited on the counter, and each held what the other wanted — PostgreSQL broke
+    that deadlock only after its ``deadlock_timeout`` (1 s), and the push or the batch ran again
+    (a push of one stalled about a second after every burst of new tickets). ``name`` must not
+    read the change log (an erasure does: use :func:`apply_as`).
     """
+    if name == ERASE:
+        raise ValueError(f"{name} rewrites the change log: apply it with apply_as")
 
     def once() -> tuple[list[Applied], int]:
         done: list[Applied] = []
-        last = 0
         with database.engine.connect() as connection, connection.begin(), config_cache(connection):
             for args in each_args:
                 applied = run_mutation(connection, actor, name, args, f"server:{uuid7()}")
                 if applied.error is None:
-                    last = _finish(connection, applied, after_write) or last
+                    for hook in after_write:
+                        hook(connection, applied)
                 done.append(applied)
+            records = [record for applied in done for record in applied.records]
+            last = take_seq(connection, len(records)) if records else 0
+            if records:
+                write_records(connection, records, last)
         return done, last
 
     done, last = retried(once, what=f"the server's {name}")

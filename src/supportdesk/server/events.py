@@ -45,6 +45,8 @@ from supportdesk.server.visibility import sees_ticket
 from supportdesk.store.times import utcnow
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from sqlalchemy.engine import Connection
 
     from supportdesk.server.apply import Applied
@@ -180,6 +182,17 @@ def _encode_records(connection: Connection, actor: Actor, last: int, rows: list[
     return body[1:] if len(body) <= RECORDS_BYTES_MAX else None
 
 
+def _poke(seq: int, count: int, audience: Audience) -> dict[str, Any]:
+    """A poke's event: the log reached ``seq`` by the ``count`` records just written (their seqs
+    (seq - count, seq]: taken at once, the counter locked to commit), for ``audience``."""
+    event: dict[str, Any] = {"type": "poke", "seq": seq}
+    if 0 < count <= seq:
+        event["from"] = seq - count
+    if audience is not None:
+        event["audience"] = sorted(audience, key=lambda pair: (pair[0] or "", pair[1] or ""))
+    return event
+
+
 CLOSE_MESSAGES = {
     "token": "the token was revoked or expired, or the agent was deactivated",
     "scope": "the agent's groups or role changed: reconnect",
@@ -283,13 +296,23 @@ class ServerEvents:
         audience: Audience = getattr(self._pending, "audience", None)  # nothing gathered: everyone
         count: int = getattr(self._pending, "records", 0)
         self.forget_gathered()
-        event: dict[str, Any] = {"type": "poke", "seq": seq}
-        if 0 < count <= seq:
-            # the writes' seqs are (seq - count, seq]: taken at once, the counter locked to commit
-            event["from"] = seq - count
-        if audience is not None:
-            event["audience"] = sorted(audience, key=lambda pair: (pair[0] or "", pair[1] or ""))
-        self._publish(event)
+        self._publish(_poke(seq, count, audience))
+
+    def poke_in_transaction(self, connection: Connection, seq: int, applied: Sequence[Applied]) -> None:
+        """The poke of a push about to commit, as a NOTIFY of its own transaction (PostgreSQL; a
+        push's ``announce``, last before its commit): PostgreSQL delivers it when, and only if,
+        the push commits, and delivers the NOTIFYs of different transactions in commit order —
+        with the seq counter locked to commit, seq order. It says what :meth:`poke` would have
+        said after the commit, from the same mutations (those that wrote records), where that
+        took a pooled connection and a transaction of its own on every push: four round trips
+        the answer waited for. After the commit the caller calls :meth:`forget_gathered`."""
+        audience: Audience = frozenset()
+        count = 0
+        for one in applied:
+            if one.error is None and one.records:
+                audience = _merge(audience, audience_of(one))
+                count += len(one.records)
+        notify(connection, _poke(seq, count, audience))
 
     def set_presence(self, actor: Actor, ticket_id: str, state: str) -> None:
         """Record who views or types in a ticket; those who may see the ticket are told."""

@@ -19,11 +19,12 @@ TOKENS = "tokens"
 
 
 def notify(connection: Connection, event: dict[str, Any]) -> None:
-    """Publish ``event`` to every process (on PostgreSQL; SQLite has one process)."""
+    """Publish ``event`` to every process (on PostgreSQL; SQLite has one process), on the
+    driver's cursor (one of a push's statements: none of SQLAlchemy's per-statement work)."""
     if connection.dialect.name == "postgresql":
-        from sqlalchemy import text
+        from supportdesk.store.prepared import run_sql
 
-        connection.execute(text("SELECT pg_notify(:c, :p)"), {"c": CHANNEL, "p": json.dumps(event)})
+        run_sql(connection, "SELECT pg_notify(?, ?)", (CHANNEL, json.dumps(event)))
 
 
 def notify_tokens_changed(connection: Connection) -> None:

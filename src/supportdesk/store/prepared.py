@@ -394,6 +394,43 @@ def every(connection: Connection, statement: Executable, params: Mapping[str, An
     return _run(connection, prepared, params, fetch=-1)
 
 
+@contextmanager
+def sent_with_commit(connection: Connection) -> Iterator[None]:
+    """End ``connection``'s transaction at the end of the block, sending the block's statements
+    with the ``COMMIT`` in one round trip (PostgreSQL; elsewhere the block runs as it is and the
+    caller's transaction commits as it would).
+
+    Why: what a push writes after it takes its seqs (its change records, its stored results, its
+    poke) holds the seq counter until the commit, and every other push waits on that row. Sent
+    one by one, each statement was a round trip — and, in a busy process, a wait for the GIL
+    before the next could go — with the counter held all along. In psycopg's pipeline mode they
+    are queued and go with the ``COMMIT`` and one sync: the counter is held for the server's own
+    work. Only statements that return no rows belong in the block (a read would wait for its
+    answer). SQLAlchemy's transaction is left to end as usual: its ``COMMIT`` finds none open
+    and sends nothing; a failure anywhere in the block leaves the transaction to roll back.
+    """
+    if connection.dialect.name != "postgresql" or not _runnable(connection):
+        yield
+        return
+    dbapi_connection: Any = connection.connection.dbapi_connection
+    failed = False
+    try:
+        with dbapi_connection.pipeline():
+            try:
+                yield
+            except BaseException:
+                failed = True  # its own error, already SQLAlchemy's; the pipeline is left as is
+                raise
+            for listener in _statement_listeners:
+                listener("COMMIT")
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute("COMMIT", prepare=False)  # queued: sent with the sync at the exit
+    except Exception as error:
+        if failed:
+            raise
+        connection._handle_dbapi_exception(error, "COMMIT", None, None, None)
+
+
 #: (parameter style, SQL written with ``?``) → the SQL in that style
 _in_style: dict[tuple[str, str], str] = {}
 

@@ -102,6 +102,9 @@ def _check_push(body: protocol.PushRequest) -> None:
 def _push(body: protocol.PushRequest, actor: Actor, state: ServerState) -> Response:
     """The push in a worker thread; its answer as the JSON FastAPI would make of the
     ``PushResponse`` (the same serializer, by alias), built from outcomes already validated."""
+    # on PostgreSQL the poke is a NOTIFY of the push's own transaction (delivered at its commit,
+    # in commit order); SQLite's single process pokes its streams after the commit
+    in_transaction = state.database.is_postgres
     results = apply_push(
         state.database,
         actor,
@@ -110,9 +113,12 @@ def _push(body: protocol.PushRequest, actor: Actor, state: ServerState) -> Respo
         before_write=state.before_write,
         after_write=state.after_write,
         after_commit=state.after_commit,
+        announce=state.events.poke_in_transaction if in_transaction else None,
     )
     seq = max((r.seq for r in results), default=0)
-    if seq:
+    if in_transaction:
+        state.events.forget_gathered()  # what the after-commit hooks gathered went with the NOTIFY
+    elif seq:
         state.events.poke(seq)
     last = max((r.id for r in results), default=0)
     answer = protocol.PushResponse.model_construct(results=results, last_mutation_id=last)

@@ -1,0 +1,124 @@
+"""How many times a push of one note waits for PostgreSQL, counted on the wire (libpq's own trace
+of every pooled connection the request uses: each ``ReadyForQuery`` ends one round trip), through
+the app's own route, as ``serve`` runs it (token checks cached). A change that adds a round trip
+or a statement to the hottest request of the server fails here; lower the limits when one is cut.
+
+main at c23a099 waited 26 times (27 statements) for a push of one note: its token looked up on
+every request (a ping, BEGIN, the lookup, ROLLBACK, and DEALLOCATE ALL: psycopg forgets its
+prepared statements at every rollback), the push's 16 with its ping, its poke's own transaction
+after the commit (a ping, BEGIN, pg_notify, COMMIT). pgpush13e: 15 (19 statements) — the token
+check cached (``serve``'s default), the poke a NOTIFY of the push's transaction, and everything
+after the seq counter (records, stored result, poke, COMMIT) sent in one round trip. PostgreSQL only."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from psycopg import pq
+from sqlalchemy import event
+
+from supportdesk.server import admin
+from supportdesk.server.app import create_app
+from supportdesk.server.db import ServerDatabase
+from supportdesk.server.state import ServerConfig
+from supportdesk.server.token_cache import TTL
+
+pytestmark = [pytest.mark.integration, pytest.mark.parametrize("database", ["postgresql"], indirect=True)]
+
+#: Round trips and statements of a push of one internal note (see the module docstring).
+ROUND_TRIPS = 15
+STATEMENTS = 19
+
+
+class Wire:
+    """libpq's trace of every connection ``database``'s pool opens (from its first message, the
+    pool's ping included); what was traced since :meth:`start`."""
+
+    def __init__(self, database: ServerDatabase) -> None:
+        self.file = tempfile.TemporaryFile("w+")  # noqa: SIM115 - closed by close()
+        self.start_at = 0
+        database.engine.dispose()  # every connection from here on is traced from its first message
+        event.listen(database.engine, "connect", self._opened)
+
+    def _opened(self, dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.pgconn.trace(self.file.fileno())
+        dbapi_connection.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
+
+    def start(self) -> None:
+        self.file.flush()
+        self.start_at = self.file.seek(0, 2)
+
+    def close(self) -> None:
+        self.file.close()
+
+    def lines(self) -> list[str]:
+        self.file.seek(self.start_at)
+        return self.file.read().splitlines()
+
+    def round_trips(self) -> int:
+        return sum(1 for line in self.lines() if line.startswith("B\t") and "\tReadyForQuery\t" in line)
+
+    def statements(self) -> list[str]:
+        """Each statement sent (a simple query, or an extended one's Execute), as traced."""
+        sent = []
+        for line in self.lines():
+            if line.startswith("F\t") and ("\tQuery\t" in line or "\tParse\t" in line or "\tBind\t" in line):
+                sent.append(line.split("\t", 3)[-1].strip())
+        return sent
+
+    def executed(self) -> int:
+        return sum(
+            1 for line in self.lines() if line.startswith("F\t") and ("\tQuery\t" in line or "\tExecute\t" in line)
+        )
+
+
+@pytest.fixture
+def client(database: ServerDatabase) -> Iterator[tuple[TestClient, Wire]]:
+    app = create_app(database, ServerConfig(token_cache=TTL))  # as `serve` runs by default
+    admin.add_group(database, "Tier 1")
+    admin.add_agent(database, "Ada", "ada@example.com", "agent", ["Tier 1"])
+    _token_id, token = admin.new_token(database, "ada@example.com")
+    wire = Wire(database)
+    try:
+        with TestClient(app) as running:
+            running.headers["authorization"] = f"Bearer {token}"
+            yield running, wire
+    finally:
+        database.engine.dispose()  # no traced connection outlives the file
+        wire.close()
+
+
+def push(client: TestClient, mutation_id: int, name: str, args: dict[str, Any]) -> dict[str, Any]:
+    body = {
+        "client_id": "wire-client",
+        "schema_version": 1,
+        "mutations": [{"id": mutation_id, "name": name, "args": args}],
+    }
+    answer = client.post("/v1/push", json=body)
+    assert answer.status_code == 200, answer.text
+    (result,) = answer.json()["results"]
+    assert result["ok"], result
+    return dict(result)
+
+
+def test_a_push_of_one_note_waits_for_postgresql_at_most_fifteen_times(client: tuple[TestClient, Wire]) -> None:
+    running, wire = client
+    args = {"subject": "Wire", "body": "b", "requester": {"value": "wire@example.com"}}
+    ticket = push(running, 1, "ticket.create", args)["result"]["ticket_id"]
+    for n in range(2, 8):  # warm: the token checked, the configuration and the statements cached
+        push(running, n, "ticket.note", {"ticket_id": ticket, "body": f"warm {n}"})
+    wire.start()
+    push(running, 8, "ticket.note", {"ticket_id": ticket, "body": "counted"})
+    shown = "\n".join(wire.statements())
+    assert wire.round_trips() <= ROUND_TRIPS, f"{wire.round_trips()} round trips:\n{shown}"
+    assert wire.executed() <= STATEMENTS, f"{wire.executed()} statements:\n{shown}"
+    assert wire.round_trips() > 5, "nothing was traced"
+    # no token lookup (cached), one transaction for the push and its poke
+    assert not [sql for sql in wire.statements() if "api_token" in sql]
+    assert sum(1 for sql in wire.statements() if sql.startswith('"BEGIN')) == 1
+    # the NOTIFY's values name the channel (its SQL shows only until psycopg prepares it)
+    assert sum(1 for sql in wire.statements() if "'supportdesk_events'" in sql) == 1
