@@ -104,8 +104,8 @@ def create_app(
     )
     app.add_middleware(RateLimitHeaders)
     app.add_middleware(CatchAll)
-    metrics.install(app, state)  # counts every answer, refusals by the limits too
-    app.add_middleware(RequestLog)  # outermost: every request's id and line, the metrics' too
+    # outermost: every request's id, line and count, refusals by the limits too
+    app.add_middleware(RequestLog, metrics=metrics.install(app, state))
     return app
 
 

@@ -32,7 +32,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Callable
 
     from fastapi import FastAPI
 
@@ -84,41 +84,12 @@ class Metrics:
             self.mutations[(applied.name or "unknown", source)] += 1
 
 
-class RequestMetrics:
-    """Pure ASGI middleware: counts every HTTP request by the route that answered it."""
-
-    def __init__(self, app: Callable[..., Awaitable[None]], metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.monotonic()
-        status = 500
-
-        async def sending(message: dict[str, Any]) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
-        try:
-            await self.app(scope, receive, sending)
-        finally:
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
-            self.metrics.record_request(scope.get("method", ""), template, status, time.monotonic() - started)
-
-
 def install(app: FastAPI, state: ServerState) -> Metrics:
     """Count requests and commits in ``app`` and serve ``/metrics``."""
     metrics = Metrics()
     state.extensions["metrics"] = metrics
     state.after_commit.append(metrics.after_commit)
-    app.include_router(router)
-    app.add_middleware(RequestMetrics, metrics=metrics)
+    app.include_router(router)  # the requests are counted by request_log.RequestLog, with their line
     return metrics
 
 

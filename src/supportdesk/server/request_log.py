@@ -27,7 +27,10 @@ import re
 import time
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from supportdesk.server.metrics import Metrics
 
 log = logging.getLogger("supportdesk.server.requests")
 
@@ -88,10 +91,12 @@ def _path(scope: dict[str, Any]) -> str:
 
 
 class RequestLog:
-    """Pure ASGI middleware: the request id, its header, and the request's line when it ends."""
+    """Pure ASGI middleware: the request id, its header, and when the request ends its line and
+    its count in ``metrics`` (by the route that answered; one wrapper of ``send`` for both)."""
 
-    def __init__(self, app: Callable[..., Awaitable[None]]) -> None:
+    def __init__(self, app: Callable[..., Awaitable[None]], metrics: Metrics | None = None) -> None:
         self.app = app
+        self.metrics = metrics
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -114,6 +119,10 @@ class RequestLog:
             await self.app(scope, receive, sending)
         finally:
             _current.reset(token)
+            seconds = time.monotonic() - started
+            if self.metrics is not None:
+                route = getattr(scope.get("route"), "path", None) or "unmatched"
+                self.metrics.record_request(scope.get("method", ""), route, status, seconds)
             if log.isEnabledFor(logging.INFO):
                 log.info(
                     "request id=%s method=%s path=%s status=%d ms=%.1f%s",
@@ -121,7 +130,7 @@ class RequestLog:
                     safe(scope.get("method", ""), 12),
                     _path(scope),
                     status,
-                    (time.monotonic() - started) * 1000,
+                    seconds * 1000,
                     _who(scope),
                 )
 
