@@ -41,6 +41,7 @@ class Wire:
     def __init__(self, database: ServerDatabase) -> None:
         self.file = tempfile.TemporaryFile("w+")  # noqa: SIM115 - closed by close()
         self.start_at = 0
+        self.database = database
         database.engine.dispose()  # every connection from here on is traced from its first message
         event.listen(database.engine, "connect", self._opened)
 
@@ -122,3 +123,27 @@ def test_a_push_of_one_note_waits_for_postgresql_at_most_fifteen_times(client: t
     assert sum(1 for sql in wire.statements() if sql.startswith('"BEGIN')) == 1
     # the NOTIFY's values name the channel (its SQL shows only until psycopg prepares it)
     assert sum(1 for sql in wire.statements() if "'supportdesk_events'" in sql) == 1
+
+
+def test_nothing_is_read_after_a_push_commits_even_when_it_read_the_configuration(
+    client: tuple[TestClient, Wire],
+) -> None:
+    """The configuration cache decided what it keeps after the pipelined COMMIT, in a transaction
+    of its own: a push whose mutation read the configuration afresh (the first one, here) then
+    sent a read and another COMMIT after its own, and a failure there answered an error for a
+    push that had committed (its after-commit hooks never ran)."""
+    running, wire = client
+    args = {"subject": "Fresh", "body": "b", "requester": {"value": "fresh@example.com"}}
+    ticket = push(running, 1, "ticket.create", args)["result"]["ticket_id"]
+    push(running, 2, "ticket.note", {"ticket_id": ticket, "body": "warm"})
+    with wire.database.engine.begin() as connection:  # the configuration changes elsewhere
+        connection.exec_driver_sql("UPDATE config_version SET value = value + 1 WHERE id = 1")
+    wire.start()
+    push(running, 3, "ticket.note", {"ticket_id": ticket, "body": "reads the configuration again"})
+    sent = wire.statements()
+    # the push's poke is its last statement before its COMMIT; after them, nothing
+    pokes = [n for n, statement in enumerate(sent) if "pg_notify" in statement]
+    assert pokes, "\n".join(sent)
+    # (a Parse line names its statement; the Bind line after it names none)
+    after = [s for s in sent[pokes[-1] + 1 :] if not s.startswith('"" ""')]
+    assert after == ['"" "COMMIT" 0'], "sent after the push's poke:\n" + "\n".join(after)

@@ -63,6 +63,7 @@ class _Open:
     sources: dict[str, frozenset[str]] = field(default_factory=dict)
     loaded: bool = False  # read something the kept entries did not have
     forgotten: bool = False  # a mutation of this transaction changed the configuration
+    settled: bool = False  # :func:`settle` already decided what is kept
 
 
 @dataclass
@@ -99,8 +100,8 @@ def config_cache(connection: Connection) -> Iterator[None]:
     connection.info[_KEY] = state
     try:
         yield
-        if state.loaded and not state.forgotten and read_version(connection) == version:
-            _KEPT[engine] = _Kept(version, state.entries, state.sources)
+        if not state.settled:
+            _keep(connection, state)
     finally:
         # A connection the database dropped (a disconnect, invalidated by SQLAlchemy) is thrown
         # away with its info (the pool clears it before reconnecting); asking it for its info
@@ -108,6 +109,23 @@ def config_cache(connection: Connection) -> Iterator[None]:
         # log that instead of the disconnect.
         if not connection.invalidated:
             connection.info.pop(_KEY, None)
+
+
+def _keep(connection: Connection, state: _Open) -> None:
+    if state.loaded and not state.forgotten and read_version(connection) == state.version:
+        _KEPT[connection.engine] = _Kept(state.version, state.entries, state.sources)
+
+
+def settle(connection: Connection) -> None:
+    """Decide now what this transaction's reads leave for the next one, while it is still open:
+    for a caller about to commit in a way that leaves none to read in (a push's pipelined
+    ``COMMIT`` on PostgreSQL). The block's end then reads nothing more — a read there ran after
+    the commit, in a transaction of its own, and its failure came back as an error for a push
+    that had committed. Only configuration-free statements may follow."""
+    state = connection.info.get(_KEY)
+    if isinstance(state, _Open) and not state.settled:
+        _keep(connection, state)
+        state.settled = True
 
 
 def is_open(connection: Connection) -> bool:

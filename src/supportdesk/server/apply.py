@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.exc import DataError, IntegrityError
 
 from supportdesk.domain.catalog import get
-from supportdesk.domain.config_cache import config_cache, forget, touches_config
+from supportdesk.domain.config_cache import config_cache, forget, settle, touches_config
 from supportdesk.domain.context import Actor, MutationContext
 from supportdesk.domain.errors import Conflict, DomainError, ValidationFailed
 from supportdesk.domain.mutations.privacy import ERASE
@@ -405,6 +405,9 @@ def _apply_push_once(
             last = mutation.id
         audits.flush()
         _write_clocks(clocks, clock_tx, applied_list)
+        # what the configuration cache keeps is decided now, inside the transaction and before the
+        # counter is taken: the pipelined COMMIT below leaves no transaction for the block's end
+        settle(connection)
         if applied_list:
             run_sql(
                 connection,
