@@ -100,7 +100,7 @@ def test_a_rest_write_carries_its_request_id_into_the_audit(deployment: Deployme
 
 @pytest.mark.parametrize(
     "forged",
-    ["x" * 65, "id with spaces", "a:b", "é-unicode", "<script>", "1;DROP"],
+    ["x" * 37, "id with spaces", "a:b", "é-unicode", "<script>", "1;DROP"],
 )
 def test_a_forged_request_id_is_replaced(deployment: Deployment, forged: str) -> None:
     answer = httpx.get(
@@ -114,15 +114,24 @@ def test_a_forged_request_id_is_replaced(deployment: Deployment, forged: str) ->
 
 def test_a_hostile_path_stays_on_its_own_line_and_sends_no_escape(deployment: Deployment) -> None:
     # %0a: a line break that would forge a second line; %1b[2J: clear the operator's screen
-    path = "/v1/no%0a2099-01-01%2000:00:00%20INFO%20supportdesk.server.requests:%20request%20id=forged%1b[2J"
+    path = "/no%0a2099-01-01%2000:00:00%20INFO%20supportdesk.server.requests:%20request%20id=forged%1b[2J/x"
     answer = httpx.get(f"{deployment.server.url}{path}", timeout=30)
     assert answer.status_code == 404
     line = _line_of(deployment, answer.headers["x-request-id"])
-    assert line["status"] == "404"
-    assert "\\x0a" in line["path"] and "\\x1b" in line["path"]
+    assert line["status"] == "404" and line["path"].startswith("unmatched:/no\\x0a2099")
+    assert "\\x1b" in line["path"] and line["path"].endswith("/...")
     text = deployment.server.log.read_text(errors="replace")
     assert "\x1b" not in text
     assert not any(found["id"] == "forged" for found in _lines(deployment))
+
+
+def test_of_a_path_no_route_has_only_the_first_segment_is_written(deployment: Deployment) -> None:
+    """A sign-in link's token sent with a slash too many matches no route; it is not logged."""
+    secret = "Zq3kSECRETtokenVALUE9x"
+    answer = httpx.get(f"{deployment.server.url}/help/sign-in/{secret}/extra/", timeout=30)
+    assert answer.status_code == 404
+    assert _line_of(deployment, answer.headers["x-request-id"])["path"] == "unmatched:/help/..."
+    assert secret not in deployment.server.log.read_text(errors="replace")
 
 
 def test_safe_escapes_everything_but_printable_ascii() -> None:

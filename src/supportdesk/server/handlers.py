@@ -23,7 +23,7 @@ from starlette.requests import ClientDisconnect
 from supportdesk.domain.errors import DomainError
 from supportdesk.server.errors import ApiError
 from supportdesk.server.limits import ASGIApp, Message, Receive, Scope, Send, retry_after
-from supportdesk.server.request_log import PATH_CAP, current_id, safe
+from supportdesk.server.request_log import current_id, path_for_log, safe
 
 log = logging.getLogger("supportdesk.server")
 
@@ -148,7 +148,7 @@ class CatchAll:
             return  # the client left while sending its body: nobody to answer
         except Exception as error:
             request = current_id()
-            where = f"{safe(scope.get('method', '?'), 12)} {safe(scope.get('path', '?'), PATH_CAP)} (request {request})"
+            where = f"{safe(scope.get('method', '?'), 12)} {path_for_log(scope)} (request {request})"
             if _out_of_range(error):
                 # Every endpoint bounds its inputs; this is the net under a bound we missed.
                 log.warning("refused a value the database cannot hold in %s", where)

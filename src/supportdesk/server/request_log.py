@@ -13,11 +13,11 @@ in the request's line at INFO on ``supportdesk.server.requests``::
 
 Of what was asked only the route is written (``/v1/tickets/{number}``, the template that
 answered, as ``/metrics`` counts it), never the values in the path, the query string or a body:
-they can hold a customer's words or address (``?query=…``), and a log is a copy that erasure
-cannot reach. A path no route answered is written as sent (a scanner's probes are worth seeing),
-cut at 200 characters. Text a client chose (such a path, a token's or agent's name) is written
-with anything but printable ASCII escaped, so a request cannot forge a second log line or send
-escape sequences to the operator's terminal.
+they can hold a customer's words or address (``?query=…``) or a sign-in link's token, and a log
+is a copy that erasure cannot reach. Of a path no route answered only the first segment is
+written (``unmatched:/wp-admin/...``: a scanner's probes are still seen). Text a client chose
+(that segment, a token's or agent's name) is written with anything but printable ASCII escaped,
+so a request cannot forge a second log line or send escape sequences to the operator's terminal.
 """
 
 from __future__ import annotations
@@ -25,14 +25,16 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, MutableMapping
 from contextvars import ContextVar
 from typing import Any, Protocol
 
 log = logging.getLogger("supportdesk.server.requests")
 
 HEADER = b"x-request-id"
-_ACCEPTED_ID = re.compile(rb"[A-Za-z0-9._-]{1,64}")
+#: At most the length of our own ids: the id is part of a REST write's audit reference, whose
+#: column (200 characters) also holds the token's name and, for a rule's action, the rule's id.
+_ACCEPTED_ID = re.compile(rb"[A-Za-z0-9._-]{1,36}")
 _UNSAFE = re.compile(r"[^\x21-\x7e]")
 #: The longest path written; the rest is cut (a request line may be 8 KB).
 PATH_CAP = 200
@@ -82,9 +84,21 @@ def _who(scope: dict[str, Any]) -> str:
     return who + (f" token={safe(name)}" if name else "")
 
 
-def _path(scope: dict[str, Any]) -> str:
+def _path(scope: MutableMapping[str, Any]) -> str:
+    """The route template that answered; for a path no route has, ``unmatched:`` and its first
+    segment only (``unmatched:/help/...``): the rest may be a secret, such as a sign-in link's
+    token sent with a slash too many."""
     template = getattr(scope.get("route"), "path", None)
-    return safe(template if isinstance(template, str) else scope.get("path", ""), PATH_CAP)
+    if isinstance(template, str):
+        return safe(template, PATH_CAP)
+    path = str(scope.get("path", ""))
+    first, _, rest = path.lstrip("/").partition("/")
+    return "unmatched:" + safe(f"/{first}" + ("/..." if rest else ""), PATH_CAP)
+
+
+def path_for_log(scope: MutableMapping[str, Any]) -> str:
+    """What other lines about a request may say of its path (:func:`_path`)."""
+    return _path(scope)
 
 
 class RequestCounter(Protocol):
