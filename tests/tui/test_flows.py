@@ -284,6 +284,30 @@ async def test_keymap_override_and_macro_key_from_config(
         assert app.screen.composer.macro.name == "Billing: refund issued"
 
 
+def test_a_save_worker_finishing_after_the_close_save_leaves_the_newer_draft(console_workspace: Workspace) -> None:
+    """Quitting writes the pane's drafts on the UI thread; a save worker started a moment before
+    (a flush, older text) may finish after that write, and must not put the older text back."""
+    import threading
+
+    from supportdesk.store.local_state import Draft
+    from supportdesk.tui.db import ConsoleDB
+
+    ticket_id = rows(console_workspace, "SELECT id FROM ticket ORDER BY number LIMIT 1")[0][0]
+    db = ConsoleDB(console_workspace, strict=True)
+    try:
+        db.save_drafts_on_close([Draft(ticket_id, "reply", "the newest words", {"status": "open"})])
+        late = threading.Thread(target=db.save_draft, args=(Draft(ticket_id, "reply", "older words"),))
+        late.start()
+        late.join()
+        other = threading.Thread(target=db.save_draft, args=(Draft(ticket_id, "note", "a note's own"),))
+        other.start()
+        other.join()
+    finally:
+        db.close()
+    saved = dict(rows(console_workspace, "SELECT kind, body FROM draft WHERE ticket_id = ?", ticket_id))
+    assert saved == {"reply": "the newest words", "note": "a note's own"}
+
+
 async def test_draft_survives_quitting(make_app: AppFactory, console_workspace: Workspace) -> None:
     app = make_app()
     async with app.run_test(size=(140, 40)) as pilot:

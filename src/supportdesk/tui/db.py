@@ -39,7 +39,7 @@ import logging
 import queue
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -156,6 +156,8 @@ class ConsoleDB:
         # writable: the local-only rows are written through it (see _local)
         self._watch = workspace.connect()
         self._watch_lock = threading.Lock()
+        #: Drafts the console wrote as it closed: a save worker still running then holds older text.
+        self._closing_drafts: set[tuple[str, str]] = set()
         self._seen_version = self._version()
         self._idle: queue.LifoQueue[sqlite3.Connection] = queue.LifoQueue()
         self._size = size
@@ -529,13 +531,18 @@ class ConsoleDB:
     @worker_only
     def save_draft(self, draft: local_state.Draft) -> None:
         with self._local() as connection:
+            if (draft.ticket_id, draft.kind) in self._closing_drafts:
+                return  # written as the console closed, with the newer text
             local_state.save_draft(connection, draft)
 
-    def save_draft_on_close(self, draft: local_state.Draft) -> None:
-        """The same write on the UI thread, for the console's last moment only: once it is
-        closing no worker runs, and one draft row costs well under a frame."""
+    def save_drafts_on_close(self, drafts: Iterable[local_state.Draft]) -> None:
+        """The same writes on the UI thread, for the console's last moment only: once it is
+        closing a save worker may never start, or finish after this with older text (it then
+        leaves these drafts alone); a few draft rows cost well under a frame."""
         with self._local() as connection:
-            local_state.save_draft(connection, draft)
+            for draft in drafts:
+                local_state.save_draft(connection, draft)
+                self._closing_drafts.add((draft.ticket_id, draft.kind))
 
     @worker_only
     def delete_draft(self, ticket_id: str, kind: str) -> None:

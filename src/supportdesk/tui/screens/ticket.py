@@ -442,16 +442,19 @@ class TicketScreen(TicketActions, Screen[None]):
         self.console.db.save_draft(draft)
 
     def on_unmount(self) -> None:
-        """Quitting within the save delay of the last key: write that draft here and now (one
-        small local write) — the timer, its message and the save worker no longer run."""
+        """Quitting: write every draft of this pane here and now — the one typed within the save
+        delay of the last key (its timer, its message and the save worker no longer run), and
+        those already handed to a save worker that may not start or may finish too late."""
         # (held, not queried: the screen's children are gone by now)
         unsaved = self._composer.take_unsaved() if self._composer is not None else None
         if unsaved is not None:
             draft = local_state.Draft(unsaved.ticket_id, unsaved.kind, unsaved.body, unsaved.state)
+            self._unsaved[(draft.ticket_id, draft.kind)] = draft
+        if self._unsaved:
             try:
-                self.console.db.save_draft_on_close(draft)
+                self.console.db.save_drafts_on_close(list(self._unsaved.values()))
             except Exception:
-                log.exception("saving the draft while closing failed")
+                log.exception("saving the drafts while closing failed")
 
     def _reply_anchor(self) -> str | None:
         """What the reply is written after (``store.reads.reply_anchor``), among the messages the
