@@ -179,10 +179,19 @@ def test_a_customer_erased_by_another_process_has_the_next_note_erased_too(team:
     assert ERASED_TEXT in bodies
 
 
+def _requester(team: Team, ticket_id: str) -> str:
+    with team.workspace.reading() as connection:
+        return str(connection.execute("SELECT requester_id FROM ticket WHERE id = ?", (ticket_id,)).fetchone()[0])
+
+
+def _bodies(team: Team, ticket_id: str) -> list[str]:
+    with team.workspace.reading() as connection:
+        return [r[0] for r in connection.execute("SELECT body FROM message WHERE ticket_id = ?", (ticket_id,))]
+
+
 def test_an_erasure_inside_a_bulk_change_counts_for_the_notes_after_it(team: Team) -> None:
     ticket_id = new_ticket(team, "My address is 1 Main St")
-    with team.workspace.reading() as connection:
-        (customer_id,) = connection.execute("SELECT requester_id FROM ticket WHERE id = ?", (ticket_id,)).fetchone()
+    customer_id = _requester(team, ticket_id)
     outcomes = write.apply_many(
         team.workspace,
         [
@@ -193,9 +202,7 @@ def test_an_erasure_inside_a_bulk_change_counts_for_the_notes_after_it(team: Tea
         actor=team.admin,
     )
     assert all(o.ok for o in outcomes), [o.error for o in outcomes]
-    with team.workspace.reading() as connection:
-        bodies = [r[0] for r in connection.execute("SELECT body FROM message WHERE ticket_id = ?", (ticket_id,))]
-    assert not any("Main St" in body for body in bodies)
+    assert not any("Main St" in body for body in _bodies(team, ticket_id))
 
 
 def test_a_ticket_from_a_new_requester_keeps_the_configuration_it_read(team: Team) -> None:
@@ -224,8 +231,7 @@ def test_a_ticket_from_a_new_requester_keeps_the_configuration_it_read(team: Tea
 def test_a_customer_erased_in_the_same_transaction_after_a_new_one_still_counts(team: Team) -> None:
     """The customer written before the erasure kept the cache; the erasure drops it."""
     ticket_id = new_ticket(team, "My address is 1 Main St")
-    with team.workspace.reading() as connection:
-        (customer_id,) = connection.execute("SELECT requester_id FROM ticket WHERE id = ?", (ticket_id,)).fetchone()
+    customer_id = _requester(team, ticket_id)
     args = {"subject": "Hello", "body": "Hi", "requester": {"value": "someone-new@example.com"}}
     outcomes = write.apply_many(
         team.workspace,
@@ -237,6 +243,4 @@ def test_a_customer_erased_in_the_same_transaction_after_a_new_one_still_counts(
         actor=team.admin,
     )
     assert all(o.ok for o in outcomes), [o.error for o in outcomes]
-    with team.workspace.reading() as connection:
-        bodies = [r[0] for r in connection.execute("SELECT body FROM message WHERE ticket_id = ?", (ticket_id,))]
-    assert not any("Main St" in body for body in bodies)
+    assert not any("Main St" in body for body in _bodies(team, ticket_id))

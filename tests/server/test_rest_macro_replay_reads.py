@@ -49,14 +49,19 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return counted
 
 
-def test_a_macro_apply_with_a_key_reads_the_stored_answer_once(
-    client: TestClient, database: ServerDatabase, reads: list[str]
-) -> None:
+def _ticket_and_macro(client: TestClient, database: ServerDatabase) -> tuple[Any, str]:
+    """A ticket made over REST and the URL that applies a new macro to it."""
     body = {"subject": "Refund", "body": "Where is it?", "requester": {"email": "kim@example.com"}}
     created = client.post("/v1/tickets", json=body)
     assert created.status_code == 201, created.text
     macro, _ = apply_as(database, SYSTEM, "macro.create", {"name": "Refunded", "body": "We refunded it."})
-    url = f"/v1/tickets/{created.json()['number']}/macros/{macro['macro_id']}"
+    return created, f"/v1/tickets/{created.json()['number']}/macros/{macro['macro_id']}"
+
+
+def test_a_macro_apply_with_a_key_reads_the_stored_answer_once(
+    client: TestClient, database: ServerDatabase, reads: list[str]
+) -> None:
+    created, url = _ticket_and_macro(client, database)
     headers = {"Idempotency-Key": str(uuid.uuid4())}
     reads.clear()
     first = client.post(url, headers=headers)
@@ -82,11 +87,7 @@ def test_a_macro_apply_whose_key_another_attempt_answered_meanwhile_gets_that_an
 ) -> None:
     """The write no longer reads the answer before its transaction: an answer stored between
     the endpoint's read and the write is found by the claim."""
-    body = {"subject": "Refund", "body": "Where is it?", "requester": {"email": "kim@example.com"}}
-    created = client.post("/v1/tickets", json=body)
-    assert created.status_code == 201, created.text
-    macro, _ = apply_as(database, SYSTEM, "macro.create", {"name": "Refunded", "body": "We refunded it."})
-    url = f"/v1/tickets/{created.json()['number']}/macros/{macro['macro_id']}"
+    _created, url = _ticket_and_macro(client, database)
     headers = {"Idempotency-Key": str(uuid.uuid4())}
     first = client.post(url, headers=headers)
     assert first.status_code == 200, first.text
