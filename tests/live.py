@@ -32,10 +32,21 @@ from supportdesk.sync.profiles import Profile
 PG_ENV = "SUPPORTDESK_TEST_PG_URL"
 
 
+#: Ports :func:`free_port` handed out in this test process.
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    """A port nothing listens on now and that this process has not handed out before: two picks
+    in a row (a server's SMTP port, then its HTTP port) once came back equal, the SMTP listener
+    took it first and the HTTP server could not bind."""
+    while True:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = int(probe.getsockname()[1])
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
 
 
 def postgres_url() -> str:

@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import threading
@@ -34,6 +33,7 @@ from supportdesk.domain import request_tracker_rest
 from supportdesk.store.workspace import Workspace
 from tests.cli.conftest import CLI
 from tests.cli.test_import_rt import RT_FILL, RT_FRESH_DB, RT_LIB
+from tests.live import free_port
 
 RT_AUTH = Path(__file__).parent / "data" / "rt_auth.pl"
 RT_APP = Path("/usr/share/request-tracker5/libexec/rt-server")
@@ -45,12 +45,6 @@ needs_rt = pytest.mark.skipif(
 )
 
 pytestmark = pytest.mark.integration
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 # --- a real RT ------------------------------------------------------------------------------
