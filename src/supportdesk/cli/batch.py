@@ -25,7 +25,11 @@ from __future__ import annotations
 import io
 import json
 import math
+import os
+import select
+import stat
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -39,6 +43,8 @@ from supportdesk.cli.wiring import command
 
 if TYPE_CHECKING:
     from typer.core import TyperGroup
+
+    from supportdesk.domain.group_commit import Group
 
 #: A line longer than this (bytes) is refused unread: a body is at most 1,000,000 characters.
 MAX_LINE = 4 * 1024 * 1024
@@ -57,6 +63,12 @@ REFUSED = {
     "export": "streams whole files: run it on its own",
     "macros edit": "opens an editor: use 'macros import' with a YAML file instead",
 }
+
+#: A group is committed after this many lines, or this long after its first line was read (the
+#: write lock is not held for long against the console and sync), or as soon as no further
+#: line is ready on the input.
+GROUP_LINES = 200
+GROUP_SECONDS = 0.05
 
 #: Exit codes (supportdesk.cli.errors) as words, for scripts that branch on them.
 KINDS = {1: "partial", 2: "usage", 3: "not_found", 4: "server"}
@@ -112,18 +124,29 @@ def batch(
         int,
         typer.Option("--max-line", metavar="BYTES", min=1024, help="Refuse longer lines (default 4 MiB)."),
     ] = MAX_LINE,
+    commit_every: Annotated[
+        int,
+        typer.Option(
+            "--commit-every",
+            metavar="LINES",
+            min=1,
+            help="Commit after at most this many lines (default 200; 1: a transaction per line).",
+        ),
+    ] = GROUP_LINES,
 ) -> None:
     """Run many commands in one process: JSON Lines in, one JSON result per line out.
 
     Each line is {"cmd": "tickets reply", "args": {"ticket": "1042", "body": "…"}, "id": …}:
     the command's words and its options by their long names (a flag is true, a repeated option
-    a list; arguments by name). Each runs in its own transaction; a failing line is reported
-    and the next one runs. Exits 0 when every line succeeded, 1 when some failed.
+    a list; arguments by name). Each write is atomic: a failing line is rolled back alone and
+    reported, and the next one runs. Consecutive lines share a commit; a result is printed once
+    its line is committed. Exits 0 when every line succeeded, 1 when some failed.
 
     Example: supportdesk batch replies.jsonl > results.jsonl
     """
     from supportdesk.cli.errors import PARTIAL, fail
     from supportdesk.cli.output import compact_documents
+    from supportdesk.domain.group_commit import Group, grouped
 
     if source == "-":
         buffer = getattr(sys.stdin, "buffer", None)  # a test's text stdin has none
@@ -136,28 +159,111 @@ def batch(
             fail(f"{source}: {error.strerror or error}")
         stream = owned
     runner = _Runner(session)
-    out = sys.stdout
-    failed = False
+    reader = _LineReader(stream, max_line)
+    workspace = session.workspace()
+    group = Group(workspace)
+    grouping = commit_every > 1 and not dry_run  # a rehearsal rolls every line back on its own
+    writer = _Answers(sys.stdout, group)
     with ExitStack() as stack:
         if owned is not None:
             stack.callback(owned.close)
-        stack.enter_context(session.workspace().reusing_connections())
+        stack.enter_context(workspace.reusing_connections())
         stack.enter_context(compact_documents())  # each document is parsed back: no indent
         if dry_run:  # every line's writes are rolled back, whatever the command asked
             from supportdesk.domain.write import rehearsing
 
             stack.enter_context(rehearsing())
-        for number, raw in _lines(stream, max_line):
-            result = runner.run_line(number, raw)
-            out.write(_result_line(result.document()))
-            out.write("\n")
-            out.flush()
-            if not result.ok:
-                failed = True
-                if stop_on_error:
-                    break
-    if failed:
+        if grouping:
+            stack.enter_context(grouped(group))
+        for number, raw in reader:
+            planned = runner.plan(number, raw)
+            if isinstance(planned, LineResult):
+                writer.hold(planned)  # refused before it ran: printed in its turn
+            elif grouping and planned.groupable:
+                writer.hold(writer.run_grouped(runner, planned))
+            else:  # on its own, as before: the lines before it are committed and answered first
+                writer.flush()
+                writer.hold(runner.invoke(planned))
+            stop = stop_on_error and writer.failed
+            if stop or writer.held >= commit_every or writer.age() >= GROUP_SECONDS or not reader.ready():
+                writer.flush()
+            if stop:
+                break
+        writer.flush()
+    if writer.failed:
         raise typer.Exit(PARTIAL)
+
+
+#: Commands whose lines may share a commit: they write only through the write path (a savepoint
+#: each) and read only through the workspace's connections. Anything else — an erasure, which
+#: folds the log after its commit; a file import; the server, the rules or SLA commands that keep
+#: state of their own — first commits and answers the lines before it, then runs on its own.
+GROUPABLE = ("tickets ",)
+#: ``--attach`` stages files in the attachment store before the write: not held in a group.
+UNGROUPED_ARGS = frozenset({"attach"})
+
+
+class _Answers:
+    """Results held until the commit that holds their lines, then printed in order.
+
+    A result is never printed before its line's writes are committed; when the commit fails, or
+    SQLite rolled the group's transaction back under a later line, every held line is answered
+    as failed with the reason, and none of them is applied."""
+
+    def __init__(self, out: IO[str], group: Group) -> None:
+        self.out = out
+        self.group = group
+        self._held: list[LineResult] = []
+        self._since = 0.0
+        self.failed = False
+
+    @property
+    def held(self) -> int:
+        return len(self._held)
+
+    def age(self) -> float:
+        return time.monotonic() - self._since if self._held else 0.0
+
+    def hold(self, result: LineResult) -> None:
+        if not self._held:
+            self._since = time.monotonic()
+        self._held.append(result)
+        if not result.ok:
+            self.failed = True
+
+    def run_grouped(self, runner: _Runner, planned: _Planned) -> LineResult:
+        try:
+            self.group.begin()  # before the command: every connection it opens is the group's
+        except Exception as error:
+            return LineResult(planned.number, False, _code(error), planned.request_id, message=_sentence(error))
+        result = runner.invoke(planned)
+        lost = self.group.take_lost()
+        if lost is not None:  # SQLite rolled everything back under this line: the held lines too
+            self._fail_held(f"not applied: the transaction it shared was rolled back ({_sentence(lost)})", lost)
+        return result
+
+    def flush(self) -> None:
+        try:
+            self.group.commit()
+        except Exception as error:
+            self._fail_held(f"not applied: the commit of its group of lines failed ({_sentence(error)})", error)
+        for result in self._held:
+            self.out.write(_result_line(result.document()))
+            self.out.write("\n")
+        self.out.flush()
+        self._held.clear()
+
+    def _fail_held(self, message: str, error: BaseException) -> None:
+        for result in self._held:
+            if result.ok:
+                result.ok, result.exit, result.output, result.message = False, _code(error), None, message
+        self.failed = self.failed or bool(self._held)
+
+
+def _code(error: BaseException) -> int:
+    from supportdesk.cli.errors import exit_code_for
+
+    return exit_code_for(error) or 4
 
 
 def _result_line(document: dict[str, Any]) -> str:
@@ -171,21 +277,124 @@ def _result_line(document: dict[str, Any]) -> str:
     return unsafe_characters().sub(lambda found: json.dumps(found.group())[1:-1], text)
 
 
-def _lines(stream: IO[bytes], limit: int) -> Iterator[tuple[int, bytes | BatchLineError]]:
-    """Numbered non-blank lines; one longer than ``limit`` is skipped unread, as an error."""
-    number = 0
-    while True:
-        chunk = stream.readline(limit + 1)
+class _LineReader:
+    """Numbered non-blank lines; one longer than ``limit`` is skipped unread, as an error.
+
+    :meth:`ready` says, without waiting, whether another line (or the end) can be read at once:
+    the batch commits and answers what it holds when not, so a script that writes one line and
+    waits for its answer gets it. A pipe or terminal is read through its file descriptor (what is
+    buffered is known; ``select`` tells whether more is there); a file, or a test's in-memory
+    stream, is always ready."""
+
+    CHUNK = 64 * 1024
+
+    def __init__(self, stream: IO[bytes], limit: int) -> None:
+        self.stream = stream
+        self.limit = limit
+        self._fd: int | None = None
+        try:
+            fd = stream.fileno()
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                self._fd = fd
+        except (OSError, ValueError, io.UnsupportedOperation):
+            pass
+        self._buffer = bytearray()
+        self._scanned = 0
+        self._ended = False
+
+    def ready(self) -> bool:
+        if self._fd is None or self._ended or b"\n" in self._buffer:
+            return True
+        try:
+            readable, _, _ = select.select([self._fd], [], [], 0)
+        except (OSError, ValueError):
+            return True
+        return bool(readable)
+
+    def __iter__(self) -> Iterator[tuple[int, bytes | BatchLineError]]:
+        number = 0
+        while True:
+            chunk = self._next()
+            if chunk is None:
+                return
+            number += 1
+            if chunk is _TOO_LONG:
+                yield number, BatchLineError(f"line {number} is longer than {self.limit:,} bytes (--max-line)")
+                continue
+            if chunk.strip():
+                yield number, chunk
+
+    def _next(self) -> bytes | None:
+        if self._fd is None:
+            return self._next_from_stream()
+        while True:
+            end = self._buffer.find(b"\n", self._scanned)
+            if end >= 0:
+                line = bytes(self._buffer[: end + 1])
+                del self._buffer[: end + 1]
+                self._scanned = 0
+                return _TOO_LONG if end > self.limit else line
+            if len(self._buffer) > self.limit:  # drop it piece by piece up to its end
+                self._buffer.clear()
+                self._scanned = 0
+                self._skip_rest()
+                return _TOO_LONG
+            self._scanned = len(self._buffer)
+            data = self._read()
+            if not data:
+                self._ended = True
+                if self._buffer:
+                    line = bytes(self._buffer)
+                    self._buffer.clear()
+                    self._scanned = 0
+                    return line
+                return None
+            self._buffer += data
+
+    def _read(self) -> bytes:
+        assert self._fd is not None
+        while True:
+            try:
+                return os.read(self._fd, self.CHUNK)
+            except InterruptedError:  # pragma: no cover - retried by Python itself since 3.5
+                continue
+
+    def _skip_rest(self) -> None:
+        while True:
+            data = self._read()
+            if not data:
+                self._ended = True
+                return
+            end = data.find(b"\n")
+            if end >= 0:
+                self._buffer += data[end + 1 :]
+                return
+
+    def _next_from_stream(self) -> bytes | None:
+        chunk = self.stream.readline(self.limit + 1)
         if not chunk:
-            return
-        number += 1
-        if len(chunk) > limit and not chunk.endswith(b"\n"):
+            return None
+        if len(chunk) > self.limit and not chunk.endswith(b"\n"):
             while chunk and not chunk.endswith(b"\n"):  # drop the rest of the line, piece by piece
-                chunk = stream.readline(1024 * 1024)
-            yield number, BatchLineError(f"line {number} is longer than {limit:,} bytes (--max-line)")
-            continue
-        if chunk.strip():
-            yield number, chunk
+                chunk = self.stream.readline(1024 * 1024)
+            return _TOO_LONG
+        return chunk
+
+
+#: What :meth:`_LineReader._next` returns for a line over the limit.
+_TOO_LONG = b"\0too long"
+
+
+@dataclass
+class _Planned:
+    """A line parsed and its command found, not run yet."""
+
+    number: int
+    request_id: Any
+    target: Any
+    words: list[str]
+    argv: list[str]
+    groupable: bool
 
 
 class _Runner:
@@ -206,6 +415,11 @@ class _Runner:
     # --- a line -------------------------------------------------------------------------
 
     def run_line(self, number: int, raw: bytes | BatchLineError) -> LineResult:
+        planned = self.plan(number, raw)
+        return planned if isinstance(planned, LineResult) else self.invoke(planned)
+
+    def plan(self, number: int, raw: bytes | BatchLineError) -> _Planned | LineResult:
+        """The line parsed and its command found, or its error result."""
         request_id = None
         try:
             if isinstance(raw, BatchLineError):
@@ -217,7 +431,12 @@ class _Runner:
             argv = _argv(target, args, self._option_names(target))
         except BatchLineError as error:
             return LineResult(number, False, error.code, request_id, message=error.message)
-        return self._invoke(number, request_id, target, words, argv)
+        joined = " ".join(words) + " "
+        groupable = joined.startswith(GROUPABLE) and not UNGROUPED_ARGS.intersection(args)
+        return _Planned(number, request_id, target, words, argv, groupable)
+
+    def invoke(self, planned: _Planned) -> LineResult:
+        return self._invoke(planned.number, planned.request_id, planned.target, planned.words, planned.argv)
 
     def _invoke(self, number: int, request_id: Any, target: Any, words: list[str], argv: list[str]) -> LineResult:
         from supportdesk.cli.errors import exit_code_for

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -31,6 +31,7 @@ from supportdesk.store.times import utcnow
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
+    from supportdesk.domain.group_commit import Group
     from supportdesk.domain.tx import Touched, Tx
     from supportdesk.store.workspace import Workspace
 
@@ -232,9 +233,14 @@ def apply_many(
     With ``dry_run`` everything runs and is then rolled back: the outcomes (and the audit
     changes each would make) describe what would happen.
     """
+    from supportdesk.domain.group_commit import current
+
     dry_run = dry_run or _REHEARSAL.get()
     who = actor or workspace_actor(workspace)
     given = list(mutations)
+    group = current()
+    if group is not None and group.is_open and not dry_run and group.workspace is workspace:
+        return _apply_grouped(group, given, who, source=source)
     batch = prepare(workspace, given, who)
 
     def work() -> list[Outcome]:
@@ -260,6 +266,36 @@ def apply_many(
 
     result: list[Outcome] = _with_retries(work)
     return result
+
+
+def _apply_grouped(
+    group: Group,
+    given: list[tuple[str, dict[str, Any] | BaseModel]],
+    who: Actor,
+    *,
+    source: str | None,
+) -> list[Outcome]:
+    """:func:`apply_many` inside a ``batch``'s group commit: one savepoint of the group's
+    transaction where it would have had a transaction of its own (its prepare step reads in it
+    too, so it sees the earlier lines' writes). The group commits it later, with its neighbours."""
+    batch = prepare(group.workspace, given, who)
+
+    def work(connection: Connection) -> list[Outcome]:
+        try:
+            return _run_batch(connection, batch, given, who, dry_run=False, source=source)
+        except _LoneRefusal as refusal:  # Group.run rolls its savepoint back when this raises
+            raise _Refused(refusal.outcome) from refusal
+
+    try:
+        return group.run(work)
+    except _Refused as refused:
+        return [refused.outcome]
+
+
+class _Refused(Exception):
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__(outcome.name)
+        self.outcome = outcome
 
 
 class _LoneRefusal(Exception):
@@ -340,11 +376,16 @@ def prepare(
 
     if not any(needs(name) for name, _args in batch):
         return list(batch)
+    from supportdesk.domain.group_commit import current
     from supportdesk.domain.snapshot import read_snapshot
     from supportdesk.domain.tx import Tx
 
+    group = current()
     prepared: list[Prepared] = []
-    with read_snapshot(workspace) as connection:
+    # in a batch's group commit, on the group's transaction: it sees the earlier lines' writes
+    shared = group.connection if group is not None and group.workspace is workspace else None
+    reading = nullcontext(shared) if shared is not None else None
+    with reading or read_snapshot(workspace) as connection:
         context = MutationContext(actor=actor, mode="local", mutation_ref="prepare")
         for name, args in batch:
             if not needs(name):

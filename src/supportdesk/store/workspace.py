@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from functools import cached_property
 from pathlib import Path
@@ -55,6 +55,9 @@ class Workspace:
         self.upgraded_from: str | None = None
         self.backup_path: Path | None = None
         self._spares: dict[bool, list[sqlite3.Connection]] | None = None
+        #: Set by ``batch``'s group commit (supportdesk.domain.group_commit): while its write
+        #: transaction is open, every connection handed out is that one, so reads see its writes.
+        self.lend: Callable[[bool], sqlite3.Connection | None] | None = None
 
     def __repr__(self) -> str:
         return f"Workspace({str(self.root)!r})"
@@ -144,6 +147,10 @@ class Workspace:
         The connection is in autocommit mode: callers that write start their own
         ``BEGIN IMMEDIATE``. Close it, or use :meth:`reading`.
         """
+        if self.lend is not None:
+            lent = self.lend(readonly)
+            if lent is not None:
+                return lent
         if self._spares is not None:
             spares = self._spares[readonly]
             if spares:
