@@ -59,6 +59,9 @@ def main() -> None:
     parser.add_argument("--tickets", type=int, default=10_000)
     parser.add_argument("--lines", type=int, default=2_000)
     parser.add_argument("--kinds", default="note,mix", help="note, reply, status, create, show or mix")
+    parser.add_argument(
+        "--commit-every", type=int, default=None, help="passed to batch (1: a transaction per line, as before)"
+    )
     args = parser.parse_args()
     source = demo_workspace(args.workspace, args.tickets)
     print(load())
@@ -69,7 +72,8 @@ def main() -> None:
     print(f"empty batch (start-up)        wall {start_wall * 1000:6.0f} ms   cpu {start_cpu * 1000:6.0f} ms")
     for kind in args.kinds.split(","):
         stdin = _mix(tickets, args.lines, kind)
-        wall, out = timed(["-w", str(copy), "batch"], stdin=stdin)
+        grouping = [] if args.commit_every is None else ["--commit-every", str(args.commit_every)]
+        wall, out = timed(["-w", str(copy), "batch", *grouping], stdin=stdin)
         cpu = cli_common.LAST_CPU
         failed = sum(1 for line in out.splitlines() if not json.loads(line)["ok"])
         n = args.lines

@@ -38,6 +38,9 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+#: Set in a pooled connection's record once the semantic SQL function is installed on it.
+_INSTALLED = "supportdesk.group_commit.semantic"
+
 _CURRENT: ContextVar[Group | None] = ContextVar("supportdesk_group_commit", default=None)
 
 
@@ -72,7 +75,7 @@ class Group:
         if self.connection is not None:
             return self.connection
         from supportdesk.domain.config_cache import config_cache
-        from supportdesk.domain.write import _with_retries
+        from supportdesk.domain.lock_retry import with_retries
         from supportdesk.store import semantic
 
         engine = self.workspace.engine
@@ -85,14 +88,20 @@ class Group:
                 connection.close()
                 raise
 
-        found: tuple[Connection, RootTransaction] = _with_retries(attempt)
+        found: tuple[Connection, RootTransaction] = with_retries(attempt)
         connection, transaction = found
         try:
             cache = config_cache(connection)
             cache.__enter__()
             driver = connection.connection.dbapi_connection
             assert isinstance(driver, sqlite3.Connection)
-            semantic.install(driver)  # the readers' SQL functions, on the connection they now use
+            # the readers' SQL functions, on the connection they now use — once per connection:
+            # registering a function expires every statement SQLite has prepared on it, and a
+            # group re-preparing them all (the schema parsed again) cost more than it saved
+            record = connection.connection.info
+            if not record.get(_INSTALLED):
+                semantic.install(driver)
+                record[_INSTALLED] = True
         except BaseException:
             transaction.rollback()
             connection.close()

@@ -12,8 +12,7 @@ the file busy, so a user never sees "database is locked".
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -23,6 +22,8 @@ from pydantic import BaseModel
 
 from supportdesk.domain.context import SYSTEM, Actor, MutationContext
 from supportdesk.domain.errors import DomainError, NotFound
+from supportdesk.domain.lock_retry import LOCK_RETRIES as LOCK_RETRIES  # re-exported
+from supportdesk.domain.lock_retry import with_retries as _with_retries
 from supportdesk.domain.registry import Args, MutationSpec
 from supportdesk.domain.registry import validate_args as validate_args  # re-exported for the server
 from supportdesk.store.enums import Role
@@ -35,7 +36,6 @@ if TYPE_CHECKING:
     from supportdesk.domain.tx import Touched, Tx
     from supportdesk.store.workspace import Workspace
 
-LOCK_RETRIES = 8
 
 #: Set while ``supportdesk batch --dry-run`` runs its lines: every write is rolled back.
 _REHEARSAL: ContextVar[bool] = ContextVar("supportdesk_rehearsal", default=False)
@@ -148,25 +148,6 @@ def record_touched(connection: Connection, mutation_id: int, touched: Iterable[T
             "INSERT OR IGNORE INTO outbox_touched (outbox_id, tbl, key) VALUES (?, ?, ?)",
             [(mutation_id, table_name, key) for table_name, key in sorted(keys)],
         )
-
-
-def _locked(error: Exception) -> bool:
-    return "database is locked" in str(error) or "database is busy" in str(error)
-
-
-def _with_retries(work: Callable[[], Any]) -> Any:
-    from sqlalchemy.exc import OperationalError
-
-    delay = 0.05
-    for attempt in range(LOCK_RETRIES):
-        try:
-            return work()
-        except OperationalError as error:
-            if not _locked(error) or attempt == LOCK_RETRIES - 1:
-                raise
-            time.sleep(delay)
-            delay = min(delay * 2, 2.0)
-    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _apply_in(
