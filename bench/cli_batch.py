@@ -62,6 +62,7 @@ def main() -> None:
     parser.add_argument(
         "--commit-every", type=int, default=None, help="passed to batch (1: a transaction per line, as before)"
     )
+    parser.add_argument("--commit-ms", type=int, default=None, help="passed to batch (a group's longest wait)")
     args = parser.parse_args()
     source = demo_workspace(args.workspace, args.tickets)
     print(load())
@@ -73,6 +74,7 @@ def main() -> None:
     for kind in args.kinds.split(","):
         stdin = _mix(tickets, args.lines, kind)
         grouping = [] if args.commit_every is None else ["--commit-every", str(args.commit_every)]
+        grouping += [] if args.commit_ms is None else ["--commit-ms", str(args.commit_ms)]
         wall, out = timed(["-w", str(copy), "batch", *grouping], stdin=stdin)
         cpu = cli_common.LAST_CPU
         failed = sum(1 for line in out.splitlines() if not json.loads(line)["ok"])
