@@ -91,15 +91,35 @@ def test_consecutive_lines_share_one_commit_and_reads_see_the_writes_before_them
             note(number, "grouped one"),
             {"cmd": "tickets update", "args": {"ticket": [str(number)], "set": ["priority=urgent"], "yes": True}},
             {"cmd": "tickets show", "args": {"ticket": str(number), "json": True}},
-            {"cmd": "tickets list", "args": {"query": f"#{number} priority:urgent", "json": True}},
+            {"cmd": "tickets history", "args": {"ticket": str(number)}},
             note(number, "grouped two"),
         ),
     )
     out = results(done.stdout)
     assert done.code == 0, out
     assert out[2]["output"]["priority"] == "urgent"  # read inside the group: sees line 2
+    assert "tag.added escalated" in out[3]["output"]  # the rule line 2's priority set off, in the group
     assert len(commits) == 1  # five lines, one COMMIT (a transaction per line made two)
     assert notes_with(ws, "grouped one") == 1 and notes_with(ws, "grouped two") == 1
+
+
+def test_a_command_not_grouped_commits_the_lines_before_it_first(cli: CLI, ws: Workspace, commits: list[str]) -> None:
+    """`tickets list` runs on its own (a semantic term may write vectors from a connection of its
+    own): the group before it is committed first, so the listing sees the note."""
+    number = open_ticket(ws)
+    done = cli(
+        "batch",
+        stdin=lines(
+            note(number, "before the listing"),
+            {"cmd": "tickets update", "args": {"ticket": [str(number)], "set": ["priority=urgent"], "yes": True}},
+            {"cmd": "tickets list", "args": {"query": "priority:urgent", "json": True, "limit": 1000}},
+            note(number, "after the listing"),
+        ),
+    )
+    out = results(done.stdout)
+    assert done.code == 0, out
+    assert number in [row["number"] for row in out[2]["output"]]
+    assert len(commits) == 2  # the two lines before the listing, then the one after it
 
 
 def test_commit_every_one_is_a_transaction_per_line(cli: CLI, ws: Workspace, commits: list[str]) -> None:

@@ -212,10 +212,33 @@ def batch(
 
 
 #: Commands whose lines may share a commit: they write only through the write path (a savepoint
-#: each) and read only through the workspace's connections. Anything else — an erasure, which
-#: folds the log after its commit; a file import; the server, the rules or SLA commands that keep
-#: state of their own — first commits and answers the lines before it, then runs on its own.
-GROUPABLE = ("tickets ",)
+#: each) and read only through the workspace's connections. Anything else first commits and
+#: answers the lines before it, then runs on its own: an erasure folds the log after its commit;
+#: `tickets list` (a semantic term stores missing vectors from a connection of its own, which
+#: would wait on the group's lock), `similar` and `triage` (the assist models' caches),
+#: `attachment` (fetches from the server), the sla, rules and import commands (state of their own).
+GROUPED = frozenset(
+    {
+        "tickets note",
+        "tickets reply",
+        "tickets create",
+        "tickets update",
+        "tickets assign",
+        "tickets tag",
+        "tickets untag",
+        "tickets close",
+        "tickets reopen",
+        "tickets merge",
+        "tickets link",
+        "tickets log-call",
+        "tickets snooze",
+        "tickets unsnooze",
+        "tickets time",
+        "tickets show",
+        "tickets history",
+        "tickets attachments",
+    }
+)
 #: ``--attach`` stages files in the attachment store before the write: not held in a group.
 UNGROUPED_ARGS = frozenset({"attach"})
 
@@ -448,8 +471,7 @@ class _Runner:
             argv = _argv(target, args, self._option_names(target))
         except BatchLineError as error:
             return LineResult(number, False, error.code, request_id, message=error.message)
-        joined = " ".join(words) + " "
-        groupable = joined.startswith(GROUPABLE) and not UNGROUPED_ARGS.intersection(args)
+        groupable = " ".join(words) in GROUPED and not UNGROUPED_ARGS.intersection(args)
         return _Planned(number, request_id, target, words, argv, groupable)
 
     def invoke(self, planned: _Planned) -> LineResult:
