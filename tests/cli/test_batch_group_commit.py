@@ -23,6 +23,11 @@ from tests.cli.conftest import CLI
 from tests.cli.test_batch import count, lines, open_ticket, results
 
 
+#: A group is not cut by time in these tests (50 ms is a few lines on a loaded machine): what
+#: they count is the commits the lines themselves call for.
+WHOLE_GROUPS = ("--commit-ms", "10000")
+
+
 def note(number: int, body: str, request_id: Any = None) -> dict[str, Any]:
     line: dict[str, Any] = {"cmd": "tickets note", "args": {"ticket": str(number), "body": body}}
     if request_id is not None:
@@ -87,6 +92,7 @@ def test_consecutive_lines_share_one_commit_and_reads_see_the_writes_before_them
     number = open_ticket(ws)
     done = cli(
         "batch",
+        *WHOLE_GROUPS,
         stdin=lines(
             note(number, "grouped one"),
             {"cmd": "tickets update", "args": {"ticket": [str(number)], "set": ["priority=urgent"], "yes": True}},
@@ -109,6 +115,7 @@ def test_a_command_not_grouped_commits_the_lines_before_it_first(cli: CLI, ws: W
     number = open_ticket(ws)
     done = cli(
         "batch",
+        *WHOLE_GROUPS,
         stdin=lines(
             note(number, "before the listing"),
             {"cmd": "tickets update", "args": {"ticket": [str(number)], "set": ["priority=urgent"], "yes": True}},
@@ -137,6 +144,7 @@ def test_a_failing_line_in_the_middle_of_a_group_is_rolled_back_alone(
     before = outbox_ids(ws)
     done = cli(
         "batch",
+        *WHOLE_GROUPS,
         stdin=lines(
             note(number, "kept 1", "a"),
             note(number, "constraint", "b"),  # its rows are written, then the foreign key refuses
@@ -184,6 +192,7 @@ def test_a_group_whose_commit_fails_is_answered_failed_and_nothing_of_it_is_appl
     audit = count(ws, "SELECT count(*) FROM audit_event")
     done = cli(
         "batch",
+        *WHOLE_GROUPS,
         stdin=lines(
             note(number, "lost 1"),
             {"cmd": "tickets show", "args": {"ticket": str(number), "json": True}},
@@ -214,6 +223,7 @@ def test_sqlite_ending_the_transaction_under_a_line_fails_every_line_of_its_grou
     before = outbox_ids(ws)
     done = cli(
         "batch",
+        *WHOLE_GROUPS,
         "--commit-every",
         "3",
         stdin=lines(
@@ -236,6 +246,7 @@ def test_stop_on_error_commits_and_answers_the_lines_before_it(cli: CLI, ws: Wor
     number = open_ticket(ws)
     done = cli(
         "batch",
+        *WHOLE_GROUPS,
         "--stop-on-error",
         stdin=lines(note(number, "before the stop"), note(999_999, "x"), note(number, "never run")),
     )
