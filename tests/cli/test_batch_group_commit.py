@@ -22,7 +22,6 @@ from supportdesk.store.workspace import Workspace
 from tests.cli.conftest import CLI
 from tests.cli.test_batch import count, lines, open_ticket, results
 
-
 #: A group is not cut by time in these tests (50 ms is a few lines on a loaded machine): what
 #: they count is the commits the lines themselves call for.
 WHOLE_GROUPS = ("--commit-ms", "10000")
