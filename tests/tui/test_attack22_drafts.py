@@ -22,7 +22,7 @@ async def test_attack22_quitting_does_not_write_back_the_draft_of_an_erased_cust
 ) -> None:
     app = make_app()
     async with app.run_test(size=(140, 40)) as pilot:
-        screen, ticket_id = await open_first(pilot, app)
+        _screen, ticket_id = await open_first(pilot, app)
         await pilot.press("r")
         await type_text(pilot, "erin lives at nine elm street")
         await until(pilot, lambda: bool(rows(console_workspace, "SELECT 1 FROM draft WHERE ticket_id = ?", ticket_id)))
