@@ -112,7 +112,11 @@ def fingerprint(method: str, path: str, body: Any) -> str:
     """What makes two requests the same: method, path and the parsed JSON body."""
     try:
         canonical = orjson.dumps(body, option=orjson.OPT_SORT_KEYS) if body is not None else b""
-    except TypeError:  # orjson.JSONEncodeError: an integer past 64 bits, which no answer could carry
+    except TypeError as error:  # orjson.JSONEncodeError: an integer past 64 bits, which no answer could carry
+        if "surrogates" in str(error):  # or a lone surrogate ("\\ud800"), which Python's parser reads
+            raise ApiError(
+                422, "invalid", "a text in the request is not Unicode (a lone surrogate)", field="body"
+            ) from None
         raise ApiError(422, "invalid", "a number in the request is past 64 bits", field="body") from None
     if b"null" in canonical and has_non_finite(body):  # orjson writes NaN and infinities as null
         raise ApiError(422, "invalid", "a number in the request is NaN or infinite: JSON has neither", field="body")

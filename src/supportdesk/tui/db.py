@@ -158,6 +158,10 @@ class ConsoleDB:
         self._watch_lock = threading.Lock()
         #: Drafts the console wrote as it closed: a save worker still running then holds older text.
         self._closing_drafts: set[tuple[str, str]] = set()
+        #: The draft a save worker last wrote, per ticket and kind: the close leaves it alone (an
+        #: erasure or a ticket leaving sight may have deleted that row since; writing it again
+        #: brought back the erased customer's words).
+        self._written_drafts: dict[tuple[str, str], local_state.Draft] = {}
         self._seen_version = self._version()
         self._idle: queue.LifoQueue[sqlite3.Connection] = queue.LifoQueue()
         self._size = size
@@ -534,13 +538,17 @@ class ConsoleDB:
             if (draft.ticket_id, draft.kind) in self._closing_drafts:
                 return  # written as the console closed, with the newer text
             local_state.save_draft(connection, draft)
+            self._written_drafts[(draft.ticket_id, draft.kind)] = draft
 
     def save_drafts_on_close(self, drafts: Iterable[local_state.Draft]) -> None:
         """The same writes on the UI thread, for the console's last moment only: once it is
         closing a save worker may never start, or finish after this with older text (it then
-        leaves these drafts alone); a few draft rows cost well under a frame."""
+        leaves these drafts alone); a few draft rows cost well under a frame. A draft a save
+        worker already wrote is not written again: its row may have been deleted since."""
         with self._local() as connection:
             for draft in drafts:
+                if self._written_drafts.get((draft.ticket_id, draft.kind)) is draft:
+                    continue
                 local_state.save_draft(connection, draft)
                 self._closing_drafts.add((draft.ticket_id, draft.kind))
 
@@ -548,6 +556,7 @@ class ConsoleDB:
     def delete_draft(self, ticket_id: str, kind: str) -> None:
         with self._local() as connection:
             local_state.delete_draft(connection, ticket_id, kind)
+            self._written_drafts.pop((ticket_id, kind), None)
 
     @worker_only
     def ended_snoozes(self, *, since: datetime | None, now: datetime, me: str | None) -> list[snoozes.EndedSnooze]:
