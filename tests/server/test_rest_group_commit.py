@@ -125,9 +125,7 @@ def test_requests_written_together_each_keep_their_answer_key_and_refusal(
     assert plain.status_code == 201 and plain.json()["number"] != first.json()["number"]
     subjects = "SELECT count(*) FROM ticket WHERE subject = :s"
     assert [count(database, subjects, s=s) for s in ("group A", "group C", "group refused", "group E")] == [1, 0, 0, 1]
-    assert (
-        count(database, "SELECT count(*) FROM identity WHERE value = :v", v=refused["requester"]["email"]) == 0
-    )
+    assert count(database, "SELECT count(*) FROM identity WHERE value = :v", v=refused["requester"]["email"]) == 0
     # each is its own write: its own audit reference, its own seqs, answers equal to a read
     for answer in (first, plain):
         read = client.get(f"/v1/tickets/{answer.json()['number']}")
