@@ -36,14 +36,18 @@ from typing import TYPE_CHECKING, Any
 from supportdesk.domain.config_cache import config_cache, forget, touches_config
 from supportdesk.domain.context import Actor
 from supportdesk.domain.errors import DomainError
+from supportdesk.domain.timing import deferred_drop_since, deferred_mark
+from supportdesk.domain.tx import audit_drop_since, audit_mark
 from supportdesk.server import idempotency
 from supportdesk.server.apply import Applied, run_after_commit, run_all, run_mutation
 from supportdesk.server.changes import take_seq, write_records
 from supportdesk.server.errors import ApiError
+from supportdesk.server.group_commit import GroupCommit, Job
 from supportdesk.server.request_log import current_id
 from supportdesk.server.retry import retried
 from supportdesk.server.trust import pushed_args
 from supportdesk.store.ids import uuid7
+from supportdesk.store.prepared import run_sql
 from supportdesk.store.times import utcnow
 
 if TYPE_CHECKING:
@@ -129,15 +133,36 @@ def run_write(
         read_first = key is not None and not (not_answered and attempts == 1)
         return _write_once(state, writer, plan, respond, key, fingerprint, read_first=read_first)
 
-    answer, applied, seq = retried(once, what=f"a REST write of {writer.token_name!r}")
-    # committed: every write's after-commit work and the poke run even when one step fails
-    after = [partial(run_after_commit, database, done, state.after_commit) for done in applied]
-    # on PostgreSQL the write's own transaction sent the poke: forget what the hooks gathered
+    def alone() -> Answer:
+        answer, applied, seq = retried(once, what=f"a REST write of {writer.token_name!r}")
+        _after_commit(state, [(applied, seq)])
+        return answer
+
+    if database.is_postgres or not GROUPED:
+        return alone()
+    # SQLite: written with the REST writes that queued meanwhile, in one transaction
+    replay = None
+    if key is not None and not not_answered:
+        replay = partial(_answered_before_the_write, postgres=False, writer=writer, key=key, fingerprint=fingerprint)
+    write = partial(
+        _grouped_write, state=state, writer=writer, plan=plan, respond=respond, key=key, fingerprint=fingerprint
+    )
+    answer: Answer = _committer(state).run(Job(alone=alone, replay=replay, write=write))
+    return answer
+
+
+def _after_commit(state: ServerState, written: list[tuple[list[Applied], int]]) -> None:
+    """Every committed write's after-commit work, then one poke for them all (even when one step
+    fails). On PostgreSQL the write's own transaction sent the poke: forget what the hooks gathered."""
+    database = state.database
+    after = [
+        partial(run_after_commit, database, done, state.after_commit) for applied, _seq in written for done in applied
+    ]
+    seq = max((seq for _applied, seq in written), default=0)
     poke_clients = [
         partial(state.events.poke, seq) if seq and not database.is_postgres else state.events.forget_gathered
     ]
     run_all([*after, *poke_clients])
-    return answer
 
 
 def replayed(state: ServerState, writer: Writer, key: str | None, fingerprint: str) -> Answer | None:
@@ -220,6 +245,189 @@ def _write_once(
                 transaction.rollback()
             raise
     return answer, applied, seq
+
+
+#: SQLite: REST writes that queue while one runs are written together (:mod:`.group_commit`).
+GROUPED = True
+
+
+def _committer(state: ServerState) -> GroupCommit:
+    """This server's queue of REST writes (made on first use)."""
+    found = state.extensions.get(_GROUP_KEY)
+    if found is None:
+        found = state.extensions.setdefault(_GROUP_KEY, GroupCommit(partial(_run_group, state)))
+    committer: GroupCommit = found
+    return committer
+
+
+_GROUP_KEY = "supportdesk.rest.group_commit"
+
+
+class _Refused(Exception):
+    """A REST write refused inside a group (a rule, a permission, a bad reference): its
+    savepoint is rolled back and its refusal stored."""
+
+    def __init__(self, error: DomainError | ApiError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class _GroupBroken(Exception):
+    """A request's savepoint could not be rolled back (SQLite ended the whole transaction: a full
+    disk, an I/O error): the group cannot commit, every request of it fails."""
+
+
+def _run_group(state: ServerState, jobs: list[Job]) -> None:
+    """Run the REST writes ``jobs`` in one transaction (:mod:`.group_commit`): each replay read
+    first, before the transaction; the others one after the other, each in its own savepoint;
+    one commit; then their after-commit work and one poke. Sets each job's answer or error."""
+    database = state.database
+    pending: list[Job] = []
+    with database.engine.connect() as connection:
+        for job in jobs:
+            if job.replay is not None:
+                try:
+                    job.outcome = job.context.run(job.replay, connection)
+                except BaseException as error:  # a key reused with another request: its 422
+                    job.error = error
+                    continue
+                if job.outcome is not None:
+                    continue
+            pending.append(job)
+        if not pending:
+            return
+        transaction = connection.begin()
+        driver: Any = connection.connection.dbapi_connection
+        try:
+            # one configuration cache for the group: a request rolled back forgets it (_undo)
+            with config_cache(connection):
+                for job in pending:
+                    try:
+                        job.outcome = job.context.run(job.write, connection)
+                    except _GroupBroken as broken:
+                        raise (broken.__cause__ or broken) from None
+                    except BaseException as error:  # its savepoint is rolled back; the others go on
+                        job.error = error
+                    if not driver.in_transaction:  # whatever ended it: the earlier requests' writes are gone
+                        raise _GroupBroken("the group's transaction ended during a request")
+            transaction.commit()
+        except BaseException as error:
+            if transaction.is_active:
+                transaction.rollback()
+            for job in pending:  # nothing of the group committed, nobody was answered
+                job.outcome, job.error = None, error
+            return
+    written = [job for job in pending if job.error is None]
+    _after_commit(state, [(job.outcome[1], job.outcome[2]) for job in written])
+    for job in written:
+        job.outcome = job.outcome[0]
+
+
+_SAVEPOINT = "SAVEPOINT rest_write"
+_RELEASE = "RELEASE SAVEPOINT rest_write"
+_ROLLBACK = "ROLLBACK TO SAVEPOINT rest_write"
+
+
+def _grouped_write(
+    connection: Connection,
+    *,
+    state: ServerState,
+    writer: Writer,
+    plan: Plan,
+    respond: Respond,
+    key: str | None,
+    fingerprint: str,
+) -> tuple[Answer, list[Applied], int]:
+    """One request of a group, in its own savepoint of the group's transaction: what
+    :func:`_write_once` does between its ``BEGIN`` and ``COMMIT``. A refusal leaves nothing of
+    the write and stores the refusal under the key; any other error leaves nothing and is raised."""
+    noted, held = deferred_mark(connection), audit_mark(connection)
+    run_sql(connection, _SAVEPOINT)
+    try:
+        result = _write_in_transaction(connection, state, writer, plan, respond, key, fingerprint)
+    except _Refused as refused:
+        _undo(connection, noted, held)
+        answer = refusal(refused.error)
+        if key is not None and answer.status not in NOT_STORED:
+            run_sql(connection, _SAVEPOINT)
+            try:
+                answer = _stored_refusal(connection, writer, key, fingerprint, answer)
+            except BaseException:
+                _undo(connection, noted, held)
+                raise
+            _release(connection)
+        return answer, [], 0
+    except BaseException:
+        _undo(connection, noted, held)
+        raise
+    _release(connection)
+    return result
+
+
+def _release(connection: Connection) -> None:
+    """Keep a grouped request's savepoint; when that fails the transaction is gone (SQLite ended
+    it): the group cannot commit."""
+    try:
+        run_sql(connection, _RELEASE)
+    except BaseException as error:
+        raise _GroupBroken("the group's transaction ended during a request") from error
+
+
+def _write_in_transaction(
+    connection: Connection,
+    state: ServerState,
+    writer: Writer,
+    plan: Plan,
+    respond: Respond,
+    key: str | None,
+    fingerprint: str,
+) -> tuple[Answer, list[Applied], int]:
+    """The key's claim, the write, its hooks, its change log, its answer and the answer stored:
+    a refusal raises :class:`_Refused` (a claim of a key used for another request: its 422)."""
+    if key is not None:
+        stored = idempotency.claim(connection, writer.actor.id or "", key, fingerprint, utcnow())
+        if stored is not None:  # answered before (in this group too): nothing was written
+            return Answer(stored.status, stored.body, {**stored.headers, "Idempotent-Replayed": "true"}), [], 0
+    seq = 0
+    try:
+        applied = _run_steps(connection, writer, plan(connection))
+        for done in applied:
+            for hook in state.after_write:
+                hook(connection, done)
+        records = [record for done in applied for record in done.records]
+        if records:
+            seq = take_seq(connection, len(records))
+            write_records(connection, records, seq)
+        answer = respond(connection, applied, seq)
+    except (DomainError, ApiError) as error:
+        raise _Refused(error) from None
+    if key is not None:
+        idempotency.store(
+            connection, writer.actor.id or "", key, idempotency.StoredAnswer(answer.status, answer.body, answer.headers)
+        )
+    return answer, applied, seq
+
+
+def _undo(connection: Connection, noted: int | None, held: int | None) -> None:
+    """Roll a grouped request's savepoint back: nothing of it stays, and what the configuration
+    cache read during it (perhaps configuration it changed) is forgotten."""
+    try:
+        run_sql(connection, _ROLLBACK)
+        run_sql(connection, _RELEASE)
+    except BaseException as error:
+        raise _GroupBroken("the group's transaction ended with a request's error") from error
+    deferred_drop_since(connection, noted)
+    audit_drop_since(connection, held)
+    forget(connection)
+
+
+def _stored_refusal(connection: Connection, writer: Writer, key: str, fingerprint: str, answer: Answer) -> Answer:
+    """A refusal kept under its key in the group's transaction (as :func:`_store_refusal`)."""
+    stored = idempotency.claim(connection, writer.actor.id or "", key, fingerprint, utcnow())
+    if stored is not None:
+        return Answer(stored.status, stored.body, {**stored.headers, "Idempotent-Replayed": "true"})
+    idempotency.store(connection, writer.actor.id or "", key, idempotency.StoredAnswer(answer.status, answer.body))
+    return answer
 
 
 def _answered_before_the_write(
