@@ -164,7 +164,7 @@ def log_config(level: str) -> dict[str, Any]:
 
     config = copy.deepcopy(LOGGING_CONFIG)
     config["formatters"]["supportdesk"] = {
-        "()": "logging.Formatter",
+        "()": "supportdesk.server.log_format.OneRecordPerLine",
         "fmt": "%(asctime)s %(levelname)s %(name)s: %(message)s",
     }
     config["handlers"]["supportdesk"] = {
