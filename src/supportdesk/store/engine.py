@@ -146,8 +146,9 @@ def ping_when_idle(engine: Engine, idle: float = PING_AFTER_IDLE) -> None:
     the pool (an idle timeout, a restart during a quiet night) — happens to idle connections. A
     connection in steady use that the database drops (a failover, ``pg_terminate_backend``) fails
     its statement instead; SQLAlchemy then throws that connection away, and every other one
-    checked in before the failure, so one request fails and the client's retry finds fresh
-    connections (a push is exactly once: its retry applies what the failed attempt did not).
+    opened before the failure at its next checkout, so one request fails and the client's
+    retry finds fresh connections (a push is exactly once: its retry applies what the failed
+    attempt did not).
     """
     from sqlalchemy import event
     from sqlalchemy.exc import DisconnectionError
