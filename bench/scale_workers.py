@@ -74,10 +74,12 @@ PRIORITIES = ("low", "normal", "high", "urgent")
 
 def throughput(
     workers: int, clients: int, pushes: int, batch_max: int, tmp: Path
-) -> tuple[float, float, float, float, float]:
+) -> tuple[float, float, float, float, float, float]:
     """Mutations per second and pushes per second with ``workers`` processes; the server's CPU
-    milliseconds per mutation; its RSS (MB) at the end; and the CPU milliseconds per mutation of
-    the PostgreSQL backends it kept connected (:mod:`pg_backends`: a lower bound)."""
+    milliseconds per mutation; its RSS (MB) at the end; the CPU milliseconds per mutation of
+    the PostgreSQL backends it kept connected (:mod:`pg_backends`: a lower bound); and the
+    clients' own CPU milliseconds per push (this process: on a machine of two cores the clients
+    compete with the server and PostgreSQL for them)."""
     name = f"bench_workers_{workers}_{os.getpid()}"  # several runs may share the cluster
     db = fresh_postgres(name)
     try:
@@ -112,17 +114,22 @@ def throughput(
             start.wait()
             pg_cpu = backend_cpu_seconds(db)
             cpu = server.cpu_seconds()
+            mine = time.process_time()
             began = time.perf_counter()
             for thread in threads:
                 thread.join()
             elapsed = time.perf_counter() - began
+            mine = time.process_time() - mine
             cpu = server.cpu_seconds() - cpu
             pg_cpu = backend_cpu_seconds(db) - pg_cpu
             rss = server.rss_mb()
             for session in sessions:
                 session.close()
         mutations = sum(counts)
-        return mutations / elapsed, clients * pushes / elapsed, cpu / mutations * 1000, rss, pg_cpu / mutations * 1000
+        per_mutation = 1000 / mutations
+        client_ms = mine * 1000 / (clients * pushes)
+        rates = mutations / elapsed, clients * pushes / elapsed
+        return *rates, cpu * per_mutation, rss, pg_cpu * per_mutation, client_ms
     finally:
         drop_postgres(name)
 
@@ -186,14 +193,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
         for workers in options.workers:
-            rate, pushes, cpu, rss, pg_cpu = throughput(
+            rate, pushes, cpu, rss, pg_cpu, client_ms = throughput(
                 workers, options.clients, options.pushes, options.batch_max, tmp
             )
             load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
             print(
                 f"--workers {workers}: {rate:,.0f} mutations/s in {pushes:,.0f} pushes/s "
                 f"({options.clients} clients, 1-{options.batch_max} a push), server CPU {cpu:.2f} ms a mutation "
-                f"(PostgreSQL backends ≥ {pg_cpu:.2f} ms), RSS {rss:,.0f} MB; load average {load}"
+                f"(PostgreSQL backends ≥ {pg_cpu:.2f} ms; the clients {client_ms:.2f} ms a push), "
+                f"RSS {rss:,.0f} MB; load average {load}"
             )
         if options.rounds:
             samples = sorted(poke_latency(options.rounds, tmp))

@@ -41,7 +41,7 @@ def create_app(
 ) -> FastAPI:
     """The server application over ``database`` (see the module docstring); ``blobs`` is where it
     keeps attachment files (without it, it keeps none and refuses changes that name one)."""
-    from supportdesk.server import automation_scheduler, docs, metrics
+    from supportdesk.server import automation_scheduler, docs, metrics, push_threads
     from supportdesk.server.routes import admin, customers, feedback, kb, sync, ticket_writes, tickets, webhooks
     from supportdesk.server.routes import blobs as attachments
 
@@ -83,6 +83,7 @@ def create_app(
     # An agent's role, groups or activity changed: every process forgets its cached tokens.
     state.after_write.append(state.events.after_write)
     state.after_commit.append(state.events.after_commit)
+    push_threads.install(state)
     _install_webhooks(state)
     automation_scheduler.install(state)
     install_error_handlers(app)

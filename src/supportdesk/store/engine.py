@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -132,6 +133,44 @@ def _begin_immediate(connection: Any) -> None:
         raise DBAPIError.instance("BEGIN IMMEDIATE", (), error, sqlite3.Error) from error
 
 
+#: Seconds a pooled PostgreSQL connection may sit unused and still be handed out without a ping.
+PING_AFTER_IDLE = 10.0
+
+
+def ping_when_idle(engine: Engine, idle: float = PING_AFTER_IDLE) -> None:
+    """Ping a pooled connection at checkout only when it sat unused for ``idle`` seconds or more.
+
+    ``pool_pre_ping`` pinged on every checkout: one round trip of a push's 15 on PostgreSQL, and a
+    wait for the GIL after it in a busy process, for connections a request gave back milliseconds
+    before. What the ping is for — a connection the database or a firewall closed while it sat in
+    the pool (an idle timeout, a restart during a quiet night) — happens to idle connections. A
+    connection in steady use that the database drops (a failover, ``pg_terminate_backend``) fails
+    its statement instead; SQLAlchemy then throws that connection away, and every other one
+    opened before the failure at its next checkout, so one request fails and the client's
+    retry finds fresh connections (a push is exactly once: its retry applies what the failed
+    attempt did not).
+    """
+    from sqlalchemy import event
+    from sqlalchemy.exc import DisconnectionError
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["supportdesk_idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("supportdesk_idle_since")
+        if since is None or time.monotonic() - since < idle:
+            return  # new, or back in the pool a moment ago
+        try:
+            dbapi_connection.execute("SELECT 1").close()
+            dbapi_connection.rollback()  # autocommit is off: end the ping's transaction
+        except Exception as error:
+            # the pool closes this one and checks out another (SQLAlchemy's documented
+            # pessimistic check: raising DisconnectionError from a checkout handler)
+            raise DisconnectionError(f"a pooled connection was dropped while idle: {error}") from error
+
+
 def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
@@ -142,7 +181,13 @@ def create_engine(url: str, **kwargs: Any) -> Engine:
     from sqlalchemy import event
 
     if not url.startswith("sqlite"):
-        return sa_create_engine(url, pool_pre_ping=True, **kwargs)
+        # last in, first out: the connections in use stay few and warm (psycopg prepares a
+        # statement per connection after five uses there; the pool's FIFO rotated every request
+        # through all of them), and the ones a quiet hour leaves idle are the ones pinged
+        kwargs.setdefault("pool_use_lifo", True)
+        engine = sa_create_engine(url, **kwargs)
+        ping_when_idle(engine)
+        return engine
 
     engine = sa_create_engine(
         url,

@@ -10,7 +10,6 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 from pydantic import TypeAdapter, ValidationError
 
@@ -22,6 +21,7 @@ from supportdesk.server.apply import apply_push
 from supportdesk.server.auth import AnyCaller, Caller
 from supportdesk.server.errors import ApiError
 from supportdesk.server.events import CLOSE_MESSAGES, Subscriber
+from supportdesk.server.push_threads import run_push
 from supportdesk.server.reads import bootstrap_chunks, bootstrap_counts, current_seq, pull, row_states, snapshot
 from supportdesk.server.state import ServerState, State
 from supportdesk.server.visibility import visibility_scope
@@ -71,10 +71,11 @@ def me(actor: AnyCaller, request: Request, state: State) -> dict[str, Any]:
 async def push(body: protocol.PushRequest, actor: Caller, state: State) -> Response:
     """Apply a client's mutations in order, each exactly once (see DESIGN.md)."""
     _check_push(body)
-    # one hop to a worker thread for the whole push — the write, the poke (which reads what this
+    # one hop to a push thread for the whole push — the write, the poke (which reads what this
     # thread's after-commit hooks gathered) and the answer's JSON — where a sync endpoint made
-    # FastAPI hop there twice (the call, then the validation of the answer it returned)
-    return await run_in_threadpool(_push, body, actor, state)
+    # FastAPI hop there twice (the call, then the validation of the answer it returned); on a
+    # few threads of their own, not anyio's forty (:mod:`supportdesk.server.push_threads`)
+    return await run_push(state, _push, body, actor, state)
 
 
 def _check_push(body: protocol.PushRequest) -> None:
