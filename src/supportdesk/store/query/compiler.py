@@ -9,13 +9,13 @@ prefixes) over each ticket's stored search document (migration ``0027_pgsearch13
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from supportdesk.store import semantic, ticket_fields
 from supportdesk.store.enums import PRIORITY_RANK, STATUS_RANK, UNSOLVED, Priority, Status, status_in
+from supportdesk.store.query import pg_text
 from supportdesk.store.query.parser import SEMANTIC, Query, QueryError, Term, parse, parse_sla_due, parse_time_value
 from supportdesk.store.sla import NO_DEADLINE
 from supportdesk.store.ticket_fields import TicketField
@@ -294,44 +294,10 @@ def _sla(value: str, params: _Params, now: datetime) -> str:
     return probe.format(f"s.due_at > {params.add(now + duration)} AND s.due_at < {params.add(NO_DEADLINE)}")
 
 
-#: A word as FTS5's unicode61 tokenizer sees one: a run of letters and digits.
-_WORD = re.compile(r"[^\W_]+")
-
 #: ``ts_rank`` of a ticket's search document ``ts.document`` (migration 0027) for the tsquery
 #: ``{}``: weights {messages, -, people, subject} in the ratio of the workspace's bm25 (1, 2, 5),
 #: the rank divided by 1 + log(length) as bm25 favours short documents.
 PG_RANK = "ts_rank('{{0.2, 0, 0.4, 1.0}}'::real[], ts.document, {}, 1)"
-
-
-def _pg_query(term: Term, params: _Params) -> str | None:
-    """One free-text term as a ``tsquery`` with FTS5's meaning: its words as a phrase, the last
-    one a prefix for ``word*``; None when the term holds no word (FTS5 ignores it too).
-
-    The words go to PostgreSQL as bound parameters through the same normalisation as the
-    documents (``supportdesk_search_text``); only a prefix's last word is quoted into
-    ``to_tsquery`` syntax, by ``quote_literal``, so no input is read as an operator.
-    """
-    words = _WORD.findall(term.values[0])
-    if not words:
-        return None
-
-    def phrase(text: str) -> str:
-        return f"phraseto_tsquery('simple'::regconfig, supportdesk_search_text({params.add(text)}))"
-
-    if not term.prefix:
-        return phrase(" ".join(words))
-    last = f"to_tsquery('simple'::regconfig, quote_literal(supportdesk_search_text({params.add(words[-1])})) || ':*')"
-    return last if len(words) == 1 else f"tsquery_phrase({phrase(' '.join(words[:-1]))}, {last})"
-
-
-def _pg_text(query: str) -> str:
-    """Tickets whose search document (subject, messages, requester's name and addresses, kept by
-    the triggers of migration 0027) matches ``query``, as FTS5 matches its one document.
-
-    Written as an ``IN`` so the planner chooses: from the GIN index for a rare word, or walking
-    tickets in the page's order and testing each one's stored document for a common one.
-    """
-    return f"t.id IN (SELECT ts.ticket_id FROM ticket_search ts WHERE ts.document @@ {query})"
 
 
 def compile_query(
@@ -350,14 +316,14 @@ def compile_query(
     positive: list[str] = []
     negative: list[str] = []
     unsolved: str | None = None
-    ranked: list[str] = []
-    excluded: list[str] = []
+    ranked: list[pg_text.TextTerm] = []
+    excluded: list[pg_text.TextTerm] = []
     for term in parsed.terms:
         if term.field is None:
             if dialect != "sqlite":
-                tsquery = _pg_query(term, params)
-                if tsquery is not None:
-                    (excluded if term.negated else ranked).append(tsquery)
+                text_term = pg_text.text_term(term.values[0], term.prefix)
+                if text_term is not None:
+                    (excluded if term.negated else ranked).append(text_term)
                 continue
             token = fts_token(term.values[0], prefix=term.prefix)
             if token is not None:
@@ -377,13 +343,13 @@ def compile_query(
         # a worklist (a query that keeps to unsolved statuses) leaves snoozed tickets out until
         # their time; ``is:snoozed`` / ``-is:snoozed`` say otherwise, other queries show them
         conditions.append(f"NOT coalesce({_snoozed(params, now)}, {params.false})")
-    if ranked:
-        # one tsquery for all the words, as FTS5 gets one MATCH: a condition per word made a
-        # semi-join per word, and fifty of a common word ran for minutes (attack13)
-        conditions.append(_pg_text("(" + " && ".join(f"({q})" for q in ranked) + ")"))
+    # each distinct term once (the same word 499 times cost seconds: see store.query.pg_text)
+    wanted = [pg_text.compile_term(t, params.add) for t in pg_text.distinct(ranked)]
+    if wanted:
+        conditions.append(pg_text.matching(wanted, "&&"))
     if excluded:
-        anyone = "(" + " || ".join(f"({q})" for q in excluded) + ")"
-        conditions.append(f"NOT coalesce({_pg_text(anyone)}, FALSE)")
+        unwanted = [pg_text.compile_term(t, params.add) for t in pg_text.distinct(excluded)]
+        conditions.append(f"NOT coalesce({pg_text.matching(unwanted, '||')}, FALSE)")
     fts = " AND ".join(positive) if positive else None
     if negative:
         conditions.append(
@@ -412,5 +378,5 @@ def compile_query(
         dialect=dialect,
         unsolved=unsolved,
         rest=rest,
-        rank=" && ".join(ranked) if ranked else None,
+        rank=pg_text.rank_query(wanted) if wanted else None,
     )
