@@ -110,6 +110,38 @@ def test_compact_waits_for_older_transactions_and_names_those_that_stay(database
     assert holding(files, NEEDLES) == []
 
 
+def test_compact_waits_for_a_writer_in_another_database_of_the_cluster(database: ServerDatabase) -> None:
+    """A transaction that holds a transaction id in another database of the same cluster (another
+    application sharing the team's PostgreSQL, a second supportdesk database) is listed as running
+    in every snapshot, the compact's own too: its rewrite kept the erased row versions. The compact
+    waits for it and names it with its database; a snapshot alone over there holds nothing back."""
+    with database.engine.begin() as connection:
+        person = customer(connection, "Zyrafina Quonkwright", "zq@example.com")
+        erased = ticket(connection, "Move", person, "Ship to 17 Wobblecombe Lane")
+        control = customer(connection, "Keepmecontrol Person", "keep@example.com")
+        ticket(connection, "Stay", control, "Keepmecontrol writes")
+    url = database.url.replace("+psycopg", "")
+    other = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(other, application_name="other-app") as writer, psycopg.connect(other) as reader:
+        writer.execute("SELECT txid_current()")  # a write in progress over there
+        reader.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        reader.execute("SELECT 1").fetchall()  # a snapshot only: it holds nothing back here
+        with database.engine.begin() as connection:
+            connection.execute(text("UPDATE customer SET name = '(erased)' WHERE id = :id"), {"id": person})
+            connection.execute(text("DELETE FROM identity WHERE customer_id = :id"), {"id": person})
+            connection.execute(text("UPDATE message SET body = '(erased)' WHERE ticket_id = :id"), {"id": erased})
+        kept = compact(database, wait=0.2)
+        assert kept.held_by == (f"{writer.info.backend_pid} other-app (database postgres)",)
+        assert holding(data_files(url), ("quonkwright",)), "the other database's writer kept the old row"
+        writer.rollback()
+        done = compact(database, wait=30)
+        reader.rollback()
+    assert done.held_by == ()
+    files = data_files(url)
+    assert holding(files, (CONTROL,)), "the scan reads the right files"
+    assert holding(files, NEEDLES) == []
+
+
 def test_the_compact_command_names_the_transactions_that_kept_erased_rows(database: ServerDatabase) -> None:
     """What the operator sees: one readable warning line per reason, exit 0 (the rest is done)."""
     from typer.testing import CliRunner

@@ -126,16 +126,22 @@ class Compacted:
     held_by: tuple[str, ...] = ()
 
 
-#: The query for other transactions of this database begun before ``:start`` that hold a
-#: snapshot. Such a transaction may still see the row versions an erasure replaced, so
-#: ``VACUUM FULL`` copies them into the new file, where they stay until the next compact.
-#: That covers a report, a ``pg_dump`` and an autovacuum ANALYZE running just then, and a write
-#: in progress between two statements (READ COMMITTED: no snapshot, but its xid holds the same
-#: removal horizon back, so the erased version was copied as "recently dead").
+#: The query for other transactions begun before ``:start`` that may still see the row versions
+#: an erasure replaced, so ``VACUUM FULL`` copies them into the new file, where they stay until
+#: the next compact. In this database, any that holds a snapshot or a transaction id: a report,
+#: a ``pg_dump``, an autovacuum ANALYZE running just then, a write in progress between two
+#: statements (READ COMMITTED: no snapshot, but its xid holds the same removal horizon back). In
+#: another database of the cluster, one that holds a transaction id: every snapshot taken while
+#: it runs lists it as running, the compact's own too, and that holds this database's horizon
+#: back to it (a snapshot alone in another database does not). Those are named with their
+#: database, since the operator may not know another application shares the cluster.
 _OLDER_SNAPSHOTS = (
-    "SELECT pid, coalesce(nullif(application_name, ''), backend_type) FROM pg_stat_activity"
-    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-    " AND (backend_xmin IS NOT NULL OR backend_xid IS NOT NULL) AND xact_start < %(start)s ORDER BY pid"
+    "SELECT pid, coalesce(nullif(application_name, ''), backend_type)"
+    " || CASE WHEN datname IS DISTINCT FROM current_database()"
+    " THEN ' (database ' || coalesce(datname, 'none') || ')' ELSE '' END"
+    " FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND xact_start < %(start)s"
+    " AND (backend_xid IS NOT NULL OR (datname = current_database() AND backend_xmin IS NOT NULL))"
+    " ORDER BY pid"
 )
 
 
