@@ -198,8 +198,6 @@ def _write_once(
     what it applied and the last seq it wrote (run again whole after a deadlock, so everything
     is made afresh here — the key claimed and its answer stored in the attempt that commits)."""
     database = state.database
-    applied: list[Applied] = []
-    seq = 0
     with database.engine.connect() as connection:
         if key is not None and read_first:
             replay = _answered_before_the_write(connection, database.is_postgres, writer, key, fingerprint)
@@ -207,36 +205,22 @@ def _write_once(
                 return replay, [], 0
         transaction = connection.begin()
         try:
-            if key is not None:
-                stored = idempotency.claim(connection, writer.actor.id or "", key, fingerprint, utcnow())
-                if stored is not None:
-                    transaction.rollback()
-                    headers = {**stored.headers, "Idempotent-Replayed": "true"}
-                    return Answer(stored.status, stored.body, headers), [], 0
             try:
                 # configuration (SLA policies, rules, webhook endpoints, "is anyone erased?") read
                 # at most once, and kept for the next write while nothing changed it — as a push's
                 with config_cache(connection):
-                    applied = _run_steps(connection, writer, plan(connection))
-                    for done in applied:
-                        for hook in state.after_write:
-                            hook(connection, done)
-                    records = [record for done in applied for record in done.records]
-                    if records:
-                        seq = take_seq(connection, len(records))
-                        write_records(connection, records, seq)
-                    answer = respond(connection, applied, seq)
-            except (DomainError, ApiError) as error:
+                    answer, applied, seq = _write_in_transaction(
+                        connection, state, writer, plan, respond, key, fingerprint
+                    )
+            except _Refused as refused:
                 # refused: nothing of the write stays (no savepoint around it — a SAVEPOINT and
                 # its RELEASE on every write cost more than a second transaction for a refusal)
                 transaction.rollback()
-                answer = refusal(error)
+                answer = refusal(refused.error)
                 if key is not None and answer.status not in NOT_STORED:
-                    answer = _store_refusal(connection, writer, key, fingerprint, answer)
+                    with connection.begin():
+                        answer = _stored_refusal(connection, writer, key, fingerprint, answer)
                 return answer, [], 0
-            if key is not None:
-                stored_answer = idempotency.StoredAnswer(answer.status, answer.body, answer.headers)
-                idempotency.store(connection, writer.actor.id or "", key, stored_answer)
             if seq and database.is_postgres:
                 _notify_in_transaction(connection, seq)
             transaction.commit()
@@ -422,7 +406,9 @@ def _undo(connection: Connection, noted: int | None, held: int | None) -> None:
 
 
 def _stored_refusal(connection: Connection, writer: Writer, key: str, fingerprint: str, answer: Answer) -> Answer:
-    """A refusal kept under its key in the group's transaction (as :func:`_store_refusal`)."""
+    """A refusal kept under its key, in the transaction (or the group's savepoint) the caller
+    opened after the write's was rolled back: a retry gets the same refusal. Another attempt with
+    the key may have answered meanwhile; its answer is then the one given."""
     stored = idempotency.claim(connection, writer.actor.id or "", key, fingerprint, utcnow())
     if stored is not None:
         return Answer(stored.status, stored.body, {**stored.headers, "Idempotent-Replayed": "true"})
@@ -450,18 +436,6 @@ def _answered_before_the_write(
     if stored is None:
         return None
     return Answer(stored.status, stored.body, {**stored.headers, "Idempotent-Replayed": "true"})
-
-
-def _store_refusal(connection: Connection, writer: Writer, key: str, fingerprint: str, answer: Answer) -> Answer:
-    """Keep a refusal under its key, in a transaction of its own (the write's was rolled back):
-    a retry gets the same refusal. Another attempt with the key may have answered meanwhile;
-    its answer is then the one given."""
-    with connection.begin():
-        stored = idempotency.claim(connection, writer.actor.id or "", key, fingerprint, utcnow())
-        if stored is not None:
-            return Answer(stored.status, stored.body, {**stored.headers, "Idempotent-Replayed": "true"})
-        idempotency.store(connection, writer.actor.id or "", key, idempotency.StoredAnswer(answer.status, answer.body))
-    return answer
 
 
 def _notify_in_transaction(connection: Connection, seq: int) -> None:
