@@ -8,6 +8,7 @@ ending the whole transaction itself (what a full disk or an I/O error does)."""
 
 from __future__ import annotations
 
+import array
 import json
 import os
 import selectors
@@ -80,6 +81,8 @@ def poisoned(monkeypatch: pytest.MonkeyPatch) -> None:
         elif body == "lose-everything":  # SQLITE_FULL / IOERR: SQLite rolls the transaction back itself
             connection.connection.dbapi_connection.execute("ROLLBACK")
             raise OSError("database or disk is full")
+        elif body == "lose-quietly":  # the same, but the code in between catches the error itself
+            connection.connection.dbapi_connection.execute("ROLLBACK")
         return outcome
 
     monkeypatch.setattr(write, "_apply_in", apply_in)
@@ -241,6 +244,51 @@ def test_sqlite_ending_the_transaction_under_a_line_fails_every_line_of_its_grou
     assert len(outbox_ids(ws)) == len(before) + 2
 
 
+@pytest.mark.usefixtures("poisoned")
+def test_a_transaction_sqlite_ended_unseen_by_the_line_is_not_answered_as_applied(cli: CLI, ws: Workspace) -> None:
+    """The write path caught SQLite's error and returned: the line and the lines before it lost
+    their writes all the same, so none of them may be printed as applied (reviewer's find)."""
+    number = open_ticket(ws)
+    done = cli(
+        "batch",
+        *WHOLE_GROUPS,
+        stdin=lines(note(number, "gone quietly 1"), note(number, "lose-quietly"), note(number, "after it")),
+    )
+    out = results(done.stdout)
+    assert [r["ok"] for r in out] == [False, False, True]
+    assert out[0]["error"]["message"].startswith("not applied: the transaction it shared was rolled back")
+    assert "ended the transaction the lines shared" in out[1]["error"]["message"]
+    assert notes_with(ws, "gone quietly 1") == 0 and notes_with(ws, "lose-quietly") == 0
+    assert notes_with(ws, "after it") == 1
+
+
+def test_a_dry_run_line_in_a_batch_is_not_held_in_a_group(cli: CLI, ws: Workspace, commits: list[str]) -> None:
+    """A line's own ``--dry-run`` opens and rolls back a transaction of its own: inside a group
+    it waited on the group's write lock (one minute per try, eight tries). It runs on its own,
+    after the lines before it are committed, and changes nothing."""
+    number = open_ticket(ws)
+    with ws.reading() as connection:
+        (priority,) = connection.execute("SELECT priority FROM ticket WHERE number = ?", (number,)).fetchone()
+    other = "low" if priority != "low" else "high"
+    done = cli(
+        "batch",
+        *WHOLE_GROUPS,
+        stdin=lines(
+            note(number, "before the rehearsal"),
+            {"cmd": "tickets update", "args": {"ticket": [str(number)], "set": [f"priority={other}"], "dry-run": True}},
+            {"cmd": "tickets tag", "args": {"ticket": [str(number)], "tag": ["rehearsed"], "dry_run": True}},
+            note(number, "after the rehearsal"),
+        ),
+    )
+    out = results(done.stdout)
+    assert done.code == 0, out
+    assert [r["ok"] for r in out] == [True] * 4
+    assert notes_with(ws, "before the rehearsal") == 1 and notes_with(ws, "after the rehearsal") == 1
+    assert count(ws, "SELECT count(*) FROM ticket WHERE number = ? AND priority = ?", number, priority) == 1
+    assert count(ws, "SELECT count(*) FROM ticket_tag WHERE tag = 'rehearsed'") == 0
+    assert len(commits) == 2  # the note before the rehearsals, then the one after
+
+
 def test_stop_on_error_commits_and_answers_the_lines_before_it(cli: CLI, ws: Workspace) -> None:
     number = open_ticket(ws)
     done = cli(
@@ -298,6 +346,62 @@ def test_a_script_that_waits_for_each_answer_gets_it_without_closing_stdin(ws: W
         process.wait(timeout=60)
         selector.close()
     assert process.returncode == 1  # the malformed line failed
+
+
+def _until_read(pipe: Any, timeout: float = 60.0) -> None:
+    """Wait until the reader of ``pipe`` has read everything written to it (FIONREAD, which
+    works on the writing end too, counts the bytes still in the pipe)."""
+    import fcntl
+    import termios
+    import time
+
+    deadline = time.monotonic() + timeout
+    found = array.array("i", [1])
+    while True:
+        fcntl.ioctl(pipe.fileno(), termios.FIONREAD, found)
+        if found[0] == 0:
+            return
+        if time.monotonic() > deadline:
+            pytest.fail("batch never read its first line")
+        time.sleep(0.005)
+
+
+def test_half_of_the_next_line_on_the_pipe_does_not_hold_the_answers_back(ws: Workspace) -> None:
+    """Bytes on the pipe are not a line: a producer that wrote one line and half of the next,
+    then waits for the first answer, gets it (and the write lock is not kept meanwhile)."""
+    number = open_ticket(ws)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "supportdesk", "--workspace", str(ws.root), "batch"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        bufsize=0,
+        env={**os.environ},
+    )
+    assert process.stdin is not None and process.stdout is not None
+    selector = selectors.DefaultSelector()
+    selector.register(process.stdout, selectors.EVENT_READ)
+    try:
+        whole = lines(note(number, "whole line", 1))
+        second = lines(note(number, "second line", 2))
+        # the half line reaches the pipe once the first line was read, while it runs (the process
+        # is still importing the write path): it used to be taken for a line ready to read
+        process.stdin.write(whole.encode())
+        process.stdin.flush()
+        _until_read(process.stdin)
+        process.stdin.write(second[:20].encode())
+        process.stdin.flush()
+        first = _answer(process, selector)
+        assert first["id"] == 1 and first["ok"] and notes_with(ws, "whole line") == 1
+        with ws.writing() as connection:  # the lock is free while the rest of the line is awaited
+            connection.execute("SELECT 1")
+        process.stdin.write(second[20:].encode())
+        process.stdin.flush()
+        assert _answer(process, selector)["id"] == 2 and notes_with(ws, "second line") == 1
+    finally:
+        process.stdin.close()
+        process.wait(timeout=60)
+        selector.close()
+    assert process.returncode == 0
 
 
 def test_a_line_longer_than_the_limit_on_a_pipe_is_skipped_and_the_next_runs(ws: Workspace, tmp_path: Path) -> None:

@@ -142,6 +142,36 @@ def test_compact_waits_for_a_writer_in_another_database_of_the_cluster(database:
     assert holding(files, NEEDLES) == []
 
 
+def test_compact_waits_for_a_writer_its_role_may_not_see(database: ServerDatabase) -> None:
+    """``pg_stat_activity`` hides another role's transactions from a role without
+    ``pg_read_all_stats`` — the usual case of another application sharing the cluster. The
+    compact still sees a running transaction id in its own snapshot, waits for it and says so."""
+    from sqlalchemy import create_engine
+
+    from supportdesk.server.erasure import UNSEEN, _wait_for_older_snapshots
+
+    url = database.url.replace("+psycopg", "")
+    role = f"probe_{abs(hash(url)) % 10**8}"
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(f"CREATE ROLE {role} LOGIN")
+    plain = create_engine(database.url.replace("://", f"://{role}@", 1).replace(f"{role}@supportdesk@", f"{role}@"))
+    try:
+        other = url.rsplit("/", 1)[0] + "/postgres"
+        with psycopg.connect(other, application_name="other-app") as writer:
+            writer.execute("SELECT txid_current()")
+            with psycopg.connect(url, autocommit=True) as erasure:  # a write that commits after it
+                erasure.execute("SELECT txid_current()")
+            with plain.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+                assert connection.exec_driver_sql("SELECT current_user").scalar() == role
+                assert _wait_for_older_snapshots(connection, 0.2) == (UNSEEN,)
+                writer.rollback()
+                assert _wait_for_older_snapshots(connection, 30) == ()
+    finally:
+        plain.dispose()
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute(f"DROP ROLE {role}")
+
+
 def test_the_compact_command_names_the_transactions_that_kept_erased_rows(database: ServerDatabase) -> None:
     """What the operator sees: one readable warning line per reason, exit 0 (the rest is done)."""
     from typer.testing import CliRunner

@@ -240,7 +240,9 @@ GROUPED = frozenset(
     }
 )
 #: ``--attach`` stages files in the attachment store before the write: not held in a group.
-UNGROUPED_ARGS = frozenset({"attach"})
+#: A rehearsal (``--dry-run``) opens and rolls back a transaction of its own, which a group's
+#: write lock would keep waiting (same process, another connection): not held in a group either.
+UNGROUPED_PARAMS = frozenset({"attach", "dry_run"})
 
 
 class _Answers:
@@ -343,13 +345,27 @@ class _LineReader:
         self._ended = False
 
     def ready(self) -> bool:
-        if self._fd is None or self._ended or b"\n" in self._buffer:
+        """True when a whole line (or the end of the input) can be read without waiting. Bytes on
+        the pipe are not enough: a producer that wrote half its next line and stalls would keep
+        the group's write lock and the earlier answers waiting, so what is there is read in."""
+        if self._fd is None or self._ended or b"\n" in self._buffer[self._scanned :]:
             return True
-        try:
-            readable, _, _ = select.select([self._fd], [], [], 0)
-        except (OSError, ValueError):
-            return True
-        return bool(readable)
+        while True:
+            try:
+                readable, _, _ = select.select([self._fd], [], [], 0)
+            except (OSError, ValueError):
+                return True
+            if not readable:
+                return False
+            data = self._read()
+            if not data:
+                self._ended = True
+                return True
+            start = len(self._buffer)
+            self._buffer += data
+            if b"\n" in data or len(self._buffer) > self.limit:
+                return True
+            self._scanned = start + len(data)
 
     def __iter__(self) -> Iterator[tuple[int, bytes | BatchLineError]]:
         number = 0
@@ -380,7 +396,7 @@ class _LineReader:
                 self._skip_rest()
                 return _TOO_LONG
             self._scanned = len(self._buffer)
-            data = self._read()
+            data = b"" if self._ended else self._read()  # after the end, never wait for a second one
             if not data:
                 self._ended = True
                 if self._buffer:
@@ -468,10 +484,13 @@ class _Runner:
             request_id = request.get("id")
             words, args = _command_words(request)
             target = self._find(words)
-            argv = _argv(target, args, self._option_names(target))
+            by_name = self._option_names(target)
+            argv = _argv(target, args, by_name)
         except BatchLineError as error:
             return LineResult(number, False, error.code, request_id, message=error.message)
-        groupable = " ".join(words) in GROUPED and not UNGROUPED_ARGS.intersection(args)
+        # by the parameter each key names (``dry-run``, ``dry_run``: one parameter), when it is set
+        used = {by_name[key].name for key, value in args.items() if value not in (None, False, [])}
+        groupable = " ".join(words) in GROUPED and not UNGROUPED_PARAMS.intersection(used)
         return _Planned(number, request_id, target, words, argv, groupable)
 
     def invoke(self, planned: _Planned) -> LineResult:

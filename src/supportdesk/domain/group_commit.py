@@ -116,6 +116,12 @@ class Group:
         connection = self.begin()
         driver = self._driver
         assert driver is not None
+        if not driver.in_transaction:  # ended under an earlier line, unnoticed there (see below)
+            self.lost = sqlite3.OperationalError("SQLite ended the transaction the lines shared")
+            self._end(commit=False)
+            connection = self.begin()
+            driver = self._driver
+            assert driver is not None
         driver.execute("SAVEPOINT grouped_write")
         try:
             result = work(connection)
@@ -127,6 +133,12 @@ class Group:
                 self.lost = error
                 self._end(commit=False)
             raise
+        if not driver.in_transaction:
+            # the work caught SQLite's error itself (a borrower's own savepoint on a full disk),
+            # but the transaction, this line's writes and the earlier lines' are gone
+            self.lost = sqlite3.OperationalError("SQLite ended the transaction the lines shared")
+            self._end(commit=False)
+            raise self.lost
         driver.execute("RELEASE SAVEPOINT grouped_write")
         self.writes += 1
         return result
@@ -137,7 +149,12 @@ class Group:
 
     def commit(self) -> None:
         """Commit the open transaction (nothing to do when none is open). When the ``COMMIT``
-        fails the transaction is rolled back, nothing of it is applied, and the error is raised."""
+        fails the transaction is rolled back, nothing of it is applied, and the error is raised;
+        so it is when SQLite had already ended the transaction (its ``COMMIT`` would succeed on
+        nothing and the lines be answered as applied)."""
+        if self._driver is not None and not self._driver.in_transaction:
+            self._end(commit=False)
+            raise sqlite3.OperationalError("SQLite ended the transaction the lines shared")
         self._end(commit=True)
 
     def rollback(self) -> None:

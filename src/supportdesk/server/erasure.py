@@ -158,18 +158,36 @@ def checked_wait(wait: float) -> float:
     return float(wait)
 
 
+#: Whether a transaction id older than ``:horizon`` is still running anywhere in the cluster.
+#: ``:horizon`` is the compact's first snapshot's xmax (one past the newest finished transaction,
+#: the erasure's or later): a writer whose id is newer than that cannot hold back the removal of
+#: versions the erasure replaced, and every older one still running is in the snapshot. Unlike
+#: ``pg_stat_activity``, which hides other roles' transaction start times from a role without
+#: ``pg_read_all_stats``, a snapshot lists every running transaction: another application's
+#: writer is seen whoever runs the compact.
+_OLDER_XID_RUNNING = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint < %(horizon)s"
+
+#: How a writer is named that ``pg_stat_activity`` does not show this role.
+UNSEEN = "? (a transaction of a role this one may not see: grant it pg_read_all_stats)"
+
+
 def _wait_for_older_snapshots(connection: Connection, wait: float) -> tuple[str, ...]:
     """Wait up to ``wait`` seconds for every transaction that began before this call to end.
 
     Returns the ones still open at the end. Transactions that begin meanwhile do not count:
     the erasure committed before the compact began, so their snapshots see it.
     """
-    start = connection.exec_driver_sql("SELECT clock_timestamp()").scalar()
+    start, horizon = connection.exec_driver_sql(
+        "SELECT clock_timestamp(), pg_snapshot_xmax(pg_current_snapshot())::text::bigint"
+    ).one()
     deadline = time.monotonic() + wait
     while True:
         held = tuple(f"{pid} {name}" for pid, name in connection.exec_driver_sql(_OLDER_SNAPSHOTS, {"start": start}))
-        if not held or time.monotonic() >= deadline:
-            return held
+        unseen = not held and bool(connection.exec_driver_sql(_OLDER_XID_RUNNING, {"horizon": horizon}).scalar())
+        if not held and not unseen:
+            return ()
+        if time.monotonic() >= deadline:
+            return held or (UNSEEN,)
         time.sleep(0.05)
 
 

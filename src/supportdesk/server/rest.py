@@ -280,9 +280,12 @@ def _run_group(state: ServerState, jobs: list[Job]) -> None:
             pending.append(job)
         if not pending:
             return
-        transaction = connection.begin()
-        driver: Any = connection.connection.dbapi_connection
+        transaction = None
         try:
+            # inside the try: a BEGIN that fails (the lock kept past the busy timeout) fails the
+            # requests still to write, not those already answered from their stored replay
+            transaction = connection.begin()
+            driver: Any = connection.connection.dbapi_connection
             # one configuration cache for the group: a request rolled back forgets it (_undo)
             with config_cache(connection):
                 for job in pending:
@@ -296,7 +299,7 @@ def _run_group(state: ServerState, jobs: list[Job]) -> None:
                         raise _GroupBroken("the group's transaction ended during a request")
             transaction.commit()
         except BaseException as error:
-            if transaction.is_active:
+            if transaction is not None and transaction.is_active:
                 transaction.rollback()
             for job in pending:  # nothing of the group committed, nobody was answered
                 job.outcome, job.error = None, error
