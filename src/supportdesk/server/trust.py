@@ -48,9 +48,10 @@ def pushed_args(actor: Actor, name: str, args: dict[str, Any]) -> tuple[dict[str
     encoded = _encoded(args)
     if encoded is None and _past_64_bits(args):
         return args, ValidationFailed(f"{name}: a number in it is past 64 bits", field="args")
-    if encoded is None and _uncarried(args):  # stored, no answer could carry the row again
+    uncarried = _uncarried(args) if encoded is None else None
+    if uncarried is not None:  # stored, no answer could carry the row again
         return args, ValidationFailed(
-            f"{name}: it holds a text that is not Unicode (a lone surrogate) or nests too deep", field="args"
+            f"{name}: it holds a text that is not Unicode (a lone surrogate) or nests too deep", field=uncarried
         )
     if encoded is not None and b"null" in encoded and has_non_finite(args):  # orjson writes NaN as null
         return args, ValidationFailed(f"{name}: a number in it is NaN or infinite (JSON has neither)", field="args")
@@ -75,17 +76,27 @@ def _encoded(args: dict[str, Any]) -> bytes | None:
         return None
 
 
-def _uncarried(args: dict[str, Any]) -> bool:
-    """Whether orjson refuses ``args`` for a lone surrogate (Python's JSON parser reads
-    ``"\\ud800"``) or nesting past its 255 levels: kept by a value typed ``Any`` (an imported
+def _uncarried(args: dict[str, Any]) -> str | None:
+    """The field to name when orjson refuses ``args`` for a lone surrogate (Python's JSON parser
+    reads ``"\\ud800"``) or nesting past its 255 levels, else None: a text argument of its own
+    (``subject``), or ``args`` when it sits deeper — kept by a value typed ``Any`` (an imported
     message's ``meta``) and stored, the row made every pull that reached it answer 500."""
     import orjson
 
     try:
         orjson.dumps(args)
     except TypeError as error:
-        return "surrogates" in str(error) or "Recursion" in str(error)
-    return False
+        if "surrogates" not in str(error) and "Recursion" not in str(error):
+            return None
+    else:
+        return None
+    for key, value in args.items():
+        if isinstance(value, str) and not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return key
+    return "args"
 
 
 def has_non_finite(value: Any) -> bool:
