@@ -10,6 +10,7 @@ kept the words: after compact the cluster's data files of the database must hold
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -44,6 +45,24 @@ def holding(files: list[Path], needles: tuple[str, ...]) -> list[tuple[str, str]
         data = path.read_bytes().lower()
         hits += [(path.name, needle) for needle in needles if needle.encode() in data]
     return hits
+
+
+def planted(database: ServerDatabase) -> tuple[str, str]:
+    """A customer to erase with one ticket, and a control customer whose words must stay."""
+    with database.engine.begin() as connection:
+        person = customer(connection, "Zyrafina Quonkwright", "zq@example.com")
+        erased = ticket(connection, "Move", person, "Ship to 17 Wobblecombe Lane")
+        control = customer(connection, "Keepmecontrol Person", "keep@example.com")
+        ticket(connection, "Stay", control, "Keepmecontrol writes")
+    return person, erased
+
+
+def erase(connection: Any, person: str, tickets: list[str]) -> None:
+    """The erasure's row changes (what the mutator writes), for the compact to clean up after."""
+    connection.execute(text("UPDATE customer SET name = '(erased)' WHERE id = :id"), {"id": person})
+    connection.execute(text("DELETE FROM identity WHERE customer_id = :id"), {"id": person})
+    for ticket_id in tickets:
+        connection.execute(text("UPDATE message SET body = '(erased)' WHERE ticket_id = :id"), {"id": ticket_id})
 
 
 def test_compact_leaves_no_erased_word_in_the_statistics(database: ServerDatabase) -> None:
@@ -83,11 +102,7 @@ def test_compact_waits_for_older_transactions_and_names_those_that_stay(database
     transaction, and so can an autovacuum ANALYZE that happens to be running. The compact waits
     for older transactions to end. One still open when the wait is over is named, and the next
     compact, after it has ended, leaves nothing."""
-    with database.engine.begin() as connection:
-        person = customer(connection, "Zyrafina Quonkwright", "zq@example.com")
-        erased = ticket(connection, "Move", person, "Ship to 17 Wobblecombe Lane")
-        control = customer(connection, "Keepmecontrol Person", "keep@example.com")
-        ticket(connection, "Stay", control, "Keepmecontrol writes")
+    person, erased = planted(database)
     url = database.url.replace("+psycopg", "")
     with psycopg.connect(url) as report:
         report.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
@@ -96,9 +111,7 @@ def test_compact_waits_for_older_transactions_and_names_those_that_stay(database
         assert report.execute("SELECT count(*) FROM agent").fetchone() is not None
         holder = report.info.backend_pid
         with database.engine.begin() as connection:  # the erasure commits after that snapshot
-            connection.execute(text("UPDATE customer SET name = '(erased)' WHERE id = :id"), {"id": person})
-            connection.execute(text("DELETE FROM identity WHERE customer_id = :id"), {"id": person})
-            connection.execute(text("UPDATE message SET body = '(erased)' WHERE ticket_id = :id"), {"id": erased})
+            erase(connection, person, [erased])
         kept = compact(database, wait=0.2)
         assert [entry.split()[0] for entry in kept.held_by] == [str(holder)]
         assert holding(data_files(url), ("quonkwright",)), "the report's snapshot kept the old row"
@@ -115,11 +128,7 @@ def test_compact_waits_for_a_writer_in_another_database_of_the_cluster(database:
     application sharing the team's PostgreSQL, a second supportdesk database) is listed as running
     in every snapshot, the compact's own too: its rewrite kept the erased row versions. The compact
     waits for it and names it with its database; a snapshot alone over there holds nothing back."""
-    with database.engine.begin() as connection:
-        person = customer(connection, "Zyrafina Quonkwright", "zq@example.com")
-        erased = ticket(connection, "Move", person, "Ship to 17 Wobblecombe Lane")
-        control = customer(connection, "Keepmecontrol Person", "keep@example.com")
-        ticket(connection, "Stay", control, "Keepmecontrol writes")
+    person, erased = planted(database)
     url = database.url.replace("+psycopg", "")
     other = url.rsplit("/", 1)[0] + "/postgres"
     with psycopg.connect(other, application_name="other-app") as writer, psycopg.connect(other) as reader:
@@ -127,9 +136,7 @@ def test_compact_waits_for_a_writer_in_another_database_of_the_cluster(database:
         reader.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
         reader.execute("SELECT 1").fetchall()  # a snapshot only: it holds nothing back here
         with database.engine.begin() as connection:
-            connection.execute(text("UPDATE customer SET name = '(erased)' WHERE id = :id"), {"id": person})
-            connection.execute(text("DELETE FROM identity WHERE customer_id = :id"), {"id": person})
-            connection.execute(text("UPDATE message SET body = '(erased)' WHERE ticket_id = :id"), {"id": erased})
+            erase(connection, person, [erased])
         kept = compact(database, wait=0.2)
         assert kept.held_by == (f"{writer.info.backend_pid} other-app (database postgres)",)
         assert holding(data_files(url), ("quonkwright",)), "the other database's writer kept the old row"
