@@ -63,3 +63,25 @@ def test_a_connection_dropped_mid_push_is_thrown_away_and_the_push_runs_again(
         "SELECT field FROM audit_event WHERE entity_id = :t AND field LIKE 'message.%' ORDER BY id", t=ticket
     )
     assert len(trail) == 3 + 12
+
+
+def test_a_statement_refused_on_a_connection_still_marked_good_throws_the_connection_away(
+    database: ServerDatabase,
+) -> None:
+    """The state CI met once: libpq holds a result the caller never read (there, the server's
+    FATAL goodbye, read while idle before the closed socket was seen), so the next statement is
+    refused client-side — "sending query failed: … another command is already in progress" — on
+    a connection psycopg still calls good. SQLAlchemy's own check (``broken``) kept such a
+    connection; the engine's ``handle_error`` hook must treat it as the disconnect it is."""
+    with database.engine.connect() as connection:
+        connection.exec_driver_sql("SELECT 1")
+        raw: Any = connection.connection.dbapi_connection
+        raw.pgconn.send_query(b"SELECT 1")  # a result left pending on the driver's connection
+        assert not raw.broken
+        with pytest.raises(DBAPIError) as refused:
+            connection.exec_driver_sql("SAVEPOINT server_mutation")
+        assert refused.value.connection_invalidated, repr(refused.value)
+        assert "another command is already in progress" in str(refused.value.orig)
+    # the pool lends working connections afterwards
+    with database.engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT 2").scalar() == 2

@@ -171,6 +171,41 @@ def ping_when_idle(engine: Engine, idle: float = PING_AFTER_IDLE) -> None:
             raise DisconnectionError(f"a pooled connection was dropped while idle: {error}") from error
 
 
+#: SQLSTATEs with which PostgreSQL ends the session itself: an administrator's command
+#: (``pg_terminate_backend``, a fast shutdown), a crash, a start-up refusal, a dropped database,
+#: an idle session timed out. Class ``08`` (connection exceptions) is taken whole.
+SESSION_ENDED = frozenset({"57P01", "57P02", "57P03", "57P04", "57P05"})
+
+
+def dropped_connection(error: BaseException) -> bool:
+    """Whether psycopg's ``error`` means the connection cannot be used again.
+
+    SQLAlchemy's psycopg dialect asks only whether the connection is already marked broken. When
+    the server's goodbye (a FATAL after ``pg_terminate_backend``) was read while the connection was
+    idle but the closed socket was not yet seen, libpq holds the goodbye as a pending result and
+    the next statement fails with "sending query failed: … another command is already in
+    progress" on a connection still marked good. SQLAlchemy then kept it: the push's clean-up
+    failed on it and the pool could hand it out again (caught once in CI by
+    ``tests/server/test_attack19_push_disconnect.py``). So the error is judged by what it is: an
+    OperationalError with no SQLSTATE was made by the client library (a send or a read that
+    failed), and the SQLSTATEs above are the server ending the session. A failed pipeline's
+    later statements (``PipelineAborted``, also without one) say nothing about the connection.
+    """
+    import psycopg
+
+    if not isinstance(error, psycopg.OperationalError) or isinstance(error, psycopg.errors.PipelineAborted):
+        return False
+    state = error.sqlstate
+    return state is None or state.startswith("08") or state in SESSION_ENDED
+
+
+def _mark_dropped_connections(context: Any) -> None:
+    """SQLAlchemy's ``handle_error`` hook: a dropped connection (see :func:`dropped_connection`)
+    is a disconnect, so SQLAlchemy invalidates it and the pool's older connections."""
+    if not context.is_disconnect and dropped_connection(context.original_exception):
+        context.is_disconnect = True
+
+
 def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
@@ -187,6 +222,7 @@ def create_engine(url: str, **kwargs: Any) -> Engine:
         kwargs.setdefault("pool_use_lifo", True)
         engine = sa_create_engine(url, **kwargs)
         ping_when_idle(engine)
+        event.listen(engine, "handle_error", _mark_dropped_connections)
         return engine
 
     engine = sa_create_engine(
