@@ -202,3 +202,28 @@ def test_a_kept_refused_draft_goes_when_its_customer_is_erased(sqlite_deployment
     finally:
         sam.close()
         ada.close()
+
+
+def test_a_refused_reply_on_an_erased_customers_ticket_is_not_kept_as_a_draft(
+    sqlite_deployment: Deployment,
+) -> None:
+    """A refusal that comes back after this replica already forgot the customer (the tombstone
+    pulled first) must not make a new copy of the words as a draft."""
+    from supportdesk.domain import write
+    from supportdesk.domain.context import SYSTEM
+    from supportdesk.sync.engine import keep_as_draft
+
+    team = sqlite_deployment.team
+    sam = sqlite_deployment.replica("sam")
+    try:
+        ticket_id = _create(sam, "Secret", team.tier1)
+        requester = sam.rows("SELECT requester_id FROM ticket WHERE id = ?", ticket_id)[0][0]
+        write.apply(sam.workspace, "customer.erase", {"customer_id": requester}, actor=SYSTEM)
+        keep_as_draft(sam.workspace, "ticket.reply", {"ticket_id": ticket_id, "body": "Kim's passport is X1234567."})
+        assert sam.rows("SELECT count(*) FROM draft") == [(0,)]
+        # a customer who was not erased keeps the refused text, as before
+        other = _create(sam, "Not secret", team.tier1)
+        keep_as_draft(sam.workspace, "ticket.reply", {"ticket_id": other, "body": "Shipping on Monday."})
+        assert sam.rows("SELECT body FROM draft WHERE ticket_id = ?", other) == [("Shipping on Monday.",)]
+    finally:
+        sam.close()

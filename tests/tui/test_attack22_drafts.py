@@ -35,3 +35,32 @@ async def test_attack22_quitting_does_not_write_back_the_draft_of_an_erased_cust
     left = rows(console_workspace, "SELECT body FROM draft WHERE ticket_id = ?", ticket_id)
     assert not left, [row[0] for row in left]
     assert not rows(console_workspace, "SELECT 1 FROM draft WHERE body LIKE '%nine elm%'")
+
+
+async def test_a_composer_open_during_the_erasure_does_not_write_the_draft_back(
+    make_app: AppFactory, console_workspace: Workspace
+) -> None:
+    """The composer was open when the erasure ran: its next saves — more typing, Escape — must
+    not put the erased customer's words back; the agent is told once, and the text stays in
+    the composer (nothing typed is lost from the screen)."""
+    app = make_app()
+    async with app.run_test(size=(140, 40)) as pilot:
+        screen, ticket_id = await open_first(pilot, app)
+        await pilot.press("r")
+        await type_text(pilot, "erin lives at nine elm street")
+        await until(pilot, lambda: bool(rows(console_workspace, "SELECT 1 FROM draft WHERE ticket_id = ?", ticket_id)))
+        await settle(pilot)
+        requester = rows(console_workspace, "SELECT requester_id FROM ticket WHERE id = ?", ticket_id)[0][0]
+        write.apply(console_workspace, "customer.erase", {"customer_id": requester}, actor=SYSTEM)
+        await type_text(pilot, " and more")
+
+        def told() -> bool:
+            return any("customer was erased" in str(n.message) for n in app._notifications)
+
+        await until(pilot, told)
+        assert "nine elm street and more" in screen.composer.text
+        await pilot.press("escape")
+        await settle(pilot)
+        assert not rows(console_workspace, "SELECT 1 FROM draft WHERE ticket_id = ?", ticket_id)
+        assert sum("customer was erased" in str(n.message) for n in app._notifications) == 1
+    assert not rows(console_workspace, "SELECT 1 FROM draft WHERE body LIKE '%nine elm%'")

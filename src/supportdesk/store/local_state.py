@@ -25,17 +25,45 @@ class Draft:
     updated_at: datetime | None = None
 
 
-def save_draft(connection: sqlite3.Connection, draft: Draft) -> None:
-    """Insert or replace the draft; an empty body with no state deletes it."""
+#: A ticket whose requester was erased, or a customer id that was (a refused draft's state names
+#: the requester of a ticket that has left this workspace).
+_ERASED = (
+    "SELECT 1 FROM ticket JOIN customer ON customer.id = ticket.requester_id "
+    "WHERE ticket.id = ? AND customer.erased_at IS NOT NULL "
+    "UNION ALL SELECT 1 FROM customer WHERE customer.id = ? AND customer.erased_at IS NOT NULL"
+)
+
+
+def erased_requester(connection: sqlite3.Connection, draft: Draft) -> bool:
+    """Whether the draft is about a customer who was erased."""
+    requester = draft.state.get("requester_id")
+    found = connection.execute(_ERASED, (draft.ticket_id, requester if isinstance(requester, str) else None))
+    return found.fetchone() is not None
+
+
+def save_draft(connection: sqlite3.Connection, draft: Draft) -> bool:
+    """Insert or replace the draft; an empty body with no state deletes it. Returns False, and
+    deletes the draft instead, when its customer was erased.
+
+    Why refuse: the erasure deleted the drafts on the person's tickets (an agent's reply quotes
+    the customer), but a composer that was open at that moment still holds the text, and its
+    next save (a pause in typing, Escape, quitting) wrote it back. Nothing written on an erased
+    customer's ticket keeps its words anyway — a reply sent later is stored as "(erased)"
+    (``keep_erased``) — so the draft would only be a copy erasure cannot reach.
+    """
+    if erased_requester(connection, draft):
+        delete_draft(connection, draft.ticket_id, draft.kind)
+        return False
     if not draft.body.strip() and not draft.state:
         delete_draft(connection, draft.ticket_id, draft.kind)
-        return
+        return True
     connection.execute(
         "INSERT INTO draft (ticket_id, kind, body, state, updated_at) VALUES (?, ?, ?, ?, ?) "
         "ON CONFLICT(ticket_id, kind) DO UPDATE SET body = excluded.body, state = excluded.state, "
         "updated_at = excluded.updated_at",
         (draft.ticket_id, draft.kind, draft.body, json.dumps(draft.state), to_db(utcnow())),
     )
+    return True
 
 
 def load_draft(connection: sqlite3.Connection, ticket_id: str, kind: str) -> Draft | None:

@@ -315,10 +315,13 @@ def keep_as_draft(workspace: Workspace, name: str, args: dict[str, Any], reason:
         return
     import json
 
+    from supportdesk.store.local_state import Draft, erased_requester
     from supportdesk.store.times import to_db, utcnow
 
     refused = json.dumps({"refused": True, "reason": reason})
     with workspace.writing() as connection:
+        if erased_requester(connection, Draft(args["ticket_id"], kind)):
+            return  # its customer was erased meanwhile: no copy of the words is kept (local_state.save_draft)
         row = connection.execute(
             "SELECT body FROM draft WHERE ticket_id = ? AND kind = ?", (args["ticket_id"], kind)
         ).fetchone()

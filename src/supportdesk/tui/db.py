@@ -533,12 +533,14 @@ class ConsoleDB:
     # --- in a worker only: local-only writes ---------------------------------------------------
 
     @worker_only
-    def save_draft(self, draft: local_state.Draft) -> None:
+    def save_draft(self, draft: local_state.Draft) -> bool:
+        """Write the draft; False when it was not kept because its customer was erased."""
         with self._local() as connection:
             if (draft.ticket_id, draft.kind) in self._closing_drafts:
-                return  # written as the console closed, with the newer text
-            local_state.save_draft(connection, draft)
+                return True  # written as the console closed, with the newer text
+            kept = local_state.save_draft(connection, draft)
             self._written_drafts[(draft.ticket_id, draft.kind)] = draft
+            return kept
 
     def save_drafts_on_close(self, drafts: Iterable[local_state.Draft]) -> None:
         """The same writes on the UI thread, for the console's last moment only: once it is

@@ -119,6 +119,7 @@ class TicketScreen(TicketActions, Screen[None]):
         self.plans: dict[str, MacroPlan] = {}
         self._macro_by_key: list[str] = []
         self._unsaved: dict[tuple[str, str], local_state.Draft] = {}
+        self._told_erased: set[str] = set()  # tickets whose drafts were not kept (customer erased)
         self._composer: Composer | None = None
         self.loaded_at: float | None = None
         self._styled_theme: str | None = None
@@ -439,7 +440,16 @@ class TicketScreen(TicketActions, Screen[None]):
 
     @work(thread=True, group="draft-save", exit_on_error=False)
     def _save_draft(self, draft: local_state.Draft) -> None:
-        self.console.db.save_draft(draft)
+        if not self.console.db.save_draft(draft):
+            self.app.call_from_thread(self._draft_not_kept, draft.ticket_id)
+
+    def _draft_not_kept(self, ticket_id: str) -> None:
+        """Its customer was erased (``local_state.save_draft``): say so once per ticket; the text
+        stays in the open composer, and a reply sent from it is stored as "(erased)"."""
+        if ticket_id in self._told_erased:
+            return
+        self._told_erased.add(ticket_id)
+        self.notify("this ticket's customer was erased: drafts on it are not kept", severity="warning", markup=False)
 
     def on_unmount(self) -> None:
         """Quitting: write every draft of this pane here and now — the one typed within the save
