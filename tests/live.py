@@ -159,7 +159,7 @@ def make_team(db_url: str) -> Team:
     team = Team(
         database, admin.add_group(database, "Tier 1", "support@acme.test"), admin.add_group(database, "Billing")
     )
-    people = (
+    people: tuple[tuple[str, str, str, list[str]], ...] = (
         ("ada", "Ada Admin", "admin", []),
         ("sam", "Sam Agent", "agent", ["Tier 1"]),
         ("tom", "Tom Agent", "agent", ["Tier 1"]),
