@@ -117,6 +117,10 @@ def pick_queries(connection: Any, total: int) -> dict[str, tuple[str, int]]:
                 at = tokens.index(common)
                 phrase = f'"{tokens[at]} {tokens[at + 1]}"'
                 chosen["phrase"] = (phrase, count(connection, phrase))
+                # the same two words the other way round: common words, rarely (if ever) in
+                # that order — the planner still expects them often, and walked every ticket
+                backwards = f'"{tokens[at + 1]} {tokens[at]}"'
+                chosen["backwards"] = (backwards, count(connection, backwards))
     return chosen
 
 
@@ -140,6 +144,24 @@ def rest_sql(query: str, sort: str) -> tuple[str, dict[str, Any]]:
         f"ORDER BY {column} {direction}, t.id {direction} LIMIT 51"
     )
     return to_psycopg(sql, compiled.params)
+
+
+def statements(query: str, sort: str) -> list[tuple[str, tuple[str, dict[str, Any]], tuple[str, ...]]]:
+    """What the server may run for an admin's first page: (label, SQL and parameters, planner
+    settings turned off). A newest-first phrase is walked first and, when that falls short,
+    asked of the GIN index in an order no index gives (``server.routes.tickets.page_rows``)."""
+    from supportdesk.server.routes import tickets
+    from supportdesk.store.query import compile_query
+
+    page = rest_sql(query, sort)
+    compiled = compile_query(f"{query} sort:{sort}" if sort != "newest" else query, dialect="postgresql")
+    if not hasattr(tickets, "walks_phrase") or not tickets.walks_phrase(
+        compiled, "created-desc" if sort == "newest" else sort, "postgresql"
+    ):
+        return [("", page, ())]
+    walk = to_psycopg(*tickets.phrase_walk_sql(compiled, "TRUE", {}, None, 50))
+    indexed = tickets.page_sql(compiled, "TRUE", {}, None, 50, "postgresql", walk_in_order=False)
+    return [("(walk)", walk, ()), ("(index)", to_psycopg(indexed[0], indexed[1]), ())]
 
 
 def time_sql(connection: Any, sql: str, params: dict[str, Any], runs: int) -> list[float]:
@@ -192,10 +214,16 @@ def main() -> None:
             with options.plans.open("w") as out:
                 for sort in options.sorts.split(","):
                     for kind, (query, _found) in picked.items():
-                        sql, params = rest_sql(query, sort)
-                        connection.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", params)  # warm
-                        plan = connection.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", params).fetchall()
-                        out.write(f"== {kind} {query} sort:{sort}\n" + "\n".join(r[0] for r in plan) + "\n\n")
+                        for label, (sql, params), forced in statements(query, sort):
+                            explain = f"EXPLAIN (ANALYZE, BUFFERS) {sql}"
+                            with connection.transaction():
+                                for setting in forced:
+                                    connection.execute(f"SET LOCAL {setting} = off")
+                                connection.execute(explain, params)  # warm
+                                plan = connection.execute(explain, params).fetchall()
+                            out.write(
+                                f"== {kind} {query} sort:{sort} {label}\n" + "\n".join(r[0] for r in plan) + "\n\n"
+                            )
             print(f"plans written to {options.plans}")
         print(f"SQL alone (psycopg, {options.runs} runs each, warm):")
         print(f"{'query':<10} {'sort':<10} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")

@@ -35,7 +35,10 @@ class Compiled:
     ticket's row (see ``store.reads``).
 
     ``rank`` (PostgreSQL) is the ``tsquery`` of the positive free-text terms, all of them, which
-    ``sort:relevance`` ranks each ticket's document by (:data:`PG_RANK`).
+    ``sort:relevance`` ranks each ticket's document by (:data:`PG_RANK`). ``phrase`` (PostgreSQL)
+    says one of them is a phrase: how many tickets hold it, the planner cannot tell (it counts a
+    phrase's words as if any order would do), so the server pages such a search its own way
+    (``server.routes.tickets``).
     """
 
     where: str
@@ -47,6 +50,7 @@ class Compiled:
     unsolved: str | None = None
     rest: str | None = None
     rank: str | None = None
+    phrase: bool = False
 
 
 class _Params:
@@ -379,4 +383,5 @@ def compile_query(
         unsolved=unsolved,
         rest=rest,
         rank=pg_text.rank_query(wanted) if wanted else None,
+        phrase=any(len(t.words) > 1 for t in ranked),
     )
