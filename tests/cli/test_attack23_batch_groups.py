@@ -178,3 +178,30 @@ def test_four_hundred_and_one_lines_are_three_commits_of_at_most_two_hundred(
     assert [r["line"] for r in out] == list(range(1, 402))
     assert len(commits) == 3
     assert count(ws, "SELECT count(*) FROM message WHERE body LIKE 'many %'") == 401
+
+
+def test_a_query_line_runs_on_its_own_so_its_semantic_term_does_not_wait_on_the_group(
+    cli: CLI, ws: Workspace, commits: list[str]
+) -> None:
+    """``tickets update --query '~"…"'`` stores the vectors of tickets not yet indexed from a
+    connection of its own: inside a group it waited the 5 s busy timeout on the group's write
+    lock, every such line, and stored nothing. Run on its own, after the ticket created before
+    it is committed, it finds that ticket and stores its vector."""
+    number = open_ticket(ws)
+    subject = "Refund for a double charge on my card"
+    done = cli(
+        "batch",
+        *WHOLE_GROUPS,
+        stdin=lines(
+            {"cmd": "tickets create", "args": {"subject": subject, "requester": "r@example.com", "body": subject}},
+            {"cmd": "tickets update", "args": {"query": '~"refund double charge"', "add-tag": ["meant"], "yes": True}},
+            note(number, "after the query"),
+        ),
+    )
+    out = results(done.stdout)
+    assert done.code == 0, out
+    assert len(commits) == 3  # the create, the query line alone, the note
+    with ws.reading() as connection:
+        (rowid,) = connection.execute("SELECT rowid FROM ticket WHERE subject = ?", (subject,)).fetchone()
+        stored = connection.execute("SELECT count(*) FROM assist_code WHERE ticket_rowid = ?", (rowid,)).fetchone()
+    assert stored[0] == 1  # the query line's own connection could write: no group held the lock

@@ -242,7 +242,9 @@ GROUPED = frozenset(
 #: ``--attach`` stages files in the attachment store before the write: not held in a group.
 #: A rehearsal (``--dry-run``) opens and rolls back a transaction of its own, which a group's
 #: write lock would keep waiting (same process, another connection): not held in a group either.
-UNGROUPED_PARAMS = frozenset({"attach", "dry_run"})
+#: Nor is a ``--query`` (``tickets update``): a ``~"…"`` term stores missing vectors from a
+#: connection of its own, as in ``tickets list``, and waited its 5 s busy timeout on the group.
+UNGROUPED_PARAMS = frozenset({"attach", "dry_run", "query"})
 
 
 class _Answers:
