@@ -242,7 +242,9 @@ GROUPED = frozenset(
 #: ``--attach`` stages files in the attachment store before the write: not held in a group.
 #: A rehearsal (``--dry-run``) opens and rolls back a transaction of its own, which a group's
 #: write lock would keep waiting (same process, another connection): not held in a group either.
-UNGROUPED_PARAMS = frozenset({"attach", "dry_run"})
+#: Nor is a ``--query`` (``tickets update``): a ``~"…"`` term stores missing vectors from a
+#: connection of its own, as in ``tickets list``, and waited its 5 s busy timeout on the group.
+UNGROUPED_PARAMS = frozenset({"attach", "dry_run", "query"})
 
 
 class _Answers:
@@ -488,8 +490,9 @@ class _Runner:
             argv = _argv(target, args, by_name)
         except BatchLineError as error:
             return LineResult(number, False, error.code, request_id, message=error.message)
-        # by the parameter each key names (``dry-run``, ``dry_run``: one parameter), when it is set
-        used = {by_name[key].name for key, value in args.items() if value not in (None, False, [])}
+        # by the parameter each key names (``dry-run``, ``dry_run``: one parameter), when it is set;
+        # by identity, not ``in``: ``0 == False``, and ``"attach": 0`` names the file ``0``
+        used = {by_name[key].name for key, value in args.items() if not _unset(value)}
         groupable = " ".join(words) in GROUPED and not UNGROUPED_PARAMS.intersection(used)
         return _Planned(number, request_id, target, words, argv, groupable)
 
@@ -691,6 +694,11 @@ def _argv(target: Any, args: dict[str, Any], by_name: dict[str, Any]) -> list[st
             ordered += positional[param.name]
     # "--" ends the options: an argument value such as "-5" or "--help" stays a value
     return [*options, "--", *ordered] if ordered else options
+
+
+def _unset(value: Any) -> bool:
+    """A line's argument that puts nothing on the command line: null, false or an empty list."""
+    return value is None or value is False or (isinstance(value, list) and not value)
 
 
 def _text(key: str, value: Any) -> str:

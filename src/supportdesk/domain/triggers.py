@@ -211,7 +211,8 @@ def check_query(text: str) -> str:
     """A condition's query, parsed now so a bad one is refused when the rule is saved.
 
     Refused: searching by meaning (``~"…"``: it needs an agent's local vectors, and rules run on
-    the server) and ``assignee:me`` (a rule has no "me").
+    the server), ``assignee:me`` (a rule has no "me") and a NUL character (PostgreSQL's text
+    cannot hold one).
     """
     from supportdesk.store.query import QueryError, parse
     from supportdesk.store.query.parser import SEMANTIC
@@ -219,6 +220,10 @@ def check_query(text: str) -> str:
     text = text.strip()
     if not text or len(text) > MAX_QUERY:
         raise ValueError(f"a query holds 1 to {MAX_QUERY} characters")
+    if "\x00" in text:
+        # kept in the rule's JSON, it reached PostgreSQL as a bound value (``tag:x\0y``) at every
+        # write the rule was checked on, which refused each of them: no ticket could be created
+        raise ValueError("a query cannot hold a NUL character")
     try:
         parsed = parse(text)
     except QueryError as error:

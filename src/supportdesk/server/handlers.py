@@ -160,6 +160,10 @@ class CatchAll:
                 await error_response(refusal)(scope, receive, send)
 
 
+#: Seconds a request refused for want of a free database connection is told to wait.
+POOL_RETRY = 2.0
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """The handlers of refusals we raise on purpose; :class:`CatchAll` takes everything else."""
 
@@ -192,6 +196,17 @@ def install_error_handlers(app: FastAPI) -> None:
             answer.headers["Allow"] = ", ".join(allowed)
             return answer
         return error_response(ApiError(error.status_code, code, str(error.detail)))
+
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    @app.exception_handler(PoolTimeout)
+    async def _pool_exhausted(request: Request, _error: PoolTimeout) -> Response:
+        # every connection of the pool stayed lent for the pool's whole timeout: an overload,
+        # not a bug of ours — a 500 "the server failed" told clients and operators otherwise
+        log.warning("no database connection was free for %s (request %s)", path_for_log(request.scope), current_id())
+        return error_response(
+            ApiError(503, "unavailable", "the server is busy: try again shortly", retry_after=POOL_RETRY)
+        )
 
 
 def allowed_methods(request: Request) -> list[str]:

@@ -61,4 +61,28 @@ async def run_push(state: ServerState, function: Callable[..., T], *args: Any) -
 
         return await run_in_threadpool(function, *args)
     context = contextvars.copy_context()
-    return await asyncio.get_running_loop().run_in_executor(executor, partial(context.run, function, *args))
+    try:
+        future = executor.submit(context.run, function, *args)
+    except RuntimeError:  # "cannot schedule new futures after shutdown": the server is stopping
+        raise _stopping() from None
+    try:
+        return await asyncio.wrap_future(future)
+    except asyncio.CancelledError:
+        # the shutdown cancelled it in the queue (``cancel_futures``), not its client: it never
+        # started, nothing of it was written, and the client is told to come back
+        task = asyncio.current_task()
+        if future.cancelled() and task is not None and not task.cancelling():
+            raise _stopping() from None
+        raise
+
+
+def _stopping() -> Exception:
+    """A push the stopping server will not run: a 503 the sync client keeps its outbox for and
+    sends again (a 500 before, the executor's ``RuntimeError`` reported as a bug of ours)."""
+    from supportdesk.server.errors import ApiError
+
+    return ApiError(503, "unavailable", "the server is stopping: push again shortly", retry_after=STOPPING_RETRY)
+
+
+#: Seconds a push refused by a stopping server is told to wait (a restart takes a few).
+STOPPING_RETRY = 5.0
