@@ -12,7 +12,8 @@ write that created the ticket, a customer's webhook or an agent's push. The mode
 while the server starts (``--no-triage`` skips them). The server keeps no vectors.
 
 The worker takes every ticket waiting at once (up to :data:`BATCH`): their texts are read on one
-read connection, and their ``ticket.triage`` writes go in one transaction — one mutation (one
+read connection, the models read them as one batch (one embedding call, one intent search),
+and their ``ticket.triage`` writes go in one transaction — one mutation (one
 savepoint, one audit reference, one change-log entry) per ticket as before, but one checkout,
 one ``BEGIN IMMEDIATE``, one configuration read and one commit for them all, where each ticket
 paid its own. A burst of new tickets (an integration's, a mail import's) then costs triage
@@ -200,13 +201,7 @@ class ServerTriage:
         texts, candidates = _ticket_reads(self.state.database, ticket_ids)
         if not texts:
             return {}
-        triager = self.current()
-        found: list[tuple[str, dict[str, Any]]] = []
-        for ticket_id, (subject, bodies) in texts.items():
-            try:
-                found.append((ticket_id, triager.triage(subject, bodies).fields()))
-            except Exception:  # this ticket stays untriaged, the others go on
-                log.exception("triage of ticket %s failed; it keeps no triage fields", ticket_id)
+        found = self._models(self.current(), texts)
         try:
             written = self._write(found)
         except Exception:
@@ -226,6 +221,31 @@ class ServerTriage:
             except Exception:
                 log.exception("the duplicate check of ticket %s failed", ticket_id)
         return written
+
+    @staticmethod
+    def _models(triager: Triager, texts: dict[str, tuple[str, list[str]]]) -> list[tuple[str, dict[str, Any]]]:
+        """Each ticket's ``ticket.triage`` fields from the models, the batch in one call
+        (:meth:`~supportdesk.assist.triage.Triager.triage_many`: one embedding call and one
+        intent search for all). When that raises, the tickets go one by one, so one ticket the
+        models fail on stays untriaged and costs the others nothing."""
+        ticket_ids = list(texts)
+        try:
+            return [
+                (ticket_id, found.fields())
+                for ticket_id, found in zip(ticket_ids, triager.triage_many(list(texts.values())), strict=True)
+            ]
+        except Exception:
+            if len(ticket_ids) < 2:
+                log.exception("triage of ticket %s failed; it keeps no triage fields", ticket_ids[0])
+                return []
+            log.exception("triage of %d tickets at once failed; triaging each alone", len(ticket_ids))
+        found: list[tuple[str, dict[str, Any]]] = []
+        for ticket_id, (subject, bodies) in texts.items():
+            try:
+                found.append((ticket_id, triager.triage(subject, bodies).fields()))
+            except Exception:  # this ticket stays untriaged, the others go on
+                log.exception("triage of ticket %s failed; it keeps no triage fields", ticket_id)
+        return found
 
     def _write(self, found: Sequence[tuple[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
         """``ticket.triage`` for each ticket, in one transaction, with this app's hooks and one
