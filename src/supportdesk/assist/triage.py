@@ -73,9 +73,7 @@ class Triager:
         ]
         vectors = self.embedder.embed(list(texts), cleaned=True)
         found_intents = self.intent_model.classify_many(vectors)
-        return [
-            Triage(*guesses) for guesses in zip(found_languages, found_sentiments, found_intents, strict=True)
-        ]
+        return [Triage(*guesses) for guesses in zip(found_languages, found_sentiments, found_intents, strict=True)]
 
     def triage(self, subject: str, customer_messages: Sequence[str]) -> Triage:
         """Triage of a ticket from its subject and the customer's messages (a new ticket)."""
