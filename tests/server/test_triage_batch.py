@@ -176,3 +176,27 @@ def test_a_ticket_erased_between_read_and_write_leaks_nothing(database: ServerDa
     assert rows(database, "SELECT subject FROM ticket WHERE id = :t", t=gone) == [("(erased)",)]
     leaked = rows(database, "SELECT count(*) FROM message WHERE ticket_id = :t AND body LIKE '%charged twice%'", t=gone)
     assert leaked == [(0,)]
+
+
+def test_the_worker_gathers_tickets_that_arrive_soon_after(database: ServerDatabase, monkeypatch: Any) -> None:
+    """A batch takes the tickets that arrive within ``GATHER`` of its first (a stream of creates
+    is triaged in batches, not one by one); a full batch or the stop ends the wait at once."""
+    import threading
+
+    triage = assist.install(create_app(database).state.server)
+    monkeypatch.setattr(assist, "GATHER", 60.0)
+    monkeypatch.setattr(assist, "BATCH", 3)
+    found: list[list[str | None]] = []
+    triage.pending.put("a")
+    worker = threading.Thread(target=lambda: found.append(triage._next_batch()))
+    worker.start()
+    triage.pending.put("b")
+    triage.pending.put("c")
+    worker.join(30)
+    assert not worker.is_alive() and found == [["a", "b", "c"]], "a full batch does not wait"
+    triage.pending.put("d")
+    worker = threading.Thread(target=lambda: found.append(triage._next_batch()))
+    worker.start()
+    triage.pending.put(None)
+    worker.join(30)
+    assert not worker.is_alive() and found[1] == ["d", None], "the stop ends the wait"
