@@ -11,7 +11,8 @@ Why a worker and not the request: triage takes milliseconds but must never fail 
 write that created the ticket, a customer's webhook or an agent's push. The models load once,
 while the server starts (``--no-triage`` skips them). The server keeps no vectors.
 
-The worker takes every ticket waiting at once (up to :data:`BATCH`): their texts are read on one
+The worker takes every ticket waiting, and those arriving within :data:`GATHER` of the first (up
+to :data:`BATCH`), at once: their texts are read on one
 read connection, the models read them as one batch (one embedding call, one intent search),
 and their ``ticket.triage`` writes go in one transaction — one mutation (one
 savepoint, one audit reference, one change-log entry) per ticket as before, but one checkout,
