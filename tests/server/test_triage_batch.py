@@ -99,3 +99,104 @@ def test_a_refused_triage_in_a_batch_costs_the_others_nothing(database: ServerDa
         (made[0], None),
         (made[1], "negative"),
     ]
+
+
+def test_a_ticket_the_models_fail_on_costs_the_others_nothing(database: ServerDatabase, monkeypatch: Any) -> None:
+    """The batch goes through the models in one call; when that raises, each ticket goes alone,
+    and only the one the models fail on stays untriaged."""
+    from supportdesk.assist import language
+
+    state = create_app(database).state.server
+    triage = assist.install(state)
+    models = triage.current()
+    made = {
+        subject: str(
+            state.apply_as(SYSTEM, "ticket.create", {"subject": subject, "body": body, "requester": {"value": who}})[0][
+                "ticket_id"
+            ]
+        )
+        for subject, body, who in (
+            ("German", GERMAN, "a@example.com"),
+            ("EXPLODE", ENGLISH, "b@example.com"),
+            ("English", ENGLISH, "c@example.com"),
+        )
+    }
+    expected = {
+        "German": models.triage("German", [GERMAN]).fields(),
+        "English": models.triage("English", [ENGLISH]).fields(),
+    }
+    real = language.detect
+
+    def detect(text: str, languages: tuple[str, ...] = language.DEFAULT_LANGUAGES) -> language.LanguageGuess:
+        if "EXPLODE" in text:
+            raise RuntimeError("the model failed on this text")
+        return real(text, languages)
+
+    monkeypatch.setattr(language, "detect", detect)
+    written = triage.triage_many(list(made.values()))
+
+    assert set(written) == {made["German"], made["English"]}
+    for subject, fields in expected.items():
+        ((language_code, sentiment, intent, confidence),) = rows(
+            database, "SELECT language, sentiment, intent, intent_confidence FROM ticket WHERE id = :t", t=made[subject]
+        )
+        assert (language_code, sentiment, intent) == (fields["language"], fields["sentiment"], fields["intent"])
+        assert confidence == round(fields["intent_confidence"], 3)
+    assert rows(database, "SELECT language, intent FROM ticket WHERE id = :t", t=made["EXPLODE"]) == [(None, None)]
+
+
+def test_a_ticket_erased_between_read_and_write_leaks_nothing(database: ServerDatabase, monkeypatch: Any) -> None:
+    """The requester erased after the batch's texts were read and before its writes: the others
+    get their fields, the erased ticket keeps "(erased)" and nothing of the text read before."""
+    state = create_app(database).state.server
+    triage = assist.install(state)
+    keep = str(
+        state.apply_as(
+            SYSTEM, "ticket.create", {"subject": "Keep", "body": GERMAN, "requester": {"value": "k@example.com"}}
+        )[0]["ticket_id"]
+    )
+    gone = str(
+        state.apply_as(
+            SYSTEM, "ticket.create", {"subject": "Secret plan", "body": REPEAT, "requester": {"value": "e@example.com"}}
+        )[0]["ticket_id"]
+    )
+    ((customer_id,),) = rows(database, "SELECT requester_id FROM ticket WHERE id = :t", t=gone)
+    real = assist.ServerTriage._models
+
+    def models_then_erase(triager: Any, texts: Any) -> Any:
+        found = real(triager, texts)
+        state.apply_as(SYSTEM, "customer.erase", {"customer_id": customer_id})
+        return found
+
+    monkeypatch.setattr(assist.ServerTriage, "_models", staticmethod(models_then_erase))
+    written = triage.triage_many([keep, gone])
+
+    assert keep in written
+    assert rows(database, "SELECT language, sentiment FROM ticket WHERE id = :t", t=keep) == [("de", "negative")]
+    assert rows(database, "SELECT subject FROM ticket WHERE id = :t", t=gone) == [("(erased)",)]
+    leaked = rows(database, "SELECT count(*) FROM message WHERE ticket_id = :t AND body LIKE '%charged twice%'", t=gone)
+    assert leaked == [(0,)]
+
+
+def test_the_worker_gathers_tickets_that_arrive_soon_after(database: ServerDatabase, monkeypatch: Any) -> None:
+    """A batch takes the tickets that arrive within ``GATHER`` of its first (a stream of creates
+    is triaged in batches, not one by one); a full batch or the stop ends the wait at once."""
+    import threading
+
+    triage = assist.install(create_app(database).state.server)
+    monkeypatch.setattr(assist, "GATHER", 60.0)
+    monkeypatch.setattr(assist, "BATCH", 3)
+    found: list[list[str | None]] = []
+    triage.pending.put("a")
+    worker = threading.Thread(target=lambda: found.append(triage._next_batch()))
+    worker.start()
+    triage.pending.put("b")
+    triage.pending.put("c")
+    worker.join(30)
+    assert not worker.is_alive() and found == [["a", "b", "c"]], "a full batch does not wait"
+    triage.pending.put("d")
+    worker = threading.Thread(target=lambda: found.append(triage._next_batch()))
+    worker.start()
+    triage.pending.put(None)
+    worker.join(30)
+    assert not worker.is_alive() and found[1] == ["d", None], "the stop ends the wait"

@@ -56,14 +56,33 @@ class Triager:
 
     def triage_text(self, text: str) -> Triage:
         """Triage of a ticket's model text (:func:`.tickets.compose`)."""
-        found_language = language.detect(text, self.languages)
-        found_sentiment = sentiment.score(text, found_language.code)
-        vector = self.embedder.embed_one(text, cleaned=True)
-        return Triage(found_language, found_sentiment, self.intent_model.classify(vector))
+        return self.triage_texts([text])[0]
+
+    def triage_texts(self, texts: Sequence[str]) -> list[Triage]:
+        """:meth:`triage_text` of each text, the batch at once where a model allows it: one
+        embedding call for all (the tokenizer encodes the list in one call) and one intent
+        search (:meth:`.intents.IntentModel.classify_many`). Language and sentiment go text by
+        text: Lingua's list call (``compute_language_confidence_values_in_parallel``) costs the
+        same CPU on two cores and holds the interpreter lock for the whole list, where a call
+        per text lets a server's request threads in between (bench/README). A text's answer is
+        the same in a batch as alone. A model raising for one text raises for the batch: the
+        caller triages the texts one by one then (``server.assist``)."""
+        found_languages = [language.detect(text, self.languages) for text in texts]
+        found_sentiments = [
+            sentiment.score(text, guess.code) for text, guess in zip(texts, found_languages, strict=True)
+        ]
+        vectors = self.embedder.embed(list(texts), cleaned=True)
+        found_intents = self.intent_model.classify_many(vectors)
+        return [Triage(*guesses) for guesses in zip(found_languages, found_sentiments, found_intents, strict=True)]
 
     def triage(self, subject: str, customer_messages: Sequence[str]) -> Triage:
         """Triage of a ticket from its subject and the customer's messages (a new ticket)."""
         return self.triage_text(compose(subject, customer_messages))
+
+    def triage_many(self, tickets: Sequence[tuple[str, Sequence[str]]]) -> list[Triage]:
+        """:meth:`triage` of each ``(subject, customer messages)``, as one batch
+        (:meth:`triage_texts`)."""
+        return self.triage_texts([compose(subject, messages) for subject, messages in tickets])
 
     def triage_ticket(self, connection: sqlite3.Connection, ticket_id: str) -> Triage | None:
         """Triage of a stored ticket; ``None`` if there is no such ticket."""

@@ -11,8 +11,10 @@ Why a worker and not the request: triage takes milliseconds but must never fail 
 write that created the ticket, a customer's webhook or an agent's push. The models load once,
 while the server starts (``--no-triage`` skips them). The server keeps no vectors.
 
-The worker takes every ticket waiting at once (up to :data:`BATCH`): their texts are read on one
-read connection, and their ``ticket.triage`` writes go in one transaction — one mutation (one
+The worker takes every ticket waiting, and those arriving within :data:`GATHER` of the first (up
+to :data:`BATCH`), at once: their texts are read on one
+read connection, the models read them as one batch (one embedding call, one intent search),
+and their ``ticket.triage`` writes go in one transaction — one mutation (one
 savepoint, one audit reference, one change-log entry) per ticket as before, but one checkout,
 one ``BEGIN IMMEDIATE``, one configuration read and one commit for them all, where each ticket
 paid its own. A burst of new tickets (an integration's, a mail import's) then costs triage
@@ -69,6 +71,11 @@ REFRESH = 600.0
 #: Tickets triaged together at most: their texts read at once, their results written in one
 #: transaction (the write lock is held for the whole batch, so it stays short).
 BATCH = 32
+#: Seconds the worker waits, after a new ticket, for others to triage with it. A batch of one
+#: costs ~3-4 ms of CPU a ticket (its transaction, reads, seqs and hooks), one of 32 ~1-1.5 ms
+#: (bench/README, triage20h): under a stream of creates a short wait makes the batches, and a
+#: ticket's triage (and the rules it wakes) comes at most this much later.
+GATHER = 0.05
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:
@@ -177,12 +184,14 @@ class ServerTriage:
                 return
 
     def _next_batch(self) -> list[str | None]:
-        """The next ticket (waiting for one), and every other one already waiting, up to
-        :data:`BATCH`; ``None`` (stop) ends it."""
+        """The next ticket (waiting for one), and every other one that arrives within
+        :data:`GATHER` seconds of it, up to :data:`BATCH`; ``None`` (stop) ends it at once."""
         batch = [self.pending.get()]
+        until = time.monotonic() + GATHER
         while batch[-1] is not None and len(batch) < BATCH:
+            left = until - time.monotonic()
             try:
-                batch.append(self.pending.get_nowait())
+                batch.append(self.pending.get(timeout=left) if left > 0 else self.pending.get_nowait())
             except queue.Empty:
                 break
         return batch
@@ -200,13 +209,7 @@ class ServerTriage:
         texts, candidates = _ticket_reads(self.state.database, ticket_ids)
         if not texts:
             return {}
-        triager = self.current()
-        found: list[tuple[str, dict[str, Any]]] = []
-        for ticket_id, (subject, bodies) in texts.items():
-            try:
-                found.append((ticket_id, triager.triage(subject, bodies).fields()))
-            except Exception:  # this ticket stays untriaged, the others go on
-                log.exception("triage of ticket %s failed; it keeps no triage fields", ticket_id)
+        found = self._models(self.current(), texts)
         try:
             written = self._write(found)
         except Exception:
@@ -226,6 +229,31 @@ class ServerTriage:
             except Exception:
                 log.exception("the duplicate check of ticket %s failed", ticket_id)
         return written
+
+    @staticmethod
+    def _models(triager: Triager, texts: dict[str, tuple[str, list[str]]]) -> list[tuple[str, dict[str, Any]]]:
+        """Each ticket's ``ticket.triage`` fields from the models, the batch in one call
+        (:meth:`~supportdesk.assist.triage.Triager.triage_many`: one embedding call and one
+        intent search for all). When that raises, the tickets go one by one, so one ticket the
+        models fail on stays untriaged and costs the others nothing."""
+        ticket_ids = list(texts)
+        try:
+            return [
+                (ticket_id, found.fields())
+                for ticket_id, found in zip(ticket_ids, triager.triage_many(list(texts.values())), strict=True)
+            ]
+        except Exception:
+            if len(ticket_ids) < 2:
+                log.exception("triage of ticket %s failed; it keeps no triage fields", ticket_ids[0])
+                return []
+            log.exception("triage of %d tickets at once failed; triaging each alone", len(ticket_ids))
+        found: list[tuple[str, dict[str, Any]]] = []
+        for ticket_id, (subject, bodies) in texts.items():
+            try:
+                found.append((ticket_id, triager.triage(subject, bodies).fields()))
+            except Exception:  # this ticket stays untriaged, the others go on
+                log.exception("triage of ticket %s failed; it keeps no triage fields", ticket_id)
+        return found
 
     def _write(self, found: Sequence[tuple[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
         """``ticket.triage`` for each ticket, in one transaction, with this app's hooks and one
