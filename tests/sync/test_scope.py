@@ -4,6 +4,7 @@ away what no longer is (the change log alone does neither for unchanged tickets)
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import closing
 from typing import Any
@@ -150,6 +151,13 @@ def test_pulls_and_bootstraps_report_the_callers_scope(deployment: Deployment) -
         assert before[0] == before[1] == scopes(sam)[0]
         assert scopes(tom)[0] != before[0]  # same groups, another agent (their own tickets differ)
         _set_groups(deployment, "sam", [team.tier1, team.billing])
+        # on PostgreSQL the server forgets its token checks when the change's NOTIFY arrives,
+        # milliseconds after the commit made here (server/token_cache.py): a pull sent at once
+        # may still be answered with the old groups, and the bootstrap after it with the new
+        deadline = time.monotonic() + 30
+        while (after := scopes(sam))[0] == before[0] and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert after[0] != before[0], "the server never saw the new groups"
         after = scopes(sam)
         assert after[0] == after[1] != before[0]
 
