@@ -51,3 +51,35 @@ def test_a_rule_query_holding_a_nul_is_refused_and_creates_go_on(deployment: Dep
         assert created.json()["tags"] == ["clean"]
         args = {"subject": "refund too", "body": "refund", "requester": {"value": "p@example.com", "name": "P"}}
         assert _push(ada, 3, "ticket.create", args)["ok"]
+
+
+def test_a_rule_stored_with_a_nul_before_the_check_is_inert_and_creates_go_on(deployment: Deployment) -> None:
+    """A rule saved before ``check_query`` refused a NUL kept it: every write the rule was
+    checked on failed on PostgreSQL. Such a rule now matches no ticket; the writes go on."""
+    from sqlalchemy import column, select, update
+    from sqlalchemy import table as sa_table
+    from sqlalchemy.types import JSON
+
+    with deployment.api("ada") as ada:
+        rule = {
+            "name": "Old",
+            "when": ["created"],
+            "conditions": {"query": ["refund"]},
+            "actions": [{"add_tags": ["old"]}],
+        }
+        assert _push(ada, 1, "rule.create", {"definition": rule})["ok"]
+        rules = sa_table("trigger_rule", column("name"), column("conditions", JSON()))
+        database = deployment.team.db
+        with database.engine.begin() as connection:
+            conditions = connection.execute(select(rules.c.conditions).where(rules.c.name == "Old")).scalar_one()
+            assert conditions["all"]["query"] == ["refund"], conditions
+            conditions["all"]["query"] = ["refund tag:x\x00y"]
+            connection.execute(update(rules).where(rules.c.name == "Old").values(conditions=conditions))
+        created = ada.post(
+            "/v1/tickets",
+            json={"subject": "refund", "body": "refund", "requester": {"email": f"{uuid.uuid4().hex[:8]}@example.com"}},
+        )
+        assert created.status_code == 201, created.text
+        assert created.json()["tags"] == []
+        args = {"subject": "refund again", "body": "refund", "requester": {"value": "q@example.com", "name": "Q"}}
+        assert _push(ada, 2, "ticket.create", args)["ok"]

@@ -251,9 +251,16 @@ def has_time_term(text: str) -> bool:
 
 
 def query_sql(connection: Any, text: str, now: Any) -> tuple[str, dict[str, Any]]:
-    """The SQL condition on ``ticket t`` of a rule's query, free text included, and its parameters."""
+    """The SQL condition on ``ticket t`` of a rule's query, free text included, and its parameters.
+
+    A query holding a NUL matches no ticket, so its rule is inert until an admin edits it:
+    :func:`check_query` refuses one now, but a rule saved before kept it, and on PostgreSQL (whose
+    text cannot hold a NUL) the bound value made every write the rule was checked on fail.
+    """
     from supportdesk.store.query import compile_query
 
+    if "\x00" in text:
+        return "1 = 0", {}
     dialect = "sqlite" if connection.dialect.name == "sqlite" else "postgresql"
     compiled = compile_query(text, me=None, now=now, dialect=dialect)
     where, params = compiled.where, dict(compiled.params)
