@@ -85,3 +85,20 @@ def test_a_statement_refused_on_a_connection_still_marked_good_throws_the_connec
     # the pool lends working connections afterwards
     with database.engine.connect() as connection:
         assert connection.exec_driver_sql("SELECT 2").scalar() == 2
+
+
+def test_a_statement_libpq_refuses_before_sending_keeps_the_connection(database: ServerDatabase) -> None:
+    """Too many parameters is refused by libpq itself (an OperationalError without a SQLSTATE,
+    like a dropped connection's): the connection is fine and must not be thrown away, nor the
+    pool's others with it (review of the twelfth session)."""
+    with database.engine.connect() as connection:
+        before = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    names = [f"p{n}" for n in range(70_000)]
+    with database.engine.connect() as connection:
+        with pytest.raises(DBAPIError) as refused:
+            connection.execute(
+                text(f"SELECT 1 WHERE 1 IN ({', '.join(':' + n for n in names)})"), dict.fromkeys(names, 1)
+            )
+        assert not refused.value.connection_invalidated, repr(refused.value)
+    with database.engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT pg_backend_pid()").scalar() == before

@@ -40,6 +40,7 @@ def test_the_session_ending_is_a_dropped_connection(error: Exception) -> None:
         errors.DeadlockDetected("deadlock detected"),
         errors.PipelineAborted("pipeline aborted"),
         errors.UniqueViolation("duplicate key value"),
+        psycopg.OperationalError("sending query and params failed: number of parameters must be between 0 and 65535"),
         psycopg.InterfaceError("the cursor is closed"),
         ValueError("not a database error at all"),
     ],

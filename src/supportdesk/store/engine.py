@@ -188,7 +188,8 @@ def dropped_connection(error: BaseException) -> bool:
     failed on it and the pool could hand it out again (caught once in CI by
     ``tests/server/test_attack19_push_disconnect.py``). So the error is judged by what it is: an
     OperationalError with no SQLSTATE was made by the client library (a send or a read that
-    failed), and the SQLSTATEs above are the server ending the session. A failed pipeline's
+    failed; not :data:`REFUSED_BEFORE_SENDING`), and the SQLSTATEs above are the server ending
+    the session. A failed pipeline's
     later statements (``PipelineAborted``, also without one) say nothing about the connection.
     """
     import psycopg
@@ -196,7 +197,15 @@ def dropped_connection(error: BaseException) -> bool:
     if not isinstance(error, psycopg.OperationalError) or isinstance(error, psycopg.errors.PipelineAborted):
         return False
     state = error.sqlstate
-    return state is None or state.startswith("08") or state in SESSION_ENDED
+    if state is None:
+        return not any(refusal in str(error) for refusal in REFUSED_BEFORE_SENDING)
+    return state.startswith("08") or state in SESSION_ENDED
+
+
+#: libpq's own refusals of a statement before anything is sent (also OperationalErrors without
+#: a SQLSTATE): the connection is as good as before, and throwing it away would throw the pool's
+#: other connections away with it.
+REFUSED_BEFORE_SENDING = ("number of parameters must be between",)
 
 
 def _mark_dropped_connections(context: Any) -> None:

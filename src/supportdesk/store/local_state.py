@@ -33,12 +33,25 @@ _ERASED = (
     "UNION ALL SELECT 1 FROM customer WHERE customer.id = ? AND customer.erased_at IS NOT NULL"
 )
 
+#: The draft written unless its customer was erased, in one statement: a check and a write
+#: apart let an erasure commit between them (the watching connection is in autocommit), and the
+#: draft it had just deleted came back.
+_SAVE = (
+    "INSERT INTO draft (ticket_id, kind, body, state, updated_at) "
+    f"SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS ({_ERASED}) "
+    "ON CONFLICT(ticket_id, kind) DO UPDATE SET body = excluded.body, state = excluded.state, "
+    "updated_at = excluded.updated_at"
+)
+
+
+def _requester(draft: Draft) -> str | None:
+    requester = draft.state.get("requester_id")
+    return requester if isinstance(requester, str) else None
+
 
 def erased_requester(connection: sqlite3.Connection, draft: Draft) -> bool:
     """Whether the draft is about a customer who was erased."""
-    requester = draft.state.get("requester_id")
-    found = connection.execute(_ERASED, (draft.ticket_id, requester if isinstance(requester, str) else None))
-    return found.fetchone() is not None
+    return connection.execute(_ERASED, (draft.ticket_id, _requester(draft))).fetchone() is not None
 
 
 def save_draft(connection: sqlite3.Connection, draft: Draft) -> bool:
@@ -51,19 +64,15 @@ def save_draft(connection: sqlite3.Connection, draft: Draft) -> bool:
     customer's ticket keeps its words anyway — a reply sent later is stored as "(erased)"
     (``keep_erased``) — so the draft would only be a copy erasure cannot reach.
     """
-    if erased_requester(connection, draft):
-        delete_draft(connection, draft.ticket_id, draft.kind)
-        return False
     if not draft.body.strip() and not draft.state:
         delete_draft(connection, draft.ticket_id, draft.kind)
+        return not erased_requester(connection, draft)
+    values = (draft.ticket_id, draft.kind, draft.body, json.dumps(draft.state), to_db(utcnow()))
+    written = connection.execute(_SAVE, (*values, draft.ticket_id, _requester(draft))).rowcount
+    if written:
         return True
-    connection.execute(
-        "INSERT INTO draft (ticket_id, kind, body, state, updated_at) VALUES (?, ?, ?, ?, ?) "
-        "ON CONFLICT(ticket_id, kind) DO UPDATE SET body = excluded.body, state = excluded.state, "
-        "updated_at = excluded.updated_at",
-        (draft.ticket_id, draft.kind, draft.body, json.dumps(draft.state), to_db(utcnow())),
-    )
-    return True
+    delete_draft(connection, draft.ticket_id, draft.kind)  # the erasure took it already; to be sure
+    return False
 
 
 def load_draft(connection: sqlite3.Connection, ticket_id: str, kind: str) -> Draft | None:
