@@ -9,7 +9,6 @@ through every ticket of a million, about 4 s (bench/README.md, "Phrases in Postg
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,12 +17,12 @@ from sqlalchemy import insert, text
 from sqlalchemy.engine import Connection
 
 from supportdesk.domain.tx import table
-from supportdesk.server.db import ServerDatabase, open_database
+from supportdesk.server.db import ServerDatabase
 from supportdesk.server.routes import tickets
 from supportdesk.store.ids import uuid7 as new_id
 from supportdesk.store.query import compile_query
-from tests.live import fresh_postgres_database
 from tests.server.test_pg_ticket_search import customer, message
+from tests.server.test_pg_ticket_search import database as database
 
 pytestmark = pytest.mark.integration
 
@@ -43,16 +42,6 @@ QUERIES = [
 
 #: An admin's view, and a narrower one (as an agent's group condition would be).
 VIEWS: list[tuple[str, dict[str, Any]]] = [("1 = 1", {}), ("(t.priority = :vis_p)", {"vis_p": "high"})]
-
-
-@pytest.fixture
-def database() -> Iterator[ServerDatabase]:
-    with fresh_postgres_database() as url:
-        opened = open_database(url)
-        try:
-            yield opened
-        finally:
-            opened.dispose()
 
 
 def body(n: int) -> str:

@@ -10,11 +10,28 @@ removed.
 
 from __future__ import annotations
 
+from textual.app import App
+from textual.pilot import Pilot
+
 from supportdesk.domain import write
 from supportdesk.domain.context import SYSTEM
 from supportdesk.store.workspace import Workspace
+from supportdesk.tui.screens.ticket import TicketScreen
 from tests.tui.conftest import AppFactory, settle, until
 from tests.tui.test_flows import open_first, rows, type_text
+
+
+async def erase_while_drafting(pilot: Pilot[None], app: App[None], workspace: Workspace) -> tuple[TicketScreen, str]:
+    """Open the first ticket, type a reply quoting the customer until its draft is saved, then
+    erase the customer from outside the console (the CLI, or a pulled tombstone)."""
+    screen, ticket_id = await open_first(pilot, app)
+    await pilot.press("r")
+    await type_text(pilot, "erin lives at nine elm street")
+    await until(pilot, lambda: bool(rows(workspace, "SELECT 1 FROM draft WHERE ticket_id = ?", ticket_id)))
+    await settle(pilot)
+    requester = rows(workspace, "SELECT requester_id FROM ticket WHERE id = ?", ticket_id)[0][0]
+    write.apply(workspace, "customer.erase", {"customer_id": requester}, actor=SYSTEM)
+    return screen, ticket_id
 
 
 async def test_attack22_quitting_does_not_write_back_the_draft_of_an_erased_customer(
@@ -22,14 +39,7 @@ async def test_attack22_quitting_does_not_write_back_the_draft_of_an_erased_cust
 ) -> None:
     app = make_app()
     async with app.run_test(size=(140, 40)) as pilot:
-        _screen, ticket_id = await open_first(pilot, app)
-        await pilot.press("r")
-        await type_text(pilot, "erin lives at nine elm street")
-        await until(pilot, lambda: bool(rows(console_workspace, "SELECT 1 FROM draft WHERE ticket_id = ?", ticket_id)))
-        await settle(pilot)
-        requester = rows(console_workspace, "SELECT requester_id FROM ticket WHERE id = ?", ticket_id)[0][0]
-        # another process (the CLI, or a pulled tombstone) erases the customer meanwhile
-        write.apply(console_workspace, "customer.erase", {"customer_id": requester}, actor=SYSTEM)
+        _screen, ticket_id = await erase_while_drafting(pilot, app, console_workspace)
         assert not rows(console_workspace, "SELECT 1 FROM draft WHERE ticket_id = ?", ticket_id)
         await settle(pilot)
     left = rows(console_workspace, "SELECT body FROM draft WHERE ticket_id = ?", ticket_id)
@@ -45,13 +55,7 @@ async def test_a_composer_open_during_the_erasure_does_not_write_the_draft_back(
     the composer (nothing typed is lost from the screen)."""
     app = make_app()
     async with app.run_test(size=(140, 40)) as pilot:
-        screen, ticket_id = await open_first(pilot, app)
-        await pilot.press("r")
-        await type_text(pilot, "erin lives at nine elm street")
-        await until(pilot, lambda: bool(rows(console_workspace, "SELECT 1 FROM draft WHERE ticket_id = ?", ticket_id)))
-        await settle(pilot)
-        requester = rows(console_workspace, "SELECT requester_id FROM ticket WHERE id = ?", ticket_id)[0][0]
-        write.apply(console_workspace, "customer.erase", {"customer_id": requester}, actor=SYSTEM)
+        screen, ticket_id = await erase_while_drafting(pilot, app, console_workspace)
         await type_text(pilot, " and more")
 
         def told() -> bool:
