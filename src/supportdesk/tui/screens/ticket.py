@@ -444,8 +444,9 @@ class TicketScreen(TicketActions, Screen[None]):
             self.app.call_from_thread(self._draft_not_kept, draft.ticket_id)
 
     def _draft_not_kept(self, ticket_id: str) -> None:
-        """Its customer was erased (``local_state.save_draft``): say so once per ticket; the text
-        stays in the open composer, and a reply sent from it is stored as "(erased)"."""
+        """Its customer was erased (``ConsoleDB.save_draft`` kept nothing): say so once per
+        ticket; the text stays in the open composer, and a reply sent from it is stored as
+        "(erased)"."""
         if ticket_id in self._told_erased:
             return
         self._told_erased.add(ticket_id)
