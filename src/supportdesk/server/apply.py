@@ -434,7 +434,7 @@ def _apply_push_once(
 #: field setters read the last change of a field when told what the client saw; an erasure
 #: scrubs the trail; an SLA rebuild reads it), so holding theirs changes nothing they compute.
 HELD_AUDITS = frozenset(
-    {"ticket.create", "ticket.reply", "ticket.note", "ticket.receive", "ticket.tag", "ticket.untag"}
+    {"ticket.create", "ticket.reply", "ticket.note", "ticket.receive", "ticket.tag", "ticket.untag", "ticket.triage"}
 )
 
 
@@ -615,9 +615,8 @@ def apply_each_as(
             AuditBuffer(connection) as audits,
         ):
             # their audit events in one statement at the end, as a push holds them (triage's
-            # seven fields a ticket were seven inserts each): for the mutations that, with the
-            # rules they wake, read no audit event
-            audits.active = name in HELD_AUDITS or name == "ticket.triage"
+            # seven fields a ticket were seven inserts each), for the mutations that may be held
+            audits.active = name in HELD_AUDITS
             for args in each_args:
                 applied = run_mutation(connection, actor, name, args, f"server:{uuid7()}")
                 if applied.error is None:

@@ -189,8 +189,8 @@ def dropped_connection(error: BaseException) -> bool:
     ``tests/server/test_attack19_push_disconnect.py``). So the error is judged by what it is: an
     OperationalError with no SQLSTATE was made by the client library (a send or a read that
     failed; not :data:`REFUSED_BEFORE_SENDING`), and the SQLSTATEs above are the server ending
-    the session. A failed pipeline's
-    later statements (``PipelineAborted``, also without one) say nothing about the connection.
+    the session. A failed pipeline's later statements (``PipelineAborted``, also without one)
+    say nothing about the connection.
     """
     import psycopg
 

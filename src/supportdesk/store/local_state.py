@@ -56,7 +56,8 @@ def erased_requester(connection: sqlite3.Connection, draft: Draft) -> bool:
 
 def save_draft(connection: sqlite3.Connection, draft: Draft) -> bool:
     """Insert or replace the draft; an empty body with no state deletes it. Returns False, and
-    deletes the draft instead, when its customer was erased.
+    deletes the draft instead, when a draft with text was not kept because its customer was
+    erased.
 
     Why refuse: the erasure deleted the drafts on the person's tickets (an agent's reply quotes
     the customer), but a composer that was open at that moment still holds the text, and its
@@ -66,7 +67,7 @@ def save_draft(connection: sqlite3.Connection, draft: Draft) -> bool:
     """
     if not draft.body.strip() and not draft.state:
         delete_draft(connection, draft.ticket_id, draft.kind)
-        return not erased_requester(connection, draft)
+        return True  # nothing to keep
     values = (draft.ticket_id, draft.kind, draft.body, json.dumps(draft.state), to_db(utcnow()))
     written = connection.execute(_SAVE, (*values, draft.ticket_id, _requester(draft))).rowcount
     if written:
