@@ -64,6 +64,17 @@ class Group:
         self.lost: BaseException | None = None
         #: Writes (savepoints released) in the open transaction.
         self.writes = 0
+        #: Tickets found by the reference a line gave (``1042`` → its id and label) in the open
+        #: transaction (the CLI's ``ticket_with_label``). Which ticket a reference
+        #: names changes only when a ticket is created (an id prefix may then name two), merged,
+        #: deleted or numbered: the group holds the write lock, so only its own lines can do that,
+        #: and ``batch`` empties this before and after every line that is not known not to
+        #: (:meth:`forget_tickets`); a transaction's end or a line rolled back empties it too.
+        self.tickets: dict[str, tuple[str, str]] = {}
+
+    def forget_tickets(self) -> None:
+        """Drop what :attr:`tickets` holds (see there)."""
+        self.tickets.clear()
 
     @property
     def is_open(self) -> bool:
@@ -108,6 +119,7 @@ class Group:
             raise
         self.connection, self._transaction, self._driver, self._cache = connection, transaction, driver, cache
         self.writes = 0
+        self.tickets.clear()
         return connection
 
     def run(self, work: Callable[[Connection], T]) -> T:
@@ -126,6 +138,7 @@ class Group:
         try:
             result = work(connection)
         except BaseException as error:
+            self.tickets.clear()  # what it found may have been the rolled-back write's
             if driver.in_transaction:
                 driver.execute("ROLLBACK TO SAVEPOINT grouped_write")
                 driver.execute("RELEASE SAVEPOINT grouped_write")
@@ -161,11 +174,12 @@ class Group:
         self._end(commit=False)
 
     def _end(self, *, commit: bool) -> None:
-        connection, transaction, cache = self.connection, self._transaction, self._cache
+        connection, transaction, cache, driver = self.connection, self._transaction, self._cache, self._driver
         if connection is None or transaction is None:
             return
         self.connection = self._transaction = self._driver = self._cache = None
         self.writes = 0
+        self.tickets.clear()
         from supportdesk.domain import config_cache
 
         engine = connection.engine
@@ -186,6 +200,12 @@ class Group:
             config_cache._KEPT.pop(engine, None)
             if transaction.is_active:
                 transaction.rollback()
+            if driver is not None and driver.in_transaction:
+                # a COMMIT SQLite refused (a deferred foreign key) leaves its transaction open, and
+                # SQLAlchemy, which saw the commit fail, rolls nothing back: the pooled connection
+                # then refused the next group's BEGIN ("cannot start a transaction within a
+                # transaction") and every later line of the batch failed
+                driver.execute("ROLLBACK")
             raise
         finally:
             connection.close()  # a transaction still open is rolled back by the pool
