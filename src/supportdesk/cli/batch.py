@@ -239,11 +239,6 @@ GROUPED = frozenset(
         "tickets attachments",
     }
 )
-#: Grouped commands none of whose writes changes which ticket a reference names (no ticket is
-#: created, merged, deleted or numbered: rules only set fields, tags and assignees): the tickets
-#: the group's lines looked up stay known across them (``Group.tickets``). Any other line, and a
-#: line that failed, empties what is known before and after it.
-KEEP_TICKETS = GROUPED - {"tickets create", "tickets merge"}
 #: ``--attach`` stages files in the attachment store before the write: not held in a group.
 #: A rehearsal (``--dry-run``) opens and rolls back a transaction of its own, which a group's
 #: write lock would keep waiting (same process, another connection): not held in a group either.
@@ -285,12 +280,7 @@ class _Answers:
             self.group.begin()  # before the command: every connection it opens is the group's
         except Exception as error:
             return LineResult(planned.number, False, _code(error), planned.request_id, message=_sentence(error))
-        keeps_tickets = " ".join(planned.words) in KEEP_TICKETS
-        if not keeps_tickets:
-            self.group.forget_tickets()
         result = runner.invoke(planned)
-        if not keeps_tickets or not result.ok:
-            self.group.forget_tickets()
         lost = self.group.take_lost()
         if lost is not None:  # SQLite rolled everything back under this line: the held lines too
             self._fail_held(f"not applied: the transaction it shared was rolled back ({_sentence(lost)})", lost)

@@ -46,26 +46,14 @@ def ticket_with_label(session: Session, ref: str) -> tuple[str, str]:
     """:func:`ticket_id` and :func:`ticket_label` in one read: a write command that names its
     ticket in what it prints (``noted on #1042``) asked the workspace twice per line of a
     ``batch``. The label does not change with a note or a reply (only the authority numbers
-    tickets, when it creates them).
-
-    Within a ``batch``'s group of lines (one write transaction) what was found is kept by the
-    reference as given (:attr:`supportdesk.domain.group_commit.Group.tickets`, emptied by any
-    line that could change what a reference names): a batch of notes on the same tickets reads
-    each one once a group."""
+    tickets, when it creates them)."""
     from supportdesk.cli.errors import NOT_FOUND, fail
-    from supportdesk.domain.group_commit import current
     from supportdesk.store.reads import resolve_ticket_label
 
-    group = current()
-    kept = group.tickets if group is not None and group.is_open else None
-    if kept is not None and ref in kept:
-        return kept[ref]
     with session.workspace().reading() as connection:
         found = resolve_ticket_label(connection, ref)
     if found is None:
         fail(f"no ticket {ref}", NOT_FOUND)
-    if kept is not None:
-        kept[ref] = found
     return found
 
 

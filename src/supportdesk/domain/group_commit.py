@@ -64,17 +64,6 @@ class Group:
         self.lost: BaseException | None = None
         #: Writes (savepoints released) in the open transaction.
         self.writes = 0
-        #: Tickets found by the reference a line gave (``1042`` → its id and label) in the open
-        #: transaction (the CLI's ``ticket_with_label``). Which ticket a reference
-        #: names changes only when a ticket is created (an id prefix may then name two), merged,
-        #: deleted or numbered: the group holds the write lock, so only its own lines can do that,
-        #: and ``batch`` empties this before and after every line that is not known not to
-        #: (:meth:`forget_tickets`); a transaction's end or a line rolled back empties it too.
-        self.tickets: dict[str, tuple[str, str]] = {}
-
-    def forget_tickets(self) -> None:
-        """Drop what :attr:`tickets` holds (see there)."""
-        self.tickets.clear()
 
     @property
     def is_open(self) -> bool:
@@ -119,7 +108,6 @@ class Group:
             raise
         self.connection, self._transaction, self._driver, self._cache = connection, transaction, driver, cache
         self.writes = 0
-        self.tickets.clear()
         return connection
 
     def run(self, work: Callable[[Connection], T]) -> T:
@@ -138,7 +126,6 @@ class Group:
         try:
             result = work(connection)
         except BaseException as error:
-            self.tickets.clear()  # what it found may have been the rolled-back write's
             if driver.in_transaction:
                 driver.execute("ROLLBACK TO SAVEPOINT grouped_write")
                 driver.execute("RELEASE SAVEPOINT grouped_write")
@@ -179,7 +166,6 @@ class Group:
             return
         self.connection = self._transaction = self._driver = self._cache = None
         self.writes = 0
-        self.tickets.clear()
         from supportdesk.domain import config_cache
 
         engine = connection.engine
