@@ -194,7 +194,7 @@ class Group:
                 driver.execute("ROLLBACK")
             raise
         finally:
-            connection.close()  # a transaction still open is rolled back by the pool
+            connection.close()  # the pool rolls back what is open, unless SQLAlchemy saw it end (above)
 
     def lend(self, readonly: bool) -> sqlite3.Connection | None:
         """:meth:`Workspace.connect`'s hook: the group's connection while its transaction is open."""
