@@ -155,12 +155,16 @@ def statements(query: str, sort: str) -> list[tuple[str, tuple[str, dict[str, An
 
     page = rest_sql(query, sort)
     compiled = compile_query(f"{query} sort:{sort}" if sort != "newest" else query, dialect="postgresql")
-    if not hasattr(tickets, "walks_phrase") or not tickets.walks_phrase(
-        compiled, "created-desc" if sort == "newest" else sort, "postgresql"
-    ):
+    chosen = "created-desc" if sort == "newest" else sort
+    if hasattr(tickets, "ranks_phrase") and tickets.ranks_phrase(compiled, chosen, "postgresql"):
+        # the pool of the newest matches is found as a newest-first page of that many is
+        compiled, limit = compile_query(query, dialect="postgresql"), tickets.RELEVANCE_POOL - 1
+    elif hasattr(tickets, "walks_phrase") and tickets.walks_phrase(compiled, chosen, "postgresql"):
+        limit = 50
+    else:
         return [("", page, ())]
-    walk = to_psycopg(*tickets.phrase_walk_sql(compiled, "TRUE", {}, None, 50))
-    indexed = tickets.page_sql(compiled, "TRUE", {}, None, 50, "postgresql", walk_in_order=False)
+    walk = to_psycopg(*tickets.phrase_walk_sql(compiled, "TRUE", {}, None, limit))
+    indexed = tickets.page_sql(compiled, "TRUE", {}, None, limit, "postgresql", walk_in_order=False)
     return [("(walk)", walk, ()), ("(index)", to_psycopg(indexed[0], indexed[1]), ())]
 
 

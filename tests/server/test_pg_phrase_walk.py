@@ -71,14 +71,17 @@ def fill(database: ServerDatabase) -> None:
 def every_page(
     connection: Connection, query: str, view: tuple[str, dict[str, Any]], limit: int, plain: bool
 ) -> list[list[str]]:
-    """The subjects of every page, following the cursors, by ``page_rows`` or by the plain statement."""
+    """The subjects of every page, following the cursors, by ``page_rows`` or by the plain statement
+    (``sort:relevance`` ranking the newest ``tickets.RELEVANCE_POOL`` matches, as ``page_rows`` does)."""
     compiled = compile_query(query, dialect="postgresql")
     pages: list[list[str]] = []
     after = None
     subject = tickets.ticket_fields.columns(rest=True).index("subject")
     while True:
         if plain:
-            sql, params, _sort = tickets.page_sql(compiled, view[0], view[1], after, limit, "postgresql")
+            sql, params, _sort = tickets.page_sql(
+                compiled, view[0], view[1], after, limit, "postgresql", tickets.RELEVANCE_POOL
+            )
             found = list(connection.execute(text(sql), params).all())
         else:
             found, _sort = tickets.page_rows(connection, compiled, view[0], view[1], after, limit, "postgresql")
@@ -117,11 +120,81 @@ def test_the_pages_hold_what_the_phrase_means(database: ServerDatabase, monkeypa
         assert every_page(connection, '"help quick"', VIEWS[0], 5, plain=False) == [[]]
 
 
+@pytest.mark.parametrize(("walk", "most", "pool"), [(1, 1, 1), (4, 13, 2), (4, 4, 5), (7, 30, 12), (1000, 1000, 1000)])
+def test_ranked_by_relevance_a_phrase_gives_the_plain_statements_pages(
+    database: ServerDatabase, monkeypatch: pytest.MonkeyPatch, walk: int, most: int, pool: int
+) -> None:
+    """``sort:relevance`` ranks the newest ``pool`` matches: found by the walks or the index, they
+    are the ones the plain statement ranks, and every page through the cursors is the same."""
+    fill(database)
+    monkeypatch.setattr(tickets, "PHRASE_WALK", walk)
+    monkeypatch.setattr(tickets, "PHRASE_WALK_MOST", most)
+    monkeypatch.setattr(tickets, "RELEVANCE_POOL", pool)
+    with database.read_engine.connect() as connection, connection.begin():
+        for query in [f"{q} sort:relevance" for q in QUERIES]:
+            assert tickets.ranks_phrase(compile_query(query, dialect="postgresql"), "relevance", "postgresql")
+            for view in VIEWS:
+                for limit in (1, 3, 50):
+                    expected = every_page(connection, query, view, limit, plain=True)
+                    assert every_page(connection, query, view, limit, plain=False) == expected, (query, view, limit)
+                    if (limit, view) == (50, VIEWS[0]) and pool >= TICKETS and query.startswith('"quick help" sort'):
+                        assert sorted(expected[0]) == sorted(f"Ticket {n}" for n in range(TICKETS) if n % 3 == 0)
+
+
+def test_a_ranked_phrase_far_back_is_asked_of_the_index(
+    database: ServerDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """By relevance, with a walk of at most 7 tickets: ``"quick help"`` (39 and 36 among the newest
+    four, 33 the seventh) fills a pool of 2 or 3 there, which is ranked in the same statement;
+    for a pool of 4, and for ``"help quick"`` (both words in every ticket, the phrase in none),
+    the pool is asked of the GIN index."""
+    from sqlalchemy import event
+
+    fill(database)
+    monkeypatch.setattr(tickets, "PHRASE_WALK_MOST", 7)
+    ran: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        ranks, from_index = "ts_rank" in statement, "interval '0 seconds'" in statement
+        walked = "count(*) OVER ()" in statement and "LIMIT 7) t WHERE" in statement
+        ran.append(
+            "ranked from a walk"
+            if ranks and walked
+            else "ranked from the index"
+            if ranks and from_index
+            else statement[:80]
+        )
+
+    def first_page(query: str, pool: int) -> list[str]:
+        ran.clear()
+        monkeypatch.setattr(tickets, "RELEVANCE_POOL", pool)
+        compiled = compile_query(f"{query} sort:relevance", dialect="postgresql")
+        found, sort = tickets.page_rows(connection, compiled, "1 = 1", {}, None, 10, "postgresql")
+        assert sort == "relevance"
+        names = tickets.ticket_fields.columns(rest=True)
+        assert all(len(row) == len(names) + 1 and isinstance(row[-1], float) for row in found)
+        return sorted(row[names.index("subject")] for row in found)
+
+    with database.read_engine.connect() as connection, connection.begin():
+        event.listen(connection, "before_cursor_execute", seen)
+        assert first_page('"quick help"', 2) == ["Ticket 36", "Ticket 39"]
+        assert ran == ["ranked from a walk"]
+        assert first_page('"quick help"', 3) == ["Ticket 33", "Ticket 36", "Ticket 39"]
+        assert ran == ["ranked from a walk"]
+        assert first_page('"quick help"', 4) == ["Ticket 30", "Ticket 33", "Ticket 36", "Ticket 39"]
+        assert ran == ["ranked from a walk", "ranked from the index"]
+        assert first_page('"help quick"', 3) == []
+        assert ran == ["ranked from a walk", "ranked from the index"]
+
+
 def test_only_a_newest_first_phrase_search_on_postgresql_walks() -> None:
     phrase = compile_query('"quick help"', dialect="postgresql")
     assert tickets.walks_phrase(phrase, "created-desc", "postgresql")
     assert not tickets.walks_phrase(phrase, "updated-desc", "postgresql")
     assert not tickets.walks_phrase(phrase, "relevance", "postgresql")
+    assert tickets.ranks_phrase(phrase, "relevance", "postgresql")
+    assert not tickets.ranks_phrase(phrase, "created-desc", "postgresql")
+    assert not tickets.ranks_phrase(compile_query("quick help", dialect="postgresql"), "relevance", "postgresql")
     assert not tickets.walks_phrase(compile_query("quick help", dialect="postgresql"), "created-desc", "postgresql")
     assert not tickets.walks_phrase(compile_query("help*", dialect="postgresql"), "created-desc", "postgresql")
     assert not tickets.walks_phrase(compile_query('"quick help"'), "created-desc", "sqlite")
@@ -168,3 +241,7 @@ def test_each_way_to_a_page_is_taken_where_it_should_be(
         # "quick help" again with a page of five: the second walk (at most 13) falls short too
         assert first_page('"quick help"', 5) == ["Ticket 39", "Ticket 36", "Ticket 33", "Ticket 30", "Ticket 27"]
         assert ran == ["walk 4", "walk 13", "index"]
+        # a page of seven needs eight: at the first walk's share (two in four) that is 16 tickets,
+        # more than the second walk may take, so the index is asked at once
+        assert first_page('"quick help"', 7)[-1] == "Ticket 21"
+        assert ran == ["walk 4", "index"]

@@ -7,6 +7,7 @@ the caller may see like every other read."""
 import base64
 import binascii
 import math
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -113,7 +114,7 @@ def _ticket_page(state: ServerState, actor: Actor, query: str, limit: int, after
 
 
 #: Tickets a phrase search on PostgreSQL walks first, newest first, before it walks further or
-#: asks the GIN index instead (:func:`_phrase_page`); and the most its second walk takes.
+#: asks the GIN index instead (:func:`_phrase_walks`); and the most its second walk takes.
 PHRASE_WALK = 2000
 PHRASE_WALK_MOST = 20000
 
@@ -134,28 +135,83 @@ def page_rows(
         def walk(most: int) -> tuple[str, dict[str, Any]]:
             return phrase_walk_sql(compiled, visible, visible_params, after, limit, most)
 
-        indexed = page_sql(compiled, visible, visible_params, after, limit, dialect, walk_in_order=False)
-        return _phrase_page(connection, walk, indexed[:2], limit), sort
+        walked = _phrase_walks(connection, walk, limit)
+        if walked is not None:
+            return walked, sort
+        sql, params, sort = page_sql(compiled, visible, visible_params, after, limit, dialect, walk_in_order=False)
+    elif ranks_phrase(compiled, sort, dialect):
+        ranked = _ranked_from_a_walk(connection, compiled, visible, visible_params, after, limit)
+        if ranked is not None:
+            return ranked, sort
+        sql, params, sort = page_sql(compiled, visible, visible_params, after, limit, dialect, walk_in_order=False)
     return list(connection.execute(text(sql), params).all()), sort
 
 
+def _ranked_from_a_walk(
+    connection: "Connection",
+    compiled: "Compiled",
+    visible: str,
+    visible_params: dict[str, Any],
+    after: str | None,
+    limit: int,
+) -> list[Any] | None:
+    """A page by relevance of a search with a phrase on PostgreSQL, ranking the newest
+    :data:`RELEVANCE_POOL` matches as :func:`page_sql` does, found by walking at most the newest
+    :data:`PHRASE_WALK_MOST` tickets the agent sees; None when they do not hold that many (or the
+    page is empty, which cannot tell), and the pool is to be asked of the GIN index.
+
+    Why: the planner walks tickets newest first to fill the pool when it believes the phrase
+    common — right for ``"thank you"``, through every ticket for ``"the the"`` (in none, its word
+    in all: 1.0–1.4 s on 300,000). The share of the newest few thousand tickets cannot choose for
+    it: the newest tickets are the shortest (a demo's newest 2,000 hold ``"thanks for"`` at a
+    quarter of its share of all), so a bounded walk decides, and its rows are the answer when full.
+    """
+    from supportdesk.store.query import PG_RANK
+
+    pool = RELEVANCE_POOL
+    rank = PG_RANK.format(compiled.rank)
+    newest = replace(compiled, sort="newest")
+    walk, params = phrase_walk_sql(newest, visible, visible_params, None, pool - 1, PHRASE_WALK_MOST)
+    outer = ""
+    if after:
+        key, ticket_id = _decode_after(after, "relevance", "postgresql")
+        outer = f"WHERE ({rank}, t.id) < (CAST(:after_key AS real), :after_id) "
+        params.update(after_key=key, after_id=ticket_id)
+    sql = (
+        f"SELECT {_rest_columns()}, t.pool_found, {rank} AS sort_key FROM ("
+        f"SELECT w.*, count(*) OVER () AS pool_found FROM ({walk}) w"
+        ") t JOIN ticket_search ts ON ts.ticket_id = t.id "
+        f"{outer}ORDER BY sort_key DESC, t.id DESC LIMIT {limit + 1}"
+    )
+    rows = list(connection.execute(text(sql), params).all())
+    if not rows or rows[0][-2] < pool:
+        return None
+    return [(*row[:-2], row[-1]) for row in rows]
+
+
 def walks_phrase(compiled: "Compiled", sort: str, dialect: str) -> bool:
-    """Whether a page of this search is the bounded walk of :func:`_phrase_page` first."""
+    """Whether a page of this search is the bounded walk of :func:`_phrase_walks` first."""
     return dialect == "postgresql" and compiled.phrase and sort == "created-desc"
 
 
-def _phrase_page(
+def ranks_phrase(compiled: "Compiled", sort: str, dialect: str) -> bool:
+    """Whether this search ranks a pool of its newest matches found by a bounded walk first
+    (:func:`_ranked_from_a_walk`): ``sort:relevance`` with a phrase on PostgreSQL."""
+    return dialect == "postgresql" and compiled.phrase and sort == "relevance"
+
+
+def _phrase_walks(
     connection: "Connection",
     walk: "Callable[[int], tuple[str, dict[str, Any]]]",
-    page: tuple[str, dict[str, Any]],
     limit: int,
-) -> list[Any]:
-    """A newest-first page of a search with a phrase on PostgreSQL. ``walk(n)``
+) -> list[Any] | None:
+    """A newest-first page of a search with a phrase on PostgreSQL, or None when the walks fall
+    short and the page is to be asked of the GIN index. ``walk(n)``
     (:func:`phrase_walk_sql`) tests the newest ``n`` tickets the agent sees: first
     :data:`PHRASE_WALK` of them; when some but fewer than a page matched, as many more as their
-    share says a page needs (half as many again, at most :data:`PHRASE_WALK_MOST`); when still
-    short, ``page`` (:func:`page_sql` without ``walk_in_order``) has the GIN index give every
-    match, then sorts them.
+    share says a page needs (half as many again, at most :data:`PHRASE_WALK_MOST`), unless that
+    share says even :data:`PHRASE_WALK_MOST` would not hold a page. When still short,
+    :func:`page_sql` without ``walk_in_order`` has the GIN index give every match, then sorts them.
 
     Why: the planner counts a phrase as its words in any order, so for two common words it
     expects many matches and walks tickets newest first, testing each. A phrase those words
@@ -170,14 +226,16 @@ def _phrase_page(
     found = list(connection.execute(text(sql), params).all())
     if len(found) > limit:
         return found
-    if found:
-        further = min(PHRASE_WALK_MOST, math.ceil(1.5 * (limit + 1) * PHRASE_WALK / len(found)))
+    # a second walk only when the first one's share says PHRASE_WALK_MOST tickets hold a page
+    expected = (limit + 1) * PHRASE_WALK / len(found) if found else math.inf
+    if expected <= PHRASE_WALK_MOST:
+        further = min(PHRASE_WALK_MOST, math.ceil(1.5 * expected))
         if further > PHRASE_WALK:
             sql, params = walk(further)
             found = list(connection.execute(text(sql), params).all())
             if len(found) > limit:
                 return found
-    return list(connection.execute(text(page[0]), page[1]).all())
+    return None
 
 
 def phrase_walk_sql(
@@ -188,7 +246,7 @@ def phrase_walk_sql(
     limit: int,
     walk: int = PHRASE_WALK,
 ) -> tuple[str, dict[str, Any]]:
-    """A bounded walk of :func:`_phrase_page`: the newest ``walk`` tickets the agent sees (after
+    """A bounded walk of :func:`_phrase_walks`: the newest ``walk`` tickets the agent sees (after
     the page cursor), and of them the first ``limit + 1`` that match.
     Public for ``bench/pg_search.py``."""
     params = {**visible_params, **compiled.params}
@@ -197,7 +255,7 @@ def phrase_walk_sql(
         key, ticket_id = _decode_after(after, "created-desc", "postgresql")
         inner.append("(t.created_at, t.id) < (:after_key, :after_id)")
         params.update(after_key=key, after_id=ticket_id)
-    selected = ", ".join(f"t.{name}" for name in ticket_fields.columns(rest=True))
+    selected = _rest_columns()
     sql = (
         f"SELECT {selected}, t.created_at AS sort_key FROM ("
         f"SELECT * FROM ticket t WHERE {' AND '.join(f'({c})' for c in inner)} "
@@ -219,14 +277,14 @@ def page_sql(
     after: str | None,
     limit: int,
     dialect: str,
-    pool: int = RELEVANCE_POOL,
+    pool: int | None = None,
     *,
     walk_in_order: bool = True,
 ) -> tuple[str, dict[str, Any], str]:
     """The SQL of one page of ``GET /v1/tickets`` (its ``limit + 1`` rows: one more says there is a
     next page), its parameters and the sort's name; ``visible`` is the caller's ticket condition.
     Without ``walk_in_order`` the page is ordered by an expression no index gives in order, so the
-    planner cannot walk tickets in the page's order (:func:`_phrase_page`).
+    planner cannot walk tickets in the page's order (:func:`_phrase_walks`).
 
     Public for ``bench/pg_search.py``, which times exactly this statement.
     """
@@ -235,10 +293,11 @@ def page_sql(
     if compiled.fts:
         conditions.append("t.rowid IN (SELECT rowid FROM ticket_fts WHERE ticket_fts MATCH :fts)")
         params["fts"] = compiled.fts
-    # the ticket's columns as the ticket field table lists them for REST (store.ticket_fields)
-    selected = ", ".join(f"t.{name}" for name in ticket_fields.columns(rest=True))
+    selected = _rest_columns()
     if compiled.sort == "relevance" and compiled.rank and dialect == "postgresql":
-        return _ranked_sql(compiled.rank, selected, conditions, params, after, limit, pool), params, "relevance"
+        pool = RELEVANCE_POOL if pool is None else pool
+        ranked = _ranked_sql(compiled.rank, selected, conditions, params, after, limit, pool, walk_in_order)
+        return ranked, params, "relevance"
     # A text search lists newest first on both databases (SQLite says "newest", PostgreSQL
     # "created-desc"); a SQLite server does not rank (its FTS5 would, over every match).
     sort = compiled.sort if compiled.sort in _SORTS else "updated-desc"
@@ -261,6 +320,11 @@ def page_sql(
     return sql, params, sort
 
 
+def _rest_columns() -> str:
+    """The ticket's columns as the ticket field table lists them for REST (store.ticket_fields)."""
+    return ", ".join(f"t.{name}" for name in ticket_fields.columns(rest=True))
+
+
 def _ranked_sql(
     rank_query: str,
     selected: str,
@@ -269,9 +333,11 @@ def _ranked_sql(
     after: str | None,
     limit: int,
     pool: int,
+    walk_in_order: bool = True,
 ) -> str:
     """A page by relevance on PostgreSQL: the newest ``pool`` matches (walked newest first, or
-    from the GIN index when they are few), ranked by ``ts_rank`` of their stored documents.
+    from the GIN index when they are few, as the planner judges; without ``walk_in_order``, from
+    the index), ranked by ``ts_rank`` of their stored documents.
 
     Ranking every match is what the workspace does; here it read and ranked ~140,000 documents
     for a word in 15 % of a million tickets (seconds), so the server ranks a bounded set: the
@@ -280,6 +346,7 @@ def _ranked_sql(
     from supportdesk.store.query import PG_RANK
 
     rank = PG_RANK.format(rank_query)
+    newest = "t.created_at" if walk_in_order else "(t.created_at + interval '0 seconds')"
     outer = ""
     if after:
         key, ticket_id = _decode_after(after, "relevance", "postgresql")
@@ -289,7 +356,7 @@ def _ranked_sql(
     return (
         f"SELECT {selected}, {rank} AS sort_key FROM ("
         f"SELECT t.* FROM ticket t WHERE {' AND '.join(f'({c})' for c in conditions)} "
-        f"ORDER BY t.created_at DESC, t.id DESC LIMIT {int(pool)}"
+        f"ORDER BY {newest} DESC, t.id DESC LIMIT {int(pool)}"
         ") t JOIN ticket_search ts ON ts.ticket_id = t.id "
         f"{outer}ORDER BY sort_key DESC, t.id DESC LIMIT {limit + 1}"
     )
