@@ -29,7 +29,7 @@ from supportdesk.domain.errors import DomainError
 from supportdesk.protocol import Change, RowState
 from supportdesk.sync import erasure
 from supportdesk.sync.local import forget_poked_from, pending, remember_poked_from, sync_transaction
-from supportdesk.sync.rows import TABLE_ORDER, delete_row, delete_ticket, spec, upsert_rows
+from supportdesk.sync.rows import TABLE_ORDER, delete_row, delete_ticket, forget_left_requesters, spec, upsert_rows
 
 if TYPE_CHECKING:
     from supportdesk.store.workspace import Workspace
@@ -156,6 +156,8 @@ def rebase(
         apply_row_states(raw, refreshed, deletes=False)
         result.dropped = raw.execute("DELETE FROM outbox WHERE id <= ?", (last_acked,)).rowcount
         raw.execute("DELETE FROM outbox_touched WHERE outbox_id <= ?", (last_acked,))
+        if result.dropped:
+            forget_left_requesters(raw)
         actors: dict[str | None, Actor] = {}
         for entry in pending(raw, last_acked):
             context = MutationContext(
