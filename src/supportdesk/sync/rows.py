@@ -256,6 +256,26 @@ def delete_ticket(connection: sqlite3.Connection, ticket_id: str) -> None:
     connection.execute("DELETE FROM ticket WHERE id = ?", (ticket_id,))
 
 
+def ticket_files(connection: sqlite3.Connection, ticket_ids: Sequence[str]) -> set[str]:
+    """The hashes of the files the tickets' messages name, read before the tickets leave this
+    store (:func:`supportdesk.sync.blob_cache.forget_files` removes the cached ones after)."""
+    hashes: set[str] = set()
+    ids = list(dict.fromkeys(ticket_ids))
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ", ".join("?" * len(chunk))
+        hashes.update(
+            row[0]
+            for row in connection.execute(
+                "SELECT a.sha256 FROM attachment a JOIN message m ON m.id = a.message_id "
+                f"WHERE m.ticket_id IN ({marks})",
+                chunk,
+            )
+            if isinstance(row[0], str)
+        )
+    return hashes
+
+
 #: ``workspace_setting`` keys (this prefix and a ticket id) naming the requester of a ticket that
 #: left this store while a reply or note on it was still in the outbox (:func:`delete_ticket`).
 LEFT_REQUESTER = "left_requester:"
