@@ -35,10 +35,13 @@ _ERASED = (
 
 #: The draft written unless its customer was erased, in one statement: a check and a write
 #: apart let an erasure commit between them (the watching connection is in autocommit), and the
-#: draft it had just deleted came back.
+#: draft it had just deleted came back. Nor is it written on a ticket this store no longer holds
+#: unless its state names the requester: an erasure finds drafts by the person's tickets here or
+#: by that name, so such a draft would be one it cannot reach.
 _SAVE = (
     "INSERT INTO draft (ticket_id, kind, body, state, updated_at) "
     f"SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS ({_ERASED}) "
+    "AND (? IS NOT NULL OR EXISTS (SELECT 1 FROM ticket WHERE id = ?)) "
     "ON CONFLICT(ticket_id, kind) DO UPDATE SET body = excluded.body, state = excluded.state, "
     "updated_at = excluded.updated_at"
 )
@@ -64,14 +67,22 @@ def save_draft(connection: sqlite3.Connection, draft: Draft) -> bool:
     next save (a pause in typing, Escape, quitting) wrote it back. Nothing written on an erased
     customer's ticket keeps its words anyway — a reply sent later is stored as "(erased)"
     (``keep_erased``) — so the draft would only be a copy erasure cannot reach.
+
+    A draft on a ticket that left this store (a pull hid it, and deleted its drafts but a
+    refused one) is not written either, unless its state names the requester (a refused one
+    does): the pane closing on that ticket wrote the text typed since its last save as a draft
+    nobody's erasure could find — and over the refused draft kept there. True: nothing is said.
     """
     if not draft.body.strip() and not draft.state:
         delete_draft(connection, draft.ticket_id, draft.kind)
         return True  # nothing to keep
     values = (draft.ticket_id, draft.kind, draft.body, json.dumps(draft.state), to_db(utcnow()))
-    written = connection.execute(_SAVE, (*values, draft.ticket_id, _requester(draft))).rowcount
+    requester = _requester(draft)
+    written = connection.execute(_SAVE, (*values, draft.ticket_id, requester, requester, draft.ticket_id)).rowcount
     if written:
         return True
+    if not erased_requester(connection, draft):
+        return True  # its ticket left this store: the draft kept there, if any, stays as it is
     delete_draft(connection, draft.ticket_id, draft.kind)  # the erasure took it already; to be sure
     return False
 

@@ -120,6 +120,28 @@ def pending_hashes(workspace: Workspace) -> set[str]:
     return hashes
 
 
+def forget_files(workspace: Workspace, hashes: set[str]) -> int:
+    """After tickets left this store (hidden by a pull, or out of a new scope): remove the cached
+    files of theirs that nothing here names any more — no attachment row, no change waiting in
+    the outbox, no draft. Returns how many went.
+
+    Why: the agent may no longer see those tickets, and an erasure of their customer finds a
+    replica's files only through the rows it holds (``privacy.find_person``): a file left behind
+    stayed on the agent's disk after the customer was erased."""
+    if not hashes:
+        return 0
+    keep = pending_hashes(workspace)
+    with workspace.reading() as connection:
+        for sha256 in hashes - keep:
+            named = connection.execute(
+                "SELECT 1 FROM attachment WHERE sha256 = ?1 UNION ALL SELECT 1 FROM draft WHERE instr(state, ?1)",
+                (sha256,),
+            ).fetchone()
+            if named is not None:
+                keep.add(sha256)
+    return store_of(workspace).remove(sorted(hashes - keep))
+
+
 def fetch(
     workspace: Workspace,
     sha256: str,

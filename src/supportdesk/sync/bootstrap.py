@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from supportdesk.store import fts, rollup
-from supportdesk.sync.rows import TABLE_ORDER, delete_ticket, spec, upsert_sql
+from supportdesk.sync.blob_cache import forget_files
+from supportdesk.sync.rows import TABLE_ORDER, delete_ticket, spec, ticket_files, upsert_sql
 
 if TYPE_CHECKING:
     from supportdesk.store.workspace import Workspace
@@ -64,10 +65,11 @@ def _after_tickets(table_name: str) -> bool:
     return TABLE_ORDER.index(table_name) >= TABLE_ORDER.index("ticket")
 
 
-def _drop_unstreamed(connection: sqlite3.Connection) -> int:
+def _drop_unstreamed(connection: sqlite3.Connection) -> tuple[int, set[str]]:
     """Remove the local tickets a rescope's stream did not hold (``temp.rescope_seen``), with
-    every row of theirs. A ticket a pending outbox entry refers to is kept (its mutation is yet to be
-    answered); it leaves at the next change of scope."""
+    every row of theirs; returns how many, and the files they named (removed after the commit:
+    :func:`~supportdesk.sync.blob_cache.forget_files`). A ticket a pending outbox entry refers to
+    is kept (its mutation is yet to be answered); it leaves at the next change of scope."""
     gone = [
         ticket_id
         for (ticket_id,) in connection.execute(
@@ -78,9 +80,10 @@ def _drop_unstreamed(connection: sqlite3.Connection) -> int:
             "  WHERE s.id = 1 AND o.id > s.last_acked_mutation_id AND json_extract(o.args, '$.ticket_id') IS NOT NULL)"
         ).fetchall()
     ]
+    files = ticket_files(connection, gone)
     for ticket_id in gone:
         delete_ticket(connection, ticket_id)
-    return len(gone)
+    return len(gone), files
 
 
 def bootstrap(workspace: Workspace, client: ServerClient, *, progress: Progress | None = None) -> BootstrapSummary:
@@ -149,7 +152,7 @@ def bootstrap(workspace: Workspace, client: ServerClient, *, progress: Progress 
                 if progress:
                     progress("indexing", 0, 1)
                 connection.execute("BEGIN IMMEDIATE")
-                dropped = _drop_unstreamed(connection) if rescope else 0
+                dropped, left = _drop_unstreamed(connection) if rescope else (0, set())
                 for create in indexes:
                     connection.execute(create)
                 fts.rebuild_and_restore(connection)
@@ -158,6 +161,7 @@ def bootstrap(workspace: Workspace, client: ServerClient, *, progress: Progress 
                     connection.execute("UPDATE sync_state SET cursor = max(cursor, ?) WHERE id = 1", (cursor,))
                 _save(connection, {"complete": True, "cursor": cursor, "rows": done, "scope": scope})
                 connection.execute("COMMIT")
+                forget_files(workspace, left)
                 connection.execute("PRAGMA optimize")
                 if progress:
                     progress("indexing", 1, 1)

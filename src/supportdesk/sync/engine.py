@@ -317,11 +317,16 @@ def keep_as_draft(workspace: Workspace, name: str, args: dict[str, Any], reason:
 
     from supportdesk.store.local_state import Draft, erased_requester
     from supportdesk.store.times import to_db, utcnow
+    from supportdesk.sync.rows import left_requester
 
-    refused = json.dumps({"refused": True, "reason": reason})
     with workspace.writing() as connection:
-        if erased_requester(connection, Draft(args["ticket_id"], kind)):
+        # stamped with the requester, found even when the ticket already left this store, so a
+        # later erasure of that customer finds the draft (privacy.forget_locally)
+        requester = left_requester(connection, args["ticket_id"])
+        stamp = {"requester_id": requester} if requester else {}
+        if erased_requester(connection, Draft(args["ticket_id"], kind, state=stamp)):
             return  # its customer was erased meanwhile: no copy of the words is kept (local_state.save_draft)
+        refused = json.dumps({"refused": True, "reason": reason, **stamp})
         row = connection.execute(
             "SELECT body FROM draft WHERE ticket_id = ? AND kind = ?", (args["ticket_id"], kind)
         ).fetchone()
@@ -338,6 +343,12 @@ def keep_as_draft(workspace: Workspace, name: str, args: dict[str, Any], reason:
                 "state = json_set(coalesce(state, '{}'), '$.refused', json('true'), '$.reason', ?) "
                 "WHERE ticket_id = ? AND kind = ?",
                 (f"{row[0].rstrip()}\n\n{body}", to_db(utcnow()), reason, args["ticket_id"], kind),
+            )
+        if requester:
+            connection.execute(
+                "UPDATE draft SET state = json_set(coalesce(state, '{}'), '$.requester_id', ?) "
+                "WHERE ticket_id = ? AND kind = ?",
+                (requester, args["ticket_id"], kind),
             )
 
 

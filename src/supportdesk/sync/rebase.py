@@ -28,8 +28,17 @@ from supportdesk.domain.context import SYSTEM, Actor, MutationContext
 from supportdesk.domain.errors import DomainError
 from supportdesk.protocol import Change, RowState
 from supportdesk.sync import erasure
+from supportdesk.sync.blob_cache import forget_files
 from supportdesk.sync.local import forget_poked_from, pending, remember_poked_from, sync_transaction
-from supportdesk.sync.rows import TABLE_ORDER, delete_row, delete_ticket, spec, upsert_rows
+from supportdesk.sync.rows import (
+    TABLE_ORDER,
+    delete_row,
+    delete_ticket,
+    forget_left_requesters,
+    spec,
+    ticket_files,
+    upsert_rows,
+)
 
 if TYPE_CHECKING:
     from supportdesk.store.workspace import Workspace
@@ -151,11 +160,14 @@ def rebase(
         if since is not None and since != _position(raw):
             raise StaleRebase
         erased = erasure.prepare(connection, changes)
+        left = ticket_files(raw, _leaving(changes))
         apply_row_states(raw, refreshed, deletes=True)
         result.applied = apply_changes(raw, changes)
         apply_row_states(raw, refreshed, deletes=False)
         result.dropped = raw.execute("DELETE FROM outbox WHERE id <= ?", (last_acked,)).rowcount
         raw.execute("DELETE FROM outbox_touched WHERE outbox_id <= ?", (last_acked,))
+        if result.dropped:
+            forget_left_requesters(raw)
         actors: dict[str | None, Actor] = {}
         for entry in pending(raw, last_acked):
             context = MutationContext(
@@ -188,7 +200,17 @@ def rebase(
         if poked_from is not None:
             remember_poked_from(raw, poked_from)
     erasure.finish(workspace, erased)
+    forget_files(workspace, left)
     return result
+
+
+def _leaving(changes: Sequence[Change]) -> list[str]:
+    """The tickets the records take out of this store (hidden, or deleted)."""
+    return [
+        str(change.data["ticket_id"]) if change.op == "hide" else str(change.data["key"][0])
+        for change in changes
+        if change.op == "hide" or (change.op == "delete" and change.entity == "ticket")
+    ]
 
 
 def _position(raw: sqlite3.Connection) -> tuple[int, int]:

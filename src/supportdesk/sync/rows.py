@@ -225,7 +225,10 @@ def delete_ticket(connection: sqlite3.Connection, ticket_id: str) -> None:
     A draft the server refused is kept: it is what remains of a reply or note the agent wrote
     (often refused *because* the ticket moved out of their sight), and it comes back with the
     ticket if the ticket comes back into view. It is stamped with the ticket's requester, so
-    an erasure of that customer still finds it once the ticket is gone from this store.
+    an erasure of that customer still finds it once the ticket is gone from this store. A reply
+    or note still in the outbox will be refused only after the ticket is gone (written while a
+    round ran, between its push and its pull): the requester is remembered for it
+    (:func:`left_requester`), so the draft it becomes is stamped too.
     """
     connection.execute(
         "UPDATE draft SET state = json_set(coalesce(state, '{}'), '$.requester_id', "
@@ -233,6 +236,14 @@ def delete_ticket(connection: sqlite3.Connection, ticket_id: str) -> None:
         "WHERE ticket_id = ?1 AND coalesce(json_extract(state, '$.refused'), 0) != 0 "
         "AND EXISTS (SELECT 1 FROM ticket WHERE id = ?1)",
         (ticket_id,),
+    )
+    connection.execute(
+        "INSERT INTO workspace_setting (key, value) "
+        "SELECT ?1 || id, json_quote(requester_id) FROM ticket WHERE id = ?2 AND requester_id IS NOT NULL "
+        "AND EXISTS (SELECT 1 FROM outbox WHERE name IN ('ticket.reply', 'ticket.note') "
+        "AND json_extract(args, '$.ticket_id') = ?2) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        (LEFT_REQUESTER, ticket_id),
     )
     connection.execute(
         "DELETE FROM attachment WHERE message_id IN (SELECT id FROM message WHERE ticket_id = ?)", (ticket_id,)
@@ -243,6 +254,51 @@ def delete_ticket(connection: sqlite3.Connection, ticket_id: str) -> None:
         "DELETE FROM draft WHERE ticket_id = ? AND coalesce(json_extract(state, '$.refused'), 0) = 0", (ticket_id,)
     )
     connection.execute("DELETE FROM ticket WHERE id = ?", (ticket_id,))
+
+
+def ticket_files(connection: sqlite3.Connection, ticket_ids: Sequence[str]) -> set[str]:
+    """The hashes of the files the tickets' messages name, read before the tickets leave this
+    store (:func:`supportdesk.sync.blob_cache.forget_files` removes the cached ones after)."""
+    hashes: set[str] = set()
+    ids = list(dict.fromkeys(ticket_ids))
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ", ".join("?" * len(chunk))
+        hashes.update(
+            row[0]
+            for row in connection.execute(
+                "SELECT a.sha256 FROM attachment a JOIN message m ON m.id = a.message_id "
+                f"WHERE m.ticket_id IN ({marks})",
+                chunk,
+            )
+            if isinstance(row[0], str)
+        )
+    return hashes
+
+
+#: ``workspace_setting`` keys (this prefix and a ticket id) naming the requester of a ticket that
+#: left this store while a reply or note on it was still in the outbox (:func:`delete_ticket`).
+LEFT_REQUESTER = "left_requester:"
+
+
+def left_requester(connection: sqlite3.Connection, ticket_id: str) -> str | None:
+    """The ticket's requester: from the ticket, or remembered when it left with outbox entries."""
+    row = connection.execute(
+        "SELECT requester_id FROM ticket WHERE id = ?1 UNION ALL "
+        "SELECT json_extract(value, '$') FROM workspace_setting WHERE key = ?2 || ?1",
+        (ticket_id, LEFT_REQUESTER),
+    ).fetchone()
+    return row[0] if row is not None and isinstance(row[0], str) else None
+
+
+def forget_left_requesters(connection: sqlite3.Connection) -> None:
+    """Drop what :func:`delete_ticket` remembered once no outbox entry is on the ticket: the
+    refusals it was kept for were answered (a round keeps them as drafts before the rebase)."""
+    connection.execute(
+        "DELETE FROM workspace_setting WHERE key > ?1 AND key < ?1 || '~' AND NOT EXISTS "
+        "(SELECT 1 FROM outbox WHERE json_extract(args, '$.ticket_id') = substr(key, length(?1) + 1))",
+        (LEFT_REQUESTER,),
+    )
 
 
 def key_from_wire(table_name: str, key: Sequence[Any] | Mapping[str, Any]) -> tuple[Any, ...]:
