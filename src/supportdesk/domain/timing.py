@@ -409,7 +409,7 @@ def refresh_from_tx(tx: Any) -> None:
         return
     deferred: DeferredClocks | None = tx.connection.info.get(DeferredClocks.KEY)
     if deferred is not None and deferred.active:
-        deferred.noted.extend((ticket_id, records, deferred.owner) for ticket_id, records in new_events.items())
+        deferred.noted.extend((ticket_id, records, deferred.owner, tx) for ticket_id, records in new_events.items())
         return
     _refresh(tx, new_events)
 
@@ -426,7 +426,13 @@ class DeferredClocks:
       deferral only for mutations that do not (:func:`deferrable`: one of :data:`DEFERRABLE`
       while no active rule's query asks about the SLA) and flushes before any other;
     - a mutation that is refused adds nothing: the caller forgets what was noted since its
-      :meth:`mark` (:meth:`drop_since`), as a rule whose actions failed does for its own.
+      :meth:`mark` (:meth:`drop_since`), as a rule whose actions failed does for its own;
+    - the ticket row the clocks are computed from is the one as it stands at the flush: the row
+      the last mutation to note it loaded and held (:meth:`supportdesk.domain.tx.Tx.held_ticket`)
+      when that Tx still holds it current — no other Tx on the connection wrote a ticket since
+      (a later mutation, a rule's action, an automation), nothing scrubbed it behind the Tx, and
+      the Tx was not rolled back (a refused mutation's notes, its Tx with them, are dropped) —
+      else read again (push13j: one ``SELECT … FROM ticket`` a push of one note fewer).
 
     Open on a connection with ``with DeferredClocks(connection) as clocks`` (one transaction).
     """
@@ -435,9 +441,9 @@ class DeferredClocks:
 
     def __init__(self, connection: Any) -> None:
         self.connection = connection
-        #: (ticket id, its new audit records, the caller's ``owner`` then), in the order the
-        #: refreshes would have run
-        self.noted: list[tuple[str, list[Record], int]] = []
+        #: (ticket id, its new audit records, the caller's ``owner`` then, the Tx that noted it),
+        #: in the order the refreshes would have run
+        self.noted: list[tuple[str, list[Record], int, Any]] = []
         self.active = False
         #: Who is noting now (a push: the index of its mutation), told back by :meth:`flush`.
         self.owner = 0
@@ -465,12 +471,14 @@ class DeferredClocks:
             return {}
         merged: dict[str, list[Record]] = {}
         owners: dict[str, set[int]] = {}
-        for ticket_id, records, owner in self.noted:
+        holders: dict[str, Any] = {}  # the last Tx that noted each ticket: it may hold its row
+        for ticket_id, records, owner, noted_by in self.noted:
             merged.setdefault(ticket_id, []).extend(records)
             owners.setdefault(ticket_id, set()).add(owner)
+            holders[ticket_id] = noted_by
         self.noted = []
         before = len(tx.touched)
-        _refresh(tx, merged)
+        _refresh(tx, merged, holders)
         written = {str(item.key[0]) for item in tx.touched[before:] if item.table == "ticket_timing"}
         return {ticket_id: owners[ticket_id] for ticket_id in written}
 
@@ -518,8 +526,9 @@ def deferred_drop_since(connection: Any, mark: int | None) -> None:
         deferred.drop_since(mark)
 
 
-def _refresh(tx: Any, new_events: dict[str, list[Record]]) -> None:
-    """Extend the histories of ``new_events``' tickets and rewrite their timing rows."""
+def _refresh(tx: Any, new_events: dict[str, list[Record]], holders: dict[str, Any] | None = None) -> None:
+    """Extend the histories of ``new_events``' tickets and rewrite their timing rows; ``holders``
+    (a push's deferred clocks) names, by ticket, another Tx that may hold its row current."""
     from supportdesk.domain.config_cache import cached
 
     book = cached(tx.connection, "sla_book", lambda: load_book(tx), tx)
@@ -531,7 +540,7 @@ def _refresh(tx: Any, new_events: dict[str, list[Record]]) -> None:
     created: list[dict[str, Any]] = []
     changed: list[tuple[Any, dict[str, Any]]] = []
     for ticket_id, records in new_events.items():
-        ticket = tickets.get(ticket_id) if many else _current_ticket(tx, ticket_id)
+        ticket = tickets.get(ticket_id) if many else _current_ticket(tx, ticket_id, (holders or {}).get(ticket_id))
         if ticket is None:
             continue
         current = timings.get(ticket_id) if many else tx.row("ticket_timing", ticket_id)
@@ -579,12 +588,16 @@ def _timing_row_of(ticket_id: str, history: list[Event], targets: Targets) -> di
     return values
 
 
-def _current_ticket(tx: Any, ticket_id: str) -> dict[str, Any] | None:
+def _current_ticket(tx: Any, ticket_id: str, holder: Any = None) -> dict[str, Any] | None:
     """The ticket as it stands: the row the mutator loaded when its Tx still holds it current
-    (:meth:`supportdesk.domain.tx.Tx.held_ticket`), else read."""
-    held: dict[str, Any] | None = tx.held_ticket(ticket_id) if hasattr(tx, "held_ticket") else None
-    if held is not None:
-        return held
+    (:meth:`supportdesk.domain.tx.Tx.held_ticket`) — ``tx`` itself, or ``holder`` (the Tx that
+    noted the ticket for a push's deferred clocks) — else read."""
+    for candidate in (tx, holder):
+        held: dict[str, Any] | None = (
+            candidate.held_ticket(ticket_id) if candidate is not None and hasattr(candidate, "held_ticket") else None
+        )
+        if held is not None:
+            return held
     row: dict[str, Any] | None = tx.row("ticket", ticket_id)
     return row
 

@@ -235,8 +235,14 @@ class Tx:
         return self._held.get(ticket_id)
 
     def drop_held(self) -> None:
-        """Forget the held rows: something wrote tickets behind this Tx (an erasure's scrub)."""
+        """Forget the held rows: something wrote tickets behind this Tx (an erasure's scrub).
+
+        Every other Tx's held rows on the connection are no longer current either (the scrub may
+        have rewritten a ticket an earlier mutation of the same push holds, for the push's
+        deferred clocks): the connection's ticket-write count moves, as for a write."""
         self._held.clear()
+        info = self.connection.info
+        info[_TICKET_WRITES] = info.get(_TICKET_WRITES, 0) + 1
 
     def _ticket_written(self, ticket_id: Any, values: dict[str, Any] | None) -> None:
         """Count a write to ``ticket`` and keep this Tx's held row of it current (or drop it)."""
