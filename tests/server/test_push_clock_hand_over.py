@@ -57,9 +57,9 @@ def checked_hand_over(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
     original = timing._current_ticket
     handed = [0]
 
-    def current(flushing: Any, ticket_id: str, holder: Any = None) -> dict[str, Any] | None:
-        found = original(flushing, ticket_id, holder)
-        if holder is not None and found is not None and found is holder.held_ticket(ticket_id):
+    def current(flushing: Any, ticket_id: str, mark: Any = None) -> dict[str, Any] | None:
+        found = original(flushing, ticket_id, mark)
+        if mark is not None and found is not None and found is mark[0]:
             handed[0] += 1
             fresh = flushing.connection.execute(text("SELECT * FROM ticket WHERE id = :id"), {"id": ticket_id})
             row = dict(fresh.mappings().one())

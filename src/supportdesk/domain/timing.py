@@ -409,7 +409,11 @@ def refresh_from_tx(tx: Any) -> None:
         return
     deferred: DeferredClocks | None = tx.connection.info.get(DeferredClocks.KEY)
     if deferred is not None and deferred.active:
-        deferred.noted.extend((ticket_id, records, deferred.owner, tx) for ticket_id, records in new_events.items())
+        held = getattr(tx, "held_mark", None)  # the row as this Tx holds it now, if it does
+        deferred.noted.extend(
+            (ticket_id, records, deferred.owner, held(ticket_id) if held else None)
+            for ticket_id, records in new_events.items()
+        )
         return
     _refresh(tx, new_events)
 
@@ -428,10 +432,10 @@ class DeferredClocks:
     - a mutation that is refused adds nothing: the caller forgets what was noted since its
       :meth:`mark` (:meth:`drop_since`), as a rule whose actions failed does for its own;
     - the ticket row the clocks are computed from is the one as it stands at the flush: the row
-      the last mutation to note it loaded and held (:meth:`supportdesk.domain.tx.Tx.held_ticket`)
-      when that Tx still holds it current — no other Tx on the connection wrote a ticket since
-      (a later mutation, a rule's action, an automation), nothing scrubbed it behind the Tx, and
-      the Tx was not rolled back (a refused mutation's notes, its Tx with them, are dropped) —
+      the last mutation to note it held when it noted it (:meth:`supportdesk.domain.tx.Tx.held_mark`:
+      the row and the connection's ticket-write count then) while no Tx wrote a ticket since (a
+      later mutation, a rule's action, an automation; a scrub behind a Tx moves the count too),
+      and only what was not rolled back (a refused mutation's notes, its row with them, are dropped) —
       else read again (push13j: one ``SELECT … FROM ticket`` a push of one note fewer).
 
     Open on a connection with ``with DeferredClocks(connection) as clocks`` (one transaction).
@@ -441,8 +445,9 @@ class DeferredClocks:
 
     def __init__(self, connection: Any) -> None:
         self.connection = connection
-        #: (ticket id, its new audit records, the caller's ``owner`` then, the Tx that noted it),
-        #: in the order the refreshes would have run
+        #: (ticket id, its new audit records, the caller's ``owner`` then, the ticket row the
+        #: noting Tx held then with the ticket-write count it was current at, or None), in the
+        #: order the refreshes would have run
         self.noted: list[tuple[str, list[Record], int, Any]] = []
         self.active = False
         #: Who is noting now (a push: the index of its mutation), told back by :meth:`flush`.
@@ -471,11 +476,11 @@ class DeferredClocks:
             return {}
         merged: dict[str, list[Record]] = {}
         owners: dict[str, set[int]] = {}
-        holders: dict[str, Any] = {}  # the last Tx that noted each ticket: it may hold its row
-        for ticket_id, records, owner, noted_by in self.noted:
+        holders: dict[str, Any] = {}  # the row the last noting Tx held, and when it was current
+        for ticket_id, records, owner, held in self.noted:
             merged.setdefault(ticket_id, []).extend(records)
             owners.setdefault(ticket_id, set()).add(owner)
-            holders[ticket_id] = noted_by
+            holders[ticket_id] = held
         self.noted = []
         before = len(tx.touched)
         _refresh(tx, merged, holders)
@@ -528,7 +533,8 @@ def deferred_drop_since(connection: Any, mark: int | None) -> None:
 
 def _refresh(tx: Any, new_events: dict[str, list[Record]], holders: dict[str, Any] | None = None) -> None:
     """Extend the histories of ``new_events``' tickets and rewrite their timing rows; ``holders``
-    (a push's deferred clocks) names, by ticket, another Tx that may hold its row current."""
+    (a push's deferred clocks) gives, by ticket, the row a Tx held when it noted the ticket
+    (:meth:`supportdesk.domain.tx.Tx.held_mark`), used while still current."""
     from supportdesk.domain.config_cache import cached
 
     book = cached(tx.connection, "sla_book", lambda: load_book(tx), tx)
@@ -588,16 +594,17 @@ def _timing_row_of(ticket_id: str, history: list[Event], targets: Targets) -> di
     return values
 
 
-def _current_ticket(tx: Any, ticket_id: str, holder: Any = None) -> dict[str, Any] | None:
+def _current_ticket(tx: Any, ticket_id: str, mark: Any = None) -> dict[str, Any] | None:
     """The ticket as it stands: the row the mutator loaded when its Tx still holds it current
-    (:meth:`supportdesk.domain.tx.Tx.held_ticket`) — ``tx`` itself, or ``holder`` (the Tx that
-    noted the ticket for a push's deferred clocks) — else read."""
-    for candidate in (tx, holder):
-        held: dict[str, Any] | None = (
-            candidate.held_ticket(ticket_id) if candidate is not None and hasattr(candidate, "held_ticket") else None
-        )
-        if held is not None:
-            return held
+    (:meth:`supportdesk.domain.tx.Tx.held_ticket`), or ``mark``'s row (held by the Tx that noted
+    the ticket for a push's deferred clocks) while no Tx wrote a ticket since; else read."""
+    held: dict[str, Any] | None = tx.held_ticket(ticket_id) if hasattr(tx, "held_ticket") else None
+    if held is None and mark is not None:
+        from supportdesk.domain.tx import still_held
+
+        held = still_held(tx.connection, mark)
+    if held is not None:
+        return held
     row: dict[str, Any] | None = tx.row("ticket", ticket_id)
     return row
 

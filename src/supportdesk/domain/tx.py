@@ -204,6 +204,17 @@ _HELD_COLUMNS = frozenset(
 )
 
 
+#: A held ticket row and the connection's ticket-write count at which it was current.
+HeldMark = tuple[dict[str, Any], int]
+
+
+def still_held(connection: Connection, mark: HeldMark) -> dict[str, Any] | None:
+    """``mark``'s row while no Tx wrote a ticket on ``connection`` since (else None: read it)."""
+    if not HAND_OVER or connection.info.get(_TICKET_WRITES, -1) != mark[1]:
+        return None
+    return mark[0]
+
+
 class Tx:
     def __init__(self, connection: Connection, context: MutationContext, mutation: str) -> None:
         self.connection = connection
@@ -233,6 +244,13 @@ class Tx:
         if not HAND_OVER or self._held_at != self.connection.info.get(_TICKET_WRITES, -1):
             return None
         return self._held.get(ticket_id)
+
+    def held_mark(self, ticket_id: str) -> HeldMark | None:
+        """The row :meth:`held_ticket` gives now, with the connection's ticket-write count it is
+        current at (:func:`still_held`), for work done later in the transaction (a push's
+        deferred clocks) — without keeping this Tx, and what it touched, alive until then."""
+        held = self.held_ticket(ticket_id)
+        return None if held is None else (held, self._held_at)
 
     def drop_held(self) -> None:
         """Forget the held rows: something wrote tickets behind this Tx (an erasure's scrub).
