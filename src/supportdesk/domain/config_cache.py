@@ -85,14 +85,21 @@ def read_version(connection: Connection) -> int:
 
 
 @contextmanager
-def config_cache(connection: Connection) -> Iterator[None]:
+def config_cache(connection: Connection, version: int | None = None) -> Iterator[None]:
     """Cache configuration reads on ``connection`` until the block ends (one transaction, which
-    must already be open); what was read is kept for the next one while nothing changed it."""
+    must already be open); what was read is kept for the next one while nothing changed it.
+
+    ``version`` is ``config_version`` as this transaction already read it (a push reads it in
+    the statement that locks its client's row, :func:`supportdesk.server.apply._lock_client`:
+    one round trip fewer); without it the cache reads it first. Either way it must be read in
+    this transaction before anything the cache serves: a change committed before that read is
+    seen, and one inside the transaction moves the number and empties the cache."""
     if _KEY in connection.info:  # already open (a write inside a write): the outer one decides
         yield
         return
     engine = connection.engine
-    version = read_version(connection)
+    if version is None:
+        version = read_version(connection)
     kept = _KEPT.get(engine)
     state = _Open(version, {})
     if kept is not None and kept.version == version:

@@ -409,7 +409,11 @@ def refresh_from_tx(tx: Any) -> None:
         return
     deferred: DeferredClocks | None = tx.connection.info.get(DeferredClocks.KEY)
     if deferred is not None and deferred.active:
-        deferred.noted.extend((ticket_id, records, deferred.owner) for ticket_id, records in new_events.items())
+        held = getattr(tx, "held_mark", None)  # the row as this Tx holds it now, if it does
+        deferred.noted.extend(
+            (ticket_id, records, deferred.owner, held(ticket_id) if held else None)
+            for ticket_id, records in new_events.items()
+        )
         return
     _refresh(tx, new_events)
 
@@ -426,7 +430,13 @@ class DeferredClocks:
       deferral only for mutations that do not (:func:`deferrable`: one of :data:`DEFERRABLE`
       while no active rule's query asks about the SLA) and flushes before any other;
     - a mutation that is refused adds nothing: the caller forgets what was noted since its
-      :meth:`mark` (:meth:`drop_since`), as a rule whose actions failed does for its own.
+      :meth:`mark` (:meth:`drop_since`), as a rule whose actions failed does for its own;
+    - the ticket row the clocks are computed from is the one as it stands at the flush: the row
+      the last mutation to note it held when it noted it (:meth:`supportdesk.domain.tx.Tx.held_mark`:
+      the row and the connection's ticket-write count then) while no Tx wrote a ticket since (a
+      later mutation, a rule's action, an automation; a scrub behind a Tx moves the count too),
+      and only what was not rolled back (a refused mutation's notes, its row with them, are dropped) —
+      else read again (push13j: one ``SELECT … FROM ticket`` a push of one note fewer).
 
     Open on a connection with ``with DeferredClocks(connection) as clocks`` (one transaction).
     """
@@ -435,9 +445,10 @@ class DeferredClocks:
 
     def __init__(self, connection: Any) -> None:
         self.connection = connection
-        #: (ticket id, its new audit records, the caller's ``owner`` then), in the order the
-        #: refreshes would have run
-        self.noted: list[tuple[str, list[Record], int]] = []
+        #: (ticket id, its new audit records, the caller's ``owner`` then, the ticket row the
+        #: noting Tx held then with the ticket-write count it was current at, or None), in the
+        #: order the refreshes would have run
+        self.noted: list[tuple[str, list[Record], int, Any]] = []
         self.active = False
         #: Who is noting now (a push: the index of its mutation), told back by :meth:`flush`.
         self.owner = 0
@@ -465,12 +476,14 @@ class DeferredClocks:
             return {}
         merged: dict[str, list[Record]] = {}
         owners: dict[str, set[int]] = {}
-        for ticket_id, records, owner in self.noted:
+        holders: dict[str, Any] = {}  # the row the last noting Tx held, and when it was current
+        for ticket_id, records, owner, held in self.noted:
             merged.setdefault(ticket_id, []).extend(records)
             owners.setdefault(ticket_id, set()).add(owner)
+            holders[ticket_id] = held
         self.noted = []
         before = len(tx.touched)
-        _refresh(tx, merged)
+        _refresh(tx, merged, holders)
         written = {str(item.key[0]) for item in tx.touched[before:] if item.table == "ticket_timing"}
         return {ticket_id: owners[ticket_id] for ticket_id in written}
 
@@ -518,8 +531,10 @@ def deferred_drop_since(connection: Any, mark: int | None) -> None:
         deferred.drop_since(mark)
 
 
-def _refresh(tx: Any, new_events: dict[str, list[Record]]) -> None:
-    """Extend the histories of ``new_events``' tickets and rewrite their timing rows."""
+def _refresh(tx: Any, new_events: dict[str, list[Record]], holders: dict[str, Any] | None = None) -> None:
+    """Extend the histories of ``new_events``' tickets and rewrite their timing rows; ``holders``
+    (a push's deferred clocks) gives, by ticket, the row a Tx held when it noted the ticket
+    (:meth:`supportdesk.domain.tx.Tx.held_mark`), used while still current."""
     from supportdesk.domain.config_cache import cached
 
     book = cached(tx.connection, "sla_book", lambda: load_book(tx), tx)
@@ -531,7 +546,7 @@ def _refresh(tx: Any, new_events: dict[str, list[Record]]) -> None:
     created: list[dict[str, Any]] = []
     changed: list[tuple[Any, dict[str, Any]]] = []
     for ticket_id, records in new_events.items():
-        ticket = tickets.get(ticket_id) if many else _current_ticket(tx, ticket_id)
+        ticket = tickets.get(ticket_id) if many else _current_ticket(tx, ticket_id, (holders or {}).get(ticket_id))
         if ticket is None:
             continue
         current = timings.get(ticket_id) if many else tx.row("ticket_timing", ticket_id)
@@ -579,10 +594,15 @@ def _timing_row_of(ticket_id: str, history: list[Event], targets: Targets) -> di
     return values
 
 
-def _current_ticket(tx: Any, ticket_id: str) -> dict[str, Any] | None:
+def _current_ticket(tx: Any, ticket_id: str, mark: Any = None) -> dict[str, Any] | None:
     """The ticket as it stands: the row the mutator loaded when its Tx still holds it current
-    (:meth:`supportdesk.domain.tx.Tx.held_ticket`), else read."""
+    (:meth:`supportdesk.domain.tx.Tx.held_ticket`), or ``mark``'s row (held by the Tx that noted
+    the ticket for a push's deferred clocks) while no Tx wrote a ticket since; else read."""
     held: dict[str, Any] | None = tx.held_ticket(ticket_id) if hasattr(tx, "held_ticket") else None
+    if held is None and mark is not None:
+        from supportdesk.domain.tx import still_held
+
+        held = still_held(tx.connection, mark)
     if held is not None:
         return held
     row: dict[str, Any] | None = tx.row("ticket", ticket_id)

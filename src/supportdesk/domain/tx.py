@@ -204,6 +204,17 @@ _HELD_COLUMNS = frozenset(
 )
 
 
+#: A held ticket row and the connection's ticket-write count at which it was current.
+HeldMark = tuple[dict[str, Any], int]
+
+
+def still_held(connection: Connection, mark: HeldMark) -> dict[str, Any] | None:
+    """``mark``'s row while no Tx wrote a ticket on ``connection`` since (else None: read it)."""
+    if not HAND_OVER or connection.info.get(_TICKET_WRITES, -1) != mark[1]:
+        return None
+    return mark[0]
+
+
 class Tx:
     def __init__(self, connection: Connection, context: MutationContext, mutation: str) -> None:
         self.connection = connection
@@ -234,9 +245,22 @@ class Tx:
             return None
         return self._held.get(ticket_id)
 
+    def held_mark(self, ticket_id: str) -> HeldMark | None:
+        """The row :meth:`held_ticket` gives now, with the connection's ticket-write count it is
+        current at (:func:`still_held`), for work done later in the transaction (a push's
+        deferred clocks) — without keeping this Tx, and what it touched, alive until then."""
+        held = self.held_ticket(ticket_id)
+        return None if held is None else (held, self._held_at)
+
     def drop_held(self) -> None:
-        """Forget the held rows: something wrote tickets behind this Tx (an erasure's scrub)."""
+        """Forget the held rows: something wrote tickets behind this Tx (an erasure's scrub).
+
+        Every other Tx's held rows on the connection are no longer current either (the scrub may
+        have rewritten a ticket an earlier mutation of the same push holds, for the push's
+        deferred clocks): the connection's ticket-write count moves, as for a write."""
         self._held.clear()
+        info = self.connection.info
+        info[_TICKET_WRITES] = info.get(_TICKET_WRITES, 0) + 1
 
     def _ticket_written(self, ticket_id: Any, values: dict[str, Any] | None) -> None:
         """Count a write to ``ticket`` and keep this Tx's held row of it current (or drop it)."""
