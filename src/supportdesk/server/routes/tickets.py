@@ -136,14 +136,14 @@ def page_rows(
             return phrase_walk_sql(compiled, visible, visible_params, after, limit, most)
 
         walked = _phrase_walks(connection, walk, limit)
-        if walked is not None:
-            return walked, sort
-        sql, params, sort = page_sql(compiled, visible, visible_params, after, limit, dialect, walk_in_order=False)
     elif ranks_phrase(compiled, sort, dialect):
-        ranked = _ranked_from_a_walk(connection, compiled, visible, visible_params, after, limit)
-        if ranked is not None:
-            return ranked, sort
-        sql, params, sort = page_sql(compiled, visible, visible_params, after, limit, dialect, walk_in_order=False)
+        walked = _ranked_from_a_walk(connection, compiled, visible, visible_params, after, limit)
+    else:
+        return list(connection.execute(text(sql), params).all()), sort
+    if walked is not None:
+        return walked, sort
+    # the walks fell short: the GIN index gives every match, in an order no index walks
+    sql, params, sort = page_sql(compiled, visible, visible_params, after, limit, dialect, walk_in_order=False)
     return list(connection.execute(text(sql), params).all()), sort
 
 
