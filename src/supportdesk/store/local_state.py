@@ -47,6 +47,15 @@ _SAVE = (
 )
 
 
+#: An emptied composer's draft deleted — but not a refused draft kept on a ticket that left this
+#: store (stamped with its requester, :func:`supportdesk.sync.rows.delete_ticket`): the pane
+#: closing on that ticket with nothing typed would otherwise delete the agent's refused text.
+_DELETE_EMPTIED = (
+    "DELETE FROM draft WHERE ticket_id = ?1 AND kind = ?2 AND (EXISTS (SELECT 1 FROM ticket WHERE id = ?1) "
+    "OR json_extract(state, '$.requester_id') IS NULL)"
+)
+
+
 def _requester(draft: Draft) -> str | None:
     requester = draft.state.get("requester_id")
     return requester if isinstance(requester, str) else None
@@ -72,9 +81,10 @@ def save_draft(connection: sqlite3.Connection, draft: Draft) -> bool:
     refused one) is not written either, unless its state names the requester (a refused one
     does): the pane closing on that ticket wrote the text typed since its last save as a draft
     nobody's erasure could find — and over the refused draft kept there. True: nothing is said.
+    Nor does an empty one delete that refused draft (:data:`_DELETE_EMPTIED`).
     """
     if not draft.body.strip() and not draft.state:
-        delete_draft(connection, draft.ticket_id, draft.kind)
+        connection.execute(_DELETE_EMPTIED, (draft.ticket_id, draft.kind))
         return True  # nothing to keep
     values = (draft.ticket_id, draft.kind, draft.body, json.dumps(draft.state), to_db(utcnow()))
     requester = _requester(draft)

@@ -53,6 +53,7 @@ from supportdesk.store import fts
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
+    from sqlalchemy.sql.elements import ColumnElement
 
     from supportdesk.store.workspace import Workspace
 
@@ -106,6 +107,8 @@ class Person:
     messages: list[str] = field(default_factory=list)
     attachments: list[tuple[str, str]] = field(default_factory=list)
     surveys: list[str] = field(default_factory=list)
+    #: Files named only by the drafts an erasure deleted (a workspace's; :func:`forget_locally`).
+    draft_files: list[str] = field(default_factory=list)
 
     @property
     def words(self) -> list[str]:
@@ -130,7 +133,7 @@ class Person:
 
     @property
     def hashes(self) -> set[str]:
-        return {sha256 for _, sha256 in self.attachments}
+        return {sha256 for _, sha256 in self.attachments} | set(self.draft_files)
 
 
 def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
@@ -369,18 +372,44 @@ def forget_locally(connection: Connection, person: Person, *, merge_index: bool 
     audit events were blanked. Run by the mutation and, on a pulled tombstone, by every replica.
     """
     drafts = table("draft")
-    for chunk in _chunks(person.tickets):
-        connection.execute(delete(drafts).where(drafts.c.ticket_id.in_(chunk)))
-    if connection.dialect.name == "sqlite":  # drafts live in workspaces only
-        for chunk in _chunks(person.records):  # refused drafts kept after their ticket left (sync.rows)
-            requester = func.json_extract(drafts.c.state, "$.requester_id")
-            connection.execute(delete(drafts).where(requester.in_(chunk)))
+    requester = func.json_extract(drafts.c.state, "$.requester_id")
+    # drafts live in workspaces only; a refused one kept after its ticket left names its requester
+    on_theirs: list[tuple[ColumnElement[Any], Sequence[str]]] = [(drafts.c.ticket_id, person.tickets)]
+    if connection.dialect.name == "sqlite":
+        on_theirs.append((requester, person.records))
+    staged: set[str] = set()
+    for column, values in on_theirs:
+        for chunk in _chunks(values):
+            if connection.dialect.name == "sqlite":
+                staged.update(
+                    _named(state for (state,) in connection.execute(select(drafts.c.state).where(column.in_(chunk))))
+                )
+            connection.execute(delete(drafts).where(column.in_(chunk)))
+    if staged:
+        person.draft_files = sorted(staged - _still_named(connection))
     blanked = scrub_audit(connection, person)
     if merge_index and connection.dialect.name == "sqlite":
         indexes = ("ticket_fts", "customer_fts") if person.tickets else ("customer_fts",)
         for statement in fts.merge_statements(indexes):
             connection.exec_driver_sql(statement)
     return blanked
+
+
+def _named(texts: Iterable[Any]) -> set[str]:
+    """The files named by drafts' states or mutations' arguments (JSON text or dicts)."""
+    from supportdesk.store.blobs import named_hashes
+
+    return {sha256 for text in texts if text for sha256 in named_hashes(text)}
+
+
+def _still_named(connection: Connection) -> set[str]:
+    """Files a workspace's other drafts, or its changes not yet pushed, still name: an erasure
+    that deleted the drafts naming a file leaves it where the agent staged it for something else."""
+    outbox, sync_state, drafts = table("outbox"), table("sync_state"), table("draft")
+    acked = connection.execute(select(sync_state.c.last_acked_mutation_id)).scalar() or 0
+    return _named(state for (state,) in connection.execute(select(drafts.c.state))) | _named(
+        args for (args,) in connection.execute(select(outbox.c.args).where(outbox.c.id > acked))
+    )
 
 
 def scrub_audit(connection: Connection, person: Person) -> int:
