@@ -326,7 +326,7 @@ def keep_as_draft(workspace: Workspace, name: str, args: dict[str, Any], reason:
         stamp = {"requester_id": requester} if requester else {}
         if erased_requester(connection, Draft(args["ticket_id"], kind, state=stamp)):
             return  # its customer was erased meanwhile: no copy of the words is kept (local_state.save_draft)
-        refused = json.dumps({"refused": True, "reason": reason, **stamp})
+        refused = json.dumps({"refused": True, "reason": reason})  # stamped below, whichever way it is kept
         row = connection.execute(
             "SELECT body FROM draft WHERE ticket_id = ? AND kind = ?", (args["ticket_id"], kind)
         ).fetchone()
