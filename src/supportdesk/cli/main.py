@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import errno
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
 
-from supportdesk.cli.state import STATE
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def __getattr__(name: str) -> Any:
@@ -68,6 +69,8 @@ def _run_fast(options: dict[str, str], runner: Any) -> None:
     """A line of :mod:`supportdesk.cli.fast_reads`, run as typer runs a command: the session from
     the global options, closed afterwards; an interrupt is exit 130 and a reader that went away
     exit 1, as under typer."""
+    from supportdesk.cli.state import STATE
+
     STATE.workspace_flag = options.get("workspace")
     STATE.profile_flag = options.get("profile")
     try:
@@ -90,29 +93,42 @@ def _run_fast(options: dict[str, str], runner: Any) -> None:
 
 
 def run() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: the line goes to a running command server
+    (:mod:`supportdesk.cli.command_client`) when one takes it, else it runs here."""
+    from supportdesk.cli.command_client import forward
+
+    code = forward(sys.argv[1:])
+    if code is not None:
+        sys.exit(code)
+    run_here(sys.argv[1:])
+
+
+def run_here(argv: list[str], *, program: str | None = None) -> None:
+    """Run the command line ``argv`` in this process (``program`` names it in usage lines; by
+    default click's own guess from ``sys.argv[0]``). Exits through ``sys.exit`` on failure."""
     from supportdesk.cli.errors import print_error, report
     from supportdesk.cli.fast_console import console_options, open_console
     from supportdesk.cli.fast_reads import fast_read
+    from supportdesk.cli.state import STATE
     from supportdesk.store import semantic
 
     semantic.set_resolver(_resolve_semantic)  # ~"…" in queries, views and the console
     try:
-        options = console_options(sys.argv[1:])
+        options = console_options(argv)
         if options is not None:
             STATE.workspace_flag = options.get("workspace")
             STATE.profile_flag = options.get("profile")
             open_console(STATE)
             return
-        fast = fast_read(sys.argv[1:])
+        fast = fast_read(argv)
         if fast is not None:
             _run_fast(*fast)
             return
         from supportdesk.cli.root import app
         from supportdesk.cli.startup import only_invoked
 
-        with only_invoked(app, sys.argv[1:]):
-            code = app(standalone_mode=False)
+        with only_invoked(app, argv):
+            code = app(args=argv, prog_name=program, standalone_mode=False)
         if isinstance(code, int) and code:
             sys.exit(code)
     except KeyboardInterrupt:

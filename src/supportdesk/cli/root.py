@@ -39,6 +39,7 @@ TREE = (
     ("sla", "supportdesk.cli.sla:app", True),
     ("report", "supportdesk.cli.report:report", False),
     ("batch", "supportdesk.cli.batch:batch", False),
+    ("command-server", "supportdesk.cli.command_server_cmd:app", True),
 )
 
 app = typer.Typer(
