@@ -36,6 +36,9 @@ DEMO_NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 SUITE_STARTED = time.time()
 # Subprocesses (the CLI, uvicorn servers, session fixtures started before any test) read this.
 os.environ[times.NOW_VARIABLE] = f"{DEMO_NOW.isoformat()}@{SUITE_STARTED!r}"
+# A developer's own command server (``supportdesk command-server start``) must not take the
+# suite's command lines; tests/cli/test_command_server.py starts servers of its own.
+os.environ["SUPPORTDESK_COMMAND_SERVER"] = "off"
 
 
 class TestClock:
