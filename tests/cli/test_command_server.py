@@ -118,7 +118,8 @@ def _messages(workspace: Path) -> int:
 
 def _a_ticket(workspace: Path) -> str:
     with closing(sqlite3.connect(workspace / DB_NAME)) as connection:
-        return str(connection.execute("SELECT number FROM ticket WHERE status IN ('new', 'open') ORDER BY number LIMIT 1").fetchone()[0])
+        found = connection.execute("SELECT number FROM ticket WHERE status IN ('new', 'open') ORDER BY number LIMIT 1")
+        return str(found.fetchone()[0])
 
 
 def test_lines_answer_as_they_do_on_their_own(server: Server, workspace: Path) -> None:
@@ -174,9 +175,8 @@ def test_stdin_folder_environment_and_umask_are_the_clients(server: Server, work
     shown = json.loads(_run(["tickets", "show", number, "--json"], env).stdout)
     bodies = [message["body"] for message in shown["messages"]]
     assert "typed on stdin" in bodies[-1]
-    assert any(file["filename"] == "scan.txt" for file in shown["messages"][-1].get("attachments", [])), shown["messages"][
-        -1
-    ]
+    last = shown["messages"][-1]
+    assert any(file["filename"] == "scan.txt" for file in last.get("attachments", [])), last
     exported = _run(["export", "--output", "out.jsonl"], env, cwd=here)  # a relative path: the client's folder
     assert exported.returncode == 0, exported.stderr
     assert (here / "out.jsonl").exists()
