@@ -132,6 +132,9 @@ def test_lines_answer_as_they_do_on_their_own(server: Server, workspace: Path) -
         ["-w", str(workspace), "tickets", "show", "999999"],  # not found: exit 3
         ["-w", str(workspace), "tickets", "list", "--query", "status:nonsense"],  # a bad query
         ["-w", str(workspace / "missing"), "tickets", "list"],  # no workspace there
+        ["--help"],
+        ["tickets", "note", "--help"],
+        ["--version"],
     ]
     before = server.served()
     for line in lines:
@@ -225,8 +228,17 @@ def test_a_line_the_server_cannot_take_runs_on_its_own(server: Server, workspace
     assert (opened.returncode, opened.stdout) == (alone.returncode, alone.stdout)
     assert server.served() == served
     # commands that want the terminal or serve never go there
-    for command in (["--version"], ["macros", "edit", "x"], ["console"], ["import", "x"], []):
+    for command in (
+        ["macros", "edit", "x"],
+        ["console"],
+        ["import", "x"],
+        [],
+        ["--install-completion"],
+        ["-x", "tickets"],
+    ):
         assert not wire.forwardable(command, {})
+    for command in (["--help"], ["-w", "x", "--version"], ["tickets", "--help"], ["tickets", "--show-completion"][:1]):
+        assert wire.forwardable(command, {})
     assert wire.forwardable(["-w", "x", "--profile=p", "tickets", "list"], {})
     assert not wire.forwardable(["tickets", "list"], {"_SUPPORTDESK_COMPLETE": "bash_complete"})
 

@@ -51,6 +51,7 @@ _ALSO_PRELOADED = (
     "platformdirs.unix",
     "tomllib",
     "typer._click.decorators",
+    "typer.rich_utils",
     "sqlalchemy.dialects.sqlite.pysqlite",
 )
 

@@ -42,7 +42,7 @@ FORWARDED = frozenset(
 #: Commands of a forwarded group that are not: they open ``$EDITOR``, which wants the terminal.
 NOT_FORWARDED = frozenset({("macros", "edit")})
 
-#: Root options that take a value; the only options a forwarded line may have before its command.
+#: Root options that take a value; with help and version, the only options a forwarded line may have before its command.
 _VALUED = frozenset({"-w", "--workspace", "--profile"})
 
 #: Signals a client may ask the server to pass on to its command.
@@ -56,6 +56,8 @@ def forwardable(argv: list[str], environ: dict[str, str] | os._Environ[str]) -> 
     and profile options; never a shell's completion request (it reads the parent process)."""
     if any(key.startswith("_") and key.endswith("_COMPLETE") for key in environ):
         return False
+    if any(token in ("--install-completion", "--show-completion") for token in argv):
+        return False  # they read the parent process to find the shell
     index = 0
     while index < len(argv):
         token = argv[index]
@@ -66,8 +68,10 @@ def forwardable(argv: list[str], environ: dict[str, str] | os._Environ[str]) -> 
         if name in _VALUED and token.startswith("--"):
             index += 1
             continue
+        if token in ("-h", "--help", "--version"):
+            return True  # only output, and help is the slowest start of all (rich)
         if token.startswith("-"):
-            return False  # --help, --version, --install-completion …: cheap or terminal-bound
+            return False
         words = [word for word in argv[index : index + 2] if not word.startswith("-")]
         return token in FORWARDED and tuple(words[:2]) not in NOT_FORWARDED
     return False  # no command: the console
