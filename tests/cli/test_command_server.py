@@ -331,11 +331,16 @@ def test_changed_code_is_refused_and_stops_the_server(tmp_path: Path) -> None:
     stamp = code_stamp(str(package))
     (package / "module.py").write_text("x = 22\n")
     assert code_stamp(str(package)) != stamp
+    (package / "other.py").write_text("")
+    older = (package / "other.py").stat()
+    stamp = code_stamp(str(package))
+    os.utime(package / "other.py", ns=(older.st_atime_ns, older.st_mtime_ns - 10**10))  # older, same size
+    assert code_stamp(str(package)) != stamp
     folder = Path(tempfile.mkdtemp(prefix="sdcs-", dir="/tmp"))
     folder.chmod(0o700)
     try:
         here = CommandServer(str(folder / "command.sock"), idle_seconds=0)
-        here.stamp = (0, 0, 0, ())  # as if the sources changed since it started
+        here.stamp = here.stamp + 1  # as if the sources changed since it started
         left, right = socket.socketpair()
         request = {
             "kind": "run",
@@ -379,3 +384,43 @@ def test_the_client_imports_no_heavy_library() -> None:
     )
     shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
     assert shown.stdout.strip() == "[]"
+
+
+def test_after_an_upgrade_lines_run_alone_until_start_replaces_the_server(workspace: Path) -> None:
+    import supportdesk.cli.command_socket as touched_module
+
+    source = Path(touched_module.__file__)
+    folder = Path(tempfile.mkdtemp(prefix="sdcs-", dir="/tmp"))
+    folder.chmod(0o700)
+    running = Server(folder, folder / "command.sock")
+    saved = source.stat()
+    pids: list[int] = []
+    try:
+        assert _start(folder, "--idle", "0").returncode == 0
+        pids.append(int(running.status()["pid"]))  # type: ignore[index, call-overload]
+        os.utime(source, ns=(saved.st_atime_ns, saved.st_mtime_ns + 10**10))  # as a pip upgrade would
+        shown = _run(["command-server", "status", "--socket", str(running.socket)], running.env())
+        assert "current: False" in shown.stdout and "start it again" in shown.stdout
+        line = ["-w", str(workspace), "tickets", "list", "--limit", "2"]
+        alone = _run(line, {**os.environ, wire.VARIABLE: "off"})
+        served = _run(line, running.env())
+        assert (served.returncode, served.stdout) == (alone.returncode, alone.stdout)
+        _wait_for(lambda: not _alive(pids[0]), "the outdated server to stop")
+        assert _start(folder, "--idle", "0").returncode == 0  # a fresh one, on the new code
+        pids.append(int(running.status()["pid"]))  # type: ignore[index, call-overload]
+        before = running.served()
+        assert _run(line, running.env()).stdout == alone.stdout
+        assert running.served() == before + 1
+        os.utime(source, ns=(saved.st_atime_ns, saved.st_mtime_ns))
+        replaced = _start(folder, "--idle", "0")  # the running one is outdated again: start replaces it
+        assert replaced.returncode == 0, replaced.stderr
+        pids.append(int(running.status()["pid"]))  # type: ignore[index, call-overload]
+        assert pids[2] != pids[1] and not _alive(pids[1])
+    finally:
+        os.utime(source, ns=(saved.st_atime_ns, saved.st_mtime_ns))
+        subprocess.run(
+            [SCRIPT, "command-server", "stop", "--socket", str(running.socket)], capture_output=True, timeout=60
+        )
+        for pid in pids:
+            _wait_for(lambda pid=pid: not _alive(pid), "the command servers to end")  # type: ignore[misc]
+        shutil.rmtree(folder, ignore_errors=True)

@@ -103,25 +103,26 @@ def preload() -> list[str]:
     return failed
 
 
-def code_stamp(package: str) -> tuple[int, int, int, tuple[int, ...]]:
-    """A stamp of the code a child would run: the package's sources (count, newest change, total
-    size) and the import path's folders (a ``pip install`` changes site-packages)."""
-    count = newest = size = 0
+def code_stamp(package: str) -> int:
+    """A stamp of the code a child would run: every source file of the package (its name, size and
+    modification time — any one changed, added or removed changes the stamp, not only the newest)
+    and the import path's folders (a ``pip install`` changes site-packages). Comparable within
+    this process only (``hash`` of strings is salted per process)."""
+    entries: list[tuple[str, int, int]] = []
     for root, folders, files in os.walk(package):
-        folders[:] = [name for name in folders if name != "__pycache__"]
-        for name in files:
+        folders[:] = sorted(name for name in folders if name != "__pycache__")
+        for name in sorted(files):
             if name.endswith(".py"):
-                status = os.stat(os.path.join(root, name))
-                count += 1
-                newest = max(newest, status.st_mtime_ns)
-                size += status.st_size
-    folders_changed = []
+                path = os.path.join(root, name)
+                status = os.stat(path)
+                entries.append((path, status.st_size, status.st_mtime_ns))
     for entry in sys.path:
         try:
-            folders_changed.append(os.stat(entry).st_mtime_ns if entry and os.path.isdir(entry) else 0)
+            if entry and os.path.isdir(entry):
+                entries.append((entry, 0, os.stat(entry).st_mtime_ns))
         except OSError:
-            folders_changed.append(0)
-    return count, newest, size, tuple(folders_changed)
+            continue
+    return hash(tuple(entries))
 
 
 def _valid_run(request: dict[str, Any]) -> Request | None:
@@ -272,7 +273,9 @@ class CommandServer:
             self._last = time.monotonic()
             kind = request.get("kind")
             if kind == "ping":
-                connection.sendall(f"pong {json.dumps(self.status())}\n".encode())
+                found = {**self.status(), "current": code_stamp(self.package) == self.stamp}
+                found["serves_you"] = request.get("facts") == self.facts and found["current"]
+                connection.sendall(f"pong {json.dumps(found)}\n".encode())
             elif kind == "stop":
                 self._stopping = True
                 connection.sendall(b"stopping\n")

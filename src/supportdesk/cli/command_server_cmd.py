@@ -60,7 +60,7 @@ def _ask(path: Path, kind: str) -> str | None:
         connection.connect(str(path))
         if wire.peer_uid(connection) != os.getuid():
             return None
-        wire.send_request(connection, {"kind": kind}, [])
+        wire.send_request(connection, {"kind": kind, "facts": wire.interpreter_facts(os.environ)}, [])
         data = b""
         while not data.endswith(b"\n"):
             chunk = connection.recv(65536)
@@ -109,9 +109,19 @@ def start(
     path = _path(socket_option)
     folder = path.parent
     running = server_status(path)
-    if running is not None:
+    if running is not None and running.get("serves_you"):
         typer.echo(f"a command server already runs on {path} (pid {running['pid']})")
         return
+    if running is not None and not running.get("current"):  # started before an upgrade: replace it
+        _ask(path, "stop")
+        if not _gone(path):
+            fail(f"the command server on {path} (pid {running['pid']}) runs old code and did not stop", 1)
+    elif running is not None:
+        fail(
+            f"a command server of another interpreter or environment runs on {path} (pid {running['pid']}, "
+            f"{running.get('package')}): stop it, or give this one its own --socket",
+            1,
+        )
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as error:
@@ -145,6 +155,18 @@ def start(
         process.kill()
         fail(f"the command server did not start (see {folder / LOG_NAME})", 1)
     typer.echo(f"command server ready on {path} (pid {process.pid})")
+
+
+def _gone(path: Path) -> bool:
+    """Whether the server on ``path`` ended (its socket removed) within :data:`START_SECONDS`."""
+    import time
+
+    deadline = time.monotonic() + START_SECONDS
+    while path.exists() and server_status(path) is not None:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 @app.command("stop")
@@ -184,5 +206,7 @@ def status(session: Session, out: Output, socket_option: SocketOpt = None) -> No
     if out.json:
         out.document(document)
         return
-    for key in ("socket", "pid", "served", "commands_running", "idle_seconds", "package"):
+    for key in ("socket", "pid", "served", "commands_running", "idle_seconds", "package", "current", "serves_you"):
         typer.echo(f"{key}: {document.get(key)}")
+    if not found.get("current"):
+        typer.echo("its code changed since it started: it stops at the next line; start it again")
