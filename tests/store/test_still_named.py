@@ -27,9 +27,9 @@ HASH = hashlib.sha256(SCAN).hexdigest()
 OTHER = hashlib.sha256(b"someone else's file\n").hexdigest()
 
 
-def _staged(workspace: Workspace, tmp_path: Path, content: bytes = SCAN, name: str = "scan.txt") -> list[dict[str, Any]]:
-    path = tmp_path / name
-    path.write_bytes(content)
+def _staged(workspace: Workspace, tmp_path: Path) -> list[dict[str, Any]]:
+    path = tmp_path / "scan.txt"
+    path.write_bytes(SCAN)
     return stage(workspace, [path], AttachmentLimits())
 
 
@@ -120,7 +120,10 @@ def test_a_draft_whose_words_merely_hold_the_hash_names_nothing(workspace: Works
     assert _ask(workspace, {HASH})[0] == set()
 
 
-@pytest.mark.parametrize("text", ["{not json", '{"attachments": [{"sha256": "' + HASH + '"}', "", "null", "[1, 2]", "7"])
+MALFORMED = ["{not json", '{"attachments": [{"sha256": "' + HASH + '"}', "", "null", "[1, 2]", "7"]
+
+
+@pytest.mark.parametrize("text", MALFORMED)
 def test_malformed_json_names_nothing_and_raises_nothing(workspace: Workspace, tmp_path: Path, text: str) -> None:
     _draft(workspace, "t-bad", text)
     _outbox(workspace, text)
