@@ -87,3 +87,37 @@ def test_a_file_another_draft_names_stays(workspace: Workspace, tmp_path: Path) 
     assert _cached(workspace)
     with workspace.reading() as connection:
         assert [r[0] for r in connection.execute("SELECT ticket_id FROM draft")] == [other_ticket]
+
+
+def test_a_file_another_draft_only_mentions_in_its_words_goes(workspace: Workspace, tmp_path: Path) -> None:
+    """(named14) Another draft names a file only by staging it: a refusal's reason or a file name
+    holding the hash keeps nothing (store.blobs.still_named reads the parsed state)."""
+    ticket_id, kim = _ticket(workspace, "kim@example.com")
+    other_ticket, _lee = _ticket(workspace, "lee@example.com")
+    digest = hashlib.sha256(SCAN).hexdigest()
+    files = _staged(workspace, tmp_path)
+    mention = {"refused": True, "reason": f"the file '{digest}' was not uploaded"}
+    with workspace.writing() as connection:
+        assert local_state.save_draft(connection, local_state.Draft(ticket_id, "reply", "see", {"attachments": files}))
+        assert local_state.save_draft(connection, local_state.Draft(other_ticket, "note", f"{digest}?", mention))
+    _erase(workspace, kim)
+    assert not _cached(workspace)
+
+
+def test_a_malformed_draft_on_the_persons_ticket_does_not_stop_the_erasure(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    """(named14) A draft whose state is not JSON (written by hand, or a disk's damage) is deleted
+    with the others; it names no file, and the staged files of the well-formed ones still go."""
+    ticket_id, kim = _ticket(workspace, "kim@example.com")
+    files = _staged(workspace, tmp_path)
+    with workspace.writing() as connection:
+        assert local_state.save_draft(connection, local_state.Draft(ticket_id, "reply", "see", {"attachments": files}))
+        connection.execute(
+            "INSERT INTO draft (ticket_id, kind, body, state, updated_at) VALUES (?, 'note', 'Kim', '{not json', ?)",
+            (ticket_id, "2026-01-01 00:00:00"),
+        )
+    _erase(workspace, kim)
+    assert not _cached(workspace)
+    with workspace.reading() as connection:
+        assert connection.execute("SELECT count(*) FROM draft").fetchone()[0] == 0

@@ -25,11 +25,14 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, TypeGuard
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeGuard
 
 import orjson
 
 from supportdesk.store.files import path_for, remove_files
+
+if TYPE_CHECKING:
+    import sqlite3
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 CHUNK = 256 * 1024
@@ -68,6 +71,53 @@ def named_hashes(args: Any) -> list[str]:
     if not isinstance(items, list):
         return []
     return [item["sha256"] for item in items if isinstance(item, dict) and is_sha256(item.get("sha256"))]
+
+
+#: Hashes per ``IN (…)`` list (SQLite's limit on bound values is far above it).
+_CHUNK = 500
+_PENDING = "SELECT args FROM outbox WHERE id > (SELECT coalesce(max(last_acked_mutation_id), 0) FROM sync_state)"
+
+
+def still_named(connection: sqlite3.Connection, candidates: Iterable[str]) -> set[str]:
+    """Those of ``candidates`` that something in this workspace's store still names, so their
+    files must stay: an attachment row (its ``sha256``), a composer draft (a file staged in its
+    ``state``'s ``attachments``) or a change still waiting in the outbox (its ``args``'
+    ``attachments``, past the last one the server acknowledged).
+
+    "Names" is :func:`named_hashes` on the parsed JSON, for a draft as for a change: the words of
+    a draft (a refusal's reason, a file's name, a macro's summary) may hold a hash — a customer
+    picks a file's name — and a substring match let such a draft keep another person's file on
+    disk after that person's erasure. Malformed JSON names nothing and raises nothing.
+
+    It asks only about the candidates (none, no statement), the attachment rows first, and reads
+    the drafts and the pending changes only while a candidate is left unnamed: at most one
+    statement per 500 candidates plus two.
+
+    Why a plain ``sqlite3`` connection: drafts and the outbox live in a workspace only (the server
+    keeps neither). The sync layer asks after its round committed, on a read-only connection
+    (the workspace's SQLAlchemy engine would take the write lock, ``BEGIN IMMEDIATE``, for three
+    reads); an erasure asks inside its own write transaction, after deleting the drafts it
+    erases, and passes the sqlite3 connection under its SQLAlchemy one, which is that same
+    transaction. JSON columns come back as text, so a malformed one reaches the parser that
+    tolerates it, not SQLAlchemy's, which raises.
+    """
+    left = {sha256 for sha256 in candidates if is_sha256(sha256)}
+    named: set[str] = set()
+    wanted = sorted(left)
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start : start + _CHUNK]
+        marks = ", ".join("?" * len(chunk))
+        rows = connection.execute(f"SELECT DISTINCT sha256 FROM attachment WHERE sha256 IN ({marks})", chunk)
+        named.update(row[0] for row in rows)
+    left -= named
+    for statement in ("SELECT state FROM draft", _PENDING):
+        if not left:
+            break
+        for (value,) in connection.execute(statement):
+            found = left.intersection(named_hashes(value)) if value else set()
+            named |= found
+            left -= found
+    return named
 
 
 @dataclass(frozen=True)

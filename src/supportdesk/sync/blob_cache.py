@@ -24,7 +24,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from supportdesk.store.blobs import MIB, AttachmentLimits, BlobError, BlobStore, TooLarge, is_sha256, named_hashes
+from supportdesk.store.blobs import (
+    MIB,
+    AttachmentLimits,
+    BlobError,
+    BlobStore,
+    TooLarge,
+    is_sha256,
+    named_hashes,
+    still_named,
+)
 from supportdesk.store.file_names import sanitize_filename
 from supportdesk.store.file_types import HEAD_BYTES, declared_for, sniff
 
@@ -97,18 +106,14 @@ def stage(workspace: Workspace, paths: list[Path], limits: AttachmentLimits) -> 
 
 
 def unstage(workspace: Workspace, items: list[dict[str, Any]]) -> int:
-    """Remove staged files no row and no pending change names (the change that would have named
-    them was refused before it was written); returns how many went."""
+    """Remove staged files nothing here names (the change that would have named them was refused
+    before it was written): not a row, a pending change, nor a draft that staged the same bytes
+    (:func:`~supportdesk.store.blobs.still_named`). Returns how many went."""
     hashes = {item["sha256"] for item in items if is_sha256(item.get("sha256"))}
     if not hashes:
         return 0
     with workspace.reading() as connection:
-        marks = ", ".join("?" * len(hashes))
-        named = {
-            row[0]
-            for row in connection.execute(f"SELECT sha256 FROM attachment WHERE sha256 IN ({marks})", sorted(hashes))
-        }
-    unused = hashes - named - pending_hashes(workspace)
+        unused = hashes - still_named(connection, hashes)
     return store_of(workspace).remove(unused)
 
 
@@ -126,22 +131,15 @@ def pending_hashes(workspace: Workspace) -> set[str]:
 def forget_files(workspace: Workspace, hashes: set[str]) -> int:
     """After tickets left this store (hidden by a pull, or out of a new scope): remove the cached
     files of theirs that nothing here names any more — no attachment row, no change waiting in
-    the outbox, no draft. Returns how many went.
+    the outbox, no draft (:func:`~supportdesk.store.blobs.still_named`). Returns how many went.
 
     Why: the agent may no longer see those tickets, and an erasure of their customer finds a
     replica's files only through the rows it holds (``privacy.find_person``): a file left behind
     stayed on the agent's disk after the customer was erased."""
     if not hashes:
         return 0
-    keep = pending_hashes(workspace)
     with workspace.reading() as connection:
-        for sha256 in hashes - keep:
-            named = connection.execute(
-                "SELECT 1 FROM attachment WHERE sha256 = ?1 UNION ALL SELECT 1 FROM draft WHERE instr(state, ?1)",
-                (sha256,),
-            ).fetchone()
-            if named is not None:
-                keep.add(sha256)
+        keep = still_named(connection, hashes)
     try:
         return store_of(workspace).remove(sorted(hashes - keep))
     except OSError as error:  # the round committed already: a file left is logged, not a failed round

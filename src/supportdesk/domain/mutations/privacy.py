@@ -43,13 +43,14 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import String, bindparam, cast, delete, func, or_, select, update
+from sqlalchemy import String, bindparam, cast, delete, func, or_, select, type_coerce, update
 from sqlalchemy import text as sql_text
 
 from supportdesk.domain.errors import ValidationFailed
 from supportdesk.domain.registry import ADMINS, Args, mutation
 from supportdesk.domain.tx import Touched, Tx, table
 from supportdesk.store import fts
+from supportdesk.store.blobs import named_hashes, still_named
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -378,38 +379,24 @@ def forget_locally(connection: Connection, person: Person, *, merge_index: bool 
     if connection.dialect.name == "sqlite":
         on_theirs.append((requester, person.records))
     staged: set[str] = set()
+    # the states as text (not SQLAlchemy's JSON, which raises on a malformed one): named_hashes parses
+    state_text = type_coerce(drafts.c.state, String)
     for column, values in on_theirs:
         for chunk in _chunks(values):
             if connection.dialect.name == "sqlite":
-                staged.update(
-                    _named(state for (state,) in connection.execute(select(drafts.c.state).where(column.in_(chunk))))
-                )
+                for (state,) in connection.execute(select(state_text).where(column.in_(chunk))):
+                    staged.update(named_hashes(state) if state else ())
             connection.execute(delete(drafts).where(column.in_(chunk)))
     if staged:
-        person.draft_files = sorted(staged - _still_named(connection))
+        raw = connection.connection.driver_connection  # the sqlite3 connection, same transaction: drafts gone
+        assert raw is not None
+        person.draft_files = sorted(staged - still_named(raw, staged))
     blanked = scrub_audit(connection, person)
     if merge_index and connection.dialect.name == "sqlite":
         indexes = ("ticket_fts", "customer_fts") if person.tickets else ("customer_fts",)
         for statement in fts.merge_statements(indexes):
             connection.exec_driver_sql(statement)
     return blanked
-
-
-def _named(texts: Iterable[Any]) -> set[str]:
-    """The files named by drafts' states or mutations' arguments (JSON text or dicts)."""
-    from supportdesk.store.blobs import named_hashes
-
-    return {sha256 for text in texts if text for sha256 in named_hashes(text)}
-
-
-def _still_named(connection: Connection) -> set[str]:
-    """Files a workspace's other drafts, or its changes not yet pushed, still name: an erasure
-    that deleted the drafts naming a file leaves it where the agent staged it for something else."""
-    outbox, sync_state, drafts = table("outbox"), table("sync_state"), table("draft")
-    acked = connection.execute(select(sync_state.c.last_acked_mutation_id)).scalar() or 0
-    return _named(state for (state,) in connection.execute(select(drafts.c.state))) | _named(
-        args for (args,) in connection.execute(select(outbox.c.args).where(outbox.c.id > acked))
-    )
 
 
 def scrub_audit(connection: Connection, person: Person) -> int:
