@@ -141,3 +141,29 @@ def test_a_refused_change_leaves_no_staged_file_behind(cli: CLI, ws: Workspace, 
     refused = cli("tickets", "note", str(number), "--body", "x", "--attach", str(source))
     assert refused.code == 2 and refused.stderr.count("\n") == 1
     assert usage(ws).files == 0
+
+
+def test_the_cache_never_evicts_a_file_a_draft_staged(ws: Workspace) -> None:
+    """A file attached in the composer and not sent yet lives only on this disk: the cache cap
+    must not take it (named14's find: eviction protected the outbox only), while a file the
+    server has (named by an attachment row only) may still go and be fetched again."""
+    store = store_of(ws)
+    files = []
+    for index in range(4):
+        stored = store.put_bytes(bytes([index + 10]) * 1000)
+        os.utime(stored.path, (1_000_000 + index, 1_000_000 + index))
+        files.append(stored.sha256)
+    with ws.writing() as connection:
+        ticket_id = connection.execute("SELECT id FROM ticket WHERE status = 'open' LIMIT 1").fetchone()[0]
+        state = {"attachments": [{"sha256": files[0], "filename": "scan.pdf", "size": 1000}]}
+        connection.execute(
+            "INSERT INTO draft (ticket_id, kind, body, state, updated_at) VALUES (?, 'reply', 'see scan', ?, ?)",
+            (ticket_id, json.dumps(state), "2026-01-01 00:00:00"),
+        )
+        # a draft whose words merely hold the next file's hash protects nothing
+        connection.execute(
+            "INSERT INTO draft (ticket_id, kind, body, state, updated_at) VALUES (?, 'note', ?, '{}', ?)",
+            (ticket_id, f"about {files[1]}", "2026-01-01 00:00:00"),
+        )
+    assert evict(ws, cap=2000) == 2
+    assert {sha for sha, _, _ in store.stored()} == {files[0], files[3]}

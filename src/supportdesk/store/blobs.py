@@ -109,7 +109,17 @@ def still_named(connection: sqlite3.Connection, candidates: Iterable[str]) -> se
         marks = ", ".join("?" * len(chunk))
         rows = connection.execute(f"SELECT DISTINCT sha256 FROM attachment WHERE sha256 IN ({marks})", chunk)
         named.update(row[0] for row in rows)
-    left -= named
+    return named | unsent(connection, left - named)
+
+
+def unsent(connection: sqlite3.Connection, candidates: Iterable[str]) -> set[str]:
+    """Those of ``candidates`` that exist only on this disk for now: staged in a composer draft
+    or named by a change the server has not acknowledged (parsed JSON, as :func:`still_named`).
+
+    The cache cap may evict a file the server has (an attachment row names it: it can be fetched
+    again), never one of these: the agent's attachment would be lost before it was sent."""
+    left = {sha256 for sha256 in candidates if is_sha256(sha256)}
+    named: set[str] = set()
     for statement in ("SELECT state FROM draft", _PENDING):
         if not left:
             break

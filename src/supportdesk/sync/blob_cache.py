@@ -31,8 +31,8 @@ from supportdesk.store.blobs import (
     BlobStore,
     TooLarge,
     is_sha256,
-    named_hashes,
     still_named,
+    unsent,
 )
 from supportdesk.store.file_names import sanitize_filename
 from supportdesk.store.file_types import HEAD_BYTES, declared_for, sniff
@@ -117,17 +117,6 @@ def unstage(workspace: Workspace, items: list[dict[str, Any]]) -> int:
     return store_of(workspace).remove(unused)
 
 
-def pending_hashes(workspace: Workspace) -> set[str]:
-    """The files named by changes still in the outbox (never evicted: not on the server yet)."""
-    hashes: set[str] = set()
-    with workspace.reading() as connection:
-        acked = connection.execute("SELECT last_acked_mutation_id FROM sync_state WHERE id = 1").fetchone()
-        after = int(acked[0]) if acked and acked[0] is not None else 0
-        for (args,) in connection.execute("SELECT args FROM outbox WHERE id > ?", (after,)):
-            hashes.update(named_hashes(args))
-    return hashes
-
-
 def forget_files(workspace: Workspace, hashes: set[str]) -> int:
     """After tickets left this store (hidden by a pull, or out of a new scope): remove the cached
     files of theirs that nothing here names any more — no attachment row, no change waiting in
@@ -180,7 +169,8 @@ def evict(workspace: Workspace, cap: int, *, keep: set[str] = frozenset()) -> in
     total = sum(size for _, size, _ in files)
     if total <= cap:
         return 0
-    protected = set(keep) | pending_hashes(workspace)
+    with workspace.reading() as connection:  # staged in a draft or waiting in the outbox: not on the server yet
+        protected = set(keep) | unsent(connection, {sha256 for sha256, _, _ in files})
     going: list[str] = []
     for sha256, size, _ in files:
         if total <= cap:
@@ -248,7 +238,6 @@ __all__ = [
     "cache_cap",
     "evict",
     "fetch",
-    "pending_hashes",
     "save_copy",
     "stage",
     "ticket_attachments",
