@@ -75,31 +75,41 @@ def named_hashes(args: Any) -> list[str]:
 
 #: Hashes per ``IN (…)`` list (SQLite's limit on bound values is far above it).
 _CHUNK = 500
-_PENDING = "SELECT args FROM outbox WHERE id > (SELECT coalesce(max(last_acked_mutation_id), 0) FROM sync_state)"
+# read as bytes: a value that is not UTF-8 (a disk's damage) would make the driver raise on the column
+_PENDING = (
+    "SELECT CAST(args AS BLOB) FROM outbox WHERE id > (SELECT coalesce(max(last_acked_mutation_id), 0) FROM sync_state)"
+)
+_DRAFTS = "SELECT CAST(state AS BLOB) FROM draft"
+
+
+def _text(value: bytes | str) -> str:
+    """A stored JSON value as text; bytes that are not UTF-8 become U+FFFD (and then parse or not)."""
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
 
 
 def still_named(connection: sqlite3.Connection, candidates: Iterable[str]) -> set[str]:
     """Those of ``candidates`` that something in this workspace's store still names, so their
-    files must stay: an attachment row (its ``sha256``), a composer draft (a file staged in its
-    ``state``'s ``attachments``) or a change still waiting in the outbox (its ``args``'
-    ``attachments``, past the last one the server acknowledged).
+        files must stay: an attachment row (its ``sha256``), a composer draft (a file staged in its
+        ``state``'s ``attachments``) or a change still waiting in the outbox (its ``args``'
+        ``attachments``, past the last one the server acknowledged).
 
-    "Names" is :func:`named_hashes` on the parsed JSON, for a draft as for a change: the words of
-    a draft (a refusal's reason, a file's name, a macro's summary) may hold a hash — a customer
-    picks a file's name — and a substring match let such a draft keep another person's file on
-    disk after that person's erasure. Malformed JSON names nothing and raises nothing.
+        "Names" is :func:`named_hashes` on the parsed JSON, for a draft as for a change: the words of
+        a draft (a refusal's reason, a file's name, a macro's summary) may hold a hash — a customer
+        picks a file's name — and a substring match let such a draft keep another person's file on
+        disk after that person's erasure. Malformed JSON names nothing and raises nothing, nor do bytes
+    that are not UTF-8 (read as bytes, decoded with replacement).
 
-    It asks only about the candidates (none, no statement), the attachment rows first, and reads
-    the drafts and the pending changes only while a candidate is left unnamed: at most one
-    statement per 500 candidates plus two.
+        It asks only about the candidates (none, no statement), the attachment rows first, and reads
+        the drafts and the pending changes only while a candidate is left unnamed: at most one
+        statement per 500 candidates plus two.
 
-    Why a plain ``sqlite3`` connection: drafts and the outbox live in a workspace only (the server
-    keeps neither). The sync layer asks after its round committed, on a read-only connection
-    (the workspace's SQLAlchemy engine would take the write lock, ``BEGIN IMMEDIATE``, for three
-    reads); an erasure asks inside its own write transaction, after deleting the drafts it
-    erases, and passes the sqlite3 connection under its SQLAlchemy one, which is that same
-    transaction. JSON columns come back as text, so a malformed one reaches the parser that
-    tolerates it, not SQLAlchemy's, which raises.
+        Why a plain ``sqlite3`` connection: drafts and the outbox live in a workspace only (the server
+        keeps neither). The sync layer asks after its round committed, on a read-only connection
+        (the workspace's SQLAlchemy engine would take the write lock, ``BEGIN IMMEDIATE``, for three
+        reads); an erasure asks inside its own write transaction, after deleting the drafts it
+        erases, and passes the sqlite3 connection under its SQLAlchemy one, which is that same
+        transaction. JSON columns come back as text, so a malformed one reaches the parser that
+        tolerates it, not SQLAlchemy's, which raises.
     """
     left = {sha256 for sha256 in candidates if is_sha256(sha256)}
     named: set[str] = set()
@@ -120,11 +130,11 @@ def unsent(connection: sqlite3.Connection, candidates: Iterable[str]) -> set[str
     again), never one of these: the agent's attachment would be lost before it was sent."""
     left = {sha256 for sha256 in candidates if is_sha256(sha256)}
     named: set[str] = set()
-    for statement in ("SELECT state FROM draft", _PENDING):
+    for statement in (_DRAFTS, _PENDING):
         if not left:
             break
         for (value,) in connection.execute(statement):
-            found = left.intersection(named_hashes(value)) if value else set()
+            found = left.intersection(named_hashes(_text(value))) if value else set()
             named |= found
             left -= found
     return named

@@ -350,6 +350,40 @@ def keep_as_draft(workspace: Workspace, name: str, args: dict[str, Any], reason:
                 "WHERE ticket_id = ? AND kind = ?",
                 (requester, args["ticket_id"], kind),
             )
+        _keep_files(connection, args, kind)
+
+
+def _keep_files(connection: Any, args: dict[str, Any], kind: str) -> None:
+    """The refused change's files go back into the draft with its text (after the draft's own,
+    each once): a refused reply lost its attachments, the agent's file named by nothing (review14)."""
+    import json
+
+    from supportdesk.store.blobs import is_sha256
+
+    carried = [
+        item for item in args.get("attachments") or [] if isinstance(item, dict) and is_sha256(item.get("sha256"))
+    ]
+    if not carried:
+        return
+    row = connection.execute(
+        "SELECT CAST(state AS BLOB) FROM draft WHERE ticket_id = ? AND kind = ?", (args["ticket_id"], kind)
+    ).fetchone()
+    try:
+        state = json.loads(row[0].decode("utf-8", "replace")) if row is not None and row[0] else {}
+    except ValueError:
+        state = {}
+    held = state.get("attachments") if isinstance(state, dict) else None
+    files = [item for item in held if isinstance(item, dict)] if isinstance(held, list) else []
+    seen = {item.get("sha256") for item in files}
+    for item in carried:
+        if item["sha256"] not in seen:
+            seen.add(item["sha256"])
+            files.append(item)
+    connection.execute(
+        "UPDATE draft SET state = json_set(CASE WHEN json_valid(state) THEN state ELSE '{}' END, "
+        "'$.attachments', json(?)) WHERE ticket_id = ? AND kind = ?",
+        (json.dumps(files), args["ticket_id"], kind),
+    )
 
 
 class PokeResult(enum.Enum):

@@ -257,8 +257,15 @@ def delete_ticket(connection: sqlite3.Connection, ticket_id: str) -> None:
 
 
 def ticket_files(connection: sqlite3.Connection, ticket_ids: Sequence[str]) -> set[str]:
-    """The hashes of the files the tickets' messages name, read before the tickets leave this
-    store (:func:`supportdesk.sync.blob_cache.forget_files` removes the cached ones after)."""
+    """The hashes of the files the tickets' messages name and their drafts staged, read before
+    the tickets leave this store (:func:`supportdesk.sync.blob_cache.forget_files` removes the
+    cached ones after, unless something still names them — a refused draft kept, another ticket).
+
+    The drafts' files too: :func:`delete_ticket` deletes a ticket's drafts that were not refused,
+    and a file staged in one (a scan attached to a reply not sent yet) was named by nothing after
+    — on the agent's disk for good, out of a later erasure's reach (review14)."""
+    from supportdesk.store.blobs import named_hashes
+
     hashes: set[str] = set()
     ids = list(dict.fromkeys(ticket_ids))
     for start in range(0, len(ids), 500):
@@ -273,6 +280,10 @@ def ticket_files(connection: sqlite3.Connection, ticket_ids: Sequence[str]) -> s
             )
             if isinstance(row[0], str)
         )
+        for (state,) in connection.execute(
+            f"SELECT CAST(state AS BLOB) FROM draft WHERE ticket_id IN ({marks})", chunk
+        ):
+            hashes.update(named_hashes(state.decode("utf-8", "replace")) if state else ())
     return hashes
 
 

@@ -43,7 +43,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import String, bindparam, cast, delete, func, or_, select, type_coerce, update
+from sqlalchemy import LargeBinary, String, bindparam, cast, delete, func, or_, select, update
 from sqlalchemy import text as sql_text
 
 from supportdesk.domain.errors import ValidationFailed
@@ -379,13 +379,14 @@ def forget_locally(connection: Connection, person: Person, *, merge_index: bool 
     if connection.dialect.name == "sqlite":
         on_theirs.append((requester, person.records))
     staged: set[str] = set()
-    # the states as text (not SQLAlchemy's JSON, which raises on a malformed one): named_hashes parses
-    state_text = type_coerce(drafts.c.state, String)
+    # the states as bytes (not SQLAlchemy's JSON, which raises on a malformed one, nor text, which
+    # the driver refuses when it is not UTF-8), decoded with replacement: named_hashes parses
+    state_text = cast(drafts.c.state, LargeBinary)
     for column, values in on_theirs:
         for chunk in _chunks(values):
             if connection.dialect.name == "sqlite":
                 for (state,) in connection.execute(select(state_text).where(column.in_(chunk))):
-                    staged.update(named_hashes(state) if state else ())
+                    staged.update(named_hashes(bytes(state).decode("utf-8", "replace")) if state else ())
             connection.execute(delete(drafts).where(column.in_(chunk)))
     if staged:
         raw = connection.connection.driver_connection  # the sqlite3 connection, same transaction: drafts gone
