@@ -424,3 +424,109 @@ def test_after_an_upgrade_lines_run_alone_until_start_replaces_the_server(worksp
         for pid in pids:
             _wait_for(lambda pid=pid: not _alive(pid), "the command servers to end")  # type: ignore[misc]
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_start_never_replaces_a_file_that_is_not_a_socket() -> None:
+    folder = Path(tempfile.mkdtemp(prefix="sdcs-", dir="/tmp"))
+    folder.chmod(0o700)
+    try:
+        settings = folder / "config.toml"  # a mistyped --socket
+        settings.write_text("[general]\n")
+        started = _start(folder, "--socket", str(settings))
+        assert started.returncode == 2 and "is not a socket" in started.stderr
+        assert settings.read_text() == "[general]\n"
+        here = CommandServer(str(settings), idle_seconds=0)
+        with pytest.raises(SystemExit, match="not a socket"):
+            here.listen()
+        assert settings.read_text() == "[general]\n"
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_signal_the_client_ignores_does_not_reach_its_command(server: Server, workspace: Path) -> None:
+    client = subprocess.Popen(
+        [SCRIPT, "-w", str(workspace), "batch"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=server.env(),
+        preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN),  # as nohup starts it
+    )
+    _wait_for(lambda: server.status()["commands_running"] == 1, "the batch to run in the server")  # type: ignore[index]
+    client.send_signal(signal.SIGHUP)  # the terminal went away: ignored, on its own as served
+    number = _a_ticket(workspace)
+    line = json.dumps({"cmd": "tickets note", "args": {"ticket": number, "body": "still here"}})
+    out, err = client.communicate(f"{line}\n".encode(), timeout=120)
+    assert client.returncode == 0, err
+    assert json.loads(out.decode().splitlines()[-1])["ok"] is True
+
+
+def test_typers_variables_read_at_its_import_make_a_line_run_on_its_own(server: Server, workspace: Path) -> None:
+    line = ["tickets", "--help"]
+    alone = _run(line, {**os.environ, wire.VARIABLE: "off", "TERMINAL_WIDTH": "50"})
+    served = server.served()
+    other = _run(line, server.env(TERMINAL_WIDTH="50"))
+    assert other.stdout == alone.stdout and max(len(row) for row in other.stdout.splitlines()) <= 50
+    assert server.served() == served
+
+
+def test_a_command_ends_with_its_server(workspace: Path) -> None:
+    folder = Path(tempfile.mkdtemp(prefix="sdcs-", dir="/tmp"))
+    folder.chmod(0o700)
+    running = Server(folder, folder / "command.sock")
+    try:
+        assert _start(folder, "--idle", "0").returncode == 0
+        pid = int(running.status()["pid"])  # type: ignore[index, call-overload]
+        client = subprocess.Popen(
+            [SCRIPT, "-w", str(workspace), "batch"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=running.env(),
+        )
+        _wait_for(lambda: running.status()["commands_running"] == 1, "the batch to run")  # type: ignore[index]
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        assert len(children) == 1
+        os.kill(pid, signal.SIGKILL)  # the server dies (the OOM killer): its command must not go on alone
+        _wait_for(lambda: not _alive(int(children[0])), "the orphaned command to end")
+        _out, err = client.communicate(timeout=60)
+        assert client.returncode == 1 and b"outcome is unknown" in err
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_client_that_trickles_its_request_holds_nobody_up(server: Server, workspace: Path) -> None:
+    import threading
+
+    dropped = threading.Event()
+    done = threading.Event()
+
+    def trickle() -> None:
+        with closing(_raw(server)) as connection:
+            connection.settimeout(1)
+            connection.sendall(struct.pack(">I", 1000))  # a request of 1,000 bytes is announced …
+            for _ in range(300):  # … and sent a byte every 0.1 s for 30 s, unless the server hangs up first
+                if done.is_set():
+                    return
+                try:
+                    connection.send(b" ")
+                    if connection.recv(1) == b"":
+                        dropped.set()
+                        return
+                except TimeoutError:
+                    continue
+                except OSError:
+                    dropped.set()
+                    return
+
+    trickler = threading.Thread(target=trickle)
+    trickler.start()
+    try:
+        served = server.served()
+        line = _run(["-w", str(workspace), "tickets", "list", "--limit", "1"], server.env())
+        assert line.returncode == 0
+        assert server.served() == served + 1
+        _wait_for(dropped.is_set, "the server to drop the trickling client", seconds=20)
+    finally:
+        done.set()
+        trickler.join()

@@ -55,6 +55,17 @@ def _stream(name: str) -> list[object]:
     return [encoding, errors, bool(getattr(stream, "line_buffering", False))]
 
 
+#: The signals passed on to the command (Ctrl-Z is handled apart: the command is stopped, then the client).
+PASSED = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGTSTP", "SIGCONT", "SIGUSR1", "SIGUSR2")
+
+
+def _ignored() -> list[int]:
+    """The passed signals this process ignores (``nohup``, a shell's background job): its command
+    must ignore them too, as it would have here."""
+    numbers = [int(getattr(signal, name)) for name in PASSED]
+    return [number for number in numbers if signal.getsignal(number) == signal.SIG_IGN]
+
+
 def _standard_fds_open() -> bool:
     try:
         for fd in (0, 1, 2):
@@ -93,6 +104,8 @@ def forward(argv: list[str]) -> int | None:
         return None
     if not _standard_fds_open():
         return None
+    if environ.get("FAKETIME", "").lstrip().startswith("@"):
+        return None  # faketime's "start at" counts from the process's start: the server's, not ours
     connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         connection.settimeout(HANDSHAKE_SECONDS)
@@ -108,6 +121,7 @@ def forward(argv: list[str]) -> int | None:
             "environment": dict(environ),
             "umask": _umask(),
             "streams": [_stream("stdin"), _stream("stdout"), _stream("stderr")],
+            "ignored": _ignored(),
         }
         wire.send_request(connection, request, [0, 1, 2])
         lines = _Lines(connection)
@@ -138,9 +152,9 @@ def _wait(connection: socket.socket, lines: _Lines) -> int:
         except OSError:
             pass
 
-    caught = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGTSTP, signal.SIGCONT]
-    caught += [signal.SIGUSR1, signal.SIGUSR2]
-    previous = {number: signal.signal(number, pass_on) for number in caught}
+    ignored = set(_ignored())  # ignored here, ignored by the command (the server was told)
+    caught = [int(getattr(signal, name)) for name in PASSED]
+    previous = {number: signal.signal(number, pass_on) for number in caught if number not in ignored}
     try:
         while True:
             try:

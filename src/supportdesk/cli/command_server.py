@@ -39,8 +39,9 @@ from supportdesk.cli import command_socket as wire
 
 #: At most this many commands run at once; a client beyond that runs its line itself.
 MOST_CHILDREN = 64
-#: How long a connecting client may take to send its request and its ``go``.
-HANDSHAKE_SECONDS = 5.0
+#: How long a connecting client may take, in all, to send its request and its ``go`` (the server
+#: answers one connection at a time: a slow or stopped client holds the others up this long at most).
+HANDSHAKE_SECONDS = 2.0
 #: The packages whose every module is imported before the first fork (not the console, the team
 #: server, the assist models or the channels: no forwarded command needs them).
 PRELOADED = ("supportdesk.store", "supportdesk.domain", "supportdesk.sync", "supportdesk.cli")
@@ -66,6 +67,8 @@ class Request:
     environment: dict[str, str]
     umask: int
     streams: list[tuple[str | None, str | None, bool]]
+    #: Signals the client ignores (``nohup``, a background job): the command ignores them too.
+    ignored: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -158,7 +161,11 @@ def _valid_run(request: dict[str, Any]) -> Request | None:
         if not all(value is None or (isinstance(value, str) and len(value) < 64) for value in (encoding, errors)):
             return None
         kept.append((encoding, errors, stream[2]))
-    return Request(list(argv), program, cwd, dict(environment), umask, kept)
+    ignored = request.get("ignored", [])
+    passed = {int(getattr(signal, name)) for name in wire.PASSED_SIGNALS} | {int(signal.SIGTSTP)}
+    if not (isinstance(ignored, list) and all(type(number) is int and number in passed for number in ignored)):
+        return None
+    return Request(list(argv), program, cwd, dict(environment), umask, kept, sorted(set(ignored)))
 
 
 class CommandServer:
@@ -189,7 +196,11 @@ class CommandServer:
             os.makedirs(folder, mode=0o700, exist_ok=True)
         if not wire.private_folder(folder):
             raise SystemExit(f"{folder} must be a folder of yours that nobody else may enter (mode 0700)")
-        if os.path.exists(self.path):
+        if os.path.lexists(self.path):
+            import stat
+
+            if not stat.S_ISSOCK(os.lstat(self.path).st_mode):  # a mistyped --socket: never delete a file
+                raise SystemExit(f"{self.path} exists and is not a socket: choose another --socket")
             if _answers(self.path):
                 raise SystemExit(f"a command server already listens on {self.path}")
             os.unlink(self.path)
@@ -273,10 +284,11 @@ class CommandServer:
         fds: list[int] = []
         forked = False
         try:
+            deadline = time.monotonic() + HANDSHAKE_SECONDS
             connection.settimeout(HANDSHAKE_SECONDS)
             if wire.peer_uid(connection) != os.getuid():
                 return None
-            request, fds = wire.receive_request(connection)
+            request, fds = wire.receive_request(connection, deadline)
             self._last = time.monotonic()
             kind = request.get("kind")
             if kind == "ping":
@@ -287,7 +299,7 @@ class CommandServer:
                 self._stopping = True
                 connection.sendall(b"stopping\n")
             elif kind == "run":
-                child, forked = self._start(connection, request, fds)
+                child, forked = self._start(connection, request, fds, deadline)
                 if child is not None:
                     return child
         except (OSError, ValueError):
@@ -300,7 +312,9 @@ class CommandServer:
                 connection.close()
         return None
 
-    def _start(self, connection: socket.socket, request: dict[str, Any], fds: list[int]) -> tuple[Request | None, bool]:
+    def _start(
+        self, connection: socket.socket, request: dict[str, Any], fds: list[int], deadline: float | None = None
+    ) -> tuple[Request | None, bool]:
         """Check the request, wait for the client's ``go``, fork. Returns the request in the child
         (else None), and whether a child now owns the connection."""
         run = _valid_run(request)
@@ -322,8 +336,9 @@ class CommandServer:
             connection.sendall(f"no {refusal}\n".encode())
             return None, False
         connection.sendall(b"ready\n")
-        if _read_line(connection) != "go":
+        if _read_line(connection, deadline) != "go":
             return None, False  # the client gave up before go: it runs the line itself, so nothing runs here
+        server = os.getpid()
         try:
             pid = os.fork()
         except OSError as error:
@@ -332,7 +347,7 @@ class CommandServer:
             connection.sendall(b"exit 1\n")
             return None, False
         if pid == 0:
-            self._become_child(fds, connection)
+            self._become_child(fds, connection, server)
             return run, False
         self.served += 1
         connection.setblocking(False)
@@ -340,8 +355,10 @@ class CommandServer:
         self._selector.register(connection, selectors.EVENT_READ, pid)
         return None, True
 
-    def _become_child(self, fds: list[int], connection: socket.socket) -> None:
-        """In the child: drop the server's signals, socket, pipes and other clients; take the client's fds."""
+    def _become_child(self, fds: list[int], connection: socket.socket, server: int) -> None:
+        """In the child: end with the server, drop its signals, socket, pipes and other clients;
+        take the client's fds."""
+        _end_with(server)
         signal.set_wakeup_fd(-1)
         for number in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP):
             signal.signal(number, signal.SIG_DFL)
@@ -423,9 +440,24 @@ def _signal(pid: int, number: int) -> None:
         os.kill(pid, number)
 
 
-def _read_line(connection: socket.socket) -> str | None:
+def _end_with(server: int) -> None:
+    """Have the kernel terminate this child if the server ends (Linux's ``PR_SET_PDEATHSIG``): its
+    client was told the outcome is unknown and may run the line again, so the first run must not
+    go on behind it, writing to a terminal nobody watches. A server already gone is checked after."""
+    if _LIBC is not None:
+        _LIBC.prctl(1, int(signal.SIGTERM), 0, 0, 0)  # 1: PR_SET_PDEATHSIG
+    if os.getppid() != server:
+        os._exit(128 + int(signal.SIGTERM))
+
+
+def _read_line(connection: socket.socket, deadline: float | None = None) -> str | None:
     data = b""
     while not data.endswith(b"\n") and len(data) < 64:
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            connection.settimeout(left)
         try:
             chunk = connection.recv(64 - len(data))
         except OSError:
@@ -447,6 +479,19 @@ def _answers(path: str) -> bool:
         return False
     finally:
         probe.close()
+
+
+def _libc() -> Any:
+    """The C library (for ``prctl``), loaded before any fork; None where there is none to load."""
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+    except OSError:
+        return None
+
+
+_LIBC = _libc()
 
 
 def _text_stream(fd: int, writing: bool, encoding: str | None, errors: str | None, line_buffering: bool) -> Any:
@@ -471,6 +516,8 @@ def run_request(request: Request) -> int:
     sys.stdout = sys.__stdout__ = _text_stream(1, True, *sout)  # type: ignore[misc]
     sys.stderr = sys.__stderr__ = _text_stream(2, True, *serr)  # type: ignore[misc]
     sys.argv = [request.program, *request.argv]
+    for number in request.ignored:
+        signal.signal(number, signal.SIG_IGN)
     try:
         os.chdir(request.cwd)
     except OSError as error:

@@ -108,6 +108,8 @@ def start(
 
     path = _path(socket_option)
     folder = path.parent
+    if path.is_symlink() or (path.exists() and not path.is_socket()):
+        fail(f"{path} exists and is not a socket: choose another --socket")
     running = server_status(path)
     if running is not None and running.get("serves_you"):
         typer.echo(f"a command server already runs on {path} (pid {running['pid']})")

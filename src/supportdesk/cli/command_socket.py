@@ -113,14 +113,24 @@ def peer_uid(connection: socket.socket) -> int:
     return int(uid)
 
 
+#: Read once, when typer and its help module are imported (in the server, before any fork).
+_READ_AT_IMPORT = frozenset(
+    {"TYPER_USE_RICH", "TERMINAL_WIDTH", "_TYPER_FORCE_DISABLE_TERMINAL", "GITHUB_ACTIONS", "FORCE_COLOR", "PY_COLORS"}
+)
+
+
 def _interpreter_variable(name: str) -> bool:
-    return name.startswith(("PYTHON", "LD_", "DYLD_", "FAKETIME", "LC_")) or name in ("LANG", "LANGUAGE")
+    return (
+        name.startswith(("PYTHON", "LD_", "DYLD_", "FAKETIME", "LC_"))
+        or name in ("LANG", "LANGUAGE")
+        or name in _READ_AT_IMPORT
+    )
 
 
 def interpreter_facts(environ: dict[str, str] | os._Environ[str]) -> dict[str, object]:
     """What shaped this interpreter at start and cannot be changed in a forked child: a client
     whose facts differ from the server's runs its line itself (another venv, ``-X importtime``,
-    a preloaded ``faketime``, another locale)."""
+    ``-u``, a preloaded ``faketime``, another locale, typer's variables read at its import)."""
     import supportdesk
 
     flags = sys.flags
@@ -140,7 +150,13 @@ def interpreter_facts(environ: dict[str, str] | os._Environ[str]) -> dict[str, o
             flags.no_site,
             flags.no_user_site,
             flags.hash_randomization,
+            flags.verbose,
+            flags.inspect,
+            flags.interactive,
+            flags.quiet,
         ],
+        # -u: unbuffered standard streams (a child's are made from the client's encodings only)
+        "unbuffered": [bool(getattr(stream, "write_through", False)) for stream in (sys.stdout, sys.stderr)],
         "warnoptions": list(sys.warnoptions),
         "xoptions": sorted(f"{key}={value}" for key, value in sys._xoptions.items()),
         "filesystem": [sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()],
@@ -159,14 +175,27 @@ def send_request(connection: socket.socket, request: dict[str, object], fds: lis
         connection.sendall(data[sent:])
 
 
-def receive_request(connection: socket.socket) -> tuple[dict[str, object], list[int]]:
+def receive_request(connection: socket.socket, deadline: float | None = None) -> tuple[dict[str, object], list[int]]:
     """The request :func:`send_request` sent, and the descriptors that came with it.
 
-    Raises ValueError on a malformed or oversized request; the descriptors received are closed
-    before it is raised, so a bad request leaks none."""
+    ``deadline`` (a ``time.monotonic()`` instant) bounds the whole request, not each read: a peer
+    that trickles a byte at a time cannot hold the reader past it. Raises ValueError on a
+    malformed, oversized or late request; the descriptors received are closed before it is
+    raised, so a bad request leaks none."""
+    import time
+
+    def wait() -> None:
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise ValueError("the request took too long")
+            connection.settimeout(left)
+
+    wait()
     chunk, fds, _flags, _address = socket.recv_fds(connection, 64 * 1024, 3)
     try:
         while len(chunk) < 4:
+            wait()
             more = connection.recv(4 - len(chunk))
             if not more:
                 raise ValueError("the request ended early")
@@ -176,6 +205,7 @@ def receive_request(connection: socket.socket) -> tuple[dict[str, object], list[
             raise ValueError("request too large")
         body = bytearray(chunk[4:])
         while len(body) < length:
+            wait()
             more = connection.recv(min(65536, length - len(body)))
             if not more:
                 raise ValueError("the request ended early")
@@ -186,7 +216,7 @@ def receive_request(connection: socket.socket) -> tuple[dict[str, object], list[
         if not isinstance(request, dict):
             raise ValueError("the request is not an object")
         return request, fds
-    except (ValueError, UnicodeDecodeError, struct.error) as error:
+    except (ValueError, UnicodeDecodeError, struct.error, TimeoutError) as error:
         for fd in fds:
             os.close(fd)
         raise ValueError(str(error)) from None
