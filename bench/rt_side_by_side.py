@@ -31,6 +31,7 @@ import argparse
 import itertools
 import json
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -42,7 +43,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 
@@ -256,8 +257,9 @@ def _free_port() -> int:
 
 
 @contextmanager
-def running_rt(folder: Path, database: Path) -> Iterator[str]:
-    """RT's web app on 127.0.0.1 with its own site config, caches and sessions in ``folder``."""
+def running_rt(folder: Path, database: Path) -> Iterator[tuple[str, int]]:
+    """RT's web app on 127.0.0.1 with its own site config, caches and sessions in ``folder``;
+    yields its URL and its process group (plackup and its workers)."""
     port = _free_port()
     home = folder / "rt-site"
     shutil.rmtree(home, ignore_errors=True)
@@ -307,7 +309,7 @@ def running_rt(folder: Path, database: Path) -> Iterator[str]:
                 break
             except OSError:
                 time.sleep(0.2)
-        yield url
+        yield url, process.pid
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:
@@ -317,11 +319,50 @@ def running_rt(folder: Path, database: Path) -> Iterator[str]:
             process.wait(timeout=30)
 
 
+# --- CPU on both sides ---------------------------------------------------------------------------
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: str) -> list[str]:
+    return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+
+
+def group_cpu(pgid: int) -> float:
+    """CPU seconds of every process of a process group, with the children they reaped (RT's
+    plackup master and its Starlet workers, which it replaces now and then)."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = _stat(entry.name)
+            except OSError:
+                continue
+            if int(fields[2]) == pgid:
+                total += sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
+    return total / TICK
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds of one process with its reaped children (the command server and its forks)."""
+    return sum(int(value) for value in _stat(str(pid))[11:15]) / TICK
+
+
+def _server_pid(path: Path) -> int:
+    connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    connection.connect(str(path))
+    body = b'{"kind":"ping"}'
+    connection.sendall(len(body).to_bytes(4, "big") + body)
+    answer = connection.recv(65536).decode()
+    connection.close()
+    return int(json.loads(answer.removeprefix("pong "))["pid"])
+
+
 # --- the command server -------------------------------------------------------------------------
 
 
 @contextmanager
-def command_server() -> Iterator[Path]:
+def command_server() -> Iterator[tuple[Path, int]]:
     """A supportdesk command server on a private socket, as bench/cli_command_server.py starts it."""
     folder = Path(tempfile.mkdtemp(prefix="sdcs-rt-", dir="/tmp"))
     folder.chmod(0o700)
@@ -329,7 +370,7 @@ def command_server() -> Iterator[Path]:
     off = {**os.environ, "SUPPORTDESK_COMMAND_SERVER": "off"}
     subprocess.run([SUPPORTDESK, "command-server", "start", "--socket", str(path), "--idle", "0"], check=True, env=off)
     try:
-        yield path
+        yield path, _server_pid(path)
     finally:
         subprocess.run([SUPPORTDESK, "command-server", "stop", "--socket", str(path)], check=False, env=off)
         shutil.rmtree(folder, ignore_errors=True)
@@ -337,12 +378,14 @@ def command_server() -> Iterator[Path]:
 
 # --- the cases ----------------------------------------------------------------------------------
 
-_TURN = itertools.count()
+_TURNS: dict[tuple[str, ...], itertools.count[int]] = {}
 
 
 def _by_turns(args: list[str]) -> list[str]:
-    """``{sd}`` / ``{rt}`` become two statuses on alternate runs, so every status change changes."""
-    turn = next(_TURN) % 2
+    """``{sd}`` / ``{rt}`` become two statuses on alternate runs of the same line (supportdesk
+    alone and served share one count: they write the same workspace), so every status change
+    changes something — a change to the status a ticket has is not the write being measured."""
+    turn = next(_TURNS.setdefault(tuple(args), itertools.count())) % 2
     sd, rt = ("pending", "open")[turn], ("stalled", "open")[turn]
     return [arg.replace("{sd}", sd).replace("{rt}", rt) for arg in args]
 
@@ -401,15 +444,25 @@ def cases(workspace: Path, group: str, show: int, write: int, status: int) -> li
     ]
 
 
-def run(argv: list[str], env: dict[str, str]) -> tuple[float, str]:
-    """Wall time of one whole process and its stdout; a failure stops the bench."""
+def run(argv: list[str], env: dict[str, str], server: Callable[[], float] | None = None) -> tuple[float, float, str]:
+    """Wall and CPU seconds of one whole process, and its stdout; a failure stops the bench.
+
+    CPU is the process's own (user + system) plus what ``server`` (a server's cumulative CPU)
+    grew by meanwhile: RT's web app for ``rt``, the command server and its fork for a served
+    line, so work moved into a server is counted, not hidden.
+    """
     argv = _by_turns(argv)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    served_before = server() if server else 0.0
     started = time.perf_counter()
     done = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
     wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    cpu += (server() - served_before) if server else 0.0
     if done.returncode != 0 or "rt: " in done.stderr:
         raise SystemExit(f"{' '.join(argv)} failed ({done.returncode}): {done.stderr.strip()[-1000:]}")
-    return wall, done.stdout
+    return wall, cpu, done.stdout
 
 
 def main() -> None:
@@ -442,29 +495,34 @@ def main() -> None:
     rt_home = folder / "rt-home"
     shutil.rmtree(rt_home, ignore_errors=True)
     rt_home.mkdir(mode=0o700)
-    with running_rt(folder, rt_database) as url, command_server() as path:
+    with running_rt(folder, rt_database) as (url, rt_group), command_server() as (path, server_pid):
         rt_env = {**os.environ, "HOME": str(rt_home), "RTSERVER": url, "RTUSER": "root", "RTPASSWD": PASSWORD}
-        alone = {**os.environ, "SUPPORTDESK_COMMAND_SERVER": "off"}
-        served = {**os.environ, "SUPPORTDESK_COMMAND_SERVER": str(path)}
-        header = f"{'operation':<52} {'rows':>11} {'RT':>7} {'sd':>7} {'served':>7} {'RT/sd':>6} {'RT/srv':>6}"
-        print(header)
+        sides = {
+            "rt": (rt_env, lambda: group_cpu(rt_group)),
+            "alone": ({**os.environ, "SUPPORTDESK_COMMAND_SERVER": "off"}, None),
+            "served": ({**os.environ, "SUPPORTDESK_COMMAND_SERVER": str(path)}, lambda: process_cpu(server_pid)),
+        }
+        print(
+            f"{'operation':<52} {'rows':>8} | {'wall p50: RT':>12} {'sd':>6} {'served':>6} {'RT/sd':>5} {'RT/srv':>6}"
+            f" | {'CPU p50: RT':>11} {'sd':>6} {'served':>6} {'RT/sd':>5} {'RT/srv':>6}"
+        )
         for label, rt_argv, sd_argv in cases(workspace, args.group, show, write, status):
             if args.only and args.only not in label:
                 continue
-            sd_argv = [SUPPORTDESK, *sd_argv]
-            rt_rows = len(run(rt_argv, rt_env)[1].splitlines())  # warm-up: rt logs in, caches fill
-            sd_rows = len(run(sd_argv, alone)[1].splitlines())
-            run(sd_argv, served)
-            walls: dict[str, list[float]] = {"rt": [], "alone": [], "served": []}
+            argvs = {"rt": rt_argv, "alone": [SUPPORTDESK, *sd_argv], "served": [SUPPORTDESK, *sd_argv]}
+            rows = {side: len(run(argvs[side], *sides[side])[2].splitlines()) for side in sides}  # warm-up
+            samples: dict[str, tuple[list[float], list[float]]] = {side: ([], []) for side in sides}
             for _ in range(args.runs):
-                walls["rt"].append(run(rt_argv, rt_env)[0])
-                walls["alone"].append(run(sd_argv, alone)[0])
-                walls["served"].append(run(sd_argv, served)[0])
-            rt, sd, srv = (statistics.median(walls[side]) for side in ("rt", "alone", "served"))
-            rows = f"{rt_rows}/{sd_rows}"
+                for side in sides:
+                    wall, cpu, _ = run(argvs[side], *sides[side])
+                    samples[side][0].append(wall)
+                    samples[side][1].append(cpu)
+            wall_rt, wall_sd, wall_srv = (statistics.median(samples[side][0]) * 1000 for side in sides)
+            cpu_rt, cpu_sd, cpu_srv = (statistics.median(samples[side][1]) * 1000 for side in sides)
             print(
-                f"{label:<52} {rows:>11} {rt * 1000:5.0f}ms {sd * 1000:5.0f}ms {srv * 1000:5.0f}ms "
-                f"{rt / sd:6.1f} {rt / srv:6.1f}",
+                f"{label:<52} {rows['rt']:>3}/{rows['alone']:<4} | {wall_rt:10.0f}ms {wall_sd:4.0f}ms {wall_srv:4.0f}ms"
+                f" {wall_rt / wall_sd:5.1f} {wall_rt / wall_srv:6.1f} | {cpu_rt:9.0f}ms {cpu_sd:4.0f}ms"
+                f" {cpu_srv:4.0f}ms {cpu_rt / cpu_sd:5.1f} {cpu_rt / cpu_srv:6.1f}",
                 flush=True,
             )
     print(load())
