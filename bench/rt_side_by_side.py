@@ -21,8 +21,11 @@ Then RT runs under plackup (Starlet, 2 workers, as tests/cli/test_import_rt_rest
 on 127.0.0.1, ``rt`` talks to it as root (RTSERVER/RTUSER/RTPASSWD, a private HOME that keeps
 its session cookie, so only the warm-up run logs in), and a supportdesk command server runs
 on a private socket. For each operation the runs go turn about: ``rt``, ``supportdesk`` alone
-(``SUPPORTDESK_COMMAND_SERVER=off``), ``supportdesk`` handed to the command server. Measured:
-wall time of the whole process (start-up included, as the issue measures), p50 of ``--runs``.
+(``SUPPORTDESK_COMMAND_SERVER=off``), ``supportdesk`` handed to the command server; the writes
+go to copies of both stores. Measured, p50 of ``--runs`` after a warm-up: wall time of the whole
+process (start-up included, as the issue measures), and CPU — the process's own plus what its
+server spent meanwhile (RT's plackup process group for ``rt``, the command server and its reaped
+fork for a served line), so neither side hides work in a server.
 """
 
 from __future__ import annotations
