@@ -17,6 +17,7 @@ whether the child is still its own, so a reused process id is never signalled).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -158,7 +159,8 @@ def _wait(connection: socket.socket, lines: _Lines) -> int:
         for number, handler in previous.items():
             signal.signal(number, handler)
     if code < 0:  # killed by a signal: end the same way, so a shell's loop sees it
-        signal.signal(-code, signal.SIG_DFL)
+        with contextlib.suppress(OSError, ValueError):  # SIGKILL (the OOM killer's) takes no handler
+            signal.signal(-code, signal.SIG_DFL)
         os.kill(os.getpid(), -code)
         return 128 - code
     return code

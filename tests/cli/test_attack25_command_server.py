@@ -1,0 +1,85 @@
+"""Attacks on the command server (issue 19) by a careless user and a hostile process of the same
+user: what a served line does differently from the same line on its own, what a dying server or
+command leaves behind, and what one slow or chatty peer does to everybody else.
+
+Each test here failed before the fix it names (see README, "The command server (2026-12-08)").
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from supportdesk.cli import command_socket as wire
+from tests.cli.test_command_server import SCRIPT, Server, _alive, _wait_for
+from tests.cli.test_command_server import server as server
+from tests.cli.test_command_server import workspace as workspace
+
+pytestmark = pytest.mark.integration
+
+
+def _children(pid: int) -> list[int]:
+    """The processes ``pid`` forked and has not reaped (its commands)."""
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(word) for word in text.split()]
+
+
+@contextmanager
+def _own_server(env: dict[str, str]) -> Iterator[Server]:
+    """A server started with ``env`` (the facts a client must share), stopped or killed afterwards."""
+    folder = Path(tempfile.mkdtemp(prefix="sdcs-", dir="/tmp"))
+    folder.chmod(0o700)
+    path = folder / "command.sock"
+    started = subprocess.run(
+        [SCRIPT, "command-server", "start", "--socket", str(path), "--idle", "0"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**env, wire.VARIABLE: "off"},
+    )
+    assert started.returncode == 0, started.stderr
+    running = Server(folder, path)
+    pid = int(running.status()["pid"])  # type: ignore[index, call-overload]
+    try:
+        yield running
+    finally:
+        if _alive(pid):
+            os.kill(pid, signal.SIGTERM)
+        _wait_for(lambda: not _alive(pid), "the command server to end")
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _batch_waiting_on_stdin(server: Server, workspace: Path) -> tuple[subprocess.Popen[bytes], int]:
+    """A ``batch`` served by ``server``, reading a stdin that stays open; and its command's pid."""
+    client = subprocess.Popen(
+        [SCRIPT, "-w", str(workspace), "batch"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=server.env(),
+    )
+    server_pid = int(server.status()["pid"])  # type: ignore[index, call-overload]
+    _wait_for(lambda: len(_children(server_pid)) == 1, "the batch to run in the server")
+    return client, _children(server_pid)[0]
+
+
+def test_a_command_killed_outright_ends_its_client_the_same_way(server: Server, workspace: Path) -> None:
+    """The OOM killer's SIGKILL on a served command: its client ends by SIGKILL too (exit 137 in
+    a shell), as the process would have on its own — before, the client tried to install a
+    handler for SIGKILL and died of an OSError traceback with exit 1."""
+    client, command = _batch_waiting_on_stdin(server, workspace)
+    os.kill(command, signal.SIGKILL)
+    assert client.wait(timeout=60) == -signal.SIGKILL
+    assert b"Traceback" not in client.stderr.read()  # type: ignore[union-attr]
+    client.stdin.close()  # type: ignore[union-attr]
