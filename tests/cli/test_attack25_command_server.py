@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from supportdesk.cli import command_socket as wire
+from supportdesk.cli.command_client import LOST
 from tests.cli.test_command_server import SCRIPT, Server, _alive, _wait_for
 from tests.cli.test_command_server import server as server
 from tests.cli.test_command_server import workspace as workspace
@@ -83,3 +84,22 @@ def test_a_command_killed_outright_ends_its_client_the_same_way(server: Server, 
     assert client.wait(timeout=60) == -signal.SIGKILL
     assert b"Traceback" not in client.stderr.read()  # type: ignore[union-attr]
     client.stdin.close()  # type: ignore[union-attr]
+
+
+def test_a_killed_server_takes_its_running_commands_along(workspace: Path) -> None:
+    """SIGKILL on the server while a ``batch`` reads the client's stdin: the client says the
+    outcome is unknown (exit 1) and its command ends too. Before, the command lived on as an
+    orphan after its client had returned to the shell, reading the same stdin (a terminal: the
+    keystrokes meant for the shell) and writing to the same terminal."""
+    with _own_server(dict(os.environ)) as running:
+        server_pid = int(running.status()["pid"])  # type: ignore[index, call-overload]
+        client, command = _batch_waiting_on_stdin(running, workspace)
+        os.kill(server_pid, signal.SIGKILL)
+        assert client.wait(timeout=60) == 1
+        try:
+            _wait_for(lambda: not _alive(command), "the orphaned command to end", seconds=10)
+        finally:
+            client.stdin.close()  # type: ignore[union-attr]
+            if _alive(command):
+                os.kill(command, signal.SIGKILL)
+        assert client.stderr.read().decode() == LOST  # type: ignore[union-attr]  # the command held it open

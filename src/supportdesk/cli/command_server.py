@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
 import gc
 import json
 import os
@@ -324,6 +325,7 @@ class CommandServer:
         connection.sendall(b"ready\n")
         if _read_line(connection) != "go":
             return None, False  # the client gave up before go: it runs the line itself, so nothing runs here
+        server_pid = os.getpid()
         try:
             pid = os.fork()
         except OSError as error:
@@ -332,7 +334,7 @@ class CommandServer:
             connection.sendall(b"exit 1\n")
             return None, False
         if pid == 0:
-            self._become_child(fds, connection)
+            self._become_child(fds, connection, server_pid)
             return run, False
         self.served += 1
         connection.setblocking(False)
@@ -340,12 +342,13 @@ class CommandServer:
         self._selector.register(connection, selectors.EVENT_READ, pid)
         return None, True
 
-    def _become_child(self, fds: list[int], connection: socket.socket) -> None:
+    def _become_child(self, fds: list[int], connection: socket.socket, server_pid: int) -> None:
         """In the child: drop the server's signals, socket, pipes and other clients; take the client's fds."""
         signal.set_wakeup_fd(-1)
         for number in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP):
             signal.signal(number, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        _end_with(server_pid)
         self._selector.close()
         if self._listener is not None:
             self._listener.close()  # the file stays: only close() in the server removes it
@@ -416,6 +419,24 @@ class CommandServer:
             "idle_seconds": self.idle_seconds,
             "package": self.package,
         }
+
+
+#: Linux's prctl option: the signal a process gets when its parent dies.
+_PR_SET_PDEATHSIG = 1
+
+
+def _end_with(server_pid: int) -> None:
+    """In the child: be terminated when the server dies (SIGKILL, the OOM killer), as when its
+    client dies. Only the server can tell the client the exit code and pass it signals; without
+    it a command would live on as an orphan after its client told the shell the outcome is
+    unknown, still reading that client's stdin (a terminal: keystrokes meant for the shell)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: nothing to ask for
+        return
+    if os.getppid() != server_pid:  # the server died before the request above
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _signal(pid: int, number: int) -> None:
