@@ -103,3 +103,32 @@ def test_a_killed_server_takes_its_running_commands_along(workspace: Path) -> No
             if _alive(command):
                 os.kill(command, signal.SIGKILL)
         assert client.stderr.read().decode() == LOST  # type: ignore[union-attr]  # the command held it open
+
+
+def _combined(args: list[str], env: dict[str, str], stdin: bytes = b"") -> tuple[int, bytes]:
+    """Exit code and stdout and stderr as one stream (``2>&1``), in the order they were written."""
+    done = subprocess.run(
+        [SCRIPT, *args], input=stdin, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, timeout=120
+    )
+    return done.returncode, done.stdout
+
+
+@pytest.mark.parametrize("unbuffered", ["1", ""], ids=["PYTHONUNBUFFERED", "buffered"])
+def test_stdout_and_stderr_interleave_as_on_their_own(workspace: Path, unbuffered: str) -> None:
+    """``2>&1`` keeps the order a line's own process writes in. A dry-run update prints its rows on
+    stdout and its summary on stderr: with ``PYTHONUNBUFFERED=1`` (common in containers and CI)
+    the summary came first when served, last on its own (the child's streams were buffered
+    whatever the client's were). And stdin keeps a lone carriage return (Python splits stdin at
+    newlines only): ``1<TAB>x<CR>2<TAB>x`` is one line, ticket 1, on its own, but the child's
+    universal newlines made it two lines, tickets 1 and 2."""
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONUNBUFFERED"}
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = unbuffered
+    update = ["-w", str(workspace), "tickets", "update", "--set", "priority=urgent", "--dry-run"]
+    lines = [([*update, "--query", "status:open"], b""), ([*update, "-"], b"1\tx\r2\tx\n")]
+    with _own_server(env) as running:
+        served = running.served()
+        for args, stdin in lines:
+            alone = _combined([*args, "--plain"], {**env, wire.VARIABLE: "off"}, stdin)
+            assert _combined([*args, "--plain"], {**env, wire.VARIABLE: str(running.socket)}, stdin) == alone, args
+        assert running.served() == served + len(lines)

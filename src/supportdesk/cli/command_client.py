@@ -51,9 +51,12 @@ def _umask() -> int:
 
 
 def _stream(name: str) -> list[object]:
+    """How the stream is made: encoding, errors, line buffering, and write-through (``-u``,
+    ``PYTHONUNBUFFERED``), which decides the order of stdout and stderr in ``2>&1``."""
     stream = getattr(sys, name, None)
     encoding, errors = getattr(stream, "encoding", None), getattr(stream, "errors", None)
-    return [encoding, errors, bool(getattr(stream, "line_buffering", False))]
+    buffering = [bool(getattr(stream, "line_buffering", False)), bool(getattr(stream, "write_through", False))]
+    return [encoding, errors, *buffering]
 
 
 def _standard_fds_open() -> bool:

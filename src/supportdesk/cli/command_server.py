@@ -66,7 +66,8 @@ class Request:
     cwd: str
     environment: dict[str, str]
     umask: int
-    streams: list[tuple[str | None, str | None, bool]]
+    #: Each standard stream's encoding, errors, line buffering and write-through.
+    streams: list[tuple[str | None, str | None, bool, bool]]
 
 
 @dataclass
@@ -151,14 +152,16 @@ def _valid_run(request: dict[str, Any]) -> Request | None:
         return None
     if not (isinstance(streams, list) and len(streams) == 3):
         return None
-    kept: list[tuple[str | None, str | None, bool]] = []
+    kept: list[tuple[str | None, str | None, bool, bool]] = []
     for stream in streams:
-        if not (isinstance(stream, list) and len(stream) == 3 and isinstance(stream[2], bool)):
+        if not (isinstance(stream, list) and len(stream) in (3, 4)):
             return None
-        encoding, errors = stream[0], stream[1]
+        encoding, errors, *buffering = stream
+        if not all(isinstance(flag, bool) for flag in buffering):
+            return None
         if not all(value is None or (isinstance(value, str) and len(value) < 64) for value in (encoding, errors)):
             return None
-        kept.append((encoding, errors, stream[2]))
+        kept.append((encoding, errors, buffering[0], len(buffering) == 2 and buffering[1]))
     return Request(list(argv), program, cwd, dict(environment), umask, kept)
 
 
@@ -470,13 +473,25 @@ def _answers(path: str) -> bool:
         probe.close()
 
 
-def _text_stream(fd: int, writing: bool, encoding: str | None, errors: str | None, line_buffering: bool) -> Any:
+def _text_stream(
+    fd: int, writing: bool, encoding: str | None, errors: str | None, line_buffering: bool, write_through: bool
+) -> Any:
+    """A standard stream made as the interpreter makes its own (CPython's ``create_stdio``): no
+    buffer under a write-through one (``-u``), the file's block size otherwise, and newlines
+    left alone (stdin splits at ``\\n`` only, a lone ``\\r`` stays)."""
     import io
 
-    raw = io.FileIO(fd, "wb" if writing else "rb", closefd=False)
-    buffered: Any = io.BufferedWriter(raw) if writing else io.BufferedReader(raw)
+    name = ("<stdin>", "<stdout>", "<stderr>")[fd]
+    unbuffered = writing and write_through
+    buffered: Any = open(fd, "wb" if writing else "rb", buffering=0 if unbuffered else -1, closefd=False)  # noqa: SIM115
+    (buffered if unbuffered else buffered.raw).name = name
     return io.TextIOWrapper(
-        buffered, encoding=encoding or "utf-8", errors=errors or "strict", line_buffering=line_buffering
+        buffered,
+        encoding=encoding or "utf-8",
+        errors=errors or "strict",
+        newline="\n",
+        line_buffering=line_buffering,
+        write_through=write_through,
     )
 
 
