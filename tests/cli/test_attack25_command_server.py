@@ -27,6 +27,11 @@ from tests.cli.test_command_server import workspace as workspace
 pytestmark = pytest.mark.integration
 
 
+def _run(args: list[str], env: dict[str, str]) -> tuple[int, str, str]:
+    done = subprocess.run([SCRIPT, *args], capture_output=True, text=True, timeout=120, env=env)
+    return done.returncode, done.stdout, done.stderr
+
+
 def _children(pid: int) -> list[int]:
     """The processes ``pid`` forked and has not reaped (its commands)."""
     try:
@@ -132,3 +137,20 @@ def test_stdout_and_stderr_interleave_as_on_their_own(workspace: Path, unbuffere
             alone = _combined([*args, "--plain"], {**env, wire.VARIABLE: "off"}, stdin)
             assert _combined([*args, "--plain"], {**env, wire.VARIABLE: str(running.socket)}, stdin) == alone, args
         assert running.served() == served + len(lines)
+
+
+@pytest.mark.parametrize(
+    "variable", ["TERMINAL_WIDTH=50", "TYPER_USE_RICH=0", "GITHUB_ACTIONS=true", "PY_COLORS=1"], ids=lambda v: v
+)
+def test_help_follows_the_clients_terminal_settings(server: Server, variable: str) -> None:
+    """typer reads ``TERMINAL_WIDTH``, ``TYPER_USE_RICH``, ``GITHUB_ACTIONS``/``FORCE_COLOR``/
+    ``PY_COLORS`` when it is imported, which in a command server was once, with the server's
+    environment: a served ``--help`` ignored the client's width and colour settings. A client that
+    sets them otherwise than the server now runs its line on its own."""
+    name, _, value = variable.partition("=")
+    base = {key: item for key, item in server.env().items() if key != name}
+    served = server.served()
+    assert _run(["tickets", "--help"], base)[0] == 0
+    assert server.served() == served + 1  # help is served when nothing differs
+    alone = _run(["tickets", "--help"], {**base, name: value, wire.VARIABLE: "off"})
+    assert _run(["tickets", "--help"], {**base, name: value}) == alone

@@ -113,8 +113,21 @@ def peer_uid(connection: socket.socket) -> int:
     return int(uid)
 
 
+#: Variables that modules the server preloads read once, when imported, so a child cannot take
+#: them from its client: typer's help width and colour (``typer.rich_utils``), whether it uses
+#: rich at all (``typer.core``, and the markup mode of every app built then), pydantic's plugins.
+_READ_AT_IMPORT = frozenset(
+    {"TERMINAL_WIDTH", "FORCE_COLOR", "PY_COLORS", "GITHUB_ACTIONS", "_TYPER_FORCE_DISABLE_TERMINAL"}
+    | {"TYPER_USE_RICH", "PYDANTIC_DISABLE_PLUGINS"}
+)
+
+
 def _interpreter_variable(name: str) -> bool:
-    return name.startswith(("PYTHON", "LD_", "DYLD_", "FAKETIME", "LC_")) or name in ("LANG", "LANGUAGE")
+    return (
+        name.startswith(("PYTHON", "LD_", "DYLD_", "FAKETIME", "LC_"))
+        or name in ("LANG", "LANGUAGE")
+        or name in _READ_AT_IMPORT
+    )
 
 
 def interpreter_facts(environ: dict[str, str] | os._Environ[str]) -> dict[str, object]:
