@@ -8,18 +8,25 @@ Each test here failed before the fix it names (see README, "The command server (
 from __future__ import annotations
 
 import os
+import select
 import shutil
 import signal
+import socket
+import struct
 import subprocess
 import tempfile
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from supportdesk.cli import command_server
 from supportdesk.cli import command_socket as wire
 from supportdesk.cli.command_client import LOST
+from supportdesk.cli.command_server import CommandServer
 from tests.cli.test_command_server import SCRIPT, Server, _alive, _wait_for
 from tests.cli.test_command_server import server as server
 from tests.cli.test_command_server import workspace as workspace
@@ -154,3 +161,42 @@ def test_help_follows_the_clients_terminal_settings(server: Server, variable: st
     assert server.served() == served + 1  # help is served when nothing differs
     alone = _run(["tickets", "--help"], {**base, name: value, wire.VARIABLE: "off"})
     assert _run(["tickets", "--help"], {**base, name: value}) == alone
+
+
+def test_a_slow_client_holds_the_server_no_longer_than_the_handshake(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server is one thread: while it reads a request nobody else is served, no exit code is
+    reported and no Ctrl-C passed on. ``HANDSHAKE_SECONDS`` bounded each read, not the request:
+    a client sending a byte now and then (a slow-loris, or one stopped and woken) held it for as
+    long as it liked. Now the whole handshake — request and go — has that long."""
+    monkeypatch.setattr(command_server, "HANDSHAKE_SECONDS", 0.5)
+    folder = Path(tempfile.mkdtemp(prefix="sdcs-", dir="/tmp"))
+    folder.chmod(0o700)
+    here = CommandServer(str(folder / "command.sock"), idle_seconds=0)
+    here.listen()
+    stop = threading.Event()
+
+    def dribble() -> None:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as peer:
+            peer.connect(here.path)
+            peer.sendall(struct.pack(">I", 1000))
+            ends = time.monotonic() + 4.0
+            while not stop.wait(0.1) and time.monotonic() < ends:
+                try:
+                    peer.sendall(b" ")
+                except OSError:
+                    return
+
+    slow = threading.Thread(target=dribble)
+    slow.start()
+    try:
+        assert here._listener is not None
+        _wait_for(lambda: bool(select.select([here._listener], [], [], 0)[0]), "the slow client to connect")
+        started = time.monotonic()
+        assert here._accept() is None
+        took = time.monotonic() - started
+    finally:
+        stop.set()
+        slow.join()
+        here.close()
+        shutil.rmtree(folder, ignore_errors=True)
+    assert took < 2.0, f"one slow client held the server {took:.1f} s"

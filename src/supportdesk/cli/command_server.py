@@ -276,11 +276,12 @@ class CommandServer:
             return None
         fds: list[int] = []
         forked = False
+        deadline = time.monotonic() + HANDSHAKE_SECONDS  # for the whole handshake: nobody is served meanwhile
         try:
             connection.settimeout(HANDSHAKE_SECONDS)
             if wire.peer_uid(connection) != os.getuid():
                 return None
-            request, fds = wire.receive_request(connection)
+            request, fds = wire.receive_request(connection, deadline)
             self._last = time.monotonic()
             kind = request.get("kind")
             if kind == "ping":
@@ -291,7 +292,7 @@ class CommandServer:
                 self._stopping = True
                 connection.sendall(b"stopping\n")
             elif kind == "run":
-                child, forked = self._start(connection, request, fds)
+                child, forked = self._start(connection, request, fds, deadline)
                 if child is not None:
                     return child
         except (OSError, ValueError):
@@ -304,7 +305,9 @@ class CommandServer:
                 connection.close()
         return None
 
-    def _start(self, connection: socket.socket, request: dict[str, Any], fds: list[int]) -> tuple[Request | None, bool]:
+    def _start(
+        self, connection: socket.socket, request: dict[str, Any], fds: list[int], deadline: float | None = None
+    ) -> tuple[Request | None, bool]:
         """Check the request, wait for the client's ``go``, fork. Returns the request in the child
         (else None), and whether a child now owns the connection."""
         run = _valid_run(request)
@@ -326,7 +329,7 @@ class CommandServer:
             connection.sendall(f"no {refusal}\n".encode())
             return None, False
         connection.sendall(b"ready\n")
-        if _read_line(connection) != "go":
+        if _read_line(connection, deadline) != "go":
             return None, False  # the client gave up before go: it runs the line itself, so nothing runs here
         server_pid = os.getpid()
         try:
@@ -447,12 +450,12 @@ def _signal(pid: int, number: int) -> None:
         os.kill(pid, number)
 
 
-def _read_line(connection: socket.socket) -> str | None:
+def _read_line(connection: socket.socket, deadline: float | None = None) -> str | None:
     data = b""
     while not data.endswith(b"\n") and len(data) < 64:
         try:
-            chunk = connection.recv(64 - len(data))
-        except OSError:
+            chunk = wire.until(connection, deadline).recv(64 - len(data))
+        except (OSError, ValueError):
             return None
         if not chunk:
             return None

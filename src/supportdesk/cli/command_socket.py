@@ -20,6 +20,7 @@ import os
 import socket
 import struct
 import sys
+import time
 
 #: Bumped when the framing or a message changes: a client and server of different protocols never talk.
 PROTOCOL = 1
@@ -172,15 +173,27 @@ def send_request(connection: socket.socket, request: dict[str, object], fds: lis
         connection.sendall(data[sent:])
 
 
-def receive_request(connection: socket.socket) -> tuple[dict[str, object], list[int]]:
-    """The request :func:`send_request` sent, and the descriptors that came with it.
+def until(connection: socket.socket, deadline: float | None) -> socket.socket:
+    """``connection`` with its timeout set to what is left before ``deadline`` (``time.monotonic``),
+    so a peer sending a byte now and then cannot stretch a bounded exchange; ValueError once it passed."""
+    if deadline is not None:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise ValueError("the peer took too long")
+        connection.settimeout(left)
+    return connection
 
-    Raises ValueError on a malformed or oversized request; the descriptors received are closed
-    before it is raised, so a bad request leaks none."""
-    chunk, fds, _flags, _address = socket.recv_fds(connection, 64 * 1024, 3)
+
+def receive_request(connection: socket.socket, deadline: float | None = None) -> tuple[dict[str, object], list[int]]:
+    """The request :func:`send_request` sent, and the descriptors that came with it, all of it
+    before ``deadline`` (``time.monotonic``) when one is given.
+
+    Raises ValueError on a malformed, oversized or late request; the descriptors received are
+    closed before it is raised, so a bad request leaks none."""
+    chunk, fds, _flags, _address = socket.recv_fds(until(connection, deadline), 64 * 1024, 3)
     try:
         while len(chunk) < 4:
-            more = connection.recv(4 - len(chunk))
+            more = until(connection, deadline).recv(4 - len(chunk))
             if not more:
                 raise ValueError("the request ended early")
             chunk += more
@@ -189,7 +202,7 @@ def receive_request(connection: socket.socket) -> tuple[dict[str, object], list[
             raise ValueError("request too large")
         body = bytearray(chunk[4:])
         while len(body) < length:
-            more = connection.recv(min(65536, length - len(body)))
+            more = until(connection, deadline).recv(min(65536, length - len(body)))
             if not more:
                 raise ValueError("the request ended early")
             body += more
