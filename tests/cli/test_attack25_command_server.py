@@ -200,3 +200,26 @@ def test_a_slow_client_holds_the_server_no_longer_than_the_handshake(monkeypatch
         here.close()
         shutil.rmtree(folder, ignore_errors=True)
     assert took < 2.0, f"one slow client held the server {took:.1f} s"
+
+
+def test_signals_split_across_reads_are_passed_as_sent(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A client's ``signal N`` lines queue up while the server is busy (another handshake); read
+    4 KiB at a time, a line cut in two was taken as two: ``signal 1`` | ``5`` passed SIGHUP for a
+    SIGTERM (and ``signal 1`` | ``9`` a hang-up for a Ctrl-Z's stop, which ends the command)."""
+    passed: list[tuple[int, int]] = []
+    monkeypatch.setattr(command_server, "_signal", lambda pid, number: passed.append((pid, number)))
+    here = CommandServer("/nonexistent/command.sock", idle_seconds=0)
+    ours, client = socket.socketpair()
+    ours.setblocking(False)
+    here._children[4242] = command_server._Child(ours)
+    sent = [signal.SIGINT] * 2 + [signal.SIGCONT] * 407 + [signal.SIGTERM, signal.SIGSTOP]
+    client.sendall(b"".join(f"signal {int(number)}\n".encode() for number in sent))
+    assert 2 * len("signal 2\n") + 407 * len("signal 18\n") == 4096 - 8  # the cut falls inside "15"
+    try:
+        while len(passed) < len(sent) and here._from_client(4242) is None:
+            if not select.select([ours], [], [], 0)[0]:
+                break
+    finally:
+        ours.close()
+        client.close()
+    assert [number for _, number in passed] == [int(number) for number in sent]

@@ -74,6 +74,8 @@ class Request:
 class _Child:
     connection: socket.socket
     started: float = field(default_factory=time.monotonic)
+    #: The end of the client's last message, when a read cut it in two.
+    partial: bytes = b""
 
 
 def preload() -> list[str]:
@@ -388,7 +390,9 @@ class CommandServer:
             _signal(pid, signal.SIGTERM)
             return
         allowed = {int(getattr(signal, name)) for name in wire.PASSED_SIGNALS}
-        for line in data.decode("ascii", "replace").splitlines():
+        *lines, rest = (child.partial + data).split(b"\n")
+        child.partial = rest if len(rest) <= 64 else b""  # a message is never longer
+        for line in (line.decode("ascii", "replace") for line in lines):
             word, _, value = line.partition(" ")
             if word == "signal" and value.isdigit() and int(value) in allowed:
                 _signal(pid, int(value))  # still unreaped here, so the id is still this child's
