@@ -18,7 +18,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import pytest
@@ -223,3 +223,66 @@ def test_signals_split_across_reads_are_passed_as_sent(monkeypatch: pytest.Monke
         ours.close()
         client.close()
     assert [number for _, number in passed] == [int(number) for number in sent]
+
+
+def _fds(pid: int) -> list[str]:
+    return sorted((entry.name for entry in Path(f"/proc/{pid}/fd").iterdir()), key=int)
+
+
+def test_the_server_keeps_no_descriptor_or_child_across_200_requests(server: Server, workspace: Path) -> None:
+    """Held (no fix needed): 200 requests — served lines, requests passing ten descriptors instead
+    of three, malformed fields, garbage — leave the server with the descriptors it started with
+    and no unreaped child; a command holds none of the server's sockets, pipes or log."""
+    pid = int(server.status()["pid"])  # type: ignore[index, call-overload]
+    before = _fds(pid)
+    good = {
+        "kind": "run",
+        "facts": wire.interpreter_facts(dict(os.environ)),
+        "argv": ["-w", str(workspace), "status"],
+        "program": "supportdesk",
+        "cwd": "/",
+        "environment": dict(os.environ),
+        "umask": 0o022,
+        "streams": [["utf-8", "strict", False, False]] * 3,
+    }
+    null = os.open(os.devnull, os.O_RDWR)
+    ten = [os.open(os.devnull, os.O_RDONLY) for _ in range(10)]
+    try:
+        for index in range(200):
+            with closing(socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)) as connection:
+                connection.settimeout(60)
+                connection.connect(str(server.socket))
+                kind = index % 4
+                if kind == 0:
+                    wire.send_request(connection, good, [null] * 3)
+                    assert connection.recv(64) == b"ready\n"
+                    connection.sendall(b"go\n")
+                    assert connection.recv(64) == b"exit 0\n"
+                elif kind == 1:
+                    wire.send_request(connection, good, ten)  # the kernel hands over the first three only
+                    assert connection.recv(64) == b"ready\n"
+                elif kind == 2:
+                    wire.send_request(connection, {**good, "umask": -1}, [null] * 3)
+                    assert connection.recv(64) == b"no malformed\n"
+                else:
+                    connection.sendall(b"\x00\x00\x00\x03{x}")
+                    connection.shutdown(socket.SHUT_WR)
+                    assert connection.recv(64) == b""
+        client, command = _batch_waiting_on_stdin(server, workspace)
+        try:
+            servers = {str(Path(f"/proc/{pid}/fd/{fd}").readlink()) for fd in before} - {os.devnull}
+
+            def held() -> set[str]:  # what the command holds beyond its three streams
+                return {str(Path(f"/proc/{command}/fd/{fd}").readlink()) for fd in _fds(command) if int(fd) > 2}
+
+            def clean() -> bool:  # none of the server's (its socket, pipe, log) and no socket at all
+                return not held() & servers and not any(t.startswith(("socket:", "anon_inode:")) for t in held())
+
+            _wait_for(clean, "the command to let go of the server's descriptors", seconds=10)
+        finally:
+            client.stdin.close()  # type: ignore[union-attr]
+            assert client.wait(timeout=60) == 0
+    finally:
+        for fd in [null, *ten]:
+            os.close(fd)
+    _wait_for(lambda: not _children(pid) and _fds(pid) == before, "the server's descriptors and children to settle")
