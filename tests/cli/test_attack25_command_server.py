@@ -14,6 +14,7 @@ import signal
 import socket
 import struct
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -286,3 +287,55 @@ def test_the_server_keeps_no_descriptor_or_child_across_200_requests(server: Ser
         for fd in [null, *ten]:
             os.close(fd)
     _wait_for(lambda: not _children(pid) and _fds(pid) == before, "the server's descriptors and children to settle")
+
+
+#: Runs its arguments as a background job of its terminal (a process group of their own) and says
+#: how that job ended within five seconds: ``stopped N``, ``ended N`` or ``running``.
+_BACKGROUND_JOB = r"""
+import os, sys, time, signal
+pid = os.fork()
+if pid == 0:
+    os.setpgid(0, 0)
+    os.execv(sys.argv[1], sys.argv[1:])
+deadline = time.monotonic() + 5
+while time.monotonic() < deadline:
+    done, status = os.waitpid(pid, os.WNOHANG | os.WUNTRACED)
+    if done:
+        stopped = os.WIFSTOPPED(status)
+        print("stopped", os.WSTOPSIG(status)) if stopped else print("ended", os.waitstatus_to_exitcode(status))
+        break
+    time.sleep(0.02)
+else:
+    print("running")
+os.killpg(pid, signal.SIGKILL)
+"""
+
+
+def test_a_background_job_reading_its_terminal_stops_as_on_its_own(server: Server, workspace: Path) -> None:
+    """``supportdesk batch &`` in an interactive shell: on its own the job stops (SIGTTIN) when it
+    reads the terminal, until ``fg``. A server's child has no controlling terminal, so it read the
+    keystrokes meant for the shell instead. A client whose stdin is its terminal while its job is
+    in the background now runs its line itself."""
+    import pty
+
+    pid, terminal = pty.fork()
+    if pid == 0:  # a session of its own with the pty as its controlling terminal, like a shell's
+        try:
+            env = server.env()
+            os.execve(
+                sys.executable, [sys.executable, "-c", _BACKGROUND_JOB, SCRIPT, "-w", str(workspace), "batch"], env
+            )
+        finally:
+            os._exit(127)
+    said = b""
+    while True:
+        try:
+            chunk = os.read(terminal, 4096)
+        except OSError:  # EIO: the other end closed
+            break
+        if not chunk:
+            break
+        said += chunk
+    os.waitpid(pid, 0)
+    os.close(terminal)
+    assert said.decode(errors="replace").split() == ["stopped", str(int(signal.SIGTTIN))]

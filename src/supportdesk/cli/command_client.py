@@ -68,6 +68,16 @@ def _standard_fds_open() -> bool:
     return True
 
 
+def _background_job_on_its_terminal() -> bool:
+    """Whether stdin is this process's terminal and its job is not the terminal's foreground one
+    (``supportdesk batch &``). On its own, reading it stops the job (SIGTTIN) until ``fg``; a
+    server's child has no controlling terminal, so it would read the keystrokes meant for the shell."""
+    try:
+        return os.isatty(0) and os.tcgetpgrp(0) != os.getpgrp()
+    except OSError:  # a terminal, but not this process's: a child reads it just as this process would
+        return False
+
+
 class _Lines:
     """Newline-ended messages from the server."""
 
@@ -95,7 +105,7 @@ def forward(argv: list[str]) -> int | None:
     path = wire.socket_path(environ)
     if path is None or not wire.private_folder(os.path.dirname(os.path.abspath(path))):
         return None
-    if not _standard_fds_open():
+    if not _standard_fds_open() or _background_job_on_its_terminal():
         return None
     connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
