@@ -339,3 +339,40 @@ def test_a_background_job_reading_its_terminal_stops_as_on_its_own(server: Serve
     os.waitpid(pid, 0)
     os.close(terminal)
     assert said.decode(errors="replace").split() == ["stopped", str(int(signal.SIGTTIN))]
+
+
+def test_starts_racing_for_one_socket_all_succeed_with_one_server() -> None:
+    """Three ``start``s at once (a login script in three terminals): each passes the "is one
+    running?" check while the others still import, one binds the socket and the others find it
+    taken. Before, those said "the command server did not start" with exit 1 although one ran;
+    now they say one already runs, exit 0, as a ``start`` after it would."""
+    folder = Path(tempfile.mkdtemp(prefix="sdcs-", dir="/tmp"))
+    folder.chmod(0o700)
+    path = folder / "command.sock"
+    line = [SCRIPT, "command-server", "start", "--socket", str(path), "--idle", "0"]
+    env = {**os.environ, wire.VARIABLE: "off"}
+    try:
+        starts = [subprocess.Popen(line, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env) for _ in range(3)]
+        outcomes = [(start.wait(timeout=120), start.stderr.read()) for start in starts]  # type: ignore[union-attr]
+        assert [code for code, _ in outcomes] == [0, 0, 0], outcomes
+        found = Server(folder, path).status()
+        assert found is not None
+        _wait_for(lambda: _servers_on(path) == [int(found["pid"])], "the losing servers to end")  # type: ignore[call-overload]
+    finally:
+        for pid in _servers_on(path):
+            os.kill(pid, signal.SIGTERM)
+        _wait_for(lambda: not _servers_on(path), "the command servers to end")
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _servers_on(path: Path) -> list[int]:
+    """The command-server processes started for ``path`` that still run."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            words = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if str(path).encode() in words and entry.name.isdigit() and _alive(int(entry.name)):
+            found.append(int(entry.name))
+    return found
