@@ -376,3 +376,18 @@ def _servers_on(path: Path) -> list[int]:
         if str(path).encode() in words and entry.name.isdigit() and _alive(int(entry.name)):
             found.append(int(entry.name))
     return found
+
+
+def test_each_line_reads_its_own_clients_clock(server: Server, workspace: Path) -> None:
+    """Held without a fix: the process's one clock (``store.times``) is read lazily and the server
+    never reads it before a fork, so each served line takes ``SUPPORTDESK_NOW`` from its own
+    client, one after another on the same server, exactly as on its own."""
+    line = ["-w", str(workspace), "tickets", "list", "--query", "created>3d", "--plain", "--fields", "number"]
+    served = server.served()
+    answers = []
+    for now in ("2026-11-25T12:00:00Z", "2026-11-20T12:00:00Z"):
+        alone = _run(line, {**server.env(SUPPORTDESK_NOW=now), wire.VARIABLE: "off"})
+        assert _run(line, server.env(SUPPORTDESK_NOW=now)) == alone
+        answers.append(alone)
+    assert answers[0] != answers[1]  # the two clocks see different tickets
+    assert server.served() == served + 2
