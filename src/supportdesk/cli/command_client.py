@@ -17,6 +17,7 @@ whether the child is still its own, so a reused process id is never signalled).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -50,9 +51,12 @@ def _umask() -> int:
 
 
 def _stream(name: str) -> list[object]:
+    """How the stream is made: encoding, errors, line buffering, and write-through (``-u``,
+    ``PYTHONUNBUFFERED``), which decides the order of stdout and stderr in ``2>&1``."""
     stream = getattr(sys, name, None)
     encoding, errors = getattr(stream, "encoding", None), getattr(stream, "errors", None)
-    return [encoding, errors, bool(getattr(stream, "line_buffering", False))]
+    buffering = [bool(getattr(stream, "line_buffering", False)), bool(getattr(stream, "write_through", False))]
+    return [encoding, errors, *buffering]
 
 
 #: The signals passed on to the command (Ctrl-Z is handled apart: the command is stopped, then the client).
@@ -73,6 +77,16 @@ def _standard_fds_open() -> bool:
     except OSError:
         return False
     return True
+
+
+def _background_job_on_its_terminal() -> bool:
+    """Whether stdin is this process's terminal and its job is not the terminal's foreground one
+    (``supportdesk batch &``). On its own, reading it stops the job (SIGTTIN) until ``fg``; a
+    server's child has no controlling terminal, so it would read the keystrokes meant for the shell."""
+    try:
+        return os.isatty(0) and os.tcgetpgrp(0) != os.getpgrp()
+    except OSError:  # a terminal, but not this process's: a child reads it just as this process would
+        return False
 
 
 class _Lines:
@@ -102,7 +116,7 @@ def forward(argv: list[str]) -> int | None:
     path = wire.socket_path(environ)
     if path is None or not wire.private_folder(os.path.dirname(os.path.abspath(path))):
         return None
-    if not _standard_fds_open():
+    if not _standard_fds_open() or _background_job_on_its_terminal():
         return None
     if environ.get("FAKETIME", "").lstrip().startswith("@"):
         return None  # faketime's "start at" counts from the process's start: the server's, not ours
@@ -172,7 +186,8 @@ def _wait(connection: socket.socket, lines: _Lines) -> int:
         for number, handler in previous.items():
             signal.signal(number, handler)
     if code < 0:  # killed by a signal: end the same way, so a shell's loop sees it
-        signal.signal(-code, signal.SIG_DFL)
+        with contextlib.suppress(OSError, ValueError):  # SIGKILL (the OOM killer's) takes no handler
+            signal.signal(-code, signal.SIG_DFL)
         os.kill(os.getpid(), -code)
         return 128 - code
     return code

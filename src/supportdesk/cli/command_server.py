@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
 import gc
 import json
 import os
@@ -66,7 +67,8 @@ class Request:
     cwd: str
     environment: dict[str, str]
     umask: int
-    streams: list[tuple[str | None, str | None, bool]]
+    #: Each standard stream's encoding, errors, line buffering and write-through.
+    streams: list[tuple[str | None, str | None, bool, bool]]
     #: Signals the client ignores (``nohup``, a background job): the command ignores them too.
     ignored: list[int] = field(default_factory=list)
 
@@ -75,6 +77,8 @@ class Request:
 class _Child:
     connection: socket.socket
     started: float = field(default_factory=time.monotonic)
+    #: The end of the client's last message, when a read cut it in two.
+    partial: bytes = b""
 
 
 def preload() -> list[str]:
@@ -153,14 +157,16 @@ def _valid_run(request: dict[str, Any]) -> Request | None:
         return None
     if not (isinstance(streams, list) and len(streams) == 3):
         return None
-    kept: list[tuple[str | None, str | None, bool]] = []
+    kept: list[tuple[str | None, str | None, bool, bool]] = []
     for stream in streams:
-        if not (isinstance(stream, list) and len(stream) == 3 and isinstance(stream[2], bool)):
+        if not (isinstance(stream, list) and len(stream) in (3, 4)):
             return None
-        encoding, errors = stream[0], stream[1]
+        encoding, errors, *buffering = stream
+        if not all(isinstance(flag, bool) for flag in buffering):
+            return None
         if not all(value is None or (isinstance(value, str) and len(value) < 64) for value in (encoding, errors)):
             return None
-        kept.append((encoding, errors, stream[2]))
+        kept.append((encoding, errors, buffering[0], len(buffering) == 2 and buffering[1]))
     ignored = request.get("ignored", [])
     passed = {int(getattr(signal, name)) for name in wire.PASSED_SIGNALS} | {int(signal.SIGTSTP)}
     if not (isinstance(ignored, list) and all(type(number) is int and number in passed for number in ignored)):
@@ -283,8 +289,8 @@ class CommandServer:
             return None
         fds: list[int] = []
         forked = False
+        deadline = time.monotonic() + HANDSHAKE_SECONDS  # for the whole handshake: nobody is served meanwhile
         try:
-            deadline = time.monotonic() + HANDSHAKE_SECONDS
             connection.settimeout(HANDSHAKE_SECONDS)
             if wire.peer_uid(connection) != os.getuid():
                 return None
@@ -338,7 +344,7 @@ class CommandServer:
         connection.sendall(b"ready\n")
         if _read_line(connection, deadline) != "go":
             return None, False  # the client gave up before go: it runs the line itself, so nothing runs here
-        server = os.getpid()
+        server_pid = os.getpid()
         try:
             pid = os.fork()
         except OSError as error:
@@ -347,7 +353,7 @@ class CommandServer:
             connection.sendall(b"exit 1\n")
             return None, False
         if pid == 0:
-            self._become_child(fds, connection, server)
+            self._become_child(fds, connection, server_pid)
             return run, False
         self.served += 1
         connection.setblocking(False)
@@ -355,14 +361,13 @@ class CommandServer:
         self._selector.register(connection, selectors.EVENT_READ, pid)
         return None, True
 
-    def _become_child(self, fds: list[int], connection: socket.socket, server: int) -> None:
-        """In the child: end with the server, drop its signals, socket, pipes and other clients;
-        take the client's fds."""
-        _end_with(server)
+    def _become_child(self, fds: list[int], connection: socket.socket, server_pid: int) -> None:
+        """In the child: drop the server's signals, socket, pipes and other clients; take the client's fds."""
         signal.set_wakeup_fd(-1)
         for number in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP):
             signal.signal(number, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        _end_with(server_pid)
         self._selector.close()
         if self._listener is not None:
             self._listener.close()  # the file stays: only close() in the server removes it
@@ -396,7 +401,9 @@ class CommandServer:
             _signal(pid, signal.SIGTERM)
             return
         allowed = {int(getattr(signal, name)) for name in wire.PASSED_SIGNALS}
-        for line in data.decode("ascii", "replace").splitlines():
+        *lines, rest = (child.partial + data).split(b"\n")
+        child.partial = rest if len(rest) <= 64 else b""  # a message is never longer
+        for line in (line.decode("ascii", "replace") for line in lines):
             word, _, value = line.partition(" ")
             if word == "signal" and value.isdigit() and int(value) in allowed:
                 _signal(pid, int(value))  # still unreaped here, so the id is still this child's
@@ -435,32 +442,35 @@ class CommandServer:
         }
 
 
+#: Linux's prctl option: the signal a process gets when its parent dies.
+_PR_SET_PDEATHSIG = 1
+
+
+def _end_with(server_pid: int) -> None:
+    """In the child: be terminated when the server dies (SIGKILL, the OOM killer), as when its
+    client dies. Only the server can tell the client the exit code and pass it signals; without
+    it a command would live on as an orphan after its client told the shell the outcome is
+    unknown, still reading that client's stdin (a terminal: keystrokes meant for the shell)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: nothing to ask for
+        return
+    if os.getppid() != server_pid:  # the server died before the request above
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 def _signal(pid: int, number: int) -> None:
     with contextlib.suppress(OSError):
         os.kill(pid, number)
 
 
-def _end_with(server: int) -> None:
-    """Have the kernel terminate this child if the server ends (Linux's ``PR_SET_PDEATHSIG``): its
-    client was told the outcome is unknown and may run the line again, so the first run must not
-    go on behind it, writing to a terminal nobody watches. A server already gone is checked after."""
-    if _LIBC is not None:
-        _LIBC.prctl(1, int(signal.SIGTERM), 0, 0, 0)  # 1: PR_SET_PDEATHSIG
-    if os.getppid() != server:
-        os._exit(128 + int(signal.SIGTERM))
-
-
 def _read_line(connection: socket.socket, deadline: float | None = None) -> str | None:
     data = b""
     while not data.endswith(b"\n") and len(data) < 64:
-        if deadline is not None:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return None
-            connection.settimeout(left)
         try:
-            chunk = connection.recv(64 - len(data))
-        except OSError:
+            chunk = wire.until(connection, deadline).recv(64 - len(data))
+        except (OSError, ValueError):
             return None
         if not chunk:
             return None
@@ -481,26 +491,25 @@ def _answers(path: str) -> bool:
         probe.close()
 
 
-def _libc() -> Any:
-    """The C library (for ``prctl``), loaded before any fork; None where there is none to load."""
-    try:
-        import ctypes
-
-        return ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
-    except OSError:
-        return None
-
-
-_LIBC = _libc()
-
-
-def _text_stream(fd: int, writing: bool, encoding: str | None, errors: str | None, line_buffering: bool) -> Any:
+def _text_stream(
+    fd: int, writing: bool, encoding: str | None, errors: str | None, line_buffering: bool, write_through: bool
+) -> Any:
+    """A standard stream made as the interpreter makes its own (CPython's ``create_stdio``): no
+    buffer under a write-through one (``-u``), the file's block size otherwise, and newlines
+    left alone (stdin splits at ``\\n`` only, a lone ``\\r`` stays)."""
     import io
 
-    raw = io.FileIO(fd, "wb" if writing else "rb", closefd=False)
-    buffered: Any = io.BufferedWriter(raw) if writing else io.BufferedReader(raw)
+    name = ("<stdin>", "<stdout>", "<stderr>")[fd]
+    unbuffered = writing and write_through
+    buffered: Any = open(fd, "wb" if writing else "rb", buffering=0 if unbuffered else -1, closefd=False)  # noqa: SIM115
+    (buffered if unbuffered else buffered.raw).name = name
     return io.TextIOWrapper(
-        buffered, encoding=encoding or "utf-8", errors=errors or "strict", line_buffering=line_buffering
+        buffered,
+        encoding=encoding or "utf-8",
+        errors=errors or "strict",
+        newline="\n",
+        line_buffering=line_buffering,
+        write_through=write_through,
     )
 
 

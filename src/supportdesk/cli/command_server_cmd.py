@@ -155,6 +155,10 @@ def start(
         answer = ready.readline().decode("ascii", "replace").strip() if seen else ""
     if not answer.startswith("ready"):
         process.kill()
+        running = server_status(path)
+        if running is not None and running.get("serves_you"):  # another start won the race for the socket
+            typer.echo(f"a command server already runs on {path} (pid {running['pid']})")
+            return
         fail(f"the command server did not start (see {folder / LOG_NAME})", 1)
     typer.echo(f"command server ready on {path} (pid {process.pid})")
 

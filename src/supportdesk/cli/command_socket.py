@@ -20,6 +20,7 @@ import os
 import socket
 import struct
 import sys
+import time
 
 #: Bumped when the framing or a message changes: a client and server of different protocols never talk.
 PROTOCOL = 1
@@ -113,9 +114,12 @@ def peer_uid(connection: socket.socket) -> int:
     return int(uid)
 
 
-#: Read once, when typer and its help module are imported (in the server, before any fork).
+#: Variables that modules the server preloads read once, when imported, so a child cannot take
+#: them from its client: typer's help width and colour (``typer.rich_utils``), whether it uses
+#: rich at all (``typer.core``, and the markup mode of every app built then), pydantic's plugins.
 _READ_AT_IMPORT = frozenset(
-    {"TYPER_USE_RICH", "TERMINAL_WIDTH", "_TYPER_FORCE_DISABLE_TERMINAL", "GITHUB_ACTIONS", "FORCE_COLOR", "PY_COLORS"}
+    {"TERMINAL_WIDTH", "FORCE_COLOR", "PY_COLORS", "GITHUB_ACTIONS", "_TYPER_FORCE_DISABLE_TERMINAL"}
+    | {"TYPER_USE_RICH", "PYDANTIC_DISABLE_PLUGINS"}
 )
 
 
@@ -130,7 +134,7 @@ def _interpreter_variable(name: str) -> bool:
 def interpreter_facts(environ: dict[str, str] | os._Environ[str]) -> dict[str, object]:
     """What shaped this interpreter at start and cannot be changed in a forked child: a client
     whose facts differ from the server's runs its line itself (another venv, ``-X importtime``,
-    ``-u``, a preloaded ``faketime``, another locale, typer's variables read at its import)."""
+    a preloaded ``faketime``, another locale, typer's variables read at its import)."""
     import supportdesk
 
     flags = sys.flags
@@ -155,8 +159,6 @@ def interpreter_facts(environ: dict[str, str] | os._Environ[str]) -> dict[str, o
             flags.interactive,
             flags.quiet,
         ],
-        # -u: unbuffered standard streams (a child's are made from the client's encodings only)
-        "unbuffered": [bool(getattr(stream, "write_through", False)) for stream in (sys.stdout, sys.stderr)],
         "warnoptions": list(sys.warnoptions),
         "xoptions": sorted(f"{key}={value}" for key, value in sys._xoptions.items()),
         "filesystem": [sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()],
@@ -175,28 +177,27 @@ def send_request(connection: socket.socket, request: dict[str, object], fds: lis
         connection.sendall(data[sent:])
 
 
+def until(connection: socket.socket, deadline: float | None) -> socket.socket:
+    """``connection`` with its timeout set to what is left before ``deadline`` (``time.monotonic``),
+    so a peer sending a byte now and then cannot stretch a bounded exchange; ValueError once it passed."""
+    if deadline is not None:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise ValueError("the peer took too long")
+        connection.settimeout(left)
+    return connection
+
+
 def receive_request(connection: socket.socket, deadline: float | None = None) -> tuple[dict[str, object], list[int]]:
-    """The request :func:`send_request` sent, and the descriptors that came with it.
+    """The request :func:`send_request` sent, and the descriptors that came with it, all of it
+    before ``deadline`` (``time.monotonic``) when one is given.
 
-    ``deadline`` (a ``time.monotonic()`` instant) bounds the whole request, not each read: a peer
-    that trickles a byte at a time cannot hold the reader past it. Raises ValueError on a
-    malformed, oversized or late request; the descriptors received are closed before it is
-    raised, so a bad request leaks none."""
-    import time
-
-    def wait() -> None:
-        if deadline is not None:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise ValueError("the request took too long")
-            connection.settimeout(left)
-
-    wait()
-    chunk, fds, _flags, _address = socket.recv_fds(connection, 64 * 1024, 3)
+    Raises ValueError on a malformed, oversized or late request; the descriptors received are
+    closed before it is raised, so a bad request leaks none."""
+    chunk, fds, _flags, _address = socket.recv_fds(until(connection, deadline), 64 * 1024, 3)
     try:
         while len(chunk) < 4:
-            wait()
-            more = connection.recv(4 - len(chunk))
+            more = until(connection, deadline).recv(4 - len(chunk))
             if not more:
                 raise ValueError("the request ended early")
             chunk += more
@@ -205,8 +206,7 @@ def receive_request(connection: socket.socket, deadline: float | None = None) ->
             raise ValueError("request too large")
         body = bytearray(chunk[4:])
         while len(body) < length:
-            wait()
-            more = connection.recv(min(65536, length - len(body)))
+            more = until(connection, deadline).recv(min(65536, length - len(body)))
             if not more:
                 raise ValueError("the request ended early")
             body += more
