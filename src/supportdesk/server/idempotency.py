@@ -38,6 +38,7 @@ from sqlalchemy import bindparam, delete, select, update
 
 from supportdesk.server.errors import ApiError
 from supportdesk.server.trust import has_non_finite
+from supportdesk.store import prepared
 from supportdesk.store.models_api import ApiIdempotency
 
 if TYPE_CHECKING:
@@ -226,8 +227,13 @@ def _instant(value: Any) -> datetime:
 
 
 def store(connection: Connection, agent_id: str, key: str, answer: StoredAnswer) -> None:
-    """Keep the answer under the key claimed in this transaction."""
-    connection.execute(
+    """Keep the answer under the key claimed in this transaction.
+
+    Run on the driver's cursor (:func:`supportdesk.store.prepared.execute`: the same statement,
+    SQLAlchemy's own JSON and time processors): through ``Connection.execute`` its execution
+    context cost a create ~0.1 ms of the write's thread, several times the UPDATE itself."""
+    prepared.execute(
+        connection,
         _statements(connection.dialect.name).store,
         {
             "v_agent_id": agent_id,

@@ -37,9 +37,9 @@ from supportdesk.domain.config_cache import config_cache, forget, touches_config
 from supportdesk.domain.context import Actor
 from supportdesk.domain.errors import DomainError
 from supportdesk.domain.timing import deferred_drop_since, deferred_mark
-from supportdesk.domain.tx import audit_drop_since, audit_mark
+from supportdesk.domain.tx import AuditBuffer, audit_drop_since, audit_mark
 from supportdesk.server import idempotency
-from supportdesk.server.apply import Applied, run_after_commit, run_all, run_mutation
+from supportdesk.server.apply import HELD_AUDITS, Applied, run_after_commit, run_all, run_mutation
 from supportdesk.server.changes import take_seq, write_records
 from supportdesk.server.errors import ApiError
 from supportdesk.server.group_commit import GroupCommit, Job
@@ -208,7 +208,9 @@ def _write_once(
             try:
                 # configuration (SLA policies, rules, webhook endpoints, "is anyone erased?") read
                 # at most once, and kept for the next write while nothing changed it — as a push's
-                with config_cache(connection):
+                # its audit events held and written in one statement before its seqs (see
+                # _run_steps); a refusal raised out of the block leaves them unwritten
+                with config_cache(connection), AuditBuffer(connection):
                     answer, applied, seq = _write_in_transaction(
                         connection, state, writer, plan, respond, key, fingerprint
                     )
@@ -286,8 +288,10 @@ def _run_group(state: ServerState, jobs: list[Job]) -> None:
             # requests still to write, not those already answered from their stored replay
             transaction = connection.begin()
             driver: Any = connection.connection.dbapi_connection
-            # one configuration cache for the group: a request rolled back forgets it (_undo)
-            with config_cache(connection):
+            # one configuration cache for the group: a request rolled back forgets it (_undo); and
+            # one audit buffer: the events of its held mutations written in one statement at the
+            # group's end (a request rolled back drops its own, _undo), before the commit
+            with config_cache(connection), AuditBuffer(connection) as audits:
                 for job in pending:
                     try:
                         job.outcome = job.context.run(job.write, connection)
@@ -297,6 +301,7 @@ def _run_group(state: ServerState, jobs: list[Job]) -> None:
                         job.error = error
                     if not driver.in_transaction:  # whatever ended it: the earlier requests' writes are gone
                         raise _GroupBroken("the group's transaction ended during a request")
+                audits.flush()
             transaction.commit()
         except BaseException as error:
             if transaction is not None and transaction.is_active:
@@ -331,7 +336,7 @@ def _grouped_write(
     noted, held = deferred_mark(connection), audit_mark(connection)
     run_sql(connection, _SAVEPOINT)
     try:
-        result = _write_in_transaction(connection, state, writer, plan, respond, key, fingerprint)
+        result = _write_in_transaction(connection, state, writer, plan, respond, key, fingerprint, grouped=True)
     except _Refused as refused:
         _undo(connection, noted, held)
         answer = refusal(refused.error)
@@ -368,9 +373,15 @@ def _write_in_transaction(
     respond: Respond,
     key: str | None,
     fingerprint: str,
+    *,
+    grouped: bool = False,
 ) -> tuple[Answer, list[Applied], int]:
     """The key's claim, the write, its hooks, its change log, its answer and the answer stored:
-    a refusal raises :class:`_Refused` (a claim of a key used for another request: its 422)."""
+    a refusal raises :class:`_Refused` (a claim of a key used for another request: its 422).
+
+    The audit events its held mutations made (:func:`_run_steps`) are written before its seqs
+    are taken — the counter stays the last thing a transaction locks (DESIGN.md) — or, in a
+    group (``grouped``, SQLite: the whole file is locked anyway), at the group's end."""
     if key is not None:
         stored = idempotency.claim(connection, writer.actor.id or "", key, fingerprint, utcnow())
         if stored is not None:  # answered before (in this group too): nothing was written
@@ -381,6 +392,9 @@ def _write_in_transaction(
         for done in applied:
             for hook in state.after_write:
                 hook(connection, done)
+        audits: AuditBuffer | None = connection.info.get(AuditBuffer.KEY)
+        if audits is not None and not grouped:  # a group writes its requests' at its end
+            audits.flush()
         records = [record for done in applied for record in done.records]
         if records:
             seq = take_seq(connection, len(records))
@@ -451,12 +465,28 @@ def _notify_in_transaction(connection: Connection, seq: int) -> None:
 
 
 def _run_steps(connection: Connection, writer: Writer, steps: list[Step]) -> list[Applied]:
+    """Run a REST write's mutations. With an :class:`AuditBuffer` open (every REST write opens
+    one), the audit events of the mutations a push also holds (:data:`.apply.HELD_AUDITS`: they
+    and the rules they wake read no audit event) are held, to be written in one statement — a
+    create audited four rows, four INSERTs —; those held so far are written before any other
+    mutation runs, so a mutation that reads the trail finds it whole. A refused mutation's held
+    events are dropped with its savepoint (:func:`.apply.run_mutation`)."""
+    audits: AuditBuffer | None = connection.info.get(AuditBuffer.KEY)
     applied: list[Applied] = []
     for step in steps:
         args, refused = pushed_args(writer.actor, step.name, step.args)
         if refused is not None:
             raise refused
-        done = run_mutation(connection, writer.actor, step.name, args, writer.ref(), source="api")
+        if audits is not None:
+            hold = step.name in HELD_AUDITS
+            if not hold:
+                audits.flush()
+            audits.active = hold
+        try:
+            done = run_mutation(connection, writer.actor, step.name, args, writer.ref(), source="api")
+        finally:
+            if audits is not None:
+                audits.active = False
         if done.error is not None:
             raise done.error
         if touches_config(done.tables):
