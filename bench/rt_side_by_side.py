@@ -50,6 +50,7 @@ from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 
+from cli_command_server import _server_pid
 from cli_common import compile_sources, copy_workspace, demo_workspace, load
 
 RT_FRESH_DB = Path("/var/lib/dbconfig-common/sqlite3/request-tracker5/rtdb")
@@ -349,16 +350,6 @@ def group_cpu(pgid: int) -> float:
 def process_cpu(pid: int) -> float:
     """CPU seconds of one process with its reaped children (the command server and its forks)."""
     return sum(int(value) for value in _stat(str(pid))[11:15]) / TICK
-
-
-def _server_pid(path: Path) -> int:
-    connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    connection.connect(str(path))
-    body = b'{"kind":"ping"}'
-    connection.sendall(len(body).to_bytes(4, "big") + body)
-    answer = connection.recv(65536).decode()
-    connection.close()
-    return int(json.loads(answer.removeprefix("pong "))["pid"])
 
 
 # --- the command server -------------------------------------------------------------------------
