@@ -125,7 +125,8 @@ def forward(argv: list[str]) -> int | None:
         connection.settimeout(HANDSHAKE_SECONDS)
         connection.connect(path)
         if wire.peer_uid(connection) != os.getuid():
-            return None
+            connection.close()
+            return None  # another user's socket: not a word of this line goes there
         request = {
             "kind": "run",
             "facts": wire.interpreter_facts(environ),
