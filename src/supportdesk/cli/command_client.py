@@ -59,14 +59,10 @@ def _stream(name: str) -> list[object]:
     return [encoding, errors, *buffering]
 
 
-#: The signals passed on to the command (Ctrl-Z is handled apart: the command is stopped, then the client).
-PASSED = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGTSTP", "SIGCONT", "SIGUSR1", "SIGUSR2")
-
-
 def _ignored() -> list[int]:
     """The passed signals this process ignores (``nohup``, a shell's background job): its command
     must ignore them too, as it would have here."""
-    numbers = [int(getattr(signal, name)) for name in PASSED]
+    numbers = [int(getattr(signal, name)) for name in wire.CLIENT_SIGNALS]
     return [number for number in numbers if signal.getsignal(number) == signal.SIG_IGN]
 
 
@@ -127,6 +123,7 @@ def forward(argv: list[str]) -> int | None:
         if wire.peer_uid(connection) != os.getuid():
             connection.close()
             return None  # another user's socket: not a word of this line goes there
+        ignored = _ignored()
         request = {
             "kind": "run",
             "facts": wire.interpreter_facts(environ),
@@ -136,7 +133,7 @@ def forward(argv: list[str]) -> int | None:
             "environment": dict(environ),
             "umask": _umask(),
             "streams": [_stream("stdin"), _stream("stdout"), _stream("stderr")],
-            "ignored": _ignored(),
+            "ignored": ignored,
         }
         wire.send_request(connection, request, [0, 1, 2])
         lines = _Lines(connection)
@@ -149,13 +146,14 @@ def forward(argv: list[str]) -> int | None:
     # From here on the server runs the line: it never runs here too.
     try:
         connection.settimeout(None)
-        return _wait(connection, lines)
+        return _wait(connection, lines, set(ignored))
     finally:
         connection.close()
 
 
-def _wait(connection: socket.socket, lines: _Lines) -> int:
-    """Pass signals on until the server reports the command's exit; return the exit code."""
+def _wait(connection: socket.socket, lines: _Lines, ignored: set[int]) -> int:
+    """Pass signals on until the server reports the command's exit; return the exit code.
+    ``ignored``: the signals this process ignores, which the server was told its command ignores."""
 
     def pass_on(number: int, _frame: object) -> None:
         try:
@@ -167,8 +165,7 @@ def _wait(connection: socket.socket, lines: _Lines) -> int:
         except OSError:
             pass
 
-    ignored = set(_ignored())  # ignored here, ignored by the command (the server was told)
-    caught = [int(getattr(signal, name)) for name in PASSED]
+    caught = [int(getattr(signal, name)) for name in wire.CLIENT_SIGNALS]
     previous = {number: signal.signal(number, pass_on) for number in caught if number not in ignored}
     try:
         while True:

@@ -168,7 +168,7 @@ def _valid_run(request: dict[str, Any]) -> Request | None:
             return None
         kept.append((encoding, errors, buffering[0], len(buffering) == 2 and buffering[1]))
     ignored = request.get("ignored", [])
-    passed = {int(getattr(signal, name)) for name in wire.PASSED_SIGNALS} | {int(signal.SIGTSTP)}
+    passed = {int(getattr(signal, name)) for name in wire.CLIENT_SIGNALS}
     if not (isinstance(ignored, list) and all(type(number) is int and number in passed for number in ignored)):
         return None
     return Request(list(argv), program, cwd, dict(environment), umask, kept, sorted(set(ignored)))

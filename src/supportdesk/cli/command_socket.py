@@ -48,6 +48,9 @@ _VALUED = frozenset({"-w", "--workspace", "--profile"})
 
 #: Signals a client may ask the server to pass on to its command.
 PASSED_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGSTOP", "SIGCONT", "SIGUSR1", "SIGUSR2")
+#: Signals a client catches while its command runs (Ctrl-Z's SIGTSTP becomes a SIGSTOP of the
+#: command, then of the client), and may report as ignored (the command then ignores them too).
+CLIENT_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGTSTP", "SIGCONT", "SIGUSR1", "SIGUSR2")
 
 
 def forwardable(argv: list[str], environ: dict[str, str] | os._Environ[str]) -> bool:

@@ -61,8 +61,12 @@ def is_sha256(value: object) -> TypeGuard[str]:
 
 
 def named_hashes(args: Any) -> list[str]:
-    """The hashes a mutation's arguments name (JSON text or a dict)."""
-    if isinstance(args, (str, bytes)):
+    """The hashes a mutation's arguments name (JSON text or a dict). Stored bytes that are not
+    UTF-8 (a disk's damage) are decoded with replacement first, so they parse or name nothing,
+    never raise: callers read JSON columns as bytes for that (the driver refuses such text)."""
+    if isinstance(args, bytes):
+        args = args.decode("utf-8", "replace")
+    if isinstance(args, str):
         try:
             args = orjson.loads(args)
         except orjson.JSONDecodeError:
@@ -80,11 +84,6 @@ _PENDING = (
     "SELECT CAST(args AS BLOB) FROM outbox WHERE id > (SELECT coalesce(max(last_acked_mutation_id), 0) FROM sync_state)"
 )
 _DRAFTS = "SELECT CAST(state AS BLOB) FROM draft"
-
-
-def _text(value: bytes | str) -> str:
-    """A stored JSON value as text; bytes that are not UTF-8 become U+FFFD (and then parse or not)."""
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
 
 
 def still_named(connection: sqlite3.Connection, candidates: Iterable[str]) -> set[str]:
@@ -134,7 +133,7 @@ def unsent(connection: sqlite3.Connection, candidates: Iterable[str]) -> set[str
         if not left:
             break
         for (value,) in connection.execute(statement):
-            found = left.intersection(named_hashes(_text(value))) if value else set()
+            found = left.intersection(named_hashes(value)) if value else set()
             named |= found
             left -= found
     return named

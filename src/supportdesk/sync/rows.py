@@ -283,7 +283,7 @@ def ticket_files(connection: sqlite3.Connection, ticket_ids: Sequence[str]) -> s
         for (state,) in connection.execute(
             f"SELECT CAST(state AS BLOB) FROM draft WHERE ticket_id IN ({marks})", chunk
         ):
-            hashes.update(named_hashes(state.decode("utf-8", "replace")) if state else ())
+            hashes.update(named_hashes(state) if state else ())
     return hashes
 
 

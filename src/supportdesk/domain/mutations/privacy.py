@@ -386,7 +386,7 @@ def forget_locally(connection: Connection, person: Person, *, merge_index: bool 
         for chunk in _chunks(values):
             if connection.dialect.name == "sqlite":
                 for (state,) in connection.execute(select(state_text).where(column.in_(chunk))):
-                    staged.update(named_hashes(bytes(state).decode("utf-8", "replace")) if state else ())
+                    staged.update(named_hashes(bytes(state)) if state else ())
             connection.execute(delete(drafts).where(column.in_(chunk)))
     if staged:
         raw = connection.connection.driver_connection  # the sqlite3 connection, same transaction: drafts gone
